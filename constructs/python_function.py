@@ -1,0 +1,87 @@
+"""A Python Lambda function built from one package under `lambda/`, with the project's defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
+RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest Lambda runtime (cdk-nag AwsSolutions-L1)
+
+
+def lambda_asset(*packages: str) -> lambda_.Code:
+    """Only the named packages of `lambda/` (plus nothing else), so an unrelated change keeps the hash."""
+    for package in packages:
+        if not (LAMBDA_ROOT / package / "__init__.py").is_file():
+            raise FileNotFoundError(f"lambda/{package} is not a Python package")
+    keep = [f"!{p}" for p in packages] + [f"!{p}/**" for p in packages]
+    return lambda_.Code.from_asset(str(LAMBDA_ROOT), exclude=["*", *keep, "**/__pycache__", "**/*.pyc"])
+
+
+class PythonFunction(Construct):
+    """Lambda with an explicit role (inline policies only), its own log group with retention, and ARM64."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        packages: tuple[str, ...],
+        handler: str,
+        description: str,
+        timeout: Duration,
+        log_retention: logs.RetentionDays,
+        environment: dict[str, str] | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: list[ec2.ISecurityGroup] | None = None,
+        memory_size: int = 256,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{description} (Lambda)",
+        )
+        # Logging is granted to this function's own log group only (no AWSLambdaBasicExecutionRole).
+        self.log_group.grant_write(self.role)
+        if vpc is not None:
+            # ENI management for a VPC function; AWS documents these actions as resource "*" only.
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=[
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources=["*"],
+                )
+            )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            code=lambda_asset(*packages),
+            handler=handler,
+            description=description,
+            timeout=timeout,
+            memory_size=memory_size,
+            role=self.role,
+            log_group=self.log_group,
+            environment=environment,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=security_groups,
+        )
+        self.function.node.add_dependency(self.role)

@@ -1,0 +1,1 @@
+"""Deploy-time installer of the Gateway API standard-channel CRDs (CloudFormation custom resource)."""

@@ -1,0 +1,1 @@
+"""Custom-resource Lambda: Route 53 CNAME for an HTTPRoute's VPC Lattice domain name (see handler.py)."""

@@ -1,0 +1,519 @@
+"""Custom resource (CDK provider framework) that points a private-zone CNAME at an HTTPRoute's Lattice domain.
+
+Entry points:
+  on_event(event, context)     Create/Update: validate and check ownership, return the PhysicalResourceId and the
+                               wait start; Delete: remove our record (never fails, see _delete).
+  is_complete(event, context)  poll the HTTPRoute until the controller has annotated it, then UPSERT the CNAME.
+  resync(event, context)       scheduled repair: repoint our records whose route's annotation changed.
+
+ResourceProperties (strings, as CloudFormation sends them): ClusterName, Namespace, RouteName, Hostname,
+HostedZoneId, TimeoutSeconds (default 1200, equal to the provider's total timeout), Ttl (default 60). Other
+properties (e.g. a hash of the route manifest that forces an Update when the route is recreated) are ignored.
+Attributes: LatticeDomainName, Hostname (and WaitStartedAt, internal).
+Ownership of a record is proven by a TXT marker beside it; see records.py for why.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from k8s_api import KubeApiError, KubeClient, regional_sts_client
+
+from .records import (
+    Claim,
+    DnsError,
+    Marker,
+    OwnershipError,
+    RecordState,
+    Zone,
+    assess,
+    normalize_name,
+    validate_hostname,
+)
+from .routes import (
+    ANNOTATION,
+    CONTROLLER_NAMESPACE,
+    controller_status,
+    httproutes_served,
+    is_fatal,
+    lattice_domain,
+    parent_status,
+    route_path,
+)
+
+LOG = logging.getLogger("lattice_dns")
+LOG.setLevel(logging.INFO)
+
+PHYSICAL_ID_PREFIX = "lattice-dns"
+DEFAULT_TIMEOUT_SECONDS = 1200
+DEFAULT_TTL = 60
+QUERY_INTERVAL_SECONDS = 10  # what the provider's query_interval should be (at most 15 s)
+# Stop this much before the provider's total timeout so our explanation, not a bare timeout, reaches CloudFormation.
+DEADLINE_MARGIN_SECONDS = 60
+# A fresh access entry can take a minute or two to be honoured; auth errors after that are real.
+AUTH_GRACE_SECONDS = 120
+DELETE_ATTEMPTS = 3
+
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_OBJECT_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+_ZONE_ID = re.compile(r"^(/hostedzone/)?[A-Z0-9]{1,32}$")
+
+# Injection points for tests (the code paths stay the real ones): wall clock and sleep.
+_clock: Callable[[], float] = time.time
+_sleep: Callable[[float], None] = time.sleep
+
+
+class LatticeDnsError(Exception):
+    """The resource cannot reach its desired state; str() says why and what to check."""
+
+
+class WaitTimeoutError(LatticeDnsError):
+    """The route never got its Lattice domain name within TimeoutSeconds."""
+
+
+class ResyncError(LatticeDnsError):
+    """At least one record of a resync run failed (the others were still processed)."""
+
+
+# -- configuration -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Props:
+    cluster_name: str
+    namespace: str
+    route_name: str
+    hostname: str
+    zone_id: str
+    timeout_seconds: int
+    ttl: int
+
+    @property
+    def route_id(self) -> str:
+        return f"{self.cluster_name}/{self.namespace}/{self.route_name}"
+
+    @property
+    def route_path(self) -> str:
+        return route_path(self.namespace, self.route_name)
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Props:
+        """Validate ResourceProperties (or a RECORDS entry); ValueError names the key and the problem."""
+
+        def text(key: str, pattern: re.Pattern[str], expected: str) -> str:
+            value = str(raw.get(key) or "").strip()
+            if not value:
+                raise ValueError(f"{key} is required")
+            if not pattern.match(value):
+                raise ValueError(f"{key} {value!r} is not {expected}")
+            return value
+
+        def number(key: str, default: int, low: int, high: int) -> int:
+            value = raw.get(key)
+            if value is None or str(value).strip() == "":
+                return default
+            try:
+                parsed = int(str(value).strip())
+            except ValueError:
+                raise ValueError(f"{key} {value!r} is not a whole number") from None
+            if not low <= parsed <= high:
+                raise ValueError(f"{key} {parsed} is outside {low}..{high}")
+            return parsed
+
+        try:
+            hostname = validate_hostname(str(raw.get("Hostname") or ""))
+        except ValueError as err:
+            raise ValueError(f"Hostname: {err}") from None
+        return cls(
+            cluster_name=text("ClusterName", _CLUSTER_NAME, "an EKS cluster name"),
+            namespace=text("Namespace", _NAMESPACE, "a Kubernetes namespace name"),
+            route_name=text("RouteName", _OBJECT_NAME, "a Kubernetes object name"),
+            hostname=hostname,
+            zone_id=text("HostedZoneId", _ZONE_ID, "a Route 53 hosted zone id").rsplit("/", 1)[-1],
+            timeout_seconds=number("TimeoutSeconds", DEFAULT_TIMEOUT_SECONDS, 120, 7200),
+            ttl=number("Ttl", DEFAULT_TTL, 0, 2_147_483_647),
+        )
+
+
+def physical_id(props: Props) -> str:
+    # Zone and hostname identify the record; a change of either is a replacement, so CloudFormation deletes the
+    # old record (via _delete, ownership checked) only after the new one exists, and keeps it on rollback.
+    return f"{PHYSICAL_ID_PREFIX}:{props.zone_id}:{props.hostname}"
+
+
+def parse_physical_id(value: str | None) -> tuple[str, str] | None:
+    """(zone id, hostname) from one of our PhysicalResourceIds; None for anything else."""
+    parts = (value or "").split(":")
+    if len(parts) != 3 or parts[0] != PHYSICAL_ID_PREFIX or not _ZONE_ID.match(parts[1]):
+        return None
+    try:
+        return parts[1], validate_hostname(parts[2])
+    except ValueError:
+        return None
+
+
+def owner_of(event: Mapping[str, Any]) -> str:
+    """Owner written into the marker: stack name and logical id.
+
+    The stack *name* (not the full StackId with its UUID) lets a rebuilt stack of the same name adopt a record that
+    an earlier incarnation left behind, while any other stack or resource is refused.
+    """
+    stack_id = str(event.get("StackId") or "")
+    parts = stack_id.split(":stack/", 1)
+    stack = parts[1].split("/", 1)[0] if len(parts) == 2 else stack_id
+    return f"{stack or 'unknown-stack'}/{event.get('LogicalResourceId') or 'unknown-resource'}"
+
+
+# -- collaborators -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clients:
+    route53: Any
+    eks: Any
+    sts: Any
+
+
+_CACHED: Clients | None = None
+
+
+def _clients() -> Clients:
+    """AWS clients for this Lambda's region, reused across warm invocations. Tests replace this function."""
+    global _CACHED  # noqa: PLW0603 - one set of clients per Lambda sandbox
+    if _CACHED is None:
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise LatticeDnsError("AWS_REGION is not set; the Lambda runtime sets it, set it by hand elsewhere")
+        session = boto3.session.Session(region_name=region)
+        config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
+        _CACHED = Clients(
+            route53=session.client("route53", config=config),
+            eks=session.client("eks", config=config),
+            sts=regional_sts_client(session, region),
+        )
+    return _CACHED
+
+
+def _kube(cluster_name: str, clients: Clients) -> KubeClient:
+    # Endpoint and CA come from DescribeCluster, so TLS is verified against the cluster's own CA.
+    return KubeClient.for_eks_cluster(cluster_name, eks_client=clients.eks, sts_client=clients.sts, sleep=_sleep)
+
+
+def _zone(zone_id: str, clients: Clients) -> Zone:
+    return Zone(clients.route53, zone_id, sleep=_sleep)
+
+
+# -- provider framework: onEvent -----------------------------------------------------------------------------------
+
+
+def _log_event(event: Mapping[str, Any]) -> None:
+    keys = ("RequestType", "LogicalResourceId", "PhysicalResourceId", "ResourceProperties", "OldResourceProperties")
+    shown = {k: event[k] for k in keys if k in event}
+    if isinstance(shown.get("ResourceProperties"), dict):
+        shown["ResourceProperties"] = {k: v for k, v in shown["ResourceProperties"].items() if k != "ServiceToken"}
+    LOG.info("event %s", json.dumps(shown, default=str))
+
+
+def on_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    _log_event(event)
+    request = event.get("RequestType")
+    if request == "Delete":
+        return _delete(event)
+    if request not in ("Create", "Update"):
+        raise LatticeDnsError(f"unknown RequestType {request!r}")
+    try:
+        props = Props.parse(event.get("ResourceProperties") or {})
+    except ValueError as err:
+        raise LatticeDnsError(f"invalid ResourceProperties: {err}") from None
+
+    # Fail now, not after the wait, when the name is unusable or taken.
+    clients = _clients()
+    zone = _zone(props.zone_id, clients)
+    zone.check_hostname(props.hostname)
+    claim, reason = assess(zone.read(props.hostname), owner=owner_of(event))
+    if claim is Claim.FOREIGN:
+        raise OwnershipError(f"refusing to manage {props.hostname} in zone {props.zone_id}: {reason}")
+
+    physical = physical_id(props)
+    old = event.get("PhysicalResourceId")
+    if request == "Update" and old != physical:
+        LOG.info("zone or hostname changed (%s -> %s): CloudFormation deletes the old record afterwards", old, physical)
+    return {"PhysicalResourceId": physical, "Data": {"WaitStartedAt": f"{_clock():.0f}"}}
+
+
+# -- provider framework: isComplete --------------------------------------------------------------------------------
+
+
+@dataclass
+class Observation:
+    """What one poll of the cluster saw."""
+
+    route: dict[str, Any] | None = None
+    error: KubeApiError | None = None
+    kube: KubeClient | None = None
+
+
+def _observe(props: Props, clients: Clients) -> Observation:
+    seen = Observation()
+    try:
+        seen.kube = _kube(props.cluster_name, clients)
+        seen.route = seen.kube.get(props.route_path)
+    except KubeApiError as err:
+        seen.error = err
+        LOG.warning("reading HTTPRoute %s/%s: %s", props.namespace, props.route_name, err)
+    return seen
+
+
+def _deadline(started: float, timeout: int) -> float:
+    return started + timeout - min(DEADLINE_MARGIN_SECONDS, timeout // 4)
+
+
+def is_complete(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = event.get("RequestType")
+    if request == "Delete":
+        return {"IsComplete": True}
+    try:
+        props = Props.parse(event.get("ResourceProperties") or {})
+    except ValueError as err:
+        raise LatticeDnsError(f"invalid ResourceProperties: {err}") from None
+    now = _clock()
+    try:
+        started = float((event.get("Data") or {})["WaitStartedAt"])
+    except (KeyError, TypeError, ValueError):
+        LOG.warning("no WaitStartedAt in the event (not merged from on_event?); the wait starts now")
+        started = now
+    clients = _clients()
+
+    seen = _observe(props, clients)
+    try:
+        domain = lattice_domain(seen.route)
+    except ValueError as err:
+        raise LatticeDnsError(f"HTTPRoute {props.namespace}/{props.route_name}: {err}") from None
+    if domain:
+        data = _point_record(props, owner_of(event), domain, clients)
+        return {"IsComplete": True, "Data": data}
+
+    elapsed = now - started
+    if seen.error is not None and is_fatal(seen.error) and elapsed >= AUTH_GRACE_SECONDS:
+        raise LatticeDnsError(
+            f"cannot read HTTPRoute {props.namespace}/{props.route_name} on EKS cluster {props.cluster_name} "
+            f"(still failing {elapsed:.0f} s after the start): {seen.error}"
+        )
+    if now >= _deadline(started, props.timeout_seconds):
+        raise WaitTimeoutError(_timeout_message(props, seen, elapsed))
+    state = "missing" if seen.route is None else "not annotated yet"
+    LOG.info("HTTPRoute %s/%s %s; waiting (%.0f s elapsed)", props.namespace, props.route_name, state, elapsed)
+    return {"IsComplete": False}
+
+
+def _point_record(props: Props, owner: str, domain: str, clients: Clients) -> dict[str, str]:
+    """Make hostname CNAME domain, unless it already is; refuse names that are not ours."""
+    zone = _zone(props.zone_id, clients)
+    state = zone.read(props.hostname)
+    claim, reason = assess(state, owner=owner)
+    if claim is Claim.FOREIGN:
+        raise OwnershipError(f"refusing to point {props.hostname} at {domain}: {reason}")
+    marker = Marker(owner=owner, route=props.route_id, target=domain)
+    unchanged = (
+        claim is Claim.OURS and state.cname_value == domain and state.cname_ttl == props.ttl and state.marker == marker
+    )
+    if unchanged:
+        LOG.info("%s already CNAME %s (TTL %d); nothing to change", props.hostname, domain, props.ttl)
+    else:
+        previous = state.cname_value or "nothing"
+        zone.upsert(props.hostname, domain, props.ttl, marker)
+        LOG.info("%s CNAME %s (TTL %d), was %s", props.hostname, domain, props.ttl, previous)
+    return {"LatticeDomainName": domain, "Hostname": props.hostname}
+
+
+def _timeout_message(props: Props, seen: Observation, elapsed: float) -> str:
+    head = (
+        f"gave up after {elapsed:.0f} s waiting for the VPC Lattice domain name of HTTPRoute "
+        f"{props.namespace}/{props.route_name} on EKS cluster {props.cluster_name} (needed for the CNAME "
+        f"{props.hostname} in hosted zone {props.zone_id}): "
+    )
+    if seen.route is None and seen.error is not None:
+        return head + f"the Kubernetes API could not be read. Last error: {seen.error}"
+    if seen.route is None:
+        text = (
+            f"the HTTPRoute does not exist (GET {props.route_path} answered 404). Is the workload deployed? "
+            f"Check: kubectl get httproute -n {props.namespace} {props.route_name}."
+        )
+        if seen.kube is not None and httproutes_served(seen.kube) is False:
+            text += (
+                " The API server does not serve gateway.networking.k8s.io/v1 httproutes: "
+                "are the Gateway API CRDs installed?"
+            )
+        return head + text
+    parents = parent_status(seen.route)
+    route_state = (
+        "; ".join(parents)
+        if parents
+        else "no parent status (no controller has processed the route: does its parentRef name the Gateway, "
+        "and does the GatewayClass name controller application-networking.k8s.aws/gateway-api-controller?)"
+    )
+    controller = controller_status(seen.kube) if seen.kube is not None else "unknown"
+    return head + (
+        f"the HTTPRoute exists but has no {ANNOTATION} annotation, which the AWS Gateway API Controller adds once it "
+        f"has created the Lattice service. Is the controller running? Controller ({CONTROLLER_NAMESPACE}): "
+        f"{controller}. Route status: {route_state}."
+    )
+
+
+# -- provider framework: Delete --------------------------------------------------------------------------------------
+
+
+def _delete(event: Mapping[str, Any]) -> dict[str, Any]:
+    """Remove our record. Never fails: a failed delete would wedge the stack (e.g. DELETE after a failed CREATE)
+    over a record that is either absent or not ours; a record left behind is logged, and the zone's own deletion
+    (HostedZoneNotEmpty) would surface it."""
+    physical = str(event.get("PhysicalResourceId") or "")
+    result = {"PhysicalResourceId": physical}
+    target = parse_physical_id(physical)
+    if target is None:
+        LOG.warning(
+            "nothing to delete: PhysicalResourceId %r was not issued by this handler (failed create?)", physical
+        )
+        return result
+    zone_id, hostname = target
+    owner = owner_of(event)
+    try:
+        zone = _zone(zone_id, _clients())
+        for attempt in range(1, DELETE_ATTEMPTS + 1):
+            try:
+                _delete_once(zone, hostname, owner)
+                break
+            except DnsError as err:
+                # InvalidChangeBatch: the records changed between our read and our exact-match DELETE; look again.
+                if err.code != "InvalidChangeBatch" or attempt == DELETE_ATTEMPTS:
+                    raise
+    except DnsError as err:
+        if err.code == "NoSuchHostedZone":
+            LOG.info("hosted zone %s is gone, and %s with it", zone_id, hostname)
+        else:
+            LOG.error(
+                "could not remove %s from zone %s; it may remain, remove it by hand if so: %s", hostname, zone_id, err
+            )
+    except Exception:
+        LOG.exception("could not remove %s from zone %s; if it remains, remove it by hand", hostname, zone_id)
+    return result
+
+
+def _delete_once(zone: Zone, hostname: str, owner: str) -> None:
+    state = zone.read(hostname)
+    claim, reason = assess(state, owner=owner)
+    marker = state.marker
+    marker_is_ours = marker is not None and marker.owner == owner
+    if claim is Claim.OURS:
+        cname = state.cname
+        assert cname is not None
+        zone.delete([cname, *_marker_rrsets(state)], f"eks-lattice-gateway: delete {hostname} ({owner})")
+        LOG.info("deleted %s CNAME %s and its ownership marker", hostname, state.cname_value)
+    elif marker_is_ours:
+        # The CNAME is gone or was changed by someone else: leave it, but give up our claim on the name.
+        zone.delete(_marker_rrsets(state), f"eks-lattice-gateway: release {hostname} ({owner})")
+        LOG.info("left %s alone (%s); removed our ownership marker", hostname, reason)
+    else:
+        LOG.info("nothing of ours at %s: %s", hostname, reason)
+
+
+def _marker_rrsets(state: RecordState) -> list[dict[str, Any]]:
+    rrset = state.marker_rrset
+    return [rrset] if rrset is not None else []
+
+
+# -- scheduled resync ----------------------------------------------------------------------------------------------
+
+
+def _resync_specs(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    raw: Any = event.get("Records") if isinstance(event, Mapping) else None
+    source = "event Records"
+    if raw is None:
+        source = "environment variable RECORDS"
+        text = os.environ.get("RECORDS", "")
+        if not text.strip():
+            raise LatticeDnsError("no records to maintain: set RECORDS to a JSON list (or pass Records in the event)")
+        try:
+            raw = json.loads(text)
+        except ValueError as err:
+            raise LatticeDnsError(f"{source} is not valid JSON: {err}") from None
+    if not isinstance(raw, list) or not all(isinstance(item, Mapping) for item in raw):
+        raise LatticeDnsError(
+            f"{source} must be a JSON list of objects with ClusterName, Namespace, RouteName, Hostname, HostedZoneId"
+        )
+    return raw
+
+
+def resync(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Repoint each configured record whose route's annotation changed; never touch records that aren't ours."""
+    specs = _resync_specs(event or {})
+    clients = _clients()
+    kubes: dict[str, KubeClient] = {}
+    results: list[dict[str, str]] = []
+    for spec in specs:
+        label = f"{spec.get('Hostname')} <- {spec.get('ClusterName')}/{spec.get('Namespace')}/{spec.get('RouteName')}"
+        try:
+            outcome = _resync_one(spec, clients, kubes)
+        except (ValueError, LatticeDnsError, DnsError, KubeApiError) as err:
+            outcome = {"Result": "failed", "Reason": str(err)}
+        except Exception as err:  # one broken record must not stop the others
+            LOG.exception("resync of %s", label)
+            outcome = {"Result": "failed", "Reason": f"{type(err).__name__}: {err}"}
+        outcome = {"Record": label, **outcome}
+        LOG.info("resync %s", json.dumps(outcome))
+        results.append(outcome)
+    failed = [r for r in results if r["Result"] == "failed"]
+    report = {"Checked": len(results), "Failed": len(failed), "Results": results}
+    if failed:
+        details = "; ".join(f"{r['Record']}: {r['Reason']}" for r in failed)
+        raise ResyncError(f"{len(failed)} of {len(results)} record(s) failed: {details}")
+    return report
+
+
+def _resync_one(spec: Mapping[str, Any], clients: Clients, kubes: dict[str, KubeClient]) -> dict[str, str]:
+    props = Props.parse(spec)
+    kube = kubes.get(props.cluster_name)
+    if kube is None:
+        kube = kubes[props.cluster_name] = _kube(props.cluster_name, clients)
+    route = kube.get(props.route_path)
+    if route is None:
+        raise LatticeDnsError(
+            f"HTTPRoute not found on the cluster (GET {props.route_path} answered 404); record left as is"
+        )
+    domain = lattice_domain(route)
+    if not domain:
+        raise LatticeDnsError(
+            f"HTTPRoute has no {ANNOTATION} annotation (is the controller running?); record left as is"
+        )
+
+    zone = _zone(props.zone_id, clients)
+    state = zone.read(props.hostname)
+    claim, reason = assess(state, route=props.route_id)
+    if claim is Claim.FOREIGN:
+        raise OwnershipError(f"left alone: {reason}")
+    marker = state.marker
+    if marker is None:
+        raise LatticeDnsError(
+            f"no record at {props.hostname}; the stack creates it on deploy, resync only maintains it"
+        )
+    ttl = props.ttl if "Ttl" in spec else (state.cname_ttl if state.cname_ttl is not None else DEFAULT_TTL)
+    new_marker = Marker(owner=marker.owner, route=props.route_id, target=domain)
+    if claim is Claim.ABSENT:
+        # Our marker is there but the CNAME was deleted: we still hold the name, so restore it.
+        zone.upsert(props.hostname, domain, ttl, new_marker)
+        return {"Result": "restored", "Target": domain}
+    current = state.cname_value or ""
+    if current == normalize_name(domain):
+        return {"Result": "unchanged", "Target": domain}
+    zone.upsert(props.hostname, domain, ttl, new_marker)
+    return {"Result": "repointed", "From": current, "Target": domain}

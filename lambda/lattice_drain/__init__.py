@@ -1,0 +1,1 @@
+"""Custom-resource handlers that hold a service network's delete until its associations are gone."""

@@ -1,0 +1,1 @@
+"""Routing smoke test Lambda (runs inside the client VPC); entry point: smoke.handler.handler."""

@@ -1,0 +1,281 @@
+"""Routing smoke test, run as a Lambda inside the client VPC after deploy.
+
+Each check (built by constructs/smoke_checks.py) is one HTTP request to a route's custom domain, resolved
+by the VPC resolver from the private hosted zone, exactly as a client in that VPC would make it. The
+invocation fails (raises) when any check fails, so `make smoke` and the pipeline see a non-zero result.
+
+Input: event["checks"] or the CHECKS environment variable (JSON list). Optional tuning, from the event or
+the environment: timeoutSeconds / TIMEOUT_SECONDS (per request, default 5), attempts / ATTEMPTS (default
+12) and retryDelaySeconds / RETRY_DELAY_SECONDS (default 10): routes can take a minute or two to turn
+healthy after a deploy, so failures that may be transient are retried.
+
+Output: {"passed": bool, "results": [{"name", "method", "url", "ok", "detail"}, ...]}.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+LOG = logging.getLogger(__name__)
+LOG.setLevel(logging.INFO)
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+DEFAULT_ATTEMPTS = 12
+DEFAULT_RETRY_DELAY_SECONDS = 10.0
+# Stop retrying this long before the Lambda's own timeout, so the report still gets out.
+DEADLINE_MARGIN_SECONDS = 15.0
+MAX_BODY_BYTES = 64 * 1024
+MAX_WORKERS = 8
+
+Address = tuple[str, int]
+Resolver = Callable[[str, int], Sequence[Address]]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    address: Address  # where to connect, already resolved
+    host: str  # the route's hostname: the Host header Lattice routes on
+    path: str  # with the query string
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    body: bytes
+
+
+Opener = Callable[[Request, float], Response]
+
+
+class SmokeTestError(Exception):
+    """Raised when a check fails; its message lists every check and why it failed."""
+
+
+class CheckError(Exception):
+    """One attempt failed. `retryable` is False when the answer is wrong rather than not there yet."""
+
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+def system_resolver(host: str, port: int) -> list[Address]:
+    """IPv4/IPv6 socket addresses for `host`, from the VPC resolver (so the private zone answers)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    # IPv4 first: the client VPC's subnets may have no IPv6 route even when Lattice answers AAAA.
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    return list(dict.fromkeys((str(info[4][0]), int(info[4][1])) for info in infos))
+
+
+def http_opener(request: Request, timeout: float) -> Response:
+    """Plain HTTP/1.1 to the resolved address, with the route's hostname as Host."""
+    conn = http.client.HTTPConnection(request.address[0], request.address[1], timeout=timeout)
+    try:
+        headers = {"Host": request.host, "User-Agent": "eks-lattice-gateway-smoke", **request.headers}
+        conn.request(request.method, request.path, headers=headers)
+        resp = conn.getresponse()
+        return Response(status=resp.status, body=resp.read(MAX_BODY_BYTES))
+    finally:
+        conn.close()
+
+
+def handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
+    return run(event or {}, context)
+
+
+def run(
+    event: Mapping[str, Any],
+    context: Any = None,
+    *,
+    resolver: Resolver = system_resolver,
+    opener: Opener = http_opener,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    checks = _load_checks(event)
+    timeout = float(_setting(event, "timeoutSeconds", "TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+    attempts = max(1, int(_setting(event, "attempts", "ATTEMPTS", DEFAULT_ATTEMPTS)))
+    delay = float(_setting(event, "retryDelaySeconds", "RETRY_DELAY_SECONDS", DEFAULT_RETRY_DELAY_SECONDS))
+    deadline = _deadline(context, clock)
+
+    def one(check: Mapping[str, Any]) -> dict[str, Any]:
+        return _run_check(
+            check,
+            resolver=resolver,
+            opener=opener,
+            timeout=timeout,
+            attempts=attempts,
+            delay=delay,
+            sleep=sleep,
+            clock=clock,
+            deadline=deadline,
+        )
+
+    # Checks are independent and mostly wait (retries while routes turn healthy): run them side by side.
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(checks)))) as pool:
+        results = list(pool.map(one, checks))
+    passed = all(r["ok"] for r in results)
+    report = {"passed": passed, "results": results}
+    LOG.info("smoke result: %s", json.dumps(report))
+    if not passed:
+        raise SmokeTestError(_failure_message(results))
+    return report
+
+
+def _load_checks(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    raw: Any = event.get("checks")
+    if raw is None:
+        env = os.environ.get("CHECKS")
+        if not env:
+            raise ValueError("no checks: pass event['checks'] or set the CHECKS environment variable (JSON list)")
+        raw = json.loads(env)
+    elif isinstance(raw, str):
+        raw = json.loads(raw)
+    if not isinstance(raw, list) or not raw or not all(isinstance(c, dict) and "url" in c for c in raw):
+        raise ValueError("checks must be a non-empty JSON list of objects with a 'url'")
+    return raw
+
+
+def _setting(event: Mapping[str, Any], key: str, env_key: str, default: float) -> float:
+    value = event.get(key, os.environ.get(env_key))
+    return default if value in (None, "") else float(value)
+
+
+def _deadline(context: Any, clock: Callable[[], float]) -> float | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return clock() + remaining() / 1000.0 - DEADLINE_MARGIN_SECONDS
+
+
+def _run_check(
+    check: Mapping[str, Any],
+    *,
+    resolver: Resolver,
+    opener: Opener,
+    timeout: float,
+    attempts: int,
+    delay: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    deadline: float | None,
+) -> dict[str, Any]:
+    method = str(check.get("method", "GET")).upper()
+    url = str(check["url"])
+    result: dict[str, Any] = {"name": check.get("name", url), "method": method, "url": url}
+    for attempt in range(1, attempts + 1):
+        try:
+            detail = _attempt(check, method, url, resolver=resolver, opener=opener, timeout=timeout)
+        except CheckError as err:
+            out_of_time = deadline is not None and clock() + delay + timeout > deadline
+            if not err.retryable or attempt == attempts or out_of_time:
+                suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
+                return {**result, "ok": False, "detail": err.reason + suffix}
+            LOG.info("%s %s: attempt %d failed, retrying in %.0fs: %s", method, url, attempt, delay, err.reason)
+            sleep(delay)
+            continue
+        suffix = f" (attempt {attempt})" if attempt > 1 else ""
+        return {**result, "ok": True, "detail": detail + suffix}
+    raise AssertionError("unreachable: the loop returns on its last attempt")
+
+
+def _attempt(
+    check: Mapping[str, Any], method: str, url: str, *, resolver: Resolver, opener: Opener, timeout: float
+) -> str:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise CheckError(f"unsupported URL {url!r} (the gateway listens on plain HTTP)", retryable=False)
+    host = parts.hostname
+    port = parts.port or 80
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        addresses = list(resolver(host, port))
+    except OSError:
+        addresses = []
+    if not addresses:
+        # Retryable: a freshly written record can take a moment to be served.
+        raise CheckError(
+            f"DNS: {host} did not resolve (is the private zone associated with the client VPC? is the CNAME there?)",
+            retryable=True,
+        )
+    headers = {str(k): str(v) for k, v in (check.get("headers") or {}).items()}
+    failure = ""
+    # Like a browser: if one address refuses (say IPv6 from an IPv4-only subnet), try the next.
+    for address in addresses:
+        where = f"{host} ({address[0]}:{address[1]})"
+        try:
+            response = opener(Request(method, address, host, path, headers), timeout)
+        except TimeoutError:
+            failure = f"timeout: no answer from {where} within {timeout:g}s"
+        except (OSError, http.client.HTTPException) as err:
+            failure = f"connection to {where} failed: {err or type(err).__name__}"
+        else:
+            return _verify(check.get("expect") or [], response)
+    raise CheckError(failure, retryable=True)
+
+
+def _verify(expect: Sequence[Mapping[str, Any]], response: Response) -> str:
+    status = response.status
+    if status >= 500:
+        raise CheckError(f"status {status}: the backend is failing or not yet healthy", retryable=True)
+    if status == 404:
+        # Retryable: right after a deploy the controller may not have programmed the rule yet.
+        raise CheckError(
+            "status 404: Lattice answers 404 when no rule matches (is the HTTPRoute accepted, its rule in place?)",
+            retryable=True,
+        )
+    demo = [alt for alt in expect if "route" in alt]
+    generic = [alt for alt in expect if "route" not in alt]
+    payload: Any = None
+    if demo and status == 200:
+        try:
+            payload = json.loads(response.body)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict):
+            for alt in demo:
+                pod = payload.get("POD")
+                if payload.get("ROUTE") == alt["route"] and isinstance(pod, str) and pod.startswith(f"{alt['app']}-"):
+                    return f"status 200, ROUTE={alt['route']} from pod {pod}"
+    if generic:
+        # A weighted rule may also send the request to an app without the demo convention: routed is enough.
+        return f"status {status} (routed; backends without the demo convention: {', '.join(a['app'] for a in generic)})"
+    if not demo:
+        return f"status {status}"
+    if status != 200:
+        # Other 4xx (403 while an auth policy propagates) may settle; retry before failing.
+        raise CheckError(f"status {status}, expected 200", retryable=True)
+    if not isinstance(payload, dict):
+        raise CheckError(f"status 200 but the body is not a JSON object: {response.body[:120]!r}", retryable=False)
+    raise CheckError(_mismatch(demo, payload.get("ROUTE"), payload.get("POD")), retryable=False)
+
+
+def _mismatch(demo: Sequence[Mapping[str, Any]], got_route: Any, got_pod: Any) -> str:
+    if len(demo) == 1:
+        want_route, app = demo[0]["route"], demo[0]["app"]
+        if got_route != want_route:
+            return f"wrong ROUTE: got {got_route!r}, expected {want_route!r} (from pod {got_pod!r})"
+        return f"wrong pod: POD {got_pod!r} is not a {app} pod (expected a name starting with '{app}-')"
+    wanted = ", ".join(f"ROUTE {a['route']!r} from {a['app']}" for a in demo)
+    return f"wrong backend: got ROUTE {got_route!r} from pod {got_pod!r}, expected one of: {wanted}"
+
+
+def _failure_message(results: Sequence[Mapping[str, Any]]) -> str:
+    """A summary line, then one line per check (tools/smoke.py prints them as they are)."""
+    failed = sum(1 for r in results if not r["ok"])
+    lines = [f"{failed} of {len(results)} smoke checks failed"]
+    lines += [f"{'PASS' if r['ok'] else 'FAIL'} {r['method']} {r['url']}: {r['detail']}" for r in results]
+    return "\n".join(lines)

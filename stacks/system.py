@@ -1,0 +1,36 @@
+"""The deployable system: the stacks of one environment and the order between them.
+
+Used directly by app.py for `cdk deploy`, and by the pipeline's stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Annotations, Environment, Stack
+from constructs import Construct
+
+from config import AppConfig
+from stacks.platform_stack import PlatformStack
+
+PREFIX = "EksLatticeGateway"
+
+
+@dataclass(frozen=True, kw_only=True)
+class System:
+    platform: PlatformStack
+    stacks: tuple[Stack, ...]
+
+
+def add_system(scope: Construct, *, config: AppConfig, env: Environment | None = None) -> System:
+    platform = PlatformStack(
+        scope,
+        "Platform",
+        stack_name=f"{PREFIX}-Platform",
+        config=config,
+        env=env,
+        description="eks-lattice-gateway: VPCs, EKS cluster, VPC Lattice service network, private DNS, client host",
+    )
+    for index, warning in enumerate(config.warnings):
+        Annotations.of(platform).add_warning_v2(f"eks-lattice-gateway:config-{index}", warning)
+    return System(platform=platform, stacks=(platform,))

@@ -1,0 +1,79 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("EKS_LATTICE_SHARED", ROOT.parent / "shared"))
+
+# jsii (in this process and in app.py subprocesses) must run on the virtualenv's Node >= 22, as under make.
+os.environ["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """Upstream reference data (CRDs, chart values, IAM policy) from ../shared/reference.
+
+    Tests that need it fail, never skip, when it is missing: CI lays ../shared beside the clone.
+    """
+    ref = SHARED / "reference"
+    if not (ref / "MANIFEST.md").is_file():
+        pytest.fail(f"reference data not found at {ref} (set EKS_LATTICE_SHARED to the shared/ folder)")
+    return ref
+
+
+# ---------------------------------------------------------------------------------------------- synthesis
+
+TODAY = __import__("datetime").date(2026, 11, 28)  # fixed, so support-calendar checks don't drift
+
+
+def cdk_json_context() -> dict[str, object]:
+    import json
+
+    context: dict[str, object] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+class Synthesized:
+    """One synthesis of the app: templates by stack artifact id, plus the cdk-nag report."""
+
+    def __init__(self, outdir: Path, overrides: dict[str, object] | None = None) -> None:
+        import json
+
+        import aws_cdk as cdk
+
+        import app as app_module
+        from config import parse_context
+
+        context = {**cdk_json_context(), **(overrides or {})}
+        self.app = cdk.App(context=context, outdir=str(outdir))
+        self.config = parse_context(self.app.node.get_all_context(), today=TODAY)
+        app_module.build(self.app, self.config)
+        self.assembly = self.app.synth()
+        self.stacks = {s.stack_name: s for s in self.assembly.stacks}
+        self.templates: dict[str, dict[str, Any]] = {
+            s.stack_name: json.loads(Path(s.template_full_path).read_text()) for s in self.assembly.stacks
+        }
+        report = outdir / "validation-report.json"
+        self.validation_report = json.loads(report.read_text()) if report.exists() else None
+        self.outdir = outdir
+
+    def stack(self, name: str) -> object:
+        import aws_cdk as cdk
+
+        for construct in self.app.node.find_all():
+            if isinstance(construct, cdk.Stack) and construct.stack_name == name:
+                return construct
+        raise KeyError(name)
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app with the defaults of cdk.json, synthesized once per test session."""
+    return Synthesized(tmp_path_factory.mktemp("cdk.out"))

@@ -1,0 +1,1 @@
+"""Reusable fakes for Lambda handler tests."""

@@ -1,0 +1,103 @@
+"""A plain-HTTP static file server on 127.0.0.1 with scriptable faults, standing in for a download site."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class _Script:
+    status: int | None
+    delay: float
+    remaining: int
+
+
+class FileServer:
+    """Serves `files` (URL path -> bytes); `fail_next` / `delay_next` script faults per path."""
+
+    def __init__(self, files: dict[str, bytes] | None = None) -> None:
+        self.files: dict[str, bytes] = dict(files or {})
+        self.requests: list[str] = []
+        self._scripts: dict[str, list[_Script]] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> FileServer:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server.daemon_threads = True
+        server.file_server = self  # type: ignore[attr-defined]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="file-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FileServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the server first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def fail_next(self, path: str, status: int, *, times: int = 1) -> None:
+        with self._lock:
+            self._scripts.setdefault("/" + path.lstrip("/"), []).append(_Script(status, 0.0, times))
+
+    def delay_next(self, path: str, seconds: float, *, times: int = 1) -> None:
+        with self._lock:
+            self._scripts.setdefault("/" + path.lstrip("/"), []).append(_Script(None, seconds, times))
+
+    def _respond(self, path: str) -> tuple[int, bytes, float]:
+        with self._lock:
+            self.requests.append(path)
+            for script in self._scripts.get(path, []):
+                if script.remaining > 0:
+                    script.remaining -= 1
+                    if script.status is not None:
+                        return script.status, b"scripted failure", script.delay
+                    data = self.files.get(path.lstrip("/"))
+                    return (200, data, script.delay) if data is not None else (404, b"not found", script.delay)
+            data = self.files.get(path.lstrip("/"))
+            return (200, data, 0.0) if data is not None else (404, b"not found", 0.0)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        files: FileServer = self.server.file_server  # type: ignore[attr-defined]
+        status, body, delay = files._respond(self.path.split("?", 1)[0])
+        if delay:
+            time.sleep(delay)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass  # client timed out and went away

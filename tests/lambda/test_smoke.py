@@ -1,0 +1,275 @@
+"""The smoke Lambda against local HTTP servers that behave like the demo app (and like its failures)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from smoke import handler as smoke
+
+HOST = "api.example.com"
+V1 = "/v1/env?select=POD,ROUTE"
+Reply = tuple[int, dict[str, Any] | str]
+
+
+class DemoServer:
+    """A demo-app stand-in: answers from a script of replies (the last one repeats) and records requests."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = list(replies)
+        self.requests: list[dict[str, Any]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                owner.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers)})
+                status, body = owner.replies.pop(0) if len(owner.replies) > 1 else owner.replies[0]
+                data = (json.dumps(body) if isinstance(body, dict) else body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._answer()
+
+            def do_POST(self) -> None:
+                self._answer()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        # A short poll interval keeps shutdown() (and so each test) quick.
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+
+    def __enter__(self) -> DemoServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def resolver_to(port: int) -> Callable[[str, int], list[tuple[str, int]]]:
+    """What the VPC resolver does for the private zone, pointed at the local server."""
+
+    def resolve(host: str, want_port: int) -> list[tuple[str, int]]:
+        if host != HOST:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        assert want_port == 80
+        return [("127.0.0.1", port)]
+
+    return resolve
+
+
+def check(path: str = V1, **extra: Any) -> dict[str, Any]:
+    expect = extra.pop("expect", [{"app": "demo-app-a", "route": "v1"}])
+    return {
+        "name": "default/demo-http-route rule 1",
+        "method": "GET",
+        "url": f"http://{HOST}{path}",
+        "expect": expect,
+        **extra,
+    }
+
+
+def run(checks: list[dict[str, Any]], port: int, **settings: Any) -> dict[str, Any]:
+    event = {"checks": checks, "timeoutSeconds": 2, "attempts": 3, "retryDelaySeconds": 0, **settings}
+    return smoke.run(event, resolver=resolver_to(port), sleep=lambda _: None)
+
+
+def failure(checks: list[dict[str, Any]], port: int, **settings: Any) -> str:
+    with pytest.raises(smoke.SmokeTestError) as err:
+        run(checks, port, **settings)
+    return str(err.value)
+
+
+POD_A = {"POD": "demo-app-a-7c9d8-xk2lp", "ROUTE": "v1"}
+
+
+def test_pass_reports_route_and_pod() -> None:
+    with DemoServer([(200, POD_A)]) as server:
+        report = run([check()], server.port)
+    assert report["passed"] is True
+    [result] = report["results"]
+    assert result["ok"] is True
+    assert result["url"] == f"http://{HOST}{V1}"
+    assert "ROUTE=v1" in result["detail"]
+    assert "demo-app-a-7c9d8-xk2lp" in result["detail"]
+    # Lattice routes on the Host header, so it must carry the route's hostname, not the address.
+    assert server.requests[0]["headers"]["Host"] == HOST
+    assert server.requests[0]["path"] == V1
+
+
+def test_wrong_route_fails_at_once() -> None:
+    with DemoServer([(200, {"POD": "demo-app-a-1", "ROUTE": "v2"})]) as server:
+        message = failure([check()], server.port)
+    assert "1 of 1 smoke checks failed" in message
+    assert "wrong ROUTE" in message
+    assert "'v2'" in message
+    assert f"FAIL GET http://{HOST}{V1}" in message
+    # A wrong answer is not "not ready yet": no retries.
+    assert len(server.requests) == 1
+
+
+def test_wrong_pod_fails() -> None:
+    with DemoServer([(200, {"POD": "demo-app-b-5f6-abcde", "ROUTE": "v1"})]) as server:
+        message = failure([check()], server.port)
+    assert "wrong pod" in message
+    assert "demo-app-b-5f6-abcde" in message
+
+
+def test_404_fails_after_bounded_retries() -> None:
+    with DemoServer([(404, "")]) as server:
+        message = failure([check()], server.port, attempts=3)
+    assert "status 404" in message
+    assert "no rule matches" in message
+    assert "after 3 attempts" in message
+    assert len(server.requests) == 3
+
+
+def test_dns_failure_names_the_likely_causes() -> None:
+    bad = {**check(), "url": f"http://missing.example.com{V1}"}
+    message = failure([bad], port=1, attempts=2)
+    assert (
+        "DNS: missing.example.com did not resolve (is the private zone associated with the client VPC? "
+        "is the CNAME there?)" in message
+    )
+
+
+def test_timeout_when_the_server_never_answers() -> None:
+    # Accepts connections (kernel backlog) but never reads or answers.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        message = failure([check()], silent.getsockname()[1], timeoutSeconds=0.3, attempts=2)
+    finally:
+        silent.close()
+    assert "timeout: no answer from api.example.com" in message
+    assert "within 0.3s" in message
+
+
+def test_transient_503_then_success() -> None:
+    with DemoServer([(503, "upstream not ready"), (503, "upstream not ready"), (200, POD_A)]) as server:
+        report = run([check()], server.port, attempts=5)
+    assert report["passed"] is True
+    assert "(attempt 3)" in report["results"][0]["detail"]
+    assert len(server.requests) == 3
+
+
+def test_persistent_503_reports_status() -> None:
+    with DemoServer([(503, "down")]) as server:
+        message = failure([check()], server.port, attempts=2)
+    assert "status 503" in message
+
+
+def test_mixed_results_list_every_check() -> None:
+    with DemoServer([(200, POD_A)]) as server:
+        v2 = check("/v2/env?select=POD,ROUTE", expect=[{"app": "demo-app-b", "route": "v2"}])
+        message = failure([check(), v2], server.port)
+    lines = message.splitlines()
+    assert lines[0] == "1 of 2 smoke checks failed"
+    assert lines[1].startswith(f"PASS GET http://{HOST}{V1}")
+    assert lines[2].startswith(f"FAIL GET http://{HOST}/v2/env")
+    assert "wrong ROUTE" in lines[2]
+
+
+def test_headers_and_method_are_sent() -> None:
+    with DemoServer([(201, {"created": True})]) as server:
+        report = run(
+            [check("/v1/orders", method="POST", headers={"x-canary": "yes"}, expect=[{"app": "demo-app-a"}])],
+            server.port,
+        )
+    assert report["passed"] is True
+    assert server.requests[0]["method"] == "POST"
+    assert server.requests[0]["headers"]["x-canary"] == "yes"
+
+
+def test_weighted_rule_accepts_either_backend() -> None:
+    alternatives = [{"app": "demo-app-a", "route": "v1"}, {"app": "demo-app-b", "route": "v2"}]
+    with DemoServer([(200, {"POD": "demo-app-b-1-2", "ROUTE": "v2"})]) as server:
+        report = run([check(expect=alternatives)], server.port)
+    assert report["passed"] is True
+
+
+def test_reached_only_rejects_lattice_404_and_5xx() -> None:
+    with DemoServer([(403, "forbidden")]) as server:
+        assert run([check("/static", expect=[{"app": "plain"}])], server.port)["passed"] is True
+    with DemoServer([(404, "")]) as server:
+        assert "status 404" in failure([check("/static", expect=[{"app": "plain"}])], server.port)
+
+
+def test_handler_reads_checks_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    with DemoServer([(200, POD_A)]) as server:
+        # An address literal resolves without DNS, so the real resolver and opener run end to end.
+        checks = [{**check(), "url": f"http://127.0.0.1:{server.port}{V1}"}]
+        monkeypatch.setenv("CHECKS", json.dumps(checks))
+        monkeypatch.setenv("ATTEMPTS", "1")
+        report = smoke.handler({}, None)
+    assert report == {
+        "passed": True,
+        "results": [
+            {
+                "name": "default/demo-http-route rule 1",
+                "method": "GET",
+                "url": f"http://127.0.0.1:{server.port}{V1}",
+                "ok": True,
+                "detail": "status 200, ROUTE=v1 from pod demo-app-a-7c9d8-xk2lp",
+            }
+        ],
+    }
+
+
+def test_retries_stop_before_the_lambda_timeout() -> None:
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return 20_000  # 20 s left, 15 s margin: room for one attempt only
+
+    with DemoServer([(503, "down")]) as server:
+        event = {"checks": [check()], "timeoutSeconds": 2, "attempts": 10, "retryDelaySeconds": 5}
+        with pytest.raises(smoke.SmokeTestError):
+            smoke.run(event, Context(), resolver=resolver_to(server.port), sleep=lambda _: None)
+    assert len(server.requests) == 1
+
+
+def test_missing_checks_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHECKS", raising=False)
+    with pytest.raises(ValueError, match="no checks"):
+        smoke.handler({}, None)
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CHECKS", "TIMEOUT_SECONDS", "ATTEMPTS", "RETRY_DELAY_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_an_unreachable_address_falls_through_to_the_next() -> None:
+    refused = socket.socket()
+    refused.bind(("127.0.0.1", 0))
+    dead_port = refused.getsockname()[1]
+    refused.close()  # nothing listens here any more: connection refused
+    with DemoServer([(200, POD_A)]) as server:
+
+        def two_addresses(host: str, port: int) -> list[tuple[str, int]]:
+            return [("127.0.0.1", dead_port), ("127.0.0.1", server.port)]
+
+        event = {"checks": [check()], "attempts": 1, "timeoutSeconds": 2}
+        report = smoke.run(event, resolver=two_addresses, sleep=lambda _: None)
+    assert report["passed"] is True
+
+
+def test_system_resolver_prefers_ipv4() -> None:
+    addresses = smoke.system_resolver("localhost", 80)
+    assert addresses
+    assert ":" not in addresses[0][0] or all(":" in a[0] for a in addresses)

@@ -1,0 +1,63 @@
+"""Bad configuration through the real entry points: one readable line, non-zero exit, no templates."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, cdk_json_context
+
+
+def run_app(tmp_path: Path, **overrides: object) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({**cdk_json_context(), **overrides}),
+        "CDK_OUTDIR": str(tmp_path),
+    }
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "line"),
+    [
+        ({"clusterVpcCidr": "10.1.0.0/99"}, "clusterVpcCidr: '10.1.0.0/99' is not an IPv4 CIDR block"),
+        ({"routes": "[{oops"}, "routes: expected JSON (list)"),
+        ({"kubernetesVersion": "1.30"}, "kubernetesVersion: '1.30' is not supported here"),
+    ],
+)
+def test_app_py_rejects_bad_config_cleanly(tmp_path: Path, overrides: dict[str, object], line: str) -> None:
+    result = run_app(tmp_path, **overrides)
+    assert result.returncode == 2
+    (only_line,) = result.stderr.strip().splitlines()
+    assert only_line.startswith(f"eks-lattice-gateway: invalid configuration: {line}")
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_cdk_cli_synth_fails_cleanly(tmp_path: Path) -> None:
+    """Through the pinned CDK CLI, as a user runs it: `cdk synth -c key=value`."""
+    cdk = ROOT / "node_modules" / ".bin" / "cdk"
+    if not cdk.exists():
+        pytest.fail("node_modules/.bin/cdk missing: run `make setup`")
+    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env.update(AWS_EC2_METADATA_DISABLED="true", CDK_DISABLE_VERSION_CHECK="1")
+    env.pop("CDK_DEFAULT_ACCOUNT", None)
+    result = subprocess.run(
+        [str(cdk), "synth", "--no-notices", "-o", str(tmp_path / "out"), "-c", "serviceNetworkName=Bad_Name"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "serviceNetworkName: 'Bad_Name' is not a valid Lattice service network name" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list((tmp_path / "out").glob("*.template.json"))

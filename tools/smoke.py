@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""`make smoke`: run the routing smoke test Lambda (inside the client VPC) and report each check.
+
+Finds the function through the stack output SmokeTestFunctionName, invokes it synchronously, prints one
+line per check and a summary. Exit status: 0 when every check passed, 1 otherwise (including missing
+credentials or stack, reported in one line without a traceback). The pipeline runs the same script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+DEFAULT_STACK = "EksLatticeGateway-Gateway"
+OUTPUT_KEY = "SmokeTestFunctionName"
+# The function retries for a few minutes while routes turn healthy; outlast Lambda's 15-minute maximum.
+READ_TIMEOUT_SECONDS = 910
+
+ClientFactory = Callable[[str, str | None], Any]
+
+
+class SmokeError(Exception):
+    """A problem to report in one line (exit status 1)."""
+
+
+def boto3_client(service: str, region: str | None) -> Any:
+    import boto3  # noqa: PLC0415 - imported late so --help works without boto3
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(read_timeout=READ_TIMEOUT_SECONDS, retries={"mode": "standard", "max_attempts": 3})
+    return boto3.session.Session(region_name=region).client(service, config=config)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--stack", default=DEFAULT_STACK, help=f"stack with the {OUTPUT_KEY} output")
+    parser.add_argument("--region", default=None, help="AWS region (default: from the environment or profile)")
+    parser.add_argument("--function-name", default=None, help="invoke this function; skip the stack lookup")
+    return parser.parse_args(argv)
+
+
+def main(
+    argv: Sequence[str] | None = None, *, client_factory: ClientFactory = boto3_client, out: TextIO | None = None
+) -> int:
+    out = out or sys.stdout
+    args = parse_args(argv)
+    try:
+        function = args.function_name or find_function(client_factory("cloudformation", args.region), args.stack)
+        payload = invoke(client_factory("lambda", args.region), function)
+    except SmokeError as err:
+        print(f"smoke: {err}", file=out)
+        return 1
+    except Exception as err:  # any AWS/SDK failure becomes one readable line
+        print(f"smoke: {_describe(err)}", file=out)
+        return 1
+    return report(payload, function, out)
+
+
+def find_function(cfn: Any, stack: str) -> str:
+    try:
+        stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
+    except Exception as err:
+        if _error_code(err) == "ValidationError" and "does not exist" in str(err):
+            region = getattr(getattr(cfn, "meta", None), "region_name", None) or "this region"
+            raise SmokeError(
+                f"stack {stack!r} not found in {region} (deploy first, or pass --stack/--region)"
+            ) from None
+        raise
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in (stacks[0].get("Outputs") or [])} if stacks else {}
+    name = outputs.get(OUTPUT_KEY)
+    if not name:
+        raise SmokeError(f"stack {stack!r} has no output {OUTPUT_KEY} (is it deployed with the smoke test?)")
+    return str(name)
+
+
+def invoke(lam: Any, function: str) -> dict[str, Any]:
+    response = lam.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=b"{}")
+    body = response["Payload"].read()
+    try:
+        payload = json.loads(body) if body else {}
+    except ValueError:
+        payload = {"errorMessage": body.decode("utf-8", "replace")}
+    if response.get("FunctionError"):
+        # Checks failed (SmokeTestError) or the function itself broke (timeout, bad input).
+        return {"error": True, "type": payload.get("errorType", response["FunctionError"]), **payload}
+    return dict(payload)
+
+
+def report(payload: dict[str, Any], function: str, out: TextIO) -> int:
+    if payload.get("error"):
+        message = str(payload.get("errorMessage", "")).strip() or "no error message"
+        if payload.get("type") == "SmokeTestError":
+            # The handler's message: a summary line, then one PASS/FAIL line per check.
+            summary, *lines = message.splitlines()
+            for line in lines:
+                print(line, file=out)
+            print(f"smoke test FAILED: {summary}", file=out)
+        else:
+            print(f"smoke: {function} failed ({payload.get('type')}): {message}", file=out)
+            print("smoke test FAILED", file=out)
+        return 1
+    results = payload.get("results") or []
+    for r in results:
+        print(_line(r), file=out)
+    failed = sum(1 for r in results if not r.get("ok"))
+    passed = bool(payload.get("passed")) and bool(results) and not failed
+    print(
+        f"smoke test {'passed' if passed else 'FAILED'}: {len(results) - failed} of {len(results)} checks ok", file=out
+    )
+    return 0 if passed else 1
+
+
+def _line(result: dict[str, Any]) -> str:
+    verdict = "PASS" if result.get("ok") else "FAIL"
+    return f"{verdict} {result.get('method', 'GET')} {result.get('url')}: {result.get('detail')}"
+
+
+def _error_code(err: Exception) -> str | None:
+    response = getattr(err, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+def _describe(err: Exception) -> str:
+    kind = type(err).__name__
+    if kind == "NoCredentialsError":
+        return "no AWS credentials found (set AWS_PROFILE or run `aws configure` / `aws sso login`)"
+    if kind == "NoRegionError":
+        return "no AWS region configured (pass --region or set AWS_REGION)"
+    code = _error_code(err)
+    if code in {"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId"}:
+        return f"AWS credentials rejected ({code}); refresh them and retry"
+    if code == "ResourceNotFoundException":
+        return f"smoke test function not found ({err}); redeploy the stack"
+    return f"{kind}: {err}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
