@@ -70,14 +70,14 @@ class EksCluster(Construct):
             ),
         )
         # jsii's stubs omit a member that Cluster does implement; the cast only tells mypy.
-        self._icluster = cast(eks.ICluster, self.cluster)
+        self.icluster = cast(eks.ICluster, self.cluster)
         for index, arn in enumerate(config.cluster_admin_role_arns):
             self.cluster.grant_cluster_admin(f"Admin{index}", arn)
 
         # DaemonSets that nodes need to become Ready: before the node group.
         networking = [
-            eks.Addon(self, "VpcCni", cluster=self._icluster, addon_name="vpc-cni"),
-            eks.Addon(self, "KubeProxy", cluster=self._icluster, addon_name="kube-proxy"),
+            eks.Addon(self, "VpcCni", cluster=self.icluster, addon_name="vpc-cni"),
+            eks.Addon(self, "KubeProxy", cluster=self.icluster, addon_name="kube-proxy"),
         ]
         # Exactly one Pod Identity agent: this property creates it (a second Addon would collide).
         self.pod_identity_agent = self.cluster.eks_pod_identity_agent
@@ -112,7 +112,7 @@ class EksCluster(Construct):
         for addon in networking:
             self.nodegroup.node.add_dependency(addon)
         # coredns is a Deployment: it becomes healthy only once there are nodes to run it.
-        coredns = eks.Addon(self, "CoreDns", cluster=self._icluster, addon_name="coredns")
+        coredns = eks.Addon(self, "CoreDns", cluster=self.icluster, addon_name="coredns")
         coredns.node.add_dependency(self.nodegroup)
         if self.pod_identity_agent is not None:
             self.pod_identity_agent.node.add_dependency(*networking)

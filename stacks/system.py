@@ -11,6 +11,7 @@ from aws_cdk import Annotations, Environment, Stack
 from constructs import Construct
 
 from config import AppConfig
+from stacks.gateway_stack import GatewayStack
 from stacks.platform_stack import PlatformStack
 
 PREFIX = "EksLatticeGateway"
@@ -19,6 +20,7 @@ PREFIX = "EksLatticeGateway"
 @dataclass(frozen=True, kw_only=True)
 class System:
     platform: PlatformStack
+    gateway: GatewayStack
     stacks: tuple[Stack, ...]
 
 
@@ -31,6 +33,16 @@ def add_system(scope: Construct, *, config: AppConfig, env: Environment | None =
         env=env,
         description="eks-lattice-gateway: VPCs, EKS cluster, VPC Lattice service network, private DNS, client host",
     )
+    gateway = GatewayStack(
+        scope,
+        "Gateway",
+        stack_name=f"{PREFIX}-Gateway",
+        config=config,
+        platform=platform,
+        env=env,
+        description="eks-lattice-gateway: Gateway API CRDs, controller, workload, Lattice DNS records, smoke test",
+    )
+    gateway.add_stack_dependency(platform, reason="runs on the cluster; uses the service network, zone and VPCs")
     for index, warning in enumerate(config.warnings):
         Annotations.of(platform).add_warning_v2(f"eks-lattice-gateway:config-{index}", warning)
-    return System(platform=platform, stacks=(platform,))
+    return System(platform=platform, gateway=gateway, stacks=(platform, gateway))

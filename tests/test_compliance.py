@@ -47,7 +47,7 @@ def test_every_acknowledgment_names_rule_resource_and_reason(synth: Synthesized)
         assert len(reason) > 20, (path, rule, reason)
 
 
-@pytest.mark.parametrize("stack_name", ["EksLatticeGateway-Platform"])
+@pytest.mark.parametrize("stack_name", ["EksLatticeGateway-Platform", "EksLatticeGateway-Gateway"])
 def test_cfn_lint_finds_nothing(synth: Synthesized, stack_name: str) -> None:
     from cfnlint.api import ManualArgs, lint_file
 

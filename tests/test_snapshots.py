@@ -37,6 +37,6 @@ def test_normalize_hides_asset_hashes_only() -> None:
     assert normalize(template) == {"Resources": {"F": {"Properties": {"S3Key": "<asset-hash>.zip", "Name": "keep"}}}}
 
 
-@pytest.mark.parametrize("stack_name", ["EksLatticeGateway-Platform"])
+@pytest.mark.parametrize("stack_name", ["EksLatticeGateway-Platform", "EksLatticeGateway-Gateway"])
 def test_template_snapshot(synth: Synthesized, snapshot_json: SnapshotAssertion, stack_name: str) -> None:
     assert normalize(synth.templates[stack_name]) == snapshot_json

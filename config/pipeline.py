@@ -1,0 +1,193 @@
+"""The `pipeline` context key: where the CDK Pipelines pipeline reads the repository and which stages it deploys.
+
+Example (cdk.json context, or `-c 'pipeline={...}'`, where the value arrives as a JSON string):
+
+    {"connectionArn": "arn:aws:codeconnections:us-east-1:111111111111:connection/<uuid>",
+     "repository": "owner/repo", "branch": "main",
+     "account": "111111111111", "region": "ap-northeast-2",
+     "stages": [{"name": "dev"}, {"name": "prod", "account": "222222222222", "production": true}]}
+
+`account`/`region` at the top are the pipeline's own environment; a stage without them deploys there.
+Every problem raises `ConfigError("pipeline.<field>", reason)`, like the rest of the configuration.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from config.loader import ConfigError
+
+KEY = "pipeline"
+DEFAULT_BRANCH = "main"
+DEFAULT_STAGE = "Dev"
+
+_CONNECTION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z]{2}(-[a-z]+)+-\d:\d{12}:connection/[0-9a-f-]{36}$"
+)
+# GitHub owner (letters, digits, single hyphens) / repository (letters, digits, '.', '_', '-').
+_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+# A CDK Stage id and a CodePipeline stage name at once (both also become part of stack names).
+_STAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
+# git check-ref-format, simplified: no spaces or control characters, none of ~^:?*[\ , no "..", no "@{".
+_BRANCH_BAD = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|@\{|//")
+
+_TOP_FIELDS = ("connectionArn", "repository", "branch", "stages", "account", "region")
+_STAGE_FIELDS = ("name", "account", "region", "production")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageTarget:
+    name: str
+    account: str | None = None
+    region: str | None = None
+    production: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineConfig:
+    connection_arn: str
+    repository: str
+    branch: str = DEFAULT_BRANCH
+    stages: tuple[StageTarget, ...] = (StageTarget(name=DEFAULT_STAGE),)
+    account: str | None = None
+    region: str | None = None
+
+    def to_context(self) -> str:
+        """Canonical compact JSON of this configuration: what the synth step passes back as `-c pipeline=...`.
+
+        parse_pipeline(config.to_context()) == config. Compact (no spaces) so it survives shell word splitting.
+        """
+        stages: list[dict[str, Any]] = []
+        for stage in self.stages:
+            entry: dict[str, Any] = {"name": stage.name}
+            if stage.account is not None:
+                entry["account"] = stage.account
+            if stage.region is not None:
+                entry["region"] = stage.region
+            if stage.production:
+                entry["production"] = True
+            stages.append(entry)
+        value: dict[str, Any] = {
+            "connectionArn": self.connection_arn,
+            "repository": self.repository,
+            "branch": self.branch,
+            "stages": stages,
+        }
+        if self.account is not None:
+            value["account"] = self.account
+        if self.region is not None:
+            value["region"] = self.region
+        return json.dumps(value, separators=(",", ":"))
+
+
+def parse_pipeline(value: Any) -> PipelineConfig:
+    """Validate the raw context value (an object, or its JSON text as `-c` delivers it)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise ConfigError(KEY, f"expected a JSON object, got {value!r}: {err.msg}") from None
+    obj = _object(KEY, value, _TOP_FIELDS, required=("connectionArn", "repository"))
+
+    arn = _string(f"{KEY}.connectionArn", obj["connectionArn"])
+    if not _CONNECTION_ARN.fullmatch(arn):
+        raise ConfigError(
+            f"{KEY}.connectionArn",
+            f"{arn!r} is not a CodeConnections connection ARN "
+            "(arn:aws:codeconnections:<region>:<account>:connection/<uuid>)",
+        )
+    repository = _string(f"{KEY}.repository", obj["repository"])
+    if not _REPOSITORY.fullmatch(repository) or repository.endswith((".git", "/")):
+        raise ConfigError(f"{KEY}.repository", f"{repository!r} is not a repository in the form owner/name")
+    branch = _string(f"{KEY}.branch", obj.get("branch", DEFAULT_BRANCH))
+    if (
+        not branch
+        or len(branch) > 255
+        or _BRANCH_BAD.search(branch)
+        or branch.startswith(("-", "/", "."))
+        or branch.endswith(("/", ".", ".lock"))
+    ):
+        raise ConfigError(f"{KEY}.branch", f"{branch!r} is not a valid git branch name")
+    account = _account(f"{KEY}.account", obj.get("account"))
+    region = _region(f"{KEY}.region", obj.get("region"))
+
+    raw_stages = obj.get("stages", [{"name": DEFAULT_STAGE}])
+    if not isinstance(raw_stages, list):
+        raise ConfigError(f"{KEY}.stages", f"expected a list, got {json.dumps(raw_stages)}")
+    if not raw_stages:
+        raise ConfigError(f"{KEY}.stages", "needs at least 1 entry")
+    stages: list[StageTarget] = []
+    seen: dict[str, str] = {}
+    for i, raw_stage in enumerate(raw_stages):
+        key = f"{KEY}.stages[{i}]"
+        stage = _object(key, raw_stage, _STAGE_FIELDS, required=("name",))
+        name = _string(f"{key}.name", stage["name"])
+        if not _STAGE_NAME.fullmatch(name):
+            raise ConfigError(
+                f"{key}.name", f"{name!r} must start with a letter and hold only letters, digits and '-' (max 64)"
+            )
+        if name.lower() in seen:  # stack names and CodePipeline stage names would collide
+            raise ConfigError(f"{key}.name", f"duplicate stage name {name!r} (already used by {seen[name.lower()]!r})")
+        seen[name.lower()] = name
+        production = stage.get("production", False)
+        if not isinstance(production, bool):
+            raise ConfigError(f"{key}.production", f"expected true or false, got {json.dumps(production)}")
+        stages.append(
+            StageTarget(
+                name=name,
+                account=_account(f"{key}.account", stage.get("account")),
+                region=_region(f"{key}.region", stage.get("region")),
+                production=production,
+            )
+        )
+    return PipelineConfig(
+        connection_arn=arn,
+        repository=repository,
+        branch=branch,
+        stages=tuple(stages),
+        account=account,
+        region=region,
+    )
+
+
+def _object(key: str, value: Any, allowed: tuple[str, ...], *, required: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(key, f"expected an object, got {json.dumps(value)}")
+    for name in value:
+        if name not in allowed:
+            hint = difflib.get_close_matches(str(name), allowed, n=1)
+            raise ConfigError(f"{key}.{name}", "unknown field" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    for name in required:
+        if name not in value:
+            raise ConfigError(f"{key}.{name}", "is required")
+    return value
+
+
+def _string(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, f"expected a string, got {json.dumps(value)}")
+    return value
+
+
+def _account(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    account = _string(key, value)
+    if not _ACCOUNT.fullmatch(account):
+        raise ConfigError(key, f"{account!r} is not an AWS account id (12 digits, as a string)")
+    return account
+
+
+def _region(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    region = _string(key, value)
+    if not _REGION.fullmatch(region):
+        raise ConfigError(key, f"{region!r} is not an AWS region (like ap-northeast-2)")
+    return region

@@ -1,0 +1,205 @@
+"""One Route 53 CNAME per HTTPRoute: custom domain -> the Lattice-assigned DNS name the controller writes
+into the route's annotation. A custom resource (provider framework with a waiter) reads it at deploy time."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Aws, CfnOutput, CustomResource, Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+from constructs.nag import acknowledge
+from constructs.provider import CustomResourceProvider
+from constructs.python_function import PythonFunction
+
+from config import AppConfig
+from config.versions import CONTROLLER_NAMESPACE
+
+ROUTE_READERS_GROUP = "eks-lattice-gateway:route-readers"
+_VPC_ENI = "Lambda VPC networking (ec2:*NetworkInterface*) supports no resource-level permissions."
+
+
+class LatticeDnsRecords(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: eks.ICluster,
+        config: AppConfig,
+        hosted_zone_id: str,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        routes: dict[str, eks.KubernetesManifest],
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        zone_arn = f"arn:{Aws.PARTITION}:route53:::hostedzone/{hosted_zone_id}"
+        records = [
+            {
+                "ClusterName": cluster.cluster_name,
+                "Namespace": r.namespace,
+                "RouteName": r.name,
+                "Hostname": r.hostname,
+                "HostedZoneId": hosted_zone_id,
+            }
+            for r in config.routes
+        ]
+
+        def function(construct_id: str, handler: str, description: str, timeout: Duration) -> PythonFunction:
+            fn = PythonFunction(
+                self,
+                construct_id,
+                packages=("k8s_api", "lattice_dns"),
+                handler=handler,
+                description=description,
+                timeout=timeout,
+                log_retention=log_retention,
+                vpc=vpc,
+                vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+                security_groups=[security_group],
+                environment={"RECORDS": json.dumps(records)} if handler.endswith("resync") else None,
+            )
+            fn.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["route53:GetHostedZone", "route53:ListResourceRecordSets"], resources=[zone_arn]
+                )
+            )
+            # Only CNAMEs and their TXT ownership markers, only at the configured names.
+            names = sorted(
+                {r.hostname for r in config.routes} | {f"_eks-lattice-gateway.{r.hostname}" for r in config.routes}
+            )
+            fn.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["route53:ChangeResourceRecordSets"],
+                    resources=[zone_arn],
+                    conditions={
+                        "ForAllValues:StringEquals": {
+                            "route53:ChangeResourceRecordSetsNormalizedRecordNames": names,
+                            "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME", "TXT"],
+                        }
+                    },
+                )
+            )
+            fn.role.add_to_policy(iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn]))
+            acknowledge(fn.role, "AwsSolutions-IAM5[Resource::*]", _VPC_ENI)
+            return fn
+
+        on_event = function(
+            "OnEvent",
+            "lattice_dns.handler.on_event",
+            "Lattice DNS: writes the CNAME for an HTTPRoute",
+            Duration.minutes(1),
+        )
+        is_complete = function(
+            "IsComplete",
+            "lattice_dns.handler.is_complete",
+            "Lattice DNS: waits for the HTTPRoute's Lattice DNS annotation",
+            Duration.minutes(3),
+        )
+        roles = [on_event.role, is_complete.role]
+        if config.dns_resync_minutes:
+            resync = function(
+                "Resync",
+                "lattice_dns.handler.resync",
+                "Lattice DNS: periodic repair of the CNAMEs",
+                Duration.minutes(5),
+            )
+            events.Rule(
+                self,
+                "ResyncSchedule",
+                schedule=events.Schedule.rate(Duration.minutes(config.dns_resync_minutes)),
+                targets=[targets.LambdaFunction(resync.function, retry_attempts=0)],
+            )
+            roles.append(resync.role)
+
+        # Read-only Kubernetes access: view in the routes' namespaces (and the controller's, for readiness in
+        # timeout messages) plus get on HTTPRoutes, which the built-in view role does not cover (CRDs).
+        namespaces = sorted({*config.namespaces, CONTROLLER_NAMESPACE})
+        access_entries = [
+            eks.CfnAccessEntry(
+                self,
+                f"AccessEntry{index}",
+                cluster_name=cluster.cluster_name,
+                principal_arn=role.role_arn,
+                kubernetes_groups=[ROUTE_READERS_GROUP],
+                access_policies=[
+                    eks.CfnAccessEntry.AccessPolicyProperty(
+                        policy_arn=f"arn:{Aws.PARTITION}:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+                        access_scope=eks.CfnAccessEntry.AccessScopeProperty(type="namespace", namespaces=namespaces),
+                    )
+                ],
+            )
+            for index, role in enumerate(roles)
+        ]
+        rbac = eks.KubernetesManifest(
+            self,
+            "RouteReaderRbac",
+            cluster=cluster,
+            overwrite=True,
+            manifest=[
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRole",
+                    "metadata": {"name": "eks-lattice-gateway-route-reader"},
+                    "rules": [
+                        {
+                            "apiGroups": ["gateway.networking.k8s.io"],
+                            "resources": ["httproutes"],
+                            "verbs": ["get", "list"],
+                        }
+                    ],
+                },
+                *(
+                    {
+                        "apiVersion": "rbac.authorization.k8s.io/v1",
+                        "kind": "RoleBinding",
+                        "metadata": {"name": "eks-lattice-gateway-route-reader", "namespace": ns},
+                        "roleRef": {
+                            "apiGroup": "rbac.authorization.k8s.io",
+                            "kind": "ClusterRole",
+                            "name": "eks-lattice-gateway-route-reader",
+                        },
+                        "subjects": [
+                            {"kind": "Group", "name": ROUTE_READERS_GROUP, "apiGroup": "rbac.authorization.k8s.io"}
+                        ],
+                    }
+                    for ns in sorted(config.namespaces)
+                ),
+            ],
+        )
+
+        provider = CustomResourceProvider(
+            self,
+            "Provider",
+            on_event=on_event.function,
+            is_complete=is_complete.function,
+            query_interval=Duration.seconds(10),
+            total_timeout=Duration.minutes(config.dns_record_timeout_minutes),
+            log_retention=log_retention,
+        )
+        self.records: dict[str, CustomResource] = {}
+        for record, route in zip(records, config.routes, strict=True):
+            key = f"{route.namespace}/{route.name}"
+            resource = CustomResource(
+                self,
+                f"Record-{route.namespace}-{route.name}",
+                service_token=provider.service_token,
+                resource_type="Custom::LatticeDnsRecord",
+                properties={**record, "TimeoutSeconds": str(config.dns_record_timeout_minutes * 60), "Ttl": "60"},
+            )
+            # Created after the route (and its readers' access), deleted before it (SPEC §4).
+            resource.node.add_dependency(routes[key], rbac, *access_entries)
+            self.records[key] = resource
+            CfnOutput(self, f"CustomDomain-{route.name}", value=route.hostname, description=f"Custom domain of {key}")
+            CfnOutput(
+                self,
+                f"LatticeDomain-{route.name}",
+                value=resource.get_att_string("LatticeDomainName"),
+                description=f"Lattice-assigned DNS name of {key} (the CNAME's target)",
+            )

@@ -1,0 +1,188 @@
+"""The gateway stack: CRD installer, controller with Pod Identity, workload objects, DNS records, and the
+deletion order read from the synthesized dependency graph (SPEC §4)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import pytest
+from constructs.k8s_objects import gateway, gateway_class, http_route
+
+from config.versions import GATEWAY_API_RELEASES
+from tests.conftest import Synthesized
+
+STACK = "EksLatticeGateway-Gateway"
+PLATFORM = "EksLatticeGateway-Platform"
+
+
+@pytest.fixture(scope="module")
+def gw(synth: Synthesized) -> dict[str, Any]:
+    return synth.templates[STACK]
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def manifest_objects(resource: dict[str, Any], synth: Synthesized) -> list[dict[str, Any]]:
+    """The objects a KubernetesManifest applies (Fn::Join'ed JSON with tokens for cross-stack values)."""
+    value = resource["Properties"]["Manifest"]
+    text = (
+        value if isinstance(value, str) else "".join(p if isinstance(p, str) else "TOKEN" for p in value["Fn::Join"][1])
+    )
+    objects: list[dict[str, Any]] = json.loads(text)
+    for obj in objects:  # aws_eks_v2 labels every object for pruning; not part of what we emit
+        labels = obj["metadata"].get("labels", {})
+        for key in [k for k in labels if k.startswith("aws.cdk.eks/prune-")]:
+            del labels[key]
+        if "labels" in obj["metadata"] and not labels:
+            del obj["metadata"]["labels"]
+    return objects
+
+
+def by_kind(synth: Synthesized, gw: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for logical_id, resource in of_type(gw, "Custom::AWSCDK-EKS-KubernetesResource").items():
+        for obj in manifest_objects(resource, synth):
+            found.setdefault(obj["kind"], []).append((logical_id, obj))
+    return found
+
+
+def depends_on(template: dict[str, Any], logical_id: str) -> set[str]:
+    deps = template["Resources"][logical_id].get("DependsOn", [])
+    return {deps} if isinstance(deps, str) else set(deps)
+
+
+def reaches(template: dict[str, Any], start: str, goal: str) -> bool:
+    """True when `start` (transitively) depends on `goal`, i.e. CloudFormation deletes `start` first."""
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        if node not in seen:
+            seen.add(node)
+            text = json.dumps(template["Resources"][node])
+            refs = {k for k in template["Resources"] if f'"{k}"' in text and k != node}
+            todo.extend(depends_on(template, node) | refs)
+    return False
+
+
+def test_crds_are_fetched_at_deploy_time_never_inlined(synth: Synthesized, gw: dict[str, Any]) -> None:
+    (crds,) = of_type(gw, "Custom::GatewayApiCrds").values()
+    release = GATEWAY_API_RELEASES["v1.5.1"]
+    assert crds["Properties"]["Version"] == "v1.5.1"
+    assert [(f["name"], f["sha256"]) for f in crds["Properties"]["Files"]] == [
+        (f.name, f.sha256) for f in release.files
+    ]
+    assert all(
+        f["url"].startswith("https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/v1.5.1/")
+        for f in crds["Properties"]["Files"]
+    )
+    for template in synth.templates.values():
+        assert "openAPIV3Schema" not in json.dumps(template)
+
+
+def test_crd_installer_has_cluster_admin_access_entry(gw: dict[str, Any]) -> None:
+    entries = [e["Properties"] for e in of_type(gw, "AWS::EKS::AccessEntry").values()]
+    admin = [e for e in entries if "AmazonEKSClusterAdminPolicy" in json.dumps(e)]
+    assert len(admin) == 1
+    assert admin[0]["AccessPolicies"][0]["AccessScope"]["Type"] == "cluster"
+
+
+def test_controller_pod_identity_and_chart(gw: dict[str, Any]) -> None:
+    (association,) = of_type(gw, "AWS::EKS::PodIdentityAssociation").values()
+    assert association["Properties"]["Namespace"] == "aws-application-networking-system"
+    assert association["Properties"]["ServiceAccount"] == "gateway-api-controller"
+    role_id = association["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    trust = gw["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+    (chart_id, chart) = next(iter(of_type(gw, "Custom::AWSCDK-EKS-HelmChart").items()))
+    props = chart["Properties"]
+    assert props["Repository"] == "oci://public.ecr.aws/aws-application-networking-k8s/aws-gateway-controller-chart"
+    assert (props["Version"], props["Namespace"], props["Wait"]) == (
+        "v2.1.3",
+        "aws-application-networking-system",
+        True,
+    )
+    # Namespace/ServiceAccount, the association and the CRDs come first.
+    needs = depends_on(gw, chart_id)
+    assert {
+        k
+        for k, v in gw["Resources"].items()
+        if v["Type"] in ("AWS::EKS::PodIdentityAssociation", "Custom::GatewayApiCrds")
+    } <= needs
+    (policy,) = of_type(gw, "AWS::IAM::ManagedPolicy").values()
+    assert {"Ref": role_id} in policy["Properties"]["Roles"]
+
+
+def test_workload_objects_are_the_configured_ones(synth: Synthesized, gw: dict[str, Any]) -> None:
+    kinds = by_kind(synth, gw)
+    cfg = synth.config
+    assert [o for _, o in kinds["GatewayClass"]] == [gateway_class()]
+    assert [o for _, o in kinds["Gateway"]] == [gateway(cfg)]
+    assert [o for _, o in kinds["HTTPRoute"]] == [http_route(cfg, r) for r in cfg.routes]
+    assert sorted(o["metadata"]["name"] for _, o in kinds["Deployment"]) == ["demo-app-a", "demo-app-b"]
+    assert sorted(o["metadata"]["name"] for _, o in kinds["TargetGroupPolicy"]) == [
+        "tg-policy-demo-app-a",
+        "tg-policy-demo-app-b",
+    ]
+
+
+def test_deletion_order_routes_gateway_class_controller_crds(synth: Synthesized, gw: dict[str, Any]) -> None:
+    """CloudFormation deletes a resource before the ones it depends on: the dependency chain is the order."""
+    kinds = by_kind(synth, gw)
+    ((route_id, _),) = kinds["HTTPRoute"]
+    ((gateway_id, _),) = kinds["Gateway"]
+    ((class_id, _),) = kinds["GatewayClass"]
+    (chart_id,) = of_type(gw, "Custom::AWSCDK-EKS-HelmChart")
+    (crds_id,) = of_type(gw, "Custom::GatewayApiCrds")
+    (record_id,) = of_type(gw, "Custom::LatticeDnsRecord")
+    chain = [record_id, route_id, gateway_id, class_id, chart_id, crds_id]
+    for first, then in itertools.pairwise(chain):
+        assert reaches(gw, first, then), f"{first} is not deleted before {then}"
+        assert not reaches(gw, then, first)
+
+
+def test_gateway_stack_is_deleted_before_the_platform(synth: Synthesized) -> None:
+    """Controller before the service network associations: the whole gateway stack goes first."""
+    gateway_stack = synth.stacks[STACK]
+    platform_stack = synth.stacks[PLATFORM]
+    assert [d.id for d in gateway_stack.dependencies if not d.id.endswith(".assets")] == [platform_stack.id]
+
+
+def test_dns_record_per_route_with_timeout_and_outputs(synth: Synthesized, gw: dict[str, Any]) -> None:
+    (record,) = of_type(gw, "Custom::LatticeDnsRecord").values()
+    props = record["Properties"]
+    assert (props["Namespace"], props["RouteName"], props["Hostname"], props["TimeoutSeconds"]) == (
+        "default",
+        "demo-http-route",
+        "api.example.com",
+        "1200",
+    )
+    outputs = gw["Outputs"]
+    assert any("LatticeDomain" in k for k in outputs) and any("CustomDomain" in k for k in outputs)
+    machines = of_type(gw, "AWS::StepFunctions::StateMachine")
+    assert len(machines) == 1  # the DNS waiter
+
+
+def test_dns_reader_access_is_namespace_scoped_view(gw: dict[str, Any]) -> None:
+    entries = [
+        e["Properties"] for e in of_type(gw, "AWS::EKS::AccessEntry").values() if "AmazonEKSViewPolicy" in json.dumps(e)
+    ]
+    assert len(entries) == 2  # on_event and is_complete roles
+    for entry in entries:
+        scope = entry["AccessPolicies"][0]["AccessScope"]
+        assert scope["Type"] == "namespace"
+        assert scope["Namespaces"] == ["aws-application-networking-system", "default"]
+
+
+def test_smoke_test_function_lives_in_the_client_vpc(gw: dict[str, Any]) -> None:
+    assert gw["Outputs"]["SmokeTestFunctionName"]
+    functions = of_type(gw, "AWS::Lambda::Function")
+    smoke = [f for k, f in functions.items() if k.startswith("SmokeTest")]
+    assert len(smoke) == 1
+    assert "api.example.com" in json.dumps(smoke[0]["Properties"]["Environment"])
