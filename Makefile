@@ -32,7 +32,7 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 setup: $(PY_STAMP) $(NODE_STAMP) ## Install the virtualenv, Node and the pinned CDK CLI
 
 synth: setup ## Synthesize every stack (no AWS credentials needed)
-	$(CDK) synth --quiet $(STACKS)
+	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet --no-notices $(STACKS)
 	@echo "templates written to cdk.out/"
 
 test: setup ## Lint, type-check and run the whole test suite
@@ -56,6 +56,9 @@ deploy: setup ## Deploy every stack to the account in your AWS credentials
 
 destroy: setup ## Destroy every stack (dependent stacks first)
 	$(CDK) destroy --force $(STACKS)
+
+smoke: setup ## After deploy: check routing from inside the client VPC (needs AWS credentials)
+	$(BIN)/python tools/smoke.py $(ARGS)
 
 clean: ## Remove build output (keeps the virtualenv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

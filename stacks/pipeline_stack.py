@@ -196,7 +196,9 @@ class PipelineStack(cdk.Stack):
             "(KMS when cross-account); build output itself is not persisted by CodeBuild.",
         )
         grants = f"{reason}: read/write grant on the pipeline's artifact bucket and its KMS key"
-        bucket = self.resolve(cast(cdk.CfnElement, self.pipeline.pipeline.artifact_bucket.node.default_child).logical_id)
+        bucket = self.resolve(
+            cast(cdk.CfnElement, self.pipeline.pipeline.artifact_bucket.node.default_child).logical_id
+        )
         for scope in (self.pipeline, *self._smoke_roles):
             for action in ("s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*"):
                 acknowledge(scope, f"AwsSolutions-IAM5[Action::{action}]", f"{grants} (bucket-scoped).")
@@ -254,7 +256,9 @@ class PipelineStack(cdk.Stack):
 
     @property
     def _partition(self) -> str:
-        partition = region_info.RegionInfo.get(self.region).partition if not cdk.Token.is_unresolved(self.region) else None
+        partition = (
+            region_info.RegionInfo.get(self.region).partition if not cdk.Token.is_unresolved(self.region) else None
+        )
         return partition or "<AWS::Partition>"
 
     def _projects(self) -> list[codebuild.Project]:

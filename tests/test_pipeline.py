@@ -1,0 +1,280 @@
+"""The `pipeline` context key and the CDK Pipelines stack it produces.
+
+Two synths in all (each includes the whole app in every stage): a two-stage cross-account pipeline (checked
+in detail, nag-clean and snapshot-tested) and the default one-stage pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from config import ConfigError
+from config.pipeline import DEFAULT_STAGE, PipelineConfig, StageTarget, parse_pipeline
+from tests.conftest import ROOT, TODAY, cdk_json_context
+from tests.test_snapshots import normalize
+
+ARN = "arn:aws:codeconnections:us-east-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
+REPO = "example/eks-lattice-gateway"
+PIPELINE_ACCOUNT, PIPELINE_REGION = "111111111111", "us-east-1"
+PROD_ACCOUNT, PROD_REGION = "222222222222", "ap-northeast-2"
+TWO_STAGES: dict[str, Any] = {
+    "connectionArn": ARN,
+    "repository": REPO,
+    "branch": "main",
+    "stages": [
+        {"name": "dev"},
+        {"name": "prod", "account": PROD_ACCOUNT, "region": PROD_REGION, "production": True},
+    ],
+}
+
+
+# ------------------------------------------------------------------------------------------------ parsing
+
+
+def test_parse_minimal_json_string_defaults() -> None:
+    config = parse_pipeline(json.dumps({"connectionArn": ARN, "repository": REPO}))
+    assert config == PipelineConfig(
+        connection_arn=ARN,
+        repository=REPO,
+        branch="main",
+        stages=(StageTarget(name=DEFAULT_STAGE, account=None, region=None, production=False),),
+        account=None,
+        region=None,
+    )
+
+
+def test_parse_stages_and_round_trip() -> None:
+    config = parse_pipeline({**TWO_STAGES, "account": PIPELINE_ACCOUNT, "region": PIPELINE_REGION})
+    assert [s.name for s in config.stages] == ["dev", "prod"]
+    assert config.stages[1] == StageTarget(name="prod", account=PROD_ACCOUNT, region=PROD_REGION, production=True)
+    assert (config.account, config.region) == (PIPELINE_ACCOUNT, PIPELINE_REGION)
+    # What the synth step passes back as -c pipeline=...: compact (no spaces) and equivalent.
+    assert " " not in config.to_context()
+    assert parse_pipeline(config.to_context()) == config
+
+
+def test_parse_accepts_legacy_codestar_connection() -> None:
+    arn = ARN.replace("codeconnections", "codestar-connections")
+    assert parse_pipeline({"connectionArn": arn, "repository": REPO}).connection_arn == arn
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "reason"),
+    [
+        ("{not json", "pipeline", "expected a JSON object"),
+        ([], "pipeline", "expected an object"),
+        ({"repository": REPO}, "pipeline.connectionArn", "is required"),
+        ({"connectionArn": "arn:aws:iam::111111111111:role/x", "repository": REPO}, "pipeline.connectionArn", "not a"),
+        ({"connectionArn": ARN, "repository": "just-a-name"}, "pipeline.repository", "owner/name"),
+        ({"connectionArn": ARN, "repository": "https://github.com/a/b"}, "pipeline.repository", "owner/name"),
+        ({"connectionArn": ARN, "repository": REPO, "branch": "a..b"}, "pipeline.branch", "git branch"),
+        ({"connectionArn": ARN, "repository": REPO, "branch": ""}, "pipeline.branch", "git branch"),
+        ({"connectionArn": ARN, "repository": REPO, "brnach": "x"}, "pipeline.brnach", "did you mean 'branch'"),
+        ({"connectionArn": ARN, "repository": REPO, "account": "1234"}, "pipeline.account", "12 digits"),
+        ({"connectionArn": ARN, "repository": REPO, "account": 111111111111}, "pipeline.account", "expected a string"),
+        ({"connectionArn": ARN, "repository": REPO, "region": "Seoul"}, "pipeline.region", "not an AWS region"),
+        ({"connectionArn": ARN, "repository": REPO, "stages": []}, "pipeline.stages", "at least 1"),
+        ({"connectionArn": ARN, "repository": REPO, "stages": {"name": "x"}}, "pipeline.stages", "expected a list"),
+        (
+            {"connectionArn": ARN, "repository": REPO, "stages": [{"name": "dev"}, {"name": "Dev"}]},
+            "pipeline.stages[1].name",
+            "duplicate stage name",
+        ),
+        ({"connectionArn": ARN, "repository": REPO, "stages": [{"name": "1st"}]}, "pipeline.stages[0].name", "letter"),
+        ({"connectionArn": ARN, "repository": REPO, "stages": [{}]}, "pipeline.stages[0].name", "is required"),
+        (
+            {"connectionArn": ARN, "repository": REPO, "stages": [{"name": "p", "production": "yes"}]},
+            "pipeline.stages[0].production",
+            "true or false",
+        ),
+        (
+            {"connectionArn": ARN, "repository": REPO, "stages": [{"name": "p", "account": "12345678901x"}]},
+            "pipeline.stages[0].account",
+            "12 digits",
+        ),
+        (
+            {"connectionArn": ARN, "repository": REPO, "stages": [{"name": "p", "envv": 1}]},
+            "pipeline.stages[0].envv",
+            "unknown field",
+        ),
+    ],
+)
+def test_parse_rejects(value: Any, key: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_pipeline(value)
+    assert info.value.key == key
+    assert reason in info.value.reason
+
+
+def test_cli_version_comes_from_package_json() -> None:
+    from stacks.pipeline_stack import cdk_cli_version
+
+    package = json.loads((ROOT / "package.json").read_text())
+    assert cdk_cli_version() == package["devDependencies"]["aws-cdk"]
+
+
+# ---------------------------------------------------------------------------------------------- synthesis
+
+
+class PipelineSynth:
+    """One synthesis of a PipelineStack in a fresh app with cdk-nag, as app.build will do it."""
+
+    def __init__(self, outdir: Path, pipeline: dict[str, Any]) -> None:
+        import aws_cdk as cdk
+        import cdk_nag
+
+        from config import parse_context
+        from stacks.pipeline_stack import add_pipeline
+
+        app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
+        config = parse_context(app.node.get_all_context(), today=TODAY)
+        self.stack = add_pipeline(
+            app,
+            config=config,
+            pipeline=parse_pipeline(pipeline),
+            env=cdk.Environment(account=PIPELINE_ACCOUNT, region=PIPELINE_REGION),
+        )
+        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
+        self.assembly = app.synth()
+        self.template: dict[str, Any] = json.loads(
+            Path(self.assembly.get_stack_artifact(self.stack.artifact_id).template_full_path).read_text()
+        )
+        report = outdir / "validation-report.json"
+        self.report = json.loads(report.read_text()) if report.exists() else None
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
+
+    def stages(self) -> list[dict[str, Any]]:
+        (pipeline,) = self.resources("AWS::CodePipeline::Pipeline").values()
+        stages: list[dict[str, Any]] = pipeline["Properties"]["Stages"]
+        return stages
+
+    def stage(self, name: str) -> list[dict[str, Any]]:
+        """The stage's actions in run order."""
+        actions = next(s["Actions"] for s in self.stages() if s["Name"] == name)
+        return sorted(actions, key=lambda a: a.get("RunOrder", 1))
+
+    def buildspec(self, project_logical_id: str) -> dict[str, Any]:
+        spec: dict[str, Any] = json.loads(
+            self.resources("AWS::CodeBuild::Project")[project_logical_id]["Properties"]["Source"]["BuildSpec"]
+        )
+        return spec
+
+    def project_of(self, action: dict[str, Any]) -> str:
+        ref: str = action["Configuration"]["ProjectName"]["Ref"]
+        return ref
+
+
+@pytest.fixture(scope="module")
+def two_stages(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
+    return PipelineSynth(tmp_path_factory.mktemp("pipeline-two"), TWO_STAGES)
+
+
+@pytest.fixture(scope="module")
+def one_stage(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
+    return PipelineSynth(tmp_path_factory.mktemp("pipeline-one"), {"connectionArn": ARN, "repository": REPO})
+
+
+def test_source_is_the_connection(two_stages: PipelineSynth) -> None:
+    (source,) = two_stages.stage("Source")
+    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert source["Configuration"]["ConnectionArn"] == ARN
+    assert source["Configuration"]["FullRepositoryId"] == REPO
+    assert source["Configuration"]["BranchName"] == "main"
+
+
+def test_synth_runs_the_makefile_targets(two_stages: PipelineSynth) -> None:
+    (synth,) = two_stages.stage("Build")
+    logical_id = two_stages.project_of(synth)
+    spec = two_stages.buildspec(logical_id)
+    commands: list[str] = spec["phases"]["build"]["commands"]
+    assert commands[0] == "make test"
+    assert commands[1].startswith("make synth ")
+    assert "pipeline=$$PIPELINE_CONTEXT" in commands[1]  # self-mutation sees the same configuration
+    assert spec["artifacts"]["base-directory"] == "cdk.out"
+    project = two_stages.resources("AWS::CodeBuild::Project")[logical_id]["Properties"]
+    assert project["Environment"]["Image"] == "aws/codebuild/standard:7.0"
+    env = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+    assert parse_pipeline(env["PIPELINE_CONTEXT"]) == parse_pipeline(TWO_STAGES)
+
+
+def test_self_mutation_uses_the_pinned_cli(two_stages: PipelineSynth) -> None:
+    (mutate,) = two_stages.stage("UpdatePipeline")
+    install = two_stages.buildspec(two_stages.project_of(mutate))["phases"]["install"]["commands"]
+    version = json.loads((ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    assert install == [f"npm install -g aws-cdk@{version}"]
+
+
+def test_manual_approval_precedes_production_only(two_stages: PipelineSynth) -> None:
+    prod = two_stages.stage("prod")
+    assert prod[0]["ActionTypeId"]["Category"] == "Approval"
+    assert all(a["ActionTypeId"]["Category"] != "Approval" for a in prod[1:])
+    assert all(a["ActionTypeId"]["Category"] != "Approval" for a in two_stages.stage("dev"))
+
+
+@pytest.mark.parametrize(("stage", "region"), [("dev", PIPELINE_REGION), ("prod", PROD_REGION)])
+def test_smoke_step_follows_each_stage(two_stages: PipelineSynth, stage: str, region: str) -> None:
+    actions = two_stages.stage(stage)
+    smoke = actions[-1]
+    assert smoke["ActionTypeId"]["Provider"] == "CodeBuild"
+    deploys = [a for a in actions if a["ActionTypeId"]["Provider"] == "CloudFormation"]
+    assert deploys
+    assert smoke["RunOrder"] > max(a["RunOrder"] for a in deploys)
+    gateway = two_stages.stack.stages[stage].gateway_stack_name
+    spec = two_stages.buildspec(two_stages.project_of(smoke))
+    assert spec["phases"]["build"]["commands"] == [f"python tools/smoke.py --stack {gateway} --region {region}"]
+
+
+def test_smoke_role_is_scoped_to_the_stage(two_stages: PipelineSynth) -> None:
+    gateway = two_stages.stack.stages["prod"].gateway_stack_name
+    role_id = next(k for k in two_stages.resources("AWS::IAM::Role") if k.startswith("SmokeprodRole"))
+    policy = next(
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in two_stages.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+    )
+    by_action = {s["Action"]: s for s in policy if isinstance(s["Action"], str)}
+    describe = json.dumps(by_action["cloudformation:DescribeStacks"]["Resource"])
+    assert f":cloudformation:{PROD_REGION}:{PROD_ACCOUNT}:stack/{gateway}/*" in describe
+    invoke = by_action["lambda:InvokeFunction"]
+    assert invoke["Condition"] == {"StringEquals": {"aws:ResourceTag/aws:cloudformation:stack-name": gateway}}
+    assert f":lambda:{PROD_REGION}:{PROD_ACCOUNT}:function:*" in json.dumps(invoke["Resource"])
+
+
+def test_cross_account_keys_when_a_stage_is_elsewhere(two_stages: PipelineSynth, one_stage: PipelineSynth) -> None:
+    keys = two_stages.resources("AWS::KMS::Key")
+    assert keys
+    assert all(k["Properties"]["EnableKeyRotation"] for k in keys.values())
+    assert one_stage.resources("AWS::KMS::Key") == {}
+
+
+def test_default_is_one_dev_stage_with_smoke(one_stage: PipelineSynth) -> None:
+    names = [s["Name"] for s in one_stage.stages()]
+    assert names[-1] == DEFAULT_STAGE
+    assert "Approval" not in {a["ActionTypeId"]["Category"] for a in one_stage.stage(DEFAULT_STAGE)}
+    assert one_stage.stage(DEFAULT_STAGE)[-1]["Name"] == f"Smoke-{DEFAULT_STAGE}"
+
+
+@pytest.mark.parametrize("which", ["two_stages", "one_stage"])
+def test_no_nag_findings(request: pytest.FixtureRequest, which: str) -> None:
+    synth: PipelineSynth = request.getfixturevalue(which)
+    if synth.report is None:
+        return  # no report: no plugin reported anything
+    findings = [
+        (v["ruleName"], c["constructPath"])
+        for plugin in synth.report["pluginReports"]
+        for v in plugin["violations"]
+        for c in v["violatingConstructs"]
+    ]
+    assert findings == []
+
+
+def test_template_snapshot(two_stages: PipelineSynth, snapshot: SnapshotAssertion) -> None:
+    assert normalize(two_stages.template) == snapshot.use_extension(JSONSnapshotExtension)
