@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CDK entry point: validate the configuration once, then build the stacks (or the pipeline)."""
+"""CDK entry point: validate the configuration once, then build the stacks (or the pipeline that ships them)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import sys
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from config import AppConfig, parse_or_exit
+from config import AppConfig, ConfigError, parse_context
+from config.pipeline import PipelineConfig, parse_pipeline
+from stacks.pipeline_stack import add_pipeline
 from stacks.system import add_system
 
 
@@ -20,20 +22,27 @@ def environment() -> cdk.Environment | None:
     return cdk.Environment(account=account, region=region) if account and region else None
 
 
-def build(app: cdk.App, config: AppConfig) -> None:
-    add_system(app, config=config, env=environment())
+def build(app: cdk.App, config: AppConfig, pipeline: PipelineConfig | None = None) -> None:
+    """The app's stacks for `cdk deploy`, or, with the `pipeline` context key, the pipeline that deploys them."""
+    if pipeline is None:
+        add_system(app, config=config, env=environment())
+    else:
+        add_pipeline(app, config=config, pipeline=pipeline, env=environment())
     # cdk-nag 3.x runs as a CDK policy-validation plugin: findings fail the synth unless acknowledged.
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 
 
 def main() -> int:
     app = cdk.App()
-    config = parse_or_exit(
-        app.node.get_all_context(), today=dt.date.today(), emit=lambda line: print(line, file=sys.stderr)
-    )
-    if config is None:
+    context = app.node.get_all_context()
+    try:
+        config = parse_context(context, today=dt.date.today())
+        raw_pipeline = context.get("pipeline")
+        build(app, config, parse_pipeline(raw_pipeline) if raw_pipeline is not None else None)
+    except ConfigError as err:
+        # One readable line, and nothing synthesized: app.synth() is never reached.
+        print(f"eks-lattice-gateway: invalid configuration: {err}", file=sys.stderr)
         return 2
-    build(app, config)
     app.synth()
     return 0
 

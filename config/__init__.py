@@ -1,6 +1,6 @@
 """Configuration of one deployment: typed model, pinned versions, and the loader that validates it."""
 
-from config.loader import DEFAULTS, ConfigError, parse_context, parse_or_exit
+from config.loader import DEFAULTS, ConfigError, parse_context
 from config.model import App, AppConfig, Backend, HeaderMatch, HealthCheck, Resources, Route, RouteRule
 
 __all__ = [
@@ -15,5 +15,4 @@ __all__ = [
     "Route",
     "RouteRule",
     "parse_context",
-    "parse_or_exit",
 ]

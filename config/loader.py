@@ -11,7 +11,7 @@ import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 from config.model import (
@@ -157,7 +157,7 @@ def _decode(key: str, value: Any) -> Any:
 # ----------------------------------------------------------------------------------------------- helpers
 
 
-def _typed(key: str, value: Any, kind: type[T]) -> T:
+def expect_type(key: str, value: Any, kind: type[T]) -> T:
     # bool is an int in Python; never accept it where a number is meant.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(key, f"expected {kind.__name__}, got {json.dumps(value)}")
@@ -165,21 +165,21 @@ def _typed(key: str, value: Any, kind: type[T]) -> T:
 
 
 def _int(key: str, value: Any, lo: int, hi: int) -> int:
-    number = _typed(key, value, int)
+    number = expect_type(key, value, int)
     if not lo <= number <= hi:
         raise ConfigError(key, f"{number} is out of range {lo}..{hi}")
     return number
 
 
 def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
-    text = _typed(key, value, str)
+    text = expect_type(key, value, str)
     if text not in choices:
         raise ConfigError(key, f"{text!r} is not one of {', '.join(choices)}")
     return text
 
 
-def _obj(key: str, value: Any, allowed: set[str], required: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
-    obj = _typed(key, value, dict)
+def expect_object(key: str, value: Any, allowed: set[str], required: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+    obj = expect_type(key, value, dict)
     for name in obj:
         if name not in allowed:
             hint = difflib.get_close_matches(name, allowed, n=1)
@@ -189,8 +189,8 @@ def _obj(key: str, value: Any, allowed: set[str], required: set[str] = frozenset
     return cast(dict[str, Any], obj)
 
 
-def _list(key: str, value: Any, *, min_len: int = 0) -> list[Any]:
-    items = _typed(key, value, list)
+def expect_list(key: str, value: Any, *, min_len: int = 0) -> list[Any]:
+    items = expect_type(key, value, list)
     if len(items) < min_len:
         raise ConfigError(key, f"needs at least {min_len} entr{'y' if min_len == 1 else 'ies'}")
     return cast(list[Any], items)
@@ -205,7 +205,7 @@ def _unique(key: str, names: list[str]) -> None:
 
 
 def _k8s_name(key: str, value: Any, pattern: re.Pattern[str] = _DNS_LABEL, max_len: int = 63) -> str:
-    name = _typed(key, value, str)
+    name = expect_type(key, value, str)
     if len(name) > max_len or not pattern.match(name):
         what = "start with a letter, " if pattern is _DNS_1035 else ""
         raise ConfigError(
@@ -217,7 +217,7 @@ def _k8s_name(key: str, value: Any, pattern: re.Pattern[str] = _DNS_LABEL, max_l
 
 
 def _cidr(key: str, value: Any, *, max_prefix: int) -> ipaddress.IPv4Network:
-    text = _typed(key, value, str)
+    text = expect_type(key, value, str)
     try:
         net = ipaddress.IPv4Network(text, strict=True)
     except ValueError as err:
@@ -233,7 +233,7 @@ def _cidr(key: str, value: Any, *, max_prefix: int) -> ipaddress.IPv4Network:
 
 
 def _hostname(key: str, value: Any) -> str:
-    name = _typed(key, value, str)
+    name = expect_type(key, value, str)
     labels = name.split(".")
     if not 3 <= len(name) <= 253 or name != name.lower() or not all(_DNS_LABEL.match(label) for label in labels):
         raise ConfigError(key, f"{name!r} is not a valid lowercase DNS name")
@@ -246,13 +246,13 @@ def _hostname(key: str, value: Any) -> str:
 def _build(v: dict[str, Any], *, today: dt.date) -> AppConfig:
     warnings: list[str] = []
 
-    cluster_name = _typed("clusterName", v["clusterName"], str)
+    cluster_name = expect_type("clusterName", v["clusterName"], str)
     if not _CLUSTER_NAME.match(cluster_name):
         raise ConfigError(
             "clusterName", f"{cluster_name!r} is not a valid EKS cluster name (letters, digits, '-' and '_', 1-100)"
         )
 
-    version = _typed("kubernetesVersion", v["kubernetesVersion"], str)
+    version = expect_type("kubernetesVersion", v["kubernetesVersion"], str)
     eks = EKS_VERSIONS.get(version)
     if eks is None:
         raise ConfigError(
@@ -273,10 +273,10 @@ def _build(v: dict[str, Any], *, today: dt.date) -> AppConfig:
     _cidr("clusterVpcCidr", v["clusterVpcCidr"], max_prefix=22)
     _cidr("clientVpcCidr", v["clientVpcCidr"], max_prefix=26)
 
-    node_type = _typed("nodeInstanceType", v["nodeInstanceType"], str)
+    node_type = expect_type("nodeInstanceType", v["nodeInstanceType"], str)
     if not _INSTANCE_TYPE.match(node_type):
         raise ConfigError("nodeInstanceType", f"{node_type!r} is not an EC2 instance type (like t3.medium)")
-    client_type = _typed("clientInstanceType", v["clientInstanceType"], str)
+    client_type = expect_type("clientInstanceType", v["clientInstanceType"], str)
     if not _INSTANCE_TYPE.match(client_type):
         raise ConfigError("clientInstanceType", f"{client_type!r} is not an EC2 instance type (like t3.micro)")
     desired = _int("nodeDesiredSize", v["nodeDesiredSize"], 1, 100)
@@ -288,21 +288,21 @@ def _build(v: dict[str, Any], *, today: dt.date) -> AppConfig:
         )
 
     access = _choice("clusterEndpointAccess", v["clusterEndpointAccess"], ("PUBLIC_AND_PRIVATE", "PRIVATE"))
-    public_cidrs = _list("clusterEndpointPublicCidrs", v["clusterEndpointPublicCidrs"])
+    public_cidrs = expect_list("clusterEndpointPublicCidrs", v["clusterEndpointPublicCidrs"])
     for i, text in enumerate(public_cidrs):
         key = f"clusterEndpointPublicCidrs[{i}]"
         try:
-            ipaddress.IPv4Network(_typed(key, text, str), strict=True)
+            ipaddress.IPv4Network(expect_type(key, text, str), strict=True)
         except ValueError as err:
             raise ConfigError(key, f"{text!r} is not an IPv4 CIDR block ({err})") from None
     if access == "PUBLIC_AND_PRIVATE" and not public_cidrs:
         raise ConfigError("clusterEndpointPublicCidrs", "is empty; use clusterEndpointAccess=PRIVATE instead")
-    admins = _list("clusterAdminRoleArns", v["clusterAdminRoleArns"])
+    admins = expect_list("clusterAdminRoleArns", v["clusterAdminRoleArns"])
     for i, arn in enumerate(admins):
-        if not _ROLE_ARN.match(_typed(f"clusterAdminRoleArns[{i}]", arn, str)):
+        if not _ROLE_ARN.match(expect_type(f"clusterAdminRoleArns[{i}]", arn, str)):
             raise ConfigError(f"clusterAdminRoleArns[{i}]", f"{arn!r} is not an IAM role ARN")
 
-    chart = _typed("controllerChartVersion", v["controllerChartVersion"], str)
+    chart = expect_type("controllerChartVersion", v["controllerChartVersion"], str)
     release = CONTROLLER_RELEASES.get(chart)
     if release is None:
         raise ConfigError(
@@ -310,7 +310,7 @@ def _build(v: dict[str, Any], *, today: dt.date) -> AppConfig:
             f"{chart!r} is not supported; known: {', '.join(CONTROLLER_RELEASES)} "
             "(its IAM policy and CRD needs are pinned per release)",
         )
-    gw_version = _typed("gatewayApiVersion", v["gatewayApiVersion"], str)
+    gw_version = expect_type("gatewayApiVersion", v["gatewayApiVersion"], str)
     if gw_version not in GATEWAY_API_RELEASES:
         raise ConfigError(
             "gatewayApiVersion",
@@ -323,7 +323,7 @@ def _build(v: dict[str, Any], *, today: dt.date) -> AppConfig:
             f"controller {chart} needs Gateway API >= v{'.'.join(map(str, release.min_gateway_api))}",
         )
 
-    sn_name = _typed("serviceNetworkName", v["serviceNetworkName"], str)
+    sn_name = expect_type("serviceNetworkName", v["serviceNetworkName"], str)
     if not 3 <= len(sn_name) <= 63 or not _DNS_LABEL.match(sn_name) or "--" in sn_name or sn_name.startswith("sn-"):
         raise ConfigError(
             "serviceNetworkName",
@@ -356,7 +356,7 @@ def _build(v: dict[str, Any], *, today: dt.date) -> AppConfig:
         service_network_auth_type=cast(
             Any, _choice("serviceNetworkAuthType", v["serviceNetworkAuthType"], ("NONE", "AWS_IAM"))
         ),
-        lattice_ipv6=_typed("latticeIpv6", v["latticeIpv6"], bool),
+        lattice_ipv6=expect_type("latticeIpv6", v["latticeIpv6"], bool),
         private_zone_name=zone,
         client_instance_type=client_type,
         log_retention_days=_retention(v["logRetentionDays"]),
@@ -369,7 +369,7 @@ def _build(v: dict[str, Any], *, today: dt.date) -> AppConfig:
 
 
 def _retention(value: Any) -> int:
-    days = _typed("logRetentionDays", value, int)
+    days = expect_type("logRetentionDays", value, int)
     if days not in _LOG_RETENTION_DAYS:
         raise ConfigError(
             "logRetentionDays",
@@ -379,7 +379,7 @@ def _retention(value: Any) -> int:
 
 
 def _resync(value: Any) -> int:
-    minutes = _typed("dnsResyncMinutes", value, int)
+    minutes = expect_type("dnsResyncMinutes", value, int)
     if minutes != 0 and not 5 <= minutes <= 1440:
         raise ConfigError("dnsResyncMinutes", f"{minutes} must be 0 (off) or 5..1440")
     return minutes
@@ -409,17 +409,17 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
 
 
 def _apps(value: Any) -> tuple[App, ...]:
-    items = _list("apps", value, min_len=1)
+    items = expect_list("apps", value, min_len=1)
     apps: list[App] = []
     for i, item in enumerate(items):
         key = f"apps[{i}]"
-        obj = _obj(key, item, _APP_FIELDS, {"name", "image", "containerPort", "healthPath"})
+        obj = expect_object(key, item, _APP_FIELDS, {"name", "image", "containerPort", "healthPath"})
         name = _k8s_name(f"{key}.name", obj["name"], _DNS_1035)
         port = _int(f"{key}.containerPort", obj["containerPort"], 1, 65535)
-        image = _typed(f"{key}.image", obj["image"], str)
+        image = expect_type(f"{key}.image", obj["image"], str)
         if not _IMAGE.match(image):
             raise ConfigError(f"{key}.image", f"{image!r} is not a container image reference")
-        env_obj = _typed(f"{key}.env", obj.get("env", {}), dict)
+        env_obj = expect_type(f"{key}.env", obj.get("env", {}), dict)
         env: list[tuple[str, str]] = []
         for env_name, env_value in env_obj.items():
             if not _ENV_NAME.match(env_name):
@@ -428,8 +428,8 @@ def _apps(value: Any) -> tuple[App, ...]:
                 raise ConfigError(
                     f"{key}.env.{env_name}", "is set by the app (PORT = containerPort, POD = the pod's name)"
                 )
-            env.append((env_name, _typed(f"{key}.env.{env_name}", env_value, str)))
-        hc = _obj(f"{key}.healthCheck", obj.get("healthCheck", {}), _HC_FIELDS)
+            env.append((env_name, expect_type(f"{key}.env.{env_name}", env_value, str)))
+        hc = expect_object(f"{key}.healthCheck", obj.get("healthCheck", {}), _HC_FIELDS)
         health_path = _path(f"{key}.healthPath", obj["healthPath"])
         health = HealthCheck(
             path=health_path,
@@ -453,11 +453,11 @@ def _apps(value: Any) -> tuple[App, ...]:
                 f"{key}.healthCheck.timeoutSeconds",
                 f"{health.timeout_seconds} must be shorter than intervalSeconds ({health.interval_seconds})",
             )
-        res = _obj(f"{key}.resources", obj.get("resources", {}), _RES_FIELDS)
+        res = expect_object(f"{key}.resources", obj.get("resources", {}), _RES_FIELDS)
         quantities: dict[str, str] = {}
         for field_name in sorted(_RES_FIELDS):
             if field_name in res:
-                q = _typed(f"{key}.resources.{field_name}", res[field_name], str)
+                q = expect_type(f"{key}.resources.{field_name}", res[field_name], str)
                 if not _QUANTITY.match(q):
                     raise ConfigError(f"{key}.resources.{field_name}", f"{q!r} is not a Kubernetes quantity")
                 quantities[re.sub(r"([A-Z])", r"_\1", field_name).lower()] = q
@@ -491,19 +491,19 @@ _HEADER_FIELDS = {"name", "value", "type"}
 
 
 def _path(key: str, value: Any) -> str:
-    path = _typed(key, value, str)
+    path = expect_type(key, value, str)
     if not path.startswith("/") or len(path) > 200 or any(c.isspace() for c in path):
         raise ConfigError(key, f"{path!r} must start with '/', have no spaces and at most 200 characters")
     return path
 
 
 def _routes(value: Any, *, apps: tuple[App, ...], zone: str) -> tuple[Route, ...]:
-    items = _list("routes", value, min_len=1)
+    items = expect_list("routes", value, min_len=1)
     by_name = {a.name: a for a in apps}
     routes: list[Route] = []
     for i, item in enumerate(items):
         key = f"routes[{i}]"
-        obj = _obj(key, item, _ROUTE_FIELDS | {"hostnames"}, {"name", "hostname", "rules"})
+        obj = expect_object(key, item, _ROUTE_FIELDS | {"hostnames"}, {"name", "hostname", "rules"})
         if "hostnames" in obj:
             raise ConfigError(
                 f"{key}.hostnames",
@@ -514,7 +514,7 @@ def _routes(value: Any, *, apps: tuple[App, ...], zone: str) -> tuple[Route, ...
         hostname = _hostname(f"{key}.hostname", obj["hostname"])
         if not hostname.endswith("." + zone):
             raise ConfigError(f"{key}.hostname", f"{hostname!r} is outside privateZoneName {zone!r}")
-        rule_items = _list(f"{key}.rules", obj["rules"], min_len=1)
+        rule_items = expect_list(f"{key}.rules", obj["rules"], min_len=1)
         if len(rule_items) > MAX_RULES_PER_ROUTE:
             raise ConfigError(
                 f"{key}.rules", f"{len(rule_items)} rules; a Lattice listener takes at most {MAX_RULES_PER_ROUTE}"
@@ -551,7 +551,7 @@ def _rule(key: str, value: Any, *, by_name: dict[str, App], namespace: str) -> R
         for field_name, reason in _UNSUPPORTED_RULE_FIELDS.items():
             if field_name in value:
                 raise ConfigError(f"{key}.{field_name}", reason)
-    obj = _obj(key, value, _RULE_FIELDS, {"backends"})
+    obj = expect_object(key, value, _RULE_FIELDS, {"backends"})
     if ("pathPrefix" in obj) == ("path" in obj):
         raise ConfigError(key, "give exactly one of pathPrefix or path (exact match)")
     path_type = "PathPrefix" if "pathPrefix" in obj else "Exact"
@@ -559,7 +559,7 @@ def _rule(key: str, value: Any, *, by_name: dict[str, App], namespace: str) -> R
         f"{key}.{'pathPrefix' if path_type == 'PathPrefix' else 'path'}", obj.get("pathPrefix", obj.get("path"))
     )
 
-    header_items = _list(f"{key}.headers", obj.get("headers", []))
+    header_items = expect_list(f"{key}.headers", obj.get("headers", []))
     if len(header_items) > MAX_HEADER_MATCHES:
         raise ConfigError(
             f"{key}.headers", f"{len(header_items)} header matches; Lattice takes at most {MAX_HEADER_MATCHES}"
@@ -567,13 +567,13 @@ def _rule(key: str, value: Any, *, by_name: dict[str, App], namespace: str) -> R
     headers: list[HeaderMatch] = []
     for h, header in enumerate(header_items):
         hkey = f"{key}.headers[{h}]"
-        hobj = _obj(hkey, header, _HEADER_FIELDS, {"name", "value"})
+        hobj = expect_object(hkey, header, _HEADER_FIELDS, {"name", "value"})
         if hobj.get("type", "Exact") != "Exact":
             raise ConfigError(f"{hkey}.type", f"{hobj['type']!r}: only Exact header matches are supported")
-        hname = _typed(f"{hkey}.name", hobj["name"], str)
+        hname = expect_type(f"{hkey}.name", hobj["name"], str)
         if not _HEADER_NAME.match(hname):
             raise ConfigError(f"{hkey}.name", f"{hname!r} is not a valid HTTP header name")
-        hvalue = _typed(f"{hkey}.value", hobj["value"], str)
+        hvalue = expect_type(f"{hkey}.value", hobj["value"], str)
         if not 1 <= len(hvalue) <= 4096:
             raise ConfigError(f"{hkey}.value", "must be 1-4096 characters")
         headers.append(HeaderMatch(name=hname, value=hvalue))
@@ -583,12 +583,12 @@ def _rule(key: str, value: Any, *, by_name: dict[str, App], namespace: str) -> R
     if method is not None:
         method = _choice(f"{key}.method", method, _HTTP_METHODS)
 
-    backend_items = _list(f"{key}.backends", obj["backends"], min_len=1)
+    backend_items = expect_list(f"{key}.backends", obj["backends"], min_len=1)
     backends: list[Backend] = []
     for b, backend in enumerate(backend_items):
         bkey = f"{key}.backends[{b}]"
-        bobj = _obj(bkey, backend, {"app", "weight"}, {"app"})
-        app_name = _typed(f"{bkey}.app", bobj["app"], str)
+        bobj = expect_object(bkey, backend, {"app", "weight"}, {"app"})
+        app_name = expect_type(f"{bkey}.app", bobj["app"], str)
         app = by_name.get(app_name)
         if app is None:
             raise ConfigError(f"{bkey}.app", f"{app_name!r} is not one of the configured apps ({', '.join(by_name)})")
@@ -608,12 +608,3 @@ def _rule(key: str, value: Any, *, by_name: dict[str, App], namespace: str) -> R
     return RouteRule(
         path_type=cast(Any, path_type), path=path, headers=tuple(headers), method=method, backends=tuple(backends)
     )
-
-
-def parse_or_exit(raw: Mapping[str, Any], *, today: dt.date, emit: Callable[[str], None]) -> AppConfig | None:
-    """Parse; on error emit one line and return None (the caller exits non-zero)."""
-    try:
-        return parse_context(raw, today=today)
-    except ConfigError as err:
-        emit(f"eks-lattice-gateway: invalid configuration: {err}")
-        return None

@@ -13,13 +13,12 @@ Every problem raises `ConfigError("pipeline.<field>", reason)`, like the rest of
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from config.loader import ConfigError
+from config.loader import ConfigError, expect_list, expect_object, expect_type
 
 KEY = "pipeline"
 DEFAULT_BRANCH = "main"
@@ -33,7 +32,7 @@ _REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,1
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 # A CDK Stage id and a CodePipeline stage name at once (both also become part of stack names).
-_STAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
+_STAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,31}$")  # 32: room in IAM role names (64)
 # git check-ref-format, simplified: no spaces or control characters, none of ~^:?*[\ , no "..", no "@{".
 _BRANCH_BAD = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|@\{|//")
 
@@ -93,19 +92,19 @@ def parse_pipeline(value: Any) -> PipelineConfig:
             value = json.loads(value)
         except json.JSONDecodeError as err:
             raise ConfigError(KEY, f"expected a JSON object, got {value!r}: {err.msg}") from None
-    obj = _object(KEY, value, _TOP_FIELDS, required=("connectionArn", "repository"))
+    obj = expect_object(KEY, value, set(_TOP_FIELDS), {"connectionArn", "repository"})
 
-    arn = _string(f"{KEY}.connectionArn", obj["connectionArn"])
+    arn = expect_type(f"{KEY}.connectionArn", obj["connectionArn"], str)
     if not _CONNECTION_ARN.fullmatch(arn):
         raise ConfigError(
             f"{KEY}.connectionArn",
             f"{arn!r} is not a CodeConnections connection ARN "
             "(arn:aws:codeconnections:<region>:<account>:connection/<uuid>)",
         )
-    repository = _string(f"{KEY}.repository", obj["repository"])
+    repository = expect_type(f"{KEY}.repository", obj["repository"], str)
     if not _REPOSITORY.fullmatch(repository) or repository.endswith((".git", "/")):
         raise ConfigError(f"{KEY}.repository", f"{repository!r} is not a repository in the form owner/name")
-    branch = _string(f"{KEY}.branch", obj.get("branch", DEFAULT_BRANCH))
+    branch = expect_type(f"{KEY}.branch", obj.get("branch", DEFAULT_BRANCH), str)
     if (
         not branch
         or len(branch) > 255
@@ -118,19 +117,16 @@ def parse_pipeline(value: Any) -> PipelineConfig:
     region = _region(f"{KEY}.region", obj.get("region"))
 
     raw_stages = obj.get("stages", [{"name": DEFAULT_STAGE}])
-    if not isinstance(raw_stages, list):
-        raise ConfigError(f"{KEY}.stages", f"expected a list, got {json.dumps(raw_stages)}")
-    if not raw_stages:
-        raise ConfigError(f"{KEY}.stages", "needs at least 1 entry")
+    raw_stages = expect_list(f"{KEY}.stages", raw_stages, min_len=1)
     stages: list[StageTarget] = []
     seen: dict[str, str] = {}
     for i, raw_stage in enumerate(raw_stages):
         key = f"{KEY}.stages[{i}]"
-        stage = _object(key, raw_stage, _STAGE_FIELDS, required=("name",))
-        name = _string(f"{key}.name", stage["name"])
+        stage = expect_object(key, raw_stage, set(_STAGE_FIELDS), {"name"})
+        name = expect_type(f"{key}.name", stage["name"], str)
         if not _STAGE_NAME.fullmatch(name):
             raise ConfigError(
-                f"{key}.name", f"{name!r} must start with a letter and hold only letters, digits and '-' (max 64)"
+                f"{key}.name", f"{name!r} must start with a letter and hold only letters, digits and '-' (max 32)"
             )
         if name.lower() in seen:  # stack names and CodePipeline stage names would collide
             raise ConfigError(f"{key}.name", f"duplicate stage name {name!r} (already used by {seen[name.lower()]!r})")
@@ -156,29 +152,10 @@ def parse_pipeline(value: Any) -> PipelineConfig:
     )
 
 
-def _object(key: str, value: Any, allowed: tuple[str, ...], *, required: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(key, f"expected an object, got {json.dumps(value)}")
-    for name in value:
-        if name not in allowed:
-            hint = difflib.get_close_matches(str(name), allowed, n=1)
-            raise ConfigError(f"{key}.{name}", "unknown field" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
-    for name in required:
-        if name not in value:
-            raise ConfigError(f"{key}.{name}", "is required")
-    return value
-
-
-def _string(key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(key, f"expected a string, got {json.dumps(value)}")
-    return value
-
-
 def _account(key: str, value: Any) -> str | None:
     if value is None:
         return None
-    account = _string(key, value)
+    account = expect_type(key, value, str)
     if not _ACCOUNT.fullmatch(account):
         raise ConfigError(key, f"{account!r} is not an AWS account id (12 digits, as a string)")
     return account
@@ -187,7 +164,7 @@ def _account(key: str, value: Any) -> str | None:
 def _region(key: str, value: Any) -> str | None:
     if value is None:
         return None
-    region = _string(key, value)
+    region = expect_type(key, value, str)
     if not _REGION.fullmatch(region):
         raise ConfigError(key, f"{region!r} is not an AWS region (like ap-northeast-2)")
     return region

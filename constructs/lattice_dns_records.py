@@ -3,7 +3,9 @@ into the route's annotation. A custom resource (provider framework with a waiter
 
 from __future__ import annotations
 
+import hashlib
 import json
+from typing import Any
 
 from aws_cdk import Aws, CfnOutput, CustomResource, Duration
 from aws_cdk import aws_ec2 as ec2
@@ -13,6 +15,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+from constructs.k8s_objects import http_route
 from constructs.nag import acknowledge
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
@@ -191,7 +194,13 @@ class LatticeDnsRecords(Construct):
                 f"Record-{route.namespace}-{route.name}",
                 service_token=provider.service_token,
                 resource_type="Custom::LatticeDnsRecord",
-                properties={**record, "TimeoutSeconds": str(config.dns_record_timeout_minutes * 60), "Ttl": "60"},
+                properties={
+                    **record,
+                    "TimeoutSeconds": str(config.dns_record_timeout_minutes * 60),
+                    "Ttl": "60",
+                    # A changed route may get a new Lattice name: this makes CloudFormation send an Update.
+                    "RouteSpecHash": _digest(http_route(config, route)),
+                },
             )
             # Created after the route (and its readers' access), deleted before it (SPEC §4).
             resource.node.add_dependency(routes[key], rbac, *access_entries)
@@ -203,3 +212,7 @@ class LatticeDnsRecords(Construct):
                 value=resource.get_att_string("LatticeDomainName"),
                 description=f"Lattice-assigned DNS name of {key} (the CNAME's target)",
             )
+
+
+def _digest(obj: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]

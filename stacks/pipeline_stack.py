@@ -10,8 +10,13 @@ cdk.json works as well (the `-c` value, being the same configuration, overrides 
 The CDK CLI version is read from package.json (devDependencies["aws-cdk"]) at synth time: the synth step
 installs exactly that version through `npm ci`, and the pipeline's self-mutation and asset steps use it too.
 
-After each stage a smoke step runs `python tools/smoke.py --stack <the stage's Gateway stack>` with a role that
-may only describe that stack and invoke functions that CloudFormation created in it (tag condition).
+After each stage a smoke step runs `python tools/smoke.py --stack <the stage's Gateway stack> --region <its region>`
+with a role that may only describe that stack and invoke functions CloudFormation created in it (tag condition).
+For a stage in another account, the stage gets one more stack, `<prefix>-SmokeAccess`, holding that role there
+(trusting only the step's role), and the step assumes it.
+
+The pipeline needs a concrete account and region (`pipeline.account`/`pipeline.region`, else the CLI's
+credentials); a stage without its own account/region deploys to the pipeline's.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from aws_cdk import pipelines, region_info
 from constructs import Construct
 from constructs.nag import acknowledge
 
-from config import AppConfig
+from config import AppConfig, ConfigError
 from config.pipeline import PipelineConfig, StageTarget
 from stacks.system import PREFIX, System, add_system
 
@@ -55,9 +60,13 @@ def cdk_cli_version(package_json: Path = PACKAGE_JSON) -> str:
 class SystemStage(cdk.Stage):
     """One deployment target: the app's stacks (add_system) in one account and region."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, env: cdk.Environment | None) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, env: cdk.Environment) -> None:
         super().__init__(scope, construct_id, env=env)
-        self.system: System = add_system(self, config=config, env=env)
+        if env.account is None or env.region is None:
+            raise ValueError(f"stage {construct_id} needs a concrete account and region")
+        self.target_account: str = env.account
+        self.target_region: str = env.region
+        self.system: System = add_system(self, config=config, env=env, stack_prefix=f"{PREFIX}-{construct_id}")
 
     @property
     def gateway_stack_name(self) -> str:
@@ -78,8 +87,13 @@ class PipelineStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.pipeline_config = pipeline
-        account = pipeline.account or (None if cdk.Token.is_unresolved(self.account) else self.account)
-        region = pipeline.region or (None if cdk.Token.is_unresolved(self.region) else self.region)
+        if cdk.Token.is_unresolved(self.account) or cdk.Token.is_unresolved(self.region):
+            raise ConfigError(
+                "pipeline.account",
+                "the pipeline needs a concrete account and region: set pipeline.account and pipeline.region, "
+                "or synthesize with AWS credentials (CDK_DEFAULT_ACCOUNT/CDK_DEFAULT_REGION)",
+            )
+        account, region = self.account, self.region
         cross_account = any(s.account is not None and s.account != account for s in pipeline.stages)
 
         self.source = pipelines.CodePipelineSource.connection(
@@ -107,7 +121,7 @@ class PipelineStack(cdk.Stack):
         self.stages: dict[str, SystemStage] = {}
         self._smoke_roles: list[iam.Role] = []
         for target in pipeline.stages:
-            stage_env = _environment(target.account or account, target.region or region)
+            stage_env = cdk.Environment(account=target.account or account, region=target.region or region)
             stage = SystemStage(self, target.name, config=config, env=stage_env)
             self.stages[target.name] = stage
             pre: list[pipelines.Step] = []
@@ -118,61 +132,61 @@ class PipelineStack(cdk.Stack):
                         comment=f"Deploy eks-lattice-gateway to production stage {target.name}?",
                     )
                 )
-            smoke = self._smoke_step(target, stage, default_account=account, default_region=region)
+            smoke = self._smoke_step(target, stage)
             self.pipeline.add_stage(stage, pre=pre, post=[smoke])
         self.pipeline.build_pipeline()
         self._acknowledge()
 
-    def _smoke_step(
-        self, target: StageTarget, stage: SystemStage, *, default_account: str | None, default_region: str | None
-    ) -> pipelines.CodeBuildStep:
-        stack_name = stage.gateway_stack_name
-        account = target.account or default_account or cdk.Aws.ACCOUNT_ID
-        region = target.region or default_region or cdk.Aws.REGION
-        partition = self._partition if self._partition != "<AWS::Partition>" else cdk.Aws.PARTITION
+    def _smoke_step(self, target: StageTarget, stage: SystemStage) -> pipelines.CodeBuildStep:
+        """CodeBuild runs tools/smoke.py against the stage's Gateway stack.
+
+        Same account: its role may describe that stack and invoke the functions CloudFormation made in it.
+        Another account: a SmokeAccess stack in the stage holds such a role, trusting only this step's role, and
+        the step assumes it through an AWS profile (credential_source=EcsContainer: CodeBuild's credentials).
+        """
+        gateway = stage.gateway_stack_name
         role = iam.Role(
             self,
             f"Smoke-{target.name}-Role",
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
             description=f"eks-lattice-gateway pipeline: smoke test of stage {target.name}",
+            role_name=f"{PREFIX}-Smoke-{target.name}" if stage.target_account != self.account else None,
         )
         self._smoke_roles.append(role)
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudformation:DescribeStacks"],
-                resources=[f"arn:{partition}:cloudformation:{region}:{account}:stack/{stack_name}/*"],
+        region_arg = f" --region {stage.target_region}"
+        install = [
+            # boto3 at the version pinned in requirements-dev.txt (the image's Python has none).
+            "python -m pip install --quiet \"$(grep -E '^boto3==' requirements-dev.txt)\"",
+        ]
+        if stage.target_account == self.account:
+            grant_smoke(
+                role,
+                gateway_stack=gateway,
+                partition=self._partition,
+                region=stage.target_region,
+                account=stage.target_account,
             )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["lambda:InvokeFunction"],
-                resources=[f"arn:{partition}:lambda:{region}:{account}:function:*"],
-                conditions={"StringEquals": {_CFN_STACK_TAG: stack_name}},
+            commands = [f"python tools/smoke.py --stack {gateway}{region_arg}"]
+        else:
+            access = SmokeAccessStack(
+                stage,
+                "SmokeAccess",
+                stack_name=f"{gateway.removesuffix('-Gateway')}-SmokeAccess",
+                gateway_stack=gateway,
+                trusted_account=self.account,
+                trusted_role_arn=f"arn:{self._partition}:iam::{self.account}:role/{PREFIX}-Smoke-{target.name}",
+                env=cdk.Environment(account=stage.target_account, region=stage.target_region),
+                description="eks-lattice-gateway: role the pipeline's smoke test assumes in this account",
             )
-        )
-        stack_arn = f"arn:{_nag_text(partition)}:cloudformation:{_nag_text(region)}:{_nag_text(account)}"
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::{stack_arn}:stack/{stack_name}/*]",
-            f"The stack id suffix of {stack_name} changes when the stack is replaced; the name is fixed.",
-        )
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::arn:{_nag_text(partition)}:lambda:{_nag_text(region)}:{_nag_text(account)}"
-            ":function:*]",
-            "The smoke function's name is generated by CloudFormation; invocation is limited by condition to "
-            f"functions tagged aws:cloudformation:stack-name={stack_name}.",
-        )
-        region_arg = f" --region {target.region or default_region}" if (target.region or default_region) else ""
+            target_role = f"arn:{self._partition}:iam::{stage.target_account}:role/{access.role_name}"
+            role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[target_role]))
+            commands = [
+                f"aws configure set profile.stage.role_arn {target_role}",
+                "aws configure set profile.stage.credential_source EcsContainer",
+                f"AWS_PROFILE=stage python tools/smoke.py --stack {gateway}{region_arg}",
+            ]
         return pipelines.CodeBuildStep(
-            f"Smoke-{target.name}",
-            input=self.source,
-            role=role,
-            install_commands=[
-                # boto3 at the version pinned in requirements-dev.txt (the image's Python has none).
-                "python -m pip install --quiet \"$(grep -E '^boto3==' requirements-dev.txt)\"",
-            ],
-            commands=[f"python tools/smoke.py --stack {stack_name}{region_arg}"],
+            f"Smoke-{target.name}", input=self.source, role=role, install_commands=install, commands=commands
         )
 
     def _acknowledge(self) -> None:
@@ -271,19 +285,67 @@ class PipelineStack(cdk.Stack):
         return found
 
 
-def _environment(account: str | None, region: str | None) -> cdk.Environment | None:
-    return cdk.Environment(account=account, region=region) if account or region else None
+class SmokeAccessStack(cdk.Stack):
+    """In a stage's (other) account: the role the pipeline's smoke step assumes."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        gateway_stack: str,
+        trusted_account: str,
+        trusted_role_arn: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.role_name = f"{self.stack_name}-Invoker"[:64]
+        # The pipeline account, narrowed to the smoke step's role (by ARN: survives the role's re-creation).
+        principal = iam.AccountPrincipal(trusted_account).with_conditions(
+            {"ArnEquals": {"aws:PrincipalArn": trusted_role_arn}}
+        )
+        role = iam.Role(
+            self,
+            "Invoker",
+            role_name=self.role_name,
+            assumed_by=principal,
+            description=f"Assumed by {trusted_role_arn} to run the smoke test of {gateway_stack}",
+        )
+        grant_smoke(role, gateway_stack=gateway_stack, partition="<AWS::Partition>", region=None, account=None)
 
 
-def _nag_text(value: str) -> str:
-    """How cdk-nag prints a value in a finding id (pseudo parameters as <AWS::...>)."""
-    if value == cdk.Aws.ACCOUNT_ID:
-        return "<AWS::AccountId>"
-    if value == cdk.Aws.REGION:
-        return "<AWS::Region>"
-    if value == cdk.Aws.PARTITION:
-        return "<AWS::Partition>"
-    return value
+def grant_smoke(role: iam.Role, *, gateway_stack: str, partition: str, region: str | None, account: str | None) -> None:
+    """Allow what tools/smoke.py does: read the Gateway stack's outputs and invoke its smoke function.
+
+    `None`/"<AWS::Partition>" mean the role's own stack's account, region or partition.
+    """
+    arn_partition = cdk.Aws.PARTITION if partition == "<AWS::Partition>" else partition
+    arn_region, arn_account = region or cdk.Aws.REGION, account or cdk.Aws.ACCOUNT_ID
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["cloudformation:DescribeStacks"],
+            resources=[f"arn:{arn_partition}:cloudformation:{arn_region}:{arn_account}:stack/{gateway_stack}/*"],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["lambda:InvokeFunction"],
+            resources=[f"arn:{arn_partition}:lambda:{arn_region}:{arn_account}:function:*"],
+            conditions={"StringEquals": {_CFN_STACK_TAG: gateway_stack}},
+        )
+    )
+    nag_region, nag_account = region or "<AWS::Region>", account or "<AWS::AccountId>"
+    acknowledge(
+        role,
+        f"AwsSolutions-IAM5[Resource::arn:{partition}:cloudformation:{nag_region}:{nag_account}:stack/{gateway_stack}/*]",
+        f"The stack id suffix of {gateway_stack} changes when the stack is replaced; the name is fixed.",
+    )
+    acknowledge(
+        role,
+        f"AwsSolutions-IAM5[Resource::arn:{partition}:lambda:{nag_region}:{nag_account}:function:*]",
+        "The smoke function's name is generated by CloudFormation; invocation is limited by condition to "
+        f"functions tagged aws:cloudformation:stack-name={gateway_stack}.",
+    )
 
 
 def add_pipeline(
@@ -291,7 +353,8 @@ def add_pipeline(
 ) -> PipelineStack:
     """What app.build calls when the `pipeline` context key is set (instead of add_system at the top level).
 
-    `env` defaults to the pipeline's configured account/region.
+    The pipeline's account/region come from `pipeline.account`/`pipeline.region`, else from `env` (app.py's
+    environment(): the CLI's credentials); without either, ConfigError("pipeline.account", ...).
     """
     return PipelineStack(
         scope,
@@ -299,6 +362,9 @@ def add_pipeline(
         stack_name=f"{PREFIX}-Pipeline",
         config=config,
         pipeline=pipeline,
-        env=env or _environment(pipeline.account, pipeline.region),
+        env=cdk.Environment(
+            account=pipeline.account or (env.account if env else None),
+            region=pipeline.region or (env.region if env else None),
+        ),
         description="eks-lattice-gateway: CDK Pipelines pipeline (source, make test + synth, stages, smoke tests)",
     )

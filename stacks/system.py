@@ -24,11 +24,14 @@ class System:
     stacks: tuple[Stack, ...]
 
 
-def add_system(scope: Construct, *, config: AppConfig, env: Environment | None = None) -> System:
+def add_system(
+    scope: Construct, *, config: AppConfig, env: Environment | None = None, stack_prefix: str = PREFIX
+) -> System:
+    """`stack_prefix` keeps the stack names of several pipeline stages in one account apart."""
     platform = PlatformStack(
         scope,
         "Platform",
-        stack_name=f"{PREFIX}-Platform",
+        stack_name=f"{stack_prefix}-Platform",
         config=config,
         env=env,
         description="eks-lattice-gateway: VPCs, EKS cluster, VPC Lattice service network, private DNS, client host",
@@ -36,7 +39,7 @@ def add_system(scope: Construct, *, config: AppConfig, env: Environment | None =
     gateway = GatewayStack(
         scope,
         "Gateway",
-        stack_name=f"{PREFIX}-Gateway",
+        stack_name=f"{stack_prefix}-Gateway",
         config=config,
         platform=platform,
         env=env,

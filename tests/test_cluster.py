@@ -96,3 +96,17 @@ def test_ipv6_prefix_list_when_enabled() -> None:
     template = assertions.Template.from_json(other.templates[STACK])
     lookups = template.find_resources("Custom::AWS")
     assert sum("ipv6.vpc-lattice" in str(r) for r in lookups.values()) == 1
+
+
+def test_extended_support_version_warns_once_and_uses_its_kubectl_layer() -> None:
+    other = Synthesized(Path(tempfile.mkdtemp()), {"kubernetesVersion": "1.33"})
+    stack = other.stack(STACK)
+    warnings = assertions.Annotations.from_stack(stack).find_warning(  # type: ignore[arg-type]
+        "*", assertions.Match.string_like_regexp("extended support")
+    )
+    assert len(warnings) == 1
+    assert "$0.60/h" in str(warnings[0].entry.data)
+    (cluster,) = of_type(other.templates[STACK], "AWS::EKS::Cluster").values()
+    assert cluster["Properties"]["Version"] == "1.33"
+    layers = of_type(other.templates[STACK], "AWS::Lambda::LayerVersion").values()
+    assert any("1.33" in str(layer["Properties"].get("Description", "")) for layer in layers)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from config import DEFAULTS, ConfigError, parse_context, parse_or_exit
+from config import DEFAULTS, ConfigError, parse_context
 from tests.conftest import TODAY, cdk_json_context
 
 
@@ -223,12 +223,3 @@ def test_bad_input_names_the_key_and_the_reason(overrides: dict[str, Any], messa
     key = caught.value.key
     assert line.startswith(f"{key}: ")
     assert re.split(r"[.\[]", key)[0] in DEFAULTS or "unknown configuration key" in line
-
-
-def test_parse_or_exit_emits_one_line_and_returns_none() -> None:
-    lines: list[str] = []
-    assert parse_or_exit({"clusterVpcCidr": "nope"}, today=TODAY, emit=lines.append) is None
-    assert lines == [
-        "eks-lattice-gateway: invalid configuration: clusterVpcCidr: 'nope' is not an IPv4 CIDR block "
-        "(Expected 4 octets in 'nope')"
-    ]
