@@ -15,7 +15,7 @@ STACKS ?= --all
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test lint typecheck snapshot-update deploy diff destroy smoke cost bench clean
+.PHONY: help setup synth test reference lint typecheck snapshot-update deploy diff destroy smoke cost bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ test: setup ## Lint, type-check and run the whole test suite
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+reference: setup ## Fetch the upstream test reference data (pinned, sha256-verified) where ../shared is absent
+	$(BIN)/python tools/fetch_reference.py --dest .cache/shared/reference
 
 lint: setup ## Fix what ruff can fix and reformat
 	$(BIN)/ruff check --fix .

@@ -41,6 +41,8 @@ PACKAGE_JSON = ROOT / "package.json"
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0  # Ubuntu 22.04, Python 3.11+ (the app needs >= 3.11)
 CONTEXT_ENV = "PIPELINE_CONTEXT"
 SYNTH_COMMANDS = (
+    # The suite validates against upstream reference data; a fresh clone fetches it (pinned, sha256-checked).
+    "make reference",
     "make test",
     # $$ is make's escape: the recipe's shell expands $PIPELINE_CONTEXT inside the double quotes.
     f"make synth STACKS='--all -c \"pipeline=$${CONTEXT_ENV}\"'",

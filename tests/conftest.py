@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("EKS_LATTICE_SHARED", ROOT.parent / "shared"))
+# ../shared beside the clone (developers, CI), else what `make reference` fetched (the pipeline's build).
+_FETCHED = ROOT / ".cache" / "shared"
+SHARED = Path(
+    os.environ.get("EKS_LATTICE_SHARED")
+    or (ROOT.parent / "shared" if (ROOT.parent / "shared").is_dir() or not _FETCHED.is_dir() else _FETCHED)
+)
 
 # jsii (in this process and in app.py subprocesses) must run on the virtualenv's Node >= 22, as under make.
 os.environ["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -26,6 +31,19 @@ def reference_dir() -> Path:
     if not (ref / "MANIFEST.md").is_file():
         pytest.fail(f"reference data not found at {ref} (set EKS_LATTICE_SHARED to the shared/ folder)")
     return ref
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    """The tutorial (../shared/seeds). Not an upstream release file, so `make reference` can't fetch it:
+    missing, it fails under CI=true and is skipped elsewhere (e.g. the pipeline's synth step)."""
+    seeds = sorted((SHARED / "seeds").glob("*.txt"))
+    if not seeds:
+        message = f"tutorial seed not found under {SHARED / 'seeds'}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return seeds[0].read_text()
 
 
 # ---------------------------------------------------------------------------------------------- synthesis

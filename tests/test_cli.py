@@ -61,3 +61,11 @@ def test_cdk_cli_synth_fails_cleanly(tmp_path: Path) -> None:
     assert "serviceNetworkName: 'Bad_Name' is not a valid Lattice service network name" in result.stderr
     assert "Traceback" not in result.stderr
     assert not list((tmp_path / "out").glob("*.template.json"))
+
+
+def test_bad_pipeline_config_is_one_line_too(tmp_path: Path) -> None:
+    result = run_app(tmp_path, pipeline='{"repository": "owner/repo"}')
+    assert result.returncode == 2
+    (only_line,) = result.stderr.strip().splitlines()
+    assert only_line == "eks-lattice-gateway: invalid configuration: pipeline.connectionArn: is required"
+    assert list(tmp_path.iterdir()) == []

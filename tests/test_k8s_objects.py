@@ -312,9 +312,9 @@ def test_default_objects_equal_the_tutorial_plus_hardening() -> None:
         assert ours[key] == obj, key
 
 
-def test_tutorial_transcription_matches_the_seed_text(reference_dir: Path) -> None:
+def test_tutorial_transcription_matches_the_seed_text(seed_text: str) -> None:
     # Guards the transcription above: the seed's YAML parses to the same demo-app objects.
-    seed = (reference_dir.parent / "seeds" / "000_7a80d1c7899bbadb.txt").read_text()
+    seed = seed_text
     start = seed.index("# demo-app.yaml")
     end = seed.index("type: ClusterIP그리고")
     docs = [d for d in yaml.safe_load_all(seed[start:end] + "type: ClusterIP\n") if d]

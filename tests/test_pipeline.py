@@ -200,9 +200,9 @@ def test_synth_runs_the_makefile_targets(two_stages: PipelineSynth) -> None:
     logical_id = two_stages.project_of(synth)
     spec = two_stages.buildspec(logical_id)
     commands: list[str] = spec["phases"]["build"]["commands"]
-    assert commands[0] == "make test"
-    assert commands[1].startswith("make synth ")
-    assert "pipeline=$$PIPELINE_CONTEXT" in commands[1]  # self-mutation sees the same configuration
+    assert commands[:2] == ["make reference", "make test"]  # test data fetched pinned, then the whole suite
+    assert commands[2].startswith("make synth ")
+    assert "pipeline=$$PIPELINE_CONTEXT" in commands[2]  # self-mutation sees the same configuration
     assert spec["artifacts"]["base-directory"] == "cdk.out"
     project = two_stages.resources("AWS::CodeBuild::Project")[logical_id]["Properties"]
     assert project["Environment"]["Image"] == "aws/codebuild/standard:7.0"

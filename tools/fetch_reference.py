@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Fetch the upstream reference data the test suite validates against (`make reference`).
+
+CI and developers' machines get it from `../shared/reference`; a machine without it (the pipeline's
+CodeBuild synth step) fetches the same files from their pinned upstream release URLs, verifies each
+sha256, and writes them in the same layout, with a MANIFEST.md listing what was fetched. The files are
+never committed: they are upstream text, used as test data only.
+
+    python tools/fetch_reference.py [--dest .cache/shared/reference]
+    EKS_LATTICE_SHARED=.cache/shared make test
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from config.versions import GATEWAY_API_RELEASES
+
+CONTROLLER_TAG = "v2.1.3"
+CONTROLLER_RAW = f"https://raw.githubusercontent.com/aws/aws-application-networking-k8s/{CONTROLLER_TAG}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pin:
+    section: str  # folder under reference/, also the MANIFEST.md section
+    name: str
+    url: str
+    sha256: str
+
+
+def _controller(path: str, sha256: str, section: str) -> Pin:
+    return Pin(section=section, name=path.rsplit("/", 1)[-1], url=f"{CONTROLLER_RAW}/{path}", sha256=sha256)
+
+
+_CRDS = f"crds/aws-gateway-controller-{CONTROLLER_TAG}"
+_CHART = f"aws-gateway-controller-{CONTROLLER_TAG}"
+PINS: tuple[Pin, ...] = (
+    *(
+        Pin(section=f"crds/gateway-api-{release.version}", name=f.name, url=release.url(f), sha256=f.sha256)
+        for release in GATEWAY_API_RELEASES.values()
+        for f in release.files
+    ),
+    _controller(
+        "helm/crds/application-networking.k8s.aws_accesslogpolicies.yaml",
+        "1b5475cd2311fa01669544b4d527677b8290f366ecbf5a3992998dd6a2661bf1",
+        _CRDS,
+    ),
+    _controller(
+        "helm/crds/application-networking.k8s.aws_iamauthpolicies.yaml",
+        "cbd2ae363c101b7de222f9624151356e4cda33ee813b85abd02dfa33bfc5efbc",
+        _CRDS,
+    ),
+    _controller(
+        "helm/crds/application-networking.k8s.aws_serviceexports.yaml",
+        "219d1c29057eeeafd4321be4e347d8daf678db81101aefa75dedf3591f46bbd2",
+        _CRDS,
+    ),
+    _controller(
+        "helm/crds/application-networking.k8s.aws_serviceimports.yaml",
+        "88245297e2d1a425896b98d9051904deae3cafbcaf40d129cbc8b9869884779b",
+        _CRDS,
+    ),
+    _controller(
+        "helm/crds/application-networking.k8s.aws_servicenetworks.yaml",
+        "89d3247af0403163f11b7ce23052bda9a922d3adddd90bf1643a5c3436dabeff",
+        _CRDS,
+    ),
+    _controller(
+        "helm/crds/application-networking.k8s.aws_targetgrouppolicies.yaml",
+        "bf8d9a779758a559596ef783351e398098d4af2a158f095692c1fc5ddfc6efc6",
+        _CRDS,
+    ),
+    _controller(
+        "helm/crds/application-networking.k8s.aws_vpcassociationpolicies.yaml",
+        "fa8856c889bc10a59ac9c9f4f568b3ea6acb7837ec759cb3b50ff04db123f0f0",
+        _CRDS,
+    ),
+    _controller("helm/Chart.yaml", "6735ac6cf545a692db3cc36fa516c51117e3394f1651ac48dcb8dd91f18e6201", _CHART),
+    _controller("helm/values.yaml", "086c63129175e8970d1690b348e356648418b13916ae17f6e043955a1924504e", _CHART),
+    _controller("helm/values.schema.json", "9343ca77d1cb89ecde2ec482cde7af492123843d02e83a7ca6e5615a2598faca", _CHART),
+    _controller(
+        "files/controller-installation/recommended-inline-policy.json",
+        "3990890bcc821730da14a27b28c2796cd3c8c5d5e9d23344196efa03fa314dae",
+        _CHART,
+    ),
+)
+
+
+class FetchError(RuntimeError):
+    pass
+
+
+def fetch(pin: Pin, *, timeout: float = 30.0) -> bytes:
+    try:
+        with urllib.request.urlopen(pin.url, timeout=timeout) as response:  # noqa: S310 (pinned https URLs)
+            data: bytes = response.read()
+    except OSError as err:
+        raise FetchError(f"{pin.name}: download failed from {pin.url}: {err}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != pin.sha256:
+        raise FetchError(f"{pin.name}: sha256 mismatch (expected {pin.sha256}, got {digest}) from {pin.url}")
+    return data
+
+
+def write_reference(dest: Path, files: dict[Pin, bytes]) -> None:
+    """Write the files and a MANIFEST.md in the line format of ../shared/reference/MANIFEST.md."""
+    lines = ["# Reference data fetched by tools/fetch_reference.py from pinned upstream URLs (test data only)", ""]
+    for section in dict.fromkeys(pin.section for pin in files):
+        lines += [f"## {section}/", ""]
+        for pin, data in files.items():
+            if pin.section == section:
+                (dest / section).mkdir(parents=True, exist_ok=True)
+                (dest / section / pin.name).write_bytes(data)
+                lines.append(f"- {pin.name}  {len(data)} bytes  sha256={pin.sha256}")
+        lines.append("")
+    (dest / "MANIFEST.md").write_text("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--dest", type=Path, default=Path(".cache/shared/reference"))
+    args = parser.parse_args(argv)
+    try:
+        files = {pin: fetch(pin) for pin in PINS}  # every file verified before anything is written
+    except FetchError as err:
+        print(f"fetch_reference: {err}", file=sys.stderr)
+        return 1
+    write_reference(args.dest, files)
+    print(f"fetch_reference: {len(files)} files verified and written to {args.dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
