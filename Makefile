@@ -15,7 +15,7 @@ STACKS ?= --all
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test reference lint typecheck snapshot-update deploy diff destroy smoke cost bench clean
+.PHONY: help setup synth test reference cost bench lint typecheck snapshot-update deploy diff destroy smoke cost bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,12 @@ destroy: setup ## Destroy every stack (dependent stacks first)
 
 smoke: setup ## After deploy: check routing from inside the client VPC (needs AWS credentials)
 	$(BIN)/python tools/smoke.py $(ARGS)
+
+cost: setup ## Monthly cost of what is synthesized (ARGS="--region us-east-1 --gb 500 --json")
+	$(BIN)/python tools/cost.py $(ARGS)
+
+bench: setup ## Benchmarks: synth vs a bare aws_eks_v2 cluster, the test suite, critical path, asset sizes
+	$(BIN)/python benchmarks/run.py $(ARGS)
 
 clean: ## Remove build output (keeps the virtualenv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

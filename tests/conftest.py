@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,22 @@ def reference_dir() -> Path:
     if not (ref / "MANIFEST.md").is_file():
         pytest.fail(f"reference data not found at {ref} (set EKS_LATTICE_SHARED to the shared/ folder)")
     return ref
+
+
+@pytest.fixture
+def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's in-memory AWS with throwaway credentials; yields the region (us-east-1)."""
+    from moto import mock_aws
+
+    region = "us-east-1"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield region
 
 
 @pytest.fixture(scope="session")

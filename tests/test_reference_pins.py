@@ -3,12 +3,9 @@ fetcher verifies what it downloads (against a local server; nothing leaves 127.0
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import re
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +13,7 @@ import pytest
 
 from config.versions import GATEWAY_API_RELEASES
 from tests.conftest import ROOT
+from tests.support.file_server import FileServer
 
 sys.path.insert(0, str(ROOT / "tools"))
 import fetch_reference as fr
@@ -48,19 +46,11 @@ def test_fetcher_pins_cover_every_reference_file(reference_dir: Path) -> None:
         assert hashlib.sha256(data).hexdigest() == pin.sha256, pin.name
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def server(reference_dir: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(reference_dir))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    files = {f"{p.section}/{p.name}": (reference_dir / p.section / p.name).read_bytes() for p in fr.PINS}
+    with FileServer(files) as site:
+        yield site.base_url
 
 
 def local(pin: fr.Pin, base: str, **changes: str) -> fr.Pin:

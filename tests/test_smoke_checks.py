@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from constructs.smoke_checks import smoke_checks
-from moto import mock_aws
 
 from config.loader import DEFAULTS, parse_context
 from tools import smoke as smoke_cli
@@ -152,15 +150,8 @@ class FakeLambda:
 
 
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
+def aws_env(mocked_aws: str) -> None:
+    assert mocked_aws == REGION
 
 
 def run_cli(argv: list[str], fake: FakeLambda, *, with_stack: bool = True) -> tuple[int, str]:

@@ -17,8 +17,9 @@ from crd_installer import handler, manifests
 from crd_installer.download import DownloadError, download
 from crd_installer.handler import Deps, InstallError, on_event
 from k8s_api import KubeClient
-from support.fake_kube import CRD_PREFIX, FakeKubeApi
-from support.file_server import FileServer
+
+from tests.support.fake_kube import CRD_PREFIX, FakeKubeApi
+from tests.support.file_server import FileServer
 
 VERSION = "v1.5.1"
 CRD_DIR = f"gateway-api-{VERSION}"

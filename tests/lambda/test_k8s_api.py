@@ -18,7 +18,8 @@ import pytest
 import trustme
 from k8s_api import CachedToken, KubeApiError, KubeClient, eks_token, regional_sts_client
 from k8s_api.client import MAX_RETRY_AFTER_SECONDS, _retry_after_seconds
-from support.fake_kube import FakeKubeApi, looks_like_eks_token
+
+from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
 
 REGION = "ap-northeast-2"
 CM_PATH = "/api/v1/namespaces/default/configmaps/demo"

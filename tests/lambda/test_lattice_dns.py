@@ -18,7 +18,8 @@ from lattice_dns.records import DnsError, Marker, OwnershipError, marker_name
 from lattice_dns.routes import ANNOTATION, CONTROLLER_NAMESPACE
 from moto import mock_aws
 from moto.eks import models as moto_eks_models
-from support.fake_kube import FakeKubeApi, RecordedRequest
+
+from tests.support.fake_kube import FakeKubeApi, RecordedRequest
 
 REGION = "ap-northeast-2"
 ACCOUNT = "123456789012"

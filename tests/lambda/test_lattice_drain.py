@@ -10,14 +10,12 @@ handler's retries are what is tested).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from lattice_drain import handler as drain
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.vpclattice.models import vpclattice_backends
 
@@ -34,15 +32,8 @@ class Clock:
 
 
 @pytest.fixture
-def lattice(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield boto3.client("vpc-lattice", region_name=REGION)
+def lattice(mocked_aws: str) -> Any:
+    return boto3.client("vpc-lattice", region_name=mocked_aws)
 
 
 def backend() -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -12,15 +11,20 @@ from typing import Any
 import pytest
 from smoke import handler as smoke
 
+from tests.support.background import BackgroundServer
+
 HOST = "api.example.com"
 V1 = "/v1/env?select=POD,ROUTE"
 Reply = tuple[int, dict[str, Any] | str]
 
 
-class DemoServer:
+class DemoServer(BackgroundServer):
     """A demo-app stand-in: answers from a script of replies (the last one repeats) and records requests."""
 
+    thread_name = "demo-app"
+
     def __init__(self, replies: list[Reply]) -> None:
+        super().__init__()
         self.replies = list(replies)
         self.requests: list[dict[str, Any]] = []
         owner = self
@@ -45,18 +49,10 @@ class DemoServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        # A short poll interval keeps shutdown() (and so each test) quick.
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+        self._handler = Handler
 
-    def __enter__(self) -> DemoServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def _make_server(self) -> ThreadingHTTPServer:
+        return ThreadingHTTPServer(("127.0.0.1", 0), self._handler)
 
 
 def resolver_to(port: int) -> Callable[[str, int], list[tuple[str, int]]]:
@@ -212,7 +208,8 @@ def test_reached_only_rejects_lattice_404_and_5xx() -> None:
 def test_handler_reads_checks_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     with DemoServer([(200, POD_A)]) as server:
         # An address literal resolves without DNS, so the real resolver and opener run end to end.
-        checks = [{**check(), "url": f"http://127.0.0.1:{server.port}{V1}"}]
+        url = f"http://127.0.0.1:{server.port}{V1}"
+        checks = [{**check(), "url": url}]
         monkeypatch.setenv("CHECKS", json.dumps(checks))
         monkeypatch.setenv("ATTEMPTS", "1")
         report = smoke.handler({}, None)
@@ -222,7 +219,7 @@ def test_handler_reads_checks_from_the_environment(monkeypatch: pytest.MonkeyPat
             {
                 "name": "default/demo-http-route rule 1",
                 "method": "GET",
-                "url": f"http://127.0.0.1:{server.port}{V1}",
+                "url": url,
                 "ok": True,
                 "detail": "status 200, ROUTE=v1 from pod demo-app-a-7c9d8-xk2lp",
             }

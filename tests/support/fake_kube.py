@@ -34,6 +34,8 @@ from urllib.parse import parse_qsl, urlsplit
 import trustme
 import yaml
 
+from .background import BackgroundServer
+
 # The C loader parses the ~431 KB HTTPRoute CRD in milliseconds instead of seconds.
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -163,8 +165,10 @@ def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
-class FakeKubeApi:
+class FakeKubeApi(BackgroundServer):
     """Threaded HTTPS fake of the Kubernetes API; see the module docstring."""
+
+    thread_name = "fake-kube-api"
 
     def __init__(
         self,
@@ -175,6 +179,7 @@ class FakeKubeApi:
         cert_names: tuple[str, ...] | None = None,
         accept_token: Callable[[str], bool] | None = None,
     ) -> None:
+        super().__init__()
         self.token = token
         # Extra tokens to accept, e.g. real EKS tokens (they change per signing): see looks_like_eks_token.
         self.accept_token = accept_token
@@ -184,39 +189,13 @@ class FakeKubeApi:
         self._cert_names = cert_names or (host, "localhost")
         self._lock = threading.Lock()
         self._state = _State()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
-    def start(self) -> FakeKubeApi:
+    def _make_server(self) -> ThreadingHTTPServer:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         _leaf_cert(self.ca, self._cert_names).configure_cert(ctx)
-        server = _Server((self._host, 0), _Handler, ctx, self)
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-kube-api", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeKubeApi:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() the fake API first"
-        return int(self._server.server_address[1])
+        return _Server((self._host, 0), _Handler, ctx, self)
 
     @property
     def endpoint(self) -> str:

@@ -1,0 +1,163 @@
+"""tools/cost.py (`make cost`): every line counted from the synthesized templates, priced from prices.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import TODAY, Synthesized
+from tools import cost
+
+SEOUL = "ap-northeast-2"
+
+
+def resources_of(synth: Synthesized, resource_type: str) -> list[dict[str, Any]]:
+    return [
+        r.get("Properties", {})
+        for t in synth.templates.values()
+        for r in t["Resources"].values()
+        if r["Type"] == resource_type
+    ]
+
+
+def lines(est: cost.Estimate) -> dict[str, cost.Line]:
+    return {line.key: line for line in est.lines if line.key != "nodes"} | {
+        f"nodes:{i}": line for i, line in enumerate(line for line in est.lines if line.key == "nodes")
+    }
+
+
+@pytest.fixture(scope="module")
+def seoul(synth: Synthesized) -> cost.Estimate:
+    return cost.estimate(synth.templates, region=SEOUL, today=TODAY, config=synth.config)
+
+
+def test_every_line_is_counted_from_the_template(synth: Synthesized, seoul: cost.Estimate) -> None:
+    prices = cost.load_prices()["regions"][SEOUL]
+    by_key = lines(seoul)
+    (nodegroup,) = resources_of(synth, "AWS::EKS::Nodegroup")
+    instance = nodegroup["InstanceTypes"][0]
+    desired = nodegroup["ScalingConfig"]["DesiredSize"]
+    assert by_key["nodes:0"].quantity == desired * 730
+    assert by_key["nodes:0"].monthly_usd == round(desired * 730 * prices["ec2_hour"][instance]["usd"], 2)
+
+    assert by_key["eks_control_plane"].monthly_usd == 73.00  # 1.35 is in standard support on 2026-11-28
+    nats = len(resources_of(synth, "AWS::EC2::NatGateway"))
+    assert by_key["nat_hours"].quantity == nats * 730
+    assert by_key["nat_gb"].monthly_usd == round(100 * prices["nat_gateway_gb"]["usd"], 2)
+    zones = len(resources_of(synth, "AWS::Route53::HostedZone"))
+    assert by_key["route53_zones"].monthly_usd == zones * 0.50
+    (host,) = resources_of(synth, "AWS::EC2::Instance")
+    assert by_key["client_host"].monthly_usd == round(730 * prices["ec2_hour"][host["InstanceType"]]["usd"], 2)
+    interface = [e for e in resources_of(synth, "AWS::EC2::VPCEndpoint") if e["VpcEndpointType"] == "Interface"]
+    endpoint_azs = sum(len(e["SubnetIds"]) for e in interface)
+    assert by_key["vpc_endpoints"].quantity == endpoint_azs * 730
+    assert by_key["logs_ingest"].assumption
+    assert seoul.total_usd == round(sum(line.monthly_usd for line in seoul.lines), 2)
+    assert not seoul.warnings, seoul.warnings  # templates and configuration agree
+
+
+def test_http_routes_are_read_from_the_emitted_manifests(synth: Synthesized) -> None:
+    assert cost.count_http_routes(synth.templates) == len(synth.config.routes) == 1
+
+
+def test_manifest_with_tokens_is_parsed() -> None:
+    manifest = {
+        "Fn::Join": ["", ['[{"kind":"HTTPRoute","metadata":{"name":"', {"Ref": "X"}, '"},"n":', {"Ref": "Y"}, "}]"]]
+    }
+    template = {"Resources": {"R": {"Type": cost.K8S_RESOURCE, "Properties": {"Manifest": manifest}}}}
+    assert cost.count_http_routes({"s": template}) == 1
+
+
+def test_seoul_defaults_reproduce_the_tutorial(seoul: cost.Estimate) -> None:
+    by_key = lines(seoul)
+    assert by_key["lattice_services"].quantity == 730
+    assert by_key["lattice_services"].monthly_usd == 23.73  # 1 x 730 h x $0.0325
+    assert by_key["lattice_gb"].monthly_usd == 3.25  # 100 GB x $0.0325
+    assert round(730 * 0.0225, 2) == 16.43  # the tutorial's "NLB alone ~$16.42"
+    assert seoul.nlb.monthly_usd > 16.42
+    assert seoul.nlb.lattice_monthly_usd == 26.98
+
+
+def test_free_allowance_is_per_hour_not_per_month(seoul: cost.Estimate) -> None:
+    ft = seoul.free_tier
+    assert ft.usd_per_hour_reading == 0.0  # 3M a month is ~4,110 an hour: all free
+    assert ft.usd_per_month_reading == 0.35  # the tutorial: (3M - 300k) x $0.13 / M
+    assert ft.difference_usd == 0.35
+    heavy = cost.lattice_free_tier(730 * 400_000, hours=730, free_per_hour=300_000, usd_per_million=0.13)
+    assert heavy.usd_per_hour_reading == round(730 * 100_000 / 1e6 * 0.13, 2)
+    assert heavy.usd_per_month_reading == round((730 * 400_000 - 300_000) / 1e6 * 0.13, 2)
+    assert heavy.difference_usd == round(heavy.usd_per_month_reading - heavy.usd_per_hour_reading, 2)
+
+
+def test_us_east_1_prices_and_extended_support(synth: Synthesized) -> None:
+    est = cost.estimate(synth.templates, region="us-east-1", today=dt.date(2027, 4, 1), config=synth.config)
+    by_key = lines(est)
+    assert by_key["lattice_services"].monthly_usd == round(730 * 0.025, 2)
+    assert by_key["lattice_gb"].monthly_usd == 2.50
+    assert by_key["eks_control_plane"].unit_usd == 0.60  # 1.35 leaves standard support on 2027-03-27
+    assert "EXTENDED" in by_key["eks_control_plane"].note
+
+
+def test_prices_name_their_source_and_date() -> None:
+    prices = cost.load_prices()
+    assert {"ap-northeast-2", "us-east-1"} <= set(prices["regions"])
+    for table in prices["regions"].values():
+        entries = [v for k, v in table.items() if k != "ec2_hour"] + list(table["ec2_hour"].values())
+        for entry in entries:
+            assert entry["source"] and entry["date"] == "2026-11"
+
+
+def test_unknown_region_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cost.main(["--region", "mars-north-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "ap-northeast-2" in err and "us-east-1" in err
+
+
+@pytest.fixture
+def from_session_synth(synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools import synth as synth_tool
+
+    monkeypatch.setattr(synth_tool, "load", lambda **_: synth_tool.read_assembly(Path(synth.outdir)))
+
+
+@pytest.mark.usefixtures("from_session_synth")
+def test_json_output_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cost.main(["--json", "--date", TODAY.isoformat()]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["region"] == SEOUL and data["hours_per_month"] == 730
+    assert data["traffic"] == {"gb": 100.0, "requests": 3_000_000}
+    assert {"key", "item", "quantity", "unit", "unit_usd", "monthly_usd", "note", "assumption"} == set(data["lines"][0])
+    assert data["total_monthly_usd"] == round(sum(line["monthly_usd"] for line in data["lines"]), 2)
+    assert set(data["lattice_free_tier"]) >= {"usd_per_hour_reading", "usd_per_month_reading", "difference_usd"}
+    assert set(data["nlb_comparison"]) >= {"monthly_usd", "lcu_assumption"}
+
+
+@pytest.mark.usefixtures("from_session_synth")
+def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cost.main(["--date", TODAY.isoformat(), "--region", "ap-northeast-2"]) == 0
+    out = capsys.readouterr().out
+    assert "$  23.73" in out and "$   3.25" in out
+    assert "per HOUR" in out and "per MONTH" in out and "NLB" in out and "TOTAL" in out
+
+
+def test_more_nodes_and_routes_cost_more(tmp_path: Path, seoul: cost.Estimate) -> None:
+    from config import DEFAULTS
+
+    extra = {
+        "name": "extra-route",
+        "hostname": "extra.example.com",
+        "rules": [{"pathPrefix": "/v1", "backends": [{"app": "demo-app-a"}]}],
+    }
+    bigger = Synthesized(tmp_path, overrides={"nodeDesiredSize": 3, "routes": [*DEFAULTS["routes"], extra]})
+    assert cost.count_http_routes(bigger.templates) == 2
+    est = cost.estimate(bigger.templates, region=SEOUL, today=TODAY, config=bigger.config)
+    after, before = lines(est), lines(seoul)
+    assert after["nodes:0"].quantity == 3 * 730
+    assert round(after["nodes:0"].monthly_usd - before["nodes:0"].monthly_usd, 2) == round(730 * 0.052, 2)
+    assert after["lattice_services"].monthly_usd == 47.45  # 2 x 730 h x $0.0325
+    assert est.total_usd > seoul.total_usd

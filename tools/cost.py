@@ -1,0 +1,513 @@
+#!/usr/bin/env python3
+"""`make cost`: the monthly cost of the deployment as synthesized, line by line, for one region.
+
+Everything is counted from the synthesized templates (node groups, NAT gateways, endpoints, zones, the
+client host) and from the Kubernetes objects the app emits (one Lattice service per HTTPRoute). Prices come
+from tools/prices.json; the EKS control-plane price and support calendar from config/versions.py.
+
+    python tools/cost.py [--region R] [--gb 100] [--requests 3000000] [--log-gb 1] [--json]
+
+Exit status 2, with one line on stderr, for an unknown region or an instance type without a price.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from config import ConfigError, parse_context  # noqa: E402
+from config.versions import EKS_EXTENDED_HOURLY_USD, EKS_STANDARD_HOURLY_USD, EKS_VERSIONS  # noqa: E402
+
+PRICES_FILE = Path(__file__).resolve().parent / "prices.json"
+DEFAULT_REGION = "ap-northeast-2"
+DEFAULT_GB = 100.0
+DEFAULT_REQUESTS = 3_000_000
+DEFAULT_LOG_GB = 1.0
+K8S_RESOURCE = "Custom::AWSCDK-EKS-KubernetesResource"
+# Network Load Balancer capacity unit (TCP): 1 GB processed per hour, 800 new connections per second or
+# 100,000 active connections, whichever is highest. Assumption: traffic is spread evenly over the month
+# and every request opens a new connection (no keep-alive), so processed bytes set the LCU count.
+NLB_LCU_GB_PER_HOUR = 1.0
+NLB_LCU_NEW_CONNECTIONS_PER_SECOND = 800.0
+
+Template = Mapping[str, Any]
+
+
+class CostError(Exception):
+    """A problem reported in one line (exit status 2)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Line:
+    key: str
+    item: str
+    quantity: float
+    unit: str
+    unit_usd: float
+    monthly_usd: float
+    note: str = ""
+    assumption: bool = False  # the figure depends on a usage guess, not only on what is deployed
+
+
+@dataclass(frozen=True, kw_only=True)
+class FreeTier:
+    """Lattice requests under AWS's per-hour allowance and under the tutorial's per-month reading."""
+
+    requests_per_month: int
+    free_per_hour: int
+    billable_per_hour_reading: float
+    usd_per_hour_reading: float
+    billable_per_month_reading: float
+    usd_per_month_reading: float
+    difference_usd: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Comparison:
+    """The same exposure with one Network Load Balancer per cluster instead of Lattice."""
+
+    clusters: int
+    lcu_per_hour: float
+    monthly_usd: float
+    lattice_monthly_usd: float
+    lcu_assumption: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Estimate:
+    region: str
+    hours_per_month: int
+    gb: float
+    requests: int
+    lines: list[Line]
+    free_tier: FreeTier
+    nlb: Comparison
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total_usd(self) -> float:
+        return round(sum(line.monthly_usd for line in self.lines), 2)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "hours_per_month": self.hours_per_month,
+            "traffic": {"gb": self.gb, "requests": self.requests},
+            "lines": [asdict(line) for line in self.lines],
+            "total_monthly_usd": self.total_usd,
+            "lattice_free_tier": asdict(self.free_tier),
+            "nlb_comparison": asdict(self.nlb),
+            "warnings": self.warnings,
+        }
+
+
+# ------------------------------------------------------------------------------------------------ prices
+
+
+def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:
+    prices: dict[str, Any] = json.loads(path.read_text())
+    return prices
+
+
+def region_prices(prices: Mapping[str, Any], region: str) -> dict[str, Any]:
+    regions: dict[str, Any] = prices["regions"]
+    if region not in regions:
+        raise CostError(f"no prices for region {region!r}; known regions: {', '.join(sorted(regions))}")
+    table: dict[str, Any] = regions[region]
+    return table
+
+
+def _usd(table: Mapping[str, Any], key: str) -> float:
+    return float(table[key]["usd"])
+
+
+def _instance_usd(table: Mapping[str, Any], instance_type: str, region: str) -> float:
+    known: dict[str, Any] = table["ec2_hour"]
+    if instance_type not in known:
+        raise CostError(
+            f"no price for instance type {instance_type!r} in {region} (tools/prices.json knows: "
+            f"{', '.join(sorted(known))})"
+        )
+    return float(known[instance_type]["usd"])
+
+
+# ---------------------------------------------------------------------------------------------- counting
+
+
+def resources(templates: Mapping[str, Template], resource_type: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(stack, logical id, properties) of every resource of one type, across all stacks."""
+    for stack, template in templates.items():
+        for logical_id, resource in template.get("Resources", {}).items():
+            if resource.get("Type") == resource_type:
+                yield stack, logical_id, resource.get("Properties", {})
+
+
+def _flatten_join(value: Any) -> str | None:
+    """A CloudFormation string as text, with every token (Ref, GetAtt, ...) replaced by `0`.
+
+    `0` keeps the JSON valid whether the token sat inside a string ("a0b") or stood as a value (: 0,).
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        texts = [_flatten_join(part) for part in parts]
+        return str(separator).join("0" if text is None else text for text in texts)
+    return None
+
+
+def emitted_objects(templates: Mapping[str, Template]) -> list[dict[str, Any]]:
+    """Every Kubernetes object in the templates' kubectl manifests (Manifest: JSON text, maybe with tokens)."""
+    objects: list[dict[str, Any]] = []
+    for _stack, _logical_id, props in resources(templates, K8S_RESOURCE):
+        text = _flatten_join(props.get("Manifest"))
+        if text is None:
+            continue
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            # Last resort: count the kinds in the raw text.
+            kinds = re.findall(r'"kind"\s*:\s*"([A-Za-z]+)"', text)
+            parsed = [{"kind": kind} for kind in kinds]
+        items = parsed if isinstance(parsed, list) else [parsed]
+        for item in items:
+            if isinstance(item, dict) and item.get("kind") == "List":
+                objects += [i for i in item.get("items", []) if isinstance(i, dict)]
+            elif isinstance(item, dict):
+                objects.append(item)
+    return objects
+
+
+def count_http_routes(templates: Mapping[str, Template]) -> int:
+    return sum(1 for obj in emitted_objects(templates) if obj.get("kind") == "HTTPRoute")
+
+
+def kubernetes_version(templates: Mapping[str, Template], fallback: str | None) -> str | None:
+    for _stack, _logical_id, props in resources(templates, "AWS::EKS::Cluster"):
+        version = props.get("Version")
+        if isinstance(version, str):
+            return version
+    return fallback
+
+
+def eks_hourly(version: str, today: dt.date) -> tuple[float, str]:
+    entry = EKS_VERSIONS.get(version)
+    if entry is None:
+        raise CostError(f"Kubernetes {version} is not on the EKS support calendar (config/versions.py)")
+    if today <= entry.end_of_standard:
+        return EKS_STANDARD_HOURLY_USD, f"Kubernetes {version}: standard support until {entry.end_of_standard}"
+    if today <= entry.end_of_extended:
+        return EKS_EXTENDED_HOURLY_USD, f"Kubernetes {version}: EXTENDED support until {entry.end_of_extended}"
+    raise CostError(f"Kubernetes {version} left extended support on {entry.end_of_extended}")
+
+
+# -------------------------------------------------------------------------------------------- estimating
+
+
+def lattice_free_tier(requests: int, *, hours: int, free_per_hour: int, usd_per_million: float) -> FreeTier:
+    per_hour = requests / hours
+    billable_hourly = max(0.0, per_hour - free_per_hour) * hours
+    billable_monthly = max(0.0, requests - free_per_hour)  # the tutorial: 300,000 free per month
+    usd_hourly = round(billable_hourly / 1e6 * usd_per_million, 2)
+    usd_monthly = round(billable_monthly / 1e6 * usd_per_million, 2)
+    return FreeTier(
+        requests_per_month=requests,
+        free_per_hour=free_per_hour,
+        billable_per_hour_reading=billable_hourly,
+        usd_per_hour_reading=usd_hourly,
+        billable_per_month_reading=billable_monthly,
+        usd_per_month_reading=usd_monthly,
+        difference_usd=round(usd_monthly - usd_hourly, 2),
+    )
+
+
+def estimate(
+    templates: Mapping[str, Template],
+    *,
+    region: str,
+    gb: float = DEFAULT_GB,
+    requests: int = DEFAULT_REQUESTS,
+    nat_gb: float | None = None,
+    log_gb: float = DEFAULT_LOG_GB,
+    today: dt.date | None = None,
+    prices: Mapping[str, Any] | None = None,
+    config: Any = None,
+) -> Estimate:
+    """The monthly estimate. `config` (an AppConfig) is only a cross-check and a fallback when no HTTPRoute
+    or cluster version can be read from the templates."""
+    prices = prices if prices is not None else load_prices()
+    table = region_prices(prices, region)
+    hours = int(prices["hours_per_month"])
+    today = today or dt.date.today()
+    nat_gb = gb if nat_gb is None else nat_gb
+    lines: list[Line] = []
+    warnings: list[str] = []
+
+    def add(
+        key: str, item: str, quantity: float, unit: str, unit_usd: float, *, note: str = "", guess: bool = False
+    ) -> None:
+        lines.append(
+            Line(
+                key=key,
+                item=item,
+                quantity=quantity,
+                unit=unit,
+                unit_usd=unit_usd,
+                monthly_usd=round(quantity * unit_usd, 2),
+                note=note,
+                assumption=guess,
+            )
+        )
+
+    # EKS control plane: one per AWS::EKS::Cluster, standard or extended by the version and today's date.
+    clusters = list(resources(templates, "AWS::EKS::Cluster"))
+    version = kubernetes_version(templates, getattr(config, "kubernetes_version", None))
+    if clusters and version:
+        hourly, why = eks_hourly(version, today)
+        add("eks_control_plane", "EKS control plane", len(clusters) * hours, "cluster-hours", hourly, note=why)
+
+    # Managed node groups: desired size x on-demand price of the (first) instance type.
+    for _stack, logical_id, props in resources(templates, "AWS::EKS::Nodegroup"):
+        types = props.get("InstanceTypes") or ["t3.medium"]  # EKS's default when none is given
+        desired = int(props.get("ScalingConfig", {}).get("DesiredSize", 2))
+        name = props.get("NodegroupName", logical_id)
+        if len(types) > 1:
+            warnings.append(f"node group {name}: several instance types, priced as {types[0]}")
+        add(
+            "nodes",
+            f"EKS nodes ({name}: {desired} x {types[0]})",
+            desired * hours,
+            "instance-hours",
+            _instance_usd(table, str(types[0]), region),
+        )
+
+    # NAT gateways: hourly, plus data processed.
+    nats = sum(1 for _ in resources(templates, "AWS::EC2::NatGateway"))
+    if nats:
+        add("nat_hours", f"NAT gateways ({nats})", nats * hours, "gateway-hours", _usd(table, "nat_gateway_hour"))
+        add(
+            "nat_gb",
+            "NAT gateway data processed",
+            nat_gb,
+            "GB",
+            _usd(table, "nat_gateway_gb"),
+            note="assumes --nat-gb (default: --gb) leaves through the NAT",
+            guess=True,
+        )
+    eips = sum(1 for _ in resources(templates, "AWS::EC2::EIP"))
+    if eips:
+        add(
+            "public_ipv4",
+            f"Public IPv4 addresses ({eips} Elastic IP)",
+            eips * hours,
+            "IP-hours",
+            _usd(table, "public_ipv4_hour"),
+        )
+
+    # VPC Lattice: one service per HTTPRoute, data processed, requests beyond the per-hour allowance.
+    routes = count_http_routes(templates)
+    if config is not None:
+        from constructs.k8s_objects import workload_objects  # noqa: PLC0415
+
+        expected = sum(1 for o in workload_objects(config) if o.get("kind") == "HTTPRoute")
+        if routes == 0 and expected:
+            warnings.append(f"no HTTPRoute found in the templates; counted {expected} from the configuration")
+            routes = expected
+        elif routes != expected:
+            warnings.append(f"templates emit {routes} HTTPRoute(s), the configuration has {expected}")
+    free = lattice_free_tier(
+        requests,
+        hours=hours,
+        free_per_hour=int(_usd(table, "lattice_free_requests_per_hour")),
+        usd_per_million=_usd(table, "lattice_million_requests"),
+    )
+    if routes:
+        add(
+            "lattice_services",
+            f"Lattice services ({routes} HTTPRoute)",
+            routes * hours,
+            "service-hours",
+            _usd(table, "lattice_service_hour"),
+            note="service networks and VPC associations: no charge",
+        )
+        add("lattice_gb", "Lattice data processed", gb, "GB", _usd(table, "lattice_gb"), note="--gb", guess=True)
+        lines.append(
+            Line(
+                key="lattice_requests",
+                item="Lattice requests",
+                quantity=free.billable_per_hour_reading / 1e6,
+                unit="million billable requests",
+                unit_usd=_usd(table, "lattice_million_requests"),
+                monthly_usd=free.usd_per_hour_reading,
+                note=f"{requests:,} a month, first {free.free_per_hour:,} each hour free",
+                assumption=True,
+            )
+        )
+
+    zones = sum(1 for _ in resources(templates, "AWS::Route53::HostedZone"))
+    if zones:
+        add(
+            "route53_zones", f"Route 53 hosted zones ({zones})", zones, "zone-months", _usd(table, "route53_zone_month")
+        )
+
+    for _stack, logical_id, props in resources(templates, "AWS::EC2::Instance"):
+        instance_type = str(props.get("InstanceType", "m1.small"))
+        add(
+            "client_host",
+            f"EC2 instance ({instance_type}, {logical_id[:24]})",
+            hours,
+            "instance-hours",
+            _instance_usd(table, instance_type, region),
+        )
+
+    endpoint_azs = 0
+    endpoints = 0
+    for _stack, _logical_id, props in resources(templates, "AWS::EC2::VPCEndpoint"):
+        if props.get("VpcEndpointType") == "Interface":
+            endpoints += 1
+            endpoint_azs += max(1, len(props.get("SubnetIds", [])))
+    if endpoints:
+        add(
+            "vpc_endpoints",
+            f"VPC interface endpoints ({endpoints}, {endpoint_azs} endpoint-AZs)",
+            endpoint_azs * hours,
+            "endpoint-AZ-hours",
+            _usd(table, "vpc_endpoint_az_hour"),
+            note="gateway endpoints (S3) are free",
+        )
+
+    log_groups = sum(1 for _ in resources(templates, "AWS::Logs::LogGroup"))
+    if log_groups or clusters:
+        add(
+            "logs_ingest",
+            "CloudWatch Logs ingestion",
+            log_gb,
+            "GB",
+            _usd(table, "logs_ingest_gb"),
+            note=f"{log_groups} log groups + EKS control-plane logs; assumes --log-gb; storage not priced",
+            guess=True,
+        )
+
+    # The comparison: one NLB per cluster carrying the same traffic.
+    per_hour_gb = gb / hours
+    new_connections_per_second = requests / hours / 3600
+    lcu = max(per_hour_gb / NLB_LCU_GB_PER_HOUR, new_connections_per_second / NLB_LCU_NEW_CONNECTIONS_PER_SECOND)
+    nlb_clusters = max(1, len(clusters))
+    nlb_usd = round(nlb_clusters * hours * (_usd(table, "nlb_hour") + lcu * _usd(table, "nlb_lcu_hour")), 2)
+    lattice_usd = round(sum(line.monthly_usd for line in lines if line.key.startswith("lattice_")), 2)
+    nlb = Comparison(
+        clusters=nlb_clusters,
+        lcu_per_hour=round(lcu, 4),
+        monthly_usd=nlb_usd,
+        lattice_monthly_usd=lattice_usd,
+        lcu_assumption=(
+            "1 LCU = 1 GB/h processed or 800 new connections/s; traffic spread evenly over 730 h, "
+            "one connection per request"
+        ),
+    )
+    return Estimate(
+        region=region,
+        hours_per_month=hours,
+        gb=gb,
+        requests=requests,
+        lines=lines,
+        free_tier=free,
+        nlb=nlb,
+        warnings=warnings,
+    )
+
+
+# -------------------------------------------------------------------------------------------------- output
+
+
+def render(est: Estimate) -> list[str]:
+    out = [
+        f"Monthly cost, {est.region}, {est.hours_per_month} h/month; "
+        f"Lattice traffic {est.gb:g} GB, {est.requests:,} requests"
+    ]
+    width = max(len(line.item) for line in est.lines) if est.lines else 10
+    for line in est.lines:
+        flag = " *" if line.assumption else ""
+        qty = f"{line.quantity:,.4g}" if line.quantity < 1 else f"{line.quantity:,.0f}"
+        note = f"  ({line.note})" if line.note else ""
+        out.append(
+            f"  {line.item:<{width}} {qty:>7} {line.unit:<25} x ${line.unit_usd:<6g} "
+            f"= ${line.monthly_usd:>7.2f}{flag}{note}"
+        )
+    out.append(
+        f"  {'TOTAL':<{width}} {'':>7} {'':<25}   {'':<7}   ${est.total_usd:>7.2f}  (* = depends on usage flags)"
+    )
+    ft = est.free_tier
+    out.append(
+        f"Lattice request allowance: AWS's {ft.free_per_hour:,} free per HOUR -> ${ft.usd_per_hour_reading:.2f}; "
+        f"the tutorial's {ft.free_per_hour:,} free per MONTH -> ${ft.usd_per_month_reading:.2f} "
+        f"(difference ${ft.difference_usd:.2f})"
+    )
+    nlb = est.nlb
+    out.append(
+        f"Comparison: one NLB per cluster ({nlb.clusters}) instead of Lattice: ${nlb.monthly_usd:.2f}/month "
+        f"vs Lattice ${nlb.lattice_monthly_usd:.2f}/month ({nlb.lcu_per_hour:g} LCU/h; {nlb.lcu_assumption})"
+    )
+    out += [f"warning: {w}" for w in est.warnings]
+    return out
+
+
+def default_region(regions: Mapping[str, str]) -> str:
+    return next(iter(regions.values()), DEFAULT_REGION)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--region", help=f"price region (default: the stacks' region, else {DEFAULT_REGION})")
+    parser.add_argument("--gb", type=float, default=DEFAULT_GB, help="GB a month through Lattice (default 100)")
+    parser.add_argument("--requests", type=int, default=DEFAULT_REQUESTS, help="requests a month (default 3,000,000)")
+    parser.add_argument("--nat-gb", type=float, default=None, help="GB a month through the NAT (default: --gb)")
+    parser.add_argument("--log-gb", type=float, default=DEFAULT_LOG_GB, help="GB of logs ingested a month (default 1)")
+    parser.add_argument("--date", type=dt.date.fromisoformat, default=None, help="today, for the EKS support calendar")
+    parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="cloud assembly to read if fresh")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+    try:
+        prices = load_prices()
+        if args.region:  # fail fast, before any synthesis
+            region_prices(prices, args.region)
+        from tools import synth  # noqa: PLC0415
+
+        assembly = synth.load(outdir=args.cdk_out, emit=lambda m: print(m, file=sys.stderr))
+
+        today = args.date or dt.date.today()
+        config = parse_context(synth.cdk_json_context(), today=today)
+        est = estimate(
+            assembly.templates,
+            region=args.region or default_region(assembly.regions),
+            gb=args.gb,
+            requests=args.requests,
+            nat_gb=args.nat_gb,
+            log_gb=args.log_gb,
+            today=today,
+            prices=prices,
+            config=config,
+        )
+    except (CostError, ConfigError) as err:
+        print(f"cost: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(est.to_json(), indent=2))
+    else:
+        print("\n".join(render(est)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
