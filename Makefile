@@ -15,7 +15,7 @@ STACKS ?= --all
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test reference cost bench lint typecheck snapshot-update deploy diff destroy smoke cost bench clean
+.PHONY: help setup synth test reference lint snapshot-update diff deploy destroy smoke cost bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -49,7 +49,7 @@ lint: setup ## Fix what ruff can fix and reformat
 	$(BIN)/ruff format .
 
 snapshot-update: setup ## Re-record the template snapshots after an intended infrastructure change
-	$(BIN)/python -m pytest tests/test_snapshots.py --snapshot-update
+	$(BIN)/python -m pytest -n 0 tests/test_snapshots.py tests/test_pipeline.py --snapshot-update
 
 diff: setup ## cdk diff against the account in your AWS credentials
 	$(CDK) diff $(STACKS)

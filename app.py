@@ -29,11 +29,14 @@ def build(app: cdk.App, config: AppConfig, pipeline: PipelineConfig | None = Non
     else:
         add_pipeline(app, config=config, pipeline=pipeline, env=environment())
     # cdk-nag 3.x runs as a CDK policy-validation plugin: findings fail the synth unless acknowledged.
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    # Acknowledgments are also written into each resource's Metadata (cdk_nag.rules_to_suppress): an audit trail
+    # in the templates themselves.
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
 
 
-def main() -> int:
-    app = cdk.App()
+def main(app: cdk.App | None = None) -> int:
+    """`app` is injectable for tests; the CDK CLI runs this file with context in the environment."""
+    app = app or cdk.App()
     context = app.node.get_all_context()
     try:
         config = parse_context(context, today=dt.date.today())

@@ -112,3 +112,25 @@ class Synthesized:
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app with the defaults of cdk.json, synthesized once per test session."""
     return Synthesized(tmp_path_factory.mktemp("cdk.out"))
+
+
+# Every non-default branch the tests exercise, in one more synthesis (each synth costs seconds).
+EXTRA_ROUTE = {
+    "name": "extra-route",
+    "hostname": "extra.example.com",
+    "rules": [{"pathPrefix": "/v1", "backends": [{"app": "demo-app-a"}]}],
+}
+VARIANT: dict[str, object] = {
+    "serviceNetworkAuthType": "NONE",
+    "clusterEndpointAccess": "PRIVATE",
+    "latticeIpv6": True,
+    "kubernetesVersion": "1.33",
+    "nodeDesiredSize": 3,
+    "routes": [*cdk_json_context()["routes"], EXTRA_ROUTE],  # type: ignore[misc]
+}
+
+
+@pytest.fixture(scope="session")
+def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app synthesized once with VARIANT's overrides."""
+    return Synthesized(tmp_path_factory.mktemp("cdk.out.variant"), VARIANT)

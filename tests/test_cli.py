@@ -1,11 +1,10 @@
-"""Bad configuration through the real entry points: one readable line, non-zero exit, no templates."""
+"""Bad configuration through the real entry points (app.main() as the CLI runs it, and the pinned CDK CLI):
+one readable line, non-zero exit, no templates."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,15 +12,14 @@ import pytest
 from tests.conftest import ROOT, cdk_json_context
 
 
-def run_app(tmp_path: Path, **overrides: object) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps({**cdk_json_context(), **overrides}),
-        "CDK_OUTDIR": str(tmp_path),
-    }
-    return subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+def run_app(tmp_path: Path, capsys: pytest.CaptureFixture[str], **overrides: object) -> tuple[int, str]:
+    """app.main() in this process, with the context the CLI would merge from cdk.json and `-c`."""
+    import aws_cdk as cdk
+
+    import app
+
+    status = app.main(cdk.App(context={**cdk_json_context(), **overrides}, outdir=str(tmp_path)))
+    return status, capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -32,10 +30,15 @@ def run_app(tmp_path: Path, **overrides: object) -> subprocess.CompletedProcess[
         ({"kubernetesVersion": "1.30"}, "kubernetesVersion: '1.30' is not supported here"),
     ],
 )
-def test_app_py_rejects_bad_config_cleanly(tmp_path: Path, overrides: dict[str, object], line: str) -> None:
-    result = run_app(tmp_path, **overrides)
-    assert result.returncode == 2
-    (only_line,) = result.stderr.strip().splitlines()
+def test_app_py_rejects_bad_config_cleanly(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    overrides: dict[str, object],
+    line: str,
+) -> None:
+    status, stderr = run_app(tmp_path, capsys, **overrides)
+    assert status == 2
+    (only_line,) = stderr.strip().splitlines()
     assert only_line.startswith(f"eks-lattice-gateway: invalid configuration: {line}")
     assert list(tmp_path.iterdir()) == []  # nothing written
 
@@ -63,9 +66,9 @@ def test_cdk_cli_synth_fails_cleanly(tmp_path: Path) -> None:
     assert not list((tmp_path / "out").glob("*.template.json"))
 
 
-def test_bad_pipeline_config_is_one_line_too(tmp_path: Path) -> None:
-    result = run_app(tmp_path, pipeline='{"repository": "owner/repo"}')
-    assert result.returncode == 2
-    (only_line,) = result.stderr.strip().splitlines()
+def test_bad_pipeline_config_is_one_line_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, stderr = run_app(tmp_path, capsys, pipeline='{"repository": "owner/repo"}')
+    assert status == 2
+    (only_line,) = stderr.strip().splitlines()
     assert only_line == "eks-lattice-gateway: invalid configuration: pipeline.connectionArn: is required"
     assert list(tmp_path.iterdir()) == []

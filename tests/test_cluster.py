@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,9 +37,8 @@ def test_cluster_version_logging_and_secrets_encryption(platform: dict[str, Any]
     assert access["PublicAccessCidrs"] == ["0.0.0.0/0"]
 
 
-def test_private_only_endpoint() -> None:
-    other = Synthesized(Path(tempfile.mkdtemp()), {"clusterEndpointAccess": "PRIVATE"})
-    (cluster,) = of_type(other.templates[STACK], "AWS::EKS::Cluster").values()
+def test_private_only_endpoint(variant: Synthesized) -> None:
+    (cluster,) = of_type(variant.templates[STACK], "AWS::EKS::Cluster").values()
     access = cluster["Properties"]["ResourcesVpcConfig"]
     assert (access["EndpointPublicAccess"], access["EndpointPrivateAccess"]) == (False, True)
 
@@ -91,15 +88,14 @@ def test_lattice_prefix_lists_admitted_on_container_ports_only(platform: dict[st
     assert [(i["IpProtocol"], i["FromPort"], i["ToPort"]) for i in ingress] == [("tcp", 3000, 3000)]
 
 
-def test_ipv6_prefix_list_when_enabled() -> None:
-    other = Synthesized(Path(tempfile.mkdtemp()), {"latticeIpv6": True})
-    template = assertions.Template.from_json(other.templates[STACK])
+def test_ipv6_prefix_list_when_enabled(variant: Synthesized) -> None:
+    template = assertions.Template.from_json(variant.templates[STACK])
     lookups = template.find_resources("Custom::AWS")
     assert sum("ipv6.vpc-lattice" in str(r) for r in lookups.values()) == 1
 
 
-def test_extended_support_version_warns_once_and_uses_its_kubectl_layer() -> None:
-    other = Synthesized(Path(tempfile.mkdtemp()), {"kubernetesVersion": "1.33"})
+def test_extended_support_version_warns_once_and_uses_its_kubectl_layer(variant: Synthesized) -> None:
+    other = variant
     stack = other.stack(STACK)
     warnings = assertions.Annotations.from_stack(stack).find_warning(  # type: ignore[arg-type]
         "*", assertions.Match.string_like_regexp("extended support")

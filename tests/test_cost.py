@@ -145,15 +145,8 @@ def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert "per HOUR" in out and "per MONTH" in out and "NLB" in out and "TOTAL" in out
 
 
-def test_more_nodes_and_routes_cost_more(tmp_path: Path, seoul: cost.Estimate) -> None:
-    from config import DEFAULTS
-
-    extra = {
-        "name": "extra-route",
-        "hostname": "extra.example.com",
-        "rules": [{"pathPrefix": "/v1", "backends": [{"app": "demo-app-a"}]}],
-    }
-    bigger = Synthesized(tmp_path, overrides={"nodeDesiredSize": 3, "routes": [*DEFAULTS["routes"], extra]})
+def test_more_nodes_and_routes_cost_more(variant: Synthesized, seoul: cost.Estimate) -> None:
+    bigger = variant  # nodeDesiredSize 3 and a second route (tests/conftest.py VARIANT)
     assert cost.count_http_routes(bigger.templates) == 2
     est = cost.estimate(bigger.templates, region=SEOUL, today=TODAY, config=bigger.config)
     after, before = lines(est), lines(seoul)

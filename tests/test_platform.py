@@ -93,12 +93,8 @@ def test_network_deletion_waits_for_lattice_to_release_associations(synth: Synth
         assert waiter_id in association["DependsOn"]
 
 
-def test_iam_auth_none_has_no_auth_policy() -> None:
-    import tempfile
-    from pathlib import Path
-
-    other = Synthesized(Path(tempfile.mkdtemp()), {"serviceNetworkAuthType": "NONE"})
-    template = assertions.Template.from_json(other.templates[STACK])
+def test_iam_auth_none_has_no_auth_policy(variant: Synthesized) -> None:
+    template = assertions.Template.from_json(variant.templates[STACK])
     template.resource_count_is("AWS::VpcLattice::AuthPolicy", 0)
     template.has_resource_properties("AWS::VpcLattice::ServiceNetwork", {"AuthType": "NONE"})
 
