@@ -10,7 +10,9 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK := $(CURDIR)/node_modules/.bin/cdk
+# Which stacks deploy/diff/destroy act on, and extra CDK CLI arguments for every command (e.g. -c key=value).
 STACKS ?= --all
+CDK_ARGS ?=
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
@@ -25,14 +27,15 @@ $(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@touch $@
 
-$(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
+# Order-only on the virtualenv (npm comes from it): a Python pin change doesn't reinstall node_modules.
+$(NODE_STAMP): package.json package-lock.json | $(PY_STAMP)
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 setup: $(PY_STAMP) $(NODE_STAMP) ## Install the virtualenv, Node and the pinned CDK CLI
 
 synth: setup ## Synthesize every stack (no AWS credentials needed)
-	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet --no-notices $(STACKS)
+	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet --no-notices $(CDK_ARGS)
 	@echo "templates written to cdk.out/"
 
 test: setup ## Lint, type-check and run the whole test suite
@@ -52,13 +55,13 @@ snapshot-update: setup ## Re-record the template snapshots after an intended inf
 	$(BIN)/python -m pytest -n 0 tests/test_snapshots.py tests/test_pipeline.py --snapshot-update
 
 diff: setup ## cdk diff against the account in your AWS credentials
-	$(CDK) diff $(STACKS)
+	$(CDK) diff $(CDK_ARGS) $(STACKS)
 
 deploy: setup ## Deploy every stack to the account in your AWS credentials
-	$(CDK) deploy --require-approval broadening --concurrency 4 $(STACKS)
+	$(CDK) deploy --require-approval broadening --concurrency 4 $(CDK_ARGS) $(STACKS)
 
 destroy: setup ## Destroy every stack (dependent stacks first)
-	$(CDK) destroy --force $(STACKS)
+	$(CDK) destroy --force $(CDK_ARGS) $(STACKS)
 
 smoke: setup ## After deploy: check routing from inside the client VPC (needs AWS credentials)
 	$(BIN)/python tools/smoke.py $(ARGS)

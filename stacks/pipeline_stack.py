@@ -2,7 +2,7 @@
 
 How the pipeline synthesizes itself (self-mutation): the synth step runs the same Makefile targets users run
 (`make test`, then `make synth`) on a fresh clone, passing the pipeline's configuration back as context:
-`make synth STACKS='--all -c "pipeline=$PIPELINE_CONTEXT"'`, where `PIPELINE_CONTEXT` is the step's
+`make synth CDK_ARGS='-c "pipeline=$PIPELINE_CONTEXT"'`, where `PIPELINE_CONTEXT` is the step's
 environment variable holding `PipelineConfig.to_context()`. So the configuration given once on the command
 line that created the pipeline (`-c pipeline=...`) is carried into every later synth; a `pipeline` key in
 cdk.json works as well (the `-c` value, being the same configuration, overrides it).
@@ -45,7 +45,7 @@ SYNTH_COMMANDS = (
     "make reference",
     "make test",
     # $$ is make's escape: the recipe's shell expands $PIPELINE_CONTEXT inside the double quotes.
-    f"make synth STACKS='--all -c \"pipeline=$${CONTEXT_ENV}\"'",
+    f"make synth CDK_ARGS='-c \"pipeline=$${CONTEXT_ENV}\"'",
 )
 _CFN_STACK_TAG = "aws:ResourceTag/aws:cloudformation:stack-name"
 
@@ -360,7 +360,7 @@ def add_pipeline(
     """
     return PipelineStack(
         scope,
-        "Pipeline",
+        f"{PREFIX}-Pipeline",
         stack_name=f"{PREFIX}-Pipeline",
         config=config,
         pipeline=pipeline,

@@ -28,9 +28,10 @@ def add_system(
     scope: Construct, *, config: AppConfig, env: Environment | None = None, stack_prefix: str = PREFIX
 ) -> System:
     """`stack_prefix` keeps the stack names of several pipeline stages in one account apart."""
+    # Construct ids equal the stack names, so `cdk deploy EksLatticeGateway-Gateway` selects what it says.
     platform = PlatformStack(
         scope,
-        "Platform",
+        f"{stack_prefix}-Platform",
         stack_name=f"{stack_prefix}-Platform",
         config=config,
         env=env,
@@ -38,7 +39,7 @@ def add_system(
     )
     gateway = GatewayStack(
         scope,
-        "Gateway",
+        f"{stack_prefix}-Gateway",
         stack_name=f"{stack_prefix}-Gateway",
         config=config,
         platform=platform,
