@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Fn, Stack
 from constructs import Construct
 from constructs.client_host import ClientHost
 from constructs.cluster import EksCluster
@@ -22,6 +22,12 @@ from config import AppConfig
 
 
 class PlatformStack(Stack):
+    @property
+    def availability_zones(self) -> list[str]:
+        """The region's first two AZs, resolved by CloudFormation (Fn::GetAZs) even when the stack has a
+        concrete account/region: synth stays hermetic (no AZ context lookup, no credentials needed)."""
+        return [Fn.select(index, Fn.get_azs()) for index in range(2)]
+
     def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         retention = log_retention(config.log_retention_days)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -125,3 +126,8 @@ def test_no_cross_stack_exports(synth: Synthesized) -> None:
     for name, template in synth.templates.items():
         assert "Export" not in str(template.get("Outputs", {})), name
         assert "Fn::ImportValue" not in str(template), name
+
+
+def test_synth_needs_no_context_lookups(synth: Synthesized) -> None:
+    manifest = json.loads((synth.outdir / "manifest.json").read_text())
+    assert manifest.get("missing", []) == []
