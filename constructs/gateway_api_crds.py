@@ -12,7 +12,6 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from constructs.nag import acknowledge
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
 
@@ -45,11 +44,6 @@ class GatewayApiCrds(Construct):
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=[security_group],
-        )
-        acknowledge(
-            installer.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Lambda VPC networking (ec2:*NetworkInterface*) supports no resource-level permissions.",
         )
         installer.role.add_to_policy(
             iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn])

@@ -16,7 +16,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from constructs.k8s_objects import http_route
-from constructs.nag import acknowledge
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
 
@@ -24,7 +23,6 @@ from config import AppConfig
 from config.versions import CONTROLLER_NAMESPACE
 
 ROUTE_READERS_GROUP = "eks-lattice-gateway:route-readers"
-_VPC_ENI = "Lambda VPC networking (ec2:*NetworkInterface*) supports no resource-level permissions."
 
 
 class LatticeDnsRecords(Construct):
@@ -90,7 +88,6 @@ class LatticeDnsRecords(Construct):
                 )
             )
             fn.role.add_to_policy(iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn]))
-            acknowledge(fn.role, "AwsSolutions-IAM5[Resource::*]", _VPC_ENI)
             return fn
 
         on_event = function(

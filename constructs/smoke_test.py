@@ -9,7 +9,6 @@ from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from constructs.nag import acknowledge
 from constructs.python_function import PythonFunction
 from constructs.smoke_checks import smoke_checks
 
@@ -48,11 +47,6 @@ class SmokeTest(Construct):
             vpc_subnets=subnets,
             security_groups=[security_group],
             environment={"CHECKS": json.dumps(smoke_checks(config), separators=(",", ":"))},
-        )
-        acknowledge(
-            self.function.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Lambda VPC networking (ec2:*NetworkInterface*) supports no resource-level permissions.",
         )
         CfnOutput(
             self,
