@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines, region_info
 from constructs import Construct
-from constructs.nag import acknowledge
+from constructs.pipeline_findings import acknowledge_cdk_pipelines
+from constructs.pipeline_smoke import grant_smoke
 
 from config import AppConfig, ConfigError
 from config.pipeline import PipelineConfig, StageTarget
@@ -47,7 +48,6 @@ SYNTH_COMMANDS = (
     # $$ is make's escape: the recipe's shell expands $PIPELINE_CONTEXT inside the double quotes.
     f"make synth CDK_ARGS='-c \"pipeline=$${CONTEXT_ENV}\"'",
 )
-_CFN_STACK_TAG = "aws:ResourceTag/aws:cloudformation:stack-name"
 
 
 def cdk_cli_version(package_json: Path = PACKAGE_JSON) -> str:
@@ -137,7 +137,9 @@ class PipelineStack(cdk.Stack):
             smoke = self._smoke_step(target, stage)
             self.pipeline.add_stage(stage, pre=pre, post=[smoke])
         self.pipeline.build_pipeline()
-        self._acknowledge()
+        acknowledge_cdk_pipelines(
+            self.pipeline, smoke_roles=self._smoke_roles, stages=set(self.stages.values()), partition=self._partition
+        )
 
     def _smoke_step(self, target: StageTarget, stage: SystemStage) -> pipelines.CodeBuildStep:
         """CodeBuild runs tools/smoke.py against the stage's Gateway stack.
@@ -191,100 +193,12 @@ class PipelineStack(cdk.Stack):
             f"Smoke-{target.name}", input=self.source, role=role, install_commands=install, commands=commands
         )
 
-    def _acknowledge(self) -> None:
-        """CDK Pipelines' own resources: findings that its design imposes, each with the reason."""
-        reason = "CDK Pipelines"
-        acknowledge(
-            self.pipeline.pipeline.artifact_bucket,
-            "AwsSolutions-S1",
-            f"{reason} artifact bucket: holds only transient build artifacts; CodePipeline/CloudTrail log access.",
-        )
-        for support in self.pipeline.pipeline.cross_region_support.values():
-            acknowledge(
-                support.replication_bucket,
-                "AwsSolutions-S1",
-                f"{reason} cross-region replication bucket: transient artifacts for the other region's actions.",
-            )
-        acknowledge(
-            self.pipeline,
-            "AwsSolutions-CB4",
-            f"{reason} CodeBuild projects: artifacts are encrypted by the pipeline's artifact bucket "
-            "(KMS when cross-account); build output itself is not persisted by CodeBuild.",
-        )
-        grants = f"{reason}: read/write grant on the pipeline's artifact bucket and its KMS key"
-        bucket = self.resolve(
-            cast(cdk.CfnElement, self.pipeline.pipeline.artifact_bucket.node.default_child).logical_id
-        )
-        for scope in (self.pipeline, *self._smoke_roles):
-            for action in ("s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*"):
-                acknowledge(scope, f"AwsSolutions-IAM5[Action::{action}]", f"{grants} (bucket-scoped).")
-            for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-                acknowledge(scope, f"AwsSolutions-IAM5[Action::{action}]", f"{grants} (key-scoped).")
-            acknowledge(scope, f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/*]", f"{grants}: its objects.")
-        for support in self.pipeline.pipeline.cross_region_support.values():
-            name = self.resolve(support.replication_bucket.bucket_name)
-            if isinstance(name, str):
-                acknowledge(
-                    self.pipeline,
-                    f"AwsSolutions-IAM5[Resource::arn:{self._partition}:s3:::{name}/*]",
-                    f"{reason}: objects of the cross-region replication bucket.",
-                )
-        acknowledge(
-            self.pipeline,
-            "AwsSolutions-IAM5[Resource::*]",
-            f"{reason}: the pipeline, self-mutation and asset roles use actions without resource-level "
-            "permissions (e.g. cloudformation:DescribeStacks on any stack for self-mutation, codebuild report "
-            "batching); the library generates them.",
-        )
-        acknowledge(
-            self.pipeline,
-            f"AwsSolutions-IAM5[Resource::arn:*:iam::{self.account}:role/*]",
-            f"{reason}: self-mutation assumes the CDK bootstrap roles (cdk-*) by a condition on their tag.",
-        )
-        region_arn = f"{self._partition}:{{service}}:{self.region}:{self.account}"
-        acknowledge(
-            self.pipeline,
-            f"AwsSolutions-IAM5[Resource::arn:{region_arn.format(service='logs')}:log-group:/aws/codebuild/*]",
-            f"{reason}: the shared asset-publishing role writes the logs of its generated projects.",
-        )
-        acknowledge(
-            self.pipeline,
-            f"AwsSolutions-IAM5[Resource::arn:{region_arn.format(service='codebuild')}:report-group/*]",
-            f"{reason}: the shared asset-publishing role reports for its generated projects.",
-        )
-        for project in self._projects():
-            logical_id = self.resolve(cast(cdk.CfnElement, project.node.default_child).logical_id)
-            role = project.role
-            if role is None:
-                continue
-            acknowledge(
-                role,
-                f"AwsSolutions-IAM5[Resource::arn:{region_arn.format(service='logs')}:log-group:/aws/codebuild/"
-                f"<{logical_id}>:*]",
-                f"CodeBuild: log streams of project {project.node.id}'s own log group.",
-            )
-            acknowledge(
-                role,
-                f"AwsSolutions-IAM5[Resource::arn:{region_arn.format(service='codebuild')}:report-group/"
-                f"<{logical_id}>-*]",
-                f"CodeBuild: report groups of project {project.node.id}.",
-            )
-
     @property
     def _partition(self) -> str:
         partition = (
             region_info.RegionInfo.get(self.region).partition if not cdk.Token.is_unresolved(self.region) else None
         )
         return partition or "<AWS::Partition>"
-
-    def _projects(self) -> list[codebuild.Project]:
-        """The CodeBuild projects of the pipeline itself (not of the stages' stacks)."""
-        stages = set(self.stages.values())
-        found: list[codebuild.Project] = []
-        for construct in self.node.find_all():
-            if isinstance(construct, codebuild.Project) and not any(s in construct.node.scopes for s in stages):
-                found.append(construct)
-        return found
 
 
 class SmokeAccessStack(cdk.Stack):
@@ -314,40 +228,6 @@ class SmokeAccessStack(cdk.Stack):
             description=f"Assumed by {trusted_role_arn} to run the smoke test of {gateway_stack}",
         )
         grant_smoke(role, gateway_stack=gateway_stack, partition="<AWS::Partition>", region=None, account=None)
-
-
-def grant_smoke(role: iam.Role, *, gateway_stack: str, partition: str, region: str | None, account: str | None) -> None:
-    """Allow what tools/smoke.py does: read the Gateway stack's outputs and invoke its smoke function.
-
-    `None`/"<AWS::Partition>" mean the role's own stack's account, region or partition.
-    """
-    arn_partition = cdk.Aws.PARTITION if partition == "<AWS::Partition>" else partition
-    arn_region, arn_account = region or cdk.Aws.REGION, account or cdk.Aws.ACCOUNT_ID
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["cloudformation:DescribeStacks"],
-            resources=[f"arn:{arn_partition}:cloudformation:{arn_region}:{arn_account}:stack/{gateway_stack}/*"],
-        )
-    )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["lambda:InvokeFunction"],
-            resources=[f"arn:{arn_partition}:lambda:{arn_region}:{arn_account}:function:*"],
-            conditions={"StringEquals": {_CFN_STACK_TAG: gateway_stack}},
-        )
-    )
-    nag_region, nag_account = region or "<AWS::Region>", account or "<AWS::AccountId>"
-    acknowledge(
-        role,
-        f"AwsSolutions-IAM5[Resource::arn:{partition}:cloudformation:{nag_region}:{nag_account}:stack/{gateway_stack}/*]",
-        f"The stack id suffix of {gateway_stack} changes when the stack is replaced; the name is fixed.",
-    )
-    acknowledge(
-        role,
-        f"AwsSolutions-IAM5[Resource::arn:{partition}:lambda:{nag_region}:{nag_account}:function:*]",
-        "The smoke function's name is generated by CloudFormation; invocation is limited by condition to "
-        f"functions tagged aws:cloudformation:stack-name={gateway_stack}.",
-    )
 
 
 def add_pipeline(
