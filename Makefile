@@ -17,7 +17,7 @@ CDK_ARGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test reference lint snapshot-update diff deploy destroy smoke cost bench clean
+.PHONY: help setup synth test reference lint snapshot-update bootstrap diff deploy destroy smoke cost bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ lint: setup ## Fix what ruff can fix and reformat
 
 snapshot-update: setup ## Re-record the template snapshots after an intended infrastructure change
 	$(BIN)/python -m pytest -n 0 tests/test_snapshots.py tests/test_pipeline.py --snapshot-update
+
+bootstrap: setup ## Once per account/region: cdk bootstrap (the CDK toolkit stack deploys need)
+	$(CDK) bootstrap $(CDK_ARGS)
 
 diff: setup ## cdk diff against the account in your AWS credentials
 	$(CDK) diff $(CDK_ARGS) $(STACKS)
