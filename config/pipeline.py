@@ -153,18 +153,17 @@ def parse_pipeline(value: Any) -> PipelineConfig:
 
 
 def _account(key: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    account = expect_type(key, value, str)
-    if not _ACCOUNT.fullmatch(account):
-        raise ConfigError(key, f"{account!r} is not an AWS account id (12 digits, as a string)")
-    return account
+    return _optional(key, value, _ACCOUNT, "an AWS account id (12 digits, as a string)")
 
 
 def _region(key: str, value: Any) -> str | None:
+    return _optional(key, value, _REGION, "an AWS region (like ap-northeast-2)")
+
+
+def _optional(key: str, value: Any, pattern: re.Pattern[str], what: str) -> str | None:
     if value is None:
         return None
-    region = expect_type(key, value, str)
-    if not _REGION.fullmatch(region):
-        raise ConfigError(key, f"{region!r} is not an AWS region (like ap-northeast-2)")
-    return region
+    text = expect_type(key, value, str)
+    if not pattern.fullmatch(text):
+        raise ConfigError(key, f"{text!r} is not {what}")
+    return text
