@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tools.synth import cdk_json_context
+
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared beside the clone (developers, CI), else what `make reference` fetched (the pipeline's build).
 _FETCHED = ROOT / ".cache" / "shared"
@@ -67,28 +69,15 @@ def seed_text() -> str:
 TODAY = __import__("datetime").date(2026, 11, 28)  # fixed, so support-calendar checks don't drift
 
 
-def cdk_json_context() -> dict[str, object]:
-    import json
-
-    context: dict[str, object] = json.loads((ROOT / "cdk.json").read_text())["context"]
-    return context
-
-
 class Synthesized:
-    """One synthesis of the app: templates by stack artifact id, plus the cdk-nag report."""
+    """One synthesis of the app (as tools/synth.py builds it): templates by stack name, the cdk-nag report."""
 
     def __init__(self, outdir: Path, overrides: dict[str, object] | None = None) -> None:
         import json
 
-        import aws_cdk as cdk
+        from tools.synth import build_app
 
-        import app as app_module
-        from config import parse_context
-
-        context = {**cdk_json_context(), **(overrides or {})}
-        self.app = cdk.App(context=context, outdir=str(outdir))
-        self.config = parse_context(self.app.node.get_all_context(), today=TODAY)
-        app_module.build(self.app, self.config)
+        self.app, self.config = build_app(outdir, overrides, today=TODAY)
         self.assembly = self.app.synth()
         self.stacks = {s.stack_name: s for s in self.assembly.stacks}
         self.templates: dict[str, dict[str, Any]] = {
@@ -125,7 +114,7 @@ VARIANT: dict[str, object] = {
     "latticeIpv6": True,
     "kubernetesVersion": "1.33",
     "nodeDesiredSize": 3,
-    "routes": [*cdk_json_context()["routes"], EXTRA_ROUTE],  # type: ignore[misc]
+    "routes": [*cdk_json_context()["routes"], EXTRA_ROUTE],
 }
 
 

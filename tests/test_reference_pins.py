@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from config.versions import GATEWAY_API_RELEASES
-from tests.conftest import ROOT
 from tests.support.file_server import FileServer
-
-sys.path.insert(0, str(ROOT / "tools"))
-import fetch_reference as fr
+from tools import fetch_reference as fr
 
 
 def manifest(reference_dir: Path) -> dict[tuple[str, str], str]:

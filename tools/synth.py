@@ -78,8 +78,11 @@ def fresh_cdk_out(outdir: Path = ROOT / "cdk.out") -> bool:
     return manifest.is_file() and manifest.stat().st_mtime >= _newest_source_mtime()
 
 
-def synthesize(outdir: Path, overrides: Mapping[str, Any] | None = None, *, today: dt.date | None = None) -> Assembly:
-    """Build and synthesize the app in this process (jsii needs the virtualenv's Node on PATH)."""
+def build_app(outdir: Path, overrides: Mapping[str, Any] | None = None, *, today: dt.date | None = None) -> Any:
+    """The app as app.py builds it, from cdk.json's context plus `overrides` (what `-c` would add).
+
+    Returns (cdk.App, AppConfig); jsii starts here, so the virtualenv's Node is put on PATH first.
+    """
     bin_dir = str(ROOT / ".venv" / "bin")
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -93,6 +96,12 @@ def synthesize(outdir: Path, overrides: Mapping[str, Any] | None = None, *, toda
     app = cdk.App(context=context, outdir=str(outdir))
     config = parse_context(app.node.get_all_context(), today=today or dt.date.today())
     app_module.build(app, config)
+    return app, config
+
+
+def synthesize(outdir: Path, overrides: Mapping[str, Any] | None = None, *, today: dt.date | None = None) -> Assembly:
+    """Build and synthesize the app in this process."""
+    app, _ = build_app(outdir, overrides, today=today)
     app.synth()
     return read_assembly(outdir)
 
