@@ -223,3 +223,14 @@ def test_bad_input_names_the_key_and_the_reason(overrides: dict[str, Any], messa
     key = caught.value.key
     assert line.startswith(f"{key}: ")
     assert re.split(r"[.\[]", key)[0] in DEFAULTS or "unknown configuration key" in line
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "arm"),
+    [("t4g.micro", True), ("m7g.large", True), ("c7gn.xlarge", True), ("x2gd.large", True),
+     ("t3.medium", False), ("m5.large", False), ("g5.xlarge", False), ("inf2.xlarge", False)],
+)  # fmt: skip
+def test_graviton_types_get_arm64_images(instance_type: str, arm: bool) -> None:
+    from config.model import is_graviton
+
+    assert is_graviton(instance_type) is arm
