@@ -61,8 +61,7 @@ EKS_VERSIONS: dict[str, EksVersion] = {
 EKS_STANDARD_HOURLY_USD = 0.10
 EKS_EXTENDED_HOURLY_USD = 0.60
 
-# The controller needs Kubernetes >= 1.31 (SPEC §2); every entry above satisfies it.
-CONTROLLER_MIN_KUBERNETES = (1, 31)
+# The controller needs Kubernetes >= 1.31 (SPEC §2): every entry in EKS_VERSIONS satisfies it.
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

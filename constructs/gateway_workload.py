@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
-from constructs.k8s_objects import app_objects, gateway, gateway_class, http_route, namespace
+from constructs.k8s_objects import app_objects, extra_namespaces, gateway, gateway_class, http_route
 
 from config import AppConfig
 
@@ -28,8 +28,8 @@ class GatewayWorkload(Construct):
         gateway_manifest = manifest("Gateway", gateway(config))
         gateway_manifest.node.add_dependency(gateway_class_manifest)
 
-        extra_namespaces = sorted({a.namespace for a in config.apps} - {"default"})
-        namespaces = manifest("Namespaces", *map(namespace, extra_namespaces)) if extra_namespaces else None
+        namespace_objects = extra_namespaces(config)
+        namespaces = manifest("Namespaces", *namespace_objects) if namespace_objects else None
         apps: dict[str, eks.KubernetesManifest] = {}
         for app in config.apps:
             # TargetGroupPolicy is a controller CRD: the chart must be installed first.

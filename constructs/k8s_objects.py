@@ -269,6 +269,11 @@ def http_route(cfg: AppConfig, route: Route) -> Obj:
 # -------------------------------------------------------------------------------------------- ordering
 
 
+def extra_namespaces(cfg: AppConfig) -> list[Obj]:
+    """Namespace objects for every namespace the workload uses besides "default"."""
+    return [namespace(ns) for ns in cfg.namespaces if ns != "default"]
+
+
 def workload_objects(cfg: AppConfig) -> list[Obj]:
     """Everything applied after the controller is installed, in apply order.
 
@@ -276,7 +281,7 @@ def workload_objects(cfg: AppConfig) -> list[Obj]:
     target groups; GatewayClass → Gateway → HTTPRoutes as each refers to the one before. (The TargetGroupPolicy
     CRD ships with the controller chart, hence "after the controller".)
     """
-    objects = [namespace(ns) for ns in cfg.namespaces if ns != "default"]
+    objects = extra_namespaces(cfg)
     for app in cfg.apps:
         objects += app_objects(app)
     objects += [gateway_class(), gateway(cfg)]

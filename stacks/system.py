@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Environment, Stack
+from aws_cdk import Annotations, Environment
 from constructs import Construct
 
 from config import AppConfig
@@ -21,7 +21,6 @@ PREFIX = "EksLatticeGateway"
 class System:
     platform: PlatformStack
     gateway: GatewayStack
-    stacks: tuple[Stack, ...]
 
 
 def add_system(
@@ -49,4 +48,4 @@ def add_system(
     gateway.add_stack_dependency(platform, reason="runs on the cluster; uses the service network, zone and VPCs")
     for index, warning in enumerate(config.warnings):
         Annotations.of(platform).add_warning_v2(f"eks-lattice-gateway:config-{index}", warning)
-    return System(platform=platform, gateway=gateway, stacks=(platform, gateway))
+    return System(platform=platform, gateway=gateway)
