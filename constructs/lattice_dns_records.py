@@ -52,6 +52,11 @@ class LatticeDnsRecords(Construct):
             for r in config.routes
         ]
 
+        # The record names these functions may change: each route's CNAME and its TXT ownership marker.
+        names = sorted(
+            {r.hostname for r in config.routes} | {f"_eks-lattice-gateway.{r.hostname}" for r in config.routes}
+        )
+
         def function(construct_id: str, handler: str, description: str, timeout: Duration) -> PythonFunction:
             fn = PythonFunction(
                 self,
@@ -70,10 +75,6 @@ class LatticeDnsRecords(Construct):
                 iam.PolicyStatement(
                     actions=["route53:GetHostedZone", "route53:ListResourceRecordSets"], resources=[zone_arn]
                 )
-            )
-            # Only CNAMEs and their TXT ownership markers, only at the configured names.
-            names = sorted(
-                {r.hostname for r in config.routes} | {f"_eks-lattice-gateway.{r.hostname}" for r in config.routes}
             )
             fn.role.add_to_policy(
                 iam.PolicyStatement(
