@@ -122,3 +122,88 @@ VARIANT: dict[str, object] = {
 def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app synthesized once with VARIANT's overrides."""
     return Synthesized(tmp_path_factory.mktemp("cdk.out.variant"), VARIANT)
+
+
+# The pipeline (tests/test_pipeline.py): two synths, each holding the whole app in every stage.
+ARN = "arn:aws:codeconnections:us-east-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
+REPO = "example/eks-lattice-gateway"
+PIPELINE_ACCOUNT, PIPELINE_REGION = "111111111111", "us-east-1"
+PROD_ACCOUNT, PROD_REGION = "222222222222", "ap-northeast-2"
+TWO_STAGES: dict[str, Any] = {
+    "connectionArn": ARN,
+    "repository": REPO,
+    "branch": "main",
+    "stages": [
+        {"name": "dev"},
+        {"name": "prod", "account": PROD_ACCOUNT, "region": PROD_REGION, "production": True},
+    ],
+}
+ONE_STAGE: dict[str, Any] = {"connectionArn": ARN, "repository": REPO}
+
+
+class PipelineSynth:
+    """One synthesis of a PipelineStack in a fresh app with cdk-nag, as app.build will do it."""
+
+    def __init__(self, outdir: Path, pipeline: dict[str, Any]) -> None:
+        import json
+
+        import aws_cdk as cdk
+        import cdk_nag
+
+        from config import parse_context
+        from config.pipeline import parse_pipeline
+        from stacks.pipeline_stack import add_pipeline
+
+        app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
+        config = parse_context(app.node.get_all_context(), today=TODAY)
+        self.stack = add_pipeline(
+            app,
+            config=config,
+            pipeline=parse_pipeline(pipeline),
+            env=cdk.Environment(account=PIPELINE_ACCOUNT, region=PIPELINE_REGION),
+        )
+        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
+        self.assembly = app.synth()
+        self.template: dict[str, Any] = json.loads(
+            Path(self.assembly.get_stack_artifact(self.stack.artifact_id).template_full_path).read_text()
+        )
+        self.outdir = outdir
+        report = outdir / "validation-report.json"
+        self.report = json.loads(report.read_text()) if report.exists() else None
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
+
+    def stages(self) -> list[dict[str, Any]]:
+        (pipeline,) = self.resources("AWS::CodePipeline::Pipeline").values()
+        stages: list[dict[str, Any]] = pipeline["Properties"]["Stages"]
+        return stages
+
+    def stage(self, name: str) -> list[dict[str, Any]]:
+        """The stage's actions in run order."""
+        actions = next(s["Actions"] for s in self.stages() if s["Name"] == name)
+        return sorted(actions, key=lambda a: a.get("RunOrder", 1))
+
+    def buildspec(self, project_logical_id: str) -> dict[str, Any]:
+        import json
+
+        spec: dict[str, Any] = json.loads(
+            self.resources("AWS::CodeBuild::Project")[project_logical_id]["Properties"]["Source"]["BuildSpec"]
+        )
+        return spec
+
+    def project_of(self, action: dict[str, Any]) -> str:
+        ref: str = action["Configuration"]["ProjectName"]["Ref"]
+        return ref
+
+
+@pytest.fixture(scope="session")
+def two_stages(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
+    """A two-stage cross-account pipeline, synthesized once per session."""
+    return PipelineSynth(tmp_path_factory.mktemp("pipeline-two"), TWO_STAGES)
+
+
+@pytest.fixture(scope="session")
+def one_stage(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
+    """The default one-stage pipeline, synthesized once per session."""
+    return PipelineSynth(tmp_path_factory.mktemp("pipeline-one"), ONE_STAGE)

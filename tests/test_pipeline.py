@@ -16,23 +16,18 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from config import ConfigError
 from config.pipeline import DEFAULT_STAGE, PipelineConfig, StageTarget, parse_pipeline
-from tests.conftest import ROOT, TODAY, cdk_json_context
+from tests.conftest import (
+    ARN,
+    PIPELINE_ACCOUNT,
+    PIPELINE_REGION,
+    PROD_ACCOUNT,
+    PROD_REGION,
+    REPO,
+    ROOT,
+    TWO_STAGES,
+    PipelineSynth,
+)
 from tests.test_snapshots import normalize
-
-ARN = "arn:aws:codeconnections:us-east-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
-REPO = "example/eks-lattice-gateway"
-PIPELINE_ACCOUNT, PIPELINE_REGION = "111111111111", "us-east-1"
-PROD_ACCOUNT, PROD_REGION = "222222222222", "ap-northeast-2"
-TWO_STAGES: dict[str, Any] = {
-    "connectionArn": ARN,
-    "repository": REPO,
-    "branch": "main",
-    "stages": [
-        {"name": "dev"},
-        {"name": "prod", "account": PROD_ACCOUNT, "region": PROD_REGION, "production": True},
-    ],
-}
-
 
 # ------------------------------------------------------------------------------------------------ parsing
 
@@ -124,67 +119,6 @@ def test_cli_version_comes_from_package_json() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- synthesis
-
-
-class PipelineSynth:
-    """One synthesis of a PipelineStack in a fresh app with cdk-nag, as app.build will do it."""
-
-    def __init__(self, outdir: Path, pipeline: dict[str, Any]) -> None:
-        import aws_cdk as cdk
-        import cdk_nag
-
-        from config import parse_context
-        from stacks.pipeline_stack import add_pipeline
-
-        app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
-        config = parse_context(app.node.get_all_context(), today=TODAY)
-        self.stack = add_pipeline(
-            app,
-            config=config,
-            pipeline=parse_pipeline(pipeline),
-            env=cdk.Environment(account=PIPELINE_ACCOUNT, region=PIPELINE_REGION),
-        )
-        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
-        self.assembly = app.synth()
-        self.template: dict[str, Any] = json.loads(
-            Path(self.assembly.get_stack_artifact(self.stack.artifact_id).template_full_path).read_text()
-        )
-        self.outdir = outdir
-        report = outdir / "validation-report.json"
-        self.report = json.loads(report.read_text()) if report.exists() else None
-
-    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
-
-    def stages(self) -> list[dict[str, Any]]:
-        (pipeline,) = self.resources("AWS::CodePipeline::Pipeline").values()
-        stages: list[dict[str, Any]] = pipeline["Properties"]["Stages"]
-        return stages
-
-    def stage(self, name: str) -> list[dict[str, Any]]:
-        """The stage's actions in run order."""
-        actions = next(s["Actions"] for s in self.stages() if s["Name"] == name)
-        return sorted(actions, key=lambda a: a.get("RunOrder", 1))
-
-    def buildspec(self, project_logical_id: str) -> dict[str, Any]:
-        spec: dict[str, Any] = json.loads(
-            self.resources("AWS::CodeBuild::Project")[project_logical_id]["Properties"]["Source"]["BuildSpec"]
-        )
-        return spec
-
-    def project_of(self, action: dict[str, Any]) -> str:
-        ref: str = action["Configuration"]["ProjectName"]["Ref"]
-        return ref
-
-
-@pytest.fixture(scope="module")
-def two_stages(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
-    return PipelineSynth(tmp_path_factory.mktemp("pipeline-two"), TWO_STAGES)
-
-
-@pytest.fixture(scope="module")
-def one_stage(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
-    return PipelineSynth(tmp_path_factory.mktemp("pipeline-one"), {"connectionArn": ARN, "repository": REPO})
 
 
 def test_source_is_the_connection(two_stages: PipelineSynth) -> None:
