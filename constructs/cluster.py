@@ -125,8 +125,9 @@ class EksCluster(Construct):
             description="Lambda functions of this app that call the Kubernetes API",
             allow_all_outbound=True,
         )
+        # EC2 refuses an apostrophe in a rule description (tests/service_constraints.py has the allowed set).
         self.cluster.cluster_security_group.add_ingress_rule(
-            self.api_client_security_group, ec2.Port.tcp(443), "Kubernetes API from this app's Lambda functions"
+            self.api_client_security_group, ec2.Port.tcp(443), "Kubernetes API from the Lambda functions of this app"
         )
         self._acknowledge_eks_managed_policies()
 
