@@ -29,6 +29,10 @@ from config.loader import ConfigError, expect_list, expect_object, expect_type
 KEY = "pipeline"
 DEFAULT_BRANCH = "main"
 DEFAULT_STAGE = "Dev"
+# The synth step's CodeBuild compute type and its memory. `make test` on a fresh clone peaks at ~3.5 GB (mypy with a
+# cold cache), above SMALL's 3 GB; MEDIUM has 7 GB (LARGE 15). `make bench` measures the peak against it.
+SYNTH_COMPUTE_TYPE = "BUILD_GENERAL1_MEDIUM"
+SYNTH_MEMORY_GB = 7
 # Set by the pipeline's synth step (CodeBuild environment) to PipelineConfig.to_context() of the deployed pipeline.
 DEPLOYED_ENV = "EKS_LATTICE_DEPLOYED_PIPELINE"
 

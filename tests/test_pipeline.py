@@ -284,6 +284,11 @@ def test_synth_step_has_the_memory_make_test_needs(two_stages: PipelineSynth) ->
     (synth,) = two_stages.stage("Build")
     project = two_stages.resources("AWS::CodeBuild::Project")[two_stages.project_of(synth)]["Properties"]
     assert project["Environment"]["ComputeType"] == "BUILD_GENERAL1_MEDIUM"
+    # What `make bench` compares the measured peak with: that compute type and CodeBuild's memory for it.
+    from config.pipeline import SYNTH_COMPUTE_TYPE, SYNTH_MEMORY_GB
+
+    assert project["Environment"]["ComputeType"] == SYNTH_COMPUTE_TYPE
+    assert {"BUILD_GENERAL1_SMALL": 3, "BUILD_GENERAL1_MEDIUM": 7}[SYNTH_COMPUTE_TYPE] == SYNTH_MEMORY_GB
     others = {
         p["Properties"]["Environment"]["ComputeType"]
         for k, p in two_stages.resources("AWS::CodeBuild::Project").items()
