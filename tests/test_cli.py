@@ -14,12 +14,13 @@ from tests.conftest import ROOT, cdk_json_context
 
 
 def run_app(tmp_path: Path, capsys: pytest.CaptureFixture[str], **overrides: object) -> tuple[int, str]:
-    """app.main() in this process, with the context the CLI would merge from cdk.json and `-c`."""
+    """app.main() in this process, with the context the CLI would merge from cdk.json and `-c` (None: absent)."""
     import aws_cdk as cdk
 
     import app
 
-    status = app.main(cdk.App(context={**cdk_json_context(), **overrides}, outdir=str(tmp_path)))
+    context = {k: v for k, v in {**cdk_json_context(), **overrides}.items() if v is not None}
+    status = app.main(cdk.App(context=context, outdir=str(tmp_path)))
     return status, capsys.readouterr().err
 
 
@@ -99,7 +100,7 @@ def test_two_stages_in_one_account_and_region_are_refused(
     from config.pipeline import DEPLOYED_ENV
 
     monkeypatch.setenv(DEPLOYED_ENV, json.dumps(pipeline))
-    status, stderr = run_app(tmp_path, capsys)
+    status, stderr = run_app(tmp_path, capsys, pipeline=None)
     assert status == 2
     assert "pipeline.stages[1]: stage 'Prod'" in stderr
     assert list(tmp_path.iterdir()) == []
