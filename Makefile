@@ -72,7 +72,7 @@ smoke: setup ## After deploy: check routing from inside the client VPC (needs AW
 cost: setup ## Monthly cost of what is synthesized (ARGS="--region us-east-1 --gb 500 --json")
 	$(BIN)/python tools/cost.py $(ARGS)
 
-bench: setup ## Benchmarks: synth vs a bare aws_eks_v2 cluster, the test suite, critical path, asset sizes
+bench: setup ## Benchmarks: synth vs a bare aws_eks_v2 cluster, the test suite, fresh-clone memory, critical path
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
 clean: ## Remove build output (keeps the virtualenv and node_modules)

@@ -11,7 +11,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from config import AppConfig, ConfigError, parse_context
-from config.pipeline import PipelineConfig, parse_pipeline
+from config.pipeline import PipelineConfig, select_pipeline
 from stacks.system import add_system
 
 
@@ -42,8 +42,8 @@ def main(app: cdk.App | None = None) -> int:
     context = app.node.get_all_context()
     try:
         config = parse_context(context, today=dt.date.today())
-        raw_pipeline = context.get("pipeline")
-        build(app, config, parse_pipeline(raw_pipeline) if raw_pipeline is not None else None)
+        # cdk.json's (or -c's) `pipeline` key, else, in the pipeline's own synth step, the deployed configuration.
+        build(app, config, select_pipeline(context, os.environ))
     except ConfigError as err:
         # One readable line, and nothing synthesized: app.synth() is never reached.
         print(f"eks-lattice-gateway: invalid configuration: {err}", file=sys.stderr)

@@ -9,12 +9,18 @@ Example (cdk.json context, or `-c 'pipeline={...}'`, where the value arrives as 
 
 `account`/`region` at the top are the pipeline's own environment; a stage without them deploys there.
 Every problem raises `ConfigError("pipeline.<field>", reason)`, like the rest of the configuration.
+
+Where the value comes from (select_pipeline): the repository's context (cdk.json, or `-c` on a hand-run
+command) is the source of truth. The pipeline's synth step also carries the configuration it was deployed
+with, in the environment variable DEPLOYED_ENV; that is used only when the repository has no `pipeline` key
+(a pipeline created with `-c pipeline=...` alone), so a later change in cdk.json is never overridden by it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +29,12 @@ from config.loader import ConfigError, expect_list, expect_object, expect_type
 KEY = "pipeline"
 DEFAULT_BRANCH = "main"
 DEFAULT_STAGE = "Dev"
+# The synth step's CodeBuild compute type and its memory. `make test` on a fresh clone peaks at ~3.5 GB (mypy with a
+# cold cache), above SMALL's 3 GB; MEDIUM has 7 GB (LARGE 15). `make bench` measures the peak against it.
+SYNTH_COMPUTE_TYPE = "BUILD_GENERAL1_MEDIUM"
+SYNTH_MEMORY_GB = 7
+# Set by the pipeline's synth step (CodeBuild environment) to PipelineConfig.to_context() of the deployed pipeline.
+DEPLOYED_ENV = "EKS_LATTICE_DEPLOYED_PIPELINE"
 
 _CONNECTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z]{2}(-[a-z]+)+-\d:\d{12}:connection/[0-9a-f-]{36}$"
@@ -167,3 +179,46 @@ def _optional(key: str, value: Any, pattern: re.Pattern[str], what: str) -> str 
     if not pattern.fullmatch(text):
         raise ConfigError(key, f"{text!r} is not {what}")
     return text
+
+
+def select_pipeline(context: Mapping[str, Any], environ: Mapping[str, str]) -> PipelineConfig | None:
+    """The pipeline configuration to synthesize, or None for the plain stacks.
+
+    The repository's `pipeline` key (cdk.json or `-c`) wins; the deployed configuration (DEPLOYED_ENV, set only
+    in the pipeline's synth step) is the fallback for a pipeline that was created with `-c` and has no key in
+    cdk.json. Passing the deployed value back with `-c` instead would override cdk.json for good: self-mutation
+    would regenerate the same value, and an edit of cdk.json's `pipeline` would never take effect.
+    """
+    raw = context.get(KEY)
+    if raw is not None:
+        return parse_pipeline(raw)
+    deployed = environ.get(DEPLOYED_ENV)
+    if deployed:
+        try:
+            return parse_pipeline(deployed)
+        except ConfigError as err:
+            raise ConfigError(
+                f"{err.key} (from ${DEPLOYED_ENV})", f"{err.reason}; set the `pipeline` key in cdk.json"
+            ) from None
+    return None
+
+
+def check_distinct_targets(config: PipelineConfig, *, account: str, region: str) -> None:
+    """Refuse two stages that resolve to one account and region.
+
+    Every stage deploys the same configuration, so the Platform stacks of two such stages carry the same
+    physical names (cluster `clusterName`, service network `serviceNetworkName`, its access-log group), and the
+    second stage's create fails halfway through the pipeline's run. `account`/`region`: the pipeline's own,
+    where a stage without them deploys.
+    """
+    seen: dict[tuple[str, str], int] = {}
+    for index, stage in enumerate(config.stages):
+        target = (stage.account or account, stage.region or region)
+        first = seen.setdefault(target, index)
+        if first != index:
+            raise ConfigError(
+                f"{KEY}.stages[{index}]",
+                f"stage {stage.name!r} deploys to account {target[0]} in {target[1]}, like stage "
+                f"{config.stages[first].name!r} ({KEY}.stages[{first}]): their stacks would create the same "
+                "cluster, service network and log group names; give one of them its own account or region",
+            )

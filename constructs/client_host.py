@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from aws_cdk import Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from constructs import Construct, IDependable
 from constructs.nag import acknowledge
 
 from config.model import is_graviton
+
+# curl ships with AL2023; dig comes from bind-utils, fetched over the S3 gateway endpoint. User data runs once,
+# so a transient repository or endpoint fault is retried (6 attempts over ~75 s) instead of leaving no dig.
+INSTALL_COMMANDS = (
+    "for attempt in 1 2 3 4 5 6; do dnf install -y bind-utils && break; "
+    'if [ "$attempt" = 6 ]; then echo "bind-utils: install failed 6 times" >&2; exit 1; fi; '
+    "sleep $((attempt * 5)); done",
+)
+
+
+def image_parameter(instance_type: str) -> str:
+    """The public SSM parameter naming the current AL2023 AMI for the instance type's architecture."""
+    arch = "arm64" if is_graviton(instance_type) else "x86_64"
+    return f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
 
 
 class ClientHost(Construct):
@@ -19,7 +36,9 @@ class ClientHost(Construct):
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         instance_type: str,
+        depends_on: Sequence[IDependable] = (),
     ) -> None:
+        """`depends_on`: what the first boot needs in place (the VPC endpoints its user data and agent use)."""
         super().__init__(scope, construct_id)
         role = iam.Role(
             self,
@@ -40,24 +59,23 @@ class ClientHost(Construct):
             description="Client test host: no inbound rules (Session Manager needs none)",
             allow_all_outbound=True,
         )
-        image = ec2.MachineImage.latest_amazon_linux2023(
-            cpu_type=ec2.AmazonLinuxCpuType.ARM_64 if is_graviton(instance_type) else ec2.AmazonLinuxCpuType.X86_64
-        )
+        # The AMI is named in the launch template as `resolve:ssm:<parameter>`: EC2 resolves it when the instance
+        # launches, not CloudFormation at each deploy, so a newly published AL2023 AMI changes nothing in the
+        # template and no unrelated deploy replaces the host. Synth stays hermetic (no lookup, no context cache).
+        # (A launch template, not the instance's ImageId: its ImageId is documented to take `resolve:ssm:`.)
         user_data = ec2.UserData.for_linux()
-        # curl ships with AL2023; dig comes from bind-utils, fetched over the S3 gateway endpoint.
-        user_data.add_commands("dnf install -y bind-utils")
-        self.instance = ec2.Instance(
+        user_data.add_commands(*INSTALL_COMMANDS)
+        self.launch_template = ec2.LaunchTemplate(
             self,
-            "Instance",
-            vpc=vpc,
-            vpc_subnets=subnets,
+            "LaunchTemplate",
+            machine_image=ec2.MachineImage.resolve_ssm_parameter_at_launch(
+                image_parameter(instance_type), os=ec2.OperatingSystemType.LINUX
+            ),
             instance_type=ec2.InstanceType(instance_type),
-            machine_image=image,
             role=role,
             security_group=security_group,
             user_data=user_data,
             require_imdsv2=True,
-            detailed_monitoring=True,
             block_devices=[
                 ec2.BlockDevice(
                     device_name="/dev/xvda",
@@ -65,6 +83,21 @@ class ClientHost(Construct):
                 )
             ],
         )
+        (subnet_id, *_) = vpc.select_subnets(subnets=subnets.subnets).subnet_ids
+        self.instance = ec2.CfnInstance(
+            self,
+            "Instance",
+            launch_template=ec2.CfnInstance.LaunchTemplateSpecificationProperty(
+                launch_template_id=self.launch_template.launch_template_id,
+                version=self.launch_template.latest_version_number,
+            ),
+            subnet_id=subnet_id,
+            monitoring=True,  # detailed monitoring
+        )
+        # One Name for the host, its volume and the template (the template tags what it launches).
+        Tags.of(self.launch_template).add("Name", self.node.path)
+        for dependency in depends_on:
+            self.instance.node.add_dependency(dependency)
         acknowledge(
             self.instance,
             "AwsSolutions-EC29",

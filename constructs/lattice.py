@@ -38,10 +38,13 @@ class LatticeServiceNetwork(Construct):
         self.network = lattice.CfnServiceNetwork(self, "ServiceNetwork", name=name, auth_type=auth_type)
         self.network.apply_removal_policy(RemovalPolicy.DESTROY)
 
+        # Log delivery adds each destination group's ARN to the account's one CloudWatch Logs resource policy
+        # (AWSLogDeliveryWrite20150319, at most 5,120 characters) unless the name is under /aws/vendedlogs/,
+        # which a single wildcard statement covers.
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
-            log_group_name=f"/aws/vpclattice/{name}",
+            log_group_name=f"/aws/vendedlogs/vpclattice/{name}",
             retention=log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )

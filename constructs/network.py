@@ -67,8 +67,9 @@ class ClientVpc(Construct):
                     name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=prefix + 2
                 )
             ],
-            gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
         )
+        # The package repositories (dnf) are S3 buckets: the host's only route to them.
+        s3 = self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
         _flow_logs(self, self.vpc, log_retention)
         self.host_subnets = ec2.SubnetSelection(subnets=[self.vpc.isolated_subnets[0]])
         endpoint_sg = ec2.SecurityGroup(
@@ -82,10 +83,14 @@ class ClientVpc(Construct):
         # One AZ keeps the standing cost to two endpoint-hours; the test host lives in the same AZ. No
         # ec2messages endpoint: SSM Agent 3.3.40+ (as on current AL2023 AMIs) takes its commands over
         # ssmmessages when that is reachable, and uses ec2messages only as a fallback.
-        for name, service in (
-            ("Ssm", ec2.InterfaceVpcEndpointAwsService.SSM),
-            ("SsmMessages", ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES),
-        ):
+        ssm = [
             self.vpc.add_interface_endpoint(
                 name, service=service, subnets=self.host_subnets, security_groups=[endpoint_sg], open=False
             )
+            for name, service in (
+                ("Ssm", ec2.InterfaceVpcEndpointAwsService.SSM),
+                ("SsmMessages", ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES),
+            )
+        ]
+        # What a host needs before its first boot: the S3 route for dnf, the SSM endpoints for its agent.
+        self.host_endpoints: tuple[ec2.IVpcEndpoint, ...] = (s3, *ssm)

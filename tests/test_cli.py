@@ -3,6 +3,7 @@ one readable line, non-zero exit, no templates."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -13,12 +14,13 @@ from tests.conftest import ROOT, cdk_json_context
 
 
 def run_app(tmp_path: Path, capsys: pytest.CaptureFixture[str], **overrides: object) -> tuple[int, str]:
-    """app.main() in this process, with the context the CLI would merge from cdk.json and `-c`."""
+    """app.main() in this process, with the context the CLI would merge from cdk.json and `-c` (None: absent)."""
     import aws_cdk as cdk
 
     import app
 
-    status = app.main(cdk.App(context={**cdk_json_context(), **overrides}, outdir=str(tmp_path)))
+    context = {k: v for k, v in {**cdk_json_context(), **overrides}.items() if v is not None}
+    status = app.main(cdk.App(context=context, outdir=str(tmp_path)))
     return status, capsys.readouterr().err
 
 
@@ -71,4 +73,34 @@ def test_bad_pipeline_config_is_one_line_too(tmp_path: Path, capsys: pytest.Capt
     assert status == 2
     (only_line,) = stderr.strip().splitlines()
     assert only_line == "eks-lattice-gateway: invalid configuration: pipeline.connectionArn: is required"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_stages_in_one_account_and_region_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dev and Prod without accounts both land in the pipeline's account and region: refused before synthesis."""
+    pipeline = {
+        "connectionArn": f"arn:aws:codeconnections:us-east-1:111111111111:connection/{'0' * 8}-{'0000-' * 3}{'0' * 12}",
+        "repository": "owner/repo",
+        "account": "111111111111",
+        "region": "us-east-1",
+        "stages": [{"name": "Dev"}, {"name": "Prod", "production": True}],
+    }
+    status, stderr = run_app(tmp_path, capsys, pipeline=json.dumps(pipeline))
+    assert status == 2
+    (only_line,) = stderr.strip().splitlines()
+    assert only_line.startswith(
+        "eks-lattice-gateway: invalid configuration: pipeline.stages[1]: stage 'Prod' deploys to account "
+        "111111111111 in us-east-1, like stage 'Dev' (pipeline.stages[0])"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+    # The same configuration deployed earlier (the synth step's environment, no key in cdk.json): refused alike.
+    from config.pipeline import DEPLOYED_ENV
+
+    monkeypatch.setenv(DEPLOYED_ENV, json.dumps(pipeline))
+    status, stderr = run_app(tmp_path, capsys, pipeline=None)
+    assert status == 2
+    assert "pipeline.stages[1]: stage 'Prod'" in stderr
     assert list(tmp_path.iterdir()) == []

@@ -51,7 +51,13 @@ def test_every_line_is_counted_from_the_template(synth: Synthesized, seoul: cost
     zones = len(resources_of(synth, "AWS::Route53::HostedZone"))
     assert by_key["route53_zones"].monthly_usd == zones * 0.50
     (host,) = resources_of(synth, "AWS::EC2::Instance")
-    assert by_key["client_host"].monthly_usd == round(730 * prices["ec2_hour"][host["InstanceType"]]["usd"], 2)
+    launch_id = host["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
+    (launch,) = [
+        t["Resources"][launch_id]["Properties"] for t in synth.templates.values() if launch_id in t["Resources"]
+    ]
+    host_type = launch["LaunchTemplateData"]["InstanceType"]  # the host's type lives in its launch template
+    assert host_type == synth.config.client_instance_type
+    assert by_key["client_host"].monthly_usd == round(730 * prices["ec2_hour"][host_type]["usd"], 2)
     interface = [e for e in resources_of(synth, "AWS::EC2::VPCEndpoint") if e["VpcEndpointType"] == "Interface"]
     endpoint_azs = sum(len(e["SubnetIds"]) for e in interface)
     assert by_key["vpc_endpoints"].quantity == endpoint_azs * 730

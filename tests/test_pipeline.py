@@ -7,6 +7,7 @@ in detail, nag-clean and snapshot-tested) and the default one-stage pipeline.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,15 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from config import ConfigError
-from config.pipeline import DEFAULT_STAGE, PipelineConfig, StageTarget, parse_pipeline
+from config.pipeline import (
+    DEFAULT_STAGE,
+    DEPLOYED_ENV,
+    PipelineConfig,
+    StageTarget,
+    check_distinct_targets,
+    parse_pipeline,
+    select_pipeline,
+)
 from tests.conftest import (
     ARN,
     PIPELINE_ACCOUNT,
@@ -118,6 +127,62 @@ def test_cli_version_comes_from_package_json() -> None:
     assert cdk_cli_version() == package["devDependencies"]["aws-cdk"]
 
 
+def test_repository_pipeline_key_wins_over_the_deployed_one() -> None:
+    """A stage added in cdk.json takes effect: the deployed configuration must not override the repository's."""
+    deployed = parse_pipeline({"connectionArn": ARN, "repository": REPO}).to_context()
+    assert select_pipeline({"pipeline": TWO_STAGES}, {DEPLOYED_ENV: deployed}) == parse_pipeline(TWO_STAGES)
+    # A pipeline created with `-c pipeline=...` alone (no key in cdk.json) keeps its deployed configuration.
+    assert select_pipeline({}, {DEPLOYED_ENV: deployed}) == parse_pipeline(deployed)
+    assert select_pipeline({}, {}) is None
+
+
+def test_a_broken_deployed_pipeline_value_names_its_source() -> None:
+    with pytest.raises(ConfigError) as info:
+        select_pipeline({}, {DEPLOYED_ENV: '{"repository": "owner/repo"}'})
+    assert info.value.key == f"pipeline.connectionArn (from ${DEPLOYED_ENV})"
+
+
+_HOME = {"account": PIPELINE_ACCOUNT, "region": PIPELINE_REGION}
+
+
+@pytest.mark.parametrize(
+    ("stages", "clash"),
+    [
+        ([{"name": "Dev"}, {"name": "Prod"}], 1),  # neither names a target: both the pipeline's
+        ([{"name": "Dev"}, {"name": "Prod", **_HOME}], 1),  # the pipeline's, spelled out
+        ([{"name": "Dev", "region": PROD_REGION}, {"name": "Qa"}, {"name": "Prod", "region": PROD_REGION}], 2),
+        ([{"name": "A", "account": PROD_ACCOUNT}, {"name": "B", "account": PROD_ACCOUNT}], 1),
+    ],
+)
+def test_stages_in_one_account_and_region_are_refused(stages: list[dict[str, Any]], clash: int) -> None:
+    config = parse_pipeline({"connectionArn": ARN, "repository": REPO, "stages": stages})
+    with pytest.raises(ConfigError) as info:
+        check_distinct_targets(config, account=PIPELINE_ACCOUNT, region=PIPELINE_REGION)
+    assert info.value.key == f"pipeline.stages[{clash}]"
+    assert "same cluster, service network and log group names" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    "stages",
+    [
+        [{"name": "Dev"}, {"name": "Prod", "account": PROD_ACCOUNT}],
+        [{"name": "Dev"}, {"name": "Prod", "region": PROD_REGION}],
+        TWO_STAGES["stages"],
+    ],
+)
+def test_stages_in_distinct_targets_are_accepted(stages: list[dict[str, Any]]) -> None:
+    config = parse_pipeline({"connectionArn": ARN, "repository": REPO, "stages": stages})
+    check_distinct_targets(config, account=PIPELINE_ACCOUNT, region=PIPELINE_REGION)
+
+
+def test_use_connection_action_matches_the_arn_prefix() -> None:
+    from constructs.pipeline_source import use_connection_action
+
+    assert use_connection_action(ARN) == "codeconnections:UseConnection"
+    legacy = ARN.replace("codeconnections", "codestar-connections")
+    assert use_connection_action(legacy) == "codestar-connections:UseConnection"
+
+
 # ---------------------------------------------------------------------------------------------- synthesis
 
 
@@ -130,18 +195,75 @@ def test_source_is_the_connection(two_stages: PipelineSynth) -> None:
 
 
 def test_synth_runs_the_makefile_targets(two_stages: PipelineSynth) -> None:
+    from stacks.pipeline_stack import NO_SEED_ENV
+    from tests.conftest import NO_SEED_ENV as CONFTEST_NO_SEED_ENV
+
+    assert NO_SEED_ENV == CONFTEST_NO_SEED_ENV
     (synth,) = two_stages.stage("Build")
     logical_id = two_stages.project_of(synth)
     spec = two_stages.buildspec(logical_id)
-    commands: list[str] = spec["phases"]["build"]["commands"]
-    assert commands[:2] == ["make reference", "make test"]  # test data fetched pinned, then the whole suite
-    assert commands[2].startswith("make synth ")
-    assert "pipeline=$$PIPELINE_CONTEXT" in commands[2]  # self-mutation sees the same configuration
+    # Test data fetched pinned, the whole suite, then the synth with no -c: cdk.json's `pipeline` is never
+    # overridden by the deployed configuration (which only fills in when cdk.json has none).
+    assert spec["phases"]["build"]["commands"] == ["make reference", "make test", "make synth"]
     assert spec["artifacts"]["base-directory"] == "cdk.out"
     project = two_stages.resources("AWS::CodeBuild::Project")[logical_id]["Properties"]
     assert project["Environment"]["Image"] == "aws/codebuild/standard:7.0"
     env = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
-    assert parse_pipeline(env["PIPELINE_CONTEXT"]) == parse_pipeline(TWO_STAGES)
+    assert parse_pipeline(env[DEPLOYED_ENV]) == parse_pipeline(TWO_STAGES)
+    assert env[NO_SEED_ENV]  # the one test data a clone cannot fetch, declared absent (tests/conftest.py)
+
+
+def test_synth_step_has_the_memory_make_test_needs(two_stages: PipelineSynth) -> None:
+    """`make test` on a fresh clone peaks at ~3.5 GB (mypy, cold cache): SMALL (3 GB) is killed, MEDIUM has 7."""
+    (synth,) = two_stages.stage("Build")
+    project = two_stages.resources("AWS::CodeBuild::Project")[two_stages.project_of(synth)]["Properties"]
+    assert project["Environment"]["ComputeType"] == "BUILD_GENERAL1_MEDIUM"
+    # What `make bench` compares the measured peak with: that compute type and CodeBuild's memory for it.
+    from config.pipeline import SYNTH_COMPUTE_TYPE, SYNTH_MEMORY_GB
+
+    assert project["Environment"]["ComputeType"] == SYNTH_COMPUTE_TYPE
+    assert {"BUILD_GENERAL1_SMALL": 3, "BUILD_GENERAL1_MEDIUM": 7}[SYNTH_COMPUTE_TYPE] == SYNTH_MEMORY_GB
+    others = {
+        p["Properties"]["Environment"]["ComputeType"]
+        for k, p in two_stages.resources("AWS::CodeBuild::Project").items()
+        if k != two_stages.project_of(synth)
+    }
+    assert others == {"BUILD_GENERAL1_SMALL"}  # only the synth step pays for more
+
+
+def test_every_codebuild_step_pins_node_python_and_its_clis(two_stages: PipelineSynth) -> None:
+    """Synth, self-mutation, every asset step and the smoke steps: runtimes pinned, no npm package unpinned."""
+    from stacks.pipeline_stack import CDK_ASSETS_VERSION, RUNTIME_VERSIONS
+
+    projects = two_stages.resources("AWS::CodeBuild::Project")
+    kinds: set[str] = set()
+    for logical_id, project in projects.items():
+        spec = two_stages.buildspec(logical_id)
+        assert spec["phases"]["install"]["runtime-versions"] == RUNTIME_VERSIONS, logical_id
+        assert project["Properties"]["Environment"]["Image"] == "aws/codebuild/standard:7.0", logical_id
+        for command in spec["phases"]["install"].get("commands", []):
+            if command.startswith("npm install -g "):
+                (package,) = command.removeprefix("npm install -g ").split()
+                name, _, version = package.rpartition("@")
+                assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{logical_id}: {command}"
+                kinds.add(name)
+                if name == "cdk-assets":
+                    assert version == CDK_ASSETS_VERSION
+    assert kinds == {"aws-cdk", "cdk-assets"}  # self-mutation and the asset steps were both seen
+
+
+def test_source_action_may_use_a_codeconnections_connection(two_stages: PipelineSynth) -> None:
+    """IAM matches the action's service prefix against the connection's: codeconnections ARN, codeconnections
+    action (aws-cdk-lib grants only codestar-connections:UseConnection)."""
+    grants = [
+        statement
+        for policy in two_stages.resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "UseConnection" in json.dumps(statement["Action"])
+    ]
+    (grant,) = grants  # the source action's role only
+    assert grant["Resource"] == ARN
+    assert "codeconnections:UseConnection" in grant["Action"]
 
 
 def test_self_mutation_uses_the_pinned_cli(two_stages: PipelineSynth) -> None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk import assertions
+from constructs.client_host import image_parameter
 
 from tests.conftest import Synthesized
 
@@ -82,8 +86,26 @@ def test_access_logs_go_to_a_log_group_with_retention(synth: Synthesized, templa
     (subscription,) = resources(synth, "AWS::VpcLattice::AccessLogSubscription").values()
     group_id = subscription["Properties"]["DestinationArn"]["Fn::GetAtt"][0]
     group = resources(synth, "AWS::Logs::LogGroup")[group_id]["Properties"]
-    assert group["LogGroupName"] == "/aws/vpclattice/demo-sn"
+    assert group["LogGroupName"] == "/aws/vendedlogs/vpclattice/demo-sn"
     assert group["RetentionInDays"] == 30
+
+
+@pytest.mark.parametrize("which", ["synth", "variant"])
+def test_vended_log_destinations_are_under_aws_vendedlogs(request: pytest.FixtureRequest, which: str) -> None:
+    """Log delivery appends every other destination group's ARN to the account's one CloudWatch Logs resource
+    policy (5,120 characters at most); /aws/vendedlogs/ is covered by one wildcard statement."""
+    app: Synthesized = request.getfixturevalue(which)
+    seen = 0
+    for template in app.templates.values():
+        groups = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::Logs::LogGroup"}
+        for resource in template["Resources"].values():
+            if resource["Type"] in ("AWS::VpcLattice::AccessLogSubscription", "AWS::Logs::DeliveryDestination"):
+                props = resource["Properties"]
+                target = props.get("DestinationArn") or props.get("DestinationResourceArn")
+                group_id = target["Fn::GetAtt"][0]
+                assert groups[group_id]["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/"), group_id
+                seen += 1
+    assert seen >= 1
 
 
 def test_network_deletion_waits_for_lattice_to_release_associations(synth: Synthesized) -> None:
@@ -106,19 +128,125 @@ def test_private_zone_is_associated_with_both_vpcs(synth: Synthesized) -> None:
     assert sorted(v["VPCId"]["Ref"] for v in zone["Properties"]["VPCs"]) == sorted(resources(synth, "AWS::EC2::VPC"))
 
 
-def test_client_host_is_locked_down(synth: Synthesized) -> None:
-    (instance,) = resources(synth, "AWS::EC2::Instance").values()
-    props = instance["Properties"]
-    assert "KeyName" not in props
-    (device,) = props["BlockDeviceMappings"]
-    assert device["Ebs"]["Encrypted"] is True
-    template_id = props["LaunchTemplate"]["Version"]["Fn::GetAtt"][0]
+def _client_host(synth: Synthesized) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(instance logical id, instance properties, its launch template's LaunchTemplateData)."""
+    ((instance_id, instance),) = resources(synth, "AWS::EC2::Instance").items()
+    template_id = instance["Properties"]["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
     launch = resources(synth, "AWS::EC2::LaunchTemplate")[template_id]["Properties"]["LaunchTemplateData"]
+    return instance_id, instance["Properties"], launch
+
+
+def test_client_host_is_locked_down(synth: Synthesized) -> None:
+    _, props, launch = _client_host(synth)
+    assert "KeyName" not in props and "KeyName" not in launch
+    (device,) = launch["BlockDeviceMappings"]
+    assert device["Ebs"]["Encrypted"] is True
     assert launch["MetadataOptions"]["HttpTokens"] == "required"
-    (sg,) = props["SecurityGroupIds"]
+    assert props["Monitoring"] is True
+    (sg,) = launch["SecurityGroupIds"]
     group = resources(synth, "AWS::EC2::SecurityGroup")[sg["Fn::GetAtt"][0]]["Properties"]
     assert "SecurityGroupIngress" not in group
-    assert "bind-utils" in str(props["UserData"])
+    assert "bind-utils" in str(launch["UserData"])
+
+
+def test_client_host_boots_after_every_client_vpc_endpoint(synth: Synthesized) -> None:
+    """dnf needs the S3 gateway endpoint's route and the SSM agent its endpoints before the one-shot user data."""
+    instance_id, _, _ = _client_host(synth)
+    (client_vpc,) = [
+        k for k, v in resources(synth, "AWS::EC2::VPC").items() if v["Properties"]["CidrBlock"] == "10.2.0.0/16"
+    ]
+    endpoints = {
+        k
+        for k, v in resources(synth, "AWS::EC2::VPCEndpoint").items()
+        if v["Properties"]["VpcId"] == {"Ref": client_vpc}
+    }
+    kinds = {
+        resources(synth, "AWS::EC2::VPCEndpoint")[k]["Properties"].get("VpcEndpointType", "Gateway") for k in endpoints
+    }
+    assert kinds == {"Gateway", "Interface"}
+    depends_on = synth.templates[STACK]["Resources"][instance_id].get("DependsOn", [])
+    assert set(endpoints) <= set(depends_on)
+
+
+def _run_user_data(script: str, tmp_path: Path, failures: int) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run the host's user data with `dnf` failing `failures` times, then succeeding; `sleep` only recorded."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "log"
+    (bin_dir / "dnf").write_text(
+        f'#!/bin/bash\necho "dnf $*" >> {log}\nn=$(grep -c ^dnf {log})\n[ "$n" -gt {failures} ]\n'
+    )
+    (bin_dir / "sleep").write_text(f'#!/bin/bash\necho "sleep $*" >> {log}\n')
+    for tool in ("dnf", "sleep"):
+        (bin_dir / tool).chmod(0o755)
+    result = subprocess.run(
+        ["/bin/bash", "-c", script],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return result, log.read_text().splitlines()
+
+
+@pytest.mark.parametrize(("failures", "ok"), [(0, True), (2, True), (5, True), (6, False)])
+def test_client_host_install_is_retried(synth: Synthesized, tmp_path: Path, failures: int, ok: bool) -> None:
+    _, _, launch = _client_host(synth)
+    script = launch["UserData"]["Fn::Base64"]
+    result, calls = _run_user_data(script, tmp_path, failures)
+    installs = [c for c in calls if c.startswith("dnf ")]
+    assert installs == ["dnf install -y bind-utils"] * min(failures + 1, 6)
+    assert [c for c in calls if c.startswith("sleep ")] == [f"sleep {5 * i}" for i in range(1, min(failures, 5) + 1)]
+    assert (result.returncode == 0) is ok
+    if not ok:
+        assert "bind-utils: install failed 6 times" in result.stderr
+
+
+def _deployed(template: dict[str, Any], ssm: dict[str, str]) -> Any:
+    """The template's resources as CloudFormation deploys them, with SSM values `ssm` (parameter -> value):
+    SSM-typed template parameters and `{{resolve:ssm:...}}` dynamic references are resolved at each deploy."""
+    params = {
+        name: ssm[p["Default"]]
+        for name, p in template.get("Parameters", {}).items()
+        if p["Type"].startswith("AWS::SSM::Parameter::Value<") and p["Default"] in ssm
+    }
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"Ref"} and value["Ref"] in params:
+                return params[value["Ref"]]
+            return {k: resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if isinstance(value, str):
+            return re.sub(r"\{\{resolve:ssm:([^}:]+)(?::\d+)?\}\}", lambda m: ssm.get(m[1], m[0]), value)
+        return value
+
+    return resolve(template["Resources"])
+
+
+def _ami_parameters(template: dict[str, Any]) -> set[str]:
+    """Every public AMI parameter the template names (as a parameter default or in any string)."""
+    return set(re.findall(r"/aws/service/[a-z0-9/._-]*ami[a-z0-9/._-]*", json.dumps(template)))
+
+
+def test_a_new_ami_changes_nothing_in_the_deployed_template(synth: Synthesized) -> None:
+    """A newly published AMI must not change what CloudFormation deploys (else the host is replaced by an
+    unrelated deploy): the AMI is resolved by EC2 at launch, from the launch template's `resolve:ssm:`."""
+    template = synth.templates[STACK]
+    names = _ami_parameters(template)
+    assert names  # the AL2023 parameter is still named, only resolved later
+    before = _deployed(template, dict.fromkeys(names, "ami-0123456789abcdef0"))
+    after = _deployed(template, dict.fromkeys(names, "ami-0fedcba9876543210"))
+    assert before == after
+    _, _, launch = _client_host(synth)
+    assert launch["ImageId"] == f"resolve:ssm:{image_parameter('t3.micro')}"
+
+
+@pytest.mark.parametrize(("instance_type", "arch"), [("t3.micro", "x86_64"), ("t4g.micro", "arm64")])
+def test_client_host_image_matches_the_architecture(instance_type: str, arch: str) -> None:
+    assert image_parameter(instance_type) == f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
 
 
 def test_no_cross_stack_exports(synth: Synthesized) -> None:

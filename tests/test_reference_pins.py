@@ -72,3 +72,92 @@ def test_fetch_reports_a_missing_file(server: str) -> None:
     pin = local(fr.PINS[0], server, url=f"{server}/nope.yaml")
     with pytest.raises(fr.FetchError, match=rf"^{re.escape(pin.name)}: download failed .*404"):
         fr.fetch(pin)
+
+
+# ------------------------------------------------------------------------------------ retry with backoff
+
+DATA = b"kind: CustomResourceDefinition\n"
+PATH = "crds/x/test.yaml"
+
+
+@pytest.fixture
+def site() -> Iterator[FileServer]:
+    with FileServer({PATH: DATA}) as server:
+        yield server
+
+
+def pin_on(site: FileServer, path: str = PATH) -> fr.Pin:
+    return fr.Pin(section="crds/x", name="test.yaml", url=site.url(path), sha256=hashlib.sha256(DATA).hexdigest())
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_fetch_retries_transient_answers_with_backoff(site: FileServer, status: int) -> None:
+    site.fail_next(PATH, status, times=3)
+    sleeps = Sleeps()
+    assert fr.fetch(pin_on(site), sleep=sleeps) == DATA
+    assert site.requests == [f"/{PATH}"] * 4
+    assert sleeps == [2.0, 4.0, 8.0]
+
+
+def test_fetch_honours_retry_after_up_to_the_cap(site: FileServer) -> None:
+    site.fail_next(PATH, 429, headers={"Retry-After": "7"})
+    site.fail_next(PATH, 429, headers={"Retry-After": "3600"})
+    sleeps = Sleeps()
+    assert fr.fetch(pin_on(site), sleep=sleeps) == DATA
+    assert sleeps == [7.0, 30.0]
+
+
+def test_fetch_gives_up_with_a_clear_error(site: FileServer) -> None:
+    site.fail_next(PATH, 429, times=100)
+    sleeps = Sleeps()
+    pin = pin_on(site)
+    with pytest.raises(fr.FetchError) as info:
+        fr.fetch(pin, sleep=sleeps)
+    assert str(info.value).startswith(
+        f"test.yaml: download failed from {pin.url} after 6 attempts over 60 s (last: HTTP Error 429: "
+    )
+    assert "EKS_LATTICE_SHARED" in str(info.value)
+    assert sleeps == [2.0, 4.0, 8.0, 16.0, 30.0]
+    assert len(site.requests) == 6
+
+
+def test_fetch_retries_a_refused_connection() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pin = fr.Pin(section="s", name="gone.yaml", url=f"http://127.0.0.1:{port}/gone.yaml", sha256="0" * 64)
+    sleeps = Sleeps()
+    with pytest.raises(fr.FetchError, match=r"^gone\.yaml: download failed .* after 3 attempts .*Connection refused"):
+        fr.fetch(pin, retry=fr.Retry(attempts=3), sleep=sleeps)
+    assert sleeps == [2.0, 4.0]
+
+
+def test_fetch_does_not_retry_an_answer(site: FileServer) -> None:
+    sleeps = Sleeps()
+    with pytest.raises(fr.FetchError, match="404"):
+        fr.fetch(pin_on(site, "crds/x/missing.yaml"), sleep=sleeps)
+    bad = fr.Pin(section="crds/x", name="test.yaml", url=site.url(PATH), sha256="0" * 64)
+    with pytest.raises(fr.FetchError, match="sha256 mismatch"):
+        fr.fetch(bad, sleep=sleeps)
+    assert sleeps == []
+    assert len(site.requests) == 2
+
+
+def test_make_reference_reports_the_failure_in_one_line(
+    site: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.fail_next(PATH, 503, times=100)
+    monkeypatch.setattr(fr, "PINS", (pin_on(site),))
+    monkeypatch.setattr(fr, "DEFAULT_RETRY", fr.Retry(attempts=2, base_delay=0.0))
+    assert fr.main(["--dest", str(tmp_path / "reference")]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("fetch_reference: test.yaml: download failed from ")
+    assert "after 2 attempts" in line and "503" in line
+    assert not (tmp_path / "reference").exists()  # nothing written

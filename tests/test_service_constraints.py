@@ -125,7 +125,6 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("AWS::EC2::SecurityGroup", {"GroupDescription": "Lattice's group"}, "outside"),
     ("AWS::EC2::SecurityGroup", {"SecurityGroupIngress": [{"Description": "x & y"}]}, "outside"),
     ("AWS::EC2::SecurityGroup", {"GroupDescription": "x" * 256}, "256 chars > 255"),
-    ("AWS::EC2::LaunchTemplate", {"LaunchTemplateName": "lt"}, "2 chars < 3"),
     ("AWS::IAM::Role", {"RoleName": "role name"}, "does not match"),
     ("AWS::IAM::Role", {"RoleName": "r" * 65}, "65 chars > 64"),
     ("AWS::IAM::Role", {"Description": "smart \u201cquotes\u201d"}, "does not match"),

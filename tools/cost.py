@@ -153,6 +153,18 @@ def resources(templates: Mapping[str, Template], resource_type: str) -> Iterator
                 yield stack, logical_id, resource.get("Properties", {})
 
 
+def instance_type_of(template: Template, props: Mapping[str, Any]) -> str:
+    """An AWS::EC2::Instance's type: its own, else its launch template's (same stack), else EC2's m1.small."""
+    if "InstanceType" in props:
+        return str(props["InstanceType"])
+    ref = props.get("LaunchTemplate", {}).get("LaunchTemplateId", {})
+    if isinstance(ref, dict) and "Ref" in ref:
+        launch = template.get("Resources", {}).get(ref["Ref"], {}).get("Properties", {})
+        if "InstanceType" in launch.get("LaunchTemplateData", {}):
+            return str(launch["LaunchTemplateData"]["InstanceType"])
+    return "m1.small"
+
+
 def _flatten_join(value: Any) -> str | None:
     """A CloudFormation string as text, with every token (Ref, GetAtt, ...) replaced by `0`.
 
@@ -361,8 +373,8 @@ def estimate(
             "route53_zones", f"Route 53 hosted zones ({zones})", zones, "zone-months", _usd(table, "route53_zone_month")
         )
 
-    for _stack, logical_id, props in resources(templates, "AWS::EC2::Instance"):
-        instance_type = str(props.get("InstanceType", "m1.small"))
+    for stack, logical_id, props in resources(templates, "AWS::EC2::Instance"):
+        instance_type = instance_type_of(templates[stack], props)
         add(
             "client_host",
             f"EC2 instance ({instance_type}, {logical_id[:24]})",

@@ -8,15 +8,24 @@ never committed: they are upstream text, used as test data only.
 
     python tools/fetch_reference.py [--dest .cache/shared/reference]
     EKS_LATTICE_SHARED=.cache/shared make test
+
+raw.githubusercontent.com rate-limits busy addresses (shared CodeBuild NAT addresses among them): a 429, a
+5xx, a timeout or a dropped connection is retried with exponential backoff (honouring Retry-After), and the
+final error names the file, the URL, the attempts and the last failure. A 404 or a hash mismatch is not retried.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
 import sys
+import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -97,12 +106,51 @@ class FetchError(RuntimeError):
     pass
 
 
-def fetch(pin: Pin, *, timeout: float = 30.0) -> bytes:
+@dataclass(frozen=True, kw_only=True)
+class Retry:
+    attempts: int = 6
+    base_delay: float = 2.0  # seconds before the 2nd attempt; doubled each time (2, 4, 8, 16, 30)
+    max_delay: float = 30.0  # also caps a server's Retry-After
+
+
+DEFAULT_RETRY = Retry()
+# Transient: rate limiting (429), request timeout (408) and server-side faults. Anything else is an answer.
+RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def _retry_after(headers: Message | None) -> float | None:
+    value = headers.get("Retry-After") if headers is not None else None
     try:
-        with urllib.request.urlopen(pin.url, timeout=timeout) as response:  # noqa: S310 (pinned https URLs)
-            data: bytes = response.read()
-    except OSError as err:
-        raise FetchError(f"{pin.name}: download failed from {pin.url}: {err}") from None
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: fall back to the backoff
+
+
+def fetch(
+    pin: Pin, *, timeout: float = 30.0, retry: Retry | None = None, sleep: Callable[[float], None] = time.sleep
+) -> bytes:
+    retry = retry or DEFAULT_RETRY
+    waited = 0.0
+    for attempt in range(1, retry.attempts + 1):
+        delay = min(retry.max_delay, retry.base_delay * 2 ** (attempt - 1))
+        try:
+            with urllib.request.urlopen(pin.url, timeout=timeout) as response:  # noqa: S310 (pinned https URLs)
+                data: bytes = response.read()
+            break
+        except urllib.error.HTTPError as err:
+            if err.code not in RETRY_STATUS:
+                raise FetchError(f"{pin.name}: download failed from {pin.url}: {err}") from None
+            last = str(err)
+            delay = min(retry.max_delay, _retry_after(err.headers) or delay)
+        except (OSError, http.client.HTTPException) as err:  # refused, reset, timed out, truncated body
+            last = f"{type(err).__name__}: {err}"
+        if attempt == retry.attempts:
+            raise FetchError(
+                f"{pin.name}: download failed from {pin.url} after {attempt} attempts over {waited:.0f} s "
+                f"(last: {last}); retry later, or copy the reference data in and set EKS_LATTICE_SHARED"
+            )
+        sleep(delay)
+        waited += delay
     digest = hashlib.sha256(data).hexdigest()
     if digest != pin.sha256:
         raise FetchError(f"{pin.name}: sha256 mismatch (expected {pin.sha256}, got {digest}) from {pin.url}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -16,6 +16,7 @@ class _Script:
     status: int | None
     delay: float
     remaining: int
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class FileServer(BackgroundServer):
@@ -42,26 +43,31 @@ class FileServer(BackgroundServer):
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def fail_next(self, path: str, status: int, *, times: int = 1) -> None:
+    def fail_next(self, path: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None) -> None:
+        """Answer the next `times` requests for `path` with `status` (and `headers`, e.g. Retry-After)."""
         with self._lock:
-            self._scripts.setdefault("/" + path.lstrip("/"), []).append(_Script(status, 0.0, times))
+            self._scripts.setdefault("/" + path.lstrip("/"), []).append(
+                _Script(status, 0.0, times, dict(headers or {}))
+            )
 
     def delay_next(self, path: str, seconds: float, *, times: int = 1) -> None:
         with self._lock:
             self._scripts.setdefault("/" + path.lstrip("/"), []).append(_Script(None, seconds, times))
 
-    def _respond(self, path: str) -> tuple[int, bytes, float]:
+    def _respond(self, path: str) -> tuple[int, bytes, float, dict[str, str]]:
         with self._lock:
             self.requests.append(path)
             for script in self._scripts.get(path, []):
                 if script.remaining > 0:
                     script.remaining -= 1
                     if script.status is not None:
-                        return script.status, b"scripted failure", script.delay
+                        return script.status, b"scripted failure", script.delay, script.headers
                     data = self.files.get(path.lstrip("/"))
-                    return (200, data, script.delay) if data is not None else (404, b"not found", script.delay)
+                    if data is None:
+                        return 404, b"not found", script.delay, {}
+                    return 200, data, script.delay, {}
             data = self.files.get(path.lstrip("/"))
-            return (200, data, 0.0) if data is not None else (404, b"not found", 0.0)
+            return (200, data, 0.0, {}) if data is not None else (404, b"not found", 0.0, {})
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -73,13 +79,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         files: FileServer = self.server.file_server  # type: ignore[attr-defined]
-        status, body, delay = files._respond(self.path.split("?", 1)[0])
+        status, body, delay, headers = files._respond(self.path.split("?", 1)[0])
         if delay:
             time.sleep(delay)
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(len(body)))
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
         except OSError:

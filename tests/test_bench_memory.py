@@ -1,0 +1,32 @@
+"""`make bench`'s memory measurement (benchmarks/memory.py) counts every process of the tree, concurrently."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from benchmarks.memory import measure
+
+MB = 2**20
+# A child that touches `n` MB (so they are resident), then holds them for a while.
+HOLD = "import sys, time; b = bytearray(int(sys.argv[1]) * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(1.2)"
+
+
+def test_peak_counts_concurrent_grandchildren(tmp_path: Path) -> None:
+    """Two grandchildren of 120 MB at once: the tree's peak holds both, the largest process only one."""
+    parent = (
+        "import subprocess, sys\n"
+        f"procs = [subprocess.Popen([sys.executable, '-c', {HOLD!r}, '120']) for _ in range(2)]\n"
+        "sys.exit(max(p.wait() for p in procs))\n"
+    )
+    peak = measure([sys.executable, "-c", parent], cwd=tmp_path, env=os.environ, interval=0.1)
+    assert peak.returncode == 0
+    assert peak.tree_bytes >= 2 * 120 * MB
+    assert 120 * MB <= peak.largest_bytes < 2 * 120 * MB
+    assert peak.samples >= 3
+
+
+def test_exit_status_is_reported(tmp_path: Path) -> None:
+    peak = measure([sys.executable, "-c", "raise SystemExit(3)"], cwd=tmp_path, env=os.environ)
+    assert peak.returncode == 3
