@@ -90,8 +90,8 @@ def leftovers(fake: FakeLattice, network: str, *, services: int = 3) -> list[tup
     in the cluster VPC that still has registered targets."""
     made = []
     for i in range(services):
-        service, assoc = fake.add_service(f"route-{i}-default", tags=OURS, network=network)
-        group = fake.add_target_group(f"k8s-app-{i}", vpc="vpc-0abc", tags=OURS, services=[service], targets=3)
+        service, assoc = fake.add_associated_service(f"route-{i}-default", tags=OURS, network=network)
+        group = fake.add_target_group(f"k8s-app-{i}", vpc="vpc-0abc", tags=OURS, services=(service,), targets=3)
         made.append((service, (assoc, group)))
     return made
 
@@ -105,8 +105,8 @@ def test_leftovers_of_this_cluster_are_removed_in_lattice_order_and_nothing_else
     # Survivors: another cluster's service on another network, its target group in our VPC, an old
     # deployment's target group elsewhere, and an untagged target group in our VPC.
     other_network = fake.add_network("other-sn")
-    theirs, their_assoc = fake.add_service("theirs", tags=THEIRS, network=other_network)
-    their_group = fake.add_target_group("theirs", vpc="vpc-0abc", tags=THEIRS, services=[theirs], targets=1)
+    theirs, their_assoc = fake.add_associated_service("theirs", tags=THEIRS, network=other_network)
+    their_group = fake.add_target_group("theirs", vpc="vpc-0abc", tags=THEIRS, services=(theirs,), targets=1)
     old_group = fake.add_target_group("old", vpc="vpc-0999", tags=OLD_VPC)
     untagged = fake.add_target_group("manual", vpc="vpc-0abc", tags={})
     event = delete_event(network, clock)
@@ -157,10 +157,11 @@ def test_another_clusters_association_survives_and_the_deadline_still_ends_the_w
     clock = Clock()
     network = fake.add_network()
     leftovers(fake, network, services=1)
-    _, theirs = fake.add_service("theirs", tags=THEIRS, network=network)
-    _, manual = fake.add_service("manual", tags={}, network=network)  # untagged: a person's, not the controller's
-    _, foreign = fake.add_service("shared-in", tags=OURS, network=network)
-    assert theirs and manual and foreign
+    _, theirs = fake.add_associated_service("theirs", tags=THEIRS, network=network)
+    _, manual = fake.add_associated_service(
+        "manual", tags={}, network=network
+    )  # untagged: a person's, not the controller's
+    _, foreign = fake.add_associated_service("shared-in", tags=OURS, network=network)
     fake.unreadable.add(foreign.arn)  # another account's association: its tags can't be read, so not ours
     event = delete_event(network, clock)
 
@@ -209,8 +210,8 @@ def test_a_service_left_without_its_association_is_removed_without_waiting(fake:
     the sweep still removes the service and its target group before the drain completes."""
     clock = Clock()
     network = fake.add_network()
-    service, _ = fake.add_service("half-deleted", tags=OURS)
-    group = fake.add_target_group("half-deleted", vpc="vpc-0abc", tags=OURS, services=[service])
+    service = fake.add_service("half-deleted", tags=OURS)
+    group = fake.add_target_group("half-deleted", vpc="vpc-0abc", tags=OURS, services=(service,))
     event = delete_event(network, clock)
 
     polls = poll_until_complete(event, lattice, fake, clock)
@@ -358,9 +359,11 @@ def waiter_policy(synth: Any) -> list[dict[str, Any]]:
     return [_resolve(s, refs) for s in statements]
 
 
-def test_the_waiter_gets_the_owner_the_controller_writes(synth: Any) -> None:
+@pytest.mark.parametrize("which", ["synth", "variant"])
+def test_the_waiter_gets_the_owner_the_controller_writes(request: pytest.FixtureRequest, which: str) -> None:
     """account/cluster/VPC: the platform's cluster VPC (the one the chart's clusterVpcId names) and the cluster's
     name, so the value is the ManagedBy the controller writes (test_controller_values checks the formula)."""
+    synth = request.getfixturevalue(which)
     resources = synth.templates[PLATFORM]["Resources"]
     (drain_resource,) = [r for r in resources.values() if r["Type"] == "Custom::LatticeServiceNetworkDrain"]
     props = drain_resource["Properties"]
@@ -376,9 +379,9 @@ def test_policy_allows_every_call_of_the_cleanup_and_no_delete_of_anything_else(
     clock = Clock()
     network = fake.add_network()
     leftovers(fake, network, services=2)
-    theirs, their_assoc = fake.add_service("theirs", tags=THEIRS, network=network)
-    manual, manual_assoc = fake.add_service("manual", tags={}, network=network)
-    their_group = fake.add_target_group("theirs", vpc="vpc-0abc", tags=THEIRS, services=[theirs], targets=1)
+    theirs, their_assoc = fake.add_associated_service("theirs", tags=THEIRS, network=network)
+    manual, manual_assoc = fake.add_associated_service("manual", tags={}, network=network)
+    their_group = fake.add_target_group("theirs", vpc="vpc-0abc", tags=THEIRS, services=(theirs,), targets=1)
     # What each call acts on, by the ID or ARN the fake records: (resource ARN, its tags).
     by_id = {
         item.id: (item.arn, dict(item.tags))
@@ -400,7 +403,7 @@ def test_policy_allows_every_call_of_the_cleanup_and_no_delete_of_anything_else(
     }
     for operation, target in set(fake.calls):
         if operation == "GetServiceNetwork":
-            arn, tags = "arn:aws:vpc-lattice:us-east-1:111122223333:servicenetwork/sn-0", {}
+            arn, tags = "arn:aws:vpc-lattice:us-east-1:111122223333:servicenetwork/sn-0", dict[str, str]()
         elif operation in resource_level:
             arn, tags = by_id[target]
         else:  # List* and ListTagsForResource take no resource-level permissions
@@ -408,14 +411,14 @@ def test_policy_allows_every_call_of_the_cleanup_and_no_delete_of_anything_else(
         assert _allows(waiter_policy, f"vpc-lattice:{operation}", arn, tags), (operation, target)
 
     # The policy itself refuses deleting what isn't this cluster's controller's, whatever the handler does.
-    for operation, item in [
+    refused: list[tuple[str, Any]] = [
         ("DeleteServiceNetworkServiceAssociation", their_assoc),
         ("DeleteServiceNetworkServiceAssociation", manual_assoc),
         ("DeleteService", theirs),
         ("DeleteService", manual),
         ("DeleteTargetGroup", their_group),
         ("DeregisterTargets", their_group),
-    ]:
-        assert item is not None
+    ]
+    for operation, item in refused:
         assert not _allows(waiter_policy, f"vpc-lattice:{operation}", item.arn, item.tags), (operation, item.id)
     assert not _allows(waiter_policy, "vpc-lattice:DeleteServiceNetwork", "*", {TAG: OWNER})

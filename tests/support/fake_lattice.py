@@ -107,19 +107,23 @@ class FakeLattice(BackgroundServer):
         self.networks[network] = name
         return network
 
-    def add_service(
-        self, name: str, *, tags: dict[str, str], network: str | None = None, assoc_tags: dict[str, str] | None = None
-    ) -> tuple[Service, Association | None]:
+    def add_service(self, name: str, *, tags: dict[str, str]) -> Service:
         service = Service(self._id("svc"), name, dict(tags))
         self.services[service.id] = service
-        assoc = None
-        if network is not None:
-            assoc = Association(self._id("snsa"), network, service.id, dict(tags if assoc_tags is None else assoc_tags))
-            self.associations[assoc.id] = assoc
-        return service, assoc
+        return service
+
+    def associate(self, service: Service, network: str, *, tags: dict[str, str] | None = None) -> Association:
+        """A service-network service association, tagged like its service unless `tags` says otherwise."""
+        assoc = Association(self._id("snsa"), network, service.id, dict(service.tags if tags is None else tags))
+        self.associations[assoc.id] = assoc
+        return assoc
+
+    def add_associated_service(self, name: str, *, tags: dict[str, str], network: str) -> tuple[Service, Association]:
+        service = self.add_service(name, tags=tags)
+        return service, self.associate(service, network)
 
     def add_target_group(
-        self, name: str, *, vpc: str, tags: dict[str, str], services: list[Service] = (), targets: int = 0
+        self, name: str, *, vpc: str, tags: dict[str, str], services: tuple[Service, ...] = (), targets: int = 0
     ) -> TargetGroup:
         group = TargetGroup(self._id("tg"), name, vpc, dict(tags), [s.id for s in services])
         group.targets = [{"id": f"10.1.0.{i + 10}", "port": 8080, "status": "HEALTHY"} for i in range(targets)]
@@ -176,7 +180,7 @@ class FakeLattice(BackgroundServer):
     def _page(self, items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
         start = int(query.get("nextToken") or 0)
         size = min(int(query.get("maxResults") or self.page_size), self.page_size)
-        page = {"items": items[start : start + size]}
+        page: dict[str, Any] = {"items": items[start : start + size]}
         if start + size < len(items):
             page["nextToken"] = str(start + size)
         return page
