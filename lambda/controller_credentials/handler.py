@@ -135,6 +135,11 @@ def _name(obj: Mapping[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("name") or "?")
 
 
+def _replicas(deployment: Mapping[str, Any]) -> int:
+    replicas = (deployment.get("spec") or {}).get("replicas")
+    return 1 if replicas is None else int(replicas)  # Kubernetes defaults an unset replicas to 1
+
+
 def _items(client: KubeClient, path: str, **query: str) -> list[dict[str, Any]]:
     _, body = client.request("GET", path, query=query or None)
     return list((body or {}).get("items") or [])
@@ -144,7 +149,7 @@ def observe(client: KubeClient, settings: Settings) -> Observation:
     ns, sa = quote(settings.namespace, safe=""), settings.service_account
     deployments = _items(client, f"/apis/apps/v1/namespaces/{ns}/deployments")
     desired = sum(
-        int((d.get("spec") or {}).get("replicas", 1))
+        _replicas(d)
         for d in deployments
         if ((d.get("spec") or {}).get("template") or {}).get("spec", {}).get("serviceAccountName") == sa
     )

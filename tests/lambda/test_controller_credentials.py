@@ -141,6 +141,12 @@ def test_pods_with_credentials_are_left_alone(api: FakeKubeApi) -> None:
     assert cluster.now == 0.0  # no waiting either
 
 
+def test_unset_replicas_count_as_one() -> None:
+    assert check._replicas({"spec": {}}) == 1
+    assert check._replicas({"spec": {"replicas": None}}) == 1
+    assert check._replicas({"spec": {"replicas": 0}}) == 0
+
+
 def test_waits_for_the_replacements_to_be_ready(api: FakeKubeApi) -> None:
     cluster = Cluster(api, effective_at=0.0)
     api.delete_object(f"{PODS}/{cluster.pods()[0]['metadata']['name']}")
