@@ -10,8 +10,12 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK := $(CURDIR)/node_modules/.bin/cdk
-# Which stacks deploy/diff/destroy act on, and extra CDK CLI arguments for every command (e.g. -c key=value).
-STACKS ?= --all
+# Which stacks deploy/diff/destroy act on (names; empty: every stack), and extra CDK CLI arguments for every
+# command (e.g. -c key=value). Each command gets only flags it takes (tests/test_makefile.py checks them
+# against the pinned CLI's --help): deploy and destroy need --all for every stack, while diff has no --all
+# and compares every stack when none is named.
+STACKS ?=
+EVERY_STACK = $(if $(strip $(STACKS)),$(STACKS),--all)
 CDK_ARGS ?=
 
 PY_STAMP := $(VENV)/.installed
@@ -61,10 +65,10 @@ diff: setup ## cdk diff against the account in your AWS credentials
 	$(CDK) diff $(CDK_ARGS) $(STACKS)
 
 deploy: setup ## Deploy every stack to the account in your AWS credentials
-	$(CDK) deploy --require-approval broadening --concurrency 4 $(CDK_ARGS) $(STACKS)
+	$(CDK) deploy --require-approval broadening --concurrency 4 $(CDK_ARGS) $(EVERY_STACK)
 
 destroy: setup ## Destroy every stack (dependent stacks first)
-	$(CDK) destroy --force $(CDK_ARGS) $(STACKS)
+	$(CDK) destroy --force $(CDK_ARGS) $(EVERY_STACK)
 
 smoke: setup ## After deploy: check routing from inside the client VPC (needs AWS credentials)
 	$(BIN)/python tools/smoke.py $(ARGS)

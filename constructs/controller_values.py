@@ -7,6 +7,11 @@ from typing import Any
 from config.model import AppConfig
 from config.versions import CONTROLLER_SERVICE_ACCOUNT
 
+# v2.1.3 tags every Lattice resource it creates (service, its service-network association, listener, rule,
+# target group) with this key, valued "<account>/<cluster>/<vpc>" (pkg/aws/cloud.go: TagManagedBy,
+# getManagedByTag), and treats only that value as its own.
+MANAGED_BY_TAG_KEY = "application-networking.k8s.aws/ManagedBy"
+
 # docs/faq.md (v2.1.3) advises 10 concurrent route reconciles to speed up deregistration of terminating pods.
 ROUTE_MAX_CONCURRENT_RECONCILES = 10
 
@@ -38,3 +43,9 @@ def controller_values(cfg: AppConfig, *, region: str, account: str, vpc_id: str)
         "enableServiceNetworkOverride": False,
         "routeMaxConcurrentReconciles": ROUTE_MAX_CONCURRENT_RECONCILES,
     }
+
+
+def controller_managed_by(*, account: str, cluster_name: str, vpc_id: str) -> str:
+    """The ManagedBy tag value the controller run with `controller_values(...)` puts on its Lattice resources
+    (the same awsAccountId, clusterName and clusterVpcId; CDK token strings allowed)."""
+    return f"{account}/{cluster_name}/{vpc_id}"

@@ -1,22 +1,32 @@
 """Cluster add-on: the AWS Gateway API Controller (Helm chart) with its EKS Pod Identity.
 
 Namespace, ServiceAccount and the Pod Identity association exist before the chart's pods start
-(credentials are injected at pod creation), and the chart waits for the Gateway API CRDs.
+(credentials are injected at pod creation), and the chart waits for the Gateway API CRDs. An association
+takes a few seconds to be in effect, so pods can still start without credentials (and `helm --wait` can't
+tell): a check after the chart restarts those until every replica has them, and everything that needs a
+working controller (`ready`) comes after that check.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, CustomResource, Duration
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from constructs import Construct, IDependable
 from constructs.controller_policy import controller_policy_document
 from constructs.controller_values import controller_values
 from constructs.k8s_objects import controller_namespace, controller_service_account
 from constructs.nag import acknowledge
+from constructs.provider import CustomResourceProvider
+from constructs.python_function import PythonFunction
 
 from config import AppConfig
 from config.versions import CONTROLLER_CHART_REPOSITORY, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT
+
+# The Kubernetes group the check's access entry maps to (its RBAC Role and RoleBinding share the name).
+CREDENTIALS_CHECK_GROUP = "eks-lattice-gateway-controller-credentials-check"
 
 
 class GatewayController(Construct):
@@ -27,8 +37,10 @@ class GatewayController(Construct):
         *,
         cluster: eks.ICluster,
         config: AppConfig,
-        vpc_id: str,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
         after: list[IDependable],
+        log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -92,8 +104,104 @@ class GatewayController(Construct):
             release="gateway-api-controller",
             namespace=CONTROLLER_NAMESPACE,
             create_namespace=False,
-            values=controller_values(config, region=Aws.REGION, account=Aws.ACCOUNT_ID, vpc_id=vpc_id),
+            values=controller_values(config, region=Aws.REGION, account=Aws.ACCOUNT_ID, vpc_id=vpc.vpc_id),
             wait=True,
             timeout=Duration.minutes(10),
         )
         self.chart.node.add_dependency(identity, association, *after)
+        self.ready = self._credentials_check(
+            cluster=cluster,
+            config=config,
+            association=association,
+            namespace=identity,
+            vpc=vpc,
+            security_group=security_group,
+            log_retention=log_retention,
+        )
+        self.ready.node.add_dependency(self.chart)
+
+    def _credentials_check(
+        self,
+        *,
+        cluster: eks.ICluster,
+        config: AppConfig,
+        association: eks.CfnPodIdentityAssociation,
+        namespace: IDependable,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        log_retention: logs.RetentionDays,
+    ) -> CustomResource:
+        """After the chart: restart controller pods that started before the association was in effect."""
+        check = PythonFunction(
+            self,
+            "CredentialsCheck",
+            packages=("k8s_api", "controller_credentials"),
+            handler="controller_credentials.handler.on_event",
+            description="Restarts controller pods that started without their Pod Identity credentials",
+            timeout=Duration.minutes(5),
+            log_retention=log_retention,
+            # In the cluster VPC, as the other cluster clients: reaches a private-only API endpoint too.
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[security_group],
+        )
+        check.role.add_to_policy(iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn]))
+        # Kubernetes access: exactly list/delete pods and read Deployments, in the controller's namespace.
+        rbac = eks.KubernetesManifest(
+            self,
+            "CredentialsCheckRbac",
+            cluster=cluster,
+            overwrite=True,
+            manifest=[
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "Role",
+                    "metadata": {"name": CREDENTIALS_CHECK_GROUP, "namespace": CONTROLLER_NAMESPACE},
+                    "rules": [
+                        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]},
+                        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+                    ],
+                },
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "RoleBinding",
+                    "metadata": {"name": CREDENTIALS_CHECK_GROUP, "namespace": CONTROLLER_NAMESPACE},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Role",
+                        "name": CREDENTIALS_CHECK_GROUP,
+                    },
+                    "subjects": [
+                        {"kind": "Group", "name": CREDENTIALS_CHECK_GROUP, "apiGroup": "rbac.authorization.k8s.io"}
+                    ],
+                },
+            ],
+        )
+        rbac.node.add_dependency(namespace)
+        access = eks.CfnAccessEntry(
+            self,
+            "CredentialsCheckAccess",
+            cluster_name=cluster.cluster_name,
+            principal_arn=check.role.role_arn,
+            kubernetes_groups=[CREDENTIALS_CHECK_GROUP],
+        )
+        provider = CustomResourceProvider(
+            self, "CredentialsCheckProvider", on_event=check.function, log_retention=log_retention
+        )
+        resource = CustomResource(
+            self,
+            "Credentials",
+            service_token=provider.service_token,
+            resource_type="Custom::ControllerCredentials",
+            properties={
+                "ClusterName": cluster.cluster_name,
+                "Namespace": CONTROLLER_NAMESPACE,
+                "ServiceAccount": CONTROLLER_SERVICE_ACCOUNT,
+                "TimeoutSeconds": "240",
+                # A new association or chart version is checked again (CloudFormation sends an Update).
+                "AssociationArn": association.attr_association_arn,
+                "ChartVersion": config.controller_chart_version,
+            },
+        )
+        resource.node.add_dependency(association, rbac, access)
+        return resource

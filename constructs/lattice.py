@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy
+from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_vpclattice as lattice
 from constructs import Construct
+from constructs.controller_values import MANAGED_BY_TAG_KEY
 from constructs.nag import acknowledge
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
+
+# The drain waiter's deadline (the provider's total_timeout, 20 min, must exceed it plus a query interval), and
+# the grace period before it removes an unhealthy controller's leftovers: longer than the controller pods'
+# termination grace (30 s) plus a reconcile, so a controller still finishing its own deletes is not raced.
+DRAIN_TIMEOUT_SECONDS = 1080
+CLEANUP_AFTER_SECONDS = 120
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,8 +39,12 @@ class LatticeServiceNetwork(Construct):
         name: str,
         auth_type: str,
         vpcs: list[AssociatedVpc],
+        controller_managed_by: str,
         log_retention: logs.RetentionDays,
     ) -> None:
+        """controller_managed_by: the AWS Gateway API Controller's ManagedBy tag value for this app's cluster
+        (constructs.controller_values.controller_managed_by); on delete, the drain waiter removes what carries
+        it, should the controller have left anything associated with the network."""
         super().__init__(scope, construct_id)
         self.network = lattice.CfnServiceNetwork(self, "ServiceNetwork", name=name, auth_type=auth_type)
         self.network.apply_removal_policy(RemovalPolicy.DESTROY)
@@ -75,7 +86,7 @@ class LatticeServiceNetwork(Construct):
                 },
             )
 
-        drain = self._drain_waiter(log_retention)
+        drain = self._drain_waiter(log_retention, controller_managed_by)
         self.associations: dict[str, lattice.CfnServiceNetworkVpcAssociation] = {}
         for item in vpcs:
             sg = ec2.SecurityGroup(
@@ -98,9 +109,10 @@ class LatticeServiceNetwork(Construct):
             association.node.add_dependency(drain)
             self.associations[item.name] = association
 
-    def _drain_waiter(self, log_retention: logs.RetentionDays) -> CustomResource:
+    def _drain_waiter(self, log_retention: logs.RetentionDays, controller_managed_by: str) -> CustomResource:
         """On delete, wait until the network has no VPC or service associations left (Lattice deletes them
-        asynchronously and answers 409 to a network delete until then)."""
+        asynchronously and answers 409 to a network delete until then), removing what an unhealthy
+        controller of this cluster left behind (lambda/lattice_drain/handler.py)."""
         handler = PythonFunction(
             self,
             "DrainHandler",
@@ -115,7 +127,7 @@ class LatticeServiceNetwork(Construct):
             "DrainWaiter",
             packages=("lattice_drain",),
             handler="lattice_drain.handler.is_complete",
-            description="Polls the service network's associations during delete",
+            description="Polls the network's associations on delete; removes this cluster's controller leftovers",
             timeout=Duration.minutes(1),
             log_retention=log_retention,
         )
@@ -137,8 +149,10 @@ class LatticeServiceNetwork(Construct):
             acknowledge(
                 fn.role,
                 "AwsSolutions-IAM5[Resource::*]",
-                "Lattice's List*Associations actions support no resource-level permissions; read-only.",
+                "Lattice's List* actions (associations; for the waiter also services and target groups) and "
+                "ListTagsForResource support no resource-level permissions; read-only.",
             )
+        self._grant_cleanup(waiter.role, controller_managed_by)
         provider = CustomResourceProvider(
             self,
             "DrainProvider",
@@ -153,6 +167,59 @@ class LatticeServiceNetwork(Construct):
             "DrainWaiterResource",
             service_token=provider.service_token,
             resource_type="Custom::LatticeServiceNetworkDrain",
-            properties={"ServiceNetworkId": self.network.attr_id, "TimeoutSeconds": "1080"},
+            properties={
+                "ServiceNetworkId": self.network.attr_id,
+                "TimeoutSeconds": str(DRAIN_TIMEOUT_SECONDS),
+                "CleanupAfterSeconds": str(CLEANUP_AFTER_SECONDS),
+                "ControllerManagedBy": controller_managed_by,
+            },
         )
         return resource
+
+    def _grant_cleanup(self, role: iam.IRole, controller_managed_by: str) -> None:
+        """Only the waiter deletes, and only what carries this cluster's ManagedBy tag (every action below
+        that takes a resource supports aws:ResourceTag: IAM service authorization reference for VPC Lattice)."""
+
+        def arns(resource_type: str) -> list[str]:
+            # IDs are Lattice's, assigned when the controller created them; the tag condition does the scoping.
+            # Pseudo parameters even in a stack with a concrete environment: one ARN form, one acknowledgment.
+            return [f"arn:{Aws.PARTITION}:vpc-lattice:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource_type}/*"]
+
+        owned = {"StringEquals": {f"aws:ResourceTag/{MANAGED_BY_TAG_KEY}": controller_managed_by}}
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["vpc-lattice:DeleteServiceNetworkServiceAssociation"],
+                resources=arns("servicenetworkserviceassociation"),
+                conditions=owned,
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["vpc-lattice:DeleteService"], resources=arns("service"), conditions=owned)
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["vpc-lattice:ListTargets", "vpc-lattice:DeregisterTargets", "vpc-lattice:DeleteTargetGroup"],
+                resources=arns("targetgroup"),
+                conditions=owned,
+            )
+        )
+        # No resource-level permissions for these (same reference): "*" is the only resource they take. They
+        # only read; the handler decides ownership from the tags they return.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "vpc-lattice:ListServices",
+                    "vpc-lattice:ListTargetGroups",
+                    "vpc-lattice:ListTagsForResource",
+                ],
+                resources=["*"],
+            )
+        )
+        for resource_type in ("servicenetworkserviceassociation", "service", "targetgroup"):
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:vpc-lattice:<AWS::Region>:<AWS::AccountId>:"
+                f"{resource_type}/*]",
+                f"Lattice assigns {resource_type} IDs when the controller creates them; the statement is limited "
+                f"by the aws:ResourceTag/{MANAGED_BY_TAG_KEY} condition to this cluster's controller's resources.",
+            )

@@ -38,8 +38,11 @@ class CustomResourceProvider(Construct):
             total_timeout=total_timeout,
             log_group=log_group,
             disable_waiter_state_machine_logging=False if is_complete else None,
+            # Level ALL satisfies cdk-nag SF1. Execution data stays out: the framework passes the whole
+            # CloudFormation event as the execution input, and its presigned ResponseURL lets anyone who can
+            # read the log answer for the in-flight resource.
             waiter_state_machine_log_options=cr.LogOptions(
-                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False
             )
             if is_complete
             else None,

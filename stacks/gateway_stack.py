@@ -45,11 +45,14 @@ class GatewayStack(Stack):
             "Controller",
             cluster=cluster,
             config=config,
-            vpc_id=vpc.vpc_id,
+            vpc=vpc,
+            security_group=platform.eks.api_client_security_group,
             # The controller must outlive the routes, and start only after the network it serves exists.
             after=[crds.resource, *platform.lattice.associations.values()],
+            log_retention=retention,
         )
-        workload = GatewayWorkload(self, "Workload", cluster=cluster, config=config, controller=controller.chart)
+        # After the controller's pods run with their credentials, not merely after the chart installed.
+        workload = GatewayWorkload(self, "Workload", cluster=cluster, config=config, controller=controller.ready)
         LatticeDnsRecords(
             self,
             "Dns",

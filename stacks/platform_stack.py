@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import Aws, CfnOutput, Fn, Stack
 from constructs import Construct
 from constructs.client_host import ClientHost
 from constructs.cluster import EksCluster
+from constructs.controller_values import controller_managed_by
 from constructs.lattice import AssociatedVpc, LatticeServiceNetwork
 from constructs.lattice_ingress import LatticePrefixListIngress
 from constructs.network import ClientVpc, ClusterVpc
@@ -50,6 +51,9 @@ class PlatformStack(Stack):
                 AssociatedVpc(name="Cluster", vpc=self.cluster_network.vpc, cidr=config.cluster_vpc_cidr),
                 AssociatedVpc(name="Client", vpc=self.client_network.vpc, cidr=config.client_vpc_cidr),
             ],
+            controller_managed_by=controller_managed_by(
+                account=Aws.ACCOUNT_ID, cluster_name=config.cluster_name, vpc_id=self.cluster_network.vpc.vpc_id
+            ),
             log_retention=retention,
         )
         self.zone = PrivateZone(

@@ -52,3 +52,22 @@ def test_cfn_lint_finds_nothing(synth: Synthesized, stack_name: str) -> None:
     matches = lint_file(path, config=ManualArgs(regions=["ap-northeast-2", "us-east-1"]))
     findings = [f"{m.rule.id} {m.message} ({m.path})" for m in matches if m.rule.id not in CFN_LINT_IGNORES]
     assert findings == []
+
+
+@pytest.mark.parametrize("which", ["synth", "variant"])
+def test_no_state_machine_logs_execution_data(request: pytest.FixtureRequest, which: str) -> None:
+    """The provider framework's waiter gets the whole CloudFormation event, presigned ResponseURL included,
+    as its execution input: logging execution data would let log readers answer for in-flight resources.
+    cdk-nag SF1 is about the level (ALL), which stays."""
+    synthesized: Synthesized = request.getfixturevalue(which)
+    machines = {
+        (stack, logical_id): resource["Properties"]
+        for stack, template in synthesized.templates.items()
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::StepFunctions::StateMachine"
+    }
+    assert len(machines) >= 2, machines.keys()  # the DNS waiter and the drain waiter at least
+    for key, props in machines.items():
+        logging_config = props.get("LoggingConfiguration", {})
+        assert logging_config.get("Level") == "ALL", key
+        assert not logging_config.get("IncludeExecutionData", False), key

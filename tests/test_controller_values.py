@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 from aws_cdk import Aws, Fn, Stack
-from constructs.controller_values import controller_values
+from constructs.controller_values import MANAGED_BY_TAG_KEY, controller_managed_by, controller_values
 
 from config.loader import parse_context
 from config.model import AppConfig
@@ -129,3 +129,12 @@ def test_no_default_service_network_race(chart_defaults: dict[str, Any]) -> None
 def test_faster_deregistration() -> None:
     # docs/faq.md's advice for 503s during deployments.
     assert _values()["routeMaxConcurrentReconciles"] == 10
+
+
+def test_managed_by_is_what_the_controller_writes_from_these_values() -> None:
+    """The drain waiter deletes only what carries this value: it must be the one the controller run with
+    these values writes (v2.1.3 pkg/aws/cloud.go getManagedByTag: account/cluster/vpc)."""
+    values = _values(_cfg(clusterName="prod-eks"))
+    managed_by = controller_managed_by(account=ACCOUNT, cluster_name="prod-eks", vpc_id=VPC)
+    assert managed_by == f"{values['awsAccountId']}/{values['clusterName']}/{values['clusterVpcId']}"
+    assert MANAGED_BY_TAG_KEY == "application-networking.k8s.aws/ManagedBy"

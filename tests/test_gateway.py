@@ -119,6 +119,57 @@ def test_controller_pod_identity_and_chart(gw: dict[str, Any]) -> None:
     assert {"Ref": role_id} in policy["Properties"]["Roles"]
 
 
+@pytest.mark.parametrize("which", ["synth", "variant"])
+def test_controller_pods_run_with_credentials_before_anything_needs_them(
+    request: pytest.FixtureRequest, which: str
+) -> None:
+    """Pod Identity credentials are injected at pod creation, and an association takes seconds to be in
+    effect: the chart comes after the association, the credentials check after the chart, and every object
+    the controller must act on (GatewayClass, apps, routes, DNS records) after the check."""
+    synthesized: Synthesized = request.getfixturevalue(which)
+    gw = synthesized.templates[STACK]
+    (association_id,) = of_type(gw, "AWS::EKS::PodIdentityAssociation")
+    (chart_id,) = of_type(gw, "Custom::AWSCDK-EKS-HelmChart")
+    ((check_id, check),) = of_type(gw, "Custom::ControllerCredentials").items()
+    assert association_id in depends_on(gw, chart_id)
+    assert {chart_id, association_id} <= depends_on(gw, check_id)
+
+    props = check["Properties"]
+    association = gw["Resources"][association_id]["Properties"]
+    assert (props["Namespace"], props["ServiceAccount"]) == (association["Namespace"], association["ServiceAccount"])
+    assert props["AssociationArn"] == {"Fn::GetAtt": [association_id, "AssociationArn"]}  # re-checked if replaced
+
+    # Its Kubernetes access is in place first, and is only list/delete pods, read Deployments, one namespace.
+    entries = {k: v for k, v in of_type(gw, "AWS::EKS::AccessEntry").items() if k in depends_on(gw, check_id)}
+    ((_, entry),) = entries.items()
+    assert "AccessPolicies" not in entry["Properties"]
+    (group,) = entry["Properties"]["KubernetesGroups"]
+    rbac = [
+        (logical_id, obj)
+        for logical_id, resource in of_type(gw, "Custom::AWSCDK-EKS-KubernetesResource").items()
+        for obj in manifest_objects(resource, synthesized)
+        if obj["kind"] in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding") and group in json.dumps(obj)
+    ]
+    assert sorted(obj["kind"] for _, obj in rbac) == ["Role", "RoleBinding"]
+    assert {obj["metadata"]["namespace"] for _, obj in rbac} == {association["Namespace"]}
+    (role,) = [obj for _, obj in rbac if obj["kind"] == "Role"]
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]},
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+    ]
+    assert {logical_id for logical_id, _ in rbac} <= depends_on(gw, check_id)
+
+    kinds = by_kind(synthesized, gw)
+    needs_controller = [
+        logical_id for kind in ("GatewayClass", "TargetGroupPolicy", "HTTPRoute") for logical_id, _ in kinds[kind]
+    ]
+    needs_controller += list(of_type(gw, "Custom::LatticeDnsRecord"))
+    assert len(needs_controller) >= 4
+    for logical_id in needs_controller:
+        assert reaches(gw, logical_id, check_id), f"{logical_id} may start before the controller has credentials"
+        assert not reaches(gw, check_id, logical_id)
+
+
 def test_workload_objects_are_the_configured_ones(synth: Synthesized, gw: dict[str, Any]) -> None:
     kinds = by_kind(synth, gw)
     cfg = synth.config

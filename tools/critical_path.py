@@ -48,6 +48,7 @@ CREATION_SECONDS: dict[str, float] = {
     "Custom::AWSCDK-EKS-HelmChart": 120,  # helm install --wait
     "Custom::AWSCDK-EKS-KubernetesResource": 20,  # kubectl apply through the provider Lambda
     "Custom::AWSCDK-EKS-KubernetesObjectValue": 20,
+    "Custom::ControllerCredentials": 20,  # one look at the pods; ~30 s more when some must be restarted
 }
 DEFAULT_SECONDS = 5.0
 

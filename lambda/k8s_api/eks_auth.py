@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import threading
 import time
 import uuid
@@ -20,10 +21,27 @@ DEFAULT_REFRESH_SECONDS = 600.0
 _PRESIGN_LOCK = threading.Lock()
 
 
+@functools.cache
 def sts_endpoint(region: str) -> str:
-    """Regional STS endpoint; EKS rejects tokens signed for the global endpoint in some partitions."""
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"https://sts.{region}.{suffix}"
+    """The regional STS endpoint of `region`'s partition, as botocore resolves it.
+
+    botocore knows every partition's DNS suffix (amazonaws.com, amazonaws.com.cn, amazonaws.eu, the ISO
+    ones ...); a hard-coded suffix breaks in all but the partitions it names. "regional" is forced because
+    botocore's legacy mode (the default of older runtimes, or AWS_STS_REGIONAL_ENDPOINTS=legacy) maps
+    us-east-1 and others to the global endpoint, and EKS expects the token signed for the cluster's region.
+    """
+    client = _resolver_session().create_client("sts", region_name=region)  # resolution only: no credentials
+    return str(client.meta.endpoint_url)
+
+
+@functools.cache
+def _resolver_session() -> Any:
+    """A botocore session of its own (the caller's session stays untouched), set to regional STS endpoints."""
+    import botocore.session  # noqa: PLC0415 - keeps the module importable for presign-only callers and tests
+
+    session = botocore.session.get_session()
+    session.set_config_variable("sts_regional_endpoints", "regional")
+    return session
 
 
 def regional_sts_client(session: Any | None, region: str) -> Any:

@@ -7,26 +7,50 @@ depends on the service network, so CloudFormation deletes the associations, then
 waits here until they are really gone), then the service network.
 
 Provider-framework handlers (aws_cdk.custom_resources.Provider with on_event and is_complete):
-  ResourceProperties: ServiceNetworkId (ID or ARN, required), TimeoutSeconds (optional, default 600).
-  Create/Update: nothing to do. Delete: complete once nothing but DELETE_FAILED associations remain, the
-  network is gone, or TimeoutSeconds have passed. This resource owns none of the associations, so it
-  never fails a Delete: leftovers past the deadline are logged and the service network's own delete then
-  reports the conflict.
+  ResourceProperties: ServiceNetworkId (ID or ARN, required), TimeoutSeconds (optional, default 600),
+  ControllerManagedBy (optional: `<account>/<cluster>/<cluster VPC>`, the value the AWS Gateway API
+  Controller v2.1.3 writes into the `application-networking.k8s.aws/ManagedBy` tag of every Lattice resource
+  it creates, pkg/aws/cloud.go getManagedByTag), CleanupAfterSeconds (optional, default 120).
+  Create/Update: validate. Delete: complete once nothing but DELETE_FAILED associations remain and nothing
+  of this cluster's controller is left, the network is gone, or TimeoutSeconds have passed. The Delete
+  never fails for a resource this app did not create: leftovers past the deadline are logged and the
+  service network's own delete then reports the conflict.
+
+Leftovers of an unhealthy controller: if the controller was down or had lost its credentials when the
+Gateway stack was deleted, the HTTPRoute finalizers never ran, the chart was uninstalled anyway (the kubectl
+handler swallows delete errors), and the route's Lattice service stays associated with the network, which
+then refuses deletion. With ControllerManagedBy set, once CleanupAfterSeconds have passed (the controller's
+own deletes, still running when its pods were told to stop, get that long), the waiter deletes, in the order
+Lattice requires, what carries exactly that ManagedBy tag and nothing else:
+  1. this network's service associations (a service can't be deleted while associated);
+  2. the services (DeleteService also deletes their listeners, rules, auth and access-log settings);
+  3. the target groups in the cluster VPC, once no service uses them (targets deregistered first, as the
+     controller does).
+Every delete is asynchronous in Lattice, so each poll does what the current state allows and the next poll
+continues: the steps are idempotent (already gone: done; DELETE_IN_PROGRESS: wait; 409: retry later) and each
+removal is logged. The same sweep runs, without the grace period, when no association is left, so a
+controller that died between deleting an association and its service leaves nothing behind either. A
+resource whose tags can't be read (another account's association) is not ours and is left alone.
 
 DELETE_FAILED associations are not waited for: it is a terminal state (Lattice does not retry), so
-waiting could only burn the timeout before the same outcome. They are logged with the other leftovers.
+waiting could only burn the timeout before the same outcome. They are logged with the other leftovers
+(this cluster's own are deleted again by the sweep, which Lattice allows from DELETE_FAILED).
 Throttling and 5xx are retried within a poll; if they persist the poll answers "not yet" rather than
 raising, because any exception from is_complete fails the resource in the provider framework.
 
 Wiring: the provider's total_timeout must exceed TimeoutSeconds plus one query interval, or the framework
 fails the Delete before this handler gives up. IAM: vpc-lattice:GetServiceNetwork (on the network's ARN),
 vpc-lattice:ListServiceNetworkVpcAssociations and vpc-lattice:ListServiceNetworkServiceAssociations (List
-actions without resource-level permissions: Resource "*").
+actions without resource-level permissions: Resource "*"); for the sweep, ListServices, ListTargetGroups
+and ListTagsForResource (no resource-level permissions either) and DeleteServiceNetworkServiceAssociation,
+DeleteService, ListTargets, DeregisterTargets and DeleteTargetGroup conditioned on the ManagedBy tag.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +60,12 @@ LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
 DEFAULT_TIMEOUT_SECONDS = 600
+DEFAULT_CLEANUP_AFTER_SECONDS = 120
+# The controller's ownership tag (v2.1.3 pkg/aws/cloud.go: TagBase + "ManagedBy"), value account/cluster/vpc.
+MANAGED_BY_TAG = "application-networking.k8s.aws/ManagedBy"
+_MANAGED_BY = re.compile(r"^\d{12}/[0-9A-Za-z][0-9A-Za-z_-]*/vpc-[0-9a-f]+$")
+# Lattice caps DeregisterTargets at 100 targets per call.
+DEREGISTER_BATCH = 100
 # on_event's result is merged into every is_complete event; this carries the Delete's start time.
 STARTED_KEY = "DrainStartedAt"
 PHYSICAL_ID_PREFIX = "lattice-drain-"
@@ -61,6 +91,18 @@ class NetworkGoneError(Exception):
     """The service network no longer exists, so nothing can be associated with it."""
 
 
+class NotFoundError(Exception):
+    """Lattice answered ResourceNotFoundException: the resource is gone (or never was)."""
+
+
+class ConflictError(Exception):
+    """Lattice answered ConflictException: the resource is busy (e.g. still associated); try again later."""
+
+
+class OutOfTimeError(Exception):
+    """This poll has used its time; the next poll carries on."""
+
+
 class TransientError(Exception):
     """Throttling or a server-side failure that outlasted the in-call retries; ask again at the next poll."""
 
@@ -77,6 +119,11 @@ class _Backoff:
         self.sleep(delay)
         return True
 
+    def check(self) -> None:
+        """Raise OutOfTimeError once the poll's time is up (called before each step of the sweep)."""
+        if self.until is not None and time.monotonic() >= self.until:
+            raise OutOfTimeError
+
 
 def on_event(event: Mapping[str, Any], context: Any, *, clock: Callable[[], float] = time.time) -> dict[str, Any]:
     request = event["RequestType"]
@@ -87,7 +134,9 @@ def on_event(event: Mapping[str, Any], context: Any, *, clock: Callable[[], floa
         return {"PhysicalResourceId": event["PhysicalResourceId"], STARTED_KEY: clock()}
     if not network:
         raise ValueError("ResourceProperties.ServiceNetworkId is required")
-    _timeout(props)  # reject a bad TimeoutSeconds at deploy time, not at delete time
+    # Reject bad values at deploy time, not at delete time.
+    _cleanup_after(props, _timeout(props))
+    _managed_by(props)
     # Keyed on the network: replacing the network replaces this resource, whose Delete then drains the old one.
     return {"PhysicalResourceId": PHYSICAL_ID_PREFIX + network.rsplit("/", 1)[-1]}
 
@@ -116,15 +165,33 @@ def is_complete(
         # Only without the provider framework's merge; the provider's totalTimeout then bounds the wait.
         LOG.warning("no %s in the event; waiting without a deadline of our own", STARTED_KEY)
         started = clock()
-    past_deadline = clock() >= float(started) + timeout
+    elapsed = clock() - float(started)
+    try:
+        owner = _managed_by(props)
+        cleanup_after = _cleanup_after(props, timeout)
+    except ValueError as err:
+        LOG.warning("not cleaning up controller leftovers: %s", err)
+        owner, cleanup_after = None, timeout
     lattice = client if client is not None else _client()
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     until = time.monotonic() + remaining() / 1000.0 - POLL_MARGIN_SECONDS if remaining else None
     backoff = _Backoff(sleep=sleep, until=until)
-    return {"IsComplete": _drained(lattice, network, timeout=timeout, past_deadline=past_deadline, backoff=backoff)}
+    sweep = _Sweep(owner=owner, past_grace=elapsed >= cleanup_after) if owner else None
+    drained = _drained(
+        lattice, network, timeout=timeout, past_deadline=elapsed >= timeout, backoff=backoff, sweep=sweep
+    )
+    return {"IsComplete": drained}
 
 
-def _drained(lattice: Any, network: str, *, timeout: int, past_deadline: bool, backoff: _Backoff) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Sweep:
+    owner: str  # the ManagedBy tag value of this cluster's controller
+    past_grace: bool
+
+
+def _drained(
+    lattice: Any, network: str, *, timeout: int, past_deadline: bool, backoff: _Backoff, sweep: _Sweep | None
+) -> bool:
     """True when the service network's delete can go ahead (or waiting longer cannot help)."""
     try:
         vpc_assocs, svc_assocs = _associations(lattice, network, backoff)
@@ -146,30 +213,182 @@ def _drained(lattice: Any, network: str, *, timeout: int, past_deadline: bool, b
 
     everything = (*vpc_assocs, *svc_assocs)
     waiting = [a for a in everything if a.get("status") not in TERMINAL_STATUSES]
-    if not waiting:
+    pending: list[str] = []
+    if sweep is not None and (sweep.past_grace or not waiting):
+        pending = _sweep(lattice, svc_assocs, sweep.owner, backoff)
+    if not waiting and not pending:
         if everything:
             _log_leftovers(network, vpc_assocs, svc_assocs, reason="associations in DELETE_FAILED (not retried)")
         else:
             LOG.info("service network %s has no associations left", network)
         return True
     if past_deadline:
-        _log_leftovers(network, vpc_assocs, svc_assocs, reason=f"associations still present after {timeout}s")
+        _log_leftovers(
+            network, vpc_assocs, svc_assocs, reason=f"associations still present after {timeout}s", pending=pending
+        )
         return True
-    LOG.info("waiting for %d association(s) of %s: %s", len(waiting), network, ", ".join(map(_describe, waiting)))
+    LOG.info(
+        "waiting for %d association(s) of %s%s: %s",
+        len(waiting),
+        network,
+        f" and {len(pending)} cleanup item(s)" if pending else "",
+        "; ".join([*map(_describe, waiting), *pending]),
+    )
     return False
 
 
+def _sweep(lattice: Any, svc_assocs: list[dict[str, Any]], owner: str, backoff: _Backoff) -> list[str]:
+    """Delete what this cluster's controller left (see the module docstring); returns what is still pending.
+
+    Never raises: an error it can't wait out (e.g. AccessDenied) is logged and ends the sweep, which then
+    blocks nothing, since it is not this resource's to fail the delete for.
+    """
+    pending: list[str] = []
+    try:
+        _sweep_associations(lattice, svc_assocs, owner, backoff, pending)
+        _sweep_services(lattice, owner, backoff, pending)
+        _sweep_target_groups(lattice, owner, backoff, pending)
+    except OutOfTimeError:
+        pending.append("the rest of the cleanup (out of time in this poll)")
+    except TransientError as err:
+        pending.append(f"the rest of the cleanup (Lattice kept failing: {err})")
+    except Exception:
+        LOG.exception("cleanup of the controller's leftovers (%s=%s) stopped", MANAGED_BY_TAG, owner)
+    return pending
+
+
+def _owned(lattice: Any, arn: str, owner: str, backoff: _Backoff) -> bool:
+    """True only if the resource's ManagedBy tag is exactly `owner`; unreadable tags mean not ours."""
+    try:
+        tags = _call(lattice.list_tags_for_resource, backoff, resourceArn=arn).get("tags") or {}
+    except NotFoundError:
+        return False
+    except (TransientError, OutOfTimeError):
+        raise
+    except Exception as err:
+        code, _ = _error_code(err)
+        if code not in {"AccessDeniedException", "AccessDenied"}:
+            raise
+        LOG.info("cannot read the tags of %s (%s); not ours to delete", arn, code)
+        return False
+    return bool(tags.get(MANAGED_BY_TAG) == owner)
+
+
+def _delete(operation: Callable[..., Any], backoff: _Backoff, description: str, **params: Any) -> str | None:
+    """One delete; returns what is pending afterwards (None: gone already)."""
+    try:
+        _call(operation, backoff, **params)
+    except NotFoundError:
+        return None
+    except ConflictError as err:
+        return f"{description} (busy: {err}; trying again at the next poll)"
+    LOG.warning("cleanup: deleting %s", description)
+    return f"{description} (deleting)"
+
+
+def _sweep_associations(
+    lattice: Any, svc_assocs: list[dict[str, Any]], owner: str, backoff: _Backoff, pending: list[str]
+) -> None:
+    for assoc in svc_assocs:
+        backoff.check()
+        status = assoc.get("status")
+        if not _owned(lattice, str(assoc.get("arn")), owner, backoff):
+            continue
+        description = _describe(assoc)
+        if status in {"DELETE_IN_PROGRESS", "CREATE_IN_PROGRESS"}:
+            pending.append(description)
+            continue
+        left = _delete(
+            lattice.delete_service_network_service_association,
+            backoff,
+            description,
+            serviceNetworkServiceAssociationIdentifier=assoc["id"],
+        )
+        if left:
+            pending.append(left)
+
+
+def _sweep_services(lattice: Any, owner: str, backoff: _Backoff, pending: list[str]) -> None:
+    for service in _list_all(lattice.list_services, backoff):
+        backoff.check()
+        if not _owned(lattice, str(service.get("arn")), owner, backoff):
+            continue
+        description = f"service {service.get('name')} ({service.get('id')}, {service.get('status')})"
+        if service.get("status") in {"DELETE_IN_PROGRESS", "CREATE_IN_PROGRESS"}:
+            pending.append(description)
+            continue
+        # Rejected with 409 while an association still exists (even one being deleted): the next poll retries.
+        left = _delete(lattice.delete_service, backoff, description, serviceIdentifier=service["id"])
+        if left:
+            pending.append(left)
+
+
+def _sweep_target_groups(lattice: Any, owner: str, backoff: _Backoff, pending: list[str]) -> None:
+    vpc = owner.rsplit("/", 1)[-1]
+    for group in _list_all(lattice.list_target_groups, backoff, vpcIdentifier=vpc):
+        backoff.check()
+        if not _owned(lattice, str(group.get("arn")), owner, backoff):
+            continue
+        description = f"target group {group.get('name')} ({group.get('id')}, {group.get('status')})"
+        if group.get("status") in {"DELETE_IN_PROGRESS", "CREATE_IN_PROGRESS"}:
+            pending.append(description)
+            continue
+        if group.get("serviceArns"):  # a listener rule still routes to it: wait for the service's delete
+            pending.append(f"{description} (still used by {', '.join(group['serviceArns'])})")
+            continue
+        try:
+            targets = _list_all(lattice.list_targets, backoff, targetGroupIdentifier=group["id"])
+        except NotFoundError:
+            continue
+        draining = [t for t in targets if t.get("status") == "DRAINING"]
+        registered = [
+            {"id": t["id"], **({"port": t["port"]} if "port" in t else {})} for t in targets if t not in draining
+        ]
+        for start in range(0, len(registered), DEREGISTER_BATCH):
+            backoff.check()
+            batch = registered[start : start + DEREGISTER_BATCH]
+            with contextlib.suppress(NotFoundError, ConflictError):  # gone, or busy: the next poll lists again
+                _call(lattice.deregister_targets, backoff, targetGroupIdentifier=group["id"], targets=batch)
+            LOG.warning("cleanup: deregistering %d target(s) of %s", len(batch), description)
+        if registered or draining:
+            pending.append(f"{description} ({len(registered) + len(draining)} target(s) draining)")
+            continue
+        left = _delete(lattice.delete_target_group, backoff, description, targetGroupIdentifier=group["id"])
+        if left:
+            pending.append(left)
+
+
 def _timeout(props: Mapping[str, Any]) -> int:
-    raw = props.get("TimeoutSeconds")
+    return _seconds(props, "TimeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
+
+
+def _cleanup_after(props: Mapping[str, Any], timeout: int) -> int:
+    value = _seconds(props, "CleanupAfterSeconds", min(DEFAULT_CLEANUP_AFTER_SECONDS, timeout))
+    if value > timeout:
+        raise ValueError(f"CleanupAfterSeconds ({value}) must not exceed TimeoutSeconds ({timeout})")
+    return value
+
+
+def _seconds(props: Mapping[str, Any], key: str, default: int) -> int:
+    raw = props.get(key)
     if raw in (None, ""):
-        return DEFAULT_TIMEOUT_SECONDS
+        return default
     try:
         value = int(str(raw))  # CloudFormation passes every property as a string
     except ValueError:
-        raise ValueError(f"TimeoutSeconds must be a whole number of seconds, got {raw!r}") from None
+        raise ValueError(f"{key} must be a whole number of seconds, got {raw!r}") from None
     if value < 0:
-        raise ValueError(f"TimeoutSeconds must not be negative, got {value}")
+        raise ValueError(f"{key} must not be negative, got {value}")
     return value
+
+
+def _managed_by(props: Mapping[str, Any]) -> str | None:
+    raw = props.get("ControllerManagedBy")
+    if raw in (None, ""):
+        return None
+    if not _MANAGED_BY.match(str(raw)):
+        raise ValueError(f"ControllerManagedBy must be <account>/<cluster>/<vpc-id>, got {raw!r}")
+    return str(raw)
 
 
 def _client() -> Any:
@@ -182,9 +401,12 @@ def _client() -> Any:
 
 
 def _associations(client: Any, network: str, backoff: _Backoff) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    _call(client.get_service_network, backoff, serviceNetworkIdentifier=network)
-    vpc = _list_all(client.list_service_network_vpc_associations, backoff, serviceNetworkIdentifier=network)
-    svc = _list_all(client.list_service_network_service_associations, backoff, serviceNetworkIdentifier=network)
+    try:
+        _call(client.get_service_network, backoff, serviceNetworkIdentifier=network)
+        vpc = _list_all(client.list_service_network_vpc_associations, backoff, serviceNetworkIdentifier=network)
+        svc = _list_all(client.list_service_network_service_associations, backoff, serviceNetworkIdentifier=network)
+    except NotFoundError as err:
+        raise NetworkGoneError(str(err)) from None
     return vpc, svc
 
 
@@ -207,7 +429,9 @@ def _call(operation: Callable[..., Any], backoff: _Backoff, **params: Any) -> An
         except Exception as err:
             code, status = _error_code(err)
             if code == "ResourceNotFoundException":
-                raise NetworkGoneError(str(err)) from None
+                raise NotFoundError(str(err)) from None
+            if code == "ConflictException":
+                raise ConflictError(str(err)) from None
             if not _is_transient(err, code, status):
                 raise
             LOG.info("%s: %s (attempt %d)", getattr(operation, "__name__", "call"), code or err, attempt)
@@ -245,11 +469,19 @@ def _describe(assoc: Mapping[str, Any]) -> str:
 
 
 def _log_leftovers(
-    network: str, vpc_assocs: list[dict[str, Any]], svc_assocs: list[dict[str, Any]], *, reason: str
+    network: str,
+    vpc_assocs: list[dict[str, Any]],
+    svc_assocs: list[dict[str, Any]],
+    *,
+    reason: str,
+    pending: list[str] | None = None,
 ) -> None:
     lines = [f"service network {network}: {reason}; not waiting any longer. Its delete will fail with 409 until:"]
     lines += [f"  - {_describe(a)}" for a in vpc_assocs]
     lines += [f"  - {_describe(a)}" for a in svc_assocs]
+    if pending:
+        lines.append("  The cleanup of this cluster's controller leftovers did not finish:")
+        lines += [f"  - {p}" for p in pending]
     if svc_assocs:
         lines.append(
             "  Service associations are probably Lattice services the AWS Gateway API Controller left behind "

@@ -16,7 +16,7 @@ import boto3
 import k8s_api
 import pytest
 import trustme
-from k8s_api import CachedToken, KubeApiError, KubeClient, eks_token, regional_sts_client
+from k8s_api import CachedToken, KubeApiError, KubeClient, eks_auth, eks_token, regional_sts_client
 from k8s_api.client import MAX_RETRY_AFTER_SECONDS, _retry_after_seconds
 
 from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
@@ -71,9 +71,51 @@ def test_token_signature_depends_on_cluster_and_handler_is_removed() -> None:
     assert "x-k8s-aws-id" not in plain
 
 
-def test_regional_endpoint_per_partition() -> None:
-    assert k8s_api.sts_endpoint("eu-west-1") == "https://sts.eu-west-1.amazonaws.com"
-    assert k8s_api.sts_endpoint("cn-north-1") == "https://sts.cn-north-1.amazonaws.com.cn"
+def _partition_regions() -> list[tuple[str, str]]:
+    """(region, DNS suffix) for every region of every partition botocore ships, read from its data file
+    (not from the endpoint resolver under test)."""
+    import json
+    from pathlib import Path
+
+    import botocore
+
+    data = json.loads((Path(botocore.__file__).parent / "data" / "partitions.json").read_text())
+    return [
+        (region, partition["outputs"]["dnsSuffix"])
+        for partition in data["partitions"]
+        for region in partition["regions"]
+        if not region.endswith("-global")  # pseudo-regions of the global endpoints, not places a cluster runs
+    ]
+
+
+PARTITION_REGIONS = _partition_regions()
+
+
+def test_partition_table_covers_more_than_the_commercial_and_china_suffixes() -> None:
+    assert {suffix for _, suffix in PARTITION_REGIONS} >= {"amazonaws.com", "amazonaws.com.cn", "amazonaws.eu"}
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["default", "AWS_STS_REGIONAL_ENDPOINTS=legacy"])
+def test_regional_endpoint_in_every_partition(legacy: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if legacy:  # the setting that maps us-east-1 & co. to the global endpoint; must not leak in
+        monkeypatch.setenv("AWS_STS_REGIONAL_ENDPOINTS", "legacy")
+    caches = (k8s_api.sts_endpoint, eks_auth._resolver_session)
+    for cached in caches:
+        cached.cache_clear()
+    try:
+        resolved = {region: k8s_api.sts_endpoint(region) for region, _ in PARTITION_REGIONS}
+    finally:
+        for cached in caches:
+            cached.cache_clear()
+    wrong = {r: url for r, suffix in PARTITION_REGIONS if (url := resolved[r]) != f"https://sts.{r}.{suffix}"}
+    assert wrong == {}
+
+
+def test_token_for_another_partition_is_signed_for_its_regional_endpoint() -> None:
+    sts = regional_sts_client(_session(), "eusc-de-east-1")
+    url = urlsplit(_decode(eks_token("eks-demo", sts_client=sts)))
+    assert url.netloc == "sts.eusc-de-east-1.amazonaws.eu"
+    assert "/eusc-de-east-1/sts/aws4_request" in parse_qs(url.query)["X-Amz-Credential"][0]
 
 
 def test_token_padding_stripped_for_every_length() -> None:

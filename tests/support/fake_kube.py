@@ -9,7 +9,8 @@ Usage::
         ...
         api.requests  # every request, in arrival order
 
-Objects live in a dict keyed by URL path (no query). GET returns the object or a 404 Status; PATCH with
+Objects live in a dict keyed by URL path (no query). GET returns the object or a 404 Status (a collection
+path with no object stored there lists the objects directly under it, ignoring selectors); PATCH with
 application/apply-patch+yaml (server-side apply) or a merge patch deep-merges the body into the stored
 object (creating it); PUT replaces; both ignore `status`, as for resources with a status subresource
 (PATCH <path>/status, put_object or an on_get hook set it); POST to a collection stores at
@@ -147,6 +148,13 @@ def _leaf_cert(ca: trustme.CA, names: tuple[str, ...]) -> trustme.LeafCert:
 def _yaml_as_json(body: bytes) -> str:
     # Cached: suites apply the same large CRD bodies many times.
     return json.dumps(yaml.load(body.decode("utf-8"), Loader=_YAML_LOADER))
+
+
+def _is_collection(path: str) -> bool:
+    """/api/v1[/namespaces/<ns>]/<resource> or /apis/<group>/<version>[/namespaces/<ns>]/<resource>."""
+    parts = path.strip("/").split("/")
+    rest = parts[2:] if parts[:1] == ["api"] else parts[3:] if parts[:1] == ["apis"] else []
+    return len(rest) in (1, 3) and (len(rest) == 1 or rest[0] == "namespaces")
 
 
 def _clone(obj: Any) -> Any:
@@ -354,12 +362,24 @@ class FakeKubeApi(BackgroundServer):
             state.objects[req.path] = pending.obj
             del state.pending[req.path]
         obj = state.objects.get(req.path)
+        if obj is None and _is_collection(req.path):
+            return 200, {}, self._list(req.path)
         if obj is None:
             return self._not_found(req.path)
         for prefix, hook in state.get_hooks:
             if req.path.startswith(prefix):
                 hook(req.path, obj, count)
         return 200, {}, obj
+
+    def _list(self, collection: str) -> dict[str, Any]:
+        """A List of the objects stored directly under `collection` (no selectors: callers filter)."""
+        prefix = collection.rstrip("/") + "/"
+        items = [
+            obj
+            for path, obj in sorted(self._state.objects.items())
+            if path.startswith(prefix) and "/" not in path.removeprefix(prefix)
+        ]
+        return {"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}
 
     def _do_patch(self, req: RecordedRequest) -> tuple[int, dict[str, str], Any]:
         ctype = (req.content_type or "").split(";")[0].strip()

@@ -1,0 +1,1 @@
+"""Deploy-time check that the controller's pods run with their EKS Pod Identity credentials."""

@@ -1,0 +1,251 @@
+"""CloudFormation custom resource (provider framework on_event): the controller's pods carry their EKS Pod
+Identity credentials, or are restarted until they do.
+
+EKS documents that a new Pod Identity association "may take several seconds to be effective", and the
+credentials are injected only at pod creation (the EKS Pod Identity webhook adds the
+AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE variables to every
+container). A pod created before the association took effect has no credentials for its whole life, yet
+`helm --wait` succeeds, because the controller makes no AWS call at start-up. So after the chart, this
+handler lists the pods of the service account, deletes those without the variable (their Deployment
+recreates them, now with credentials) and waits until the Deployments' replicas all run with it and are
+Ready. A new pod that again lacks it (the association still not in effect) is deleted again, until
+TimeoutSeconds.
+
+ResourceProperties: ClusterName, Namespace, ServiceAccount (required); TimeoutSeconds (default 240);
+AssociationArn and ChartVersion only make CloudFormation send an Update (a re-check) when they change.
+Create/Update: check (and restart); fails with what it saw on timeout. Delete: nothing (never fails).
+Returns Data {Restarted: number of pods deleted}.
+Needs AWS_REGION, eks:DescribeCluster, and Kubernetes RBAC to list pods and Deployments and delete pods in
+Namespace.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from k8s_api import KubeApiError, KubeClient, regional_sts_client
+
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)
+
+CREDENTIALS_ENV = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+DEFAULT_TIMEOUT_SECONDS = 240.0
+# Leave this much of the Lambda's time for reporting a readable failure instead of being killed.
+LAMBDA_TIME_RESERVE_SECONDS = 15.0
+PHYSICAL_ID_PREFIX = "controller-credentials/"
+
+
+class CheckError(RuntimeError):
+    """Deployment-time failure; the message is what CloudFormation shows."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    cluster_name: str
+    namespace: str
+    service_account: str
+    timeout: float
+
+
+def _default_kube_client(cluster_name: str) -> KubeClient:
+    import boto3  # noqa: PLC0415 - imported where AWS is actually used; tests inject a client instead
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise CheckError("AWS_REGION is not set; cannot reach EKS")
+    session = boto3.session.Session(region_name=region)
+    return KubeClient.for_eks_cluster(
+        cluster_name, eks_client=session.client("eks"), sts_client=regional_sts_client(session, region)
+    )
+
+
+@dataclass
+class Deps:
+    """Collaborators, replaceable in tests."""
+
+    kube_client: Callable[[str], KubeClient] = _default_kube_client
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    poll_interval: float = 5.0
+
+
+def parse_properties(props: Mapping[str, Any]) -> Settings:
+    values = {key: str(props.get(key) or "").strip() for key in ("ClusterName", "Namespace", "ServiceAccount")}
+    for key, value in values.items():
+        if not value:
+            raise CheckError(f"{key} property is required")
+    raw = props.get("TimeoutSeconds")
+    try:
+        timeout = float(raw) if raw not in (None, "") else DEFAULT_TIMEOUT_SECONDS
+    except (TypeError, ValueError):
+        raise CheckError(f"TimeoutSeconds must be a number, got {raw!r}") from None
+    if timeout <= 0:
+        raise CheckError(f"TimeoutSeconds must be positive, got {raw!r}")
+    return Settings(values["ClusterName"], values["Namespace"], values["ServiceAccount"], timeout)
+
+
+# -- what the cluster shows -------------------------------------------------------------------------------------
+
+
+def has_credentials(pod: Mapping[str, Any]) -> bool:
+    """Every container got the Pod Identity variables at admission (the webhook injects them into all)."""
+    containers = (pod.get("spec") or {}).get("containers") or []
+    return bool(containers) and all(
+        any(env.get("name") == CREDENTIALS_ENV for env in container.get("env") or []) for container in containers
+    )
+
+
+def is_ready(pod: Mapping[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+@dataclass(frozen=True)
+class Observation:
+    desired: int  # replicas of the Deployments that run as the service account
+    pods: list[dict[str, Any]]  # its live pods (not terminating, not finished)
+
+    @property
+    def without_credentials(self) -> list[dict[str, Any]]:
+        return [p for p in self.pods if not has_credentials(p)]
+
+    @property
+    def ready_with_credentials(self) -> list[dict[str, Any]]:
+        return [p for p in self.pods if has_credentials(p) and is_ready(p)]
+
+    @property
+    def done(self) -> bool:
+        return self.desired > 0 and not self.without_credentials and len(self.ready_with_credentials) >= self.desired
+
+    def describe(self) -> str:
+        return (
+            f"{len(self.ready_with_credentials)} of {self.desired} replica(s) ready with credentials; "
+            f"{len(self.without_credentials)} pod(s) without: "
+            f"{', '.join(_name(p) for p in self.without_credentials) or 'none'}"
+        )
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "?")
+
+
+def _replicas(deployment: Mapping[str, Any]) -> int:
+    replicas = (deployment.get("spec") or {}).get("replicas")
+    return 1 if replicas is None else int(replicas)  # Kubernetes defaults an unset replicas to 1
+
+
+def _items(client: KubeClient, path: str, **query: str) -> list[dict[str, Any]]:
+    _, body = client.request("GET", path, query=query or None)
+    return list((body or {}).get("items") or [])
+
+
+def observe(client: KubeClient, settings: Settings) -> Observation:
+    ns, sa = quote(settings.namespace, safe=""), settings.service_account
+    deployments = _items(client, f"/apis/apps/v1/namespaces/{ns}/deployments")
+    desired = sum(
+        _replicas(d)
+        for d in deployments
+        if ((d.get("spec") or {}).get("template") or {}).get("spec", {}).get("serviceAccountName") == sa
+    )
+    pods = [
+        p
+        # The field selector narrows the answer; the filter below is what the check relies on.
+        for p in _items(client, f"/api/v1/namespaces/{ns}/pods", fieldSelector=f"spec.serviceAccountName={sa}")
+        if (p.get("spec") or {}).get("serviceAccountName") == sa
+        and not (p.get("metadata") or {}).get("deletionTimestamp")
+        and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+    ]
+    return Observation(desired=desired, pods=pods)
+
+
+# -- the check --------------------------------------------------------------------------------------------------
+
+
+def ensure_credentials(client: KubeClient, settings: Settings, *, deps: Deps, timeout: float) -> int:
+    """Restart pods until every replica runs with credentials; returns how many pods were deleted."""
+    deadline = deps.clock() + timeout
+    restarted: list[str] = []
+    granted = False
+    while True:
+        try:
+            try:
+                seen = observe(client, settings)
+            except KubeApiError as err:
+                # A just-created access entry can take a moment to take effect: wait out 401/403 until the
+                # first answer (later ones are real) within the same deadline.
+                if granted or err.status not in (401, 403) or deps.clock() >= deadline:
+                    raise
+                logger.info("access not yet granted (HTTP %s); retrying: %s", err.status, err)
+                deps.sleep(deps.poll_interval)
+                continue
+            granted = True
+            for pod in seen.without_credentials:
+                name = _name(pod)
+                path = f"/api/v1/namespaces/{quote(settings.namespace, safe='')}/pods/{quote(name, safe='')}"
+                try:
+                    client.request("DELETE", path)
+                except KubeApiError as err:
+                    if err.status != 404:  # already gone: its replacement is what counts
+                        raise
+                restarted.append(name)
+                logger.warning(
+                    "pod %s/%s started without Pod Identity credentials (%s missing): deleted, so its Deployment "
+                    "recreates it now that the association is in effect",
+                    settings.namespace,
+                    name,
+                    CREDENTIALS_ENV,
+                )
+        except KubeApiError as err:
+            raise CheckError(f"checking the pods of {settings.namespace}/{settings.service_account}: {err}") from err
+        if seen.done:
+            logger.info("%s; %d pod(s) restarted", seen.describe(), len(restarted))
+            return len(restarted)
+        if deps.clock() >= deadline:
+            hint = (
+                "no Deployment runs as this service account (did the chart install?)"
+                if seen.desired == 0
+                else "check the Pod Identity association (aws eks list-pod-identity-associations), the "
+                "eks-pod-identity-agent add-on, and `kubectl -n "
+                f"{settings.namespace} describe pods`"
+            )
+            raise CheckError(
+                f"timed out after {timeout:g}s waiting for the pods of service account "
+                f"{settings.namespace}/{settings.service_account} to run with Pod Identity credentials: "
+                f"{seen.describe()}; restarted {len(restarted)} pod(s). {hint}"
+            )
+        deps.sleep(min(deps.poll_interval, max(0.0, deadline - deps.clock())))
+
+
+def _time_budget(context: Any, wanted: float) -> float:
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining_ms):
+        return wanted
+    return max(1.0, min(wanted, remaining_ms() / 1000.0 - LAMBDA_TIME_RESERVE_SECONDS))
+
+
+def on_event(event: Mapping[str, Any], context: Any = None, *, deps: Deps | None = None) -> dict[str, Any]:
+    request_type = event.get("RequestType")
+    props = event.get("ResourceProperties") or {}
+    if request_type == "Delete":
+        # Nothing was created: never touch the cluster, never fail.
+        return {"PhysicalResourceId": event.get("PhysicalResourceId") or PHYSICAL_ID_PREFIX}
+    if request_type not in ("Create", "Update"):
+        raise CheckError(f"unknown RequestType {request_type!r}")
+    settings = parse_properties(props)
+    deps = deps or Deps()
+    try:
+        client = deps.kube_client(settings.cluster_name)
+    except KubeApiError as err:
+        raise CheckError(str(err)) from err
+    restarted = ensure_credentials(client, settings, deps=deps, timeout=_time_budget(context, settings.timeout))
+    return {
+        "PhysicalResourceId": f"{PHYSICAL_ID_PREFIX}{settings.cluster_name}/{settings.namespace}/"
+        f"{settings.service_account}",
+        "Data": {"Restarted": str(restarted)},
+    }

@@ -1,0 +1,222 @@
+"""The controller-credentials check against the fake Kubernetes API (real TLS, the real KubeClient).
+
+The test plays the cluster around it: a Deployment's ReplicaSet recreates deleted pods, and the EKS Pod
+Identity webhook injects the credential variables only into pods created once the association is in
+effect (`effective_at` on the simulated clock). Time passes only through the handler's own sleeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from controller_credentials import handler as check
+from k8s_api import KubeClient
+
+from tests.support.fake_kube import FakeKubeApi
+
+NS, SA = "aws-application-networking-system", "gateway-api-controller"
+PODS = f"/api/v1/namespaces/{NS}/pods"
+DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
+CREDENTIAL_ENV = [
+    {"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"},
+    {"name": "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "value": "/var/run/secrets/pods.eks.amazonaws.com/token"},
+]
+
+
+class Cluster:
+    """The ReplicaSet controller, the Pod Identity webhook and the kubelet, advanced by the handler's sleeps."""
+
+    def __init__(self, api: FakeKubeApi, *, effective_at: float | None, replicas: int = 2) -> None:
+        self.api, self.effective_at, self.now, self.serial = api, effective_at, 0.0, 0
+        self.deployment(SA, "gateway-api-controller", replicas)
+        self.deployment("other", "other-app", 1)
+        self.reconcile()  # the chart's pods: created at t=0, before the association took effect
+        self.ready_all()
+
+    def deployment(self, service_account: str, name: str, replicas: int) -> None:
+        self.api.put_object(
+            f"{DEPLOYMENTS}/{name}",
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": NS},
+                "spec": {"replicas": replicas, "template": {"spec": {"serviceAccountName": service_account}}},
+            },
+        )
+
+    def pods(self, service_account: str = SA) -> list[dict[str, Any]]:
+        return [
+            obj
+            for path, obj in self.api.objects.items()
+            if path.startswith(f"{PODS}/") and obj["spec"]["serviceAccountName"] == service_account
+        ]
+
+    def reconcile(self) -> None:
+        """The ReplicaSet fills up each Deployment; the webhook injects credentials once effective."""
+        for path, deployment in self.api.objects.items():
+            if not path.startswith(f"{DEPLOYMENTS}/"):
+                continue
+            account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+            for _ in range(deployment["spec"]["replicas"] - len(self.pods(account))):
+                self.serial += 1
+                name = f"{deployment['metadata']['name']}-{self.serial}"
+                injected = account == SA and self.effective_at is not None and self.now >= self.effective_at
+                self.api.put_object(
+                    f"{PODS}/{name}",
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "metadata": {"name": name, "namespace": NS},
+                        "spec": {
+                            "serviceAccountName": account,
+                            "containers": [{"name": "manager", "env": CREDENTIAL_ENV if injected else []}],
+                        },
+                        "status": {"phase": "Pending", "conditions": []},
+                    },
+                )
+
+    def ready_all(self) -> None:
+        for path, pod in self.api.objects.items():
+            if path.startswith(f"{PODS}/") and pod["status"]["phase"] == "Pending":
+                pod["status"] = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+                self.api.put_object(path, pod)
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.ready_all()  # pods created at the last step are up now
+        self.reconcile()
+
+    def clock(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def api() -> Iterator[FakeKubeApi]:
+    with FakeKubeApi() as server:
+        yield server
+
+
+def deps(api: FakeKubeApi, cluster: Cluster) -> check.Deps:
+    client = KubeClient(endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: api.token, sleep=lambda _: None)
+    return check.Deps(kube_client=lambda _: client, sleep=cluster.sleep, clock=cluster.clock, poll_interval=5.0)
+
+
+def event(request_type: str = "Create", **props: str) -> dict[str, Any]:
+    return {
+        "RequestType": request_type,
+        "ResourceProperties": {"ClusterName": "eks-demo", "Namespace": NS, "ServiceAccount": SA, **props},
+    }
+
+
+def deleted(api: FakeKubeApi) -> list[str]:
+    return [r.path.rsplit("/", 1)[-1] for r in api.requests if r.method == "DELETE"]
+
+
+def test_pods_started_before_the_association_took_effect_are_restarted_until_they_have_credentials(
+    api: FakeKubeApi,
+) -> None:
+    cluster = Cluster(api, effective_at=12.0)
+    before = [p["metadata"]["name"] for p in cluster.pods()]
+    other = [p["metadata"]["name"] for p in cluster.pods("other")]
+
+    result = check.on_event(event(), None, deps=deps(api, cluster))
+
+    pods = cluster.pods()
+    assert len(pods) == 2 and all(check.has_credentials(p) and check.is_ready(p) for p in pods)
+    # The chart's two pods, then their replacements created before t=12 s: each deleted once, no more.
+    restarted = deleted(api)
+    assert restarted[:2] == before and len(restarted) == len(set(restarted)) == int(result["Data"]["Restarted"])
+    assert len(restarted) > 2  # the association was still not in effect for the first replacements
+    assert not set(restarted) & {p["metadata"]["name"] for p in pods}
+    assert not set(restarted) & set(other)  # another service account's pods are not ours to restart
+    assert result["PhysicalResourceId"] == f"controller-credentials/eks-demo/{NS}/{SA}"
+
+
+def test_pods_with_credentials_are_left_alone(api: FakeKubeApi) -> None:
+    cluster = Cluster(api, effective_at=0.0)
+    result = check.on_event(event("Update"), None, deps=deps(api, cluster))
+    assert deleted(api) == [] and result["Data"] == {"Restarted": "0"}
+    assert cluster.now == 0.0  # no waiting either
+
+
+def test_unset_replicas_count_as_one() -> None:
+    assert check._replicas({"spec": {}}) == 1
+    assert check._replicas({"spec": {"replicas": None}}) == 1
+    assert check._replicas({"spec": {"replicas": 0}}) == 0
+
+
+def test_waits_for_the_replacements_to_be_ready(api: FakeKubeApi) -> None:
+    cluster = Cluster(api, effective_at=0.0)
+    api.delete_object(f"{PODS}/{cluster.pods()[0]['metadata']['name']}")
+    cluster.reconcile()  # a replacement with credentials, not Ready yet
+    check.on_event(event(), None, deps=deps(api, cluster))
+    assert cluster.now == 5.0 and deleted(api) == []
+
+
+def test_an_association_that_never_takes_effect_fails_with_what_it_saw(api: FakeKubeApi) -> None:
+    cluster = Cluster(api, effective_at=None)
+    with pytest.raises(check.CheckError) as err:
+        check.on_event(event(TimeoutSeconds="60"), None, deps=deps(api, cluster))
+    message = str(err.value)
+    assert f"timed out after 60s waiting for the pods of service account {NS}/{SA}" in message
+    assert "0 of 2 replica(s) ready with credentials; 2 pod(s) without" in message
+    assert "check the Pod Identity association" in message
+    assert 60.0 <= cluster.now <= 65.0
+
+
+def test_no_deployment_for_the_service_account_is_reported(api: FakeKubeApi) -> None:
+    cluster = Cluster(api, effective_at=0.0, replicas=0)
+    with pytest.raises(check.CheckError, match="no Deployment runs as this service account"):
+        check.on_event(event(TimeoutSeconds="10"), None, deps=deps(api, cluster))
+
+
+def test_a_just_created_access_entry_is_waited_for(api: FakeKubeApi) -> None:
+    cluster = Cluster(api, effective_at=0.0)
+    api.fail_next(DEPLOYMENTS, 403, times=2)
+    check.on_event(event(), None, deps=deps(api, cluster))
+    assert cluster.now == 10.0
+
+
+def test_later_access_errors_fail_with_the_cause(api: FakeKubeApi) -> None:
+    cluster = Cluster(api, effective_at=5.0)
+    pod = cluster.pods()[0]["metadata"]["name"]
+    api.fail_next(f"{PODS}/{pod}", 403, method="DELETE")
+    with pytest.raises(check.CheckError, match=f"checking the pods of {NS}/{SA}: DELETE .*403"):
+        check.on_event(event(), None, deps=deps(api, cluster))
+
+
+def test_lambda_time_bounds_the_wait(api: FakeKubeApi) -> None:
+    cluster = Cluster(api, effective_at=None)
+
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return 45_000  # 15 s reserve leaves 30 s
+
+    with pytest.raises(check.CheckError, match="timed out after 30s"):
+        check.on_event(event(TimeoutSeconds="240"), Context(), deps=deps(api, cluster))
+
+
+def test_delete_never_touches_the_cluster() -> None:
+    def no_cluster(_: str) -> KubeClient:
+        raise AssertionError("Delete must not reach the cluster")
+
+    result = check.on_event(
+        {**event("Delete"), "PhysicalResourceId": "controller-credentials/x"}, None, deps=check.Deps(no_cluster)
+    )
+    assert result == {"PhysicalResourceId": "controller-credentials/x"}
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"Namespace": ""}, "Namespace property is required"),
+        ({"ServiceAccount": ""}, "ServiceAccount property is required"),
+        ({"TimeoutSeconds": "soon"}, "TimeoutSeconds must be a number"),
+        ({"TimeoutSeconds": "0"}, "TimeoutSeconds must be positive"),
+    ],
+)
+def test_bad_properties_fail_the_create(props: dict[str, str], message: str) -> None:
+    with pytest.raises(check.CheckError, match=message):
+        check.on_event(event(**props), None, deps=check.Deps(lambda _: pytest.fail("no cluster call expected")))

@@ -1,0 +1,74 @@
+"""Every CDK CLI command the Makefile runs takes each flag it is given: checked against the pinned CLI's own
+`cdk <command> --help`, for each target and stack selection, so a flag one command lacks (`diff --all`) fails
+here instead of in a user's shell."""
+
+from __future__ import annotations
+
+import functools
+import re
+import shlex
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+# Every target that runs the CDK CLI, and the command it runs.
+TARGETS = {"synth": "synth", "bootstrap": "bootstrap", "diff": "diff", "deploy": "deploy", "destroy": "destroy"}
+STACK_SELECTIONS = {"default": {}, "named": {"STACKS": "EksLatticeGateway-Gateway"}}
+# yargs prints each option as `  --name, -n   description`.
+_OPTION = re.compile(r"^\s+(--[a-z0-9-]+)(?:,\s+(-[a-zA-Z]))?\s", re.MULTILINE)
+
+
+@functools.cache
+def cli_options(command: str) -> frozenset[str]:
+    if not CDK.exists():
+        pytest.fail("node_modules/.bin/cdk missing: run `make setup`")
+    result = subprocess.run(
+        [str(CDK), command, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    options = {flag for match in _OPTION.finditer(result.stdout) for flag in match.groups() if flag}
+    assert "--app" in options, result.stdout[:500]  # the parse found the option list
+    return frozenset(options)
+
+
+def cdk_invocation(target: str, variables: dict[str, str]) -> list[str]:
+    """The CDK command line `make <target>` would run (make -n: printed, not run)."""
+    result = subprocess.run(
+        ["make", "-n", target, *(f"{k}={v}" for k, v in variables.items())],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = [shlex.split(line) for line in result.stdout.splitlines() if str(CDK) in line]
+    assert len(lines) == 1, result.stdout
+    (words,) = lines
+    return words[words.index(str(CDK)) + 1 :]
+
+
+@pytest.mark.parametrize("selection", STACK_SELECTIONS)
+@pytest.mark.parametrize("target", TARGETS)
+def test_each_target_passes_only_flags_its_cli_command_takes(target: str, selection: str) -> None:
+    command, *args = cdk_invocation(target, STACK_SELECTIONS[selection])
+    assert command == TARGETS[target]
+    known = cli_options(command)
+    # yargs takes --no-<flag> for every boolean --<flag>.
+    flags = [re.sub(r"^--no-", "--", arg.split("=", 1)[0]) for arg in args if arg.startswith("-")]
+    assert [flag for flag in flags if flag not in known] == []
+
+
+@pytest.mark.parametrize("target", ["diff", "deploy", "destroy"])
+def test_stack_selection(target: str) -> None:
+    """By default every stack (deploy/destroy need --all; diff compares every stack when none is named);
+    STACKS names them instead."""
+    _, *default = cdk_invocation(target, {})
+    stacks = [arg for arg in default if not arg.startswith("-")]
+    if target == "diff":
+        assert stacks == [] and "--all" not in default
+    else:
+        assert "--all" in default
+    _, *named = cdk_invocation(target, {"STACKS": "EksLatticeGateway-Gateway"})
+    assert "--all" not in named and named[-1] == "EksLatticeGateway-Gateway"
