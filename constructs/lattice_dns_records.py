@@ -20,6 +20,7 @@ from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
 
 from config import AppConfig
+from config.lattice_names import route_object_name
 from config.versions import CONTROLLER_NAMESPACE
 
 ROUTE_READERS_GROUP = "eks-lattice-gateway:route-readers"
@@ -45,7 +46,7 @@ class LatticeDnsRecords(Construct):
             {
                 "ClusterName": cluster.cluster_name,
                 "Namespace": r.namespace,
-                "RouteName": r.name,
+                "RouteName": route_object_name(r),
                 "Hostname": r.hostname,
                 "HostedZoneId": hosted_zone_id,
             }

@@ -159,7 +159,7 @@ def test_dns_record_per_route_with_timeout_and_outputs(synth: Synthesized, gw: d
     props = record["Properties"]
     assert (props["Namespace"], props["RouteName"], props["Hostname"], props["TimeoutSeconds"]) == (
         "default",
-        "demo-http-route",
+        "demo-http-route-d0c43d",
         "api.example.com",
         "1200",
     )
@@ -186,3 +186,33 @@ def test_smoke_test_function_lives_in_the_client_vpc(gw: dict[str, Any]) -> None
     smoke = [f for k, f in functions.items() if k.startswith("SmokeTest")]
     assert len(smoke) == 1
     assert "api.example.com" in json.dumps(smoke[0]["Properties"]["Environment"])
+
+
+def test_hostname_change_replaces_the_route_resource_and_repoints_the_record(
+    synth: Synthesized, variant: Synthesized
+) -> None:
+    """VARIANT gives demo-http-route a new hostname. Its manifest must be a new resource holding a new object:
+    CloudFormation creates it, then its cleanup runs `kubectl delete` on the old one (updating in place would
+    leave the old route, since kubectl's --prune skips custom resources; deleting an object of the same name
+    would delete the new route). The DNS record keeps its logical id and follows the new object."""
+
+    def routes(app: Synthesized) -> dict[str, tuple[str, dict[str, Any]]]:
+        found = by_kind(app, app.templates[STACK])["HTTPRoute"]
+        return {obj["spec"]["hostnames"][0]: (logical_id, obj) for logical_id, obj in found}
+
+    def records(app: Synthesized) -> dict[str, dict[str, Any]]:
+        found = of_type(app.templates[STACK], "Custom::LatticeDnsRecord")
+        return {k: v["Properties"] for k, v in found.items() if v["Properties"]["RouteName"].startswith("demo-")}
+
+    old_id, old_route = routes(synth)["api.example.com"]
+    new_id, new_route = routes(variant)["api2.example.com"]
+    assert old_id != new_id
+    assert old_id not in variant.templates[STACK]["Resources"]
+    assert old_route["metadata"]["name"] != new_route["metadata"]["name"]
+    ((old_record_id, old_record),) = records(synth).items()
+    ((new_record_id, new_record),) = records(variant).items()
+    assert old_record_id == new_record_id
+    assert (old_record["RouteName"], new_record["RouteName"]) == (
+        old_route["metadata"]["name"],
+        new_route["metadata"]["name"],
+    )
