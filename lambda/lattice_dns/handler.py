@@ -2,7 +2,7 @@
 
 Entry points:
   on_event(event, context)     Create/Update: validate and check ownership, return the PhysicalResourceId and the
-                               wait start; Delete: remove our record (never fails, see _delete).
+                               wait start; Delete: remove our record, or fail with the reason (see _delete).
   is_complete(event, context)  poll the HTTPRoute until the controller has annotated it, then UPSERT the CNAME.
   resync(event, context)       scheduled repair: repoint our records whose route's annotation changed.
 
@@ -36,6 +36,7 @@ from .records import (
     RecordState,
     Zone,
     assess,
+    marker_name,
     normalize_name,
     validate_hostname,
 )
@@ -374,9 +375,14 @@ def _timeout_message(props: Props, seen: Observation, elapsed: float) -> str:
 
 
 def _delete(event: Mapping[str, Any]) -> dict[str, Any]:
-    """Remove our record. Never fails: a failed delete would wedge the stack (e.g. DELETE after a failed CREATE)
-    over a record that is either absent or not ours; a record left behind is logged, and the zone's own deletion
-    (HostedZoneNotEmpty) would surface it."""
+    """Remove our record, or fail saying why.
+
+    Succeeds without a change only when nothing of ours can be there: a PhysicalResourceId this handler never
+    issued (a failed create), a hosted zone that is gone (its records went with it), or a record that is not
+    ours (another owner's, or edited by someone else: then only our marker goes). Anything that stops us from
+    removing a record we own (AccessDenied, Route 53 not answering in time) fails the Delete with the reason:
+    reported as a success, the orphan would surface only later, as the zone's HostedZoneNotEmpty on destroy.
+    """
     physical = str(event.get("PhysicalResourceId") or "")
     result = {"PhysicalResourceId": physical}
     target = parse_physical_id(physical)
@@ -387,8 +393,8 @@ def _delete(event: Mapping[str, Any]) -> dict[str, Any]:
         return result
     zone_id, hostname = target
     owner = owner_of(event)
+    zone = _zone(zone_id, _clients())
     try:
-        zone = _zone(zone_id, _clients())
         for attempt in range(1, DELETE_ATTEMPTS + 1):
             try:
                 _delete_once(zone, hostname, owner)
@@ -400,12 +406,11 @@ def _delete(event: Mapping[str, Any]) -> dict[str, Any]:
     except DnsError as err:
         if err.code == "NoSuchHostedZone":
             LOG.info("hosted zone %s is gone, and %s with it", zone_id, hostname)
-        else:
-            LOG.error(
-                "could not remove %s from zone %s; it may remain, remove it by hand if so: %s", hostname, zone_id, err
-            )
-    except Exception:
-        LOG.exception("could not remove %s from zone %s; if it remains, remove it by hand", hostname, zone_id)
+            return result
+        raise LatticeDnsError(
+            f"could not delete {hostname} (CNAME and its {marker_name(hostname)} TXT) from hosted zone {zone_id}: "
+            f"{err}. Fix the cause and retry; a record left behind would stop the zone's deletion"
+        ) from err
     return result
 
 

@@ -514,9 +514,39 @@ def test_delete_when_cluster_and_zone_unreachable(env: Env) -> None:
     env.eks.delete_cluster(name=CLUSTER)
     handler.on_event(cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]), None)
     assert env.records(HOST) == {}
-    # A zone that no longer exists (or any Route 53 failure) is logged, not raised.
+    # A zone that no longer exists took its records with it: nothing of ours is left.
     gone = f"lattice-dns:Z0000000000000000000:{HOST}"
     assert handler.on_event(cfn_event("Delete", env.props(), physical=gone), None) == {"PhysicalResourceId": gone}
+
+
+@pytest.mark.parametrize("operation", ["ChangeResourceRecordSets", "ListResourceRecordSets"])
+def test_delete_that_cannot_remove_our_record_fails_with_the_reason(env: Env, operation: str) -> None:
+    """Reported as a success, the record would be orphaned and the zone's deletion would fail much later."""
+    out = _created(env)
+
+    def deny(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, operation)
+
+    env.r53.meta.events.register(f"before-call.route53.{operation}", deny)
+    with pytest.raises(handler.LatticeDnsError) as exc:
+        handler.on_event(cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]), None)
+    message = str(exc.value)
+    assert message.startswith(f"could not delete {HOST} (CNAME and its {marker_name(HOST)} TXT) from hosted zone")
+    assert f"AccessDenied: not authorized; the Lambda's role needs route53:{operation}" in message
+    env.r53.meta.events.unregister(f"before-call.route53.{operation}", deny)
+    assert env.cname() == (DOMAIN, 60)  # still there, and CloudFormation says why
+
+
+def test_delete_that_keeps_failing_to_match_fails(env: Env) -> None:
+    out = _created(env)
+
+    def conflict(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "InvalidChangeBatch", "Message": "not found"}}, "ChangeRRSets")
+
+    env.r53.meta.events.register("before-call.route53.ChangeResourceRecordSets", conflict)
+    with pytest.raises(handler.LatticeDnsError, match=r"InvalidChangeBatch"):
+        handler.on_event(cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]), None)
+    assert len(env.changes) == handler.DELETE_ATTEMPTS
 
 
 def test_delete_retries_when_records_change_underneath(env: Env) -> None:
