@@ -216,3 +216,31 @@ def test_hostname_change_replaces_the_route_resource_and_repoints_the_record(
         old_route["metadata"]["name"],
         new_route["metadata"]["name"],
     )
+
+
+def test_dns_lambda_call_bounds_fit_their_timeouts(gw: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow answer must end in another poll or a clear failure, never a Lambda timeout. The handlers start a
+    Route 53 or Kubernetes call only when it fits in the time left (tests/lambda); what must fit each function's
+    timeout is the one call started regardless (DescribeCluster, first thing in is_complete) plus one of each
+    other, and the time to answer. The production clients must be sized as the handler assumes."""
+    from k8s_api.client import MIN_ATTEMPT_SECONDS
+    from lattice_dns import handler
+
+    timeouts = {
+        f["Properties"]["Handler"].rsplit(".", 1)[-1]: f["Properties"]["Timeout"]
+        for f in of_type(gw, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler", "").startswith("lattice_dns.handler.")
+    }
+    monkeypatch.setattr(handler, "_CACHED", None)
+    monkeypatch.setenv("AWS_REGION", "ap-northeast-2")
+    clients = handler._clients()
+    route53, eks = clients.route53.meta.config, clients.eks.meta.config
+    assert route53.retries["total_max_attempts"] == 1
+    assert route53.connect_timeout + route53.read_timeout <= handler.ROUTE53_CALL_SECONDS
+    assert eks.retries["total_max_attempts"] * (eks.connect_timeout + eks.read_timeout) < handler.EKS_CALL_SECONDS
+    reserve = handler.RESPONSE_RESERVE_SECONDS
+    assert reserve + handler.ROUTE53_CALL_SECONDS <= timeouts["on_event"]
+    assert (
+        reserve + handler.EKS_CALL_SECONDS + MIN_ATTEMPT_SECONDS + handler.ROUTE53_CALL_SECONDS
+        <= (timeouts["is_complete"])
+    )
