@@ -258,3 +258,24 @@ def test_a_route_object_kept_across_a_hostname_change_points_dns_at_the_old_doma
     stack.update(old, new)
     with pytest.raises(AssertionError, match=r"api2\.example\.com -> a service whose custom domain is another name"):
         assert_serves(world, new)
+
+
+def test_the_fake_controller_keeps_lattices_rules(world: World) -> None:
+    """The replay is only as good as its Lattice: a domain is fixed at creation and unique in the service network."""
+    api, controller = world.controller.api, world.controller
+
+    def route(name: str, host: str) -> dict[str, Any]:
+        return {"kind": "HTTPRoute", "metadata": {"name": name, "namespace": "default"}, "spec": {"hostnames": [host]}}
+
+    def annotated(name: str) -> bool:
+        obj = api.get_object(f"/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/{name}") or {}
+        return "application-networking.k8s.aws/lattice-assigned-domain-name" in obj["metadata"].get("annotations", {})
+
+    controller.apply(route("a", "one.example.com"))
+    controller.apply(route("a", "two.example.com"))  # same object, new hostname
+    assert [s.custom_domain for s in controller.services.values()] == ["one.example.com"]
+    controller.apply(route("b", "one.example.com"))  # a second service for a domain in use
+    assert annotated("a") and not annotated("b")
+    controller.delete(route("a", "two.example.com"))
+    assert annotated("b")
+    assert [s.custom_domain for s in controller.services.values()] == ["one.example.com"]

@@ -90,11 +90,15 @@ class LatticeService:
 @dataclass
 class FakeController:
     """One Lattice service per route object, named by the controller's rule (config/lattice_names.py); the
-    route gets the service's DNS name as its annotation."""
+    route gets the service's DNS name as its annotation. Lattice's rules that matter here: a service's custom
+    domain is fixed at creation, and unique within the service network (Lattice User Guide, "Configure a custom
+    domain name": a second service with a domain in use cannot join, so v2.1.3's association fails with a
+    Conflict the controller retries); the controller never takes over another route's service."""
 
     api: FakeKubeApi
     region: str
     services: dict[str, LatticeService] = field(default_factory=dict)
+    waiting: dict[str, dict[str, Any]] = field(default_factory=dict)  # route path -> object, retried on deletes
 
     @staticmethod
     def _service_name(obj: Mapping[str, Any]) -> str:
@@ -106,25 +110,33 @@ class FakeController:
         meta = obj["metadata"]
         path = route_path(meta["namespace"], meta["name"])
         name = self._service_name(obj)
+        domain = obj["spec"]["hostnames"][0]
         service = self.services.get(name)
-        if service is None:
-            digest = hashlib.sha256(name.encode()).hexdigest()[:17]
-            dns = f"{name}-0{digest}.7d67968.vpc-lattice-svcs.{self.region}.on.aws"
-            service = self.services[name] = LatticeService(path, obj["spec"]["hostnames"][0], dns)
         stored = json.loads(json.dumps(obj))
-        if service.route == path:  # another route's service is never taken over: no annotation then
-            stored["metadata"].setdefault("annotations", {})[ANNOTATION] = service.dns_name
+        self.waiting.pop(path, None)
+        if service is None and any(s.custom_domain == domain for s in self.services.values()):
+            self.waiting[path] = obj  # the domain is another service's: no association, no annotation yet
+        else:
+            if service is None:
+                digest = hashlib.sha256(name.encode()).hexdigest()[:17]
+                dns = f"{name}-0{digest}.7d67968.vpc-lattice-svcs.{self.region}.on.aws"
+                service = self.services[name] = LatticeService(path, domain, dns)
+            if service.route == path:  # another route's service is never taken over: no annotation then
+                stored["metadata"].setdefault("annotations", {})[ANNOTATION] = service.dns_name
         self.api.put_object(path, stored)
 
     def delete(self, obj: Mapping[str, Any]) -> None:
         meta = obj["metadata"]
         path = route_path(meta["namespace"], meta["name"])
+        self.waiting.pop(path, None)
         if self.api.get_object(path) is None:
             return
         self.api.delete_object(path)
         name = self._service_name(obj)
         if name in self.services and self.services[name].route == path:
             del self.services[name]
+            for waiting in list(self.waiting.values()):  # the controller's requeue
+                self.apply(waiting)
 
 
 # -- IAM on every Route 53 call ----------------------------------------------------------------------------------------
