@@ -158,9 +158,11 @@ def test_resolve_computes_joins_and_leaves_unknown_tokens_opaque() -> None:
 
 
 def test_role_statements_reads_attached_policies_and_refuses_own_ones() -> None:
-    policy = {"Type": "AWS::IAM::Policy", "Properties": {"Roles": [{"Ref": "R"}], "PolicyDocument": {"Statement": []}}}
-    policy["Properties"]["PolicyDocument"]["Statement"] = [allow()]
-    template = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {}}, "P": policy}}
+    policy: dict[str, Any] = {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {"Roles": [{"Ref": "R"}], "PolicyDocument": {"Statement": [allow()]}},
+    }
+    template: dict[str, Any] = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {}}, "P": policy}}
     assert role_statements(template, "R", {}) == [allow()]
     template["Resources"]["R"]["Properties"]["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/AdministratorAccess"]
     with pytest.raises(NotSupportedError):
