@@ -290,8 +290,8 @@ class Zone:
         left = self._time_left()
         if left - wait < self._call_seconds:
             raise DnsError(
-                f"route53 {operation} on zone {self.zone_id}: {left:.0f} s left of this invocation, too little for "
-                f"another call (up to {self._call_seconds:.0f} s)" + (f"; last error: {last}" if last else ""),
+                f"route53 {operation} on zone {self.zone_id}: {left:.1f} s left of this invocation, too little for "
+                f"another call (up to {self._call_seconds:g} s)" + (f"; last error: {last}" if last else ""),
                 code=OUT_OF_TIME,
                 transient=True,
             )
