@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
+from config.lattice_names import route_name_problem
 from config.model import (
     App,
     AppConfig,
@@ -336,6 +337,8 @@ def _build(v: dict[str, Any], *, today: dt.date) -> AppConfig:
 
     apps = _apps(v["apps"])
     routes = _routes(v["routes"], apps=apps, zone=zone)
+    if problem := route_name_problem(routes):
+        raise ConfigError(*problem)
 
     return AppConfig(
         cluster_name=cluster_name,

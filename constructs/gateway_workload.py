@@ -12,6 +12,7 @@ from constructs import Construct
 from constructs.k8s_objects import app_objects, extra_namespaces, gateway, gateway_class, http_route
 
 from config import AppConfig
+from config.lattice_names import hostname_digest
 
 
 class GatewayWorkload(Construct):
@@ -38,7 +39,11 @@ class GatewayWorkload(Construct):
 
         self.routes: dict[str, eks.KubernetesManifest] = {}
         for route in config.routes:
-            route_manifest = manifest(f"Route-{route.namespace}-{route.name}", http_route(config, route))
+            # The id carries the hostname's digest like the object's name: a new hostname is a new resource, so
+            # CloudFormation creates the new route before its cleanup deletes the old one (`kubectl delete`).
+            # Updating in place would leave the old object: kubectl's --prune skips custom resources.
+            route_id = f"Route-{route.namespace}-{route.name}-{hostname_digest(route.hostname)}"
+            route_manifest = manifest(route_id, http_route(config, route))
             route_manifest.node.add_dependency(
                 gateway_manifest, *(apps[b.app] for r in route.rules for b in r.backends)
             )

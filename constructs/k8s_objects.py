@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from config.lattice_names import SERVICE_NAME_OVERRIDE_ANNOTATION, route_object_name, service_name_override
 from config.model import App, AppConfig, HealthCheck, Route, RouteRule
 from config.versions import CONTROLLER_NAME, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT
 
@@ -253,10 +254,14 @@ def http_route(cfg: AppConfig, route: Route) -> Obj:
     if route.namespace != GATEWAY_NAMESPACE:
         # A parentRef without a namespace means the route's own namespace.
         parent["namespace"] = GATEWAY_NAMESPACE
+    # Named after the hostname too, and with the Lattice service name fixed at creation: a new hostname is a
+    # new route object and a new Lattice service (config/lattice_names.py says why).
+    meta = _meta(route_object_name(route), route.namespace)
+    meta["annotations"] = {SERVICE_NAME_OVERRIDE_ANNOTATION: service_name_override(route)}
     return {
         "apiVersion": GATEWAY_API_VERSION,
         "kind": "HTTPRoute",
-        "metadata": _meta(route.name, route.namespace),
+        "metadata": meta,
         "spec": {
             "parentRefs": [parent],
             # Lattice makes only the first hostname the service's custom domain name.

@@ -20,6 +20,7 @@ from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
 
 from config import AppConfig
+from config.lattice_names import route_object_name
 from config.versions import CONTROLLER_NAMESPACE
 
 ROUTE_READERS_GROUP = "eks-lattice-gateway:route-readers"
@@ -45,17 +46,27 @@ class LatticeDnsRecords(Construct):
             {
                 "ClusterName": cluster.cluster_name,
                 "Namespace": r.namespace,
-                "RouteName": r.name,
+                "RouteName": route_object_name(r),
                 "Hostname": r.hostname,
                 "HostedZoneId": hosted_zone_id,
             }
             for r in config.routes
         ]
 
-        # The record names these functions may change: each route's CNAME and its TXT ownership marker.
-        names = sorted(
-            {r.hostname for r in config.routes} | {f"_eks-lattice-gateway.{r.hostname}" for r in config.routes}
-        )
+        # The records these functions may change: any CNAME or TXT *inside* the zone (never its apex, NS or SOA),
+        # created or deleted. Not only the current config's names: when a hostname changes or a route is removed,
+        # CloudFormation deletes the old record during UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, after this policy has
+        # already been updated, so a per-config list would refuse that delete and leave the zone non-empty.
+        # Records of others stay safe through the ownership marker (records.py), not through IAM.
+        change_conditions = {
+            "ForAllValues:StringLike": {
+                "route53:ChangeResourceRecordSetsNormalizedRecordNames": [f"*.{config.private_zone_name}"],
+            },
+            "ForAllValues:StringEquals": {
+                "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME", "TXT"],
+                "route53:ChangeResourceRecordSetsActions": ["UPSERT", "DELETE"],
+            },
+        }
 
         def function(construct_id: str, handler: str, description: str, timeout: Duration) -> PythonFunction:
             fn = PythonFunction(
@@ -80,12 +91,7 @@ class LatticeDnsRecords(Construct):
                 iam.PolicyStatement(
                     actions=["route53:ChangeResourceRecordSets"],
                     resources=[zone_arn],
-                    conditions={
-                        "ForAllValues:StringEquals": {
-                            "route53:ChangeResourceRecordSetsNormalizedRecordNames": names,
-                            "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME", "TXT"],
-                        }
-                    },
+                    conditions=change_conditions,
                 )
             )
             fn.role.add_to_policy(iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn]))

@@ -210,7 +210,7 @@ def test_dns_record_per_route_with_timeout_and_outputs(synth: Synthesized, gw: d
     props = record["Properties"]
     assert (props["Namespace"], props["RouteName"], props["Hostname"], props["TimeoutSeconds"]) == (
         "default",
-        "demo-http-route",
+        "demo-http-route-d0c43d",
         "api.example.com",
         "1200",
     )
@@ -237,3 +237,61 @@ def test_smoke_test_function_lives_in_the_client_vpc(gw: dict[str, Any]) -> None
     smoke = [f for k, f in functions.items() if k.startswith("SmokeTest")]
     assert len(smoke) == 1
     assert "api.example.com" in json.dumps(smoke[0]["Properties"]["Environment"])
+
+
+def test_hostname_change_replaces_the_route_resource_and_repoints_the_record(
+    synth: Synthesized, variant: Synthesized
+) -> None:
+    """VARIANT gives demo-http-route a new hostname. Its manifest must be a new resource holding a new object:
+    CloudFormation creates it, then its cleanup runs `kubectl delete` on the old one (updating in place would
+    leave the old route, since kubectl's --prune skips custom resources; deleting an object of the same name
+    would delete the new route). The DNS record keeps its logical id and follows the new object."""
+
+    def routes(app: Synthesized) -> dict[str, tuple[str, dict[str, Any]]]:
+        found = by_kind(app, app.templates[STACK])["HTTPRoute"]
+        return {obj["spec"]["hostnames"][0]: (logical_id, obj) for logical_id, obj in found}
+
+    def records(app: Synthesized) -> dict[str, dict[str, Any]]:
+        found = of_type(app.templates[STACK], "Custom::LatticeDnsRecord")
+        return {k: v["Properties"] for k, v in found.items() if v["Properties"]["RouteName"].startswith("demo-")}
+
+    old_id, old_route = routes(synth)["api.example.com"]
+    new_id, new_route = routes(variant)["api2.example.com"]
+    assert old_id != new_id
+    assert old_id not in variant.templates[STACK]["Resources"]
+    assert old_route["metadata"]["name"] != new_route["metadata"]["name"]
+    ((old_record_id, old_record),) = records(synth).items()
+    ((new_record_id, new_record),) = records(variant).items()
+    assert old_record_id == new_record_id
+    assert (old_record["RouteName"], new_record["RouteName"]) == (
+        old_route["metadata"]["name"],
+        new_route["metadata"]["name"],
+    )
+
+
+def test_dns_lambda_call_bounds_fit_their_timeouts(gw: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow answer must end in another poll or a clear failure, never a Lambda timeout. The handlers start a
+    Route 53 or Kubernetes call only when it fits in the time left (tests/lambda); what must fit each function's
+    timeout is the one call started regardless (DescribeCluster, first thing in is_complete) plus one of each
+    other, and the time to answer. The production clients must be sized as the handler assumes."""
+    from k8s_api.client import MIN_ATTEMPT_SECONDS
+    from lattice_dns import handler
+
+    timeouts = {
+        f["Properties"]["Handler"].rsplit(".", 1)[-1]: f["Properties"]["Timeout"]
+        for f in of_type(gw, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler", "").startswith("lattice_dns.handler.")
+    }
+    monkeypatch.setattr(handler, "_CACHED", None)
+    monkeypatch.setenv("AWS_REGION", "ap-northeast-2")
+    clients = handler._clients()
+    route53, eks = clients.route53.meta.config, clients.eks.meta.config
+    assert route53.retries["total_max_attempts"] == 1
+    assert route53.connect_timeout + route53.read_timeout <= handler.ROUTE53_CALL_SECONDS
+    assert eks.retries["total_max_attempts"] * (eks.connect_timeout + eks.read_timeout) < handler.EKS_CALL_SECONDS
+    reserve = handler.RESPONSE_RESERVE_SECONDS
+    assert reserve + handler.ROUTE53_CALL_SECONDS <= timeouts["on_event"]
+    assert (
+        reserve + handler.EKS_CALL_SECONDS + MIN_ATTEMPT_SECONDS + handler.ROUTE53_CALL_SECONDS
+        <= (timeouts["is_complete"])
+    )

@@ -26,6 +26,7 @@ from constructs.k8s_objects import (
 )
 from k8s_schemas import SchemaNotFoundError, validate_core, validate_custom, validate_object
 
+from config.lattice_names import hostname_digest
 from config.loader import parse_context
 from config.model import AppConfig
 from config.versions import CONTROLLER_NAME, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT, EKS_VERSIONS
@@ -304,9 +305,23 @@ def _hardened(obj: Obj) -> Obj:
     return out
 
 
+def _named_for_its_hostname(obj: Obj) -> Obj:
+    """The one deliberate change to the tutorial's HTTPRoute: its name carries the digest of its hostname and it
+    fixes its Lattice service name at creation, so a new hostname is a new route and a new Lattice service
+    (config/lattice_names.py). Literal values: a change here renames, hence replaces, every deployed route."""
+    if obj["kind"] != "HTTPRoute":
+        return obj
+    out = copy.deepcopy(obj)
+    out["metadata"]["name"] = "demo-http-route-d0c43d"
+    out["metadata"]["annotations"] = {
+        "application-networking.k8s.aws/service-name-override": "demo-http-route-default-d0c43d"
+    }
+    return out
+
+
 def test_default_objects_equal_the_tutorial_plus_hardening() -> None:
     ours = {_key(o): o for o in workload_objects(default_config())}
-    expected = {_key(o): o for o in (_hardened(_as_applied(t)) for t in TUTORIAL)}
+    expected = {_key(o): o for o in (_named_for_its_hostname(_hardened(_as_applied(t))) for t in TUTORIAL)}
     assert ours.keys() == expected.keys()
     for key, obj in expected.items():
         assert ours[key] == obj, key
@@ -351,9 +366,9 @@ def test_rich_config_namespaces_and_parent_refs() -> None:
     objs = _by_key(rich_config())
     assert "Namespace/-/shop" in objs
     assert "Namespace/-/default" not in objs
-    shop_route = objs["HTTPRoute/shop/shop-route"]
+    shop_route = objs[f"HTTPRoute/shop/shop-route-{hostname_digest('shop.example.com')}"]
     assert shop_route["spec"]["parentRefs"] == [{"name": "demo-sn", "sectionName": "http", "namespace": "default"}]
-    assert objs["HTTPRoute/default/demo-http-route"]["spec"]["parentRefs"] == [
+    assert objs[f"HTTPRoute/default/demo-http-route-{hostname_digest('api.example.com')}"]["spec"]["parentRefs"] == [
         {"name": "demo-sn", "sectionName": "http"}
     ]
     assert objs["TargetGroupPolicy/shop/tg-policy-shop-v1"]["spec"]["targetRef"] == {
@@ -364,7 +379,7 @@ def test_rich_config_namespaces_and_parent_refs() -> None:
 
 
 def test_rich_config_route_matches_and_weights() -> None:
-    route = _by_key(rich_config())["HTTPRoute/shop/shop-route"]
+    route = _by_key(rich_config())[f"HTTPRoute/shop/shop-route-{hostname_digest('shop.example.com')}"]
     assert route["spec"]["hostnames"] == ["shop.example.com"]
     first, second = route["spec"]["rules"]
     assert first == {

@@ -21,6 +21,8 @@ USER_AGENT = "eks-lattice-gateway/k8s-api"
 # Upper bounds so a misbehaving server cannot stall a Lambda with huge waits.
 MAX_BACKOFF_SECONDS = 20.0
 MAX_RETRY_AFTER_SECONDS = 30.0
+# Below this much time left, another attempt could not get an answer: report instead of trying.
+MIN_ATTEMPT_SECONDS = 1.0
 _MAX_MESSAGE_CHARS = 500
 
 
@@ -102,7 +104,10 @@ class KubeClient:
         max_attempts: int = 5,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        time_left: Callable[[], float] | None = None,
     ) -> None:
+        """`time_left()`: seconds this caller may still spend (e.g. the Lambda's remaining time less what it needs
+        to answer); attempts, their timeouts and the waits between them stay inside it. None: no limit."""
         parts = urlsplit(endpoint)
         if parts.scheme != "https" or not parts.hostname:
             raise KubeApiError(f"Kubernetes endpoint must be https://host[:port], got {endpoint!r}")
@@ -116,6 +121,7 @@ class KubeClient:
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff
         self._sleep = sleep
+        self._time_left = time_left or (lambda: float("inf"))
 
     @classmethod
     def for_eks_cluster(cls, cluster_name: str, *, eks_client: Any, sts_client: Any, **kwargs: Any) -> KubeClient:
@@ -152,25 +158,40 @@ class KubeClient:
             target += ("&" if "?" in target else "?") + urlencode(dict(query))
 
         last: _TransientError | None = None
-        for attempt in range(1, self._max_attempts + 1):
+        attempts = 0
+        out_of_time = False
+        while attempts < self._max_attempts:
+            left = self._time_left()
+            if left < MIN_ATTEMPT_SECONDS:
+                out_of_time = True
+                break
+            attempts += 1
             try:
-                return self._send_once(method, path, target, body, content_type)
+                return self._send_once(method, path, target, body, content_type, timeout=min(self._timeout, left))
             except _TransientError as err:
                 last = err
-                if attempt == self._max_attempts:
+                if attempts == self._max_attempts:
                     break
-                delay = err.retry_after if err.retry_after is not None else self._backoff_delay(attempt)
+                delay = err.retry_after if err.retry_after is not None else self._backoff_delay(attempts)
+                if self._time_left() - delay < MIN_ATTEMPT_SECONDS:
+                    out_of_time = True
+                    break
                 self._sleep(delay)
-        assert last is not None
+        if last is None:
+            raise KubeApiError(f"{method} {path}: no time left to call the Kubernetes API at {self.endpoint}")
         hint = ""
         if last.status is None:
             hint = (
                 "; check that this network can reach the cluster endpoint (public/private endpoint access, "
                 "VPC routing, security groups)"
             )
+        why = (
+            f"gave up after {attempts} attempt(s), out of time for another"
+            if out_of_time
+            else f"still failing after {attempts} attempts"
+        )
         raise KubeApiError(
-            f"{method} {path}: Kubernetes API at {self.endpoint} still failing after {self._max_attempts} "
-            f"attempts; last error: {last}{hint}",
+            f"{method} {path}: Kubernetes API at {self.endpoint} {why}; last error: {last}{hint}",
             status=last.status,
         )
 
@@ -206,7 +227,7 @@ class KubeClient:
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not cryptography
 
     def _send_once(
-        self, method: str, path: str, target: str, body: bytes | None, content_type: str | None
+        self, method: str, path: str, target: str, body: bytes | None, content_type: str | None, *, timeout: float
     ) -> tuple[int, Any]:
         try:
             token = self._token()
@@ -220,7 +241,7 @@ class KubeClient:
         if body is not None:
             headers["Content-Type"] = content_type or "application/json"
 
-        conn = http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout, context=self._ssl)
+        conn = http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=self._ssl)
         try:
             conn.request(method, target, body=body, headers=headers)
             resp = conn.getresponse()

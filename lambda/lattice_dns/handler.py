@@ -2,7 +2,7 @@
 
 Entry points:
   on_event(event, context)     Create/Update: validate and check ownership, return the PhysicalResourceId and the
-                               wait start; Delete: remove our record (never fails, see _delete).
+                               wait start; Delete: remove our record, or fail with the reason (see _delete).
   is_complete(event, context)  poll the HTTPRoute until the controller has annotated it, then UPSERT the CNAME.
   resync(event, context)       scheduled repair: repoint our records whose route's annotation changed.
 
@@ -36,6 +36,7 @@ from .records import (
     RecordState,
     Zone,
     assess,
+    marker_name,
     normalize_name,
     validate_hostname,
 )
@@ -62,6 +63,16 @@ DEADLINE_MARGIN_SECONDS = 60
 # A fresh access entry can take a minute or two to be honoured; auth errors after that are real.
 AUTH_GRACE_SECONDS = 120
 DELETE_ATTEMPTS = 3
+# What each invocation keeps for itself after its last AWS or Kubernetes call: logging and returning.
+RESPONSE_RESERVE_SECONDS = 5.0
+# Client sizing: one Route 53 call takes at most connect + read timeout (botocore does not retry it; Zone does,
+# within the invocation's remaining time); DescribeCluster, the one call not bounded by that, at most
+# EKS_ATTEMPTS x (connect + read) plus botocore's backoff between them (standard mode: under 1 s after the first).
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 10
+EKS_ATTEMPTS = 2
+ROUTE53_CALL_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
+EKS_CALL_SECONDS = EKS_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + 1
 
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _OBJECT_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -182,6 +193,9 @@ class Clients:
     route53: Any
     eks: Any
     sts: Any
+    # The most one call of each client may take (see the sizing above); tests inject clients of their own.
+    route53_call_seconds: float = ROUTE53_CALL_SECONDS
+    eks_call_seconds: float = EKS_CALL_SECONDS
 
 
 _CACHED: Clients | None = None
@@ -195,22 +209,40 @@ def _clients() -> Clients:
         if not region:
             raise LatticeDnsError("AWS_REGION is not set; the Lambda runtime sets it, set it by hand elsewhere")
         session = boto3.session.Session(region_name=region)
-        config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
+        timeouts = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "read_timeout": READ_TIMEOUT_SECONDS}
         _CACHED = Clients(
-            route53=session.client("route53", config=config),
-            eks=session.client("eks", config=config),
+            route53=session.client(
+                "route53", config=Config(retries={"mode": "standard", "total_max_attempts": 1}, **timeouts)
+            ),
+            eks=session.client(
+                "eks", config=Config(retries={"mode": "standard", "total_max_attempts": EKS_ATTEMPTS}, **timeouts)
+            ),
             sts=regional_sts_client(session, region),
         )
     return _CACHED
 
 
-def _kube(cluster_name: str, clients: Clients) -> KubeClient:
+TimeLeft = Callable[[], float]
+
+
+def _time_left(context: Any) -> TimeLeft:
+    """Seconds this invocation may still spend on calls: the Lambda's remaining time less what it needs to answer.
+    Unlimited without a Lambda context (local runs)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return lambda: float("inf")
+    return lambda: remaining() / 1000 - RESPONSE_RESERVE_SECONDS
+
+
+def _kube(cluster_name: str, clients: Clients, time_left: TimeLeft) -> KubeClient:
     # Endpoint and CA come from DescribeCluster, so TLS is verified against the cluster's own CA.
-    return KubeClient.for_eks_cluster(cluster_name, eks_client=clients.eks, sts_client=clients.sts, sleep=_sleep)
+    return KubeClient.for_eks_cluster(
+        cluster_name, eks_client=clients.eks, sts_client=clients.sts, sleep=_sleep, time_left=time_left
+    )
 
 
-def _zone(zone_id: str, clients: Clients) -> Zone:
-    return Zone(clients.route53, zone_id, sleep=_sleep)
+def _zone(zone_id: str, clients: Clients, time_left: TimeLeft) -> Zone:
+    return Zone(clients.route53, zone_id, sleep=_sleep, time_left=time_left, call_seconds=clients.route53_call_seconds)
 
 
 # -- provider framework: onEvent -----------------------------------------------------------------------------------
@@ -227,8 +259,9 @@ def _log_event(event: Mapping[str, Any]) -> None:
 def on_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _log_event(event)
     request = event.get("RequestType")
+    time_left = _time_left(context)
     if request == "Delete":
-        return _delete(event)
+        return _delete(event, time_left)
     if request not in ("Create", "Update"):
         raise LatticeDnsError(f"unknown RequestType {request!r}")
     try:
@@ -238,7 +271,7 @@ def on_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     # Fail now, not after the wait, when the name is unusable or taken.
     clients = _clients()
-    zone = _zone(props.zone_id, clients)
+    zone = _zone(props.zone_id, clients, time_left)
     zone.check_hostname(props.hostname)
     claim, reason = assess(zone.read(props.hostname), owner=owner_of(event))
     if claim is Claim.FOREIGN:
@@ -263,10 +296,12 @@ class Observation:
     kube: KubeClient | None = None
 
 
-def _observe(props: Props, clients: Clients) -> Observation:
+def _observe(props: Props, clients: Clients, time_left: TimeLeft) -> Observation:
     seen = Observation()
     try:
-        seen.kube = _kube(props.cluster_name, clients)
+        if time_left() < clients.eks_call_seconds:
+            raise KubeApiError(f"{time_left():.0f} s left of this invocation, too little for eks:DescribeCluster")
+        seen.kube = _kube(props.cluster_name, clients, time_left)
         seen.route = seen.kube.get(props.route_path)
     except KubeApiError as err:
         seen.error = err
@@ -293,14 +328,22 @@ def is_complete(event: dict[str, Any], context: Any) -> dict[str, Any]:
         LOG.warning("no WaitStartedAt in the event (not merged from on_event?); the wait starts now")
         started = now
     clients = _clients()
+    time_left = _time_left(context)
 
-    seen = _observe(props, clients)
+    seen = _observe(props, clients, time_left)
     try:
         domain = lattice_domain(seen.route)
     except ValueError as err:
         raise LatticeDnsError(f"HTTPRoute {props.namespace}/{props.route_name}: {err}") from None
+    deadline = _deadline(started, props.timeout_seconds)
     if domain:
-        data = _point_record(props, owner_of(event), domain, clients)
+        try:
+            data = _point_record(props, owner_of(event), domain, _zone(props.zone_id, clients, time_left))
+        except DnsError as err:
+            if not err.transient or now >= deadline:
+                raise
+            LOG.warning("Route 53 busy or slow, trying again at the next poll: %s", err)
+            return {"IsComplete": False}
         return {"IsComplete": True, "Data": data}
 
     elapsed = now - started
@@ -309,16 +352,15 @@ def is_complete(event: dict[str, Any], context: Any) -> dict[str, Any]:
             f"cannot read HTTPRoute {props.namespace}/{props.route_name} on EKS cluster {props.cluster_name} "
             f"(still failing {elapsed:.0f} s after the start): {seen.error}"
         )
-    if now >= _deadline(started, props.timeout_seconds):
+    if now >= deadline:
         raise WaitTimeoutError(_timeout_message(props, seen, elapsed))
     state = "missing" if seen.route is None else "not annotated yet"
     LOG.info("HTTPRoute %s/%s %s; waiting (%.0f s elapsed)", props.namespace, props.route_name, state, elapsed)
     return {"IsComplete": False}
 
 
-def _point_record(props: Props, owner: str, domain: str, clients: Clients) -> dict[str, str]:
+def _point_record(props: Props, owner: str, domain: str, zone: Zone) -> dict[str, str]:
     """Make hostname CNAME domain, unless it already is; refuse names that are not ours."""
-    zone = _zone(props.zone_id, clients)
     state = zone.read(props.hostname)
     claim, reason = assess(state, owner=owner)
     if claim is Claim.FOREIGN:
@@ -373,10 +415,15 @@ def _timeout_message(props: Props, seen: Observation, elapsed: float) -> str:
 # -- provider framework: Delete --------------------------------------------------------------------------------------
 
 
-def _delete(event: Mapping[str, Any]) -> dict[str, Any]:
-    """Remove our record. Never fails: a failed delete would wedge the stack (e.g. DELETE after a failed CREATE)
-    over a record that is either absent or not ours; a record left behind is logged, and the zone's own deletion
-    (HostedZoneNotEmpty) would surface it."""
+def _delete(event: Mapping[str, Any], time_left: TimeLeft) -> dict[str, Any]:
+    """Remove our record, or fail saying why.
+
+    Succeeds without a change only when nothing of ours can be there: a PhysicalResourceId this handler never
+    issued (a failed create), a hosted zone that is gone (its records went with it), or a record that is not
+    ours (another owner's, or edited by someone else: then only our marker goes). Anything that stops us from
+    removing a record we own (AccessDenied, Route 53 not answering in time) fails the Delete with the reason:
+    reported as a success, the orphan would surface only later, as the zone's HostedZoneNotEmpty on destroy.
+    """
     physical = str(event.get("PhysicalResourceId") or "")
     result = {"PhysicalResourceId": physical}
     target = parse_physical_id(physical)
@@ -387,8 +434,8 @@ def _delete(event: Mapping[str, Any]) -> dict[str, Any]:
         return result
     zone_id, hostname = target
     owner = owner_of(event)
+    zone = _zone(zone_id, _clients(), time_left)
     try:
-        zone = _zone(zone_id, _clients())
         for attempt in range(1, DELETE_ATTEMPTS + 1):
             try:
                 _delete_once(zone, hostname, owner)
@@ -400,12 +447,11 @@ def _delete(event: Mapping[str, Any]) -> dict[str, Any]:
     except DnsError as err:
         if err.code == "NoSuchHostedZone":
             LOG.info("hosted zone %s is gone, and %s with it", zone_id, hostname)
-        else:
-            LOG.error(
-                "could not remove %s from zone %s; it may remain, remove it by hand if so: %s", hostname, zone_id, err
-            )
-    except Exception:
-        LOG.exception("could not remove %s from zone %s; if it remains, remove it by hand", hostname, zone_id)
+            return result
+        raise LatticeDnsError(
+            f"could not delete {hostname} (CNAME and its {marker_name(hostname)} TXT) from hosted zone {zone_id}: "
+            f"{err}. Fix the cause and retry; a record left behind would stop the zone's deletion"
+        ) from err
     return result
 
 
@@ -458,12 +504,13 @@ def resync(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Repoint each configured record whose route's annotation changed; never touch records that aren't ours."""
     specs = _resync_specs(event or {})
     clients = _clients()
+    time_left = _time_left(context)
     kubes: dict[str, KubeClient] = {}
     results: list[dict[str, str]] = []
     for spec in specs:
         label = f"{spec.get('Hostname')} <- {spec.get('ClusterName')}/{spec.get('Namespace')}/{spec.get('RouteName')}"
         try:
-            outcome = _resync_one(spec, clients, kubes)
+            outcome = _resync_one(spec, clients, kubes, time_left)
         except (ValueError, LatticeDnsError, DnsError, KubeApiError) as err:
             outcome = {"Result": "failed", "Reason": str(err)}
         except Exception as err:  # one broken record must not stop the others
@@ -480,11 +527,13 @@ def resync(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return report
 
 
-def _resync_one(spec: Mapping[str, Any], clients: Clients, kubes: dict[str, KubeClient]) -> dict[str, str]:
+def _resync_one(
+    spec: Mapping[str, Any], clients: Clients, kubes: dict[str, KubeClient], time_left: TimeLeft
+) -> dict[str, str]:
     props = Props.parse(spec)
     kube = kubes.get(props.cluster_name)
     if kube is None:
-        kube = kubes[props.cluster_name] = _kube(props.cluster_name, clients)
+        kube = kubes[props.cluster_name] = _kube(props.cluster_name, clients, time_left)
     route = kube.get(props.route_path)
     if route is None:
         raise LatticeDnsError(
@@ -496,7 +545,7 @@ def _resync_one(spec: Mapping[str, Any], clients: Clients, kubes: dict[str, Kube
             f"HTTPRoute has no {ANNOTATION} annotation (is the controller running?); record left as is"
         )
 
-    zone = _zone(props.zone_id, clients)
+    zone = _zone(props.zone_id, clients, time_left)
     state = zone.read(props.hostname)
     claim, reason = assess(state, route=props.route_id)
     if claim is Claim.FOREIGN:

@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 LOG = logging.getLogger(__name__)
 
@@ -42,16 +43,19 @@ RETRYABLE_CODES = frozenset(
         "InternalError",
     }
 )
+OUT_OF_TIME = "OutOfTime"  # DnsError.code when the invocation's time, not Route 53, ended the attempts
 _LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
 _TXT_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
 class DnsError(Exception):
-    """A Route 53 operation failed; str() says which and what to check; .code is Route 53's error code."""
+    """A Route 53 operation failed; str() says which and what to check; .code is Route 53's error code;
+    .transient: busy, slow or unreachable, so a later attempt (e.g. the next poll) may succeed."""
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, transient: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        self.transient = transient
 
 
 class OwnershipError(DnsError):
@@ -240,30 +244,57 @@ class Zone:
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 6,
         backoff: float = 1.0,
+        time_left: Callable[[], float] | None = None,
+        call_seconds: float = 0.0,
     ) -> None:
+        """`time_left()`: seconds the caller may still spend; no call starts unless `call_seconds` (the most one
+        call may take: the client's connect + read timeouts over its own attempts) fit, and no retry waits
+        past it, so a slow Route 53 ends in a DnsError (transient) instead of a Lambda timeout."""
         self.client = client
         self.zone_id = zone_id.rsplit("/", 1)[-1]
         self._sleep = sleep
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff
+        self._time_left = time_left or (lambda: float("inf"))
+        self._call_seconds = call_seconds
         self._name: str | None = None
 
     # -- calls ------------------------------------------------------------------------------------------------
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
+        last = ""
         for attempt in range(1, self._max_attempts + 1):
+            self._check_time(operation, last)
             try:
                 return getattr(self.client, operation)(**kwargs)
             except ClientError as err:
                 code = err.response.get("Error", {}).get("Code", "")
-                if code not in RETRYABLE_CODES or attempt == self._max_attempts:
-                    raise DnsError(self._explain(operation, code, err), code=code) from err
-                delay = min(10.0, self._backoff * 2 ** (attempt - 1))
-                LOG.info("route53 %s: %s, retrying within %.1f s", operation, code, delay)
-                self._sleep(delay / 2 + random.uniform(0, delay / 2))  # noqa: S311 - jitter, not cryptography
+                transient = code in RETRYABLE_CODES
+                if not transient or attempt == self._max_attempts:
+                    raise DnsError(self._explain(operation, code, err), code=code, transient=transient) from err
+                last = code
+            except (BotoConnectionError, HTTPClientError) as err:  # refused, reset, timed out
+                if attempt == self._max_attempts:
+                    raise DnsError(f"route53 {operation} on zone {self.zone_id} failed: {err}", transient=True) from err
+                last = f"{type(err).__name__}: {err}"
             except BotoCoreError as err:
                 raise DnsError(f"route53 {operation} on zone {self.zone_id} failed: {err}") from err
+            delay = min(10.0, self._backoff * 2 ** (attempt - 1))
+            delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not cryptography
+            self._check_time(operation, last, wait=delay)
+            LOG.info("route53 %s: %s, retrying in %.1f s", operation, last, delay)
+            self._sleep(delay)
         raise AssertionError("unreachable")
+
+    def _check_time(self, operation: str, last: str, *, wait: float = 0.0) -> None:
+        left = self._time_left()
+        if left - wait < self._call_seconds:
+            raise DnsError(
+                f"route53 {operation} on zone {self.zone_id}: {left:.1f} s left of this invocation, too little for "
+                f"another call (up to {self._call_seconds:g} s)" + (f"; last error: {last}" if last else ""),
+                code=OUT_OF_TIME,
+                transient=True,
+            )
 
     def _explain(self, operation: str, code: str, err: ClientError) -> str:
         message = err.response.get("Error", {}).get("Message", str(err))

@@ -6,6 +6,7 @@ import base64
 import functools
 import json
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -418,3 +419,45 @@ def test_fake_accepts_real_eks_tokens_when_asked() -> None:
         with pytest.raises(KubeApiError) as exc:
             wrong.get(CM_PATH)
         assert exc.value.status == 401
+
+
+# -- the caller's time budget -----------------------------------------------------------------------------------------
+
+
+class Budget:
+    """time_left() of a caller with `seconds` to spend from now, in real time (sockets time out in real time)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def __call__(self) -> float:
+        return self.end - time.monotonic()
+
+
+def test_slow_server_ends_in_an_error_within_the_callers_time(api: FakeKubeApi) -> None:
+    api.put_object(CM_PATH, {"kind": "ConfigMap"})
+    api.delay_next(CM_PATH, 3.0, times=10)  # answers, but later than the caller can wait
+    client = _client(api, sleeps=None, timeout=10.0, time_left=Budget(1.5))
+    started = time.monotonic()
+    with pytest.raises(KubeApiError) as exc:
+        client.get(CM_PATH)
+    assert time.monotonic() - started < 2.5  # not 3 s for an answer, let alone 5 x 10 s of timeouts
+    assert "gave up after 1 attempt(s), out of time for another" in str(exc.value)
+    assert "TimeoutError" in str(exc.value)
+    assert exc.value.status is None  # transient: a caller polling again may succeed
+
+
+def test_no_retry_wait_runs_past_the_callers_time(api: FakeKubeApi) -> None:
+    api.fail_next(CM_PATH, 503, times=10, headers={"Retry-After": "20"})
+    sleeps = Sleeps()
+    client = _client(api, sleeps, time_left=Budget(15.0))
+    with pytest.raises(KubeApiError, match=r"out of time for another; last error: HTTP 503"):
+        client.get(CM_PATH)
+    assert sleeps == []  # a 20 s wait would end after the budget: it reports instead
+    assert len(api.requests) == 1
+
+
+def test_no_time_left_means_no_call(api: FakeKubeApi) -> None:
+    with pytest.raises(KubeApiError, match=r"no time left to call the Kubernetes API"):
+        _client(api, time_left=lambda: 0.5).get(CM_PATH)
+    assert api.requests == []

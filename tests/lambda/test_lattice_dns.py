@@ -5,20 +5,25 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from k8s_api import regional_sts_client
 from lattice_dns import handler
-from lattice_dns.records import DnsError, Marker, OwnershipError, marker_name
+from lattice_dns.records import OUT_OF_TIME, DnsError, Marker, OwnershipError, Zone, marker_name
 from lattice_dns.routes import ANNOTATION, CONTROLLER_NAMESPACE
 from moto import mock_aws
 from moto.eks import models as moto_eks_models
 
+from tests.support.background import BackgroundServer
 from tests.support.fake_kube import FakeKubeApi, RecordedRequest
 
 REGION = "ap-northeast-2"
@@ -514,9 +519,39 @@ def test_delete_when_cluster_and_zone_unreachable(env: Env) -> None:
     env.eks.delete_cluster(name=CLUSTER)
     handler.on_event(cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]), None)
     assert env.records(HOST) == {}
-    # A zone that no longer exists (or any Route 53 failure) is logged, not raised.
+    # A zone that no longer exists took its records with it: nothing of ours is left.
     gone = f"lattice-dns:Z0000000000000000000:{HOST}"
     assert handler.on_event(cfn_event("Delete", env.props(), physical=gone), None) == {"PhysicalResourceId": gone}
+
+
+@pytest.mark.parametrize("operation", ["ChangeResourceRecordSets", "ListResourceRecordSets"])
+def test_delete_that_cannot_remove_our_record_fails_with_the_reason(env: Env, operation: str) -> None:
+    """Reported as a success, the record would be orphaned and the zone's deletion would fail much later."""
+    out = _created(env)
+
+    def deny(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, operation)
+
+    env.r53.meta.events.register(f"before-call.route53.{operation}", deny)
+    with pytest.raises(handler.LatticeDnsError) as exc:
+        handler.on_event(cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]), None)
+    message = str(exc.value)
+    assert message.startswith(f"could not delete {HOST} (CNAME and its {marker_name(HOST)} TXT) from hosted zone")
+    assert f"AccessDenied: not authorized; the Lambda's role needs route53:{operation}" in message
+    env.r53.meta.events.unregister(f"before-call.route53.{operation}", deny)
+    assert env.cname() == (DOMAIN, 60)  # still there, and CloudFormation says why
+
+
+def test_delete_that_keeps_failing_to_match_fails(env: Env) -> None:
+    out = _created(env)
+
+    def conflict(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "InvalidChangeBatch", "Message": "not found"}}, "ChangeRRSets")
+
+    env.r53.meta.events.register("before-call.route53.ChangeResourceRecordSets", conflict)
+    with pytest.raises(handler.LatticeDnsError, match=r"InvalidChangeBatch"):
+        handler.on_event(cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]), None)
+    assert len(env.changes) == handler.DELETE_ATTEMPTS
 
 
 def test_delete_retries_when_records_change_underneath(env: Env) -> None:
@@ -819,3 +854,122 @@ def test_resync_needs_records(env: Env, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("RECORDS", "{not json")
     with pytest.raises(handler.LatticeDnsError, match=r"RECORDS is not valid JSON"):
         handler.resync({}, None)
+
+
+# -- retry budgets: a slow answer means another poll or a clear failure, never a Lambda timeout ------------------------
+
+
+class RealTimeContext:
+    """A Lambda context with `seconds` left from now, counting down in real time (sockets time out in real time)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.end - time.monotonic()) * 1000)
+
+
+class ClockContext:
+    """A Lambda context counting down on the test's clock (which the handler's injected sleep advances)."""
+
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        self.clock, self.end = clock, clock.now + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.end - self.clock.now) * 1000)
+
+
+class SilentServer(BackgroundServer):
+    """Accepts HTTP requests and never answers them (until stopped): a Route 53 that has gone slow."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests = 0
+        self.release = threading.Event()
+
+    def _make_server(self) -> ThreadingHTTPServer:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.requests += 1
+                outer.release.wait(10)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    def stop(self) -> None:
+        self.release.set()
+        super().stop()
+
+
+def test_slow_route53_ends_in_a_transient_error_within_the_time_left() -> None:
+    session = boto3.session.Session(region_name=REGION, aws_access_key_id="a", aws_secret_access_key="b")
+    with SilentServer() as server:
+        client = session.client(
+            "route53",
+            endpoint_url=f"http://127.0.0.1:{server.port}",
+            config=Config(connect_timeout=0.25, read_timeout=0.25, retries={"total_max_attempts": 1}),
+        )
+        budget = 1.5
+        end = time.monotonic() + budget
+        zone = Zone(
+            client,
+            "Z123",
+            sleep=lambda _s: None,
+            backoff=0.0,
+            time_left=lambda: end - time.monotonic(),
+            call_seconds=0.75,  # this client's most: 0.25 s connect + 0.25 s read, and botocore's own work
+        )
+        with pytest.raises(DnsError) as exc:
+            zone.name()
+        assert time.monotonic() < end  # stopped in time, not at the last call's timeout past it
+    assert exc.value.code == OUT_OF_TIME
+    assert exc.value.transient
+    assert "too little for another call (up to 0.75 s); last error: ReadTimeoutError" in str(exc.value)
+    assert server.requests >= 2  # retried while the time allowed
+
+
+def test_slow_kubernetes_api_means_another_poll_not_a_lambda_timeout(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = dataclasses.replace(handler._clients(), eks_call_seconds=0.5)  # moto answers DescribeCluster at once
+    monkeypatch.setattr(handler, "_clients", lambda: fast)
+    env.api.put_object(ROUTE_PATH, route_obj(DOMAIN))
+    env.api.delay_next(ROUTE_PATH, 3.0, times=5)  # slower than the invocation has left
+    event = cfn_event("Create", env.props())
+    merged = {**event, **handler.on_event(event, None)}
+    context = RealTimeContext(handler.RESPONSE_RESERVE_SECONDS + 1.2)
+    assert handler.is_complete(merged, context) == {"IsComplete": False}
+    assert context.get_remaining_time_in_millis() > 0  # answered before the Lambda's own timeout
+    assert env.changes == []
+
+
+def test_route53_busy_to_the_end_of_the_invocation_means_another_poll(env: Env) -> None:
+    env.api.put_object(ROUTE_PATH, route_obj(DOMAIN))
+
+    def throttle(**_: Any) -> None:
+        env.clock.now += handler.ROUTE53_CALL_SECONDS  # each answer as slow as a call may be
+        raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "ListResourceRecordSets")
+
+    event = cfn_event("Create", env.props())
+    merged = {**event, **handler.on_event(event, None)}
+    env.r53.meta.events.register("before-call.route53.ListResourceRecordSets", throttle)
+    reserve, eks, r53 = handler.RESPONSE_RESERVE_SECONDS, handler.EKS_CALL_SECONDS, handler.ROUTE53_CALL_SECONDS
+    context = ClockContext(env.clock, reserve + eks + 3 * r53)
+    assert handler.is_complete(merged, context) == {"IsComplete": False}
+    assert context.get_remaining_time_in_millis() > 0
+    env.r53.meta.events.unregister("before-call.route53.ListResourceRecordSets", throttle)
+    assert handler.is_complete(merged, ClockContext(env.clock, 180))["IsComplete"] is True  # the next poll
+
+
+def test_on_event_fails_clearly_when_route53_cannot_answer_in_time(env: Env) -> None:
+    def throttle(**_: Any) -> None:
+        env.clock.now += handler.ROUTE53_CALL_SECONDS  # each answer as slow as a call may be
+        raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "GetHostedZone")
+
+    env.r53.meta.events.register("before-call.route53.GetHostedZone", throttle)
+    context = ClockContext(env.clock, 60)  # on_event's timeout
+    with pytest.raises(DnsError, match=r"s left of this invocation, too little for another call.*Throttling"):
+        handler.on_event(cfn_event("Create", env.props()), context)
+    assert context.get_remaining_time_in_millis() >= handler.RESPONSE_RESERVE_SECONDS * 1000

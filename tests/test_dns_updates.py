@@ -1,0 +1,281 @@
+"""The CloudFormation update sequence, replayed on the DNS records: an update that changes a hostname, removes
+a route or adds one, then a destroy. The suite's two syntheses are the two versions (tests/conftest.py VARIANT
+gives demo-http-route a new hostname and adds extra-route). Real handler code against moto and a fake
+Kubernetes API; every Route 53 call is evaluated against the IAM policy in force at that step, old template's
+then new's (tests/support/cfn_replay.py says what is modelled)."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from k8s_api import regional_sts_client
+from lattice_dns import handler
+from lattice_dns.records import marker_name
+from moto import mock_aws
+from moto.eks import models as moto_eks_models
+
+from tests.conftest import Synthesized
+from tests.support.cfn_replay import POLICY, RECORD, FakeController, Route53Guard, Stack, token_table
+from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
+from tests.support.iam_policy import Decision
+
+REGION = "ap-northeast-2"
+ACCOUNT = "123456789012"
+GATEWAY = "EksLatticeGateway-Gateway"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class World:
+    r53: Any
+    zone_id: str
+    guard: Route53Guard
+    controller: FakeController
+    clock: Clock
+    cluster: str
+
+    def stack(self, *templates: dict[str, Any]) -> Stack:
+        table: dict[str, str] = {}
+        for template in templates:
+            table |= token_table(template, cluster=self.cluster, zone_id=self.zone_id)
+        return Stack(guard=self.guard, controller=self.controller, table=table, clock=self.clock)
+
+    def zone(self) -> dict[str, dict[str, Any]]:
+        """The zone's records other than its own SOA and NS, by name (type -> record set)."""
+        found: dict[str, dict[str, Any]] = {}
+        for rrset in self.r53.list_resource_record_sets(HostedZoneId=self.zone_id)["ResourceRecordSets"]:
+            if rrset["Type"] not in ("SOA", "NS"):
+                found.setdefault(rrset["Name"].rstrip("."), {})[rrset["Type"]] = rrset
+        return found
+
+
+@pytest.fixture(scope="module")
+def session() -> boto3.session.Session:
+    # One session: loading service models per test is the slow part; moto intercepts its clients per test.
+    return boto3.session.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.fixture
+def world(synth: Synthesized, session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setattr(moto_eks_models, "validate_role_arn", lambda arn: None)  # not under test, and slow
+    accept = functools.partial(looks_like_eks_token, region=REGION)
+    with mock_aws(), FakeKubeApi(token="unused", accept_token=accept) as api:
+        r53 = session.client("route53")
+        zone = r53.create_hosted_zone(
+            Name=synth.config.private_zone_name,
+            CallerReference="dns-updates",
+            HostedZoneConfig={"PrivateZone": True, "Comment": "replay"},
+            VPC={"VPCRegion": REGION, "VPCId": "vpc-0123456789abcdef0"},
+        )["HostedZone"]
+        eks = session.client("eks")
+        cluster = synth.config.cluster_name
+        eks.create_cluster(name=cluster, roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={})
+        backend = moto_eks_models.eks_backends[ACCOUNT][REGION].clusters[cluster]
+        backend.endpoint, backend.certificate_authority = api.endpoint, {"data": api.ca_data}
+        clients = handler.Clients(route53=r53, eks=eks, sts=regional_sts_client(session, REGION))
+        clock = Clock()
+        monkeypatch.setattr(handler, "_clients", lambda: clients)
+        monkeypatch.setattr(handler, "_clock", clock)
+        monkeypatch.setattr(handler, "_sleep", clock.sleep)
+        yield World(
+            r53=r53,
+            zone_id=zone["Id"].rsplit("/", 1)[-1],
+            guard=Route53Guard(r53),
+            controller=FakeController(api=api, region=REGION),
+            clock=clock,
+            cluster=cluster,
+        )
+
+
+def records(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The template's DNS records by hostname."""
+    found = [r["Properties"] for r in template["Resources"].values() if r["Type"] == RECORD]
+    return {p["Hostname"]: p for p in found}
+
+
+def assert_serves(world: World, template: dict[str, Any]) -> None:
+    """The zone holds exactly this template's records, each a CNAME to the Lattice service whose custom domain is
+    that hostname, and Lattice holds exactly one service per route: nothing stale, nothing missing."""
+    hosts = set(records(template))
+    zone = world.zone()
+    assert set(zone) == hosts | {marker_name(h) for h in hosts}, "stale or missing records"
+    by_dns = {s.dns_name: s for s in world.controller.services.values()}
+    for host in hosts:
+        target = zone[host]["CNAME"]["ResourceRecords"][0]["Value"]
+        assert target in by_dns, f"{host} points at {target}, which no Lattice service answers to"
+        assert by_dns[target].custom_domain == host, f"{host} -> a service whose custom domain is another name"
+    assert sorted(s.custom_domain for s in world.controller.services.values()) == sorted(hosts)
+
+
+def assert_every_call_allowed(world: World) -> None:
+    assert world.guard.calls, "no Route 53 call was evaluated"
+    denied = [c for c in world.guard.calls if c.decision is not Decision.ALLOW]
+    assert not denied, denied
+
+
+def deleted_names(world: World) -> set[str]:
+    names: set[str] = set()
+    for call in world.guard.calls:
+        context = call.request.context
+        for action, name in zip(
+            context.get("route53:ChangeResourceRecordSetsActions", []),
+            context.get("route53:ChangeResourceRecordSetsNormalizedRecordNames", []),
+            strict=True,
+        ):
+            if action == "DELETE":
+                names.add(name)
+    return names
+
+
+def assert_destroy_empties_the_zone(world: World, stack: Stack, template: dict[str, Any]) -> None:
+    stack.destroy(template)
+    assert world.zone() == {}
+    assert world.controller.services == {}
+    world.r53.delete_hosted_zone(Id=world.zone_id)  # HostedZoneNotEmpty if anything was left behind
+
+
+# -- the three updates ------------------------------------------------------------------------------------------------
+
+
+def test_update_that_changes_a_hostname(world: World, synth: Synthesized, variant: Synthesized) -> None:
+    old, new = synth.templates[GATEWAY], variant.templates[GATEWAY]
+    stack = world.stack(old, new)
+    stack.deploy(old)
+    assert_serves(world, old)
+    world.guard.calls.clear()
+
+    stack.update(old, new)
+
+    assert_serves(world, new)  # api2.example.com -> a new Lattice service with that custom domain
+    assert {"api.example.com", marker_name("api.example.com")} <= deleted_names(world)  # in the cleanup
+    assert_every_call_allowed(world)
+    assert_destroy_empties_the_zone(world, stack, new)
+    assert_every_call_allowed(world)
+
+
+def test_update_that_removes_a_route(world: World, synth: Synthesized, variant: Synthesized) -> None:
+    old, new = variant.templates[GATEWAY], synth.templates[GATEWAY]
+    stack = world.stack(old, new)
+    stack.deploy(old)
+    world.guard.calls.clear()
+
+    stack.update(old, new)
+
+    assert_serves(world, new)
+    assert {"extra.example.com", marker_name("extra.example.com")} <= deleted_names(world)
+    assert_every_call_allowed(world)
+    assert_destroy_empties_the_zone(world, stack, new)
+
+
+def test_update_that_adds_a_route(world: World, synth: Synthesized, variant: Synthesized) -> None:
+    old, new = synth.templates[GATEWAY], variant.templates[GATEWAY]
+    stack = world.stack(old, new)
+    stack.deploy(old)
+    world.guard.calls.clear()
+
+    stack.update(old, new)
+
+    assert_serves(world, new)
+    added = [c for c in world.guard.calls if "extra.example.com" in json.dumps(c.request.context)]
+    assert added and all(c.decision is Decision.ALLOW for c in added)
+    assert_every_call_allowed(world)
+
+
+# -- the replay catches the faults it exists for -----------------------------------------------------------------------
+
+
+def config_scoped(template: dict[str, Any]) -> dict[str, Any]:
+    """The template with the DNS policy as it was: changes allowed only to the current config's record names."""
+    out = copy.deepcopy(template)
+    names = sorted({n for h in records(template) for n in (h, marker_name(h))})
+    for res in out["Resources"].values():
+        for statement in res["Properties"]["PolicyDocument"]["Statement"] if res["Type"] == POLICY else []:
+            if statement["Action"] == "route53:ChangeResourceRecordSets":
+                statement["Condition"] = {
+                    "ForAllValues:StringEquals": {
+                        "route53:ChangeResourceRecordSetsNormalizedRecordNames": names,
+                        "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME", "TXT"],
+                    }
+                }
+    return out
+
+
+def test_a_config_scoped_policy_strands_the_old_record(world: World, synth: Synthesized, variant: Synthesized) -> None:
+    old, new = config_scoped(synth.templates[GATEWAY]), config_scoped(variant.templates[GATEWAY])
+    stack = world.stack(old, new)
+    stack.deploy(old)
+    with pytest.raises(handler.LatticeDnsError, match=r"could not delete api\.example\.com .*AccessDenied"):
+        stack.update(old, new)
+    denied = [c for c in world.guard.calls if c.decision is not Decision.ALLOW]
+    assert denied and denied[0].request.context["route53:ChangeResourceRecordSetsActions"] == ["DELETE", "DELETE"]
+    assert "api.example.com" in world.zone()  # the orphan that made `cdk destroy` end in HostedZoneNotEmpty
+
+
+def same_route_object(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`new`, but demo-http-route keeps its object and resource across the hostname change, as before the
+    route names carried the hostname's digest."""
+
+    def route(template: dict[str, Any]) -> tuple[str, str, str]:
+        for lid, res in template["Resources"].items():
+            text = json.dumps(res)
+            if res["Type"] == "Custom::AWSCDK-EKS-KubernetesResource" and "HTTPRoute" in text and "demo-http" in text:
+                obj = next(o for o in json.loads(res["Properties"]["Manifest"]) if o["kind"] == "HTTPRoute")
+                override = next(iter(obj["metadata"]["annotations"].values()))
+                return lid, override, obj["metadata"]["name"]
+        raise AssertionError("no demo-http-route manifest")
+
+    text = json.dumps(new)
+    for before, after in zip(route(new), route(old), strict=True):
+        text = text.replace(before, after)
+    return dict(json.loads(text))
+
+
+def test_a_route_object_kept_across_a_hostname_change_points_dns_at_the_old_domain(
+    world: World, synth: Synthesized, variant: Synthesized
+) -> None:
+    old = synth.templates[GATEWAY]
+    new = same_route_object(old, variant.templates[GATEWAY])
+    stack = world.stack(old, new)
+    stack.deploy(old)
+    stack.update(old, new)
+    with pytest.raises(AssertionError, match=r"api2\.example\.com -> a service whose custom domain is another name"):
+        assert_serves(world, new)
+
+
+def test_the_fake_controller_keeps_lattices_rules(world: World) -> None:
+    """The replay is only as good as its Lattice: a domain is fixed at creation and unique in the service network."""
+    api, controller = world.controller.api, world.controller
+
+    def route(name: str, host: str) -> dict[str, Any]:
+        return {"kind": "HTTPRoute", "metadata": {"name": name, "namespace": "default"}, "spec": {"hostnames": [host]}}
+
+    def annotated(name: str) -> bool:
+        obj = api.get_object(f"/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/{name}") or {}
+        return "application-networking.k8s.aws/lattice-assigned-domain-name" in obj["metadata"].get("annotations", {})
+
+    controller.apply(route("a", "one.example.com"))
+    controller.apply(route("a", "two.example.com"))  # same object, new hostname
+    assert [s.custom_domain for s in controller.services.values()] == ["one.example.com"]
+    controller.apply(route("b", "one.example.com"))  # a second service for a domain in use
+    assert annotated("a") and not annotated("b")
+    controller.delete(route("a", "two.example.com"))
+    assert annotated("b")
+    assert [s.custom_domain for s in controller.services.values()] == ["one.example.com"]
