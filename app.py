@@ -45,8 +45,9 @@ def main(app: cdk.App | None = None) -> int:
         raw_pipeline = context.get("pipeline")
         build(app, config, parse_pipeline(raw_pipeline) if raw_pipeline is not None else None)
     except ConfigError as err:
-        # One readable line, and nothing synthesized: app.synth() is never reached.
-        print(f"eks-lattice-gateway: invalid configuration: {err}", file=sys.stderr)
+        # One readable line per problem, and nothing synthesized: app.synth() is never reached.
+        for line in err.lines:
+            print(f"eks-lattice-gateway: invalid configuration: {line}", file=sys.stderr)
         return 2
     app.synth()
     return 0

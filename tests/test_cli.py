@@ -72,3 +72,14 @@ def test_bad_pipeline_config_is_one_line_too(tmp_path: Path, capsys: pytest.Capt
     (only_line,) = stderr.strip().splitlines()
     assert only_line == "eks-lattice-gateway: invalid configuration: pipeline.connectionArn: is required"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_several_problems_are_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, stderr = run_app(tmp_path, capsys, nodeMaxSize="0", privateZoneName="localhost")
+    assert status == 2
+    assert stderr.strip().splitlines() == [
+        "eks-lattice-gateway: invalid configuration: nodeMaxSize: 0 is out of range 1..100",
+        "eks-lattice-gateway: invalid configuration: privateZoneName: 'localhost' is not a valid lowercase DNS name "
+        "(at least two labels, like example.com)",
+    ]
+    assert list(tmp_path.iterdir()) == []
