@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any, Literal
 
@@ -54,6 +55,8 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       3288, 3653)  # fmt: skip
 # Kubernetes env names the manifest builder sets itself (PORT follows containerPort, POD is the pod's name).
 RESERVED_ENV = ("PORT", "POD")
+AZ_NAME = r"[a-z]{2}(-[a-z]+)+-[0-9][a-z]"  # us-east-1a (not Local Zones: EKS needs regular AZs)
+AZ_ID = r"[a-z]+[0-9]+-az[0-9]+"  # use1-az1, apne2-az3
 
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"  # RFC 1123 label
 _CONSTRAINTS = {"greater_than_equal", "less_than_equal", "string_pattern_mismatch", "string_too_short",
@@ -172,10 +175,24 @@ def _resync(minutes: int) -> int:
     return minutes
 
 
+def _zones(zones: tuple[str, ...]) -> tuple[str, ...]:
+    ids = {bool(re.fullmatch(AZ_ID, z)) for z in zones}
+    if len(zones) == 1:
+        raise _error("needs 2 or 3 zones (EKS needs subnets in two), or [] for the region's first two")
+    if len(ids) > 1:
+        raise _error("mixes AZ names and AZ IDs; give only names or only IDs")
+    if len(set(zones)) < len(zones):
+        raise _error("names a zone twice")
+    if ids == {False} and len({z[:-1] for z in zones}) > 1:
+        raise _error(f"{', '.join(zones)} are not in one region")
+    return zones
+
+
 # Messages for values that do not match their field's pattern ({input} is the value).
 _K8S_NAME = "{input!r} is not a valid Kubernetes name (lowercase letters, digits and '-', %sat most 63 characters)"
 _DNS_NAME = "{input!r} is not a valid lowercase DNS name (at least two labels, like example.com)"
 _PATH = "{input!r} must start with '/', have no spaces and at most 200 characters"
+_ZONE = "{input!r} is neither an AZ name (like us-east-1a) nor an AZ ID (like use1-az1)"
 _SN_NAME = (
     "{input!r} is not a valid Lattice service network name "
     "(3-63 lowercase letters, digits and single hyphens; not starting with 'sn-')"
@@ -192,6 +209,7 @@ Quantity = Annotated[
 InstanceType = Annotated[
     str, Matches(r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+", "{input!r} is not an EC2 instance type (like t3.medium)")
 ]
+Zone = Annotated[str, Matches(f"{AZ_NAME}|{AZ_ID}", _ZONE)]
 RoleArn = Annotated[
     str, Matches(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}", "{input!r} is not an IAM role ARN")
 ]
@@ -439,6 +457,8 @@ class AppConfig(_Model):
     """private range, /16 to /22"""
     client_vpc_cidr: Annotated[str, Strict(), _cidr(26)] = "10.2.0.0/16"
     """private range, /16 to /26; must not overlap clusterVpcCidr"""
+    availability_zones: Annotated[tuple[Zone, ...], Field(max_length=3), AfterValidator(_zones)] = ()
+    """2 or 3 AZ names (us-east-1a) or IDs (use1-az1) for both VPCs; `[]`: the region's first two (Troubleshooting)"""
     node_instance_type: InstanceType = "t3.medium"
     """Graviton types (t4g, m7g ...) get the ARM64 AMI"""
     node_desired_size: Annotated[int, Between(1, 100)] = 2
@@ -555,6 +575,11 @@ class AppConfig(_Model):
     def namespaces(self) -> tuple[str, ...]:
         """Every namespace the workload uses, in first-seen order."""
         return tuple(dict.fromkeys([*(a.namespace for a in self.apps), *(r.namespace for r in self.routes)]))
+
+    @property
+    def uses_az_ids(self) -> bool:
+        """availabilityZones holds AZ IDs (use1-az1), which subnets take as AvailabilityZoneId."""
+        return any(re.fullmatch(AZ_ID, z) for z in self.availability_zones)
 
 
 def is_graviton(instance_type: str) -> bool:

@@ -114,6 +114,7 @@ VARIANT: dict[str, object] = {
     "latticeIpv6": True,
     "kubernetesVersion": "1.33",
     "nodeDesiredSize": 3,
+    "availabilityZones": ["use1-az1", "use1-az2", "use1-az4"],  # AZ IDs, three zones
     "routes": [*cdk_json_context()["routes"], EXTRA_ROUTE],
 }
 

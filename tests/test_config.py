@@ -229,6 +229,15 @@ BAD_INPUTS += [
     ({"privateZoneName": "localhost"}, "privateZoneName: 'localhost' is not a valid lowercase DNS name"),
     ({"dnsResyncMinutes": 2000}, "dnsResyncMinutes: 2000 must be 0 (off) or 5..1440"),
     ({"clientVpcCidr": "10.1.128.0/20"}, "clientVpcCidr: 10.1.128.0/20 overlaps clusterVpcCidr (10.1.0.0/16)"),
+    # availability zones
+    ({"availabilityZones": '["us-east-1a"]'}, "availabilityZones: needs 2 or 3 zones"),
+    ({"availabilityZones": ["a", "b", "c", "d"]}, "availabilityZones[0]: 'a' is neither an AZ name"),
+    ({"availabilityZones": ["us-east-1a"] * 4}, "availabilityZones: 4 entries; at most 3"),
+    ({"availabilityZones": ["us-east-1a", "use1-az1"]}, "availabilityZones: mixes AZ names and AZ IDs"),
+    ({"availabilityZones": ["use1-az1", "use1-az1"]}, "availabilityZones: names a zone twice"),
+    ({"availabilityZones": ["us-east-1a", "us-west-2b"]}, "availabilityZones: us-east-1a, us-west-2b are not in"),
+    ({"availabilityZones": ["us-west-2-lax-1a", "us-west-2a"]}, "availabilityZones[0]: 'us-west-2-lax-1a' is neither"),
+    ({"availabilityZones": "us-east-1a"}, "availabilityZones: expected JSON (list)"),
     # routes: the rest of Lattice's limits and the backends' apps
     (
         {"routes": _route(headers=[{"name": "X-A", "value": "1"}, {"name": "x-a", "value": "2"}])},

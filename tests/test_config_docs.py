@@ -64,6 +64,8 @@ SCHEMA_LEVEL: list[dict[str, Any]] = [
     {"serviceNetworkName": "sn-demo"},
     {"serviceNetworkName": "a--b"},
     {"privateZoneName": "Example.COM"},
+    {"availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]},
+    {"availabilityZones": ["us-west-2-lax-1a", "us-west-2a"]},
     {"clusterAdminRoleArns": ["arn:aws:iam::123:user/bob"]},
     {"apps": []},
     {"apps": [{**APP, "imagePullPolicy": "Never"}]},
@@ -89,6 +91,8 @@ def test_schema_and_models_both_refuse(validator: jsonschema.Draft202012Validato
 
 
 GOOD: list[dict[str, Any]] = [
+    {"availabilityZones": ["use1-az1", "use1-az2", "use1-az4"]},
+    {"availabilityZones": ["ap-northeast-2a", "ap-northeast-2c"]},
     {"dnsResyncMinutes": 5, "logRetentionDays": 3653, "serviceNetworkName": "abc"},
     {
         "apps": [{**APP, "env": {"A_B": "1"}, "healthCheck": {"protocol": "HTTPS"}, "resources": {"cpuLimit": "1"}}],
