@@ -9,9 +9,13 @@ pydantic's errors into one line per problem; everything else receives these froz
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import inspect
 import ipaddress
+import itertools
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any, Literal
 
@@ -234,8 +238,20 @@ EnvVars = Annotated[
 ]
 
 
+def _describe(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """The fields' docstrings as the schema's descriptions. Read from the source only when a schema is generated
+    (make schema): pydantic's use_attribute_docstrings would parse it on every import, ~0.1 s of every synth."""
+    (class_def,) = ast.parse(textwrap.dedent(inspect.getsource(cls))).body
+    assert isinstance(class_def, ast.ClassDef)
+    for node, doc in itertools.pairwise(class_def.body):
+        name = node.target.id if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) else ""
+        text = doc.value.value if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) else None
+        if isinstance(text, str) and (field := cls.model_fields.get(name)):
+            schema["properties"][field.alias or name]["description"] = inspect.cleandoc(text)
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, json_schema_extra=_describe)
 
 
 class HealthCheck(_Model):
@@ -334,7 +350,12 @@ def _unique(names: list[str], at: tuple[str | int, ...]) -> list[Problem]:
 class RouteRule(_Model):
     """One Lattice listener rule: one match (a path, optional headers and method) and its backends."""
 
-    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["pathPrefix"]}, {"required": ["path"]}]})
+    @staticmethod
+    def _schema(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+        _describe(schema, cls)
+        schema["oneOf"] = [{"required": ["pathPrefix"]}, {"required": ["path"]}]
+
+    model_config = ConfigDict(json_schema_extra=_schema)
 
     path_prefix: UrlPath | None = None
     """path-prefix match; give this or `path`"""
@@ -457,7 +478,11 @@ class AppConfig(_Model):
     """private range, /16 to /22"""
     client_vpc_cidr: Annotated[str, Strict(), _cidr(26)] = "10.2.0.0/16"
     """private range, /16 to /26; must not overlap clusterVpcCidr"""
-    availability_zones: Annotated[tuple[Zone, ...], Field(max_length=3), AfterValidator(_zones)] = ()
+    availability_zones: Annotated[
+        tuple[Zone, ...],
+        Field(max_length=3, json_schema_extra={"not": {"minItems": 1, "maxItems": 1}}),
+        AfterValidator(_zones),
+    ] = ()
     """2 or 3 AZ names (us-east-1a) or IDs (use1-az1) for both VPCs; `[]`: the region's first two (Troubleshooting)"""
     node_instance_type: InstanceType = "t3.medium"
     """Graviton types (t4g, m7g ...) get the ARM64 AMI"""

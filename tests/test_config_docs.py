@@ -66,6 +66,7 @@ SCHEMA_LEVEL: list[dict[str, Any]] = [
     {"privateZoneName": "Example.COM"},
     {"availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]},
     {"availabilityZones": ["us-west-2-lax-1a", "us-west-2a"]},
+    {"availabilityZones": ["us-east-1a"]},
     {"clusterAdminRoleArns": ["arn:aws:iam::123:user/bob"]},
     {"apps": []},
     {"apps": [{**APP, "imagePullPolicy": "Never"}]},
