@@ -21,7 +21,7 @@ CDK_ARGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test reference lint snapshot-update bootstrap diff deploy destroy smoke cost bench clean
+.PHONY: help setup synth test reference lint schema snapshot-update bootstrap diff deploy destroy smoke cost bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ reference: setup ## Fetch the upstream test reference data (pinned, sha256-verif
 lint: setup ## Fix what ruff can fix and reformat
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+schema: setup ## Regenerate config/schema.json and the README's configuration tables from config/model.py
+	$(BIN)/python tools/config_docs.py
 
 snapshot-update: setup ## Re-record the template snapshots after an intended infrastructure change
 	$(BIN)/python -m pytest -n 0 tests/test_snapshots.py tests/test_pipeline.py --snapshot-update

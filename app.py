@@ -45,8 +45,9 @@ def main(app: cdk.App | None = None) -> int:
         # cdk.json's (or -c's) `pipeline` key, else, in the pipeline's own synth step, the deployed configuration.
         build(app, config, select_pipeline(context, os.environ))
     except ConfigError as err:
-        # One readable line, and nothing synthesized: app.synth() is never reached.
-        print(f"eks-lattice-gateway: invalid configuration: {err}", file=sys.stderr)
+        # One readable line per problem, and nothing synthesized: app.synth() is never reached.
+        for line in err.lines:
+            print(f"eks-lattice-gateway: invalid configuration: {line}", file=sys.stderr)
         return 2
     app.synth()
     return 0

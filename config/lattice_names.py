@@ -24,8 +24,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from config.model import Route
+if TYPE_CHECKING:  # config.model calls route_name_problem: a runtime import would be circular
+    from config.model import Route
 
 SERVICE_NAME_OVERRIDE_ANNOTATION = "application-networking.k8s.aws/service-name-override"
 DIGEST_CHARS = 6
@@ -68,20 +70,20 @@ def lattice_service_name(route: Route) -> str:
     return controller_service_name(route_object_name(route), route.namespace, service_name_override(route))
 
 
-def route_name_problem(routes: Sequence[Route]) -> tuple[str, str] | None:
-    """(config key, reason) for the first route whose Lattice service name Lattice would refuse or another
-    route already uses; None when all are fine. The loader raises it as a ConfigError."""
+def route_name_problem(routes: Sequence[Route]) -> tuple[int, str] | None:
+    """(index into routes, reason) for the first route whose Lattice service name Lattice would refuse or
+    another route already uses; None when all are fine. The model reports it on `routes[i].name`."""
     seen: dict[str, int] = {}
     for i, route in enumerate(routes):
         name = lattice_service_name(route)
         if not _SERVICE_NAME.match(name):
-            return f"routes[{i}].name", (
+            return i, (
                 f"gives the Lattice service name {name!r}, which Lattice refuses (3-40 of a-z, 0-9 and '-', not "
                 "starting with 'svc-', no leading, trailing or doubled '-'); rename the route or its namespace"
             )
         if name in seen:
             j = seen[name]
-            return f"routes[{i}].name", (
+            return i, (
                 f"gives the Lattice service name {name!r}, the same as routes[{j}] ({routes[j].namespace}/"
                 f"{routes[j].name}): the controller keeps only the first 20 characters of the route name and 18 of "
                 "the namespace, and the hostname digests collide; make the names differ within those characters"

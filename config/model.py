@@ -1,116 +1,601 @@
-"""The typed, immutable configuration of one deployment (SPEC §6).
+"""The typed, immutable configuration of one deployment (SPEC §6), as pydantic models.
 
-Values come from cdk.json context and `-c key=value` overrides; `config.loader` parses and validates them
-once, at the edge, and everything else receives these frozen objects.
+The models are the input format: their camelCase aliases are cdk.json's keys, field constraints carry the
+ranges, patterns and enums (and from them config/schema.json and the README's table are generated), and
+validators hold only domain logic: Lattice's route limits, hostnames inside the zone, backends naming known
+apps, the EKS version calendar, CIDR overlap. `config.loader` validates once, at the edge, and turns
+pydantic's errors into one line per problem; everything else receives these frozen objects.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+import ast
+import datetime as dt
+import inspect
+import ipaddress
+import itertools
+import re
+import textwrap
+from collections.abc import Callable, Iterable, Iterator
+from typing import Annotated, Any, Literal
+
+from annotated_types import GroupedMetadata
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    PrivateAttr,
+    Strict,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from config.versions import CONTROLLER_RELEASES, EKS_VERSIONS, GATEWAY_API_RELEASES
 
 AuthType = Literal["NONE", "AWS_IAM"]
 EndpointAccess = Literal["PUBLIC_AND_PRIVATE", "PRIVATE"]
 PathType = Literal["PathPrefix", "Exact"]
 HealthProtocol = Literal["HTTP", "HTTPS"]
 HealthProtocolVersion = Literal["HTTP1", "HTTP2"]
+HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+
+# Lattice and controller limits (SPEC §3).
+MAX_RULES_PER_ROUTE = 10
+MAX_HEADER_MATCHES = 5
+MAX_TARGET_GROUPS_PER_SERVICE = 10
+MAX_LATTICE_WEIGHT = 999
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)  # fmt: skip
+# Kubernetes env names the manifest builder sets itself (PORT follows containerPort, POD is the pod's name).
+RESERVED_ENV = ("PORT", "POD")
+AZ_NAME = r"[a-z]{2}(-[a-z]+)+-[0-9][a-z]"  # us-east-1a (not Local Zones: EKS needs regular AZs)
+AZ_ID = r"[a-z]+[0-9]+-az[0-9]+"  # use1-az1, apne2-az3
+
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"  # RFC 1123 label
+_CONSTRAINTS = {"greater_than_equal", "less_than_equal", "string_pattern_mismatch", "string_too_short",
+                "string_too_long", "too_short", "too_long", "literal_error"}  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HealthCheck:
-    """Lattice target-group health check, emitted as a TargetGroupPolicy (ranges: SPEC §3)."""
+Problem = tuple[tuple[str | int, ...], str]  # (location relative to the value validated, reason)
 
-    path: str
-    port: int
+
+def _error(why: str) -> PydanticCustomError:
+    return PydanticCustomError("config", why)  # type "config": config.loader shows the text as it is
+
+
+def fail(*problems: Problem) -> None:
+    """Raise each problem as its own error (none: return)."""
+    if problems:
+        details = [InitErrorDetails(type=_error(why), loc=at, input=None) for at, why in problems]
+        raise ValidationError.from_exception_data("config", details)
+
+
+def says(template: str, *kinds: str) -> WrapValidator:
+    """Our wording for a failed constraint on this value itself (not its type, not its items): `template` is
+    formatted with the value as {input} and pydantic's context ({max_length}, {actual_length} ...)."""
+    only = set(kinds or _CONSTRAINTS)
+
+    def wrap(value: Any, handler: Callable[[Any], Any]) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as err:
+            details: list[InitErrorDetails] = []
+            for e in err.errors():
+                if not e["loc"] and e["type"] in only:
+                    why = template.format(input=value, **e.get("ctx", {}))
+                    details.append(InitErrorDetails(type=_error(why), loc=(), input=value))
+                elif e["type"] == "config":  # ours, from deeper down: keep the text
+                    details.append(InitErrorDetails(type=_error(e["msg"]), loc=e["loc"], input=None))
+                else:
+                    kind, ctx = e["type"], e.get("ctx", {})
+                    details.append(InitErrorDetails(type=kind, loc=e["loc"], input=e["input"], ctx=ctx))
+            raise ValidationError.from_exception_data(err.title, details) from None
+
+    return WrapValidator(wrap)
+
+
+class Between(GroupedMetadata):
+    """A strict integer in lo..hi."""
+
+    def __init__(self, lo: int, hi: int, message: str = "{input} is out of range {lo}..{hi}") -> None:
+        self.lo, self.hi, self.message = lo, hi, message
+
+    def __iter__(self) -> Iterator[Any]:
+        yield Strict()
+        yield Field(ge=self.lo, le=self.hi)
+        message = self.message.format(input="{input}", lo=self.lo, hi=self.hi)
+        yield says(message, "greater_than_equal", "less_than_equal")
+
+
+class Matches(GroupedMetadata):
+    """A strict string matching `pattern` (all of it), else `message` (with {input})."""
+
+    def __init__(self, pattern: str, message: str, max_length: int | None = None) -> None:
+        self.pattern, self.message, self.max_length = pattern, message, max_length
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from (Strict(), Field(pattern=f"^{self.pattern}$", max_length=self.max_length), says(self.message))
+
+
+class OneOf(GroupedMetadata):
+    """One of `choices` (pinned releases, CloudWatch's periods), else `message` (with {input} and {known})."""
+
+    def __init__(self, choices: Iterable[Any], message: str) -> None:
+        self.choices, self.message = tuple(choices), message
+
+    def __iter__(self) -> Iterator[Any]:
+        def check(value: Any) -> Any:
+            if value not in self.choices:
+                raise _error(self.message.format(input=value, known=", ".join(map(str, self.choices))))
+            return value
+
+        yield from (Strict(), AfterValidator(check), Field(json_schema_extra={"enum": list(self.choices)}))
+
+
+def _cidr(max_prefix: int | None) -> AfterValidator:
+    """An IPv4 network (no host bits); for a VPC also a private /16../max_prefix."""
+
+    def check(text: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(text, strict=True)
+        except ValueError as err:
+            raise _error(f"{text!r} is not an IPv4 CIDR block ({err})") from None
+        if max_prefix is not None and not 16 <= net.prefixlen <= max_prefix:
+            room = f"VPCs here need a prefix from /16 to /{max_prefix} (room for the subnets)"
+            raise _error(f"{text} is a /{net.prefixlen}; {room}")
+        if max_prefix is not None and not net.is_private:
+            raise _error(f"{text} is not a private address range (RFC 1918)")
+        return text
+
+    return AfterValidator(check)
+
+
+def _env_name(name: str) -> str:
+    if name in RESERVED_ENV:
+        raise _error("is set by the app (PORT = containerPort, POD = the pod's name)")
+    return name
+
+
+def _sn_name(name: str) -> str:
+    if "--" in name or name.startswith("sn-"):
+        raise _error(f"{name!r} is not a valid Lattice service network name ('sn-' and '--' are reserved)")
+    return name
+
+
+def _resync(minutes: int) -> int:
+    if 0 < minutes < 5:
+        raise _error(_RESYNC.format(input=minutes))
+    return minutes
+
+
+def _zones(zones: tuple[str, ...]) -> tuple[str, ...]:
+    ids = {bool(re.fullmatch(AZ_ID, z)) for z in zones}
+    if len(zones) == 1:
+        raise _error("needs 2 or 3 zones (EKS needs subnets in two), or [] for the region's first two")
+    if len(ids) > 1:
+        raise _error("mixes AZ names and AZ IDs; give only names or only IDs")
+    if len(set(zones)) < len(zones):
+        raise _error("names a zone twice")
+    if ids == {False} and len({z[:-1] for z in zones}) > 1:
+        raise _error(f"{', '.join(zones)} are not in one region")
+    return zones
+
+
+# Messages for values that do not match their field's pattern ({input} is the value).
+_K8S_NAME = "{input!r} is not a valid Kubernetes name (lowercase letters, digits and '-', %sat most 63 characters)"
+_DNS_NAME = "{input!r} is not a valid lowercase DNS name (at least two labels, like example.com)"
+_PATH = "{input!r} must start with '/', have no spaces and at most 200 characters"
+_ZONE = "{input!r} is neither an AZ name (like us-east-1a) nor an AZ ID (like use1-az1)"
+_SN_NAME = (
+    "{input!r} is not a valid Lattice service network name "
+    "(3-63 lowercase letters, digits and single hyphens; not starting with 'sn-')"
+)
+_RESYNC = "{input} must be 0 (off) or 5..1440"
+_PINNED = "(its IAM policy and CRD needs are pinned per release)"
+
+K8sName = Annotated[str, Matches(_DNS_LABEL, _K8S_NAME % "")]
+DnsName = Annotated[str, Matches(rf"(?:{_DNS_LABEL}\.)+{_DNS_LABEL}", _DNS_NAME, max_length=253)]
+UrlPath = Annotated[str, Matches(r"/\S{0,199}", _PATH)]
+Quantity = Annotated[
+    str, Matches(r"[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?", "{input!r} is not a Kubernetes quantity")
+]
+InstanceType = Annotated[
+    str, Matches(r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+", "{input!r} is not an EC2 instance type (like t3.medium)")
+]
+Zone = Annotated[str, Matches(f"{AZ_NAME}|{AZ_ID}", _ZONE)]
+RoleArn = Annotated[
+    str, Matches(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}", "{input!r} is not an IAM role ARN")
+]
+_ENV_NAME = r"[-._a-zA-Z][-._a-zA-Z0-9]*"
+_ENV = TypeAdapter(
+    dict[
+        Annotated[str, Matches(_ENV_NAME, "is not a valid environment variable name"), AfterValidator(_env_name)],
+        Annotated[str, Strict()],
+    ]
+)
+# Validated as an object (so errors name the variable), kept as ordered pairs.
+EnvVars = Annotated[
+    tuple[tuple[str, str], ...],
+    PlainValidator(lambda value: tuple(_ENV.validate_python(value).items())),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"pattern": f"^{_ENV_NAME}$", "not": {"enum": list(RESERVED_ENV)}},
+            "additionalProperties": {"type": "string"},
+        }
+    ),
+]
+
+
+def _describe(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """The fields' docstrings as the schema's descriptions. Read from the source only when a schema is generated
+    (make schema): pydantic's use_attribute_docstrings would parse it on every import, ~0.1 s of every synth."""
+    (class_def,) = ast.parse(textwrap.dedent(inspect.getsource(cls))).body
+    assert isinstance(class_def, ast.ClassDef)
+    for node, doc in itertools.pairwise(class_def.body):
+        name = node.target.id if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) else ""
+        text = doc.value.value if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) else None
+        if isinstance(text, str) and (field := cls.model_fields.get(name)):
+            schema["properties"][field.alias or name]["description"] = inspect.cleandoc(text)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, json_schema_extra=_describe)
+
+
+class HealthCheck(_Model):
+    """Lattice target-group health check, emitted as a TargetGroupPolicy (ranges: SPEC §3). `path` and `port`
+    are the app's healthPath and containerPort."""
+
     protocol: HealthProtocol = "HTTP"
     protocol_version: HealthProtocolVersion = "HTTP1"
-    interval_seconds: int = 10
-    timeout_seconds: int = 5
-    healthy_threshold_count: int = 3
-    unhealthy_threshold_count: int = 3
+    interval_seconds: Annotated[int, Between(5, 300)] = 10
+    timeout_seconds: Annotated[int, Between(1, 120)] = 5
+    """shorter than intervalSeconds"""
+    healthy_threshold_count: Annotated[int, Between(2, 10)] = 3
+    unhealthy_threshold_count: Annotated[int, Between(2, 10)] = 3
+    _path: str = PrivateAttr("")
+    _port: int = PrivateAttr(0)
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @model_validator(mode="after")
+    def _timeout_within_interval(self) -> HealthCheck:
+        if self.timeout_seconds >= self.interval_seconds:
+            why = f"{self.timeout_seconds} must be shorter than intervalSeconds ({self.interval_seconds})"
+            fail((("timeoutSeconds",), why))
+        return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Resources:
-    cpu_request: str = "50m"
-    memory_request: str = "64Mi"
-    cpu_limit: str = "250m"
-    memory_limit: str = "128Mi"
+class Resources(_Model):
+    """Container requests and limits (Kubernetes quantities)."""
+
+    cpu_request: Quantity = "50m"
+    memory_request: Quantity = "64Mi"
+    cpu_limit: Quantity = "250m"
+    memory_limit: Quantity = "128Mi"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class App:
-    """One demo workload: a Deployment, a ClusterIP Service (port 80) and a TargetGroupPolicy."""
+class App(_Model):
+    """One workload: a Deployment, a ClusterIP Service (port 80) and a TargetGroupPolicy."""
 
-    name: str
-    namespace: str
-    image: str
-    replicas: int
-    container_port: int
-    env: tuple[tuple[str, str], ...]
-    health_check: HealthCheck
-    resources: Resources
+    name: Annotated[str, Matches(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", _K8S_NAME % "start with a letter, ")]
+    """Deployment and Service name (DNS-1035)"""
+    namespace: K8sName = "default"
+    """created unless `default`"""
+    image: Annotated[str, Matches(r"[a-z0-9]+([._\-/:@][a-zA-Z0-9]+)*", "{input!r} is not a container image reference")]
+    """container image reference"""
+    replicas: Annotated[int, Between(0, 100)] = 2
+    container_port: Annotated[int, Between(1, 65535)]
+    env: EnvVars = Field((), json_schema_extra={"default": {}})
+    """environment variables (strings); PORT and POD are set by the app"""
+    health_path: UrlPath
+    """HTTP path of the pod's probes and Lattice's health check"""
+    health_check: HealthCheck = Field(default_factory=HealthCheck, json_schema_extra={"default": {}})
+    """Lattice's health check of the app's targets"""
+    resources: Resources = Field(default_factory=Resources, json_schema_extra={"default": {}})
+    """requests and limits of each container"""
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HeaderMatch:
-    name: str
-    value: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Backend:
-    app: str
-    weight: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RouteRule:
-    path_type: PathType
-    path: str
-    headers: tuple[HeaderMatch, ...] = ()
-    method: str | None = None
-    backends: tuple[Backend, ...] = ()
+    def model_post_init(self, context: Any) -> None:
+        # Private attributes: not input keys, and settable on a frozen model.
+        self.health_check._path, self.health_check._port = self.health_path, self.container_port
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Route:
+class HeaderMatch(_Model):
+    name: Annotated[str, Matches(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,256}", "{input!r} is not a valid HTTP header name")]
+    """header name"""
+    value: Annotated[str, Strict(), Field(min_length=1, max_length=4096), says("must be 1-4096 characters")]
+    """exact value to match"""
+    type: Annotated[Literal["Exact"], says("{input!r}: only Exact header matches are supported")] = "Exact"
+
+
+class Backend(_Model):
+    app: Annotated[str, Strict()]
+    """name of a configured app in the route's namespace"""
+    weight: Annotated[int, Between(0, MAX_LATTICE_WEIGHT)] | None = None
+    """relative share of the rule's traffic (Lattice's default when omitted)"""
+
+
+# Gateway API fields Lattice or the controller cannot serve, with the reason shown to the user (SPEC §3).
+_UNSUPPORTED_RULE_FIELDS = {
+    "matches": "one match per rule only (Lattice); write one rule per match",
+    "regex": "RegularExpression paths are not supported by Lattice; use pathPrefix or path (exact)",
+    "pathRegex": "RegularExpression paths are not supported by Lattice; use pathPrefix or path (exact)",
+    "queryParams": "query parameter matches are not supported by Lattice",
+    "filters": "HTTPRoute filters (URLRewrite, RequestRedirect, header modifiers) are ignored by the controller",
+}
+
+
+def _unique(names: list[str], at: tuple[str | int, ...]) -> list[Problem]:
+    return [(at, f"duplicate name {n!r}") for i, n in enumerate(names) if n in names[:i]][:1]
+
+
+class RouteRule(_Model):
+    """One Lattice listener rule: one match (a path, optional headers and method) and its backends."""
+
+    @staticmethod
+    def _schema(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+        _describe(schema, cls)
+        schema["oneOf"] = [{"required": ["pathPrefix"]}, {"required": ["path"]}]
+
+    model_config = ConfigDict(json_schema_extra=_schema)
+
+    path_prefix: UrlPath | None = None
+    """path-prefix match; give this or `path`"""
+    exact_path: UrlPath | None = Field(None, alias="path")
+    """exact-match path (instead of pathPrefix)"""
+    headers: Annotated[
+        tuple[HeaderMatch, ...],
+        Field(max_length=MAX_HEADER_MATCHES),
+        says(f"{{actual_length}} header matches; Lattice takes at most {MAX_HEADER_MATCHES}", "too_long"),
+    ] = ()
+    method: HttpMethod | None = None
+    """HTTP method match (any when omitted)"""
+    backends: Annotated[tuple[Backend, ...], Field(min_length=1)]
+
+    @property
+    def path_type(self) -> PathType:
+        return "PathPrefix" if self.path_prefix is not None else "Exact"
+
+    @property
+    def path(self) -> str:
+        return self.path_prefix if self.path_prefix is not None else str(self.exact_path)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _served_by_lattice(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            fail(*(((name,), why) for name, why in _UNSUPPORTED_RULE_FIELDS.items() if name in data))
+        return data
+
+    @model_validator(mode="after")
+    def _one_match_and_traffic(self) -> RouteRule:
+        problems = _unique([h.name.lower() for h in self.headers], ("headers",))
+        problems += _unique([b.app for b in self.backends], ("backends",))
+        if (self.path_prefix is None) == (self.exact_path is None):
+            problems.append(((), "give exactly one of pathPrefix or path (exact match)"))
+        if all(b.weight == 0 for b in self.backends):
+            problems.append((("backends",), "every weight is 0; at least one backend must receive traffic"))
+        fail(*problems)
+        return self
+
+
+class Route(_Model):
     """One HTTPRoute; becomes one Lattice service with `hostname` as its custom domain name."""
 
-    name: str
-    namespace: str
-    hostname: str
-    rules: tuple[RouteRule, ...]
+    name: K8sName
+    """HTTPRoute name"""
+    namespace: K8sName = "default"
+    hostname: DnsName
+    """the Lattice service's custom domain name; inside privateZoneName"""
+    rules: Annotated[
+        tuple[RouteRule, ...],
+        Field(min_length=1, max_length=MAX_RULES_PER_ROUTE),
+        says(f"{{actual_length}} rules; a Lattice listener takes at most {MAX_RULES_PER_ROUTE}", "too_long"),
+    ]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_hostname(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "hostnames" in data:
+            why = "Lattice uses only the first hostname as the custom domain; give one 'hostname' per route"
+            fail((("hostnames",), why))
+        return data
+
+    @model_validator(mode="after")
+    def _within_lattice_limits(self) -> Route:
+        problems: list[Problem] = []
+        groups = {b.app for r in self.rules for b in r.backends}
+        if len(groups) > MAX_TARGET_GROUPS_PER_SERVICE:
+            limit = f"a Lattice service takes at most {MAX_TARGET_GROUPS_PER_SERVICE} target groups"
+            problems.append((("rules",), f"{len(groups)} distinct backends; {limit}"))
+        seen: set[tuple[Any, ...]] = set()
+        for j, rule in enumerate(self.rules):
+            match = (rule.path_type, rule.path.lower(), rule.headers, rule.method)
+            if match in seen:
+                why = "repeats an earlier rule's match (Lattice matches paths case-insensitively)"
+                problems.append((("rules", j), why))
+            seen.add(match)
+        fail(*problems)
+        return self
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AppConfig:
-    cluster_name: str = "eks-demo"
-    kubernetes_version: str = "1.35"
-    cluster_vpc_cidr: str = "10.1.0.0/16"
-    client_vpc_cidr: str = "10.2.0.0/16"
-    node_instance_type: str = "t3.medium"
-    node_desired_size: int = 2
-    node_min_size: int = 1
-    node_max_size: int = 3
+_DEMO_APPS = [
+    {
+        "name": f"demo-app-{x}",
+        "image": "rlawnsdud/demo:latest",
+        "replicas": 2,
+        "containerPort": 3000,
+        "env": {"HOST": "0.0.0.0", "ROUTE": f"v{n}", "GLOBAL_PREFIX": f"/v{n}"},  # noqa: S104 (the pod listens on all)
+        "healthPath": f"/v{n}/health",
+    }
+    for n, x in ((1, "a"), (2, "b"))
+]
+_DEMO_ROUTES = [
+    {
+        "name": "demo-http-route",
+        "hostname": "api.example.com",
+        "rules": [{"pathPrefix": f"/v{n}", "backends": [{"app": f"demo-app-{x}"}]} for n, x in ((1, "a"), (2, "b"))],
+    }
+]
+
+
+class AppConfig(_Model):
+    """cdk.json's `context` keys of this app (CDK feature flags and `pipeline` are checked elsewhere)."""
+
+    model_config = ConfigDict(title="eks-lattice-gateway configuration")
+
+    cluster_name: Annotated[
+        str,
+        Matches(
+            r"[0-9A-Za-z][A-Za-z0-9\-_]{0,99}",
+            "{input!r} is not a valid EKS cluster name (letters, digits, '-' and '_', 1-100)",
+        ),
+    ] = "eks-demo"
+    """EKS cluster name"""
+    kubernetes_version: Annotated[
+        str, OneOf(EKS_VERSIONS, "{input!r} is not supported here; choose one of {known}")
+    ] = "1.35"
+    """warns (with the extra cost) in EKS extended support, refuses past it; picks the matching kubectl layer"""
+    cluster_vpc_cidr: Annotated[str, Strict(), _cidr(22)] = "10.1.0.0/16"
+    """private range, /16 to /22"""
+    client_vpc_cidr: Annotated[str, Strict(), _cidr(26)] = "10.2.0.0/16"
+    """private range, /16 to /26; must not overlap clusterVpcCidr"""
+    availability_zones: Annotated[
+        tuple[Zone, ...],
+        Field(max_length=3, json_schema_extra={"not": {"minItems": 1, "maxItems": 1}}),
+        AfterValidator(_zones),
+    ] = ()
+    """2 or 3 AZ names (us-east-1a) or IDs (use1-az1) for both VPCs; `[]`: the region's first two (Troubleshooting)"""
+    node_instance_type: InstanceType = "t3.medium"
+    """Graviton types (t4g, m7g ...) get the ARM64 AMI"""
+    node_desired_size: Annotated[int, Between(1, 100)] = 2
+    """managed node group ng-1; within nodeMinSize..nodeMaxSize"""
+    node_min_size: Annotated[int, Between(1, 100)] = 1
+    node_max_size: Annotated[int, Between(1, 100)] = 3
     cluster_endpoint_access: EndpointAccess = "PUBLIC_AND_PRIVATE"
-    cluster_endpoint_public_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
-    cluster_admin_role_arns: tuple[str, ...] = ()
-    controller_chart_version: str = "v2.1.3"
+    """PRIVATE removes the public endpoint (see Troubleshooting)"""
+    cluster_endpoint_public_cidrs: tuple[Annotated[str, Strict(), _cidr(None)], ...] = ("0.0.0.0/0",)
+    """who may reach the public endpoint; narrow it to your office/VPN"""
+    cluster_admin_role_arns: tuple[RoleArn, ...] = ()
+    """IAM roles given cluster-admin access entries (for your kubectl)"""
+    controller_chart_version: Annotated[
+        str,
+        OneOf(CONTROLLER_RELEASES, "{input!r} is not supported; known: {known} " + _PINNED),
+    ] = "v2.1.3"
+    """only versions whose IAM policy is pinned"""
     controller_log_level: Literal["info", "debug"] = "info"
-    gateway_api_version: str = "v1.5.1"
-    service_network_name: str = "demo-sn"
+    """the AWS Gateway API Controller's log level"""
+    gateway_api_version: Annotated[
+        str, OneOf(GATEWAY_API_RELEASES, "{input!r} has no pinned CRD hashes; known: {known}")
+    ] = "v1.5.1"
+    """standard channel; files and sha256 pinned in config/versions.py"""
+    service_network_name: Annotated[
+        str,
+        Matches(r"[a-z0-9]([-a-z0-9]{1,61}[a-z0-9])", _SN_NAME),
+        AfterValidator(_sn_name),
+        Field(json_schema_extra={"not": {"pattern": "^sn-|--"}}),
+    ] = "demo-sn"
+    """also the Gateway's name"""
     service_network_auth_type: AuthType = "AWS_IAM"
-    lattice_ipv6: bool = False
-    private_zone_name: str = "example.com"
-    client_instance_type: str = "t3.micro"
-    log_retention_days: int = 30
-    dns_record_timeout_minutes: int = 20
-    dns_resync_minutes: int = 0
-    apps: tuple[App, ...] = ()
-    routes: tuple[Route, ...] = ()
-    # Readable notes for the synth output (e.g. "1.33 is in extended support"); never errors.
-    warnings: tuple[str, ...] = field(default=(), compare=False)
+    """AWS_IAM: the policy admits unsigned callers from the two VPCs only"""
+    lattice_ipv6: Annotated[bool, Strict()] = False
+    """also admit Lattice's IPv6 prefix list"""
+    private_zone_name: DnsName = "example.com"
+    """route hostnames must lie inside it"""
+    client_instance_type: InstanceType = "t3.micro"
+    """the client VPC's test host; its AL2023 AMI (ARM64 for Graviton) is resolved at launch, not each deploy"""
+    log_retention_days: Annotated[
+        int, OneOf(LOG_RETENTION_DAYS, "{input} is not a CloudWatch retention period ({known})")
+    ] = 30
+    """flow logs, Lattice access logs (/aws/vendedlogs/vpclattice/<serviceNetworkName>), Lambda logs"""
+    dns_record_timeout_minutes: Annotated[int, Between(1, 120)] = 20
+    """how long a DNS record waits for the route's Lattice name"""
+    dns_resync_minutes: Annotated[
+        int,
+        Between(0, 1440, _RESYNC),
+        AfterValidator(_resync),
+        Field(json_schema_extra={"not": {"minimum": 1, "maximum": 4}}),
+    ] = 0
+    """> 0 enables a scheduled repair of the CNAMEs every so many minutes (5-1440)"""
+    apps: Annotated[tuple[App, ...], Field(min_length=1, validate_default=True)] = _DEMO_APPS  # type: ignore[assignment]
+    """the workloads (two demo apps by default)"""
+    routes: Annotated[tuple[Route, ...], Field(min_length=1, validate_default=True)] = _DEMO_ROUTES  # type: ignore[assignment]
+    """the HTTPRoutes, one Lattice service each"""
+    # Readable notes for the synth output (e.g. "1.33 is in extended support"); set by the loader, never errors.
+    warnings: SkipJsonSchema[tuple[str, ...]] = Field((), exclude=True)
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _still_supported(cls, version: str, info: ValidationInfo) -> str:
+        today: dt.date = (info.context or {})["today"]
+        end = EKS_VERSIONS[version].end_of_extended
+        if today > end:
+            fail(((), f"{version} left EKS extended support on {end:%Y-%m-%d}; upgrade"))
+        return version
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AppConfig:
+        problems: list[Problem] = []
+        if not self.node_min_size <= self.node_desired_size <= self.node_max_size:
+            why = f"must lie between nodeMinSize ({self.node_min_size}) and nodeMaxSize ({self.node_max_size})"
+            problems.append((("nodeDesiredSize",), f"{self.node_desired_size} {why}"))
+        cluster_net, client_net = (ipaddress.IPv4Network(c) for c in (self.cluster_vpc_cidr, self.client_vpc_cidr))
+        if cluster_net.overlaps(client_net):
+            why = f"{client_net} overlaps clusterVpcCidr ({cluster_net}); the two VPCs need separate ranges"
+            problems.append((("clientVpcCidr",), why))
+        if self.cluster_endpoint_access == "PUBLIC_AND_PRIVATE" and not self.cluster_endpoint_public_cidrs:
+            problems.append((("clusterEndpointPublicCidrs",), "is empty; use clusterEndpointAccess=PRIVATE instead"))
+        need = CONTROLLER_RELEASES[self.controller_chart_version].min_gateway_api
+        if tuple(int(p) for p in self.gateway_api_version.lstrip("v").split(".")[:2]) < need:
+            why = f"controller {self.controller_chart_version} needs Gateway API >= v{'.'.join(map(str, need))}"
+            problems.append((("gatewayApiVersion",), why))
+        problems += _unique([a.name for a in self.apps], ("apps",))
+        problems += _unique([f"{r.namespace}/{r.name}" for r in self.routes], ("routes",))
+        for i, route in enumerate(self.routes):
+            if not route.hostname.endswith("." + self.private_zone_name):
+                why = f"{route.hostname!r} is outside privateZoneName {self.private_zone_name!r}"
+                problems.append((("routes", i, "hostname"), why))
+            elif route.hostname in [r.hostname for r in self.routes[:i]]:
+                problems.append((("routes", i, "hostname"), f"{route.hostname!r} is already used by another route"))
+            problems += self._backends(i, route)
+        from config.lattice_names import route_name_problem  # noqa: PLC0415 - it imports this module
+
+        if clash := route_name_problem(self.routes):
+            problems.append((("routes", clash[0], "name"), clash[1]))
+        fail(*problems)
+        return self
+
+    def _backends(self, i: int, route: Route) -> list[Problem]:
+        """Each backend names a configured app in the route's namespace."""
+        apps = {a.name: a for a in self.apps}
+        problems: list[Problem] = []
+        for j, rule in enumerate(route.rules):
+            for b, backend in enumerate(rule.backends):
+                app, at = apps.get(backend.app), ("routes", i, "rules", j, "backends", b, "app")
+                if app is None:
+                    problems.append((at, f"{backend.app!r} is not one of the configured apps ({', '.join(apps)})"))
+                elif app.namespace != route.namespace:
+                    why = f"{backend.app!r} is in namespace {app.namespace!r}, the route in {route.namespace!r}"
+                    problems.append((at, f"{why}; cross-namespace backends are not supported"))
+        return problems
 
     def app(self, name: str) -> App:
         return next(a for a in self.apps if a.name == name)
@@ -118,11 +603,12 @@ class AppConfig:
     @property
     def namespaces(self) -> tuple[str, ...]:
         """Every namespace the workload uses, in first-seen order."""
-        seen: dict[str, None] = {}
-        items: tuple[App | Route, ...] = (*self.apps, *self.routes)
-        for item in items:
-            seen.setdefault(item.namespace, None)
-        return tuple(seen)
+        return tuple(dict.fromkeys([*(a.namespace for a in self.apps), *(r.namespace for r in self.routes)]))
+
+    @property
+    def uses_az_ids(self) -> bool:
+        """availabilityZones holds AZ IDs (use1-az1), which subnets take as AvailabilityZoneId."""
+        return any(re.fullmatch(AZ_ID, z) for z in self.availability_zones)
 
 
 def is_graviton(instance_type: str) -> bool:

@@ -3,11 +3,52 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
+from typing import Any
 
-from aws_cdk import RemovalPolicy, Tags
+import jsii
+from aws_cdk import IResolvable, IResolveContext, RemovalPolicy, Tags, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+
+def _vpc(scope: Construct, *, zones: Sequence[str], zone_ids: bool, **props: Any) -> ec2.Vpc:
+    """An ec2.Vpc in `zones`: AZ names (or tokens resolving to names), or with `zone_ids` AZ IDs.
+
+    AZ names are shuffled per account, AZ IDs (use1-az1) are not, so an ID is how to pick or avoid one
+    physical zone in any account. CloudFormation places a subnet by ID itself (AWS::EC2::Subnet
+    AvailabilityZoneId), so synth stays hermetic: no lookup, no custom resource. Whatever needs a zone's name
+    (the client host's instance) reads it back from the zone's first subnet (Fn::GetAtt AvailabilityZone).
+    """
+    first_subnet: dict[int, ec2.CfnSubnet] = {}
+    names = [Token.as_string(_ZoneName(first_subnet, i)) for i in range(len(zones))] if zone_ids else list(zones)
+    vpc = ec2.Vpc(scope, "Vpc", availability_zones=names, **props)
+    if zone_ids:
+        for subnet in (*vpc.public_subnets, *vpc.private_subnets, *vpc.isolated_subnets):
+            index = names.index(subnet.availability_zone)
+            cfn = subnet.node.default_child
+            assert isinstance(cfn, ec2.CfnSubnet)
+            first_subnet.setdefault(index, cfn)
+            cfn.add_property_deletion_override("AvailabilityZone")
+            cfn.add_property_override("AvailabilityZoneId", zones[index])
+    return vpc
+
+
+@jsii.implements(IResolvable)
+class _ZoneName:
+    """The name CloudFormation gave zone `index`, read from its first subnet when the template resolves.
+    (An IResolvable: jsii cannot hand a Python Lazy producer its resolve context.)"""
+
+    def __init__(self, first_subnet: dict[int, ec2.CfnSubnet], index: int) -> None:
+        self.first_subnet, self.index = first_subnet, index
+        self.creation_stack: list[str] = []
+
+    def resolve(self, context: IResolveContext) -> str:
+        return self.first_subnet[self.index].attr_availability_zone
+
+    def to_string(self) -> str:
+        return Token.as_string(self)
 
 
 def _flow_logs(scope: Construct, vpc: ec2.Vpc, retention: logs.RetentionDays) -> None:
@@ -16,18 +57,26 @@ def _flow_logs(scope: Construct, vpc: ec2.Vpc, retention: logs.RetentionDays) ->
 
 
 class ClusterVpc(Construct):
-    """EKS VPC: 2 AZs, public subnets (NAT only), private subnets for nodes and pods, one NAT gateway."""
+    """EKS VPC: 2 or 3 AZs, public subnets (NAT only), private subnets for nodes and pods, one NAT gateway."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, cidr: str, cluster_name: str, log_retention: logs.RetentionDays
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cidr: str,
+        cluster_name: str,
+        availability_zones: Sequence[str],
+        zone_ids: bool = False,
+        log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
         prefix = ipaddress.IPv4Network(cidr).prefixlen
-        self.vpc = ec2.Vpc(
+        self.vpc = _vpc(
             self,
-            "Vpc",
+            zones=availability_zones,
+            zone_ids=zone_ids,
             ip_addresses=ec2.IpAddresses.cidr(cidr),
-            max_azs=2,
             nat_gateways=1,  # the tutorial's single NAT: cheaper, at the price of one AZ's egress path
             restrict_default_security_group=True,
             subnet_configuration=[
@@ -51,14 +100,23 @@ class ClientVpc(Construct):
     """Client VPC: isolated subnets only. Systems Manager is reached through interface endpoints in one AZ
     and the package repositories through the free S3 gateway endpoint, so there is no NAT or internet path."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, cidr: str, log_retention: logs.RetentionDays) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cidr: str,
+        availability_zones: Sequence[str],
+        zone_ids: bool = False,
+        log_retention: logs.RetentionDays,
+    ) -> None:
         super().__init__(scope, construct_id)
         prefix = ipaddress.IPv4Network(cidr).prefixlen
-        self.vpc = ec2.Vpc(
+        self.vpc = _vpc(
             self,
-            "Vpc",
+            zones=availability_zones,
+            zone_ids=zone_ids,
             ip_addresses=ec2.IpAddresses.cidr(cidr),
-            max_azs=2,
             nat_gateways=0,
             create_internet_gateway=False,
             restrict_default_security_group=True,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Fn, Stack
+from aws_cdk import Aws, CfnOutput, Fn, Stack, Token
 from constructs import Construct
 from constructs.client_host import ClientHost
 from constructs.cluster import EksCluster
@@ -19,28 +19,50 @@ from constructs.network import ClientVpc, ClusterVpc
 from constructs.private_dns import PrivateZone
 from constructs.retention import retention as log_retention
 
-from config import AppConfig
+from config import AppConfig, ConfigError
 
 
 class PlatformStack(Stack):
     @property
     def availability_zones(self) -> list[str]:
-        """The region's first two AZs, resolved by CloudFormation (Fn::GetAZs) even when the stack has a
-        concrete account/region: synth stays hermetic (no AZ context lookup, no credentials needed)."""
+        """The region's first two AZs (availabilityZones' default), resolved by CloudFormation (Fn::GetAZs) even
+        when the stack has a concrete account/region: synth stays hermetic (no AZ context lookup, no credentials)."""
         return [Fn.select(index, Fn.get_azs()) for index in range(2)]
+
+    def _zones(self, config: AppConfig) -> list[str]:
+        """availabilityZones, else the region's first two. Names must lie in the stack's region when that is
+        known at synth (a pipeline stage's, or the CLI's with credentials); IDs are checked by CloudFormation."""
+        zones = list(config.availability_zones)
+        if zones and not config.uses_az_ids and not Token.is_unresolved(self.region):
+            strays = [z for z in zones if z[:-1] != self.region]
+            if strays:
+                raise ConfigError(
+                    "availabilityZones", f"{', '.join(strays)} not in {self.stack_name}'s region {self.region}"
+                )
+        return zones or self.availability_zones
 
     def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         retention = log_retention(config.log_retention_days)
 
+        zones = self._zones(config)
         self.cluster_network = ClusterVpc(
             self,
             "ClusterNetwork",
             cidr=config.cluster_vpc_cidr,
             cluster_name=config.cluster_name,
+            availability_zones=zones,
+            zone_ids=config.uses_az_ids,
             log_retention=retention,
         )
-        self.client_network = ClientVpc(self, "ClientNetwork", cidr=config.client_vpc_cidr, log_retention=retention)
+        self.client_network = ClientVpc(
+            self,
+            "ClientNetwork",
+            cidr=config.client_vpc_cidr,
+            availability_zones=zones,
+            zone_ids=config.uses_az_ids,
+            log_retention=retention,
+        )
 
         self.lattice = LatticeServiceNetwork(
             self,

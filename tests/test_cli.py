@@ -103,4 +103,14 @@ def test_two_stages_in_one_account_and_region_are_refused(
     status, stderr = run_app(tmp_path, capsys, pipeline=None)
     assert status == 2
     assert "pipeline.stages[1]: stage 'Prod'" in stderr
+
+
+def test_several_problems_are_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, stderr = run_app(tmp_path, capsys, nodeMaxSize="0", privateZoneName="localhost")
+    assert status == 2
+    assert stderr.strip().splitlines() == [
+        "eks-lattice-gateway: invalid configuration: nodeMaxSize: 0 is out of range 1..100",
+        "eks-lattice-gateway: invalid configuration: privateZoneName: 'localhost' is not a valid lowercase DNS name "
+        "(at least two labels, like example.com)",
+    ]
     assert list(tmp_path.iterdir()) == []

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from config import DEFAULTS, ConfigError, parse_context
 from tests.conftest import TODAY, cdk_json_context
@@ -66,8 +67,10 @@ def test_c_overrides_arrive_as_strings_and_are_json_decoded() -> None:
 
 def test_config_is_immutable() -> None:
     cfg = parse()
-    with pytest.raises(AttributeError):
+    with pytest.raises(ValidationError, match="frozen"):
         cfg.cluster_name = "x"
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.apps[0].health_check.timeout_seconds = 1
 
 
 def test_extended_support_warns_once_with_the_cost() -> None:
@@ -213,6 +216,46 @@ BAD_INPUTS: list[tuple[dict[str, Any], str]] = [
 ]
 
 
+_ELEVEN_APPS = [{**json.loads(_app())[0], "name": f"app-{i}"} for i in range(11)]
+BAD_INPUTS += [
+    # nested types, unknown nested keys (with a hint), environment names
+    ({"apps": _app(containerPort="80")}, 'apps[0].containerPort: expected int, got "80"'),
+    ({"apps": _app(healthpath="/")}, "apps[0].healthpath: unknown field (did you mean 'healthPath'?)"),
+    ({"apps": _app(healthCheck={"path": "/x"})}, "apps[0].healthCheck.path: unknown field"),
+    ({"apps": _app(env={"1X": "y"})}, "apps[0].env.1X: is not a valid environment variable name"),
+    ({"apps": _app(env={"X": 1})}, "apps[0].env.X: expected str, got 1"),
+    ({"apps": "[1]"}, "apps[0]: expected dict, got 1"),
+    ({"kubernetesVersion": 1.35}, "kubernetesVersion: expected str, got 1.35"),
+    ({"privateZoneName": "localhost"}, "privateZoneName: 'localhost' is not a valid lowercase DNS name"),
+    ({"dnsResyncMinutes": 2000}, "dnsResyncMinutes: 2000 must be 0 (off) or 5..1440"),
+    ({"clientVpcCidr": "10.1.128.0/20"}, "clientVpcCidr: 10.1.128.0/20 overlaps clusterVpcCidr (10.1.0.0/16)"),
+    # availability zones
+    ({"availabilityZones": '["us-east-1a"]'}, "availabilityZones: needs 2 or 3 zones"),
+    ({"availabilityZones": ["a", "b", "c", "d"]}, "availabilityZones[0]: 'a' is neither an AZ name"),
+    ({"availabilityZones": ["us-east-1a"] * 4}, "availabilityZones: 4 entries; at most 3"),
+    ({"availabilityZones": ["us-east-1a", "use1-az1"]}, "availabilityZones: mixes AZ names and AZ IDs"),
+    ({"availabilityZones": ["use1-az1", "use1-az1"]}, "availabilityZones: names a zone twice"),
+    ({"availabilityZones": ["us-east-1a", "us-west-2b"]}, "availabilityZones: us-east-1a, us-west-2b are not in"),
+    ({"availabilityZones": ["us-west-2-lax-1a", "us-west-2a"]}, "availabilityZones[0]: 'us-west-2-lax-1a' is neither"),
+    ({"availabilityZones": "us-east-1a"}, "availabilityZones: expected JSON (list)"),
+    # routes: the rest of Lattice's limits and the backends' apps
+    (
+        {"routes": _route(headers=[{"name": "X-A", "value": "1"}, {"name": "x-a", "value": "2"}])},
+        "duplicate name 'x-a'",
+    ),
+    ({"routes": _route(backends=[{"app": "demo-app-a"}] * 2)}, "routes[0].rules[0].backends: duplicate name"),
+    ({"routes": _route(method=5)}, "routes[0].rules[0].method: 5 is not one of GET, HEAD"),
+    (
+        {"apps": json.dumps(_ELEVEN_APPS), "routes": _route(backends=[{"app": a["name"]} for a in _ELEVEN_APPS])},
+        "routes[0].rules: 11 distinct backends; a Lattice service takes at most 10 target groups",
+    ),
+    (
+        {"apps": _app(namespace="team-a")},
+        "routes[0].rules[0].backends[0].app: 'demo-app-a' is in namespace 'team-a', the route in 'default'",
+    ),
+]
+
+
 @pytest.mark.parametrize(("overrides", "message"), BAD_INPUTS, ids=[m[:40] for _, m in BAD_INPUTS])
 def test_bad_input_names_the_key_and_the_reason(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -234,3 +277,43 @@ def test_graviton_types_get_arm64_images(instance_type: str, arm: bool) -> None:
     from config.model import is_graviton
 
     assert is_graviton(instance_type) is arm
+
+
+def test_every_problem_is_reported_on_its_own_line_in_key_order() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(clusterName="a b", nodeMinSize=0, apps=_app(replicas=-1, env={"POD": "x"}))
+    assert caught.value.lines == (
+        "clusterName: 'a b' is not a valid EKS cluster name (letters, digits, '-' and '_', 1-100)",
+        "nodeMinSize: 0 is out of range 1..100",
+        "apps[0].replicas: -1 is out of range 0..100",
+        "apps[0].env.POD: is set by the app (PORT = containerPort, POD = the pod's name)",
+    )
+    assert str(caught.value) == caught.value.lines[0]
+
+
+WRONG_VALUES: list[Any] = [None, 1.5, True, "x", [], {}, [1], {"a": 1}]
+
+
+@pytest.mark.parametrize("key", [k for k in DEFAULTS if k not in ("apps", "routes")] + ["apps[0]", "routes[0]"])
+def test_any_wrong_value_gets_our_wording_never_pydantics(key: str) -> None:
+    """The class of fault: an error type the loader has no wording for would show pydantic's own sentence
+    ("Input should be ...") or an empty key. Every wrong value, at every key and every field of an app and a
+    route, must come out as `<key>: <reason>` lines in our words."""
+    app, route = json.loads(_app())[0], json.loads(_route())[0]
+    rule = route["rules"][0]
+    cases: list[dict[str, Any]] = []
+    for bad in WRONG_VALUES:
+        if key == "apps[0]":
+            cases += [{"apps": [{**app, field: bad}]} for field in (*app, "namespace", "env", "healthCheck")]
+        elif key == "routes[0]":
+            cases += [{"routes": [{**route, field: bad}]} for field in route]
+            cases += [{"routes": [{**route, "rules": [{**rule, field: bad}]}]} for field in (*rule, "headers")]
+        else:
+            cases.append({key: bad})
+    for overrides in cases:
+        try:
+            parse(**overrides)
+        except ConfigError as err:
+            for line in err.lines:
+                assert re.match(r"^[a-zA-Z][\w.\[\]-]*: \S", line), (overrides, line)
+                assert "Input should" not in line and "Value error" not in line and "\n" not in line, (overrides, line)

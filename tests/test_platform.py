@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +260,80 @@ def test_no_cross_stack_exports(synth: Synthesized) -> None:
 def test_synth_needs_no_context_lookups(synth: Synthesized) -> None:
     manifest = json.loads((synth.outdir / "manifest.json").read_text())
     assert manifest.get("missing", []) == []
+
+
+# --------------------------------------------------------------------------------- availability zones
+
+
+def _subnets(template: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::EC2::Subnet"}
+
+
+def test_default_zones_are_the_regions_first_two_resolved_by_cloudformation(synth: Synthesized) -> None:
+    subnets = _subnets(synth.templates[STACK])
+    zones = {json.dumps(s["Properties"]["AvailabilityZone"]) for s in subnets.values()}
+    assert zones == {json.dumps({"Fn::Select": [i, {"Fn::GetAZs": ""}]}) for i in range(2)}
+    assert not any("AvailabilityZoneId" in s["Properties"] for s in subnets.values())
+
+
+def test_az_ids_place_every_subnet_by_id_and_the_host_by_its_subnet(variant: Synthesized) -> None:
+    """availabilityZones as AZ IDs: CloudFormation places each subnet (AvailabilityZoneId), with no lookup at
+    synth, and nothing names a zone any other way (no Fn::GetAZs)."""
+    template = variant.templates[STACK]
+    subnets = _subnets(template)
+    assert len(subnets) == 3 * 2 + 3  # cluster VPC: private + public per zone; client VPC: isolated per zone
+    by_vpc: dict[str, list[str]] = {}
+    for subnet in subnets.values():
+        props = subnet["Properties"]
+        assert "AvailabilityZone" not in props
+        by_vpc.setdefault(props["VpcId"]["Ref"], []).append(props["AvailabilityZoneId"])
+    for zones in by_vpc.values():
+        assert sorted(set(zones)) == ["use1-az1", "use1-az2", "use1-az4"]
+        assert len(zones) in (3, 6) and all(zones.count(z) == len(zones) // 3 for z in zones)
+    assert "Fn::GetAZs" not in json.dumps(template)
+    (host,) = (r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::EC2::Instance")
+    # The host names no zone at all: EC2 takes it from its subnet, which CloudFormation placed by AZ ID.
+    assert "AvailabilityZone" not in host
+    assert "AvailabilityZoneId" in subnets[host["SubnetId"]["Ref"]]["Properties"]
+
+
+def test_az_id_template_passes_cfn_lint_and_cdk_nag(variant: Synthesized) -> None:
+    from cfnlint.api import ManualArgs, lint_file
+
+    from tests.test_compliance import CFN_LINT_IGNORES
+
+    path = Path(variant.stacks[STACK].template_full_path)
+    matches = lint_file(path, config=ManualArgs(regions=["us-east-1"]))
+    assert [f"{m.rule.id} {m.message}" for m in matches if m.rule.id not in CFN_LINT_IGNORES] == []
+    report = variant.validation_report
+    assert report is not None
+    rules = [v["ruleName"] for p in report["pluginReports"] for v in p["violations"]]
+    assert rules == ["Annotation::eks-lattice-gateway:config-0"]  # only the variant's extended-support warning
+
+
+def test_az_names_go_to_both_vpcs_as_given() -> None:
+    """Names are what ec2.Vpc takes; built without the rest of the app (a bare stack is enough)."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_logs as logs
+    from constructs.network import ClientVpc, ClusterVpc
+
+    stack = cdk.Stack(cdk.App())
+    zones = ["ap-northeast-2a", "ap-northeast-2c", "ap-northeast-2d"]
+    kwargs: dict[str, Any] = {"availability_zones": zones, "log_retention": logs.RetentionDays.ONE_WEEK}
+    ClusterVpc(stack, "Cluster", cidr="10.1.0.0/16", cluster_name="c", **kwargs)
+    ClientVpc(stack, "Client", cidr="10.2.0.0/16", **kwargs)
+    subnets = _subnets(assertions.Template.from_stack(stack).to_json()).values()
+    placed = sorted(s["Properties"]["AvailabilityZone"] for s in subnets)
+    assert placed == sorted(zones * 3)  # cluster: private + public in each; client: isolated in each
+
+
+def test_az_names_outside_the_stacks_region_are_refused_at_synth() -> None:
+    import aws_cdk as cdk
+
+    from config import ConfigError, parse_context
+    from stacks.platform_stack import PlatformStack
+    from tests.conftest import TODAY
+
+    config = parse_context({"availabilityZones": ["us-east-1a", "us-east-1b"]}, today=TODAY)
+    with pytest.raises(ConfigError, match=r"^availabilityZones: us-east-1a, us-east-1b not in .* region eu-west-1$"):
+        PlatformStack(cdk.App(), "P", config=config, env=cdk.Environment(account="111111111111", region="eu-west-1"))
