@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
+from config.consumers import parse_sharing
 from config.model import (
     App,
     AppConfig,
@@ -67,6 +68,9 @@ DEFAULTS: dict[str, Any] = {
     "logRetentionDays": 30,
     "dnsRecordTimeoutMinutes": 20,
     "dnsResyncMinutes": 0,
+    # Other accounts that get the service network (issue 13; validated in config/consumers.py).
+    "consumers": [],
+    "shareWithOrganization": "",
     "apps": [
         {
             "name": "demo-app-a",
@@ -336,6 +340,11 @@ def _build(v: dict[str, Any], *, today: dt.date) -> AppConfig:
 
     apps = _apps(v["apps"])
     routes = _routes(v["routes"], apps=apps, zone=zone)
+    sharing = parse_sharing(
+        v["consumers"],
+        v["shareWithOrganization"],
+        app_cidrs={k: v[k] for k in ("clusterVpcCidr", "clientVpcCidr")},
+    )
 
     return AppConfig(
         cluster_name=cluster_name,
@@ -364,6 +373,8 @@ def _build(v: dict[str, Any], *, today: dt.date) -> AppConfig:
         dns_resync_minutes=_resync(v["dnsResyncMinutes"]),
         apps=apps,
         routes=routes,
+        consumers=sharing.consumers,
+        share_with_organization=sharing.share_with_organization,
         warnings=tuple(warnings),
     )
 

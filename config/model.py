@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from config.consumers import Consumer
+
 AuthType = Literal["NONE", "AWS_IAM"]
 EndpointAccess = Literal["PUBLIC_AND_PRIVATE", "PRIVATE"]
 PathType = Literal["PathPrefix", "Exact"]
@@ -109,6 +111,9 @@ class AppConfig:
     dns_resync_minutes: int = 0
     apps: tuple[App, ...] = ()
     routes: tuple[Route, ...] = ()
+    # Accounts the service network is shared with (issue 13), and the organization that bounds the shares.
+    consumers: tuple[Consumer, ...] = ()
+    share_with_organization: str | None = None
     # Readable notes for the synth output (e.g. "1.33 is in extended support"); never errors.
     warnings: tuple[str, ...] = field(default=(), compare=False)
 

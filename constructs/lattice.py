@@ -4,6 +4,7 @@ associations, access logs and auth policy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
@@ -33,7 +34,9 @@ class LatticeServiceNetwork(Construct):
         auth_type: str,
         vpcs: list[AssociatedVpc],
         log_retention: logs.RetentionDays,
+        extra_statements: list[dict[str, Any]] | None = None,
     ) -> None:
+        """`extra_statements`: more auth-policy statements (e.g. the consumer accounts'); AWS_IAM only."""
         super().__init__(scope, construct_id)
         self.network = lattice.CfnServiceNetwork(self, "ServiceNetwork", name=name, auth_type=auth_type)
         self.network.apply_removal_policy(RemovalPolicy.DESTROY)
@@ -67,7 +70,8 @@ class LatticeServiceNetwork(Construct):
                             "Action": "vpc-lattice-svcs:Invoke",
                             "Resource": "*",
                             "Condition": {"StringEquals": {"vpc-lattice-svcs:SourceVpc": [v.vpc.vpc_id for v in vpcs]}},
-                        }
+                        },
+                        *(extra_statements or []),
                     ],
                 },
             )

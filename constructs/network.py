@@ -51,7 +51,18 @@ class ClientVpc(Construct):
     """Client VPC: isolated subnets only. Systems Manager is reached through interface endpoints in one AZ
     and the package repositories through the free S3 gateway endpoint, so there is no NAT or internet path."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, cidr: str, log_retention: logs.RetentionDays) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cidr: str,
+        log_retention: logs.RetentionDays,
+        ssm_endpoints: bool = True,
+        description: str = "the client VPC",
+    ) -> None:
+        """`ssm_endpoints`: only a test host needs them (two endpoint-hours an hour); `description` names
+        the VPC in its endpoint security group's rules."""
         super().__init__(scope, construct_id)
         prefix = ipaddress.IPv4Network(cidr).prefixlen
         self.vpc = ec2.Vpc(
@@ -71,14 +82,16 @@ class ClientVpc(Construct):
         )
         _flow_logs(self, self.vpc, log_retention)
         self.host_subnets = ec2.SubnetSelection(subnets=[self.vpc.isolated_subnets[0]])
+        if not ssm_endpoints:
+            return
         endpoint_sg = ec2.SecurityGroup(
             self,
             "EndpointSecurityGroup",
             vpc=self.vpc,
-            description="SSM interface endpoints: HTTPS from the client VPC only",
+            description=f"SSM interface endpoints: HTTPS from {description} only",
             allow_all_outbound=False,
         )
-        endpoint_sg.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from the client VPC")
+        endpoint_sg.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"HTTPS from {description}")
         # One AZ keeps the standing cost to two endpoint-hours; the test host lives in the same AZ. No
         # ec2messages endpoint: SSM Agent 3.3.40+ (as on current AL2023 AMIs) takes its commands over
         # ssmmessages when that is reachable, and uses ec2messages only as a fallback.

@@ -14,11 +14,14 @@ from constructs.client_host import ClientHost
 from constructs.cluster import EksCluster
 from constructs.lattice import AssociatedVpc, LatticeServiceNetwork
 from constructs.lattice_ingress import LatticePrefixListIngress
+from constructs.lattice_sharing import ServiceNetworkShare, consumer_auth_statement
 from constructs.network import ClientVpc, ClusterVpc
 from constructs.private_dns import PrivateZone
 from constructs.retention import retention as log_retention
 
 from config import AppConfig
+from config.consumers import ORG_ARN_PATTERN
+from stacks.sharing import SharingContract
 
 
 class PlatformStack(Stack):
@@ -28,9 +31,22 @@ class PlatformStack(Stack):
         concrete account/region: synth stays hermetic (no AZ context lookup, no credentials needed)."""
         return [Fn.select(index, Fn.get_azs()) for index in range(2)]
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: AppConfig,
+        sharing: SharingContract | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`sharing`: the consumer accounts that get the service network (config.consumers), when any."""
         super().__init__(scope, construct_id, **kwargs)
         retention = log_retention(config.log_retention_days)
+        org = ORG_ARN_PATTERN.fullmatch(config.share_with_organization or "")
+        consumer_statement = consumer_auth_statement(
+            [c.account for c in config.consumers], org.group(1) if org else None
+        )
 
         self.cluster_network = ClusterVpc(
             self,
@@ -51,6 +67,7 @@ class PlatformStack(Stack):
                 AssociatedVpc(name="Client", vpc=self.client_network.vpc, cidr=config.client_vpc_cidr),
             ],
             log_retention=retention,
+            extra_statements=[consumer_statement] if consumer_statement else None,
         )
         self.zone = PrivateZone(
             self,
@@ -74,6 +91,28 @@ class PlatformStack(Stack):
             ports=tuple(sorted({app.container_port for app in config.apps})),
             ipv6=config.lattice_ipv6,
         )
+
+        self.share: ServiceNetworkShare | None = None
+        if sharing is not None and sharing.consumers:
+            self.share = ServiceNetworkShare(
+                self,
+                "ConsumerShare",
+                name=f"{self.stack_name}-service-network",
+                service_network_arn=self.lattice.network.attr_arn,
+                hosted_zone_id=self.zone.zone.hosted_zone_id,
+                consumer_accounts=[c.account for c in sharing.consumers],
+                organization_arn=config.share_with_organization,
+                reader_role_name=sharing.reader_role,
+                reader_trust={
+                    c.account: f"arn:{self.partition}:iam::{c.account}:role/{sharing.cfn_exec_role(c)}"
+                    for c in sharing.consumers
+                },
+                authorizer_role_name=sharing.authorizer_role,
+                authorizer_trust={
+                    c.account: f"arn:{self.partition}:iam::{c.account}:role/{sharing.consumer_dns_role(c)}"
+                    for c in sharing.consumers
+                },
+            )
 
         CfnOutput(self, "ClusterName", value=self.eks.cluster.cluster_name)
         CfnOutput(self, "ServiceNetworkArn", value=self.lattice.network.attr_arn)
