@@ -12,7 +12,7 @@ from constructs import Construct
 
 from config import AppConfig
 from config.consumers import Sharing, check_provider
-from stacks.consumer_stack import ConsumerStack, add_consumers
+from stacks.consumer_stack import ConsumerStack, ConsumerStage, add_consumers
 from stacks.gateway_stack import GatewayStack
 from stacks.platform_stack import PlatformStack
 from stacks.sharing import DEFAULT_QUALIFIER, SharingContract
@@ -88,3 +88,19 @@ def add_system(
             # Deploy after (and destroy before) the provider: the share, outputs and roles must exist.
             stack.add_stack_dependency(platform, reason="reads the provider's outputs and uses its share and roles")
     return System(platform=platform, gateway=gateway, sharing=sharing, consumers=tuple(consumer_stacks))
+
+
+def add_consumer_stages(
+    scope: Construct, *, config: AppConfig, env: Environment, stack_prefix: str, stage_prefix: str
+) -> list[ConsumerStage]:
+    """For a pipeline: one stage per consumer of the provider stage deployed with `env` and `stack_prefix`
+    (the provider's add_system(..., consumers=False)). Stage ids are `<stage_prefix>-<consumer name>`; each
+    holds `<stack_prefix>-Consumer-<name>` in the consumer's account. Nothing crosses the stage boundary but
+    names: provider values are read at deploy time (Fn::GetStackOutput through the provider's reader role)."""
+    sharing = sharing_contract(scope, config=config, env=env, stack_prefix=stack_prefix)
+    if sharing is None:
+        return []
+    return [
+        ConsumerStage(scope, f"{stage_prefix}-{consumer.name}", config=config, consumer=consumer, sharing=sharing)
+        for consumer in sharing.consumers
+    ]

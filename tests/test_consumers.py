@@ -47,7 +47,7 @@ def test_consumers_parse_from_json_text_as_c_delivers_them() -> None:
 def test_consumer_model_is_frozen_and_documented() -> None:
     consumer = Consumer.model_validate(entry())
     with pytest.raises(Exception, match="frozen"):
-        consumer.name = "other"  # type: ignore[misc]
+        consumer.name = "other"
     assert all(f.description for f in Consumer.model_fields.values())
     assert all(f.description for f in Sharing.model_fields.values())
 
@@ -360,3 +360,26 @@ def test_cfn_lint_finds_nothing_in_sharing_stacks(variant: Synthesized, stack_na
     path = Path(variant.stacks[stack_name].template_full_path)
     matches = lint_file(path, config=ManualArgs(regions=[PROVIDER_REGION]))
     assert [f"{m.rule.id} {m.message} ({m.path})" for m in matches if m.rule.id not in CFN_LINT_IGNORES] == []
+
+
+def test_consumer_stage_for_a_pipeline_needs_nothing_from_the_provider_stage(tmp_path: Path) -> None:
+    """A pipeline deploys consumers in their own stages (separate assemblies): only names cross over."""
+    from stacks.system import add_consumer_stages
+
+    app = cdk.App(outdir=str(tmp_path))
+    cfg = parse(consumers=json.dumps(CONSUMERS[:1]))
+    env = cdk.Environment(account=PROVIDER_ACCOUNT, region=PROVIDER_REGION)
+    (stage,) = add_consumer_stages(
+        app, config=cfg, env=env, stack_prefix="EksLatticeGateway-prod", stage_prefix="prod-Consumer"
+    )
+    assert stage.node.id == "prod-Consumer-team-b" and (stage.account, stage.region) == (B, PROVIDER_REGION)
+    assembly = stage.synth()
+    (artifact,) = assembly.stacks
+    assert artifact.stack_name == "EksLatticeGateway-prod-Consumer-team-b"
+    template = json.loads(Path(artifact.template_full_path).read_text())
+    (assoc,) = resources(template, "AWS::VpcLattice::ServiceNetworkVpcAssociation").values()
+    ref = assoc["Properties"]["ServiceNetworkIdentifier"]["Fn::GetStackOutput"]
+    assert ref["StackName"] == "EksLatticeGateway-prod-Platform"
+    assert "EksLatticeGateway-prod-Platform-ConsumerRead" in json.dumps(ref["RoleArn"])
+    roles = [r["Properties"].get("RoleName") for r in resources(template, "AWS::IAM::Role").values()]
+    assert "EksLatticeGateway-prod-Consumer-team-b-Dns" in roles
