@@ -19,6 +19,7 @@ from aws_cdk import aws_vpclattice as lattice
 from constructs import Construct
 from constructs.client_host import ClientHost
 from constructs.consumer_link import ConsumerLink
+from constructs.lattice_sharing import grant_invoke
 from constructs.nag import acknowledge
 from constructs.network import ClientVpc
 from constructs.retention import retention as log_retention
@@ -138,8 +139,6 @@ class ConsumerStack(Stack):
         CfnOutput(self, "ConsumerVpcId", value=vpc.vpc_id)
         if consumer.test_host:
             host = ClientHost(self, "TestHost", vpc=vpc, subnets=subnets, instance_type=config.client_instance_type)
-            from constructs.lattice_sharing import grant_invoke  # noqa: PLC0415
-
             grant_invoke(host.instance.role, provider_account=sharing.account)
             CfnOutput(
                 self,
