@@ -21,10 +21,14 @@ def environment() -> cdk.Environment | None:
     return cdk.Environment(account=account, region=region) if account and region else None
 
 
-def build(app: cdk.App, config: AppConfig, pipeline: PipelineConfig | None = None) -> None:
-    """The app's stacks for `cdk deploy`, or, with the `pipeline` context key, the pipeline that deploys them."""
+def build(
+    app: cdk.App, config: AppConfig, pipeline: PipelineConfig | None = None, env: cdk.Environment | None = None
+) -> None:
+    """The app's stacks for `cdk deploy`, or, with the `pipeline` context key, the pipeline that deploys them.
+
+    `env` (tests) replaces the credentials' environment()."""
     if pipeline is None:
-        add_system(app, config=config, env=environment())
+        add_system(app, config=config, env=env or environment())
     else:
         # Imported only when used: CDK Pipelines and CodeBuild cost a quarter second to import on every synth.
         from stacks.pipeline_stack import add_pipeline  # noqa: PLC0415

@@ -71,7 +71,7 @@ def _reject_unknown_keys(raw: Mapping[str, Any]) -> None:
 def _decode(key: str, value: Any) -> Any:
     """`-c key=value` delivers strings; JSON-decode them where the key takes a list, object, number or bool."""
     default = DEFAULTS[key]
-    if not isinstance(value, str) or isinstance(default, str):
+    if not isinstance(value, str) or isinstance(default, str) or default is None:  # None: an optional string
         return value
     try:
         return json.loads(value)

@@ -40,6 +40,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from config.consumers import ORG_ARN_PATTERN, Consumer, consumer_problems
 from config.versions import CONTROLLER_RELEASES, EKS_VERSIONS, GATEWAY_API_RELEASES
 
 AuthType = Literal["NONE", "AWS_IAM"]
@@ -539,6 +540,11 @@ class AppConfig(_Model):
     """the workloads (two demo apps by default)"""
     routes: Annotated[tuple[Route, ...], Field(min_length=1, validate_default=True)] = _DEMO_ROUTES  # type: ignore[assignment]
     """the HTTPRoutes, one Lattice service each"""
+    consumers: tuple[Consumer, ...] = ()
+    """other accounts that get the service network through RAM, each with a stack of its own (README: Share with
+    another account)"""
+    share_with_organization: str | None = None
+    """an organization ARN: RAM shares then stay inside it (allowExternalPrincipals false)"""
     # Readable notes for the synth output (e.g. "1.33 is in extended support"); set by the loader, never errors.
     warnings: SkipJsonSchema[tuple[str, ...]] = Field((), exclude=True)
 
@@ -550,6 +556,15 @@ class AppConfig(_Model):
         if today > end:
             fail(((), f"{version} left EKS extended support on {end:%Y-%m-%d}; upgrade"))
         return version
+
+    @field_validator("share_with_organization", mode="before")
+    @classmethod
+    def _organization(cls, value: Any) -> Any:
+        if value == "":
+            return None  # cdk.json's "not set"
+        if value is not None and not (isinstance(value, str) and ORG_ARN_PATTERN.fullmatch(value)):
+            fail(((), f"{value!r} is not an organization ARN (arn:aws:organizations::<account>:organization/o-...)"))
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> AppConfig:
@@ -580,6 +595,8 @@ class AppConfig(_Model):
 
         if clash := route_name_problem(self.routes):
             problems.append((("routes", clash[0], "name"), clash[1]))
+        app_cidrs = {"clusterVpcCidr": cluster_net, "clientVpcCidr": client_net}
+        problems += [(("consumers", i, key), why) for i, key, why in consumer_problems(self.consumers, app_cidrs)]
         fail(*problems)
         return self
 

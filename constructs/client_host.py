@@ -40,7 +40,7 @@ class ClientHost(Construct):
     ) -> None:
         """`depends_on`: what the first boot needs in place (the VPC endpoints its user data and agent use)."""
         super().__init__(scope, construct_id)
-        role = iam.Role(
+        self.role = role = iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),

@@ -4,6 +4,7 @@ associations, access logs and auth policy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
@@ -41,10 +42,12 @@ class LatticeServiceNetwork(Construct):
         vpcs: list[AssociatedVpc],
         controller_managed_by: str,
         log_retention: logs.RetentionDays,
+        extra_statements: list[dict[str, Any]] | None = None,
     ) -> None:
         """controller_managed_by: the AWS Gateway API Controller's ManagedBy tag value for this app's cluster
         (constructs.controller_values.controller_managed_by); on delete, the drain waiter removes what carries
-        it, should the controller have left anything associated with the network."""
+        it, should the controller have left anything associated with the network.
+        `extra_statements`: more auth-policy statements (e.g. the consumer accounts'); AWS_IAM only."""
         super().__init__(scope, construct_id)
         self.network = lattice.CfnServiceNetwork(self, "ServiceNetwork", name=name, auth_type=auth_type)
         self.network.apply_removal_policy(RemovalPolicy.DESTROY)
@@ -81,7 +84,8 @@ class LatticeServiceNetwork(Construct):
                             "Action": "vpc-lattice-svcs:Invoke",
                             "Resource": "*",
                             "Condition": {"StringEquals": {"vpc-lattice-svcs:SourceVpc": [v.vpc.vpc_id for v in vpcs]}},
-                        }
+                        },
+                        *(extra_statements or []),
                     ],
                 },
             )

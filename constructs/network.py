@@ -109,7 +109,11 @@ class ClientVpc(Construct):
         availability_zones: Sequence[str],
         zone_ids: bool = False,
         log_retention: logs.RetentionDays,
+        ssm_endpoints: bool = True,
+        description: str = "the client VPC",
     ) -> None:
+        """`ssm_endpoints`: only a test host needs them (two endpoint-hours an hour); `description` names
+        the VPC in its endpoint security group's rules."""
         super().__init__(scope, construct_id)
         prefix = ipaddress.IPv4Network(cidr).prefixlen
         self.vpc = _vpc(
@@ -130,14 +134,16 @@ class ClientVpc(Construct):
         s3 = self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
         _flow_logs(self, self.vpc, log_retention)
         self.host_subnets = ec2.SubnetSelection(subnets=[self.vpc.isolated_subnets[0]])
+        if not ssm_endpoints:
+            return
         endpoint_sg = ec2.SecurityGroup(
             self,
             "EndpointSecurityGroup",
             vpc=self.vpc,
-            description="SSM interface endpoints: HTTPS from the client VPC only",
+            description=f"SSM interface endpoints: HTTPS from {description} only",
             allow_all_outbound=False,
         )
-        endpoint_sg.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from the client VPC")
+        endpoint_sg.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"HTTPS from {description}")
         # One AZ keeps the standing cost to two endpoint-hours; the test host lives in the same AZ. No
         # ec2messages endpoint: SSM Agent 3.3.40+ (as on current AL2023 AMIs) takes its commands over
         # ssmmessages when that is reachable, and uses ec2messages only as a fallback.

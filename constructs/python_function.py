@@ -43,7 +43,9 @@ class PythonFunction(Construct):
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_groups: list[ec2.ISecurityGroup] | None = None,
         memory_size: int = 256,
+        role_name: str | None = None,
     ) -> None:
+        """`role_name`: a fixed name, for a role another account's trust policy names (else generated)."""
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
         self.role = iam.Role(
@@ -51,6 +53,7 @@ class PythonFunction(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{description} (Lambda)",
+            role_name=role_name,
         )
         # Logging is granted to this function's own log group only (no AWSLambdaBasicExecutionRole).
         self.log_group.grant_write(self.role)

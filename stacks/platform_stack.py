@@ -15,11 +15,14 @@ from constructs.cluster import EksCluster
 from constructs.controller_values import controller_managed_by
 from constructs.lattice import AssociatedVpc, LatticeServiceNetwork
 from constructs.lattice_ingress import LatticePrefixListIngress
+from constructs.lattice_sharing import ServiceNetworkShare, consumer_auth_statement
 from constructs.network import ClientVpc, ClusterVpc
 from constructs.private_dns import PrivateZone
 from constructs.retention import retention as log_retention
 
 from config import AppConfig, ConfigError
+from config.consumers import ORG_ARN_PATTERN
+from stacks.sharing import SharingContract
 
 
 class PlatformStack(Stack):
@@ -41,9 +44,22 @@ class PlatformStack(Stack):
                 )
         return zones or self.availability_zones
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: AppConfig,
+        sharing: SharingContract | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`sharing`: the consumer accounts that get the service network (config.consumers), when any."""
         super().__init__(scope, construct_id, **kwargs)
         retention = log_retention(config.log_retention_days)
+        org = ORG_ARN_PATTERN.fullmatch(config.share_with_organization or "")
+        consumer_statement = consumer_auth_statement(
+            [c.account for c in config.consumers], org.group(1) if org else None
+        )
 
         zones = self._zones(config)
         self.cluster_network = ClusterVpc(
@@ -77,6 +93,7 @@ class PlatformStack(Stack):
                 account=Aws.ACCOUNT_ID, cluster_name=config.cluster_name, vpc_id=self.cluster_network.vpc.vpc_id
             ),
             log_retention=retention,
+            extra_statements=[consumer_statement] if consumer_statement else None,
         )
         self.zone = PrivateZone(
             self,
@@ -101,6 +118,28 @@ class PlatformStack(Stack):
             ports=tuple(sorted({app.container_port for app in config.apps})),
             ipv6=config.lattice_ipv6,
         )
+
+        self.share: ServiceNetworkShare | None = None
+        if sharing is not None and sharing.consumers:
+            self.share = ServiceNetworkShare(
+                self,
+                "ConsumerShare",
+                name=f"{self.stack_name}-service-network",
+                service_network_arn=self.lattice.network.attr_arn,
+                hosted_zone_id=self.zone.zone.hosted_zone_id,
+                consumer_accounts=[c.account for c in sharing.consumers],
+                organization_arn=config.share_with_organization,
+                reader_role_name=sharing.reader_role,
+                reader_trust={
+                    c.account: f"arn:{self.partition}:iam::{c.account}:role/{sharing.cfn_exec_role(c)}"
+                    for c in sharing.consumers
+                },
+                authorizer_role_name=sharing.authorizer_role,
+                authorizer_trust={
+                    c.account: f"arn:{self.partition}:iam::{c.account}:role/{sharing.consumer_dns_role(c)}"
+                    for c in sharing.consumers
+                },
+            )
 
         CfnOutput(self, "ClusterName", value=self.eks.cluster.cluster_name)
         CfnOutput(self, "ServiceNetworkArn", value=self.lattice.network.attr_arn)

@@ -11,8 +11,11 @@ from aws_cdk import Annotations, Environment
 from constructs import Construct
 
 from config import AppConfig
+from config.consumers import Sharing, check_provider
+from stacks.consumer_stack import ConsumerStack, ConsumerStage, add_consumers
 from stacks.gateway_stack import GatewayStack
 from stacks.platform_stack import PlatformStack
+from stacks.sharing import DEFAULT_QUALIFIER, SharingContract
 
 PREFIX = "EksLatticeGateway"
 
@@ -21,18 +24,48 @@ PREFIX = "EksLatticeGateway"
 class System:
     platform: PlatformStack
     gateway: GatewayStack
+    sharing: SharingContract | None = None
+    consumers: tuple[ConsumerStack, ...] = ()
+
+
+def sharing_contract(
+    scope: Construct, *, config: AppConfig, env: Environment | None, stack_prefix: str = PREFIX
+) -> SharingContract | None:
+    """The provider's side of config.consumers, once its account and region are known (else ConfigError)."""
+    if not config.consumers:
+        return None
+    account, region = (env.account, env.region) if env else (None, None)
+    check_provider(Sharing(consumers=config.consumers), account=account, region=region)
+    assert account is not None  # check_provider refuses an unknown environment
+    assert region is not None
+    qualifier = scope.node.try_get_context("@aws-cdk/core:bootstrapQualifier") or DEFAULT_QUALIFIER
+    return SharingContract(
+        stack_prefix=stack_prefix, account=account, region=region, consumers=config.consumers, qualifier=qualifier
+    )
 
 
 def add_system(
-    scope: Construct, *, config: AppConfig, env: Environment | None = None, stack_prefix: str = PREFIX
+    scope: Construct,
+    *,
+    config: AppConfig,
+    env: Environment | None = None,
+    stack_prefix: str = PREFIX,
+    consumers: bool = True,
 ) -> System:
-    """`stack_prefix` keeps the stack names of several pipeline stages in one account apart."""
+    """`stack_prefix` keeps the stack names of several pipeline stages in one account apart.
+
+    With config.consumers, the Platform stack shares the service network and, when `consumers`, one
+    ConsumerStack per consumer follows it in `scope` (a pipeline passes False and deploys them in their
+    own stages: stacks.consumer_stack.ConsumerStage).
+    """
+    sharing = sharing_contract(scope, config=config, env=env, stack_prefix=stack_prefix)
     # Construct ids equal the stack names, so `cdk deploy EksLatticeGateway-Gateway` selects what it says.
     platform = PlatformStack(
         scope,
         f"{stack_prefix}-Platform",
         stack_name=f"{stack_prefix}-Platform",
         config=config,
+        sharing=sharing,
         env=env,
         description="eks-lattice-gateway: VPCs, EKS cluster, VPC Lattice service network, private DNS, client host",
     )
@@ -48,4 +81,26 @@ def add_system(
     gateway.add_stack_dependency(platform, reason="runs on the cluster; uses the service network, zone and VPCs")
     for index, warning in enumerate(config.warnings):
         Annotations.of(platform).add_warning_v2(f"eks-lattice-gateway:config-{index}", warning)
-    return System(platform=platform, gateway=gateway)
+    consumer_stacks: list[ConsumerStack] = []
+    if sharing is not None and consumers:
+        consumer_stacks = add_consumers(scope, config=config, sharing=sharing)
+        for stack in consumer_stacks:
+            # Deploy after (and destroy before) the provider: the share, outputs and roles must exist.
+            stack.add_stack_dependency(platform, reason="reads the provider's outputs and uses its share and roles")
+    return System(platform=platform, gateway=gateway, sharing=sharing, consumers=tuple(consumer_stacks))
+
+
+def add_consumer_stages(
+    scope: Construct, *, config: AppConfig, env: Environment, stack_prefix: str, stage_prefix: str
+) -> list[ConsumerStage]:
+    """For a pipeline: one stage per consumer of the provider stage deployed with `env` and `stack_prefix`
+    (the provider's add_system(..., consumers=False)). Stage ids are `<stage_prefix>-<consumer name>`; each
+    holds `<stack_prefix>-Consumer-<name>` in the consumer's account. Nothing crosses the stage boundary but
+    names: provider values are read at deploy time (Fn::GetStackOutput through the provider's reader role)."""
+    sharing = sharing_contract(scope, config=config, env=env, stack_prefix=stack_prefix)
+    if sharing is None:
+        return []
+    return [
+        ConsumerStage(scope, f"{stage_prefix}-{consumer.name}", config=config, consumer=consumer, sharing=sharing)
+        for consumer in sharing.consumers
+    ]

@@ -93,12 +93,14 @@ TODAY = __import__("datetime").date(2026, 11, 28)  # fixed, so support-calendar 
 class Synthesized:
     """One synthesis of the app (as tools/synth.py builds it): templates by stack name, the cdk-nag report."""
 
-    def __init__(self, outdir: Path, overrides: dict[str, object] | None = None) -> None:
+    def __init__(
+        self, outdir: Path, overrides: dict[str, object] | None = None, env: tuple[str, str] | None = None
+    ) -> None:
         import json
 
         from tools.synth import build_app
 
-        self.app, self.config = build_app(outdir, overrides, today=TODAY)
+        self.app, self.config = build_app(outdir, overrides, today=TODAY, env=env)
         self.assembly = self.app.synth()
         self.stacks = {s.stack_name: s for s in self.assembly.stacks}
         self.templates: dict[str, dict[str, Any]] = {
@@ -129,7 +131,17 @@ EXTRA_ROUTE = {
     "hostname": "extra.example.com",
     "rules": [{"pathPrefix": "/v1", "backends": [{"app": "demo-app-a"}]}],
 }
+# Two consumer accounts (issue 13): one with a new VPC and test host, one with an existing VPC and none;
+# sharing needs the provider's account and region, so the variant has a concrete environment.
+PROVIDER_ACCOUNT, PROVIDER_REGION = "111111111111", "ap-northeast-2"
+CONSUMERS: list[dict[str, object]] = [
+    {"name": "team-b", "account": "222222222222", "vpcCidr": "10.3.0.0/16"},
+    {"name": "team-c", "account": "333333333333", "vpcId": "vpc-0123456789abcdef0", "testHost": False},
+]
+ORGANIZATION_ARN = "arn:aws:organizations::111111111111:organization/o-abcde12345"
 VARIANT: dict[str, object] = {
+    "consumers": __import__("json").dumps(CONSUMERS),  # as `-c` delivers it: JSON text
+    "shareWithOrganization": ORGANIZATION_ARN,
     "serviceNetworkAuthType": "NONE",
     "clusterEndpointAccess": "PRIVATE",
     "latticeIpv6": True,
@@ -145,7 +157,7 @@ VARIANT: dict[str, object] = {
 @pytest.fixture(scope="session")
 def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app synthesized once with VARIANT's overrides."""
-    return Synthesized(tmp_path_factory.mktemp("cdk.out.variant"), VARIANT)
+    return Synthesized(tmp_path_factory.mktemp("cdk.out.variant"), VARIANT, (PROVIDER_ACCOUNT, PROVIDER_REGION))
 
 
 # The pipeline (tests/test_pipeline.py): two synths, each holding the whole app in every stage.

@@ -685,6 +685,8 @@ ROWS: tuple[Row, ...] = _rows()
 EXEMPT: dict[str, str] = {
     "AWS::EC2::Instance BlockDeviceMappings[].DeviceName": "a device path EC2 defines (/dev/xvda)",
     "AWS::EC2::LaunchTemplate LaunchTemplateData.BlockDeviceMappings[].DeviceName": "a device path EC2 defines",
+    "AWS::RAM::ResourceShare Name": "RAM's model gives share names no pattern or length (botocore ram "
+    "CreateResourceShare name: String); ours is the stack name plus -service-network",
     "AWS::EC2::VPCEndpoint ServiceName": "an AWS endpoint service name (com.amazonaws.<region>.<service>)",
     "AWS::CodeBuild::Project Environment.EnvironmentVariables[].Name": "a shell variable CDK Pipelines sets",
     "AWS::CodePipeline::Pipeline Stages[].Actions[].Configuration.BranchName": "validated as a git branch by "
@@ -806,12 +808,20 @@ def assembly_templates(outdir: Path, prefix: str = "") -> Iterator[tuple[str, Te
 if __name__ == "__main__":  # the same four syntheses as tests/test_service_constraints.py, then the table
     import tempfile
 
-    from tests.conftest import ONE_STAGE, TWO_STAGES, VARIANT, PipelineSynth, Synthesized
+    from tests.conftest import (
+        ONE_STAGE,
+        PROVIDER_ACCOUNT,
+        PROVIDER_REGION,
+        TWO_STAGES,
+        VARIANT,
+        PipelineSynth,
+        Synthesized,
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         outdirs = {
             "default": Synthesized(Path(tmp) / "default").outdir,
-            "variant": Synthesized(Path(tmp) / "variant", VARIANT).outdir,
+            "variant": Synthesized(Path(tmp) / "variant", VARIANT, (PROVIDER_ACCOUNT, PROVIDER_REGION)).outdir,
             "pipeline-two": PipelineSynth(Path(tmp) / "pipeline-two", TWO_STAGES).outdir,
             "pipeline-one": PipelineSynth(Path(tmp) / "pipeline-one", ONE_STAGE).outdir,
         }

@@ -114,7 +114,8 @@ def test_prices_name_their_source_and_date() -> None:
     for table in prices["regions"].values():
         entries = [v for k, v in table.items() if k != "ec2_hour"] + list(table["ec2_hour"].values())
         for entry in entries:
-            assert entry["source"] and entry["date"] == "2026-11"
+            # The month each price was read (prices added later carry their own month).
+            assert entry["source"] and entry["date"] in {"2026-11", "2026-12"}
 
 
 def test_unknown_region_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -160,3 +161,27 @@ def test_more_nodes_and_routes_cost_more(variant: Synthesized, seoul: cost.Estim
     assert round(after["nodes:0"].monthly_usd - before["nodes:0"].monthly_usd, 2) == round(730 * 0.052, 2)
     assert after["lattice_services"].monthly_usd == 47.45  # 2 x 730 h x $0.0325
     assert est.total_usd > seoul.total_usd
+
+
+def test_each_consumer_gets_its_own_standing_cost(variant: Synthesized) -> None:
+    """Issue 13: association, endpoints, test host and DNS sharing per consumer, apart from the provider's."""
+    prices = cost.load_prices()["regions"][SEOUL]
+    est = cost.estimate(variant.templates, region=SEOUL, today=TODAY, config=variant.config)
+    by_key = {line.key: line for line in est.lines}
+    endpoint = prices["vpc_endpoint_az_hour"]["usd"]
+    host = prices["ec2_hour"]["t3.micro"]["usd"]
+    assert by_key["consumer:team-b:endpoints"].quantity == 2 * 730  # ssm + ssmmessages in one AZ
+    assert by_key["consumer:team-b:test_host"].monthly_usd == round(730 * host, 2)
+    assert by_key["consumer:team-b:association"].monthly_usd == 0.0
+    assert by_key["consumer:team-b:dns"].monthly_usd == 0.0
+    assert "$547.50/month" in by_key["consumer:team-b:dns"].note  # the Route 53 Profile it avoids
+    assert est.consumers == {
+        "team-b": round(2 * 730 * endpoint, 2) + round(730 * host, 2),
+        "team-c": 0.0,  # an existing VPC, no test host: nothing standing
+    }
+    assert "consumer:team-c:test_host" not in by_key and "consumer:team-c:endpoints" not in by_key
+    # The provider's own lines count only the provider's stacks (one client host, two endpoints).
+    assert by_key["client_host"].quantity == 730
+    assert by_key["vpc_endpoints"].quantity == 2 * 730
+    rendered = "\n".join(cost.render(est))
+    assert "Consumer team-b: $" in rendered and "[team-c] DNS" in rendered

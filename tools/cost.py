@@ -94,6 +94,8 @@ class Estimate:
     free_tier: FreeTier
     nlb: Comparison
     warnings: list[str] = field(default_factory=list)
+    # consumer name -> its standing monthly cost (billed to the consumer's account), from its lines above
+    consumers: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_usd(self) -> float:
@@ -108,6 +110,7 @@ class Estimate:
             "total_monthly_usd": self.total_usd,
             "lattice_free_tier": asdict(self.free_tier),
             "nlb_comparison": asdict(self.nlb),
+            "consumers_monthly_usd": self.consumers,
             "warnings": self.warnings,
         }
 
@@ -260,6 +263,9 @@ def estimate(
     or cluster version can be read from the templates."""
     prices = prices if prices is not None else load_prices()
     table = region_prices(prices, region)
+    # Consumer accounts' stacks (issue 13) are priced on their own lines below, one group per consumer.
+    consumer_templates = {name: t for name, t in templates.items() if _is_consumer(t)}
+    templates = {name: t for name, t in templates.items() if name not in consumer_templates}
     hours = int(prices["hours_per_month"])
     today = today or dt.date.today()
     nat_gb = gb if nat_gb is None else nat_gb
@@ -411,6 +417,12 @@ def estimate(
             guess=True,
         )
 
+    consumers: dict[str, float] = {}
+    for stack_name, template in sorted(consumer_templates.items()):
+        consumer_lines = _consumer_lines(stack_name, template, table, hours=hours, region=region)
+        lines += consumer_lines
+        consumers[consumer_lines[0].key.split(":")[1]] = round(sum(line.monthly_usd for line in consumer_lines), 2)
+
     # The comparison: one NLB per cluster carrying the same traffic.
     per_hour_gb = gb / hours
     new_connections_per_second = requests / hours / 3600
@@ -437,7 +449,77 @@ def estimate(
         free_tier=free,
         nlb=nlb,
         warnings=warnings,
+        consumers=consumers,
     )
+
+
+ZONE_ASSOCIATION = "Custom::CrossAccountZoneAssociation"
+
+
+def _is_consumer(template: Template) -> bool:
+    return any(r.get("Type") == ZONE_ASSOCIATION for r in template.get("Resources", {}).values())
+
+
+def _consumer_lines(stack: str, template: Template, table: Mapping[str, Any], *, hours: int, region: str) -> list[Line]:
+    """One consumer's standing cost: its VPC association, endpoints, test host and DNS sharing."""
+    name = stack.rsplit("-Consumer-", 1)[-1]
+    only = {stack: template}
+    lines: list[Line] = []
+
+    def add(part: str, item: str, quantity: float, unit: str, unit_usd: float, *, note: str = "") -> None:
+        lines.append(
+            Line(
+                key=f"consumer:{name}:{part}",
+                item=f"[{name}] {item}",
+                quantity=quantity,
+                unit=unit,
+                unit_usd=unit_usd,
+                monthly_usd=round(quantity * unit_usd, 2),
+                note=note,
+            )
+        )
+
+    associations = sum(1 for _ in resources(only, "AWS::VpcLattice::ServiceNetworkVpcAssociation"))
+    add(
+        "association",
+        "Lattice VPC association",
+        associations,
+        "associations",
+        0.0,
+        note="no charge; cross-account traffic in one region costs only the service's GB and request prices",
+    )
+    endpoint_azs = sum(
+        max(1, len(props.get("SubnetIds", [])))
+        for _s, _l, props in resources(only, "AWS::EC2::VPCEndpoint")
+        if props.get("VpcEndpointType") == "Interface"
+    )
+    if endpoint_azs:
+        add(
+            "endpoints",
+            "SSM interface endpoints",
+            endpoint_azs * hours,
+            "endpoint-AZ-hours",
+            _usd(table, "vpc_endpoint_az_hour"),
+        )
+    for stack, _l, props in resources(only, "AWS::EC2::Instance"):
+        instance_type = instance_type_of(only[stack], props)
+        add(
+            "test_host",
+            f"test host ({instance_type})",
+            hours,
+            "instance-hours",
+            _instance_usd(table, instance_type, region),
+        )
+    profile = _usd(table, "route53_profile_account_hour") * hours
+    add(
+        "dns",
+        "DNS: cross-account private-zone association",
+        sum(1 for _ in resources(only, ZONE_ASSOCIATION)),
+        "associations",
+        0.0,
+        note=f"no charge; a Route 53 Profile shared through RAM would cost ${profile:.2f}/month in this account",
+    )
+    return lines
 
 
 # -------------------------------------------------------------------------------------------------- output
@@ -471,6 +553,8 @@ def render(est: Estimate) -> list[str]:
         f"Comparison: one NLB per cluster ({nlb.clusters}) instead of Lattice: ${nlb.monthly_usd:.2f}/month "
         f"vs Lattice ${nlb.lattice_monthly_usd:.2f}/month ({nlb.lcu_per_hour:g} LCU/h; {nlb.lcu_assumption})"
     )
+    for name, usd in est.consumers.items():
+        out.append(f"Consumer {name}: ${usd:.2f}/month standing cost, billed to its own account (lines [{name}])")
     out += [f"warning: {w}" for w in est.warnings]
     return out
 

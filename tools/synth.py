@@ -78,8 +78,15 @@ def fresh_cdk_out(outdir: Path = ROOT / "cdk.out") -> bool:
     return manifest.is_file() and manifest.stat().st_mtime >= _newest_source_mtime()
 
 
-def build_app(outdir: Path, overrides: Mapping[str, Any] | None = None, *, today: dt.date | None = None) -> Any:
-    """The app as app.py builds it, from cdk.json's context plus `overrides` (what `-c` would add).
+def build_app(
+    outdir: Path,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    today: dt.date | None = None,
+    env: tuple[str, str] | None = None,
+) -> Any:
+    """The app as app.py builds it, from cdk.json's context plus `overrides` (what `-c` would add), and
+    `env` (account, region) as credentials would give it (default: the environment's, usually none).
 
     Returns (cdk.App, AppConfig); jsii starts here, so the virtualenv's Node is put on PATH first.
     """
@@ -95,7 +102,7 @@ def build_app(outdir: Path, overrides: Mapping[str, Any] | None = None, *, today
     context = {**cdk_json_context(), **(overrides or {})}
     app = cdk.App(context=context, outdir=str(outdir))
     config = parse_context(app.node.get_all_context(), today=today or dt.date.today())
-    app_module.build(app, config)
+    app_module.build(app, config, env=cdk.Environment(account=env[0], region=env[1]) if env else None)
     return app, config
 
 

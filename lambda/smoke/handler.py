@@ -80,11 +80,36 @@ def system_resolver(host: str, port: int) -> list[Address]:
     return list(dict.fromkeys((str(info[4][0]), int(info[4][1])) for info in infos))
 
 
+def sigv4_headers(request: Request, region: str, credentials: Any = None) -> dict[str, str]:
+    """SigV4 headers for Lattice (service vpc-lattice-svcs; payload unsigned, as Lattice requires). From a
+    consumer account the service network admits callers by their account, so requests must be signed."""
+    from botocore.auth import SigV4Auth  # noqa: PLC0415 - the runtime's botocore, only when signing
+    from botocore.awsrequest import AWSRequest  # noqa: PLC0415
+
+    if credentials is None:
+        import botocore.session  # noqa: PLC0415
+
+        found = botocore.session.get_session().get_credentials()
+        if found is None:
+            raise CheckError("SigV4: no AWS credentials in the environment", retryable=False)
+        credentials = found.get_frozen_credentials()
+    aws_request = AWSRequest(
+        method=request.method,
+        url=f"http://{request.host}{request.path}",
+        headers={**request.headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"},
+    )
+    SigV4Auth(credentials, "vpc-lattice-svcs", region).add_auth(aws_request)
+    return {k: str(v) for k, v in aws_request.headers.items()}
+
+
 def http_opener(request: Request, timeout: float) -> Response:
-    """Plain HTTP/1.1 to the resolved address, with the route's hostname as Host."""
+    """Plain HTTP/1.1 to the resolved address, with the route's hostname as Host (SigV4-signed when the
+    SIGV4_REGION environment variable is set)."""
     conn = http.client.HTTPConnection(request.address[0], request.address[1], timeout=timeout)
     try:
-        headers = {"Host": request.host, "User-Agent": "eks-lattice-gateway-smoke", **request.headers}
+        region = os.environ.get("SIGV4_REGION")
+        signed = sigv4_headers(request, region) if region else request.headers
+        headers = {"Host": request.host, "User-Agent": "eks-lattice-gateway-smoke", **signed}
         conn.request(request.method, request.path, headers=headers)
         resp = conn.getresponse()
         return Response(status=resp.status, body=resp.read(MAX_BODY_BYTES))

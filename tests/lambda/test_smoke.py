@@ -247,7 +247,7 @@ def test_missing_checks_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_stray_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CHECKS", "TIMEOUT_SECONDS", "ATTEMPTS", "RETRY_DELAY_SECONDS"):
+    for name in ("CHECKS", "TIMEOUT_SECONDS", "ATTEMPTS", "RETRY_DELAY_SECONDS", "SIGV4_REGION"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -270,3 +270,27 @@ def test_system_resolver_prefers_ipv4() -> None:
     addresses = smoke.system_resolver("localhost", 80)
     assert addresses
     assert ":" not in addresses[0][0] or all(":" in a[0] for a in addresses)
+
+
+def test_requests_are_sigv4_signed_for_lattice_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a consumer account the service network admits callers by account: requests must be signed
+    (service vpc-lattice-svcs, unsigned payload), over the same Host the route is matched on."""
+    monkeypatch.setenv("SIGV4_REGION", "ap-northeast-2")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "token")
+    with DemoServer([(200, POD_A)]) as server:
+        assert run([check(headers={"x-canary": "1"})], server.port)["passed"] is True
+    headers = {k.lower(): v for k, v in server.requests[0]["headers"].items()}
+    assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/ap-northeast-2/vpc-lattice-svcs/aws4_request" in headers["authorization"]
+    assert "host" in headers["authorization"].split("SignedHeaders=")[1]
+    assert headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
+    assert headers["x-amz-security-token"] == "token"
+    assert headers["host"] == HOST and headers["x-canary"] == "1"
+
+
+def test_requests_are_unsigned_by_default() -> None:
+    with DemoServer([(200, POD_A)]) as server:
+        run([check()], server.port)
+    assert "authorization" not in {k.lower() for k in server.requests[0]["headers"]}

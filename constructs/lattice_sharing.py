@@ -1,0 +1,124 @@
+"""Provider side of a consumer share: the RAM share of the service network, and two narrow roles the consumer
+accounts may assume (one to read the Platform stack's outputs, one to authorize their VPCs on the zone)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Aws, CfnOutput, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ram as ram
+from constructs import Construct
+from constructs.nag import acknowledge
+
+
+def consumer_auth_statement(accounts: list[str], organization_id: str | None = None) -> dict[str, Any] | None:
+    """The service-network auth-policy statement admitting the consumer accounts' authenticated principals.
+
+    Pure, so the per-route access policy (issue 12) can combine it with its own statements. Unsigned callers
+    have no principal account, so they never match; with an organization, the principal must be in it too.
+    """
+    if not accounts:
+        return None
+    condition: dict[str, Any] = {"aws:PrincipalAccount": sorted(accounts)}
+    if organization_id:
+        condition["aws:PrincipalOrgID"] = organization_id
+    return {
+        "Sid": "ConsumerAccounts",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "vpc-lattice-svcs:Invoke",
+        "Resource": "*",
+        "Condition": {"StringEquals": condition},
+    }
+
+
+def grant_invoke(role: iam.IRole, *, provider_account: str) -> None:
+    """A consumer-account caller's own half of cross-account IAM auth: Lattice admits a signed request only
+    when both the service network's auth policy and the caller's identity policy allow it."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["vpc-lattice-svcs:Invoke"],
+            resources=[f"arn:{Aws.PARTITION}:vpc-lattice:{Aws.REGION}:{provider_account}:service/*"],
+        )
+    )
+    acknowledge(
+        role,
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:vpc-lattice:<AWS::Region>:{provider_account}:service/*]",
+        "The controller creates the Lattice services (ids unknown here); only the provider account's, and the "
+        "service network's auth policy decides which requests pass.",
+    )
+
+
+def _trust(principal_arns: dict[str, str]) -> iam.PrincipalBase:
+    """The accounts (keys), narrowed to one role each by ARN (values): an ARN condition, not a role principal,
+    so the trust survives that role's re-creation and needs no role to exist when this one is created."""
+    accounts = sorted(principal_arns)
+    first, *rest = (iam.AccountPrincipal(a) for a in accounts)
+    principal: iam.PrincipalBase = iam.CompositePrincipal(first, *rest) if rest else first
+    return principal.with_conditions({"ArnEquals": {"aws:PrincipalArn": [principal_arns[a] for a in accounts]}})
+
+
+class ServiceNetworkShare(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        service_network_arn: str,
+        hosted_zone_id: str,
+        consumer_accounts: list[str],
+        organization_arn: str | None,
+        reader_role_name: str,
+        reader_trust: dict[str, str],
+        authorizer_role_name: str,
+        authorizer_trust: dict[str, str],
+    ) -> None:
+        """`*_trust`: consumer account -> the one role ARN in it that may assume the role."""
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        # To each consumer account, never to a whole organization: an organization-wide share would let any
+        # of its accounts associate VPCs. With an organization, RAM refuses accounts outside it and accepts
+        # the share for those inside without an invitation.
+        self.share = ram.CfnResourceShare(
+            self,
+            "Share",
+            name=name,
+            resource_arns=[service_network_arn],
+            principals=sorted(consumer_accounts),
+            allow_external_principals=organization_arn is None,
+        )
+
+        self.reader_role = iam.Role(
+            self,
+            "ReaderRole",
+            role_name=reader_role_name,
+            assumed_by=_trust(reader_trust),
+            description="Consumer stacks' CloudFormation reads the Platform stack's outputs (Fn::GetStackOutput)",
+        )
+        stack_arn = f"arn:{Aws.PARTITION}:cloudformation:{Aws.REGION}:{Aws.ACCOUNT_ID}:stack/{stack.stack_name}/*"
+        self.reader_role.add_to_policy(
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[stack_arn])
+        )
+        acknowledge(
+            self.reader_role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/{stack.stack_name}/*]",
+            f"The stack id suffix of {stack.stack_name} changes when the stack is replaced; the name is fixed.",
+        )
+
+        self.authorizer_role = iam.Role(
+            self,
+            "ZoneAuthorizerRole",
+            role_name=authorizer_role_name,
+            assumed_by=_trust(authorizer_trust),
+            description="Consumer DNS handlers authorize their VPCs on the private zone (and remove that again)",
+        )
+        # Only the zone owner's half: associating stays with the VPC owner, so this role alone changes nothing.
+        self.authorizer_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["route53:CreateVPCAssociationAuthorization", "route53:DeleteVPCAssociationAuthorization"],
+                resources=[f"arn:{Aws.PARTITION}:route53:::hostedzone/{hosted_zone_id}"],
+            )
+        )
+        CfnOutput(stack, "ServiceNetworkShareArn", value=self.share.attr_arn)

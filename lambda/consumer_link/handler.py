@@ -1,0 +1,340 @@
+"""Consumer-account custom resources that link a consumer VPC to the provider's service network and zone.
+
+One provider-framework on_event handler, three resource types (event["ResourceType"]):
+
+- Custom::LatticeShareAcceptance  (ResourceShareArn)
+  Accepts this account's pending RAM invitation to the provider's service-network share; with an
+  organization share there is none and the share is already ACTIVE. Delete: nothing (the share is the
+  provider's; removing it is the provider's destroy).
+- Custom::ExistingVpc  (VpcId)
+  Deploy-time lookup of a `vpcId` consumer's VPC: Data {CidrBlock, SubnetId} (the first subnet by AZ and id),
+  so synth never needs credentials. Delete: nothing.
+- Custom::CrossAccountZoneAssociation  (HostedZoneId, VpcId, VpcRegion, AuthorizerRoleArn)
+  Associates this account's VPC with the provider's private hosted zone, in the order Route 53 demands:
+  1. the zone owner authorizes the VPC (CreateVPCAssociationAuthorization, through AuthorizerRoleArn, a
+     provider role that may do only that and its undo);
+  2. the VPC owner (this account) associates (AssociateVPCWithHostedZone) and waits for INSYNC;
+  3. the authorization is deleted again (Route 53 recommends it; the association stays).
+  Re-runs are idempotent: a VPC already associated with the zone (ListHostedZonesByVPC) skips 1-2.
+  Delete, in reverse: disassociate, then remove any leftover authorization; nothing already gone (zone,
+  VPC, association, the provider's role) fails it, nor does Route 53 refusing to drop a zone's last VPC.
+
+Route 53 refuses: an association without an authorization from the zone owner (NotAuthorizedException, also
+briefly after one is created: retried), a VPC already associated with another zone of the same name
+(ConflictingDomainExists: reported with the fix), disassociating a zone's last VPC (LastVPCAssociation).
+
+IAM (consumer side): sts:AssumeRole on AuthorizerRoleArn; route53:AssociateVPCWithHostedZone,
+DisassociateVPCFromHostedZone (hosted zone ARN), route53:ListHostedZonesByVPC and route53:GetChange
+(no resource-level permissions) with ec2:DescribeVpcs, which Route 53 requires for the VPC; ram:Get* and
+ram:AcceptResourceShareInvitation; ec2:DescribeVpcs/DescribeSubnets for Custom::ExistingVpc.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+LOG.setLevel(logging.INFO)
+
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "PriorRequestNotComplete",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalError",
+        "RequestLimitExceeded",
+        "ConcurrentModification",
+    }
+)
+RETRY_DELAYS_SECONDS = (2.0, 4.0, 8.0, 15.0, 30.0)
+# An authorization can take a moment to be visible to AssociateVPCWithHostedZone.
+NOT_AUTHORIZED_RETRIES = 5
+CHANGE_POLLS = 40  # x 5 s: Route 53 changes go INSYNC in well under a minute
+CHANGE_POLL_SECONDS = 5.0
+# Delete never fails on these: what it would remove is already gone (or can't go, and isn't ours to force).
+GONE_ON_DELETE = frozenset(
+    {
+        "NoSuchHostedZone",
+        "VPCAssociationNotFound",
+        "InvalidVPCId",
+        "LastVPCAssociation",
+        "VPCAssociationAuthorizationNotFound",
+    }
+)
+
+
+class LinkError(Exception):
+    """A failure with a reason CloudFormation shows to the user."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Clients:
+    """Clients in this (the consumer's) account, and a way to reach the zone owner's Route 53."""
+
+    route53: Any
+    ram: Any
+    ec2: Any
+    zone_owner: Callable[[str], Any]  # role ARN -> route53 client with that role's credentials
+
+
+def on_event(
+    event: Mapping[str, Any],
+    context: Any = None,
+    *,
+    clients: Clients | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    kind = str(event.get("ResourceType", ""))
+    request = str(event["RequestType"])
+    props = event.get("ResourceProperties") or {}
+    handlers: dict[str, Callable[..., dict[str, Any]]] = {
+        "Custom::LatticeShareAcceptance": _share,
+        "Custom::ExistingVpc": _existing_vpc,
+        "Custom::CrossAccountZoneAssociation": _zone_association,
+    }
+    if kind not in handlers:
+        raise LinkError(f"unknown resource type {kind!r}; expected one of {', '.join(handlers)}")
+    return handlers[kind](request, props, event, clients or _clients(), sleep)
+
+
+# --------------------------------------------------------------------------------------------- RAM share
+
+
+def _share(request: str, props: Mapping[str, Any], event: Mapping[str, Any], c: Clients, sleep: Any) -> dict[str, Any]:
+    if request == "Delete":
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    arn = _required(props, "ResourceShareArn")
+    for attempt, delay in enumerate((*RETRY_DELAYS_SECONDS, None), start=1):
+        invitations = _call(c.ram.get_resource_share_invitations, sleep, resourceShareArns=[arn])
+        for invitation in invitations.get("resourceShareInvitations", []):
+            status = invitation.get("status")
+            if status == "PENDING":
+                LOG.info("accepting RAM invitation %s", invitation["resourceShareInvitationArn"])
+                _call(
+                    c.ram.accept_resource_share_invitation,
+                    sleep,
+                    resourceShareInvitationArn=invitation["resourceShareInvitationArn"],
+                )
+                return {"PhysicalResourceId": arn, "Data": {"Accepted": "invitation"}}
+            if status == "ACCEPTED":
+                return {"PhysicalResourceId": arn, "Data": {"Accepted": "earlier"}}
+        shares = _call(c.ram.get_resource_shares, sleep, resourceOwner="OTHER-ACCOUNTS", resourceShareArns=[arn])
+        if any(s.get("status") == "ACTIVE" for s in shares.get("resourceShares", [])):
+            return {"PhysicalResourceId": arn, "Data": {"Accepted": "organization"}}
+        if delay is None:
+            break
+        LOG.info("share %s not visible here yet (attempt %d); waiting %.0fs", arn, attempt, delay)
+        sleep(delay)
+    raise LinkError(
+        f"RAM share {arn} has no invitation for this account and is not active here: deploy the provider "
+        "(Platform stack) with this account under `consumers` first"
+    )
+
+
+# ----------------------------------------------------------------------------------------- existing VPC
+
+
+def _existing_vpc(
+    request: str, props: Mapping[str, Any], event: Mapping[str, Any], c: Clients, sleep: Any
+) -> dict[str, Any]:
+    if request == "Delete":
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    vpc_id = _required(props, "VpcId")
+    try:
+        vpcs = _call(c.ec2.describe_vpcs, sleep, VpcIds=[vpc_id]).get("Vpcs", [])
+    except Exception as err:
+        if _code(err) in {"InvalidVpcID.NotFound", "InvalidVpcID.Malformed"}:
+            raise LinkError(f"VPC {vpc_id} does not exist in this account and region (consumers[].vpcId)") from None
+        raise
+    if not vpcs:
+        raise LinkError(f"VPC {vpc_id} does not exist in this account and region (consumers[].vpcId)")
+    subnets = _call(c.ec2.describe_subnets, sleep, Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]).get("Subnets", [])
+    if not subnets:
+        raise LinkError(f"VPC {vpc_id} has no subnets; the smoke test and test host need one")
+    first = min(subnets, key=lambda s: (s.get("AvailabilityZone", ""), s["SubnetId"]))
+    return {
+        "PhysicalResourceId": vpc_id,
+        "Data": {"CidrBlock": vpcs[0]["CidrBlock"], "SubnetId": first["SubnetId"]},
+    }
+
+
+# ------------------------------------------------------------------------------- private zone association
+
+
+def _zone_association(
+    request: str, props: Mapping[str, Any], event: Mapping[str, Any], c: Clients, sleep: Any
+) -> dict[str, Any]:
+    if request == "Delete":
+        _disassociate(event, props, c, sleep)
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    zone = _zone_id(_required(props, "HostedZoneId"))
+    vpc = {"VPCId": _required(props, "VpcId"), "VPCRegion": _required(props, "VpcRegion")}
+    role = _required(props, "AuthorizerRoleArn")
+    physical = f"{zone}/{vpc['VPCId']}/{vpc['VPCRegion']}"
+    if _associated(c.route53, zone, vpc, sleep):
+        LOG.info("VPC %s is already associated with zone %s", vpc["VPCId"], zone)
+        return {"PhysicalResourceId": physical}
+    owner = c.zone_owner(role)
+    try:
+        _call(owner.create_vpc_association_authorization, sleep, HostedZoneId=zone, VPC=vpc)
+    except Exception as err:
+        if _code(err) == "NoSuchHostedZone":
+            raise LinkError(
+                f"the provider's private zone {zone} does not exist (deploy the Platform stack first)"
+            ) from None
+        raise
+    LOG.info("zone owner authorized VPC %s on zone %s", vpc["VPCId"], zone)
+    change = _associate(c.route53, zone, vpc, sleep)
+    _wait_insync(c.route53, change, sleep)
+    _deauthorize(owner, zone, vpc, sleep)
+    return {"PhysicalResourceId": physical}
+
+
+def _associate(route53: Any, zone: str, vpc: dict[str, str], sleep: Callable[[float], None]) -> str:
+    comment = "eks-lattice-gateway consumer"
+    for attempt in range(1, NOT_AUTHORIZED_RETRIES + 2):
+        try:
+            response = _call(route53.associate_vpc_with_hosted_zone, sleep, HostedZoneId=zone, VPC=vpc, Comment=comment)
+            return str(response["ChangeInfo"]["Id"])
+        except Exception as err:
+            code = _code(err)
+            if code == "ConflictingDomainExists":
+                raise LinkError(
+                    f"VPC {vpc['VPCId']} is already associated with another private zone of the same name as "
+                    f"{zone}; disassociate that zone from the VPC (or use another consumer VPC)"
+                ) from None
+            if code != "NotAuthorizedException" or attempt > NOT_AUTHORIZED_RETRIES:
+                raise
+            LOG.info("association not authorized yet (attempt %d); retrying", attempt)
+            sleep(RETRY_DELAYS_SECONDS[min(attempt, len(RETRY_DELAYS_SECONDS)) - 1])
+    raise AssertionError("unreachable")
+
+
+def _wait_insync(route53: Any, change_id: str, sleep: Callable[[float], None]) -> None:
+    for _ in range(CHANGE_POLLS):
+        status = _call(route53.get_change, sleep, Id=change_id)["ChangeInfo"]["Status"]
+        if status == "INSYNC":
+            return
+        sleep(CHANGE_POLL_SECONDS)
+    raise LinkError(f"Route 53 change {change_id} was not INSYNC after {CHANGE_POLLS * CHANGE_POLL_SECONDS:.0f}s")
+
+
+def _associated(route53: Any, zone: str, vpc: dict[str, str], sleep: Callable[[float], None]) -> bool:
+    token: str | None = None
+    while True:
+        params: dict[str, Any] = {"VPCId": vpc["VPCId"], "VPCRegion": vpc["VPCRegion"]}
+        if token:
+            params["NextToken"] = token
+        page = _call(route53.list_hosted_zones_by_vpc, sleep, **params)
+        if any(_zone_id(z["HostedZoneId"]) == zone for z in page.get("HostedZoneSummaries", [])):
+            return True
+        token = page.get("NextToken")
+        if not token:
+            return False
+
+
+def _deauthorize(owner: Any, zone: str, vpc: dict[str, str], sleep: Callable[[float], None]) -> None:
+    try:
+        _call(owner.delete_vpc_association_authorization, sleep, HostedZoneId=zone, VPC=vpc)
+    except Exception as err:
+        if _code(err) not in GONE_ON_DELETE:
+            raise
+
+
+def _disassociate(event: Mapping[str, Any], props: Mapping[str, Any], c: Clients, sleep: Any) -> None:
+    parts = str(event.get("PhysicalResourceId", "")).split("/")
+    if len(parts) != 3 or not parts[1].startswith("vpc-"):
+        LOG.info("physical id %r is not an association this resource made; nothing to undo", parts)
+        return
+    zone, vpc = parts[0], {"VPCId": parts[1], "VPCRegion": parts[2]}
+    try:
+        _call(c.route53.disassociate_vpc_from_hosted_zone, sleep, HostedZoneId=zone, VPC=vpc)
+        LOG.info("disassociated VPC %s from zone %s", vpc["VPCId"], zone)
+    except Exception as err:
+        if _code(err) not in GONE_ON_DELETE:
+            raise
+        LOG.info("nothing to disassociate (%s): %s", _code(err), err)
+    # A leftover authorization (an earlier create that stopped half-way) goes too; the provider's role or
+    # zone may already be gone, which is fine: then so is the authorization.
+    role = str(props.get("AuthorizerRoleArn") or "")
+    if role:
+        try:
+            _deauthorize(c.zone_owner(role), zone, vpc, sleep)
+        except Exception as err:
+            LOG.info("could not remove a leftover authorization (%s): %s", _code(err) or type(err).__name__, err)
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _required(props: Mapping[str, Any], key: str) -> str:
+    value = str(props.get(key) or "")
+    if not value:
+        raise LinkError(f"ResourceProperties.{key} is required")
+    return value
+
+
+def _zone_id(value: str) -> str:
+    return value.rsplit("/", 1)[-1]  # "/hostedzone/Z123" -> "Z123"
+
+
+def _code(err: Exception) -> str | None:
+    response = getattr(err, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+def _call(operation: Callable[..., Any], sleep: Callable[[float], None], **params: Any) -> Any:
+    """One API call; throttling and server faults are retried with backoff."""
+    for attempt, delay in enumerate((*RETRY_DELAYS_SECONDS, None), start=1):
+        try:
+            return operation(**params)
+        except Exception as err:
+            response = getattr(err, "response", None)
+            status = (
+                int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+                if isinstance(response, dict)
+                else 0
+            )
+            if delay is None or not (_code(err) in TRANSIENT_CODES or status == 429 or status >= 500):
+                raise
+            LOG.info(
+                "%s: %s (attempt %d); retrying in %.0fs",
+                getattr(operation, "__name__", "call"),
+                _code(err),
+                attempt,
+                delay,
+            )
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _clients() -> Clients:
+    import boto3  # noqa: PLC0415 - the Lambda runtime's boto3; tests inject clients
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "max_attempts": 2})
+
+    def zone_owner(role_arn: str) -> Any:
+        creds = boto3.client("sts", config=config).assume_role(
+            RoleArn=role_arn, RoleSessionName="eks-lattice-gateway-consumer-dns"
+        )["Credentials"]
+        return boto3.client(
+            "route53",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            config=config,
+        )
+
+    return Clients(
+        route53=boto3.client("route53", config=config),
+        ram=boto3.client("ram", config=config),
+        ec2=boto3.client("ec2", config=config),
+        zone_owner=zone_owner,
+    )

@@ -1,0 +1,71 @@
+"""The names both sides of a consumer share agree on, so neither needs the other's construct tree.
+
+The provider (Platform stack) and each consumer stack are built from the same configuration, but in a
+pipeline they live in different stages (separate cloud assemblies), where CDK's own cross-stack references
+cannot reach. So every value that crosses the account boundary is either derived here from configuration
+(stack names, role names) or read at deploy time with `Fn::GetStackOutput` through a role the provider
+creates for exactly that (never through exports).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from config.consumers import Consumer
+
+# CloudFormation output ids of the Platform stack that consumer stacks read (Fn::GetStackOutput).
+SERVICE_NETWORK_ARN_OUTPUT = "ServiceNetworkArn"
+PRIVATE_ZONE_ID_OUTPUT = "PrivateZoneId"
+SHARE_ARN_OUTPUT = "ServiceNetworkShareArn"
+# The CDK bootstrap's qualifier (cdk bootstrap --qualifier); its CloudFormation execution role reads outputs.
+DEFAULT_QUALIFIER = "hnb659fds"
+MAX_ROLE_NAME = 64
+
+
+def role_name(text: str) -> str:
+    """`text` if it fits IAM's 64 characters, else a readable prefix and a stable hash of the whole."""
+    if len(text) <= MAX_ROLE_NAME:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{text[: MAX_ROLE_NAME - 9]}-{digest}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SharingContract:
+    """One provider environment (a stack prefix in one account and region) and its consumers."""
+
+    stack_prefix: str
+    account: str
+    region: str
+    consumers: tuple[Consumer, ...]
+    qualifier: str = DEFAULT_QUALIFIER
+
+    @property
+    def platform_stack(self) -> str:
+        return f"{self.stack_prefix}-Platform"
+
+    @property
+    def reader_role(self) -> str:
+        """Provider role that consumer stacks' CloudFormation assumes to read the Platform stack's outputs."""
+        return role_name(f"{self.platform_stack}-ConsumerRead")
+
+    @property
+    def authorizer_role(self) -> str:
+        """Provider role a consumer's DNS handler assumes to authorize its VPC on the private zone."""
+        return role_name(f"{self.platform_stack}-ZoneAuthorizer")
+
+    def consumer_stack(self, consumer: Consumer) -> str:
+        return f"{self.stack_prefix}-Consumer-{consumer.name}"
+
+    def consumer_dns_role(self, consumer: Consumer) -> str:
+        """The consumer's DNS handler role, by name: the authorizer role trusts exactly these."""
+        return role_name(f"{self.consumer_stack(consumer)}-Dns")
+
+    def consumer_region(self, consumer: Consumer) -> str:
+        return consumer.region or self.region
+
+    def cfn_exec_role(self, consumer: Consumer) -> str:
+        """The bootstrap's CloudFormation execution role in the consumer's account (without partition)."""
+        account, region = consumer.account, self.consumer_region(consumer)
+        return f"cdk-{self.qualifier}-cfn-exec-role-{account}-{region}"

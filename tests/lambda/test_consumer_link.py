@@ -1,0 +1,320 @@
+"""The consumer-side custom resources (lambda/consumer_link) against moto, with two accounts.
+
+The provider (111111111111) owns the private zone; the consumer (222222222222) owns its VPC. Each side's
+clients carry credentials from an STS AssumeRole into its account, so moto keeps their state apart. moto
+5.2.5 lacks Route 53's cross-account association (tests/support/route53_cross_account.py adds it to moto's own
+responder, with the API's documented refusals). RAM invitations aren't in moto at all: the share-acceptance
+tests use botocore's Stubber, which checks every request and response against RAM's service model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from consumer_link import handler
+from consumer_link.handler import Clients, LinkError
+
+from tests.support import route53_cross_account
+
+PROVIDER, CONSUMER = "111111111111", "222222222222"
+AUTHORIZER = f"arn:aws:iam::{PROVIDER}:role/EksLatticeGateway-Platform-ZoneAuthorizer"
+NO_SLEEP: Callable[[float], None] = lambda _: None  # noqa: E731
+
+
+def session(account: str, region: str) -> boto3.Session:
+    creds = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/test", RoleSessionName="test"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region,
+    )
+
+
+class World:
+    """The provider's zone (associated with its own VPC) and the consumer's VPC. Route 53 doesn't check
+    that VPC ids exist (see the extension), so only the EC2 lookup tests create real moto VPCs."""
+
+    def __init__(self, region: str, calls: list[tuple[str, str, str, str]]) -> None:
+        self.region, self.calls = region, calls
+        self.provider = session(PROVIDER, region)
+        self.consumer = session(CONSUMER, region)
+        self.provider_route53 = self.provider.client("route53")
+        self.consumer_route53 = self.consumer.client("route53")
+        self.zone = self.provider_route53.create_hosted_zone(
+            Name="example.com",
+            CallerReference="zone",
+            HostedZoneConfig={"PrivateZone": True, "Comment": "provider"},
+            VPC={"VPCRegion": region, "VPCId": "vpc-0aaaaaaaaaaaaaaa1"},
+        )["HostedZone"]["Id"].rsplit("/", 1)[-1]
+        self.vpc = "vpc-0bbbbbbbbbbbbbbb2"
+        self.assumed: list[str] = []
+
+    def clients(self, zone_owner: Callable[[str], Any] | None = None) -> Clients:
+        def owner(role: str) -> Any:
+            self.assumed.append(role)
+            account = role.split(":")[4]
+            return self.provider_route53 if account == PROVIDER else session(account, self.region).client("route53")
+
+        return Clients(
+            route53=self.consumer_route53,
+            ram=None,
+            ec2=self.consumer.client("ec2"),
+            zone_owner=zone_owner or owner,
+        )
+
+    def event(self, request: str, physical: str | None = None, **props: str) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "RequestType": request,
+            "ResourceType": "Custom::CrossAccountZoneAssociation",
+            "ResourceProperties": {
+                "ServiceToken": "arn:aws:lambda:...",
+                "HostedZoneId": self.zone,
+                "VpcId": self.vpc,
+                "VpcRegion": self.region,
+                "AuthorizerRoleArn": AUTHORIZER,
+                **props,
+            },
+        }
+        if physical is not None:
+            event["PhysicalResourceId"] = physical
+        return event
+
+    def zones_of_consumer_vpc(self) -> list[str]:
+        page = self.consumer_route53.list_hosted_zones_by_vpc(VPCId=self.vpc, VPCRegion=self.region)
+        return [z["HostedZoneId"] for z in page["HostedZoneSummaries"]]
+
+    def authorizations(self) -> list[dict[str, str]]:
+        vpcs: list[dict[str, str]] = self.provider_route53.list_vpc_association_authorizations(HostedZoneId=self.zone)[
+            "VPCs"
+        ]
+        return vpcs
+
+    def run(self, event: dict[str, Any], clients: Clients | None = None) -> dict[str, Any]:
+        return handler.on_event(event, None, clients=clients or self.clients(), sleep=NO_SLEEP)
+
+
+@pytest.fixture
+def world(mocked_aws: str, monkeypatch: pytest.MonkeyPatch) -> World:
+    return World(mocked_aws, route53_cross_account.install(monkeypatch))
+
+
+def ops(world: World) -> list[tuple[str, str]]:
+    return [(account, op) for account, op, _zone, _vpc in world.calls]
+
+
+def test_the_extension_refuses_what_route53_refuses(world: World) -> None:
+    """The fake's rules, checked once: without an authorization the consumer can't associate."""
+    r53 = world.consumer_route53
+    vpc = {"VPCId": world.vpc, "VPCRegion": world.region}
+    with pytest.raises(r53.exceptions.ClientError, match="NotAuthorizedException"):
+        r53.associate_vpc_with_hosted_zone(HostedZoneId=world.zone, VPC=vpc)
+    with pytest.raises(r53.exceptions.ClientError, match="NoSuchHostedZone"):
+        r53.create_vpc_association_authorization(HostedZoneId=world.zone, VPC=vpc)  # not the zone's owner
+
+
+def test_create_authorizes_then_associates_then_removes_the_authorization(world: World) -> None:
+    result = world.run(world.event("Create"))
+    assert result["PhysicalResourceId"] == f"{world.zone}/{world.vpc}/{world.region}"
+    assert ops(world) == [
+        (PROVIDER, "CreateVPCAssociationAuthorization"),
+        (CONSUMER, "AssociateVPCWithHostedZone"),
+        (PROVIDER, "DeleteVPCAssociationAuthorization"),
+    ]
+    assert world.zones_of_consumer_vpc() == [world.zone]
+    assert world.authorizations() == []
+    assert world.assumed == [AUTHORIZER]
+
+
+def test_rerun_and_update_are_idempotent(world: World) -> None:
+    first = world.run(world.event("Create"))
+    world.calls.clear()
+    again = world.run(world.event("Create"))
+    update = world.run(world.event("Update", physical=first["PhysicalResourceId"]))
+    assert first == again == update
+    assert ops(world) == []  # already associated: no second authorization, no second association
+    assert world.zones_of_consumer_vpc() == [world.zone]
+
+
+def test_delete_disassociates_in_reverse_and_never_fails_on_what_is_gone(world: World) -> None:
+    physical = world.run(world.event("Create"))["PhysicalResourceId"]
+    world.calls.clear()
+    world.run(world.event("Delete", physical=physical))
+    assert ops(world) == [
+        (CONSUMER, "DisassociateVPCFromHostedZone"),
+        (PROVIDER, "DeleteVPCAssociationAuthorization"),  # a leftover authorization, if any (none: tolerated)
+    ]
+    assert world.zones_of_consumer_vpc() == []
+    world.calls.clear()
+    world.run(world.event("Delete", physical=physical))  # again: VPCAssociationNotFound, not a failure
+    assert ops(world)[0] == (CONSUMER, "DisassociateVPCFromHostedZone")
+
+
+def test_delete_after_the_provider_is_gone_succeeds(world: World) -> None:
+    physical = world.run(world.event("Create"))["PhysicalResourceId"]
+    provider = world.provider_route53
+    for vpc in provider.get_hosted_zone(Id=world.zone)["VPCs"]:
+        if vpc["VPCId"] != world.vpc:
+            provider.disassociate_vpc_from_hosted_zone(HostedZoneId=world.zone, VPC=vpc)
+    # Now the consumer's VPC is the zone's last: Route 53 refuses to drop it (LastVPCAssociation).
+    world.run(world.event("Delete", physical=physical))
+
+    def role_gone(_: str) -> Any:
+        raise PermissionError("AccessDenied: the provider's authorizer role no longer exists")
+
+    provider.delete_hosted_zone(Id=world.zone)  # NoSuchHostedZone, and the role can't be assumed
+    world.run(world.event("Delete", physical=physical), world.clients(zone_owner=role_gone))
+
+
+def test_delete_of_a_resource_that_never_got_created_does_nothing(world: World) -> None:
+    world.run(world.event("Delete", physical="2026/11/28/[$LATEST]abc"))  # the framework's id of a failed create
+    assert world.calls == []
+
+
+def test_create_fails_readably_when_the_zone_is_not_the_providers(world: World) -> None:
+    wrong = f"arn:aws:iam::{CONSUMER}:role/not-the-zone-owner"
+    with pytest.raises(LinkError, match=r"does not exist \(deploy the Platform stack first"):
+        world.run(world.event("Create", AuthorizerRoleArn=wrong))
+    assert world.zones_of_consumer_vpc() == []
+
+
+def test_create_refuses_a_vpc_that_already_has_a_zone_of_the_same_name(world: World) -> None:
+    world.consumer_route53.create_hosted_zone(
+        Name="example.com",
+        CallerReference="theirs",
+        HostedZoneConfig={"PrivateZone": True},
+        VPC={"VPCRegion": world.region, "VPCId": world.vpc},
+    )
+    with pytest.raises(LinkError, match="already associated with another private zone of the same name"):
+        world.run(world.event("Create"))
+
+
+def test_throttling_is_retried(world: World) -> None:
+    clients = dataclasses.replace(world.clients(), route53=world.consumer.client("route53"))
+    attempts: list[str] = []
+
+    def throttle_once(**_: Any) -> Any:
+        attempts.append("x")
+        if len(attempts) == 1:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "Associate")
+        return None
+
+    clients.route53.meta.events.register("before-call.route53.AssociateVPCWithHostedZone", throttle_once)
+    world.run(world.event("Create"), clients)
+    assert len(attempts) == 2 and world.zones_of_consumer_vpc() == [world.zone]
+
+
+def test_missing_properties_are_named(world: World) -> None:
+    event = world.event("Create")
+    del event["ResourceProperties"]["AuthorizerRoleArn"]
+    with pytest.raises(LinkError, match=r"ResourceProperties\.AuthorizerRoleArn is required"):
+        world.run(event)
+    with pytest.raises(LinkError, match="unknown resource type"):
+        world.run({**event, "ResourceType": "Custom::Other"})
+
+
+# ------------------------------------------------------------------------------------------ existing VPC
+
+
+def vpc_event(request: str, vpc_id: str) -> dict[str, Any]:
+    return {
+        "RequestType": request,
+        "ResourceType": "Custom::ExistingVpc",
+        "PhysicalResourceId": vpc_id,
+        "ResourceProperties": {"VpcId": vpc_id},
+    }
+
+
+def test_existing_vpc_lookup_returns_its_cidr_and_first_subnet_or_names_a_missing_vpc(world: World) -> None:
+    """One test: moto's EC2 backend takes seconds to start in each account."""
+    ec2 = world.consumer.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.3.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_subnet(VpcId=vpc, CidrBlock="10.3.64.0/18", AvailabilityZone=f"{world.region}b")
+    first = ec2.create_subnet(VpcId=vpc, CidrBlock="10.3.128.0/18", AvailabilityZone=f"{world.region}a")
+    result = world.run(vpc_event("Create", vpc))
+    assert result["Data"] == {"CidrBlock": "10.3.0.0/16", "SubnetId": first["Subnet"]["SubnetId"]}
+    with pytest.raises(LinkError, match=r"vpc-0123456789abcdef0 does not exist .*consumers\[\]\.vpcId"):
+        world.run(vpc_event("Create", "vpc-0123456789abcdef0"))
+    assert world.run(vpc_event("Delete", "vpc-0123456789abcdef0"))["PhysicalResourceId"] == "vpc-0123456789abcdef0"
+
+
+# ------------------------------------------------------------------------------------------- RAM share
+
+SHARE = f"arn:aws:ram:us-east-1:{PROVIDER}:resource-share/0000-share"
+INVITATION = f"arn:aws:ram:us-east-1:{PROVIDER}:resource-share-invitation/0000-inv"
+
+
+def share_event(request: str) -> dict[str, Any]:
+    return {
+        "RequestType": request,
+        "ResourceType": "Custom::LatticeShareAcceptance",
+        "PhysicalResourceId": SHARE,
+        "ResourceProperties": {"ResourceShareArn": SHARE},
+    }
+
+
+def invitation(status: str) -> dict[str, Any]:
+    return {"resourceShareInvitationArn": INVITATION, "resourceShareArn": SHARE, "status": status}
+
+
+def ram_clients() -> tuple[Clients, Stubber]:
+    """A RAM client whose every call the Stubber answers (nothing leaves the process; no moto needed)."""
+    ram = boto3.client("ram", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    return Clients(route53=None, ram=ram, ec2=None, zone_owner=lambda _: None), Stubber(ram)
+
+
+def run_share(event: dict[str, Any], clients: Clients) -> dict[str, Any]:
+    return handler.on_event(event, None, clients=clients, sleep=NO_SLEEP)
+
+
+def test_share_acceptance_accepts_a_pending_invitation() -> None:
+    clients, stub = ram_clients()
+    stub.add_response(
+        "get_resource_share_invitations",
+        {"resourceShareInvitations": [invitation("PENDING")]},
+        {"resourceShareArns": [SHARE]},
+    )
+    stub.add_response(
+        "accept_resource_share_invitation",
+        {"resourceShareInvitation": invitation("ACCEPTED")},
+        {"resourceShareInvitationArn": INVITATION},
+    )
+    with stub:
+        result = run_share(share_event("Create"), clients)
+    stub.assert_no_pending_responses()
+    assert result == {"PhysicalResourceId": SHARE, "Data": {"Accepted": "invitation"}}
+
+
+def test_share_acceptance_is_idempotent_and_knows_organization_shares() -> None:
+    clients, stub = ram_clients()
+    stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [invitation("ACCEPTED")]})
+    stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []})
+    stub.add_response(
+        "get_resource_shares",
+        {"resourceShares": [{"resourceShareArn": SHARE, "status": "ACTIVE"}]},
+        {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareArns": [SHARE]},
+    )
+    with stub:
+        assert run_share(share_event("Update"), clients)["Data"] == {"Accepted": "earlier"}
+        assert run_share(share_event("Create"), clients)["Data"] == {"Accepted": "organization"}
+        assert run_share(share_event("Delete"), clients) == {"PhysicalResourceId": SHARE}  # no call
+    stub.assert_no_pending_responses()
+
+
+def test_share_acceptance_waits_then_fails_readably() -> None:
+    clients, stub = ram_clients()
+    for _ in range(len(handler.RETRY_DELAYS_SECONDS) + 1):
+        stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []})
+        stub.add_response("get_resource_shares", {"resourceShares": []})
+    with stub, pytest.raises(LinkError, match=r"deploy the provider \(Platform stack\) with this account"):
+        run_share(share_event("Create"), clients)
+    stub.assert_no_pending_responses()

@@ -1,0 +1,386 @@
+"""Sharing the service network with consumer accounts (issue 13): configuration, the provider's share and
+roles, the consumer stacks (read from the variant synthesis, which has two consumers), cfn-lint and cdk-nag."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import assertions
+from constructs.lattice_sharing import consumer_auth_statement
+
+from config import ConfigError, parse_context
+from config.consumers import Consumer, Sharing, check_provider
+from stacks.sharing import SharingContract, role_name
+from tests.conftest import CONSUMERS, ORGANIZATION_ARN, PROVIDER_ACCOUNT, PROVIDER_REGION, TODAY, VARIANT, Synthesized
+from tests.test_compliance import CFN_LINT_IGNORES
+
+PLATFORM = "EksLatticeGateway-Platform"
+TEAM_B, TEAM_C = "EksLatticeGateway-Consumer-team-b", "EksLatticeGateway-Consumer-team-c"
+B, C = "222222222222", "333333333333"
+
+
+def parse(**overrides: Any) -> Any:
+    return parse_context(overrides, today=TODAY)
+
+
+def entry(**fields: Any) -> dict[str, Any]:
+    return {"name": "team-b", "account": B, "vpcCidr": "10.3.0.0/16", **fields}
+
+
+# ---------------------------------------------------------------------------------------------- config
+
+
+def test_consumers_parse_from_json_text_as_c_delivers_them() -> None:
+    cfg = parse(consumers=json.dumps(CONSUMERS), shareWithOrganization=ORGANIZATION_ARN)
+    assert [(c.name, c.account, c.vpc_cidr, c.vpc_id, c.test_host) for c in cfg.consumers] == [
+        ("team-b", B, "10.3.0.0/16", None, True),
+        ("team-c", C, None, "vpc-0123456789abcdef0", False),
+    ]
+    assert cfg.share_with_organization == ORGANIZATION_ARN
+    assert parse().consumers == () and parse().share_with_organization is None
+
+
+def test_consumer_model_is_frozen_and_documented() -> None:
+    consumer = Consumer.model_validate(entry())
+    with pytest.raises(Exception, match="frozen"):
+        consumer.name = "other"
+    assert all(f.description for f in Consumer.model_fields.values())
+    assert all(f.description for f in Sharing.model_fields.values())
+
+
+@pytest.mark.parametrize(
+    ("consumers", "key", "reason"),
+    [
+        ("[{", "consumers", "expected JSON (list)"),
+        ({"name": "x"}, "consumers", "expected list"),
+        ([entry(name="Team_B")], "consumers[0].name", "lowercase letters"),
+        ([entry(name="a" * 21)], "consumers[0].name", "1-20"),
+        ([entry(account="22222222222")], "consumers[0].account", "12 digits"),
+        ([entry(account=222222222222)], "consumers[0].account", "expected str"),
+        ([entry(region="Seoul")], "consumers[0].region", "not an AWS region"),
+        ([entry(vpcCidr="10.0.0.0/8")], "consumers[0].vpcCidr", "/16 to /26"),
+        ([entry(vpcCidr="10.3.0.1/16")], "consumers[0].vpcCidr", "not an IPv4 CIDR"),
+        ([entry(vpcCidr="8.8.0.0/16")], "consumers[0].vpcCidr", "not a private"),
+        ([entry(vpcCidr=None, vpcId="vpc-123")], "consumers[0].vpcId", "not a VPC id"),
+        ([{"name": "b", "account": B}], "consumers[0]", "exactly one of vpcCidr"),
+        ([entry(vpcId="vpc-0123456789abcdef0")], "consumers[0]", "exactly one of vpcCidr"),
+        ([entry(testHost="yes")], "consumers[0].testHost", "expected bool"),
+        ([entry(vpcCider="10.3.0.0/16")], "consumers[0].vpcCider", "did you mean 'vpcCidr'"),
+        ([{"account": B, "vpcCidr": "10.3.0.0/16"}], "consumers[0].name", "is required"),
+        ([entry(), entry(account=C, vpcCidr="10.4.0.0/16")], "consumers[1].name", "duplicate name 'team-b'"),
+        ([entry(), entry(name="c", vpcCidr="10.4.0.0/16")], "consumers[1].account", "already consumers[0]"),
+        (
+            [entry(), entry(name="c", account=C, vpcCidr="10.3.128.0/17")],
+            "consumers[1].vpcCidr",
+            "overlaps consumers[0]",
+        ),
+        ([entry(vpcCidr="10.1.0.0/20")], "consumers[0].vpcCidr", "overlaps clusterVpcCidr"),
+        ([entry(vpcCidr="10.2.0.0/16")], "consumers[0].vpcCidr", "overlaps clientVpcCidr"),
+    ],
+)
+def test_bad_consumers_are_refused_naming_the_key(consumers: Any, key: str, reason: str) -> None:
+    raw = consumers if isinstance(consumers, str) else json.dumps(consumers)
+    with pytest.raises(ConfigError) as err:
+        parse(consumers=raw)
+    assert err.value.key == key
+    assert reason in err.value.reason
+    assert "\n" not in str(err.value)
+
+
+def test_bad_organization_arn_is_refused() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse(shareWithOrganization="o-abcde12345")
+    assert err.value.key == "shareWithOrganization" and "organization ARN" in err.value.reason
+
+
+@pytest.mark.parametrize(
+    ("consumer", "account", "region", "key", "reason"),
+    [
+        (entry(region="us-east-1"), "111111111111", "ap-northeast-2", "consumers[0].region", "sharing is regional"),
+        (entry(account="111111111111"), "111111111111", "ap-northeast-2", "consumers[0].account", "own account"),
+        (entry(), None, None, "consumers", "provider's account and region"),
+        (entry(), "111111111111", None, "consumers", "provider's account and region"),
+    ],
+)
+def test_consumers_are_checked_against_the_providers_environment(
+    consumer: dict[str, Any], account: str | None, region: str | None, key: str, reason: str
+) -> None:
+    sharing = Sharing.model_validate({"consumers": [consumer]})
+    with pytest.raises(ConfigError) as err:
+        check_provider(sharing, account=account, region=region)
+    assert (err.value.key, reason in err.value.reason) == (key, True)
+    check_provider(Sharing(), account=None, region=None)  # no consumers: nothing to check
+
+
+def test_cli_refuses_a_consumer_in_another_region_and_writes_nothing(tmp_path: Path) -> None:
+    """The acceptance check end to end through app.main: one line naming the key, no templates."""
+    import contextlib
+    import io
+
+    import app as app_module
+    from tools.synth import cdk_json_context
+
+    consumers = json.dumps([entry(region="us-east-1")])
+    app = cdk.App(context={**cdk_json_context(), "consumers": consumers}, outdir=str(tmp_path))
+    stderr = io.StringIO()
+    env = {"CDK_DEFAULT_ACCOUNT": PROVIDER_ACCOUNT, "CDK_DEFAULT_REGION": PROVIDER_REGION}
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(stderr):
+        for k, v in env.items():
+            mp.setenv(k, v)
+        assert app_module.main(app) == 2
+    (line,) = stderr.getvalue().splitlines()
+    assert line.startswith("eks-lattice-gateway: invalid configuration: consumers[0].region: us-east-1 differs")
+    assert not list(tmp_path.glob("*.template.json"))
+
+
+def test_role_names_fit_iam_and_stay_stable() -> None:
+    long = "EksLatticeGateway-" + "s" * 32 + "-Consumer-" + "c" * 20 + "-Dns"
+    assert (
+        len(role_name(long)) == 64 and role_name(long) == role_name(long) and role_name(long) != role_name(long + "x")
+    )
+    assert role_name("short") == "short"
+    contract = SharingContract(
+        stack_prefix="EksLatticeGateway-" + "p" * 32, account="1" * 12, region="us-east-1", consumers=()
+    )
+    assert len(contract.reader_role) <= 64 and len(contract.authorizer_role) <= 64
+
+
+def test_consumer_auth_statement_admits_only_the_consumer_accounts() -> None:
+    assert consumer_auth_statement([]) is None
+    statement = consumer_auth_statement([C, B], "o-abcde12345")
+    assert statement is not None
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:PrincipalAccount": [B, C], "aws:PrincipalOrgID": "o-abcde12345"}
+    }
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Allow",
+        "*",
+        "vpc-lattice-svcs:Invoke",
+    )
+
+
+# -------------------------------------------------------------------------------------- synthesis: provider
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def test_consumer_stacks_have_the_consumers_accounts_and_the_providers_region(variant: Synthesized) -> None:
+    envs = {name: (s.environment.account, s.environment.region) for name, s in variant.stacks.items()}
+    assert envs[TEAM_B] == (B, PROVIDER_REGION)
+    assert envs[TEAM_C] == (C, PROVIDER_REGION)
+    assert envs[PLATFORM] == (PROVIDER_ACCOUNT, PROVIDER_REGION)
+
+
+def test_consumers_deploy_after_and_destroy_before_the_provider(variant: Synthesized) -> None:
+    manifest = json.loads((variant.outdir / "manifest.json").read_text())["artifacts"]
+    for name in (TEAM_B, TEAM_C):
+        assert PLATFORM in manifest[name]["dependencies"]
+        # Each consumer stack is deployed with its own account's bootstrap roles.
+        assert f"::{variant.stacks[name].environment.account}:role/cdk-hnb659fds-deploy-role" in json.dumps(
+            manifest[name]["properties"]["assumeRoleArn"]
+        )
+
+
+def test_ram_share_names_each_consumer_account_inside_the_organization(variant: Synthesized) -> None:
+    (share,) = resources(variant.templates[PLATFORM], "AWS::RAM::ResourceShare").values()
+    props = share["Properties"]
+    assert props["Principals"] == [B, C]
+    assert props["AllowExternalPrincipals"] is False  # shareWithOrganization is set in the variant
+    (arn,) = props["ResourceArns"]
+    assert arn["Fn::GetAtt"][1] == "Arn"
+    assert variant.templates[PLATFORM]["Resources"][arn["Fn::GetAtt"][0]]["Type"] == "AWS::VpcLattice::ServiceNetwork"
+    assert "ServiceNetworkShareArn" in variant.templates[PLATFORM]["Outputs"]
+
+
+def test_acceptance_example_shares_with_external_accounts_when_no_organization(tmp_path: Path) -> None:
+    """Only the provider stack's share is needed here, so only that construct is synthesized."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=cdk.Environment(account=PROVIDER_ACCOUNT, region=PROVIDER_REGION))
+    from constructs.lattice_sharing import ServiceNetworkShare
+
+    ServiceNetworkShare(
+        stack,
+        "Share",
+        name="n",
+        service_network_arn="arn:aws:vpc-lattice:ap-northeast-2:111111111111:servicenetwork/sn-0",
+        hosted_zone_id="Z1",
+        consumer_accounts=[B],
+        organization_arn=None,
+        reader_role_name="r",
+        reader_trust={B: f"arn:aws:iam::{B}:role/x"},
+        authorizer_role_name="a",
+        authorizer_trust={B: f"arn:aws:iam::{B}:role/y"},
+    )
+    assertions.Template.from_stack(stack).has_resource_properties(
+        "AWS::RAM::ResourceShare", {"Principals": [B], "AllowExternalPrincipals": True}
+    )
+
+
+def test_provider_roles_trust_exactly_one_role_in_each_consumer_account(variant: Synthesized) -> None:
+    roles = {
+        v["Properties"]["RoleName"]: v["Properties"]
+        for v in resources(variant.templates[PLATFORM], "AWS::IAM::Role").values()
+        if "RoleName" in v["Properties"]
+    }
+    reader = roles["EksLatticeGateway-Platform-ConsumerRead"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert reader["Principal"] == {"AWS": [f"arn:aws:iam::{B}:root", f"arn:aws:iam::{C}:root"]}
+    assert reader["Condition"] == {
+        "ArnEquals": {
+            "aws:PrincipalArn": [
+                f"arn:aws:iam::{B}:role/cdk-hnb659fds-cfn-exec-role-{B}-{PROVIDER_REGION}",
+                f"arn:aws:iam::{C}:role/cdk-hnb659fds-cfn-exec-role-{C}-{PROVIDER_REGION}",
+            ]
+        }
+    }
+    authorizer = roles["EksLatticeGateway-Platform-ZoneAuthorizer"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert authorizer["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [
+        f"arn:aws:iam::{B}:role/{TEAM_B}-Dns",
+        f"arn:aws:iam::{C}:role/{TEAM_C}-Dns",
+    ]
+    policies = {
+        json.dumps(p["Properties"]["Roles"]): p["Properties"]["PolicyDocument"]["Statement"]
+        for p in resources(variant.templates[PLATFORM], "AWS::IAM::Policy").values()
+    }
+    zone_statements = [s for stmts in policies.values() for s in stmts if "route53" in json.dumps(s["Action"])]
+    (statement,) = zone_statements
+    assert sorted(statement["Action"]) == [
+        "route53:CreateVPCAssociationAuthorization",
+        "route53:DeleteVPCAssociationAuthorization",
+    ]
+    assert "hostedzone/" in json.dumps(statement["Resource"]) and "*" not in json.dumps(statement["Resource"])
+
+
+# -------------------------------------------------------------------------------------- synthesis: consumer
+
+
+def stack_output_read(value: Any, output: str) -> None:
+    ref = value["Fn::GetStackOutput"]
+    assert (ref["StackName"], ref["OutputName"], ref["Region"]) == (PLATFORM, output, PROVIDER_REGION)
+    assert f":iam::{PROVIDER_ACCOUNT}:role/EksLatticeGateway-Platform-ConsumerRead" in json.dumps(ref["RoleArn"])
+
+
+@pytest.mark.parametrize("stack_name", [TEAM_B, TEAM_C])
+def test_consumer_associates_its_vpc_with_the_shared_network_after_accepting(
+    variant: Synthesized, stack_name: str
+) -> None:
+    template = variant.templates[stack_name]
+    (assoc,) = resources(template, "AWS::VpcLattice::ServiceNetworkVpcAssociation").values()
+    stack_output_read(assoc["Properties"]["ServiceNetworkIdentifier"], "ServiceNetworkArn")
+    (acceptance_id,) = resources(template, "Custom::LatticeShareAcceptance")
+    assert acceptance_id in assoc["DependsOn"]
+    stack_output_read(template["Resources"][acceptance_id]["Properties"]["ResourceShareArn"], "ServiceNetworkShareArn")
+    (zone,) = resources(template, "Custom::CrossAccountZoneAssociation").values()
+    props = zone["Properties"]
+    stack_output_read(props["HostedZoneId"], "PrivateZoneId")
+    assert props["VpcRegion"] == PROVIDER_REGION
+    assert f":iam::{PROVIDER_ACCOUNT}:role/EksLatticeGateway-Platform-ZoneAuthorizer" in json.dumps(
+        props["AuthorizerRoleArn"]
+    )
+    assert "Export" not in json.dumps(template.get("Outputs", {})) and "Fn::ImportValue" not in json.dumps(template)
+
+
+def test_new_consumer_vpc_is_isolated_with_a_test_host(variant: Synthesized) -> None:
+    template = variant.templates[TEAM_B]
+    for kind in ("AWS::EC2::NatGateway", "AWS::EC2::InternetGateway", "AWS::EC2::EIP"):
+        assert resources(template, kind) == {}, kind
+    (vpc,) = resources(template, "AWS::EC2::VPC").values()
+    assert vpc["Properties"]["CidrBlock"] == "10.3.0.0/16"
+    (zone,) = resources(template, "Custom::CrossAccountZoneAssociation").values()
+    assert zone["Properties"]["VpcId"] == {"Ref": next(iter(resources(template, "AWS::EC2::VPC")))}
+    assert len(resources(template, "AWS::EC2::Instance")) == 1
+    assert (
+        len(
+            [
+                e
+                for e in resources(template, "AWS::EC2::VPCEndpoint").values()
+                if e["Properties"]["VpcEndpointType"] == "Interface"
+            ]
+        )
+        == 2
+    )
+
+
+def test_existing_consumer_vpc_is_used_by_id_and_looked_up_at_deploy_time(variant: Synthesized) -> None:
+    template = variant.templates[TEAM_C]
+    assert resources(template, "AWS::EC2::VPC") == {}
+    assert resources(template, "AWS::EC2::Instance") == {}  # testHost: false
+    assert resources(template, "AWS::EC2::VPCEndpoint") == {}  # and so no SSM endpoints
+    ((lookup_id, lookup),) = resources(template, "Custom::ExistingVpc").items()
+    assert lookup["Properties"]["VpcId"] == "vpc-0123456789abcdef0"
+    (assoc,) = resources(template, "AWS::VpcLattice::ServiceNetworkVpcAssociation").values()
+    assert assoc["Properties"]["VpcIdentifier"] == "vpc-0123456789abcdef0"
+    (function,) = [f for f in resources(template, "AWS::Lambda::Function").values() if "SIGV4_REGION" in json.dumps(f)]
+    assert function["Properties"]["VpcConfig"]["SubnetIds"] == [{"Fn::GetAtt": [lookup_id, "SubnetId"]}]
+    manifest = json.loads((variant.outdir / "manifest.json").read_text())
+    assert manifest.get("missing", []) == []  # no context lookup: synth stays hermetic
+
+
+@pytest.mark.parametrize("stack_name", [TEAM_B, TEAM_C])
+def test_consumer_smoke_test_signs_its_requests_and_may_invoke_the_providers_services(
+    variant: Synthesized, stack_name: str
+) -> None:
+    template = variant.templates[stack_name]
+    (function,) = [f for f in resources(template, "AWS::Lambda::Function").values() if "CHECKS" in json.dumps(f)]
+    env = function["Properties"]["Environment"]["Variables"]
+    assert env["SIGV4_REGION"] == {"Ref": "AWS::Region"}
+    hostnames = {route["hostname"] for route in VARIANT["routes"]}  # type: ignore[attr-defined]
+    assert hostnames and all(f"http://{hostname}/" in env["CHECKS"] for hostname in hostnames)
+    assert "SmokeTestFunctionName" in template["Outputs"]  # what tools/smoke.py reads
+    invoke = [
+        s
+        for p in resources(template, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "vpc-lattice-svcs:Invoke"
+    ]
+    assert invoke and all(f":{PROVIDER_ACCOUNT}:service/*" in json.dumps(s["Resource"]) for s in invoke)
+
+
+def test_consumer_dns_role_has_the_name_the_provider_trusts(variant: Synthesized) -> None:
+    names = [r["Properties"].get("RoleName") for r in resources(variant.templates[TEAM_B], "AWS::IAM::Role").values()]
+    assert f"{TEAM_B}-Dns" in names
+
+
+def test_variant_with_consumers_is_cdk_nag_clean(variant: Synthesized) -> None:
+    report = variant.validation_report
+    assert report is not None
+    nag = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    assert nag, [p["pluginName"] for p in report["pluginReports"]]
+    assert [v["ruleName"] for p in nag for v in p["violations"]] == []
+
+
+@pytest.mark.parametrize("stack_name", [PLATFORM, TEAM_B, TEAM_C])
+def test_cfn_lint_finds_nothing_in_sharing_stacks(variant: Synthesized, stack_name: str) -> None:
+    from cfnlint.api import ManualArgs, lint_file
+
+    path = Path(variant.stacks[stack_name].template_full_path)
+    matches = lint_file(path, config=ManualArgs(regions=[PROVIDER_REGION]))
+    assert [f"{m.rule.id} {m.message} ({m.path})" for m in matches if m.rule.id not in CFN_LINT_IGNORES] == []
+
+
+def test_consumer_stage_for_a_pipeline_needs_nothing_from_the_provider_stage(tmp_path: Path) -> None:
+    """A pipeline deploys consumers in their own stages (separate assemblies): only names cross over."""
+    from stacks.system import add_consumer_stages
+
+    app = cdk.App(outdir=str(tmp_path))
+    cfg = parse(consumers=json.dumps(CONSUMERS[:1]))
+    env = cdk.Environment(account=PROVIDER_ACCOUNT, region=PROVIDER_REGION)
+    (stage,) = add_consumer_stages(
+        app, config=cfg, env=env, stack_prefix="EksLatticeGateway-prod", stage_prefix="prod-Consumer"
+    )
+    assert stage.node.id == "prod-Consumer-team-b" and (stage.account, stage.region) == (B, PROVIDER_REGION)
+    assembly = stage.synth()
+    (artifact,) = assembly.stacks
+    assert artifact.stack_name == "EksLatticeGateway-prod-Consumer-team-b"
+    template = json.loads(Path(artifact.template_full_path).read_text())
+    (assoc,) = resources(template, "AWS::VpcLattice::ServiceNetworkVpcAssociation").values()
+    ref = assoc["Properties"]["ServiceNetworkIdentifier"]["Fn::GetStackOutput"]
+    assert ref["StackName"] == "EksLatticeGateway-prod-Platform"
+    assert "EksLatticeGateway-prod-Platform-ConsumerRead" in json.dumps(ref["RoleArn"])
+    roles = [r["Properties"].get("RoleName") for r in resources(template, "AWS::IAM::Role").values()]
+    assert "EksLatticeGateway-prod-Consumer-team-b-Dns" in roles
