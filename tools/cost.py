@@ -501,8 +501,8 @@ def _consumer_lines(stack: str, template: Template, table: Mapping[str, Any], *,
             "endpoint-AZ-hours",
             _usd(table, "vpc_endpoint_az_hour"),
         )
-    for stack, _l, props in resources(only, "AWS::EC2::Instance"):
-        instance_type = instance_type_of(only[stack], props)
+    for host_stack, _l, props in resources(only, "AWS::EC2::Instance"):
+        instance_type = instance_type_of(only[host_stack], props)
         add(
             "test_host",
             f"test host ({instance_type})",
