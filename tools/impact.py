@@ -350,6 +350,11 @@ class K8sChange:
     new: K8sObject | None
     note: str = ""
 
+    @property
+    def kind(self) -> str:
+        obj = self.new or self.old
+        return obj.kind if obj is not None else ""
+
 
 @dataclass
 class Impact:
@@ -711,12 +716,17 @@ def _describe(err: Exception) -> str:
 
 
 Synthesizer = Callable[[Mapping[str, Any] | None], Assembly]
+# Templates compared, never deployed: referencing assets in place instead of copying them (~60 MB of layer zips
+# per synth) saves about 40% of a warm synth and leaves every resource's Type and Properties as they are (the
+# asset hashes are the same); only the aws:asset:path metadata differs.
+NO_ASSET_STAGING = {"aws:cdk:disable-asset-staging": True}
 
 
 def synthesize_in_tmp(overrides: Mapping[str, Any] | None) -> Assembly:
     from tools.synth import synthesize  # noqa: PLC0415 - jsii starts on first use
 
-    return synthesize(Path(tempfile.mkdtemp(prefix="cdk.out.impact.")), overrides, today=dt.date.today())
+    outdir = Path(tempfile.mkdtemp(prefix="cdk.out.impact."))
+    return synthesize(outdir, {**(overrides or {}), **NO_ASSET_STAGING}, today=dt.date.today())
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
