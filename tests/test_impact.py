@@ -463,6 +463,29 @@ def test_deployed_reads_getTemplate_with_the_callers_credentials(synth: Synthesi
     assert cli(argv)[0] == 0  # deployed == proposed: nothing to refuse
 
 
+def test_deployed_reads_the_stacks_a_selected_one_depends_on(synth: Synthesized, cloudformation: Any) -> None:
+    """`make deploy STACKS=EksLatticeGateway-Gateway`: the platform's deployed template is read too (not reported),
+    since a cluster replaced there replaces access entries in the gateway stack."""
+    deployed = copy.deepcopy(synth.templates)
+    narrow_cluster_vpc(deployed[PLATFORM])
+    cloudformation.templates = deployed
+    status, out, _ = cli(["--deployed", "--assembly", str(synth.outdir), "--region", "us-east-1", "--stacks", GATEWAY])
+    assert [r["StackName"] for r in cloudformation.requests] == [GATEWAY, PLATFORM]
+    assert status == 0 and PLATFORM not in out
+    assert any(
+        line.startswith(f"replace  {GATEWAY}  ") and "AWS::EKS::AccessEntry" in line for line in out.splitlines()
+    )
+
+
+def test_deployed_template_that_is_not_json_is_one_line(synth: Synthesized, cloudformation: Any) -> None:
+    cloudformation.templates = {PLATFORM: "Resources:\n  A: {Type: AWS::SNS::Topic}\n"}
+    status, _, err = cli(["--deployed", "--assembly", str(synth.outdir), "--region", "us-east-1"])
+    assert (status, err.strip()) == (
+        2,
+        f"impact: GetTemplate {PLATFORM}: the deployed template is not JSON (not deployed by CDK?)",
+    )
+
+
 def test_deployed_without_credentials_is_one_line(
     synth: Synthesized, cloudformation: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

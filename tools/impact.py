@@ -666,7 +666,7 @@ def read_assemblies(outdir: Path) -> Assembly:
     return Assembly(outdir=outdir, templates=templates, regions=regions)
 
 
-def deployed_templates(stacks: Iterable[str], *, client: Any, out: TextIO | None = None) -> dict[str, Template]:
+def deployed_templates(stacks: Iterable[str], *, client: Any) -> dict[str, Template]:
     """The templates CloudFormation holds for `stacks` (GetTemplate, Original stage); absent stacks are skipped."""
     templates: dict[str, Template] = {}
     for name in stacks:
@@ -674,12 +674,24 @@ def deployed_templates(stacks: Iterable[str], *, client: Any, out: TextIO | None
             body = client.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
         except Exception as err:
             if _error_code(err) == "ValidationError" and "does not exist" in str(err):
-                if out is not None:
-                    print(f"(stack {name} is not deployed: everything in it is new)", file=out)
                 continue
             raise ImpactError(f"GetTemplate {name}: {_describe(err)}") from None
-        templates[name] = body if isinstance(body, dict) else json.loads(body)
+        try:
+            templates[name] = body if isinstance(body, dict) else json.loads(body)
+        except ValueError:
+            raise ImpactError(f"GetTemplate {name}: the deployed template is not JSON (not deployed by CDK?)") from None
     return templates
+
+
+def with_producers(names: Sequence[str], templates: Mapping[str, Template]) -> list[str]:
+    """`names` and every stack whose outputs they read (Fn::GetStackOutput), transitively: a replacement there
+    reaches them, so the analysis needs those stacks' templates too."""
+    found = list(names)
+    for name in found:
+        for ref in references(templates.get(name, {}).get("Resources", {}), name):
+            if ref.output and ref.stack in templates and ref.stack not in found:
+                found.append(ref.stack)
+    return found
 
 
 def cloudformation_client(profile: str | None, region: str | None) -> Any:
@@ -800,7 +812,11 @@ def main(
         if args.deployed:
             regions = {proposal.regions.get(n) for n in names}
             region = args.region or (regions.pop() if len(regions) == 1 else None)
-            baseline = deployed_templates(names, client=client_factory(args.profile, region), out=out)
+            client = client_factory(args.profile, region)
+            baseline = deployed_templates(with_producers(names, proposal.templates), client=client)
+            for name in names:
+                if name not in baseline:
+                    print(f"(stack {name} is not deployed: everything in it is new)", file=out)
         elif args.baseline:
             baseline = read_assemblies(args.baseline).templates
         else:

@@ -47,7 +47,8 @@ class FakeCloudFormation(BackgroundServer):
         name = form.get("StackName", "")
         if name not in self.templates:
             return 400, _error("ValidationError", f"Stack with id {name} does not exist")
-        body = escape(json.dumps(self.templates[name]))
+        template = self.templates[name]
+        body = escape(template if isinstance(template, str) else json.dumps(template))  # a str: YAML, as given
         return 200, (
             f'<GetTemplateResponse xmlns="{_NS}"><GetTemplateResult><TemplateBody>{body}</TemplateBody>'
             "<StagesAvailable><member>Original</member><member>Processed</member></StagesAvailable>"
