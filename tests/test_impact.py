@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Synthesized
+from tests.conftest import ROOT, TODAY, Synthesized
 from tests.support.fake_cloudformation import FakeCloudFormation
 from tools import impact
 
@@ -344,6 +344,11 @@ def narrow_cluster_vpc(template: dict[str, Any]) -> None:
     template["Resources"][vpc_of(template)]["Properties"]["CidrBlock"] = "10.7.0.0/16"
 
 
+def in_process(overrides: Any) -> Any:
+    """The CLI's own synthesizer, on the suite's fixed date (support-calendar checks must not drift)."""
+    return impact.synthesize_in_tmp(overrides, today=TODAY)
+
+
 def cli(argv: list[str], **kwargs: Any) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     status = impact.main(argv, out=out, err=err, **kwargs)
@@ -399,10 +404,21 @@ def test_cli_bad_input_is_one_line_exit_2(synth: Synthesized, tmp_path: Path) ->
 
 def test_cli_bad_configuration_names_the_key(tmp_path: Path) -> None:
     """Through the real in-process synth: the app's own ConfigError, in one line, before anything is built."""
-    status, out, err = cli(["-c", "clusterVpcCidr=10.9.0.0/99"])
+    status, out, err = cli(["-c", "clusterVpcCidr=10.9.0.0/99"], synthesizer=in_process)
     assert status == 2 and out == ""
     (line,) = err.strip().splitlines()
     assert line.startswith("impact: invalid configuration: clusterVpcCidr: '10.9.0.0/99' is not an IPv4 CIDR block")
+
+
+def test_cli_synthesizes_both_sides_in_process(synth: Synthesized, tmp_path: Path, monkeypatch: Any) -> None:
+    """`make impact CDK_ARGS="-c nodeDesiredSize=3"` end to end (jsii already runs for `synth`): replaces nothing,
+    and leaves no synthesis behind."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(impact.tempfile, "tempdir", None)  # re-read TMPDIR
+    status, out, err = cli(["-c", "nodeDesiredSize=3"], synthesizer=in_process)
+    assert (status, err) == (0, "")
+    assert out.splitlines()[-1] == "impact: 0 replaced, 0 added, 0 removed, 1 updated in place"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_passes_context_as_the_cdk_cli_does(synth: Synthesized) -> None:

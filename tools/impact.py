@@ -734,11 +734,11 @@ Synthesizer = Callable[[Mapping[str, Any] | None], Assembly]
 NO_ASSET_STAGING = {"aws:cdk:disable-asset-staging": True}
 
 
-def synthesize_in_tmp(overrides: Mapping[str, Any] | None) -> Assembly:
+def synthesize_in_tmp(overrides: Mapping[str, Any] | None, *, today: dt.date | None = None) -> Assembly:
     from tools.synth import synthesize  # noqa: PLC0415 - jsii starts on first use
 
-    outdir = Path(tempfile.mkdtemp(prefix="cdk.out.impact."))
-    return synthesize(outdir, {**(overrides or {}), **NO_ASSET_STAGING}, today=dt.date.today())
+    with tempfile.TemporaryDirectory(prefix="cdk.out.impact.") as outdir:  # the templates are read into memory
+        return synthesize(Path(outdir), {**(overrides or {}), **NO_ASSET_STAGING}, today=today or dt.date.today())
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
