@@ -21,7 +21,7 @@ CDK_ARGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test reference lint schema snapshot-update bootstrap diff deploy destroy smoke cost bench clean
+.PHONY: help setup synth test reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke cost bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -67,7 +67,15 @@ bootstrap: setup ## Once per account/region: cdk bootstrap (the CDK toolkit stac
 diff: setup ## cdk diff against the account in your AWS credentials
 	$(CDK) diff $(CDK_ARGS) $(STACKS)
 
-deploy: setup ## Deploy every stack to the account in your AWS credentials
+IMPACT_HINT := --allow-hint "Set ALLOW_REPLACEMENT=1 to deploy anyway."
+IMPACT_STACKS = $(if $(strip $(STACKS)),--stacks $(STACKS))
+impact: setup ## What a change replaces, offline (CDK_ARGS="-c key=value"; ARGS="--deployed" or "--baseline DIR")
+	$(BIN)/python tools/impact.py $(CDK_ARGS) $(ARGS)
+
+deploy: setup ## Deploy every stack; first stops if a stateful resource would be replaced (ALLOW_REPLACEMENT=1)
+ifneq ($(ALLOW_REPLACEMENT),1)
+	$(BIN)/python tools/impact.py --deployed --fail-on-stateful $(IMPACT_HINT) $(IMPACT_STACKS) $(CDK_ARGS)
+endif
 	$(CDK) deploy --require-approval broadening --concurrency 4 $(CDK_ARGS) $(EVERY_STACK)
 
 destroy: setup ## Destroy every stack (dependent stacks first)

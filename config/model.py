@@ -16,7 +16,7 @@ import ipaddress
 import itertools
 import re
 import textwrap
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Annotated, Any, Literal
 
 from annotated_types import GroupedMetadata
@@ -133,7 +133,9 @@ class OneOf(GroupedMetadata):
     """One of `choices` (pinned releases, CloudWatch's periods), else `message` (with {input} and {known})."""
 
     def __init__(self, choices: Iterable[Any], message: str) -> None:
-        self.choices, self.message = tuple(choices), message
+        # A mapping (the pinned-release tables) is kept as it is: validation reads the table, not a copy of it.
+        self.choices: Iterable[Any] = choices if isinstance(choices, Mapping) else tuple(choices)
+        self.message = message
 
     def __iter__(self) -> Iterator[Any]:
         def check(value: Any) -> Any:
@@ -486,7 +488,8 @@ class AppConfig(_Model):
     ] = ()
     """2 or 3 AZ names (us-east-1a) or IDs (use1-az1) for both VPCs; `[]`: the region's first two (Troubleshooting)"""
     node_instance_type: InstanceType = "t3.medium"
-    """Graviton types (t4g, m7g ...) get the ARM64 AMI"""
+    """Graviton types (t4g, m7g ...) get the ARM64 AMI; set in the node launch template, so a change is a rolling
+    update, except between x86 and Graviton (see make impact)"""
     node_desired_size: Annotated[int, Between(1, 100)] = 2
     """managed node group ng-1; within nodeMinSize..nodeMaxSize"""
     node_min_size: Annotated[int, Between(1, 100)] = 1

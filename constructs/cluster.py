@@ -82,9 +82,13 @@ class EksCluster(Construct):
         # Exactly one Pod Identity agent: this property creates it (a second Addon would collide).
         self.pod_identity_agent = self.cluster.eks_pod_identity_agent
 
+        # The instance type lives in the launch template, not in the node group's InstanceTypes: that property is
+        # create-only, so changing it would replace the node group, which CloudFormation refuses under the fixed
+        # name ng-1. A new launch template version is a rolling update of the nodes instead (make impact shows it).
         template = ec2.LaunchTemplate(
             self,
             "NodeLaunchTemplate",
+            instance_type=ec2.InstanceType(config.node_instance_type),
             require_imdsv2=True,
             http_put_response_hop_limit=1,  # pods get AWS credentials from Pod Identity, not the node's IMDS
             block_devices=[
@@ -97,7 +101,6 @@ class EksCluster(Construct):
         self.nodegroup = self.cluster.add_nodegroup_capacity(
             "NodeGroup",
             nodegroup_name="ng-1",
-            instance_types=[ec2.InstanceType(config.node_instance_type)],
             ami_type=eks.NodegroupAmiType.AL2023_ARM_64_STANDARD
             if is_graviton(config.node_instance_type)
             else eks.NodegroupAmiType.AL2023_X86_64_STANDARD,

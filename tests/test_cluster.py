@@ -47,11 +47,14 @@ def test_managed_node_group_from_config_with_imdsv2(platform: dict[str, Any]) ->
     (group,) = of_type(platform, "AWS::EKS::Nodegroup").values()
     props = group["Properties"]
     assert props["NodegroupName"] == "ng-1"
-    assert props["InstanceTypes"] == ["t3.medium"]
     assert props["ScalingConfig"] == {"DesiredSize": 2, "MinSize": 1, "MaxSize": 3}
     assert props["AmiType"] == "AL2023_x86_64_STANDARD"
     lt_id = props["LaunchTemplate"]["Id"]["Ref"]
     data = of_type(platform, "AWS::EC2::LaunchTemplate")[lt_id]["Properties"]["LaunchTemplateData"]
+    # In the launch template, not the node group's create-only InstanceTypes: a new type is a rolling update.
+    assert "InstanceTypes" not in props
+    assert data["InstanceType"] == "t3.medium"
+    assert props["LaunchTemplate"]["Version"] == {"Fn::GetAtt": [lt_id, "LatestVersionNumber"]}
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
     private = {k for k, v in of_type(platform, "AWS::EC2::Subnet").items() if "Private" in k}

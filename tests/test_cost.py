@@ -39,7 +39,11 @@ def test_every_line_is_counted_from_the_template(synth: Synthesized, seoul: cost
     prices = cost.load_prices()["regions"][SEOUL]
     by_key = lines(seoul)
     (nodegroup,) = resources_of(synth, "AWS::EKS::Nodegroup")
-    instance = nodegroup["InstanceTypes"][0]
+    # The node group's launch template names the instance type (see constructs/cluster.py).
+    launch_template = synth.templates["EksLatticeGateway-Platform"]["Resources"][
+        nodegroup["LaunchTemplate"]["Id"]["Ref"]
+    ]
+    instance = launch_template["Properties"]["LaunchTemplateData"]["InstanceType"]
     desired = nodegroup["ScalingConfig"]["DesiredSize"]
     assert by_key["nodes:0"].quantity == desired * 730
     assert by_key["nodes:0"].monthly_usd == round(desired * 730 * prices["ec2_hour"][instance]["usd"], 2)
@@ -185,3 +189,17 @@ def test_each_consumer_gets_its_own_standing_cost(variant: Synthesized) -> None:
     assert by_key["vpc_endpoints"].quantity == 2 * 730
     rendered = "\n".join(cost.render(est))
     assert "Consumer team-b: $" in rendered and "[team-c] DNS" in rendered
+
+
+def test_node_instance_type_is_read_from_the_launch_template(synth: Synthesized) -> None:
+    """The node group names no InstanceTypes (create-only): its launch template does, and that is what's priced."""
+    templates = json.loads(json.dumps(synth.templates))
+    platform = templates["EksLatticeGateway-Platform"]["Resources"]
+    (nodegroup,) = [r for r in platform.values() if r["Type"] == "AWS::EKS::Nodegroup"]
+    launch_template = platform[nodegroup["Properties"]["LaunchTemplate"]["Id"]["Ref"]]
+    launch_template["Properties"]["LaunchTemplateData"]["InstanceType"] = "m5.large"
+    estimate = cost.estimate(templates, region=SEOUL, today=TODAY, config=synth.config)
+    prices = cost.load_prices()["regions"][SEOUL]
+    desired = nodegroup["Properties"]["ScalingConfig"]["DesiredSize"]
+    assert "m5.large" in lines(estimate)["nodes:0"].item
+    assert lines(estimate)["nodes:0"].monthly_usd == round(desired * 730 * prices["ec2_hour"]["m5.large"]["usd"], 2)

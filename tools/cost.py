@@ -168,6 +168,14 @@ def instance_type_of(template: Template, props: Mapping[str, Any]) -> str:
     return "m1.small"
 
 
+def _launch_template_types(template: Template, nodegroup: Mapping[str, Any]) -> list[str]:
+    """The instance type a node group's launch template (in the same stack) sets, if any."""
+    ref = nodegroup.get("LaunchTemplate", {}).get("Id", {})
+    lt = template.get("Resources", {}).get(ref.get("Ref", "")) if isinstance(ref, dict) else None
+    instance_type = (lt or {}).get("Properties", {}).get("LaunchTemplateData", {}).get("InstanceType")
+    return [instance_type] if isinstance(instance_type, str) else []
+
+
 def _flatten_join(value: Any) -> str | None:
     """A CloudFormation string as text, with every token (Ref, GetAtt, ...) replaced by `0`.
 
@@ -296,8 +304,9 @@ def estimate(
         add("eks_control_plane", "EKS control plane", len(clusters) * hours, "cluster-hours", hourly, note=why)
 
     # Managed node groups: desired size x on-demand price of the (first) instance type.
-    for _stack, logical_id, props in resources(templates, "AWS::EKS::Nodegroup"):
-        types = props.get("InstanceTypes") or ["t3.medium"]  # EKS's default when none is given
+    for stack, logical_id, props in resources(templates, "AWS::EKS::Nodegroup"):
+        # EKS's default is t3.medium when neither the node group nor its launch template names a type.
+        types = props.get("InstanceTypes") or _launch_template_types(templates[stack], props) or ["t3.medium"]
         desired = int(props.get("ScalingConfig", {}).get("DesiredSize", 2))
         name = props.get("NodegroupName", logical_id)
         if len(types) > 1:

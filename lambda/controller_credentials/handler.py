@@ -39,6 +39,8 @@ DEFAULT_TIMEOUT_SECONDS = 240.0
 # Leave this much of the Lambda's time for reporting a readable failure instead of being killed.
 LAMBDA_TIME_RESERVE_SECONDS = 15.0
 PHYSICAL_ID_PREFIX = "controller-credentials/"
+# The properties whose change gives a new physical id (tools/impact.py reads this; a test keeps it in step).
+PHYSICAL_ID_PROPERTIES = ("ClusterName", "Namespace", "ServiceAccount")
 
 
 class CheckError(RuntimeError):
@@ -244,8 +246,9 @@ def on_event(event: Mapping[str, Any], context: Any = None, *, deps: Deps | None
     except KubeApiError as err:
         raise CheckError(str(err)) from err
     restarted = ensure_credentials(client, settings, deps=deps, timeout=_time_budget(context, settings.timeout))
-    return {
-        "PhysicalResourceId": f"{PHYSICAL_ID_PREFIX}{settings.cluster_name}/{settings.namespace}/"
-        f"{settings.service_account}",
-        "Data": {"Restarted": str(restarted)},
-    }
+    return {"PhysicalResourceId": physical_id(settings), "Data": {"Restarted": str(restarted)}}
+
+
+def physical_id(settings: Settings) -> str:
+    """Which service account's pods this resource checks: a change of any part is a new resource."""
+    return f"{PHYSICAL_ID_PREFIX}{settings.cluster_name}/{settings.namespace}/{settings.service_account}"

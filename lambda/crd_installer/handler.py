@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
 DEFAULT_FIELD_MANAGER = "eks-lattice-gateway"
+# The ResourceProperties the PhysicalResourceId is made of (see physical_id): changing one replaces the resource.
+# tools/impact.py reads this; a test keeps it true.
+PHYSICAL_ID_PROPERTIES = ("ClusterName",)
 DEFAULT_ESTABLISHED_TIMEOUT = 180.0
 # Leave this much of the Lambda's time for reporting a readable failure instead of being killed.
 LAMBDA_TIME_RESERVE_SECONDS = 15.0

@@ -55,6 +55,9 @@ LOG = logging.getLogger("lattice_dns")
 LOG.setLevel(logging.INFO)
 
 PHYSICAL_ID_PREFIX = "lattice-dns"
+# The ResourceProperties the PhysicalResourceId is made of (see physical_id): changing one replaces the resource
+# (CloudFormation deletes the old record after the new one exists). tools/impact.py reads this; a test keeps it true.
+PHYSICAL_ID_PROPERTIES = ("HostedZoneId", "Hostname")
 DEFAULT_TIMEOUT_SECONDS = 1200
 DEFAULT_TTL = 60
 QUERY_INTERVAL_SECONDS = 10  # what the provider's query_interval should be (at most 15 s)

@@ -69,6 +69,9 @@ DEREGISTER_BATCH = 100
 # on_event's result is merged into every is_complete event; this carries the Delete's start time.
 STARTED_KEY = "DrainStartedAt"
 PHYSICAL_ID_PREFIX = "lattice-drain-"
+# The ResourceProperties the PhysicalResourceId is made of (see on_event): changing one replaces the resource.
+# tools/impact.py reads this; a test keeps it true.
+PHYSICAL_ID_PROPERTIES = ("ServiceNetworkId",)
 TERMINAL_STATUSES = frozenset({"DELETE_FAILED"})
 TRANSIENT_CODES = frozenset(
     {

@@ -220,3 +220,23 @@ def test_delete_never_touches_the_cluster() -> None:
 def test_bad_properties_fail_the_create(props: dict[str, str], message: str) -> None:
     with pytest.raises(check.CheckError, match=message):
         check.on_event(event(**props), None, deps=check.Deps(lambda _: pytest.fail("no cluster call expected")))
+
+
+def test_physical_id_properties_declaration_matches_the_handler() -> None:
+    """PHYSICAL_ID_PROPERTIES (read by tools/impact.py) is exactly the set of properties whose change alone
+    changes the physical id the handler returns."""
+    base = event()["ResourceProperties"] | {"TimeoutSeconds": "60"}
+    alternatives = {
+        "ClusterName": "eks-other",
+        "Namespace": "other-ns",
+        "ServiceAccount": "other-sa",
+        "TimeoutSeconds": "90",
+    }
+    assert set(alternatives) == set(base)  # every property is tried
+    physical = check.physical_id(check.parse_properties(base))
+    renaming = {
+        key
+        for key, value in alternatives.items()
+        if check.physical_id(check.parse_properties({**base, key: value})) != physical
+    }
+    assert renaming == set(check.PHYSICAL_ID_PROPERTIES)

@@ -475,3 +475,33 @@ def test_default_client_needs_region(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     with pytest.raises(InstallError, match="AWS_REGION"):
         handler._default_kube_client("eks-demo")
+
+
+def test_physical_id_properties_declaration_matches_the_handler(
+    site: FileServer, api: FakeKubeApi, pinned: list[Pinned]
+) -> None:
+    """PHYSICAL_ID_PROPERTIES (read by tools/impact.py) is exactly the set of properties whose change alone gives
+    an Update a new PhysicalResourceId, through the real on_event."""
+
+    def client(cluster_name: str) -> KubeClient:  # any cluster name reaches the one fake API
+        return KubeClient(endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: "t", sleep=lambda _s: None)
+
+    deps = _deps(api, kube_client=client)
+    old = _event(site, pinned)
+    physical = on_event(old, None, deps=deps)["PhysicalResourceId"]
+    alternatives = {
+        "ServiceToken": "arn:aws:lambda:ap-northeast-2:111111111111:function:other",
+        "ClusterName": "eks-other",
+        "Version": "v1.5.9",
+        "Files": old["ResourceProperties"]["Files"][:1],
+        "FieldManager": "someone-else",
+        "EstablishedTimeoutSeconds": "30",
+    }
+    assert set(alternatives) == set(old["ResourceProperties"])  # every property is tried
+    renaming = set()
+    for key, value in alternatives.items():
+        props = {**old["ResourceProperties"], key: value}
+        event = {**old, "RequestType": "Update", "PhysicalResourceId": physical, "ResourceProperties": props}
+        if on_event(event, None, deps=deps)["PhysicalResourceId"] != physical:
+            renaming.add(key)
+    assert renaming == set(handler.PHYSICAL_ID_PROPERTIES)

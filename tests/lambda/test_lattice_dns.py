@@ -973,3 +973,37 @@ def test_on_event_fails_clearly_when_route53_cannot_answer_in_time(env: Env) -> 
     with pytest.raises(DnsError, match=r"s left of this invocation, too little for another call.*Throttling"):
         handler.on_event(cfn_event("Create", env.props()), context)
     assert context.get_remaining_time_in_millis() >= handler.RESPONSE_RESERVE_SECONDS * 1000
+
+
+def test_physical_id_properties_declaration_matches_the_handler(env: Env) -> None:
+    """PHYSICAL_ID_PROPERTIES (read by tools/impact.py) is exactly the set of properties whose change alone gives
+    an Update a new PhysicalResourceId, through the real on_event."""
+    other_zone = env.r53.create_hosted_zone(
+        Name="example.com",
+        CallerReference="lattice-dns-test-2",
+        HostedZoneConfig={"PrivateZone": True, "Comment": "second"},
+        VPC={"VPCRegion": REGION, "VPCId": "vpc-0123456789abcdef1"},
+    )["HostedZone"]["Id"].split("/")[-1]
+    alternatives = {
+        "ServiceToken": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:other",
+        "ClusterName": "eks-other",
+        "Namespace": "apps",
+        "RouteName": "other-route",
+        "Hostname": "api2.example.com",
+        "HostedZoneId": other_zone,
+        "TimeoutSeconds": "600",
+        "Ttl": "30",
+        "RouteSpecHash": "0123456789abcdef",  # what the construct adds so a changed route sends an Update
+    }
+    assert set(alternatives) == set(env.props()) | {"Ttl", "RouteSpecHash"}  # every property is tried
+    old = env.props(Ttl="60", RouteSpecHash="fedcba9876543210")
+    physical = handler.on_event(cfn_event("Create", old), None)["PhysicalResourceId"]
+    renaming = {
+        key
+        for key, value in alternatives.items()
+        if handler.on_event(cfn_event("Update", {**old, key: value}, old=old, physical=physical), None)[
+            "PhysicalResourceId"
+        ]
+        != physical
+    }
+    assert renaming == set(handler.PHYSICAL_ID_PROPERTIES)

@@ -260,3 +260,21 @@ def test_retries_stop_before_the_lambda_times_out(lattice: Any) -> None:
     assert result == {"IsComplete": False}
     assert calls[0] == 1
     assert sleeps == []
+
+
+def test_physical_id_properties_declaration_matches_the_handler() -> None:
+    """PHYSICAL_ID_PROPERTIES (read by tools/impact.py) is exactly the set of properties whose change alone gives
+    an Update a new PhysicalResourceId, through the real on_event."""
+    old = {"ServiceToken": "arn:aws:lambda:...:provider", "ServiceNetworkId": "sn-0123", "TimeoutSeconds": "300"}
+    physical = drain.on_event({"RequestType": "Create", "ResourceProperties": old}, None)["PhysicalResourceId"]
+    alternatives = {"ServiceToken": "arn:aws:lambda:...:other", "ServiceNetworkId": "sn-0456", "TimeoutSeconds": "600"}
+    assert set(alternatives) == set(old)
+    renaming = {
+        key
+        for key, value in alternatives.items()
+        if drain.on_event(
+            {"RequestType": "Update", "PhysicalResourceId": physical, "ResourceProperties": {**old, key: value}}, None
+        )["PhysicalResourceId"]
+        != physical
+    }
+    assert renaming == set(drain.PHYSICAL_ID_PROPERTIES)

@@ -1,0 +1,553 @@
+"""tools/impact.py: what a change replaces, from the registry schemas, references, handlers' declarations and
+Kubernetes manifests; its CLI (`make impact`, `--baseline`, `--deployed`, `--fail-on-stateful`) and `make deploy`'s
+guard. The README's impact table is tests/test_impact_table.py."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, TODAY, Synthesized
+from tests.support.fake_cloudformation import FakeCloudFormation
+from tools import impact
+
+PLATFORM, GATEWAY = "EksLatticeGateway-Platform", "EksLatticeGateway-Gateway"
+
+
+def res(rtype: str, **props: Any) -> dict[str, Any]:
+    return {"Type": rtype, "Properties": props}
+
+
+def run(old: dict[str, Any], new: dict[str, Any]) -> impact.Impact:
+    return impact.compare(old, new)
+
+
+def actions(result: impact.Impact) -> dict[str, str]:
+    return {c.logical_id: c.action for c in result.changes}
+
+
+def reasons(result: impact.Impact, logical_id: str) -> str:
+    (change,) = [c for c in result.changes if c.logical_id == logical_id]
+    return "; ".join(change.reasons)
+
+
+# ------------------------------------------------------------------------------------------ the analysis
+
+
+def test_create_only_properties_come_from_the_registry_schemas() -> None:
+    """cfn-lint's copy of the CloudFormation registry, read directly here, is what the tool uses."""
+    schemas = impact._schemas_dir()
+    digest = json.loads((schemas / "providers" / "us-east-1.json").read_text())["AWS::EC2::VPC"]
+    raw = json.loads((schemas / "resources" / f"{digest}.json").read_text())["createOnlyProperties"]
+    assert ("CidrBlock",) in impact.type_schema("AWS::EC2::VPC").create_only
+    assert impact.type_schema("AWS::EC2::VPC").create_only == tuple(tuple(p.split("/")[2:]) for p in raw)
+    assert not impact.type_schema("AWS::Nope::Nothing").known
+
+
+def test_every_aws_type_this_app_deploys_has_a_schema(synth: Synthesized) -> None:
+    """A type without a schema would pass as always updatable: none may be missing."""
+    types = {r["Type"] for t in synth.templates.values() for r in t["Resources"].values()}
+    missing = sorted(t for t in types if t.startswith("AWS::") and not impact.type_schema(t).known)
+    assert missing == []
+
+
+def test_create_only_change_replaces_and_other_changes_update() -> None:
+    old = {"S": {"Resources": {"V": res("AWS::EC2::VPC", CidrBlock="10.1.0.0/16", EnableDnsSupport=True)}}}
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["V"]["Properties"]["EnableDnsSupport"] = False
+    assert actions(run(old, new)) == {"V": "update"}
+    new["S"]["Resources"]["V"]["Properties"]["CidrBlock"] = "10.9.0.0/16"
+    result = run(old, new)
+    assert actions(result) == {"V": "replace"}
+    assert reasons(result, "V") == 'CidrBlock: "10.1.0.0/16" -> "10.9.0.0/16"'
+    assert result.summary() == "impact: 1 replaced, 0 added, 0 removed, 0 updated in place"
+    assert [c.logical_id for c in result.stateful] == ["V"]
+
+
+def test_replacement_propagates_through_references_within_and_across_stacks() -> None:
+    """A Ref to a replaced resource is a new value: create-only -> replaced too, else updated; and through
+    Fn::GetStackOutput (the weak cross-stack references) into the consuming stack."""
+    vpc = res("AWS::EC2::VPC", CidrBlock="10.1.0.0/16")
+    old = {
+        "P": {
+            "Resources": {
+                "Vpc": vpc,
+                "Subnet": res("AWS::EC2::Subnet", VpcId={"Ref": "Vpc"}, CidrBlock="10.1.0.0/24"),
+                "Zone": res("AWS::Route53::HostedZone", Name="example.com.", VPCs=[{"VPCId": {"Ref": "Vpc"}}]),
+            },
+            "Outputs": {"SubnetOut": {"Value": {"Ref": "Subnet"}}},
+        },
+        "G": {
+            "Resources": {
+                "Sg": res(
+                    "AWS::EC2::SecurityGroup",
+                    GroupDescription="x",
+                    VpcId={"Fn::GetStackOutput": {"StackName": "P", "OutputName": "SubnetOut"}},
+                )
+            }
+        },
+    }
+    new = copy.deepcopy(old)
+    new["P"]["Resources"]["Vpc"]["Properties"]["CidrBlock"] = "10.9.0.0/16"
+    result = run(old, new)
+    assert actions(result) == {"Vpc": "replace", "Subnet": "replace", "Zone": "update", "Sg": "replace"}
+    assert reasons(result, "Subnet") == "VpcId (Vpc replaced)"
+    assert reasons(result, "Zone") == "VPCs (Vpc replaced)"
+    assert reasons(result, "Sg") == "VpcId (Subnet replaced)"
+
+
+def test_a_changed_token_is_compared_and_said_to_be_one() -> None:
+    old = {
+        "S": {"Resources": {"A": res("AWS::Logs::LogGroup", LogGroupName={"Ref": "X"}), "X": res("AWS::SNS::Topic")}}
+    }
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["A"]["Properties"]["LogGroupName"] = {"Fn::GetAtt": ["X", "TopicName"]}
+    assert reasons(run(old, new), "A") == ("LogGroupName: Ref X -> GetAtt X.TopicName (token: resolved at deploy time)")
+
+
+def test_only_the_differing_part_of_a_document_is_named() -> None:
+    doc = {"Statement": [{"Action": "s3:GetObject", "Resource": {"Fn::GetAtt": ["B", "Arn"]}}]}
+    old = {"S": {"Resources": {"P": res("AWS::IAM::Policy", PolicyName="p", PolicyDocument=doc)}}}
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["P"]["Properties"]["PolicyDocument"]["Statement"][0]["Action"] = "s3:PutObject"
+    assert reasons(run(old, new), "P") == 'PolicyDocument.Statement.0.Action: "s3:GetObject" -> "s3:PutObject"'
+
+
+def test_launch_template_version_changes_reach_the_node_group() -> None:
+    """A launch template updated in place gets a new LatestVersionNumber: the node group rolls its nodes."""
+    old = {
+        "S": {
+            "Resources": {
+                "Lt": res("AWS::EC2::LaunchTemplate", LaunchTemplateData={"InstanceType": "t3.medium"}),
+                "Ng": res(
+                    "AWS::EKS::Nodegroup",
+                    ClusterName="c",
+                    NodeRole="r",
+                    Subnets=["s"],
+                    LaunchTemplate={"Id": {"Ref": "Lt"}, "Version": {"Fn::GetAtt": ["Lt", "LatestVersionNumber"]}},
+                ),
+            }
+        }
+    }
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["Lt"]["Properties"]["LaunchTemplateData"]["InstanceType"] = "t3.large"
+    result = run(old, new)
+    assert actions(result) == {"Lt": "update", "Ng": "update"}
+    assert reasons(result, "Ng") == "LaunchTemplate (Lt.LatestVersionNumber changes)"
+
+
+def test_replacing_a_custom_named_resource_is_called_out_unless_its_cluster_is_replaced_too() -> None:
+    old = {
+        "S": {
+            "Resources": {
+                "C": res("AWS::EKS::Cluster", Name="eks-demo", RoleArn="r1", ResourcesVpcConfig={"SubnetIds": []}),
+                "Ng": res("AWS::EKS::Nodegroup", ClusterName={"Ref": "C"}, NodegroupName="ng-1", NodeRole="n"),
+            }
+        }
+    }
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["C"]["Properties"]["RoleArn"] = "r2"
+    result = run(old, new)
+    assert 'keeps its name "eks-demo": CloudFormation cannot replace a custom-named resource' in reasons(result, "C")
+    assert reasons(result, "Ng") == "ClusterName (C replaced)"  # a new cluster is a new namespace for ng-1
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["Ng"]["Properties"]["NodeRole"] = "other"
+    assert 'keeps its name "ng-1"' in reasons(run(old, new), "Ng")
+
+
+def test_a_cluster_whose_subnets_move_to_another_vpc_is_replaced() -> None:
+    """EKS updates a cluster's subnets in place, but only within its VPC: no schema says so."""
+    old = {
+        "S": {
+            "Resources": {
+                "Vpc": res("AWS::EC2::VPC", CidrBlock="10.1.0.0/16"),
+                "Sub": res("AWS::EC2::Subnet", VpcId={"Ref": "Vpc"}, CidrBlock="10.1.0.0/24"),
+                "C": res("AWS::EKS::Cluster", RoleArn="r", ResourcesVpcConfig={"SubnetIds": [{"Ref": "Sub"}]}),
+            }
+        }
+    }
+    same_vpc = copy.deepcopy(old)
+    same_vpc["S"]["Resources"]["Sub"]["Properties"]["CidrBlock"] = "10.1.1.0/24"
+    assert actions(run(old, same_vpc))["C"] == "update"
+    other_vpc = copy.deepcopy(old)
+    other_vpc["S"]["Resources"]["Vpc"]["Properties"]["CidrBlock"] = "10.9.0.0/16"
+    result = run(old, other_vpc)
+    assert actions(result)["C"] == "replace"
+    assert "Sub moves to another VPC: EKS cannot move a cluster to another VPC" in reasons(result, "C")
+
+
+def test_added_and_removed_resources_and_a_removed_stateful_one() -> None:
+    old = {"S": {"Resources": {"K": res("AWS::KMS::Key"), "T": res("AWS::SNS::Topic")}}}
+    new = {"S": {"Resources": {"T": res("AWS::SNS::Topic"), "Q": res("AWS::SQS::Queue")}}}
+    result = run(old, new)
+    assert actions(result) == {"Q": "add", "K": "remove"}
+    assert [c.logical_id for c in result.stateful] == ["K"]
+    assert result.summary() == "impact: 0 replaced, 1 added, 1 removed, 0 updated in place"
+
+
+def test_conditionally_create_only_properties_are_said_to_maybe_interrupt() -> None:
+    old = {"S": {"Resources": {"I": res("AWS::EC2::Instance", ImageId="ami-1", InstanceType="t3.micro")}}}
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["I"]["Properties"]["InstanceType"] = "t3.small"
+    assert "InstanceType: may interrupt or replace it (conditionally create-only" in reasons(run(old, new), "I")
+
+
+# ------------------------------------------------------------------------------------------ custom resources
+
+
+def provider_stack(handler: str, **props: Any) -> dict[str, Any]:
+    """A custom resource behind the CDK provider framework, as aws-cdk-lib wires it."""
+    return {
+        "Resources": {
+            "UserFn": res("AWS::Lambda::Function", Handler=handler, Role="r"),
+            "Framework": res(
+                "AWS::Lambda::Function",
+                Handler="framework.onEvent",
+                Role="r",
+                Environment={"Variables": {"USER_ON_EVENT_FUNCTION_ARN": {"Fn::GetAtt": ["UserFn", "Arn"]}}},
+            ),
+            "Record": {
+                "Type": "Custom::LatticeDnsRecord",
+                "Properties": {"ServiceToken": {"Fn::GetAtt": ["Framework", "Arn"]}, **props},
+            },
+        }
+    }
+
+
+def test_custom_resource_replaced_only_on_the_properties_its_handler_declares() -> None:
+    old = {"S": provider_stack("lattice_dns.handler.on_event", Hostname="a.example.com", Ttl="60")}
+    ttl = copy.deepcopy(old)
+    ttl["S"]["Resources"]["Record"]["Properties"]["Ttl"] = "30"
+    assert actions(run(old, ttl)) == {"Record": "update"}
+    host = copy.deepcopy(old)
+    host["S"]["Resources"]["Record"]["Properties"]["Hostname"] = "b.example.com"
+    result = run(old, host)
+    assert actions(result) == {"Record": "replace"}
+    assert reasons(result, "Record") == (
+        'Hostname: "a.example.com" -> "b.example.com" [its handler issues a new physical id]'
+    )
+
+
+def test_custom_resource_without_a_declaration_is_updated_on_any_change() -> None:
+    old = {"S": provider_stack("somewhere_else.handler.on_event", Hostname="a.example.com")}
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["Record"]["Properties"]["Hostname"] = "b.example.com"
+    assert actions(run(old, new)) == {"Record": "update"}
+
+
+def test_declarations_are_read_from_the_handler_source(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "handler.py").write_text('X = 1\nPHYSICAL_ID_PROPERTIES: tuple[str, ...] = ("A", "B")\n')
+    (tmp_path / "pkg" / "other.py").write_text("PHYSICAL_ID = 1\n")
+    assert impact.declared_physical_id_properties("pkg.handler", tmp_path) == {"A", "B"}
+    assert impact.declared_physical_id_properties("pkg.other", tmp_path) is None
+    assert impact.declared_physical_id_properties("pkg.missing", tmp_path) is None
+
+
+def test_every_custom_resource_of_this_app_declares_its_physical_id_properties(synth: Synthesized) -> None:
+    """Each handler of ours behind a custom resource says which properties give a new physical id, and each of
+    those is a property the construct really sends (a rename on either side fails here)."""
+    found = {}
+    for stack, template in synth.templates.items():
+        for logical_id, resource in template["Resources"].items():
+            if not resource["Type"].startswith("Custom::"):
+                continue
+            module = impact.handler_module(synth.templates, stack, resource)
+            if module and (ROOT / "lambda" / module.split(".")[0]).is_dir():
+                declared = impact.declared_physical_id_properties(module)
+                assert declared, f"{module} has no PHYSICAL_ID_PROPERTIES"
+                assert declared <= set(resource["Properties"]), (logical_id, declared)
+                found[resource["Type"]] = module
+    assert found == {
+        "Custom::ControllerCredentials": "controller_credentials.handler",
+        "Custom::GatewayApiCrds": "crd_installer.handler",
+        "Custom::LatticeDnsRecord": "lattice_dns.handler",
+        "Custom::LatticeServiceNetworkDrain": "lattice_drain.handler",
+    }
+
+
+# ------------------------------------------------------------------------------------------------ kubernetes
+
+
+def manifest(*objects: dict[str, Any], token: bool = False) -> dict[str, Any]:
+    text = json.dumps(list(objects))
+    if token:  # as aws-cdk-lib writes a manifest that holds a token: Fn::Join around the JSON text
+        head, tail = text.split("REGION")
+        return res(impact.KUBERNETES_MANIFEST, Manifest={"Fn::Join": ["", [head, {"Ref": "AWS::Region"}, tail]]})
+    return res(impact.KUBERNETES_MANIFEST, Manifest=text)
+
+
+def obj(kind: str, name: str, namespace: str | None = "default", **spec: Any) -> dict[str, Any]:
+    meta = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {"apiVersion": "v1", "kind": kind, "metadata": meta, "spec": spec}
+
+
+def test_renamed_kubernetes_object_is_a_delete_and_a_create() -> None:
+    old = {"G": {"Resources": {"R": manifest(obj("HTTPRoute", "a", hostnames=["REGION.example.com"]), token=True)}}}
+    for changed in (obj("HTTPRoute", "b"), obj("HTTPRoute", "a", namespace="apps"), obj("GRPCRoute", "a")):
+        new = {"G": {"Resources": {"R": manifest(changed)}}}
+        (change,) = run(old, new).kubernetes
+        assert change.action == "replace"
+        assert str(change.old) == "HTTPRoute default/a"
+    (route,) = run(old, {"G": {"Resources": {"R2": manifest(obj("HTTPRoute", "b"))}}}).kubernetes
+    assert (route.action, str(route.new)) == ("replace", "HTTPRoute default/b")
+    assert route.note == "a new Lattice service and a new Lattice DNS name (the CNAME follows)"
+
+
+def test_kubernetes_object_updates_and_what_they_ignore() -> None:
+    labelled = obj("Deployment", "app", replicas=2)
+    labelled["metadata"]["labels"] = {"aws.cdk.eks/prune-c8aaa": ""}
+    old = {"G": {"Resources": {"A": manifest(labelled)}}}
+    moved = copy.deepcopy(labelled)
+    moved["metadata"]["labels"] = {"aws.cdk.eks/prune-c8bbb": ""}  # the construct moved: same object
+    assert run(old, {"G": {"Resources": {"A": manifest(moved)}}}).kubernetes == []
+    scaled = copy.deepcopy(labelled)
+    scaled["spec"]["replicas"] = 3
+    (change,) = run(old, {"G": {"Resources": {"A": manifest(scaled)}}}).kubernetes
+    assert (change.action, str(change.new)) == ("update", "Deployment default/app")
+
+
+def test_route_hostname_change_keeps_the_lattice_custom_domain() -> None:
+    old = {"G": {"Resources": {"R": manifest(obj("HTTPRoute", "r", hostnames=["a.example.com"]))}}}
+    new = {"G": {"Resources": {"R": manifest(obj("HTTPRoute", "r", hostnames=["b.example.com"]))}}}
+    (change,) = run(old, new).kubernetes
+    assert change.action == "update"
+    assert "keeps the custom domain name it was created with" in change.note
+
+
+# ------------------------------------------------------------------------------------------------------ CLI
+
+
+def edited_copy(synth: Synthesized, tmp_path: Path, edit: Any) -> Path:
+    """A copy of the default cloud assembly with one template edited: a baseline that differs as a user's would."""
+    out = tmp_path / "baseline"
+    shutil.copytree(synth.outdir, out, ignore=shutil.ignore_patterns("asset.*"))
+    path = out / f"{PLATFORM}.template.json"
+    template = json.loads(path.read_text())
+    edit(template)
+    path.write_text(json.dumps(template))
+    return out
+
+
+def vpc_of(template: dict[str, Any]) -> str:
+    (vpc,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::EC2::VPC" and "Cluster" in k]
+    return vpc
+
+
+def narrow_cluster_vpc(template: dict[str, Any]) -> None:
+    template["Resources"][vpc_of(template)]["Properties"]["CidrBlock"] = "10.7.0.0/16"
+
+
+def in_process(overrides: Any) -> Any:
+    """The CLI's own synthesizer, on the suite's fixed date (support-calendar checks must not drift)."""
+    return impact.synthesize_in_tmp(overrides, today=TODAY)
+
+
+def cli(argv: list[str], **kwargs: Any) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = impact.main(argv, out=out, err=err, **kwargs)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_cli_against_a_baseline_assembly_prints_and_refuses(synth: Synthesized, tmp_path: Path) -> None:
+    baseline = edited_copy(synth, tmp_path, narrow_cluster_vpc)
+    vpc = vpc_of(synth.templates[PLATFORM])
+    argv = ["--baseline", str(baseline), "--assembly", str(synth.outdir)]
+    status, out, _ = cli(argv)
+    assert status == 0
+    lines = out.splitlines()
+    assert f'replace  {PLATFORM}  {vpc}  AWS::EC2::VPC  CidrBlock: "10.7.0.0/16" -> "10.1.0.0/16"  [STATEFUL]' in lines
+    assert any(line.startswith("replace ") and "AWS::EKS::Cluster" in line for line in lines)
+    assert lines[-1].startswith("impact: ") and lines[-1].endswith(" updated in place")
+
+    status, _, err = cli([*argv, "--fail-on-stateful", "--allow-hint", "Set ALLOW_REPLACEMENT=1 to deploy anyway."])
+    assert status == 1
+    first, *named = err.strip().splitlines()
+    assert first.startswith("impact: refusing: ") and "stateful resource(s) would be replaced or removed" in first
+    assert f'  {PLATFORM} {vpc} (AWS::EC2::VPC): CidrBlock: "10.7.0.0/16" -> "10.1.0.0/16"' in named
+    assert named[-1] == "Set ALLOW_REPLACEMENT=1 to deploy anyway."
+
+
+def test_cli_selects_stacks(synth: Synthesized, tmp_path: Path) -> None:
+    baseline = edited_copy(synth, tmp_path, narrow_cluster_vpc)
+    common = ["--baseline", str(baseline), "--assembly", str(synth.outdir), "--fail-on-stateful"]
+    status, out, _ = cli([*common, "--stacks", GATEWAY])
+    assert status == 0 and PLATFORM not in out  # nothing stateful in the gateway stack...
+    replaced = [line for line in out.splitlines() if line.startswith("replace ")]
+    assert replaced and all("Cluster" in line for line in replaced), out  # ...but the new cluster reaches it
+    status, out, _ = cli([*common, "--stack-prefix", "EksLatticeGateway-P"])
+    assert status == 1 and GATEWAY not in out
+    status, _, err = cli([*common, "--stacks", "Nope"])
+    assert (status, err.strip()) == (2, f"impact: --stacks: no stack named Nope (have: {PLATFORM}, {GATEWAY})")
+
+
+def test_cli_reads_nested_assemblies_of_a_pipeline(synth: Synthesized, tmp_path: Path) -> None:
+    outer = tmp_path / "pipeline.out"
+    shutil.copytree(synth.outdir, outer / "assembly-Stage", ignore=shutil.ignore_patterns("asset.*"))
+    artifact = {"type": "cdk:cloud-assembly", "properties": {"directoryName": "assembly-Stage"}}
+    (outer / "manifest.json").write_text(json.dumps({"version": "1", "artifacts": {"Stage": artifact}}))
+    assert sorted(impact.read_assemblies(outer).templates) == sorted(synth.templates)
+
+
+def test_cli_bad_input_is_one_line_exit_2(synth: Synthesized, tmp_path: Path) -> None:
+    status, out, err = cli(["--baseline", str(tmp_path), "--assembly", str(synth.outdir)])
+    assert (status, out, err.strip()) == (2, "", f"impact: {tmp_path} is not a cloud assembly (no manifest.json)")
+    status, _, err = cli(["-c", "nodeDesiredSize"], synthesizer=lambda overrides: pytest.fail("no synth"))
+    assert (status, err.strip()) == (2, "impact: -c 'nodeDesiredSize': expected KEY=VALUE")
+
+
+def test_cli_bad_configuration_names_the_key(tmp_path: Path) -> None:
+    """Through the real in-process synth: the app's own ConfigError, in one line, before anything is built."""
+    status, out, err = cli(["-c", "clusterVpcCidr=10.9.0.0/99"], synthesizer=in_process)
+    assert status == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith("impact: invalid configuration: clusterVpcCidr: '10.9.0.0/99' is not an IPv4 CIDR block")
+
+
+def test_cli_synthesizes_both_sides_in_process(synth: Synthesized, tmp_path: Path, monkeypatch: Any) -> None:
+    """`make impact CDK_ARGS="-c nodeDesiredSize=3"` end to end (jsii already runs for `synth`): replaces nothing,
+    and leaves no synthesis behind."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(impact.tempfile, "tempdir", None)  # re-read TMPDIR
+    status, out, err = cli(["-c", "nodeDesiredSize=3"], synthesizer=in_process)
+    assert (status, err) == (0, "")
+    assert out.splitlines()[-1] == "impact: 0 replaced, 0 added, 0 removed, 1 updated in place"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_passes_context_as_the_cdk_cli_does(synth: Synthesized) -> None:
+    seen: list[Any] = []
+
+    def synthesizer(overrides: Any) -> Any:
+        seen.append(overrides)
+        return impact.read_assemblies(synth.outdir)
+
+    status, out, err = cli(
+        ["-c", "nodeDesiredSize=3", "--context", "a=b=c", "--profile", "p", "--quiet"], synthesizer=synthesizer
+    )
+    assert status == 0
+    assert seen == [{"nodeDesiredSize": "3", "a": "b=c"}, None]  # the proposal, then the baseline
+    assert err.strip() == "(impact: ignoring CDK arguments it does not use: --quiet)"
+    assert out.strip() == "impact: 0 replaced, 0 added, 0 removed, 0 updated in place"
+
+
+# ------------------------------------------------------------------------------------------------- --deployed
+
+
+@pytest.fixture
+def cloudformation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """The real boto3 client against a local GetTemplate, with throwaway credentials and no other AWS access."""
+    with FakeCloudFormation() as fake:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "AKIDTESTING",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL_CLOUDFORMATION": fake.endpoint,
+            "AWS_CONFIG_FILE": str(tmp_path / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        yield fake
+
+
+def test_deployed_reads_getTemplate_with_the_callers_credentials(synth: Synthesized, cloudformation: Any) -> None:
+    deployed = copy.deepcopy(synth.templates[PLATFORM])
+    narrow_cluster_vpc(deployed)
+    cloudformation.templates = {PLATFORM: deployed}  # the gateway stack is not deployed yet
+    argv = ["--deployed", "--assembly", str(synth.outdir), "--region", "us-east-1", "--fail-on-stateful"]
+    status, out, err = cli([*argv, "--allow-hint", "Set ALLOW_REPLACEMENT=1 to deploy anyway."])
+    assert status == 1
+    assert [(r["Action"], r["StackName"], r["TemplateStage"]) for r in cloudformation.requests] == [
+        ("GetTemplate", PLATFORM, "Original"),
+        ("GetTemplate", GATEWAY, "Original"),
+    ]
+    assert all("Credential=AKIDTESTING/" in r["Authorization"] for r in cloudformation.requests)
+    assert f"(stack {GATEWAY} is not deployed: everything in it is new)" in out
+    gateway_resources = len(synth.templates[GATEWAY]["Resources"])
+    assert f" {gateway_resources} added, 0 removed," in out.splitlines()[-1]
+    assert f"{vpc_of(deployed)} (AWS::EC2::VPC): CidrBlock" in err
+    assert err.strip().endswith("Set ALLOW_REPLACEMENT=1 to deploy anyway.")
+
+    cloudformation.templates = copy.deepcopy(synth.templates)
+    assert cli(argv)[0] == 0  # deployed == proposed: nothing to refuse
+
+
+def test_deployed_reads_the_stacks_a_selected_one_depends_on(synth: Synthesized, cloudformation: Any) -> None:
+    """`make deploy STACKS=EksLatticeGateway-Gateway`: the platform's deployed template is read too (not reported),
+    since a cluster replaced there replaces access entries in the gateway stack."""
+    deployed = copy.deepcopy(synth.templates)
+    narrow_cluster_vpc(deployed[PLATFORM])
+    cloudformation.templates = deployed
+    status, out, _ = cli(["--deployed", "--assembly", str(synth.outdir), "--region", "us-east-1", "--stacks", GATEWAY])
+    assert [r["StackName"] for r in cloudformation.requests] == [GATEWAY, PLATFORM]
+    assert status == 0 and PLATFORM not in out
+    assert any(
+        line.startswith(f"replace  {GATEWAY}  ") and "AWS::EKS::AccessEntry" in line for line in out.splitlines()
+    )
+
+
+def test_deployed_template_that_is_not_json_is_one_line(synth: Synthesized, cloudformation: Any) -> None:
+    cloudformation.templates = {PLATFORM: "Resources:\n  A: {Type: AWS::SNS::Topic}\n"}
+    status, _, err = cli(["--deployed", "--assembly", str(synth.outdir), "--region", "us-east-1"])
+    assert (status, err.strip()) == (
+        2,
+        f"impact: GetTemplate {PLATFORM}: the deployed template is not JSON (not deployed by CDK?)",
+    )
+
+
+def test_deployed_without_credentials_is_one_line(
+    synth: Synthesized, cloudformation: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    status, _, err = cli(["--deployed", "--assembly", str(synth.outdir), "--region", "us-east-1"])
+    assert status == 2
+    assert err.strip() == (
+        f"impact: GetTemplate {PLATFORM}: no AWS credentials found (--deployed reads the deployed templates; "
+        "set AWS_PROFILE or log in)"
+    )
+    assert cloudformation.requests == []
+
+
+# -------------------------------------------------------------------------------------------------- make deploy
+
+
+def make_dry_run(*args: str) -> list[str]:
+    result = subprocess.run(
+        ["make", "-n", "--no-print-directory", "deploy", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return [line for line in result.stdout.splitlines() if "impact.py" in line or " deploy " in line]
+
+
+def test_make_deploy_checks_the_deployed_stacks_first_unless_allowed() -> None:
+    guard, deploy = make_dry_run("CDK_ARGS=-c nodeDesiredSize=3", "STACKS=EksLatticeGateway-Gateway")
+    assert "tools/impact.py --deployed --fail-on-stateful" in guard
+    assert "-c nodeDesiredSize=3" in guard and "--stacks EksLatticeGateway-Gateway" in guard
+    assert "ALLOW_REPLACEMENT=1" in guard  # the stop message says how to go ahead
+    assert "cdk deploy" in deploy
+    (only,) = make_dry_run("ALLOW_REPLACEMENT=1")
+    assert "impact.py" not in only
+
+
+def test_deploying_the_pipeline_stack_is_not_checked_against_app_stacks(cloudformation: Any) -> None:
+    """`make deploy STACKS=EksLatticeGateway-Pipeline CDK_ARGS="-c pipeline=..."` must not stop on app stacks."""
+    pipeline = '{"connectionArn":"arn:aws:codeconnections:us-east-1:111111111111:connection/x","repository":"o/r"}'
+    status, out, _ = cli(
+        ["--deployed", "--fail-on-stateful", "--stacks", "EksLatticeGateway-Pipeline", "-c", f"pipeline={pipeline}"],
+        synthesizer=lambda overrides: pytest.fail("nothing to synthesize"),
+    )
+    assert status == 0 and out.startswith("impact: pipeline mode: ")
+    assert cloudformation.requests == []

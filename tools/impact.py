@@ -1,0 +1,839 @@
+#!/usr/bin/env python3
+"""`make impact`: what a configuration change would replace, before `cdk deploy`, offline.
+
+Compares two sets of CloudFormation templates resource by resource: the baseline (by default the app
+synthesized with the current configuration; `--baseline DIR`, a cloud assembly; `--deployed`, the deployed
+stacks' templates from CloudFormation GetTemplate) and the proposal (the app synthesized with the `-c key=value`
+overrides, or `--assembly DIR`). Both synths run in this process, so jsii starts once.
+
+A resource is replaced when a create-only property changes. Which properties are create-only comes from the
+CloudFormation registry schemas that ship with cfn-lint, not from a hand-kept list. A property that holds a
+reference (Ref, GetAtt, a cross-stack output) to a replaced resource changes too, so replacements propagate.
+Custom resources are updated on any change, unless their handler derives the physical id from the changed
+property: this app's handlers declare those properties beside the code (PHYSICAL_ID_PROPERTIES), found through
+the template (ServiceToken -> provider framework -> the user's handler). Kubernetes manifests are compared
+object by object: a change of kind, namespace or name deletes the object and creates another.
+
+Exit status: 0; 1 with --fail-on-stateful when a stateful resource would be replaced or removed; 2 on bad
+input (configuration, unreadable assembly, AWS errors with --deployed), always in one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime as dt
+import importlib.util
+import json
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, TextIO
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script (make impact): the app's packages live in the repo root
+    sys.path.insert(0, str(ROOT))
+
+from tools.synth import Assembly, cdk_json_context, read_assembly  # noqa: E402
+
+Template = dict[str, Any]
+
+# What the issue calls stateful: losing one costs an outage or data (cluster, nodes, networks, Lattice, the
+# zone, the secrets key, logs).
+STATEFUL_TYPES = frozenset(
+    {
+        "AWS::EKS::Cluster",
+        "AWS::EKS::Nodegroup",
+        "AWS::EC2::VPC",
+        "AWS::EC2::Subnet",
+        "AWS::VpcLattice::ServiceNetwork",
+        "AWS::VpcLattice::ServiceNetworkVpcAssociation",
+        "AWS::Route53::HostedZone",
+        "AWS::KMS::Key",
+        "AWS::Logs::LogGroup",
+    }
+)
+KUBERNETES_MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
+# The declaration each of this app's custom-resource handlers carries (see lambda/*/handler.py).
+PHYSICAL_ID_DECLARATION = "PHYSICAL_ID_PROPERTIES"
+# Attributes that change when their resource is updated in place (a launch template's new version, for one).
+VERSION_ATTRIBUTES = frozenset({"LatestVersionNumber", "DefaultVersionNumber", "Version"})
+# Constraints of the service that no schema states. EKS updates a cluster's subnets in place only within the
+# cluster's VPC (UpdateClusterConfig): subnets of a new VPC need a new cluster.
+SAME_VPC_ONLY: dict[tuple[str, tuple[str, ...]], str] = {
+    ("AWS::EKS::Cluster", ("ResourcesVpcConfig", "SubnetIds")): "EKS cannot move a cluster to another VPC",
+}
+# What deleting and creating a Kubernetes object means here.
+K8S_NOTES = {
+    "HTTPRoute": "a new Lattice service and a new Lattice DNS name (the CNAME follows)",
+    "Service": "a new Lattice target group",
+    "Namespace": "deleting it deletes every object in it",
+    "Gateway": "its routes detach until the new Gateway is programmed",
+}
+
+
+# ------------------------------------------------------------------------------------------------ schemas
+
+
+def _schemas_dir() -> Path:
+    spec = importlib.util.find_spec("cfnlint")  # located, not imported: cfn-lint's import is slow
+    if spec is None or spec.origin is None:
+        raise ImpactError("cfn-lint is not installed: its CloudFormation registry schemas say what is create-only")
+    return Path(spec.origin).parent / "data" / "schemas"
+
+
+@dataclass(frozen=True)
+class TypeSchema:
+    create_only: tuple[tuple[str, ...], ...]
+    conditional: tuple[tuple[str, ...], ...]  # "may require replacement or interruption"
+    known: bool = True
+
+
+@cache
+def _provider_index(region: str) -> dict[str, str]:
+    providers = _schemas_dir() / "providers"
+    path = providers / f"{region}.json"
+    index: dict[str, str] = json.loads((path if path.is_file() else providers / "us-east-1.json").read_text())
+    return index
+
+
+@cache
+def type_schema(resource_type: str, region: str = "us-east-1") -> TypeSchema:
+    """createOnlyProperties of a registry type, as property paths ('/properties/A/B' -> ('A', 'B'))."""
+    digest = _provider_index(region).get(resource_type)
+    if digest is None:
+        return TypeSchema(create_only=(), conditional=(), known=False)
+    schema = json.loads((_schemas_dir() / "resources" / f"{digest}.json").read_text())
+
+    def paths(key: str) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(p.split("/")[2:]) for p in schema.get(key, []) if p.startswith("/properties/"))
+
+    return TypeSchema(create_only=paths("createOnlyProperties"), conditional=paths("conditionalCreateOnlyProperties"))
+
+
+# ------------------------------------------------------------------------------------ template values
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+ABSENT: Any = _Absent()
+
+
+def project(value: Any, path: Sequence[str]) -> Any:
+    """The part of a property value at a schema path; '*' maps over a list."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if head == "*":
+        return [project(item, rest) for item in value] if isinstance(value, list) else ABSENT
+    if isinstance(value, dict) and not is_intrinsic(value):
+        return project(value.get(head, ABSENT), rest)
+    return ABSENT if value is ABSENT else value  # a token stands for the whole subtree
+
+
+def is_intrinsic(value: Any) -> bool:
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    name = next(iter(value))
+    return name == "Ref" or name.startswith("Fn::")
+
+
+def first_difference(before: Any, after: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...], Any, Any, int]:
+    """Where two values first differ (path, old part, new part) and how many parts differ in all."""
+    if before == after:
+        return path, before, after, 0
+    if isinstance(before, dict) and isinstance(after, dict) and not is_intrinsic(before) and not is_intrinsic(after):
+        found = [first_difference(before.get(k, ABSENT), after.get(k, ABSENT), (*path, k)) for k in after]
+        found += [((*path, k), before[k], ABSENT, 1) for k in before if k not in after]
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        found = [first_difference(b, a, (*path, str(i))) for i, (b, a) in enumerate(zip(before, after, strict=True))]
+    else:
+        return path, before, after, 1
+    differing = [f for f in found if f[3]]
+    return differing[0][0], differing[0][1], differing[0][2], sum(f[3] for f in differing)
+
+
+def has_token(value: Any) -> bool:
+    if is_intrinsic(value):
+        return True
+    if isinstance(value, dict):
+        return any(has_token(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_token(v) for v in value)
+    return isinstance(value, str) and value.startswith("{{resolve:")
+
+
+@dataclass(frozen=True, order=True)
+class Ref:
+    """A reference from a property value: to a resource of a stack (attribute None for Ref), or to an output."""
+
+    stack: str
+    target: str
+    attribute: str | None = None
+    output: bool = False
+
+
+_SUB_VAR = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def _intrinsic_references(name: str, arg: Any, stack: str) -> Iterator[Ref]:
+    if name == "Ref":
+        if isinstance(arg, str) and not arg.startswith("AWS::"):  # pseudo parameters never change
+            yield Ref(stack, arg)
+    elif name == "Fn::GetAtt":
+        parts = arg if isinstance(arg, list) else str(arg).split(".", 1)
+        yield Ref(stack, str(parts[0]), str(parts[1]) if len(parts) > 1 else "")
+    elif name == "Fn::GetStackOutput" and isinstance(arg, dict) and isinstance(arg.get("StackName"), str):
+        yield Ref(str(arg["StackName"]), str(arg.get("OutputName")), output=True)
+    elif name == "Fn::Sub":
+        text, variables = (arg[0], arg[1] if len(arg) > 1 else {}) if isinstance(arg, list) else (arg, {})
+        for var in _SUB_VAR.findall(str(text)):
+            head, _, attr = var.partition(".")
+            if head not in variables and not head.startswith("AWS::"):
+                yield Ref(stack, head, attr or None)
+        yield from references(variables, stack)
+    else:
+        yield from references(arg, stack)
+
+
+def references(value: Any, stack: str) -> Iterator[Ref]:
+    """Every Ref, GetAtt, Fn::Sub variable and cross-stack output a property value refers to."""
+    if is_intrinsic(value):
+        ((name, arg),) = value.items()
+        yield from _intrinsic_references(name, arg, stack)
+    elif isinstance(value, dict | list):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from references(item, stack)
+
+
+def render_string(value: Any) -> str | None:
+    """A string property, with each token written as ${...} (for JSON text built with Fn::Join)."""
+    if isinstance(value, str):
+        return value
+    if is_intrinsic(value):
+        ((name, arg),) = value.items()
+        if name == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+            parts = [render_string(p) for p in arg[1]]
+            return None if any(p is None for p in parts) else str(arg[0]).join(p for p in parts if p is not None)
+        return "${" + describe_token(value) + "}"
+    return None
+
+
+def describe_token(value: Any) -> str:
+    ((name, arg),) = value.items()
+    if name == "Ref":
+        return f"Ref {arg}"
+    if name == "Fn::GetAtt":
+        return "GetAtt " + (".".join(map(str, arg)) if isinstance(arg, list) else str(arg))
+    if name == "Fn::GetStackOutput" and isinstance(arg, dict):
+        return f"output {arg.get('StackName')}.{arg.get('OutputName')}"
+    return name.removeprefix("Fn::")
+
+
+def short(value: Any, limit: int = 48) -> str:
+    if value is ABSENT:
+        return "(absent)"
+    text = describe_token(value) if is_intrinsic(value) else json.dumps(value, separators=(",", ":"), default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -------------------------------------------------------------------------------------- custom resources
+
+
+def _function_resource(templates: Mapping[str, Template], stack: str, value: Any) -> tuple[str, dict[str, Any]] | None:
+    """The Lambda function a ServiceToken (or an ARN attribute) points at, following cross-stack outputs."""
+    for _ in range(4):
+        refs = list(references(value, stack))
+        if len(refs) != 1:
+            return None
+        ref = refs[0]
+        template = templates.get(ref.stack, {})
+        if ref.output:
+            value, stack = template.get("Outputs", {}).get(ref.target, {}).get("Value"), ref.stack
+            continue
+        resource = template.get("Resources", {}).get(ref.target)
+        if resource is None or resource.get("Type") != "AWS::Lambda::Function":
+            return None
+        return ref.stack, resource
+    return None
+
+
+def handler_module(templates: Mapping[str, Template], stack: str, resource: Mapping[str, Any]) -> str | None:
+    """The module of the user's on_event handler behind a custom resource (through the provider framework)."""
+    found = _function_resource(templates, stack, resource.get("Properties", {}).get("ServiceToken"))
+    if found is None:
+        return None
+    fn_stack, function = found
+    props = function.get("Properties", {})
+    user = props.get("Environment", {}).get("Variables", {}).get("USER_ON_EVENT_FUNCTION_ARN")
+    if user is not None:  # the CDK provider framework: the user's function does the work
+        inner = _function_resource(templates, fn_stack, user)
+        if inner is None:
+            return None
+        props = inner[1].get("Properties", {})
+    handler = props.get("Handler")
+    return handler.rsplit(".", 1)[0] if isinstance(handler, str) and "." in handler else None
+
+
+@cache
+def declared_physical_id_properties(module: str, lambda_root: Path = ROOT / "lambda") -> frozenset[str] | None:
+    """PHYSICAL_ID_PROPERTIES of one of this app's handler modules (read, not imported), or None."""
+    path = lambda_root.joinpath(*module.split(".")).with_suffix(".py")
+    if not path.is_file():
+        return None
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == PHYSICAL_ID_DECLARATION for t in targets):
+                return frozenset(ast.literal_eval(node.value))
+    return None
+
+
+# --------------------------------------------------------------------------------------- kubernetes
+
+
+@dataclass(frozen=True, order=True)
+class K8sObject:
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+
+
+def manifest_objects(resource: Mapping[str, Any]) -> dict[K8sObject, Any] | None:
+    text = render_string(resource.get("Properties", {}).get("Manifest"))
+    if text is None:
+        return None
+    try:
+        docs = json.loads(text)
+    except ValueError:
+        return None
+    objects: dict[K8sObject, Any] = {}
+    for doc in docs if isinstance(docs, list) else [docs]:
+        if isinstance(doc, dict):
+            meta = doc.get("metadata") or {}
+            key = K8sObject(str(doc.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))
+            objects[key] = doc
+    return objects
+
+
+# ---------------------------------------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True)
+class Change:
+    stack: str
+    logical_id: str
+    type: str
+    action: str  # replace | add | remove | update
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def stateful(self) -> bool:
+        return self.type in STATEFUL_TYPES
+
+
+@dataclass(frozen=True)
+class K8sChange:
+    stack: str
+    action: str  # create | delete | update | replace (an object deleted and another created in its place)
+    old: K8sObject | None
+    new: K8sObject | None
+    note: str = ""
+
+    @property
+    def kind(self) -> str:
+        obj = self.new or self.old
+        return obj.kind if obj is not None else ""
+
+
+@dataclass
+class Impact:
+    changes: list[Change] = field(default_factory=list)
+    kubernetes: list[K8sChange] = field(default_factory=list)
+
+    def of(self, action: str) -> list[Change]:
+        return [c for c in self.changes if c.action == action]
+
+    @property
+    def stateful(self) -> list[Change]:
+        """Stateful resources that would be replaced or removed."""
+        return [c for c in self.changes if c.stateful and c.action in {"replace", "remove"}]
+
+    def summary(self) -> str:
+        counts = [len(self.of(a)) for a in ("replace", "add", "remove", "update")]
+        return "impact: {} replaced, {} added, {} removed, {} updated in place".format(*counts)
+
+
+Key = tuple[str, str]  # (stack, logical id)
+
+
+class _Analysis:
+    """Replacements and updates of the resources both sides have, to a fixpoint (they propagate by reference)."""
+
+    def __init__(self, old: Mapping[str, Template], new: Mapping[str, Template], regions: Mapping[str, str]) -> None:
+        self.old, self.new, self.regions = old, new, regions
+        self.replaced: dict[Key, list[str]] = {}
+        self.replaced_by: dict[Key, set[tuple[str, ...]]] = {}  # the create-only paths that force it
+        self.updated: dict[Key, list[str]] = {}
+
+    def schema(self, stack: str, resource_type: str) -> TypeSchema:
+        return type_schema(resource_type, self.regions.get(stack, "us-east-1"))
+
+    @staticmethod
+    def resources(templates: Mapping[str, Template], stack: str) -> dict[str, Any]:
+        resources: dict[str, Any] = templates.get(stack, {}).get("Resources", {})
+        return resources
+
+    def output_changed(self, ref: Ref, *, create_only: bool, seen: frozenset[Ref]) -> str | None:
+        old_value = self.old.get(ref.stack, {}).get("Outputs", {}).get(ref.target, {}).get("Value", ABSENT)
+        new_value = self.new.get(ref.stack, {}).get("Outputs", {}).get(ref.target, {}).get("Value", ABSENT)
+        if old_value is ABSENT:
+            return None  # a new output: whatever reads it is new or changed itself
+        if old_value != new_value:
+            return f"output {ref.stack}.{ref.target} changed"
+        reasons = (
+            self.changed_target(r, create_only=create_only, seen=seen | {ref}) for r in references(new_value, ref.stack)
+        )
+        return next((why for why in reasons if why), None)
+
+    def changed_target(self, ref: Ref, *, create_only: bool, seen: frozenset[Ref] = frozenset()) -> str | None:
+        """Why the value a reference resolves to would change at deploy time, or None."""
+        if ref in seen:
+            return None
+        if ref.output:
+            return self.output_changed(ref, create_only=create_only, seen=seen)
+        key = (ref.stack, ref.target)
+        if key in self.replaced:
+            return f"{ref.target} replaced"
+        if not create_only and key in self.updated and ref.attribute in VERSION_ATTRIBUTES:
+            return f"{ref.target}.{ref.attribute} changes"
+        return None
+
+    def why_changed(self, stack: str, old: Any, new: Any, path: Sequence[str], *, create_only: bool) -> str | None:
+        """Why the property at `path` changes: its template value differs, or what it refers to changes."""
+        before, after = project(old, path), project(new, path)
+        if before != after:
+            where, old_part, new_part, count = first_difference(before, after)
+            label = ".".join((*path, *where))
+            token = " (token: resolved at deploy time)" if has_token(old_part) or has_token(new_part) else ""
+            more = f" (+{count - 1} more)" if count > 1 else ""
+            return f"{label}: {short(old_part)} -> {short(new_part)}{token}{more}"
+        for ref in references(after, stack):
+            why = self.changed_target(ref, create_only=create_only)
+            if why:
+                return f"{'.'.join(path)} ({why})"
+        return None
+
+    def create_only_paths(self, stack: str, resource: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+        rtype = str(resource.get("Type"))
+        if rtype.startswith("Custom::") or rtype == "AWS::CloudFormation::CustomResource":
+            module = handler_module(self.new, stack, resource)
+            declared = declared_physical_id_properties(module) if module else None
+            return tuple((p,) for p in sorted(declared or ()))
+        return self.schema(stack, rtype).create_only
+
+    def replacement(self, key: Key, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+        stack = key[0]
+        if old.get("Type") != new.get("Type"):
+            return [f"Type: {old.get('Type')} -> {new.get('Type')}"]
+        old_props, new_props = old.get("Properties", {}), new.get("Properties", {})
+        custom = " [its handler issues a new physical id]" if str(new.get("Type")).startswith("Custom::") else ""
+        reasons: list[str] = []
+        forcing: set[tuple[str, ...]] = set()
+        for path in self.create_only_paths(stack, new):
+            why = self.why_changed(stack, old_props, new_props, path, create_only=True)
+            if why:
+                reasons.append(why + custom)
+                forcing.add(path)
+        for (rtype, path), constraint in SAME_VPC_ONLY.items():
+            if new.get("Type") != rtype:
+                continue
+            moved = [
+                r
+                for r in references(project(new_props, path), stack)
+                if ("VpcId",) in self.replaced_by.get((r.stack, r.target), set())
+            ]
+            if moved:
+                reasons.append(f"{'.'.join(path)} ({moved[0].target} moves to another VPC: {constraint})")
+                forcing.add(path)
+        self.replaced_by[key] = forcing
+        return reasons
+
+    def update(self, key: Key, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+        stack = key[0]
+        old_props, new_props = old.get("Properties", {}), new.get("Properties", {})
+        reasons, paths = [], set()
+        for name in sorted(set(old_props) | set(new_props)):
+            why = self.why_changed(stack, old_props, new_props, (name,), create_only=False)
+            if why:
+                reasons.append(why)
+                paths.add(name)
+        conditional = {p[0] for p in self.schema(stack, str(new.get("Type"))).conditional if p}
+        if paths & conditional:
+            names = ", ".join(sorted(paths & conditional))
+            reasons.append(f"{names}: may interrupt or replace it (conditionally create-only in the schema)")
+        return reasons
+
+    def name_kept(self, key: Key, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+        """CloudFormation creates the replacement before deleting the original, so a resource that keeps its custom
+        name cannot be replaced (the create fails) unless the name's scope, its cluster, is replaced as well."""
+        rtype = str(new.get("Type"))
+        short_type = rtype.rsplit("::", 1)[-1]
+        create_only = self.schema(key[0], rtype).create_only
+        if ("ClusterName",) in self.replaced_by.get(key, set()):
+            return []
+        for path in create_only:
+            if len(path) == 1 and path[0] in {"Name", f"{short_type}Name"}:
+                before = old.get("Properties", {}).get(path[0], ABSENT)
+                after = new.get("Properties", {}).get(path[0], ABSENT)
+                if after is not ABSENT and before == after:
+                    return [
+                        f"keeps its name {short(after)}: CloudFormation cannot replace a custom-named resource "
+                        "(the update fails); change the name in the same change, or delete the stack first"
+                    ]
+        return []
+
+    def run(self, stacks: Sequence[str]) -> Impact:
+        """Reported for `stacks`; worked out over every stack, since a replacement in one reaches the others."""
+        common = [
+            (stack, lid)
+            for stack in self.new
+            for lid in self.resources(self.new, stack)
+            if lid in self.resources(self.old, stack)
+        ]
+        changed = True
+        while changed:  # replacements propagate through references, across stacks too: iterate to a fixpoint
+            changed = False
+            for key in common:
+                if key in self.replaced:
+                    continue
+                old, new = self.resources(self.old, key[0])[key[1]], self.resources(self.new, key[0])[key[1]]
+                reasons = self.replacement(key, old, new)
+                if reasons:
+                    self.replaced[key] = reasons + self.name_kept(key, old, new)
+                    self.updated.pop(key, None)
+                    changed = True
+                    continue
+                updates = self.update(key, old, new)
+                if updates and self.updated.get(key) != updates:
+                    self.updated[key] = updates
+                    changed = True
+        impact = Impact()
+        for stack in stacks:
+            old_resources, new_resources = self.resources(self.old, stack), self.resources(self.new, stack)
+            for lid, resource in new_resources.items():
+                key, rtype = (stack, lid), str(resource.get("Type"))
+                if lid not in old_resources:
+                    impact.changes.append(Change(stack, lid, rtype, "add"))
+                elif key in self.replaced:
+                    impact.changes.append(Change(stack, lid, rtype, "replace", tuple(self.replaced[key])))
+                elif key in self.updated:
+                    impact.changes.append(Change(stack, lid, rtype, "update", tuple(self.updated[key])))
+            for lid, resource in old_resources.items():
+                if lid not in new_resources:
+                    impact.changes.append(Change(stack, lid, str(resource.get("Type")), "remove"))
+            impact.kubernetes += kubernetes_changes(stack, old_resources, new_resources)
+        return impact
+
+
+def _without_prune_label(doc: Any) -> Any:
+    # The prune label hashes the construct's path: a moved construct relabels the object, it doesn't change it.
+    meta = dict(doc.get("metadata") or {})
+    meta["labels"] = {k: v for k, v in (meta.get("labels") or {}).items() if not k.startswith("aws.cdk.eks/prune-")}
+    return {**doc, "metadata": meta}
+
+
+def _update_note(kind: str, before: Any, after: Any) -> str:
+    if kind == "HTTPRoute" and before.get("spec", {}).get("hostnames") != after.get("spec", {}).get("hostnames"):
+        # aws-application-networking-k8s v2.1.3 pkg/deploy/lattice/service_manager.go: CustomDomainName is only
+        # part of CreateService; updates leave it.
+        return "the Lattice service keeps the custom domain name it was created with; rename the route for a new one"
+    return ""
+
+
+def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[K8sChange]:
+    """Objects of every Kubernetes manifest in a stack, compared by kind, namespace and name."""
+
+    def collect(resources: Mapping[str, Any]) -> dict[K8sObject, tuple[str, Any]]:
+        objects: dict[K8sObject, tuple[str, Any]] = {}
+        for lid, resource in resources.items():
+            if resource.get("Type") == KUBERNETES_MANIFEST:
+                objects.update({obj: (lid, doc) for obj, doc in (manifest_objects(resource) or {}).items()})
+        return objects
+
+    before, after = collect(old), collect(new)
+    changes = [
+        K8sChange(stack, "update", obj, obj, _update_note(obj.kind, before[obj][1], after[obj][1]))
+        for obj in sorted(set(before) & set(after))
+        if _without_prune_label(before[obj][1]) != _without_prune_label(after[obj][1])
+    ]
+    deleted = sorted(set(before) - set(after))
+    created = sorted(set(after) - set(before))
+    # An object gone and another come in its place (the same manifest resource, else the only two of a kind): its
+    # kind, namespace or name changed, which Kubernetes can only do by a delete and a create.
+    groups: list[Callable[[K8sObject, tuple[str, Any]], str]] = [lambda o, src: src[0], lambda o, src: o.kind]
+    for group in groups:
+        for label in sorted({group(o, before[o]) for o in deleted}):
+            gone = [o for o in deleted if group(o, before[o]) == label]
+            come = [o for o in created if group(o, after[o]) == label]
+            if len(gone) == 1 and len(come) == 1:
+                changes.append(K8sChange(stack, "replace", gone[0], come[0], K8S_NOTES.get(come[0].kind, "")))
+                deleted.remove(gone[0])
+                created.remove(come[0])
+    changes += [K8sChange(stack, "delete", o, None, K8S_NOTES.get(o.kind, "")) for o in deleted]
+    changes += [K8sChange(stack, "create", None, o) for o in created]
+    return changes
+
+
+def compare(
+    old: Mapping[str, Template],
+    new: Mapping[str, Template],
+    *,
+    stacks: Iterable[str] | None = None,
+    regions: Mapping[str, str] | None = None,
+) -> Impact:
+    """What deploying `new` over `old` does, stack by stack (default: every stack of `new`)."""
+    selected = list(stacks) if stacks is not None else list(new)
+    return _Analysis(old, new, regions or {}).run(selected)
+
+
+# ------------------------------------------------------------------------------------------------ output
+
+
+def report(impact: Impact, out: TextIO, *, verbose: bool = False) -> None:
+    def line(change: Change) -> str:
+        flag = "  [STATEFUL]" if change.stateful and change.action in {"replace", "remove"} else ""
+        why = f"  {'; '.join(change.reasons)}" if change.reasons else ""
+        return f"{change.action:<8} {change.stack}  {change.logical_id}  {change.type}{why}{flag}"
+
+    for action in ("replace", "remove", "add", *(["update"] if verbose else [])):
+        for change in impact.of(action):
+            print(line(change), file=out)
+    for k in impact.kubernetes:
+        if k.action == "update" and not (verbose or k.note):
+            continue
+        objects = f"{k.old} -> {k.new}" if k.action == "replace" else str(k.new or k.old)
+        note = f"  ({k.note})" if k.note else ""
+        verb = {"replace": "k8s delete+create", "delete": "k8s delete", "create": "k8s create"}.get(
+            k.action, "k8s update"
+        )
+        print(f"{verb:<17} {k.stack}  {objects}{note}", file=out)
+    if impact.stateful:
+        names = ", ".join(f"{c.stack}/{c.logical_id}" for c in impact.stateful)
+        print(f"stateful: {len(impact.stateful)} replaced or removed: {names}", file=out)
+    print(impact.summary(), file=out)
+
+
+def refusal(impact: Impact, hint: str) -> str:
+    lines = [f"impact: refusing: {len(impact.stateful)} stateful resource(s) would be replaced or removed:"]
+    for c in impact.stateful:
+        why = "; ".join(c.reasons) if c.reasons else "removed from the template"
+        lines.append(f"  {c.stack} {c.logical_id} ({c.type}): {why}")
+    if hint:
+        lines.append(hint)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------- baselines
+
+
+class ImpactError(Exception):
+    """Reported in one line, exit status 2."""
+
+
+def read_assemblies(outdir: Path) -> Assembly:
+    """A cloud assembly's stacks, including those of nested assemblies (a pipeline's stages)."""
+    if not (outdir / "manifest.json").is_file():
+        raise ImpactError(f"{outdir} is not a cloud assembly (no manifest.json)")
+    assembly = read_assembly(outdir)
+    templates, regions = dict(assembly.templates), dict(assembly.regions)
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    for artifact in manifest.get("artifacts", {}).values():
+        if artifact.get("type") == "cdk:cloud-assembly":
+            nested = read_assemblies(outdir / artifact["properties"]["directoryName"])
+            templates.update(nested.templates)
+            regions.update(nested.regions)
+    return Assembly(outdir=outdir, templates=templates, regions=regions)
+
+
+def deployed_templates(stacks: Iterable[str], *, client: Any) -> dict[str, Template]:
+    """The templates CloudFormation holds for `stacks` (GetTemplate, Original stage); absent stacks are skipped."""
+    templates: dict[str, Template] = {}
+    for name in stacks:
+        try:
+            body = client.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
+        except Exception as err:
+            if _error_code(err) == "ValidationError" and "does not exist" in str(err):
+                continue
+            raise ImpactError(f"GetTemplate {name}: {_describe(err)}") from None
+        try:
+            templates[name] = body if isinstance(body, dict) else json.loads(body)
+        except ValueError:
+            raise ImpactError(f"GetTemplate {name}: the deployed template is not JSON (not deployed by CDK?)") from None
+    return templates
+
+
+def with_producers(names: Sequence[str], templates: Mapping[str, Template]) -> list[str]:
+    """`names` and every stack whose outputs they read (Fn::GetStackOutput), transitively: a replacement there
+    reaches them, so the analysis needs those stacks' templates too."""
+    found = list(names)
+    for name in found:
+        for ref in references(templates.get(name, {}).get("Resources", {}), name):
+            if ref.output and ref.stack in templates and ref.stack not in found:
+                found.append(ref.stack)
+    return found
+
+
+def cloudformation_client(profile: str | None, region: str | None) -> Any:
+    import boto3  # noqa: PLC0415 - only --deployed needs boto3
+
+    try:
+        return boto3.session.Session(profile_name=profile, region_name=region).client("cloudformation")
+    except Exception as err:
+        raise ImpactError(_describe(err)) from None
+
+
+def _error_code(err: Exception) -> str | None:
+    response = getattr(err, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+def _describe(err: Exception) -> str:
+    kind = type(err).__name__
+    if kind == "NoCredentialsError":
+        return "no AWS credentials found (--deployed reads the deployed templates; set AWS_PROFILE or log in)"
+    if kind == "NoRegionError":
+        return "no AWS region configured (pass --region or set AWS_REGION)"
+    if kind == "ProfileNotFound":
+        return str(err)
+    code = _error_code(err)
+    if code in {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException"}:
+        return f"AWS credentials rejected ({code}); refresh them and retry"
+    if code in {"AccessDenied", "AccessDeniedException"}:
+        return f"access denied: --deployed needs cloudformation:GetTemplate ({err})"
+    return f"{kind}: {err}"
+
+
+# -------------------------------------------------------------------------------------------------- CLI
+
+
+Synthesizer = Callable[[Mapping[str, Any] | None], Assembly]
+# Templates compared, never deployed: referencing assets in place instead of copying them (~60 MB of layer zips
+# per synth) saves about 40% of a warm synth and leaves every resource's Type and Properties as they are (the
+# asset hashes are the same); only the aws:asset:path metadata differs.
+NO_ASSET_STAGING = {"aws:cdk:disable-asset-staging": True}
+
+
+def synthesize_in_tmp(overrides: Mapping[str, Any] | None, *, today: dt.date | None = None) -> Assembly:
+    from tools.synth import synthesize  # noqa: PLC0415 - jsii starts on first use
+
+    with tempfile.TemporaryDirectory(prefix="cdk.out.impact.") as outdir:  # the templates are read into memory
+        return synthesize(Path(outdir), {**(overrides or {}), **NO_ASSET_STAGING}, today=today or dt.date.today())
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(
+        prog="impact", description="What a configuration change replaces, before cdk deploy (offline by default)."
+    )
+    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="as with cdk")
+    baseline = parser.add_mutually_exclusive_group()
+    baseline.add_argument("--baseline", type=Path, metavar="DIR", help="compare with this cloud assembly")
+    baseline.add_argument(
+        "--deployed", action="store_true", help="compare with the deployed stacks (CloudFormation GetTemplate)"
+    )
+    parser.add_argument("--assembly", type=Path, metavar="DIR", help="the proposal: this cloud assembly, no synth")
+    parser.add_argument("--stacks", nargs="+", metavar="NAME", help="only these stacks")
+    parser.add_argument("--stack-prefix", metavar="PREFIX", help="only stacks whose name starts with PREFIX")
+    parser.add_argument("--fail-on-stateful", action="store_true", help="exit 1 if a stateful resource is replaced")
+    parser.add_argument("--allow-hint", default="", metavar="TEXT", help="printed after a refusal: how to override")
+    parser.add_argument("--profile", help="AWS profile for --deployed")
+    parser.add_argument("--region", help="AWS region for --deployed (default: the stack's, else your profile's)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also list in-place updates")
+    return parser.parse_known_args(argv)
+
+
+def parse_context(pairs: Sequence[str]) -> dict[str, str]:
+    """`-c key=value` as the CDK CLI passes it: the value stays a string; the app's loader decodes JSON."""
+    context: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ImpactError(f"-c {pair!r}: expected KEY=VALUE")
+        context[key.strip()] = value
+    return context
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    synthesizer: Synthesizer = synthesize_in_tmp,
+    client_factory: Callable[[str | None, str | None], Any] = cloudformation_client,
+) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    from config import ConfigError  # noqa: PLC0415
+
+    args, unknown = parse_args(argv)
+    if unknown:
+        print(f"(impact: ignoring CDK arguments it does not use: {' '.join(unknown)})", file=err)
+    try:
+        overrides = parse_context(args.context)
+        if args.deployed and not args.assembly and "pipeline" in {**cdk_json_context(), **overrides}:
+            # `make deploy STACKS=EksLatticeGateway-Pipeline`: that stack holds none of the app's resources; each
+            # stage's own stacks are named per stage and checked against a synthesized assembly.
+            print(
+                "impact: pipeline mode: nothing of the app deploys here; check a stage's stacks with "
+                "--deployed --assembly cdk.out --stack-prefix EksLatticeGateway-<stage>",
+                file=out,
+            )
+            return 0
+        proposal = read_assemblies(args.assembly) if args.assembly else synthesizer(overrides)
+        names = [
+            n
+            for n in proposal.templates
+            if (not args.stacks or n in args.stacks) and (not args.stack_prefix or n.startswith(args.stack_prefix))
+        ]
+        missing = sorted(set(args.stacks or ()) - set(proposal.templates))
+        if missing:
+            raise ImpactError(f"--stacks: no stack named {', '.join(missing)} (have: {', '.join(proposal.templates)})")
+        if not names:
+            raise ImpactError("no stack selected")
+        if args.deployed:
+            regions = {proposal.regions.get(n) for n in names}
+            region = args.region or (regions.pop() if len(regions) == 1 else None)
+            client = client_factory(args.profile, region)
+            baseline = deployed_templates(with_producers(names, proposal.templates), client=client)
+            for name in names:
+                if name not in baseline:
+                    print(f"(stack {name} is not deployed: everything in it is new)", file=out)
+        elif args.baseline:
+            baseline = read_assemblies(args.baseline).templates
+        else:
+            baseline = synthesizer(None).templates
+    except ConfigError as error:
+        print(f"impact: invalid configuration: {error}", file=err)
+        return 2
+    except ImpactError as error:
+        print(f"impact: {error}", file=err)
+        return 2
+    impact = compare(baseline, proposal.templates, stacks=names, regions=proposal.regions)
+    report(impact, out, verbose=args.verbose)
+    if args.fail_on_stateful and impact.stateful:
+        print(refusal(impact, args.allow_hint), file=err)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
