@@ -33,7 +33,7 @@ def download(
         raise DownloadError(f"download failed: only http(s) URLs are fetched, got {url}")
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})  # noqa: S310 - scheme checked above
     tries = max(1, attempts)
-    last = ""
+    last = ""  # pragma: no mutate -- equivalent: every failed attempt sets it before the raise reads it
     for attempt in range(1, tries + 1):
         try:
             with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
