@@ -221,7 +221,7 @@ def _attempt(
         except TimeoutError:
             failure = f"timeout: no answer from {where} within {timeout:g}s"
         except (OSError, http.client.HTTPException) as err:
-            failure = f"connection to {where} failed: {err or type(err).__name__}"
+            failure = f"connection to {where} failed: {str(err) or type(err).__name__}"
         else:
             return _verify(check.get("expect") or [], response)
     raise CheckError(failure, retryable=True)
