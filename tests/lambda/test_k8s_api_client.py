@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import socket
+import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -22,7 +24,8 @@ from k8s_api.client import (
     _retry_after_seconds,
 )
 
-from tests.support.fake_kube import FakeKubeApi
+from tests.support.background import BackgroundServer
+from tests.support.fake_kube import FakeKubeApi, shared_ca
 
 CM_PATH = "/api/v1/namespaces/default/configmaps/demo"
 CM = {"kind": "ConfigMap"}
@@ -238,6 +241,63 @@ def test_unreachable_endpoint_hint() -> None:
         "ConnectionRefusedError: [Errno 111] Connection refused; check that this network can reach the cluster "
         "endpoint (public/private endpoint access, VPC routing, security groups)"
     )
+
+
+def test_a_slow_answer_times_out_and_is_retried(api: FakeKubeApi) -> None:
+    api.put_object(CM_PATH, CM)
+    api.delay_next(CM_PATH, 1.0, times=2)
+    err = failure(lambda: client(api, timeout=0.2, max_attempts=2).get(CM_PATH))
+    assert str(err).startswith(
+        f"GET {CM_PATH}: Kubernetes API at {api.endpoint} still failing after 2 attempts; last error: TimeoutError: "
+    )
+    assert err.status is None
+
+
+class PlainErrors(BackgroundServer):
+    """An HTTPS server (the fake API's CA) that answers every request with a non-JSON body, like a proxy."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__()
+        self.status, self.body = status, body
+        self.hits = 0
+
+    def _make_server(self) -> ThreadingHTTPServer:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.hits += 1
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        shared_ca().issue_cert("127.0.0.1").configure_cert(ctx)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        return server
+
+
+@pytest.mark.parametrize(("status", "retried"), [(502, True), (418, False)])
+def test_a_non_json_error_body_is_quoted_up_to_500_characters(status: int, retried: bool) -> None:
+    ca = base64.b64encode(shared_ca().cert_pem.bytes()).decode()
+    page = b"<html>" + b"x" * 600
+    with PlainErrors(status, page) as server:
+        endpoint = f"https://127.0.0.1:{server.port}"
+        c = KubeClient(endpoint=endpoint, ca_data=ca, token=lambda: "t", max_attempts=2, sleep=Sleeps())
+        err = failure(lambda: c.get(CM_PATH))
+    quoted = page.decode()[:500]
+    assert (err.status, err.reason) == (status, None)
+    if retried:
+        assert str(err).endswith(f"after 2 attempts; last error: HTTP {status}: {quoted}")
+    else:
+        assert str(err) == f"GET {CM_PATH} failed: HTTP {status}: {quoted}"
+    assert server.hits == (2 if retried else 1)
 
 
 @pytest.mark.parametrize(("header", "slept"), [("2", 2.0), ("0", 0.0), ("0.25", 0.25)])
