@@ -21,6 +21,7 @@ def test_step_runs_make_mutation_report_only_on_a_fresh_clone() -> None:
     step = mutation_step(source)
     assert step.id == "Mutation"
     assert step.commands == ["make reference", "make mutation FAIL_UNDER=0"]
+    assert step.build_environment is not None
     assert step.build_environment.compute_type == codebuild.ComputeType.LARGE
     assert step.timeout is not None
     assert step.timeout.to_minutes() == 180  # CodeBuild's default is 60

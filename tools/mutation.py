@@ -194,10 +194,10 @@ def read_result(module: str) -> Result:
         raise MutationError(f"{module}: no results in {meta}; run it first")
     codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
     result = Result(module=module)
-    for code in codes.values():
-        status = STATUS.get(code, "other") if code is not None else "not run"
+    statuses = {name: STATUS.get(code, "other") if code is not None else "not run" for name, code in codes.items()}
+    for status in statuses.values():
         result.counts[status] = result.counts.get(status, 0) + 1
-    survivors = sorted(name for name, code in codes.items() if STATUS.get(code) in (SURVIVED, NO_TESTS))
+    survivors = sorted(name for name, status in statuses.items() if status in (SURVIVED, NO_TESTS))
     result.survivors = describe(module, survivors)
     return result
 
