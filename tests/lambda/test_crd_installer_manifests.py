@@ -30,6 +30,7 @@ def refused(text: str, *, index: int = 0) -> str:
         ("---\na: 1\n...\n---   # next\nb: 2\n... end\n", ["a: 1\n", "b: 2\n"]),
         ("a: 1\r\n---\r\nb: 2\r\n", ["a: 1\r\n", "b: 2\r\n"]),  # CRLF files
         ("---x: 1\n....\n", ["---x: 1\n....\n"]),  # not markers: text right after the dashes/dots
+        ("a: 1\n---X\n...X\n", ["a: 1\n---X\n...X\n"]),
         ("%YAML 1.2\n%TAG ! tag:x:\n---\na: 1\n", ["a: 1\n"]),  # directives before a document
         ("# header\n%YAML 1.2\n---\na: 1\n", ["a: 1\n"]),  # ... even after a comment
         ("a: |\n  x\n%not-a-directive\n", ["a: |\n  x\n%not-a-directive\n"]),  # inside a document: content
@@ -57,6 +58,7 @@ def test_what_counts_as_content() -> None:
         (" plain # comment", "plain"),
         (" a#b", "a#b"),  # '#' without a space before it is part of the value
         (" 'single quoted' # c", "single quoted"),
+        (" 'a' # it's", "a"),  # the first closing quote ends it
         (' "double quoted"', "double quoted"),
         (" 'a\"b'", 'a"b'),
         (" 'unterminated", ""),
@@ -109,6 +111,13 @@ def test_admission_policies_route_to_their_collections(kind: str, collection: st
     )
     assert doc.path == f"/apis/admissionregistration.k8s.io/v1/{collection}/p"
     assert not doc.is_crd
+
+
+def test_indented_text_before_any_top_level_key_is_not_metadata() -> None:
+    text = (
+        "  name: sneaky\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  labels: {}\n"
+    )
+    assert refused(text) == "f.yaml (document 1): could not find metadata.name"
 
 
 def test_name_after_metadata_ends_is_not_metadata_name() -> None:

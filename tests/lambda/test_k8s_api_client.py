@@ -89,6 +89,7 @@ def test_endpoint_must_be_https_with_a_host(api: FakeKubeApi, endpoint: str) -> 
     [
         "not base64!",
         base64.b64encode(b"\xff\xfe").decode(),  # not text
+        "!" + base64.b64encode(shared_ca().cert_pem.bytes()).decode(),  # a good bundle behind a stray character
         base64.b64encode(b"-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n").decode(),
     ],
 )
