@@ -21,7 +21,7 @@ CDK_ARGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke cost bench clean
+.PHONY: help setup synth test reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke cost bench mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -90,5 +90,13 @@ cost: setup ## Monthly cost of what is synthesized (ARGS="--region us-east-1 --g
 bench: setup ## Benchmarks: synth vs a bare aws_eks_v2 cluster, the test suite, fresh-clone memory, critical path
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
+# Mutation testing, one module at a time against its own tests. Which modules (default: all), how many mutants
+# in parallel, and the score below which it exits 1 (0: report only, as the pipeline does).
+MODULES ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FAIL_UNDER ?= 85
+mutation: $(PY_STAMP) ## Mutation score per module + surviving mutants (MODULES=lambda/smoke/handler.py JOBS=1)
+	$(BIN)/python tools/mutation.py --jobs $(JOBS) --fail-under $(FAIL_UNDER) $(MODULES)
+
 clean: ## Remove build output (keeps the virtualenv and node_modules)
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache mutants

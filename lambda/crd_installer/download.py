@@ -32,8 +32,9 @@ def download(
     if urlsplit(url).scheme not in ("https", "http"):
         raise DownloadError(f"download failed: only http(s) URLs are fetched, got {url}")
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})  # noqa: S310 - scheme checked above
-    last = ""
-    for attempt in range(1, max(1, attempts) + 1):
+    tries = max(1, attempts)
+    last = ""  # pragma: no mutate -- equivalent: every failed attempt sets it before the raise reads it
+    for attempt in range(1, tries + 1):
         try:
             with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
                 data: bytes = resp.read(max_bytes + 1)
@@ -51,9 +52,9 @@ def download(
             last = f"timed out after {timeout:g}s" if isinstance(reason, TimeoutError) else f"{reason}"
         except (OSError, ValueError, http.client.HTTPException) as err:  # reset mid-body, malformed response
             last = f"{type(err).__name__}: {err}"
-        if attempt < attempts:
+        if attempt < tries:
             sleep(backoff * (2 ** (attempt - 1)))
-    raise DownloadError(f"download failed: {last} ({attempts} attempts) from {url}")
+    raise DownloadError(f"download failed: {last} ({tries} attempts) from {url}")
 
 
 def sha256_hex(data: bytes) -> str:

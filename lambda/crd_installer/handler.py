@@ -197,7 +197,7 @@ def _established(obj: Any) -> tuple[bool, str]:
             continue
         if cond.get("type") == "Established" and cond.get("status") == "True":
             return True, ""
-        if cond.get("status") != "True" or cond.get("type") == "Established":
+        if cond.get("status") != "True":  # Established=True returned above
             detail = f": {cond['message']}" if cond.get("message") else ""
             notes.append(f"{cond.get('type')}={cond.get('status')}{detail}")
     return False, "; ".join(notes) or "no Established condition yet"

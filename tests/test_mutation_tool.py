@@ -1,0 +1,116 @@
+"""tools/mutation.py (`make mutation`): which modules it covers, with which tests, and how it sets up mutmut.
+
+mutmut itself is not run here (minutes per module); this pins the set-up a run depends on."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tools import mutation
+
+
+def test_every_lambda_module_and_the_pure_builders_are_covered() -> None:
+    modules = mutation.all_modules()
+    lambda_code = sorted(
+        p.relative_to(ROOT).as_posix() for p in (ROOT / "lambda").rglob("*.py") if "def " in p.read_text()
+    )
+    assert lambda_code, "no Lambda code found"
+    assert set(lambda_code) <= set(modules)
+    assert {
+        "config/loader.py",
+        "constructs/k8s_objects.py",
+        "constructs/controller_policy.py",
+        "constructs/controller_values.py",
+        "constructs/smoke_checks.py",
+    } <= set(modules)
+    # Files without a function have nothing mutmut mutates: no run, no row.
+    assert "lambda/crd_installer/__init__.py" not in modules
+
+
+@pytest.mark.parametrize("module", mutation.all_modules())
+def test_each_module_runs_its_own_existing_tests(module: str) -> None:
+    files = [arg for arg in mutation.suite(module) if arg.endswith(".py")]
+    assert files
+    for f in files:
+        assert (ROOT / f).is_file(), f
+        assert f.startswith("tests/")
+
+
+def test_longest_prefix_wins_and_new_test_files_join_by_name() -> None:
+    assert mutation.suite("config/pipeline.py") == ["tests/test_pipeline.py", "-k", "parse or cli_version"]
+    family = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("tests/lambda/test_crd_installer*.py"))
+    assert "tests/lambda/test_crd_installer.py" in family
+    assert mutation.suite("lambda/crd_installer/download.py") == family
+
+
+def test_unmapped_module_is_a_clear_error() -> None:
+    with pytest.raises(mutation.MutationError, match=r"^stacks/gateway_stack.py: no tests are mapped"):
+        mutation.suite("stacks/gateway_stack.py")
+    assert mutation.main(["stacks/gateway_stack.py", "--report"]) == 2
+    assert mutation.main(["lambda/nope.py", "--report"]) == 2
+
+
+def test_lambda_code_appears_as_src_so_module_names_match_imports() -> None:
+    # mutmut drops a leading src/ from the path to name the module: src/smoke/handler.py -> smoke.handler,
+    # which is how the tests (and the Lambda runtime) import it.
+    assert mutation.work_path("lambda/smoke/handler.py") == "src/smoke/handler.py"
+    assert mutation.work_path("constructs/k8s_objects.py") == "constructs/k8s_objects.py"
+
+
+def test_work_directory_configures_one_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mutation, "WORK", tmp_path)
+    work = mutation.prepare("lambda/smoke/handler.py")
+    assert work == tmp_path / "lambda.smoke.handler"
+    assert (work / "src" / "smoke" / "handler.py").read_text() == (ROOT / "lambda/smoke/handler.py").read_text()
+    for name in mutation.LINKED:
+        assert (work / name).resolve() == (ROOT / name).resolve()
+    settings = tomllib.loads((work / "pyproject.toml").read_text())["tool"]
+    shared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]
+    assert settings["pytest"] == shared["pytest"]
+    assert settings["mutmut"] == {
+        **shared["mutmut"],
+        "only_mutate": ["src/smoke/handler.py"],
+        "pytest_add_cli_args_test_selection": mutation.suite("lambda/smoke/handler.py"),
+    }
+    # Every source root mutmut copies exists in the work directory; "-n 0": no xdist inside a mutant's run.
+    assert all((work / p).is_dir() for p in settings["mutmut"]["source_paths"])
+    assert settings["mutmut"]["pytest_add_cli_args"] == ["-n", "0"]
+    # A second run starts from scratch.
+    (work / "mutants").mkdir()
+    mutation.prepare("lambda/smoke/handler.py")
+    assert not (work / "mutants").exists()
+
+
+def test_report_counts_and_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mutation, "WORK", tmp_path)
+    meta = tmp_path / "constructs.smoke_checks" / "mutants" / "constructs" / "smoke_checks.py.meta"
+    meta.parent.mkdir(parents=True)
+    codes = {f"constructs.smoke_checks.x_f__mutmut_{i}": 1 for i in range(1, 17)}
+    codes |= {"constructs.smoke_checks.x_f__mutmut_17": 36, "constructs.smoke_checks.x_f__mutmut_18": 33}
+    meta.write_text(json.dumps({"exit_code_by_key": codes}))
+    monkeypatch.setattr(
+        mutation,
+        "describe",
+        lambda _m, names: [mutation.Survivor(name=n, line=7, function="f", diff=[]) for n in names],
+    )
+
+    result = mutation.read_result("constructs/smoke_checks.py")
+    assert result.counts == {mutation.KILLED: 16, mutation.TIMEOUT: 1, mutation.NO_TESTS: 1}
+    assert result.score == pytest.approx(100 * 17 / 18)
+    assert [s.name for s in result.survivors] == ["constructs.smoke_checks.x_f__mutmut_18"]
+    text = mutation.render([result], fail_under=95)
+    assert "constructs/smoke_checks.py:7  f  (constructs.smoke_checks.x_f__mutmut_18)" in text
+    assert text.splitlines()[-1].split()[-3:] == ["94.4%", "<", "95%"]
+    assert "<" not in mutation.render([result], fail_under=94).splitlines()[-1]
+    assert mutation.main(["constructs/smoke_checks.py", "--report", "--fail-under", "95"]) == 1
+    assert mutation.main(["constructs/smoke_checks.py", "--report", "--fail-under", "94"]) == 0
+
+
+def test_missing_results_are_reported_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mutation, "WORK", tmp_path)
+    assert mutation.main(["constructs/smoke_checks.py", "--report"]) == 2
