@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aws_cdk import CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_vpclattice as lattice
 from constructs import Construct
@@ -33,6 +34,7 @@ class LatticeServiceNetwork(Construct):
         auth_type: str,
         vpcs: list[AssociatedVpc],
         log_retention: logs.RetentionDays,
+        log_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         self.network = lattice.CfnServiceNetwork(self, "ServiceNetwork", name=name, auth_type=auth_type)
@@ -43,6 +45,7 @@ class LatticeServiceNetwork(Construct):
             "AccessLogs",
             log_group_name=f"/aws/vpclattice/{name}",
             retention=log_retention,
+            encryption_key=log_key,  # every request's caller, path and status: the app's log key
             removal_policy=RemovalPolicy.DESTROY,
         )
         lattice.CfnAccessLogSubscription(

@@ -6,12 +6,16 @@ import ipaddress
 
 from aws_cdk import RemovalPolicy, Tags
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 
-def _flow_logs(scope: Construct, vpc: ec2.Vpc, retention: logs.RetentionDays) -> None:
-    group = logs.LogGroup(scope, "FlowLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY)
+def _flow_logs(scope: Construct, vpc: ec2.Vpc, retention: logs.RetentionDays, key: kms.IKey) -> None:
+    # Flow records name every peer of every connection: encrypted with the app's log key.
+    group = logs.LogGroup(
+        scope, "FlowLogs", retention=retention, encryption_key=key, removal_policy=RemovalPolicy.DESTROY
+    )
     vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(group))
 
 
@@ -19,7 +23,14 @@ class ClusterVpc(Construct):
     """EKS VPC: 2 AZs, public subnets (NAT only), private subnets for nodes and pods, one NAT gateway."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, cidr: str, cluster_name: str, log_retention: logs.RetentionDays
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cidr: str,
+        cluster_name: str,
+        log_retention: logs.RetentionDays,
+        log_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         prefix = ipaddress.IPv4Network(cidr).prefixlen
@@ -38,7 +49,7 @@ class ClusterVpc(Construct):
                 ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=prefix + 4),
             ],
         )
-        _flow_logs(self, self.vpc, log_retention)
+        _flow_logs(self, self.vpc, log_retention, log_key)
         # Subnet discovery tags that EKS and its load-balancer integrations look for.
         Tags.of(self.vpc).add(f"kubernetes.io/cluster/{cluster_name}", "shared")
         for subnet in self.vpc.private_subnets:
@@ -51,7 +62,9 @@ class ClientVpc(Construct):
     """Client VPC: isolated subnets only. Systems Manager is reached through interface endpoints in one AZ
     and the package repositories through the free S3 gateway endpoint, so there is no NAT or internet path."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, cidr: str, log_retention: logs.RetentionDays) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, cidr: str, log_retention: logs.RetentionDays, log_key: kms.IKey
+    ) -> None:
         super().__init__(scope, construct_id)
         prefix = ipaddress.IPv4Network(cidr).prefixlen
         self.vpc = ec2.Vpc(
@@ -69,7 +82,7 @@ class ClientVpc(Construct):
             ],
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
         )
-        _flow_logs(self, self.vpc, log_retention)
+        _flow_logs(self, self.vpc, log_retention, log_key)
         self.host_subnets = ec2.SubnetSelection(subnets=[self.vpc.isolated_subnets[0]])
         endpoint_sg = ec2.SecurityGroup(
             self,

@@ -14,6 +14,7 @@ from constructs.client_host import ClientHost
 from constructs.cluster import EksCluster
 from constructs.lattice import AssociatedVpc, LatticeServiceNetwork
 from constructs.lattice_ingress import LatticePrefixListIngress
+from constructs.log_key import LogEncryptionKey
 from constructs.network import ClientVpc, ClusterVpc
 from constructs.private_dns import PrivateZone
 from constructs.retention import retention as log_retention
@@ -31,6 +32,9 @@ class PlatformStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         retention = log_retention(config.log_retention_days)
+        log_key = LogEncryptionKey(
+            self, "LogKey", description=f"{config.cluster_name}: VPC flow logs and Lattice access logs"
+        ).key
 
         self.cluster_network = ClusterVpc(
             self,
@@ -38,8 +42,11 @@ class PlatformStack(Stack):
             cidr=config.cluster_vpc_cidr,
             cluster_name=config.cluster_name,
             log_retention=retention,
+            log_key=log_key,
         )
-        self.client_network = ClientVpc(self, "ClientNetwork", cidr=config.client_vpc_cidr, log_retention=retention)
+        self.client_network = ClientVpc(
+            self, "ClientNetwork", cidr=config.client_vpc_cidr, log_retention=retention, log_key=log_key
+        )
 
         self.lattice = LatticeServiceNetwork(
             self,
@@ -51,6 +58,7 @@ class PlatformStack(Stack):
                 AssociatedVpc(name="Client", vpc=self.client_network.vpc, cidr=config.client_vpc_cidr),
             ],
             log_retention=retention,
+            log_key=log_key,
         )
         self.zone = PrivateZone(
             self,

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tools.synth import cdk_json_context
+
+if TYPE_CHECKING:
+    from tests.test_pipeline import PipelineSynth
 
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared beside the clone (developers, CI), else what `make reference` fetched (the pipeline's build).
@@ -122,3 +125,18 @@ VARIANT: dict[str, object] = {
 def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app synthesized once with VARIANT's overrides."""
     return Synthesized(tmp_path_factory.mktemp("cdk.out.variant"), VARIANT)
+
+
+# The pipeline (tests/test_pipeline.py): a two-stage cross-account one, and the default one-stage one.
+@pytest.fixture(scope="session")
+def two_stages(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
+    from tests.test_pipeline import TWO_STAGES, PipelineSynth
+
+    return PipelineSynth(tmp_path_factory.mktemp("pipeline-two"), TWO_STAGES)
+
+
+@pytest.fixture(scope="session")
+def one_stage(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
+    from tests.test_pipeline import ARN, REPO, PipelineSynth
+
+    return PipelineSynth(tmp_path_factory.mktemp("pipeline-one"), {"connectionArn": ARN, "repository": REPO})

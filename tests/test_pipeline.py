@@ -19,6 +19,9 @@ from config.pipeline import DEFAULT_STAGE, PipelineConfig, StageTarget, parse_pi
 from tests.conftest import ROOT, TODAY, cdk_json_context
 from tests.test_snapshots import normalize
 
+# One worker synthesizes the pipelines (session fixtures two_stages, one_stage) for these and tests/test_checkov.py.
+pytestmark = pytest.mark.xdist_group("pipeline")
+
 ARN = "arn:aws:codeconnections:us-east-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
 REPO = "example/eks-lattice-gateway"
 PIPELINE_ACCOUNT, PIPELINE_REGION = "111111111111", "us-east-1"
@@ -127,11 +130,15 @@ def test_cli_version_comes_from_package_json() -> None:
 
 
 class PipelineSynth:
-    """One synthesis of a PipelineStack in a fresh app with cdk-nag, as app.build will do it."""
+    """One synthesis of a PipelineStack in a fresh app with cdk-nag, as app.build will do it.
+
+    The fixtures `two_stages` and `one_stage` (tests/conftest.py, session-scoped: tests/test_checkov.py scans
+    them too) hold the two the suite makes."""
 
     def __init__(self, outdir: Path, pipeline: dict[str, Any]) -> None:
         import aws_cdk as cdk
         import cdk_nag
+        from constructs.checkov import add_checkov_acknowledgments
 
         from config import parse_context
         from stacks.pipeline_stack import add_pipeline
@@ -145,6 +152,7 @@ class PipelineSynth:
             env=cdk.Environment(account=PIPELINE_ACCOUNT, region=PIPELINE_REGION),
         )
         cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
+        add_checkov_acknowledgments(app)
         self.assembly = app.synth()
         self.template: dict[str, Any] = json.loads(
             Path(self.assembly.get_stack_artifact(self.stack.artifact_id).template_full_path).read_text()
@@ -175,16 +183,6 @@ class PipelineSynth:
     def project_of(self, action: dict[str, Any]) -> str:
         ref: str = action["Configuration"]["ProjectName"]["Ref"]
         return ref
-
-
-@pytest.fixture(scope="module")
-def two_stages(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
-    return PipelineSynth(tmp_path_factory.mktemp("pipeline-two"), TWO_STAGES)
-
-
-@pytest.fixture(scope="module")
-def one_stage(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
-    return PipelineSynth(tmp_path_factory.mktemp("pipeline-one"), {"connectionArn": ARN, "repository": REPO})
 
 
 def test_source_is_the_connection(two_stages: PipelineSynth) -> None:
