@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import jsii
@@ -35,84 +36,94 @@ _CDK_SINGLETONS = ("AWS679f53fac002430cb0da5b7982bd2287", "LogRetentionaae0aa3c5
 _CROSS_REGION_STACK = re.compile(r"^cross-region-stack-")
 
 
-def _ancestors(resource: IConstruct) -> Iterator[IConstruct]:
-    scope = resource.node.scope
-    while scope is not None:
-        yield scope
-        scope = scope.node.scope
+@dataclass(frozen=True)
+class Found:
+    """A resource and the scopes above it, parent first: read once, as each read calls into jsii."""
+
+    resource: CfnResource
+    ancestors: tuple[IConstruct, ...]
+
+    @cached_property
+    def properties(self) -> Mapping[str, Any]:
+        """As set on the L1: typed L1s key them camelCase, raw CfnResources as given."""
+        props: Mapping[str, Any] = self.resource._cfn_properties or {}
+        return props
+
+    @classmethod
+    def of(cls, resource: CfnResource) -> Found:
+        return cls(resource, tuple(reversed(resource.node.scopes[:-1])))  # node.scopes: root to resource
+
+    def under(self, *kinds: type) -> bool:
+        return any(isinstance(scope, kinds) for scope in self.ancestors)
 
 
 # ---------------------------------------------------------------------------------- who builds the resource
 
 
-def cdk_framework(resource: IConstruct) -> bool:
+def cdk_framework(found: Found) -> bool:
     """Built by aws-cdk-lib's custom-resource machinery, not by this app."""
-    for scope in _ancestors(resource):
-        if isinstance(scope, cr.Provider | eks.KubectlProvider | CustomResourceProviderBase):
-            return True
-        if isinstance(scope.node.scope, Stack) and scope.node.id in _CDK_SINGLETONS:
-            return True
-    return False
+    if found.under(cr.Provider, eks.KubectlProvider, CustomResourceProviderBase):
+        return True
+    pairs = zip(found.ancestors, found.ancestors[1:], strict=False)
+    return any(isinstance(parent, Stack) and scope.node.id in _CDK_SINGLETONS for scope, parent in pairs)
 
 
-def app_function(resource: IConstruct) -> bool:
+def app_function(found: Found) -> bool:
     """This app's Lambda functions (constructs/python_function.py) and their log groups."""
-    return any(isinstance(scope, PythonFunction) for scope in _ancestors(resource))
+    return found.under(PythonFunction)
 
 
-def provider_logs(resource: IConstruct) -> bool:
+def provider_logs(found: Found) -> bool:
     """The log group our CustomResourceProvider gives the provider framework (constructs/provider.py)."""
-    return any(isinstance(scope, CustomResourceProvider) for scope in _ancestors(resource))
+    return found.under(CustomResourceProvider)
 
 
-def provider_waiter(resource: IConstruct) -> bool:
+def provider_waiter(found: Found) -> bool:
     """The role of the provider framework's Step Functions waiter."""
-    return any(isinstance(scope, cr.WaiterStateMachine) for scope in _ancestors(resource))
+    return found.under(cr.WaiterStateMachine)
 
 
-def controller_policy(resource: IConstruct) -> bool:
+def controller_policy(found: Found) -> bool:
     """The AWS Gateway API Controller's policy (constructs/controller_policy.py: upstream's, verbatim)."""
-    parent = resource.node.scope
-    return isinstance(parent, iam.ManagedPolicy) and isinstance(parent.node.scope, GatewayController)
+    parents = found.ancestors[:2]
+    return len(parents) == 2 and isinstance(parents[0], iam.ManagedPolicy) and isinstance(parents[1], GatewayController)
 
 
-def cdk_pipelines(resource: IConstruct) -> bool:
+def cdk_pipelines(found: Found) -> bool:
     """CDK Pipelines' own resources, and the cross-region support stacks CodePipeline adds."""
     # Not imported, no pipeline in this app: the check does not import it (a quarter second on every synth).
     pipelines = sys.modules.get("aws_cdk.pipelines")
     if pipelines is None:
         return False
-    return bool(_CROSS_REGION_STACK.match(Stack.of(resource).node.id)) or any(
-        isinstance(scope, pipelines.CodePipeline) for scope in _ancestors(resource)
-    )
+    stack = next(scope for scope in found.ancestors if isinstance(scope, Stack))
+    return bool(_CROSS_REGION_STACK.match(stack.node.id)) or found.under(pipelines.CodePipeline)
 
 
 # ------------------------------------------------------------------------- each check's own condition
 
 
-def _property(resource: CfnResource, name: str) -> Any:
-    """A CloudFormation property as set on the L1 (typed L1s key it camelCase, raw CfnResources as given)."""
-    props: dict[str, Any] = resource._cfn_properties or {}
-    value = props.get(name)
-    value = value if value is not None else props.get(name[0].lower() + name[1:])
-    # Resolved: an L2 may set a lazy value that renders to nothing (e.g. a function's empty environment).
-    return Stack.of(resource).resolve(value) if value is not None else None
+def _property(found: Found, name: str) -> Any:
+    """A CloudFormation property, resolved: an L2 may set a lazy value that renders to nothing (e.g. a
+    function's empty environment)."""
+    value = found.properties.get(name)
+    value = value if value is not None else found.properties.get(name[0].lower() + name[1:])
+    return Stack.of(found.resource).resolve(value) if value is not None else None
 
 
-def _lacks(name: str) -> Callable[[CfnResource], bool]:
-    return lambda resource: _property(resource, name) is None
+def _lacks(name: str) -> Callable[[Found], bool]:
+    return lambda found: _property(found, name) is None
 
 
-def _env_without_key(resource: CfnResource) -> bool:
-    environment = _property(resource, "Environment") or {}
+def _env_without_key(found: Found) -> bool:
+    environment = _property(found, "Environment") or {}
     variables = environment.get("Variables", environment.get("variables"))
-    return bool(variables) and _property(resource, "KmsKeyArn") is None
+    return bool(variables) and _property(found, "KmsKeyArn") is None
 
 
-def _writes_any_resource(resource: CfnResource) -> bool:
+def _writes_any_resource(found: Found) -> bool:
     """An unconditional Allow of a non-read action on Resource "*": what checkov's IAM checks (cloudsplaining)
     flag, short of its action database (read = Get/List/Describe/Head)."""
-    document = _property(resource, "PolicyDocument") or {}
+    document = _property(found, "PolicyDocument") or {}
     return any(_statement_writes_any_resource(statement) for statement in document.get("Statement", []))
 
 
@@ -136,8 +147,8 @@ def _statement_writes_any_resource(statement: dict[str, Any]) -> bool:
 class Acknowledgment:
     check: str  # checkov's id
     resource_type: str  # the CloudFormation type it reads
-    owner: Callable[[IConstruct], bool]  # which resources, by what builds them
-    applies: Callable[[CfnResource], bool]  # the check's condition: where the finding really is
+    owner: Callable[[Found], bool]  # which resources, by what builds them
+    applies: Callable[[Found], bool]  # the check's condition: where the finding really is
     reason: str
 
 
@@ -268,11 +279,12 @@ class CheckovAcknowledgments:
     def visit(self, node: IConstruct) -> None:
         if not isinstance(node, CfnResource):
             return
-        skips = {
-            ack.check: ack.reason
-            for ack in self.acknowledgments
-            if ack.resource_type == node.cfn_resource_type and ack.owner(node) and ack.applies(node)
-        }
+        resource_type = node.cfn_resource_type
+        rows = [ack for ack in self.acknowledgments if ack.resource_type == resource_type]
+        if not rows:
+            return
+        found = Found.of(node)
+        skips = {ack.check: ack.reason for ack in rows if ack.owner(found) and ack.applies(found)}
         if not skips:
             return
         existing = node.get_metadata("checkov") or {}

@@ -43,9 +43,9 @@ def _scan(directory: Path) -> dict[str, Any]:
     if not CHECKOV.is_file():
         pytest.fail(f"checkov not found at {CHECKOV}: `make test` creates .venv-checkov (requirements-scan.txt)")
     # --skip-download: no Prisma Cloud look-ups (no network here, nor needed: the checks ship in the package).
-    command = [CHECKOV, "--directory", directory, "--framework", "cloudformation", "--output", "json", "--compact"]
+    command = [str(CHECKOV), "--directory", str(directory), "--framework", "cloudformation", "--output", "json"]
     result = subprocess.run(
-        [*command, "--skip-download"],
+        [*command, "--compact", "--skip-download"],
         capture_output=True,
         text=True,
         timeout=600,
