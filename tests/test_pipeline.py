@@ -19,9 +19,6 @@ from config.pipeline import DEFAULT_STAGE, PipelineConfig, StageTarget, parse_pi
 from tests.conftest import ROOT, TODAY, cdk_json_context
 from tests.test_snapshots import normalize
 
-# One worker synthesizes the pipelines (session fixtures two_stages, one_stage) for these and tests/test_checkov.py.
-pytestmark = pytest.mark.xdist_group("pipeline")
-
 ARN = "arn:aws:codeconnections:us-east-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
 REPO = "example/eks-lattice-gateway"
 PIPELINE_ACCOUNT, PIPELINE_REGION = "111111111111", "us-east-1"
