@@ -20,6 +20,9 @@ CDK_ARGS ?=
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# checkov (tests/test_checkov.py) in a virtualenv of its own: it pins a boto3 that conflicts with the app's.
+SCAN_VENV := .venv-checkov
+SCAN_STAMP := $(SCAN_VENV)/.installed
 
 .PHONY: help setup synth test reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke cost bench mutation clean
 
@@ -29,6 +32,11 @@ help: ## List the targets
 $(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+$(SCAN_STAMP): requirements-scan.txt constraints-scan.txt
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt -c constraints-scan.txt
 	@touch $@
 
 # Order-only on the virtualenv (npm comes from it): a Python pin change doesn't reinstall node_modules.
@@ -42,7 +50,7 @@ synth: setup ## Synthesize every stack (no AWS credentials needed)
 	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet --no-notices $(CDK_ARGS)
 	@echo "templates written to cdk.out/"
 
-test: setup ## Lint, type-check and run the whole test suite
+test: setup $(SCAN_STAMP) ## Lint, type-check and run the whole test suite (checkov included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -9,6 +9,7 @@ import sys
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
+from constructs.checkov import add_checkov_acknowledgments
 
 from config import AppConfig, ConfigError, parse_context
 from config.pipeline import PipelineConfig, select_pipeline
@@ -38,6 +39,8 @@ def build(
     # Acknowledgments are also written into each resource's Metadata (cdk_nag.rules_to_suppress): an audit trail
     # in the templates themselves.
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
+    # checkov's acknowledgments, likewise in each resource's Metadata (checkov.skip), where checkov reads them.
+    add_checkov_acknowledgments(app)
 
 
 def main(app: cdk.App | None = None) -> int:

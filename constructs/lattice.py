@@ -9,6 +9,7 @@ from typing import Any
 from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_vpclattice as lattice
 from constructs import Construct
@@ -43,6 +44,7 @@ class LatticeServiceNetwork(Construct):
         controller_managed_by: str,
         log_retention: logs.RetentionDays,
         extra_statements: list[dict[str, Any]] | None = None,
+        log_key: kms.IKey,
     ) -> None:
         """controller_managed_by: the AWS Gateway API Controller's ManagedBy tag value for this app's cluster
         (constructs.controller_values.controller_managed_by); on delete, the drain waiter removes what carries
@@ -60,6 +62,7 @@ class LatticeServiceNetwork(Construct):
             "AccessLogs",
             log_group_name=f"/aws/vendedlogs/vpclattice/{name}",
             retention=log_retention,
+            encryption_key=log_key,  # every request's caller, path and status: the app's log key
             removal_policy=RemovalPolicy.DESTROY,
         )
         lattice.CfnAccessLogSubscription(

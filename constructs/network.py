@@ -9,6 +9,7 @@ from typing import Any
 import jsii
 from aws_cdk import IResolvable, IResolveContext, RemovalPolicy, Tags, Token
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -51,8 +52,11 @@ class _ZoneName:
         return Token.as_string(self)
 
 
-def _flow_logs(scope: Construct, vpc: ec2.Vpc, retention: logs.RetentionDays) -> None:
-    group = logs.LogGroup(scope, "FlowLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY)
+def _flow_logs(scope: Construct, vpc: ec2.Vpc, retention: logs.RetentionDays, key: kms.IKey) -> None:
+    # Flow records name every peer of every connection: encrypted with the app's log key.
+    group = logs.LogGroup(
+        scope, "FlowLogs", retention=retention, encryption_key=key, removal_policy=RemovalPolicy.DESTROY
+    )
     vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(group))
 
 
@@ -69,6 +73,7 @@ class ClusterVpc(Construct):
         availability_zones: Sequence[str],
         zone_ids: bool = False,
         log_retention: logs.RetentionDays,
+        log_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         prefix = ipaddress.IPv4Network(cidr).prefixlen
@@ -87,7 +92,7 @@ class ClusterVpc(Construct):
                 ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=prefix + 4),
             ],
         )
-        _flow_logs(self, self.vpc, log_retention)
+        _flow_logs(self, self.vpc, log_retention, log_key)
         # Subnet discovery tags that EKS and its load-balancer integrations look for.
         Tags.of(self.vpc).add(f"kubernetes.io/cluster/{cluster_name}", "shared")
         for subnet in self.vpc.private_subnets:
@@ -109,6 +114,7 @@ class ClientVpc(Construct):
         availability_zones: Sequence[str],
         zone_ids: bool = False,
         log_retention: logs.RetentionDays,
+        log_key: kms.IKey,
         ssm_endpoints: bool = True,
         description: str = "the client VPC",
     ) -> None:
@@ -132,7 +138,7 @@ class ClientVpc(Construct):
         )
         # The package repositories (dnf) are S3 buckets: the host's only route to them.
         s3 = self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
-        _flow_logs(self, self.vpc, log_retention)
+        _flow_logs(self, self.vpc, log_retention, log_key)
         self.host_subnets = ec2.SubnetSelection(subnets=[self.vpc.isolated_subnets[0]])
         if not ssm_endpoints:
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -58,23 +58,31 @@ class PythonFunction(Construct):
         # Logging is granted to this function's own log group only (no AWSLambdaBasicExecutionRole).
         self.log_group.grant_write(self.role)
         if vpc is not None:
-            # ENI management for a VPC function; AWS documents these actions as resource "*" only.
+            # Lambda manages the function's network interfaces with this role. DescribeNetworkInterfaces works
+            # only on "*" (read-only); the writes are held to this account and region, the scope the Lambda
+            # developer guide gives for them (arn:...:ec2:<region>:<account>:*/*).
+            self.role.add_to_policy(iam.PolicyStatement(actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]))
             self.role.add_to_policy(
                 iam.PolicyStatement(
                     actions=[
                         "ec2:CreateNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
                         "ec2:DeleteNetworkInterface",
                         "ec2:AssignPrivateIpAddresses",
                         "ec2:UnassignPrivateIpAddresses",
                     ],
-                    resources=["*"],
+                    resources=[f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:*/*"],
                 )
             )
             acknowledge(
                 self.role,
                 "AwsSolutions-IAM5[Resource::*]",
-                "Lambda VPC networking (ec2:*NetworkInterface*) supports no resource-level permissions.",
+                "Lambda VPC networking: ec2:DescribeNetworkInterfaces supports no resource-level permissions.",
+            )
+            acknowledge(
+                self.role,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:*/*]",
+                "Lambda VPC networking: the function's network interfaces get their IDs at run time; "
+                "this account and region only.",
             )
         self.function = lambda_.Function(
             self,

@@ -20,6 +20,7 @@ from constructs import Construct
 from constructs.client_host import ClientHost
 from constructs.consumer_link import ConsumerLink
 from constructs.lattice_sharing import grant_invoke
+from constructs.log_key import LogEncryptionKey
 from constructs.nag import acknowledge
 from constructs.network import ClientVpc
 from constructs.retention import retention as log_retention
@@ -69,6 +70,7 @@ class ConsumerStack(Stack):
         acceptance = link.accept_share(provider_output(SHARE_ARN_OUTPUT))
 
         if consumer.vpc_cidr is not None:
+            log_key = LogEncryptionKey(self, "LogKey", description=f"Consumer {consumer.name}: VPC flow logs").key
             network = ClientVpc(
                 self,
                 "Network",
@@ -76,6 +78,7 @@ class ConsumerStack(Stack):
                 # The consumer account's own first two zones: AZ names map to other zones in every account.
                 availability_zones=self.availability_zones,
                 log_retention=retention,
+                log_key=log_key,
                 ssm_endpoints=consumer.test_host,
                 description="the consumer VPC",
             )

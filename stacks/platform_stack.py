@@ -16,6 +16,7 @@ from constructs.controller_values import controller_managed_by
 from constructs.lattice import AssociatedVpc, LatticeServiceNetwork
 from constructs.lattice_ingress import LatticePrefixListIngress
 from constructs.lattice_sharing import ServiceNetworkShare, consumer_auth_statement
+from constructs.log_key import LogEncryptionKey
 from constructs.network import ClientVpc, ClusterVpc
 from constructs.private_dns import PrivateZone
 from constructs.retention import retention as log_retention
@@ -60,6 +61,9 @@ class PlatformStack(Stack):
         consumer_statement = consumer_auth_statement(
             [c.account for c in config.consumers], org.group(1) if org else None
         )
+        log_key = LogEncryptionKey(
+            self, "LogKey", description=f"{config.cluster_name}: VPC flow logs and Lattice access logs"
+        ).key
 
         zones = self._zones(config)
         self.cluster_network = ClusterVpc(
@@ -70,6 +74,7 @@ class PlatformStack(Stack):
             availability_zones=zones,
             zone_ids=config.uses_az_ids,
             log_retention=retention,
+            log_key=log_key,
         )
         self.client_network = ClientVpc(
             self,
@@ -78,6 +83,7 @@ class PlatformStack(Stack):
             availability_zones=zones,
             zone_ids=config.uses_az_ids,
             log_retention=retention,
+            log_key=log_key,
         )
 
         self.lattice = LatticeServiceNetwork(
@@ -94,6 +100,7 @@ class PlatformStack(Stack):
             ),
             log_retention=retention,
             extra_statements=[consumer_statement] if consumer_statement else None,
+            log_key=log_key,
         )
         self.zone = PrivateZone(
             self,

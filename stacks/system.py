@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Annotations, Environment
 from constructs import Construct
+from constructs.checkov import add_checkov_acknowledgments
 
 from config import AppConfig
 from config.consumers import Sharing, check_provider
@@ -79,6 +80,7 @@ def add_system(
         description="eks-lattice-gateway: Gateway API CRDs, controller, workload, Lattice DNS records, smoke test",
     )
     gateway.add_stack_dependency(platform, reason="runs on the cluster; uses the service network, zone and VPCs")
+    add_checkov_acknowledgments(scope)  # the app, or the pipeline's stage (aspects don't cross into a Stage)
     for index, warning in enumerate(config.warnings):
         Annotations.of(platform).add_warning_v2(f"eks-lattice-gateway:config-{index}", warning)
     consumer_stacks: list[ConsumerStack] = []

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tools.synth import cdk_json_context
+
+if TYPE_CHECKING:
+    from tests.test_pipeline import PipelineSynth
 
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared beside the clone (developers, CI), else what `make reference` fetched (the pipeline's build).
@@ -185,6 +188,7 @@ class PipelineSynth:
 
         import aws_cdk as cdk
         import cdk_nag
+        from constructs.checkov import add_checkov_acknowledgments
 
         from config import parse_context
         from config.pipeline import parse_pipeline
@@ -199,6 +203,7 @@ class PipelineSynth:
             env=cdk.Environment(account=PIPELINE_ACCOUNT, region=PIPELINE_REGION),
         )
         cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
+        add_checkov_acknowledgments(app)
         self.assembly = app.synth()
         self.template: dict[str, Any] = json.loads(
             Path(self.assembly.get_stack_artifact(self.stack.artifact_id).template_full_path).read_text()

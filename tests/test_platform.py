@@ -314,12 +314,17 @@ def test_az_id_template_passes_cfn_lint_and_cdk_nag(variant: Synthesized) -> Non
 def test_az_names_go_to_both_vpcs_as_given() -> None:
     """Names are what ec2.Vpc takes; built without the rest of the app (a bare stack is enough)."""
     import aws_cdk as cdk
+    from aws_cdk import aws_kms as kms
     from aws_cdk import aws_logs as logs
     from constructs.network import ClientVpc, ClusterVpc
 
     stack = cdk.Stack(cdk.App())
     zones = ["ap-northeast-2a", "ap-northeast-2c", "ap-northeast-2d"]
-    kwargs: dict[str, Any] = {"availability_zones": zones, "log_retention": logs.RetentionDays.ONE_WEEK}
+    kwargs: dict[str, Any] = {
+        "availability_zones": zones,
+        "log_retention": logs.RetentionDays.ONE_WEEK,
+        "log_key": kms.Key(stack, "LogKey"),
+    }
     ClusterVpc(stack, "Cluster", cidr="10.1.0.0/16", cluster_name="c", **kwargs)
     ClientVpc(stack, "Client", cidr="10.2.0.0/16", **kwargs)
     subnets = _subnets(assertions.Template.from_stack(stack).to_json()).values()
