@@ -23,6 +23,11 @@ DRAIN_TIMEOUT_SECONDS = 1080
 CLEANUP_AFTER_SECONDS = 120
 
 
+def access_log_group_name(network_name: str) -> str:
+    """The service network's access log group (read by the dashboard's saved queries)."""
+    return f"/aws/vendedlogs/vpclattice/{network_name}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class AssociatedVpc:
     name: str
@@ -55,7 +60,7 @@ class LatticeServiceNetwork(Construct):
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
-            log_group_name=f"/aws/vendedlogs/vpclattice/{name}",
+            log_group_name=access_log_group_name(name),
             retention=log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
