@@ -21,7 +21,7 @@ CDK_ARGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test reference lint schema snapshot-update bootstrap diff deploy destroy smoke cost bench clean
+.PHONY: help setup synth test reference lint schema snapshot-update bootstrap diff deploy destroy smoke dashboard cost bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ destroy: setup ## Destroy every stack (dependent stacks first)
 
 smoke: setup ## After deploy: check routing from inside the client VPC (needs AWS credentials)
 	$(BIN)/python tools/smoke.py $(ARGS)
+
+dashboard: setup ## Print the CloudWatch dashboard URL of the current configuration (offline; ARGS="--region ...")
+	$(BIN)/python tools/dashboard.py $(ARGS)
 
 cost: setup ## Monthly cost of what is synthesized (ARGS="--region us-east-1 --gb 500 --json")
 	$(BIN)/python tools/cost.py $(ARGS)

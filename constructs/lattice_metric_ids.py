@@ -8,6 +8,8 @@ the name config/lattice_names.py predicts, the target group by the tags the cont
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 from aws_cdk import CustomResource, Duration
@@ -45,6 +47,13 @@ def target_groups(config: AppConfig) -> list[TargetGroupRef]:
         apps = dict.fromkeys(b.app for rule in route.rules for b in rule.backends)
         refs += [TargetGroupRef(route=route, app=config.app(a), key=f"TargetGroup{i}x{j}") for j, a in enumerate(apps)]
     return refs
+
+
+def config_digest(config: AppConfig) -> str:
+    """Any change of the apps or routes may make the controller replace a target group (new port, protocol or
+    health check) or a service; as a property of the lookup, it makes CloudFormation look the ids up again."""
+    workload = config.model_dump(include={"apps", "routes"})  # python mode: env pairs serialize without warnings
+    return hashlib.sha256(json.dumps(workload, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class LatticeMetricIds(Construct):
@@ -116,6 +125,7 @@ class LatticeMetricIds(Construct):
             service_token=provider.service_token,
             resource_type="Custom::LatticeMetricIds",
             properties={
+                "ConfigDigest": config_digest(config),
                 "VpcId": vpc_id,
                 "TimeoutSeconds": str(TIMEOUT_SECONDS),
                 "Services": [

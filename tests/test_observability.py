@@ -8,9 +8,10 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
-from constructs.lattice_metric_ids import target_groups
+from constructs.lattice_metric_ids import config_digest, target_groups
 from constructs.observability import QUERIES
 
 from config import AppConfig, ConfigError, parse_context
@@ -337,3 +338,96 @@ def test_alarms_keys_left_out_take_the_defaults() -> None:
     config = parse_context({**cdk_json_context(), "alarms": '{"email": "ops@example.com"}'}, today=dt.date(2026, 1, 1))
     assert config.alarms.email == "ops@example.com"
     assert (config.alarms.error_rate_percent, config.alarms.latency_p99_ms) == (5, 1000)
+
+
+# ------------------------------------------------------------------------------------- cost and make target
+
+
+def test_cost_prices_the_dashboard_alarms_and_free_queries(synth: Synthesized, variant: Synthesized) -> None:
+    from tools import cost
+
+    region = "ap-northeast-2"
+    prices = cost.load_prices()["regions"][region]
+    for key in ("cloudwatch_dashboard_month", "cloudwatch_alarm_metric_month", "kms_key_month", "sns_email_100k"):
+        assert prices[key]["source"].startswith("https://aws.amazon.com/") and prices[key]["date"]
+    est = {line.key: line for line in cost.estimate(synth.templates, region=region, config=synth.config).lines}
+    assert est["cloudwatch_dashboards"].monthly_usd == 3.00
+    # 5XX rate: errors and requests; p99: one metric; each app's health: one Metrics Insights series.
+    assert est["cloudwatch_alarms"].quantity == 2 + 1 + len(target_groups(config_of(synth)))
+    assert est["cloudwatch_alarms"].monthly_usd == round(est["cloudwatch_alarms"].quantity * 0.10, 2)
+    assert (est["query_definitions"].quantity, est["query_definitions"].monthly_usd) == (len(QUERIES), 0.0)
+    assert "alarm_topic_keys" not in est  # no email, no topic
+    more = {line.key: line for line in cost.estimate(variant.templates, region=region, config=variant.config).lines}
+    assert more["cloudwatch_alarms"].quantity == est["cloudwatch_alarms"].quantity + 2 + 1 + 1
+    assert more["alarm_topic_keys"].monthly_usd == 1.00
+
+
+def test_make_dashboard_prints_the_url_the_stack_outputs(synth: Synthesized, tmp_path: Any) -> None:
+    from tools import dashboard as tool
+
+    name, _ = dashboard(synth)
+    output = flatten(synth.templates[GATEWAY]["Outputs"]["DashboardUrl"]["Value"])
+    env = {"AWS_CONFIG_FILE": str(tmp_path / "none")}
+    assert tool.dashboards(cdk_json_context(), region="eu-west-1", environ=env) == [
+        ("", output.replace("<Region>", "eu-west-1"))
+    ]
+    assert name in output
+    # Offline defaults: the environment, else the AWS CLI's config file.
+    assert tool.default_region({"AWS_DEFAULT_REGION": "us-west-2"}) == "us-west-2"
+    (tmp_path / "config").write_text("[default]\nregion = ap-northeast-2\n[profile ops]\nregion = eu-central-1\n")
+    assert tool.default_region({"AWS_CONFIG_FILE": str(tmp_path / "config")}) == "ap-northeast-2"
+    assert tool.default_region({"AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_PROFILE": "ops"}) == "eu-central-1"
+    assert tool.default_region({"AWS_CONFIG_FILE": str(tmp_path / "none")}) is None
+
+
+def test_make_dashboard_names_each_pipeline_stages_dashboard(tmp_path: Any) -> None:
+    """A stage's stacks are `<PREFIX>-<stage>-…` (stacks/pipeline_stack.py SystemStage), in its own region."""
+    from stacks.system import PREFIX
+    from tests.conftest import PIPELINE_REGION, PROD_REGION, TWO_STAGES
+    from tools import dashboard as tool
+
+    assert tool.PREFIX == PREFIX  # repeated there so the tool needn't load the CDK
+    context = {**cdk_json_context(), "pipeline": {**TWO_STAGES, "region": PIPELINE_REGION}}
+    found = tool.dashboards(context, region=None, environ={"AWS_CONFIG_FILE": str(tmp_path / "none")})
+    assert found == [
+        ("dev", tool.dashboard_url(PIPELINE_REGION, f"{PREFIX}-dev-Gateway")),
+        ("prod", tool.dashboard_url(PROD_REGION, f"{PREFIX}-prod-Gateway")),
+    ]
+
+
+def test_make_dashboard_without_a_region_or_with_a_bad_config_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tools import dashboard as tool
+
+    assert tool.main([], environ={"AWS_CONFIG_FILE": str(tmp_path / "none")}) == 2
+    assert (
+        capsys.readouterr().err.strip() == 'dashboard: no region: pass --region (ARGS="--region ...") or set AWS_REGION'
+    )
+    monkeypatch.setattr(tool, "cdk_json_context", lambda: {**cdk_json_context(), "alarms": {"email": "x"}})
+    assert tool.main(["--region", "us-east-1"]) == 2
+    assert capsys.readouterr().err.strip().startswith("dashboard: alarms.email: 'x' is not an email address")
+
+
+def test_the_readme_picture_is_drawn_from_the_current_dashboard(synth: Synthesized) -> None:
+    from tools import dashboard_svg
+
+    picture = dashboard_svg.render(synth.templates[GATEWAY])
+    assert dashboard_svg.OUT.read_text() == picture, "stale: run python tools/dashboard_svg.py"
+    _, body = dashboard(synth)
+    assert picture.count("<rect x=") >= len(body["widgets"])
+    words = " ".join(re.findall(r">([^<]*)</text>", picture))
+    for name in alarms(synth):  # the alarm widget lists every alarm by name (wrapped)
+        assert escape(name.split(" ", 1)[-1]) in words
+
+
+def test_the_lookup_runs_again_when_apps_or_routes_change(synth: Synthesized, variant: Synthesized) -> None:
+    """A changed app or route can make the controller replace a target group: new properties, new lookup."""
+
+    config = config_of(synth)
+    assert lookup_props(synth)[1]["ConfigDigest"] == config_digest(config)
+    assert lookup_props(variant)[1]["ConfigDigest"] == config_digest(config_of(variant)) != config_digest(config)
+    app = config.apps[0]
+    http2 = app.model_copy(update={"health_check": app.health_check.model_copy(update={"protocol_version": "HTTP2"})})
+    assert config_digest(config.model_copy(update={"apps": (http2, *config.apps[1:])})) != config_digest(config)
+    assert config_digest(config.model_copy(update={"alarms": config_of(variant).alarms})) == config_digest(config)
