@@ -53,7 +53,7 @@ def alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
 
 
 def config_of(synth: Synthesized) -> AppConfig:
-    return synth.config  # type: ignore[no-any-return]
+    return synth.config
 
 
 def lookup_props(synth: Synthesized) -> tuple[str, dict[str, Any]]:
@@ -152,8 +152,8 @@ def test_every_route_and_app_has_its_widgets_and_alarms(any_synth: Synthesized) 
         assert values == {f"<Service{i}>"}
     for ref in target_groups(config):
         app = f"{ref.app.namespace}/{ref.app.name}"
-        route = f"{ref.route.namespace}/{ref.route.name}"
-        assert f"{GATEWAY} {route} {app} no healthy targets" in names
+        route_name = f"{ref.route.namespace}/{ref.route.name}"
+        assert f"{GATEWAY} {route_name} {app} no healthy targets" in names
     assert {a.name for a in config.apps} <= {ref.app.name for ref in target_groups(config)}
 
 
