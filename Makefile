@@ -24,7 +24,7 @@ NODE_STAMP := node_modules/.installed
 SCAN_VENV := .venv-checkov
 SCAN_STAMP := $(SCAN_VENV)/.installed
 
-.PHONY: help setup synth test reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke cost bench mutation clean
+.PHONY: help setup synth test reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke dashboard cost bench mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -91,6 +91,9 @@ destroy: setup ## Destroy every stack (dependent stacks first)
 
 smoke: setup ## After deploy: check routing from inside the client VPC (needs AWS credentials)
 	$(BIN)/python tools/smoke.py $(ARGS)
+
+dashboard: setup ## Print the CloudWatch dashboard URL of the current configuration (offline; ARGS="--region ...")
+	$(BIN)/python tools/dashboard.py $(ARGS)
 
 cost: setup ## Monthly cost of what is synthesized (ARGS="--region us-east-1 --gb 500 --json")
 	$(BIN)/python tools/cost.py $(ARGS)

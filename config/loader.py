@@ -43,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
 # Context keys that belong to other tools (CDK feature flags, the pipeline issue's key); not ours to check.
 _FOREIGN_KEYS = {"pipeline"}
 _TYPE_NAMES = {"int_type": "int", "string_type": "str", "bool_type": "bool", "dict_type": "dict",
-               "model_type": "dict", "list_type": "list", "tuple_type": "list"}  # fmt: skip
+               "model_type": "dict", "list_type": "list", "tuple_type": "list", "float_type": "number"}  # fmt: skip
 
 T = TypeVar("T")
 

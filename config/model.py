@@ -440,6 +440,34 @@ class Route(_Model):
         return self
 
 
+# An email address as SNS accepts it for the email protocol: one @, a dotted domain, no spaces or quotes.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+"
+ALARM_PERIODS = (60, 300, 900, 3600)  # CloudWatch periods for a standard-resolution alarm, up to an hour
+
+
+class Alarms(_Model):
+    """CloudWatch alarms per route (5XX rate, p99 latency) and per app (no healthy targets), and who is told."""
+
+    email: Annotated[str, Matches(_EMAIL, "{input!r} is not an email address (like ops@example.com)", 254)] | None = (
+        None
+    )
+    """an encrypted SNS topic mails this address (confirm the subscription); none: alarms show on the dashboard"""
+    error_rate_percent: Annotated[
+        float,
+        Strict(),
+        Field(gt=0, le=100),
+        says("{input} must be above 0 and at most 100", "greater_than", "less_than_equal"),
+    ] = 5
+    """5XX responses as a share of a route's requests; above it the route's error alarm fires"""
+    latency_p99_ms: Annotated[int, Between(1, 600_000)] = 1000
+    """p99 of Lattice's RequestTime per route; above it the latency alarm fires"""
+    evaluation_periods: Annotated[int, Between(1, 60)] = 3
+    """consecutive periods over a threshold before an alarm fires"""
+    period_seconds: Annotated[int, OneOf(ALARM_PERIODS, "{input} is not one of {known}")] = 60
+    """length of one evaluation period"""
+
+
 _DEMO_APPS = [
     {
         "name": f"demo-app-{x}",
@@ -548,6 +576,13 @@ class AppConfig(_Model):
     another account)"""
     share_with_organization: str | None = None
     """an organization ARN: RAM shares then stay inside it (allowExternalPrincipals false)"""
+    alarms: Annotated[Alarms, Field(validate_default=True)] = {  # type: ignore[assignment]
+        "errorRatePercent": 5,
+        "latencyP99Ms": 1000,
+        "evaluationPeriods": 3,
+        "periodSeconds": 60,
+    }
+    """the dashboard's alarms: thresholds and an optional email"""
     # Readable notes for the synth output (e.g. "1.33 is in extended support"); set by the loader, never errors.
     warnings: SkipJsonSchema[tuple[str, ...]] = Field((), exclude=True)
 

@@ -25,6 +25,11 @@ DRAIN_TIMEOUT_SECONDS = 1080
 CLEANUP_AFTER_SECONDS = 120
 
 
+def access_log_group_name(network_name: str) -> str:
+    """The service network's access log group (read by the dashboard's saved queries)."""
+    return f"/aws/vendedlogs/vpclattice/{network_name}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class AssociatedVpc:
     name: str
@@ -60,7 +65,7 @@ class LatticeServiceNetwork(Construct):
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
-            log_group_name=f"/aws/vendedlogs/vpclattice/{name}",
+            log_group_name=access_log_group_name(name),
             retention=log_retention,
             encryption_key=log_key,  # every request's caller, path and status: the app's log key
             removal_policy=RemovalPolicy.DESTROY,

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 from constructs.gateway_api_crds import GatewayApiCrds
 from constructs.gateway_controller import GatewayController
 from constructs.gateway_workload import GatewayWorkload
+from constructs.lattice import access_log_group_name
 from constructs.lattice_dns_records import LatticeDnsRecords
+from constructs.lattice_metric_ids import LatticeMetricIds
+from constructs.observability import Observability
 from constructs.retention import retention as log_retention
 from constructs.smoke_test import SmokeTest
 
@@ -53,7 +56,7 @@ class GatewayStack(Stack):
         )
         # After the controller's pods run with their credentials, not merely after the chart installed.
         workload = GatewayWorkload(self, "Workload", cluster=cluster, config=config, controller=controller.ready)
-        LatticeDnsRecords(
+        dns = LatticeDnsRecords(
             self,
             "Dns",
             cluster=cluster,
@@ -72,3 +75,16 @@ class GatewayStack(Stack):
             subnets=platform.client_network.host_subnets,
             log_retention=retention,
         )
+        # Each DNS record waits until its route's Lattice service exists; then the metric ids can be found.
+        ids = LatticeMetricIds(
+            self, "MetricIds", config=config, vpc_id=vpc.vpc_id, after=[dns], log_retention=retention
+        )
+        observability = Observability(
+            self,
+            "Observability",
+            config=config,
+            ids=ids,
+            access_log_group_name=access_log_group_name(config.service_network_name),
+            dashboard_name=self.stack_name,
+        )
+        CfnOutput(self, "DashboardUrl", value=observability.url, description="CloudWatch dashboard of every route")

@@ -154,6 +154,14 @@ VARIANT: dict[str, object] = {
     # demo-http-route under a new hostname, plus a route: read from the defaults, an update that changes a
     # hostname and adds a route; read back, one that changes it back and removes one (tests/test_dns_updates.py).
     "routes": [{**cdk_json_context()["routes"][0], "hostname": "api2.example.com"}, EXTRA_ROUTE],
+    # Alarms that notify (SNS topic, KMS key), with thresholds other than the defaults.
+    "alarms": {
+        "email": "ops@example.com",
+        "errorRatePercent": 2.5,
+        "latencyP99Ms": 250,
+        "evaluationPeriods": 5,
+        "periodSeconds": 300,
+    },
 }
 
 

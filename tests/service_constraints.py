@@ -25,6 +25,8 @@ from typing import Any
 
 import regex  # botocore's patterns use \p{L}-style classes, which `re` lacks (regex comes with cfn-lint)
 
+from tests import lattice_cloudwatch
+
 TOKEN = "\ue000"  # stands for an unresolved intrinsic inside a rendered string (a private-use character)
 Template = dict[str, Any]
 
@@ -524,6 +526,49 @@ def _rows() -> tuple[Row, ...]:
         ),
         # --- CloudWatch Logs
         Row(("AWS::Logs::LogGroup",), "LogGroupName", botocore("logs", "LogGroupName", charset=LOG_GROUP_CHARS)),
+        # --- CloudWatch (constructs/observability.py). PutDashboard DashboardName: "up to 255 characters; valid
+        # characters are A-Z, a-z, 0-9, "-", and "_"" (CloudWatch API reference; botocore has no pattern).
+        Row(
+            ("AWS::CloudWatch::Dashboard",),
+            "DashboardName",
+            Constraint(
+                source="CloudWatch API reference PutDashboard DashboardName",
+                pattern=r"[A-Za-z0-9_-]+",
+                charset=r"[A-Za-z0-9_-]",
+                max_len=255,
+            ),
+        ),
+        # PutMetricAlarm AlarmName: "only UTF-8 characters, and can't contain ASCII control characters".
+        Row(
+            ("AWS::CloudWatch::Alarm",),
+            "AlarmName",
+            botocore("cloudwatch", "AlarmName", charset=r"[^\x00-\x1f\x7f]", also="PutMetricAlarm AlarmName"),
+        ),
+        Row(("AWS::CloudWatch::Alarm",), "AlarmDescription", botocore("cloudwatch", "AlarmDescription")),
+        # Names CloudWatch accepts but nothing publishes give an alarm that never sees data: only Lattice's own.
+        Row(
+            ("AWS::CloudWatch::Alarm",),
+            "Metrics[].MetricStat.Metric.MetricName",
+            Constraint(source=lattice_cloudwatch.METRICS_SOURCE, pattern="|".join(lattice_cloudwatch.METRICS)),
+        ),
+        Row(
+            ("AWS::CloudWatch::Alarm",),
+            "Metrics[].MetricStat.Metric.Dimensions[].Name",
+            Constraint(source=lattice_cloudwatch.METRICS_SOURCE, pattern="|".join(lattice_cloudwatch.DIMENSIONS)),
+        ),
+        Row(("AWS::Logs::QueryDefinition",), "Name", botocore("logs", "QueryDefinitionName")),
+        # Our metric-id lookup finds the route's Lattice service by name and its target groups by the
+        # controller's tags (cluster, Kubernetes service and route names).
+        Row(("Custom::LatticeMetricIds",), "Services[].Name", botocore("vpc-lattice", "ServiceName")),
+        Row(
+            ("Custom::LatticeMetricIds",),
+            "TargetGroups[].ClusterName",
+            botocore("eks", "ClusterName", charset=r"[A-Za-z0-9\-_]"),
+        ),
+        Row(("Custom::LatticeMetricIds",), "TargetGroups[].RouteName", K8S_SUBDOMAIN),
+        Row(("Custom::LatticeMetricIds",), "TargetGroups[].ServiceName", K8S_SERVICE_NAME),
+        Row(("Custom::LatticeMetricIds",), "TargetGroups[].RouteNamespace", K8S_LABEL_NAME),
+        Row(("Custom::LatticeMetricIds",), "TargetGroups[].ServiceNamespace", K8S_LABEL_NAME),
         # --- VPC Lattice
         Row(("AWS::VpcLattice::ServiceNetwork",), "Name", botocore("vpc-lattice", "ServiceNetworkName")),
         # VPC Lattice User Guide, quotas: "Auth policy size: 10 Kilobytes, not adjustable" (the model allows more).

@@ -9,8 +9,18 @@ from pathlib import Path
 from benchmarks.memory import measure
 
 MB = 2**20
-# A child that touches `n` MB (so they are resident), then holds them for a while.
-HOLD = "import sys, time; b = bytearray(int(sys.argv[1]) * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(1.2)"
+# A child that touches `n` MB (so they are resident), waits until its sibling has too (a file each in the
+# working directory: on a loaded machine one may start seconds after the other), then holds them a while.
+HOLD = """
+import os, sys, time
+b = bytearray(int(sys.argv[1]) * 2**20)
+b[::4096] = b"x" * len(b[::4096])
+open(f"ready-{os.getpid()}", "w").close()
+end = time.monotonic() + 60
+while len([f for f in os.listdir() if f.startswith("ready-")]) < 2 and time.monotonic() < end:
+    time.sleep(0.05)
+time.sleep(1.2)
+"""
 
 
 def test_peak_counts_concurrent_grandchildren(tmp_path: Path) -> None:

@@ -217,7 +217,8 @@ def test_dns_record_per_route_with_timeout_and_outputs(synth: Synthesized, gw: d
     outputs = gw["Outputs"]
     assert any("LatticeDomain" in k for k in outputs) and any("CustomDomain" in k for k in outputs)
     machines = of_type(gw, "AWS::StepFunctions::StateMachine")
-    assert len(machines) == 1  # the DNS waiter
+    # The DNS waiter and the metric-id lookup's (constructs/lattice_metric_ids.py)
+    assert sorted(k.split("Provider")[0] for k in machines) == ["Dns", "MetricIds"]
 
 
 def test_dns_reader_access_is_namespace_scoped_view(gw: dict[str, Any]) -> None:

@@ -262,13 +262,14 @@ def test_every_custom_resource_of_this_app_declares_its_physical_id_properties(s
             module = impact.handler_module(synth.templates, stack, resource)
             if module and (ROOT / "lambda" / module.split(".")[0]).is_dir():
                 declared = impact.declared_physical_id_properties(module)
-                assert declared, f"{module} has no PHYSICAL_ID_PROPERTIES"
+                assert declared is not None, f"{module} has no PHYSICAL_ID_PROPERTIES"
                 assert declared <= set(resource["Properties"]), (logical_id, declared)
                 found[resource["Type"]] = module
     assert found == {
         "Custom::ControllerCredentials": "controller_credentials.handler",
         "Custom::GatewayApiCrds": "crd_installer.handler",
         "Custom::LatticeDnsRecord": "lattice_dns.handler",
+        "Custom::LatticeMetricIds": "lattice_metrics.handler",
         "Custom::LatticeServiceNetworkDrain": "lattice_drain.handler",
     }
 

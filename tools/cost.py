@@ -156,6 +156,27 @@ def resources(templates: Mapping[str, Template], resource_type: str) -> Iterator
                 yield stack, logical_id, resource.get("Properties", {})
 
 
+def alarm_metrics(props: Mapping[str, Any]) -> int:
+    """What CloudWatch bills an alarm for: each metric it reads (a metric-math alarm: every MetricStat; a
+    Metrics Insights query: counted as one series), a single-metric alarm being one."""
+    if "Metrics" not in props:
+        return 1
+    stats = sum(1 for q in props["Metrics"] if "MetricStat" in q)
+    insights = sum(1 for q in props["Metrics"] if _literal_text(q.get("Expression")).lstrip().startswith("SELECT"))
+    return max(1, stats + insights)
+
+
+def _literal_text(node: Any) -> str:
+    """The literal parts of a property, in order (an Fn::Join's strings), intrinsics left out."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, list):
+        return "".join(_literal_text(n) for n in node)
+    if isinstance(node, dict):
+        return "".join(_literal_text(v) for v in node.values())
+    return ""
+
+
 def instance_type_of(template: Template, props: Mapping[str, Any]) -> str:
     """An AWS::EC2::Instance's type: its own, else its launch template's (same stack), else EC2's m1.small."""
     if "InstanceType" in props:
@@ -426,6 +447,48 @@ def estimate(
             guess=True,
         )
 
+    # CloudWatch dashboard and alarms, the alarm topic's key, saved queries (constructs/observability.py).
+    dashboards = sum(1 for _ in resources(templates, "AWS::CloudWatch::Dashboard"))
+    if dashboards:
+        add(
+            "cloudwatch_dashboards",
+            f"CloudWatch dashboards ({dashboards})",
+            dashboards,
+            "dashboard-months",
+            _usd(table, "cloudwatch_dashboard_month"),
+            note="the first 3 in an account are free",
+        )
+    alarms = [props for _stack, _id, props in resources(templates, "AWS::CloudWatch::Alarm")]
+    if alarms:
+        add(
+            "cloudwatch_alarms",
+            f"CloudWatch alarms ({len(alarms)})",
+            sum(alarm_metrics(props) for props in alarms),
+            "alarm-metrics",
+            _usd(table, "cloudwatch_alarm_metric_month"),
+            note="standard resolution; a Metrics Insights alarm counted as one series",
+        )
+    topic_keys = {json.dumps(p.get("KmsMasterKeyId")) for _s, _i, p in resources(templates, "AWS::SNS::Topic")}
+    topic_keys.discard("null")
+    if topic_keys:
+        add(
+            "alarm_topic_keys",
+            f"KMS keys of alarm topics ({len(topic_keys)})",
+            len(topic_keys),
+            "key-months",
+            _usd(table, "kms_key_month"),
+            note=f"email: first 1,000 a month free, then ${_usd(table, 'sns_email_100k'):g} per 100,000",
+        )
+    queries = sum(1 for _ in resources(templates, "AWS::Logs::QueryDefinition"))
+    if queries:
+        add(
+            "query_definitions",
+            f"Saved Logs Insights queries ({queries})",
+            queries,
+            "queries",
+            _usd(table, "logs_query_definition_month"),
+            note="free to keep; running one is billed per GB scanned",
+        )
     consumers: dict[str, float] = {}
     for stack_name, template in sorted(consumer_templates.items()):
         consumer_lines = _consumer_lines(stack_name, template, table, hours=hours, region=region)

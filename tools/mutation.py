@@ -53,6 +53,7 @@ SUITES: dict[str, tuple[str, ...]] = {
     "lambda/k8s_api/": ("tests/lambda/test_k8s_api*.py",),
     "lambda/lattice_dns/": ("tests/lambda/test_lattice_dns*.py",),
     "lambda/lattice_drain/": ("tests/lambda/test_lattice_drain*.py",),
+    "lambda/lattice_metrics/": ("tests/lambda/test_lattice_metrics*.py",),
     "lambda/smoke/": ("tests/lambda/test_smoke*.py",),
     "config/": ("tests/test_config*.py",),
     # The pipeline's parser; the rest of test_pipeline.py synthesizes pipelines (seconds per mutant).

@@ -1,0 +1,300 @@
+"""One CloudWatch dashboard per deployment, alarms per route and app, and saved access-log queries.
+
+Metrics: namespace AWS/VpcLattice (VPC Lattice User Guide, "CloudWatch metrics for Amazon VPC Lattice"):
+service metrics under the `Service` dimension, target-group metrics under `TargetGroup`, both holding ids that
+constructs/lattice_metric_ids.py resolves at deploy time. Access-log fields: the same guide, "Access logs".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import quote
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+from constructs.lattice_metric_ids import LatticeMetricIds, TargetGroupRef, target_groups
+
+from config import AppConfig
+from config.model import Route
+
+NAMESPACE = "AWS/VpcLattice"
+WIDTH = 24  # a dashboard's grid is 24 columns wide
+ROW_HEIGHT = 6
+
+# Saved Logs Insights queries on the service network's access log group (VPC Lattice User Guide, "Access log
+# contents": requestPath, responseCode, duration (ms), callerPrincipal, authDeniedReason, ...).
+QUERIES: dict[str, str] = {
+    "top paths by 5XX": (
+        "filter responseCode >= 500 and responseCode <= 599"
+        "\n| stats count(*) as errors by serviceArn, requestMethod, requestPath"
+        "\n| sort errors desc\n| limit 25"
+    ),
+    "slowest requests": (
+        "fields startTime, duration, requestToTargetDuration, responseCode, requestMethod, requestPath, serviceArn,"
+        " targetGroupArn\n| sort duration desc\n| limit 50"
+    ),
+    "requests by caller principal": (
+        "stats count(*) as requests, sum(responseCode >= 400) as failed by callerPrincipal, sourceVpcArn"
+        "\n| sort requests desc\n| limit 50"
+    ),
+    "requests denied by auth policy": (
+        'filter responseCode = 403 and ispresent(authDeniedReason) and authDeniedReason != "" '
+        'and authDeniedReason != "-"'
+        "\n| fields startTime, callerPrincipal, sourceVpcArn, requestMethod, requestPath, serviceArn, authDeniedReason"
+        "\n| sort startTime desc\n| limit 100"
+    ),
+}
+
+
+def dashboard_url(region: str, name: str) -> str:
+    return f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards/dashboard/{name}"
+
+
+def _console_path(text: str) -> str:
+    """The CloudWatch console's escaping of a path inside its #fragment ('/' -> $252F)."""
+    return quote(quote(text, safe=""), safe="").replace("%", "$")
+
+
+class Observability(Construct):
+    """The dashboard (named `dashboard_name`), the alarms on it, an optional notification topic, the queries."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: AppConfig,
+        ids: LatticeMetricIds,
+        access_log_group_name: str,
+        dashboard_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        alarms_cfg = config.alarms
+        self.period = Duration.seconds(alarms_cfg.period_seconds)
+        self.config = config
+        self.ids = ids
+        self.topic = self._topic(alarms_cfg.email) if alarms_cfg.email else None
+
+        self.route_alarms: dict[str, list[cw.Alarm]] = {}
+        self.health_alarms: dict[str, cw.Alarm] = {}
+        rows: list[list[cw.IWidget]] = []
+        groups = target_groups(config)
+        for i, route in enumerate(config.routes):
+            mine = [g for g in groups if g.route is route]
+            rows.append(self._route_row(i, route, mine))
+
+        self.queries = [
+            logs.CfnQueryDefinition(
+                self,
+                f"Query{n}",
+                name=f"{dashboard_name}/{title}",
+                query_string=query,
+                log_group_names=[access_log_group_name],
+            )
+            for n, (title, query) in enumerate(QUERIES.items())
+        ]
+        header = self._header(access_log_group_name, dashboard_name)
+        self.dashboard = cw.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=dashboard_name,
+            default_interval=Duration.hours(3),
+            widgets=[header, *rows],
+        )
+        self.url = dashboard_url(Aws.REGION, dashboard_name)
+
+    # ------------------------------------------------------------------------------------------ widgets
+
+    def _service_metric(self, i: int, metric: str, statistic: str, label: str) -> cw.Metric:
+        return cw.Metric(
+            namespace=NAMESPACE,
+            metric_name=metric,
+            dimensions_map={"Service": self.ids.service_id(i)},
+            statistic=statistic,
+            period=self.period,
+            label=label,
+        )
+
+    def _health_query(self, ref: TargetGroupRef, metric: str, label: str) -> cw.MathExpression:
+        """A Metrics Insights query on one target group: MAX over every series it has (with or without the
+        AvailabilityZone dimension), so it holds whichever dimension sets Lattice publishes."""
+        tg = self.ids.target_group_id(ref)
+        return cw.MathExpression(
+            # The id is Lattice's own (tg- and hex), resolved at deploy: nothing a user writes reaches the query.
+            expression=f"SELECT MAX({metric}) FROM \"{NAMESPACE}\" WHERE TargetGroup = '{tg}'",  # noqa: S608
+            period=self.period,
+            label=label,
+        )
+
+    def _route_row(self, i: int, route: Route, groups: Sequence[TargetGroupRef]) -> list[cw.IWidget]:
+        name = f"{route.namespace}/{route.name}"
+        requests = self._service_metric(i, "TotalRequestCount", "Sum", "requests")
+        codes = [self._service_metric(i, f"HTTPCode_{c}XX_Count", "Sum", f"{c}XX") for c in (2, 4, 5)]
+        p50, p99 = (self._service_metric(i, "RequestTime", s, s) for s in ("p50", "p99"))
+        error_rate = cw.MathExpression(
+            expression="100 * FILL(errors, 0) / requests",
+            using_metrics={"errors": codes[2], "requests": requests},
+            period=self.period,
+            label="5XX % of requests",
+        )
+        alarms = self.config.alarms
+        error_alarm = self._alarm(
+            f"{name} 5XX rate",
+            error_rate,
+            threshold=alarms.error_rate_percent,
+            comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            # No requests is no data, not an outage: the route may simply be idle.
+            missing=cw.TreatMissingData.NOT_BREACHING,
+            description=f"5XX responses of route {name} ({route.hostname}) above {alarms.error_rate_percent:g} %",
+        )
+        latency_alarm = self._alarm(
+            f"{name} p99 latency",
+            p99,
+            threshold=alarms.latency_p99_ms,
+            comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            missing=cw.TreatMissingData.NOT_BREACHING,
+            description=f"p99 request time of route {name} ({route.hostname}) above {alarms.latency_p99_ms} ms",
+        )
+        self.route_alarms[name] = [error_alarm, latency_alarm]
+
+        healthy: list[cw.IMetric] = []
+        unhealthy: list[cw.IMetric] = []
+        for ref in groups:
+            app = f"{ref.app.namespace}/{ref.app.name}"
+            up = self._health_query(ref, "HealthyHostCount", f"{ref.app.name} healthy")
+            healthy.append(up)
+            unhealthy.append(self._health_query(ref, "UnhealthyHostCount", f"{ref.app.name} unhealthy"))
+            self.health_alarms[f"{name} {app}"] = self._alarm(
+                f"{name} {app} no healthy targets",
+                up,
+                threshold=1,
+                comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+                # Lattice reports target health all the time: silence means no target is there to report.
+                missing=cw.TreatMissingData.BREACHING,
+                description=f"app {app} has no healthy Lattice target behind route {name}",
+            )
+        third = WIDTH // 3
+        return [
+            cw.GraphWidget(
+                title=f"{name}: requests and responses",
+                left=[requests, *codes],
+                width=third,
+                height=ROW_HEIGHT,
+                stacked=False,
+            ),
+            cw.GraphWidget(
+                title=f"{name}: request time (ms)",
+                left=[p50, p99],
+                left_annotations=[cw.HorizontalAnnotation(value=alarms.latency_p99_ms, label="p99 alarm")],
+                right=[error_rate],
+                right_annotations=[cw.HorizontalAnnotation(value=alarms.error_rate_percent, label="5XX alarm")],
+                width=third,
+                height=ROW_HEIGHT,
+            ),
+            cw.GraphWidget(
+                title=f"{name}: targets per app",
+                left=[*healthy, *unhealthy],
+                width=WIDTH - 2 * third,
+                height=ROW_HEIGHT,
+            ),
+        ]
+
+    def _header(self, log_group: str, dashboard_name: str) -> list[cw.IWidget]:
+        """The service network's totals (every route of this deployment), alarm states and where to look next."""
+        totals: list[cw.IMetric] = []
+        routes = range(len(self.config.routes))
+        series = (("TotalRequestCount", "requests", "req"), *((f"HTTPCode_{c}XX_Count", f"{c}XX", f"s{c}xx") for c in
+                                                                (2, 4, 5)))  # fmt: skip
+        for metric, label, prefix in series:
+            # Ids unique within the graph, as CloudWatch requires of every metric in one widget.
+            parts = {f"{prefix}{i}": self._service_metric(i, metric, "Sum", label) for i in routes}
+            totals.append(
+                cw.MathExpression(
+                    expression=" + ".join(f"FILL({k}, 0)" for k in parts),
+                    using_metrics=parts,
+                    period=self.period,
+                    label=label,
+                )
+            )
+        region = Aws.REGION
+        logs_url = (
+            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+            f"#logsV2:log-groups/log-group/{_console_path(log_group)}"
+        )
+        queries_url = f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:logs-insights"
+        text = "\n".join(
+            [
+                f"# {dashboard_name}",
+                f"Service network **{self.config.service_network_name}**: "
+                f"{len(self.config.routes)} route(s), one Lattice service each.",
+                "",
+                f"* Access logs: [{log_group}]({logs_url})",
+                f"* Saved queries ({', '.join(QUERIES)}): [Logs Insights]({queries_url}), folder {dashboard_name}",
+                "* What each graph and alarm means: README.md, *Dashboard and alarms*",
+            ]
+        )
+        every_alarm = [a for pair in self.route_alarms.values() for a in pair] + list(self.health_alarms.values())
+        return [
+            cw.TextWidget(markdown=text, width=8, height=ROW_HEIGHT),
+            cw.GraphWidget(title="All routes: requests and responses", left=totals, width=10, height=ROW_HEIGHT),
+            cw.AlarmStatusWidget(title="Alarms", alarms=every_alarm, width=6, height=ROW_HEIGHT),
+        ]
+
+    # ------------------------------------------------------------------------------------------- alarms
+
+    def _alarm(
+        self,
+        name: str,
+        metric: cw.IMetric,
+        *,
+        threshold: float,
+        comparison: cw.ComparisonOperator,
+        missing: cw.TreatMissingData,
+        description: str,
+    ) -> cw.Alarm:
+        periods = self.config.alarms.evaluation_periods
+        alarm = cw.Alarm(
+            self,
+            "Alarm" + "".join(c for c in name.title() if c.isalnum()),
+            alarm_name=f"{Stack.of(self).stack_name} {name}",
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=comparison,
+            evaluation_periods=periods,
+            datapoints_to_alarm=periods,
+            treat_missing_data=missing,
+        )
+        if self.topic is not None:
+            action = cw_actions.SnsAction(self.topic)
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+        return alarm
+
+    def _topic(self, email: str) -> sns.Topic:
+        """Encrypted with a key of our own: CloudWatch can't publish to a topic under the AWS-managed SNS key."""
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description="Encrypts the eks-lattice-gateway alarm topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+        topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+        topic.add_subscription(subscriptions.EmailSubscription(email))
+        return topic

@@ -1,0 +1,1 @@
+"""Custom-resource handlers that find the ids Lattice keys its CloudWatch metrics on."""

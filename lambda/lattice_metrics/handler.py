@@ -1,0 +1,191 @@
+"""Resolves the ids that VPC Lattice's CloudWatch metrics are keyed on, for the dashboard and alarms.
+
+Lattice publishes service metrics under the `Service` dimension and target-group metrics under `TargetGroup`,
+and both carry the resource's id (svc-..., tg-...), not its name (the id is the last part of the ARN:
+prometheus-community/yet-another-cloudwatch-exporter pkg/config/services.go, AWS/VpcLattice). The controller
+creates both when a route is reconciled, so their ids exist only at deploy time:
+  - a route's service has the name the controller gives it (config/lattice_names.py: the service-name
+    override), so it is found by name (ListServices);
+  - a target group is named `k8s-<namespace>-<service>-<10 random letters>` (controller v2.1.3
+    pkg/model/lattice/targetgroup.go GenerateTgName), so it is found by the tags the controller writes on it
+    (TagsFromTGTagFields: ClusterName, ServiceName, ServiceNamespace, RouteName, RouteNamespace, SourceTypeKey)
+    among the cluster VPC's target groups whose names carry that prefix.
+
+Provider-framework handlers (aws_cdk.custom_resources.Provider with on_event and is_complete):
+  ResourceProperties: Services [{Key, Name}], TargetGroups [{Key, ClusterName, RouteName, RouteNamespace,
+  ServiceName, ServiceNamespace}], VpcId (the cluster VPC), TimeoutSeconds (default 600).
+  Create/Update: poll until every service and target group is found, then return their ids as Data
+  (`<Key>` -> id); past TimeoutSeconds fail with what is missing. Delete: nothing to undo (this resource
+  creates nothing), so it never fails.
+
+Throttling and 5xx are retried within a poll; a poll that runs out of time answers "not yet".
+IAM: vpc-lattice:ListServices, ListTargetGroups and ListTagsForResource (no resource-level permissions).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+LOG.setLevel(logging.INFO)
+
+DEFAULT_TIMEOUT_SECONDS = 600
+PHYSICAL_ID = "lattice-metric-dimensions"
+# A read-only lookup: no property change makes it a new resource (tools/impact.py reads this; a test keeps it).
+PHYSICAL_ID_PROPERTIES: tuple[str, ...] = ()
+STARTED_KEY = "MetricDimensionsStartedAt"
+TAG_BASE = "application-networking.k8s.aws/"  # controller v2.1.3 pkg/aws/cloud.go TagBase
+TG_NAME_PART = 55  # controller MaxNamespaceLength / MaxNameLength in the target-group name prefix
+TRANSIENT_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "InternalServerException",
+     "InternalFailure", "ServiceUnavailable", "ServiceUnavailableException"}
+)  # fmt: skip
+RETRY_DELAYS_SECONDS = (1.0, 2.0, 4.0)
+POLL_MARGIN_SECONDS = 10.0
+GONE = ("DELETE_IN_PROGRESS", "DELETE_FAILED")
+
+
+class NotYetError(Exception):
+    """Lattice kept throttling or failing within this poll; the next poll asks again."""
+
+
+def on_event(event: Mapping[str, Any], context: Any, *, clock: Callable[[], float] = time.time) -> dict[str, Any]:
+    if event["RequestType"] != "Delete":
+        _timeout(event.get("ResourceProperties") or {})  # a bad value fails the deploy now, not after the wait
+    return {"PhysicalResourceId": PHYSICAL_ID, STARTED_KEY: clock()}
+
+
+def is_complete(
+    event: Mapping[str, Any],
+    context: Any,
+    *,
+    client: Any = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    if event["RequestType"] == "Delete":
+        return {"IsComplete": True}
+    props = event.get("ResourceProperties") or {}
+    lattice = client if client is not None else _client()
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    until = time.monotonic() + remaining() / 1000.0 - POLL_MARGIN_SECONDS if remaining else None
+    try:
+        found, missing = resolve(lattice, props, sleep=sleep, until=until)
+    except NotYetError as err:
+        LOG.info("not yet: %s", err)
+        found, missing = {}, ["(Lattice did not answer in this poll)"]
+    if not missing:
+        LOG.info("resolved %s", found)
+        return {"IsComplete": True, "Data": found}
+    elapsed = clock() - float(event.get(STARTED_KEY, clock()))
+    timeout = _timeout(props)
+    if elapsed >= timeout:
+        raise RuntimeError(
+            f"after {timeout} s, Lattice still has no {'; no '.join(missing)}: the controller has not created "
+            "them (check the routes' status: kubectl get httproutes -A, and the controller's log)"
+        )
+    LOG.info("waiting for %s", "; ".join(missing))
+    return {"IsComplete": False}
+
+
+def resolve(
+    lattice: Any, props: Mapping[str, Any], *, sleep: Callable[[float], None], until: float | None
+) -> tuple[dict[str, str], list[str]]:
+    """(Data key -> id, what is still missing) for the wanted services and target groups."""
+    found: dict[str, str] = {}
+    missing: list[str] = []
+    services = {s["name"]: s for s in _pages(lattice, "list_services", {}, sleep, until) if s.get("status") not in GONE}
+    for want in props.get("Services", []):
+        if (svc := services.get(want["Name"])) is not None:
+            found[want["Key"]] = svc["id"]
+        else:
+            missing.append(f"service {want['Name']}")
+    groups = [
+        g
+        for g in _pages(lattice, "list_target_groups", {"vpcIdentifier": props["VpcId"]}, sleep, until)
+        if g.get("status") not in GONE
+    ]
+    tags: dict[str, dict[str, str]] = {}
+    for want in props.get("TargetGroups", []):
+        prefix = target_group_prefix(want["ServiceNamespace"], want["ServiceName"])
+        matches = []
+        for group in (g for g in groups if g["name"].startswith(prefix)):
+            if group["arn"] not in tags:
+                tags[group["arn"]] = _call(lattice, "list_tags_for_resource", {"resourceArn": group["arn"]},
+                                           sleep, until).get("tags", {})  # fmt: skip
+            if _owned_by(tags[group["arn"]], want):
+                matches.append(group)
+        if matches:
+            # A target group being replaced can overlap its successor: the newest is the one in use.
+            found[want["Key"]] = max(matches, key=lambda g: str(g.get("createdAt", "")))["id"]
+        else:
+            route = f"{want['RouteNamespace']}/{want['RouteName']}"
+            missing.append(f"target group for {want['ServiceNamespace']}/{want['ServiceName']} of route {route}")
+    return found, missing
+
+
+def target_group_prefix(namespace: str, service: str) -> str:
+    """The controller's TgNamePrefix plus the '-' before its random suffix."""
+    return f"k8s-{namespace[:TG_NAME_PART].strip('-')}-{service[:TG_NAME_PART].strip('-')}-"
+
+
+def _owned_by(tags: Mapping[str, str], want: Mapping[str, str]) -> bool:
+    expected = {
+        "ClusterName": want["ClusterName"],
+        "ServiceName": want["ServiceName"],
+        "ServiceNamespace": want["ServiceNamespace"],
+        "RouteName": want["RouteName"],
+        "RouteNamespace": want["RouteNamespace"],
+        "SourceTypeKey": "HTTPRoute",
+    }
+    return all(tags.get(TAG_BASE + key) == value for key, value in expected.items())
+
+
+def _pages(
+    lattice: Any, method: str, args: dict[str, Any], sleep: Callable[[float], None], until: float | None
+) -> Iterator[dict[str, Any]]:
+    token: str | None = None
+    while True:
+        page = _call(lattice, method, {**args, **({"nextToken": token} if token else {})}, sleep, until)
+        yield from page.get("items", [])
+        token = page.get("nextToken")
+        if not token:
+            return
+
+
+def _call(
+    lattice: Any, method: str, args: dict[str, Any], sleep: Callable[[float], None], until: float | None
+) -> dict[str, Any]:
+    for delay in (*RETRY_DELAYS_SECONDS, None):
+        try:
+            result: dict[str, Any] = getattr(lattice, method)(**args)
+            return result
+        except Exception as err:  # botocore ClientError, without importing botocore at module level
+            code = getattr(err, "response", {}).get("Error", {}).get("Code", "")
+            if code not in TRANSIENT_CODES:
+                raise
+            if delay is None or (until is not None and time.monotonic() + delay > until):
+                raise NotYetError(f"{method}: {code}") from err
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _timeout(props: Mapping[str, Any]) -> int:
+    raw = props.get("TimeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"TimeoutSeconds must be a whole number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"TimeoutSeconds must be positive, got {value}")
+    return value
+
+
+def _client() -> Any:
+    import boto3  # noqa: PLC0415 - the runtime's boto3; imported here so tests can inject a client
+    from botocore.config import Config  # noqa: PLC0415
+
+    return boto3.client("vpc-lattice", config=Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 1}))
