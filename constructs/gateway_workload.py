@@ -2,24 +2,56 @@
 one HTTPRoute per configured route.
 
 Dependencies encode SPEC §4's deletion order (CloudFormation deletes in reverse): routes -> Gateway ->
-GatewayClass -> controller. `kubectl delete` waits for each route's finalizers while the controller runs.
+GatewayClass -> controller. `kubectl delete` waits for each route's finalizers while the controller runs;
+each route and the Gateway has a FinalizerGuard, deleted just before it, so a controller that is down cannot
+hold them (and the stack's destroy) forever.
 """
 
 from __future__ import annotations
 
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_logs as logs
 from constructs import Construct
-from constructs.k8s_objects import app_objects, extra_namespaces, gateway, gateway_class, http_route
+from constructs.finalizer_guard import GATEWAY_FINALIZER, ROUTE_FINALIZER, FinalizerGuard
+from constructs.k8s_objects import (
+    GATEWAY_API_VERSION,
+    GATEWAY_NAMESPACE,
+    app_objects,
+    extra_namespaces,
+    gateway,
+    gateway_class,
+    http_route,
+)
 
 from config import AppConfig
-from config.lattice_names import hostname_digest
+from config.lattice_names import hostname_digest, route_object_name
 
 
 class GatewayWorkload(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, cluster: eks.ICluster, config: AppConfig, controller: Construct
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: eks.ICluster,
+        config: AppConfig,
+        controller: Construct,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
+        guards = FinalizerGuard(
+            self,
+            "FinalizerGuard",
+            cluster=cluster,
+            controller=controller,
+            vpc=vpc,
+            security_group=security_group,
+            log_retention=log_retention,
+        )
+        api = f"/apis/{GATEWAY_API_VERSION}"
 
         def manifest(construct_id: str, *objects: dict[str, object]) -> eks.KubernetesManifest:
             return eks.KubernetesManifest(self, construct_id, cluster=cluster, manifest=list(objects), overwrite=True)
@@ -28,6 +60,12 @@ class GatewayWorkload(Construct):
         gateway_class_manifest.node.add_dependency(controller)
         gateway_manifest = manifest("Gateway", gateway(config))
         gateway_manifest.node.add_dependency(gateway_class_manifest)
+        gateway_guard = guards.guard(
+            "Gateway",
+            manifest=gateway_manifest,
+            path=f"{api}/namespaces/{GATEWAY_NAMESPACE}/gateways/{config.service_network_name}",
+            finalizer=GATEWAY_FINALIZER,
+        )
 
         namespace_objects = extra_namespaces(config)
         namespaces = manifest("Namespaces", *namespace_objects) if namespace_objects else None
@@ -44,7 +82,14 @@ class GatewayWorkload(Construct):
             # Updating in place would leave the old object: kubectl's --prune skips custom resources.
             route_id = f"Route-{route.namespace}-{route.name}-{hostname_digest(route.hostname)}"
             route_manifest = manifest(route_id, http_route(config, route))
+            # On the Gateway's guard too, so the routes are gone before it releases the Gateway.
             route_manifest.node.add_dependency(
-                gateway_manifest, *(apps[b.app] for r in route.rules for b in r.backends)
+                gateway_manifest, gateway_guard, *(apps[b.app] for r in route.rules for b in r.backends)
+            )
+            guards.guard(
+                route_id,
+                manifest=route_manifest,
+                path=f"{api}/namespaces/{route.namespace}/httproutes/{route_object_name(route)}",
+                finalizer=ROUTE_FINALIZER,
             )
             self.routes[f"{route.namespace}/{route.name}"] = route_manifest

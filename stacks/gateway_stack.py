@@ -55,7 +55,16 @@ class GatewayStack(Stack):
             log_retention=retention,
         )
         # After the controller's pods run with their credentials, not merely after the chart installed.
-        workload = GatewayWorkload(self, "Workload", cluster=cluster, config=config, controller=controller.ready)
+        workload = GatewayWorkload(
+            self,
+            "Workload",
+            cluster=cluster,
+            config=config,
+            controller=controller.ready,
+            vpc=vpc,
+            security_group=platform.eks.api_client_security_group,
+            log_retention=retention,
+        )
         dns = LatticeDnsRecords(
             self,
             "Dns",

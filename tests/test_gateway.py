@@ -198,6 +198,39 @@ def test_deletion_order_routes_gateway_class_controller_crds(synth: Synthesized,
         assert not reaches(gw, then, first)
 
 
+def test_each_route_and_the_gateway_is_released_by_its_guard_before_kubectl_deletes_it(
+    synth: Synthesized, gw: dict[str, Any]
+) -> None:
+    """A controller that is down cannot hold destroy: each HTTPRoute and the Gateway has a FinalizerGuard deleted
+    just before it (it depends on it), the routes are gone before the Gateway's guard runs, and the guards'
+    Kubernetes access outlives them all."""
+    kinds = by_kind(synth, gw)
+    guards = {g["Properties"]["Path"]: (k, g) for k, g in of_type(gw, "Custom::FinalizerGuard").items()}
+    ((gateway_id, gateway_obj),) = kinds["Gateway"]
+    objects = [(gateway_id, gateway_obj, "gateway.k8s.aws/resources")] + [
+        (k, o, "httproute.k8s.aws/resources") for k, o in kinds["HTTPRoute"]
+    ]
+    assert len(guards) == len(objects) == 1 + len(synth.config.routes)
+    (rbac_id,) = [k for k, o in kinds["ClusterRole"] if o["metadata"]["name"] == "eks-lattice-gateway-finalizer-guard"]
+    (gateway_guard_id, _) = guards[
+        f"/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/{gateway_obj['metadata']['name']}"
+    ]
+    for manifest_id, obj, finalizer in objects:
+        meta = obj["metadata"]
+        plural = {"Gateway": "gateways", "HTTPRoute": "httproutes"}[obj["kind"]]
+        guard_id, guard = guards[
+            f"/apis/gateway.networking.k8s.io/v1/namespaces/{meta['namespace']}/{plural}/{meta['name']}"
+        ]
+        assert guard["Properties"]["Finalizer"] == finalizer
+        assert reaches(gw, guard_id, manifest_id) and reaches(gw, guard_id, rbac_id)
+        if obj["kind"] == "HTTPRoute":
+            assert reaches(gw, manifest_id, gateway_guard_id), "routes must be gone before the Gateway is released"
+    function = next(
+        f for f in of_type(gw, "AWS::Lambda::Function").values() if "finalizer_guard" in f["Properties"]["Handler"]
+    )
+    assert function["Properties"]["Timeout"] > int(next(iter(guards.values()))[1]["Properties"]["GraceSeconds"])
+
+
 def test_gateway_stack_is_deleted_before_the_platform(synth: Synthesized) -> None:
     """Controller before the service network associations: the whole gateway stack goes first."""
     gateway_stack = synth.stacks[STACK]

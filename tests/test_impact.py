@@ -267,6 +267,7 @@ def test_every_custom_resource_of_this_app_declares_its_physical_id_properties(s
                 found[resource["Type"]] = module
     assert found == {
         "Custom::ControllerCredentials": "controller_credentials.handler",
+        "Custom::FinalizerGuard": "finalizer_guard.handler",
         "Custom::GatewayApiCrds": "crd_installer.handler",
         "Custom::LatticeDnsRecord": "lattice_dns.handler",
         "Custom::LatticeMetricIds": "lattice_metrics.handler",

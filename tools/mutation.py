@@ -50,6 +50,7 @@ SUITES: dict[str, tuple[str, ...]] = {
     "lambda/consumer_link/": ("tests/lambda/test_consumer_link*.py",),
     "lambda/controller_credentials/": ("tests/lambda/test_controller_credentials*.py",),
     "lambda/crd_installer/": ("tests/lambda/test_crd_installer*.py",),
+    "lambda/finalizer_guard/": ("tests/lambda/test_finalizer_guard*.py",),
     "lambda/k8s_api/": ("tests/lambda/test_k8s_api*.py",),
     "lambda/lattice_dns/": ("tests/lambda/test_lattice_dns*.py",),
     "lambda/lattice_drain/": ("tests/lambda/test_lattice_drain*.py",),

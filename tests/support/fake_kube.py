@@ -14,8 +14,10 @@ path with no object stored there lists the objects directly under it, ignoring s
 application/apply-patch+yaml (server-side apply) or a merge patch deep-merges the body into the stored
 object (creating it); PUT replaces; both ignore `status`, as for resources with a status subresource
 (PATCH <path>/status, put_object or an on_get hook set it); POST to a collection stores at
-<collection>/<metadata.name>; DELETE removes. Faults, delays, late-appearing objects and per-GET hooks
-can be scripted per path.
+<collection>/<metadata.name>; DELETE removes, except an object with metadata.finalizers: it gets a
+deletionTimestamp and goes once a write leaves it without finalizers (a write naming a metadata.resourceVersion
+other than the stored one is a 409 Conflict, as optimistic concurrency). Faults, delays, late-appearing objects
+and per-GET hooks can be scripted per path.
 """
 
 from __future__ import annotations
@@ -407,9 +409,28 @@ class FakeKubeApi(BackgroundServer):
         if existing is None and not apply:
             return self._not_found(req.path)
         created = existing is None
+        conflict = self._conflict(req.path, existing, patch)
+        if conflict is not None:
+            return conflict
         merged = _deep_merge(existing if existing is not None else {}, patch)
         self._state.objects[req.path] = merged
+        self._finalize(req.path)
         return (201 if created else 200), {}, merged
+
+    def _conflict(
+        self, path: str, existing: dict[str, Any] | None, patch: dict[str, Any]
+    ) -> tuple[int, dict[str, str], Any] | None:
+        wanted = (patch.get("metadata") or {}).get("resourceVersion")
+        stored = ((existing or {}).get("metadata") or {}).get("resourceVersion")
+        if wanted is not None and stored is not None and str(wanted) != str(stored):
+            return 409, {}, _status(409, "Conflict", f"{path}: the object has been modified")
+        return None
+
+    def _finalize(self, path: str) -> None:
+        """A terminating object goes once nothing holds it."""
+        meta = (self._state.objects.get(path) or {}).get("metadata") or {}
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            del self._state.objects[path]
 
     def _do_put(self, req: RecordedRequest) -> tuple[int, dict[str, str], Any]:
         try:
@@ -438,9 +459,14 @@ class FakeKubeApi(BackgroundServer):
         return 201, {}, obj
 
     def _do_delete(self, req: RecordedRequest) -> tuple[int, dict[str, str], Any]:
-        obj = self._state.objects.pop(req.path, None)
+        obj = self._state.objects.get(req.path)
         if obj is None:
             return self._not_found(req.path)
+        meta = obj.setdefault("metadata", {})
+        if meta.get("finalizers"):
+            meta.setdefault("deletionTimestamp", "2025-01-01T00:00:00Z")
+            return 200, {}, obj
+        del self._state.objects[req.path]
         return 200, {}, {"kind": "Status", "apiVersion": "v1", "status": "Success"}
 
 

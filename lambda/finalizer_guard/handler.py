@@ -1,0 +1,221 @@
+"""CloudFormation custom resource (provider framework on_event): on Delete, delete one of this app's Gateway API
+objects (an HTTPRoute or the Gateway) and make sure the controller's finalizer cannot keep it alive.
+
+Why: controller v2.1.3 puts a finalizer on every HTTPRoute (`httproute.k8s.aws/resources`) and on the Gateway
+(`gateway.k8s.aws/resources`) and removes it only after it has cleaned up Lattice. aws-cdk-lib's kubectl handler
+deletes a manifest with `kubectl delete` (waits for the object to go), so with the controller down or without
+credentials that Lambda times out and the Gateway stack ends DELETE_FAILED -- and the Platform stack, whose
+drain waiter sweeps Lattice leftovers, is never reached. This resource depends on its object, so CloudFormation
+deletes it first: it deletes the object itself, waits while the controller is healthy (a ready replica with Pod
+Identity credentials) for up to GraceSeconds, and otherwise removes the controller's finalizer -- only that
+one, only on this object -- so the object goes and the later `kubectl delete` finds it gone. The Lattice
+resources the controller did not clean up are the drain waiter's to sweep.
+
+ResourceProperties: ClusterName, Path (the object's API path), Finalizer (the controller's finalizer on its
+kind), ControllerNamespace, ControllerServiceAccount (required); GraceSeconds (default 300).
+Create/Update: nothing (the physical id names the object). Delete: as above; never fails for an object that is
+gone; fails with a readable reason only when the Kubernetes API cannot be reached within the Lambda's time.
+Needs AWS_REGION, eks:DescribeCluster; Kubernetes RBAC: get/delete/patch the object, list the controller's
+Deployments and pods.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from controller_credentials.handler import Settings as ControllerSettings
+from controller_credentials.handler import observe
+from k8s_api import KubeApiError, KubeClient, regional_sts_client
+
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)
+
+DEFAULT_GRACE_SECONDS = 300.0
+# Leave this much of the Lambda's time for reporting instead of being killed.
+LAMBDA_TIME_RESERVE_SECONDS = 20.0
+PHYSICAL_ID_PREFIX = "finalizer-guard/"
+# The properties whose change gives a new physical id (tools/impact.py reads this; a test keeps it in step).
+PHYSICAL_ID_PROPERTIES = ("ClusterName", "Path")
+MERGE_PATCH = "application/merge-patch+json"
+_REQUIRED = ("ClusterName", "Path", "Finalizer", "ControllerNamespace", "ControllerServiceAccount")
+
+
+class GuardError(RuntimeError):
+    """Deployment-time failure; the message is what CloudFormation shows."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    cluster_name: str
+    path: str
+    finalizer: str
+    controller_namespace: str
+    controller_service_account: str
+    grace: float
+
+
+def parse_properties(props: Mapping[str, Any]) -> Settings:
+    values = {key: str(props.get(key) or "").strip() for key in _REQUIRED}
+    for key, value in values.items():
+        if not value:
+            raise GuardError(f"{key} property is required")
+    if not values["Path"].startswith("/apis/"):
+        raise GuardError(f"Path must be an API path (/apis/...), got {values['Path']!r}")
+    raw = props.get("GraceSeconds")
+    try:
+        grace = float(raw) if raw not in (None, "") else DEFAULT_GRACE_SECONDS
+    except (TypeError, ValueError):
+        raise GuardError(f"GraceSeconds must be a number, got {raw!r}") from None
+    if grace < 0:
+        raise GuardError(f"GraceSeconds must not be negative, got {raw!r}")
+    return Settings(
+        values["ClusterName"],
+        values["Path"],
+        values["Finalizer"],
+        values["ControllerNamespace"],
+        values["ControllerServiceAccount"],
+        grace,
+    )
+
+
+def physical_id(settings: Settings) -> str:
+    return f"{PHYSICAL_ID_PREFIX}{settings.cluster_name}{settings.path}"
+
+
+def _default_kube_client(cluster_name: str, time_left: Callable[[], float]) -> KubeClient:
+    import boto3  # noqa: PLC0415 - imported where AWS is actually used; tests inject a client instead
+    from botocore.config import Config  # noqa: PLC0415
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise GuardError("AWS_REGION is not set; cannot reach EKS")
+    session = boto3.session.Session(region_name=region)
+    # A bounded budget: three attempts of at most 5 s + 10 s, well inside the Lambda's time.
+    bounded = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+    return KubeClient.for_eks_cluster(
+        cluster_name,
+        eks_client=session.client("eks", config=bounded),
+        sts_client=regional_sts_client(session, region),
+        time_left=time_left,
+    )
+
+
+@dataclass
+class Deps:
+    """Collaborators, replaceable in tests."""
+
+    kube_client: Callable[[str, Callable[[], float]], KubeClient] = _default_kube_client
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    poll_interval: float = 10.0
+
+
+def controller_healthy(client: KubeClient, settings: Settings) -> bool:
+    """A ready controller replica with credentials could still remove the finalizer itself."""
+    controller = ControllerSettings(
+        settings.cluster_name, settings.controller_namespace, settings.controller_service_account, 1.0
+    )
+    try:
+        return bool(observe(client, controller).ready_with_credentials)
+    except KubeApiError as err:
+        # Its namespace gone, or no way to look: nothing shows a controller that could clean up.
+        logger.warning("cannot see the controller (%s): treating it as down", err)
+        return False
+
+
+def _finalizers(obj: Mapping[str, Any]) -> list[str]:
+    return [str(f) for f in (obj.get("metadata") or {}).get("finalizers") or []]
+
+
+def _strip(client: KubeClient, settings: Settings, obj: Mapping[str, Any]) -> None:
+    """Remove only the controller's finalizer; resourceVersion makes a concurrent change a 409, not a loss."""
+    meta = obj.get("metadata") or {}
+    rest = [f for f in _finalizers(obj) if f != settings.finalizer]
+    patch = {"metadata": {"finalizers": rest or None, "resourceVersion": meta.get("resourceVersion")}}
+    if patch["metadata"]["resourceVersion"] is None:
+        del patch["metadata"]["resourceVersion"]
+    client.request("PATCH", settings.path, body=json.dumps(patch).encode(), content_type=MERGE_PATCH)
+
+
+def release(client: KubeClient, settings: Settings, *, deps: Deps, budget: float) -> str:
+    """Delete the object and see it gone, or its controller finalizer removed; returns what happened."""
+    deadline = deps.clock() + budget
+    # The grace ends early enough to strip within the budget.
+    grace_end = deps.clock() + min(settings.grace, max(0.0, budget - 2 * deps.poll_interval))
+    try:
+        obj = client.get(settings.path)
+        if obj is None:
+            return "already gone"
+        if not (obj.get("metadata") or {}).get("deletionTimestamp"):
+            try:
+                client.request("DELETE", settings.path, query={"propagationPolicy": "Background"})
+            except KubeApiError as err:
+                if err.status != 404:
+                    raise
+                return "already gone"
+        while True:
+            obj = client.get(settings.path)
+            if obj is None:
+                return "deleted"
+            if settings.finalizer not in _finalizers(obj):
+                # What still holds it is not the controller's: not ours to remove, nor to wait for.
+                return f"deleting; held only by {', '.join(_finalizers(obj)) or 'nothing'}"
+            healthy = controller_healthy(client, settings)
+            if not healthy or deps.clock() >= grace_end:
+                try:
+                    _strip(client, settings, obj)
+                except KubeApiError as err:
+                    if err.status == 404:
+                        return "deleted"
+                    if err.status != 409:
+                        raise
+                    continue  # changed meanwhile: look again
+                why = "the controller has no ready replica with credentials" if not healthy else "grace ran out"
+                logger.warning(
+                    "removed finalizer %s from %s (%s); the drain waiter sweeps what it left in Lattice",
+                    settings.finalizer,
+                    settings.path,
+                    why,
+                )
+                return f"finalizer removed: {why}"
+            if deps.clock() >= deadline:
+                raise GuardError(f"timed out after {budget:g}s waiting for {settings.path} to be deleted")
+            deps.sleep(deps.poll_interval)
+    except KubeApiError as err:
+        raise GuardError(f"deleting {settings.path}: {err}") from err
+
+
+def _time_left(context: Any) -> Callable[[], float]:
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining_ms):
+        return lambda: float("inf")
+    return lambda: remaining_ms() / 1000.0 - LAMBDA_TIME_RESERVE_SECONDS
+
+
+def on_event(event: Mapping[str, Any], context: Any = None, *, deps: Deps | None = None) -> dict[str, Any]:
+    request_type = event.get("RequestType")
+    try:
+        settings = parse_properties(event.get("ResourceProperties") or {})
+    except GuardError:
+        if request_type == "Delete":  # a Create that failed on its properties made nothing
+            return {"PhysicalResourceId": event.get("PhysicalResourceId") or PHYSICAL_ID_PREFIX}
+        raise
+    if request_type in ("Create", "Update"):
+        return {"PhysicalResourceId": physical_id(settings)}
+    if request_type != "Delete":
+        raise GuardError(f"unknown RequestType {request_type!r}")
+    deps = deps or Deps()
+    time_left = _time_left(context)
+    try:
+        client = deps.kube_client(settings.cluster_name, time_left)
+    except KubeApiError as err:
+        raise GuardError(str(err)) from err
+    outcome = release(client, settings, deps=deps, budget=max(1.0, min(time_left(), 3600.0)))
+    logger.info("%s: %s", settings.path, outcome)
+    return {"PhysicalResourceId": event.get("PhysicalResourceId") or physical_id(settings)}
