@@ -94,12 +94,14 @@ class ConsumerLink(Construct):
         """Data: CidrBlock, SubnetId (looked up at deploy time)."""
         return self._resource("ExistingVpc", "Custom::ExistingVpc", {"VpcId": vpc_id})
 
-    def associate_zone(self, *, hosted_zone_id: str, vpc_id: str, vpc_region: str) -> CustomResource:
+    def associate_zone(self, *, hosted_zone_id: str, zone_name: str, vpc_id: str, vpc_region: str) -> CustomResource:
+        """`zone_name` lets the handler refuse a VPC holding another zone of that name before authorizing."""
         return self._resource(
             "ZoneAssociation",
             "Custom::CrossAccountZoneAssociation",
             {
                 "HostedZoneId": hosted_zone_id,
+                "ZoneName": zone_name,
                 "VpcId": vpc_id,
                 "VpcRegion": vpc_region,
                 "AuthorizerRoleArn": self.authorizer_role_arn,

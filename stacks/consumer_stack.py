@@ -125,7 +125,10 @@ class ConsumerStack(Stack):
         # A shared network is usable only once this account accepted the share (or the organization did).
         association.node.add_dependency(acceptance)
         self.zone_association = link.associate_zone(
-            hosted_zone_id=provider_output(PRIVATE_ZONE_ID_OUTPUT), vpc_id=vpc.vpc_id, vpc_region=self.region
+            hosted_zone_id=provider_output(PRIVATE_ZONE_ID_OUTPUT),
+            zone_name=config.private_zone_name,
+            vpc_id=vpc.vpc_id,
+            vpc_region=self.region,
         )
 
         smoke = SmokeTest(

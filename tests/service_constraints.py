@@ -687,6 +687,8 @@ EXEMPT: dict[str, str] = {
     "AWS::EC2::LaunchTemplate LaunchTemplateData.BlockDeviceMappings[].DeviceName": "a device path EC2 defines",
     "AWS::RAM::ResourceShare Name": "RAM's model gives share names no pattern or length (botocore ram "
     "CreateResourceShare name: String); ours is the stack name plus -service-network",
+    "Custom::CrossAccountZoneAssociation ZoneName": "the consumer_link handler's input (compared with "
+    "ListHostedZonesByVPC names), not a name AWS stores; privateZoneName is validated by config (DnsName)",
     "AWS::EC2::VPCEndpoint ServiceName": "an AWS endpoint service name (com.amazonaws.<region>.<service>)",
     "AWS::CodeBuild::Project Environment.EnvironmentVariables[].Name": "a shell variable CDK Pipelines sets",
     "AWS::CodePipeline::Pipeline Stages[].Actions[].Configuration.BranchName": "validated as a git branch by "

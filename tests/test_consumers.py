@@ -278,6 +278,7 @@ def test_consumer_associates_its_vpc_with_the_shared_network_after_accepting(
     (zone,) = resources(template, "Custom::CrossAccountZoneAssociation").values()
     props = zone["Properties"]
     stack_output_read(props["HostedZoneId"], "PrivateZoneId")
+    assert props["ZoneName"] == "example.com"  # the handler refuses a same-name zone before authorizing
     assert props["VpcRegion"] == PROVIDER_REGION
     assert f":iam::{PROVIDER_ACCOUNT}:role/EksLatticeGateway-Platform-ZoneAuthorizer" in json.dumps(
         props["AuthorizerRoleArn"]

@@ -9,13 +9,16 @@ One provider-framework on_event handler, three resource types (event["ResourceTy
 - Custom::ExistingVpc  (VpcId)
   Deploy-time lookup of a `vpcId` consumer's VPC: Data {CidrBlock, SubnetId} (the first subnet by AZ and id),
   so synth never needs credentials. Delete: nothing.
-- Custom::CrossAccountZoneAssociation  (HostedZoneId, VpcId, VpcRegion, AuthorizerRoleArn)
-  Associates this account's VPC with the provider's private hosted zone, in the order Route 53 demands:
+- Custom::CrossAccountZoneAssociation  (HostedZoneId, ZoneName, VpcId, VpcRegion, AuthorizerRoleArn)
+  Associates this account's VPC with the provider's private hosted zone, in the order Route 53 demands
+  (after refusing a VPC that already holds another zone named ZoneName, before anything is authorized):
   1. the zone owner authorizes the VPC (CreateVPCAssociationAuthorization, through AuthorizerRoleArn, a
      provider role that may do only that and its undo);
   2. the VPC owner (this account) associates (AssociateVPCWithHostedZone) and waits for INSYNC;
   3. the authorization is deleted again (Route 53 recommends it; the association stays).
-  Re-runs are idempotent: a VPC already associated with the zone (ListHostedZonesByVPC) skips 1-2.
+  Re-runs are idempotent: a VPC already associated with the zone (ListHostedZonesByVPC) skips 1-2. A step
+  that fails undoes what this call made (the association, the authorization) before the Create fails: the
+  provider framework answers a failed Create's rollback Delete itself, without calling this handler.
   Delete, in reverse: disassociate, then remove any leftover authorization; nothing already gone (zone,
   VPC, association, the provider's role) fails it, nor does Route 53 refusing to drop a zone's last VPC.
 
@@ -177,9 +180,14 @@ def _zone_association(
     vpc = {"VPCId": _required(props, "VpcId"), "VPCRegion": _required(props, "VpcRegion")}
     role = _required(props, "AuthorizerRoleArn")
     physical = f"{zone}/{vpc['VPCId']}/{vpc['VPCRegion']}"
-    if _associated(c.route53, zone, vpc, sleep):
+    zones = _zones_of(c.route53, vpc, sleep)
+    if zone in zones:
         LOG.info("VPC %s is already associated with zone %s", vpc["VPCId"], zone)
         return {"PhysicalResourceId": physical}
+    # Checked before anything is authorized: Route 53 refuses a second zone of the same name on one VPC.
+    name = _zone_name(str(props.get("ZoneName") or ""))
+    if name and name in zones.values():
+        raise _conflict(vpc, zone)
     owner = c.zone_owner(role)
     try:
         _call(owner.create_vpc_association_authorization, sleep, HostedZoneId=zone, VPC=vpc)
@@ -190,10 +198,43 @@ def _zone_association(
             ) from None
         raise
     LOG.info("zone owner authorized VPC %s on zone %s", vpc["VPCId"], zone)
-    change = _associate(c.route53, zone, vpc, sleep)
-    _wait_insync(c.route53, change, sleep)
-    _deauthorize(owner, zone, vpc, sleep)
+    # A failed Create gets the provider framework's CREATE_FAILED physical id, whose Delete never reaches
+    # this handler: whatever this call made is undone here, before the failure is reported.
+    associated = False
+    try:
+        change = _associate(c.route53, zone, vpc, sleep)
+        associated = True
+        _wait_insync(c.route53, change, sleep)
+        _deauthorize(owner, zone, vpc, sleep)
+    except Exception:
+        _undo_create(c.route53, owner, zone, vpc, sleep, associated=associated)
+        raise
     return {"PhysicalResourceId": physical}
+
+
+def _undo_create(
+    route53: Any, owner: Any, zone: str, vpc: dict[str, str], sleep: Callable[[float], None], *, associated: bool
+) -> None:
+    """Best effort: the original failure is what CloudFormation must show."""
+    steps: list[tuple[str, Callable[[], None]]] = []
+    if associated:
+        disassociate = route53.disassociate_vpc_from_hosted_zone
+        steps.append(("disassociate", lambda: _call(disassociate, sleep, HostedZoneId=zone, VPC=vpc)))
+    steps.append(("deauthorize", lambda: _deauthorize(owner, zone, vpc, sleep)))
+    for what, step in steps:
+        try:
+            step()
+            LOG.info("failed create: %s of VPC %s on zone %s undone", what, vpc["VPCId"], zone)
+        except Exception as err:
+            if _code(err) not in GONE_ON_DELETE:
+                LOG.error("failed create: could not %s VPC %s on zone %s: %s", what, vpc["VPCId"], zone, err)
+
+
+def _conflict(vpc: dict[str, str], zone: str) -> LinkError:
+    return LinkError(
+        f"VPC {vpc['VPCId']} is already associated with another private zone of the same name as "
+        f"{zone}; disassociate that zone from the VPC (or use another consumer VPC)"
+    )
 
 
 def _associate(route53: Any, zone: str, vpc: dict[str, str], sleep: Callable[[float], None]) -> str:
@@ -205,10 +246,7 @@ def _associate(route53: Any, zone: str, vpc: dict[str, str], sleep: Callable[[fl
         except Exception as err:
             code = _code(err)
             if code == "ConflictingDomainExists":
-                raise LinkError(
-                    f"VPC {vpc['VPCId']} is already associated with another private zone of the same name as "
-                    f"{zone}; disassociate that zone from the VPC (or use another consumer VPC)"
-                ) from None
+                raise _conflict(vpc, zone) from None
             if code != "NotAuthorizedException" or attempt > NOT_AUTHORIZED_RETRIES:
                 raise
             LOG.info("association not authorized yet (attempt %d); retrying", attempt)
@@ -225,18 +263,24 @@ def _wait_insync(route53: Any, change_id: str, sleep: Callable[[float], None]) -
     raise LinkError(f"Route 53 change {change_id} was not INSYNC after {CHANGE_POLLS * CHANGE_POLL_SECONDS:.0f}s")
 
 
-def _associated(route53: Any, zone: str, vpc: dict[str, str], sleep: Callable[[float], None]) -> bool:
+def _zones_of(route53: Any, vpc: dict[str, str], sleep: Callable[[float], None]) -> dict[str, str]:
+    """Private zones (any account's) associated with the VPC: zone id -> zone name."""
+    zones: dict[str, str] = {}
     token: str | None = None
     while True:
         params: dict[str, Any] = {"VPCId": vpc["VPCId"], "VPCRegion": vpc["VPCRegion"]}
         if token:
             params["NextToken"] = token
         page = _call(route53.list_hosted_zones_by_vpc, sleep, **params)
-        if any(_zone_id(z["HostedZoneId"]) == zone for z in page.get("HostedZoneSummaries", [])):
-            return True
+        for summary in page.get("HostedZoneSummaries", []):
+            zones[_zone_id(summary["HostedZoneId"])] = _zone_name(str(summary.get("Name", "")))
         token = page.get("NextToken")
         if not token:
-            return False
+            return zones
+
+
+def _zone_name(name: str) -> str:
+    return name.rstrip(".").lower()
 
 
 def _deauthorize(owner: Any, zone: str, vpc: dict[str, str], sleep: Callable[[float], None]) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 from consumer_link import handler
 from consumer_link.handler import Clients, LinkError
@@ -77,6 +78,7 @@ class World:
             "ResourceProperties": {
                 "ServiceToken": "arn:aws:lambda:...",
                 "HostedZoneId": self.zone,
+                "ZoneName": "example.com",
                 "VpcId": self.vpc,
                 "VpcRegion": self.region,
                 "AuthorizerRoleArn": AUTHORIZER,
@@ -194,6 +196,76 @@ def test_create_refuses_a_vpc_that_already_has_a_zone_of_the_same_name(world: Wo
     )
     with pytest.raises(LinkError, match="already associated with another private zone of the same name"):
         world.run(world.event("Create"))
+    assert ops(world) == []  # refused before anything was authorized
+    assert world.authorizations() == []
+
+
+class Faulty:
+    """A client whose named operations are replaced; everything else is the real (moto) client's."""
+
+    def __init__(self, client: Any, **overrides: Callable[..., Any]) -> None:
+        self._client, self._overrides = client, overrides
+
+    def __getattr__(self, name: str) -> Any:
+        return self._overrides.get(name) or getattr(self._client, name)
+
+
+def client_error(code: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, operation)
+
+
+def failing_once(operation: Callable[..., Any], error: Exception) -> Callable[..., Any]:
+    failed: list[bool] = []
+
+    def call(**params: Any) -> Any:
+        if not failed:
+            failed.append(True)
+            raise error
+        return operation(**params)
+
+    return call
+
+
+def never_authorized(**_: Any) -> Any:
+    raise client_error("NotAuthorizedException", "AssociateVPCWithHostedZone")
+
+
+def never_insync(**_: Any) -> Any:
+    return {"ChangeInfo": {"Id": "/change/C1", "Status": "PENDING", "SubmittedAt": "2026-01-01T00:00:00Z"}}
+
+
+def change_denied(**_: Any) -> Any:
+    raise client_error("AccessDenied", "GetChange")
+
+
+@pytest.mark.parametrize(
+    ("consumer_faults", "owner_faults", "error"),
+    [
+        ({"associate_vpc_with_hosted_zone": never_authorized}, {}, "NotAuthorizedException"),
+        ({"get_change": never_insync}, {}, "was not INSYNC"),
+        ({"get_change": change_denied}, {}, "AccessDenied"),
+        ({}, {"delete_vpc_association_authorization": "fails once"}, "Could not connect"),
+    ],
+    ids=["not-authorized-after-retries", "insync-timeout", "get-change-fails", "deauthorize-fails"],
+)
+def test_a_create_that_fails_partway_leaves_no_authorization_and_no_association(
+    world: World, consumer_faults: dict[str, Any], owner_faults: dict[str, Any], error: str
+) -> None:
+    """The provider framework answers a failed Create's rollback Delete itself (CREATE_FAILED physical id),
+    so the handler must undo its own steps before it reports the failure."""
+    provider = world.provider_route53
+    owner_overrides = {
+        name: failing_once(getattr(provider, name), EndpointConnectionError(endpoint_url="https://route53"))
+        for name in owner_faults
+    }
+    clients = dataclasses.replace(
+        world.clients(zone_owner=lambda _: Faulty(provider, **owner_overrides)),
+        route53=Faulty(world.consumer_route53, **consumer_faults),
+    )
+    with pytest.raises(Exception, match=error):
+        world.run(world.event("Create"), clients)
+    assert world.zones_of_consumer_vpc() == []
+    assert world.authorizations() == []
 
 
 def test_throttling_is_retried(world: World) -> None:
@@ -203,8 +275,6 @@ def test_throttling_is_retried(world: World) -> None:
     def throttle_once(**_: Any) -> Any:
         attempts.append("x")
         if len(attempts) == 1:
-            from botocore.exceptions import ClientError
-
             raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "Associate")
         return None
 
