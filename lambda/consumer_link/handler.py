@@ -16,10 +16,12 @@ One provider-framework on_event handler, three resource types (event["ResourceTy
      provider role that may do only that and its undo);
   2. the VPC owner (this account) associates (AssociateVPCWithHostedZone) and waits for INSYNC;
   3. the authorization is deleted again (Route 53 recommends it; the association stays).
-  Re-runs are idempotent: a VPC already associated with the zone (ListHostedZonesByVPC) skips 1-2. A step
+  Re-runs are idempotent: a VPC already associated with the zone (ListHostedZonesByVPC) skips 1-2; such an
+  association that this resource did not make is adopted (physical id "<zone>/<vpc>/<region>/adopted") and
+  left in place on Delete, since it may be another stack's or the VPC owner's. A step
   that fails undoes what this call made (the association, the authorization) before the Create fails: the
   provider framework answers a failed Create's rollback Delete itself, without calling this handler.
-  Delete, in reverse: disassociate, then remove any leftover authorization; nothing already gone (zone,
+  Delete, in reverse, of what it made: disassociate, then remove any leftover authorization; nothing already gone (zone,
   VPC, association, the provider's role) fails it, nor does Route 53 refusing to drop a zone's last VPC.
 
 Route 53 refuses: an association without an authorization from the zone owner (NotAuthorizedException, also
@@ -60,6 +62,8 @@ RETRY_DELAYS_SECONDS = (2.0, 4.0, 8.0, 15.0, 30.0)
 NOT_AUTHORIZED_RETRIES = 5
 CHANGE_POLLS = 40  # x 5 s: Route 53 changes go INSYNC in well under a minute
 CHANGE_POLL_SECONDS = 5.0
+# Physical-id suffix of an association that existed before this resource: its Delete leaves it alone.
+ADOPTED = "/adopted"
 # Delete never fails on these: what it would remove is already gone (or can't go, and isn't ours to force).
 GONE_ON_DELETE = frozenset(
     {
@@ -182,8 +186,13 @@ def _zone_association(
     physical = f"{zone}/{vpc['VPCId']}/{vpc['VPCRegion']}"
     zones = _zones_of(c.route53, vpc, sleep)
     if zone in zones:
-        LOG.info("VPC %s is already associated with zone %s", vpc["VPCId"], zone)
-        return {"PhysicalResourceId": physical}
+        # The same association as before (an Update): keep its id, and with it who made it.
+        previous = str(event.get("PhysicalResourceId") or "")
+        if request == "Update" and previous in {physical, physical + ADOPTED}:
+            return {"PhysicalResourceId": previous}
+        # Someone else's association (an existing `vpcId` VPC's owner): used, and left alone on Delete.
+        LOG.info("VPC %s is already associated with zone %s; adopted, not to be undone", vpc["VPCId"], zone)
+        return {"PhysicalResourceId": physical + ADOPTED}
     # Checked before anything is authorized: Route 53 refuses a second zone of the same name on one VPC.
     name = _zone_name(str(props.get("ZoneName") or ""))
     if name and name in zones.values():
@@ -293,7 +302,7 @@ def _deauthorize(owner: Any, zone: str, vpc: dict[str, str], sleep: Callable[[fl
 
 def _disassociate(event: Mapping[str, Any], props: Mapping[str, Any], c: Clients, sleep: Any) -> None:
     parts = str(event.get("PhysicalResourceId", "")).split("/")
-    if len(parts) != 3 or not parts[1].startswith("vpc-"):
+    if len(parts) != 3 or not parts[1].startswith("vpc-"):  # also "<zone>/<vpc>/<region>/adopted"
         LOG.info("physical id %r is not an association this resource made; nothing to undo", parts)
         return
     zone, vpc = parts[0], {"VPCId": parts[1], "VPCRegion": parts[2]}

@@ -138,10 +138,26 @@ def test_create_authorizes_then_associates_then_removes_the_authorization(world:
 def test_rerun_and_update_are_idempotent(world: World) -> None:
     first = world.run(world.event("Create"))
     world.calls.clear()
-    again = world.run(world.event("Create"))
     update = world.run(world.event("Update", physical=first["PhysicalResourceId"]))
-    assert first == again == update
+    again = world.run(world.event("Create"))  # a re-run can't tell its own association from another's
+    assert update == first
+    assert again == {"PhysicalResourceId": first["PhysicalResourceId"] + "/adopted"}
     assert ops(world) == []  # already associated: no second authorization, no second association
+    assert world.zones_of_consumer_vpc() == [world.zone]
+
+
+def test_an_association_that_existed_before_is_adopted_and_left_alone_on_delete(world: World) -> None:
+    """A `vpcId` consumer's VPC may already be associated with the zone (its owner did it, or another
+    stack): Delete must not remove what this resource did not make, on Update neither."""
+    vpc = {"VPCId": world.vpc, "VPCRegion": world.region}
+    world.provider_route53.create_vpc_association_authorization(HostedZoneId=world.zone, VPC=vpc)
+    world.consumer_route53.associate_vpc_with_hosted_zone(HostedZoneId=world.zone, VPC=vpc)
+    world.calls.clear()
+    physical = world.run(world.event("Create"))["PhysicalResourceId"]
+    assert physical.endswith("/adopted")
+    assert world.run(world.event("Update", physical=physical))["PhysicalResourceId"] == physical
+    world.run(world.event("Delete", physical=physical))
+    assert ops(world) == []
     assert world.zones_of_consumer_vpc() == [world.zone]
 
 
