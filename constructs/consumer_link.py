@@ -55,6 +55,7 @@ class ConsumerLink(Construct):
                     "ec2:DescribeSubnets",
                     "ram:GetResourceShareInvitations",
                     "ram:GetResourceShares",
+                    "ram:ListResources",
                 ],
                 resources=["*"],
             )
@@ -73,7 +74,8 @@ class ConsumerLink(Construct):
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
-            "Route 53 ListHostedZonesByVPC/GetChange, EC2 Describe* and RAM Get* take no resource-level permissions.",
+            "Route 53 ListHostedZonesByVPC/GetChange, EC2 Describe* and RAM Get*/ListResources take no "
+            "resource-level permissions.",
         )
         acknowledge(
             role,
@@ -87,8 +89,13 @@ class ConsumerLink(Construct):
             self, construct_id, service_token=self.provider.service_token, resource_type=kind, properties=properties
         )
 
-    def accept_share(self, share_arn: str) -> CustomResource:
-        return self._resource("ShareAcceptance", "Custom::LatticeShareAcceptance", {"ResourceShareArn": share_arn})
+    def accept_share(self, *, share_arn: str, service_network_arn: str) -> CustomResource:
+        """Completes once the share, with the service network in it, is usable in this account."""
+        return self._resource(
+            "ShareAcceptance",
+            "Custom::LatticeShareAcceptance",
+            {"ResourceShareArn": share_arn, "ServiceNetworkArn": service_network_arn},
+        )
 
     def existing_vpc(self, vpc_id: str) -> CustomResource:
         """Data: CidrBlock, SubnetId (looked up at deploy time)."""

@@ -66,7 +66,10 @@ class ConsumerStack(Stack):
             authorizer_role_arn=f"arn:{Aws.PARTITION}:iam::{sharing.account}:role/{sharing.authorizer_role}",
             log_retention=retention,
         )
-        acceptance = link.accept_share(provider_output(SHARE_ARN_OUTPUT))
+        acceptance = link.accept_share(
+            share_arn=provider_output(SHARE_ARN_OUTPUT),
+            service_network_arn=provider_output(SERVICE_NETWORK_ARN_OUTPUT),
+        )
 
         if consumer.vpc_cidr is not None:
             network = ClientVpc(

@@ -2,10 +2,12 @@
 
 One provider-framework on_event handler, three resource types (event["ResourceType"]):
 
-- Custom::LatticeShareAcceptance  (ResourceShareArn)
-  Accepts this account's pending RAM invitation to the provider's service-network share; with an
-  organization share there is none and the share is already ACTIVE. Delete: nothing (the share is the
-  provider's; removing it is the provider's destroy).
+- Custom::LatticeShareAcceptance  (ResourceShareArn, ServiceNetworkArn)
+  Accepts this account's pending RAM invitation to the provider's service-network share (a PENDING one
+  before an older ACCEPTED one; an EXPIRED or REJECTED one only is reported as such); with an organization
+  share there is none and the share is already ACTIVE. Then waits, within the invocation's time, until the
+  share is ACTIVE here and lists the service network: RAM associates asynchronously. Delete: nothing (the
+  share is the provider's; removing it is the provider's destroy).
 - Custom::ExistingVpc  (VpcId)
   Deploy-time lookup of a `vpcId` consumer's VPC: Data {CidrBlock, SubnetId} (the first subnet by AZ and id),
   so synth never needs credentials. Delete: nothing.
@@ -30,8 +32,8 @@ briefly after one is created: retried), a VPC already associated with another zo
 
 IAM (consumer side): sts:AssumeRole on AuthorizerRoleArn; route53:AssociateVPCWithHostedZone,
 DisassociateVPCFromHostedZone (hosted zone ARN), route53:ListHostedZonesByVPC and route53:GetChange
-(no resource-level permissions) with ec2:DescribeVpcs, which Route 53 requires for the VPC; ram:Get* and
-ram:AcceptResourceShareInvitation; ec2:DescribeVpcs/DescribeSubnets for Custom::ExistingVpc.
+(no resource-level permissions) with ec2:DescribeVpcs, which Route 53 requires for the VPC; ram:Get*, ram:ListResources
+and ram:AcceptResourceShareInvitation; ec2:DescribeVpcs/DescribeSubnets for Custom::ExistingVpc.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ RETRY_DELAYS_SECONDS = (2.0, 4.0, 8.0, 15.0, 30.0)
 NOT_AUTHORIZED_RETRIES = 5
 CHANGE_POLLS = 40  # x 5 s: Route 53 changes go INSYNC in well under a minute
 CHANGE_POLL_SECONDS = 5.0
+# RAM associates an accepted share asynchronously: poll up to 4 minutes, never past the invocation's end.
+SHARE_POLLS = 48
+SHARE_POLL_SECONDS = 5.0
+RESERVE_SECONDS = 20.0  # left at the end of an invocation to report a readable failure
 # Physical-id suffix of an association that existed before this resource: its Delete leaves it alone.
 ADOPTED = "/adopted"
 # Delete never fails on these: what it would remove is already gone (or can't go, and isn't ours to force).
@@ -107,34 +113,51 @@ def on_event(
     }
     if kind not in handlers:
         raise LinkError(f"unknown resource type {kind!r}; expected one of {', '.join(handlers)}")
-    return handlers[kind](request, props, event, clients or _clients(), sleep)
+    return handlers[kind](request, props, event, clients or _clients(), sleep=sleep, context=context)
 
 
 # --------------------------------------------------------------------------------------------- RAM share
 
 
-def _share(request: str, props: Mapping[str, Any], event: Mapping[str, Any], c: Clients, sleep: Any) -> dict[str, Any]:
+def _share(
+    request: str, props: Mapping[str, Any], event: Mapping[str, Any], c: Clients, *, sleep: Any, context: Any
+) -> dict[str, Any]:
     if request == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
     arn = _required(props, "ResourceShareArn")
+    accepted = _accept(c.ram, arn, sleep, context)
+    # Accepting returns at once; RAM associates the share with this account asynchronously, and a
+    # ServiceNetworkVpcAssociation before that fails. So wait until the share and its network are here.
+    _wait_shared(c.ram, arn, str(props.get("ServiceNetworkArn") or ""), sleep, context)
+    return {"PhysicalResourceId": arn, "Data": {"Accepted": accepted}}
+
+
+def _accept(ram: Any, arn: str, sleep: Callable[[float], None], context: Any) -> str:
     for attempt, delay in enumerate((*RETRY_DELAYS_SECONDS, None), start=1):
-        invitations = _call(c.ram.get_resource_share_invitations, sleep, resourceShareArns=[arn])
-        for invitation in invitations.get("resourceShareInvitations", []):
-            status = invitation.get("status")
-            if status == "PENDING":
-                LOG.info("accepting RAM invitation %s", invitation["resourceShareInvitationArn"])
-                _call(
-                    c.ram.accept_resource_share_invitation,
-                    sleep,
-                    resourceShareInvitationArn=invitation["resourceShareInvitationArn"],
+        invitations = _pages(
+            ram.get_resource_share_invitations, "resourceShareInvitations", sleep, resourceShareArns=[arn]
+        )
+        by_status: dict[str, list[dict[str, Any]]] = {}
+        for invitation in invitations:
+            by_status.setdefault(str(invitation.get("status")), []).append(invitation)
+        # A share whose principal was removed and added again has an old invitation beside the new one.
+        if by_status.get("PENDING"):
+            invitation_arn = by_status["PENDING"][0]["resourceShareInvitationArn"]
+            LOG.info("accepting RAM invitation %s", invitation_arn)
+            _call(ram.accept_resource_share_invitation, sleep, resourceShareInvitationArn=invitation_arn)
+            return "invitation"
+        if by_status.get("ACCEPTED"):
+            return "earlier"
+        if _share_status(ram, arn, sleep) == "ACTIVE":
+            return "organization"
+        for status in ("EXPIRED", "REJECTED"):
+            if by_status.get(status):
+                raise LinkError(
+                    f"the RAM invitation to share {arn} is {status} in this account (invitations expire after 7 "
+                    "days): the provider must invite this account again (aws ram disassociate-resource-share, then "
+                    "associate-resource-share, --principals <this account>), then deploy this stack again"
                 )
-                return {"PhysicalResourceId": arn, "Data": {"Accepted": "invitation"}}
-            if status == "ACCEPTED":
-                return {"PhysicalResourceId": arn, "Data": {"Accepted": "earlier"}}
-        shares = _call(c.ram.get_resource_shares, sleep, resourceOwner="OTHER-ACCOUNTS", resourceShareArns=[arn])
-        if any(s.get("status") == "ACTIVE" for s in shares.get("resourceShares", [])):
-            return {"PhysicalResourceId": arn, "Data": {"Accepted": "organization"}}
-        if delay is None:
+        if delay is None or _seconds_left(context, delay) is False:
             break
         LOG.info("share %s not visible here yet (attempt %d); waiting %.0fs", arn, attempt, delay)
         sleep(delay)
@@ -144,11 +167,63 @@ def _share(request: str, props: Mapping[str, Any], event: Mapping[str, Any], c: 
     )
 
 
+def _wait_shared(ram: Any, arn: str, network: str, sleep: Callable[[float], None], context: Any) -> None:
+    waited, status, resources = 0.0, None, {}
+    for _ in range(SHARE_POLLS):
+        status = _share_status(ram, arn, sleep)
+        if status == "ACTIVE":
+            if not network:
+                return
+            listed = _pages(
+                ram.list_resources, "resources", sleep, resourceOwner="OTHER-ACCOUNTS", resourceShareArns=[arn]
+            )
+            resources = {str(r.get("arn")): str(r.get("status") or "AVAILABLE") for r in listed}
+            if resources.get(network) == "AVAILABLE":
+                return
+        if _seconds_left(context, SHARE_POLL_SECONDS) is False:
+            break
+        sleep(SHARE_POLL_SECONDS)
+        waited += SHARE_POLL_SECONDS
+    what = (
+        f"is {status or 'not listed'} here"
+        if status != "ACTIVE"
+        else f"holds {network}: {resources.get(network, 'no')}"
+    )
+    raise LinkError(
+        f"RAM share {arn} was accepted but after {waited:.0f}s it {what} (RAM associates shares asynchronously; "
+        "deploy this stack again, or check the share in the provider's RAM console)"
+    )
+
+
+def _share_status(ram: Any, arn: str, sleep: Callable[[float], None]) -> str | None:
+    shares = _call(ram.get_resource_shares, sleep, resourceOwner="OTHER-ACCOUNTS", resourceShareArns=[arn])
+    statuses = [str(s.get("status")) for s in shares.get("resourceShares", [])]
+    return "ACTIVE" if "ACTIVE" in statuses else (statuses[0] if statuses else None)
+
+
+def _pages(operation: Callable[..., Any], key: str, sleep: Callable[[float], None], **params: Any) -> list[Any]:
+    items: list[Any] = []
+    while True:
+        page = _call(operation, sleep, **params)
+        items.extend(page.get(key, []))
+        if not page.get("nextToken"):
+            return items
+        params["nextToken"] = page["nextToken"]
+
+
+def _seconds_left(context: Any, needed: float) -> bool | None:
+    """Whether the invocation has `needed` seconds left beyond a reserve for reporting; None: unknown."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return bool(remaining() / 1000.0 - RESERVE_SECONDS >= needed)
+
+
 # ----------------------------------------------------------------------------------------- existing VPC
 
 
 def _existing_vpc(
-    request: str, props: Mapping[str, Any], event: Mapping[str, Any], c: Clients, sleep: Any
+    request: str, props: Mapping[str, Any], event: Mapping[str, Any], c: Clients, *, sleep: Any, context: Any
 ) -> dict[str, Any]:
     if request == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
@@ -175,7 +250,7 @@ def _existing_vpc(
 
 
 def _zone_association(
-    request: str, props: Mapping[str, Any], event: Mapping[str, Any], c: Clients, sleep: Any
+    request: str, props: Mapping[str, Any], event: Mapping[str, Any], c: Clients, *, sleep: Any, context: Any
 ) -> dict[str, Any]:
     if request == "Delete":
         _disassociate(event, props, c, sleep)

@@ -337,6 +337,7 @@ def test_existing_vpc_lookup_returns_its_cidr_and_first_subnet_or_names_a_missin
 
 SHARE = f"arn:aws:ram:us-east-1:{PROVIDER}:resource-share/0000-share"
 INVITATION = f"arn:aws:ram:us-east-1:{PROVIDER}:resource-share-invitation/0000-inv"
+NETWORK = f"arn:aws:vpc-lattice:us-east-1:{PROVIDER}:servicenetwork/sn-0123456789abcdef0"
 
 
 def share_event(request: str) -> dict[str, Any]:
@@ -344,12 +345,12 @@ def share_event(request: str) -> dict[str, Any]:
         "RequestType": request,
         "ResourceType": "Custom::LatticeShareAcceptance",
         "PhysicalResourceId": SHARE,
-        "ResourceProperties": {"ResourceShareArn": SHARE},
+        "ResourceProperties": {"ResourceShareArn": SHARE, "ServiceNetworkArn": NETWORK},
     }
 
 
-def invitation(status: str) -> dict[str, Any]:
-    return {"resourceShareInvitationArn": INVITATION, "resourceShareArn": SHARE, "status": status}
+def invitation(status: str, arn: str = INVITATION) -> dict[str, Any]:
+    return {"resourceShareInvitationArn": arn, "resourceShareArn": SHARE, "status": status}
 
 
 def ram_clients() -> tuple[Clients, Stubber]:
@@ -358,11 +359,30 @@ def ram_clients() -> tuple[Clients, Stubber]:
     return Clients(route53=None, ram=ram, ec2=None, zone_owner=lambda _: None), Stubber(ram)
 
 
-def run_share(event: dict[str, Any], clients: Clients) -> dict[str, Any]:
-    return handler.on_event(event, None, clients=clients, sleep=NO_SLEEP)
+def run_share(event: dict[str, Any], clients: Clients, context: Any = None) -> dict[str, Any]:
+    return handler.on_event(event, context, clients=clients, sleep=NO_SLEEP)
 
 
-def test_share_acceptance_accepts_a_pending_invitation() -> None:
+def shares(stub: Stubber, status: str | None) -> None:
+    found = [{"resourceShareArn": SHARE, "status": status}] if status else []
+    stub.add_response(
+        "get_resource_shares",
+        {"resourceShares": found},
+        {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareArns": [SHARE]},
+    )
+
+
+def listed(stub: Stubber, *arns: str) -> None:
+    stub.add_response(
+        "list_resources",
+        {"resources": [{"arn": arn, "status": "AVAILABLE"} for arn in arns]},
+        {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareArns": [SHARE]},
+    )
+
+
+def test_share_acceptance_accepts_a_pending_invitation_then_waits_until_the_network_is_shared_here() -> None:
+    """Accepting returns at once; RAM associates the share asynchronously, and the VPC association that
+    depends on this resource fails until the share is ACTIVE and lists the network."""
     clients, stub = ram_clients()
     stub.add_response(
         "get_resource_share_invitations",
@@ -374,21 +394,56 @@ def test_share_acceptance_accepts_a_pending_invitation() -> None:
         {"resourceShareInvitation": invitation("ACCEPTED")},
         {"resourceShareInvitationArn": INVITATION},
     )
+    shares(stub, "PENDING")
+    shares(stub, "ACTIVE")
+    listed(stub)  # active, but the network not associated yet
+    shares(stub, "ACTIVE")
+    listed(stub, NETWORK)
     with stub:
         result = run_share(share_event("Create"), clients)
     stub.assert_no_pending_responses()
     assert result == {"PhysicalResourceId": SHARE, "Data": {"Accepted": "invitation"}}
 
 
+def test_share_acceptance_prefers_a_pending_invitation_over_an_old_accepted_one() -> None:
+    """A principal removed from the share and added again has a new PENDING invitation beside its old one."""
+    clients, stub = ram_clients()
+    new = f"{INVITATION}-new"
+    stub.add_response(
+        "get_resource_share_invitations",
+        {"resourceShareInvitations": [invitation("ACCEPTED"), invitation("PENDING", new)]},
+    )
+    stub.add_response(
+        "accept_resource_share_invitation",
+        {"resourceShareInvitation": invitation("ACCEPTED", new)},
+        {"resourceShareInvitationArn": new},
+    )
+    shares(stub, "ACTIVE")
+    listed(stub, NETWORK)
+    with stub:
+        assert run_share(share_event("Create"), clients)["Data"] == {"Accepted": "invitation"}
+    stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize("status", ["EXPIRED", "REJECTED"])
+def test_share_acceptance_reports_an_expired_or_rejected_invitation(status: str) -> None:
+    clients, stub = ram_clients()
+    stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [invitation(status)]})
+    shares(stub, None)
+    with stub, pytest.raises(LinkError, match=rf"invitation to share .* is {status} .*must invite this account again"):
+        run_share(share_event("Create"), clients)
+    stub.assert_no_pending_responses()  # reported at once: no new invitation comes by waiting
+
+
 def test_share_acceptance_is_idempotent_and_knows_organization_shares() -> None:
     clients, stub = ram_clients()
     stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [invitation("ACCEPTED")]})
+    shares(stub, "ACTIVE")
+    listed(stub, NETWORK)
     stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []})
-    stub.add_response(
-        "get_resource_shares",
-        {"resourceShares": [{"resourceShareArn": SHARE, "status": "ACTIVE"}]},
-        {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareArns": [SHARE]},
-    )
+    shares(stub, "ACTIVE")
+    shares(stub, "ACTIVE")
+    listed(stub, NETWORK)
     with stub:
         assert run_share(share_event("Update"), clients)["Data"] == {"Accepted": "earlier"}
         assert run_share(share_event("Create"), clients)["Data"] == {"Accepted": "organization"}
@@ -400,7 +455,39 @@ def test_share_acceptance_waits_then_fails_readably() -> None:
     clients, stub = ram_clients()
     for _ in range(len(handler.RETRY_DELAYS_SECONDS) + 1):
         stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []})
-        stub.add_response("get_resource_shares", {"resourceShares": []})
+        shares(stub, None)
     with stub, pytest.raises(LinkError, match=r"deploy the provider \(Platform stack\) with this account"):
         run_share(share_event("Create"), clients)
     stub.assert_no_pending_responses()
+
+
+class Invocation:
+    """A Lambda context whose remaining time the (fake) sleeps use up."""
+
+    def __init__(self, seconds: float) -> None:
+        self.left, self.slept = seconds, 0.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.left * 1000)
+
+    def sleep(self, seconds: float) -> None:
+        self.left -= seconds
+        self.slept += seconds
+
+
+class SlowRam:
+    """RAM whose accepted share never turns ACTIVE here."""
+
+    def get_resource_share_invitations(self, **_: Any) -> dict[str, Any]:
+        return {"resourceShareInvitations": [invitation("ACCEPTED")]}
+
+    def get_resource_shares(self, **_: Any) -> dict[str, Any]:
+        return {"resourceShares": [{"resourceShareArn": SHARE, "status": "PENDING"}]}
+
+
+def test_share_acceptance_waits_no_longer_than_the_invocation_has_and_says_why() -> None:
+    invocation = Invocation(seconds=60.0)
+    clients = Clients(route53=None, ram=SlowRam(), ec2=None, zone_owner=lambda _: None)
+    with pytest.raises(LinkError, match=r"was accepted but after \d+s it is PENDING here"):
+        handler.on_event(share_event("Create"), invocation, clients=clients, sleep=invocation.sleep)
+    assert 0 < invocation.slept <= 60.0 - handler.RESERVE_SECONDS  # time left to report the failure
