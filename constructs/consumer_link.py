@@ -53,6 +53,7 @@ class ConsumerLink(Construct):
                     "route53:GetChange",
                     "ec2:DescribeVpcs",
                     "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcAttribute",
                     "ram:GetResourceShareInvitations",
                     "ram:GetResourceShares",
                     "ram:ListResources",

@@ -10,7 +10,8 @@ One provider-framework on_event handler, three resource types (event["ResourceTy
   share is the provider's; removing it is the provider's destroy).
 - Custom::ExistingVpc  (VpcId)
   Deploy-time lookup of a `vpcId` consumer's VPC: Data {CidrBlock, SubnetId} (the first subnet by AZ and id),
-  so synth never needs credentials. Delete: nothing.
+  so synth never needs credentials; refuses a VPC without enableDnsSupport and enableDnsHostnames, which
+  private zones need. Delete: nothing.
 - Custom::CrossAccountZoneAssociation  (HostedZoneId, ZoneName, VpcId, VpcRegion, AuthorizerRoleArn)
   Associates this account's VPC with the provider's private hosted zone, in the order Route 53 demands
   (after refusing a VPC that already holds another zone named ZoneName, before anything is authorized):
@@ -33,7 +34,8 @@ briefly after one is created: retried), a VPC already associated with another zo
 IAM (consumer side): sts:AssumeRole on AuthorizerRoleArn; route53:AssociateVPCWithHostedZone,
 DisassociateVPCFromHostedZone (hosted zone ARN), route53:ListHostedZonesByVPC and route53:GetChange
 (no resource-level permissions) with ec2:DescribeVpcs, which Route 53 requires for the VPC; ram:Get*, ram:ListResources
-and ram:AcceptResourceShareInvitation; ec2:DescribeVpcs/DescribeSubnets for Custom::ExistingVpc.
+and ram:AcceptResourceShareInvitation; ec2:DescribeVpcs/DescribeSubnets/DescribeVpcAttribute for
+Custom::ExistingVpc.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ TRANSIENT_CODES = frozenset(
     }
 )
 RETRY_DELAYS_SECONDS = (2.0, 4.0, 8.0, 15.0, 30.0)
+# IAM propagates a new role and trust policy within seconds, rarely up to a minute.
+ASSUME_RETRY_DELAYS_SECONDS = (2.0, 4.0, 8.0, 15.0, 15.0, 15.0)
 # An authorization can take a moment to be visible to AssociateVPCWithHostedZone.
 NOT_AUTHORIZED_RETRIES = 5
 CHANGE_POLLS = 40  # x 5 s: Route 53 changes go INSYNC in well under a minute
@@ -236,6 +240,18 @@ def _existing_vpc(
         raise
     if not vpcs:
         raise LinkError(f"VPC {vpc_id} does not exist in this account and region (consumers[].vpcId)")
+    # Private hosted zones resolve in a VPC only with both on (Route 53 private zone requirements).
+    off = [
+        attribute
+        for attribute, key in (("enableDnsSupport", "EnableDnsSupport"), ("enableDnsHostnames", "EnableDnsHostnames"))
+        if not _call(c.ec2.describe_vpc_attribute, sleep, VpcId=vpc_id, Attribute=attribute)[key]["Value"]
+    ]
+    if off:
+        raise LinkError(
+            f"VPC {vpc_id} (consumers[].vpcId) has {' and '.join(off)} off; the provider's private zone resolves "
+            f"only with both on: aws ec2 modify-vpc-attribute --vpc-id {vpc_id} --enable-dns-support / "
+            "--enable-dns-hostnames (one attribute per call)"
+        )
     subnets = _call(c.ec2.describe_subnets, sleep, Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]).get("Subnets", [])
     if not subnets:
         raise LinkError(f"VPC {vpc_id} has no subnets; the smoke test and test host need one")
@@ -442,6 +458,30 @@ def _call(operation: Callable[..., Any], sleep: Callable[[float], None], **param
     raise AssertionError("unreachable")
 
 
+def _assume(sts: Any, role_arn: str, sleep: Callable[[float], None]) -> dict[str, str]:
+    """The provider's role's credentials. A role (or its trust of this account's role) created moments ago
+    is refused until IAM has propagated it (AccessDenied): retried for about a minute."""
+    for attempt, delay in enumerate((*ASSUME_RETRY_DELAYS_SECONDS, None), start=1):
+        try:
+            response = _call(
+                sts.assume_role, sleep, RoleArn=role_arn, RoleSessionName="eks-lattice-gateway-consumer-dns"
+            )
+            credentials: dict[str, str] = response["Credentials"]
+            return credentials
+        except Exception as err:
+            if _code(err) != "AccessDenied":
+                raise
+            if delay is None:
+                raise LinkError(
+                    f"could not assume the provider's role {role_arn} (AccessDenied for "
+                    f"{sum(ASSUME_RETRY_DELAYS_SECONDS):.0f}s): deploy the provider's Platform stack with this "
+                    "account under `consumers` first"
+                ) from None
+            LOG.info("AssumeRole %s denied (attempt %d; IAM propagation?); retrying in %.0fs", role_arn, attempt, delay)
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
 def _clients() -> Clients:
     import boto3  # noqa: PLC0415 - the Lambda runtime's boto3; tests inject clients
     from botocore.config import Config  # noqa: PLC0415
@@ -449,9 +489,7 @@ def _clients() -> Clients:
     config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "max_attempts": 2})
 
     def zone_owner(role_arn: str) -> Any:
-        creds = boto3.client("sts", config=config).assume_role(
-            RoleArn=role_arn, RoleSessionName="eks-lattice-gateway-consumer-dns"
-        )["Credentials"]
+        creds = _assume(boto3.client("sts", config=config), role_arn, time.sleep)
         return boto3.client(
             "route53",
             aws_access_key_id=creds["AccessKeyId"],

@@ -10,6 +10,7 @@ tests use botocore's Stubber, which checks every request and response against RA
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -308,6 +309,58 @@ def test_missing_properties_are_named(world: World) -> None:
         world.run({**event, "ResourceType": "Custom::Other"})
 
 
+def sts_client() -> tuple[Any, Stubber]:
+    sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    return sts, Stubber(sts)
+
+
+CREDENTIALS = {
+    "AccessKeyId": "ASIAPROVIDER00000000",
+    "SecretAccessKey": "secret",
+    "SessionToken": "token",
+    "Expiration": datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC),
+}
+
+
+def test_the_zone_owners_role_is_retried_while_iam_propagates_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider's -ZoneAuthorizer (or its trust of this account) created moments ago: AssumeRole is
+    AccessDenied until IAM has propagated it. Through the handler's own client factory."""
+    sts, stub = sts_client()
+    for _ in range(3):
+        stub.add_client_error("assume_role", "AccessDenied", "not authorized to perform sts:AssumeRole", 403)
+    stub.add_response(
+        "assume_role",
+        {"Credentials": CREDENTIALS},
+        {"RoleArn": AUTHORIZER, "RoleSessionName": "eks-lattice-gateway-consumer-dns"},
+    )
+    real = boto3.client
+
+    def client(service: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("aws_access_key_id", "x")
+        kwargs.setdefault("aws_secret_access_key", "x")
+        return sts if service == "sts" else real(service, region_name="us-east-1", **kwargs)
+
+    slept: list[float] = []
+    monkeypatch.setattr(boto3, "client", client)
+    monkeypatch.setattr(handler.time, "sleep", slept.append)
+    with stub:
+        owner = handler._clients().zone_owner(AUTHORIZER)
+    stub.assert_no_pending_responses()
+    assert owner.meta.service_model.service_name == "route53"
+    assert slept == list(handler.ASSUME_RETRY_DELAYS_SECONDS[:3])
+
+
+def test_a_role_that_stays_denied_fails_readably_after_a_bounded_time() -> None:
+    sts, stub = sts_client()
+    for _ in range(len(handler.ASSUME_RETRY_DELAYS_SECONDS) + 1):
+        stub.add_client_error("assume_role", "AccessDenied", "not authorized", 403)
+    slept: list[float] = []
+    with stub, pytest.raises(LinkError, match=r"could not assume the provider's role .*deploy the provider's Platform"):
+        handler._assume(sts, AUTHORIZER, slept.append)
+    stub.assert_no_pending_responses()
+    assert 30 <= sum(slept) <= 120
+
+
 # ------------------------------------------------------------------------------------------ existing VPC
 
 
@@ -320,12 +373,20 @@ def vpc_event(request: str, vpc_id: str) -> dict[str, Any]:
     }
 
 
-def test_existing_vpc_lookup_returns_its_cidr_and_first_subnet_or_names_a_missing_vpc(world: World) -> None:
+def test_existing_vpc_lookup_returns_its_cidr_and_first_subnet_or_names_a_missing_or_dnsless_vpc(world: World) -> None:
     """One test: moto's EC2 backend takes seconds to start in each account."""
     ec2 = world.consumer.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.3.0.0/16")["Vpc"]["VpcId"]
     ec2.create_subnet(VpcId=vpc, CidrBlock="10.3.64.0/18", AvailabilityZone=f"{world.region}b")
     first = ec2.create_subnet(VpcId=vpc, CidrBlock="10.3.128.0/18", AvailabilityZone=f"{world.region}a")
+    # A new VPC has DNS hostnames off (EC2's default): the provider's private zone would not resolve.
+    with pytest.raises(LinkError, match=rf"VPC {vpc} \(consumers\[\]\.vpcId\) has enableDnsHostnames off"):
+        world.run(vpc_event("Create", vpc))
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": False})
+    with pytest.raises(LinkError, match="has enableDnsSupport and enableDnsHostnames off"):
+        world.run(vpc_event("Create", vpc))
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     result = world.run(vpc_event("Create", vpc))
     assert result["Data"] == {"CidrBlock": "10.3.0.0/16", "SubnetId": first["Subnet"]["SubnetId"]}
     with pytest.raises(LinkError, match=r"vpc-0123456789abcdef0 does not exist .*consumers\[\]\.vpcId"):
