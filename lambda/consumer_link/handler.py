@@ -304,7 +304,7 @@ def _zone_association(
     try:
         change = _associate(c.route53, zone, vpc, sleep)
         associated = True
-        _wait_insync(c.route53, change, sleep)
+        _wait_insync(c.route53, change, sleep, context)
         _deauthorize(owner, zone, vpc, sleep)
     except Exception:
         _undo_create(c.route53, owner, zone, vpc, sleep, associated=associated)
@@ -354,13 +354,18 @@ def _associate(route53: Any, zone: str, vpc: dict[str, str], sleep: Callable[[fl
     raise AssertionError("unreachable")
 
 
-def _wait_insync(route53: Any, change_id: str, sleep: Callable[[float], None]) -> None:
+def _wait_insync(route53: Any, change_id: str, sleep: Callable[[float], None], context: Any) -> None:
+    waited = 0.0
     for _ in range(CHANGE_POLLS):
         status = _call(route53.get_change, sleep, Id=change_id)["ChangeInfo"]["Status"]
         if status == "INSYNC":
             return
+        # Stop while the invocation still has time to undo the association (a timed-out Lambda can't).
+        if _seconds_left(context, CHANGE_POLL_SECONDS) is False:
+            break
         sleep(CHANGE_POLL_SECONDS)
-    raise LinkError(f"Route 53 change {change_id} was not INSYNC after {CHANGE_POLLS * CHANGE_POLL_SECONDS:.0f}s")
+        waited += CHANGE_POLL_SECONDS
+    raise LinkError(f"Route 53 change {change_id} was not INSYNC after {waited:.0f}s")
 
 
 def _zones_of(route53: Any, vpc: dict[str, str], sleep: Callable[[float], None]) -> dict[str, str]:

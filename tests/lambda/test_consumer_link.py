@@ -552,3 +552,12 @@ def test_share_acceptance_waits_no_longer_than_the_invocation_has_and_says_why()
     with pytest.raises(LinkError, match=r"was accepted but after \d+s it is PENDING here"):
         handler.on_event(share_event("Create"), invocation, clients=clients, sleep=invocation.sleep)
     assert 0 < invocation.slept <= 60.0 - handler.RESERVE_SECONDS  # time left to report the failure
+
+
+def test_waiting_for_insync_leaves_the_invocation_time_to_undo_the_association(world: World) -> None:
+    invocation = Invocation(seconds=60.0)
+    clients = dataclasses.replace(world.clients(), route53=Faulty(world.consumer_route53, get_change=never_insync))
+    with pytest.raises(LinkError, match=r"was not INSYNC after \d+s"):
+        handler.on_event(world.event("Create"), invocation, clients=clients, sleep=invocation.sleep)
+    assert invocation.left >= handler.RESERVE_SECONDS
+    assert world.zones_of_consumer_vpc() == [] and world.authorizations() == []
