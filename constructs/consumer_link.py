@@ -53,8 +53,10 @@ class ConsumerLink(Construct):
                     "route53:GetChange",
                     "ec2:DescribeVpcs",
                     "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcAttribute",
                     "ram:GetResourceShareInvitations",
                     "ram:GetResourceShares",
+                    "ram:ListResources",
                 ],
                 resources=["*"],
             )
@@ -73,7 +75,8 @@ class ConsumerLink(Construct):
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
-            "Route 53 ListHostedZonesByVPC/GetChange, EC2 Describe* and RAM Get* take no resource-level permissions.",
+            "Route 53 ListHostedZonesByVPC/GetChange, EC2 Describe* and RAM Get*/ListResources take no "
+            "resource-level permissions.",
         )
         acknowledge(
             role,
@@ -87,19 +90,26 @@ class ConsumerLink(Construct):
             self, construct_id, service_token=self.provider.service_token, resource_type=kind, properties=properties
         )
 
-    def accept_share(self, share_arn: str) -> CustomResource:
-        return self._resource("ShareAcceptance", "Custom::LatticeShareAcceptance", {"ResourceShareArn": share_arn})
+    def accept_share(self, *, share_arn: str, service_network_arn: str) -> CustomResource:
+        """Completes once the share, with the service network in it, is usable in this account."""
+        return self._resource(
+            "ShareAcceptance",
+            "Custom::LatticeShareAcceptance",
+            {"ResourceShareArn": share_arn, "ServiceNetworkArn": service_network_arn},
+        )
 
     def existing_vpc(self, vpc_id: str) -> CustomResource:
         """Data: CidrBlock, SubnetId (looked up at deploy time)."""
         return self._resource("ExistingVpc", "Custom::ExistingVpc", {"VpcId": vpc_id})
 
-    def associate_zone(self, *, hosted_zone_id: str, vpc_id: str, vpc_region: str) -> CustomResource:
+    def associate_zone(self, *, hosted_zone_id: str, zone_name: str, vpc_id: str, vpc_region: str) -> CustomResource:
+        """`zone_name` lets the handler refuse a VPC holding another zone of that name before authorizing."""
         return self._resource(
             "ZoneAssociation",
             "Custom::CrossAccountZoneAssociation",
             {
                 "HostedZoneId": hosted_zone_id,
+                "ZoneName": zone_name,
                 "VpcId": vpc_id,
                 "VpcRegion": vpc_region,
                 "AuthorizerRoleArn": self.authorizer_role_arn,

@@ -67,7 +67,10 @@ class ConsumerStack(Stack):
             authorizer_role_arn=f"arn:{Aws.PARTITION}:iam::{sharing.account}:role/{sharing.authorizer_role}",
             log_retention=retention,
         )
-        acceptance = link.accept_share(provider_output(SHARE_ARN_OUTPUT))
+        acceptance = link.accept_share(
+            share_arn=provider_output(SHARE_ARN_OUTPUT),
+            service_network_arn=provider_output(SERVICE_NETWORK_ARN_OUTPUT),
+        )
 
         if consumer.vpc_cidr is not None:
             log_key = LogEncryptionKey(self, "LogKey", description=f"Consumer {consumer.name}: VPC flow logs").key
@@ -128,7 +131,10 @@ class ConsumerStack(Stack):
         # A shared network is usable only once this account accepted the share (or the organization did).
         association.node.add_dependency(acceptance)
         self.zone_association = link.associate_zone(
-            hosted_zone_id=provider_output(PRIVATE_ZONE_ID_OUTPUT), vpc_id=vpc.vpc_id, vpc_region=self.region
+            hosted_zone_id=provider_output(PRIVATE_ZONE_ID_OUTPUT),
+            zone_name=config.private_zone_name,
+            vpc_id=vpc.vpc_id,
+            vpc_region=self.region,
         )
 
         smoke = SmokeTest(

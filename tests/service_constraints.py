@@ -734,6 +734,8 @@ EXEMPT: dict[str, str] = {
     "CreateResourceShare name: String); ours is the stack name plus -service-network",
     "Custom::FinalizerGuard Path": "a Kubernetes API path our handler reads, built from names the config "
     "already validates as DNS labels (config/model.py)",
+    "Custom::CrossAccountZoneAssociation ZoneName": "the consumer_link handler's input (compared with "
+    "ListHostedZonesByVPC names), not a name AWS stores; privateZoneName is validated by config (DnsName)",
     "AWS::EC2::VPCEndpoint ServiceName": "an AWS endpoint service name (com.amazonaws.<region>.<service>)",
     "AWS::CodeBuild::Project Environment.EnvironmentVariables[].Name": "a shell variable CDK Pipelines sets",
     "AWS::CodePipeline::Pipeline Stages[].Actions[].Configuration.BranchName": "validated as a git branch by "

@@ -275,9 +275,12 @@ def test_consumer_associates_its_vpc_with_the_shared_network_after_accepting(
     (acceptance_id,) = resources(template, "Custom::LatticeShareAcceptance")
     assert acceptance_id in assoc["DependsOn"]
     stack_output_read(template["Resources"][acceptance_id]["Properties"]["ResourceShareArn"], "ServiceNetworkShareArn")
+    # The acceptance completes only once the share holds the network here (RAM associates asynchronously).
+    stack_output_read(template["Resources"][acceptance_id]["Properties"]["ServiceNetworkArn"], "ServiceNetworkArn")
     (zone,) = resources(template, "Custom::CrossAccountZoneAssociation").values()
     props = zone["Properties"]
     stack_output_read(props["HostedZoneId"], "PrivateZoneId")
+    assert props["ZoneName"] == "example.com"  # the handler refuses a same-name zone before authorizing
     assert props["VpcRegion"] == PROVIDER_REGION
     assert f":iam::{PROVIDER_ACCOUNT}:role/EksLatticeGateway-Platform-ZoneAuthorizer" in json.dumps(
         props["AuthorizerRoleArn"]

@@ -553,3 +553,29 @@ def test_deploying_the_pipeline_stack_is_not_checked_against_app_stacks(cloudfor
     )
     assert status == 0 and out.startswith("impact: pipeline mode: ")
     assert cloudformation.requests == []
+
+
+@pytest.mark.parametrize(
+    ("rtype", "old_props", "new_props"),
+    [
+        ("AWS::VpcLattice::ServiceNetwork", {"Name": "demo-sn"}, {"Name": "other-sn"}),
+        ("AWS::Route53::HostedZone", {"Name": "example.com"}, {"Name": "example.org"}),
+    ],
+    ids=["serviceNetworkName", "privateZoneName"],
+)
+def test_replacing_what_consumers_are_associated_with_names_the_consumer_stacks(
+    rtype: str, old_props: dict[str, Any], new_props: dict[str, Any]
+) -> None:
+    """Consumer accounts' stacks hold associations to the provider's network and zone: replacing either
+    strands them unless they are destroyed first (README: Share with another account)."""
+    consumer = "EksLatticeGateway-Consumer-team-b"
+    link = {"Resources": {"Z": res("Custom::CrossAccountZoneAssociation", HostedZoneId="Z1")}}
+    old = {PLATFORM: {"Resources": {"N": res(rtype, **old_props)}}, consumer: link}
+    new = {PLATFORM: {"Resources": {"N": res(rtype, **new_props)}}, consumer: link}
+    result = run(old, new)
+    assert actions(result) == {"N": "replace"} and [c.logical_id for c in result.stateful] == ["N"]
+    assert f"strands consumer stack(s) {consumer}: destroy them first" in reasons(result, "N")
+    removed = run(old, {PLATFORM: {"Resources": {}}, consumer: link})
+    assert "strands consumer stack(s)" in reasons(removed, "N")
+    alone = run({PLATFORM: old[PLATFORM]}, {PLATFORM: new[PLATFORM]})
+    assert "consumer" not in reasons(alone, "N")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import datetime as dt
 import importlib.util
 import json
@@ -57,6 +58,10 @@ STATEFUL_TYPES = frozenset(
         "AWS::Logs::LogGroup",
     }
 )
+# What consumer accounts' stacks (issue 13) hold on to: replacing or removing one while they are deployed
+# strands them (their associations name the old network and zone), so they are destroyed first.
+CONSUMED_TYPES = frozenset({"AWS::VpcLattice::ServiceNetwork", "AWS::Route53::HostedZone"})
+CONSUMER_MARKER = "Custom::CrossAccountZoneAssociation"
 KUBERNETES_MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
 # The declaration each of this app's custom-resource handlers carries (see lambda/*/handler.py).
 PHYSICAL_ID_DECLARATION = "PHYSICAL_ID_PROPERTIES"
@@ -543,6 +548,25 @@ class _Analysis:
                 if lid not in new_resources:
                     impact.changes.append(Change(stack, lid, str(resource.get("Type")), "remove"))
             impact.kubernetes += kubernetes_changes(stack, old_resources, new_resources)
+        return self.consumers_stranded(impact)
+
+    def consumers_stranded(self, impact: Impact) -> Impact:
+        consumers = sorted(
+            stack
+            for stack in {*self.old, *self.new}
+            if any(r.get("Type") == CONSUMER_MARKER for r in self.resources(self.old, stack).values())
+        )
+        if not consumers:
+            return impact
+        note = (
+            f"strands consumer stack(s) {', '.join(consumers)}: destroy them first (README: Share with another account)"
+        )
+        impact.changes = [
+            dataclasses.replace(c, reasons=(*c.reasons, note))
+            if c.type in CONSUMED_TYPES and c.action in {"replace", "remove"}
+            else c
+            for c in impact.changes
+        ]
         return impact
 
 

@@ -10,11 +10,13 @@ tests use botocore's Stubber, which checks every request and response against RA
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 from consumer_link import handler
 from consumer_link.handler import Clients, LinkError
@@ -77,6 +79,7 @@ class World:
             "ResourceProperties": {
                 "ServiceToken": "arn:aws:lambda:...",
                 "HostedZoneId": self.zone,
+                "ZoneName": "example.com",
                 "VpcId": self.vpc,
                 "VpcRegion": self.region,
                 "AuthorizerRoleArn": AUTHORIZER,
@@ -136,10 +139,26 @@ def test_create_authorizes_then_associates_then_removes_the_authorization(world:
 def test_rerun_and_update_are_idempotent(world: World) -> None:
     first = world.run(world.event("Create"))
     world.calls.clear()
-    again = world.run(world.event("Create"))
     update = world.run(world.event("Update", physical=first["PhysicalResourceId"]))
-    assert first == again == update
+    again = world.run(world.event("Create"))  # a re-run can't tell its own association from another's
+    assert update == first
+    assert again == {"PhysicalResourceId": first["PhysicalResourceId"] + "/adopted"}
     assert ops(world) == []  # already associated: no second authorization, no second association
+    assert world.zones_of_consumer_vpc() == [world.zone]
+
+
+def test_an_association_that_existed_before_is_adopted_and_left_alone_on_delete(world: World) -> None:
+    """A `vpcId` consumer's VPC may already be associated with the zone (its owner did it, or another
+    stack): Delete must not remove what this resource did not make, on Update neither."""
+    vpc = {"VPCId": world.vpc, "VPCRegion": world.region}
+    world.provider_route53.create_vpc_association_authorization(HostedZoneId=world.zone, VPC=vpc)
+    world.consumer_route53.associate_vpc_with_hosted_zone(HostedZoneId=world.zone, VPC=vpc)
+    world.calls.clear()
+    physical = world.run(world.event("Create"))["PhysicalResourceId"]
+    assert physical.endswith("/adopted")
+    assert world.run(world.event("Update", physical=physical))["PhysicalResourceId"] == physical
+    world.run(world.event("Delete", physical=physical))
+    assert ops(world) == []
     assert world.zones_of_consumer_vpc() == [world.zone]
 
 
@@ -194,6 +213,76 @@ def test_create_refuses_a_vpc_that_already_has_a_zone_of_the_same_name(world: Wo
     )
     with pytest.raises(LinkError, match="already associated with another private zone of the same name"):
         world.run(world.event("Create"))
+    assert ops(world) == []  # refused before anything was authorized
+    assert world.authorizations() == []
+
+
+class Faulty:
+    """A client whose named operations are replaced; everything else is the real (moto) client's."""
+
+    def __init__(self, client: Any, **overrides: Callable[..., Any]) -> None:
+        self._client, self._overrides = client, overrides
+
+    def __getattr__(self, name: str) -> Any:
+        return self._overrides.get(name) or getattr(self._client, name)
+
+
+def client_error(code: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, operation)
+
+
+def failing_once(operation: Callable[..., Any], error: Exception) -> Callable[..., Any]:
+    failed: list[bool] = []
+
+    def call(**params: Any) -> Any:
+        if not failed:
+            failed.append(True)
+            raise error
+        return operation(**params)
+
+    return call
+
+
+def never_authorized(**_: Any) -> Any:
+    raise client_error("NotAuthorizedException", "AssociateVPCWithHostedZone")
+
+
+def never_insync(**_: Any) -> Any:
+    return {"ChangeInfo": {"Id": "/change/C1", "Status": "PENDING", "SubmittedAt": "2026-01-01T00:00:00Z"}}
+
+
+def change_denied(**_: Any) -> Any:
+    raise client_error("AccessDenied", "GetChange")
+
+
+@pytest.mark.parametrize(
+    ("consumer_faults", "owner_faults", "error"),
+    [
+        ({"associate_vpc_with_hosted_zone": never_authorized}, {}, "NotAuthorizedException"),
+        ({"get_change": never_insync}, {}, "was not INSYNC"),
+        ({"get_change": change_denied}, {}, "AccessDenied"),
+        ({}, {"delete_vpc_association_authorization": "fails once"}, "Could not connect"),
+    ],
+    ids=["not-authorized-after-retries", "insync-timeout", "get-change-fails", "deauthorize-fails"],
+)
+def test_a_create_that_fails_partway_leaves_no_authorization_and_no_association(
+    world: World, consumer_faults: dict[str, Any], owner_faults: dict[str, Any], error: str
+) -> None:
+    """The provider framework answers a failed Create's rollback Delete itself (CREATE_FAILED physical id),
+    so the handler must undo its own steps before it reports the failure."""
+    provider = world.provider_route53
+    owner_overrides = {
+        name: failing_once(getattr(provider, name), EndpointConnectionError(endpoint_url="https://route53"))
+        for name in owner_faults
+    }
+    clients = dataclasses.replace(
+        world.clients(zone_owner=lambda _: Faulty(provider, **owner_overrides)),
+        route53=Faulty(world.consumer_route53, **consumer_faults),
+    )
+    with pytest.raises(Exception, match=error):
+        world.run(world.event("Create"), clients)
+    assert world.zones_of_consumer_vpc() == []
+    assert world.authorizations() == []
 
 
 def test_throttling_is_retried(world: World) -> None:
@@ -203,8 +292,6 @@ def test_throttling_is_retried(world: World) -> None:
     def throttle_once(**_: Any) -> Any:
         attempts.append("x")
         if len(attempts) == 1:
-            from botocore.exceptions import ClientError
-
             raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "Associate")
         return None
 
@@ -222,6 +309,58 @@ def test_missing_properties_are_named(world: World) -> None:
         world.run({**event, "ResourceType": "Custom::Other"})
 
 
+def sts_client() -> tuple[Any, Stubber]:
+    sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    return sts, Stubber(sts)
+
+
+CREDENTIALS = {
+    "AccessKeyId": "ASIAPROVIDER00000000",
+    "SecretAccessKey": "secret",
+    "SessionToken": "token",
+    "Expiration": datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC),
+}
+
+
+def test_the_zone_owners_role_is_retried_while_iam_propagates_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider's -ZoneAuthorizer (or its trust of this account) created moments ago: AssumeRole is
+    AccessDenied until IAM has propagated it. Through the handler's own client factory."""
+    sts, stub = sts_client()
+    for _ in range(3):
+        stub.add_client_error("assume_role", "AccessDenied", "not authorized to perform sts:AssumeRole", 403)
+    stub.add_response(
+        "assume_role",
+        {"Credentials": CREDENTIALS},
+        {"RoleArn": AUTHORIZER, "RoleSessionName": "eks-lattice-gateway-consumer-dns"},
+    )
+    real = boto3.client
+
+    def client(service: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("aws_access_key_id", "x")
+        kwargs.setdefault("aws_secret_access_key", "x")
+        return sts if service == "sts" else real(service, region_name="us-east-1", **kwargs)
+
+    slept: list[float] = []
+    monkeypatch.setattr(boto3, "client", client)
+    monkeypatch.setattr(handler.time, "sleep", slept.append)
+    with stub:
+        owner = handler._clients().zone_owner(AUTHORIZER)
+    stub.assert_no_pending_responses()
+    assert owner.meta.service_model.service_name == "route53"
+    assert slept == list(handler.ASSUME_RETRY_DELAYS_SECONDS[:3])
+
+
+def test_a_role_that_stays_denied_fails_readably_after_a_bounded_time() -> None:
+    sts, stub = sts_client()
+    for _ in range(len(handler.ASSUME_RETRY_DELAYS_SECONDS) + 1):
+        stub.add_client_error("assume_role", "AccessDenied", "not authorized", 403)
+    slept: list[float] = []
+    with stub, pytest.raises(LinkError, match=r"could not assume the provider's role .*deploy the provider's Platform"):
+        handler._assume(sts, AUTHORIZER, slept.append)
+    stub.assert_no_pending_responses()
+    assert 30 <= sum(slept) <= 120
+
+
 # ------------------------------------------------------------------------------------------ existing VPC
 
 
@@ -234,12 +373,20 @@ def vpc_event(request: str, vpc_id: str) -> dict[str, Any]:
     }
 
 
-def test_existing_vpc_lookup_returns_its_cidr_and_first_subnet_or_names_a_missing_vpc(world: World) -> None:
+def test_existing_vpc_lookup_returns_its_cidr_and_first_subnet_or_names_a_missing_or_dnsless_vpc(world: World) -> None:
     """One test: moto's EC2 backend takes seconds to start in each account."""
     ec2 = world.consumer.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.3.0.0/16")["Vpc"]["VpcId"]
     ec2.create_subnet(VpcId=vpc, CidrBlock="10.3.64.0/18", AvailabilityZone=f"{world.region}b")
     first = ec2.create_subnet(VpcId=vpc, CidrBlock="10.3.128.0/18", AvailabilityZone=f"{world.region}a")
+    # A new VPC has DNS hostnames off (EC2's default): the provider's private zone would not resolve.
+    with pytest.raises(LinkError, match=rf"VPC {vpc} \(consumers\[\]\.vpcId\) has enableDnsHostnames off"):
+        world.run(vpc_event("Create", vpc))
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": False})
+    with pytest.raises(LinkError, match="has enableDnsSupport and enableDnsHostnames off"):
+        world.run(vpc_event("Create", vpc))
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     result = world.run(vpc_event("Create", vpc))
     assert result["Data"] == {"CidrBlock": "10.3.0.0/16", "SubnetId": first["Subnet"]["SubnetId"]}
     with pytest.raises(LinkError, match=r"vpc-0123456789abcdef0 does not exist .*consumers\[\]\.vpcId"):
@@ -251,6 +398,7 @@ def test_existing_vpc_lookup_returns_its_cidr_and_first_subnet_or_names_a_missin
 
 SHARE = f"arn:aws:ram:us-east-1:{PROVIDER}:resource-share/0000-share"
 INVITATION = f"arn:aws:ram:us-east-1:{PROVIDER}:resource-share-invitation/0000-inv"
+NETWORK = f"arn:aws:vpc-lattice:us-east-1:{PROVIDER}:servicenetwork/sn-0123456789abcdef0"
 
 
 def share_event(request: str) -> dict[str, Any]:
@@ -258,12 +406,12 @@ def share_event(request: str) -> dict[str, Any]:
         "RequestType": request,
         "ResourceType": "Custom::LatticeShareAcceptance",
         "PhysicalResourceId": SHARE,
-        "ResourceProperties": {"ResourceShareArn": SHARE},
+        "ResourceProperties": {"ResourceShareArn": SHARE, "ServiceNetworkArn": NETWORK},
     }
 
 
-def invitation(status: str) -> dict[str, Any]:
-    return {"resourceShareInvitationArn": INVITATION, "resourceShareArn": SHARE, "status": status}
+def invitation(status: str, arn: str = INVITATION) -> dict[str, Any]:
+    return {"resourceShareInvitationArn": arn, "resourceShareArn": SHARE, "status": status}
 
 
 def ram_clients() -> tuple[Clients, Stubber]:
@@ -272,11 +420,30 @@ def ram_clients() -> tuple[Clients, Stubber]:
     return Clients(route53=None, ram=ram, ec2=None, zone_owner=lambda _: None), Stubber(ram)
 
 
-def run_share(event: dict[str, Any], clients: Clients) -> dict[str, Any]:
-    return handler.on_event(event, None, clients=clients, sleep=NO_SLEEP)
+def run_share(event: dict[str, Any], clients: Clients, context: Any = None) -> dict[str, Any]:
+    return handler.on_event(event, context, clients=clients, sleep=NO_SLEEP)
 
 
-def test_share_acceptance_accepts_a_pending_invitation() -> None:
+def shares(stub: Stubber, status: str | None) -> None:
+    found = [{"resourceShareArn": SHARE, "status": status}] if status else []
+    stub.add_response(
+        "get_resource_shares",
+        {"resourceShares": found},
+        {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareArns": [SHARE]},
+    )
+
+
+def listed(stub: Stubber, *arns: str) -> None:
+    stub.add_response(
+        "list_resources",
+        {"resources": [{"arn": arn, "status": "AVAILABLE"} for arn in arns]},
+        {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareArns": [SHARE]},
+    )
+
+
+def test_share_acceptance_accepts_a_pending_invitation_then_waits_until_the_network_is_shared_here() -> None:
+    """Accepting returns at once; RAM associates the share asynchronously, and the VPC association that
+    depends on this resource fails until the share is ACTIVE and lists the network."""
     clients, stub = ram_clients()
     stub.add_response(
         "get_resource_share_invitations",
@@ -288,21 +455,56 @@ def test_share_acceptance_accepts_a_pending_invitation() -> None:
         {"resourceShareInvitation": invitation("ACCEPTED")},
         {"resourceShareInvitationArn": INVITATION},
     )
+    shares(stub, "PENDING")
+    shares(stub, "ACTIVE")
+    listed(stub)  # active, but the network not associated yet
+    shares(stub, "ACTIVE")
+    listed(stub, NETWORK)
     with stub:
         result = run_share(share_event("Create"), clients)
     stub.assert_no_pending_responses()
     assert result == {"PhysicalResourceId": SHARE, "Data": {"Accepted": "invitation"}}
 
 
+def test_share_acceptance_prefers_a_pending_invitation_over_an_old_accepted_one() -> None:
+    """A principal removed from the share and added again has a new PENDING invitation beside its old one."""
+    clients, stub = ram_clients()
+    new = f"{INVITATION}-new"
+    stub.add_response(
+        "get_resource_share_invitations",
+        {"resourceShareInvitations": [invitation("ACCEPTED"), invitation("PENDING", new)]},
+    )
+    stub.add_response(
+        "accept_resource_share_invitation",
+        {"resourceShareInvitation": invitation("ACCEPTED", new)},
+        {"resourceShareInvitationArn": new},
+    )
+    shares(stub, "ACTIVE")
+    listed(stub, NETWORK)
+    with stub:
+        assert run_share(share_event("Create"), clients)["Data"] == {"Accepted": "invitation"}
+    stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize("status", ["EXPIRED", "REJECTED"])
+def test_share_acceptance_reports_an_expired_or_rejected_invitation(status: str) -> None:
+    clients, stub = ram_clients()
+    stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [invitation(status)]})
+    shares(stub, None)
+    with stub, pytest.raises(LinkError, match=rf"invitation to share .* is {status} .*must invite this account again"):
+        run_share(share_event("Create"), clients)
+    stub.assert_no_pending_responses()  # reported at once: no new invitation comes by waiting
+
+
 def test_share_acceptance_is_idempotent_and_knows_organization_shares() -> None:
     clients, stub = ram_clients()
     stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": [invitation("ACCEPTED")]})
+    shares(stub, "ACTIVE")
+    listed(stub, NETWORK)
     stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []})
-    stub.add_response(
-        "get_resource_shares",
-        {"resourceShares": [{"resourceShareArn": SHARE, "status": "ACTIVE"}]},
-        {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareArns": [SHARE]},
-    )
+    shares(stub, "ACTIVE")
+    shares(stub, "ACTIVE")
+    listed(stub, NETWORK)
     with stub:
         assert run_share(share_event("Update"), clients)["Data"] == {"Accepted": "earlier"}
         assert run_share(share_event("Create"), clients)["Data"] == {"Accepted": "organization"}
@@ -314,7 +516,48 @@ def test_share_acceptance_waits_then_fails_readably() -> None:
     clients, stub = ram_clients()
     for _ in range(len(handler.RETRY_DELAYS_SECONDS) + 1):
         stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []})
-        stub.add_response("get_resource_shares", {"resourceShares": []})
+        shares(stub, None)
     with stub, pytest.raises(LinkError, match=r"deploy the provider \(Platform stack\) with this account"):
         run_share(share_event("Create"), clients)
     stub.assert_no_pending_responses()
+
+
+class Invocation:
+    """A Lambda context whose remaining time the (fake) sleeps use up."""
+
+    def __init__(self, seconds: float) -> None:
+        self.left, self.slept = seconds, 0.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.left * 1000)
+
+    def sleep(self, seconds: float) -> None:
+        self.left -= seconds
+        self.slept += seconds
+
+
+class SlowRam:
+    """RAM whose accepted share never turns ACTIVE here."""
+
+    def get_resource_share_invitations(self, **_: Any) -> dict[str, Any]:
+        return {"resourceShareInvitations": [invitation("ACCEPTED")]}
+
+    def get_resource_shares(self, **_: Any) -> dict[str, Any]:
+        return {"resourceShares": [{"resourceShareArn": SHARE, "status": "PENDING"}]}
+
+
+def test_share_acceptance_waits_no_longer_than_the_invocation_has_and_says_why() -> None:
+    invocation = Invocation(seconds=60.0)
+    clients = Clients(route53=None, ram=SlowRam(), ec2=None, zone_owner=lambda _: None)
+    with pytest.raises(LinkError, match=r"was accepted but after \d+s it is PENDING here"):
+        handler.on_event(share_event("Create"), invocation, clients=clients, sleep=invocation.sleep)
+    assert 0 < invocation.slept <= 60.0 - handler.RESERVE_SECONDS  # time left to report the failure
+
+
+def test_waiting_for_insync_leaves_the_invocation_time_to_undo_the_association(world: World) -> None:
+    invocation = Invocation(seconds=60.0)
+    clients = dataclasses.replace(world.clients(), route53=Faulty(world.consumer_route53, get_change=never_insync))
+    with pytest.raises(LinkError, match=r"was not INSYNC after \d+s"):
+        handler.on_event(world.event("Create"), invocation, clients=clients, sleep=invocation.sleep)
+    assert invocation.left >= handler.RESERVE_SECONDS
+    assert world.zones_of_consumer_vpc() == [] and world.authorizations() == []
