@@ -17,6 +17,13 @@ with a role that may only describe that stack and invoke functions CloudFormatio
 For a stage in another account, the stage gets one more stack, `<prefix>-SmokeAccess`, holding that role there
 (trusting only the step's role), and the step assumes it.
 
+With `consumers` configured, each stage is followed by a wave `<stage>-Consumers`: one ConsumerStage per
+consumer (its stack in the consumer's account), each ending with the same smoke step run against the consumer
+stack (its smoke Lambda sits in the consumer VPC). Before each stage (and each consumer stage) deploys,
+`Impact-<stage>` runs tools/impact.py against that stage's deployed templates and stops a stateful replacement
+unless the stage sets `allowReplacement` (constructs/pipeline_impact.py). The mutation report runs last, in a
+wave of its own that no deploy waits for (constructs/pipeline_mutation.py).
+
 The pipeline needs a concrete account and region (`pipeline.account`/`pipeline.region`, else the CLI's
 credentials); a stage without its own account/region deploys to the pipeline's. No two stages may resolve to
 the same account and region (check_distinct_targets): they would create the same physical names.

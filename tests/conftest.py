@@ -178,7 +178,7 @@ TWO_STAGES: dict[str, Any] = {
 ONE_STAGE: dict[str, Any] = {"connectionArn": ARN, "repository": REPO}
 # The two-stage pipeline's app has two consumers (issue 13): each stage is followed by a wave of their stages.
 PIPELINE_CONSUMER_ACCOUNT = "333333333333"
-PIPELINE_CONSUMERS = [
+PIPELINE_CONSUMERS: list[dict[str, Any]] = [
     {"name": "team-b", "account": PIPELINE_CONSUMER_ACCOUNT, "vpcCidr": "10.3.0.0/16"},
     {"name": "team-c", "account": "444444444444", "vpcId": "vpc-0123456789abcdef0", "testHost": False},
 ]
