@@ -7,6 +7,9 @@ Example (cdk.json context, or `-c 'pipeline={...}'`, where the value arrives as 
      "account": "111111111111", "region": "ap-northeast-2",
      "stages": [{"name": "dev"}, {"name": "prod", "account": "222222222222", "production": true}]}
 
+A stage's `allowReplacement: true` lets its deploy go ahead when the pre-deploy impact check finds a stateful
+resource (cluster, VPC, service network, zone...) that the deploy would replace; by default that fails the stage.
+
 `account`/`region` at the top are the pipeline's own environment; a stage without them deploys there.
 Every problem raises `ConfigError("pipeline.<field>", reason)`, like the rest of the configuration.
 
@@ -49,7 +52,7 @@ _STAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,31}$")  # 32: room in IAM rol
 _BRANCH_BAD = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|@\{|//")
 
 _TOP_FIELDS = ("connectionArn", "repository", "branch", "stages", "account", "region")
-_STAGE_FIELDS = ("name", "account", "region", "production")
+_STAGE_FIELDS = ("name", "account", "region", "production", "allowReplacement")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +61,8 @@ class StageTarget:
     account: str | None = None
     region: str | None = None
     production: bool = False
+    # The stage's pre-deploy impact check only reports (never fails) a stateful replacement.
+    allow_replacement: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +88,8 @@ class PipelineConfig:
                 entry["region"] = stage.region
             if stage.production:
                 entry["production"] = True
+            if stage.allow_replacement:
+                entry["allowReplacement"] = True
             stages.append(entry)
         value: dict[str, Any] = {
             "connectionArn": self.connection_arn,
@@ -143,15 +150,16 @@ def parse_pipeline(value: Any) -> PipelineConfig:
         if name.lower() in seen:  # stack names and CodePipeline stage names would collide
             raise ConfigError(f"{key}.name", f"duplicate stage name {name!r} (already used by {seen[name.lower()]!r})")
         seen[name.lower()] = name
-        production = stage.get("production", False)
-        if not isinstance(production, bool):
-            raise ConfigError(f"{key}.production", f"expected true or false, got {json.dumps(production)}")
+        production, allow_replacement = (
+            _flag(f"{key}.{f}", stage.get(f, False)) for f in ("production", "allowReplacement")
+        )
         stages.append(
             StageTarget(
                 name=name,
                 account=_account(f"{key}.account", stage.get("account")),
                 region=_region(f"{key}.region", stage.get("region")),
                 production=production,
+                allow_replacement=allow_replacement,
             )
         )
     return PipelineConfig(
@@ -162,6 +170,12 @@ def parse_pipeline(value: Any) -> PipelineConfig:
         account=account,
         region=region,
     )
+
+
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"expected true or false, got {json.dumps(value)}")
+    return value
 
 
 def _account(key: str, value: Any) -> str | None:

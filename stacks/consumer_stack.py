@@ -17,6 +17,7 @@ from aws_cdk import Aws, CfnOutput, Fn, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_vpclattice as lattice
 from constructs import Construct
+from constructs.checkov import add_checkov_acknowledgments
 from constructs.client_host import ClientHost
 from constructs.consumer_link import ConsumerLink
 from constructs.lattice_sharing import grant_invoke
@@ -202,3 +203,4 @@ class ConsumerStage(cdk.Stage):
             env=cdk.Environment(account=consumer.account, region=sharing.consumer_region(consumer)),
         )
         (self.stack,) = add_consumers(self, config=config, sharing=dataclasses.replace(sharing, consumers=(consumer,)))
+        add_checkov_acknowledgments(self)  # aspects don't cross into a Stage: it carries its own

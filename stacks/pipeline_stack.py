@@ -17,6 +17,13 @@ with a role that may only describe that stack and invoke functions CloudFormatio
 For a stage in another account, the stage gets one more stack, `<prefix>-SmokeAccess`, holding that role there
 (trusting only the step's role), and the step assumes it.
 
+With `consumers` configured, each stage is followed by a wave `<stage>-Consumers`: one ConsumerStage per
+consumer (its stack in the consumer's account), each ending with the same smoke step run against the consumer
+stack (its smoke Lambda sits in the consumer VPC). Before each stage (and each consumer stage) deploys,
+`Impact-<stage>` runs tools/impact.py against that stage's deployed templates and stops a stateful replacement
+unless the stage sets `allowReplacement` (constructs/pipeline_impact.py). The mutation report runs last, in a
+wave of its own that no deploy waits for (constructs/pipeline_mutation.py).
+
 The pipeline needs a concrete account and region (`pipeline.account`/`pipeline.region`, else the CLI's
 credentials); a stage without its own account/region deploys to the pipeline's. No two stages may resolve to
 the same account and region (check_distinct_targets): they would create the same physical names.
@@ -25,6 +32,7 @@ the same account and region (check_distinct_targets): they would create the same
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +42,22 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines, region_info
 from constructs import Construct
 from constructs.pipeline_findings import acknowledge_cdk_pipelines
+from constructs.pipeline_impact import impact_step
+from constructs.pipeline_mutation import mutation_step
 from constructs.pipeline_smoke import grant_smoke
 from constructs.pipeline_source import grant_connection_use
 
 from config import AppConfig, ConfigError
+from config.consumers import Consumer
 from config.pipeline import (
     DEPLOYED_ENV,
     PipelineConfig,
     StageTarget,
     check_distinct_targets,
 )
-from stacks.system import PREFIX, System, add_system
+from stacks.consumer_stack import ConsumerStage
+from stacks.sharing import DEFAULT_QUALIFIER, role_name
+from stacks.system import PREFIX, System, add_consumer_stages, add_system
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_JSON = ROOT / "package.json"
@@ -70,6 +83,14 @@ def cdk_cli_version(package_json: Path = PACKAGE_JSON) -> str:
     return version
 
 
+def needs_cross_account_keys(pipeline: PipelineConfig, consumers: Iterable[Consumer], *, account: str) -> bool:
+    """A stage or a consumer stage deploys into another account than the pipeline's: its artifacts need a KMS
+    key that account may use (CDK Pipelines' crossAccountKeys)."""
+    return any(s.account is not None and s.account != account for s in pipeline.stages) or any(
+        c.account != account for c in consumers
+    )
+
+
 class SystemStage(cdk.Stage):
     """One deployment target: the app's stacks (add_system) in one account and region."""
 
@@ -79,7 +100,10 @@ class SystemStage(cdk.Stage):
             raise ValueError(f"stage {construct_id} needs a concrete account and region")
         self.target_account: str = env.account
         self.target_region: str = env.region
-        self.system: System = add_system(self, config=config, env=env, stack_prefix=f"{PREFIX}-{construct_id}")
+        # The consumers deploy in stages of their own, after this one (PipelineStack).
+        self.system: System = add_system(
+            self, config=config, env=env, stack_prefix=f"{PREFIX}-{construct_id}", consumers=False
+        )
 
     @property
     def gateway_stack_name(self) -> str:
@@ -108,7 +132,7 @@ class PipelineStack(cdk.Stack):
             )
         account, region = self.account, self.region
         check_distinct_targets(pipeline, account=account, region=region)
-        cross_account = any(s.account is not None and s.account != account for s in pipeline.stages)
+        cross_account = needs_cross_account_keys(pipeline, config.consumers, account=account)
 
         self.source = pipelines.CodePipelineSource.connection(
             pipeline.repository, pipeline.branch, connection_arn=pipeline.connection_arn
@@ -145,77 +169,128 @@ class PipelineStack(cdk.Stack):
             ),
         )
         self.stages: dict[str, SystemStage] = {}
+        self.consumer_stages: dict[str, list[ConsumerStage]] = {}
         self._smoke_roles: list[iam.Role] = []
+        qualifier = self.node.try_get_context("@aws-cdk/core:bootstrapQualifier") or DEFAULT_QUALIFIER
         for target in pipeline.stages:
             stage_env = cdk.Environment(account=target.account or account, region=target.region or region)
             stage = SystemStage(self, target.name, config=config, env=stage_env)
             self.stages[target.name] = stage
-            pre: list[pipelines.Step] = []
+            smoke = self._smoke_step(
+                target.name,
+                stage,
+                account=stage.target_account,
+                region=stage.target_region,
+                stack=stage.gateway_stack_name,
+            )
+            impact = self._impact_step(target, stage, qualifier)
+            pre: list[pipelines.Step] = [impact]
             if target.production:
-                pre.append(
-                    pipelines.ManualApprovalStep(
-                        f"Approve-{target.name}",
-                        comment=f"Deploy eks-lattice-gateway to production stage {target.name}?",
-                    )
+                approve = pipelines.ManualApprovalStep(
+                    f"Approve-{target.name}",
+                    comment=f"Deploy eks-lattice-gateway to production stage {target.name}? "
+                    f"Its impact check (Impact-{target.name}) lists what the deploy replaces.",
                 )
-            smoke = self._smoke_step(target, stage)
+                approve.add_step_dependency(impact)  # the approver can read the impact report first
+                pre.append(approve)
             self.pipeline.add_stage(stage, pre=pre, post=[smoke])
+            # Then this environment's consumers, in parallel, each smoke-tested from inside its own VPC.
+            cstages = add_consumer_stages(
+                self,
+                config=config,
+                env=stage_env,
+                stack_prefix=f"{PREFIX}-{target.name}",
+                stage_prefix=f"{target.name}-Consumer",
+            )
+            self.consumer_stages[target.name] = cstages
+            if cstages:
+                wave = self.pipeline.add_wave(f"{target.name}-Consumers")
+                for cs in cstages:
+                    account_, region_ = _concrete_env(cs)
+                    smoke = self._smoke_step(
+                        cs.node.id, cs, account=account_, region=region_, stack=cs.stack.stack_name
+                    )
+                    wave.add_stage(cs, pre=[self._impact_step(target, cs, qualifier)], post=[smoke])
+        # Last, in its own wave: mutation testing, a report that no deploy waits for (see constructs/pipeline_mutation).
+        self.pipeline.add_wave("Mutation", post=[mutation_step(self.source)])
         self.pipeline.build_pipeline()
         grant_connection_use(self.pipeline.pipeline, pipeline.connection_arn)
+        all_stages: set[cdk.Stage] = set(self.stages.values())
+        all_stages.update(cs for cstages in self.consumer_stages.values() for cs in cstages)
         acknowledge_cdk_pipelines(
-            self.pipeline, smoke_roles=self._smoke_roles, stages=set(self.stages.values()), partition=self._partition
+            self.pipeline, smoke_roles=self._smoke_roles, stages=all_stages, partition=self._partition
         )
 
-    def _smoke_step(self, target: StageTarget, stage: SystemStage) -> pipelines.CodeBuildStep:
-        """CodeBuild runs tools/smoke.py against the stage's Gateway stack.
+    def _impact_step(self, target: StageTarget, stage: cdk.Stage, qualifier: str) -> pipelines.CodeBuildStep:
+        """Before the stage deploys: what it would replace, against its deployed templates (tools/impact.py)."""
+        stacks = [c for c in stage.node.children if isinstance(c, cdk.Stack)]
+        account, region = _concrete_env(stage)
+        partition = self._partition
+        step = impact_step(
+            f"Impact-{stage.node.id}",
+            nag_scope=self.pipeline,
+            source=self.source,
+            assembly=self.synth_step,
+            stage=target.name,
+            stacks=[s.stack_name for s in stacks],
+            # A consumer stack reads the provider Platform stack's outputs (in the provider's account).
+            producers=[self.stages[target.name].system.platform.stack_name] if isinstance(stage, ConsumerStage) else [],
+            allow_replacement=target.allow_replacement,
+            partition=partition if partition != "<AWS::Partition>" else "aws",
+            account=account,
+            region=region,
+            same_account=account == self.account,
+            qualifier=qualifier,
+        )
+        return step
+
+    def _smoke_step(
+        self, name: str, stage: cdk.Stage, *, account: str, region: str, stack: str
+    ) -> pipelines.CodeBuildStep:
+        """CodeBuild runs tools/smoke.py against `stack` (a stage's Gateway stack, or a consumer stack): both hold
+        a smoke-test Lambda inside their client VPC and name it in the output SmokeTestFunctionName.
 
         Same account: its role may describe that stack and invoke the functions CloudFormation made in it.
         Another account: a SmokeAccess stack in the stage holds such a role, trusting only this step's role, and
         the step assumes it through an AWS profile (credential_source=EcsContainer: CodeBuild's credentials).
         """
-        gateway = stage.gateway_stack_name
+        pipeline_role_name = role_name(f"{PREFIX}-Smoke-{name}")
         role = iam.Role(
             self,
-            f"Smoke-{target.name}-Role",
+            f"Smoke-{name}-Role",
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
-            description=f"eks-lattice-gateway pipeline: smoke test of stage {target.name}",
-            role_name=f"{PREFIX}-Smoke-{target.name}" if stage.target_account != self.account else None,
+            description=f"eks-lattice-gateway pipeline: smoke test of stage {name}",
+            role_name=pipeline_role_name if account != self.account else None,
         )
         self._smoke_roles.append(role)
-        region_arg = f" --region {stage.target_region}"
+        region_arg = f" --region {region}"
         install = [
             # boto3 at the version pinned in requirements-dev.txt (the image's Python has none).
             "python -m pip install --quiet \"$(grep -E '^boto3==' requirements-dev.txt)\"",
         ]
-        if stage.target_account == self.account:
-            grant_smoke(
-                role,
-                gateway_stack=gateway,
-                partition=self._partition,
-                region=stage.target_region,
-                account=stage.target_account,
-            )
-            commands = [f"python tools/smoke.py --stack {gateway}{region_arg}"]
+        if account == self.account:
+            grant_smoke(role, gateway_stack=stack, partition=self._partition, region=region, account=account)
+            commands = [f"python tools/smoke.py --stack {stack}{region_arg}"]
         else:
             access = SmokeAccessStack(
                 stage,
                 "SmokeAccess",
-                stack_name=f"{gateway.removesuffix('-Gateway')}-SmokeAccess",
-                gateway_stack=gateway,
+                stack_name=f"{stack.removesuffix('-Gateway')}-SmokeAccess",
+                gateway_stack=stack,
                 trusted_account=self.account,
-                trusted_role_arn=f"arn:{self._partition}:iam::{self.account}:role/{PREFIX}-Smoke-{target.name}",
-                env=cdk.Environment(account=stage.target_account, region=stage.target_region),
+                trusted_role_arn=f"arn:{self._partition}:iam::{self.account}:role/{pipeline_role_name}",
+                env=cdk.Environment(account=account, region=region),
                 description="eks-lattice-gateway: role the pipeline's smoke test assumes in this account",
             )
-            target_role = f"arn:{self._partition}:iam::{stage.target_account}:role/{access.role_name}"
+            target_role = f"arn:{self._partition}:iam::{account}:role/{access.role_name}"
             role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[target_role]))
             commands = [
                 f"aws configure set profile.stage.role_arn {target_role}",
                 "aws configure set profile.stage.credential_source EcsContainer",
-                f"AWS_PROFILE=stage python tools/smoke.py --stack {gateway}{region_arg}",
+                f"AWS_PROFILE=stage python tools/smoke.py --stack {stack}{region_arg}",
             ]
         return pipelines.CodeBuildStep(
-            f"Smoke-{target.name}", input=self.source, role=role, install_commands=install, commands=commands
+            f"Smoke-{name}", input=self.source, role=role, install_commands=install, commands=commands
         )
 
     @property
@@ -224,6 +299,13 @@ class PipelineStack(cdk.Stack):
             region_info.RegionInfo.get(self.region).partition if not cdk.Token.is_unresolved(self.region) else None
         )
         return partition or "<AWS::Partition>"
+
+
+def _concrete_env(stage: cdk.Stage) -> tuple[str, str]:
+    """Every stage of this pipeline is built with a concrete account and region."""
+    if stage.account is None or stage.region is None:
+        raise ValueError(f"stage {stage.node.id} needs a concrete account and region")
+    return stage.account, stage.region
 
 
 class SmokeAccessStack(cdk.Stack):
@@ -240,7 +322,7 @@ class SmokeAccessStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.role_name = f"{self.stack_name}-Invoker"[:64]
+        self.role_name = role_name(f"{self.stack_name}-Invoker")
         # The pipeline account, narrowed to the smoke step's role (by ARN: survives the role's re-creation).
         principal = iam.AccountPrincipal(trusted_account).with_conditions(
             {"ArnEquals": {"aws:PrincipalArn": trusted_role_arn}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -181,17 +182,23 @@ TWO_STAGES: dict[str, Any] = {
     "repository": REPO,
     "branch": "main",
     "stages": [
-        {"name": "dev"},
+        {"name": "dev", "allowReplacement": True},
         {"name": "prod", "account": PROD_ACCOUNT, "region": PROD_REGION, "production": True},
     ],
 }
 ONE_STAGE: dict[str, Any] = {"connectionArn": ARN, "repository": REPO}
+# The two-stage pipeline's app has two consumers (issue 13): each stage is followed by a wave of their stages.
+PIPELINE_CONSUMER_ACCOUNT = "333333333333"
+PIPELINE_CONSUMERS: list[dict[str, Any]] = [
+    {"name": "team-b", "account": PIPELINE_CONSUMER_ACCOUNT, "vpcCidr": "10.3.0.0/16"},
+    {"name": "team-c", "account": "444444444444", "vpcId": "vpc-0123456789abcdef0", "testHost": False},
+]
 
 
 class PipelineSynth:
     """One synthesis of a PipelineStack in a fresh app with cdk-nag, as app.build will do it."""
 
-    def __init__(self, outdir: Path, pipeline: dict[str, Any]) -> None:
+    def __init__(self, outdir: Path, pipeline: dict[str, Any], context: dict[str, Any] | None = None) -> None:
         import json
 
         import aws_cdk as cdk
@@ -202,7 +209,7 @@ class PipelineSynth:
         from config.pipeline import parse_pipeline
         from stacks.pipeline_stack import add_pipeline
 
-        app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
+        app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=str(outdir))
         config = parse_context(app.node.get_all_context(), today=TODAY)
         self.stack = add_pipeline(
             app,
@@ -249,7 +256,9 @@ class PipelineSynth:
 @pytest.fixture(scope="session")
 def two_stages(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
     """A two-stage cross-account pipeline, synthesized once per session."""
-    return PipelineSynth(tmp_path_factory.mktemp("pipeline-two"), TWO_STAGES)
+    return PipelineSynth(
+        tmp_path_factory.mktemp("pipeline-two"), TWO_STAGES, {"consumers": json.dumps(PIPELINE_CONSUMERS)}
+    )
 
 
 @pytest.fixture(scope="session")

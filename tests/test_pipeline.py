@@ -28,6 +28,8 @@ from config.pipeline import (
 from tests.conftest import (
     ARN,
     PIPELINE_ACCOUNT,
+    PIPELINE_CONSUMER_ACCOUNT,
+    PIPELINE_CONSUMERS,
     PIPELINE_REGION,
     PROD_ACCOUNT,
     PROD_REGION,
@@ -61,6 +63,13 @@ def test_parse_stages_and_round_trip() -> None:
     # What the synth step passes back as -c pipeline=...: compact (no spaces) and equivalent.
     assert " " not in config.to_context()
     assert parse_pipeline(config.to_context()) == config
+
+
+def test_allow_replacement_is_per_stage_and_round_trips() -> None:
+    config = parse_pipeline(TWO_STAGES)
+    assert [s.allow_replacement for s in config.stages] == [True, False]
+    assert parse_pipeline(config.to_context()) == config
+    assert '"allowReplacement":true' in config.to_context()
 
 
 def test_parse_accepts_legacy_codestar_connection() -> None:
@@ -100,6 +109,16 @@ def test_parse_accepts_legacy_codestar_connection() -> None:
             {"connectionArn": ARN, "repository": REPO, "stages": [{"name": "p", "production": "yes"}]},
             "pipeline.stages[0].production",
             "true or false",
+        ),
+        (
+            {"connectionArn": ARN, "repository": REPO, "stages": [{"name": "p", "allowReplacement": "true"}]},
+            "pipeline.stages[0].allowReplacement",
+            'true or false, got "true"',
+        ),
+        (
+            {"connectionArn": ARN, "repository": REPO, "stages": [{"name": "p", "allowreplacement": True}]},
+            "pipeline.stages[0].allowreplacement",
+            "did you mean 'allowReplacement'",
         ),
         (
             {"connectionArn": ARN, "repository": REPO, "stages": [{"name": "p", "account": "12345678901x"}]},
@@ -223,12 +242,13 @@ def test_synth_step_has_the_memory_make_test_needs(two_stages: PipelineSynth) ->
 
     assert project["Environment"]["ComputeType"] == SYNTH_COMPUTE_TYPE
     assert {"BUILD_GENERAL1_SMALL": 3, "BUILD_GENERAL1_MEDIUM": 7}[SYNTH_COMPUTE_TYPE] == SYNTH_MEMORY_GB
+    (mutation,) = two_stages.stage("Mutation")
     others = {
         p["Properties"]["Environment"]["ComputeType"]
         for k, p in two_stages.resources("AWS::CodeBuild::Project").items()
-        if k != two_stages.project_of(synth)
+        if k not in (two_stages.project_of(synth), two_stages.project_of(mutation))
     }
-    assert others == {"BUILD_GENERAL1_SMALL"}  # only the synth step pays for more
+    assert others == {"BUILD_GENERAL1_SMALL"}  # only the synth step (and the mutation report) pay for more
 
 
 def test_every_codebuild_step_pins_node_python_and_its_clis(two_stages: PipelineSynth) -> None:
@@ -274,9 +294,12 @@ def test_self_mutation_uses_the_pinned_cli(two_stages: PipelineSynth) -> None:
 
 
 def test_manual_approval_precedes_production_only(two_stages: PipelineSynth) -> None:
+    """After the impact check (so the approver can read what the deploy replaces), before any deploy."""
     prod = two_stages.stage("prod")
-    assert prod[0]["ActionTypeId"]["Category"] == "Approval"
-    assert all(a["ActionTypeId"]["Category"] != "Approval" for a in prod[1:])
+    assert [a["Name"] for a in prod[:2]] == ["Impact-prod", "Approve-prod"]
+    assert prod[1]["ActionTypeId"]["Category"] == "Approval"
+    assert prod[0]["RunOrder"] < prod[1]["RunOrder"] < min(a["RunOrder"] for a in prod[2:])
+    assert all(a["ActionTypeId"]["Category"] != "Approval" for a in prod[2:])
     assert all(a["ActionTypeId"]["Category"] != "Approval" for a in two_stages.stage("dev"))
 
 
@@ -352,7 +375,7 @@ def test_cross_account_keys_when_a_stage_is_elsewhere(two_stages: PipelineSynth,
 
 def test_default_is_one_dev_stage_with_smoke(one_stage: PipelineSynth) -> None:
     names = [s["Name"] for s in one_stage.stages()]
-    assert names[-1] == DEFAULT_STAGE
+    assert names[-2:] == [DEFAULT_STAGE, "Mutation"]  # no consumers: no consumer wave
     assert "Approval" not in {a["ActionTypeId"]["Category"] for a in one_stage.stage(DEFAULT_STAGE)}
     assert one_stage.stage(DEFAULT_STAGE)[-1]["Name"] == f"Smoke-{DEFAULT_STAGE}"
 
@@ -401,3 +424,315 @@ def test_cfn_lint_finds_nothing_in_the_pipeline(two_stages: PipelineSynth) -> No
         if m.rule.id not in CFN_LINT_IGNORES and not false_positive(m.rule.id, m.message, m.path)
     ]
     assert findings == []
+
+
+# ------------------------------------------------------------------------- consumers (issue 13) in the pipeline
+
+CONSUMER_NAMES = [c["name"] for c in PIPELINE_CONSUMERS]
+
+
+def test_each_stage_is_followed_by_its_consumers_then_mutation_last(two_stages: PipelineSynth) -> None:
+    names = [s["Name"] for s in two_stages.stages()]
+    assert names[names.index("dev") :] == ["dev", "dev-Consumers", "prod", "prod-Consumers", "Mutation"]
+    for stage in ("dev", "prod"):
+        actions = two_stages.stage(f"{stage}-Consumers")
+        for consumer in CONSUMER_NAMES:
+            prefix = f"{stage}-Consumer-{consumer}."
+            own = [a for a in actions if a["Name"].startswith(prefix)]
+            # Impact check first, then the consumer stack's deploy, and its smoke test last.
+            assert own[0]["Name"] == f"{prefix}Impact-{stage}-Consumer-{consumer}"
+            assert own[-1]["Name"] == f"{prefix}Smoke-{stage}-Consumer-{consumer}"
+            deploys = [a for a in own if a["Name"] == f"{prefix}EksLatticeGateway-{stage}-Consumer-{consumer}.Deploy"]
+            assert len(deploys) == 1
+            assert own[0]["RunOrder"] < deploys[0]["RunOrder"] < own[-1]["RunOrder"]
+            assert all(a["RunOrder"] < own[-1]["RunOrder"] for a in own[:-1])
+
+
+def test_consumer_stacks_are_not_in_the_provider_stage(two_stages: PipelineSynth) -> None:
+    for stage, consumer_stages in two_stages.stack.consumer_stages.items():
+        provider = two_stages.stack.stages[stage]
+        assert provider.system.consumers == ()
+        assert [cs.stack.stack_name for cs in consumer_stages] == [
+            f"EksLatticeGateway-{stage}-Consumer-{name}" for name in CONSUMER_NAMES
+        ]
+        assert [cs.account for cs in consumer_stages] == [c["account"] for c in PIPELINE_CONSUMERS]
+
+
+@pytest.mark.parametrize(("stage", "region"), [("dev", PIPELINE_REGION), ("prod", PROD_REGION)])
+def test_consumer_smoke_runs_in_the_consumer_account(two_stages: PipelineSynth, stage: str, region: str) -> None:
+    """From inside the consumer VPC: the consumer stack's smoke Lambda, invoked through a role in its account."""
+    consumer_stage = f"{stage}-Consumer-team-b"
+    stack = f"EksLatticeGateway-{consumer_stage}"
+    smoke = two_stages.stage(f"{stage}-Consumers")
+    (action,) = (a for a in smoke if a["Name"] == f"{consumer_stage}.Smoke-{consumer_stage}")
+    commands = two_stages.buildspec(two_stages.project_of(action))["phases"]["build"]["commands"]
+    assert commands[-1] == f"AWS_PROFILE=stage python tools/smoke.py --stack {stack} --region {region}"
+    statements = _statements(two_stages.template, f"Smoke{consumer_stage.replace('-', '')}Role")
+    target_role = statements["sts:AssumeRole"]["Resource"]
+    assert target_role.startswith(f"arn:aws:iam::{PIPELINE_CONSUMER_ACCOUNT}:role/")
+    assert f"aws configure set profile.stage.role_arn {target_role}" in commands
+    (access_path,) = two_stages.outdir.glob(f"assembly-*-{consumer_stage}/*SmokeAccess*.template.json")
+    access = json.loads(access_path.read_text())
+    _assert_smoke_grants(_statements(access, "Invoker"), stack, region, PIPELINE_CONSUMER_ACCOUNT)
+    (role,) = (v for v in access["Resources"].values() if v["Type"] == "AWS::IAM::Role")
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Condition"] == {
+        "ArnEquals": {
+            "aws:PrincipalArn": f"arn:aws:iam::{PIPELINE_ACCOUNT}:role/EksLatticeGateway-Smoke-{consumer_stage}"
+        }
+    }
+    assert target_role.endswith(f":role/{role['Properties']['RoleName']}")
+
+
+def test_smoke_role_names_fit_iam_for_the_longest_stage_and_consumer() -> None:
+    from stacks.sharing import MAX_ROLE_NAME, role_name
+    from stacks.system import PREFIX
+
+    longest = f"{'S' * 32}-Consumer-{'c' * 20}"  # stage names: 32 characters; consumer names: 20
+    names = {role_name(f"{PREFIX}-Smoke-{longest}"), role_name(f"{PREFIX}-{longest}-SmokeAccess-Invoker")}
+    assert all(len(n) <= MAX_ROLE_NAME for n in names)
+    other = role_name(f"{PREFIX}-Smoke-{longest[:-1]}x")
+    assert other not in names  # shortened names still tell consumers apart
+
+
+@pytest.mark.parametrize(
+    ("stages", "consumers", "expected"),
+    [
+        ([{"name": "dev"}], [], False),
+        ([{"name": "dev"}], [{"name": "b", "account": PIPELINE_CONSUMER_ACCOUNT, "vpcCidr": "10.3.0.0/16"}], True),
+        ([{"name": "dev"}, {"name": "prod", "account": PROD_ACCOUNT}], [], True),
+    ],
+)
+def test_cross_account_keys_when_a_stage_or_a_consumer_is_elsewhere(
+    stages: list[dict[str, Any]], consumers: list[dict[str, Any]], expected: bool
+) -> None:
+    from config.consumers import Consumer
+    from stacks.pipeline_stack import needs_cross_account_keys
+
+    config = parse_pipeline({"connectionArn": ARN, "repository": REPO, "stages": stages})
+    models = tuple(Consumer.model_validate(c) for c in consumers)
+    assert needs_cross_account_keys(config, models, account=PIPELINE_ACCOUNT) is expected
+
+
+# ------------------------------------------------------------------- the impact guard (issue 11) in each stage
+
+
+def _impact_commands(synth: PipelineSynth, wave: str, name: str) -> list[str]:
+    (action,) = (a for a in synth.stage(wave) if a["Name"].split(".")[-1] == name)
+    spec = synth.buildspec(synth.project_of(action))
+    link, install = spec["phases"]["install"]["commands"]
+    # The synth step's cloud assembly, beside the source as ./cdk.out (CDK Pipelines' additional input).
+    assert link.endswith('ln -s -- "$CODEBUILD_SRC_DIR_Synth_Output" "cdk.out"')
+    assert install == "python -m pip install --quiet -c constraints.txt boto3 cfn-lint pydantic"
+    commands: list[str] = spec["phases"]["build"]["commands"]
+    return commands
+
+
+def test_impact_same_account_stage_reads_its_own_templates(two_stages: PipelineSynth) -> None:
+    """dev sets allowReplacement: the check reports, never fails; its role reads exactly dev's stacks."""
+    commands = _impact_commands(two_stages, "dev", "Impact-dev")
+    stacks = ["EksLatticeGateway-dev-Platform", "EksLatticeGateway-dev-Gateway"]
+    assert commands == [
+        f"python tools/impact.py --deployed --assembly cdk.out --stacks {' '.join(stacks)} --region {PIPELINE_REGION}"
+    ]
+    (action,) = (a for a in two_stages.stage("dev") if a["Name"] == "Impact-dev")
+    project = two_stages.resources("AWS::CodeBuild::Project")[two_stages.project_of(action)]
+    role_id = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+    grants = [
+        s
+        for p in two_stages.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "cloudformation" in json.dumps(s["Action"]) or "sts:" in json.dumps(s["Action"])
+    ]
+    (grant,) = grants
+    assert grant["Action"] == "cloudformation:GetTemplate"
+    assert sorted(grant["Resource"]) == sorted(
+        f"arn:aws:cloudformation:{PIPELINE_REGION}:{PIPELINE_ACCOUNT}:stack/{s}/*" for s in stacks
+    )
+
+
+@pytest.mark.parametrize(
+    ("wave", "name", "account", "region", "stacks"),
+    [
+        (
+            "prod",
+            "Impact-prod",
+            PROD_ACCOUNT,
+            PROD_REGION,
+            ["EksLatticeGateway-prod-Platform", "EksLatticeGateway-prod-Gateway", "EksLatticeGateway-prod-SmokeAccess"],
+        ),
+        (
+            "prod-Consumers",
+            "Impact-prod-Consumer-team-b",
+            PIPELINE_CONSUMER_ACCOUNT,
+            PROD_REGION,
+            ["EksLatticeGateway-prod-Consumer-team-b", "EksLatticeGateway-prod-Consumer-team-b-SmokeAccess"],
+        ),
+        (
+            "dev-Consumers",
+            "Impact-dev-Consumer-team-c",
+            "444444444444",
+            PIPELINE_REGION,
+            ["EksLatticeGateway-dev-Consumer-team-c", "EksLatticeGateway-dev-Consumer-team-c-SmokeAccess"],
+        ),
+    ],
+)
+def test_impact_other_account_assumes_its_lookup_role(
+    two_stages: PipelineSynth, wave: str, name: str, account: str, region: str, stacks: list[str]
+) -> None:
+    """Only the stage's own stacks (a name prefix would also select its consumers', deployed elsewhere)."""
+    commands = _impact_commands(two_stages, wave, name)
+    lookup = f"arn:aws:iam::{account}:role/cdk-hnb659fds-lookup-role-{account}-{region}"
+    stage = wave.removesuffix("-Consumers")
+    hint = f"'to deploy anyway, set allowReplacement: true for stage {stage} in cdk.json'\"'\"'s pipeline.stages'"
+    fail = "" if stage == "dev" else f" --fail-on-stateful --allow-hint {hint}"
+    assert commands == [
+        f"aws configure set profile.stage.role_arn {lookup}",
+        "aws configure set profile.stage.credential_source EcsContainer",
+        f"python tools/impact.py --deployed --assembly cdk.out --stacks {' '.join(stacks)} --region {region}{fail}"
+        " --profile stage",
+    ]
+    assert any(
+        s["Action"] == "sts:AssumeRole" and s["Resource"] == lookup
+        for p in two_stages.resources("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    )
+
+
+def test_impact_same_account_consumer_may_read_the_provider_stack_name() -> None:
+    """impact.py also asks for the stacks a consumer reads outputs from; in the consumer's account that stack
+    does not exist (skipped), but without the grant GetTemplate is denied and the check fails."""
+    import aws_cdk as cdk
+    from aws_cdk import pipelines
+    from constructs.pipeline_impact import impact_step
+
+    stack = cdk.Stack(cdk.App(), "S")
+    source = pipelines.CodePipelineSource.connection(REPO, "main", connection_arn=ARN)
+    step = impact_step(
+        "Impact",
+        nag_scope=stack,
+        source=source,
+        assembly=source,
+        stage="dev",
+        stacks=["C"],
+        producers=["P"],
+        allow_replacement=False,
+        partition="aws",
+        account=PIPELINE_ACCOUNT,
+        region=PIPELINE_REGION,
+        same_account=True,
+        qualifier="hnb659fds",
+    )
+    (statement,) = step.role_policy_statements or []
+    assert statement.to_statement_json()["Resource"] == [
+        f"arn:aws:cloudformation:{PIPELINE_REGION}:{PIPELINE_ACCOUNT}:stack/{s}/*" for s in ("C", "P")
+    ]
+
+
+def _run_impact(synth: PipelineSynth, command: str, deployed: dict[str, dict[str, Any]]) -> tuple[int, str, str]:
+    """The step's command line, run in process against the pipeline's own cloud assembly and a fake
+    GetTemplate that serves `deployed` (a stack missing from it does not exist)."""
+    import io
+    import shlex
+
+    from botocore.exceptions import ClientError
+
+    from tools import impact
+
+    class FakeCloudFormation:
+        def get_template(self, StackName: str, TemplateStage: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+            assert TemplateStage == "Original"
+            if StackName not in deployed:
+                error = {"Code": "ValidationError", "Message": f"Stack with id {StackName} does not exist"}
+                raise ClientError({"Error": error}, "GetTemplate")
+            return {"TemplateBody": json.dumps(deployed[StackName])}
+
+    argv = shlex.split(command)
+    assert argv[:2] == ["python", "tools/impact.py"]
+    argv = [str(synth.outdir) if a == "cdk.out" else a for a in argv[2:]]
+    out, err = io.StringIO(), io.StringIO()
+    code = impact.main(argv, out=out, err=err, client_factory=lambda profile, region: FakeCloudFormation())
+    return code, out.getvalue(), err.getvalue()
+
+
+def _deployed_with_another_vpc_cidr(synth: PipelineSynth, stage: str) -> dict[str, dict[str, Any]]:
+    """The stage as synthesized, except that the deployed cluster VPC had another CIDR: the new template
+    replaces the VPC (CidrBlock is create-only), a stateful resource."""
+    from tools import impact
+
+    templates = impact.read_assemblies(synth.outdir).templates
+    deployed = {
+        n: json.loads(json.dumps(t)) for n, t in templates.items() if n.startswith(f"EksLatticeGateway-{stage}-")
+    }
+    platform = deployed[f"EksLatticeGateway-{stage}-Platform"]["Resources"]
+    vpcs = [v for v in platform.values() if v["Type"] == "AWS::EC2::VPC"]
+    assert vpcs
+    for vpc in vpcs:
+        vpc["Properties"]["CidrBlock"] = "10.99.0.0/16"
+    return deployed
+
+
+def test_impact_step_stops_a_stateful_replacement(two_stages: PipelineSynth) -> None:
+    (command,) = _impact_commands(two_stages, "prod", "Impact-prod")[-1:]
+    code, out, err = _run_impact(two_stages, command, _deployed_with_another_vpc_cidr(two_stages, "prod"))
+    assert code == 1, out + err
+    assert "[STATEFUL]" in out
+    assert "AWS::EC2::VPC" in err
+    assert err.rstrip().endswith(
+        "to deploy anyway, set allowReplacement: true for stage prod in cdk.json's pipeline.stages"
+    )
+    # Unchanged templates: nothing replaced, the stage deploys.
+    deployed = {n: t for n, t in impact_templates(two_stages).items() if n.startswith("EksLatticeGateway-prod-")}
+    code, out, err = _run_impact(two_stages, command, deployed)
+    assert (code, err) == (0, "")
+    assert "impact: 0 replaced" in out
+
+
+def test_impact_step_with_allow_replacement_reports_only(two_stages: PipelineSynth) -> None:
+    (command,) = _impact_commands(two_stages, "dev", "Impact-dev")
+    code, out, err = _run_impact(two_stages, command, _deployed_with_another_vpc_cidr(two_stages, "dev"))
+    assert code == 0, err
+    assert "[STATEFUL]" in out
+    assert not re.search(r"impact: 0 replaced", out)
+
+
+def test_impact_of_a_consumer_stage_without_the_provider_in_its_account(two_stages: PipelineSynth) -> None:
+    """The consumer stack reads the provider's outputs; GetTemplate of the provider's stack in the consumer's
+    account finds nothing, and that must not count as a change of what the consumer reads."""
+    (command,) = _impact_commands(two_stages, "dev-Consumers", "Impact-dev-Consumer-team-b")[-1:]
+    deployed = {
+        n: t for n, t in impact_templates(two_stages).items() if n.startswith("EksLatticeGateway-dev-Consumer-team-b")
+    }
+    code, out, err = _run_impact(two_stages, command, deployed)
+    assert (code, err) == (0, "")
+    assert "impact: 0 replaced, 0 added, 0 removed, 0 updated in place" in out
+
+
+def impact_templates(synth: PipelineSynth) -> dict[str, dict[str, Any]]:
+    from tools import impact
+
+    return impact.read_assemblies(synth.outdir).templates
+
+
+# ------------------------------------------------------------------------ mutation testing (issue 15): last
+
+
+def test_mutation_report_is_the_last_wave_and_blocks_no_deploy(two_stages: PipelineSynth) -> None:
+    from constructs.pipeline_mutation import MUTATION_COMMANDS
+
+    stages = two_stages.stages()
+    assert stages[-1]["Name"] == "Mutation"
+    (action,) = two_stages.stage("Mutation")
+    deploy_stages = [
+        s["Name"] for s in stages if any(a["ActionTypeId"]["Provider"] == "CloudFormation" for a in s["Actions"])
+    ]
+    assert [s["Name"] for s in stages].index("Mutation") > max(
+        [s["Name"] for s in stages].index(n) for n in deploy_stages
+    )
+    spec = two_stages.buildspec(two_stages.project_of(action))
+    assert spec["phases"]["build"]["commands"] == list(MUTATION_COMMANDS)
+    assert "make mutation FAIL_UNDER=0" in MUTATION_COMMANDS  # a report: a low score never fails the step
+    project = two_stages.resources("AWS::CodeBuild::Project")[two_stages.project_of(action)]["Properties"]
+    assert project["Environment"]["ComputeType"] == "BUILD_GENERAL1_LARGE"
+    assert project["TimeoutInMinutes"] == 180
