@@ -7,18 +7,29 @@ GatewayClass -> controller. `kubectl delete` waits for each route's finalizers w
 
 from __future__ import annotations
 
+from aws_cdk import Aws
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
-from constructs.k8s_objects import app_objects, extra_namespaces, gateway, gateway_class, http_route
+from constructs.app_caller import AppCaller
+from constructs.k8s_objects import app_objects, extra_namespaces, gateway, gateway_class, http_route, iam_auth_policy
 
 from config import AppConfig
+from config.access_policy import Identities, policy_text, route_policy
 from config.lattice_names import hostname_digest
 
 
 class GatewayWorkload(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, cluster: eks.ICluster, config: AppConfig, controller: Construct
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: eks.ICluster,
+        config: AppConfig,
+        controller: Construct,
+        identities: Identities,
     ) -> None:
+        """`identities`: the roles the route policies name besides the apps' (smoke test, client host)."""
         super().__init__(scope, construct_id)
 
         def manifest(construct_id: str, *objects: dict[str, object]) -> eks.KubernetesManifest:
@@ -32,10 +43,16 @@ class GatewayWorkload(Construct):
         namespace_objects = extra_namespaces(config)
         namespaces = manifest("Namespaces", *namespace_objects) if namespace_objects else None
         apps: dict[str, eks.KubernetesManifest] = {}
+        self.callers: dict[str, AppCaller] = {}
+        callers = config.calling_apps
         for app in config.apps:
             # TargetGroupPolicy is a controller CRD: the chart must be installed first.
-            apps[app.name] = manifest(f"App-{app.name}", *app_objects(app))
+            region = Aws.REGION if app in callers else None
+            apps[app.name] = manifest(f"App-{app.name}", *app_objects(app, signing_region=region))
             apps[app.name].node.add_dependency(controller, *([namespaces] if namespaces else []))
+            if app in callers:
+                self.callers[app.name] = AppCaller(self, f"Caller-{app.name}", cluster=cluster, app=app)
+                apps[app.name].node.add_dependency(self.callers[app.name].association)
 
         self.routes: dict[str, eks.KubernetesManifest] = {}
         for route in config.routes:
@@ -43,7 +60,11 @@ class GatewayWorkload(Construct):
             # CloudFormation creates the new route before its cleanup deletes the old one (`kubectl delete`).
             # Updating in place would leave the old object: kubectl's --prune skips custom resources.
             route_id = f"Route-{route.namespace}-{route.name}-{hostname_digest(route.hostname)}"
-            route_manifest = manifest(route_id, http_route(config, route))
+            objects = [http_route(config, route)]
+            if config.service_network_auth_type == "AWS_IAM":
+                # With its route: the controller attaches it to the route's Lattice service (never the Gateway).
+                objects.append(iam_auth_policy(route, policy_text(route_policy(config, route, identities))))
+            route_manifest = manifest(route_id, *objects)
             route_manifest.node.add_dependency(
                 gateway_manifest, *(apps[b.app] for r in route.rules for b in r.backends)
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Aws, Stack
 from constructs import Construct
 from constructs.gateway_api_crds import GatewayApiCrds
 from constructs.gateway_controller import GatewayController
@@ -19,6 +19,7 @@ from constructs.retention import retention as log_retention
 from constructs.smoke_test import SmokeTest
 
 from config import AppConfig
+from config.access_policy import Identities
 from stacks.platform_stack import PlatformStack
 
 
@@ -51,8 +52,23 @@ class GatewayStack(Stack):
             after=[crds.resource, *platform.lattice.associations.values()],
             log_retention=retention,
         )
+        smoke = SmokeTest(
+            self,
+            "SmokeTest",
+            config=config,
+            vpc=platform.client_network.vpc,
+            subnets=platform.client_network.host_subnets,
+            log_retention=retention,
+        )
+        identities = Identities(
+            account=Aws.ACCOUNT_ID,
+            smoke_role_arn=smoke.function.role.role_arn,
+            client_host_role_arn=platform.client_host.role.role_arn,
+        )
         # After the controller's pods run with their credentials, not merely after the chart installed.
-        workload = GatewayWorkload(self, "Workload", cluster=cluster, config=config, controller=controller.ready)
+        workload = GatewayWorkload(
+            self, "Workload", cluster=cluster, config=config, controller=controller.ready, identities=identities
+        )
         LatticeDnsRecords(
             self,
             "Dns",
@@ -62,13 +78,5 @@ class GatewayStack(Stack):
             vpc=vpc,
             security_group=platform.eks.api_client_security_group,
             routes=workload.routes,
-            log_retention=retention,
-        )
-        SmokeTest(
-            self,
-            "SmokeTest",
-            config=config,
-            vpc=platform.client_network.vpc,
-            subnets=platform.client_network.host_subnets,
             log_retention=retention,
         )

@@ -93,7 +93,8 @@ class PlatformStack(Stack):
                 account=Aws.ACCOUNT_ID, cluster_name=config.cluster_name, vpc_id=self.cluster_network.vpc.vpc_id
             ),
             log_retention=retention,
-            extra_statements=[consumer_statement] if consumer_statement else None,
+            admit_unsigned=config.admits_unsigned,
+            consumer_statement=consumer_statement,
         )
         self.zone = PrivateZone(
             self,
