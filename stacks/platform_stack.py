@@ -15,7 +15,7 @@ from constructs.cluster import EksCluster
 from constructs.controller_values import controller_managed_by
 from constructs.lattice import AssociatedVpc, LatticeServiceNetwork
 from constructs.lattice_ingress import LatticePrefixListIngress
-from constructs.lattice_sharing import ServiceNetworkShare, consumer_auth_statement
+from constructs.lattice_sharing import ServiceNetworkShare, consumer_auth_statement, grant_invoke
 from constructs.network import ClientVpc, ClusterVpc
 from constructs.private_dns import PrivateZone
 from constructs.retention import retention as log_retention
@@ -110,6 +110,10 @@ class PlatformStack(Stack):
             instance_type=config.client_instance_type,
             depends_on=self.client_network.host_endpoints,
         )
+
+        if config.service_network_auth_type == "AWS_IAM":
+            # The identity half of its signed calls (README: Security); the route policies name the role.
+            grant_invoke(self.client_host.role, provider_account=Aws.ACCOUNT_ID)
 
         self.eks = EksCluster(self, "Eks", config=config, vpc=self.cluster_network.vpc)
         LatticePrefixListIngress(
