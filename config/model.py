@@ -464,8 +464,8 @@ class Route(_Model):
         says(f"{{actual_length}} rules; a Lattice listener takes at most {MAX_RULES_PER_ROUTE}", "too_long"),
     ]
     access: Access | None = None
-    """who may call it: `{"allow": [{"role": ARN} | {"app": name} | {"clientHost": true} | {"account": id}],
-    "unsigned": false}`; default: the client host (and always the smoke test); AWS_IAM only"""
+    """who may call it (AWS_IAM only): `allow` entries `{"role": ARN}`, `{"app": name}`, `{"clientHost": true}`,
+    `{"account": id}`, and `unsigned`; default: the client host (and always the smoke test)"""
 
     @model_validator(mode="before")
     @classmethod
@@ -571,7 +571,7 @@ class AppConfig(_Model):
     ] = "demo-sn"
     """also the Gateway's name"""
     service_network_auth_type: AuthType = "AWS_IAM"
-    """AWS_IAM: the policy admits unsigned callers from the two VPCs only"""
+    """AWS_IAM: only signed callers, each route admitting whom its `access` names; NONE: anyone in the VPCs"""
     lattice_ipv6: Annotated[bool, Strict()] = False
     """also admit Lattice's IPv6 prefix list"""
     private_zone_name: DnsName = "example.com"

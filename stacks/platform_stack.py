@@ -153,5 +153,7 @@ class PlatformStack(Stack):
             self,
             "ClientHostSession",
             value=f"aws ssm start-session --target {self.client_host.instance.ref}",
-            description="Open a shell on the client test host (Session Manager, no inbound ports)",
+            description="Open a shell on the client test host (Session Manager, no inbound ports). Routes need signed "
+            "requests: curl --aws-sigv4 aws:amz:<region>:vpc-lattice-svcs with the instance role's credentials and "
+            "-H x-amz-content-sha256:UNSIGNED-PAYLOAD (README: Deploy, diff, smoke-test, destroy)",
         )

@@ -323,3 +323,28 @@ def test_a_calling_app_gets_its_service_account_and_a_pinned_signing_sidecar() -
     plain = app_objects(cfg.app("demo-app-a"))
     assert [o["kind"] for o in plain] == ["Deployment", "Service", "TargetGroupPolicy"]
     assert "initContainers" not in plain[0]["spec"]["template"]["spec"]
+
+
+def test_a_calling_apps_role_is_bound_by_pod_identity_and_may_only_invoke_lattice() -> None:
+    import aws_cdk as cdk
+    from aws_cdk import assertions
+    from aws_cdk import aws_eks_v2 as eks
+    from constructs.app_caller import AppCaller
+
+    cfg = parse(apps=_apps(namespace="team", calls=["demo-http-route"]), routes=[_route()])
+    stack = cdk.Stack(cdk.App(), "Callers")
+    cluster = eks.Cluster.from_cluster_attributes(stack, "Cluster", cluster_name="eks-demo")
+    AppCaller(stack, "Caller", cluster=cluster, app=cfg.app("demo-app-b"))
+    template = assertions.Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::EKS::PodIdentityAssociation",
+        {"ClusterName": "eks-demo", "Namespace": "team", "ServiceAccount": "demo-app-b"},
+    )
+    (role,) = template.find_resources("AWS::IAM::Role").values()
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]  # Pod Identity tags each session
+    (policy,) = template.find_resources("AWS::IAM::Policy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == INVOKE
+    assert ":service/*" in json.dumps(statement["Resource"])
