@@ -315,10 +315,62 @@ class App(_Model):
     """Lattice's health check of the app's targets"""
     resources: Resources = Field(default_factory=Resources, json_schema_extra={"default": {}})
     """requests and limits of each container"""
+    calls: tuple[Annotated[str, Strict()], ...] = ()
+    """route names (or namespace/name) its pods call: they get a ServiceAccount, a Pod Identity role and a SigV4
+    signing sidecar, and a place in each route's allow list"""
 
     def model_post_init(self, context: Any) -> None:
         # Private attributes: not input keys, and settable on a frozen model.
         self.health_check._path, self.health_check._port = self.health_path, self.container_port
+
+
+_ACCOUNT = "{input!r} is not an AWS account id (12 digits, as a string)"
+AccountId = Annotated[str, Matches(r"[0-9]{12}", _ACCOUNT)]
+
+
+class Caller(_Model):
+    """One caller a route admits: exactly one of `role`, `app`, `clientHost`, `account` (README: Access control)."""
+
+    role: RoleArn | None = None
+    """an IAM role (its sessions sign with SigV4)"""
+    app: Annotated[str, Strict()] | None = None
+    """a configured app's pods, through EKS Pod Identity (the app gets a signing sidecar, as with `calls`)"""
+    client_host: Annotated[Literal[True], says("must be true (leave it out otherwise)")] | None = None
+    """the client VPC's test host (its instance role)"""
+    account: AccountId | None = None
+    """any authenticated principal of this account (a consumer's, typically)"""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Caller:
+        given = [k for k in ("role", "app", "client_host", "account") if getattr(self, k) is not None]
+        if len(given) != 1:
+            fail(((), "give exactly one of role, app, clientHost or account"))
+        return self
+
+
+class Access(_Model):
+    """Who may call a route (serviceNetworkAuthType AWS_IAM only); the smoke test always may."""
+
+    allow: tuple[Caller, ...] = ()
+    """the callers admitted (signed with SigV4); apps whose `calls` name the route are added"""
+    unsigned: Annotated[bool, Strict()] = False
+    """also admit unsigned requests from the two VPCs (the tutorial's behaviour)"""
+
+    @model_validator(mode="after")
+    def _someone(self) -> Access:
+        if not self.allow and not self.unsigned:
+            fail(
+                (
+                    ("allow",),
+                    "is empty and unsigned is false: no caller could reach the route (the smoke test "
+                    "aside); name a caller, or leave `access` out for the default (the client host)",
+                )
+            )
+        return self
+
+
+# A route without `access` admits the client host (and, like every route, the smoke test).
+DEFAULT_ACCESS = Access.model_validate({"allow": [{"clientHost": True}]})
 
 
 class HeaderMatch(_Model):
@@ -413,6 +465,9 @@ class Route(_Model):
         Field(min_length=1, max_length=MAX_RULES_PER_ROUTE),
         says(f"{{actual_length}} rules; a Lattice listener takes at most {MAX_RULES_PER_ROUTE}", "too_long"),
     ]
+    access: Access | None = None
+    """who may call it (AWS_IAM only): `allow` entries `{"role": ARN}`, `{"app": name}`, `{"clientHost": true}`,
+    `{"account": id}`, and `unsigned`; default: the client host (and always the smoke test)"""
 
     @model_validator(mode="before")
     @classmethod
@@ -547,7 +602,7 @@ class AppConfig(_Model):
     ] = "demo-sn"
     """also the Gateway's name"""
     service_network_auth_type: AuthType = "AWS_IAM"
-    """AWS_IAM: the policy admits unsigned callers from the two VPCs only"""
+    """AWS_IAM: only signed callers, each route admitting whom its `access` names; NONE: anyone in the VPCs"""
     lattice_ipv6: Annotated[bool, Strict()] = False
     """also admit Lattice's IPv6 prefix list"""
     private_zone_name: DnsName = "example.com"
@@ -629,10 +684,15 @@ class AppConfig(_Model):
             elif route.hostname in [r.hostname for r in self.routes[:i]]:
                 problems.append((("routes", i, "hostname"), f"{route.hostname!r} is already used by another route"))
             problems += self._backends(i, route)
+            problems += self._access(i, route)
         from config.lattice_names import route_name_problem  # noqa: PLC0415 - it imports this module
 
         if clash := route_name_problem(self.routes):
             problems.append((("routes", clash[0], "name"), clash[1]))
+        for i, app in enumerate(self.apps):
+            problems += self._calls(i, app)
+        if not problems:
+            problems += self._policy_sizes()
         app_cidrs = {"clusterVpcCidr": cluster_net, "clientVpcCidr": client_net}
         problems += [(("consumers", i, key), why) for i, key, why in consumer_problems(self.consumers, app_cidrs)]
         fail(*problems)
@@ -651,6 +711,71 @@ class AppConfig(_Model):
                     why = f"{backend.app!r} is in namespace {app.namespace!r}, the route in {route.namespace!r}"
                     problems.append((at, f"{why}; cross-namespace backends are not supported"))
         return problems
+
+    def _access(self, i: int, route: Route) -> list[Problem]:
+        """Access control needs AWS_IAM, and its app callers must exist."""
+        if route.access is None:
+            return []
+        if self.service_network_auth_type == "NONE":
+            why = ("needs serviceNetworkAuthType AWS_IAM: with NONE, Lattice checks no caller, so an allow list "
+                   "would protect nothing")  # fmt: skip
+            return [(("routes", i, "access"), why)]
+        apps = [a.name for a in self.apps]
+        return [
+            (
+                ("routes", i, "access", "allow", k, "app"),
+                f"{c.app!r} is not one of the configured apps ({', '.join(apps)})",
+            )
+            for k, c in enumerate(route.access.allow)
+            if c.app is not None and c.app not in apps
+        ]
+
+    def _policy_sizes(self) -> list[Problem]:
+        """Each route's auth policy fits Lattice's 10 KB (checked once the callers are known to be valid)."""
+        if self.service_network_auth_type == "NONE":
+            return []
+        from config.access_policy import oversized_policy  # noqa: PLC0415 - it imports this module
+
+        return [(("routes", i, "access"), why) for i, r in enumerate(self.routes) if (why := oversized_policy(self, r))]
+
+    def _calls(self, i: int, app: App) -> list[Problem]:
+        """Each called route exists, once; calling needs AWS_IAM (a signature means nothing with NONE)."""
+        if app.calls and self.service_network_auth_type == "NONE":
+            why = "needs serviceNetworkAuthType AWS_IAM: with NONE, Lattice checks no signature (nothing to sign for)"
+            return [(("apps", i, "calls"), why)]
+        problems: list[Problem] = []
+        for k, name in enumerate(app.calls):
+            found = self._called(name)
+            if len(found) != 1:
+                known = ", ".join(f"{r.namespace}/{r.name}" for r in self.routes)
+                why = "names more than one route; write namespace/name" if found else "is not a configured route"
+                problems.append((("apps", i, "calls", k), f"{name!r} {why} ({known})"))
+        problems += _unique(list(app.calls), ("apps", i, "calls"))
+        return problems
+
+    def _called(self, name: str) -> list[Route]:
+        return [r for r in self.routes if name in (r.name, f"{r.namespace}/{r.name}")]
+
+    def access(self, route: Route) -> Access:
+        """The route's access with the default filled in (AWS_IAM; with NONE Lattice admits everyone anyway)."""
+        return route.access or DEFAULT_ACCESS
+
+    def callers(self, route: Route) -> tuple[App, ...]:
+        """The apps admitted to `route`: named in its allow list, or calling it (`calls`), in config order."""
+        named = {c.app for c in self.access(route).allow if c.app is not None}
+        return tuple(a for a in self.apps if a.name in named or any(route in self._called(n) for n in a.calls))
+
+    @property
+    def calling_apps(self) -> tuple[App, ...]:
+        """Apps that call some route: each gets a ServiceAccount, a Pod Identity role and a signing sidecar."""
+        if self.service_network_auth_type == "NONE":
+            return ()
+        return tuple(a for a in self.apps if any(a in self.callers(r) for r in self.routes))
+
+    @property
+    def admits_unsigned(self) -> bool:
+        """Some route opts in to unsigned callers: only then does the service network's policy admit them."""
+        return self.service_network_auth_type == "AWS_IAM" and any(self.access(r).unsigned for r in self.routes)
 
     def app(self, name: str) -> App:
         return next(a for a in self.apps if a.name == name)

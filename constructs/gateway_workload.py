@@ -9,10 +9,12 @@ hold them (and the stack's destroy) forever.
 
 from __future__ import annotations
 
+from aws_cdk import Aws
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+from constructs.app_caller import AppCaller
 from constructs.finalizer_guard import GATEWAY_FINALIZER, ROUTE_FINALIZER, FinalizerGuard
 from constructs.k8s_objects import (
     GATEWAY_API_VERSION,
@@ -22,9 +24,11 @@ from constructs.k8s_objects import (
     gateway,
     gateway_class,
     http_route,
+    iam_auth_policy,
 )
 
 from config import AppConfig
+from config.access_policy import Identities, policy_text, route_policy
 from config.lattice_names import hostname_digest, route_object_name
 
 
@@ -40,7 +44,9 @@ class GatewayWorkload(Construct):
         vpc: ec2.IVpc,
         security_group: ec2.ISecurityGroup,
         log_retention: logs.RetentionDays,
+        identities: Identities,
     ) -> None:
+        """`identities`: the roles the route policies name besides the apps' (smoke test, client host)."""
         super().__init__(scope, construct_id)
         guards = FinalizerGuard(
             self,
@@ -70,10 +76,16 @@ class GatewayWorkload(Construct):
         namespace_objects = extra_namespaces(config)
         namespaces = manifest("Namespaces", *namespace_objects) if namespace_objects else None
         apps: dict[str, eks.KubernetesManifest] = {}
+        self.callers: dict[str, AppCaller] = {}
+        callers = config.calling_apps
         for app in config.apps:
             # TargetGroupPolicy is a controller CRD: the chart must be installed first.
-            apps[app.name] = manifest(f"App-{app.name}", *app_objects(app))
+            region = Aws.REGION if app in callers else None
+            apps[app.name] = manifest(f"App-{app.name}", *app_objects(app, signing_region=region))
             apps[app.name].node.add_dependency(controller, *([namespaces] if namespaces else []))
+            if app in callers:
+                self.callers[app.name] = AppCaller(self, f"Caller-{app.name}", cluster=cluster, app=app)
+                apps[app.name].node.add_dependency(self.callers[app.name].association)
 
         self.routes: dict[str, eks.KubernetesManifest] = {}
         for route in config.routes:
@@ -81,7 +93,11 @@ class GatewayWorkload(Construct):
             # CloudFormation creates the new route before its cleanup deletes the old one (`kubectl delete`).
             # Updating in place would leave the old object: kubectl's --prune skips custom resources.
             route_id = f"Route-{route.namespace}-{route.name}-{hostname_digest(route.hostname)}"
-            route_manifest = manifest(route_id, http_route(config, route))
+            objects = [http_route(config, route)]
+            if config.service_network_auth_type == "AWS_IAM":
+                # With its route: the controller attaches it to the route's Lattice service (never the Gateway).
+                objects.append(iam_auth_policy(route, policy_text(route_policy(config, route, identities))))
+            route_manifest = manifest(route_id, *objects)
             # On the Gateway's guard too, so the routes are gone before it releases the Gateway.
             route_manifest.node.add_dependency(
                 gateway_manifest, gateway_guard, *(apps[b.app] for r in route.rules for b in r.backends)

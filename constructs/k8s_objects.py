@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from config.access_policy import Identities, policy_text, route_policy, service_account
 from config.lattice_names import SERVICE_NAME_OVERRIDE_ANNOTATION, route_object_name, service_name_override
 from config.model import App, AppConfig, HealthCheck, Route, RouteRule
 from config.versions import CONTROLLER_NAME, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT
@@ -29,6 +30,13 @@ SERVICE_PORT = 80
 # deployments?", v2.1.3) advises terminationGracePeriod >= 150 s and a 60 s preStop sleep.
 TERMINATION_GRACE_SECONDS = 150
 PRE_STOP_SLEEP_SECONDS = 60
+
+# The signing sidecar of apps that call routes: AWS's maintained SigV4 proxy (github.com/awslabs/aws-sigv4-proxy),
+# pinned by version. It signs for vpc-lattice-svcs with the pod's Pod Identity credentials and forwards to the
+# request's Host header over plain HTTP (the Gateway's only listener).
+SIGV4_PROXY_IMAGE = "public.ecr.aws/aws-observability/aws-sigv4-proxy:1.11.1"
+SIGV4_PROXY_PORT = 8080
+IAM_AUTH_POLICY_KIND = "IAMAuthPolicy"
 
 
 def _meta(name: str, namespace: str | None = None) -> Obj:
@@ -121,7 +129,53 @@ def _labels(app: App) -> Obj:
     return {"app": app.name}
 
 
-def deployment(app: App) -> Obj:
+def caller_service_account(app: App) -> Obj:
+    """The ServiceAccount an app that calls routes runs as; Pod Identity binds its role to it by association."""
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(service_account(app), app.namespace)}
+
+
+def _sigv4_proxy(region: str) -> Obj:
+    """A native sidecar (an init container that keeps running): up before the app starts, stopped after it."""
+    port = SIGV4_PROXY_PORT
+    return {
+        "name": "sigv4-proxy",
+        "image": SIGV4_PROXY_IMAGE,
+        "restartPolicy": "Always",
+        "args": [
+            "--name",
+            "vpc-lattice-svcs",
+            "--region",
+            region,
+            "--unsigned-payload",
+            "--upstream-url-scheme",
+            "http",
+            "--port",
+            f":{port}",
+        ],
+        "ports": [{"containerPort": port, "name": "sigv4-proxy"}],
+        "readinessProbe": {"httpGet": {"path": "/health", "port": port}, "periodSeconds": 10},
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+
+
+def deployment(app: App, *, signing_region: str | None = None) -> Obj:
+    """`signing_region`: the app calls routes; its pods run as their ServiceAccount with the signing sidecar."""
+    pod: Obj = {
+        "containers": [_container(app)],
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+        # The demo app never calls the Kubernetes API; don't hand it a token. (Pod Identity mounts its own.)
+        "automountServiceAccountToken": False,
+    }
+    if signing_region is not None:
+        pod["serviceAccountName"] = service_account(app)
+        pod["initContainers"] = [_sigv4_proxy(signing_region)]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -131,13 +185,7 @@ def deployment(app: App) -> Obj:
             "selector": {"matchLabels": _labels(app)},
             "template": {
                 "metadata": {"labels": _labels(app)},
-                "spec": {
-                    "containers": [_container(app)],
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                    "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
-                    # The demo app never calls the Kubernetes API; don't hand it a token.
-                    "automountServiceAccountToken": False,
-                },
+                "spec": pod,
             },
         },
     }
@@ -185,9 +233,11 @@ def target_group_policy(app: App) -> Obj:
     }
 
 
-def app_objects(app: App) -> list[Obj]:
+def app_objects(app: App, *, signing_region: str | None = None) -> list[Obj]:
+    """`signing_region`: the app calls routes (AppConfig.calling_apps); it gets its ServiceAccount first."""
     # The policy follows its Service so the controller builds the target group with the right health check.
-    return [deployment(app), service(app), target_group_policy(app)]
+    objects = [deployment(app, signing_region=signing_region), service(app), target_group_policy(app)]
+    return ([caller_service_account(app)] if signing_region is not None else []) + objects
 
 
 # ------------------------------------------------------------------------------------------ gateway API
@@ -271,6 +321,22 @@ def http_route(cfg: AppConfig, route: Route) -> Obj:
     }
 
 
+def iam_auth_policy(route: Route, policy: str) -> Obj:
+    """The route's auth policy (`policy`: JSON text, config.access_policy.route_policy). The controller attaches
+    it to the route's Lattice service and sets the service's auth type to AWS_IAM. Never on the Gateway: that
+    would replace the service network's policy, which CloudFormation owns."""
+    name = route_object_name(route)
+    return {
+        "apiVersion": TARGET_GROUP_POLICY_API_VERSION,
+        "kind": IAM_AUTH_POLICY_KIND,
+        "metadata": _meta(name, route.namespace),
+        "spec": {
+            "targetRef": {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": name},
+            "policy": policy,
+        },
+    }
+
+
 # -------------------------------------------------------------------------------------------- ordering
 
 
@@ -279,16 +345,23 @@ def extra_namespaces(cfg: AppConfig) -> list[Obj]:
     return [namespace(ns) for ns in cfg.namespaces if ns != "default"]
 
 
-def workload_objects(cfg: AppConfig) -> list[Obj]:
+def workload_objects(
+    cfg: AppConfig, *, signing_region: str = "us-east-1", identities: Identities | None = None
+) -> list[Obj]:
     """Everything applied after the controller is installed, in apply order.
 
     Namespaces first; apps before routes so a route's backends exist when the controller builds its
-    target groups; GatewayClass → Gateway → HTTPRoutes as each refers to the one before. (The TargetGroupPolicy
+    target groups; GatewayClass → Gateway → HTTPRoutes as each refers to the one before, each route followed by
+    its IAMAuthPolicy (with `identities`, under AWS_IAM). (The TargetGroupPolicy
     CRD ships with the controller chart, hence "after the controller".)
     """
     objects = extra_namespaces(cfg)
+    callers = cfg.calling_apps
     for app in cfg.apps:
-        objects += app_objects(app)
+        objects += app_objects(app, signing_region=signing_region if app in callers else None)
     objects += [gateway_class(), gateway(cfg)]
-    objects += [http_route(cfg, r) for r in cfg.routes]
+    for route in cfg.routes:
+        objects.append(http_route(cfg, route))
+        if identities is not None and cfg.service_network_auth_type == "AWS_IAM":
+            objects.append(iam_auth_policy(route, policy_text(route_policy(cfg, route, identities))))
     return objects

@@ -18,6 +18,8 @@ from constructs.nag import acknowledge
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
 
+from config.access_policy import network_statements
+
 # The drain waiter's deadline (the provider's total_timeout, 20 min, must exceed it plus a query interval), and
 # the grace period before it removes an unhealthy controller's leftovers: longer than the controller pods'
 # termination grace (30 s) plus a reconcile, so a controller still finishing its own deletes is not raced.
@@ -48,13 +50,15 @@ class LatticeServiceNetwork(Construct):
         vpcs: list[AssociatedVpc],
         controller_managed_by: str,
         log_retention: logs.RetentionDays,
-        extra_statements: list[dict[str, Any]] | None = None,
         log_key: kms.IKey,
+        admit_unsigned: bool = False,
+        consumer_statement: dict[str, Any] | None = None,
     ) -> None:
         """controller_managed_by: the AWS Gateway API Controller's ManagedBy tag value for this app's cluster
         (constructs.controller_values.controller_managed_by); on delete, the drain waiter removes what carries
         it, should the controller have left anything associated with the network.
-        `extra_statements`: more auth-policy statements (e.g. the consumer accounts'); AWS_IAM only."""
+        `admit_unsigned`: some route admits unsigned callers; `consumer_statement`: the consumer accounts'
+        auth-policy statement (constructs.lattice_sharing.consumer_auth_statement). AWS_IAM only."""
         super().__init__(scope, construct_id)
         self.network = lattice.CfnServiceNetwork(self, "ServiceNetwork", name=name, auth_type=auth_type)
         self.network.apply_removal_policy(RemovalPolicy.DESTROY)
@@ -78,23 +82,20 @@ class LatticeServiceNetwork(Construct):
         )
 
         if auth_type == "AWS_IAM":
-            # Unsigned callers (plain curl) are admitted only from the associated VPCs (SPEC §7).
+            # Authenticated principals of this account and the consumer accounts; unsigned callers from the
+            # associated VPCs only when a route opts in (config/access_policy.py).
             lattice.CfnAuthPolicy(
                 self,
                 "AuthPolicy",
                 resource_identifier=self.network.attr_id,
                 policy={
                     "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": "*",
-                            "Action": "vpc-lattice-svcs:Invoke",
-                            "Resource": "*",
-                            "Condition": {"StringEquals": {"vpc-lattice-svcs:SourceVpc": [v.vpc.vpc_id for v in vpcs]}},
-                        },
-                        *(extra_statements or []),
-                    ],
+                    "Statement": network_statements(
+                        account=Aws.ACCOUNT_ID,
+                        vpc_ids=[v.vpc.vpc_id for v in vpcs],
+                        unsigned=admit_unsigned,
+                        consumer_statement=consumer_statement,
+                    ),
                 },
             )
 

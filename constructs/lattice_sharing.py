@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ram as ram
 from constructs import Construct
@@ -36,6 +36,8 @@ def consumer_auth_statement(accounts: list[str], organization_id: str | None = N
 def grant_invoke(role: iam.IRole, *, provider_account: str) -> None:
     """A consumer-account caller's own half of cross-account IAM auth: Lattice admits a signed request only
     when both the service network's auth policy and the caller's identity policy allow it."""
+    # The provider's own callers pass the AccountId pseudo parameter, which cdk-nag shows as <AWS::AccountId>.
+    nag_account = "<AWS::AccountId>" if Token.is_unresolved(provider_account) else provider_account
     role.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["vpc-lattice-svcs:Invoke"],
@@ -44,7 +46,7 @@ def grant_invoke(role: iam.IRole, *, provider_account: str) -> None:
     )
     acknowledge(
         role,
-        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:vpc-lattice:<AWS::Region>:{provider_account}:service/*]",
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:vpc-lattice:<AWS::Region>:{nag_account}:service/*]",
         "The controller creates the Lattice services (ids unknown here); only the provider account's, and the "
         "service network's auth policy decides which requests pass.",
     )

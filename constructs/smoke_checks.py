@@ -6,10 +6,15 @@ from the same `AppConfig` that renders the HTTPRoutes, so the checks can never d
 Check shape (JSON-serialisable; it travels in the Lambda's CHECKS environment variable or its event):
 
     {"name": "default/demo-http-route rule 1",
+     "route": "default/demo-http-route",
+     "caller": "smoke role",
      "method": "GET",
      "url": "http://api.example.com/v1/env?select=POD,ROUTE",
      "headers": {"x-canary": "1"},                   # only when the rule matches on headers
      "expect": [{"app": "demo-app-a", "route": "v1"}]}
+
+`caller` names who sends it (the report's column); `"sign": false` sends it unsigned, and `"expectStatus": 403`
+expects Lattice to refuse it (an auth policy's denial) instead of reaching a backend.
 
 `expect` lists one alternative per backend that can receive the request (weight 0 excluded); the response
 must satisfy any one. An alternative with `route` means the demo image's convention: HTTP 200 with JSON
@@ -29,13 +34,46 @@ DEMO_QUERY = "select=POD,ROUTE"
 LISTENER_SCHEME = "http"  # the Gateway's only listener is HTTP:80 (SPEC §1)
 
 
-def smoke_checks(cfg: AppConfig) -> list[dict[str, Any]]:
-    """One request per route rule, in config order."""
+# Who makes a check's request (the report's caller column).
+SMOKE_ROLE = "smoke role"
+UNSIGNED = "unsigned"
+SECOND_IDENTITY = "second identity"
+DENIED = 403  # Lattice's answer when an auth policy refuses the caller
+
+
+def smoke_checks(cfg: AppConfig, *, caller: str = SMOKE_ROLE, account: str | None = None) -> list[dict[str, Any]]:
+    """One request per route rule, in config order, each expected to reach its backend. With `account` (a
+    consumer's), routes whose access does not name that account are expected to refuse it (403) instead."""
     checks: list[dict[str, Any]] = []
     for route in cfg.routes:
+        refused = account is not None and not _admits_account(cfg, route, account)
         for index, rule in enumerate(route.rules, start=1):
-            checks.append(_check(cfg, route, rule, index))
+            check = {**_check(cfg, route, rule, index), "caller": caller}
+            checks.append({**check, "expectStatus": DENIED} if refused else check)
     return checks
+
+
+def denial_checks(cfg: AppConfig, *, caller: str) -> list[dict[str, Any]]:
+    """Under AWS_IAM, one request per route from `caller` (UNSIGNED: no signature; SECOND_IDENTITY: a role no
+    route names), expected to be refused (403), or to get through where the route sets `unsigned: true` (its
+    policy then admits anyone the service network lets in)."""
+    if cfg.service_network_auth_type != "AWS_IAM":
+        return []
+    checks: list[dict[str, Any]] = []
+    for route in cfg.routes:
+        check = {**_check(cfg, route, route.rules[0], 1), "caller": caller}
+        check["name"] = f"{route.namespace}/{route.name} {caller}"
+        if caller == UNSIGNED:
+            check["sign"] = False
+        checks.append(check if cfg.access(route).unsigned else {**check, "expectStatus": DENIED})
+    return checks
+
+
+def _admits_account(cfg: AppConfig, route: Route, account: str) -> bool:
+    if cfg.service_network_auth_type != "AWS_IAM":
+        return True  # no policies: Lattice admits everyone the network lets in
+    access = cfg.access(route)
+    return access.unsigned or any(c.account == account for c in access.allow)
 
 
 def _check(cfg: AppConfig, route: Route, rule: RouteRule, index: int) -> dict[str, Any]:
@@ -54,6 +92,7 @@ def _check(cfg: AppConfig, route: Route, rule: RouteRule, index: int) -> dict[st
         expect.append(alternative)
     check: dict[str, Any] = {
         "name": f"{route.namespace}/{route.name} rule {index}",
+        "route": f"{route.namespace}/{route.name}",
         "method": method,
         "url": f"{LISTENER_SCHEME}://{route.hostname}{path}",
         "expect": expect,

@@ -1,5 +1,10 @@
 """The routing smoke test: a small Lambda in the client VPC (no standing cost, no inbound access) that
-resolves each route's hostname through the private zone and requests every rule (`make smoke`)."""
+resolves each route's hostname through the private zone and requests every rule (`make smoke`).
+
+Under AWS_IAM it signs with its own role (which every route's policy names) and also sends each route an
+unsigned request that must be refused; a second function, with a role of its own that no route names, sends
+each route a signed request that must be refused too. (Each signs with its own role: the client VPC has no STS
+endpoint, so neither could assume another.)"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from constructs.lattice_sharing import grant_invoke
 from constructs.python_function import PythonFunction
-from constructs.smoke_checks import smoke_checks
+from constructs.smoke_checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
 
 from config import AppConfig
 
@@ -27,11 +32,21 @@ class SmokeTest(Construct):
         subnets: ec2.SubnetSelection,
         log_retention: logs.RetentionDays,
         sign_for: str | None = None,
+        consumer: tuple[str, str] | None = None,
         description: str = "Routing smoke test from the client VPC through Lattice",
     ) -> None:
         """`sign_for`: the provider account whose Lattice services the requests are SigV4-signed for (a
-        consumer VPC's callers are admitted by account, not by source VPC); the role may invoke them."""
+        consumer VPC's callers are admitted by account, not by source VPC); the role may invoke them.
+        `consumer`: (name, account) of the consumer this test runs for; routes that do not admit its account
+        must refuse it. Without it (the provider's own test), AWS_IAM signs and adds the denial checks."""
         super().__init__(scope, construct_id)
+        iam_auth = config.service_network_auth_type == "AWS_IAM"
+        provider = Aws.ACCOUNT_ID if consumer is None else sign_for
+        sign = sign_for is not None or iam_auth
+        if consumer is not None:
+            checks = smoke_checks(config, caller=f"consumer {consumer[0]}", account=consumer[1])
+        else:
+            checks = smoke_checks(config) + denial_checks(config, caller=UNSIGNED)
         security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -40,24 +55,31 @@ class SmokeTest(Construct):
             allow_all_outbound=False,
         )
         security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(80), "HTTP to Lattice services")
-        self.function = PythonFunction(
-            self,
-            "Function",
-            packages=("smoke",),
-            handler="smoke.handler.handler",
-            description=description,
-            timeout=Duration.minutes(5),
-            log_retention=log_retention,
-            vpc=vpc,
-            vpc_subnets=subnets,
-            security_groups=[security_group],
-            environment={
-                "CHECKS": json.dumps(smoke_checks(config), separators=(",", ":")),
-                **({"SIGV4_REGION": Aws.REGION} if sign_for else {}),
-            },
-        )
-        if sign_for:
-            grant_invoke(self.function.role, provider_account=sign_for)
+
+        def function(construct_id: str, checks: list[dict[str, object]], what: str) -> PythonFunction:
+            fn = PythonFunction(
+                self,
+                construct_id,
+                packages=("smoke",),
+                handler="smoke.handler.handler",
+                description=what,
+                timeout=Duration.minutes(5),
+                log_retention=log_retention,
+                vpc=vpc,
+                vpc_subnets=subnets,
+                security_groups=[security_group],
+                environment={
+                    "CHECKS": json.dumps(checks, separators=(",", ":")),
+                    **({"SIGV4_REGION": Aws.REGION} if sign else {}),
+                },
+            )
+            if sign and provider is not None:
+                # The identity half; the route policies decide (the second identity has it too, so its 403
+                # proves the route policy refuses it, not a missing permission of its own).
+                grant_invoke(fn.role, provider_account=provider)
+            return fn
+
+        self.function = function("Function", checks, description)
         CfnOutput(
             self,
             "SmokeTestFunctionName",
@@ -65,3 +87,17 @@ class SmokeTest(Construct):
             value=self.function.function.function_name,
             description="Run with `make smoke`",
         )
+        self.second_identity: PythonFunction | None = None
+        if consumer is None and iam_auth:
+            self.second_identity = function(
+                "SecondIdentityFunction",
+                denial_checks(config, caller=SECOND_IDENTITY),
+                "Smoke test as a second identity no route admits: every route must refuse it (403)",
+            )
+            CfnOutput(
+                self,
+                "SmokeTestSecondIdentityFunctionName",
+                key="SmokeTestSecondIdentityFunctionName",
+                value=self.second_identity.function.function_name,
+                description="Run by `make smoke` after SmokeTestFunctionName",
+            )

@@ -146,6 +146,7 @@ class ConsumerStack(Stack):
             subnets=subnets,
             log_retention=retention,
             sign_for=sharing.account,
+            consumer=(consumer.name, consumer.account),
             description=f"Routing smoke test from consumer {consumer.name}'s VPC through Lattice",
         )
         # The test needs name resolution and the network path in place before anyone invokes it.

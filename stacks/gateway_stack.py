@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, Stack
 from constructs import Construct
 from constructs.gateway_api_crds import GatewayApiCrds
 from constructs.gateway_controller import GatewayController
@@ -22,6 +22,7 @@ from constructs.retention import retention as log_retention
 from constructs.smoke_test import SmokeTest
 
 from config import AppConfig
+from config.access_policy import Identities
 from stacks.platform_stack import PlatformStack
 
 
@@ -54,6 +55,19 @@ class GatewayStack(Stack):
             after=[crds.resource, *platform.lattice.associations.values()],
             log_retention=retention,
         )
+        smoke = SmokeTest(
+            self,
+            "SmokeTest",
+            config=config,
+            vpc=platform.client_network.vpc,
+            subnets=platform.client_network.host_subnets,
+            log_retention=retention,
+        )
+        identities = Identities(
+            account=Aws.ACCOUNT_ID,
+            smoke_role_arn=smoke.function.role.role_arn,
+            client_host_role_arn=platform.client_host.role.role_arn,
+        )
         # After the controller's pods run with their credentials, not merely after the chart installed.
         workload = GatewayWorkload(
             self,
@@ -64,6 +78,7 @@ class GatewayStack(Stack):
             vpc=vpc,
             security_group=platform.eks.api_client_security_group,
             log_retention=retention,
+            identities=identities,
         )
         dns = LatticeDnsRecords(
             self,
@@ -74,14 +89,6 @@ class GatewayStack(Stack):
             vpc=vpc,
             security_group=platform.eks.api_client_security_group,
             routes=workload.routes,
-            log_retention=retention,
-        )
-        SmokeTest(
-            self,
-            "SmokeTest",
-            config=config,
-            vpc=platform.client_network.vpc,
-            subnets=platform.client_network.host_subnets,
             log_retention=retention,
         )
         # Each DNS record waits until its route's Lattice service exists; then the metric ids can be found.

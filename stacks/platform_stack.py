@@ -15,7 +15,7 @@ from constructs.cluster import EksCluster
 from constructs.controller_values import controller_managed_by
 from constructs.lattice import AssociatedVpc, LatticeServiceNetwork
 from constructs.lattice_ingress import LatticePrefixListIngress
-from constructs.lattice_sharing import ServiceNetworkShare, consumer_auth_statement
+from constructs.lattice_sharing import ServiceNetworkShare, consumer_auth_statement, grant_invoke
 from constructs.log_key import LogEncryptionKey
 from constructs.network import ClientVpc, ClusterVpc
 from constructs.private_dns import PrivateZone
@@ -99,8 +99,9 @@ class PlatformStack(Stack):
                 account=Aws.ACCOUNT_ID, cluster_name=config.cluster_name, vpc_id=self.cluster_network.vpc.vpc_id
             ),
             log_retention=retention,
-            extra_statements=[consumer_statement] if consumer_statement else None,
             log_key=log_key,
+            admit_unsigned=config.admits_unsigned,
+            consumer_statement=consumer_statement,
         )
         self.zone = PrivateZone(
             self,
@@ -116,6 +117,10 @@ class PlatformStack(Stack):
             instance_type=config.client_instance_type,
             depends_on=self.client_network.host_endpoints,
         )
+
+        if config.service_network_auth_type == "AWS_IAM":
+            # The identity half of its signed calls (README: Security); the route policies name the role.
+            grant_invoke(self.client_host.role, provider_account=Aws.ACCOUNT_ID)
 
         self.eks = EksCluster(self, "Eks", config=config, vpc=self.cluster_network.vpc)
         LatticePrefixListIngress(
@@ -155,5 +160,7 @@ class PlatformStack(Stack):
             self,
             "ClientHostSession",
             value=f"aws ssm start-session --target {self.client_host.instance.ref}",
-            description="Open a shell on the client test host (Session Manager, no inbound ports)",
+            description="Open a shell on the client test host (Session Manager, no inbound ports). Routes need signed "
+            "requests: curl --aws-sigv4 aws:amz:<region>:vpc-lattice-svcs with the instance role's credentials and "
+            "-H x-amz-content-sha256:UNSIGNED-PAYLOAD (README: Deploy, diff, smoke-test, destroy)",
         )

@@ -6,14 +6,11 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from tools.synth import cdk_json_context
-
-if TYPE_CHECKING:
-    from tests.test_pipeline import PipelineSynth
 
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared beside the clone (developers, CI), else what `make reference` fetched (the pipeline's build).

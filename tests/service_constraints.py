@@ -578,6 +578,13 @@ def _rows() -> tuple[Row, ...]:
             botocore("vpc-lattice", "AuthPolicyString", max_len=10 * 1024, unit="bytes", also="Lattice quota 10 KB"),
             json_size("Policy"),
         ),
+        # The same quota for the route policies the controller attaches from IAMAuthPolicy objects (issue 12).
+        Row(
+            (k8s_manifest,),
+            "Manifest[IAMAuthPolicy].spec.policy",
+            botocore("vpc-lattice", "AuthPolicyString", max_len=10 * 1024, unit="bytes", also="Lattice quota 10 KB"),
+            k8s_field("IAMAuthPolicy", "spec.policy"),
+        ),
         # The controller names the service network after the Gateway (Gateway API Controller docs, Gateway), and
         # the route's first hostname becomes the Lattice service's custom domain name.
         Row(

@@ -218,8 +218,8 @@ def test_lambda_network_interface_writes_are_held_to_the_account_and_region(synt
                     ]
                 }
                 scoped += 1
-    # the CRD installer, both DNS handlers, the smoke test, the controller credentials check, the finalizer guard
-    assert scoped == 6
+    # the CRD installer, both DNS handlers, both smoke functions, the controller credentials check, the finalizer guard
+    assert scoped == 7
 
 
 def test_an_acknowledgment_needs_a_checkov_id_and_a_reason() -> None:

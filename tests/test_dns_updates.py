@@ -24,7 +24,7 @@ from moto.eks import models as moto_eks_models
 from tests.conftest import Synthesized
 from tests.support.cfn_replay import POLICY, RECORD, FakeController, Route53Guard, Stack, token_table
 from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
-from tests.support.iam_policy import Decision
+from tests.support.iam_policy import Decision, resolve
 
 REGION = "ap-northeast-2"
 ACCOUNT = "123456789012"
@@ -237,7 +237,8 @@ def same_route_object(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any
         for lid, res in template["Resources"].items():
             text = json.dumps(res)
             if res["Type"] == "Custom::AWSCDK-EKS-KubernetesResource" and "HTTPRoute" in text and "demo-http" in text:
-                obj = next(o for o in json.loads(res["Properties"]["Manifest"]) if o["kind"] == "HTTPRoute")
+                manifest = resolve(res["Properties"]["Manifest"], {})  # Fn::Join when the IAMAuthPolicy names roles
+                obj = next(o for o in json.loads(manifest) if o["kind"] == "HTTPRoute")
                 override = next(iter(obj["metadata"]["annotations"].values()))
                 return lid, override, obj["metadata"]["name"]
         raise AssertionError("no demo-http-route manifest")

@@ -265,12 +265,14 @@ def test_dns_reader_access_is_namespace_scoped_view(gw: dict[str, Any]) -> None:
         assert scope["Namespaces"] == ["aws-application-networking-system", "default"]
 
 
-def test_smoke_test_function_lives_in_the_client_vpc(gw: dict[str, Any]) -> None:
-    assert gw["Outputs"]["SmokeTestFunctionName"]
+def test_smoke_test_functions_live_in_the_client_vpc(gw: dict[str, Any]) -> None:
+    assert gw["Outputs"]["SmokeTestFunctionName"] and gw["Outputs"]["SmokeTestSecondIdentityFunctionName"]
     functions = of_type(gw, "AWS::Lambda::Function")
     smoke = [f for k, f in functions.items() if k.startswith("SmokeTest")]
-    assert len(smoke) == 1
-    assert "api.example.com" in json.dumps(smoke[0]["Properties"]["Environment"])
+    assert len(smoke) == 2  # the smoke test and the second identity (issue 12)
+    for function in smoke:
+        assert "api.example.com" in json.dumps(function["Properties"]["Environment"])
+        assert function["Properties"]["VpcConfig"]["SubnetIds"]
 
 
 def test_hostname_change_replaces_the_route_resource_and_repoints_the_record(

@@ -26,6 +26,7 @@ from constructs.k8s_objects import (
 )
 from k8s_schemas import SchemaNotFoundError, validate_core, validate_custom, validate_object
 
+from config.access_policy import Identities
 from config.lattice_names import hostname_digest
 from config.loader import parse_context
 from config.model import AppConfig
@@ -42,7 +43,8 @@ def default_config() -> AppConfig:
 
 
 def rich_config() -> AppConfig:
-    """A second namespace, an Exact path, header and method matches, weights and a custom health check."""
+    """A second namespace, an Exact path, header and method matches, weights, a custom health check, an app that
+    calls a route, and a route with every kind of caller."""
     return parse_context(
         {
             "apps": [
@@ -60,6 +62,7 @@ def rich_config() -> AppConfig:
                     "replicas": 3,
                     "containerPort": 8080,
                     "env": {"MODE": "stable"},
+                    "calls": ["demo-http-route"],
                     "healthPath": "/healthz",
                     "healthCheck": {
                         "intervalSeconds": 30,
@@ -93,6 +96,14 @@ def rich_config() -> AppConfig:
                     "name": "shop-route",
                     "namespace": "shop",
                     "hostname": "shop.example.com",
+                    "access": {
+                        "allow": [
+                            {"role": "arn:aws:iam::444455556666:role/ops"},
+                            {"app": "demo-app-a"},
+                            {"account": "222222222222"},
+                        ],
+                        "unsigned": True,
+                    },
                     "rules": [
                         {
                             "path": "/checkout",
@@ -110,6 +121,12 @@ def rich_config() -> AppConfig:
 
 
 CONFIGS = {"default": default_config, "rich": rich_config}
+# Stand-ins for the roles' ARNs (CloudFormation tokens in a synth).
+WHO = Identities(
+    account="111111111111",
+    smoke_role_arn="arn:aws:iam::111111111111:role/smoke",
+    client_host_role_arn="arn:aws:iam::111111111111:role/host",
+)
 
 
 def _key(obj: Obj) -> str:
@@ -121,7 +138,7 @@ def _all_objects() -> list[tuple[str, AppConfig, Obj]]:
     cases = []
     for label, make in CONFIGS.items():
         cfg = make()
-        for obj in [controller_namespace(), controller_service_account(), *workload_objects(cfg)]:
+        for obj in [controller_namespace(), controller_service_account(), *workload_objects(cfg, identities=WHO)]:
             cases.append((f"{label}:{_key(obj)}", cfg, obj))
     return cases
 
@@ -432,7 +449,7 @@ def test_rich_config_health_check_resources_and_env() -> None:
 
 @pytest.mark.parametrize("make", CONFIGS.values(), ids=CONFIGS.keys())
 def test_apply_order(make: Any) -> None:
-    keys = [_key(o) for o in workload_objects(make())]
+    keys = [_key(o) for o in workload_objects(make(), identities=WHO)]
     kinds = [k.split("/")[0] for k in keys]
     # Namespaces before anything in them; the Gateway API chain in reference order; routes last.
     last_ns = max((i for i, k in enumerate(kinds) if k == "Namespace"), default=-1)
@@ -441,7 +458,7 @@ def test_apply_order(make: Any) -> None:
     assert max(i for i, k in enumerate(kinds) if k in {"Deployment", "Service", "TargetGroupPolicy"}) < kinds.index(
         "GatewayClass"
     )
-    assert all(k == "HTTPRoute" for k in kinds[kinds.index("HTTPRoute") :])
+    assert all(k in {"HTTPRoute", "IAMAuthPolicy"} for k in kinds[kinds.index("HTTPRoute") :])
     assert len(keys) == len(set(keys))
 
 

@@ -38,6 +38,8 @@ def flatten(node: Any) -> str:
         return f"<{node['Fn::GetAtt'][1]}>"
     if isinstance(node, dict) and "Ref" in node:
         return f"<{node['Ref'].split('::')[-1]}>"
+    if isinstance(node, dict) and "Fn::GetStackOutput" in node:  # a Platform value (e.g. a role in a route's policy)
+        return f"<{node['Fn::GetStackOutput']['OutputName']}>"
     raise AssertionError(f"unexpected intrinsic {node}")
 
 

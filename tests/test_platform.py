@@ -55,17 +55,24 @@ def test_client_vpc_reaches_ssm_through_endpoints_in_one_az(synth: Synthesized) 
     assert all(len(e["Properties"]["SubnetIds"]) == 1 for e in interface)
 
 
-def test_service_network_with_iam_auth_admitting_both_vpcs(synth: Synthesized, template: assertions.Template) -> None:
+def test_service_network_with_iam_auth_admits_only_this_accounts_signed_callers(
+    synth: Synthesized, template: assertions.Template
+) -> None:
+    """Issue 12: by default no statement admits anonymous (unsigned) callers; each needs a principal account,
+    which unsigned requests do not have. The per-route policies (IAMAuthPolicy) decide who of them gets in."""
     template.has_resource_properties("AWS::VpcLattice::ServiceNetwork", {"Name": "demo-sn", "AuthType": "AWS_IAM"})
     (policy,) = resources(synth, "AWS::VpcLattice::AuthPolicy").values()
-    (statement,) = policy["Properties"]["Policy"]["Statement"]
-    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
-        "Allow",
-        "*",
-        "vpc-lattice-svcs:Invoke",
-    )
-    vpcs = statement["Condition"]["StringEquals"]["vpc-lattice-svcs:SourceVpc"]
-    assert sorted(v["Ref"] for v in vpcs) == sorted(resources(synth, "AWS::EC2::VPC"))
+    assert policy["Properties"]["Policy"]["Statement"] == [
+        {
+            "Sid": "ThisAccount",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "vpc-lattice-svcs:Invoke",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": {"Ref": "AWS::AccountId"}}},
+        }
+    ]
+    assert "SourceVpc" not in json.dumps(policy)
 
 
 def test_both_vpcs_are_associated_with_http_only_security_groups(synth: Synthesized) -> None:

@@ -164,6 +164,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     (K8S, _manifest({"kind": "ConfigMap", "metadata": {"name": "Config", "namespace": "default"}}), "does not"),
     (K8S, _manifest({"kind": "Gateway", "metadata": {"name": "svc-sn-"}}), "does not match"),
     (K8S, _manifest({"kind": "HTTPRoute", "metadata": {"name": "r"}, "spec": {"hostnames": ["a..com"]}}), "label"),
+    (K8S, _manifest({"kind": "IAMAuthPolicy", "metadata": {"name": "p"}, "spec": {"policy": "p" * 10241}}), "> 10240"),
     ("Custom::AWSCDK-EKS-HelmChart", {"Release": "r" * 54}, "54 chars > 53"),
     ("Custom::AWSCDK-EKS-HelmChart", {"Values": '{"serviceAccount":{"name":"SA"}}'}, "does not match"),
     ("Custom::LatticeDnsRecord", {"RouteName": "Route_1"}, "does not match"),

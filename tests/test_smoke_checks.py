@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from constructs.smoke_checks import smoke_checks
+from constructs.smoke_checks import SECOND_IDENTITY, SMOKE_ROLE, UNSIGNED, denial_checks, smoke_checks
 
 from config.loader import DEFAULTS, parse_context
 from tools import smoke as smoke_cli
@@ -170,16 +170,22 @@ PASSED = {
     "passed": True,
     "results": [
         {
+            "route": "default/demo-http-route",
+            "caller": "smoke role",
+            "status": 200,
             "method": "GET",
             "url": "http://api.example.com/v1/env?select=POD,ROUTE",
             "ok": True,
             "detail": "status 200, ROUTE=v1",
         },
         {
+            "route": "default/demo-http-route",
+            "caller": "unsigned",
+            "status": 403,
             "method": "GET",
             "url": "http://api.example.com/v2/env?select=POD,ROUTE",
             "ok": True,
-            "detail": "status 200, ROUTE=v2",
+            "detail": "status 403, refused as expected",
         },
     ],
 }
@@ -193,8 +199,13 @@ def test_cli_passes_and_prints_one_line_per_check() -> None:
     assert fake.invoked[0]["FunctionName"] == "EksLatticeGateway-Gateway-SmokeTest1234"
     assert fake.invoked[0]["InvocationType"] == "RequestResponse"
     lines = out.splitlines()
-    assert lines[0] == "PASS GET http://api.example.com/v1/env?select=POD,ROUTE: status 200, ROUTE=v1"
-    assert lines[1].startswith("PASS GET http://api.example.com/v2/")
+    assert lines[0] == (
+        "PASS route=default/demo-http-route caller=smoke role status=200 "
+        "GET http://api.example.com/v1/env?select=POD,ROUTE: status 200, ROUTE=v1"
+    )
+    assert lines[1].startswith(
+        "PASS route=default/demo-http-route caller=unsigned status=403 GET http://api.example.com/v2/"
+    )
     assert lines[2] == "smoke test passed: 2 of 2 checks ok"
 
 
@@ -269,3 +280,98 @@ def test_cli_without_region_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     out = io.StringIO()
     assert smoke_cli.main([], out=out) == 1
     assert "no AWS region configured" in out.getvalue()
+
+
+# ------------------------------------------------------------------------------------- denials (issue 12)
+
+
+def test_every_route_gets_an_unsigned_and_a_second_identity_check_expecting_403() -> None:
+    cfg = parse_context({}, today=TODAY)
+    for caller in (UNSIGNED, SECOND_IDENTITY):
+        (denied,) = denial_checks(cfg, caller=caller)
+        assert denied["expectStatus"] == 403
+        assert (denied["route"], denied["caller"]) == ("default/demo-http-route", caller)
+        assert denied["url"] == "http://api.example.com/v1/env?select=POD,ROUTE"
+        assert denied.get("sign", True) is (caller != UNSIGNED)
+    assert all("expectStatus" not in c and c["caller"] == SMOKE_ROLE for c in smoke_checks(cfg))
+
+
+def test_a_route_open_to_unsigned_callers_expects_them_through() -> None:
+    route = {**DEFAULTS["routes"][0], "access": {"unsigned": True}}
+    cfg = parse_context({"routes": json.dumps([route])}, today=TODAY)
+    for caller in (UNSIGNED, SECOND_IDENTITY):
+        (check,) = denial_checks(cfg, caller=caller)
+        assert "expectStatus" not in check and check["expect"] == [{"app": "demo-app-a", "route": "v1"}]
+
+
+def test_no_denial_checks_without_iam_auth() -> None:
+    cfg = parse_context({"serviceNetworkAuthType": "NONE"}, today=TODAY)
+    assert denial_checks(cfg, caller=UNSIGNED) == denial_checks(cfg, caller=SECOND_IDENTITY) == []
+
+
+def test_a_consumer_expects_refusal_from_routes_that_do_not_name_its_account() -> None:
+    open_route = {**DEFAULTS["routes"][0], "access": {"allow": [{"account": "222222222222"}]}}
+    closed = {**DEFAULTS["routes"][0], "name": "closed", "hostname": "closed.example.com"}
+    cfg = parse_context({"routes": json.dumps([open_route, closed])}, today=TODAY)
+    checks = smoke_checks(cfg, caller="consumer team-b", account="222222222222")
+    assert [(c["route"], c.get("expectStatus")) for c in checks] == [
+        ("default/demo-http-route", None),
+        ("default/demo-http-route", None),
+        ("default/closed", 403),
+        ("default/closed", 403),
+    ]
+
+
+def test_the_synth_has_two_smoke_functions_with_their_own_roles(synth: Any) -> None:
+    gateway = synth.templates["EksLatticeGateway-Gateway"]
+    functions = {
+        lid: r["Properties"]
+        for lid, r in gateway["Resources"].items()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") == "smoke.handler.handler"
+    }
+    assert len(functions) == 2
+    (main,) = [p for lid, p in functions.items() if "SecondIdentity" not in lid]
+    (second,) = [p for lid, p in functions.items() if "SecondIdentity" in lid]
+    assert main["Role"] != second["Role"]
+    main_checks, second_checks = (json.loads(p["Environment"]["Variables"]["CHECKS"]) for p in (main, second))
+    assert [(c["caller"], c.get("expectStatus")) for c in main_checks] == [
+        (SMOKE_ROLE, None),
+        (SMOKE_ROLE, None),
+        (UNSIGNED, 403),
+    ]
+    assert [(c["caller"], c.get("expectStatus")) for c in second_checks] == [(SECOND_IDENTITY, 403)]
+    assert main["Environment"]["Variables"]["SIGV4_REGION"] == {"Ref": "AWS::Region"}
+    assert second["Environment"]["Variables"]["SIGV4_REGION"] == {"Ref": "AWS::Region"}
+    # The second identity's role appears in no route policy; the smoke role does.
+    manifests = json.dumps([r for r in gateway["Resources"].values() if "IAMAuthPolicy" in json.dumps(r)])
+    assert second["Role"]["Fn::GetAtt"][0] not in manifests
+    assert main["Role"]["Fn::GetAtt"][0] in manifests
+    # Both may invoke this account's services (the identity half), so the second's 403 is the route policy's.
+    for props in (main, second):
+        role = props["Role"]["Fn::GetAtt"][0]
+        policies = [
+            r["Properties"]["PolicyDocument"]
+            for r in gateway["Resources"].values()
+            if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
+        ]
+        assert "vpc-lattice-svcs:Invoke" in json.dumps(policies)
+    assert "SmokeTestSecondIdentityFunctionName" in gateway["Outputs"]
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_cli_runs_the_second_identity_too_and_reports_route_caller_and_status() -> None:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    template = {
+        **TEMPLATE,
+        "Outputs": {**TEMPLATE["Outputs"], "SmokeTestSecondIdentityFunctionName": {"Value": "second-fn"}},
+    }
+    cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(template))
+    fake = FakeLambda(PASSED)
+
+    def clients(service: str, region: str | None) -> Any:
+        return fake if service == "lambda" else cfn
+
+    out = io.StringIO()
+    assert smoke_cli.main([], client_factory=clients, out=out) == 0
+    assert [i["FunctionName"] for i in fake.invoked] == ["EksLatticeGateway-Gateway-SmokeTest1234", "second-fn"]
+    assert "route=default/demo-http-route caller=unsigned status=403" in out.getvalue()

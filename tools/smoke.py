@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""`make smoke`: run the routing smoke test Lambda (inside the client VPC) and report each check.
+"""`make smoke`: run the routing smoke test Lambdas (inside the client VPC) and report each check.
 
-Finds the function through the stack output SmokeTestFunctionName, invokes it synchronously, prints one
-line per check and a summary. Exit status: 0 when every check passed, 1 otherwise (including missing
-credentials or stack, reported in one line without a traceback). The pipeline runs the same script.
+Finds the functions through the stack outputs SmokeTestFunctionName (signed with its role: every route must
+answer; unsigned: every route must refuse) and, under AWS_IAM, SmokeTestSecondIdentityFunctionName (signed
+with a role no route names: every route must refuse); invokes them synchronously and prints one line per check
+(verdict, route, caller, status, request, detail) and a summary per function. Exit status: 0 when every
+check passed, 1 otherwise (including missing credentials or stack, reported in one line without a traceback).
+The pipeline runs the same script.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, TextIO
 
 DEFAULT_STACK = "EksLatticeGateway-Gateway"
 OUTPUT_KEY = "SmokeTestFunctionName"
+SECOND_OUTPUT_KEY = "SmokeTestSecondIdentityFunctionName"
 # The function retries for a few minutes while routes turn healthy; outlast Lambda's 15-minute maximum.
 READ_TIMEOUT_SECONDS = 910
 
@@ -48,18 +52,27 @@ def main(
     out = out or sys.stdout
     args = parse_args(argv)
     try:
-        function = args.function_name or find_function(client_factory("cloudformation", args.region), args.stack)
-        payload = invoke(client_factory("lambda", args.region), function)
+        if args.function_name:
+            functions = [args.function_name]
+        else:
+            functions = find_functions(client_factory("cloudformation", args.region), args.stack)
+        lam = client_factory("lambda", args.region)
+        payloads = [(function, invoke(lam, function)) for function in functions]
     except SmokeError as err:
         print(f"smoke: {err}", file=out)
         return 1
     except Exception as err:  # any AWS/SDK failure becomes one readable line
         print(f"smoke: {_describe(err)}", file=out)
         return 1
-    return report(payload, function, out)
+    return max(report(payload, function, out) for function, payload in payloads)
 
 
 def find_function(cfn: Any, stack: str) -> str:
+    return find_functions(cfn, stack)[0]
+
+
+def find_functions(cfn: Any, stack: str) -> list[str]:
+    """The smoke function, then the second identity's when the stack has one (AWS_IAM)."""
     try:
         stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
     except Exception as err:
@@ -73,7 +86,8 @@ def find_function(cfn: Any, stack: str) -> str:
     name = outputs.get(OUTPUT_KEY)
     if not name:
         raise SmokeError(f"stack {stack!r} has no output {OUTPUT_KEY} (is it deployed with the smoke test?)")
-    return str(name)
+    second = outputs.get(SECOND_OUTPUT_KEY)
+    return [str(name), *([str(second)] if second else [])]
 
 
 def invoke(lam: Any, function: str) -> dict[str, Any]:
@@ -114,8 +128,10 @@ def report(payload: dict[str, Any], function: str, out: TextIO) -> int:
 
 
 def _line(result: dict[str, Any]) -> str:
+    """As the handler's report_line (lambda/smoke/handler.py): verdict, route, caller, status, request, detail."""
     verdict = "PASS" if result.get("ok") else "FAIL"
-    return f"{verdict} {result.get('method', 'GET')} {result.get('url')}: {result.get('detail')}"
+    where = f"route={result.get('route', '-')} caller={result.get('caller', '-')} status={result.get('status') or '-'}"
+    return f"{verdict} {where} {result.get('method', 'GET')} {result.get('url')}: {result.get('detail')}"
 
 
 def _error_code(err: Exception) -> str | None:

@@ -9,7 +9,11 @@ the environment: timeoutSeconds / TIMEOUT_SECONDS (per request, default 5), atte
 12) and retryDelaySeconds / RETRY_DELAY_SECONDS (default 10): routes can take a minute or two to turn
 healthy after a deploy, so failures that may be transient are retried.
 
-Output: {"passed": bool, "results": [{"name", "method", "url", "ok", "detail"}, ...]}.
+Each check names its route and caller; requests are SigV4-signed with the function's own role (no STS needed)
+when SIGV4_REGION is set, unless the check says `"sign": false`. A check with `"expectStatus": 403` passes
+only when Lattice refuses the request (an auth policy's denial); any other check fails on a 403.
+
+Output: {"passed": bool, "results": [{"name", "route", "caller", "status", "method", "url", "ok", "detail"}, ...]}.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class Request:
     host: str  # the route's hostname: the Host header Lattice routes on
     path: str  # with the query string
     headers: Mapping[str, str]
+    sign: bool = True  # SigV4-sign when the function signs at all (SIGV4_REGION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +71,11 @@ class SmokeTestError(Exception):
 class CheckError(Exception):
     """One attempt failed. `retryable` is False when the answer is wrong rather than not there yet."""
 
-    def __init__(self, reason: str, *, retryable: bool) -> None:
+    def __init__(self, reason: str, *, retryable: bool, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        self.status = status  # the HTTP status, when there was an answer
 
 
 def system_resolver(host: str, port: int) -> list[Address]:
@@ -108,7 +114,7 @@ def http_opener(request: Request, timeout: float) -> Response:
     conn = http.client.HTTPConnection(request.address[0], request.address[1], timeout=timeout)
     try:
         region = os.environ.get("SIGV4_REGION")
-        signed = sigv4_headers(request, region) if region else request.headers
+        signed = sigv4_headers(request, region) if region and request.sign else request.headers
         headers = {"Host": request.host, "User-Agent": "eks-lattice-gateway-smoke", **signed}
         conn.request(request.method, request.path, headers=headers)
         resp = conn.getresponse()
@@ -200,26 +206,32 @@ def _run_check(
 ) -> dict[str, Any]:
     method = str(check.get("method", "GET")).upper()
     url = str(check["url"])
-    result: dict[str, Any] = {"name": check.get("name", url), "method": method, "url": url}
+    result: dict[str, Any] = {
+        "name": check.get("name", url),
+        "route": check.get("route", "-"),
+        "caller": check.get("caller", "-"),
+        "method": method,
+        "url": url,
+    }
     for attempt in range(1, attempts + 1):
         try:
-            detail = _attempt(check, method, url, resolver=resolver, opener=opener, timeout=timeout)
+            status, detail = _attempt(check, method, url, resolver=resolver, opener=opener, timeout=timeout)
         except CheckError as err:
             out_of_time = deadline is not None and clock() + delay + timeout > deadline
             if not err.retryable or attempt == attempts or out_of_time:
                 suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
-                return {**result, "ok": False, "detail": err.reason + suffix}
+                return {**result, "status": err.status, "ok": False, "detail": err.reason + suffix}
             LOG.info("%s %s: attempt %d failed, retrying in %.0fs: %s", method, url, attempt, delay, err.reason)
             sleep(delay)
             continue
         suffix = f" (attempt {attempt})" if attempt > 1 else ""
-        return {**result, "ok": True, "detail": detail + suffix}
+        return {**result, "status": status, "ok": True, "detail": detail + suffix}
     raise AssertionError("unreachable: the loop returns on its last attempt")  # pragma: no mutate -- unreachable
 
 
 def _attempt(
     check: Mapping[str, Any], method: str, url: str, *, resolver: Resolver, opener: Opener, timeout: float
-) -> str:
+) -> tuple[int, str]:
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
         raise CheckError(f"unsupported URL {url!r} (the gateway listens on plain HTTP)", retryable=False)
@@ -242,18 +254,39 @@ def _attempt(
     for address in addresses:
         where = f"{host} ({address[0]}:{address[1]})"
         try:
-            response = opener(Request(method, address, host, path, headers), timeout)
+            sign = check.get("sign", True) is not False
+            response = opener(Request(method, address, host, path, headers, sign), timeout)
         except TimeoutError:
             failure = f"timeout: no answer from {where} within {timeout:g}s"
         except (OSError, http.client.HTTPException) as err:
             failure = f"connection to {where} failed: {str(err) or type(err).__name__}"
         else:
-            return _verify(check.get("expect") or [], response)
+            expected = check.get("expectStatus")
+            if expected is not None:
+                return response.status, _verify_status(int(expected), response)
+            try:
+                return response.status, _verify(check.get("expect") or [], response)
+            except CheckError as err:
+                err.status = response.status
+                raise
     raise CheckError(failure, retryable=True)
+
+
+def _verify_status(expected: int, response: Response) -> str:
+    """A check that expects a refusal: only that status passes. Anything else may be a policy still being
+    attached (the controller applies IAMAuthPolicy after the route), so it is retried before failing."""
+    status = response.status
+    if status == expected:
+        return f"status {status}, refused as expected"
+    why = "the caller got through" if status < 400 else "not the auth policy's refusal"
+    raise CheckError(f"status {status}, expected {expected}: {why}", retryable=True, status=status)
 
 
 def _verify(expect: Sequence[Mapping[str, Any]], response: Response) -> str:
     status = response.status
+    if status == 403:
+        # Access is expected here: a refusal is a failure (retried: a new policy takes a moment to apply).
+        raise CheckError("status 403: Lattice refused the caller (auth policy), expected access", retryable=True)
     if status >= 500:
         raise CheckError(f"status {status}: the backend is failing or not yet healthy", retryable=True)
     if status == 404:
@@ -302,5 +335,13 @@ def _failure_message(results: Sequence[Mapping[str, Any]]) -> str:
     """A summary line, then one line per check (tools/smoke.py prints them as they are)."""
     failed = sum(1 for r in results if not r["ok"])
     lines = [f"{failed} of {len(results)} smoke checks failed"]
-    lines += [f"{'PASS' if r['ok'] else 'FAIL'} {r['method']} {r['url']}: {r['detail']}" for r in results]
+    lines += [report_line(r) for r in results]
     return "\n".join(lines)
+
+
+def report_line(result: Mapping[str, Any]) -> str:
+    """PASS/FAIL, then the route, the caller and the status it got, then the request and why."""
+    verdict = "PASS" if result.get("ok") else "FAIL"
+    status = result.get("status") or "-"
+    where = f"route={result.get('route', '-')} caller={result.get('caller', '-')} status={status}"
+    return f"{verdict} {where} {result.get('method', 'GET')} {result.get('url')}: {result.get('detail')}"

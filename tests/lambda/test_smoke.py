@@ -71,6 +71,8 @@ def check(path: str = V1, **extra: Any) -> dict[str, Any]:
     expect = extra.pop("expect", [{"app": "demo-app-a", "route": "v1"}])
     return {
         "name": "default/demo-http-route rule 1",
+        "route": "default/demo-http-route",
+        "caller": "smoke role",
         "method": "GET",
         "url": f"http://{HOST}{path}",
         "expect": expect,
@@ -90,6 +92,7 @@ def failure(checks: list[dict[str, Any]], port: int, **settings: Any) -> str:
 
 
 POD_A = {"POD": "demo-app-a-7c9d8-xk2lp", "ROUTE": "v1"}
+WHERE = "route=default/demo-http-route caller=smoke role"
 
 
 def test_pass_reports_route_and_pod() -> None:
@@ -112,7 +115,7 @@ def test_wrong_route_fails_at_once() -> None:
     assert "1 of 1 smoke checks failed" in message
     assert "wrong ROUTE" in message
     assert "'v2'" in message
-    assert f"FAIL GET http://{HOST}{V1}" in message
+    assert f"FAIL route=default/demo-http-route caller=smoke role status=200 GET http://{HOST}{V1}" in message
     # A wrong answer is not "not ready yet": no retries.
     assert len(server.requests) == 1
 
@@ -175,8 +178,8 @@ def test_mixed_results_list_every_check() -> None:
         message = failure([check(), v2], server.port)
     lines = message.splitlines()
     assert lines[0] == "1 of 2 smoke checks failed"
-    assert lines[1].startswith(f"PASS GET http://{HOST}{V1}")
-    assert lines[2].startswith(f"FAIL GET http://{HOST}/v2/env")
+    assert lines[1].startswith(f"PASS {WHERE} status=200 GET http://{HOST}{V1}")
+    assert lines[2].startswith(f"FAIL {WHERE} status=200 GET http://{HOST}/v2/env")
     assert "wrong ROUTE" in lines[2]
 
 
@@ -198,11 +201,50 @@ def test_weighted_rule_accepts_either_backend() -> None:
     assert report["passed"] is True
 
 
-def test_reached_only_rejects_lattice_404_and_5xx() -> None:
-    with DemoServer([(403, "forbidden")]) as server:
+def test_reached_only_rejects_lattice_404_5xx_and_403() -> None:
+    with DemoServer([(401, "unauthorized by the app itself")]) as server:
         assert run([check("/static", expect=[{"app": "plain"}])], server.port)["passed"] is True
     with DemoServer([(404, "")]) as server:
         assert "status 404" in failure([check("/static", expect=[{"app": "plain"}])], server.port)
+    # Where access is expected, Lattice's refusal is a failure, retried first (a policy takes a moment to apply).
+    with DemoServer([(403, "AccessDeniedException")]) as server:
+        message = failure([check("/static", expect=[{"app": "plain"}])], server.port)
+    assert f"FAIL {WHERE} status=403 GET http://{HOST}/static: status 403: Lattice refused the caller" in message
+    assert "(after 3 attempts)" in message and len(server.requests) == 3
+
+
+def test_403_is_a_failure_where_access_is_expected() -> None:
+    with DemoServer([(403, "AccessDeniedException")]) as server:
+        message = failure([check()], server.port)
+    assert f"FAIL {WHERE} status=403" in message and "expected access" in message
+
+
+def test_403_is_a_success_where_a_denial_is_expected() -> None:
+    denied = check(caller="second identity", expectStatus=403)
+    with DemoServer([(403, "AccessDeniedException")]) as server:
+        report = run([denied], server.port)
+    (result,) = report["results"]
+    assert (result["ok"], result["status"], result["caller"]) == (True, 403, "second identity")
+    assert result["detail"] == "status 403, refused as expected"
+
+
+def test_access_where_a_denial_is_expected_fails_naming_route_caller_and_status() -> None:
+    unsigned = check(caller="unsigned", sign=False, expectStatus=403)
+    with DemoServer([(200, POD_A)]) as server:
+        message = failure([unsigned], server.port)
+    line = message.splitlines()[1]
+    assert line.startswith(f"FAIL route=default/demo-http-route caller=unsigned status=200 GET http://{HOST}{V1}")
+    assert "expected 403: the caller got through (after 3 attempts)" in line
+    # A refusal that is not the auth policy's (say a 5xx) does not count as the expected denial.
+    with DemoServer([(503, "")]) as server:
+        assert "status 503, expected 403" in failure([unsigned], server.port)
+
+
+def test_a_denial_that_turns_up_late_passes() -> None:
+    """Right after a deploy the IAMAuthPolicy may not be attached yet (the service admits everyone)."""
+    with DemoServer([(200, POD_A), (403, "AccessDeniedException")]) as server:
+        (result,) = run([check(expectStatus=403)], server.port)["results"]
+    assert result["ok"] is True and result["detail"].endswith("(attempt 2)")
 
 
 def test_handler_reads_checks_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -218,6 +260,9 @@ def test_handler_reads_checks_from_the_environment(monkeypatch: pytest.MonkeyPat
         "results": [
             {
                 "name": "default/demo-http-route rule 1",
+                "route": "default/demo-http-route",
+                "caller": "smoke role",
+                "status": 200,
                 "method": "GET",
                 "url": url,
                 "ok": True,
@@ -288,6 +333,18 @@ def test_requests_are_sigv4_signed_for_lattice_when_asked(monkeypatch: pytest.Mo
     assert headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
     assert headers["x-amz-security-token"] == "token"
     assert headers["host"] == HOST and headers["x-canary"] == "1"
+
+
+def test_a_check_marked_unsigned_is_sent_unsigned_by_a_signing_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGV4_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    with DemoServer([(403, "AccessDeniedException")]) as server:
+        assert run([check(sign=False, expectStatus=403), check(expectStatus=403)], server.port)["passed"]
+    signed = ["authorization" in {k.lower() for k in r["headers"]} for r in server.requests]
+    assert sorted(signed) == [False, True]
+    unsigned = next(r["headers"] for r in server.requests if "Authorization" not in r["headers"])
+    assert not {k.lower() for k in unsigned} & {"x-amz-date", "x-amz-content-sha256", "x-amz-security-token"}
 
 
 def test_requests_are_unsigned_by_default() -> None:

@@ -227,8 +227,11 @@ def test_checks_as_a_json_string_and_their_defaults() -> None:
     assert report["results"] == [
         {
             "name": f"http://{HOST}/v1",  # no name: the URL
+            "route": "-",  # no route or caller named: "-" in the report's columns
+            "caller": "-",
             "method": "GET",  # no method: GET
             "url": f"http://{HOST}/v1",
+            "status": 200,
             "ok": True,
             "detail": "status 200, ROUTE=v1 from pod demo-app-a-7c9d8-xk2lp",
         }
@@ -284,7 +287,9 @@ def test_404_is_retried_with_its_hint() -> None:
 def test_other_4xx_with_a_demo_expectation_is_retried_and_its_body_is_not_trusted() -> None:
     # A 403 whose body looks like the right answer is still not a pass (auth policy still propagating).
     with Server((403, POD_A)) as server:
-        assert results(server, check()) == ["status 403, expected 200 (after 3 attempts)"]
+        assert results(server, check()) == [
+            "status 403: Lattice refused the caller (auth policy), expected access (after 3 attempts)"
+        ]
         assert len(server.requests) == 3
 
 

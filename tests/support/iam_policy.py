@@ -22,6 +22,7 @@ opaque placeholder that only a literal `*` can match.
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -152,7 +153,8 @@ def resolve(value: Any, table: Mapping[str, str]) -> Any:
             sep, parts = arg
             return sep.join(str(resolve(p, table)) for p in parts)
         if fn.startswith("Fn::") or fn == "Ref":
-            return f"<unresolved {token_key(value)}>"
+            # Quote-free, so it stays valid inside JSON text that embeds it (a manifest's IAMAuthPolicy).
+            return f"<unresolved {fn} {hashlib.sha256(token_key(value).encode()).hexdigest()[:12]}>"
     return {k: resolve(v, table) for k, v in value.items()}
 
 
