@@ -32,6 +32,7 @@ def test_make_passes_the_threshold_and_modules_to_the_tool() -> None:
         [
             "make",
             "-n",
+            "--no-print-directory",  # under `make test` this is a sub-make, which prints its directory
             "-o",
             ".venv/.installed",
             "mutation",
