@@ -71,13 +71,16 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def seed_text() -> str:
     """The tutorial (../shared/seeds). Not an upstream release file, so `make reference` can't fetch it.
 
-    Missing, it fails in CI (running_in_ci) unless the build declares it absent (NO_SEED_ENV, as the pipeline's
-    synth step does, naming why), and is skipped on a developer's machine.
+    Missing, it fails under CI=true (this project's CI) always; in other CI (running_in_ci) unless the build
+    declares it absent (NO_SEED_ENV, as the pipeline's CodeBuild synth step does, naming why); and is skipped on
+    a developer's machine.
     """
     seeds = sorted((SHARED / "seeds").glob("*.txt"))
     if not seeds:
         message = f"tutorial seed not found under {SHARED / 'seeds'}"
         declared = os.environ.get(NO_SEED_ENV, "").strip()
+        if os.environ.get("CI") == "true":  # this project's CI: no skips, ever (a declaration included)
+            pytest.fail(f"{message} (CI=true)")
         if declared:
             pytest.skip(f"{message}: declared absent by {NO_SEED_ENV} ({declared})")
         if running_in_ci():

@@ -28,7 +28,11 @@ def run_without_shared_data(tmp_path: Path, **env: str) -> subprocess.CompletedP
     )
 
 
-@pytest.mark.parametrize("ci", [{"CI": "true"}, {"CODEBUILD_CI": "true"}], ids=["CI", "CODEBUILD_CI"])
+@pytest.mark.parametrize(
+    "ci",
+    [{"CI": "true"}, {"CODEBUILD_CI": "true"}, {"CI": "true", NO_SEED_ENV: "declared, yet CI=true never skips"}],
+    ids=["CI", "CODEBUILD_CI", "CI-with-declaration"],
+)
 def test_missing_shared_data_fails_in_ci(tmp_path: Path, ci: dict[str, str]) -> None:
     result = run_without_shared_data(tmp_path, **ci)
     summary = result.stdout.strip().splitlines()[-1]
