@@ -22,14 +22,13 @@ Namespace.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from k8s_api import KubeApiError, KubeClient, regional_sts_client
+from k8s_api import KubeApiError, KubeClient
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -56,15 +55,7 @@ class Settings:
 
 
 def _default_kube_client(cluster_name: str) -> KubeClient:
-    import boto3  # noqa: PLC0415 - imported where AWS is actually used; tests inject a client instead
-
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        raise CheckError("AWS_REGION is not set; cannot reach EKS")
-    session = boto3.session.Session(region_name=region)
-    return KubeClient.for_eks_cluster(
-        cluster_name, eks_client=session.client("eks"), sts_client=regional_sts_client(session, region)
-    )
+    return KubeClient.for_lambda(cluster_name, error=CheckError)
 
 
 @dataclass

@@ -16,14 +16,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8s_api import KubeApiError, KubeClient, regional_sts_client
+from k8s_api import KubeApiError, KubeClient
 
 from .download import DownloadError, download, sha256_hex
 from .manifests import Document, ManifestError, parse_file
@@ -63,18 +62,8 @@ class Settings:
 
 
 def _default_kube_client(cluster_name: str) -> KubeClient:
-    import boto3  # noqa: PLC0415 - imported where AWS is actually used; tests inject a client instead
-
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        raise InstallError("AWS_REGION is not set; cannot reach EKS")
-    session = boto3.session.Session(region_name=region)
-    return KubeClient.for_eks_cluster(
-        cluster_name,
-        eks_client=session.client("eks"),
-        sts_client=regional_sts_client(session, region),
-        timeout=30.0,  # applying the HTTPRoute CRD sends ~431 KB
-    )
+    # applying the HTTPRoute CRD sends ~431 KB
+    return KubeClient.for_lambda(cluster_name, error=InstallError, timeout=30.0)
 
 
 @dataclass

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from typing import Any
 
 from controller_credentials.handler import Settings as ControllerSettings
 from controller_credentials.handler import observe
-from k8s_api import KubeApiError, KubeClient, regional_sts_client
+from k8s_api import KubeApiError, KubeClient
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -89,21 +88,11 @@ def physical_id(settings: Settings) -> str:
 
 
 def _default_kube_client(cluster_name: str, time_left: Callable[[], float]) -> KubeClient:
-    import boto3  # noqa: PLC0415 - imported where AWS is actually used; tests inject a client instead
-    from botocore.config import Config  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415 - imported where AWS is actually used
 
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        raise GuardError("AWS_REGION is not set; cannot reach EKS")
-    session = boto3.session.Session(region_name=region)
     # A bounded budget: three attempts of at most 5 s + 10 s, well inside the Lambda's time.
     bounded = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
-    return KubeClient.for_eks_cluster(
-        cluster_name,
-        eks_client=session.client("eks", config=bounded),
-        sts_client=regional_sts_client(session, region),
-        time_left=time_left,
-    )
+    return KubeClient.for_lambda(cluster_name, error=GuardError, eks_config=bounded, time_left=time_left)
 
 
 @dataclass

@@ -7,6 +7,7 @@ import binascii
 import email.utils
 import http.client
 import json
+import os
 import random
 import ssl
 import time
@@ -138,6 +139,27 @@ class KubeClient:
                 "wait until it is ACTIVE"
             )
         return cls(endpoint=endpoint, ca_data=ca_data, token=CachedToken(cluster_name, sts_client=sts_client), **kwargs)
+
+    @classmethod
+    def for_lambda(
+        cls, cluster_name: str, *, error: type[Exception], eks_config: Any = None, **kwargs: Any
+    ) -> KubeClient:
+        """`for_eks_cluster` with clients for this Lambda's region (AWS_REGION, which the runtime sets); raises
+        `error` (the handler's own, for a readable failure) when no region is known."""
+        import boto3  # noqa: PLC0415 - imported where AWS is actually used; tests inject a client instead
+
+        from .eks_auth import regional_sts_client  # noqa: PLC0415 - only the Lambda path needs botocore's resolver
+
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise error("AWS_REGION is not set; cannot reach EKS")
+        session = boto3.session.Session(region_name=region)
+        return cls.for_eks_cluster(
+            cluster_name,
+            eks_client=session.client("eks", config=eks_config),
+            sts_client=regional_sts_client(session, region),
+            **kwargs,
+        )
 
     # -- public API -----------------------------------------------------------------------------------------
 
