@@ -9,83 +9,61 @@ acknowledgment without a reason.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import ROOT, Synthesized
+from tests.conftest import Synthesized
+from tests.support import scans
 
 if TYPE_CHECKING:
     from tests.test_pipeline import PipelineSynth
 
 # Under xdist this module is collected first, so the scan starts early on one worker while the other takes the
 # rest (not --dist loadgroup: with pytest 9.2 and xdist 3.8 it silently stops grouping, pytest-xdist#1386).
-CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+# Templates unchanged since their last scan are not scanned again (tests/support/scans.py).
 NO_REASON = {"", "No comment provided"}  # what checkov reports for a skip without a comment
 
 
-def _copy_templates(label: str, outdir: Path, dest: Path) -> list[str]:
-    """Every template of one cloud assembly, nested stage assemblies included, flat in `dest`."""
-    names = []
-    for path in sorted(outdir.rglob("*.template.json")):
-        name = f"{label}--{'--'.join(path.relative_to(outdir).parts)}"
-        (dest / name).write_bytes(path.read_bytes())
-        names.append(name)
-    return names
-
-
-def _scan(directory: Path) -> dict[str, Any]:
-    if not CHECKOV.is_file():
-        pytest.fail(f"checkov not found at {CHECKOV}: `make test` creates .venv-checkov (requirements-scan.txt)")
-    # --skip-download: no Prisma Cloud look-ups (no network here, nor needed: the checks ship in the package).
-    command = [str(CHECKOV), "--directory", str(directory), "--framework", "cloudformation", "--output", "json"]
-    result = subprocess.run(
-        [*command, "--compact", "--skip-download"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "LOG_LEVEL": "WARNING"},
-    )
-    # Exit 1 means findings (read below); anything else, or no JSON, is checkov failing to run.
-    assert result.returncode in (0, 1), f"checkov exited {result.returncode}: {result.stderr[-2000:]}"
-    report: dict[str, Any] = json.loads(result.stdout)
-    return report
+def _templates(label: str, outdir: Path) -> dict[str, bytes]:
+    """Every template of one cloud assembly, nested stage assemblies included, by a flat unique name."""
+    return {
+        f"{label}--{'--'.join(path.relative_to(outdir).parts)}": path.read_bytes()
+        for path in sorted(outdir.rglob("*.template.json"))
+    }
 
 
 def test_checkov_finds_nothing_unacknowledged(
-    synth: Synthesized, variant: Synthesized, two_stages: PipelineSynth, one_stage: PipelineSynth, tmp_path: Path
+    synth: Synthesized, variant: Synthesized, two_stages: PipelineSynth, one_stage: PipelineSynth
 ) -> None:
-    written = []
+    templates: dict[str, bytes] = {}
     for label, outdir in (
         ("default", synth.outdir),
         ("variant", variant.outdir),
         ("pipeline-two", two_stages.outdir),
         ("pipeline-one", one_stage.outdir),
     ):
-        written += _copy_templates(label, outdir, tmp_path)
+        templates |= _templates(label, outdir)
     # The app's two stacks twice, each pipeline with its stages' stacks, SmokeAccess and the cross-region stack.
-    assert len(written) >= 14, written
+    assert len(templates) >= 14, sorted(templates)
 
-    report = _scan(tmp_path)
-    assert report["check_type"] == "cloudformation", report.get("check_type")
-    summary, results = report["summary"], report["results"]
-    assert summary["parsing_errors"] == 0, summary
-    checked = results.get("passed_checks", []) + results.get("failed_checks", []) + results.get("skipped_checks", [])
-    assert {c["file_path"].lstrip("/") for c in checked} == set(written), "checkov did not read every template"
+    if not scans.CHECKOV.is_file():
+        pytest.fail(f"checkov not found at {scans.CHECKOV}: `make test` creates .venv-checkov (requirements-scan.txt)")
+    results = scans.checkov(templates)
+    assert results["parsing_errors"] == 0, results["parsing_errors"]
+    checked = results["passed_checks"] + results["failed_checks"] + results["skipped_checks"]
+    assert {c["file_path"] for c in checked} == set(templates), "checkov did not read every template"
 
-    failed = [f"{c['check_id']} {c['file_path'].lstrip('/')} {c['resource']}" for c in results.get("failed_checks", [])]
+    failed = [f"{c['check_id']} {c['file_path']} {c['resource']}" for c in results["failed_checks"]]
     assert failed == [], "unacknowledged checkov findings (fix them, or acknowledge in constructs/checkov.py)"
     no_reason = [
-        f"{c['check_id']} {c['file_path'].lstrip('/')} {c['resource']}"
-        for c in results.get("skipped_checks", [])
+        f"{c['check_id']} {c['file_path']} {c['resource']}"
+        for c in results["skipped_checks"]
         if (c.get("check_result", {}).get("suppress_comment") or "").strip() in NO_REASON
     ]
     assert no_reason == []
-    assert results.get("skipped_checks"), "no acknowledgments read: was the Metadata.checkov.skip form dropped?"
+    assert results["skipped_checks"], "no acknowledgments read: was the Metadata.checkov.skip form dropped?"
 
 
 # ------------------------------------------------------------------- what was fixed, and how it is acknowledged

@@ -16,6 +16,7 @@ from config import ConfigError, parse_context
 from config.consumers import Consumer, Sharing, check_provider
 from stacks.sharing import SharingContract, role_name
 from tests.conftest import CONSUMERS, ORGANIZATION_ARN, PROVIDER_ACCOUNT, PROVIDER_REGION, TODAY, VARIANT, Synthesized
+from tests.support import scans
 from tests.test_compliance import CFN_LINT_IGNORES
 
 PLATFORM = "EksLatticeGateway-Platform"
@@ -359,11 +360,9 @@ def test_variant_with_consumers_is_cdk_nag_clean(variant: Synthesized) -> None:
 
 @pytest.mark.parametrize("stack_name", [PLATFORM, TEAM_B, TEAM_C])
 def test_cfn_lint_finds_nothing_in_sharing_stacks(variant: Synthesized, stack_name: str) -> None:
-    from cfnlint.api import ManualArgs, lint_file
-
     path = Path(variant.stacks[stack_name].template_full_path)
-    matches = lint_file(path, config=ManualArgs(regions=[PROVIDER_REGION]))
-    assert [f"{m.rule.id} {m.message} ({m.path})" for m in matches if m.rule.id not in CFN_LINT_IGNORES] == []
+    findings = scans.cfn_lint(path, regions=[PROVIDER_REGION])
+    assert [str(f) for f in findings if f.rule not in CFN_LINT_IGNORES] == []
 
 
 def test_consumer_stage_for_a_pipeline_needs_nothing_from_the_provider_stage(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -405,25 +406,19 @@ def test_stages_synthesize_without_context_lookups(two_stages: PipelineSynth) ->
 
 
 def test_cfn_lint_finds_nothing_in_the_pipeline(two_stages: PipelineSynth) -> None:
-    from cfnlint.api import ManualArgs, lint_file
-
+    from tests.support import scans
     from tests.test_compliance import CFN_LINT_IGNORES
 
-    def false_positive(rule: str, message: str, path: list[object]) -> bool:
+    def false_positive(rule: str, message: str, path: tuple[str | int, ...]) -> bool:
         # cfn-lint 1.58 reports its Fn::Sub style hint (I1022) under E3703 for CDK Pipelines' cross-account
         # action RoleArn, an Fn::Join of partition and account that forms a valid role ARN. Only that.
         return (
-            rule == "E3703" and message.startswith("Prefer using Fn::Sub") and path[-2:] == ["Configuration", "RoleArn"]
+            rule == "E3703" and message.startswith("Prefer using Fn::Sub") and path[-2:] == ("Configuration", "RoleArn")
         )
 
     path = Path(two_stages.assembly.get_stack_artifact(two_stages.stack.artifact_id).template_full_path)
-    matches = lint_file(path, config=ManualArgs(regions=["ap-northeast-2", "us-east-1"]))
-    findings = [
-        f"{m.rule.id} {m.message} {m.path}"
-        for m in matches
-        if m.rule.id not in CFN_LINT_IGNORES and not false_positive(m.rule.id, m.message, m.path)
-    ]
-    assert findings == []
+    findings = scans.cfn_lint(path, regions=["ap-northeast-2", "us-east-1"])
+    assert [str(f) for f in findings if f.rule not in CFN_LINT_IGNORES and not false_positive(*astuple(f))] == []
 
 
 # ------------------------------------------------------------------------- consumers (issue 13) in the pipeline

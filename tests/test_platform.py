@@ -305,13 +305,12 @@ def test_az_ids_place_every_subnet_by_id_and_the_host_by_its_subnet(variant: Syn
 
 
 def test_az_id_template_passes_cfn_lint_and_cdk_nag(variant: Synthesized) -> None:
-    from cfnlint.api import ManualArgs, lint_file
-
+    from tests.support import scans
     from tests.test_compliance import CFN_LINT_IGNORES
 
     path = Path(variant.stacks[STACK].template_full_path)
-    matches = lint_file(path, config=ManualArgs(regions=["us-east-1"]))
-    assert [f"{m.rule.id} {m.message}" for m in matches if m.rule.id not in CFN_LINT_IGNORES] == []
+    findings = scans.cfn_lint(path, regions=["us-east-1"])
+    assert [str(f) for f in findings if f.rule not in CFN_LINT_IGNORES] == []
     report = variant.validation_report
     assert report is not None
     rules = [v["ruleName"] for p in report["pluginReports"] for v in p["violations"]]
