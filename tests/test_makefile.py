@@ -5,9 +5,11 @@ here instead of in a user's shell."""
 from __future__ import annotations
 
 import functools
+import json
 import re
 import shlex
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -21,8 +23,33 @@ STACK_SELECTIONS = {"default": {}, "named": {"STACKS": "EksLatticeGateway-Gatewa
 _OPTION = re.compile(r"^\s+(--[a-z0-9-]+)(?:,\s+(-[a-zA-Z]))?\s", re.MULTILINE)
 
 
+# The CLI builds its argument parser from this registry of every command's options (aws-cdk 2.1000+); reading it
+# costs nothing, where `cdk <command> --help` costs a Node start per command. One --help run below proves that
+# the registry is what the pinned CLI offers.
+REGISTRY = ROOT / "node_modules" / "aws-cdk" / "lib" / "cli" / "cli-type-registry.json"
+
+
 @functools.cache
+def _registry() -> dict[str, Any]:
+    if not REGISTRY.is_file():
+        pytest.fail(f"{REGISTRY.relative_to(ROOT)} missing: run `make setup`")
+    registry: dict[str, Any] = json.loads(REGISTRY.read_text())
+    return registry
+
+
 def cli_options(command: str) -> frozenset[str]:
+    """Every flag `cdk <command>` takes: global and command options with their aliases."""
+    registry = _registry()
+    options = {**registry["globalOptions"], **registry["commands"][command].get("options", {})}
+    flags = set()
+    for name, spec in options.items():
+        aliases = spec.get("alias") or []
+        for flag in [name, *([aliases] if isinstance(aliases, str) else aliases)]:
+            flags.add(f"-{flag}" if len(flag) == 1 else f"--{flag}")
+    return frozenset(flags)
+
+
+def help_options(command: str) -> frozenset[str]:
     if not CDK.exists():
         pytest.fail("node_modules/.bin/cdk missing: run `make setup`")
     result = subprocess.run(
@@ -31,6 +58,20 @@ def cli_options(command: str) -> frozenset[str]:
     options = {flag for match in _OPTION.finditer(result.stdout) for flag in match.groups() if flag}
     assert "--app" in options, result.stdout[:500]  # the parse found the option list
     return frozenset(options)
+
+
+def test_the_registry_is_what_the_cli_offers() -> None:
+    """Every flag `cdk deploy --help` prints is in the registry (yargs' own --help/--version aside; it prints
+    `--no-<flag>` for booleans that default to true, and cuts names longer than its column)."""
+    registry = cli_options("deploy")
+    assert {"--require-approval", "--concurrency", "--all", "-c", "--app"} <= registry
+    builtin = {"--help", "--version"}
+    unknown = [
+        flag
+        for flag in help_options("deploy") - builtin
+        if re.sub(r"^--no-", "--", flag) not in registry and not any(r.startswith(flag) for r in registry)
+    ]
+    assert unknown == []
 
 
 def cdk_invocation(target: str, variables: dict[str, str]) -> list[str]:
