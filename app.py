@@ -23,11 +23,17 @@ def environment() -> cdk.Environment | None:
 
 
 def build(
-    app: cdk.App, config: AppConfig, pipeline: PipelineConfig | None = None, env: cdk.Environment | None = None
+    app: cdk.App,
+    config: AppConfig,
+    pipeline: PipelineConfig | None = None,
+    env: cdk.Environment | None = None,
+    *,
+    nag: bool = True,
 ) -> None:
     """The app's stacks for `cdk deploy`, or, with the `pipeline` context key, the pipeline that deploys them.
 
-    `env` (tests) replaces the credentials' environment()."""
+    `env` (tests) replaces the credentials' environment(); `nag=False` (tests that compare resource properties
+    only) leaves out the cdk-nag pass, which doubles a warm synth's time."""
     if pipeline is None:
         add_system(app, config=config, env=env or environment())
     else:
@@ -38,7 +44,8 @@ def build(
     # cdk-nag 3.x runs as a CDK policy-validation plugin: findings fail the synth unless acknowledged.
     # Acknowledgments are also written into each resource's Metadata (cdk_nag.rules_to_suppress): an audit trail
     # in the templates themselves.
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
+    if nag:
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
     # checkov's acknowledgments, likewise in each resource's Metadata (checkov.skip), where checkov reads them.
     add_checkov_acknowledgments(app)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -98,14 +101,22 @@ class Synthesized:
     """One synthesis of the app (as tools/synth.py builds it): templates by stack name, the cdk-nag report."""
 
     def __init__(
-        self, outdir: Path, overrides: dict[str, object] | None = None, env: tuple[str, str] | None = None
+        self,
+        outdir: Path,
+        overrides: dict[str, object] | None = None,
+        env: tuple[str, str] | None = None,
+        *,
+        nag: bool = True,
+        reuse: bool = False,
     ) -> None:
+        """`reuse`: `outdir` already holds this very synthesis (shared_synthesis); build the construct tree,
+        which tests also inspect, but read the cloud assembly from disk instead of synthesizing again."""
         import json
 
         from tools.synth import build_app
 
-        self.app, self.config = build_app(outdir, overrides, today=TODAY, env=env)
-        self.assembly = self.app.synth()
+        self.app, self.config = build_app(outdir, overrides, today=TODAY, env=env, nag=nag)
+        self.assembly = _read_assembly(outdir) if reuse else self.app.synth()
         self.stacks = {s.stack_name: s for s in self.assembly.stacks}
         self.templates: dict[str, dict[str, Any]] = {
             s.stack_name: json.loads(Path(s.template_full_path).read_text()) for s in self.assembly.stacks
@@ -123,10 +134,40 @@ class Synthesized:
         raise KeyError(name)
 
 
+def _read_assembly(outdir: Path) -> Any:
+    import aws_cdk as cdk
+
+    return cdk.cx_api.CloudAssembly(str(outdir))
+
+
+@contextlib.contextmanager
+def shared_synthesis(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
+    """One synthesis per test session, not one per xdist worker: yields (outdir, ready). The first worker to ask
+    gets ready=False and synthesizes into outdir (the other waits on the lock meanwhile, where it would have
+    spent the same time synthesizing); later askers get ready=True and read it. The session's synths are
+    deterministic (their templates' hashes key tests/support/scans.py's cache), so reading one is the same as
+    making it."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the workers' common folder
+    outdir, done = root / f"shared-{name}", root / f"shared-{name}.done"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            ready = done.exists()
+            if not ready:
+                shutil.rmtree(outdir, ignore_errors=True)  # an earlier attempt that failed midway
+                outdir.mkdir()
+            yield outdir, ready
+            done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app with the defaults of cdk.json, synthesized once per test session."""
-    return Synthesized(tmp_path_factory.mktemp("cdk.out"))
+    with shared_synthesis(tmp_path_factory, "default") as (outdir, ready):
+        return Synthesized(outdir, reuse=ready)
 
 
 # Every non-default branch the tests exercise, in one more synthesis (each synth costs seconds).
@@ -169,7 +210,8 @@ VARIANT: dict[str, object] = {
 @pytest.fixture(scope="session")
 def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app synthesized once with VARIANT's overrides."""
-    return Synthesized(tmp_path_factory.mktemp("cdk.out.variant"), VARIANT, (PROVIDER_ACCOUNT, PROVIDER_REGION))
+    with shared_synthesis(tmp_path_factory, "variant") as (outdir, ready):
+        return Synthesized(outdir, VARIANT, (PROVIDER_ACCOUNT, PROVIDER_REGION), reuse=ready)
 
 
 # The pipeline (tests/test_pipeline.py): two synths, each holding the whole app in every stage.
@@ -198,7 +240,9 @@ PIPELINE_CONSUMERS: list[dict[str, Any]] = [
 class PipelineSynth:
     """One synthesis of a PipelineStack in a fresh app with cdk-nag, as app.build will do it."""
 
-    def __init__(self, outdir: Path, pipeline: dict[str, Any], context: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, outdir: Path, pipeline: dict[str, Any], context: dict[str, Any] | None = None, *, reuse: bool = False
+    ) -> None:
         import json
 
         import aws_cdk as cdk
@@ -219,7 +263,7 @@ class PipelineSynth:
         )
         cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
         add_checkov_acknowledgments(app)
-        self.assembly = app.synth()
+        self.assembly = _read_assembly(outdir) if reuse else app.synth()
         self.template: dict[str, Any] = json.loads(
             Path(self.assembly.get_stack_artifact(self.stack.artifact_id).template_full_path).read_text()
         )
@@ -256,12 +300,12 @@ class PipelineSynth:
 @pytest.fixture(scope="session")
 def two_stages(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
     """A two-stage cross-account pipeline, synthesized once per session."""
-    return PipelineSynth(
-        tmp_path_factory.mktemp("pipeline-two"), TWO_STAGES, {"consumers": json.dumps(PIPELINE_CONSUMERS)}
-    )
+    with shared_synthesis(tmp_path_factory, "pipeline-two") as (outdir, ready):
+        return PipelineSynth(outdir, TWO_STAGES, {"consumers": json.dumps(PIPELINE_CONSUMERS)}, reuse=ready)
 
 
 @pytest.fixture(scope="session")
 def one_stage(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
     """The default one-stage pipeline, synthesized once per session."""
-    return PipelineSynth(tmp_path_factory.mktemp("pipeline-one"), ONE_STAGE)
+    with shared_synthesis(tmp_path_factory, "pipeline-one") as (outdir, ready):
+        return PipelineSynth(outdir, ONE_STAGE, reuse=ready)

@@ -84,9 +84,11 @@ def build_app(
     *,
     today: dt.date | None = None,
     env: tuple[str, str] | None = None,
+    nag: bool = True,
 ) -> Any:
     """The app as app.py builds it, from cdk.json's context plus `overrides` (what `-c` would add), and
-    `env` (account, region) as credentials would give it (default: the environment's, usually none).
+    `env` (account, region) as credentials would give it (default: the environment's, usually none);
+    `nag=False` without the cdk-nag pass (see app.build).
 
     Returns (cdk.App, AppConfig); jsii starts here, so the virtualenv's Node is put on PATH first.
     """
@@ -102,7 +104,7 @@ def build_app(
     context = {**cdk_json_context(), **(overrides or {})}
     app = cdk.App(context=context, outdir=str(outdir))
     config = parse_context(app.node.get_all_context(), today=today or dt.date.today())
-    app_module.build(app, config, env=cdk.Environment(account=env[0], region=env[1]) if env else None)
+    app_module.build(app, config, env=cdk.Environment(account=env[0], region=env[1]) if env else None, nag=nag)
     return app, config
 
 
