@@ -628,7 +628,7 @@ def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any
                 created.remove(come[0])
     changes += [K8sChange(stack, "delete", o, None, K8S_NOTES.get(o.kind, "")) for o in deleted]
     changes += [K8sChange(stack, "create", None, o) for o in created]
-    gone = {
+    gone_hosts = {
         host: o
         for o in sorted(set(before) - set(after))
         if o.kind == "HTTPRoute" and (host := _first_hostname(before[o][1])) is not None
@@ -636,8 +636,8 @@ def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any
     for i, change in enumerate(changes):
         if change.action in {"replace", "create"} and change.new is not None and change.kind == "HTTPRoute":
             host = _first_hostname(after[change.new][1])
-            if host in gone:
-                changes[i] = dataclasses.replace(change, note=HOSTNAME_KEPT.format(host=host, old=gone[host]))
+            if host is not None and host in gone_hosts:
+                changes[i] = dataclasses.replace(change, note=HOSTNAME_KEPT.format(host=host, old=gone_hosts[host]))
     return changes
 
 

@@ -202,8 +202,8 @@ class FakeLattice(BackgroundServer):
                 return 200, self._page(items, query)
             case ("GET", ["servicenetworkserviceassociations"]):
                 # By network or by service (the API takes either).
-                network, service_id = query.get("serviceNetworkIdentifier"), query.get("serviceIdentifier")
-                self.calls.append(("ListServiceNetworkServiceAssociations", network or service_id or ""))
+                in_network, service_id = query.get("serviceNetworkIdentifier"), query.get("serviceIdentifier")
+                self.calls.append(("ListServiceNetworkServiceAssociations", in_network or service_id or ""))
                 items = [
                     {
                         "id": a.id,
@@ -214,7 +214,7 @@ class FakeLattice(BackgroundServer):
                         "serviceNetworkId": a.network,
                     }
                     for a in self.associations.values()
-                    if network in (None, a.network) and service_id in (None, a.service)
+                    if in_network in (None, a.network) and service_id in (None, a.service)
                 ]
                 return 200, self._page(items, query)
             case ("DELETE", ["servicenetworkserviceassociations", assoc_id]):
