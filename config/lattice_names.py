@@ -9,6 +9,13 @@ serving the old domain. So a new hostname means a new HTTPRoute object (a new na
 CloudFormation resource: created first, the old one deleted in the cleanup) and a new Lattice service,
 with the new domain, which the DNS record then points at.
 
+Why the cluster name is part of the digest: Lattice service names are unique per account and region, not per
+service network, so two copies of this app in one account and region (two clusters, e.g. dev and staging) whose
+routes share name, namespace and hostname would otherwise ask for the same service, and the second controller
+would fail to create it (or, worse, find the first one's by name). EKS cluster names are unique per account and
+region, so (cluster name, hostname) tells every copy's routes apart; within one config the collision check below
+refuses what the digest cannot.
+
 The controller's naming (aws-application-networking-k8s v2.1.3, pkg/utils/common.go, `LatticeServiceName` and
 `Truncate`): the `application-networking.k8s.aws/service-name-override` annotation if set; otherwise the
 route name cut to 20 characters, "-", the namespace cut to 18, each part cut first and then stripped of
@@ -48,34 +55,37 @@ def controller_service_name(route_name: str, namespace: str, override: str | Non
     return f"{truncate(route_name, 20)}-{truncate(namespace, 18)}"
 
 
-def hostname_digest(hostname: str) -> str:
-    return hashlib.sha256(hostname.encode()).hexdigest()[:DIGEST_CHARS]
+def route_digest(cluster_name: str, hostname: str) -> str:
+    """The digest both names carry: of the cluster's name and the route's hostname (see the module's doc)."""
+    return hashlib.sha256(f"{cluster_name}/{hostname}".encode()).hexdigest()[:DIGEST_CHARS]
 
 
-def route_object_name(route: Route) -> str:
-    """The HTTPRoute's metadata.name: the configured name plus the hostname's digest."""
+def route_object_name(route: Route, cluster_name: str) -> str:
+    """The HTTPRoute's metadata.name: the configured name plus the digest."""
     base = route.name[: MAX_OBJECT_NAME - DIGEST_CHARS - 1].rstrip("-")
-    return f"{base}-{hostname_digest(route.hostname)}"
+    return f"{base}-{route_digest(cluster_name, route.hostname)}"
 
 
-def service_name_override(route: Route) -> str:
+def service_name_override(route: Route, cluster_name: str) -> str:
     """The annotation's value: the controller's own name for the configured route, cut to leave room for the
     digest. E.g. demo-http-route in default with api.example.com -> demo-http-route-default-<digest>."""
     base = controller_service_name(route.name, route.namespace)[: MAX_SERVICE_NAME - DIGEST_CHARS - 1].rstrip("-")
-    return f"{base}-{hostname_digest(route.hostname)}"
+    return f"{base}-{route_digest(cluster_name, route.hostname)}"
 
 
-def lattice_service_name(route: Route) -> str:
+def lattice_service_name(route: Route, cluster_name: str) -> str:
     """The Lattice service name the controller will use for this route's object (through its own naming)."""
-    return controller_service_name(route_object_name(route), route.namespace, service_name_override(route))
+    return controller_service_name(
+        route_object_name(route, cluster_name), route.namespace, service_name_override(route, cluster_name)
+    )
 
 
-def route_name_problem(routes: Sequence[Route]) -> tuple[int, str] | None:
+def route_name_problem(routes: Sequence[Route], cluster_name: str) -> tuple[int, str] | None:
     """(index into routes, reason) for the first route whose Lattice service name Lattice would refuse or
     another route already uses; None when all are fine. The model reports it on `routes[i].name`."""
     seen: dict[str, int] = {}
     for i, route in enumerate(routes):
-        name = lattice_service_name(route)
+        name = lattice_service_name(route, cluster_name)
         if not _SERVICE_NAME.match(name):
             return i, (
                 f"gives the Lattice service name {name!r}, which Lattice refuses (3-40 of a-z, 0-9 and '-', not "
@@ -86,7 +96,8 @@ def route_name_problem(routes: Sequence[Route]) -> tuple[int, str] | None:
             return i, (
                 f"gives the Lattice service name {name!r}, the same as routes[{j}] ({routes[j].namespace}/"
                 f"{routes[j].name}): the controller keeps only the first 20 characters of the route name and 18 of "
-                "the namespace, and the hostname digests collide; make the names differ within those characters"
+                "the namespace, and the digests of cluster name and hostname collide; make the names differ within "
+                "those characters"
             )
         seen[name] = i
     return None

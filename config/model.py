@@ -687,7 +687,7 @@ class AppConfig(_Model):
             problems += self._access(i, route)
         from config.lattice_names import route_name_problem  # noqa: PLC0415 - it imports this module
 
-        if clash := route_name_problem(self.routes):
+        if clash := route_name_problem(self.routes, self.cluster_name):
             problems.append((("routes", clash[0], "name"), clash[1]))
         for i, app in enumerate(self.apps):
             problems += self._calls(i, app)

@@ -29,7 +29,7 @@ from constructs.k8s_objects import (
 
 from config import AppConfig
 from config.access_policy import Identities, policy_text, route_policy
-from config.lattice_names import hostname_digest, route_object_name
+from config.lattice_names import route_digest, route_object_name
 
 
 class GatewayWorkload(Construct):
@@ -89,14 +89,14 @@ class GatewayWorkload(Construct):
 
         self.routes: dict[str, eks.KubernetesManifest] = {}
         for route in config.routes:
-            # The id carries the hostname's digest like the object's name: a new hostname is a new resource, so
+            # The id carries the object name's digest: a new hostname is a new resource, so
             # CloudFormation creates the new route before its cleanup deletes the old one (`kubectl delete`).
             # Updating in place would leave the old object: kubectl's --prune skips custom resources.
-            route_id = f"Route-{route.namespace}-{route.name}-{hostname_digest(route.hostname)}"
+            route_id = f"Route-{route.namespace}-{route.name}-{route_digest(config.cluster_name, route.hostname)}"
             objects = [http_route(config, route)]
             if config.service_network_auth_type == "AWS_IAM":
                 # With its route: the controller attaches it to the route's Lattice service (never the Gateway).
-                objects.append(iam_auth_policy(route, policy_text(route_policy(config, route, identities))))
+                objects.append(iam_auth_policy(config, route, policy_text(route_policy(config, route, identities))))
             route_manifest = manifest(route_id, *objects)
             # On the Gateway's guard too, so the routes are gone before it releases the Gateway.
             route_manifest.node.add_dependency(
@@ -105,7 +105,7 @@ class GatewayWorkload(Construct):
             guards.guard(
                 route_id,
                 manifest=route_manifest,
-                path=f"{api}/namespaces/{route.namespace}/httproutes/{route_object_name(route)}",
+                path=f"{api}/namespaces/{route.namespace}/httproutes/{route_object_name(route, config.cluster_name)}",
                 finalizer=ROUTE_FINALIZER,
             )
             self.routes[f"{route.namespace}/{route.name}"] = route_manifest

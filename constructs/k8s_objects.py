@@ -306,8 +306,8 @@ def http_route(cfg: AppConfig, route: Route) -> Obj:
         parent["namespace"] = GATEWAY_NAMESPACE
     # Named after the hostname too, and with the Lattice service name fixed at creation: a new hostname is a
     # new route object and a new Lattice service (config/lattice_names.py says why).
-    meta = _meta(route_object_name(route), route.namespace)
-    meta["annotations"] = {SERVICE_NAME_OVERRIDE_ANNOTATION: service_name_override(route)}
+    meta = _meta(route_object_name(route, cfg.cluster_name), route.namespace)
+    meta["annotations"] = {SERVICE_NAME_OVERRIDE_ANNOTATION: service_name_override(route, cfg.cluster_name)}
     return {
         "apiVersion": GATEWAY_API_VERSION,
         "kind": "HTTPRoute",
@@ -321,11 +321,11 @@ def http_route(cfg: AppConfig, route: Route) -> Obj:
     }
 
 
-def iam_auth_policy(route: Route, policy: str) -> Obj:
+def iam_auth_policy(cfg: AppConfig, route: Route, policy: str) -> Obj:
     """The route's auth policy (`policy`: JSON text, config.access_policy.route_policy). The controller attaches
     it to the route's Lattice service and sets the service's auth type to AWS_IAM. Never on the Gateway: that
     would replace the service network's policy, which CloudFormation owns."""
-    name = route_object_name(route)
+    name = route_object_name(route, cfg.cluster_name)
     return {
         "apiVersion": TARGET_GROUP_POLICY_API_VERSION,
         "kind": IAM_AUTH_POLICY_KIND,
@@ -363,5 +363,5 @@ def workload_objects(
     for route in cfg.routes:
         objects.append(http_route(cfg, route))
         if identities is not None and cfg.service_network_auth_type == "AWS_IAM":
-            objects.append(iam_auth_policy(route, policy_text(route_policy(cfg, route, identities))))
+            objects.append(iam_auth_policy(cfg, route, policy_text(route_policy(cfg, route, identities))))
     return objects

@@ -166,6 +166,11 @@ class LatticeServiceNetwork(Construct):
                 "ListTagsForResource support no resource-level permissions; read-only.",
             )
         self._grant_cleanup(waiter.role, controller_managed_by)
+        # The sweep deletes services and target groups only while this stack itself is being deleted (not when
+        # the network is replaced and the cluster lives on): it reads its own stack's status.
+        waiter.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[Aws.STACK_ID])
+        )
         provider = CustomResourceProvider(
             self,
             "DrainProvider",

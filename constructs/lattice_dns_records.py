@@ -46,7 +46,7 @@ class LatticeDnsRecords(Construct):
             {
                 "ClusterName": cluster.cluster_name,
                 "Namespace": r.namespace,
-                "RouteName": route_object_name(r),
+                "RouteName": route_object_name(r, config.cluster_name),
                 "Hostname": r.hostname,
                 "HostedZoneId": hosted_zone_id,
             }

@@ -129,13 +129,14 @@ class LatticeMetricIds(Construct):
                 "VpcId": vpc_id,
                 "TimeoutSeconds": str(TIMEOUT_SECONDS),
                 "Services": [
-                    {"Key": route_key(i), "Name": lattice_service_name(route)} for i, route in enumerate(config.routes)
+                    {"Key": route_key(i), "Name": lattice_service_name(route, config.cluster_name)}
+                    for i, route in enumerate(config.routes)
                 ],
                 "TargetGroups": [
                     {
                         "Key": ref.key,
                         "ClusterName": config.cluster_name,
-                        "RouteName": route_object_name(ref.route),
+                        "RouteName": route_object_name(ref.route, config.cluster_name),
                         "RouteNamespace": ref.route.namespace,
                         "ServiceName": ref.app.name,
                         "ServiceNamespace": ref.app.namespace,

@@ -268,7 +268,7 @@ def test_the_default_synth_emits_one_iam_auth_policy_per_route_never_on_the_gate
     assert policy["spec"]["targetRef"] == {
         "group": "gateway.networking.k8s.io",
         "kind": "HTTPRoute",
-        "name": "demo-http-route-d0c43d",
+        "name": "demo-http-route-06a7ea",
     }
     document = json.loads(policy["spec"]["policy"].replace("\ue000", "TOKEN"))
     (statement,) = document["Statement"]
@@ -293,7 +293,7 @@ def test_the_route_policy_names_the_smoke_role_and_the_client_host_role(synth: S
 
 def test_iam_auth_policy_object_is_the_routes() -> None:
     cfg = parse(routes=[_route(namespace="team")])
-    obj = iam_auth_policy(cfg.routes[0], policy_text(route_policy(cfg, cfg.routes[0], WHO)))
+    obj = iam_auth_policy(cfg, cfg.routes[0], policy_text(route_policy(cfg, cfg.routes[0], WHO)))
     assert obj["metadata"] == {"name": obj["spec"]["targetRef"]["name"], "namespace": "team"}
     assert json.loads(obj["spec"]["policy"]) == route_policy(cfg, cfg.routes[0], WHO)
 

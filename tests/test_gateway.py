@@ -243,7 +243,7 @@ def test_dns_record_per_route_with_timeout_and_outputs(synth: Synthesized, gw: d
     props = record["Properties"]
     assert (props["Namespace"], props["RouteName"], props["Hostname"], props["TimeoutSeconds"]) == (
         "default",
-        "demo-http-route-d0c43d",
+        "demo-http-route-06a7ea",
         "api.example.com",
         "1200",
     )

@@ -5,6 +5,7 @@ guard. The README's impact table is tests/test_impact_table.py."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import json
 import shutil
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from config.lattice_names import route_digest
 from tests.conftest import ROOT, TODAY, Synthesized
 from tests.support.fake_cloudformation import FakeCloudFormation
 from tools import impact
@@ -322,6 +324,47 @@ def test_route_hostname_change_keeps_the_lattice_custom_domain() -> None:
     (change,) = run(old, new).kubernetes
     assert change.action == "update"
     assert "keeps the custom domain name it was created with" in change.note
+
+
+def test_a_new_route_object_that_keeps_a_deleted_ones_hostname_is_said_to_need_two_deploys() -> None:
+    """Renamed with its hostname kept, alone (a delete + create pair) or among several (separate deletes and
+    creates): each new route names the old one whose hostname it takes; a new hostname is no such case."""
+    a, b = obj("HTTPRoute", "a-111111", hostnames=["a.example.com"]), obj("HTTPRoute", "b-111111", hostnames=["b.x"])
+    renamed = [copy.deepcopy(a), copy.deepcopy(b)]
+    renamed[0]["metadata"]["name"], renamed[1]["metadata"]["name"] = "a-222222", "b-222222"
+    (alone,) = run(
+        {"G": {"Resources": {"R": manifest(a)}}}, {"G": {"Resources": {"R2": manifest(renamed[0])}}}
+    ).kubernetes
+    assert alone.action == "replace"
+    assert "takes over the hostname a.example.com of HTTPRoute default/a-111111" in alone.note
+    assert "not in one deploy" in alone.note
+    old = {"G": {"Resources": {"A": manifest(a), "B": manifest(b)}}}
+    changes = run(old, {"G": {"Resources": {"A2": manifest(renamed[0]), "B2": manifest(renamed[1])}}}).kubernetes
+    created = {str(c.new): c.note for c in changes if c.action == "create"}
+    assert created.keys() == {"HTTPRoute default/a-222222", "HTTPRoute default/b-222222"}
+    assert "of HTTPRoute default/a-111111" in created["HTTPRoute default/a-222222"]
+    assert "the hostname b.x of HTTPRoute default/b-111111" in created["HTTPRoute default/b-222222"]
+    moved = obj("HTTPRoute", "a-333333", hostnames=["new.example.com"])
+    (fine,) = run({"G": {"Resources": {"R": manifest(a)}}}, {"G": {"Resources": {"R2": manifest(moved)}}}).kubernetes
+    assert "takes over" not in fine.note
+
+
+def test_upgrading_routes_named_before_the_cluster_was_in_their_digest_is_reported(synth: Synthesized) -> None:
+    """A deployment whose routes carry the hostname-only digest (before clusters were told apart): each route's
+    new object keeps its hostname, which the report must say cannot be done in one deploy."""
+    deployed = copy.deepcopy(synth.templates)
+    text = json.dumps(deployed[GATEWAY])
+    for route in synth.config.routes:
+        old_digest = hashlib.sha256(route.hostname.encode()).hexdigest()[:6]
+        text = text.replace(route_digest(synth.config.cluster_name, route.hostname), old_digest)
+    deployed[GATEWAY] = json.loads(text)
+    result = impact.compare(deployed, synth.templates, stacks=[GATEWAY])
+    notes = [k.note for k in result.kubernetes if k.kind == "HTTPRoute" and k.action in {"replace", "create"}]
+    assert len(notes) == len(synth.config.routes)
+    assert all("takes over the hostname" in n for n in notes), notes
+    out = io.StringIO()
+    impact.report(result, out)
+    assert "not in one deploy" in out.getvalue()
 
 
 # ------------------------------------------------------------------------------------------------------ CLI

@@ -27,7 +27,7 @@ from constructs.k8s_objects import (
 from k8s_schemas import SchemaNotFoundError, validate_core, validate_custom, validate_object
 
 from config.access_policy import Identities
-from config.lattice_names import hostname_digest
+from config.lattice_names import route_digest
 from config.loader import parse_context
 from config.model import AppConfig
 from config.versions import CONTROLLER_NAME, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT, EKS_VERSIONS
@@ -329,9 +329,9 @@ def _named_for_its_hostname(obj: Obj) -> Obj:
     if obj["kind"] != "HTTPRoute":
         return obj
     out = copy.deepcopy(obj)
-    out["metadata"]["name"] = "demo-http-route-d0c43d"
+    out["metadata"]["name"] = "demo-http-route-06a7ea"
     out["metadata"]["annotations"] = {
-        "application-networking.k8s.aws/service-name-override": "demo-http-route-default-d0c43d"
+        "application-networking.k8s.aws/service-name-override": "demo-http-route-default-06a7ea"
     }
     return out
 
@@ -383,11 +383,10 @@ def test_rich_config_namespaces_and_parent_refs() -> None:
     objs = _by_key(rich_config())
     assert "Namespace/-/shop" in objs
     assert "Namespace/-/default" not in objs
-    shop_route = objs[f"HTTPRoute/shop/shop-route-{hostname_digest('shop.example.com')}"]
+    shop_route = objs[f"HTTPRoute/shop/shop-route-{route_digest('eks-demo', 'shop.example.com')}"]
     assert shop_route["spec"]["parentRefs"] == [{"name": "demo-sn", "sectionName": "http", "namespace": "default"}]
-    assert objs[f"HTTPRoute/default/demo-http-route-{hostname_digest('api.example.com')}"]["spec"]["parentRefs"] == [
-        {"name": "demo-sn", "sectionName": "http"}
-    ]
+    demo_route = objs[f"HTTPRoute/default/demo-http-route-{route_digest('eks-demo', 'api.example.com')}"]
+    assert demo_route["spec"]["parentRefs"] == [{"name": "demo-sn", "sectionName": "http"}]
     assert objs["TargetGroupPolicy/shop/tg-policy-shop-v1"]["spec"]["targetRef"] == {
         "group": "",
         "kind": "Service",
@@ -396,7 +395,7 @@ def test_rich_config_namespaces_and_parent_refs() -> None:
 
 
 def test_rich_config_route_matches_and_weights() -> None:
-    route = _by_key(rich_config())[f"HTTPRoute/shop/shop-route-{hostname_digest('shop.example.com')}"]
+    route = _by_key(rich_config())[f"HTTPRoute/shop/shop-route-{route_digest('eks-demo', 'shop.example.com')}"]
     assert route["spec"]["hostnames"] == ["shop.example.com"]
     first, second = route["spec"]["rules"]
     assert first == {

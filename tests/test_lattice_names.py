@@ -1,5 +1,6 @@
-"""config.lattice_names: the Lattice service name the controller gives each route, and why a hostname change
-reaches Lattice (a new route object, hence a new Lattice service with the new custom domain)."""
+"""config.lattice_names: the Lattice service name the controller gives each route, why a hostname change
+reaches Lattice (a new route object, hence a new Lattice service with the new custom domain), and why two
+clusters in one account and region never ask for the same service."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from config import ConfigError, parse_context
 from config.lattice_names import (
     SERVICE_NAME_OVERRIDE_ANNOTATION,
     controller_service_name,
-    hostname_digest,
     lattice_service_name,
+    route_digest,
     route_object_name,
     truncate,
 )
@@ -23,8 +24,9 @@ from config.model import AppConfig, Route
 from tests.conftest import TODAY, Synthesized
 
 
-def config_with(*routes: tuple[str, str, str]) -> AppConfig:
-    """A config whose routes are (name, namespace, hostname), each served by an app in its namespace."""
+def config_with(*routes: tuple[str, str, str], cluster: str = "eks-demo") -> AppConfig:
+    """A config of cluster `cluster` whose routes are (name, namespace, hostname), each served by an app in its
+    namespace."""
     namespaces = sorted({ns for _, ns, _ in routes})
     apps = [
         {"name": f"app-{i}", "namespace": ns, "image": "nginx:1.27", "containerPort": 80, "healthPath": "/"}
@@ -33,6 +35,7 @@ def config_with(*routes: tuple[str, str, str]) -> AppConfig:
     app_of = {ns: f"app-{i}" for i, ns in enumerate(namespaces)}
     return parse_context(
         {
+            "clusterName": cluster,
             "apps": json.dumps(apps),
             "routes": json.dumps(
                 [
@@ -80,19 +83,19 @@ def test_controller_name_without_and_with_override() -> None:
 @pytest.mark.parametrize(
     ("route", "object_name", "service_name"),
     [
-        (("demo-http-route", "default", "api.example.com"), "demo-http-route-d0c43d", "demo-http-route-default-d0c43d"),
-        (("extra-route", "default", "extra.example.com"), "extra-route-11fffa", "extra-route-default-11fffa"),
+        (("demo-http-route", "default", "api.example.com"), "demo-http-route-06a7ea", "demo-http-route-default-06a7ea"),
+        (("extra-route", "default", "extra.example.com"), "extra-route-41b7cd", "extra-route-default-41b7cd"),
         (
             ("orders-api-primary-v2-canary", "production-namespace-eu", "orders.example.com"),
-            "orders-api-primary-v2-canary-1d2fe8",
-            "orders-api-primary-v-production-n-1d2fe8",
+            "orders-api-primary-v2-canary-60e7be",
+            "orders-api-primary-v-production-n-60e7be",
         ),
     ],
 )
 def test_lattice_service_name_of_each_route(route: tuple[str, str, str], object_name: str, service_name: str) -> None:
     cfg = config_with(route)
     assert controller_view(cfg, cfg.routes[0]) == (object_name, service_name)
-    assert lattice_service_name(cfg.routes[0]) == service_name
+    assert lattice_service_name(cfg.routes[0], cfg.cluster_name) == service_name
     assert len(service_name) <= 40
 
 
@@ -100,15 +103,17 @@ def test_each_synthesized_route_names_its_service(synth: Synthesized, variant: S
     for app in (synth, variant):
         for route in app.config.routes:
             name, service = controller_view(app.config, route)
-            assert service == lattice_service_name(route)
-            assert service.endswith("-" + hostname_digest(route.hostname))
-            assert name == route_object_name(route)
+            assert service == lattice_service_name(route, app.config.cluster_name)
+            assert service.endswith("-" + route_digest(app.config.cluster_name, route.hostname))
+            assert name == route_object_name(route, app.config.cluster_name)
 
 
 # -- a hostname change is a new route object and a new Lattice service ----------------------------------------------
 
 NAMES = ["r", "demo-http-route", "orders-api-primary-v", "orders-api-primary-v2-canary", "x" * 63]
 NAMESPACES = ["default", "production-namespace-eu", "n" * 63]
+# Two copies of the app in one account and region: EKS cluster names are unique there, the routes need not be.
+CLUSTERS = ["eks-demo", "eks-staging", "a" * 100]
 
 
 @pytest.mark.parametrize(("name", "namespace"), list(itertools.product(NAMES, NAMESPACES)))
@@ -130,8 +135,8 @@ def test_a_route_object_keeps_its_service_name_and_domain_for_life() -> None:
     custom domain cannot: whatever maps to the same object name must carry the same annotation and hostname."""
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     hosts = ["api.example.com", "api2.example.com", "a.b.example.com"]
-    for name, namespace, host in itertools.product(NAMES, NAMESPACES, hosts):
-        cfg = config_with((name, namespace, host))
+    for name, namespace, host, cluster in itertools.product(NAMES, NAMESPACES, hosts, CLUSTERS):
+        cfg = config_with((name, namespace, host), cluster=cluster)
         obj = http_route(cfg, cfg.routes[0])
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
         fixed = {"annotations": obj["metadata"]["annotations"], "hostnames": obj["spec"]["hostnames"]}
@@ -144,8 +149,48 @@ def test_variant_changes_a_hostname_the_way_an_update_would(synth: Synthesized, 
     before = {r.name: r for r in synth.config.routes}["demo-http-route"]
     after = {r.name: r for r in variant.config.routes}["demo-http-route"]
     assert before.hostname != after.hostname
-    assert route_object_name(before) != route_object_name(after)
-    assert lattice_service_name(before) != lattice_service_name(after)
+    cluster = synth.config.cluster_name
+    assert variant.config.cluster_name == cluster
+    assert route_object_name(before, cluster) != route_object_name(after, cluster)
+    assert lattice_service_name(before, cluster) != lattice_service_name(after, cluster)
+
+
+# -- two clusters in one account and region ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "namespace"), list(itertools.product(NAMES, NAMESPACES)))
+def test_two_clusters_with_the_same_routes_ask_for_different_services(name: str, namespace: str) -> None:
+    """Lattice service names are unique per account and region: dev and staging clusters with identical routes
+    (name, namespace, hostname) must not ask for one service, whatever the controller cuts off."""
+    views = {}
+    for cluster in CLUSTERS:
+        cfg = config_with((name, namespace, "api.example.com"), cluster=cluster)
+        views[cluster] = controller_view(cfg, cfg.routes[0])
+    services = [service for _, service in views.values()]
+    assert len(set(services)) == len(CLUSTERS), views
+    # And the object names differ too: the controller ignores a changed override on an existing object, so a
+    # service name that depends on the cluster needs an object name that does.
+    assert len({obj for obj, _ in views.values()}) == len(CLUSTERS), views
+    # Still names Lattice accepts (the config check would have refused the config otherwise; assert it anyway).
+    assert all(3 <= len(s) <= 40 and not s.startswith("svc-") and "--" not in s for s in services)
+
+
+def test_the_emitted_objects_depend_on_the_cluster_name_only_through_the_digest() -> None:
+    dev = config_with(("demo-http-route", "default", "api.example.com"), cluster="eks-dev")
+    staging = config_with(("demo-http-route", "default", "api.example.com"), cluster="eks-staging")
+    (dev_obj, dev_svc), (stg_obj, stg_svc) = (
+        controller_view(dev, dev.routes[0]),
+        controller_view(staging, staging.routes[0]),
+    )
+    assert (dev_obj, dev_svc) == (
+        f"demo-http-route-{route_digest('eks-dev', 'api.example.com')}",
+        f"demo-http-route-default-{route_digest('eks-dev', 'api.example.com')}",
+    )
+    assert (stg_obj, stg_svc) == (
+        f"demo-http-route-{route_digest('eks-staging', 'api.example.com')}",
+        f"demo-http-route-default-{route_digest('eks-staging', 'api.example.com')}",
+    )
+    assert dev_svc != stg_svc
 
 
 # -- refused at synth time --------------------------------------------------------------------------------------------
@@ -156,7 +201,7 @@ def _colliding_hostnames() -> tuple[str, str]:
     seen: dict[str, str] = {}
     for i in itertools.count():
         host = f"h{i}.example.com"
-        other = seen.setdefault(hostname_digest(host), host)
+        other = seen.setdefault(route_digest("eks-demo", host), host)
         if other != host:
             return other, host
     raise AssertionError("unreachable")
@@ -175,7 +220,7 @@ def test_routes_whose_service_names_collide_are_refused() -> None:
     cfg = config_with(
         ("orders-api-primary-v2-a", "default", "a.example.com"), ("orders-api-primary-v2-b", "default", "b.example.com")
     )
-    assert len({lattice_service_name(r) for r in cfg.routes}) == 2
+    assert len({lattice_service_name(r, cfg.cluster_name) for r in cfg.routes}) == 2
 
 
 @pytest.mark.parametrize(

@@ -192,10 +192,10 @@ def test_the_service_looked_up_is_the_one_the_controller_names_for_each_route(an
     }
     assert len(routes) == len(config.routes) == len(props["Services"])
     for i, route in enumerate(config.routes):
-        manifest = routes[(route.namespace, route_object_name(route))]
+        manifest = routes[(route.namespace, route_object_name(route, config.cluster_name))]
         annotated = manifest["metadata"]["annotations"][SERVICE_NAME_OVERRIDE_ANNOTATION]
         assert props["Services"][i] == {"Key": f"Service{i}", "Name": annotated}
-        assert annotated == lattice_service_name(route)
+        assert annotated == lattice_service_name(route, config.cluster_name)
         # The target groups it looks for are the route's backends, tagged with the object's name.
         backends = {b["name"] for rule in manifest["spec"]["rules"] for b in rule["backendRefs"]}
         mine = [t for t in props["TargetGroups"] if t["RouteName"] == manifest["metadata"]["name"]]

@@ -79,6 +79,13 @@ K8S_NOTES = {
     "Namespace": "deleting it deletes every object in it",
     "Gateway": "its routes detach until the new Gateway is programmed",
 }
+# A new HTTPRoute object with the hostname of one this deploy deletes: CloudFormation creates the new one before
+# its cleanup deletes the old, and Lattice takes a custom domain only once per service network, so the new
+# route's service cannot join and its DNS record times out (README, Troubleshooting).
+HOSTNAME_KEPT = (
+    "takes over the hostname {host} of {old}, which is deleted only after it: not in one deploy (Lattice takes "
+    "a custom domain once per service network); see README 'Renaming a route but keeping its hostname'"
+)
 
 
 # ------------------------------------------------------------------------------------------------ schemas
@@ -585,6 +592,11 @@ def _update_note(kind: str, before: Any, after: Any) -> str:
     return ""
 
 
+def _first_hostname(doc: Any) -> str | None:
+    hostnames = (doc.get("spec") or {}).get("hostnames") or []
+    return str(hostnames[0]) if hostnames else None
+
+
 def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[K8sChange]:
     """Objects of every Kubernetes manifest in a stack, compared by kind, namespace and name."""
 
@@ -616,6 +628,16 @@ def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any
                 created.remove(come[0])
     changes += [K8sChange(stack, "delete", o, None, K8S_NOTES.get(o.kind, "")) for o in deleted]
     changes += [K8sChange(stack, "create", None, o) for o in created]
+    gone_hosts = {
+        host: o
+        for o in sorted(set(before) - set(after))
+        if o.kind == "HTTPRoute" and (host := _first_hostname(before[o][1])) is not None
+    }
+    for i, change in enumerate(changes):
+        if change.action in {"replace", "create"} and change.new is not None and change.kind == "HTTPRoute":
+            host = _first_hostname(after[change.new][1])
+            if host is not None and host in gone_hosts:
+                changes[i] = dataclasses.replace(change, note=HOSTNAME_KEPT.format(host=host, old=gone_hosts[host]))
     return changes
 
 

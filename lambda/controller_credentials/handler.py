@@ -9,7 +9,11 @@ container). A pod created before the association took effect has no credentials 
 handler lists the pods of the service account, deletes those without the variable (their Deployment
 recreates them, now with credentials) and waits until the Deployments' replicas all run with it and are
 Ready. A new pod that again lacks it (the association still not in effect) is deleted again, until
-TimeoutSeconds.
+TimeoutSeconds or the invocation's time, whichever ends first (every Kubernetes call is bounded by it too).
+
+Ready pods are restarted one at a time, the next only once every replica is Ready again, so with several
+replicas at least one ready controller always stays (a not-Ready pod without credentials serves nothing and
+goes at once; a single replica has to go).
 
 ResourceProperties: ClusterName, Namespace, ServiceAccount (required); TimeoutSeconds (default 240);
 AssociationArn and ChartVersion only make CloudFormation send an Update (a re-check) when they change.
@@ -54,15 +58,20 @@ class Settings:
     timeout: float
 
 
-def _default_kube_client(cluster_name: str) -> KubeClient:
-    return KubeClient.for_lambda(cluster_name, error=CheckError)
+def _default_kube_client(cluster_name: str, time_left: Callable[[], float]) -> KubeClient:
+    from botocore.config import Config  # noqa: PLC0415 - imported where AWS is actually used
+
+    # A bounded budget for DescribeCluster: three attempts of at most 5 s + 10 s, well inside the Lambda's time.
+    bounded = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+    return KubeClient.for_lambda(cluster_name, error=CheckError, eks_config=bounded, time_left=time_left)
 
 
 @dataclass
 class Deps:
     """Collaborators, replaceable in tests."""
 
-    kube_client: Callable[[str], KubeClient] = _default_kube_client
+    # (cluster name, seconds the invocation may still spend) -> client whose calls stay within that time
+    kube_client: Callable[[str, Callable[[], float]], KubeClient] = _default_kube_client
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     poll_interval: float = 5.0
@@ -115,6 +124,18 @@ class Observation:
     @property
     def done(self) -> bool:
         return self.desired > 0 and not self.without_credentials and len(self.ready_with_credentials) >= self.desired
+
+    @property
+    def restartable(self) -> list[dict[str, Any]]:
+        """The pods without credentials that may be deleted now: every one that is not Ready (it serves
+        nothing), and one Ready one only when no restart is in flight (every desired replica Ready) and another
+        Ready replica stays, unless there is only one replica."""
+        ready = [p for p in self.pods if is_ready(p)]
+        chosen = [p for p in self.without_credentials if not is_ready(p)]
+        ready_without = [p for p in self.without_credentials if is_ready(p)]
+        if ready_without and len(ready) >= self.desired and (len(ready) > 1 or self.desired <= 1):
+            chosen.append(ready_without[0])
+        return chosen
 
     def describe(self) -> str:
         return (
@@ -178,7 +199,7 @@ def ensure_credentials(client: KubeClient, settings: Settings, *, deps: Deps, ti
                 deps.sleep(deps.poll_interval)
                 continue
             granted = True
-            for pod in seen.without_credentials:
+            for pod in seen.restartable:
                 name = _name(pod)
                 path = f"/api/v1/namespaces/{quote(settings.namespace, safe='')}/pods/{quote(name, safe='')}"
                 try:
@@ -199,6 +220,8 @@ def ensure_credentials(client: KubeClient, settings: Settings, *, deps: Deps, ti
         if seen.done:
             logger.info("%s; %d pod(s) restarted", seen.describe(), len(restarted))
             return len(restarted)
+        if seen.without_credentials and not seen.restartable:
+            logger.info("%s; waiting for the replacement to be Ready before restarting the next", seen.describe())
         if deps.clock() >= deadline:
             hint = (
                 "no Deployment runs as this service account (did the chart install?)"
@@ -210,16 +233,17 @@ def ensure_credentials(client: KubeClient, settings: Settings, *, deps: Deps, ti
             raise CheckError(
                 f"timed out after {timeout:g}s waiting for the pods of service account "
                 f"{settings.namespace}/{settings.service_account} to run with Pod Identity credentials: "
-                f"{seen.describe()}; restarted {len(restarted)} pod(s). {hint}"
+                f"{seen.describe()}; restarted {len(restarted)} pod(s), one Ready pod at a time. {hint}"
             )
         deps.sleep(min(deps.poll_interval, max(0.0, deadline - deps.clock())))
 
 
-def _time_budget(context: Any, wanted: float) -> float:
+def _time_left(context: Any) -> Callable[[], float]:
+    """Seconds this invocation may still spend, keeping LAMBDA_TIME_RESERVE_SECONDS to report a failure."""
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     if not callable(remaining_ms):
-        return wanted
-    return max(1.0, min(wanted, remaining_ms() / 1000.0 - LAMBDA_TIME_RESERVE_SECONDS))
+        return lambda: float("inf")
+    return lambda: remaining_ms() / 1000.0 - LAMBDA_TIME_RESERVE_SECONDS
 
 
 def on_event(event: Mapping[str, Any], context: Any = None, *, deps: Deps | None = None) -> dict[str, Any]:
@@ -232,11 +256,13 @@ def on_event(event: Mapping[str, Any], context: Any = None, *, deps: Deps | None
         raise CheckError(f"unknown RequestType {request_type!r}")
     settings = parse_properties(props)
     deps = deps or Deps()
+    time_left = _time_left(context)
     try:
-        client = deps.kube_client(settings.cluster_name)
+        client = deps.kube_client(settings.cluster_name, time_left)
     except KubeApiError as err:
         raise CheckError(str(err)) from err
-    restarted = ensure_credentials(client, settings, deps=deps, timeout=_time_budget(context, settings.timeout))
+    budget = max(1.0, min(settings.timeout, time_left()))
+    restarted = ensure_credentials(client, settings, deps=deps, timeout=budget)
     return {"PhysicalResourceId": physical_id(settings), "Data": {"Restarted": str(restarted)}}
 
 

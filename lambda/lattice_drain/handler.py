@@ -23,9 +23,16 @@ then refuses deletion. With ControllerManagedBy set, once CleanupAfterSeconds ha
 own deletes, still running when its pods were told to stop, get that long), the waiter deletes, in the order
 Lattice requires, what carries exactly that ManagedBy tag and nothing else:
   1. this network's service associations (a service can't be deleted while associated);
-  2. the services (DeleteService also deletes their listeners, rules, auth and access-log settings);
+  2. the services that were associated with this network or with none, never one associated with another
+     network (DeleteService also deletes their listeners, rules, auth and access-log settings);
   3. the target groups in the cluster VPC, once no service uses them (targets deregistered first, as the
      controller does).
+Steps 2 and 3 run only when the stack itself is being deleted (DescribeStacks of the event's StackId says
+DELETE_IN_PROGRESS). The same Delete also comes when the network is *replaced* (serviceNetworkName changed: the
+old physical id is deleted in the update's cleanup, or the new one in a rollback); the cluster, its routes and
+their services then live on and move to the new network, so only step 1 runs, on this network's associations
+(which nobody can use any more: the VPC associations are deleted before this resource). A status that can't be
+read counts as not a delete.
 Every delete is asynchronous in Lattice, so each poll does what the current state allows and the next poll
 continues: the steps are idempotent (already gone: done; DELETE_IN_PROGRESS: wait; 409: retry later) and each
 removal is logged. The same sweep runs, without the grace period, when no association is left, so a
@@ -39,7 +46,8 @@ Throttling and 5xx are retried within a poll; if they persist the poll answers "
 raising, because any exception from is_complete fails the resource in the provider framework.
 
 Wiring: the provider's total_timeout must exceed TimeoutSeconds plus one query interval, or the framework
-fails the Delete before this handler gives up. IAM: vpc-lattice:GetServiceNetwork (on the network's ARN),
+fails the Delete before this handler gives up. IAM: cloudformation:DescribeStacks on its own stack (for the
+sweep), vpc-lattice:GetServiceNetwork (on the network's ARN),
 vpc-lattice:ListServiceNetworkVpcAssociations and vpc-lattice:ListServiceNetworkServiceAssociations (List
 actions without resource-level permissions: Resource "*"); for the sweep, ListServices, ListTargetGroups
 and ListTagsForResource (no resource-level permissions either) and DeleteServiceNetworkServiceAssociation,
@@ -151,6 +159,7 @@ def is_complete(
     client: Any = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    cloudformation: Any = None,
 ) -> dict[str, Any]:
     if event["RequestType"] != "Delete":
         return {"IsComplete": True}
@@ -179,7 +188,11 @@ def is_complete(
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     until = time.monotonic() + remaining() / 1000.0 - POLL_MARGIN_SECONDS if remaining else None
     backoff = _Backoff(sleep=sleep, until=until)
-    sweep = _Sweep(owner=owner, past_grace=elapsed >= cleanup_after) if owner else None
+    sweep = None
+    if owner:
+        stack = str(event.get("StackId") or "")
+        whole = _stack_deleting(cloudformation, stack, backoff) if stack else False
+        sweep = _Sweep(owner=owner, past_grace=elapsed >= cleanup_after, stack_deleting=whole)
     drained = _drained(
         lattice, network, timeout=timeout, past_deadline=elapsed >= timeout, backoff=backoff, sweep=sweep
     )
@@ -190,6 +203,22 @@ def is_complete(
 class _Sweep:
     owner: str  # the ManagedBy tag value of this cluster's controller
     past_grace: bool
+    stack_deleting: bool  # False: the network is replaced (or rolled back) while the cluster lives on
+
+
+def _stack_deleting(cloudformation: Any, stack: str, backoff: _Backoff) -> bool:
+    """True only if CloudFormation says the stack itself is being deleted; anything else (an update's cleanup,
+    a rollback, an error) means the cluster's services may still be in use."""
+    try:
+        client = cloudformation if cloudformation is not None else _cloudformation_client()
+        stacks = _call(client.describe_stacks, backoff, StackName=stack).get("Stacks") or []
+    except Exception as err:
+        LOG.warning("cannot read the status of stack %s (%s); cleaning up only this network's associations", stack, err)
+        return False
+    status = str(stacks[0].get("StackStatus")) if stacks else ""
+    if status != "DELETE_IN_PROGRESS":
+        LOG.info("stack %s is %s, not being deleted: only this network's associations are cleaned up", stack, status)
+    return status == "DELETE_IN_PROGRESS"
 
 
 def _drained(
@@ -218,7 +247,7 @@ def _drained(
     waiting = [a for a in everything if a.get("status") not in TERMINAL_STATUSES]
     pending: list[str] = []
     if sweep is not None and (sweep.past_grace or not waiting):
-        pending = _sweep(lattice, svc_assocs, sweep.owner, backoff)
+        pending = _sweep(lattice, network, svc_assocs, sweep, backoff)
     if not waiting and not pending:
         if everything:
             _log_leftovers(network, vpc_assocs, svc_assocs, reason="associations in DELETE_FAILED (not retried)")
@@ -240,17 +269,19 @@ def _drained(
     return False
 
 
-def _sweep(lattice: Any, svc_assocs: list[dict[str, Any]], owner: str, backoff: _Backoff) -> list[str]:
+def _sweep(lattice: Any, network: str, svc_assocs: list[dict[str, Any]], sweep: _Sweep, backoff: _Backoff) -> list[str]:
     """Delete what this cluster's controller left (see the module docstring); returns what is still pending.
 
     Never raises: an error it can't wait out (e.g. AccessDenied) is logged and ends the sweep, which then
     blocks nothing, since it is not this resource's to fail the delete for.
     """
     pending: list[str] = []
+    owner = sweep.owner
     try:
         _sweep_associations(lattice, svc_assocs, owner, backoff, pending)
-        _sweep_services(lattice, owner, backoff, pending)
-        _sweep_target_groups(lattice, owner, backoff, pending)
+        if sweep.stack_deleting:
+            _sweep_services(lattice, network, owner, backoff, pending)
+            _sweep_target_groups(lattice, owner, backoff, pending)
     except OutOfTimeError:
         pending.append("the rest of the cleanup (out of time in this poll)")
     except TransientError as err:
@@ -311,12 +342,24 @@ def _sweep_associations(
             pending.append(left)
 
 
-def _sweep_services(lattice: Any, owner: str, backoff: _Backoff, pending: list[str]) -> None:
+def _sweep_services(lattice: Any, network: str, owner: str, backoff: _Backoff, pending: list[str]) -> None:
+    """This cluster's services associated with this network or with none at all (one whose association went
+    first); one also associated with another network is in use there and stays."""
     for service in _list_all(lattice.list_services, backoff):
         backoff.check()
         if not _owned(lattice, str(service.get("arn")), owner, backoff):
             continue
         description = f"service {service.get('name')} ({service.get('id')}, {service.get('status')})"
+        try:
+            assocs = _list_all(
+                lattice.list_service_network_service_associations, backoff, serviceIdentifier=service["id"]
+            )
+        except NotFoundError:
+            continue
+        elsewhere = sorted({str(a.get("serviceNetworkId")) for a in assocs} - {network})
+        if elsewhere:
+            LOG.info("cleanup: leaving %s alone: associated with service network(s) %s", description, elsewhere)
+            continue
         if service.get("status") in {"DELETE_IN_PROGRESS", "CREATE_IN_PROGRESS"}:
             pending.append(description)
             continue
@@ -392,6 +435,13 @@ def _managed_by(props: Mapping[str, Any]) -> str | None:
     if not _MANAGED_BY.match(str(raw)):
         raise ValueError(f"ControllerManagedBy must be <account>/<cluster>/<vpc-id>, got {raw!r}")
     return str(raw)
+
+
+def _cloudformation_client() -> Any:
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+
+    return boto3.client("cloudformation", config=Config(connect_timeout=5, read_timeout=10))
 
 
 def _client() -> Any:

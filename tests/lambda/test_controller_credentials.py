@@ -7,7 +7,8 @@ effect (`effective_at` on the simulated clock). Time passes only through the han
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -98,9 +99,45 @@ def api() -> Iterator[FakeKubeApi]:
         yield server
 
 
+class Watched(KubeClient):
+    """The real client, noting at each pod delete how many *other* pods of the service account were Ready."""
+
+    def __init__(self, cluster: Cluster, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cluster = cluster
+        self.others_ready_at_delete: list[tuple[bool, int]] = []  # (the deleted pod was Ready, others Ready)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        if method == "DELETE" and path.startswith(f"{PODS}/"):
+            name = path.rsplit("/", 1)[-1]
+            pods = {p["metadata"]["name"]: p for p in self.cluster.pods()}
+            others = sum(check.is_ready(p) for n, p in pods.items() if n != name)
+            self.others_ready_at_delete.append((name in pods and check.is_ready(pods[name]), others))
+        return super().request(method, path, **kwargs)
+
+
 def deps(api: FakeKubeApi, cluster: Cluster) -> check.Deps:
-    client = KubeClient(endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: api.token, sleep=lambda _: None)
-    return check.Deps(kube_client=lambda _: client, sleep=cluster.sleep, clock=cluster.clock, poll_interval=5.0)
+    return watched_deps(api, cluster)[0]
+
+
+def watched_deps(api: FakeKubeApi, cluster: Cluster) -> tuple[check.Deps, list[Watched]]:
+    """Deps whose client is built as the handler asks, with the invocation's time_left; the list gets it."""
+    made: list[Watched] = []
+
+    def client(_: str, time_left: Callable[[], float]) -> KubeClient:
+        made.append(
+            Watched(
+                cluster,
+                endpoint=api.endpoint,
+                ca_data=api.ca_data,
+                token=lambda: api.token,
+                sleep=lambda _: None,
+                time_left=time_left,
+            )
+        )
+        return made[-1]
+
+    return check.Deps(kube_client=client, sleep=cluster.sleep, clock=cluster.clock, poll_interval=5.0), made
 
 
 def event(request_type: str = "Create", **props: str) -> dict[str, Any]:
@@ -125,9 +162,10 @@ def test_pods_started_before_the_association_took_effect_are_restarted_until_the
 
     pods = cluster.pods()
     assert len(pods) == 2 and all(check.has_credentials(p) and check.is_ready(p) for p in pods)
-    # The chart's two pods, then their replacements created before t=12 s: each deleted once, no more.
+    # The chart's two pods (one at a time), and their replacements created before t=12 s: each deleted once.
     restarted = deleted(api)
-    assert restarted[:2] == before and len(restarted) == len(set(restarted)) == int(result["Data"]["Restarted"])
+    assert restarted[0] == before[0] and set(before) <= set(restarted)
+    assert len(restarted) == len(set(restarted)) == int(result["Data"]["Restarted"])
     assert len(restarted) > 2  # the association was still not in effect for the first replacements
     assert not set(restarted) & {p["metadata"]["name"] for p in pods}
     assert not set(restarted) & set(other)  # another service account's pods are not ours to restart
@@ -198,8 +236,53 @@ def test_lambda_time_bounds_the_wait(api: FakeKubeApi) -> None:
         check.on_event(event(TimeoutSeconds="240"), Context(), deps=deps(api, cluster))
 
 
+@pytest.mark.parametrize("replicas", [2, 3])
+@pytest.mark.parametrize("effective_at", [1.0, 12.0])
+def test_ready_pods_are_restarted_one_at_a_time_keeping_ready_replicas(
+    api: FakeKubeApi, replicas: int, effective_at: float
+) -> None:
+    """Never all the controller's pods at once: a Ready pod is deleted only while every other replica is Ready
+    (so at least one ready controller stays), and the next only once its replacement is Ready."""
+    cluster = Cluster(api, effective_at=effective_at, replicas=replicas)
+    handler_deps, made = watched_deps(api, cluster)
+    result = check.on_event(event(), None, deps=handler_deps)
+    (client,) = made
+    pods = cluster.pods()
+    assert len(pods) == replicas and all(check.has_credentials(p) and check.is_ready(p) for p in pods)
+    ready_deletes = [others for was_ready, others in client.others_ready_at_delete if was_ready]
+    assert len(ready_deletes) == replicas  # each of the chart's pods, once
+    assert min(ready_deletes) >= replicas - 1 >= 1, client.others_ready_at_delete
+    assert int(result["Data"]["Restarted"]) == len(client.others_ready_at_delete)
+
+
+def test_a_single_replica_is_restarted_all_the_same(api: FakeKubeApi) -> None:
+    cluster = Cluster(api, effective_at=0.0, replicas=1)
+    check.on_event(event(), None, deps=deps(api, cluster))
+    (pod,) = cluster.pods()
+    assert check.has_credentials(pod) and check.is_ready(pod)
+
+
+def test_kubernetes_calls_stay_within_the_invocations_time(api: FakeKubeApi) -> None:
+    """A Kubernetes API that stops answering costs at most the invocation's time (less the reserve to report),
+    not the client's attempts and timeouts, and the failure says why."""
+    cluster = Cluster(api, effective_at=0.0)
+    ends = time.monotonic() + check.LAMBDA_TIME_RESERVE_SECONDS + 1.5
+
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return int((ends - time.monotonic()) * 1000)
+
+    api.delay_next(DEPLOYMENTS, 3.0)
+    started = time.monotonic()
+    with pytest.raises(check.CheckError) as err:
+        check.on_event(event(), Context(), deps=deps(api, cluster))
+    assert time.monotonic() - started < 2.5
+    assert f"checking the pods of {NS}/{SA}: GET {DEPLOYMENTS}" in str(err.value)
+    assert "out of time" in str(err.value) and "\n" not in str(err.value)
+
+
 def test_delete_never_touches_the_cluster() -> None:
-    def no_cluster(_: str) -> KubeClient:
+    def no_cluster(_: str, __: Callable[[], float]) -> KubeClient:
         raise AssertionError("Delete must not reach the cluster")
 
     result = check.on_event(
@@ -219,7 +302,7 @@ def test_delete_never_touches_the_cluster() -> None:
 )
 def test_bad_properties_fail_the_create(props: dict[str, str], message: str) -> None:
     with pytest.raises(check.CheckError, match=message):
-        check.on_event(event(**props), None, deps=check.Deps(lambda _: pytest.fail("no cluster call expected")))
+        check.on_event(event(**props), None, deps=check.Deps(lambda _, __: pytest.fail("no cluster call expected")))
 
 
 def test_physical_id_properties_declaration_matches_the_handler() -> None:

@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from lattice_drain import handler as drain
 
+from tests.support.fake_cloudformation import FakeCloudFormation
 from tests.support.fake_lattice import FakeLattice, Service
 
 T0 = 1_900_000_000.0
@@ -27,6 +28,7 @@ OURS = {TAG: OWNER, "application-networking.k8s.aws/RouteName": "demo-http-route
 THEIRS = {TAG: "111122223333/eks-demo-2/vpc-0abc"}
 OLD_VPC = {TAG: "111122223333/eks-demo/vpc-0999"}
 GRACE, TIMEOUT = 120, 1080
+STACK_ID = "arn:aws:cloudformation:us-east-1:111122223333:stack/EksLatticeGateway-Platform/5e1f0a2b"
 
 
 class Clock:
@@ -41,6 +43,49 @@ class Clock:
 def fake() -> Iterator[FakeLattice]:
     with FakeLattice(page_size=2) as server:
         yield server
+
+
+class Stacks:
+    """CloudFormation as the waiter sees it: the platform stack's status (DescribeStacks), by default being deleted."""
+
+    def __init__(self, server: FakeCloudFormation) -> None:
+        self.server = server
+        self.client = boto3.client(
+            "cloudformation",
+            region_name="us-east-1",
+            endpoint_url=server.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"mode": "standard", "max_attempts": 1}),
+        )
+        self.status = "DELETE_IN_PROGRESS"
+
+    @property
+    def status(self) -> str:
+        return self.server.statuses[STACK_ID]
+
+    @status.setter
+    def status(self, value: str) -> None:
+        self.server.statuses[STACK_ID] = value
+
+
+STACKS: list[Stacks] = []  # the current test's, for poll()
+
+
+@pytest.fixture(autouse=True)
+def stacks() -> Iterator[Stacks]:
+    with FakeCloudFormation() as server:
+        STACKS.append(Stacks(server))
+        try:
+            yield STACKS[-1]
+        finally:
+            STACKS.clear()
+
+
+def is_complete(event: dict[str, Any], lattice: Any, clock: Clock, context: Any = None) -> dict[str, Any]:
+    return drain.is_complete(
+        event, context, client=lattice, clock=clock, sleep=lambda _: None, cloudformation=STACKS[-1].client
+    )
 
 
 @pytest.fixture
@@ -58,6 +103,7 @@ def lattice(fake: FakeLattice) -> Any:
 def delete_event(network: str, clock: Clock, **props: str) -> dict[str, Any]:
     request = {
         "RequestType": "Delete",
+        "StackId": STACK_ID,
         "PhysicalResourceId": f"lattice-drain-{network}",
         "ResourceProperties": {
             "ServiceNetworkId": network,
@@ -71,7 +117,7 @@ def delete_event(network: str, clock: Clock, **props: str) -> dict[str, Any]:
 
 
 def poll(event: dict[str, Any], lattice: Any, fake: FakeLattice, clock: Clock) -> bool:
-    result = drain.is_complete(event, None, client=lattice, clock=clock, sleep=lambda _: None)
+    result = is_complete(event, lattice, clock)
     assert set(result) == {"IsComplete"}
     fake.tick()
     clock.now += 15
@@ -190,7 +236,7 @@ def test_reruns_are_idempotent(fake: FakeLattice, lattice: Any) -> None:
     clock.now += GRACE
 
     for _ in range(3):  # Lattice hasn't finished: the association stays DELETE_IN_PROGRESS
-        result = drain.is_complete(event, None, client=lattice, clock=clock, sleep=lambda _: None)
+        result = is_complete(event, lattice, clock)
         assert result == {"IsComplete": False}
     assert fake.ops("DeleteServiceNetworkServiceAssociation") == [assoc.id]
     assert fake.ops("DeleteService") == [service.id] * 3  # refused with 409 while associated: nothing happens
@@ -266,7 +312,7 @@ def test_a_poll_out_of_time_carries_on_at_the_next(fake: FakeLattice, lattice: A
         def get_remaining_time_in_millis(self) -> int:
             return int(drain.POLL_MARGIN_SECONDS * 1000)  # no time left for the sweep
 
-    assert drain.is_complete(event, Context(), client=lattice, clock=clock) == {"IsComplete": False}
+    assert is_complete(event, lattice, clock, Context()) == {"IsComplete": False}
     assert [op for op, _ in fake.calls if op.startswith("Delete")] == []
     poll_until_complete(event, lattice, fake, clock)
     assert not fake.services
@@ -347,6 +393,7 @@ def waiter_policy(synth: Any) -> list[dict[str, Any]]:
         "AWS::Partition": "aws",
         "AWS::Region": "us-east-1",
         "AWS::AccountId": "111122223333",
+        "AWS::StackId": STACK_ID,
         vpc_ref: "vpc-0abc",
         f"{network}.Arn": "arn:aws:vpc-lattice:us-east-1:111122223333:servicenetwork/sn-0",
     }
@@ -422,3 +469,80 @@ def test_policy_allows_every_call_of_the_cleanup_and_no_delete_of_anything_else(
     for operation, item in refused:
         assert not _allows(waiter_policy, f"vpc-lattice:{operation}", item.arn, item.tags), (operation, item.id)
     assert not _allows(waiter_policy, "vpc-lattice:DeleteServiceNetwork", "*", {TAG: OWNER})
+    # It reads its own stack's status (delete or replacement), and no other stack's.
+    assert [form["StackName"] for form in STACKS[-1].server.requests] and all(
+        form["Action"] == "DescribeStacks" and form["StackName"] == STACK_ID for form in STACKS[-1].server.requests
+    )
+    assert _allows(waiter_policy, "cloudformation:DescribeStacks", STACK_ID, {})
+    assert not _allows(waiter_policy, "cloudformation:DescribeStacks", STACK_ID.replace("Platform", "Other"), {})
+
+
+# -- only its own network, and never what a replacement's new network uses ---------------------------------------
+
+
+def test_the_stack_delete_leaves_services_another_network_uses(fake: FakeLattice, lattice: Any) -> None:
+    """Deleting the stack: this network's associations go, and the services associated only with it; a service
+    of this cluster also (or only) associated with another network is in use there and stays, with its
+    target group."""
+    clock = Clock()
+    network, other = fake.add_network(), fake.add_network("other-sn")
+    ((gone, (gone_assoc, gone_group)),) = leftovers(fake, network, services=1)
+    shared, shared_here = fake.add_associated_service("shared", tags=OURS, network=network)
+    shared_there = fake.associate(shared, other)
+    elsewhere, elsewhere_assoc = fake.add_associated_service("elsewhere", tags=OURS, network=other)
+    groups = [
+        fake.add_target_group(f"k8s-{s.name}", vpc="vpc-0abc", tags=OURS, services=(s,), targets=1)
+        for s in (shared, elsewhere)
+    ]
+    event = delete_event(network, clock)
+    clock.now += GRACE
+    poll_until_complete(event, lattice, fake, clock)
+
+    assert gone.id not in fake.services and gone_group.id not in fake.target_groups
+    assert gone_assoc.id not in fake.associations and shared_here.id not in fake.associations
+    assert {shared.id, elsewhere.id} <= fake.services.keys()
+    assert {shared_there.id, elsewhere_assoc.id} <= fake.associations.keys()
+    assert {g.id for g in groups} <= fake.target_groups.keys()
+    touched = {target for op, target in fake.calls if op.startswith(("DeleteService", "Deregister", "DeleteTarget"))}
+    assert touched.isdisjoint({shared.id, elsewhere.id, *(g.id for g in groups)}), touched
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",  # serviceNetworkName changed: the old network's delete
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",  # a failed update: the new network's delete
+        None,  # unreadable (DescribeStacks refused): not taken for a delete
+    ],
+)
+def test_a_replaced_networks_delete_removes_only_its_own_associations(
+    fake: FakeLattice, lattice: Any, stacks: Stacks, status: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """CloudFormation's order for a replaced network: the new network and its associations first, then (the
+    routes moving to it) the controller associates this cluster's services with it too; in the cleanup the old
+    network's drain runs. The cluster lives on, so its services and target groups stay: only the old network's
+    own service associations go (nobody can reach them: its VPC associations were deleted first), so that
+    network can be deleted."""
+    clock = Clock()
+    old = fake.add_network()
+    moved = leftovers(fake, old, services=2)  # the live routes' services, still on the old network
+    new = fake.add_network("other-sn")
+    on_new = [fake.associate(service, new) for service, _ in moved[:1]]  # one already moved, one not yet
+    unused = fake.add_target_group("k8s-unused", vpc="vpc-0abc", tags=OURS)  # in use by no rule yet
+    if status is None:
+        del stacks.server.statuses[STACK_ID]
+    else:
+        stacks.status = status
+    event = delete_event(old, clock)
+
+    while clock.now - T0 < GRACE:  # the grace period first, as for a delete
+        assert poll(event, lattice, fake, clock) is False
+    with caplog.at_level(logging.INFO, logger=drain.LOG.name):
+        poll_until_complete(event, lattice, fake, clock)
+
+    assert [a for a in fake.associations.values() if a.network == old] == []
+    assert {service.id for service, _ in moved} <= fake.services.keys()
+    assert {group.id for _, (_, group) in moved} | {unused.id} <= fake.target_groups.keys()
+    assert {a.id for a in on_new} <= fake.associations.keys()
+    assert [op for op, _ in fake.calls if op in {"DeleteService", "DeregisterTargets", "DeleteTargetGroup"}] == []
+    assert "only this network's associations" in caplog.text

@@ -1,8 +1,9 @@
-"""CloudFormation's GetTemplate on 127.0.0.1, in its query protocol (form POST in, XML out), for the real boto3 client.
+"""CloudFormation's GetTemplate and DescribeStacks on 127.0.0.1, in its query protocol (form POST in, XML out), for
+the real boto3 client.
 
-moto's CloudFormation cannot create this app's stacks (custom resources, SSM-typed parameters), and only
-GetTemplate is needed: it serves the templates it is given and answers ValidationError for any other stack, as
-CloudFormation does.
+moto's CloudFormation cannot create this app's stacks (custom resources, SSM-typed parameters) nor put a stack in
+a given status (UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, DELETE_IN_PROGRESS): this serves the templates and statuses
+it is given and answers ValidationError for any other stack, as CloudFormation does.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ _NS = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 
 
 class FakeCloudFormation(BackgroundServer):
-    """`templates` by stack name; `requests` records each call's form fields and Authorization header."""
+    """`templates` by stack name, `statuses` by stack name or id (DescribeStacks); `requests` records each call's
+    form fields and Authorization header."""
 
     thread_name = "fake-cloudformation"
 
     def __init__(self, templates: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.templates: dict[str, Any] = dict(templates or {})
+        self.statuses: dict[str, str] = {}
         self.requests: list[dict[str, str]] = []
         self._lock = threading.Lock()
 
@@ -42,10 +45,24 @@ class FakeCloudFormation(BackgroundServer):
     def answer(self, form: dict[str, str]) -> tuple[int, str]:
         with self._lock:
             self.requests.append(form)
-        if form.get("Action") != "GetTemplate":
-            return 400, _error("InvalidAction", f"{form.get('Action')} is not served here")
         name = form.get("StackName", "")
+        if form.get("Action") == "DescribeStacks" and name in self.statuses:
+            stack_name = name.split("/")[-2] if "/" in name else name  # an id: arn:...:stack/<name>/<uuid>
+            stack = (
+                f"<member><StackId>{escape(name)}</StackId><StackName>{escape(stack_name)}</StackName>"
+                "<CreationTime>2026-01-01T00:00:00Z</CreationTime>"
+                f"<StackStatus>{escape(self.statuses[name])}</StackStatus></member>"
+            )
+            return 200, (
+                f'<DescribeStacksResponse xmlns="{_NS}"><DescribeStacksResult><Stacks>{stack}</Stacks>'
+                "</DescribeStacksResult><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata>"
+                "</DescribeStacksResponse>"
+            )
+        if form.get("Action") not in {"GetTemplate", "DescribeStacks"}:
+            return 400, _error("InvalidAction", f"{form.get('Action')} is not served here")
         if name not in self.templates:
+            return 400, _error("ValidationError", f"Stack with id {name} does not exist")
+        if form.get("Action") == "DescribeStacks":
             return 400, _error("ValidationError", f"Stack with id {name} does not exist")
         template = self.templates[name]
         body = escape(template if isinstance(template, str) else json.dumps(template))  # a str: YAML, as given

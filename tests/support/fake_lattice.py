@@ -14,7 +14,8 @@ uses, with the behaviour the Lattice API reference documents for them:
   DRAINING ones) refuses deletion with 409: stricter than the API reference says, as the controller assumes
   (v2.1.3 target_group_manager.go deregisters, and waits for DRAINING targets, before deleting);
 - every List* pages `page_size` items at a time (nextToken), so callers must follow the token;
-- ListTagsForResource answers 403 AccessDeniedException for ARNs in `unreadable` (another account's).
+- ListTagsForResource answers 403 AccessDeniedException for ARNs in `unreadable` (another account's);
+- ListServiceNetworkServiceAssociations filters by serviceNetworkIdentifier or serviceIdentifier.
 
 Every request is recorded in `calls` as (operation, resource id or ARN) in arrival order.
 """
@@ -200,8 +201,9 @@ class FakeLattice(BackgroundServer):
                 items = [a for a in self.vpc_associations.values() if a["serviceNetworkId"] == network]
                 return 200, self._page(items, query)
             case ("GET", ["servicenetworkserviceassociations"]):
-                network = query["serviceNetworkIdentifier"]
-                self.calls.append(("ListServiceNetworkServiceAssociations", network))
+                # By network or by service (the API takes either).
+                in_network, service_id = query.get("serviceNetworkIdentifier"), query.get("serviceIdentifier")
+                self.calls.append(("ListServiceNetworkServiceAssociations", in_network or service_id or ""))
                 items = [
                     {
                         "id": a.id,
@@ -212,7 +214,7 @@ class FakeLattice(BackgroundServer):
                         "serviceNetworkId": a.network,
                     }
                     for a in self.associations.values()
-                    if a.network == network
+                    if in_network in (None, a.network) and service_id in (None, a.service)
                 ]
                 return 200, self._page(items, query)
             case ("DELETE", ["servicenetworkserviceassociations", assoc_id]):
