@@ -33,6 +33,21 @@ os.environ.pop("EKS_LATTICE_DEPLOYED_PIPELINE", None)
 NO_SEED_ENV = "EKS_LATTICE_NO_SEED"
 
 
+def _share_botocore_models() -> None:
+    """Every botocore session in a test process reads each service model once: a new session (one per moto test,
+    one per assumed role) would otherwise parse the same JSON again (EC2's alone is megabytes). The loader only
+    reads files that ship with botocore, so sharing it changes nothing but the time."""
+    import functools
+
+    import botocore.loaders
+    import botocore.session
+
+    botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)  # type: ignore[attr-defined]
+
+
+_share_botocore_models()
+
+
 def _truthy(value: str | None) -> bool:
     return value is not None and value.strip().lower() not in ("", "0", "false", "no")
 
@@ -42,16 +57,18 @@ def running_in_ci(environ: Mapping[str, str] = os.environ) -> bool:
     return _truthy(environ.get("CI")) or _truthy(environ.get("CODEBUILD_CI"))
 
 
-@pytest.fixture(scope="session")
-def reference_dir() -> Path:
-    """Upstream reference data (CRDs, chart values, IAM policy) from ../shared/reference.
-
-    Tests that need it fail, never skip, when it is missing: CI lays ../shared beside the clone.
-    """
-    ref = SHARED / "reference"
+def find_reference(shared: Path) -> Path:
+    """shared/reference, or a test failure (never a skip): CI lays ../shared beside the clone."""
+    ref = shared / "reference"
     if not (ref / "MANIFEST.md").is_file():
         pytest.fail(f"reference data not found at {ref} (set EKS_LATTICE_SHARED to the shared/ folder)")
     return ref
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """Upstream reference data (CRDs, chart values, IAM policy) from ../shared/reference."""
+    return find_reference(SHARED)
 
 
 @pytest.fixture
@@ -70,26 +87,31 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield region
 
 
-@pytest.fixture(scope="session")
-def seed_text() -> str:
-    """The tutorial (../shared/seeds). Not an upstream release file, so `make reference` can't fetch it.
+def find_seed(shared: Path, environ: Mapping[str, str]) -> str:
+    """The tutorial's text under shared/seeds. Not an upstream release file, so `make reference` can't fetch it.
 
     Missing, it fails under CI=true (this project's CI) always; in other CI (running_in_ci) unless the build
     declares it absent (NO_SEED_ENV, as the pipeline's CodeBuild synth step does, naming why); and is skipped on
     a developer's machine.
     """
-    seeds = sorted((SHARED / "seeds").glob("*.txt"))
+    seeds = sorted((shared / "seeds").glob("*.txt"))
     if not seeds:
-        message = f"tutorial seed not found under {SHARED / 'seeds'}"
-        declared = os.environ.get(NO_SEED_ENV, "").strip()
-        if os.environ.get("CI") == "true":  # this project's CI: no skips, ever (a declaration included)
+        message = f"tutorial seed not found under {shared / 'seeds'}"
+        declared = environ.get(NO_SEED_ENV, "").strip()
+        if environ.get("CI") == "true":  # this project's CI: no skips, ever (a declaration included)
             pytest.fail(f"{message} (CI=true)")
         if declared:
             pytest.skip(f"{message}: declared absent by {NO_SEED_ENV} ({declared})")
-        if running_in_ci():
+        if running_in_ci(environ):
             pytest.fail(f"{message} (running in CI; set {NO_SEED_ENV}=<why> if this build cannot have it)")
         pytest.skip(f"{message} (fails instead in CI: CI=true or CODEBUILD_CI)")
     return seeds[0].read_text()
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    """The tutorial (../shared/seeds); see find_seed."""
+    return find_seed(SHARED, os.environ)
 
 
 # ---------------------------------------------------------------------------------------------- synthesis

@@ -93,15 +93,27 @@ def test_a_torn_cache_file_means_another_scan(cache: Path) -> None:
     assert len(fake.scanned) == 2
 
 
-def test_cfn_lint_findings_are_kept_per_template_and_regions(cache: Path, tmp_path: Path) -> None:
-    """A real cfn-lint run: an invalid template's finding comes back the same from the cache."""
+def test_cfn_lint_findings_are_kept_per_template_and_regions(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real cfn-lint run: an invalid template's finding comes back the same from the cache; then (a counting
+    stand-in for the linter) other regions or other content mean another run."""
+    import cfnlint.api
+
     template = tmp_path / "t.json"
     template.write_text(json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"Nope": 1}}}}))
     found = scans.cfn_lint(template, regions=["us-east-1"])
     assert "E3002" in {f.rule for f in found}
-    assert scans.cfn_lint(template, regions=["us-east-1"]) == found
-    assert len(list((cache / "cfn-lint").iterdir())) == 1
-    scans.cfn_lint(template, regions=["eu-west-1"])  # other regions: another key
-    assert len(list((cache / "cfn-lint").iterdir())) == 2
+
+    runs: list[tuple[str, list[str]]] = []
+
+    def lint_file(path: Path, config: Any) -> list[Any]:
+        runs.append((path.read_text(), config["regions"]))
+        return []
+
+    monkeypatch.setattr(cfnlint.api, "lint_file", lint_file)
+    assert scans.cfn_lint(template, regions=["us-east-1"]) == found and runs == []
+    assert scans.cfn_lint(template, regions=["eu-west-1"]) == [] and len(runs) == 1
     template.write_text(json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
-    assert scans.cfn_lint(template, regions=["us-east-1"]) == []
+    scans.cfn_lint(template, regions=["us-east-1"])
+    assert len(runs) == 2 and runs[-1][1] == ["us-east-1"]
