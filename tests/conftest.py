@@ -42,7 +42,7 @@ def _share_botocore_models() -> None:
     import botocore.loaders
     import botocore.session
 
-    botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)  # type: ignore[attr-defined]
+    botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 
 _share_botocore_models()
