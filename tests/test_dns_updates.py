@@ -21,10 +21,12 @@ from lattice_dns.records import marker_name
 from moto import mock_aws
 from moto.eks import models as moto_eks_models
 
+from config import AppConfig
+from config.lattice_names import route_object_name, service_name_override
 from tests.conftest import Synthesized
-from tests.support.cfn_replay import POLICY, RECORD, FakeController, Route53Guard, Stack, token_table
+from tests.support.cfn_replay import MANAGED_POLICY, POLICY, RECORD, FakeController, Route53Guard, Stack, token_table
 from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
-from tests.support.iam_policy import Decision, resolve
+from tests.support.iam_policy import Decision, resolve, token_key
 
 REGION = "ap-northeast-2"
 ACCOUNT = "123456789012"
@@ -57,10 +59,11 @@ class World:
             table |= token_table(template, cluster=self.cluster, zone_id=self.zone_id)
         return Stack(guard=self.guard, controller=self.controller, table=table, clock=self.clock)
 
-    def zone(self) -> dict[str, dict[str, Any]]:
+    def zone(self, zone_id: str | None = None) -> dict[str, dict[str, Any]]:
         """The zone's records other than its own SOA and NS, by name (type -> record set)."""
         found: dict[str, dict[str, Any]] = {}
-        for rrset in self.r53.list_resource_record_sets(HostedZoneId=self.zone_id)["ResourceRecordSets"]:
+        listed = self.r53.list_resource_record_sets(HostedZoneId=zone_id or self.zone_id)["ResourceRecordSets"]
+        for rrset in listed:
             if rrset["Type"] not in ("SOA", "NS"):
                 found.setdefault(rrset["Name"].rstrip("."), {})[rrset["Type"]] = rrset
         return found
@@ -111,11 +114,11 @@ def records(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {p["Hostname"]: p for p in found}
 
 
-def assert_serves(world: World, template: dict[str, Any]) -> None:
+def assert_serves(world: World, template: dict[str, Any], zone_id: str | None = None) -> None:
     """The zone holds exactly this template's records, each a CNAME to the Lattice service whose custom domain is
     that hostname, and Lattice holds exactly one service per route: nothing stale, nothing missing."""
     hosts = set(records(template))
-    zone = world.zone()
+    zone = world.zone(zone_id)
     assert set(zone) == hosts | {marker_name(h) for h in hosts}, "stale or missing records"
     by_dns = {s.dns_name: s for s in world.controller.services.values()}
     for host in hosts:
@@ -199,6 +202,91 @@ def test_update_that_adds_a_route(world: World, synth: Synthesized, variant: Syn
     assert_every_call_allowed(world)
 
 
+# -- a new private zone (privateZoneName) ------------------------------------------------------------------------------
+
+NEW_ZONE = "corp.internal"
+
+
+def zone_moved(template: dict[str, Any], config: AppConfig, zone_name: str) -> dict[str, Any]:
+    """The gateway template as `-c privateZoneName=<zone_name>` with every hostname moved into that zone gives it:
+    the hostnames, the names derived from them (each route's object name and service-name override carry a digest
+    of the hostname, and so do the logical ids of its manifest and finalizer guard: new resources) and the DNS
+    policy's record names. No third synth: the suite keeps to two."""
+    text = json.dumps(template)
+    for route in config.routes:
+        moved = route.model_copy(update={"hostname": route.hostname.removesuffix(config.private_zone_name) + zone_name})
+        for name in (route_object_name, service_name_override):
+            before, after = name(route, config.cluster_name), name(moved, config.cluster_name)
+            text = text.replace(before, after).replace(before.replace("-", ""), after.replace("-", ""))
+    return dict(json.loads(text.replace(config.private_zone_name, zone_name)))
+
+
+def zone_token(template: dict[str, Any]) -> Any:
+    """The cross-stack value (the platform's PrivateZoneId output) the records read their zone from."""
+    (token,) = {
+        json.dumps(r["Properties"]["HostedZoneId"]) for r in template["Resources"].values() if r["Type"] == RECORD
+    }
+    return json.loads(token)
+
+
+def new_private_zone(world: World, name: str) -> str:
+    """What the platform stack's update does first: the replacement zone (its cleanup then deletes the old one)."""
+    zone = world.r53.create_hosted_zone(
+        Name=name,
+        CallerReference=f"replacement-{name}",
+        HostedZoneConfig={"PrivateZone": True, "Comment": "replay"},
+        VPC={"VPCRegion": REGION, "VPCId": "vpc-0123456789abcdef0"},
+    )["HostedZone"]
+    return str(zone["Id"]).rsplit("/", 1)[-1]
+
+
+def test_update_that_moves_the_zone_deletes_the_old_records(world: World, synth: Synthesized) -> None:
+    """privateZoneName changed: the gateway's update writes the records in the new zone and its cleanup deletes
+    the old records from the old zone, whose id the (updated) DNS policy no longer names. Here the old zone is
+    still there, as it is when the platform's cleanup could not delete it (HostedZoneNotEmpty)."""
+    old = synth.templates[GATEWAY]
+    new = zone_moved(old, synth.config, NEW_ZONE)
+    stack = world.stack(old, new)
+    stack.deploy(old)
+    assert_serves(world, old)
+    new_zone = new_private_zone(world, NEW_ZONE)
+    stack.table[token_key(zone_token(old))] = new_zone  # Fn::GetStackOutput now reads the new zone's id
+    world.guard.calls.clear()
+
+    stack.update(old, new)
+
+    assert_serves(world, new, new_zone)
+    assert {"api.example.com", marker_name("api.example.com")} <= deleted_names(world)  # in the cleanup
+    assert_every_call_allowed(world)
+    assert world.zone() == {}, "records left in the old zone: it cannot be deleted (HostedZoneNotEmpty)"
+    world.r53.delete_hosted_zone(Id=world.zone_id)
+    stack.destroy(new)
+    assert world.zone(new_zone) == {}
+    assert_every_call_allowed(world)
+
+
+def test_a_zone_policy_updated_in_place_strands_the_old_records(world: World, synth: Synthesized) -> None:
+    """What the replacement is for: a DNS policy that names the zone but is updated in place (its Description
+    does not name the zone) already names only the new zone when the cleanup deletes the old records."""
+
+    def in_place(template: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(template)
+        for res in out["Resources"].values():
+            if res["Type"] == MANAGED_POLICY and "Lattice DNS" in json.dumps(res["Properties"].get("Description")):
+                res["Properties"]["Description"] = "Lattice DNS records"
+        return out
+
+    old = in_place(synth.templates[GATEWAY])
+    new = in_place(zone_moved(synth.templates[GATEWAY], synth.config, NEW_ZONE))
+    assert old != synth.templates[GATEWAY], "no zone-scoped DNS policy found"
+    stack = world.stack(old, new)
+    stack.deploy(old)
+    stack.table[token_key(zone_token(old))] = new_private_zone(world, NEW_ZONE)
+    with pytest.raises(handler.LatticeDnsError, match=r"could not delete api\.example\.com .*AccessDenied"):
+        stack.update(old, new)
+    assert "api.example.com" in world.zone()
+
+
 # -- the replay catches the faults it exists for -----------------------------------------------------------------------
 
 
@@ -207,7 +295,9 @@ def config_scoped(template: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(template)
     names = sorted({n for h in records(template) for n in (h, marker_name(h))})
     for res in out["Resources"].values():
-        for statement in res["Properties"]["PolicyDocument"]["Statement"] if res["Type"] == POLICY else []:
+        for statement in (
+            res["Properties"]["PolicyDocument"]["Statement"] if res["Type"] in (POLICY, MANAGED_POLICY) else []
+        ):
             if statement["Action"] == "route53:ChangeResourceRecordSets":
                 statement["Condition"] = {
                     "ForAllValues:StringEquals": {

@@ -10,6 +10,8 @@ order, when the new policy is in force.
 
 What each resource type does here:
 - AWS::IAM::Policy: its statements come into force for the roles it names (and leave with it).
+- AWS::IAM::ManagedPolicy: the same; a changed Description (create-only) replaces it: the new one comes into
+  force at once, the old one leaves when the cleanup deletes it.
 - Custom::LatticeDnsRecord: the provider framework's onEvent, then isComplete until done.
 - Custom::AWSCDK-EKS-KubernetesResource: its HTTPRoutes, as aws-cdk-lib 2.275's kubectl handler applies them:
   Create/Update `kubectl apply` (Update's --prune skips custom resources: kubectl's default prune allowlist
@@ -37,6 +39,7 @@ from tests.support.iam_policy import PSEUDO, Decision, Request, evaluate, resolv
 RECORD = "Custom::LatticeDnsRecord"
 MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
 POLICY = "AWS::IAM::Policy"
+MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
 STACK_ID = "arn:aws:cloudformation:ap-northeast-2:123456789012:stack/EksLatticeGateway-Gateway/1f2e3d4c"
 QUERY_INTERVAL = handler.QUERY_INTERVAL_SECONDS
 
@@ -199,7 +202,9 @@ class Stack:
     controller: FakeController
     table: dict[str, str]  # template token -> value (cluster name, zone id...)
     clock: Any  # .now (seconds) advanced per poll
-    physical: dict[str, str] = field(default_factory=dict)  # record logical id -> physical id
+    physical: dict[str, str] = field(default_factory=dict)  # logical id -> physical id (records, managed policies)
+    created_with: dict[str, str] = field(default_factory=dict)  # managed policy -> the Description it was made with
+    applied: dict[str, Any] = field(default_factory=dict)  # logical id -> the resource as last applied, resolved
     log: list[str] = field(default_factory=list)
 
     # -- resource types --------------------------------------------------------------------------------------------
@@ -254,6 +259,19 @@ class Stack:
         if res["Type"] == POLICY:
             statements = resolve(res["Properties"]["PolicyDocument"]["Statement"], self.table)
             self.guard.in_force[lid] = (res["Properties"]["Roles"], statements)
+        elif res["Type"] == MANAGED_POLICY:
+            statements = resolve(res["Properties"]["PolicyDocument"]["Statement"], self.table)
+            description = str(resolve(res["Properties"].get("Description", ""), self.table))
+            before = self.physical.get(lid)
+            replaced = before is not None and self.created_with.get(lid) != description
+            if replaced:
+                assert before is not None
+                self.guard.in_force[f"{before}#replaced"] = self.guard.in_force.pop(before)
+            self.physical[lid], self.created_with[lid] = f"{lid}:{description}", description
+            self.guard.in_force[self.physical[lid]] = (res["Properties"]["Roles"], statements)
+            if replaced:
+                self.log.append(f"{kind} {lid} (replaced {before})")
+                return f"{before}#replaced", {}
         elif res["Type"] == MANIFEST:
             for obj in self._routes(res):
                 self.controller.apply(obj)
@@ -277,6 +295,9 @@ class Stack:
         res = template["Resources"][lid]
         if res["Type"] == POLICY:
             self.guard.in_force.pop(lid, None)
+        elif res["Type"] == MANAGED_POLICY:
+            physical = physical or self.physical.pop(lid)
+            self.guard.in_force.pop(physical, None)
         elif res["Type"] == MANIFEST:
             for obj in self._routes(res):
                 self.controller.delete(obj)  # the kubectl handler swallows delete errors; none happen here
@@ -292,22 +313,29 @@ class Stack:
 
     def deploy(self, template: Mapping[str, Any]) -> None:
         for lid in dependency_order(template):
+            self.applied[lid] = resolve(template["Resources"][lid], self.table)
             self._create_or_update(template, lid, None)
 
     def update(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        replaced: list[tuple[str, str, dict[str, str]]] = []
+        replaced: dict[str, str] = {}  # logical id -> the old physical id
         for lid in dependency_order(new):
             previous = old["Resources"].get(lid)
-            if previous is not None and previous == new["Resources"][lid]:
+            # Unchanged unless its text or a cross-stack value it reads (Fn::GetStackOutput, resolved each deploy)
+            # changed since it was applied.
+            current = resolve(new["Resources"][lid], self.table)
+            if previous is not None and self.applied.get(lid) == current:
                 continue
+            self.applied[lid] = current
             outcome = self._create_or_update(new, lid, previous)
             if outcome is not None:
-                replaced.append((lid, *outcome))
-        # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: replaced physical resources, then removed ones, new policy in force.
-        for lid, physical, _props in replaced:
-            self._delete(old, lid, physical)
+                replaced[lid] = outcome[0]
+        # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: the replaced physical resources and the removed ones, in reverse
+        # dependency order of the old template, with the new template's policies (and any old ones not yet
+        # deleted) in force.
         for lid in reversed(dependency_order(old)):
-            if lid not in new["Resources"]:
+            if lid in replaced:
+                self._delete(old, lid, replaced[lid])
+            elif lid not in new["Resources"]:
                 self._delete(old, lid)
 
     def destroy(self, template: Mapping[str, Any]) -> None:
