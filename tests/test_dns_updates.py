@@ -17,9 +17,10 @@ import boto3
 import pytest
 from k8s_api import regional_sts_client
 from lattice_dns import handler
-from lattice_dns.records import marker_name
+from lattice_dns.records import Marker, Zone, marker_name
 from moto import mock_aws
 from moto.eks import models as moto_eks_models
+from zone_sweep import handler as zone_sweep_handler
 
 from config import AppConfig
 from config.lattice_names import route_object_name, service_name_override
@@ -31,6 +32,7 @@ from tests.support.iam_policy import Decision, resolve, token_key
 REGION = "ap-northeast-2"
 ACCOUNT = "123456789012"
 GATEWAY = "EksLatticeGateway-Gateway"
+PLATFORM = "EksLatticeGateway-Platform"
 
 
 class Clock:
@@ -263,6 +265,67 @@ def test_update_that_moves_the_zone_deletes_the_old_records(world: World, synth:
     stack.destroy(new)
     assert world.zone(new_zone) == {}
     assert_every_call_allowed(world)
+
+
+def test_a_new_zone_deploys_in_both_stacks_and_the_old_zone_goes(
+    world: World, synth: Synthesized, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole `make deploy` of a new privateZoneName: the platform stack first (new zone; its cleanup sweeps the
+    gateway's records out of the old zone, then deletes it), then the gateway stack (records in the new zone; the
+    old records' Delete finds their zone gone). Every Route 53 call of both stacks' handlers under its policy."""
+    monkeypatch.setattr(zone_sweep_handler, "_route53", lambda: world.r53)
+    platform_old = synth.templates[PLATFORM]
+    platform_new = json.loads(json.dumps(platform_old).replace(synth.config.private_zone_name, NEW_ZONE))
+    old = synth.templates[GATEWAY]
+    new = zone_moved(old, synth.config, NEW_ZONE)
+    platform, gateway = world.stack(platform_old, platform_new), world.stack(old, new)
+    platform.route53 = world.r53
+    (zone_id,) = [lid for lid, r in platform_old["Resources"].items() if r["Type"] == "AWS::Route53::HostedZone"]
+    platform.deploy(platform_old)
+    old_zone = platform.physical[zone_id]
+    gateway.table[token_key(zone_token(old))] = old_zone
+    gateway.deploy(old)
+    assert_serves(world, old, old_zone)
+    world.guard.calls.clear()
+
+    platform.update(platform_old, platform_new)
+    new_zone = platform.physical[zone_id]
+    assert f"delete {zone_id} {old_zone}" in platform.log  # the old zone is gone, not left behind
+    gateway.table[token_key(zone_token(old))] = new_zone
+    gateway.update(old, new)
+
+    assert_serves(world, new, new_zone)
+    assert_every_call_allowed(world)
+    zones = {z["Id"].rsplit("/", 1)[-1] for z in world.r53.list_hosted_zones()["HostedZones"]}
+    assert old_zone not in zones and new_zone in zones
+    gateway.destroy(new)
+    platform.destroy(platform_new)
+    assert new_zone not in {z["Id"].rsplit("/", 1)[-1] for z in world.r53.list_hosted_zones()["HostedZones"]}
+    assert_every_call_allowed(world)
+
+
+def test_the_sweep_removes_only_the_gateway_stacks_records(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ours (marker owner in the gateway stack, CNAME where the marker says) go; another stack's, an unmarked
+    record and a CNAME repointed by hand stay (the repointed one loses only our marker)."""
+    monkeypatch.setattr(zone_sweep_handler, "_route53", lambda: world.r53)
+    zone = Zone(world.r53, world.zone_id)
+    for host, owner in (("a", GATEWAY), ("b", "OtherStack"), ("c", GATEWAY)):
+        zone.upsert(f"{host}.example.com", "x.on.aws", 60, Marker(f"{owner}/Record", "c/ns/r", "x.on.aws"))
+    zone.upsert("c.example.com", "x.on.aws", 60, Marker(f"{GATEWAY}/Record", "c/ns/r", "elsewhere.on.aws"))
+    change = {"Name": "d.example.com", "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": "x.on.aws"}]}
+    world.r53.change_resource_record_sets(
+        HostedZoneId=world.zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": change}]}
+    )
+    event = {"RequestType": "Delete", "PhysicalResourceId": f"zone-sweep:{world.zone_id}"}
+    zone_sweep_handler.on_event({**event, "ResourceProperties": {"OwnerStack": GATEWAY}}, None)
+    assert set(world.zone()) == {"b.example.com", marker_name("b.example.com"), "c.example.com", "d.example.com"}
+    gone = {
+        "RequestType": "Delete",
+        "PhysicalResourceId": "zone-sweep:Z0GONE",
+        "ResourceProperties": {"OwnerStack": "S"},
+    }
+    assert zone_sweep_handler.on_event(gone, None)  # a zone that went already: nothing to do
+    assert zone_sweep_handler.on_event({**event, "PhysicalResourceId": "failed-create"}, None)
 
 
 def test_a_zone_policy_updated_in_place_strands_the_old_records(world: World, synth: Synthesized) -> None:

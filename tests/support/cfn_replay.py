@@ -13,6 +13,8 @@ What each resource type does here:
 - AWS::IAM::ManagedPolicy: the same; a changed Description (create-only) replaces it: the new one comes into
   force at once, the old one leaves when the cleanup deletes it.
 - Custom::LatticeDnsRecord: the provider framework's onEvent, then isComplete until done.
+- Custom::PrivateZoneSweep (the platform stack's): the provider framework's onEvent.
+- AWS::Route53::HostedZone: a private zone in moto (`route53` client); a new Name (create-only) replaces it.
 - Custom::AWSCDK-EKS-KubernetesResource: its HTTPRoutes, as aws-cdk-lib 2.275's kubectl handler applies them:
   Create/Update `kubectl apply` (Update's --prune skips custom resources: kubectl's default prune allowlist
   has no HTTPRoute), Delete `kubectl delete` of the manifest's objects.
@@ -31,12 +33,20 @@ from typing import Any
 from botocore.exceptions import ClientError
 from lattice_dns import handler
 from lattice_dns.routes import ANNOTATION, route_path
+from zone_sweep import handler as sweep_handler
 
 from config.lattice_names import SERVICE_NAME_OVERRIDE_ANNOTATION, controller_service_name
 from tests.support.fake_kube import FakeKubeApi
 from tests.support.iam_policy import PSEUDO, Decision, Request, evaluate, resolve, route53_request, token_key
 
 RECORD = "Custom::LatticeDnsRecord"
+SWEEP = "Custom::PrivateZoneSweep"
+ZONE = "AWS::Route53::HostedZone"
+# Custom resource type -> (handler module, the prefix of its functions' Handler).
+HANDLERS: dict[str, tuple[Any, str]] = {
+    RECORD: (handler, "lattice_dns.handler."),
+    SWEEP: (sweep_handler, "zone_sweep."),
+}
 MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
 POLICY = "AWS::IAM::Policy"
 MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
@@ -206,14 +216,15 @@ class Stack:
     created_with: dict[str, str] = field(default_factory=dict)  # managed policy -> the Description it was made with
     applied: dict[str, Any] = field(default_factory=dict)  # logical id -> the resource as last applied, resolved
     log: list[str] = field(default_factory=list)
+    route53: Any = None  # for hosted zones
 
     # -- resource types --------------------------------------------------------------------------------------------
 
-    def _roles(self, template: Mapping[str, Any]) -> dict[str, str]:
+    def _roles(self, template: Mapping[str, Any], resource_type: str) -> dict[str, str]:
         found = {}
         for res in template["Resources"].values():
             handler_name = (res.get("Properties") or {}).get("Handler", "")
-            if res["Type"] == "AWS::Lambda::Function" and handler_name.startswith("lattice_dns.handler."):
+            if res["Type"] == "AWS::Lambda::Function" and handler_name.startswith(HANDLERS[resource_type][1]):
                 found[handler_name.rsplit(".", 1)[-1]] = res["Properties"]["Role"]["Fn::GetAtt"][0]
         return found
 
@@ -231,16 +242,18 @@ class Stack:
             "StackId": STACK_ID,
             "RequestId": f"{request}-{lid}-{len(self.log)}",
             "LogicalResourceId": lid,
-            "ResourceType": RECORD,
+            "ResourceType": extra.pop("ResourceType", RECORD),
             "ResponseURL": "https://cloudformation-custom-resource-response.example/",
             "ResourceProperties": props,
             **extra,
         }
 
-    def _provide(self, roles: Mapping[str, str], event: dict[str, Any]) -> str:
+    def _provide(self, template: Mapping[str, Any], event: dict[str, Any]) -> str:
+        module = HANDLERS[event["ResourceType"]][0]
+        roles = self._roles(template, event["ResourceType"])
         with self.guard.acting_as(roles["on_event"]):
-            out = handler.on_event(event, None)
-        if event["RequestType"] == "Delete":
+            out = module.on_event(event, None)
+        if event["RequestType"] == "Delete" or "is_complete" not in roles:
             return str(out["PhysicalResourceId"])
         merged = {**event, **out}
         for _ in range(200):
@@ -275,14 +288,32 @@ class Stack:
         elif res["Type"] == MANIFEST:
             for obj in self._routes(res):
                 self.controller.apply(obj)
-        elif res["Type"] == RECORD:
-            props = self._props(res)
+        elif res["Type"] == ZONE:
+            name = str(resolve(res["Properties"]["Name"], self.table))
+            before = self.physical.get(lid)
+            if before is not None and self.created_with.get(lid) == name:
+                return None
+            zone = self.route53.create_hosted_zone(
+                Name=name,
+                CallerReference=f"{lid}-{len(self.log)}",
+                HostedZoneConfig={"PrivateZone": True},
+                VPC={"VPCRegion": PSEUDO["AWS::Region"], "VPCId": "vpc-0123456789abcdef0"},
+            )["HostedZone"]
+            self.physical[lid], self.created_with[lid] = str(zone["Id"]).rsplit("/", 1)[-1], name
+            self.table[token_key({"Ref": lid})] = self.physical[lid]
+            if before is not None:
+                self.log.append(f"{kind} {lid} (replaced {before})")
+                return before, {}
+        elif res["Type"] in HANDLERS:
+            props, rtype = self._props(res), res["Type"]
             if old is None:
-                self.physical[lid] = self._provide(self._roles(template), self._event("Create", lid, props))
+                self.physical[lid] = self._provide(template, self._event("Create", lid, props, ResourceType=rtype))
             else:
                 before, old_props = self.physical[lid], self._props(old)
-                event = self._event("Update", lid, props, OldResourceProperties=old_props, PhysicalResourceId=before)
-                self.physical[lid] = self._provide(self._roles(template), event)
+                event = self._event(
+                    "Update", lid, props, OldResourceProperties=old_props, PhysicalResourceId=before, ResourceType=rtype
+                )
+                self.physical[lid] = self._provide(template, event)
                 if self.physical[lid] != before:
                     self.log.append(f"{kind} {lid} (replaced {before})")
                     return before, old_props
@@ -301,10 +332,13 @@ class Stack:
         elif res["Type"] == MANIFEST:
             for obj in self._routes(res):
                 self.controller.delete(obj)  # the kubectl handler swallows delete errors; none happen here
-        elif res["Type"] == RECORD:
+        elif res["Type"] == ZONE:
             physical = physical or self.physical.pop(lid)
-            event = self._event("Delete", lid, self._props(res), PhysicalResourceId=physical)
-            self._provide(self._roles(template), event)
+            self.route53.delete_hosted_zone(Id=physical)  # HostedZoneNotEmpty while records are left
+        elif res["Type"] in HANDLERS:
+            physical = physical or self.physical.pop(lid)
+            event = self._event("Delete", lid, self._props(res), PhysicalResourceId=physical, ResourceType=res["Type"])
+            self._provide(template, event)
         else:
             return
         self.log.append(f"delete {lid} {physical or ''}".rstrip())
