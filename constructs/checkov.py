@@ -197,8 +197,8 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         resource_type=_FUNCTION,
         owner=app_function,
         applies=_lacks("VpcConfig"),
-        reason="Calls only AWS APIs (the drain waiter: VPC Lattice): in a VPC it would need a NAT path or "
-        "endpoints to reach them, and would reach nothing else.",
+        reason="Calls only AWS APIs (the drain waiter: VPC Lattice; the zone sweeper: Route 53): in a VPC it would "
+        "need a NAT path or endpoints to reach them, and would reach nothing else.",
     ),
     Acknowledgment(
         check="CKV_AWS_117",

@@ -68,6 +68,25 @@ class LatticeDnsRecords(Construct):
             },
         }
 
+        # Route 53 rights in a managed policy of their own whose Description (create-only) names the zone: a new
+        # zone (privateZoneName) replaces the policy instead of updating it, so the old one, naming the old zone,
+        # stays attached until CloudFormation's cleanup has deleted the old records (each record depends on it, so
+        # it goes after them). An updated policy would name only the new zone by then: the old records' Delete
+        # would be refused (AccessDenied) and the records, and with them the old zone, left behind.
+        zone_access = iam.ManagedPolicy(
+            self,
+            "ZoneAccess",
+            description=f"Lattice DNS: CNAME and TXT records in zone {hosted_zone_id} ({config.private_zone_name})",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["route53:GetHostedZone", "route53:ListResourceRecordSets"], resources=[zone_arn]
+                ),
+                iam.PolicyStatement(
+                    actions=["route53:ChangeResourceRecordSets"], resources=[zone_arn], conditions=change_conditions
+                ),
+            ],
+        )
+
         def function(construct_id: str, handler: str, description: str, timeout: Duration) -> PythonFunction:
             fn = PythonFunction(
                 self,
@@ -82,18 +101,7 @@ class LatticeDnsRecords(Construct):
                 security_groups=[security_group],
                 environment={"RECORDS": json.dumps(records)} if handler.endswith("resync") else None,
             )
-            fn.role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["route53:GetHostedZone", "route53:ListResourceRecordSets"], resources=[zone_arn]
-                )
-            )
-            fn.role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["route53:ChangeResourceRecordSets"],
-                    resources=[zone_arn],
-                    conditions=change_conditions,
-                )
-            )
+            zone_access.attach_to_role(fn.role)
             fn.role.add_to_policy(iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn]))
             return fn
 
@@ -207,7 +215,7 @@ class LatticeDnsRecords(Construct):
                 },
             )
             # Created after the route (and its readers' access), deleted before it (SPEC §4).
-            resource.node.add_dependency(routes[key], rbac, *access_entries)
+            resource.node.add_dependency(routes[key], rbac, *access_entries, zone_access)
             self.records[key] = resource
             CfnOutput(self, f"CustomDomain-{route.name}", value=route.hostname, description=f"Custom domain of {key}")
             CfnOutput(

@@ -51,10 +51,12 @@ class PlatformStack(Stack):
         construct_id: str,
         *,
         config: AppConfig,
+        gateway_stack_name: str,
         sharing: SharingContract | None = None,
         **kwargs: Any,
     ) -> None:
-        """`sharing`: the consumer accounts that get the service network (config.consumers), when any."""
+        """`gateway_stack_name`: the stack whose DNS records live in the private zone (removed when it goes);
+        `sharing`: the consumer accounts that get the service network (config.consumers), when any."""
         super().__init__(scope, construct_id, **kwargs)
         retention = log_retention(config.log_retention_days)
         org = ORG_ARN_PATTERN.fullmatch(config.share_with_organization or "")
@@ -108,6 +110,8 @@ class PlatformStack(Stack):
             "PrivateZone",
             zone_name=config.private_zone_name,
             vpcs=[self.cluster_network.vpc, self.client_network.vpc],
+            record_owner_stack=gateway_stack_name,
+            log_retention=retention,
         )
         self.client_host = ClientHost(
             self,

@@ -66,6 +66,7 @@ def add_system(
         f"{stack_prefix}-Platform",
         stack_name=f"{stack_prefix}-Platform",
         config=config,
+        gateway_stack_name=f"{stack_prefix}-Gateway",
         sharing=sharing,
         env=env,
         description="eks-lattice-gateway: VPCs, EKS cluster, VPC Lattice service network, private DNS, client host",

@@ -164,6 +164,8 @@ def test_role_statements_reads_attached_policies_and_refuses_own_ones() -> None:
     }
     template: dict[str, Any] = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {}}, "P": policy}}
     assert role_statements(template, "R", {}) == [allow()]
+    template["Resources"]["M"] = {**policy, "Type": "AWS::IAM::ManagedPolicy"}
+    assert role_statements(template, "R", {}) == [allow(), allow()]
     template["Resources"]["R"]["Properties"]["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/AdministratorAccess"]
     with pytest.raises(NotSupportedError):
         role_statements(template, "R", {})

@@ -140,7 +140,9 @@ ROWS = [
     Row(
         "`privateZoneName=corp.internal` (hostnames moved into it)",
         {"privateZoneName": "corp.internal", "routes": [{**_ROUTE, "hostname": "api.corp.internal"}]},
-        "A new private hosted zone: the records are written in it and the old zone is deleted with its records.",
+        "A new private hosted zone, in one deploy: the platform's cleanup sweeps this app's records out of the old "
+        "zone and deletes it (old names stop resolving), then the gateway writes the records in the new zone. "
+        "Consumer stacks must be destroyed first (see Share with another account).",
     ),
     Row(
         "`clusterVpcCidr=10.9.0.0/16`",

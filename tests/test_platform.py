@@ -347,4 +347,10 @@ def test_az_names_outside_the_stacks_region_are_refused_at_synth() -> None:
 
     config = parse_context({"availabilityZones": ["us-east-1a", "us-east-1b"]}, today=TODAY)
     with pytest.raises(ConfigError, match=r"^availabilityZones: us-east-1a, us-east-1b not in .* region eu-west-1$"):
-        PlatformStack(cdk.App(), "P", config=config, env=cdk.Environment(account="111111111111", region="eu-west-1"))
+        PlatformStack(
+            cdk.App(),
+            "P",
+            config=config,
+            gateway_stack_name="G",
+            env=cdk.Environment(account="111111111111", region="eu-west-1"),
+        )

@@ -56,6 +56,7 @@ SUITES: dict[str, tuple[str, ...]] = {
     "lambda/lattice_drain/": ("tests/lambda/test_lattice_drain*.py",),
     "lambda/lattice_metrics/": ("tests/lambda/test_lattice_metrics*.py",),
     "lambda/smoke/": ("tests/lambda/test_smoke*.py",),
+    "lambda/zone_sweep/": ("tests/test_dns_updates.py",),
     "config/": ("tests/test_config*.py",),
     # The pipeline's parser; the rest of test_pipeline.py synthesizes pipelines (seconds per mutant).
     "config/pipeline.py": ("tests/test_pipeline.py", "-k", "parse or cli_version"),

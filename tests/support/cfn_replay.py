@@ -10,7 +10,11 @@ order, when the new policy is in force.
 
 What each resource type does here:
 - AWS::IAM::Policy: its statements come into force for the roles it names (and leave with it).
+- AWS::IAM::ManagedPolicy: the same; a changed Description (create-only) replaces it: the new one comes into
+  force at once, the old one leaves when the cleanup deletes it.
 - Custom::LatticeDnsRecord: the provider framework's onEvent, then isComplete until done.
+- Custom::PrivateZoneSweep (the platform stack's): the provider framework's onEvent.
+- AWS::Route53::HostedZone: a private zone in moto (`route53` client); a new Name (create-only) replaces it.
 - Custom::AWSCDK-EKS-KubernetesResource: its HTTPRoutes, as aws-cdk-lib 2.275's kubectl handler applies them:
   Create/Update `kubectl apply` (Update's --prune skips custom resources: kubectl's default prune allowlist
   has no HTTPRoute), Delete `kubectl delete` of the manifest's objects.
@@ -29,14 +33,23 @@ from typing import Any
 from botocore.exceptions import ClientError
 from lattice_dns import handler
 from lattice_dns.routes import ANNOTATION, route_path
+from zone_sweep import handler as sweep_handler
 
 from config.lattice_names import SERVICE_NAME_OVERRIDE_ANNOTATION, controller_service_name
 from tests.support.fake_kube import FakeKubeApi
 from tests.support.iam_policy import PSEUDO, Decision, Request, evaluate, resolve, route53_request, token_key
 
 RECORD = "Custom::LatticeDnsRecord"
+SWEEP = "Custom::PrivateZoneSweep"
+ZONE = "AWS::Route53::HostedZone"
+# Custom resource type -> (handler module, the prefix of its functions' Handler).
+HANDLERS: dict[str, tuple[Any, str]] = {
+    RECORD: (handler, "lattice_dns.handler."),
+    SWEEP: (sweep_handler, "zone_sweep."),
+}
 MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
 POLICY = "AWS::IAM::Policy"
+MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
 STACK_ID = "arn:aws:cloudformation:ap-northeast-2:123456789012:stack/EksLatticeGateway-Gateway/1f2e3d4c"
 QUERY_INTERVAL = handler.QUERY_INTERVAL_SECONDS
 
@@ -199,16 +212,19 @@ class Stack:
     controller: FakeController
     table: dict[str, str]  # template token -> value (cluster name, zone id...)
     clock: Any  # .now (seconds) advanced per poll
-    physical: dict[str, str] = field(default_factory=dict)  # record logical id -> physical id
+    physical: dict[str, str] = field(default_factory=dict)  # logical id -> physical id (records, managed policies)
+    created_with: dict[str, str] = field(default_factory=dict)  # managed policy -> the Description it was made with
+    applied: dict[str, Any] = field(default_factory=dict)  # logical id -> the resource as last applied, resolved
     log: list[str] = field(default_factory=list)
+    route53: Any = None  # for hosted zones
 
     # -- resource types --------------------------------------------------------------------------------------------
 
-    def _roles(self, template: Mapping[str, Any]) -> dict[str, str]:
+    def _roles(self, template: Mapping[str, Any], resource_type: str) -> dict[str, str]:
         found = {}
         for res in template["Resources"].values():
             handler_name = (res.get("Properties") or {}).get("Handler", "")
-            if res["Type"] == "AWS::Lambda::Function" and handler_name.startswith("lattice_dns.handler."):
+            if res["Type"] == "AWS::Lambda::Function" and handler_name.startswith(HANDLERS[resource_type][1]):
                 found[handler_name.rsplit(".", 1)[-1]] = res["Properties"]["Role"]["Fn::GetAtt"][0]
         return found
 
@@ -226,16 +242,18 @@ class Stack:
             "StackId": STACK_ID,
             "RequestId": f"{request}-{lid}-{len(self.log)}",
             "LogicalResourceId": lid,
-            "ResourceType": RECORD,
+            "ResourceType": extra.pop("ResourceType", RECORD),
             "ResponseURL": "https://cloudformation-custom-resource-response.example/",
             "ResourceProperties": props,
             **extra,
         }
 
-    def _provide(self, roles: Mapping[str, str], event: dict[str, Any]) -> str:
+    def _provide(self, template: Mapping[str, Any], event: dict[str, Any]) -> str:
+        module = HANDLERS[event["ResourceType"]][0]
+        roles = self._roles(template, event["ResourceType"])
         with self.guard.acting_as(roles["on_event"]):
-            out = handler.on_event(event, None)
-        if event["RequestType"] == "Delete":
+            out = module.on_event(event, None)
+        if event["RequestType"] == "Delete" or "is_complete" not in roles:
             return str(out["PhysicalResourceId"])
         merged = {**event, **out}
         for _ in range(200):
@@ -254,17 +272,48 @@ class Stack:
         if res["Type"] == POLICY:
             statements = resolve(res["Properties"]["PolicyDocument"]["Statement"], self.table)
             self.guard.in_force[lid] = (res["Properties"]["Roles"], statements)
+        elif res["Type"] == MANAGED_POLICY:
+            statements = resolve(res["Properties"]["PolicyDocument"]["Statement"], self.table)
+            description = str(resolve(res["Properties"].get("Description", ""), self.table))
+            before = self.physical.get(lid)
+            replaced = before is not None and self.created_with.get(lid) != description
+            if replaced:
+                assert before is not None
+                self.guard.in_force[f"{before}#replaced"] = self.guard.in_force.pop(before)
+            self.physical[lid], self.created_with[lid] = f"{lid}:{description}", description
+            self.guard.in_force[self.physical[lid]] = (res["Properties"]["Roles"], statements)
+            if replaced:
+                self.log.append(f"{kind} {lid} (replaced {before})")
+                return f"{before}#replaced", {}
         elif res["Type"] == MANIFEST:
             for obj in self._routes(res):
                 self.controller.apply(obj)
-        elif res["Type"] == RECORD:
-            props = self._props(res)
+        elif res["Type"] == ZONE:
+            name = str(resolve(res["Properties"]["Name"], self.table))
+            before = self.physical.get(lid)
+            if before is not None and self.created_with.get(lid) == name:
+                return None
+            zone = self.route53.create_hosted_zone(
+                Name=name,
+                CallerReference=f"{lid}-{len(self.log)}",
+                HostedZoneConfig={"PrivateZone": True},
+                VPC={"VPCRegion": PSEUDO["AWS::Region"], "VPCId": "vpc-0123456789abcdef0"},
+            )["HostedZone"]
+            self.physical[lid], self.created_with[lid] = str(zone["Id"]).rsplit("/", 1)[-1], name
+            self.table[token_key({"Ref": lid})] = self.physical[lid]
+            if before is not None:
+                self.log.append(f"{kind} {lid} (replaced {before})")
+                return before, {}
+        elif res["Type"] in HANDLERS:
+            props, rtype = self._props(res), res["Type"]
             if old is None:
-                self.physical[lid] = self._provide(self._roles(template), self._event("Create", lid, props))
+                self.physical[lid] = self._provide(template, self._event("Create", lid, props, ResourceType=rtype))
             else:
                 before, old_props = self.physical[lid], self._props(old)
-                event = self._event("Update", lid, props, OldResourceProperties=old_props, PhysicalResourceId=before)
-                self.physical[lid] = self._provide(self._roles(template), event)
+                event = self._event(
+                    "Update", lid, props, OldResourceProperties=old_props, PhysicalResourceId=before, ResourceType=rtype
+                )
+                self.physical[lid] = self._provide(template, event)
                 if self.physical[lid] != before:
                     self.log.append(f"{kind} {lid} (replaced {before})")
                     return before, old_props
@@ -277,13 +326,19 @@ class Stack:
         res = template["Resources"][lid]
         if res["Type"] == POLICY:
             self.guard.in_force.pop(lid, None)
+        elif res["Type"] == MANAGED_POLICY:
+            physical = physical or self.physical.pop(lid)
+            self.guard.in_force.pop(physical, None)
         elif res["Type"] == MANIFEST:
             for obj in self._routes(res):
                 self.controller.delete(obj)  # the kubectl handler swallows delete errors; none happen here
-        elif res["Type"] == RECORD:
+        elif res["Type"] == ZONE:
             physical = physical or self.physical.pop(lid)
-            event = self._event("Delete", lid, self._props(res), PhysicalResourceId=physical)
-            self._provide(self._roles(template), event)
+            self.route53.delete_hosted_zone(Id=physical)  # HostedZoneNotEmpty while records are left
+        elif res["Type"] in HANDLERS:
+            physical = physical or self.physical.pop(lid)
+            event = self._event("Delete", lid, self._props(res), PhysicalResourceId=physical, ResourceType=res["Type"])
+            self._provide(template, event)
         else:
             return
         self.log.append(f"delete {lid} {physical or ''}".rstrip())
@@ -292,22 +347,29 @@ class Stack:
 
     def deploy(self, template: Mapping[str, Any]) -> None:
         for lid in dependency_order(template):
+            self.applied[lid] = resolve(template["Resources"][lid], self.table)
             self._create_or_update(template, lid, None)
 
     def update(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        replaced: list[tuple[str, str, dict[str, str]]] = []
+        replaced: dict[str, str] = {}  # logical id -> the old physical id
         for lid in dependency_order(new):
             previous = old["Resources"].get(lid)
-            if previous is not None and previous == new["Resources"][lid]:
+            # Unchanged unless its text or a cross-stack value it reads (Fn::GetStackOutput, resolved each deploy)
+            # changed since it was applied.
+            current = resolve(new["Resources"][lid], self.table)
+            if previous is not None and self.applied.get(lid) == current:
                 continue
+            self.applied[lid] = current
             outcome = self._create_or_update(new, lid, previous)
             if outcome is not None:
-                replaced.append((lid, *outcome))
-        # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: replaced physical resources, then removed ones, new policy in force.
-        for lid, physical, _props in replaced:
-            self._delete(old, lid, physical)
+                replaced[lid] = outcome[0]
+        # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: the replaced physical resources and the removed ones, in reverse
+        # dependency order of the old template, with the new template's policies (and any old ones not yet
+        # deleted) in force.
         for lid in reversed(dependency_order(old)):
-            if lid not in new["Resources"]:
+            if lid in replaced:
+                self._delete(old, lid, replaced[lid])
+            elif lid not in new["Resources"]:
                 self._delete(old, lid)
 
     def destroy(self, template: Mapping[str, Any]) -> None:

@@ -159,7 +159,8 @@ def resolve(value: Any, table: Mapping[str, str]) -> Any:
 
 
 def role_statements(template: Mapping[str, Any], role_id: str, table: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Every statement of the AWS::IAM::Policy resources attached to the role `role_id`, resolved.
+    """Every statement of the AWS::IAM::Policy and ::ManagedPolicy resources attached to the role `role_id` (by
+    their Roles), resolved.
 
     Refuses roles with inline or managed policies of their own: reading only the attached ones would
     under-approximate what the role may do.
@@ -171,7 +172,8 @@ def role_statements(template: Mapping[str, Any], role_id: str, table: Mapping[st
     statements: list[dict[str, Any]] = []
     for resource in template["Resources"].values():
         props = resource.get("Properties") or {}
-        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in props.get("Roles", []):
+        attached = resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        if attached and {"Ref": role_id} in props.get("Roles", []):
             statements += resolve(props["PolicyDocument"]["Statement"], table)
     return statements
 

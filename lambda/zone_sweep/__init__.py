@@ -1,0 +1,1 @@
+"""Custom-resource handler that empties the private zone of the Lattice DNS records before it is deleted."""
