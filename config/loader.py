@@ -96,13 +96,13 @@ def _support_warnings(version: str, today: dt.date) -> tuple[str, ...]:
 
 def _problem(err: ErrorDetails) -> ConfigError | None:
     """One pydantic error as our line; None for an echo of another error."""
-    loc, kind, value, ctx = err["loc"], err["type"], err["input"], err.get("ctx", {})
-    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc if p != "[key]").lstrip(".")
+    loc, kind, value = err["loc"], err["type"], err["input"]
+    ctx = err.get("ctx", {})  # pragma: no mutate -- equivalent: each kind whose ctx is read below comes with one
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc if p != "[key]")
+    key = key.lstrip(".")  # pragma: no mutate -- equivalent: a key starts with one of ours (camelCase), then "."
     if kind == "too_short" and isinstance(value, list | tuple) and len(value) >= ctx["min_length"]:
         return None  # "too few after validation": its invalid items are reported themselves
-    if kind == "config":
-        reason = err["msg"]
-    elif kind == "missing":
+    if kind == "missing":
         reason = "is required"
     elif kind == "extra_forbidden":
         reason = "unknown field" + _hint(str(loc[-1]), _aliases(loc[:-1]))
@@ -116,7 +116,7 @@ def _problem(err: ErrorDetails) -> ConfigError | None:
         reason = f"needs at least {n} entr{'y' if n == 1 else 'ies'}"
     elif kind == "too_long":
         reason = f"{ctx['actual_length']} entries; at most {ctx['max_length']}"
-    else:  # a check of pydantic's own we have no wording for: its message still names the problem
+    else:  # ours ("config": the text is the reason) or a check of pydantic's own we have no wording for
         reason = err["msg"]
     return ConfigError(key, reason)
 
