@@ -96,12 +96,6 @@ def test_says_keeps_our_own_errors_from_deeper_down_with_their_text_and_location
     assert errors(items, [1]) == [{"type": "config", "loc": (0,), "msg": "1 is not welcome", "input": None}]
 
 
-def test_says_keeps_the_title() -> None:
-    with pytest.raises(ValidationError) as caught:
-        TypeAdapter(Annotated[int, Field(ge=1), says("low")], config={"title": "mine"}).validate_python(0)
-    assert caught.value.title == "mine"
-
-
 # ------------------------------------------------------------------------------------------- Between
 
 
@@ -163,13 +157,14 @@ def test_one_of_keeps_any_other_iterable_as_a_tuple() -> None:
 
 # ---------------------------------------------------------------------------------------------- CIDRs
 
-VPC = Annotated[str, _cidr(22)]
-ANY = Annotated[str, _cidr(None)]
+
+def vpc() -> Any:
+    return Annotated[str, _cidr(22)]  # built in the test: see the module docstring
 
 
 @pytest.mark.parametrize("cidr", ["10.0.0.0/16", "10.0.0.0/22", "172.16.0.0/20", "192.168.0.0/16"])
 def test_a_vpc_takes_a_private_slash_16_to_its_max_prefix(cidr: str) -> None:
-    assert ok(VPC, cidr) == cidr
+    assert ok(vpc(), cidr) == cidr
 
 
 @pytest.mark.parametrize(
@@ -183,16 +178,17 @@ def test_a_vpc_takes_a_private_slash_16_to_its_max_prefix(cidr: str) -> None:
     ],
 )
 def test_a_vpc_refuses_other_ranges_saying_why(cidr: str, msg: str) -> None:
-    assert errors(VPC, cidr) == [{"type": "config", "loc": (), "msg": msg, "input": cidr}]
+    assert errors(vpc(), cidr) == [{"type": "config", "loc": (), "msg": msg, "input": cidr}]
 
 
 def test_other_cidrs_take_any_size_and_public_ranges_but_no_host_bits() -> None:
-    assert [ok(ANY, c) for c in ("0.0.0.0/0", "8.8.8.8/32", "203.0.113.0/24")] == [
+    any_size = Annotated[str, _cidr(None)]
+    assert [ok(any_size, c) for c in ("0.0.0.0/0", "8.8.8.8/32", "203.0.113.0/24")] == [
         "0.0.0.0/0",
         "8.8.8.8/32",
         "203.0.113.0/24",
     ]
-    assert errors(ANY, "203.0.113.1/24")[0]["msg"] == (
+    assert errors(any_size, "203.0.113.1/24")[0]["msg"] == (
         "'203.0.113.1/24' is not an IPv4 CIDR block (203.0.113.1/24 has host bits set)"
     )
 
