@@ -232,6 +232,16 @@ Zone = Annotated[str, Matches(f"{AZ_NAME}|{AZ_ID}", _ZONE)]
 RoleArn = Annotated[
     str, Matches(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}", "{input!r} is not an IAM role ARN")
 ]
+# A container image reference as the distribution grammar has it (distribution/reference, regexp.go): an optional
+# registry (a host with a "." or a port, or localhost), lowercase path components joined by ".", "_", "__" or
+# dashes, an optional tag of at most 128 characters, an optional digest.
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_REGISTRY = rf"(?:{_HOST_PART}(?:\.{_HOST_PART})+(?::[0-9]+)?|{_HOST_PART}:[0-9]+|localhost)"
+IMAGE_REFERENCE = (
+    rf"(?:{_REGISTRY}/)?{_PATH_PART}(?:/{_PATH_PART})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
 _ENV_NAME = r"[-._a-zA-Z][-._a-zA-Z0-9]*"
 _ENV = TypeAdapter(
     dict[
@@ -316,7 +326,7 @@ class App(_Model):
     """Deployment and Service name (DNS-1035)"""
     namespace: K8sName = "default"
     """created unless `default`"""
-    image: Annotated[str, Matches(r"[a-z0-9]+([._\-/:@][a-zA-Z0-9]+)*", "{input!r} is not a container image reference")]
+    image: Annotated[str, Matches(IMAGE_REFERENCE, "{input!r} is not a container image reference")]
     """container image reference"""
     replicas: Annotated[int, Between(0, 100)] = 2
     container_port: Annotated[int, Between(1, 65535)]

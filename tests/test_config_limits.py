@@ -351,6 +351,11 @@ def test_the_first_value_beyond_each_limit_is_refused_with_one_line(overrides: d
         "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:v1.2.3",
         "localhost:5000/app",
         "nginx@sha256:" + "a" * 64,
+        "nginx:1.27@sha256:" + "b" * 64,
+        "my_registry/app__x:Tag_1",  # "__" joins path components too
+        "team/my--app",  # so do runs of dashes
+        "Registry.Example.com:443/app",  # the registry's host is not case sensitive
+        "app:" + "t" * 128,  # the longest tag
     ],
 )
 def test_container_image_references_are_accepted(image: str) -> None:
@@ -359,7 +364,27 @@ def test_container_image_references_are_accepted(image: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "image", ["", "Nginx", "nginx:", "nginx latest", ":tag", "-nginx", "nginx//app", "nginx:1.27\n", "/nginx"]
+    "image",
+    [
+        "",
+        "Nginx",
+        "nginx:",
+        "nginx latest",
+        ":tag",
+        "-nginx",
+        "nginx//app",
+        "nginx:1.27\n",
+        "/nginx",
+        "nginx:1.27:2",  # one tag
+        "team/App",  # path components are lowercase
+        "Team/app",  # ... and a first part without "." or port is one
+        "app___x",
+        "app-",
+        "nginx:-x",  # a tag starts with a letter, digit or "_"
+        "app:" + "t" * 129,  # one character past the longest tag
+        "nginx@sha256:abc",  # a digest has at least 32 hex digits
+        "nginx@sha256",
+    ],
 )
 def test_invalid_container_image_references_are_refused(image: str) -> None:
     assert lines({"apps": [app(image=image)]}) == (f"apps[0].image: {image!r} is not a container image reference",)
