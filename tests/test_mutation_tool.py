@@ -42,7 +42,12 @@ def test_each_module_runs_its_own_existing_tests(module: str) -> None:
 
 
 def test_longest_prefix_wins_and_new_test_files_join_by_name() -> None:
-    assert mutation.suite("config/pipeline.py") == ["tests/test_pipeline.py", "-k", "parse or cli_version"]
+    assert mutation.suite("config/pipeline.py") == [
+        "tests/test_pipeline.py",
+        "tests/test_config_pipeline.py",
+        "-k",
+        "parse or cli_version",
+    ]
     family = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("tests/lambda/test_crd_installer*.py"))
     assert "tests/lambda/test_crd_installer.py" in family
     assert mutation.suite("lambda/crd_installer/download.py") == family
