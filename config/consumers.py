@@ -36,9 +36,8 @@ ORG_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:organizations::\d{12}:organizatio
 MIN_PREFIX, MAX_PREFIX = 16, 26
 
 
-def _custom(kind: str, message: str, at: str = "") -> PydanticCustomError:
-    """A validation error; `at` extends pydantic's location (e.g. "[1].name" under `consumers`)."""
-    return PydanticCustomError(kind, message, {"at": at} if at else None)
+def _custom(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
 
 
 class Consumer(BaseModel):
@@ -135,7 +134,7 @@ class Sharing(BaseModel):
     def _distinct(cls, consumers: tuple[Consumer, ...], info: ValidationInfo) -> tuple[Consumer, ...]:
         taken: dict[str, ipaddress.IPv4Network] = dict((info.context or {}).get("app_cidrs", {}))
         for index, field, why in consumer_problems(consumers, taken):
-            raise _custom("consumers", why, f"[{index}].{field}")
+            raise _custom("consumers", f"consumers[{index}].{field}: {why}")
         return consumers
 
     @field_validator("share_with_organization")

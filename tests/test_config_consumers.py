@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from config import ConfigError, parse_context
 from config.consumers import Consumer, Sharing, check_provider, consumer_problems
@@ -127,6 +128,11 @@ def test_consumer_problems_compare_each_range_with_every_earlier_one() -> None:
     ]
     assert consumer_problems(consumers, {}) == []
     late = Consumer.model_validate(entry(name="c5", account="5" * 12, vpcCidr="10.4.0.0/24"))
+    existing = Consumer.model_validate(entry(name="c6", account="6" * 12, vpcCidr=None, vpcId="vpc-0123abcd"))
+    # a consumer with an existing VPC has no range to compare, and the ones after it are still compared
+    assert consumer_problems([*consumers, existing, late], {}) == [
+        (3, "vpcCidr", "10.4.0.0/24 overlaps consumers[1].vpcCidr (10.4.0.0/16)")
+    ]
     assert consumer_problems([*consumers, late], {}) == [
         (2, "vpcCidr", "10.4.0.0/24 overlaps consumers[1].vpcCidr (10.4.0.0/16)")
     ]
@@ -173,4 +179,15 @@ def test_gateway_api_files_download_from_the_pinned_tag() -> None:
     assert release.url(release.files[0]) == (
         "https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/v1.5.1/config/crd/standard/"
         "gateway.networking.k8s.io_backendtlspolicies.yaml"
+    )
+
+
+def test_sharing_on_its_own_names_the_consumer_in_its_message() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Sharing.model_validate({"consumers": [entry(), entry(account=C, vpcCidr="10.4.0.0/16")]})
+    (error,) = caught.value.errors()
+    assert (error["type"], error["loc"], error["msg"]) == (
+        "consumers",
+        ("consumers",),
+        "consumers[1].name: duplicate name 'team-b' (consumers[0])",
     )
