@@ -78,11 +78,7 @@ def _error(why: str) -> PydanticCustomError:
 def fail(*problems: Problem) -> None:
     """Raise each problem as its own error (none: return)."""
     if problems:
-        # input=None is also what pydantic fills in when it is left out (equivalent mutant).
-        details = [
-            InitErrorDetails(type=_error(why), loc=at, input=None)  # pragma: no mutate -- equivalent: see above
-            for at, why in problems
-        ]
+        details = [InitErrorDetails(type=_error(why), loc=at, input=None) for at, why in problems]
         raise ValidationError.from_exception_data("config", details)
 
 
@@ -98,22 +94,14 @@ def says(template: str, *kinds: str) -> WrapValidator:
             details: list[InitErrorDetails] = []
             for e in err.errors():
                 if not e["loc"] and e["type"] in only:
-                    ctx = e.get("ctx", {})  # pragma: no mutate -- equivalent: every constraint error has a ctx
-                    why = template.format(input=value, **ctx)
+                    why = template.format(input=value, **(e.get("ctx") or {}))
                     details.append(InitErrorDetails(type=_error(why), input=value))  # loc: the value itself, ()
                 elif e["type"] == "config":  # ours, from deeper down: keep the text
-                    details.append(
-                        InitErrorDetails(
-                            type=_error(e["msg"]),
-                            loc=e["loc"],
-                            input=None,  # pragma: no mutate -- equivalent: pydantic's default
-                        )
-                    )
+                    details.append(InitErrorDetails(type=_error(e["msg"]), loc=e["loc"], input=None))
                 else:
                     kind, ctx = e["type"], e.get("ctx", {})
                     details.append(InitErrorDetails(type=kind, loc=e["loc"], input=e["input"], ctx=ctx))
-            # The title is never shown: the model's validation error that carries these has its own.
-            raise ValidationError.from_exception_data(err.title, details) from None  # pragma: no mutate -- equivalent
+            raise ValidationError.from_exception_data(err.title, details) from None
 
     return WrapValidator(wrap)
 
@@ -269,8 +257,9 @@ def _describe(schema: dict[str, Any], cls: type[BaseModel]) -> None:
     (class_def,) = ast.parse(textwrap.dedent(inspect.getsource(cls))).body
     assert isinstance(class_def, ast.ClassDef)
     for node, doc in itertools.pairwise(class_def.body):
-        is_field = isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-        name = node.target.id if is_field else ""  # pragma: no mutate -- equivalent: any non-field name finds no field
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        name = node.target.id
         text = doc.value.value if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) else None
         if isinstance(text, str) and (field := cls.model_fields.get(name)):
             schema["properties"][field.alias or name]["description"] = inspect.cleandoc(text)
@@ -755,8 +744,7 @@ class AppConfig(_Model):
 
     def _policy_sizes(self) -> list[Problem]:
         """Each route's auth policy fits Lattice's 10 KB (checked once the callers are known to be valid)."""
-        # With NONE no route may have `access` (_access refuses it first), so the default policy is all there is.
-        if self.service_network_auth_type == "NONE":  # pragma: no mutate -- equivalent: see above
+        if self.service_network_auth_type == "NONE":
             return []
         from config.access_policy import oversized_policy  # noqa: PLC0415 - it imports this module
 
@@ -817,6 +805,6 @@ class AppConfig(_Model):
 
 def is_graviton(instance_type: str) -> bool:
     """t4g.micro, m7g.large, c7gn.xlarge: a 'g' in the family after the generation digit means ARM64."""
-    family = instance_type.split(".", maxsplit=1)[0]  # pragma: no mutate -- equivalent: one "." (InstanceType)
+    family = instance_type.split(".", maxsplit=1)[0]
     digits = [i for i, c in enumerate(family) if c.isdigit()]
     return bool(digits) and "g" in family[digits[0] + 1 :]
