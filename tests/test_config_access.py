@@ -161,10 +161,12 @@ def _roles_policy_size(cfg: AppConfig) -> int:
     return len(policy_text(route_policy(cfg, cfg.routes[0], placeholder)).encode())
 
 
-def _roles(count: int, last_length: int) -> list[dict[str, str]]:
+def _roles(count: int, last_length: int) -> list[dict[str, Any]]:
+    """The client host, an app (its statement names the account) and `count` roles, the last one's name
+    `last_length` long: every part the placeholders stand in for counts towards the size."""
     prefix = "arn:aws:iam::123456789012:role/"
     roles = [{"role": f"{prefix}r{i:03}"} for i in range(count - 1)]
-    return [*roles, {"role": prefix + "z" * last_length}]
+    return [{"clientHost": True}, {"app": "web"}, *roles, {"role": prefix + "z" * last_length}]
 
 
 def test_the_largest_auth_policy_is_accepted_and_one_byte_more_refused() -> None:
