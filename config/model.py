@@ -316,7 +316,7 @@ class App(_Model):
     namespace: K8sName = "default"
     """created unless `default`"""
     image: Annotated[str, Matches(IMAGE_REFERENCE, "{input!r} is not a container image reference")]
-    """container image reference"""
+    """container image reference, `[registry/]path[:tag][@digest]` (lowercase path; tag up to 128 characters)"""
     replicas: Annotated[int, Between(0, 100)] = 2
     container_port: Annotated[int, Between(1, 65535)]
     env: EnvVars = Field((), json_schema_extra={"default": {}})
