@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import pytest
 from pydantic import Field, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from config import loader
 from config.loader import ConfigError, expect_list, expect_object, expect_type, parse_context
@@ -142,7 +143,7 @@ def test_type_errors_show_the_value_as_json_and_any_other_value_without_a_traceb
     assert refused({"clusterName": {1}}) == ('clusterName: expected str, got "{1}"',)
 
 
-def errors_of(annotation: Any, value: Any) -> list[Any]:
+def errors_of(annotation: Any, value: Any) -> list[ErrorDetails]:
     with pytest.raises(ValidationError) as caught:
         TypeAdapter(annotation).validate_python(value)
     return caught.value.errors()
@@ -160,7 +161,8 @@ def errors_of(annotation: Any, value: Any) -> list[Any]:
 )
 def test_each_kind_of_error_gets_its_wording(annotation: Any, value: Any, reason: str) -> None:
     (error,) = errors_of(annotation, value)
-    problem = loader._problem({**error, "loc": ("key", *error["loc"])})
+    error["loc"] = ("key", *error["loc"])
+    problem = loader._problem(error)
     assert problem is not None
     assert str(problem) == f"key: {reason}"
 
@@ -172,7 +174,8 @@ def test_too_few_after_dropping_invalid_items_is_not_reported_twice() -> None:
 
 def test_location_parts_become_a_dotted_key_with_indexes() -> None:
     (error,) = errors_of(dict[str, list[int]], {"a": ["x"]})
-    problem = loader._problem({**error, "loc": ("routes", 2, *error["loc"])})
+    error["loc"] = ("routes", 2, *error["loc"])
+    problem = loader._problem(error)
     assert problem is not None and problem.key == "routes[2].a[0]"
 
 
