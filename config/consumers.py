@@ -1,9 +1,9 @@
 """The `consumers` and `shareWithOrganization` keys: which other accounts get the service network (issue 13).
 
-pydantic v2 models, validated once at the edge like the rest of the configuration. `parse_sharing` turns
-pydantic's ValidationError into the project's one-line `ConfigError` naming the key path
-(`consumers[0].region: ...`). What needs the provider's own account and region (not known until the app's
-environment is: credentials, or a pipeline stage) is checked by `check_provider` when the stacks are built.
+pydantic v2 models, validated once at the edge as part of the configuration (config.loader turns their errors
+into the one-line `ConfigError` naming the key path, `consumers[0].region: ...`). What needs the provider's own
+account and region (not known until the app's environment is: credentials, or a pipeline stage) is checked by
+`check_provider` when the stacks are built.
 
 Example (cdk.json context, or `-c 'consumers=[...]'`, where the value arrives as a JSON string):
 
@@ -15,14 +15,12 @@ Example (cdk.json context, or `-c 'consumers=[...]'`, where the value arrives as
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -38,9 +36,8 @@ ORG_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:organizations::\d{12}:organizatio
 MIN_PREFIX, MAX_PREFIX = 16, 26
 
 
-def _custom(kind: str, message: str, at: str = "") -> PydanticCustomError:
-    """A validation error; `at` extends pydantic's location (e.g. "[1].name" under `consumers`)."""
-    return PydanticCustomError(kind, message, {"at": at} if at else None)
+def _custom(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
 
 
 class Consumer(BaseModel):
@@ -137,7 +134,7 @@ class Sharing(BaseModel):
     def _distinct(cls, consumers: tuple[Consumer, ...], info: ValidationInfo) -> tuple[Consumer, ...]:
         taken: dict[str, ipaddress.IPv4Network] = dict((info.context or {}).get("app_cidrs", {}))
         for index, field, why in consumer_problems(consumers, taken):
-            raise _custom("consumers", why, f"[{index}].{field}")
+            raise _custom("consumers", f"consumers[{index}].{field}: {why}")
         return consumers
 
     @field_validator("share_with_organization")
@@ -184,31 +181,6 @@ def consumer_problems(
     return problems
 
 
-def parse_sharing(
-    consumers: Any, share_with_organization: Any, *, app_cidrs: Mapping[str, str] | None = None
-) -> Sharing:
-    """Validate the raw context values (JSON text from `-c` is decoded here). Raises ConfigError.
-
-    `app_cidrs` ({"clusterVpcCidr": "10.1.0.0/16", ...}) are ranges a consumer VPC must not overlap.
-    """
-    from config.loader import ConfigError  # noqa: PLC0415 - the loader imports this module
-
-    if isinstance(consumers, str):
-        try:
-            consumers = json.loads(consumers)
-        except json.JSONDecodeError as err:
-            raise ConfigError("consumers", f"expected a JSON list, got {consumers!r}: {err.msg}") from None
-    if share_with_organization == "":
-        share_with_organization = None  # cdk.json's "not set"
-    context = {"app_cidrs": {k: ipaddress.IPv4Network(v) for k, v in (app_cidrs or {}).items()}}
-    raw = {"consumers": consumers, "shareWithOrganization": share_with_organization}
-    try:
-        return Sharing.model_validate(raw, context=context)
-    except ValidationError as err:
-        first = err.errors(include_url=False)[0]
-        raise ConfigError(_key(first["loc"], first.get("ctx")), _reason(first)) from None
-
-
 def check_provider(sharing: Sharing, *, account: str | None, region: str | None) -> None:
     """What needs the provider's environment: its account and region must be known, the consumers' differ
     from the account and equal the region. Raises ConfigError naming the consumer's key."""
@@ -234,26 +206,3 @@ def check_provider(sharing: Sharing, *, account: str | None, region: str | None)
                 f"{consumer.region} differs from the app's region {region}: service network sharing is regional "
                 "(RAM shares a service network within its own region only)",
             )
-
-
-def _key(loc: Sequence[int | str], ctx: Mapping[str, Any] | None) -> str:
-    key = ""
-    for part in loc:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-    return key + str((ctx or {}).get("at", ""))
-
-
-def _reason(error: Mapping[str, Any]) -> str:
-    kind = error["type"]
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        name = str(error["loc"][-1])
-        fields = Sharing.model_fields if len(error["loc"]) == 1 else Consumer.model_fields
-        known = [to_camel(f) for f in fields]
-        hint = difflib.get_close_matches(name, known, n=1)
-        return "unknown field" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-    message = "Input should be a list" if kind == "tuple_type" else str(error["msg"])
-    if kind in {"string_type", "bool_type", "tuple_type", "model_type", "dict_type"}:
-        message += f", got {json.dumps(error.get('input'), default=str)}"
-    return message

@@ -13,7 +13,7 @@ import difflib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails, to_jsonable_python
@@ -96,13 +96,12 @@ def _support_warnings(version: str, today: dt.date) -> tuple[str, ...]:
 
 def _problem(err: ErrorDetails) -> ConfigError | None:
     """One pydantic error as our line; None for an echo of another error."""
-    loc, kind, value, ctx = err["loc"], err["type"], err["input"], err.get("ctx", {})
-    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc if p != "[key]").lstrip(".")
+    loc, kind, value = err["loc"], err["type"], err["input"]
+    ctx = err.get("ctx") or {}
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc if p != "[key]").removeprefix(".")
     if kind == "too_short" and isinstance(value, list | tuple) and len(value) >= ctx["min_length"]:
         return None  # "too few after validation": its invalid items are reported themselves
-    if kind == "config":
-        reason = err["msg"]
-    elif kind == "missing":
+    if kind == "missing":
         reason = "is required"
     elif kind == "extra_forbidden":
         reason = "unknown field" + _hint(str(loc[-1]), _aliases(loc[:-1]))
@@ -116,7 +115,7 @@ def _problem(err: ErrorDetails) -> ConfigError | None:
         reason = f"needs at least {n} entr{'y' if n == 1 else 'ies'}"
     elif kind == "too_long":
         reason = f"{ctx['actual_length']} entries; at most {ctx['max_length']}"
-    else:  # a check of pydantic's own we have no wording for: its message still names the problem
+    else:  # ours ("config": the text is the reason) or a check of pydantic's own we have no wording for
         reason = err["msg"]
     return ConfigError(key, reason)
 
@@ -142,7 +141,7 @@ def _is_model(kind: Any) -> bool:
 
 
 def _hint(key: str, known: Iterable[str]) -> str:
-    hint = difflib.get_close_matches(key, list(known), n=1)
+    hint = difflib.get_close_matches(key, list(known))  # best first
     return f" (did you mean {hint[0]!r}?)" if hint else ""
 
 
@@ -157,17 +156,17 @@ def expect_type(key: str, value: Any, kind: type[T]) -> T:
 
 
 def expect_object(key: str, value: Any, allowed: set[str], required: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
-    obj = expect_type(key, value, dict)
+    obj: dict[str, Any] = expect_type(key, value, dict)
     for name in obj:
         if name not in allowed:
             raise ConfigError(f"{key}.{name}", "unknown field" + _hint(name, allowed))
     for name in sorted(required - obj.keys()):
         raise ConfigError(f"{key}.{name}", "is required")
-    return cast(dict[str, Any], obj)
+    return obj
 
 
 def expect_list(key: str, value: Any, *, min_len: int = 0) -> list[Any]:
-    items = expect_type(key, value, list)
+    items: list[Any] = expect_type(key, value, list)
     if len(items) < min_len:
         raise ConfigError(key, f"needs at least {min_len} entr{'y' if min_len == 1 else 'ies'}")
-    return cast(list[Any], items)
+    return items

@@ -94,8 +94,8 @@ def says(template: str, *kinds: str) -> WrapValidator:
             details: list[InitErrorDetails] = []
             for e in err.errors():
                 if not e["loc"] and e["type"] in only:
-                    why = template.format(input=value, **e.get("ctx", {}))
-                    details.append(InitErrorDetails(type=_error(why), loc=(), input=value))
+                    why = template.format(input=value, **(e.get("ctx") or {}))
+                    details.append(InitErrorDetails(type=_error(why), input=value))  # loc: the value itself, ()
                 elif e["type"] == "config":  # ours, from deeper down: keep the text
                     details.append(InitErrorDetails(type=_error(e["msg"]), loc=e["loc"], input=None))
                 else:
@@ -220,6 +220,16 @@ Zone = Annotated[str, Matches(f"{AZ_NAME}|{AZ_ID}", _ZONE)]
 RoleArn = Annotated[
     str, Matches(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}", "{input!r} is not an IAM role ARN")
 ]
+# A container image reference as the distribution grammar has it (distribution/reference, regexp.go): an optional
+# registry (a host with a "." or a port, or localhost), lowercase path components joined by ".", "_", "__" or
+# dashes, an optional tag of at most 128 characters, an optional digest.
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_REGISTRY = rf"(?:{_HOST_PART}(?:\.{_HOST_PART})+(?::[0-9]+)?|{_HOST_PART}:[0-9]+|localhost)"
+IMAGE_REFERENCE = (
+    rf"(?:{_REGISTRY}/)?{_PATH_PART}(?:/{_PATH_PART})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
 _ENV_NAME = r"[-._a-zA-Z][-._a-zA-Z0-9]*"
 _ENV = TypeAdapter(
     dict[
@@ -247,7 +257,9 @@ def _describe(schema: dict[str, Any], cls: type[BaseModel]) -> None:
     (class_def,) = ast.parse(textwrap.dedent(inspect.getsource(cls))).body
     assert isinstance(class_def, ast.ClassDef)
     for node, doc in itertools.pairwise(class_def.body):
-        name = node.target.id if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) else ""
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        name = node.target.id
         text = doc.value.value if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) else None
         if isinstance(text, str) and (field := cls.model_fields.get(name)):
             schema["properties"][field.alias or name]["description"] = inspect.cleandoc(text)
@@ -303,8 +315,8 @@ class App(_Model):
     """Deployment and Service name (DNS-1035)"""
     namespace: K8sName = "default"
     """created unless `default`"""
-    image: Annotated[str, Matches(r"[a-z0-9]+([._\-/:@][a-zA-Z0-9]+)*", "{input!r} is not a container image reference")]
-    """container image reference"""
+    image: Annotated[str, Matches(IMAGE_REFERENCE, "{input!r} is not a container image reference")]
+    """container image reference, `[registry/]path[:tag][@digest]` (lowercase path; tag up to 128 characters)"""
     replicas: Annotated[int, Between(0, 100)] = 2
     container_port: Annotated[int, Between(1, 65535)]
     env: EnvVars = Field((), json_schema_extra={"default": {}})

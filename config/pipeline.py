@@ -121,7 +121,7 @@ def parse_pipeline(value: Any) -> PipelineConfig:
             "(arn:aws:codeconnections:<region>:<account>:connection/<uuid>)",
         )
     repository = expect_type(f"{KEY}.repository", obj["repository"], str)
-    if not _REPOSITORY.fullmatch(repository) or repository.endswith((".git", "/")):
+    if not _REPOSITORY.fullmatch(repository) or repository.endswith(".git"):  # the pattern refuses a trailing "/"
         raise ConfigError(f"{KEY}.repository", f"{repository!r} is not a repository in the form owner/name")
     branch = expect_type(f"{KEY}.branch", obj.get("branch", DEFAULT_BRANCH), str)
     if (

@@ -5,6 +5,7 @@ mutmut itself is not run here (minutes per module); this pins the set-up a run d
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -42,7 +43,12 @@ def test_each_module_runs_its_own_existing_tests(module: str) -> None:
 
 
 def test_longest_prefix_wins_and_new_test_files_join_by_name() -> None:
-    assert mutation.suite("config/pipeline.py") == ["tests/test_pipeline.py", "-k", "parse or cli_version"]
+    assert mutation.suite("config/pipeline.py") == [
+        "tests/test_pipeline.py",
+        "tests/test_config_pipeline.py",
+        "-k",
+        "parse or cli_version",
+    ]
     family = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("tests/lambda/test_crd_installer*.py"))
     assert "tests/lambda/test_crd_installer.py" in family
     assert mutation.suite("lambda/crd_installer/download.py") == family
@@ -114,3 +120,18 @@ def test_report_counts_and_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_missing_results_are_reported_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mutation, "WORK", tmp_path)
     assert mutation.main(["constructs/smoke_checks.py", "--report"]) == 2
+
+
+def test_every_file_a_suite_reads_from_the_repository_is_in_the_work_directory() -> None:
+    """The class of fault behind two unrunnable suites (README.md for config/, package.json for the pipeline):
+    a test reads `ROOT / "<name>"`, which the work directory lacks, so mutmut's first run fails for every mutant."""
+    shared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    copied = {*shared["source_paths"], *shared["also_copy"], "tests"}  # into mutants/<module>/mutants/
+    for module in mutation.all_modules():
+        for test_file in [
+            ROOT / "tests" / "conftest.py",
+            *(ROOT / a for a in mutation.suite(module) if a.endswith(".py")),
+        ]:
+            for name in re.findall(r'ROOT / "([^"/]+)', test_file.read_text()):
+                if name != ".cache":  # conftest's fallback for the reference data, outside the repository
+                    assert name in mutation.LINKED and name in copied, (module, test_file.name, name)

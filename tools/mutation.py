@@ -43,7 +43,7 @@ WORK = ROOT / "mutants"
 SCORES = WORK / "scores.json"
 LAMBDA = "lambda/"
 # What the tests import besides the mutated sources; linked into each work directory.
-LINKED = ("tests", "tools", "config", "constructs", "stacks", "app.py", "cdk.json")
+LINKED = ("tests", "tools", "config", "constructs", "stacks", "app.py", "cdk.json", "README.md", "package.json")
 
 # Module (path or folder prefix; the longest match wins) -> the pytest arguments that select its own tests.
 SUITES: dict[str, tuple[str, ...]] = {
@@ -59,7 +59,8 @@ SUITES: dict[str, tuple[str, ...]] = {
     "lambda/zone_sweep/": ("tests/test_dns_updates.py",),
     "config/": ("tests/test_config*.py",),
     # The pipeline's parser; the rest of test_pipeline.py synthesizes pipelines (seconds per mutant).
-    "config/pipeline.py": ("tests/test_pipeline.py", "-k", "parse or cli_version"),
+    # test_config_pipeline*.py synthesizes nothing; its tests' names all say "parse".
+    "config/pipeline.py": ("tests/test_pipeline.py", "tests/test_config_pipeline*.py", "-k", "parse or cli_version"),
     "constructs/k8s_objects.py": ("tests/test_k8s_objects*.py",),
     "constructs/controller_policy.py": ("tests/test_controller_policy*.py",),
     "constructs/controller_values.py": ("tests/test_controller_values*.py",),

@@ -1,0 +1,201 @@
+"""config/access_policy.py as plain data: each route policy statement by statement, the service network's
+statements, the compact policy text, and Lattice's 10 KB limit from both sides (the largest policy accepted,
+one byte more refused)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from config import ConfigError, parse_context
+from config.access_policy import (
+    MAX_AUTH_POLICY_BYTES,
+    PLACEHOLDER_ROLE_ARN,
+    Identities,
+    app_condition,
+    network_statements,
+    oversized_policy,
+    policy_text,
+    route_policy,
+    service_account,
+)
+from config.model import AppConfig
+from tests.conftest import TODAY
+
+SMOKE, HOST = "arn:aws:iam::111111111111:role/smoke", "arn:aws:iam::111111111111:role/host"
+WHO = Identities(account="111111111111", smoke_role_arn=SMOKE, client_host_role_arn=HOST)
+DEMO = {"image": "nginx:1.27", "containerPort": 80, "healthPath": "/"}
+OPS = "arn:aws:iam::444455556666:role/ops"
+
+
+def config(access: Any = None, apps: list[dict[str, Any]] | None = None, **raw: Any) -> AppConfig:
+    route: dict[str, Any] = {
+        "name": "r",
+        "hostname": "api.example.com",
+        "rules": [{"pathPrefix": "/", "backends": [{"app": "web"}]}],
+    }
+    if access is not None:
+        route["access"] = access
+    apps = apps or [{"name": "web", **DEMO}]
+    return parse_context({"apps": apps, "routes": [route], **raw}, today=TODAY)
+
+
+def allow(principal: Any, sid: str, condition: dict[str, Any] | None = None) -> dict[str, Any]:
+    statement = {"Sid": sid, "Effect": "Allow", "Principal": principal, "Action": "vpc-lattice-svcs:Invoke"}
+    statement["Resource"] = "*"
+    return {**statement, "Condition": condition} if condition else statement
+
+
+def test_default_route_policy_admits_the_smoke_test_and_the_client_host() -> None:
+    cfg = config()
+    assert route_policy(cfg, cfg.routes[0], WHO) == {
+        "Version": "2012-10-17",
+        "Statement": [allow({"AWS": [SMOKE, HOST]}, "Roles")],
+    }
+
+
+def test_route_policy_names_each_kind_of_caller_once_in_order() -> None:
+    apps = [
+        {"name": "web", **DEMO},
+        {"name": "my-app-2", **DEMO, "namespace": "default"},
+        {"name": "caller", **DEMO, "calls": ["r"]},
+    ]
+    access = {
+        "allow": [
+            {"role": OPS},
+            {"account": "999999999999"},
+            {"app": "my-app-2"},
+            {"role": OPS},
+            {"role": SMOKE},
+            {"account": "222222222222"},
+            {"account": "999999999999"},
+        ],
+        "unsigned": True,
+    }
+    cfg = config(access, apps, clusterName="prod")
+    tags = {"aws:PrincipalAccount": "111111111111", "aws:PrincipalTag/eks-cluster-name": "prod"}
+    assert route_policy(cfg, cfg.routes[0], WHO)["Statement"] == [
+        allow({"AWS": [SMOKE, OPS]}, "Roles"),  # no client host: not named
+        allow(
+            "*",
+            "AppMyApp2",
+            {
+                "StringEquals": {
+                    **tags,
+                    "aws:PrincipalTag/kubernetes-namespace": "default",
+                    "aws:PrincipalTag/kubernetes-service-account": "my-app-2",
+                }
+            },
+        ),
+        allow(
+            "*",
+            "AppCaller",
+            {
+                "StringEquals": {
+                    **tags,
+                    "aws:PrincipalTag/kubernetes-namespace": "default",
+                    "aws:PrincipalTag/kubernetes-service-account": "caller",
+                }
+            },
+        ),
+        allow("*", "Accounts", {"StringEquals": {"aws:PrincipalAccount": ["222222222222", "999999999999"]}}),
+        allow("*", "Unsigned"),
+    ]
+
+
+def test_an_app_signs_as_its_service_account_in_its_namespace() -> None:
+    cfg = parse_context(
+        {
+            "apps": [{"name": "web", **DEMO, "namespace": "team"}],
+            "routes": [
+                {
+                    "name": "r",
+                    "namespace": "team",
+                    "hostname": "api.example.com",
+                    "rules": [{"pathPrefix": "/", "backends": [{"app": "web"}]}],
+                }
+            ],
+        },
+        today=TODAY,
+    )
+    (app,) = cfg.apps
+    assert service_account(app) == "web"
+    assert app_condition(cfg, app, "123456789012") == {
+        "StringEquals": {
+            "aws:PrincipalAccount": "123456789012",
+            "aws:PrincipalTag/eks-cluster-name": "eks-demo",
+            "aws:PrincipalTag/kubernetes-namespace": "team",
+            "aws:PrincipalTag/kubernetes-service-account": "web",
+        }
+    }
+
+
+def test_network_statements_admit_this_account_the_consumers_and_unsigned_callers_only_when_asked() -> None:
+    this = allow("*", "ThisAccount", {"StringEquals": {"aws:PrincipalAccount": "111111111111"}})
+    consumer = {"Sid": "Consumers"}
+    assert network_statements(account="111111111111", vpc_ids=["vpc-1"], unsigned=False, consumer_statement=None) == [
+        this
+    ]
+    assert network_statements(
+        account="111111111111", vpc_ids=["vpc-1", "vpc-2"], unsigned=True, consumer_statement=consumer
+    ) == [
+        this,
+        consumer,
+        allow("*", "UnsignedFromVpcs", {"StringEquals": {"vpc-lattice-svcs:SourceVpc": ["vpc-1", "vpc-2"]}}),
+    ]
+    assert network_statements(account="1", vpc_ids=[], unsigned=False, consumer_statement={}) == [
+        allow("*", "ThisAccount", {"StringEquals": {"aws:PrincipalAccount": "1"}})
+    ]
+
+
+def test_policy_text_is_compact_json() -> None:
+    assert policy_text({"a": [1, {"b": "c d"}]}) == '{"a":[1,{"b":"c d"}]}'
+
+
+def _roles_policy_size(cfg: AppConfig) -> int:
+    placeholder = Identities(
+        account="123456789012", smoke_role_arn=PLACEHOLDER_ROLE_ARN, client_host_role_arn=PLACEHOLDER_ROLE_ARN
+    )
+    return len(policy_text(route_policy(cfg, cfg.routes[0], placeholder)).encode())
+
+
+def _roles(count: int, last_length: int) -> list[dict[str, Any]]:
+    """The client host, an app (its statement names the account) and `count` roles, the last one's name
+    `last_length` long: every part the placeholders stand in for counts towards the size."""
+    prefix = "arn:aws:iam::123456789012:role/"
+    roles = [{"role": f"{prefix}r{i:03}"} for i in range(count - 1)]
+    return [{"clientHost": True}, {"app": "web"}, *roles, {"role": prefix + "z" * last_length}]
+
+
+def test_the_largest_auth_policy_is_accepted_and_one_byte_more_refused() -> None:
+    # Fill the policy with named roles, then size the last role's name so the policy is exactly 10 KB.
+    per_role = len('"arn:aws:iam::123456789012:role/r000",')
+    count = 200 + (MAX_AUTH_POLICY_BYTES - _roles_policy_size(config({"allow": _roles(200, 1)})) - 100) // per_role
+    missing = MAX_AUTH_POLICY_BYTES - _roles_policy_size(config({"allow": _roles(count, 1)}))
+    assert 0 < missing < 512  # the last name can absorb it (IAM paths and names: up to 512 here)
+    largest = config({"allow": _roles(count, 1 + missing)})
+    assert _roles_policy_size(largest) == MAX_AUTH_POLICY_BYTES
+    assert oversized_policy(largest, largest.routes[0]) is None
+    with pytest.raises(ConfigError) as caught:
+        config({"allow": _roles(count, 2 + missing)})
+    assert caught.value.lines == (
+        "routes[0].access: its auth policy would be 10241 bytes; Lattice takes at most 10240 (fewer callers)",
+    )
+
+
+def test_the_size_is_measured_with_the_longest_generated_role_arns() -> None:
+    # The smoke and client-host roles are CloudFormation tokens at synth: the check assumes the longest ARN.
+    cfg = config({"allow": [{"clientHost": True}]})
+    policy = json.loads(policy_text(route_policy(cfg, cfg.routes[0], WHO)))
+    assert policy["Statement"][0]["Principal"]["AWS"] == [SMOKE, HOST]
+    assert _roles_policy_size(cfg) == len(
+        policy_text(
+            {
+                "Version": "2012-10-17",
+                "Statement": [allow({"AWS": [PLACEHOLDER_ROLE_ARN, PLACEHOLDER_ROLE_ARN]}, "Roles")],
+            }
+        )
+    )
+    assert len(PLACEHOLDER_ROLE_ARN) == len("arn:aws-iso-b:iam::123456789012:role/") + 64
