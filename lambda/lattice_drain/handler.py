@@ -28,11 +28,14 @@ Lattice requires, what carries exactly that ManagedBy tag and nothing else:
   3. the target groups in the cluster VPC, once no service uses them (targets deregistered first, as the
      controller does).
 Steps 2 and 3 run only when the stack itself is being deleted (DescribeStacks of the event's StackId says
-DELETE_IN_PROGRESS). The same Delete also comes when the network is *replaced* (serviceNetworkName changed: the
-old physical id is deleted in the update's cleanup, or the new one in a rollback); the cluster, its routes and
-their services then live on and move to the new network, so only step 1 runs, on this network's associations
-(which nobody can use any more: the VPC associations are deleted before this resource). A status that can't be
-read counts as not a delete.
+DELETE_IN_PROGRESS). The same Delete also comes when an update replaces the network (serviceNetworkName
+changed). That update cannot succeed in place: a VPC can be associated with only one service network, and
+ServiceNetworkVpcAssociation's ServiceNetworkIdentifier and VpcIdentifier are create-only, so CloudFormation
+creates the new association while the old one exists and Lattice refuses it; the rollback then deletes the new
+network (the README's way to rename: destroy the Gateway and Platform stacks, then deploy). Either way the
+cluster, its routes and their services live on, so only step 1 runs, on this network's associations (which
+nobody can use any more: the VPC associations are deleted before this resource). A status that can't be read
+counts as not a delete.
 Every delete is asynchronous in Lattice, so each poll does what the current state allows and the next poll
 continues: the steps are idempotent (already gone: done; DELETE_IN_PROGRESS: wait; 409: retry later) and each
 removal is logged. The same sweep runs, without the grace period, when no association is left, so a

@@ -510,19 +510,19 @@ def test_the_stack_delete_leaves_services_another_network_uses(fake: FakeLattice
 @pytest.mark.parametrize(
     "status",
     [
-        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",  # serviceNetworkName changed: the old network's delete
-        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",  # a failed update: the new network's delete
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",  # the old network's delete, had a replacing update succeeded
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",  # serviceNetworkName changed, refused: the new one's delete
         None,  # unreadable (DescribeStacks refused): not taken for a delete
     ],
 )
 def test_a_replaced_networks_delete_removes_only_its_own_associations(
     fake: FakeLattice, lattice: Any, stacks: Stacks, status: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """CloudFormation's order for a replaced network: the new network and its associations first, then (the
-    routes moving to it) the controller associates this cluster's services with it too; in the cleanup the old
-    network's drain runs. The cluster lives on, so its services and target groups stay: only the old network's
-    own service associations go (nobody can reach them: its VPC associations were deleted first), so that
-    network can be deleted."""
+    """A network deleted while its stack is not: a serviceNetworkName change creates the new network first (its
+    VPC associations are refused: a VPC has one service network, README) and the controller may already have
+    associated this cluster's services with it; the rollback then deletes it (or the cleanup would delete the
+    old one). The cluster lives on, so its services and target groups stay: only the deleted network's own
+    service associations go (nobody can reach them: its VPC associations were deleted first)."""
     clock = Clock()
     old = fake.add_network()
     moved = leftovers(fake, old, services=2)  # the live routes' services, still on the old network
