@@ -11,10 +11,12 @@ with the new domain, which the DNS record then points at.
 
 Why the cluster name is part of the digest: Lattice service names are unique per account and region, not per
 service network, so two copies of this app in one account and region (two clusters, e.g. dev and staging) whose
-routes share name, namespace and hostname would otherwise ask for the same service, and the second controller
-would fail to create it (or, worse, find the first one's by name). EKS cluster names are unique per account and
-region, so (cluster name, hostname) tells every copy's routes apart; within one config the collision check below
-refuses what the digest cannot.
+routes share name, namespace and hostname would otherwise ask for the same service. The second controller would
+find the first one's service by name, see another cluster's ManagedBy tag (v2.1.3 service_manager.go
+checkAndUpdateTags: TryOwnFromTags says not owned, and without the takeover annotation that is a ConflictError)
+and leave it alone: its route would stay Accepted=False, reason Conflicted, with no service of its own. EKS
+cluster names are unique per account and region, so (cluster name, hostname) tells every copy's routes apart;
+within one config the collision check below refuses what the digest cannot.
 
 The controller's naming (aws-application-networking-k8s v2.1.3, pkg/utils/common.go, `LatticeServiceName` and
 `Truncate`): the `application-networking.k8s.aws/service-name-override` annotation if set; otherwise the

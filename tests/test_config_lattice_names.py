@@ -4,20 +4,31 @@ may change: these tests compare names with what the module itself computes, neve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
-from config.lattice_names import (
-    DIGEST_CHARS,
-    MAX_OBJECT_NAME,
-    MAX_SERVICE_NAME,
-    controller_service_name,
-    lattice_service_name,
-    route_name_problem,
-    route_object_name,
-    service_name_override,
-    truncate,
-)
+from config import lattice_names as names
+from config.lattice_names import DIGEST_CHARS, MAX_OBJECT_NAME, MAX_SERVICE_NAME, controller_service_name, truncate
 from config.model import Route
+
+CLUSTER = "eks-lattice"  # the digest's other input; tests/test_lattice_names.py varies it
+
+
+def route_object_name(route: Route) -> str:
+    return names.route_object_name(route, CLUSTER)
+
+
+def service_name_override(route: Route) -> str:
+    return names.service_name_override(route, CLUSTER)
+
+
+def lattice_service_name(route: Route) -> str:
+    return names.lattice_service_name(route, CLUSTER)
+
+
+def route_name_problem(routes: Sequence[Route]) -> tuple[int, str] | None:
+    return names.route_name_problem(routes, CLUSTER)
 
 
 def route(name: str, namespace: str = "default", hostname: str = "api.example.com") -> Route:
@@ -96,8 +107,8 @@ def test_two_routes_with_one_service_name_are_reported_on_the_second() -> None:
     assert route_name_problem([route("other", hostname="b.example.com"), first, second]) == (
         2,
         f"gives the Lattice service name {name!r}, the same as routes[1] (default/{'a' * 20}-one): the controller "
-        "keeps only the first 20 characters of the route name and 18 of the namespace, and the hostname digests "
-        "collide; make the names differ within those characters",
+        "keeps only the first 20 characters of the route name and 18 of the namespace, and the digests of cluster "
+        "name and hostname collide; make the names differ within those characters",
     )
 
 

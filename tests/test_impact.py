@@ -336,48 +336,70 @@ def test_a_new_route_object_that_keeps_a_deleted_ones_hostname_is_said_to_need_t
     (alone,) = run(
         {"G": {"Resources": {"R": manifest(a)}}}, {"G": {"Resources": {"R2": manifest(renamed[0])}}}
     ).kubernetes
-    assert alone.action == "replace"
+    assert (alone.action, alone.blocking) == ("replace", True)
     assert "takes over the hostname a.example.com of HTTPRoute default/a-111111" in alone.note
     assert "not in one deploy" in alone.note
     old = {"G": {"Resources": {"A": manifest(a), "B": manifest(b)}}}
     changes = run(old, {"G": {"Resources": {"A2": manifest(renamed[0]), "B2": manifest(renamed[1])}}}).kubernetes
     created = {str(c.new): c.note for c in changes if c.action == "create"}
     assert created.keys() == {"HTTPRoute default/a-222222", "HTTPRoute default/b-222222"}
+    assert [c.action for c in changes if c.blocking] == ["create", "create"]
     assert "of HTTPRoute default/a-111111" in created["HTTPRoute default/a-222222"]
     assert "the hostname b.x of HTTPRoute default/b-111111" in created["HTTPRoute default/b-222222"]
     moved = obj("HTTPRoute", "a-333333", hostnames=["new.example.com"])
     (fine,) = run({"G": {"Resources": {"R": manifest(a)}}}, {"G": {"Resources": {"R2": manifest(moved)}}}).kubernetes
-    assert "takes over" not in fine.note
+    assert "takes over" not in fine.note and not fine.blocking
 
 
-def test_upgrading_routes_named_before_the_cluster_was_in_their_digest_is_reported(synth: Synthesized) -> None:
-    """A deployment whose routes carry the hostname-only digest (before clusters were told apart): each route's
-    new object keeps its hostname, which the report must say cannot be done in one deploy."""
-    deployed = copy.deepcopy(synth.templates)
-    text = json.dumps(deployed[GATEWAY])
+def with_hostname_only_digests(synth: Synthesized, template: dict[str, Any]) -> dict[str, Any]:
+    """The gateway template as deployed before clusters were told apart: each route's digest of its hostname
+    alone, in its object's name, its service-name override and wherever else it appears."""
+    text = json.dumps(template)
     for route in synth.config.routes:
         old_digest = hashlib.sha256(route.hostname.encode()).hexdigest()[:6]
         text = text.replace(route_digest(synth.config.cluster_name, route.hostname), old_digest)
-    deployed[GATEWAY] = json.loads(text)
+    edited: dict[str, Any] = json.loads(text)
+    return edited
+
+
+@pytest.mark.parametrize("which", ["synth", "variant"])
+def test_upgrading_routes_named_before_the_cluster_was_in_their_digest_is_reported(
+    request: pytest.FixtureRequest, which: str
+) -> None:
+    """A deployment whose routes carry the hostname-only digest (before clusters were told apart): each route's
+    new object keeps its hostname, which the report must say cannot be done in one deploy. As the README says:
+    one route is one `k8s delete+create` line; several are a `k8s create` per new object and a `k8s delete` per
+    old one (which old object became which new one is not known)."""
+    synth: Synthesized = request.getfixturevalue(which)
+    routes = len(synth.config.routes)
+    deployed = {**synth.templates, GATEWAY: with_hostname_only_digests(synth, synth.templates[GATEWAY])}
     result = impact.compare(deployed, synth.templates, stacks=[GATEWAY])
     notes = [k.note for k in result.kubernetes if k.kind == "HTTPRoute" and k.action in {"replace", "create"}]
-    assert len(notes) == len(synth.config.routes)
+    assert len(notes) == routes
     assert all("takes over the hostname" in n for n in notes), notes
+    assert len(result.blocking) == routes
     out = io.StringIO()
     impact.report(result, out)
     assert "not in one deploy" in out.getvalue()
+    assert out.getvalue().count("[BLOCKING]") == routes
+    lines = [line.split()[0:2] for line in out.getvalue().splitlines() if "HTTPRoute" in line]
+    expected = (
+        [["k8s", "delete+create"]] if routes == 1 else [["k8s", "delete"]] * routes + [["k8s", "create"]] * routes
+    )
+    assert sorted(lines) == sorted(expected), out.getvalue()
 
 
 # ------------------------------------------------------------------------------------------------------ CLI
 
 
-def edited_copy(synth: Synthesized, tmp_path: Path, edit: Any) -> Path:
-    """A copy of the default cloud assembly with one template edited: a baseline that differs as a user's would."""
+def edited_copy(synth: Synthesized, tmp_path: Path, edit: Any, stack: str = PLATFORM) -> Path:
+    """A copy of the default cloud assembly with one template edited: a baseline that differs as a user's would.
+    `edit` changes the template in place or returns the new one."""
     out = tmp_path / "baseline"
     shutil.copytree(synth.outdir, out, ignore=shutil.ignore_patterns("asset.*"))
-    path = out / f"{PLATFORM}.template.json"
+    path = out / f"{stack}.template.json"
     template = json.loads(path.read_text())
-    edit(template)
+    template = edit(template) or template
     path.write_text(json.dumps(template))
     return out
 
@@ -419,6 +441,44 @@ def test_cli_against_a_baseline_assembly_prints_and_refuses(synth: Synthesized, 
     assert first.startswith("impact: refusing: ") and "stateful resource(s) would be replaced or removed" in first
     assert f'  {PLATFORM} {vpc} (AWS::EC2::VPC): CidrBlock: "10.7.0.0/16" -> "10.1.0.0/16"' in named
     assert named[-1] == "Set ALLOW_REPLACEMENT=1 to deploy anyway."
+
+
+def test_fail_on_stateful_refuses_a_route_that_takes_over_a_kept_hostname(synth: Synthesized, tmp_path: Path) -> None:
+    """Nothing stateful is replaced, yet the deploy cannot succeed (each DNS record would time out, then the update
+    rolls back): make deploy's guard and the pipeline's impact step refuse it, naming each route, the stack to
+    recreate and the README section. Deploying anyway (the allow hint) is not offered: it would only fail."""
+    baseline = edited_copy(synth, tmp_path, lambda t: with_hostname_only_digests(synth, t), stack=GATEWAY)
+    argv = ["--baseline", str(baseline), "--assembly", str(synth.outdir)]
+    status, out, err = cli(argv)
+    assert (status, err) == (0, "")  # a report only
+    assert out.count("[BLOCKING]") == len(synth.config.routes) and "[STATEFUL]" not in out
+    status, _, err = cli([*argv, "--fail-on-stateful", "--allow-hint", "Set ALLOW_REPLACEMENT=1 to deploy anyway."])
+    assert status == 1
+    first, *named, hint = err.strip().splitlines()
+    assert first.startswith(f"impact: refusing: {len(synth.config.routes)} route(s) would take over a hostname")
+    assert "dnsRecordTimeoutMinutes" in first
+    assert len(named) == len(synth.config.routes)
+    assert all(line.startswith(f"  {GATEWAY} HTTPRoute ") and "takes over the hostname" in line for line in named)
+    assert f"destroy {GATEWAY}, then deploy again" in hint
+    assert "README 'Renaming a route but keeping its hostname'" in hint
+    assert "ALLOW_REPLACEMENT" not in err
+    # With a stateful replacement as well, both are named and the allow hint closes the refusal.
+    both = edited_copy(synth, tmp_path / "both", narrow_cluster_vpc)
+    shutil.copy(baseline / f"{GATEWAY}.template.json", both / f"{GATEWAY}.template.json")
+    status, _, err = cli(
+        [
+            "--baseline",
+            str(both),
+            "--assembly",
+            str(synth.outdir),
+            "--fail-on-stateful",
+            "--allow-hint",
+            "Set ALLOW_REPLACEMENT=1 to deploy anyway.",
+        ]
+    )
+    assert status == 1
+    assert "stateful resource(s) would be replaced or removed" in err and "would take over a hostname" in err
+    assert err.rstrip().endswith("Set ALLOW_REPLACEMENT=1 to deploy anyway.")
 
 
 def test_cli_selects_stacks(synth: Synthesized, tmp_path: Path) -> None:

@@ -49,6 +49,17 @@ def _nothing(result: impact.Impact) -> None:
     assert result.of("replace") == []
 
 
+def _vpcs_reassociated(result: impact.Impact) -> None:
+    """What the serviceNetworkName row's text rests on: each VPC association is replaced for its network while its
+    VPC stays, so the new association asks Lattice for a second network on a VPC that still has one."""
+    associations = [c for c in result.changes if c.type == "AWS::VpcLattice::ServiceNetworkVpcAssociation"]
+    assert len(associations) == 2 and all(c.action == "replace" for c in associations), associations
+    for c in associations:
+        assert any(r.startswith("ServiceNetworkIdentifier") for r in c.reasons), c.reasons
+        assert not any(r.startswith("VpcIdentifier") for r in c.reasons), c.reasons
+    assert not {"AWS::EC2::VPC"} & _replaced_types(result)
+
+
 @dataclasses.dataclass(frozen=True)
 class Row:
     change: str  # the table's first cell, unique
@@ -134,8 +145,11 @@ ROWS = [
     Row(
         "`serviceNetworkName=other-sn`",
         {"serviceNetworkName": "other-sn"},
-        "A new service network (and Gateway, whose name must match it): the controller re-creates every "
-        "Lattice service under it with new Lattice DNS names, and the CNAMEs follow. Traffic stops until then.",
+        "Not deployable in place: a VPC can be associated with only one service network, and an association's "
+        "network and VPC are create-only, so CloudFormation creates each new VPC association while the old one "
+        "still exists, Lattice refuses it and the update rolls back. Destroy the gateway and platform stacks, "
+        "consumers' stacks first (`make destroy` does so), then deploy with the new name: everything is re-created.",
+        check=_vpcs_reassociated,
     ),
     Row(
         "`privateZoneName=corp.internal` (hostnames moved into it)",

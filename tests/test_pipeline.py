@@ -692,6 +692,45 @@ def test_impact_step_with_allow_replacement_reports_only(two_stages: PipelineSyn
     assert not re.search(r"impact: 0 replaced", out)
 
 
+def _deployed_with_routes_named_otherwise(synth: PipelineSynth, stage: str) -> dict[str, dict[str, Any]]:
+    """The stage as synthesized, except that each deployed route carried another digest (as before the cluster
+    name was in it): every route is a new object that keeps its hostname, which no deploy can do."""
+    from tools import impact
+
+    deployed = {n: t for n, t in impact_templates(synth).items() if n.startswith(f"EksLatticeGateway-{stage}-")}
+    gateway = f"EksLatticeGateway-{stage}-Gateway"
+    routes = [
+        o.name
+        for resource in deployed[gateway]["Resources"].values()
+        if resource["Type"] == impact.KUBERNETES_MANIFEST
+        for o in impact.manifest_objects(resource) or {}
+        if o.kind == "HTTPRoute"
+    ]
+    assert routes
+    text = json.dumps(deployed[gateway])
+    for name in routes:
+        digest = name.rsplit("-", 1)[1]
+        text = text.replace(digest, digest[::-1])
+    return {**deployed, gateway: json.loads(text)}
+
+
+@pytest.mark.parametrize("stage", ["prod", "dev"])
+def test_impact_step_stops_a_route_that_takes_over_a_kept_hostname(two_stages: PipelineSynth, stage: str) -> None:
+    """Nothing stateful, but the deploy would fail after the DNS records' timeout and roll back: the stage stops
+    before it, naming the stage's gateway stack to recreate; with allowReplacement (dev) the check only reports."""
+    (command,) = _impact_commands(two_stages, stage, f"Impact-{stage}")[-1:]
+    code, out, err = _run_impact(two_stages, command, _deployed_with_routes_named_otherwise(two_stages, stage))
+    assert "[BLOCKING]" in out and "[STATEFUL]" not in out
+    if stage == "dev":
+        assert (code, err) == (0, "")
+        return
+    assert code == 1, out + err
+    assert "route(s) would take over a hostname" in err
+    assert f"destroy EksLatticeGateway-{stage}-Gateway, then deploy again" in err
+    assert "README 'Renaming a route but keeping its hostname'" in err
+    assert "allowReplacement" not in err  # deploying anyway would only fail
+
+
 def test_impact_of_a_consumer_stage_without_the_provider_in_its_account(two_stages: PipelineSynth) -> None:
     """The consumer stack reads the provider's outputs; GetTemplate of the provider's stack in the consumer's
     account finds nothing, and that must not count as a change of what the consumer reads."""

@@ -14,7 +14,8 @@ property: this app's handlers declare those properties beside the code (PHYSICAL
 the template (ServiceToken -> provider framework -> the user's handler). Kubernetes manifests are compared
 object by object: a change of kind, namespace or name deletes the object and creates another.
 
-Exit status: 0; 1 with --fail-on-stateful when a stateful resource would be replaced or removed; 2 on bad
+Exit status: 0; 1 with --fail-on-stateful when a stateful resource would be replaced or removed, or when a new
+HTTPRoute would take over a hostname the same deploy deletes only afterwards (the deploy cannot succeed); 2 on bad
 input (configuration, unreadable assembly, AWS errors with --deployed), always in one line.
 """
 
@@ -81,10 +82,16 @@ K8S_NOTES = {
 }
 # A new HTTPRoute object with the hostname of one this deploy deletes: CloudFormation creates the new one before
 # its cleanup deletes the old, and Lattice takes a custom domain only once per service network, so the new
-# route's service cannot join and its DNS record times out (README, Troubleshooting).
+# route's service cannot join and its DNS record times out (README, Troubleshooting). --fail-on-stateful refuses it:
+# the deploy would only fail after dnsRecordTimeoutMinutes and roll back.
 HOSTNAME_KEPT = (
     "takes over the hostname {host} of {old}, which is deleted only after it: not in one deploy (Lattice takes "
     "a custom domain once per service network); see README 'Renaming a route but keeping its hostname'"
+)
+HOSTNAME_KEPT_HINT = (
+    "Recreate the stack instead (its routes are down meanwhile): destroy {stacks}, then deploy again (`make "
+    "destroy STACKS=...` then `make deploy`; in a pipeline stage, delete the stage's stack, then release the "
+    "change); see README 'Renaming a route but keeping its hostname'."
 )
 
 
@@ -361,6 +368,7 @@ class K8sChange:
     old: K8sObject | None
     new: K8sObject | None
     note: str = ""
+    blocking: bool = False  # no deploy can do it (HOSTNAME_KEPT): --fail-on-stateful refuses it
 
     @property
     def kind(self) -> str:
@@ -380,6 +388,11 @@ class Impact:
     def stateful(self) -> list[Change]:
         """Stateful resources that would be replaced or removed."""
         return [c for c in self.changes if c.stateful and c.action in {"replace", "remove"}]
+
+    @property
+    def blocking(self) -> list[K8sChange]:
+        """Kubernetes changes the deploy cannot carry out (a route taking over a hostname kept until after it)."""
+        return [k for k in self.kubernetes if k.blocking]
 
     def summary(self) -> str:
         counts = [len(self.of(a)) for a in ("replace", "add", "remove", "update")]
@@ -637,7 +650,8 @@ def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any
         if change.action in {"replace", "create"} and change.new is not None and change.kind == "HTTPRoute":
             host = _first_hostname(after[change.new][1])
             if host is not None and host in gone_hosts:
-                changes[i] = dataclasses.replace(change, note=HOSTNAME_KEPT.format(host=host, old=gone_hosts[host]))
+                note = HOSTNAME_KEPT.format(host=host, old=gone_hosts[host])
+                changes[i] = dataclasses.replace(change, note=note, blocking=True)
     return changes
 
 
@@ -670,6 +684,7 @@ def report(impact: Impact, out: TextIO, *, verbose: bool = False) -> None:
             continue
         objects = f"{k.old} -> {k.new}" if k.action == "replace" else str(k.new or k.old)
         note = f"  ({k.note})" if k.note else ""
+        note += "  [BLOCKING]" if k.blocking else ""
         verb = {"replace": "k8s delete+create", "delete": "k8s delete", "create": "k8s create"}.get(
             k.action, "k8s update"
         )
@@ -681,11 +696,22 @@ def report(impact: Impact, out: TextIO, *, verbose: bool = False) -> None:
 
 
 def refusal(impact: Impact, hint: str) -> str:
-    lines = [f"impact: refusing: {len(impact.stateful)} stateful resource(s) would be replaced or removed:"]
-    for c in impact.stateful:
-        why = "; ".join(c.reasons) if c.reasons else "removed from the template"
-        lines.append(f"  {c.stack} {c.logical_id} ({c.type}): {why}")
-    if hint:
+    """Why --fail-on-stateful stops. `hint` (how to deploy anyway) follows stateful replacements only: deploying
+    a blocking change anyway just fails later."""
+    lines: list[str] = []
+    if impact.stateful:
+        lines.append(f"impact: refusing: {len(impact.stateful)} stateful resource(s) would be replaced or removed:")
+        for c in impact.stateful:
+            why = "; ".join(c.reasons) if c.reasons else "removed from the template"
+            lines.append(f"  {c.stack} {c.logical_id} ({c.type}): {why}")
+    if impact.blocking:
+        lines.append(
+            f"impact: refusing: {len(impact.blocking)} route(s) would take over a hostname that another route keeps "
+            "until after the deploy: each DNS record would wait dnsRecordTimeoutMinutes, then the update rolls back:"
+        )
+        lines += [f"  {k.stack} {k.new}: {k.note}" for k in impact.blocking]
+        lines.append(HOSTNAME_KEPT_HINT.format(stacks=", ".join(sorted({k.stack for k in impact.blocking}))))
+    if hint and impact.stateful:
         lines.append(hint)
     return "\n".join(lines)
 
@@ -800,7 +826,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser.add_argument("--assembly", type=Path, metavar="DIR", help="the proposal: this cloud assembly, no synth")
     parser.add_argument("--stacks", nargs="+", metavar="NAME", help="only these stacks")
     parser.add_argument("--stack-prefix", metavar="PREFIX", help="only stacks whose name starts with PREFIX")
-    parser.add_argument("--fail-on-stateful", action="store_true", help="exit 1 if a stateful resource is replaced")
+    parser.add_argument(
+        "--fail-on-stateful",
+        action="store_true",
+        help="exit 1 if a stateful resource is replaced, or a new route takes over a hostname the deploy deletes",
+    )
     parser.add_argument("--allow-hint", default="", metavar="TEXT", help="printed after a refusal: how to override")
     parser.add_argument("--profile", help="AWS profile for --deployed")
     parser.add_argument("--region", help="AWS region for --deployed (default: the stack's, else your profile's)")
@@ -875,7 +905,7 @@ def main(
         return 2
     impact = compare(baseline, proposal.templates, stacks=names, regions=proposal.regions)
     report(impact, out, verbose=args.verbose)
-    if args.fail_on_stateful and impact.stateful:
+    if args.fail_on_stateful and (impact.stateful or impact.blocking):
         print(refusal(impact, args.allow_hint), file=err)
         return 1
     return 0

@@ -192,11 +192,21 @@ def ensure_credentials(client: KubeClient, settings: Settings, *, deps: Deps, ti
                 seen = observe(client, settings)
             except KubeApiError as err:
                 # A just-created access entry can take a moment to take effect: wait out 401/403 until the
-                # first answer (later ones are real) within the same deadline.
-                if granted or err.status not in (401, 403) or deps.clock() >= deadline:
+                # first answer (later ones are real) within the same deadline, which is also the Lambda's: a
+                # sleep past it would leave no time to call the API, let alone to say why.
+                if granted or err.status not in (401, 403):
                     raise
                 logger.info("access not yet granted (HTTP %s); retrying: %s", err.status, err)
-                deps.sleep(deps.poll_interval)
+                if deps.clock() < deadline:
+                    deps.sleep(min(deps.poll_interval, deadline - deps.clock()))
+                if deps.clock() >= deadline:
+                    raise CheckError(
+                        f"timed out after {timeout:g}s waiting for the pods of service account "
+                        f"{settings.namespace}/{settings.service_account} to run with Pod Identity credentials: "
+                        f"the Kubernetes API refused this function throughout (last: {err}); once it is let in, "
+                        "the pods are checked: see the Pod Identity association (aws eks "
+                        "list-pod-identity-associations) and the eks-pod-identity-agent add-on"
+                    ) from err
                 continue
             granted = True
             for pod in seen.restartable:

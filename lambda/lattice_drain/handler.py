@@ -26,13 +26,17 @@ Lattice requires, what carries exactly that ManagedBy tag and nothing else:
   2. the services that were associated with this network or with none, never one associated with another
      network (DeleteService also deletes their listeners, rules, auth and access-log settings);
   3. the target groups in the cluster VPC, once no service uses them (targets deregistered first, as the
-     controller does).
+     controller does); one that only services kept in step 2, or not this cluster's, use is left alone and
+     not waited for (those services stay, so it would never become free).
 Steps 2 and 3 run only when the stack itself is being deleted (DescribeStacks of the event's StackId says
-DELETE_IN_PROGRESS). The same Delete also comes when the network is *replaced* (serviceNetworkName changed: the
-old physical id is deleted in the update's cleanup, or the new one in a rollback); the cluster, its routes and
-their services then live on and move to the new network, so only step 1 runs, on this network's associations
-(which nobody can use any more: the VPC associations are deleted before this resource). A status that can't be
-read counts as not a delete.
+DELETE_IN_PROGRESS). The same Delete also comes when an update replaces the network (serviceNetworkName
+changed). That update cannot succeed in place: a VPC can be associated with only one service network, and
+ServiceNetworkVpcAssociation's ServiceNetworkIdentifier and VpcIdentifier are create-only, so CloudFormation
+creates the new association while the old one exists and Lattice refuses it; the rollback then deletes the new
+network (the README's way to rename: destroy the Gateway and Platform stacks, then deploy). Either way the
+cluster, its routes and their services live on, so only step 1 runs, on this network's associations (which
+nobody can use any more: the VPC associations are deleted before this resource). A status that can't be read
+counts as not a delete.
 Every delete is asynchronous in Lattice, so each poll does what the current state allows and the next poll
 continues: the steps are idempotent (already gone: done; DELETE_IN_PROGRESS: wait; 409: retry later) and each
 removal is logged. The same sweep runs, without the grace period, when no association is left, so a
@@ -255,9 +259,8 @@ def _drained(
             LOG.info("service network %s has no associations left", network)
         return True
     if past_deadline:
-        _log_leftovers(
-            network, vpc_assocs, svc_assocs, reason=f"associations still present after {timeout}s", pending=pending
-        )
+        what = "associations still present" if everything else "the cleanup of the controller's leftovers unfinished"
+        _log_leftovers(network, vpc_assocs, svc_assocs, reason=f"{what} after {timeout}s", pending=pending)
         return True
     LOG.info(
         "waiting for %d association(s) of %s%s: %s",
@@ -280,8 +283,8 @@ def _sweep(lattice: Any, network: str, svc_assocs: list[dict[str, Any]], sweep: 
     try:
         _sweep_associations(lattice, svc_assocs, owner, backoff, pending)
         if sweep.stack_deleting:
-            _sweep_services(lattice, network, owner, backoff, pending)
-            _sweep_target_groups(lattice, owner, backoff, pending)
+            kept = _sweep_services(lattice, network, owner, backoff, pending)
+            _sweep_target_groups(lattice, owner, backoff, pending, kept=kept)
     except OutOfTimeError:
         pending.append("the rest of the cleanup (out of time in this poll)")
     except TransientError as err:
@@ -342,9 +345,11 @@ def _sweep_associations(
             pending.append(left)
 
 
-def _sweep_services(lattice: Any, network: str, owner: str, backoff: _Backoff, pending: list[str]) -> None:
+def _sweep_services(lattice: Any, network: str, owner: str, backoff: _Backoff, pending: list[str]) -> frozenset[str]:
     """This cluster's services associated with this network or with none at all (one whose association went
-    first); one also associated with another network is in use there and stays."""
+    first); one also associated with another network is in use there and stays. Returns the ARNs of those
+    kept, so that their target groups are not waited for."""
+    kept: set[str] = set()
     for service in _list_all(lattice.list_services, backoff):
         backoff.check()
         if not _owned(lattice, str(service.get("arn")), owner, backoff):
@@ -359,6 +364,7 @@ def _sweep_services(lattice: Any, network: str, owner: str, backoff: _Backoff, p
         elsewhere = sorted({str(a.get("serviceNetworkId")) for a in assocs} - {network})
         if elsewhere:
             LOG.info("cleanup: leaving %s alone: associated with service network(s) %s", description, elsewhere)
+            kept.add(str(service.get("arn")))
             continue
         if service.get("status") in {"DELETE_IN_PROGRESS", "CREATE_IN_PROGRESS"}:
             pending.append(description)
@@ -367,9 +373,14 @@ def _sweep_services(lattice: Any, network: str, owner: str, backoff: _Backoff, p
         left = _delete(lattice.delete_service, backoff, description, serviceIdentifier=service["id"])
         if left:
             pending.append(left)
+    return frozenset(kept)
 
 
-def _sweep_target_groups(lattice: Any, owner: str, backoff: _Backoff, pending: list[str]) -> None:
+def _sweep_target_groups(
+    lattice: Any, owner: str, backoff: _Backoff, pending: list[str], *, kept: frozenset[str] = frozenset()
+) -> None:
+    """This cluster's target groups in its VPC, once no service uses them. A group used only by services that
+    stay (`kept`: in use on another network; or not this cluster's) is left alone: waiting could not free it."""
     vpc = owner.rsplit("/", 1)[-1]
     for group in _list_all(lattice.list_target_groups, backoff, vpcIdentifier=vpc):
         backoff.check()
@@ -379,8 +390,14 @@ def _sweep_target_groups(lattice: Any, owner: str, backoff: _Backoff, pending: l
         if group.get("status") in {"DELETE_IN_PROGRESS", "CREATE_IN_PROGRESS"}:
             pending.append(description)
             continue
-        if group.get("serviceArns"):  # a listener rule still routes to it: wait for the service's delete
-            pending.append(f"{description} (still used by {', '.join(group['serviceArns'])})")
+        users = [str(arn) for arn in group.get("serviceArns") or []]
+        # A listener rule still routes to it: wait for the delete of a service of ours that is going.
+        going = [arn for arn in users if arn not in kept and _owned(lattice, arn, owner, backoff)]
+        if going:
+            pending.append(f"{description} (still used by {', '.join(going)})")
+            continue
+        if users:
+            LOG.info("cleanup: leaving %s alone: used by service(s) that stay: %s", description, ", ".join(users))
             continue
         try:
             targets = _list_all(lattice.list_targets, backoff, targetGroupIdentifier=group["id"])
@@ -529,7 +546,9 @@ def _log_leftovers(
     reason: str,
     pending: list[str] | None = None,
 ) -> None:
-    lines = [f"service network {network}: {reason}; not waiting any longer. Its delete will fail with 409 until:"]
+    lines = [f"service network {network}: {reason}; not waiting any longer."]
+    if vpc_assocs or svc_assocs:  # with nothing associated, the network's own delete goes through
+        lines[0] += " Its delete will fail with 409 until:"
     lines += [f"  - {_describe(a)}" for a in vpc_assocs]
     lines += [f"  - {_describe(a)}" for a in svc_assocs]
     if pending:

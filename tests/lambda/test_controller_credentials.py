@@ -217,6 +217,28 @@ def test_a_just_created_access_entry_is_waited_for(api: FakeKubeApi) -> None:
     assert cluster.now == 10.0
 
 
+@pytest.mark.parametrize("bound", ["TimeoutSeconds", "the invocation's time"])
+def test_access_never_granted_times_out_with_a_readable_reason_at_the_deadline(api: FakeKubeApi, bound: str) -> None:
+    """401/403 until the end: the wait stops at the deadline, not a poll interval past it (where, at the
+    invocation's end, no time would be left even to call the API), and says what it waited for and why."""
+    cluster = Cluster(api, effective_at=0.0)
+    api.fail_next(DEPLOYMENTS, 403, times=1000)
+
+    class Context:  # 12 s of the invocation left after the reserve, on the cluster's clock
+        def get_remaining_time_in_millis(self) -> int:
+            return int((check.LAMBDA_TIME_RESERVE_SECONDS + 12.0 - cluster.now) * 1000)
+
+    context, props = (None, {"TimeoutSeconds": "12"}) if bound == "TimeoutSeconds" else (Context(), {})
+    with pytest.raises(check.CheckError) as err:
+        check.on_event(event(**props), context, deps=deps(api, cluster))
+    message = str(err.value)
+    assert message.startswith(f"timed out after 12s waiting for the pods of service account {NS}/{SA}"), message
+    assert "refused this function throughout" in message and "(HTTP 403)" in message and "access entry" in message
+    assert "list-pod-identity-associations" in message
+    assert "no time left" not in message and "\n" not in message, message
+    assert cluster.now == 12.0
+
+
 def test_later_access_errors_fail_with_the_cause(api: FakeKubeApi) -> None:
     cluster = Cluster(api, effective_at=5.0)
     pod = cluster.pods()[0]["metadata"]["name"]

@@ -226,6 +226,32 @@ def test_another_clusters_association_survives_and_the_deadline_still_ends_the_w
     assert not {theirs.id, manual.id, foreign.id} & set(fake.ops("DeleteServiceNetworkServiceAssociation"))
 
 
+def test_at_the_deadline_a_409_is_promised_only_while_something_is_associated(
+    fake: FakeLattice, lattice: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only the cleanup unfinished (a service of ours stuck CREATE_IN_PROGRESS, associated with nothing): the
+    drain gives up without failing and names what is left, but the network's delete goes through, so the log
+    must not say it will fail with 409. With an association left, it says so."""
+    clock = Clock()
+    network = fake.add_network()
+    stuck = fake.add_service("stuck", tags=OURS)
+    stuck.status = "CREATE_IN_PROGRESS"
+    event = delete_event(network, clock)
+    clock.now = T0 + TIMEOUT
+    with caplog.at_level(logging.WARNING, logger=drain.LOG.name):
+        assert poll(event, lattice, fake, clock) is True
+    warning = caplog.records[-1].getMessage()
+    assert f"the cleanup of the controller's leftovers unfinished after {TIMEOUT}s" in warning
+    assert stuck.id in warning and "409" not in warning
+
+    _, theirs = fake.add_associated_service("theirs", tags=THEIRS, network=network)
+    with caplog.at_level(logging.WARNING, logger=drain.LOG.name):
+        assert poll(event, lattice, fake, clock) is True
+    warning = caplog.records[-1].getMessage()
+    assert f"associations still present after {TIMEOUT}s" in warning
+    assert "Its delete will fail with 409 until:" in warning and theirs.id in warning
+
+
 def test_reruns_are_idempotent(fake: FakeLattice, lattice: Any) -> None:
     """A poll that repeats (the framework retries, or Lattice is slow) never deletes twice, and a Delete
     replayed after everything is gone completes at once without deleting anything."""
@@ -480,23 +506,37 @@ def test_policy_allows_every_call_of_the_cleanup_and_no_delete_of_anything_else(
 # -- only its own network, and never what a replacement's new network uses ---------------------------------------
 
 
-def test_the_stack_delete_leaves_services_another_network_uses(fake: FakeLattice, lattice: Any) -> None:
+def test_the_stack_delete_leaves_services_another_network_uses(
+    fake: FakeLattice, lattice: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     """Deleting the stack: this network's associations go, and the services associated only with it; a service
     of this cluster also (or only) associated with another network is in use there and stays, with its
-    target group."""
+    target group, which is then not waited for either (it can never become free): the drain ends as soon as
+    its own leftovers are gone, not at the deadline. So are groups of ours that only services not ours use
+    (another cluster's, or one whose tags can't be read), and one used by a kept service and one that goes."""
     clock = Clock()
     network, other = fake.add_network(), fake.add_network("other-sn")
     ((gone, (gone_assoc, gone_group)),) = leftovers(fake, network, services=1)
     shared, shared_here = fake.add_associated_service("shared", tags=OURS, network=network)
     shared_there = fake.associate(shared, other)
     elsewhere, elsewhere_assoc = fake.add_associated_service("elsewhere", tags=OURS, network=other)
+    theirs, _ = fake.add_associated_service("theirs", tags=THEIRS, network=other)
+    foreign = fake.add_service("shared-in", tags=OURS)
+    fake.unreadable.add(foreign.arn)  # another account's: not ours
     groups = [
         fake.add_target_group(f"k8s-{s.name}", vpc="vpc-0abc", tags=OURS, services=(s,), targets=1)
-        for s in (shared, elsewhere)
+        for s in (shared, elsewhere, theirs, foreign)
     ]
+    groups.append(fake.add_target_group("k8s-both", vpc="vpc-0abc", tags=OURS, services=(gone, shared), targets=1))
     event = delete_event(network, clock)
     clock.now += GRACE
-    poll_until_complete(event, lattice, fake, clock)
+    with caplog.at_level(logging.INFO, logger=drain.LOG.name):
+        polls = poll_until_complete(event, lattice, fake, clock)
+    assert polls <= 6, f"waited {polls} polls for what stays"
+    assert "still used by" not in caplog.records[-1].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "not waiting any longer" in r.message]
+    for group in groups:
+        assert any("leaving target group k8s-" in r.message and group.id in r.message for r in caplog.records)
 
     assert gone.id not in fake.services and gone_group.id not in fake.target_groups
     assert gone_assoc.id not in fake.associations and shared_here.id not in fake.associations
@@ -510,19 +550,19 @@ def test_the_stack_delete_leaves_services_another_network_uses(fake: FakeLattice
 @pytest.mark.parametrize(
     "status",
     [
-        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",  # serviceNetworkName changed: the old network's delete
-        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",  # a failed update: the new network's delete
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",  # the old network's delete, had a replacing update succeeded
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",  # serviceNetworkName changed, refused: the new one's delete
         None,  # unreadable (DescribeStacks refused): not taken for a delete
     ],
 )
 def test_a_replaced_networks_delete_removes_only_its_own_associations(
     fake: FakeLattice, lattice: Any, stacks: Stacks, status: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """CloudFormation's order for a replaced network: the new network and its associations first, then (the
-    routes moving to it) the controller associates this cluster's services with it too; in the cleanup the old
-    network's drain runs. The cluster lives on, so its services and target groups stay: only the old network's
-    own service associations go (nobody can reach them: its VPC associations were deleted first), so that
-    network can be deleted."""
+    """A network deleted while its stack is not: a serviceNetworkName change creates the new network first (its
+    VPC associations are refused: a VPC has one service network, README) and the controller may already have
+    associated this cluster's services with it; the rollback then deletes it (or the cleanup would delete the
+    old one). The cluster lives on, so its services and target groups stay: only the deleted network's own
+    service associations go (nobody can reach them: its VPC associations were deleted first)."""
     clock = Clock()
     old = fake.add_network()
     moved = leftovers(fake, old, services=2)  # the live routes' services, still on the old network
