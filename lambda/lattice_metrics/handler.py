@@ -188,4 +188,7 @@ def _client() -> Any:
     import boto3  # noqa: PLC0415 - the runtime's boto3; imported here so tests can inject a client
     from botocore.config import Config  # noqa: PLC0415
 
-    return boto3.client("vpc-lattice", config=Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 1}))
+    # One attempt per call: _call retries within the poll's margin. (botocore's "max_attempts" counts retries
+    # after the first attempt, so {"max_attempts": 1} meant two attempts and a backoff outside that margin.)
+    config = Config(connect_timeout=5, read_timeout=20, retries={"total_max_attempts": 1})
+    return boto3.client("vpc-lattice", config=config)
