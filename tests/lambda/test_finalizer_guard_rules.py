@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from finalizer_guard import handler as guard
 from k8s_api import KubeApiError, KubeClient
@@ -371,7 +372,12 @@ def test_the_default_client_is_bounded_and_reports_as_the_guard(monkeypatch: pyt
     config = kwargs.pop("eks_config")
     assert (cluster, kwargs) == ("eks-demo", {"error": guard.GuardError, "time_left": time_left})
     assert (config.connect_timeout, config.read_timeout) == (5, 10)
-    assert config.retries == {"mode": "standard", "max_attempts": 3}
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    # What botocore makes of it (its max_attempts would count retries after the first attempt).
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTESTING")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    eks = boto3.client("eks", region_name="eu-west-1", config=config)
+    assert eks.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}
 
 
 def test_the_budget_is_at_least_a_second(api: FakeKubeApi) -> None:
