@@ -309,5 +309,5 @@ def test_the_default_client_reports_as_the_check(monkeypatch: pytest.MonkeyPatch
         return "client"
 
     monkeypatch.setattr(KubeClient, "for_lambda", for_lambda)
-    assert check._default_kube_client("eks-demo") == "client"  # type: ignore[comparison-overlap]
+    assert check._default_kube_client("eks-demo") == "client"
     assert asked == [("eks-demo", {"error": check.CheckError})]

@@ -52,8 +52,10 @@ class FakeEks(BackgroundServer):
             def do_GET(self) -> None:
                 outer.calls.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
                 name = self.path.removeprefix("/clusters/")
+                headers: dict[str, str] = {}
+                body: dict[str, Any]
                 if name in outer.clusters:
-                    status, headers, body = 200, {}, {"cluster": {"name": name, **outer.clusters[name]}}
+                    status, body = 200, {"cluster": {"name": name, **outer.clusters[name]}}
                 else:
                     status = 404
                     headers = {"x-amzn-ErrorType": "ResourceNotFoundException"}
