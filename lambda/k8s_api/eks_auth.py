@@ -73,8 +73,9 @@ def eks_token(cluster_name: str, *, sts_client: Any) -> str:
             )
         finally:
             emitter.unregister(event, unique_id=handler_id)
-    encoded = base64.urlsafe_b64encode(url.encode("utf-8")).decode("ascii").rstrip("=")
-    return TOKEN_PREFIX + encoded
+    # Default codec (UTF-8) both ways: the URL and its base64 are ASCII. The token carries no padding.
+    encoded = base64.urlsafe_b64encode(url.encode()).decode()
+    return TOKEN_PREFIX + encoded.rstrip("=")
 
 
 class CachedToken:
@@ -93,7 +94,7 @@ class CachedToken:
         self._refresh_after = refresh_after
         self._clock = clock
         self._token: str | None = None
-        self._issued_at = 0.0
+        self._issued_at = 0.0  # pragma: no mutate -- equivalent: read only after the first signing sets it
         self._lock = threading.Lock()
 
     def __call__(self) -> str:

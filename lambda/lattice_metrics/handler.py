@@ -147,7 +147,7 @@ def _owned_by(tags: Mapping[str, str], want: Mapping[str, str]) -> bool:
 def _pages(
     lattice: Any, method: str, args: dict[str, Any], sleep: Callable[[float], None], until: float | None
 ) -> Iterator[dict[str, Any]]:
-    token: str | None = None
+    token: str | None = None  # pragma: no mutate -- equivalent: only its truth is read before it is set
     while True:
         page = _call(lattice, method, {**args, **({"nextToken": token} if token else {})}, sleep, until)
         yield from page.get("items", [])
@@ -164,13 +164,13 @@ def _call(
             result: dict[str, Any] = getattr(lattice, method)(**args)
             return result
         except Exception as err:  # botocore ClientError, without importing botocore at module level
-            code = getattr(err, "response", {}).get("Error", {}).get("Code", "")
+            code = getattr(err, "response", {}).get("Error", {}).get("Code")
             if code not in TRANSIENT_CODES:
                 raise
             if delay is None or (until is not None and time.monotonic() + delay > until):
                 raise NotYetError(f"{method}: {code}") from err
             sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise AssertionError("unreachable")  # pragma: no cover, no mutate -- the last attempt returns or raises
 
 
 def _timeout(props: Mapping[str, Any]) -> int:
@@ -188,4 +188,7 @@ def _client() -> Any:
     import boto3  # noqa: PLC0415 - the runtime's boto3; imported here so tests can inject a client
     from botocore.config import Config  # noqa: PLC0415
 
-    return boto3.client("vpc-lattice", config=Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 1}))
+    # One attempt per call: _call retries within the poll's margin. (botocore's "max_attempts" counts retries
+    # after the first attempt, so {"max_attempts": 1} meant two attempts and a backoff outside that margin.)
+    config = Config(connect_timeout=5, read_timeout=20, retries={"total_max_attempts": 1})
+    return boto3.client("vpc-lattice", config=config)

@@ -1,0 +1,391 @@
+"""The finalizer guard rule by rule: every property error's message, both sides of GraceSeconds, what each way
+out of release() reports, the grace and budget edges, and what on_event hands to the client factory and to
+CloudFormation. Real KubeClient against the fake API (tests/support/fake_kube.py); time passes only through the
+guard's sleeps."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from finalizer_guard import handler as guard
+from k8s_api import KubeApiError, KubeClient
+
+from tests.support.fake_kube import FakeKubeApi
+
+NS, SA = "aws-application-networking-system", "gateway-api-controller"
+ROUTE = "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/demo"
+FINALIZER = "httproute.k8s.aws/resources"
+DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
+CREDENTIAL_ENV = [{"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"}]
+PROPS = {
+    "ClusterName": "eks-demo",
+    "Path": ROUTE,
+    "Finalizer": FINALIZER,
+    "ControllerNamespace": NS,
+    "ControllerServiceAccount": SA,
+}
+
+
+@pytest.fixture
+def api() -> Iterator[FakeKubeApi]:
+    with FakeKubeApi() as server:
+        yield server
+
+
+class Clock:
+    """The guard's clock and sleep: time moves only when it sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def kube(api: FakeKubeApi) -> KubeClient:
+    return KubeClient(endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: api.token, sleep=lambda _: None)
+
+
+def deps(api: FakeKubeApi, clock: Clock, poll: float = 10.0) -> guard.Deps:
+    return guard.Deps(kube_client=lambda *_: kube(api), sleep=clock.sleep, clock=clock, poll_interval=poll)
+
+
+def settings(**props: Any) -> guard.Settings:
+    return guard.parse_properties({**PROPS, **props})
+
+
+def healthy_controller(api: FakeKubeApi) -> None:
+    """A ready replica with credentials, which never removes its finalizer (stuck)."""
+    spec = {"serviceAccountName": SA, "containers": [{"name": "manager", "env": CREDENTIAL_ENV}]}
+    api.put_object(f"{DEPLOYMENTS}/{SA}", {"spec": {"replicas": 1, "template": {"spec": {"serviceAccountName": SA}}}})
+    api.put_object(
+        f"/api/v1/namespaces/{NS}/pods/{SA}-1",
+        {
+            "metadata": {"name": f"{SA}-1"},
+            "spec": spec,
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+        },
+    )
+
+
+def put(api: FakeKubeApi, finalizers: list[str], **meta: Any) -> None:
+    api.put_object(ROUTE, {"metadata": {"name": "demo", "finalizers": finalizers, **meta}})
+
+
+def methods(api: FakeKubeApi) -> list[str]:
+    return [r.method for r in api.requests if r.path == ROUTE]
+
+
+# -- properties ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", list(PROPS))
+@pytest.mark.parametrize("value", [None, "", "  "], ids=["missing", "empty", "blank"])
+def test_each_required_property_is_named(key: str, value: str | None) -> None:
+    props = {k: v for k, v in PROPS.items() if k != key or value is not None}
+    if value is not None:
+        props[key] = value
+    with pytest.raises(guard.GuardError) as exc:
+        guard.parse_properties(props)
+    assert str(exc.value) == f"{key} property is required"
+
+
+def test_path_must_be_an_api_path() -> None:
+    with pytest.raises(guard.GuardError) as exc:
+        settings(Path="/api/v1/namespaces/default/services/x")
+    assert str(exc.value) == "Path must be an API path (/apis/...), got '/api/v1/namespaces/default/services/x'"
+
+
+@pytest.mark.parametrize(
+    ("raw", "grace"),
+    [(None, 300.0), ("", 300.0), ("12", 12.0), (" 7.5 ", 7.5), ("0.5", 0.5), ("0", 0.0), (45, 45.0)],
+)
+def test_grace_seconds_accepted(raw: Any, grace: float) -> None:
+    props = {**PROPS} if raw is None else {**PROPS, "GraceSeconds": raw}
+    assert guard.parse_properties(props).grace == grace
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("-0.5", "GraceSeconds must not be negative, got '-0.5'"),
+        ("soon", "GraceSeconds must be a number, got 'soon'"),
+        ([1], "GraceSeconds must be a number, got [1]"),
+    ],
+)
+def test_grace_seconds_refused(raw: Any, message: str) -> None:
+    with pytest.raises(guard.GuardError) as exc:
+        settings(GraceSeconds=raw)
+    assert str(exc.value) == message
+
+
+# -- release: each way out ------------------------------------------------------------------------------------------
+
+
+def test_an_absent_object_is_already_gone(api: FakeKubeApi) -> None:
+    clock = Clock()
+    assert guard.release(kube(api), settings(), deps=deps(api, clock), budget=100.0) == "already gone"
+    assert methods(api) == ["GET"]
+
+
+def test_an_object_gone_between_get_and_delete_is_already_gone(api: FakeKubeApi) -> None:
+    put(api, [FINALIZER])
+    api.fail_next(ROUTE, 404, method="DELETE")
+    assert guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0) == "already gone"
+
+
+def test_a_delete_refused_otherwise_is_the_failure(api: FakeKubeApi) -> None:
+    put(api, [FINALIZER])
+    api.fail_next(ROUTE, 405, method="DELETE", message="nope")
+    with pytest.raises(guard.GuardError) as exc:
+        guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0)
+    assert str(exc.value) == f"deleting {ROUTE}: DELETE {ROUTE} failed: HTTP 405: nope"
+
+
+def test_the_delete_is_a_background_delete(api: FakeKubeApi) -> None:
+    put(api, [])
+    assert guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0) == "deleted"
+    [delete] = [r for r in api.requests if r.method == "DELETE"]
+    assert delete.query == {"propagationPolicy": "Background"}
+
+
+def test_an_object_already_terminating_is_not_deleted_again(api: FakeKubeApi) -> None:
+    put(api, [FINALIZER], deletionTimestamp="2025-01-01T00:00:00Z", resourceVersion="3")
+    outcome = guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0)
+    assert outcome == "finalizer removed: the controller has no ready replica with credentials"
+    assert methods(api) == ["GET", "GET", "PATCH"]
+
+
+@pytest.mark.parametrize(
+    ("finalizers", "held_by"), [([], "nothing"), (["a.example/x", "b.example/y"], "a.example/x, b.example/y")]
+)
+def test_what_else_holds_it_is_reported_not_removed(api: FakeKubeApi, finalizers: list[str], held_by: str) -> None:
+    put(api, finalizers, deletionTimestamp="2025-01-01T00:00:00Z")
+    outcome = guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0)
+    assert outcome == f"deleting; held only by {held_by}"
+    assert "PATCH" not in methods(api)
+
+
+def test_an_object_gone_before_the_strip_is_deleted(api: FakeKubeApi) -> None:
+    put(api, [FINALIZER])
+    api.fail_next(ROUTE, 404, method="PATCH")
+    assert guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0) == "deleted"
+
+
+def test_a_strip_refused_otherwise_is_the_failure(api: FakeKubeApi) -> None:
+    put(api, [FINALIZER])
+    api.fail_next(ROUTE, 422, method="PATCH", message="invalid")
+    with pytest.raises(guard.GuardError) as exc:
+        guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0)
+    assert str(exc.value) == f"deleting {ROUTE}: PATCH {ROUTE} failed: HTTP 422: invalid"
+
+
+def test_without_a_resource_version_the_patch_names_none(api: FakeKubeApi) -> None:
+    put(api, ["a.example/keep", FINALIZER])
+    guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0)
+    [patch] = [r for r in api.requests if r.method == "PATCH"]
+    assert json.loads(patch.body) == {"metadata": {"finalizers": ["a.example/keep"]}}
+
+
+def test_a_controller_that_cannot_be_seen_counts_as_down(api: FakeKubeApi, caplog: pytest.LogCaptureFixture) -> None:
+    healthy_controller(api)
+    api.fail_next(DEPLOYMENTS, 403, message="forbidden")
+    put(api, [FINALIZER])
+    caplog.set_level(logging.WARNING, logger=guard.logger.name)
+    clock = Clock()
+    outcome = guard.release(kube(api), settings(), deps=deps(api, clock), budget=100.0)
+    assert outcome == "finalizer removed: the controller has no ready replica with credentials"
+    assert clock.now == 0.0
+    [seen, removed] = [r.getMessage() for r in caplog.records]
+    assert seen.startswith(f"cannot see the controller (GET {DEPLOYMENTS} is forbidden (HTTP 403)")
+    assert seen.endswith("API said: forbidden): treating it as down")
+    assert removed == (
+        f"removed finalizer {FINALIZER} from {ROUTE} (the controller has no ready replica with credentials); "
+        "the drain waiter sweeps what it left in Lattice"
+    )
+
+
+# -- release: grace and budget edges --------------------------------------------------------------------------------
+
+
+def test_the_strip_comes_exactly_when_the_grace_ends(api: FakeKubeApi, caplog: pytest.LogCaptureFixture) -> None:
+    healthy_controller(api)
+    put(api, [FINALIZER])
+    caplog.set_level(logging.WARNING, logger=guard.logger.name)
+    clock = Clock()
+    outcome = guard.release(kube(api), settings(GraceSeconds="20"), deps=deps(api, clock), budget=100.0)
+    assert (outcome, clock.now, clock.slept) == ("finalizer removed: grace ran out", 20.0, [10.0, 10.0])
+    assert [r.getMessage() for r in caplog.records] == [
+        f"removed finalizer {FINALIZER} from {ROUTE} (grace ran out); the drain waiter sweeps what it left in Lattice"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("budget", "stripped_at"),
+    [
+        (40.0, 20.0),  # two polls kept for the strip: the grace ends at 40 - 2 x 10
+        (25.0, 10.0),  # ends at 5: the first poll after it
+        (15.0, 0.0),  # no time for a grace at all: at once
+    ],
+)
+def test_the_grace_ends_two_polls_before_the_budget(api: FakeKubeApi, budget: float, stripped_at: float) -> None:
+    healthy_controller(api)
+    put(api, [FINALIZER])
+    clock = Clock()
+    outcome = guard.release(kube(api), settings(GraceSeconds="3000"), deps=deps(api, clock), budget=budget)
+    assert (outcome, clock.now) == ("finalizer removed: grace ran out", stripped_at)
+
+
+class Script:
+    """A clock answering from a list (the last value repeats)."""
+
+    def __init__(self, *values: float) -> None:
+        self.values = list(values)
+
+    def __call__(self) -> float:
+        return self.values.pop(0) if len(self.values) > 1 else self.values[0]
+
+
+def test_the_deadline_backstop_names_budget_and_path(api: FakeKubeApi) -> None:
+    # Unreachable with a steady clock (the grace always ends first); a clock read late for the grace gets there.
+    healthy_controller(api)
+    put(api, [FINALIZER])
+    clock = Script(0.0, 0.5, 30.0)  # deadline 30, grace end 30.5; then the clock stands at the deadline
+    d = guard.Deps(kube_client=lambda *_: kube(api), sleep=lambda s: None, clock=clock, poll_interval=0.0)
+    with pytest.raises(guard.GuardError) as exc:
+        guard.release(kube(api), settings(GraceSeconds="3000"), deps=d, budget=30.0)
+    assert str(exc.value) == f"timed out after 30s waiting for {ROUTE} to be deleted"
+
+
+# -- on_event ---------------------------------------------------------------------------------------------------------
+
+
+class Context:
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.ms
+
+
+def event(request_type: str = "Delete", physical: str | None = "finalizer-guard/x", **props: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"RequestType": request_type, "ResourceProperties": {**PROPS, **props}}
+    if physical is not None:
+        out["PhysicalResourceId"] = physical
+    return out
+
+
+def test_the_client_factory_gets_the_cluster_and_the_lambdas_time_less_the_reserve(api: FakeKubeApi) -> None:
+    asked: list[tuple[str, float]] = []
+
+    def factory(cluster: str, time_left: Any) -> KubeClient:
+        asked.append((cluster, time_left()))
+        return kube(api)
+
+    result = guard.on_event(event(), Context(600_000), deps=guard.Deps(kube_client=factory))
+    assert asked == [("eks-demo", 580.0)]
+    assert result == {"PhysicalResourceId": "finalizer-guard/x"}
+
+
+def test_without_a_context_there_is_no_time_limit(api: FakeKubeApi) -> None:
+    asked: list[float] = []
+
+    def factory(cluster: str, time_left: Any) -> KubeClient:
+        asked.append(time_left())
+        return kube(api)
+
+    guard.on_event(event(), None, deps=guard.Deps(kube_client=factory))
+    assert asked == [float("inf")]
+
+
+def test_the_budget_is_capped_at_an_hour(api: FakeKubeApi) -> None:
+    healthy_controller(api)
+    put(api, [FINALIZER])
+    clock = Clock()
+    d = guard.Deps(kube_client=lambda *_: kube(api), sleep=clock.sleep, clock=clock, poll_interval=900.0)
+    # Ten hours left and a longer grace: the budget is 3600 s, so the grace ends at 3600 - 2 x 900.
+    guard.on_event(event(GraceSeconds="99999"), Context(36_000_000), deps=d)
+    assert clock.now == 1800.0
+
+
+def test_the_outcome_is_logged_and_a_missing_physical_id_rebuilt(
+    api: FakeKubeApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=guard.logger.name)
+    result = guard.on_event(event(physical=None), Context(600_000), deps=guard.Deps(kube_client=lambda *_: kube(api)))
+    assert result == {"PhysicalResourceId": f"finalizer-guard/eks-demo{ROUTE}"}
+    assert [r.getMessage() for r in caplog.records] == [f"{ROUTE}: already gone"]
+
+
+@pytest.mark.parametrize(
+    ("physical", "answer"), [("finalizer-guard/old", "finalizer-guard/old"), (None, "finalizer-guard/")]
+)
+def test_a_delete_with_bad_properties_answers_without_the_cluster(physical: str | None, answer: str) -> None:
+    def no_cluster(*_: Any) -> KubeClient:
+        raise AssertionError("no cluster call")
+
+    result = guard.on_event(event(physical=physical, Path=""), None, deps=guard.Deps(kube_client=no_cluster))
+    assert result == {"PhysicalResourceId": answer}
+
+
+def test_an_unknown_request_type_is_named() -> None:
+    with pytest.raises(guard.GuardError) as exc:
+        guard.on_event(event("Frobnicate"), None)
+    assert str(exc.value) == "unknown RequestType 'Frobnicate'"
+
+
+def test_a_client_that_cannot_be_built_fails_with_its_reason() -> None:
+    def broken(*_: Any) -> KubeClient:
+        raise KubeApiError("eks:DescribeCluster for 'eks-demo' failed: AccessDenied")
+
+    with pytest.raises(guard.GuardError) as exc:
+        guard.on_event(event(), None, deps=guard.Deps(kube_client=broken))
+    assert str(exc.value) == "eks:DescribeCluster for 'eks-demo' failed: AccessDenied"
+
+
+def test_the_default_client_is_bounded_and_reports_as_the_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The EKS client behind it: 5 s to connect, 10 s to read, three attempts (standard retries); the Lambda's
+    time left goes to the Kubernetes client, and a missing region is a GuardError."""
+    asked: list[tuple[str, dict[str, Any]]] = []
+
+    def for_lambda(cluster_name: str, **kwargs: Any) -> str:
+        asked.append((cluster_name, kwargs))
+        return "client"
+
+    monkeypatch.setattr(KubeClient, "for_lambda", for_lambda)
+
+    def time_left() -> float:
+        return 42.0
+
+    assert guard._default_kube_client("eks-demo", time_left) == "client"
+    [(cluster, kwargs)] = asked
+    config = kwargs.pop("eks_config")
+    assert (cluster, kwargs) == ("eks-demo", {"error": guard.GuardError, "time_left": time_left})
+    assert (config.connect_timeout, config.read_timeout) == (5, 10)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    # What botocore makes of it (its max_attempts would count retries after the first attempt).
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTESTING")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    eks = boto3.client("eks", region_name="eu-west-1", config=config)
+    assert eks.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}
+
+
+def test_the_budget_is_at_least_a_second(api: FakeKubeApi) -> None:
+    healthy_controller(api)
+    put(api, [FINALIZER])
+    # Half a second left after the reserve; the backstop message shows the budget the guard worked with.
+    clock = Script(0.0, 0.5, 1.0, 1.0, 5.0)
+    d = guard.Deps(kube_client=lambda *_: kube(api), sleep=lambda s: None, clock=clock, poll_interval=0.0)
+    with pytest.raises(guard.GuardError) as exc:
+        guard.on_event(event(GraceSeconds="3000"), Context(20_500), deps=d)
+    assert str(exc.value) == f"timed out after 1s waiting for {ROUTE} to be deleted"

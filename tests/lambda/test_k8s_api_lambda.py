@@ -1,0 +1,177 @@
+"""KubeClient.for_lambda with the real boto3: which region it takes (AWS_REGION first), that EKS and STS both use
+it, what reaches the EKS client and the KubeClient, and the caller's own error when no region is known.
+
+EKS is a local DescribeCluster on 127.0.0.1 (AWS_ENDPOINT_URL_EKS) that records how each call was signed; the
+cluster it describes is a fake API server accepting only real EKS tokens signed for one region."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.config import Config
+from k8s_api import KubeApiError, KubeClient
+
+from tests.support.background import BackgroundServer
+from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
+
+REGION = "eu-west-3"
+OTHER_REGION = "ap-southeast-2"
+CM_PATH = "/api/v1/namespaces/default/configmaps/demo"
+
+
+class FakeEks(BackgroundServer):
+    """eks:DescribeCluster (GET /clusters/{name}) for the clusters it is given; records each call's headers."""
+
+    thread_name = "fake-eks"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clusters: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, dict[str, str]]] = []
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def regions(self) -> list[str]:
+        """The region in each call's SigV4 credential scope."""
+        found = [re.search(r"Credential=[^/]+/\d{8}/([^/]+)/eks/", h.get("authorization", "")) for _, h in self.calls]
+        return [m.group(1) if m else "?" for m in found]
+
+    def _make_server(self) -> ThreadingHTTPServer:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.calls.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                name = self.path.removeprefix("/clusters/")
+                headers: dict[str, str] = {}
+                body: dict[str, Any]
+                if name in outer.clusters:
+                    status, body = 200, {"cluster": {"name": name, **outer.clusters[name]}}
+                else:
+                    status = 404
+                    headers = {"x-amzn-ErrorType": "ResourceNotFoundException"}
+                    body = {"message": f"No cluster found for name: {name}."}
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                for key, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+
+class RefusedError(Exception):
+    """The caller's own error type (a handler's), which for_lambda raises when it cannot work."""
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeEks]:
+    """Throwaway credentials, no config files or profile, no region, and EKS answered by FakeEks."""
+    with FakeEks() as eks:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "AKIDTESTING",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL_EKS": eks.endpoint,
+            "AWS_CONFIG_FILE": str(tmp_path / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }.items():
+            monkeypatch.setenv(name, value)
+        for name in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        yield eks
+
+
+@pytest.fixture
+def cluster(aws: FakeEks) -> Iterator[FakeKubeApi]:
+    """Cluster eks-demo: its API server accepts only EKS tokens signed for REGION."""
+    with FakeKubeApi(token="never-this", accept_token=functools.partial(looks_like_eks_token, region=REGION)) as api:
+        aws.clusters["eks-demo"] = {"endpoint": api.endpoint, "certificateAuthority": {"data": api.ca_data}}
+        api.put_object(CM_PATH, {"kind": "ConfigMap"})
+        yield api
+
+
+def test_aws_region_wins_for_eks_and_for_the_token(
+    aws: FakeEks, cluster: FakeKubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Lambda runtime sets both; a different AWS_DEFAULT_REGION must not take over either client.
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", OTHER_REGION)
+    client = KubeClient.for_lambda("eks-demo", error=RefusedError)
+    assert [path for path, _ in aws.calls] == ["/clusters/eks-demo"]
+    assert aws.regions() == [REGION]
+    assert client.endpoint == cluster.endpoint
+    assert client.get(CM_PATH) == {"kind": "ConfigMap"}  # only a token signed for REGION gets in
+
+
+def test_aws_default_region_when_aws_region_is_unset(
+    aws: FakeEks, cluster: FakeKubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    client = KubeClient.for_lambda("eks-demo", error=RefusedError)
+    assert aws.regions() == [REGION]
+    assert client.get(CM_PATH) == {"kind": "ConfigMap"}
+
+
+def test_the_token_is_signed_for_the_lambdas_region(
+    aws: FakeEks, cluster: FakeKubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same cluster reached from another region: its API server (expecting REGION) refuses that token.
+    monkeypatch.setenv("AWS_REGION", OTHER_REGION)
+    client = KubeClient.for_lambda("eks-demo", error=RefusedError)
+    assert aws.regions() == [OTHER_REGION]
+    with pytest.raises(KubeApiError) as exc:
+        client.get(CM_PATH)
+    assert exc.value.status == 401
+
+
+@pytest.mark.parametrize("empty", [None, ""], ids=["unset", "empty"])
+def test_no_region_is_the_callers_error_before_any_call(
+    aws: FakeEks, monkeypatch: pytest.MonkeyPatch, empty: str | None
+) -> None:
+    if empty is not None:
+        monkeypatch.setenv("AWS_REGION", empty)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", empty)
+    with pytest.raises(RefusedError) as exc:
+        KubeClient.for_lambda("eks-demo", error=RefusedError)
+    assert str(exc.value) == "AWS_REGION is not set; cannot reach EKS"
+    assert aws.calls == []
+
+
+def test_eks_config_reaches_the_eks_client_and_settings_the_kube_client(
+    aws: FakeEks, cluster: FakeKubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", REGION)
+    config = Config(user_agent_extra="finalizer-guard/test")
+    client = KubeClient.for_lambda(
+        "eks-demo", error=RefusedError, eks_config=config, max_attempts=1, sleep=lambda s: None
+    )
+    [(_, headers)] = aws.calls
+    assert "finalizer-guard/test" in headers["user-agent"]
+    cluster.fail_next(CM_PATH, 503, times=2, message="busy")
+    with pytest.raises(KubeApiError) as exc:
+        client.get(CM_PATH)
+    assert str(exc.value).endswith("still failing after 1 attempts; last error: HTTP 503: busy")
+    assert len(cluster.requests_to(CM_PATH)) == 1
+
+
+def test_an_unknown_cluster_names_it(aws: FakeEks, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", REGION)
+    with pytest.raises(KubeApiError) as exc:
+        KubeClient.for_lambda("eks-gone", error=RefusedError, eks_config=Config(retries={"total_max_attempts": 1}))
+    assert str(exc.value).startswith("eks:DescribeCluster for 'eks-gone' failed: An error occurred (ResourceNotFound")
+    assert [path for path, _ in aws.calls] == ["/clusters/eks-gone"]
