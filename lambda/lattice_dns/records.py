@@ -337,6 +337,8 @@ class Zone:
             if not page.get("IsTruncated") or normalize_name(page.get("NextRecordName", "")) != wanted:
                 return found
             kwargs["StartRecordType"] = page["NextRecordType"]
+            # Only a record set with a routing policy has an identifier: never carry the last page's forward.
+            kwargs.pop("StartRecordIdentifier", None)
             if "NextRecordIdentifier" in page:
                 kwargs["StartRecordIdentifier"] = page["NextRecordIdentifier"]
 

@@ -864,3 +864,22 @@ def test_deleting_nothing_makes_no_call() -> None:
     client = FakeRoute53()
     assert zone(client).delete([], "nothing") is None
     assert client.calls == []
+
+
+def test_a_page_without_next_identifier_does_not_reuse_the_previous_one() -> None:
+    # Page 2 ends before a simple record (no set identifier): page 3 must start at (name, type) alone, as
+    # botocore's own paginator does, not at the identifier page 1 named for another type.
+    client = FakeRoute53(
+        list_resource_record_sets=[
+            page(weighted("A", "a1"), next_at=(f"{HOST}.", "A", "a2")),
+            page(weighted("A", "a2"), next_at=(f"{HOST}.", "TXT")),
+            page(txt("t", name=HOST)),
+        ]
+    )
+    assert zone(client).read(HOST).at_name == [weighted("A", "a1"), weighted("A", "a2"), txt("t", name=HOST)]
+    assert client.calls[2][1] == {
+        "HostedZoneId": ZONE,
+        "StartRecordName": HOST,
+        "MaxItems": "20",
+        "StartRecordType": "TXT",
+    }
