@@ -312,7 +312,7 @@ def test_marker_rrset_is_our_plain_txt_only() -> None:
 
 
 def test_describe_names_type_value_alias_and_set() -> None:
-    rrsets = [
+    rrsets: list[dict[str, Any]] = [
         {"Type": "A", "ResourceRecords": [{"Value": "10.0.0.1"}, {"Value": "10.0.0.2"}]},
         {"Type": "A", "AliasTarget": {"DNSName": "lb.example."}, "SetIdentifier": "eu"},
         {"Type": "CNAME", "SetIdentifier": "blue", "ResourceRecords": [{"Value": "b.example"}]},
