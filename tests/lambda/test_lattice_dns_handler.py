@@ -326,7 +326,7 @@ class RecordingSession:
         self.clients: dict[str, dict[str, Any]] = {}
 
     def client(self, service: str, **settings: Any) -> dict[str, Any]:
-        self.clients[service] = {"region": self.region_name, **settings}
+        self.clients[service] = {"service": service, "region": self.region_name, **settings}
         return self.clients[service]
 
 
@@ -338,6 +338,7 @@ def test_clients_are_sized_and_reused(monkeypatch: pytest.MonkeyPatch) -> None:
     clients = handler._clients()
     assert handler._clients() is clients
     r53, eks, sts = clients.route53, clients.eks, clients.sts
+    assert (r53["service"], eks["service"], sts["service"]) == ("route53", "eks", "sts")
     assert (r53["region"], eks["region"], sts["region_name"]) == ("eu-west-1", "eu-west-1", "eu-west-1")
     r53_config, eks_config = r53["config"], eks["config"]
     assert (r53_config.connect_timeout, r53_config.read_timeout) == (3, 10)
@@ -664,41 +665,61 @@ def delete(**fields: Any) -> dict[str, Any]:
     return handler.on_event({**event("Delete", started=None), **fields}, None)
 
 
-def test_delete_removes_our_cname_and_marker(env: Env) -> None:
+def test_delete_removes_our_cname_and_marker(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     env.r53.put_ours()
+    caplog.set_level(logging.INFO, logger=handler.LOG.name)
     assert delete() == {"PhysicalResourceId": PHYSICAL}
+    assert caplog.records[-1].getMessage() == f"deleted {HOST} CNAME {DOMAIN} and its ownership marker"
     assert env.r53.rrsets == []
     assert len(env.r53.batches) == 1
     assert env.r53.batches[0]["Comment"] == f"eks-lattice-gateway: delete {HOST} ({OWNER})"
 
 
-def test_delete_of_an_id_we_never_issued_touches_nothing(env: Env) -> None:
+def test_delete_of_an_id_we_never_issued_touches_nothing(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     env.r53.put_ours()
     for physical in ("AWSCDK::CustomResourceProviderFramework::CREATE_FAILED", None):
         assert delete(PhysicalResourceId=physical) == {"PhysicalResourceId": physical or ""}
     assert env.r53.calls == []
+    assert caplog.records[-1].getMessage() == (
+        "nothing to delete: PhysicalResourceId '' was not issued by this handler (failed create?)"
+    )
 
 
-def test_delete_of_a_repointed_record_only_releases_our_marker(env: Env) -> None:
+def test_delete_of_a_repointed_record_only_releases_our_marker(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     env.r53.put(HOST, "CNAME", "elsewhere.example")
     env.r53.put(MARKER, "TXT", Marker(owner=OWNER, route=ROUTE_ID, target=DOMAIN).txt_value())
+    caplog.set_level(logging.INFO, logger=handler.LOG.name)
     delete()
+    assert (
+        caplog.records[-1]
+        .getMessage()
+        .startswith(f"left {HOST} alone ({HOST} was changed outside this stack: it points to elsewhere.example")
+    )
+    assert caplog.records[-1].getMessage().endswith("); removed our ownership marker")
     assert env.r53.cname() == ("elsewhere.example", 60)
     assert env.r53.marker() is None
     assert env.r53.batches[0]["Comment"] == f"eks-lattice-gateway: release {HOST} ({OWNER})"
 
 
-def test_delete_leaves_another_owners_record(env: Env) -> None:
-    env.r53.put_ours(owner="OtherStack/ApiDns")
+@pytest.mark.parametrize("whose", ["another owner", "no marker"])
+def test_delete_leaves_a_record_that_is_not_ours(env: Env, whose: str, caplog: pytest.LogCaptureFixture) -> None:
+    if whose == "no marker":
+        env.r53.put(HOST, "CNAME", DOMAIN)
+    else:
+        env.r53.put_ours(owner="OtherStack/ApiDns")
     before = copy.deepcopy(env.r53.rrsets)
-    delete()
+    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    assert delete() == {"PhysicalResourceId": PHYSICAL}
     assert env.r53.rrsets == before
     assert env.r53.batches == []
+    assert caplog.records[-1].getMessage().startswith(f"nothing of ours at {HOST}: {HOST} ")
 
 
-def test_delete_when_the_zone_is_gone(env: Env) -> None:
+def test_delete_when_the_zone_is_gone(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     env.r53.fail["list_resource_record_sets"] = [client_error("NoSuchHostedZone", "gone")]
+    caplog.set_level(logging.INFO, logger=handler.LOG.name)
     assert delete() == {"PhysicalResourceId": PHYSICAL}
+    assert caplog.records[-1].getMessage() == f"hosted zone {ZONE} is gone, and {HOST} with it"
 
 
 def test_delete_rereads_when_the_records_changed_underneath(env: Env) -> None:
@@ -800,7 +821,7 @@ def test_resync_outcomes(env: Env) -> None:
     assert env.r53.cname() == (NEW_DOMAIN, 60)  # no CNAME to take the TTL from: the default
 
 
-def test_resync_failures_are_collected_and_reported(env: Env) -> None:
+def test_resync_failures_are_collected_and_reported(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     other_route = "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/other"
     env.kube.objects[other_route] = TypeError("boom")
     records = [
@@ -816,6 +837,8 @@ def test_resync_failures_are_collected_and_reported(env: Env) -> None:
         f"{HOST} <- {ROUTE_ID}: Ttl 'x' is not a whole number"
     )
     assert env.kubes_made == [CLUSTER]  # one client per cluster
+    unexpected = [r for r in caplog.records if r.exc_info]
+    assert [r.getMessage() for r in unexpected] == [f"resync of {HOST} <- {CLUSTER}/{NS}/other"]
 
 
 @pytest.mark.parametrize(
