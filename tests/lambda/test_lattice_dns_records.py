@@ -639,6 +639,22 @@ def test_a_retry_waits_only_when_the_wait_and_the_next_call_fit(jitter: list[tup
     )
 
 
+def test_time_lost_beyond_the_wait_is_checked_before_the_next_call(jitter: list[tuple[float, float]]) -> None:
+    class SlowSleep(Clock):
+        def sleep(self, seconds: float) -> None:
+            super().sleep(seconds + 5)  # the sandbox was frozen a while longer
+
+    client = FakeRoute53(get_hosted_zone=[client_error("Throttling")])
+    with pytest.raises(DnsError) as err:
+        zone(client, SlowSleep(left=15.0), call_seconds=13).name()
+    assert len(client.calls) == 1
+    assert err.value.code == OUT_OF_TIME
+    assert str(err.value) == (
+        f"route53 get_hosted_zone on zone {ZONE}: 9.0 s left of this invocation, too little for another call "
+        "(up to 13 s); last error: Throttling"
+    )
+
+
 def test_out_of_time_after_a_connection_failure_names_it(jitter: list[tuple[float, float]]) -> None:
     error = EndpointConnectionError(endpoint_url="https://route53.amazonaws.com/")
     client = FakeRoute53(get_hosted_zone=[error])
