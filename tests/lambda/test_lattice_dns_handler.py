@@ -132,6 +132,7 @@ class Env:
     kube: FakeKube
     clock: Clock
     kubes_made: list[str]
+    kube_time_left: list[Any] = field(default_factory=list)  # the time_left each _kube call was given
 
     def route(self, annotation: str | None = DOMAIN, **extra: Any) -> None:
         meta: dict[str, Any] = {"name": ROUTE, "namespace": NS}
@@ -145,8 +146,9 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Env:
     r53, kube, clock, made = MemoryRoute53(), FakeKube(), Clock(), []
     clients = handler.Clients(route53=r53, eks=None, sts=None)
 
-    def make_kube(cluster: str, _clients: handler.Clients, _time_left: Any) -> FakeKube:
+    def make_kube(cluster: str, _clients: handler.Clients, time_left: Any) -> FakeKube:
         made.append(cluster)
+        environment.kube_time_left.append(time_left)
         return kube
 
     monkeypatch.setattr(handler, "_clients", lambda: clients)
@@ -154,7 +156,8 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setattr(handler, "_clock", clock)
     monkeypatch.setattr(handler, "_sleep", clock.sleep)
     monkeypatch.delenv("RECORDS", raising=False)
-    return Env(r53=r53, kube=kube, clock=clock, kubes_made=made)
+    environment = Env(r53=r53, kube=kube, clock=clock, kubes_made=made)
+    return environment
 
 
 def props(**overrides: Any) -> dict[str, Any]:
@@ -361,6 +364,7 @@ def test_time_left_keeps_a_reserve_for_the_answer() -> None:
 def test_deadline_margin() -> None:
     # A quarter of short timeouts, at most 60 s: our explanation reaches CloudFormation before its own timeout.
     assert handler._deadline(START, 120) == START + 90
+    assert handler._deadline(START, 122) == START + 92  # a whole-second margin: 122 // 4
     assert handler._deadline(START, 240) == START + 180
     assert handler._deadline(START, 244) == START + 184
     assert handler._deadline(START, 1200) == START + 1140
@@ -375,6 +379,7 @@ def test_create_returns_the_physical_id_and_the_wait_start(env: Env, caplog: pyt
     out = handler.on_event(event(ServiceToken="secret-ish", TimeoutSeconds="300"), None)
     assert out == {"PhysicalResourceId": PHYSICAL, "Data": {"WaitStartedAt": "1800000001"}}
     assert env.r53.batches == []  # nothing is written before the route has its domain
+    assert caplog.records[0].getMessage().startswith("event {")
     logged = json.loads(caplog.records[0].getMessage().removeprefix("event "))
     assert logged == {
         "RequestType": "Create",
@@ -386,8 +391,15 @@ def test_create_returns_the_physical_id_and_the_wait_start(env: Env, caplog: pyt
 
 def test_update_to_a_new_name_logs_the_replacement(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger=handler.LOG.name)
-    update = {**event("Update"), "PhysicalResourceId": f"lattice-dns:{ZONE}:old.example.com"}
+    old = {**props(Hostname="old.example.com"), "Tags": {"team", "a"}}  # not JSON: logged as its str()
+    update = {
+        **event("Update"),
+        "PhysicalResourceId": f"lattice-dns:{ZONE}:old.example.com",
+        "OldResourceProperties": old,
+    }
     assert handler.on_event(update, None)["PhysicalResourceId"] == PHYSICAL
+    logged = json.loads(caplog.records[0].getMessage().removeprefix("event "))
+    assert logged["OldResourceProperties"] == {**old, "Tags": str(old["Tags"])}
     assert caplog.records[-1].getMessage() == (
         f"zone or hostname changed (lattice-dns:{ZONE}:old.example.com -> {PHYSICAL}): CloudFormation deletes the "
         "old record afterwards"
@@ -515,7 +527,10 @@ def test_busy_route53_means_another_poll_until_the_deadline(env: Env, caplog: py
     env.clock.now = START + 1139  # deadline: START + 1140
     assert handler.is_complete(event(), None) == {"IsComplete": False}
     assert env.r53.calls.count("change_resource_record_sets") == 6  # Zone's own attempts within one poll
-    assert "Route 53 busy or slow, trying again at the next poll: " in caplog.text
+    assert caplog.records[-1].getMessage() == (
+        f"Route 53 busy or slow, trying again at the next poll: route53:ChangeResourceRecordSets on hosted zone "
+        f"{ZONE} failed: Throttling: Rate exceeded"
+    )
     env.clock.now = START + 1140
     with pytest.raises(DnsError) as err:
         handler.is_complete(event(), None)
@@ -560,7 +575,9 @@ def test_without_a_wait_start_the_wait_starts_now(env: Env, data: Any, caplog: p
     env.clock.now = START + 10_000
     built = {**event(started=None), "Data": data}
     assert handler.is_complete(built, None) == {"IsComplete": False}
-    assert "no WaitStartedAt in the event (not merged from on_event?); the wait starts now" in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "no WaitStartedAt in the event (not merged from on_event?); the wait starts now"
+    ]
 
 
 def test_auth_errors_are_fatal_only_after_the_grace(env: Env) -> None:
@@ -576,10 +593,11 @@ def test_auth_errors_are_fatal_only_after_the_grace(env: Env) -> None:
     )
 
 
-def test_server_errors_are_waited_out_then_named(env: Env) -> None:
+def test_server_errors_are_waited_out_then_named(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     env.kube.objects[ROUTE_PATH] = KubeApiError("503 Service Unavailable", status=503)
     env.clock.now = START + 500
     assert handler.is_complete(event(), None) == {"IsComplete": False}
+    assert caplog.records[0].getMessage() == f"reading HTTPRoute {NS}/{ROUTE}: 503 Service Unavailable"
     env.clock.now = START + 1140
     with pytest.raises(handler.WaitTimeoutError) as err:
         handler.is_complete(event(), None)
@@ -643,11 +661,14 @@ def test_timeout_message_for_a_route_without_annotation(env: Env) -> None:
         "status: no parent status (no controller has processed the route: does its parentRef name the Gateway, and "
         "does the GatewayClass name controller application-networking.k8s.aws/gateway-api-controller?)."
     )
-    parents = [{"parentRef": {"name": "demo-sn"}, "conditions": [{"type": "Accepted", "status": "True"}]}]
+    parents = [
+        {"parentRef": {"name": "demo-sn"}, "conditions": [{"type": "Accepted", "status": "True"}]},
+        {"parentRef": {"name": "other-sn"}},
+    ]
     env.route(annotation=None, status={"parents": parents})
     with pytest.raises(handler.WaitTimeoutError) as err:
         handler.is_complete(event(), None)
-    assert str(err.value).endswith("Route status: parent demo-sn: Accepted=True.")
+    assert str(err.value).endswith("Route status: parent demo-sn: Accepted=True; parent other-sn: no conditions.")
 
 
 def test_timeout_message_names_the_controller_as_unknown_without_a_client(env: Env) -> None:
@@ -876,3 +897,64 @@ def test_resync_one_failure_does_not_stop_the_others(env: Env, caplog: pytest.Lo
         "Result": "unchanged",
         "Target": DOMAIN,
     }
+
+
+# -- the invocation's time reaches every client ----------------------------------------------------------------------
+
+
+def test_the_wait_passes_its_time_left_to_the_kubernetes_client(env: Env) -> None:
+    env.route()
+    handler.is_complete(event(), Context(60_000))
+    assert [time_left() for time_left in env.kube_time_left] == [55.0]
+
+
+def test_kube_client_gets_the_injected_sleep_and_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[tuple[str, dict[str, Any]]] = []
+
+    def for_eks_cluster(cluster: str, **kwargs: Any) -> str:
+        made.append((cluster, kwargs))
+        return "kube"
+
+    monkeypatch.setattr(handler.KubeClient, "for_eks_cluster", for_eks_cluster)
+    clients = handler.Clients(route53=None, eks="eks", sts="sts")
+
+    def time_left() -> float:
+        return 42.0
+
+    assert handler._kube(CLUSTER, clients, time_left) == "kube"
+    assert made == [
+        (CLUSTER, {"eks_client": "eks", "sts_client": "sts", "sleep": handler._sleep, "time_left": time_left})
+    ]
+
+
+def test_delete_with_too_little_time_left_fails_with_the_reason(env: Env) -> None:
+    env.r53.put_ours()
+    with pytest.raises(handler.LatticeDnsError) as err:
+        handler.on_event({**event("Delete", started=None)}, Context(10_000))
+    assert str(err.value) == (
+        f"could not delete {HOST} (CNAME and its {MARKER} TXT) from hosted zone {ZONE}: route53 "
+        f"list_resource_record_sets on zone {ZONE}: 5.0 s left of this invocation, too little for another call "
+        "(up to 13 s). Fix the cause and retry; a record left behind would stop the zone's deletion"
+    )
+    assert env.r53.calls == []
+
+
+def test_resync_spends_only_the_invocations_time(env: Env) -> None:
+    env.route(NEW_DOMAIN)
+    env.r53.put_ours()
+    with pytest.raises(handler.ResyncError) as err:
+        handler.resync({"Records": [spec()]}, Context(10_000))
+    assert str(err.value) == (
+        f"1 of 1 record(s) failed: {HOST} <- {ROUTE_ID}: route53 list_resource_record_sets on zone {ZONE}: 5.0 s "
+        "left of this invocation, too little for another call (up to 13 s)"
+    )
+    assert [time_left() for time_left in env.kube_time_left] == [5.0]
+
+
+def test_resync_of_an_event_that_is_not_an_object_uses_the_environment(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env.route()
+    env.r53.put_ours()
+    monkeypatch.setenv("RECORDS", json.dumps([spec()]))
+    assert handler.resync(["not", "an", "object"], None)["Checked"] == 1  # type: ignore[arg-type]
