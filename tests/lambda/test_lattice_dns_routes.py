@@ -72,6 +72,8 @@ def test_no_annotation_yet(route: Any) -> None:
 def test_annotation_value_in_normal_form() -> None:
     route = {"metadata": {"annotations": {ANNOTATION: " Demo-Default.7d67968.VPC-Lattice-Svcs.on.aws. "}}}
     assert lattice_domain(route) == "demo-default.7d67968.vpc-lattice-svcs.on.aws"
+    # Only the trailing dot goes, before lower-casing: a last label "X" stays (as "x").
+    assert lattice_domain({"metadata": {"annotations": {ANNOTATION: "svc.example.X."}}}) == "svc.example.x"
 
 
 @pytest.mark.parametrize("value", ["not a name", "localhost", "-bad.example", "a..example", "x" * 64 + ".example"])
