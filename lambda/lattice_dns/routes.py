@@ -90,7 +90,7 @@ def controller_status(kube: KubeClient) -> str:
         for cond in status.get("conditions") or []:
             if cond.get("type") == "Available" and cond.get("status") != "True":
                 text += f" (Available={cond.get('status')}: {cond.get('reason', '')} {cond.get('message', '')})"
-        parts.append(text.rstrip())
+        parts.append(text.rstrip())  # pragma: no mutate -- equivalent: text starts "Deployment", ends "ready" or ")"
     return "; ".join(parts) + f" (logs: kubectl logs -n {CONTROLLER_NAMESPACE} deploy/<name>)"
 
 
