@@ -491,7 +491,7 @@ def _clients() -> Clients:
     import boto3  # noqa: PLC0415 - the Lambda runtime's boto3; tests inject clients
     from botocore.config import Config  # noqa: PLC0415
 
-    config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "max_attempts": 2})
+    config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "total_max_attempts": 3})
 
     def zone_owner(role_arn: str) -> Any:
         creds = _assume(boto3.client("sts", config=config), role_arn, time.sleep)

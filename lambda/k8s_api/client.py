@@ -146,8 +146,10 @@ class KubeClient:
         cls, cluster_name: str, *, error: type[Exception], eks_config: Any = None, **kwargs: Any
     ) -> KubeClient:
         """`for_eks_cluster` with clients for this Lambda's region (AWS_REGION, which the runtime sets); raises
-        `error` (the handler's own, for a readable failure) when no region is known."""
+        `error` (the handler's own, for a readable failure) when no region is known. `eks_config` (a botocore
+        Config) defaults to a bounded one: botocore's own default waits up to 60 s per read, five times."""
         import boto3  # noqa: PLC0415 - imported where AWS is actually used; tests inject a client instead
+        from botocore.config import Config  # noqa: PLC0415
 
         from .eks_auth import regional_sts_client  # noqa: PLC0415 - only the Lambda path needs botocore's resolver
 
@@ -155,6 +157,10 @@ class KubeClient:
         if not region:
             raise error("AWS_REGION is not set; cannot reach EKS")
         session = boto3.session.Session(region_name=region)
+        if eks_config is None:
+            eks_config = Config(
+                connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3}
+            )
         return cls.for_eks_cluster(
             cluster_name,
             eks_client=session.client("eks", config=eks_config),

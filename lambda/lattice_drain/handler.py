@@ -458,7 +458,9 @@ def _cloudformation_client() -> Any:
     import boto3  # noqa: PLC0415
     from botocore.config import Config  # noqa: PLC0415
 
-    return boto3.client("cloudformation", config=Config(connect_timeout=5, read_timeout=10))
+    # Three attempts at most: botocore's default (legacy, five) could outlast the poll.
+    config = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3})
+    return boto3.client("cloudformation", config=config)
 
 
 def _client() -> Any:
@@ -466,7 +468,7 @@ def _client() -> Any:
     from botocore.config import Config  # noqa: PLC0415
 
     # _call retries (bounded by the poll's time); botocore's own retries would multiply the wait.
-    config = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "max_attempts": 1})
+    config = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1})
     return boto3.client("vpc-lattice", config=config)
 
 
