@@ -30,9 +30,13 @@ def error(code: str, status: int = 400) -> ClientError:
 class Fake:
     """A client whose operations answer from per-operation queues (the last answer repeats) and record calls."""
 
-    def __init__(self, calls: list[tuple[str, dict[str, Any]]] | None = None, **answers: Answer) -> None:
+    def __init__(
+        self, calls: list[tuple[str, dict[str, Any]]] | None = None, *, throttle: bool = False, **answers: Answer
+    ) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = [] if calls is None else calls
         self.answers = {name: list(a) if isinstance(a, list) else [a] for name, a in answers.items()}
+        # throttle: each operation's first call is throttled (every call site must pass its sleep on to _call)
+        self.unthrottled = set(answers) if throttle else set()
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_") or name not in self.answers:
@@ -40,6 +44,9 @@ class Fake:
 
         def operation(**params: Any) -> Any:
             self.calls.append((name, params))
+            if name in self.unthrottled:
+                self.unthrottled.discard(name)
+                raise error("Throttling")
             queue = self.answers[name]
             answer = queue.pop(0) if len(queue) > 1 else queue[0]
             if callable(answer) and not isinstance(answer, Exception):
@@ -165,6 +172,7 @@ def test_zone_ids_and_names_are_normalized() -> None:
     assert handler._zone_id("Z3") == "Z3"
     assert handler._zone_name("Example.COM.") == "example.com"
     assert handler._zone_name(".a.b") == ".a.b"
+    assert handler._zone_name("EXAMPLE.BOX.") == "example.box"  # only dots are stripped
 
 
 @pytest.mark.parametrize(
@@ -274,8 +282,9 @@ def share_event(request: str, network: str | None = NETWORK) -> dict[str, Any]:
     }
 
 
-def ram_with(invitations: list[dict[str, Any]], shares: Any, resources: Any = None) -> Fake:
+def ram_with(invitations: list[dict[str, Any]], shares: Any, resources: Any = None, *, throttle: bool = False) -> Fake:
     return Fake(
+        throttle=throttle,
         get_resource_share_invitations={"resourceShareInvitations": invitations},
         accept_resource_share_invitation={},
         get_resource_shares=shares,
@@ -428,13 +437,16 @@ def vpc_event(request: str = "Create") -> dict[str, Any]:
     }
 
 
-def ec2_with(vpcs: Any = None, support: bool = True, hostnames: bool = True, subnets: Any = None) -> Fake:
+def ec2_with(
+    vpcs: Any = None, support: bool = True, hostnames: bool = True, subnets: Any = None, *, throttle: bool = False
+) -> Fake:
     def attribute(**params: str) -> dict[str, Any]:
         name = params["Attribute"]
         value = {"enableDnsSupport": support, "enableDnsHostnames": hostnames}[name]
         return {"VpcId": params["VpcId"], name[0].upper() + name[1:]: {"Value": value}}
 
     return Fake(
+        throttle=throttle,
         describe_vpcs={"Vpcs": [{"CidrBlock": "10.3.0.0/16"}]} if vpcs is None else vpcs,
         describe_vpc_attribute=attribute,
         describe_subnets=subnets
@@ -540,7 +552,7 @@ def zone_event(request: str = "Create", physical: str | None = None, **props: st
 class Zone:
     """The consumer's Route 53 and the zone owner's, recording into one call list (who, operation, params)."""
 
-    def __init__(self, zones: list[dict[str, Any]] | None = None, **answers: Answer) -> None:
+    def __init__(self, zones: list[dict[str, Any]] | None = None, *, throttle: bool = False, **answers: Answer) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         defaults: dict[str, Answer] = {
             "list_hosted_zones_by_vpc": {"HostedZoneSummaries": zones or []},
@@ -552,8 +564,8 @@ class Zone:
         }
         defaults |= answers
         owner_ops = {"create_vpc_association_authorization", "delete_vpc_association_authorization"}
-        self.consumer = Fake(self.calls, **{k: v for k, v in defaults.items() if k not in owner_ops})
-        self.owner = Fake(self.calls, **{k: v for k, v in defaults.items() if k in owner_ops})
+        self.consumer = Fake(self.calls, throttle=throttle, **{k: v for k, v in defaults.items() if k not in owner_ops})
+        self.owner = Fake(self.calls, throttle=throttle, **{k: v for k, v in defaults.items() if k in owner_ops})
         self.roles: list[str] = []
 
     def clients(self) -> Clients:
@@ -640,8 +652,9 @@ def test_a_same_named_zone_on_the_vpc_is_refused_before_anything_is_authorized()
 
 
 def test_without_a_zone_name_there_is_no_name_check() -> None:
-    zone = Zone(zones=[{"HostedZoneId": "ZTHEIRS", "Name": ""}])
-    assert run(zone_event(ZoneName=""), zone.clients()) == {"PhysicalResourceId": PHYSICAL}
+    for other in ("", "xxxx."):  # any name: the check is off
+        zone = Zone(zones=[{"HostedZoneId": "ZTHEIRS", "Name": other}])
+        assert run(zone_event(ZoneName=""), zone.clients()) == {"PhysicalResourceId": PHYSICAL}
     zone = Zone(zones=[{"HostedZoneId": "ZTHEIRS", "Name": "other.com"}])
     assert run(zone_event(), zone.clients()) == {"PhysicalResourceId": PHYSICAL}
 
@@ -892,3 +905,89 @@ def test_the_client_factory_configures_timeouts_and_the_zone_owners_credentials(
         {"aws_access_key_id": "AK", "aws_secret_access_key": "SK", "aws_session_token": "ST", "config": config},
     )
     assert made[-2] == ("sts", {"config": config})
+
+
+# ------------------------------------------------------------------------------------------ what the logs say
+
+
+def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records]
+
+
+def test_the_logs_name_each_step_of_a_create_and_a_delete(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    zone = Zone()
+    run(zone_event(), zone.clients())
+    run(zone_event("Delete", PHYSICAL), zone.clients())
+    run(zone_event("Delete", PHYSICAL + "/adopted"), zone.clients())
+    assert messages(caplog) == [
+        f"zone owner authorized VPC {VPC} on zone {ZONE}",
+        f"disassociated VPC {VPC} from zone {ZONE}",
+        f"physical id {[ZONE, VPC, REGION, 'adopted']!r} is not an association this resource made; nothing to undo",
+    ]
+
+
+def test_the_logs_name_the_accepted_invitation(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    run(
+        share_event("Create"),
+        share_clients(ram_with([{"status": "PENDING", "resourceShareInvitationArn": "inv-1"}], active("ACTIVE"))),
+    )
+    assert messages(caplog) == ["accepting RAM invitation inv-1"]
+
+
+def test_the_logs_name_each_denied_assume_role(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    sts = Fake(assume_role=[error("AccessDenied"), {"Credentials": CREDS}])
+    assert handler._assume(sts, ROLE, lambda _: None) == CREDS
+    assert messages(caplog) == [f"AssumeRole {ROLE} denied (attempt 1; IAM propagation?); retrying in 2s"]
+
+
+# ------------------------------------------------------------------------------ every call site retries
+
+
+def test_every_call_site_retries_a_throttled_call() -> None:
+    """Each operation is throttled once: each call site must hand its sleep to the retry (none may crash)."""
+    slept: list[float] = []
+    invitation = [{"status": "PENDING", "resourceShareInvitationArn": "inv-1"}]
+    ram = ram_with(invitation, active("ACTIVE"), throttle=True)
+    assert run(share_event("Create"), share_clients(ram), sleep=slept.append)["Data"] == {"Accepted": "invitation"}
+    ram = ram_with([], active("ACTIVE"), throttle=True)  # the organization path asks for the share status first
+    assert run(share_event("Create"), share_clients(ram), sleep=slept.append)["Data"] == {"Accepted": "organization"}
+    ec2 = ec2_with(throttle=True)
+    assert run(vpc_event(), vpc_clients(ec2), sleep=slept.append)["PhysicalResourceId"] == VPC
+    zone = Zone(throttle=True)
+    assert run(zone_event(), zone.clients(), sleep=slept.append) == {"PhysicalResourceId": PHYSICAL}
+    run(zone_event("Delete", PHYSICAL), zone.clients(), sleep=slept.append)
+    zone = Zone(throttle=True)
+    zone.consumer.unthrottled.discard("get_change")
+    zone.consumer.answers["get_change"] = [error("AccessDenied")]
+    with pytest.raises(ClientError, match="AccessDenied"):
+        run(zone_event(), zone.clients(), sleep=slept.append)
+    assert zone.ops()[-4:] == ["disassociate_vpc_from_hosted_zone"] * 2 + ["delete_vpc_association_authorization"] * 2
+    sts = Fake(throttle=True, assume_role={"Credentials": CREDS})
+    assert handler._assume(sts, ROLE, slept.append) == CREDS
+    assert ram.unthrottled == {"accept_resource_share_invitation"}  # no invitation: nothing to accept
+    assert all(not fake.unthrottled for fake in (ec2, zone.consumer, zone.owner, sts))
+    # RAM 4 + 3, EC2 3, association 5 + 1 on Delete (its deauthorization's throttle was used by the Create),
+    # the failed Create 3 + 2 undone (its get_change fails at once), AssumeRole 1
+    assert slept == [2.0] * 22
+
+
+class Unnamed:
+    """A callable without a __name__ (a functools.partial, say)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            raise error("Throttling")
+        return "ok"
+
+
+def test_the_retry_log_names_an_unnamed_operation_call(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    assert handler._call(Unnamed(), lambda _: None) == "ok"
+    assert messages(caplog) == ["call: Throttling (attempt 1); retrying in 2s"]
