@@ -958,7 +958,11 @@ def test_every_call_site_retries_a_throttled_call() -> None:
     assert run(vpc_event(), vpc_clients(ec2), sleep=slept.append)["PhysicalResourceId"] == VPC
     zone = Zone(throttle=True)
     assert run(zone_event(), zone.clients(), sleep=slept.append) == {"PhysicalResourceId": PHYSICAL}
+    assert zone.consumer.unthrottled == {"disassociate_vpc_from_hosted_zone"} and not zone.owner.unthrottled
+    zone = Zone(throttle=True)  # Delete's own throttles (its deauthorization's failure would only be logged)
     run(zone_event("Delete", PHYSICAL), zone.clients(), sleep=slept.append)
+    assert zone.consumer.unthrottled == {"list_hosted_zones_by_vpc", "associate_vpc_with_hosted_zone", "get_change"}
+    assert zone.owner.unthrottled == {"create_vpc_association_authorization"}
     zone = Zone(throttle=True)
     zone.consumer.unthrottled.discard("get_change")
     zone.consumer.answers["get_change"] = [error("AccessDenied")]
@@ -969,9 +973,9 @@ def test_every_call_site_retries_a_throttled_call() -> None:
     assert handler._assume(sts, ROLE, slept.append) == CREDS
     assert ram.unthrottled == {"accept_resource_share_invitation"}  # no invitation: nothing to accept
     assert all(not fake.unthrottled for fake in (ec2, zone.consumer, zone.owner, sts))
-    # RAM 4 + 3, EC2 3, association 5 + 1 on Delete (its deauthorization's throttle was used by the Create),
-    # the failed Create 3 + 2 undone (its get_change fails at once), AssumeRole 1
-    assert slept == [2.0] * 22
+    # RAM 4 + 3, EC2 3, association 5, Delete 2, the failed Create 3 + 2 undone (its get_change fails at
+    # once), AssumeRole 1
+    assert slept == [2.0] * 23
 
 
 class Unnamed:
