@@ -145,6 +145,7 @@ def test_managed_by_accepts_account_cluster_and_vpc(value: str) -> None:
         "111122223333/_eks/vpc-0abc",
         "111122223333/eks.demo/vpc-0abc",
         "111122223333/eks-demo/subnet-0abc",
+        "111122223333/eks-demo/vpc-0abc\n",
         "111122223333/eks-demo",
     ],
 )
