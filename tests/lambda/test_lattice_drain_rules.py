@@ -6,6 +6,7 @@ test runs in milliseconds."""
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -1003,3 +1004,33 @@ def test_retries_stop_the_poll_margin_before_the_lambda_times_out(millis: int, r
     context = SimpleNamespace(get_remaining_time_in_millis=lambda: millis)
     assert complete(event(), api, 1000.0, context=context) is False
     assert len(api.calls) == 1 + retries
+
+
+# -- the clients (created only in the Lambda; tests inject theirs) -------------------------------------------------
+
+
+def test_the_clients_time_out_connects_after_5_s_and_reads_after_10_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    for client, service_name in ((drain._client(), "vpc-lattice"), (drain._cloudformation_client(), "cloudformation")):
+        assert client.meta.service_model.service_name == service_name
+        assert client.meta.region_name == "eu-west-1"
+        config = client.meta.config
+        assert (config.connect_timeout, config.read_timeout) == (5, 10)
+    # The Lattice client's retries (botocore's, on top of _call's) are pinned with the retries setting itself.
+    assert drain._client().meta.config.retries["mode"] == "standard"
+
+
+def test_a_wait_that_ends_exactly_at_the_polls_end_is_still_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(drain.time, "monotonic", lambda: 100.0)
+    pause, slept = backoff(until=102.0)
+    assert pause.pause(2.0) is True and pause.pause(2.5) is False
+    assert slept == [2.0]
+    backoff(until=100.5)[0].check()
+    with pytest.raises(OutOfTimeError):
+        backoff(until=100.0)[0].check()
+
+
+def test_without_botocore_an_unknown_fault_is_not_transient(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "botocore.exceptions", None)
+    assert drain._is_transient(OSError("reset"), None, 0) is False
+    assert drain._is_transient(OSError("reset"), None, 503) is True
