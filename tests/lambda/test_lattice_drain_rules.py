@@ -996,10 +996,13 @@ def test_the_stack_status_is_read_only_with_an_owner_and_a_stack_id() -> None:
     assert {"list_services", "list_target_groups"} <= set(api.ops())  # the whole sweep: the stack goes
 
 
-@pytest.mark.parametrize(("millis", "retries"), [(14_100, 3), (13_900, 2), (11_100, 1), (10_900, 0)])
-def test_retries_stop_the_poll_margin_before_the_lambda_times_out(millis: int, retries: int) -> None:
+@pytest.mark.parametrize(("millis", "retries"), [(14_000, 3), (13_999, 2), (11_000, 1), (10_999, 0)])
+def test_retries_stop_the_poll_margin_before_the_lambda_times_out(
+    millis: int, retries: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The poll may use the Lambda's remaining time less 10 s; a retry waits only if its delay fits in that (the
-    fake sleep takes no time, so each delay is compared with the whole: 4 s fits in 4.1 s, not in 3.9 s)."""
+    clock stands still here, so each delay is compared with the whole: 4 s fits in 4 s, not in 3.999 s)."""
+    monkeypatch.setattr(drain.time, "monotonic", lambda: 500.0)
     api = Api(get_service_network=error("ThrottlingException", 429))
     context = SimpleNamespace(get_remaining_time_in_millis=lambda: millis)
     assert complete(event(), api, 1000.0, context=context) is False
@@ -1034,3 +1037,56 @@ def test_without_botocore_an_unknown_fault_is_not_transient(monkeypatch: pytest.
     monkeypatch.setitem(sys.modules, "botocore.exceptions", None)
     assert drain._is_transient(OSError("reset"), None, 0) is False
     assert drain._is_transient(OSError("reset"), None, 503) is True
+
+
+class Flaky(Api):
+    """Each operation's first call is throttled: every call of the sweep must go through the poll's retries."""
+
+    def __getattr__(self, operation: str) -> Callable[..., Any]:
+        call = super().__getattr__(operation)
+
+        def flaky(**kwargs: Any) -> Any:
+            if not any(op == operation for op, _ in self.calls):
+                self.calls.append((operation, kwargs))
+                raise error("ThrottlingException", 429)
+            return call(**kwargs)
+
+        flaky.__name__ = operation
+        return flaky
+
+
+def test_every_call_of_the_sweep_is_retried_within_the_poll() -> None:
+    api = Flaky(
+        list_services={"items": [service("s")]},
+        list_tags_for_resource={"tags": {TAG: OWNER}},
+        list_service_network_service_associations={"items": [{"serviceNetworkId": NETWORK}]},
+        delete_service={},
+        delete_service_network_service_association={},
+        list_target_groups={"items": [group("used", users=("arn:svc-s",)), group("g"), group("e")]},
+        list_targets=lambda **kw: {"items": [{"id": "i-1"}] if kw["targetGroupIdentifier"] == "tg-g" else []},
+        deregister_targets={},
+        delete_target_group={},
+    )
+    pause, slept = backoff()
+    sweep = _Sweep(owner=OWNER, past_grace=True, stack_deleting=True)
+    pending = drain._sweep(api, NETWORK, [{"id": "snsa-1", "arn": "a", "status": "ACTIVE"}], sweep, pause)
+    assert pending == [
+        "service association snsa-1 (service ?, ACTIVE) (deleting)",
+        "service s (svc-s, ACTIVE) (deleting)",
+        "target group used (tg-used, ACTIVE) (still used by arn:svc-s)",
+        "target group g (tg-g, ACTIVE) (1 target(s) draining)",
+        "target group e (tg-e, ACTIVE) (deleting)",
+    ]
+    assert slept == [1.0] * 9  # one retry per operation
+
+
+def test_a_target_group_gone_while_deregistering_is_listed_again_next_poll() -> None:
+    api = Api(
+        list_target_groups={"items": [group("g")]},
+        list_tags_for_resource={"tags": {TAG: OWNER}},
+        list_targets={"items": [{"id": "i-1", "port": 80}]},
+        deregister_targets=error("ResourceNotFoundException", 404),
+    )
+    pending: list[str] = []
+    drain._sweep_target_groups(api, OWNER, backoff()[0], pending)
+    assert pending == ["target group g (tg-g, ACTIVE) (1 target(s) draining)"]
