@@ -900,7 +900,7 @@ def test_with_nothing_associated_the_sweep_runs_without_grace_and_its_leftovers_
 # -- is_complete: its properties, the clock and the Lambda's time ---------------------------------------------
 
 
-def event(started: float | None = 1000.0, **props: str) -> dict[str, Any]:
+def event(started: float | None = 1000.0, /, **props: str) -> dict[str, Any]:
     base = {"RequestType": "Delete", "StackId": STACK, "PhysicalResourceId": "lattice-drain-sn"}
     return {
         **base,
@@ -944,7 +944,7 @@ def test_the_deadline_is_the_timeout_after_the_start_both_sides(props: dict[str,
 
 def test_without_a_start_time_the_poll_waits_without_a_deadline(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger=drain.LOG.name):
-        assert complete(event(started=None, TimeoutSeconds="1"), lattice(ACTIVE, []), 10**9) is False
+        assert complete(event(None, TimeoutSeconds="1"), lattice(ACTIVE, []), 10**9) is False
     assert caplog.messages[0] == "no DrainStartedAt in the event; waiting without a deadline of our own"
 
 
