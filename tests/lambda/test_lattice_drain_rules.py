@@ -1090,3 +1090,61 @@ def test_a_target_group_gone_while_deregistering_is_listed_again_next_poll() -> 
     pending: list[str] = []
     drain._sweep_target_groups(api, OWNER, backoff()[0], pending)
     assert pending == ["target group g (tg-g, ACTIVE) (1 target(s) draining)"]
+
+
+def test_a_foreign_association_first_does_not_end_the_sweep() -> None:
+    assocs = [{"id": f"snsa-{n}", "arn": f"arn:{n}", "status": "ACTIVE"} for n in ("theirs", "ours")]
+    api = Api(list_tags_for_resource=tags_by_arn({"arn:ours"}), delete_service_network_service_association={})
+    drain._sweep_associations(api, assocs, OWNER, backoff()[0], [])
+    assert [kw for op, kw in api.calls if op.startswith("delete")] == [
+        {"serviceNetworkServiceAssociationIdentifier": "snsa-ours"}
+    ]
+
+
+def test_a_group_names_every_service_of_ours_still_using_it() -> None:
+    api = Api(
+        list_target_groups={"items": [group("g", users=("arn:a", "arn:b"))]},
+        list_tags_for_resource={"tags": {TAG: OWNER}},
+    )
+    pending: list[str] = []
+    drain._sweep_target_groups(api, OWNER, backoff()[0], pending)
+    assert pending == ["target group g (tg-g, ACTIVE) (still used by arn:a, arn:b)"]
+
+
+def test_without_a_stack_id_the_sweep_takes_the_network_for_replaced() -> None:
+    api = lattice([], [], list_tags_for_resource={"tags": {TAG: OWNER}}, list_services={"items": []})
+    complete({**event(ControllerManagedBy=OWNER), "StackId": ""}, api, 1000.0, cloudformation=Api())
+    assert "list_services" not in api.ops()
+
+
+def test_the_stack_status_read_is_retried_within_the_poll() -> None:
+    cfn = Flaky(describe_stacks={"Stacks": [{"StackStatus": "DELETE_IN_PROGRESS"}]})
+    api = lattice([], [], list_services={"items": []}, list_target_groups={"items": []})
+    complete(event(ControllerManagedBy=OWNER), api, 1000.0, cloudformation=cfn)
+    assert cfn.ops() == ["describe_stacks", "describe_stacks"]
+    assert "list_services" in api.ops()
+
+
+def test_ownership_reads_of_services_and_groups_are_retried_within_the_poll() -> None:
+    for sweep_step in (
+        lambda api: drain._sweep_services(api, NETWORK, OWNER, backoff()[0], []),
+        lambda api: drain._sweep_target_groups(api, OWNER, backoff()[0], []),
+    ):
+        api = Flaky(
+            list_services={"items": [service("s")]},
+            list_target_groups={"items": [group("g", users=("arn:svc-s",))]},
+            list_tags_for_resource={"tags": {TAG: OWNER}},
+            list_service_network_service_associations={"items": [{"serviceNetworkId": "sn-other"}]},
+        )
+        sweep_step(api)
+        assert api.ops().count("list_tags_for_resource") >= 2
+
+
+def test_the_service_associations_listing_is_retried_within_the_poll() -> None:
+    api = Flaky(
+        get_service_network={},
+        list_service_network_vpc_associations={"items": []},
+        list_service_network_service_associations={"items": []},
+    )
+    assert drained(api) is True
+    assert api.ops().count("list_service_network_service_associations") == 2
