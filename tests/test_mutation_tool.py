@@ -8,6 +8,7 @@ import ast
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,15 @@ def _synthesizing_tests(path: Path) -> list[str]:
     return found
 
 
+def _keyword_matcher(name: str) -> Callable[..., bool]:
+    """pytest's `-k` matching for one test function: case-insensitive substrings of its name."""
+
+    def matches(word: str, /, **_: str | int | bool | None) -> bool:
+        return word.lower() in name.lower()
+
+    return matches
+
+
 @pytest.mark.parametrize("module", mutation.all_modules())
 def test_no_suite_runs_a_test_that_synthesizes(module: str) -> None:
     """A synth inside mutmut's copy of the tree fails (asset bundling reads lambda/, shown there as src/), which
@@ -169,9 +179,7 @@ def test_no_suite_runs_a_test_that_synthesizes(module: str) -> None:
     keyword = args[args.index("-k") + 1] if "-k" in args else None
     for f in (a for a in args if a.endswith(".py")):
         for name in _synthesizing_tests(ROOT / f):
-            selected = keyword is None or Expression.compile(keyword).evaluate(
-                lambda word, name=name, **_: word.lower() in name.lower()
-            )
+            selected = keyword is None or Expression.compile(keyword).evaluate(_keyword_matcher(name))
             assert not selected, f"{module}: its suite runs {f}::{name}, which synthesizes"
 
 
