@@ -1148,3 +1148,9 @@ def test_the_service_associations_listing_is_retried_within_the_poll() -> None:
     )
     assert drained(api) is True
     assert api.ops().count("list_service_network_service_associations") == 2
+
+
+@pytest.mark.parametrize("network", [NETWORK, f"arn:aws:vpc-lattice:us-east-1:111122223333:servicenetwork/{NETWORK}"])
+def test_the_physical_id_names_the_network_by_id_or_arn(network: str) -> None:
+    event = {"RequestType": "Update", "ResourceProperties": {"ServiceNetworkId": network}}
+    assert drain.on_event(event, None) == {"PhysicalResourceId": f"lattice-drain-{NETWORK}"}
