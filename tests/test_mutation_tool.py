@@ -4,9 +4,11 @@ mutmut itself is not run here (minutes per module); this pins the set-up a run d
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,58 @@ def test_every_file_a_suite_reads_from_the_repository_is_in_the_work_directory()
             for name in re.findall(r'ROOT / "([^"/]+)', test_file.read_text()):
                 if name != ".cache":  # conftest's fallback for the reference data, outside the repository
                     assert name in mutation.LINKED and name in copied, (module, test_file.name, name)
+
+
+SYNTHESIZING_FIXTURES = frozenset({"synth", "variant", "two_stages", "one_stage"})
+
+
+def _synthesizing_tests(path: Path) -> list[str]:
+    """Test functions in `path` that use a synthesizing session fixture: as a parameter, through a fixture of the
+    same file, or by name in a parametrize (for request.getfixturevalue)."""
+    tree = ast.parse(path.read_text())
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    synthesizing = set(SYNTHESIZING_FIXTURES)
+    for _ in range(3):  # fixtures built on fixtures
+        synthesizing |= {f.name for f in functions if {a.arg for a in f.args.args} & synthesizing}
+    found = []
+    for f in functions:
+        if not f.name.startswith("test_"):
+            continue
+        strings = {c.value for d in f.decorator_list for c in ast.walk(d) if isinstance(c, ast.Constant)}
+        if {a.arg for a in f.args.args} & synthesizing or strings & SYNTHESIZING_FIXTURES:
+            found.append(f.name)
+    return found
+
+
+def _keyword_matcher(name: str) -> Callable[..., bool]:
+    """pytest's `-k` matching for one test function: case-insensitive substrings of its name."""
+
+    def matches(word: str, /, **_: str | int | bool | None) -> bool:
+        return word.lower() in name.lower()
+
+    return matches
+
+
+@pytest.mark.parametrize("module", mutation.all_modules())
+def test_no_suite_runs_a_test_that_synthesizes(module: str) -> None:
+    """A synth inside mutmut's copy of the tree fails (asset bundling reads lambda/, shown there as src/), which
+    stops the whole run; and it would cost seconds per mutant. Such tests are left out with `-k`."""
+    from _pytest.mark.expression import Expression
+
+    args = mutation.suite(module)
+    keyword = args[args.index("-k") + 1] if "-k" in args else None
+    for f in (a for a in args if a.endswith(".py")):
+        for name in _synthesizing_tests(ROOT / f):
+            selected = keyword is None or Expression.compile(keyword).evaluate(_keyword_matcher(name))
+            assert not selected, f"{module}: its suite runs {f}::{name}, which synthesizes"
+
+
+def test_the_synthesizing_tests_are_recognised() -> None:
+    drain = _synthesizing_tests(ROOT / "tests/lambda/test_lattice_drain_cleanup.py")
+    assert drain == [
+        "test_the_waiter_gets_the_owner_the_controller_writes",
+        "test_policy_allows_every_call_of_the_cleanup_and_no_delete_of_anything_else",
+    ]
+    assert "test_the_sweep_removes_only_the_gateway_stacks_records" in _synthesizing_tests(
+        ROOT / "tests/test_dns_updates.py"
+    )

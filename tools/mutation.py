@@ -53,10 +53,16 @@ SUITES: dict[str, tuple[str, ...]] = {
     "lambda/finalizer_guard/": ("tests/lambda/test_finalizer_guard*.py",),
     "lambda/k8s_api/": ("tests/lambda/test_k8s_api*.py",),
     "lambda/lattice_dns/": ("tests/lambda/test_lattice_dns*.py",),
-    "lambda/lattice_drain/": ("tests/lambda/test_lattice_drain*.py",),
+    # The waiter's template tests synthesize the app, whose asset bundling reads lambda/ (shown as src/ here).
+    "lambda/lattice_drain/": (
+        "tests/lambda/test_lattice_drain*.py",
+        "-k",
+        "not waiter_gets_the_owner and not policy_allows_every_call",
+    ),
     "lambda/lattice_metrics/": ("tests/lambda/test_lattice_metrics*.py",),
     "lambda/smoke/": ("tests/lambda/test_smoke*.py",),
-    "lambda/zone_sweep/": ("tests/test_dns_updates.py",),
+    # tests/test_dns_updates.py replays the synthesized stacks: every test there needs a synth (see above).
+    "lambda/zone_sweep/": ("tests/lambda/test_zone_sweep*.py",),
     "config/": ("tests/test_config*.py",),
     # The pipeline's parser; the rest of test_pipeline.py synthesizes pipelines (seconds per mutant).
     # test_config_pipeline*.py synthesizes nothing; its tests' names all say "parse".
@@ -64,7 +70,7 @@ SUITES: dict[str, tuple[str, ...]] = {
     "constructs/k8s_objects.py": ("tests/test_k8s_objects*.py",),
     "constructs/controller_policy.py": ("tests/test_controller_policy*.py",),
     "constructs/controller_values.py": ("tests/test_controller_values*.py",),
-    "constructs/smoke_checks.py": ("tests/test_smoke_checks*.py",),
+    "constructs/smoke_checks.py": ("tests/test_smoke_checks*.py", "-k", "not the_synth_has"),
 }
 
 # mutmut exit codes (mutmut.stats.status_by_exit_code) -> how this report counts them.

@@ -449,7 +449,7 @@ def _managed_by(props: Mapping[str, Any]) -> str | None:
     raw = props.get("ControllerManagedBy")
     if raw in (None, ""):
         return None
-    if not _MANAGED_BY.match(str(raw)):
+    if not _MANAGED_BY.fullmatch(str(raw)):  # `$` alone would let a trailing newline through
         raise ValueError(f"ControllerManagedBy must be <account>/<cluster>/<vpc-id>, got {raw!r}")
     return str(raw)
 
