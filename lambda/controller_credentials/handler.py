@@ -59,11 +59,8 @@ class Settings:
 
 
 def _default_kube_client(cluster_name: str, time_left: Callable[[], float]) -> KubeClient:
-    from botocore.config import Config  # noqa: PLC0415 - imported where AWS is actually used
-
-    # A bounded budget for DescribeCluster: three attempts of at most 5 s + 10 s, well inside the Lambda's time.
-    bounded = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3})
-    return KubeClient.for_lambda(cluster_name, error=CheckError, eks_config=bounded, time_left=time_left)
+    # DescribeCluster bounded by k8s_api.bounded_eks_config; the Kubernetes calls by the invocation's time.
+    return KubeClient.for_lambda(cluster_name, error=CheckError, time_left=time_left)
 
 
 @dataclass

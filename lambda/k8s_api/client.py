@@ -93,6 +93,14 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
+def bounded_eks_config() -> Any:
+    """DescribeCluster within a Lambda's time: three attempts of at most 5 s to connect and 10 s to read
+    (botocore's own default waits up to 60 s per read, five attempts over)."""
+    from botocore.config import Config  # noqa: PLC0415 - imported where AWS is actually used
+
+    return Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3})
+
+
 class KubeClient:
     """Talks to one Kubernetes API server; every call authenticates with a fresh-enough bearer token."""
 
@@ -147,9 +155,8 @@ class KubeClient:
     ) -> KubeClient:
         """`for_eks_cluster` with clients for this Lambda's region (AWS_REGION, which the runtime sets); raises
         `error` (the handler's own, for a readable failure) when no region is known. `eks_config` (a botocore
-        Config) defaults to a bounded one: botocore's own default waits up to 60 s per read, five times."""
+        Config) defaults to bounded_eks_config()."""
         import boto3  # noqa: PLC0415 - imported where AWS is actually used; tests inject a client instead
-        from botocore.config import Config  # noqa: PLC0415
 
         from .eks_auth import regional_sts_client  # noqa: PLC0415 - only the Lambda path needs botocore's resolver
 
@@ -157,13 +164,9 @@ class KubeClient:
         if not region:
             raise error("AWS_REGION is not set; cannot reach EKS")
         session = boto3.session.Session(region_name=region)
-        if eks_config is None:
-            eks_config = Config(
-                connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3}
-            )
         return cls.for_eks_cluster(
             cluster_name,
-            eks_client=session.client("eks", config=eks_config),
+            eks_client=session.client("eks", config=eks_config or bounded_eks_config()),
             sts_client=regional_sts_client(session, region),
             **kwargs,
         )

@@ -10,7 +10,6 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from finalizer_guard import handler as guard
 from k8s_api import KubeApiError, KubeClient
@@ -354,8 +353,8 @@ def test_a_client_that_cannot_be_built_fails_with_its_reason() -> None:
 
 
 def test_the_default_client_is_bounded_and_reports_as_the_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The EKS client behind it: 5 s to connect, 10 s to read, three attempts (standard retries); the Lambda's
-    time left goes to the Kubernetes client, and a missing region is a GuardError."""
+    """The EKS client behind it is k8s_api's bounded default; the Lambda's time left goes to the Kubernetes
+    client, and its failures are GuardErrors."""
     asked: list[tuple[str, dict[str, Any]]] = []
 
     def for_lambda(cluster_name: str, **kwargs: Any) -> str:
@@ -368,16 +367,8 @@ def test_the_default_client_is_bounded_and_reports_as_the_guard(monkeypatch: pyt
         return 42.0
 
     assert guard._default_kube_client("eks-demo", time_left) == "client"
-    [(cluster, kwargs)] = asked
-    config = kwargs.pop("eks_config")
-    assert (cluster, kwargs) == ("eks-demo", {"error": guard.GuardError, "time_left": time_left})
-    assert (config.connect_timeout, config.read_timeout) == (5, 10)
-    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
-    # What botocore makes of it (its max_attempts would count retries after the first attempt).
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTESTING")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    eks = boto3.client("eks", region_name="eu-west-1", config=config)
-    assert eks.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}
+    # No eks_config: DescribeCluster gets k8s_api's bounded default (tests/lambda/test_k8s_api_lambda.py).
+    assert asked == [("eks-demo", {"error": guard.GuardError, "time_left": time_left})]
 
 
 def test_the_budget_is_at_least_a_second(api: FakeKubeApi) -> None:
