@@ -350,7 +350,7 @@ class Caller(_Model):
     client_host: Annotated[Literal[True], says("must be true (leave it out otherwise)")] | None = None
     """the client VPC's test host (its instance role)"""
     account: AccountId | None = None
-    """any authenticated principal of this account (a consumer's, typically)"""
+    """any authenticated principal of a consumer account (one of `consumers`)"""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Caller:
@@ -366,7 +366,7 @@ class Access(_Model):
     allow: tuple[Caller, ...] = ()
     """the callers admitted (signed with SigV4); apps whose `calls` name the route are added"""
     unsigned: Annotated[bool, Strict()] = False
-    """also admit unsigned requests from the two VPCs (the tutorial's behaviour)"""
+    """also admit any request, signed or not, from this app's two VPCs (the tutorial's behaviour)"""
 
     @model_validator(mode="after")
     def _someone(self) -> Access:
@@ -733,22 +733,32 @@ class AppConfig(_Model):
                    "would protect nothing")  # fmt: skip
             return [(("routes", i, "access"), why)]
         apps = [a.name for a in self.apps]
-        return [
-            (
-                ("routes", i, "access", "allow", k, "app"),
-                f"{c.app!r} is not one of the configured apps ({', '.join(apps)})",
-            )
-            for k, c in enumerate(route.access.allow)
-            if c.app is not None and c.app not in apps
-        ]
+        consumers = [c.account for c in self.consumers]
+        problems: list[Problem] = []
+        for k, c in enumerate(route.access.allow):
+            if c.app is not None and c.app not in apps:
+                why = f"{c.app!r} is not one of the configured apps ({', '.join(apps)})"
+                problems.append((("routes", i, "access", "allow", k, "app"), why))
+            if c.account is not None and c.account not in consumers:
+                # The network admits only this account's and the consumers' principals: another account could
+                # never pass; this account's whole would admit the smoke test's second identity too.
+                why = (f"{c.account} is not a consumer account ({', '.join(consumers) or 'none configured'}); "
+                       "name this account's callers by role, app or clientHost")  # fmt: skip
+                problems.append((("routes", i, "access", "allow", k, "account"), why))
+        return problems
 
     def _policy_sizes(self) -> list[Problem]:
         """Each route's auth policy fits Lattice's 10 KB (checked once the callers are known to be valid)."""
         if self.service_network_auth_type == "NONE":
             return []
-        from config.access_policy import oversized_policy  # noqa: PLC0415 - it imports this module
+        from config.access_policy import oversized_network_policy, oversized_policy  # noqa: PLC0415 - imports this
 
-        return [(("routes", i, "access"), why) for i, r in enumerate(self.routes) if (why := oversized_policy(self, r))]
+        problems: list[Problem] = [
+            (("routes", i, "access"), why) for i, r in enumerate(self.routes) if (why := oversized_policy(self, r))
+        ]
+        if why := oversized_network_policy(self):
+            problems.append((("routes",), why))
+        return problems
 
     def _calls(self, i: int, app: App) -> list[Problem]:
         """Each called route exists, once; calling needs AWS_IAM (a signature means nothing with NONE)."""

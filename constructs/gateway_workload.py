@@ -9,6 +9,8 @@ hold them (and the stack's destroy) forever.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aws_cdk import Aws
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
@@ -46,7 +48,7 @@ class GatewayWorkload(Construct):
         log_retention: logs.RetentionDays,
         identities: Identities,
     ) -> None:
-        """`identities`: the roles the route policies name besides the apps' (smoke test, client host)."""
+        """`identities`: the roles and VPCs the route policies name besides the apps' roles (created here)."""
         super().__init__(scope, construct_id)
         guards = FinalizerGuard(
             self,
@@ -87,6 +89,8 @@ class GatewayWorkload(Construct):
                 self.callers[app.name] = AppCaller(self, f"Caller-{app.name}", cluster=cluster, app=app)
                 apps[app.name].node.add_dependency(self.callers[app.name].association)
 
+        # Each app's statements name its own role (config/access_policy.py), created just above.
+        identities = replace(identities, app_role_arns={n: c.role.role_arn for n, c in self.callers.items()})
         self.routes: dict[str, eks.KubernetesManifest] = {}
         for route in config.routes:
             # The id carries the object name's digest: a new hostname is a new resource, so

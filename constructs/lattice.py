@@ -53,12 +53,14 @@ class LatticeServiceNetwork(Construct):
         log_key: kms.IKey,
         admit_unsigned: bool = False,
         consumer_statement: dict[str, Any] | None = None,
+        named_roles: list[str] | None = None,
     ) -> None:
         """controller_managed_by: the AWS Gateway API Controller's ManagedBy tag value for this app's cluster
         (constructs.controller_values.controller_managed_by); on delete, the drain waiter removes what carries
         it, should the controller have left anything associated with the network.
         `admit_unsigned`: some route admits unsigned callers; `consumer_statement`: the consumer accounts'
-        auth-policy statement (constructs.lattice_sharing.consumer_auth_statement). AWS_IAM only."""
+        auth-policy statement (constructs.lattice_sharing.consumer_auth_statement); `named_roles`: roles routes
+        name outside the consumer accounts (config.access_policy.network_roles), admitted by ARN. AWS_IAM only."""
         super().__init__(scope, construct_id)
         self.network = lattice.CfnServiceNetwork(self, "ServiceNetwork", name=name, auth_type=auth_type)
         self.network.apply_removal_policy(RemovalPolicy.DESTROY)
@@ -95,6 +97,7 @@ class LatticeServiceNetwork(Construct):
                         vpc_ids=[v.vpc.vpc_id for v in vpcs],
                         unsigned=admit_unsigned,
                         consumer_statement=consumer_statement,
+                        roles=named_roles,
                     ),
                 },
             )

@@ -72,8 +72,8 @@ def denial_checks(cfg: AppConfig, *, caller: str) -> list[dict[str, Any]]:
 def _admits_account(cfg: AppConfig, route: Route, account: str) -> bool:
     if cfg.service_network_auth_type != "AWS_IAM":
         return True  # no policies: Lattice admits everyone the network lets in
-    access = cfg.access(route)
-    return access.unsigned or any(c.account == account for c in access.allow)
+    # Not `unsigned`: that admits this app's own VPCs only, never a consumer's (config/access_policy.py).
+    return any(c.account == account for c in cfg.access(route).allow)
 
 
 def _check(cfg: AppConfig, route: Route, rule: RouteRule, index: int) -> dict[str, Any]:

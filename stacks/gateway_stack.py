@@ -67,6 +67,7 @@ class GatewayStack(Stack):
             account=Aws.ACCOUNT_ID,
             smoke_role_arn=smoke.function.role.role_arn,
             client_host_role_arn=platform.client_host.role.role_arn,
+            vpc_ids=(platform.cluster_network.vpc.vpc_id, platform.client_network.vpc.vpc_id),
         )
         # After the controller's pods run with their credentials, not merely after the chart installed.
         workload = GatewayWorkload(

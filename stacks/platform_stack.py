@@ -22,6 +22,7 @@ from constructs.private_dns import PrivateZone
 from constructs.retention import retention as log_retention
 
 from config import AppConfig, ConfigError
+from config.access_policy import network_roles
 from config.consumers import ORG_ARN_PATTERN
 from stacks.sharing import SharingContract
 
@@ -104,6 +105,7 @@ class PlatformStack(Stack):
             log_key=log_key,
             admit_unsigned=config.admits_unsigned,
             consumer_statement=consumer_statement,
+            named_roles=network_roles(config),
         )
         self.zone = PrivateZone(
             self,

@@ -26,7 +26,13 @@ WHO = Identities(
     account="111111111111",
     smoke_role_arn="arn:aws:iam::111111111111:role/smoke",
     client_host_role_arn="arn:aws:iam::111111111111:role/host",
+    vpc_ids=("vpc-0c0c0c0c0c0c0c0c0", "vpc-0d0d0d0d0d0d0d0d0"),
+    app_role_arns={"demo-app-b": "arn:aws:iam::111111111111:role/app-b"},
 )
+CONSUMERS = [
+    {"name": "team-b", "account": "222222222222", "vpcCidr": "10.3.0.0/16"},
+    {"name": "team-c", "account": "333333333333", "vpcCidr": "10.4.0.0/16"},
+]
 OPS = "arn:aws:iam::444455556666:role/ops"
 
 
@@ -82,6 +88,16 @@ REFUSED = [
         "routes[0].access.allow[0].role: 'arn:aws:iam::123456789012:user/bob' is not an IAM role ARN",
     ),
     ({"routes": [_route({"allow": [{"account": "12"}]})]}, "routes[0].access.allow[0].account: '12' is not an AWS"),
+    # Any account but a consumer's: another one could never pass the network's policy; this one's whole would
+    # admit the smoke test's second identity (the account isn't known here, and neither one is a consumer).
+    (
+        {"routes": [_route({"allow": [{"account": "123456789012"}]})]},
+        "routes[0].access.allow[0].account: 123456789012 is not a consumer account (none configured)",
+    ),
+    (
+        {"routes": [_route({"allow": [{"account": "444444444444"}]})], "consumers": CONSUMERS},
+        "routes[0].access.allow[0].account: 444444444444 is not a consumer account (222222222222, 333333333333)",
+    ),
     ({"routes": [_route({"allow": [{"clientHost": False}]})]}, "routes[0].access.allow[0].clientHost: must be true"),
     (
         {"routes": [_route({"allow": [{"clientHost": True, "account": "123456789012"}]})]},
@@ -167,7 +183,7 @@ def test_role_callers_are_named_principals_and_the_smoke_test_always_stays() -> 
     }
 
 
-def test_app_callers_match_the_three_pod_identity_session_tags_exactly() -> None:
+def test_app_callers_are_their_own_role_with_the_three_pod_identity_session_tags() -> None:
     for cfg in (
         parse(apps=_apps(namespace="team"), routes=[_route({"allow": [{"app": "demo-app-b"}]})]),
         parse(apps=_apps(namespace="team", calls=["demo-http-route"]), routes=[_route()]),
@@ -175,12 +191,11 @@ def test_app_callers_match_the_three_pod_identity_session_tags_exactly() -> None
         assert _statements(cfg)["AppDemoAppB"] == {
             "Sid": "AppDemoAppB",
             "Effect": "Allow",
-            "Principal": "*",
+            "Principal": {"AWS": "arn:aws:iam::111111111111:role/app-b"},  # its own role, never tags alone
             "Action": INVOKE,
             "Resource": "*",
             "Condition": {
                 "StringEquals": {
-                    "aws:PrincipalAccount": "111111111111",
                     "aws:PrincipalTag/eks-cluster-name": "eks-demo",
                     "aws:PrincipalTag/kubernetes-namespace": "team",
                     "aws:PrincipalTag/kubernetes-service-account": "demo-app-b",
@@ -191,7 +206,9 @@ def test_app_callers_match_the_three_pod_identity_session_tags_exactly() -> None
 
 
 def test_account_callers_match_the_principal_account_exactly() -> None:
-    cfg = parse(routes=[_route({"allow": [{"account": "333333333333"}, {"account": "222222222222"}]})])
+    cfg = parse(
+        routes=[_route({"allow": [{"account": "333333333333"}, {"account": "222222222222"}]})], consumers=CONSUMERS
+    )
     assert _statements(cfg)["Accounts"] == {
         "Sid": "Accounts",
         "Effect": "Allow",
@@ -202,7 +219,7 @@ def test_account_callers_match_the_principal_account_exactly() -> None:
     }
 
 
-def test_unsigned_is_an_explicit_opt_in_per_route() -> None:
+def test_unsigned_is_an_explicit_opt_in_per_route_from_this_apps_own_vpcs_only() -> None:
     cfg = parse(routes=[_route({"unsigned": True}), _route(name="closed")])
     assert _statements(cfg, 0)["Unsigned"] == {
         "Sid": "Unsigned",
@@ -210,7 +227,11 @@ def test_unsigned_is_an_explicit_opt_in_per_route() -> None:
         "Principal": "*",
         "Action": INVOKE,
         "Resource": "*",
+        "Condition": {"StringEquals": {"vpc-lattice-svcs:SourceVpc": list(WHO.vpc_ids)}},
     }
+    # Never an unconditioned statement: without the VPC ids there is no policy at all.
+    with pytest.raises(ValueError, match="VPC ids"):
+        route_policy(cfg, cfg.routes[0], Identities(account="1", smoke_role_arn="s", client_host_role_arn="h"))
     assert "Unsigned" not in _statements(cfg, 1)
     assert cfg.admits_unsigned
 

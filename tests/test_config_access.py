@@ -17,6 +17,7 @@ from config.access_policy import (
     app_condition,
     network_statements,
     oversized_policy,
+    placeholder_identities,
     policy_text,
     route_policy,
     service_account,
@@ -25,7 +26,14 @@ from config.model import AppConfig
 from tests.conftest import TODAY
 
 SMOKE, HOST = "arn:aws:iam::111111111111:role/smoke", "arn:aws:iam::111111111111:role/host"
-WHO = Identities(account="111111111111", smoke_role_arn=SMOKE, client_host_role_arn=HOST)
+VPCS = ("vpc-0c0c0c0c0c0c0c0c0", "vpc-0d0d0d0d0d0d0d0d0")
+APP_ROLES = {"my-app-2": "arn:aws:iam::111111111111:role/my-app-2", "caller": "arn:aws:iam::111111111111:role/caller"}
+WHO = Identities(account="111111111111", smoke_role_arn=SMOKE, client_host_role_arn=HOST, vpc_ids=VPCS,
+                 app_role_arns=APP_ROLES)  # fmt: skip
+CONSUMERS = [
+    {"name": "team-b", "account": "222222222222", "vpcCidr": "10.3.0.0/16"},
+    {"name": "team-z", "account": "999999999999", "vpcCidr": "10.4.0.0/16"},
+]
 DEMO = {"image": "nginx:1.27", "containerPort": 80, "healthPath": "/"}
 OPS = "arn:aws:iam::444455556666:role/ops"
 
@@ -74,12 +82,12 @@ def test_route_policy_names_each_kind_of_caller_once_in_order() -> None:
         ],
         "unsigned": True,
     }
-    cfg = config(access, apps, clusterName="prod")
-    tags = {"aws:PrincipalAccount": "111111111111", "aws:PrincipalTag/eks-cluster-name": "prod"}
+    cfg = config(access, apps, clusterName="prod", consumers=CONSUMERS)
+    tags = {"aws:PrincipalTag/eks-cluster-name": "prod"}
     assert route_policy(cfg, cfg.routes[0], WHO)["Statement"] == [
         allow({"AWS": [SMOKE, OPS]}, "Roles"),  # no client host: not named
         allow(
-            "*",
+            {"AWS": APP_ROLES["my-app-2"]},
             "AppMyApp2",
             {
                 "StringEquals": {
@@ -90,7 +98,7 @@ def test_route_policy_names_each_kind_of_caller_once_in_order() -> None:
             },
         ),
         allow(
-            "*",
+            {"AWS": APP_ROLES["caller"]},
             "AppCaller",
             {
                 "StringEquals": {
@@ -101,7 +109,7 @@ def test_route_policy_names_each_kind_of_caller_once_in_order() -> None:
             },
         ),
         allow("*", "Accounts", {"StringEquals": {"aws:PrincipalAccount": ["222222222222", "999999999999"]}}),
-        allow("*", "Unsigned"),
+        allow("*", "Unsigned", {"StringEquals": {"vpc-lattice-svcs:SourceVpc": list(VPCS)}}),
     ]
 
 
@@ -122,9 +130,8 @@ def test_an_app_signs_as_its_service_account_in_its_namespace() -> None:
     )
     (app,) = cfg.apps
     assert service_account(app) == "web"
-    assert app_condition(cfg, app, "123456789012") == {
+    assert app_condition(cfg, app) == {
         "StringEquals": {
-            "aws:PrincipalAccount": "123456789012",
             "aws:PrincipalTag/eks-cluster-name": "eks-demo",
             "aws:PrincipalTag/kubernetes-namespace": "team",
             "aws:PrincipalTag/kubernetes-service-account": "web",
@@ -155,14 +162,11 @@ def test_policy_text_is_compact_json() -> None:
 
 
 def _roles_policy_size(cfg: AppConfig) -> int:
-    placeholder = Identities(
-        account="123456789012", smoke_role_arn=PLACEHOLDER_ROLE_ARN, client_host_role_arn=PLACEHOLDER_ROLE_ARN
-    )
-    return len(policy_text(route_policy(cfg, cfg.routes[0], placeholder)).encode())
+    return len(policy_text(route_policy(cfg, cfg.routes[0], placeholder_identities(cfg))).encode())
 
 
 def _roles(count: int, last_length: int) -> list[dict[str, Any]]:
-    """The client host, an app (its statement names the account) and `count` roles, the last one's name
+    """The client host, an app (its statement names its role) and `count` roles, the last one's name
     `last_length` long: every part the placeholders stand in for counts towards the size."""
     prefix = "arn:aws:iam::123456789012:role/"
     roles = [{"role": f"{prefix}r{i:03}"} for i in range(count - 1)]

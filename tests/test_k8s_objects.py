@@ -115,6 +115,8 @@ def rich_config() -> AppConfig:
                     ],
                 },
             ],
+            # `account` entries name consumer accounts (config refuses any other).
+            "consumers": [{"name": "team-b", "account": "222222222222", "vpcCidr": "10.3.0.0/16"}],
         },
         today=TODAY,
     )
@@ -126,6 +128,8 @@ WHO = Identities(
     account="111111111111",
     smoke_role_arn="arn:aws:iam::111111111111:role/smoke",
     client_host_role_arn="arn:aws:iam::111111111111:role/host",
+    vpc_ids=("vpc-0aaaaaaaaaaaaaaaa", "vpc-0bbbbbbbbbbbbbbbb"),
+    app_role_arns={"shop-v1": "arn:aws:iam::111111111111:role/shop-v1", "demo-app-a": "arn:aws:iam::111111111111:role/a"},
 )
 
 

@@ -312,13 +312,20 @@ def test_no_denial_checks_without_iam_auth() -> None:
 def test_a_consumer_expects_refusal_from_routes_that_do_not_name_its_account() -> None:
     open_route = {**DEFAULTS["routes"][0], "access": {"allow": [{"account": "222222222222"}]}}
     closed = {**DEFAULTS["routes"][0], "name": "closed", "hostname": "closed.example.com"}
-    cfg = parse_context({"routes": json.dumps([open_route, closed])}, today=TODAY)
+    # `unsigned` admits this app's own VPCs only, never a consumer's (issue 20).
+    unsigned = {**DEFAULTS["routes"][0], "name": "open", "hostname": "open.example.com", "access": {"unsigned": True}}
+    consumers = [{"name": "team-b", "account": "222222222222", "vpcCidr": "10.3.0.0/16"}]
+    cfg = parse_context(
+        {"routes": json.dumps([open_route, closed, unsigned]), "consumers": json.dumps(consumers)}, today=TODAY
+    )
     checks = smoke_checks(cfg, caller="consumer team-b", account="222222222222")
     assert [(c["route"], c.get("expectStatus")) for c in checks] == [
         ("default/demo-http-route", None),
         ("default/demo-http-route", None),
         ("default/closed", 403),
         ("default/closed", 403),
+        ("default/open", 403),
+        ("default/open", 403),
     ]
 
 
