@@ -3,6 +3,8 @@ accounts may assume (one to read the Platform stack's outputs, one to authorize 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Stack, Token
@@ -31,6 +33,31 @@ def consumer_auth_statement(accounts: list[str], organization_id: str | None = N
         "Resource": "*",
         "Condition": {"StringEquals": condition},
     }
+
+
+# What a consumer account may do with the shared network: associate its own VPCs, and read the network. Not
+# CreateServiceNetworkServiceAssociation: a consumer's own *service* in the network would reach the provider's VPCs
+# (and hold the network's delete). RAM's default permission for vpc-lattice:ServiceNetwork allows that too; VPC
+# Lattice supports customer managed RAM permissions for service networks (VPC Lattice User Guide, "Share your VPC
+# Lattice entities", https://docs.aws.amazon.com/vpc-lattice/latest/ug/sharing.html, read 2026-12-05), and
+# ram:CreatePermission takes a policy template of Effect and Action only, Resource and Principal filled in by RAM
+# (botocore ram 2018-01-04 service-2.json, CreatePermissionRequest.policyTemplate).
+SHARED_NETWORK_ACTIONS = ("vpc-lattice:CreateServiceNetworkVpcAssociation", "vpc-lattice:GetServiceNetwork")
+SHARED_NETWORK_RESOURCE_TYPE = "vpc-lattice:ServiceNetwork"
+# botocore ram PermissionName: 1-36 characters of [\w.-].
+MAX_PERMISSION_NAME = 36
+
+
+def vpc_association_template() -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": list(SHARED_NETWORK_ACTIONS)}
+
+
+def permission_name(share_name: str) -> str:
+    """Unique per share and template: the template is create-only, so a changed one is a new permission, and the
+    old one (same account and region) must not hold the name during the replacement."""
+    digest = hashlib.sha256((share_name + json.dumps(vpc_association_template())).encode()).hexdigest()[:8]
+    prefix = "".join(c if c.isalnum() or c in "._-" else "-" for c in share_name)[: MAX_PERMISSION_NAME - 9]
+    return f"{prefix}-{digest}"
 
 
 def grant_invoke(role: iam.IRole, *, provider_account: str) -> None:
@@ -83,6 +110,13 @@ class ServiceNetworkShare(Construct):
         # To each consumer account, never to a whole organization: an organization-wide share would let any
         # of its accounts associate VPCs. With an organization, RAM refuses accounts outside it and accepts
         # the share for those inside without an invitation.
+        self.permission = ram.CfnPermission(
+            self,
+            "VpcAssociationOnly",
+            name=permission_name(name),
+            resource_type=SHARED_NETWORK_RESOURCE_TYPE,
+            policy_template=vpc_association_template(),
+        )
         self.share = ram.CfnResourceShare(
             self,
             "Share",
@@ -90,6 +124,7 @@ class ServiceNetworkShare(Construct):
             resource_arns=[service_network_arn],
             principals=sorted(consumer_accounts),
             allow_external_principals=organization_arn is None,
+            permission_arns=[self.permission.attr_arn],
         )
 
         self.reader_role = iam.Role(

@@ -557,6 +557,7 @@ def _rows() -> tuple[Row, ...]:
             Constraint(source=lattice_cloudwatch.METRICS_SOURCE, pattern="|".join(lattice_cloudwatch.DIMENSIONS)),
         ),
         Row(("AWS::Logs::QueryDefinition",), "Name", botocore("logs", "QueryDefinitionName")),
+        Row(("AWS::RAM::Permission",), "Name", botocore("ram", "PermissionName")),
         # Our metric-id lookup finds the route's Lattice service by name and its target groups by the
         # controller's tags (cluster, Kubernetes service and route names).
         Row(("Custom::LatticeMetricIds",), "Services[].Name", botocore("vpc-lattice", "ServiceName")),

@@ -386,3 +386,27 @@ def test_consumer_stage_for_a_pipeline_needs_nothing_from_the_provider_stage(tmp
     assert "EksLatticeGateway-prod-Platform-ConsumerRead" in json.dumps(ref["RoleArn"])
     roles = [r["Properties"].get("RoleName") for r in resources(template, "AWS::IAM::Role").values()]
     assert "EksLatticeGateway-prod-Consumer-team-b-Dns" in roles
+
+
+def test_the_share_lets_consumers_associate_vpcs_only(variant: Synthesized) -> None:
+    """Issue 20: RAM's default permission for service networks also lets consumers associate their own services
+    (which then reach the provider's VPCs and hold the network's delete); the share pins a customer managed
+    permission instead, with no association action but the VPC one."""
+    from constructs.lattice_sharing import MAX_PERMISSION_NAME, SHARED_NETWORK_ACTIONS, permission_name
+
+    template = variant.templates[PLATFORM]
+    (share,) = resources(template, "AWS::RAM::ResourceShare").values()
+    (permission_id,) = [arn["Fn::GetAtt"][0] for arn in share["Properties"]["PermissionArns"]]
+    permission = template["Resources"][permission_id]
+    assert permission["Type"] == "AWS::RAM::Permission"
+    props = permission["Properties"]
+    assert props["ResourceType"] == "vpc-lattice:ServiceNetwork"
+    assert props["PolicyTemplate"] == {"Effect": "Allow", "Action": list(SHARED_NETWORK_ACTIONS)}
+    # The class: every action the consumers get that creates an association is the VPC association.
+    creates = [a for a in SHARED_NETWORK_ACTIONS if "Association" in a or not a.split(":")[1].startswith("Get")]
+    assert creates == ["vpc-lattice:CreateServiceNetworkVpcAssociation"]
+    assert "Resource" not in props["PolicyTemplate"] and "Principal" not in props["PolicyTemplate"]
+    # Unique per share (two stages in one account) and within RAM's 36 characters, even for a long share name.
+    assert props["Name"] == permission_name(share["Properties"]["Name"])
+    long = permission_name("Prod-EksLatticeGateway-Platform-service-network")
+    assert len(long) <= MAX_PERMISSION_NAME and long != permission_name("EksLatticeGateway-Platform-service-network")
