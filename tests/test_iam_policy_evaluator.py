@@ -12,6 +12,7 @@ from tests.support.iam_policy import (
     NotSupportedError,
     Request,
     evaluate,
+    evaluate_resource_policy,
     normalized_record_name,
     resolve,
     role_statements,
@@ -194,3 +195,53 @@ def test_route53_requests_carry_the_normalized_change() -> None:
     assert normalized_record_name("_Eks-Lattice-Gateway.API.example.com") == "_eks-lattice-gateway.api.example.com"
     with pytest.raises(NotSupportedError):
         route53_request("DeleteHostedZone", {"Id": "Z0123456789ABC"})
+
+
+# -- resource-based policies: Principal (VPC Lattice auth policies) ----------------------------------------------------
+
+SERVICE = "arn:aws:vpc-lattice:ap-northeast-2:111111111111:service/svc-0123456789abcdef0/v1"
+ROLE = "arn:aws:iam::111111111111:role/caller"
+
+
+def invoke(principal: str | None, **context: Any) -> Request:
+    return Request("vpc-lattice-svcs:Invoke", SERVICE, context, principal=principal)
+
+
+def grant(principal: Any, **fields: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": principal, "Action": "vpc-lattice-svcs:Invoke", "Resource": "*", **fields}
+
+
+def test_a_role_principal_admits_that_roles_sessions_only_never_anonymous_callers() -> None:
+    policy = [grant({"AWS": [ROLE]})]
+    assert evaluate_resource_policy(policy, invoke(ROLE)) is Decision.ALLOW
+    assert evaluate_resource_policy(policy, invoke(ROLE + "2")) is Decision.IMPLICIT_DENY
+    assert evaluate_resource_policy(policy, invoke(None)) is Decision.IMPLICIT_DENY
+    assert evaluate_resource_policy([grant({"AWS": ROLE})], invoke(ROLE)) is Decision.ALLOW  # a string, too
+
+
+def test_a_star_principal_admits_anonymous_callers_unless_a_condition_needs_a_key_they_lack() -> None:
+    assert evaluate_resource_policy([grant("*")], invoke(None)) is Decision.ALLOW
+    assert evaluate_resource_policy([grant({"AWS": "*"})], invoke(None)) is Decision.ALLOW
+    by_account = grant("*", Condition={"StringEquals": {"aws:PrincipalAccount": "111111111111"}})
+    assert evaluate_resource_policy([by_account], invoke(None)) is Decision.IMPLICIT_DENY
+    assert (
+        evaluate_resource_policy([by_account], invoke(ROLE, **{"aws:PrincipalAccount": "111111111111"}))
+        is Decision.ALLOW
+    )
+
+
+def test_an_account_root_principal_admits_the_accounts_principals() -> None:
+    policy = [grant({"AWS": "arn:aws:iam::111111111111:root"})]
+    assert evaluate_resource_policy(policy, invoke(ROLE)) is Decision.ALLOW
+    assert evaluate_resource_policy(policy, invoke("arn:aws:iam::222222222222:role/caller")) is Decision.IMPLICIT_DENY
+    assert evaluate_resource_policy(policy, invoke(None)) is Decision.IMPLICIT_DENY
+
+
+def test_principals_it_does_not_implement_are_refused_not_guessed() -> None:
+    for principal in ({"Service": "pods.eks.amazonaws.com"}, {"AWS": "111111111111"}, ["*"]):
+        with pytest.raises(NotSupportedError):
+            evaluate_resource_policy([grant(principal)], invoke(ROLE))
+    with pytest.raises(NotSupportedError, match="needs a Principal"):
+        evaluate_resource_policy([{"Effect": "Allow", "Action": "*", "Resource": "*"}], invoke(ROLE))
+    with pytest.raises(NotSupportedError, match="Principal"):
+        evaluate([grant("*")], invoke(ROLE))  # identity-based policies have none

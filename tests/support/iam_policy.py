@@ -11,8 +11,12 @@ evaluation logic", "IAM JSON policy elements: Condition operators", "Multivalued
   values of one key are ORed. ForAllValues is true when every request value matches some policy value, and
   also when the key is missing or empty; ForAnyValue needs at least one match; plain operators are false
   for a missing key unless ...IfExists.
-Anything else (NotAction, NotResource, other operators, policy variables) raises NotSupportedError, so a new
-kind of statement can never be approved by accident.
+- Resource-based policies (`evaluate_resource_policy`, for VPC Lattice auth policies): `Principal` is `"*"`
+  (everyone, anonymous callers too) or `{"AWS": ARN or [ARNs]}`, where a role ARN matches that role's sessions
+  and `arn:<partition>:iam::<account>:root` any principal of the account ("AWS JSON policy elements:
+  Principal"); an anonymous request (no principal) matches only `"*"`.
+Anything else (NotAction, NotResource, NotPrincipal, other operators, policy variables) raises
+NotSupportedError, so a new kind of statement can never be approved by accident.
 
 Template values are resolved with `resolve`: pseudo parameters and Fn::Join are computed; every other
 intrinsic (a cross-stack output, a GetAtt) is looked up in the caller's table and otherwise becomes an
@@ -47,6 +51,8 @@ class Request:
     action: str  # service:Operation
     resource: str  # ARN
     context: Mapping[str, ContextValue] = field(default_factory=dict)
+    # The signing role's ARN (its sessions), for resource-based policies; None: an anonymous (unsigned) request.
+    principal: str | None = None
 
 
 _OPERATORS = frozenset({"StringEquals", "StringLike"})
@@ -97,8 +103,33 @@ def _condition_holds(qualified: str, key: str, policy_values: list[str], request
     return any_match(raw)
 
 
-def _applies(statement: Mapping[str, Any], request: Request) -> bool:
-    unknown = set(statement) - _STATEMENT_KEYS
+def _principal_matches(principal: Any, request: Request) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict) or set(principal) != {"AWS"}:
+        raise NotSupportedError(f"Principal {principal!r} is not implemented")
+    for value in _as_list(principal["AWS"]):
+        if value == "*":
+            return True
+        if not isinstance(value, str) or not value.startswith("arn:"):
+            raise NotSupportedError(f"Principal AWS value {value!r} is not implemented")
+        if request.principal is None:
+            continue
+        if value.endswith(":root"):
+            if value.split(":")[4] == request.principal.split(":")[4]:
+                return True
+        elif value == request.principal:
+            return True
+    return False
+
+
+def _applies(statement: Mapping[str, Any], request: Request, *, resource_policy: bool = False) -> bool:
+    allowed = _STATEMENT_KEYS | {"Principal"} if resource_policy else _STATEMENT_KEYS
+    unknown = set(statement) - allowed
+    if resource_policy and "Principal" not in statement:
+        raise NotSupportedError("a resource-based policy statement needs a Principal")
+    if resource_policy and not _principal_matches(statement["Principal"], request):
+        return False
     if unknown:
         raise NotSupportedError(f"statement elements {sorted(unknown)} are not implemented")
     actions = _as_list(statement["Action"])
@@ -115,12 +146,22 @@ def _applies(statement: Mapping[str, Any], request: Request) -> bool:
 
 
 def evaluate(statements: Sequence[Mapping[str, Any]], request: Request) -> Decision:
+    """An identity-based policy's decision (no Principal element)."""
+    return _evaluate(statements, request, resource_policy=False)
+
+
+def evaluate_resource_policy(statements: Sequence[Mapping[str, Any]], request: Request) -> Decision:
+    """A resource-based policy's decision for `request.principal` (None: anonymous)."""
+    return _evaluate(statements, request, resource_policy=True)
+
+
+def _evaluate(statements: Sequence[Mapping[str, Any]], request: Request, *, resource_policy: bool) -> Decision:
     allowed = False
     for statement in statements:
         effect = statement.get("Effect")
         if effect not in ("Allow", "Deny"):
             raise NotSupportedError(f"Effect {effect!r}")
-        if _applies(statement, request):
+        if _applies(statement, request, resource_policy=resource_policy):
             if effect == "Deny":
                 return Decision.EXPLICIT_DENY
             allowed = True

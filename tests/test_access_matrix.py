@@ -1,0 +1,206 @@
+"""Who reaches which route (issue 20): both auth policies, the service network's and the route's, evaluated with
+the project's IAM evaluator (tests/support/iam_policy.py) for every kind of caller, and the result compared with
+the README's access table ("Security: access control"), which must equal it cell for cell.
+
+Lattice admits a request only when the network's policy and the route's both allow it (VPC Lattice User Guide,
+"How authorization works", https://docs.aws.amazon.com/vpc-lattice/latest/ug/auth-policies.html, read
+2026-12-05); a caller's own identity policy is the third half, which every role this app creates has.
+Each caller is the request context Lattice builds: the signing role (none when unsigned), its account and session
+tags, and the VPC the request comes from (`vpc-lattice-svcs:SourceVpc`, present for signed and unsigned requests).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from constructs.lattice_sharing import consumer_auth_statement
+
+from config import parse_context
+from config.access_policy import (
+    INVOKE,
+    POD_IDENTITY_TAGS,
+    Identities,
+    network_roles,
+    network_statements,
+    route_policy,
+    service_account,
+)
+from config.model import AppConfig
+from tests.conftest import TODAY
+from tests.support.iam_policy import Decision, Request, evaluate_resource_policy
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+ACCOUNT, CONSUMER, FOREIGN = "111111111111", "222222222222", "999999999999"
+CLUSTER_VPC, CLIENT_VPC, CONSUMER_VPC = "vpc-0c0c0c0c0c0c0c0c0", "vpc-0d0d0d0d0d0d0d0d0", "vpc-0e0e0e0e0e0e0e0e0"
+
+
+def role(account: str, name: str) -> str:
+    return f"arn:aws:iam::{account}:role/{name}"
+
+
+SMOKE, SECOND, HOST = role(ACCOUNT, "smoke"), role(ACCOUNT, "smoke-second"), role(ACCOUNT, "client-host")
+OPS, CALLER_ROLE, SPOOF = role(ACCOUNT, "ops"), role(ACCOUNT, "caller-pods"), role(ACCOUNT, "tagged-like-caller")
+CONSUMER_ROLE, FOREIGN_ROLE = role(CONSUMER, "team-b-app"), role(FOREIGN, "stranger")
+
+DEMO = {"image": "rlawnsdud/demo:latest", "containerPort": 3000, "healthPath": "/health"}
+
+
+def _route(name: str, access: dict[str, Any] | None) -> dict[str, Any]:
+    route: dict[str, Any] = {
+        "name": name,
+        "hostname": f"{name}.example.com",
+        "rules": [{"pathPrefix": "/", "backends": [{"app": "web"}]}],
+    }
+    return {**route, "access": access} if access is not None else route
+
+
+# One route per `access` entry kind (the README's columns), the app with `calls` calling the route "calls".
+KINDS: dict[str, dict[str, Any] | None] = {
+    "no `access`": None,
+    "`clientHost`": {"allow": [{"clientHost": True}]},
+    "`role`": {"allow": [{"role": OPS}]},
+    "`app`": {"allow": [{"app": "caller"}]},
+    "`calls`": None,
+    "`account`": {"allow": [{"account": CONSUMER}]},
+    "`unsigned`": {"unsigned": True},
+}
+
+
+def every_kind_config() -> AppConfig:
+    names = {kind: re.sub(r"[^a-z]+", "-", kind).strip("-") or "default" for kind in KINDS}
+    names["no `access`"] = "default"
+    routes = [_route(names[kind], access) for kind, access in KINDS.items()]
+    apps = [{"name": "web", **DEMO}, {"name": "caller", **DEMO, "calls": [names["`calls`"]]}]
+    consumers = [{"name": "team-b", "account": CONSUMER, "vpcCidr": "10.3.0.0/16"}]
+    return parse_context(
+        {"apps": json.dumps(apps), "routes": json.dumps(routes), "consumers": json.dumps(consumers)}, today=TODAY
+    )
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: str | None  # the signing role; None: unsigned
+    vpc: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def request(self, route: str) -> Request:
+        context: dict[str, str] = {"vpc-lattice-svcs:SourceVpc": self.vpc}
+        if self.principal is not None:
+            context["aws:PrincipalAccount"] = self.principal.split(":")[4]
+            context["aws:PrincipalArn"] = self.principal
+            context.update({f"aws:PrincipalTag/{k}": v for k, v in self.tags.items()})
+        return Request(INVOKE, f"arn:aws:vpc-lattice:ap-northeast-2:{ACCOUNT}:service/{route}/", context, self.principal)
+
+
+def _pod_tags(cfg: AppConfig, app: str) -> dict[str, str]:
+    """The session tags Pod Identity gives the app's pods (a config without the app: what they would be)."""
+    found = next((a for a in cfg.apps if a.name == app), None)
+    values = (cfg.cluster_name, found.namespace, service_account(found)) if found else (cfg.cluster_name, "default", app)
+    return dict(zip(POD_IDENTITY_TAGS, values, strict=True))
+
+
+def callers(cfg: AppConfig) -> dict[str, Caller]:
+    """The README's rows. The smoke functions and the client host run in the client VPC, pods in the cluster VPC."""
+    return {
+        "smoke test": Caller(SMOKE, CLIENT_VPC),
+        "smoke test's second identity": Caller(SECOND, CLIENT_VPC),
+        "client host": Caller(HOST, CLIENT_VPC),
+        "a role a route names (`role`)": Caller(OPS, CLIENT_VPC),
+        "an app with `calls` (its sidecar signs)": Caller(CALLER_ROLE, CLUSTER_VPC, _pod_tags(cfg, "caller")),
+        "another role carrying that app's session tags": Caller(SPOOF, CLUSTER_VPC, _pod_tags(cfg, "caller")),
+        "an app without `calls` (no sidecar: unsigned)": Caller(None, CLUSTER_VPC),
+        "a consumer account's role": Caller(CONSUMER_ROLE, CONSUMER_VPC),
+        "a foreign account's role": Caller(FOREIGN_ROLE, CLIENT_VPC),
+        "unsigned, cluster VPC": Caller(None, CLUSTER_VPC),
+        "unsigned, client VPC": Caller(None, CLIENT_VPC),
+        "unsigned, consumer VPC": Caller(None, CONSUMER_VPC),
+    }
+
+
+def identities(cfg: AppConfig) -> Identities:
+    apps = {a.name: CALLER_ROLE for a in cfg.calling_apps}
+    return Identities(
+        account=ACCOUNT,
+        smoke_role_arn=SMOKE,
+        client_host_role_arn=HOST,
+        vpc_ids=(CLUSTER_VPC, CLIENT_VPC),
+        app_role_arns=apps,
+    )
+
+
+def network_policy(cfg: AppConfig) -> list[dict[str, Any]]:
+    """The statements constructs/lattice.py puts in the network's AWS::VpcLattice::AuthPolicy for `cfg`."""
+    return network_statements(
+        account=ACCOUNT,
+        vpc_ids=[CLUSTER_VPC, CLIENT_VPC],
+        unsigned=cfg.admits_unsigned,
+        consumer_statement=consumer_auth_statement([c.account for c in cfg.consumers]),
+        roles=network_roles(cfg),
+    )
+
+
+def status(cfg: AppConfig, caller: Caller, route_index: int) -> str:
+    route = cfg.routes[route_index]
+    request = caller.request(f"svc-{route.name}")
+    network = evaluate_resource_policy(network_policy(cfg), request)
+    own = evaluate_resource_policy(route_policy(cfg, route, identities(cfg))["Statement"], request)
+    return "200" if network is own is Decision.ALLOW else "403"
+
+
+def matrix(cfg: AppConfig) -> dict[str, list[str]]:
+    return {name: [status(cfg, c, i) for i in range(len(cfg.routes))] for name, c in callers(cfg).items()}
+
+
+def render(cfg: AppConfig) -> str:
+    """The README's table: one row per caller, one column per `access` entry kind."""
+    head = ["caller", *KINDS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join([name, *cells]) + " |" for name, cells in matrix(cfg).items()]
+    return "\n".join(lines)
+
+
+def readme_table() -> str:
+    text = README.read_text()
+    found = re.search(r"<!-- access-matrix -->\n(.*?)\n<!-- /access-matrix -->", text, re.DOTALL)
+    assert found, "README.md lost its access table markers (<!-- access-matrix --> ... <!-- /access-matrix -->)"
+    return found.group(1).strip()
+
+
+def test_the_readme_access_table_is_the_evaluated_matrix() -> None:
+    expected = render(every_kind_config())
+    assert readme_table() == expected, "README.md's access table differs; the evaluated one is:\n" + expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [{}, {"apps": json.dumps([{"name": "web", **DEMO}]), "routes": json.dumps([_route("a", None), _route("b", None)])}],
+    ids=["default-config", "two-default-routes"],
+)
+def test_every_default_route_matches_the_readmes_no_access_column(raw: dict[str, Any]) -> None:
+    cfg = parse_context(raw, today=TODAY)
+    table = readme_table().splitlines()[2:]
+    column = {row.split(" | ")[0].strip("| "): row.strip("| ").split(" | ")[1] for row in table}
+    got = matrix(cfg)
+    assert set(column) == set(got)
+    for i, route in enumerate(cfg.routes):
+        assert route.access is None
+        for name, cells in got.items():
+            assert cells[i] == column[name], (route.name, name)
+
+
+def test_the_matrix_says_what_zero_trust_means() -> None:
+    """The properties the table shows, stated once more so that a table edited to match a regression fails."""
+    cfg = every_kind_config()
+    got = matrix(cfg)
+    assert set(got["smoke test"]) == {"200"}  # the smoke test reaches every route
+    assert got["smoke test's second identity"] == ["403"] * 6 + ["200"]  # only where anyone in our VPCs may
+    assert got["another role carrying that app's session tags"] == got["unsigned, cluster VPC"]  # tags alone: nothing
+    assert set(got["a foreign account's role"]) - {"200"} == {"403"}
+    assert got["a foreign account's role"][-1] == "200"  # from inside our VPCs, like anyone there
+    assert set(got["unsigned, consumer VPC"]) == {"403"}  # unsigned: this app's own VPCs only (item 9)
+    assert set(got["a consumer account's role"]) == {"403", "200"}  # only the route naming its account
