@@ -82,7 +82,9 @@ def app_condition(cfg: AppConfig, app: App) -> dict[str, Any]:
     """An app's pods: sessions of its role (the statement's Principal) that also carry the Pod Identity session tags
     of this cluster, the app's namespace and ServiceAccount (another cluster's association of the same role fails)."""
     tags = (cfg.cluster_name, app.namespace, service_account(app))
-    return {"StringEquals": {f"aws:PrincipalTag/{key}": value for key, value in zip(POD_IDENTITY_TAGS, tags, strict=True)}}
+    return {
+        "StringEquals": {f"aws:PrincipalTag/{key}": value for key, value in zip(POD_IDENTITY_TAGS, tags, strict=True)}
+    }
 
 
 def unsigned_condition(vpc_ids: tuple[str, ...] | list[str]) -> dict[str, Any]:

@@ -94,13 +94,17 @@ class Caller:
             context["aws:PrincipalAccount"] = self.principal.split(":")[4]
             context["aws:PrincipalArn"] = self.principal
             context.update({f"aws:PrincipalTag/{k}": v for k, v in self.tags.items()})
-        return Request(INVOKE, f"arn:aws:vpc-lattice:ap-northeast-2:{ACCOUNT}:service/{route}/", context, self.principal)
+        return Request(
+            INVOKE, f"arn:aws:vpc-lattice:ap-northeast-2:{ACCOUNT}:service/{route}/", context, self.principal
+        )
 
 
 def _pod_tags(cfg: AppConfig, app: str) -> dict[str, str]:
     """The session tags Pod Identity gives the app's pods (a config without the app: what they would be)."""
     found = next((a for a in cfg.apps if a.name == app), None)
-    values = (cfg.cluster_name, found.namespace, service_account(found)) if found else (cfg.cluster_name, "default", app)
+    values = (
+        (cfg.cluster_name, found.namespace, service_account(found)) if found else (cfg.cluster_name, "default", app)
+    )
     return dict(zip(POD_IDENTITY_TAGS, values, strict=True))
 
 
@@ -204,3 +208,34 @@ def test_the_matrix_says_what_zero_trust_means() -> None:
     assert got["a foreign account's role"][-1] == "200"  # from inside our VPCs, like anyone there
     assert set(got["unsigned, consumer VPC"]) == {"403"}  # unsigned: this app's own VPCs only (item 9)
     assert set(got["a consumer account's role"]) == {"403", "200"}  # only the route naming its account
+
+
+# Condition keys that describe where a request comes from or a whole account, never one identity.
+ROLE_ARN = re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/.+")
+NOT_IDENTITY_KEYS = {"aws:principalaccount", "aws:principalorgid", "vpc-lattice-svcs:sourcevpc"}
+
+
+def _identity_class_problems(statements: list[dict[str, Any]]) -> list[str]:
+    """Statements that admit a specific identity without naming its principal ARN: a `"*"` principal narrowed by
+    anything but an account, an organization or a source VPC (tags, for one, are claimable)."""
+    problems = []
+    for s in statements:
+        keys = {k.lower() for keys in (s.get("Condition") or {}).values() for k in keys}
+        if s["Principal"] == "*" and keys - NOT_IDENTITY_KEYS:
+            problems.append(f"{s.get('Sid')}: Principal * narrowed by {sorted(keys - NOT_IDENTITY_KEYS)}")
+        if s["Principal"] != "*":
+            arns = s["Principal"]["AWS"]
+            for arn in [arns] if isinstance(arns, str) else arns:
+                if not ROLE_ARN.fullmatch(arn):
+                    problems.append(f"{s.get('Sid')}: principal {arn} is not a role ARN")
+    return problems
+
+
+def test_every_statement_that_admits_a_specific_identity_names_its_principal_arn() -> None:
+    """Issue 20 item 5, as a class: over both policies of the every-kind config."""
+    cfg = every_kind_config()
+    policies = [network_policy(cfg), *(route_policy(cfg, r, identities(cfg))["Statement"] for r in cfg.routes)]
+    assert [p for statements in policies for p in _identity_class_problems(statements)] == []
+    # ... and the check is not vacuous: the old tag-only app statement fails it.
+    tags_only = {"Sid": "AppOld", "Principal": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/x": "y"}}}
+    assert _identity_class_problems([tags_only]) == ["AppOld: Principal * narrowed by ['aws:principaltag/x']"]

@@ -129,7 +129,10 @@ WHO = Identities(
     smoke_role_arn="arn:aws:iam::111111111111:role/smoke",
     client_host_role_arn="arn:aws:iam::111111111111:role/host",
     vpc_ids=("vpc-0aaaaaaaaaaaaaaaa", "vpc-0bbbbbbbbbbbbbbbb"),
-    app_role_arns={"shop-v1": "arn:aws:iam::111111111111:role/shop-v1", "demo-app-a": "arn:aws:iam::111111111111:role/a"},
+    app_role_arns={
+        "shop-v1": "arn:aws:iam::111111111111:role/shop-v1",
+        "demo-app-a": "arn:aws:iam::111111111111:role/a",
+    },
 )
 
 
