@@ -32,7 +32,7 @@ from config.access_policy import (
 )
 from config.model import AppConfig
 from tests.conftest import TODAY
-from tests.support.iam_policy import Decision, Request, evaluate_resource_policy
+from tests.support.iam_policy import Decision, Request, evaluate_resource_policy, resolve, token_key
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 ACCOUNT, CONSUMER, FOREIGN = "111111111111", "222222222222", "999999999999"
@@ -71,15 +71,18 @@ KINDS: dict[str, dict[str, Any] | None] = {
 }
 
 
-def every_kind_config() -> AppConfig:
-    names = {kind: re.sub(r"[^a-z]+", "-", kind).strip("-") or "default" for kind in KINDS}
+def every_kind_raw() -> dict[str, str]:
+    """The context of a config with one route per `access` entry kind (as `-c` delivers it: JSON text)."""
+    names = {kind: re.sub(r"[^a-z]+", "-", kind).strip("-") for kind in KINDS}
     names["no `access`"] = "default"
     routes = [_route(names[kind], access) for kind, access in KINDS.items()]
     apps = [{"name": "web", **DEMO}, {"name": "caller", **DEMO, "calls": [names["`calls`"]]}]
     consumers = [{"name": "team-b", "account": CONSUMER, "vpcCidr": "10.3.0.0/16"}]
-    return parse_context(
-        {"apps": json.dumps(apps), "routes": json.dumps(routes), "consumers": json.dumps(consumers)}, today=TODAY
-    )
+    return {"apps": json.dumps(apps), "routes": json.dumps(routes), "consumers": json.dumps(consumers)}
+
+
+def every_kind_config() -> AppConfig:
+    return parse_context(every_kind_raw(), today=TODAY)
 
 
 @dataclass(frozen=True)
@@ -239,3 +242,80 @@ def test_every_statement_that_admits_a_specific_identity_names_its_principal_arn
     # ... and the check is not vacuous: the old tag-only app statement fails it.
     tags_only = {"Sid": "AppOld", "Principal": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/x": "y"}}}
     assert _identity_class_problems([tags_only]) == ["AppOld: Principal * narrowed by ['aws:principaltag/x']"]
+
+
+# -- the same matrix from the synthesized templates ---------------------------------------------------------------
+
+# What each intrinsic the policies hold stands for (by the logical id or output name it refers to).
+TOKENS = (
+    (r"SmokeTestSecondIdentityFunctionRole", SECOND),
+    (r"SmokeTestFunctionRole", SMOKE),
+    (r"ClientHostRole[0-9A-F]{8}Arn", HOST),
+    (r"WorkloadCallercallerRole[0-9A-F]{8}", CALLER_ROLE),
+    (r"RefClusterNetworkVpc[0-9A-F]{8}|^ClusterNetworkVpc[0-9A-F]{8}$", CLUSTER_VPC),
+    (r"RefClientNetworkVpc[0-9A-F]{8}|^ClientNetworkVpc[0-9A-F]{8}$", CLIENT_VPC),
+)
+
+
+def _token_table(template: dict[str, Any]) -> dict[str, str]:
+    table = {token_key({"Ref": "AWS::AccountId"}): ACCOUNT}
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if len(node) == 1:
+                ((fn, arg),) = node.items()
+                name = {"Ref": arg, "Fn::GetAtt": arg[0] if isinstance(arg, list) else arg}.get(fn)
+                if fn == "Fn::GetStackOutput":
+                    name = arg["OutputName"]
+                for pattern, value in TOKENS:
+                    if isinstance(name, str) and re.search(pattern, name):
+                        table[token_key(node)] = value
+            for child in node.values():
+                visit(child)
+        elif isinstance(node, list):
+            for child in node:
+                visit(child)
+
+    visit(template)
+    return table
+
+
+@pytest.fixture(scope="module")
+def synthesized(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The network's policy and each route's (by route name), as the every-kind config synthesizes them."""
+    from tests.conftest import Synthesized
+
+    overrides: dict[str, object] = dict(every_kind_raw())
+    synth = Synthesized(tmp_path_factory.mktemp("matrix"), overrides, (ACCOUNT, "ap-northeast-2"), nag=False)
+    platform, gateway = (synth.templates[f"EksLatticeGateway-{s}"] for s in ("Platform", "Gateway"))
+    (network,) = [r for r in platform["Resources"].values() if r["Type"] == "AWS::VpcLattice::AuthPolicy"]
+    network_statements_ = resolve(network["Properties"]["Policy"]["Statement"], _token_table(platform))
+    routes: dict[str, list[dict[str, Any]]] = {}
+    table = _token_table(gateway)
+    for resource in gateway["Resources"].values():
+        if resource["Type"] != "Custom::AWSCDK-EKS-KubernetesResource":
+            continue
+        for obj in json.loads(resolve(resource["Properties"]["Manifest"], table)):
+            if obj["kind"] == "IAMAuthPolicy":
+                routes[obj["spec"]["targetRef"]["name"]] = json.loads(obj["spec"]["policy"])["Statement"]
+    return network_statements_, routes
+
+
+def test_the_synthesized_policies_give_the_same_matrix(
+    synthesized: tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]],
+) -> None:
+    """What deploys, not only the functions that build it: every token resolved to the identity it names."""
+    network, routes = synthesized
+    cfg = every_kind_config()
+    assert len(routes) == len(cfg.routes)
+    expected = matrix(cfg)
+    for name, caller in callers(cfg).items():
+        for i, route in enumerate(cfg.routes):
+            (own,) = [s for target, s in routes.items() if target.startswith(f"{route.name}-")]
+            request = caller.request(f"svc-{route.name}")
+            decisions = {evaluate_resource_policy(network, request), evaluate_resource_policy(own, request)}
+            assert ("200" if decisions == {Decision.ALLOW} else "403") == expected[name][i], (name, route.name)
+    for statements in [network, *routes.values()]:
+        assert _identity_class_problems(statements) == []
