@@ -14,6 +14,7 @@ from config.access_policy import (
     INVOKE,
     MAX_AUTH_POLICY_BYTES,
     Identities,
+    network_roles,
     network_statements,
     policy_text,
     route_policy,
@@ -369,3 +370,49 @@ def test_a_calling_apps_role_is_bound_by_pod_identity_and_may_only_invoke_lattic
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == INVOKE
     assert ":service/*" in json.dumps(statement["Resource"])
+
+
+# ------------------------------------------------------------------- what the network admits (issue 20 item 8)
+
+
+def test_the_network_admits_by_arn_every_named_role_outside_the_consumer_accounts() -> None:
+    """A named role of another account would otherwise pass its route's policy and never the network's: the
+    network names it explicitly. A consumer account's role is admitted by the consumer statement already."""
+    consumer_role = "arn:aws:iam::222222222222:role/team-b"
+    here = "arn:aws:iam::111111111111:role/reporting"
+    cfg = parse(
+        routes=[_route({"allow": [{"role": OPS}, {"role": consumer_role}]}), _route({"allow": [{"role": here}]}, "r2")],
+        consumers=CONSUMERS,
+    )
+    assert network_roles(cfg) == [here, OPS]
+    statements = network_statements(
+        account="111111111111", vpc_ids=["vpc-1"], unsigned=False, consumer_statement=None, roles=network_roles(cfg)
+    )
+    assert statements[-1] == {
+        "Sid": "NamedRoles",
+        "Effect": "Allow",
+        "Principal": {"AWS": [here, OPS]},
+        "Action": INVOKE,
+        "Resource": "*",
+    }
+    assert network_roles(parse()) == []  # the default names no role: no statement
+
+
+def test_the_network_policy_with_every_named_role_must_fit_lattices_10_kb() -> None:
+    # 60 roles per route fit each route's policy; the network's holds all of them (3 routes x 60) and not.
+    routes = [
+        _route({"allow": [{"role": f"arn:aws:iam::444455556666:role/{n}{i:03}" + "x" * 20} for i in range(60)]}, n)
+        for n in ("ra", "rb", "rc")
+    ]
+    with pytest.raises(ConfigError) as caught:
+        parse(routes=routes)
+    assert caught.value.lines[0].startswith("routes: the service network's auth policy would be ")
+    assert "Lattice takes at most 10240" in caught.value.lines[0]
+    parse(routes=routes[:1])  # one route's roles fit both
+
+
+def test_an_app_statement_without_the_apps_role_is_never_written() -> None:
+    cfg = parse(apps=_apps(calls=["demo-http-route"]), routes=[_route()])
+    no_roles = Identities(account="1", smoke_role_arn="s", client_host_role_arn="h", vpc_ids=("vpc-1",))
+    with pytest.raises(ValueError, match="no role ARN for app 'demo-app-b'"):
+        route_policy(cfg, cfg.routes[0], no_roles)
