@@ -174,8 +174,10 @@ def placeholder_identities(cfg: AppConfig) -> Identities:
 
 def oversized_network_policy(cfg: AppConfig) -> str | None:
     """Why the service network's policy would exceed Lattice's 10 KB (the roles all routes name are in it)."""
-    consumer = {"Sid": "ConsumerAccounts", "Condition": {"StringEquals": {"aws:PrincipalAccount": [
-        c.account for c in cfg.consumers]}}}  # fmt: skip
+    condition: dict[str, Any] = {"aws:PrincipalAccount": [c.account for c in cfg.consumers]}
+    if cfg.share_with_organization:
+        condition["aws:PrincipalOrgID"] = "o-" + "x" * 32  # the longest organization id
+    consumer = _statement("ConsumerAccounts", "*", {"StringEquals": condition})
     statements = network_statements(
         account="123456789012",
         vpc_ids=[PLACEHOLDER_VPC_ID, PLACEHOLDER_VPC_ID],

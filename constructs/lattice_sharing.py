@@ -41,7 +41,9 @@ def consumer_auth_statement(accounts: list[str], organization_id: str | None = N
 # Lattice supports customer managed RAM permissions for service networks (VPC Lattice User Guide, "Share your VPC
 # Lattice entities", https://docs.aws.amazon.com/vpc-lattice/latest/ug/sharing.html, read 2026-12-05), and
 # ram:CreatePermission takes a policy template of Effect and Action only, Resource and Principal filled in by RAM
-# (botocore ram 2018-01-04 service-2.json, CreatePermissionRequest.policyTemplate).
+# (botocore ram 2018-01-04 service-2.json, CreatePermissionRequest.policyTemplate: "only actions that are supported
+# by the specified resource type"). Unverified (no source lists the actions RAM accepts for this resource type):
+# that it takes both; a deploy with consumers is the first to tell.
 SHARED_NETWORK_ACTIONS = ("vpc-lattice:CreateServiceNetworkVpcAssociation", "vpc-lattice:GetServiceNetwork")
 SHARED_NETWORK_RESOURCE_TYPE = "vpc-lattice:ServiceNetwork"
 # botocore ram PermissionName: 1-36 characters of [\w.-].
