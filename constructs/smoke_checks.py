@@ -56,7 +56,7 @@ def smoke_checks(cfg: AppConfig, *, caller: str = SMOKE_ROLE, account: str | Non
 def denial_checks(cfg: AppConfig, *, caller: str) -> list[dict[str, Any]]:
     """Under AWS_IAM, one request per route from `caller` (UNSIGNED: no signature; SECOND_IDENTITY: a role no
     route names), expected to be refused (403), or to get through where the route sets `unsigned: true` (its
-    policy then admits anyone the service network lets in)."""
+    policy then admits anyone in this app's own VPCs, where both smoke functions run)."""
     if cfg.service_network_auth_type != "AWS_IAM":
         return []
     checks: list[dict[str, Any]] = []
