@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 from typing import Any
-from urllib.parse import unquote_to_bytes, urlsplit
 
 import pytest
 from smoke import handler as smoke
@@ -22,13 +21,25 @@ from tests.sigv4_verifier import (
     verify,
 )
 from tests.support.raw_http import RawCaptureServer
+from tests.support.smoke_wire import (
+    KEY,
+    REGION,
+    REQUIRED,
+    SECRET,
+    SERVICE,
+    TOKEN,
+    assert_signed_as_sent,
+    sent_by_the_lambda,
+    signing_environment,
+)
 from tools import smoke as smoke_cli
 
-KEY, SECRET, TOKEN = "AKIDSMOKETEST", "smoke/secret+key=", "session/token+with=chars"
-REGION, SERVICE = "ap-northeast-2", "vpc-lattice-svcs"
 HOST = "api.example.com"
-# What Lattice needs signed besides the host and date: the unsigned-payload marker and the session token.
-REQUIRED = ("host", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token")
+
+
+@pytest.fixture
+def signing(monkeypatch: pytest.MonkeyPatch) -> None:
+    signing_environment(monkeypatch)
 
 
 # ------------------------------------------------------------------------------------- the verifier, on its own
@@ -65,53 +76,6 @@ def test_the_verifier_refuses_the_raw_comma_botocore_signs_as_written() -> None:
 
 
 # ------------------------------------------------------------------------------ the Lambda's requests, as sent
-
-
-@pytest.fixture
-def signing(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    monkeypatch.setenv("SIGV4_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
-
-
-def sent_by_the_lambda(check: dict[str, Any], status: int = 200, body: bytes = b"{}") -> tuple[bytes, dict[str, Any]]:
-    """Run one check through the handler's real opener against a local server: (request head as it arrived, the
-    check's result)."""
-    with RawCaptureServer(lambda _: (status, body)) as server:
-        event = {"checks": [check], "attempts": 1, "timeoutSeconds": 5, "retryDelaySeconds": 0}
-        try:
-            report = smoke.run(event, resolver=lambda host, port: [("127.0.0.1", server.port)], sleep=lambda _: None)
-        except smoke.SmokeTestError as err:
-            report = {"results": [{"detail": str(err)}]}
-    (head,) = server.heads
-    return head, report["results"][0]
-
-
-def _meaning(target: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    """A target's path and query pairs, percent-decoded ("+" literal): equal meanings ask for the same thing."""
-    parts = urlsplit(target)
-    pairs = [p.partition("=") for p in parts.query.split("&") if p]
-    return unquote_to_bytes(parts.path or "/"), [(unquote_to_bytes(n), unquote_to_bytes(v)) for n, _, v in pairs]
-
-
-def assert_signed_as_sent(head: bytes, check: dict[str, Any]) -> RawRequest:
-    """The request as it arrived carries a signature the independent verifier accepts, for the check's host, and
-    asks for what the check's URL asks for."""
-    request = RawRequest.parse(head)
-    verify(request, {KEY: SECRET}, region=REGION, service=SERVICE, required=REQUIRED)
-    url = urlsplit(check["url"])
-    assert [v.strip() for v in request.values("host")] == [url.hostname]
-    assert [v.strip() for v in request.values("x-amz-content-sha256")] == ["UNSIGNED-PAYLOAD"]
-    assert [v.strip() for v in request.values("x-amz-security-token")] == [TOKEN]
-    assert _meaning(request.target) == _meaning(check["url"].split(url.netloc, 1)[1])
-    for name, value in (check.get("headers") or {}).items():
-        assert [v.strip() for v in request.values(name.lower())] == [value.strip()]
-    return request
 
 
 # Queries and paths whose canonical form differs from how they are written: the characters of item 1 (",", "=",
