@@ -60,7 +60,7 @@ def rich_config() -> AppConfig:
                     "namespace": "shop",
                     "image": "public.ecr.aws/nginx/nginx:1.27",
                     "replicas": 3,
-                    "containerPort": 8080,
+                    "containerPort": 8081,  # 8080 is its signing sidecar's (it calls a route)
                     "env": {"MODE": "stable"},
                     "calls": ["demo-http-route"],
                     "healthPath": "/healthz",
@@ -426,7 +426,7 @@ def test_rich_config_health_check_resources_and_env() -> None:
     assert target_group_policy(shop)["spec"]["healthCheck"] == {
         "enabled": True,
         "path": "/healthz",
-        "port": 8080,
+        "port": 8081,
         "protocol": "HTTP",
         "protocolVersion": "HTTP2",
         "intervalSeconds": 30,
@@ -441,9 +441,9 @@ def test_rich_config_health_check_resources_and_env() -> None:
     }
     # Without HOST, the builder's PORT and POD lead; PORT follows containerPort.
     assert [e["name"] for e in container["env"]] == ["PORT", "POD", "MODE"]
-    assert container["env"][0] == {"name": "PORT", "value": "8080"}
-    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080}
-    assert container["ports"] == [{"containerPort": 8080}]
+    assert container["env"][0] == {"name": "PORT", "value": "8081"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8081}
+    assert container["ports"] == [{"containerPort": 8081}]
 
 
 @pytest.mark.parametrize("make", CONFIGS.values(), ids=CONFIGS.keys())
