@@ -13,30 +13,38 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from constructs.controller_values import controller_values
 from constructs.k8s_objects import SIGV4_PROXY_IMAGE, workload_objects
 
 from config.loader import ConfigError, parse_context
 from config.model import SIGNING_SIDECAR_PORT, AppConfig
+from config.versions import CONTROLLER_NAMESPACE, EKS_VERSIONS
 from tests.conftest import VARIANT, Synthesized
+from tests.support.helm import helm_binary, helm_template
 from tests.test_k8s_objects import rich_config
 
 TODAY = dt.date(2026, 11, 28)
+CONTROLLER_IMAGE = "public.ecr.aws/aws-application-networking-k8s/aws-gateway-controller:v2.1.3"
 Obj = dict[str, Any]
 Endpoint = tuple[str, int]  # (HTTP path, port)
 PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
 
 
-def _flag(args: list[str], name: str, default: str) -> str:
-    """A kingpin/Go flag's value from a container's args: `--name value` or `--name=value`; the last one wins."""
+def _flag(args: list[str], name: str, default: str, *, single_dash: bool = False) -> str:
+    """A flag's value from a container's args: `--name value` or `--name=value` (kingpin), also `-name` (Go's flag
+    package, `single_dash`); the last one wins."""
+    spellings = (f"--{name}", f"-{name}") if single_dash else (f"--{name}",)
     value = default
     for i, arg in enumerate(args):
-        if arg == name and i + 1 < len(args):
-            value = args[i + 1]
-        elif arg.startswith(f"{name}="):
-            value = arg.split("=", 1)[1]
+        for flag in spellings:
+            if arg == flag and i + 1 < len(args):
+                value = args[i + 1]
+            elif arg.startswith(f"{flag}="):
+                value = arg.split("=", 1)[1]
     return value
 
 
@@ -75,7 +83,7 @@ IMAGES: dict[str, Image] = {
             "the request's Host: no endpoint of its own. The Dockerfile's final stage is FROM scratch (no shell)."
         ),
         serves=lambda container: set(),
-        listens=lambda container: [_address(_flag(container.get("args", []), "--port", ":8080"))],
+        listens=lambda container: [_address(_flag(container.get("args", []), "port", ":8080"))],
     ),
     "rlawnsdud/demo:latest": Image(
         source=(
@@ -87,6 +95,35 @@ IMAGES: dict[str, Image] = {
         listens=_demo_listens,
     ),
 }
+
+
+def _controller_probe_port(container: Obj) -> int:
+    return _address(_flag(container.get("args", []), "health-probe-bind-address", ":8081", single_dash=True))[1]
+
+
+def _controller_listens(container: Obj) -> list[tuple[str, int]]:
+    args = container.get("args", [])
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    metrics = _address(_flag(args, "metrics-bind-address", ":8080", single_dash=True))
+    probes = _address(_flag(args, "health-probe-bind-address", ":8081", single_dash=True))
+    return [metrics, probes, *([("", 9443)] if str(env.get("WEBHOOK_ENABLED", "")).lower() == "true" else [])]
+
+
+IMAGES[CONTROLLER_IMAGE] = Image(
+    source=(
+        "aws/aws-application-networking-k8s tag v2.1.3 (commit e3fb86ea0573aa299458b9b022c59a364584b6e8), read "
+        "2026-12-05: cmd/aws-application-networking-k8s/main.go declares the Go flags metrics-bind-address "
+        '(default ":8080") and health-probe-bind-address (default ":8081"), adds the checks "healthz" and "readyz", '
+        'and starts the webhook server on port 9443 when WEBHOOK_ENABLED is "true" (pkg/config/controller_config.go). '
+        "kubernetes-sigs/controller-runtime v0.22.1 (the go.mod pin; commit 6422ed031ac07ae85c8bd234657e77ddf5cace6e) "
+        "pkg/manager/internal.go serves them at /healthz and /readyz."
+    ),
+    serves=lambda container: {
+        ("/healthz", _controller_probe_port(container)),
+        ("/readyz", _controller_probe_port(container)),
+    },
+    listens=_controller_listens,
+)
 LOOPBACK = "127.0.0.1"
 
 
@@ -205,6 +242,21 @@ def test_every_synthesized_pod_holds(which: str, request: pytest.FixtureRequest)
                 objects += json.loads(manifest)
     cfg = parse_context(VARIANT if which == "variant" else {}, today=TODAY)
     assert assert_pods_hold(objects, cfg) >= len(cfg.apps)
+
+
+def test_the_controller_charts_pods_hold(reference_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The controller's Deployment as the real helm (from the app's kubectl layer) renders the pinned chart with
+    the values the app passes: its probes and ports too."""
+    cfg = parse_context({}, today=TODAY)
+    helm = helm_binary(EKS_VERSIONS[cfg.kubernetes_version].kubectl_layer_module, tmp_path_factory.mktemp("helm"))
+    values = controller_values(cfg, region="ap-northeast-2", account="123456789012", vpc_id="vpc-0123456789abcdef0")
+    chart = reference_dir / f"aws-gateway-controller-{cfg.controller_chart_version}"
+    objects = helm_template(
+        helm, chart, release="gateway-api-controller", namespace=CONTROLLER_NAMESPACE, values=values
+    )
+    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
+    assert [c["image"] for c in containers(deployment["spec"]["template"]["spec"])] == [CONTROLLER_IMAGE]
+    assert assert_pods_hold(objects, cfg) == 1
 
 
 # ------------------------------------------------------------------------------------------ the class, itself
