@@ -29,7 +29,7 @@ from k8s_schemas import SchemaNotFoundError, validate_core, validate_custom, val
 from config.access_policy import Identities
 from config.lattice_names import route_digest
 from config.loader import parse_context
-from config.model import AppConfig
+from config.model import SIGNING_SIDECAR_PORT, AppConfig
 from config.versions import CONTROLLER_NAME, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT, EKS_VERSIONS
 
 TODAY = dt.date(2026, 11, 28)
@@ -611,3 +611,16 @@ def test_kubernetes_validate_is_strict() -> None:
     _, svc = _mutated("Service", "spec.portz", [])
     with pytest.raises(kubernetes_validate.ValidationError):
         validate_core(svc, "1.35")
+
+
+def test_the_signing_sidecar_listens_on_loopback_with_no_probe_and_no_declared_port() -> None:
+    """aws-sigv4-proxy's `--port` is its listen address (default ":8080", every interface) and it serves no
+    endpoint of its own (tests/test_pod_containers.py has the sources and the class tests)."""
+    cfg = rich_config()
+    pod = deployment(cfg.app("shop-v1"), signing_region="ap-northeast-2")["spec"]["template"]["spec"]
+    (sidecar,) = pod["initContainers"]
+    assert sidecar["args"][sidecar["args"].index("--port") + 1] == f"127.0.0.1:{SIGNING_SIDECAR_PORT}"
+    assert sidecar["args"].count("--port") == 1 and not any(a.startswith("--port=") for a in sidecar["args"])
+    assert not {"ports", "readinessProbe", "livenessProbe", "startupProbe"} & set(sidecar)
+    (app,) = pod["containers"]
+    assert app["ports"] == [{"containerPort": 8081}] != [{"containerPort": SIGNING_SIDECAR_PORT}]

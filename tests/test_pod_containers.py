@@ -23,9 +23,10 @@ from constructs.k8s_objects import SIGV4_PROXY_IMAGE, workload_objects
 from config.loader import ConfigError, parse_context
 from config.model import SIGNING_SIDECAR_PORT, AppConfig
 from config.versions import CONTROLLER_NAMESPACE, EKS_VERSIONS
-from tests.conftest import VARIANT, Synthesized
+from tests.conftest import Synthesized
 from tests.support.helm import helm_binary, helm_template
 from tests.test_k8s_objects import rich_config
+from tests.test_observability import flatten
 
 TODAY = dt.date(2026, 11, 28)
 CONTROLLER_IMAGE = "public.ecr.aws/aws-application-networking-k8s/aws-gateway-controller:v2.1.3"
@@ -193,21 +194,22 @@ def assert_pods_hold(objects: list[Obj], cfg: AppConfig) -> int:
 # --------------------------------------------------------------------------------------------- the configs
 
 
+_DEMO = {"image": "rlawnsdud/demo:latest", "env": {"HOST": "0.0.0.0", "GLOBAL_PREFIX": "/v1", "ROUTE": "v1"}}
+# Every app calls a route: one through `calls`, one through a route's allow list, with ports around the sidecar's.
+CALLING_APPS = [
+    {"name": "demo-app-a", **_DEMO, "containerPort": 3000, "healthPath": "/v1/health", "calls": ["demo-http-route"]},
+    {"name": "demo-app-b", **_DEMO, "containerPort": SIGNING_SIDECAR_PORT + 1, "healthPath": "/v1/health"},
+]
+CALLED_ROUTE = {
+    "name": "demo-http-route",
+    "hostname": "api.example.com",
+    "rules": [{"pathPrefix": "/v1", "backends": [{"app": "demo-app-a"}, {"app": "demo-app-b"}]}],
+    "access": {"allow": [{"app": "demo-app-b"}]},
+}
+
+
 def _calls_everything() -> AppConfig:
-    """Every app calls a route: one through `calls`, one through a route's allow list, with ports around the
-    sidecar's (and the demo image's own)."""
-    demo = {"image": "rlawnsdud/demo:latest", "env": {"HOST": "0.0.0.0", "GLOBAL_PREFIX": "/v1", "ROUTE": "v1"}}
-    apps = [
-        {"name": "demo-app-a", **demo, "containerPort": 3000, "healthPath": "/v1/health", "calls": ["demo-http-route"]},
-        {"name": "demo-app-b", **demo, "containerPort": SIGNING_SIDECAR_PORT + 1, "healthPath": "/v1/health"},
-    ]
-    route = {
-        "name": "demo-http-route",
-        "hostname": "api.example.com",
-        "rules": [{"pathPrefix": "/v1", "backends": [{"app": "demo-app-a"}, {"app": "demo-app-b"}]}],
-        "access": {"allow": [{"app": "demo-app-b"}]},
-    }
-    return parse_context({"apps": json.dumps(apps), "routes": json.dumps([route])}, today=TODAY)
+    return parse_context({"apps": json.dumps(CALLING_APPS), "routes": json.dumps([CALLED_ROUTE])}, today=TODAY)
 
 
 CONFIGS: dict[str, Callable[[], AppConfig]] = {
@@ -230,18 +232,33 @@ def test_the_calling_configs_really_have_sidecars() -> None:
     assert len(_calls_everything().calling_apps) == 2 and rich_config().calling_apps
 
 
-@pytest.mark.parametrize("which", ["synth", "variant"])
-def test_every_synthesized_pod_holds(which: str, request: pytest.FixtureRequest) -> None:
-    """The manifests as the syntheses emit them (the default, and the variant's)."""
-    synth: Synthesized = request.getfixturevalue(which)
+@pytest.fixture(scope="module")
+def calls_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app synthesized with apps that call routes ("calls everything"): the sidecars as the stack emits them."""
+    from tools.impact import NO_ASSET_STAGING
+
+    raw = {"apps": json.dumps(CALLING_APPS), "routes": json.dumps([CALLED_ROUTE]), **NO_ASSET_STAGING}
+    return Synthesized(tmp_path_factory.mktemp("cdk.out.calls"), raw, nag=False)
+
+
+def synthesized_objects(synth: Synthesized) -> list[Obj]:
     objects: list[Obj] = []
     for template in synth.templates.values():
         for resource in template.get("Resources", {}).values():
-            manifest = resource.get("Properties", {}).get("Manifest")
-            if resource["Type"] == "Custom::AWSCDK-EKS-KubernetesResource" and isinstance(manifest, str):
-                objects += json.loads(manifest)
-    cfg = parse_context(VARIANT if which == "variant" else {}, today=TODAY)
-    assert assert_pods_hold(objects, cfg) >= len(cfg.apps)
+            if resource["Type"] == "Custom::AWSCDK-EKS-KubernetesResource":
+                # A manifest with a token (the sidecar's region) is an Fn::Join: each intrinsic as a placeholder.
+                objects += json.loads(flatten(resource["Properties"]["Manifest"]))
+    return objects
+
+
+@pytest.mark.parametrize("which", ["synth", "variant", "calls_synth"])
+def test_every_synthesized_pod_holds(which: str, request: pytest.FixtureRequest) -> None:
+    """The manifests as the syntheses emit them: the default, the variant's, and one whose apps call routes."""
+    synth: Synthesized = request.getfixturevalue(which)
+    objects = synthesized_objects(synth)
+    assert assert_pods_hold(objects, synth.config) >= len(synth.config.apps) + len(synth.config.calling_apps)
+    sidecars = [c for _, pod in pods(objects) for c in containers(pod) if c["image"] == SIGV4_PROXY_IMAGE]
+    assert len(sidecars) == len(synth.config.calling_apps) == (2 if which == "calls_synth" else 0)
 
 
 def test_the_controller_charts_pods_hold(reference_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
