@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from constructs.smoke_checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
+from smoke import handler as smoke
 
 from config.loader import DEFAULTS, parse_context
 from tests.conftest import Synthesized
@@ -112,3 +115,18 @@ def test_every_synthesized_smoke_check_is_signed_as_sent(
     assert len({function for function, _, _ in found}) >= 2 and any(signs for _, signs, _ in found)
     for _, signs, check in found:
         assert_sent_as_the_function_would(check, signs=signs, monkeypatch=monkeypatch)
+
+
+def test_the_paths_sent_raw_are_exactly_what_the_httproute_crd_accepts(reference_dir: Path) -> None:
+    """The smoke Lambda leaves a path's characters raw only where the pinned HTTPRoute CRD's path rule accepts them
+    (so a configured path is sent as its rule matches it) and percent-encodes everything else."""
+    crd = (reference_dir / "crds" / "gateway-api-v1.5.1" / "gateway.networking.k8s.io_httproutes.yaml").read_text()
+    patterns = set(re.findall(r'self\.value\.matches\(r"""(.+?)"""\)', crd))
+    (pattern,) = {p.replace("''", "'") for p in patterns}  # YAML's single-quoted scalar doubles its quotes
+    for code in range(0x21, 0x7F):
+        char = chr(code)
+        if char == "%":
+            continue
+        accepted = re.fullmatch(pattern, f"/{char}") is not None
+        assert accepted == (smoke.request_target(f"/{char}", "") == f"/{char}"), char
+    assert re.fullmatch(pattern, "/%2C") and smoke.request_target("/%2c", "") == "/%2C"
