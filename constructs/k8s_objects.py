@@ -33,8 +33,8 @@ PRE_STOP_SLEEP_SECONDS = 60
 
 # The signing sidecar of apps that call routes: AWS's maintained SigV4 proxy (github.com/awslabs/aws-sigv4-proxy),
 # pinned by version. It signs for vpc-lattice-svcs with the pod's Pod Identity credentials and forwards to the
-# request's Host header over plain HTTP (the Gateway's only listener). What tag 1.11.1 (commit ed72b374, read
-# 2026-12-05) does, from its cmd/aws-sigv4-proxy/main.go and handler/handler.go:
+# request's Host header over plain HTTP (the Gateway's only listener). What image 1.11.1 does, from the source at
+# tag v1.11.1 (commit ed72b374, read 2026-12-05), cmd/aws-sigv4-proxy/main.go and handler/handler.go:
 # - `--port` is the listen address handed to http.ListenAndServe ("port and optional ip/hostname ... E.g., :8080,
 #   127.0.0.1:8080"), default ":8080", every interface. Bound to loopback here: only the pod's own containers may
 #   make it sign with the app's role.
