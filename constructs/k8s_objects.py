@@ -41,6 +41,8 @@ PRE_STOP_SLEEP_SECONDS = 60
 # - Every request is proxied (handler.Handler.ServeHTTP -> ProxyClient.Do); there is no health endpoint, and the
 #   image is FROM scratch (no shell for an exec probe). A probe through it would be forwarded to its Host header,
 #   the pod IP and port: itself. So it has no probe; and kubelet's probes reach the pod IP, never its loopback.
+# - Its aws-sdk-go v1.55.7 (go.mod) takes Pod Identity's credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI on
+#   169.254.170.23 with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (vendor/github.com/aws/aws-sdk-go/aws/defaults).
 SIGV4_PROXY_IMAGE = "public.ecr.aws/aws-observability/aws-sigv4-proxy:1.11.1"
 SIGV4_PROXY_PORT = SIGNING_SIDECAR_PORT
 SIGV4_PROXY_LISTEN = f"127.0.0.1:{SIGV4_PROXY_PORT}"
