@@ -60,6 +60,9 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       3288, 3653)  # fmt: skip
 # Kubernetes env names the manifest builder sets itself (PORT follows containerPort, POD is the pod's name).
 RESERVED_ENV = ("PORT", "POD")
+# The port the SigV4 signing sidecar of an app that calls routes listens on, on the pod's loopback
+# (constructs/k8s_objects.py): containers of a pod share its network namespace, so the app cannot have it too.
+SIGNING_SIDECAR_PORT = 8080
 AZ_NAME = r"[a-z]{2}(-[a-z]+)+-[0-9][a-z]"  # us-east-1a (not Local Zones: EKS needs regular AZs)
 AZ_ID = r"[a-z]+[0-9]+-az[0-9]+"  # use1-az1, apne2-az3
 
@@ -319,6 +322,7 @@ class App(_Model):
     """container image reference, `[registry/]path[:tag][@digest]` (lowercase path; tag up to 128 characters)"""
     replicas: Annotated[int, Between(0, 100)] = 2
     container_port: Annotated[int, Between(1, 65535)]
+    """the port the app listens on; not 8080 when the app calls routes (its signing sidecar's)"""
     env: EnvVars = Field((), json_schema_extra={"default": {}})
     """environment variables (strings); PORT and POD are set by the app"""
     health_path: UrlPath
@@ -703,6 +707,7 @@ class AppConfig(_Model):
             problems.append((("routes", clash[0], "name"), clash[1]))
         for i, app in enumerate(self.apps):
             problems += self._calls(i, app)
+        problems += self._sidecar_ports()
         if not problems:
             problems += self._policy_sizes()
         app_cidrs = {"clusterVpcCidr": cluster_net, "clientVpcCidr": client_net}
@@ -774,6 +779,17 @@ class AppConfig(_Model):
                 problems.append((("apps", i, "calls", k), f"{name!r} {why} ({known})"))
         problems += _unique(list(app.calls), ("apps", i, "calls"))
         return problems
+
+    def _sidecar_ports(self) -> list[Problem]:
+        """An app that calls routes shares its pod with the signing sidecar: their ports must differ."""
+        callers = self.calling_apps
+        why = (f"{SIGNING_SIDECAR_PORT} is the port of the SigV4 signing sidecar this app gets because it calls "
+               "routes (calls or a route's access.allow); choose another containerPort")  # fmt: skip
+        return [
+            (("apps", i, "containerPort"), why)
+            for i, app in enumerate(self.apps)
+            if app in callers and app.container_port == SIGNING_SIDECAR_PORT
+        ]
 
     def _called(self, name: str) -> list[Route]:
         return [r for r in self.routes if name in (r.name, f"{r.namespace}/{r.name}")]

@@ -11,7 +11,7 @@ from typing import Any
 
 from config.access_policy import Identities, policy_text, route_policy, service_account
 from config.lattice_names import SERVICE_NAME_OVERRIDE_ANNOTATION, route_object_name, service_name_override
-from config.model import App, AppConfig, HealthCheck, Route, RouteRule
+from config.model import SIGNING_SIDECAR_PORT, App, AppConfig, HealthCheck, Route, RouteRule
 from config.versions import CONTROLLER_NAME, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT
 
 Obj = dict[str, Any]
@@ -33,9 +33,19 @@ PRE_STOP_SLEEP_SECONDS = 60
 
 # The signing sidecar of apps that call routes: AWS's maintained SigV4 proxy (github.com/awslabs/aws-sigv4-proxy),
 # pinned by version. It signs for vpc-lattice-svcs with the pod's Pod Identity credentials and forwards to the
-# request's Host header over plain HTTP (the Gateway's only listener).
+# request's Host header over plain HTTP (the Gateway's only listener). What image 1.11.1 does, from the source at
+# tag v1.11.1 (commit ed72b374, read 2026-12-05), cmd/aws-sigv4-proxy/main.go and handler/handler.go:
+# - `--port` is the listen address handed to http.ListenAndServe ("port and optional ip/hostname ... E.g., :8080,
+#   127.0.0.1:8080"), default ":8080", every interface. Bound to loopback here: only the pod's own containers may
+#   make it sign with the app's role.
+# - Every request is proxied (handler.Handler.ServeHTTP -> ProxyClient.Do); there is no health endpoint, and the
+#   image is FROM scratch (no shell for an exec probe). A probe through it would be forwarded to its Host header,
+#   the pod IP and port: itself. So it has no probe; and kubelet's probes reach the pod IP, never its loopback.
+# - Its aws-sdk-go v1.55.7 (go.mod) takes Pod Identity's credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI on
+#   169.254.170.23 with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (vendor/github.com/aws/aws-sdk-go/aws/defaults).
 SIGV4_PROXY_IMAGE = "public.ecr.aws/aws-observability/aws-sigv4-proxy:1.11.1"
-SIGV4_PROXY_PORT = 8080
+SIGV4_PROXY_PORT = SIGNING_SIDECAR_PORT
+SIGV4_PROXY_LISTEN = f"127.0.0.1:{SIGV4_PROXY_PORT}"
 IAM_AUTH_POLICY_KIND = "IAMAuthPolicy"
 
 
@@ -135,8 +145,9 @@ def caller_service_account(app: App) -> Obj:
 
 
 def _sigv4_proxy(region: str) -> Obj:
-    """A native sidecar (an init container that keeps running): up before the app starts, stopped after it."""
-    port = SIGV4_PROXY_PORT
+    """A native sidecar (an init container that keeps running): up before the app starts, stopped after it. It
+    listens on the pod's loopback only, declares no containerPort (nothing outside the pod may reach it) and has
+    no probe (see SIGV4_PROXY_IMAGE)."""
     return {
         "name": "sigv4-proxy",
         "image": SIGV4_PROXY_IMAGE,
@@ -150,10 +161,8 @@ def _sigv4_proxy(region: str) -> Obj:
             "--upstream-url-scheme",
             "http",
             "--port",
-            f":{port}",
+            SIGV4_PROXY_LISTEN,
         ],
-        "ports": [{"containerPort": port, "name": "sigv4-proxy"}],
-        "readinessProbe": {"httpGet": {"path": "/health", "port": port}, "periodSeconds": 10},
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
         "securityContext": {
             "allowPrivilegeEscalation": False,

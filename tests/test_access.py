@@ -337,8 +337,10 @@ def test_a_calling_app_gets_its_service_account_and_a_pinned_signing_sidecar() -
     assert not SIGV4_PROXY_IMAGE.endswith(":latest") and SIGV4_PROXY_IMAGE.rsplit(":", 1)[1][0].isdigit()
     assert sidecar["args"] == [
         "--name", "vpc-lattice-svcs", "--region", "ap-northeast-2", "--unsigned-payload",
-        "--upstream-url-scheme", "http", "--port", f":{SIGV4_PROXY_PORT}",
+        "--upstream-url-scheme", "http", "--port", f"127.0.0.1:{SIGV4_PROXY_PORT}",
     ]  # fmt: skip
+    # Loopback only, no declared port, no probe (tests/test_pod_containers.py holds the class tests).
+    assert "ports" not in sidecar and not {"readinessProbe", "livenessProbe", "startupProbe"} & set(sidecar)
     assert sidecar["securityContext"]["allowPrivilegeEscalation"] is False
     assert sidecar["securityContext"]["readOnlyRootFilesystem"] is True
     # An app that calls nothing keeps the default ServiceAccount and no sidecar.

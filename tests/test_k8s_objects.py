@@ -29,7 +29,7 @@ from k8s_schemas import SchemaNotFoundError, validate_core, validate_custom, val
 from config.access_policy import Identities
 from config.lattice_names import route_digest
 from config.loader import parse_context
-from config.model import AppConfig
+from config.model import SIGNING_SIDECAR_PORT, AppConfig
 from config.versions import CONTROLLER_NAME, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT, EKS_VERSIONS
 
 TODAY = dt.date(2026, 11, 28)
@@ -60,7 +60,7 @@ def rich_config() -> AppConfig:
                     "namespace": "shop",
                     "image": "public.ecr.aws/nginx/nginx:1.27",
                     "replicas": 3,
-                    "containerPort": 8080,
+                    "containerPort": 8081,  # 8080 is its signing sidecar's (it calls a route)
                     "env": {"MODE": "stable"},
                     "calls": ["demo-http-route"],
                     "healthPath": "/healthz",
@@ -433,7 +433,7 @@ def test_rich_config_health_check_resources_and_env() -> None:
     assert target_group_policy(shop)["spec"]["healthCheck"] == {
         "enabled": True,
         "path": "/healthz",
-        "port": 8080,
+        "port": 8081,
         "protocol": "HTTP",
         "protocolVersion": "HTTP2",
         "intervalSeconds": 30,
@@ -448,9 +448,9 @@ def test_rich_config_health_check_resources_and_env() -> None:
     }
     # Without HOST, the builder's PORT and POD lead; PORT follows containerPort.
     assert [e["name"] for e in container["env"]] == ["PORT", "POD", "MODE"]
-    assert container["env"][0] == {"name": "PORT", "value": "8080"}
-    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080}
-    assert container["ports"] == [{"containerPort": 8080}]
+    assert container["env"][0] == {"name": "PORT", "value": "8081"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8081}
+    assert container["ports"] == [{"containerPort": 8081}]
 
 
 @pytest.mark.parametrize("make", CONFIGS.values(), ids=CONFIGS.keys())
@@ -618,3 +618,16 @@ def test_kubernetes_validate_is_strict() -> None:
     _, svc = _mutated("Service", "spec.portz", [])
     with pytest.raises(kubernetes_validate.ValidationError):
         validate_core(svc, "1.35")
+
+
+def test_the_signing_sidecar_listens_on_loopback_with_no_probe_and_no_declared_port() -> None:
+    """aws-sigv4-proxy's `--port` is its listen address (default ":8080", every interface) and it serves no
+    endpoint of its own (tests/test_pod_containers.py has the sources and the class tests)."""
+    cfg = rich_config()
+    pod = deployment(cfg.app("shop-v1"), signing_region="ap-northeast-2")["spec"]["template"]["spec"]
+    (sidecar,) = pod["initContainers"]
+    assert sidecar["args"][sidecar["args"].index("--port") + 1] == f"127.0.0.1:{SIGNING_SIDECAR_PORT}"
+    assert sidecar["args"].count("--port") == 1 and not any(a.startswith("--port=") for a in sidecar["args"])
+    assert not {"ports", "readinessProbe", "livenessProbe", "startupProbe"} & set(sidecar)
+    (app,) = pod["containers"]
+    assert app["ports"] == [{"containerPort": 8081}] != [{"containerPort": SIGNING_SIDECAR_PORT}]

@@ -10,8 +10,10 @@ the environment: timeoutSeconds / TIMEOUT_SECONDS (per request, default 5), atte
 healthy after a deploy, so failures that may be transient are retried.
 
 Each check names its route and caller; requests are SigV4-signed with the function's own role (no STS needed)
-when SIGV4_REGION is set, unless the check says `"sign": false`. A check with `"expectStatus": 403` passes
-only when Lattice refuses the request (an auth policy's denial); any other check fails on a 403.
+when SIGV4_REGION is set, unless the check says `"sign": false`. The request target (path and query) is put in
+SigV4's canonical percent-encoding once (`request_target`) and that one string is both signed and sent. A check
+with `"expectStatus": 403` passes only when Lattice refuses the request and the body names no signature or
+credential error (an auth policy's denial); any other check fails on a 403. Every 403 reports the body it carried.
 
 Output: {"passed": bool, "results": [{"name", "route", "caller", "status", "method", "url", "ok", "detail"}, ...]}.
 """
@@ -22,13 +24,14 @@ import http.client
 import json
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -40,6 +43,25 @@ DEFAULT_RETRY_DELAY_SECONDS = 10.0
 DEADLINE_MARGIN_SECONDS = 15.0
 MAX_BODY_BYTES = 64 * 1024
 MAX_WORKERS = 8
+# How much of a 403's body the report quotes (make smoke prints it: what an auth-policy denial looks like is
+# not documented, see _signature_error).
+BODY_EXCERPT_CHARS = 300
+
+# SigV4 canonical form (IAM User Guide, "Create a signed AWS API request", read 2026-12-05
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html): UriEncode leaves only the
+# unreserved characters A-Z a-z 0-9 - . _ ~, writes every other byte as %XX (upper-case hex, space as %20, never
+# "+"); query names and values are each UriEncoded, then sorted. botocore's SigV4Auth puts the query into the
+# canonical request exactly as the URL it is given spells it, so the URL must already be in this form.
+UNRESERVED = "-._~"
+# What an RFC 3986 path may carry unencoded besides the unreserved characters: sub-delims, ":" and "@" (pchar),
+# and "/". The HTTPRoute CRD (gateway-api v1.5.1, path.value) accepts exactly these and %XX, so a configured path
+# goes out as written and matches its rule; anything else (space, non-ASCII) is percent-encoded.
+PATH_SAFE = "/!$&'()*+,;=:@" + UNRESERVED
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+DENIED = 403
+# A 403 whose body names one of these is the signature or credential check's, not an auth policy's
+# (_signature_error says where each comes from).
+SIGNATURE_ERROR = re.compile(r"signature|security token|ExpiredToken|UnrecognizedClient|InvalidClientTokenId", re.I)
 
 Address = tuple[str, int]
 Resolver = Callable[[str, int], Sequence[Address]]
@@ -50,7 +72,7 @@ class Request:
     method: str
     address: Address  # where to connect, already resolved
     host: str  # the route's hostname: the Host header Lattice routes on
-    path: str  # with the query string
+    path: str  # the request target as sent and signed: request_target()'s path and canonical query
     headers: Mapping[str, str]
     sign: bool = True  # SigV4-sign when the function signs at all (SIGV4_REGION)
 
@@ -88,7 +110,8 @@ def system_resolver(host: str, port: int) -> list[Address]:
 
 def sigv4_headers(request: Request, region: str, credentials: Any = None) -> dict[str, str]:
     """SigV4 headers for Lattice (service vpc-lattice-svcs; payload unsigned, as Lattice requires). From a
-    consumer account the service network admits callers by their account, so requests must be signed."""
+    consumer account the service network admits callers by their account, so requests must be signed.
+    `request.path` is already canonical (request_target): botocore signs it as written, and it is what is sent."""
     from botocore.auth import SigV4Auth  # noqa: PLC0415 - the runtime's botocore, only when signing
     from botocore.awsrequest import AWSRequest  # noqa: PLC0415
 
@@ -106,6 +129,39 @@ def sigv4_headers(request: Request, region: str, credentials: Any = None) -> dic
     )
     SigV4Auth(credentials, "vpc-lattice-svcs", region).add_auth(aws_request)
     return {k: str(v) for k, v in aws_request.headers.items()}
+
+
+def request_target(path: str, query: str) -> str:
+    """The path and query of a check's URL as they go on the wire, in SigV4's canonical encoding, so the bytes
+    sent are the bytes signed. The query: each name and value percent-decoded, then UriEncoded (`select=POD,ROUTE`
+    goes out as `select=POD%2CROUTE`; "+" is a literal plus, `%2B`), a pair without "=" gets one, empty pairs are
+    dropped, order is kept. The path: only what a path may not carry raw is encoded (see PATH_SAFE); an existing
+    %XX escape stays, a stray "%" becomes %25."""
+    encoded = _encode_query(query)
+    return _encode_path(path or "/") + (f"?{encoded}" if encoded else "")
+
+
+def _encode_path(path: str) -> str:
+    out: list[str] = []
+    pos = 0
+    for escape in _ESCAPE.finditer(path):
+        out += [quote(path[pos : escape.start()], safe=PATH_SAFE), escape.group().upper()]
+        pos = escape.end()
+    return "".join([*out, quote(path[pos:], safe=PATH_SAFE)])
+
+
+def _encode_query(query: str) -> str:
+    pairs = []
+    for pair in query.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            pairs.append(f"{_uri_encode(name)}={_uri_encode(value)}")
+    return "&".join(pairs)
+
+
+def _uri_encode(text: str) -> str:
+    # Decode to bytes first: an escape already in the URL is not encoded twice, and non-UTF-8 escapes survive.
+    return quote(unquote_to_bytes(text), safe=UNRESERVED)
 
 
 def http_opener(request: Request, timeout: float) -> Response:
@@ -237,7 +293,7 @@ def _attempt(
         raise CheckError(f"unsupported URL {url!r} (the gateway listens on plain HTTP)", retryable=False)
     host = parts.hostname
     port = parts.port or 80
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path = request_target(parts.path, parts.query)
     try:
         addresses = list(resolver(host, port))
     except OSError:
@@ -273,20 +329,45 @@ def _attempt(
 
 
 def _verify_status(expected: int, response: Response) -> str:
-    """A check that expects a refusal: only that status passes. Anything else may be a policy still being
-    attached (the controller applies IAMAuthPolicy after the route), so it is retried before failing."""
+    """A check that expects a refusal: only that status passes, and a 403 only when it is the auth policy's (its
+    body names no signature or credential error). Anything else may be a policy still being attached (the
+    controller applies IAMAuthPolicy after the route), so it is retried before failing."""
     status = response.status
     if status == expected:
-        return f"status {status}, refused as expected"
+        if status == DENIED and (refused := _signature_error(response)):
+            raise CheckError(refused, retryable=False, status=status)
+        seen = f"; body {_excerpt(response)}" if status == DENIED else ""
+        return f"status {status}, refused as expected{seen}"
     why = "the caller got through" if status < 400 else "not the auth policy's refusal"
     raise CheckError(f"status {status}, expected {expected}: {why}", retryable=True, status=status)
 
 
+def _signature_error(response: Response) -> str:
+    """Why a 403 is Lattice refusing the signature or the credentials rather than an auth policy denying the
+    caller; "" when its body names no such error. Lattice names the exception in the body, for example
+    "IncompleteSignatureException: 'x-amz-security-token' is named as a SignedHeader, but it does not exist in the
+    HTTP request" (curl/curl#11007 and awslabs/aws-sigv4-proxy#116, both against Lattice; read 2026-12-05). The
+    other names matched are AWS's usual ones for a bad signature or token (InvalidSignatureException,
+    SignatureDoesNotMatch, "The security token included in the request is invalid/expired"), unverified for
+    Lattice. The body of a policy denial is documented nowhere, so every 403 reports the body it carried."""
+    if SIGNATURE_ERROR.search(response.body[:MAX_BODY_BYTES].decode("utf-8", "replace")):
+        return f"status 403 from the signature check, not the auth policy: {_excerpt(response)}"
+    return ""
+
+
+def _excerpt(response: Response) -> str:
+    text = response.body.decode("utf-8", "replace")
+    return repr(text[:BODY_EXCERPT_CHARS] + ("..." if len(text) > BODY_EXCERPT_CHARS else ""))
+
+
 def _verify(expect: Sequence[Mapping[str, Any]], response: Response) -> str:
     status = response.status
-    if status == 403:
+    if status == DENIED:
+        if refused := _signature_error(response):
+            raise CheckError(refused, retryable=False)  # a bad signature stays bad: no retries
         # Access is expected here: a refusal is a failure (retried: a new policy takes a moment to apply).
-        raise CheckError("status 403: Lattice refused the caller (auth policy), expected access", retryable=True)
+        why = f"status 403: Lattice refused the caller (auth policy), expected access; body {_excerpt(response)}"
+        raise CheckError(why, retryable=True)
     if status >= 500:
         raise CheckError(f"status {status}: the backend is failing or not yet healthy", retryable=True)
     if status == 404:

@@ -106,7 +106,8 @@ def test_pass_reports_route_and_pod() -> None:
     assert "demo-app-a-7c9d8-xk2lp" in result["detail"]
     # Lattice routes on the Host header, so it must carry the route's hostname, not the address.
     assert server.requests[0]["headers"]["Host"] == HOST
-    assert server.requests[0]["path"] == V1
+    # Sent in SigV4's canonical encoding (the comma as %2C), so a signature over it is the one Lattice computes.
+    assert server.requests[0]["path"] == "/v1/env?select=POD%2CROUTE"
 
 
 def test_wrong_route_fails_at_once() -> None:
@@ -225,7 +226,8 @@ def test_403_is_a_success_where_a_denial_is_expected() -> None:
         report = run([denied], server.port)
     (result,) = report["results"]
     assert (result["ok"], result["status"], result["caller"]) == (True, 403, "second identity")
-    assert result["detail"] == "status 403, refused as expected"
+    # The body Lattice sent is in the report: what a policy denial's body says is documented nowhere.
+    assert result["detail"] == "status 403, refused as expected; body 'AccessDeniedException'"
 
 
 def test_access_where_a_denial_is_expected_fails_naming_route_caller_and_status() -> None:

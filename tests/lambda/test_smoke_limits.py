@@ -288,7 +288,8 @@ def test_other_4xx_with_a_demo_expectation_is_retried_and_its_body_is_not_truste
     # A 403 whose body looks like the right answer is still not a pass (auth policy still propagating).
     with Server((403, POD_A)) as server:
         assert results(server, check()) == [
-            "status 403: Lattice refused the caller (auth policy), expected access (after 3 attempts)"
+            "status 403: Lattice refused the caller (auth policy), expected access; body "
+            f"{json.dumps(POD_A)!r} (after 3 attempts)"
         ]
         assert len(server.requests) == 3
 

@@ -1,0 +1,132 @@
+"""Every smoke check the configurations generate is sent with a signature the independent SigV4 verifier accepts
+over the bytes that arrive (issue 20, item 1): the checks of every smoke function in the default and the variant
+synthesis (CHECKS, as `make smoke` runs them), and the checks of configurations using every rule feature."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from constructs.smoke_checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
+from smoke import handler as smoke
+
+from config.loader import DEFAULTS, parse_context
+from tests.conftest import Synthesized
+from tests.sigv4_verifier import RawRequest
+from tests.support.smoke_wire import (
+    assert_asks_for_the_check,
+    assert_signed_as_sent,
+    sent_by_the_lambda,
+    signing_environment,
+)
+
+TODAY = dt.date(2026, 11, 28)
+Check = dict[str, Any]
+
+
+def synthesized_checks(synth: Synthesized) -> list[tuple[str, bool, Check]]:
+    """(function, signs, check) for every smoke function in the synthesis: what its CHECKS variable holds."""
+    found = []
+    for stack, template in synth.templates.items():
+        for logical_id, resource in template.get("Resources", {}).items():
+            variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+            if resource["Type"] == "AWS::Lambda::Function" and "CHECKS" in variables:
+                signs = "SIGV4_REGION" in variables
+                found += [(f"{stack}/{logical_id}", signs, c) for c in json.loads(variables["CHECKS"])]
+    return found
+
+
+# Configurations beyond the syntheses: every rule feature a check is derived from (exact and prefix paths, header
+# and method matches, weights, another namespace, paths with the characters an HTTPRoute path may carry raw), a
+# route open to unsigned callers, and a consumer's view.
+APPS = [*DEFAULTS["apps"], {**DEFAULTS["apps"][0], "name": "team-app", "namespace": "team"}]
+RULES = [
+    *DEFAULTS["routes"][0]["rules"],
+    {"path": "/v1/env", "backends": [{"app": "demo-app-a"}]},
+    {"path": "/a,b;c=d/@x:y", "backends": [{"app": "demo-app-b"}]},
+    {
+        "pathPrefix": "/canary",
+        "headers": [{"name": "x-canary", "value": "yes please"}],
+        "backends": [{"app": "demo-app-b"}],
+    },
+    {"pathPrefix": "/v1/orders", "method": "POST", "backends": [{"app": "demo-app-a"}]},
+    {"pathPrefix": "/w", "backends": [{"app": "demo-app-a", "weight": 90}, {"app": "demo-app-b", "weight": 10}]},
+]
+CONFIGS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "every rule feature": {
+        "apps": json.dumps(APPS),
+        "routes": json.dumps(
+            [
+                {**DEFAULTS["routes"][0], "rules": RULES, "access": {"allow": [{"account": "222222222222"}]}},
+                {
+                    "name": "team-route",
+                    "namespace": "team",
+                    "hostname": "team.example.com",
+                    "rules": [{"pathPrefix": "/", "backends": [{"app": "team-app"}]}],
+                    "access": {"allow": [{"clientHost": True}], "unsigned": True},
+                },
+            ]
+        ),
+    },
+}
+
+
+def generated_checks(raw: dict[str, Any]) -> list[Check]:
+    cfg = parse_context(raw, today=TODAY)
+    return [
+        *smoke_checks(cfg),
+        *denial_checks(cfg, caller=UNSIGNED),
+        *denial_checks(cfg, caller=SECOND_IDENTITY),
+        *smoke_checks(cfg, caller="consumer team-b", account="222222222222"),
+        *smoke_checks(cfg, caller="consumer team-c", account="333333333333"),
+    ]
+
+
+def assert_sent_as_the_function_would(check: Check, *, signs: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    signing_environment(monkeypatch, sign=signs)
+    head, _ = sent_by_the_lambda(check)
+    if signs and check.get("sign", True) is not False:
+        assert_signed_as_sent(head, check)
+    else:
+        request = RawRequest.parse(head)
+        assert not request.values("authorization") and not request.values("x-amz-date")
+        assert_asks_for_the_check(request, check)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_every_generated_check_is_signed_as_sent(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    checks = generated_checks(CONFIGS[name])
+    assert any("?" in c["url"] for c in checks)  # the queries of item 1 are among them
+    for check in checks:
+        assert_sent_as_the_function_would(check, signs=True, monkeypatch=monkeypatch)
+
+
+@pytest.mark.parametrize("which", ["synth", "variant"])
+def test_every_synthesized_smoke_check_is_signed_as_sent(
+    which: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = synthesized_checks(request.getfixturevalue(which))
+    # The default has the smoke function and the second identity's; the variant its own and each consumer's.
+    assert len({function for function, _, _ in found}) >= 2 and any(signs for _, signs, _ in found)
+    for _, signs, check in found:
+        assert_sent_as_the_function_would(check, signs=signs, monkeypatch=monkeypatch)
+
+
+def test_the_paths_sent_raw_are_exactly_what_the_httproute_crd_accepts(reference_dir: Path) -> None:
+    """The smoke Lambda leaves a path's characters raw only where the pinned HTTPRoute CRD's path rule accepts them
+    (so a configured path is sent as its rule matches it) and percent-encodes everything else."""
+    crd = (reference_dir / "crds" / "gateway-api-v1.5.1" / "gateway.networking.k8s.io_httproutes.yaml").read_text()
+    patterns = set(re.findall(r'self\.value\.matches\(r"""(.+?)"""\)', crd))
+    (pattern,) = {p.replace("''", "'") for p in patterns}  # YAML's single-quoted scalar doubles its quotes
+    for code in range(0x21, 0x7F):
+        char = chr(code)
+        if char == "%":
+            continue
+        accepted = re.fullmatch(pattern, f"/{char}") is not None
+        assert accepted == (smoke.request_target(f"/{char}", "") == f"/{char}"), char
+    assert re.fullmatch(pattern, "/%2C") and smoke.request_target("/%2c", "") == "/%2C"
