@@ -72,6 +72,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
                 },
             ]
         ),
+        # An `account` entry must name a consumer account (issue 20 item 8).
+        "consumers": json.dumps([{"name": "team-b", "account": "222222222222", "vpcCidr": "10.3.0.0/16"}]),
     },
 }
 
