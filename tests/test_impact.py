@@ -248,25 +248,60 @@ def test_declarations_are_read_from_the_handler_source(tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "handler.py").write_text('X = 1\nPHYSICAL_ID_PROPERTIES: tuple[str, ...] = ("A", "B")\n')
     (tmp_path / "pkg" / "other.py").write_text("PHYSICAL_ID = 1\n")
+    (tmp_path / "pkg" / "multi.py").write_text('PHYSICAL_ID_PROPERTIES = {"Custom::A": ("X",), "Custom::B": ()}\n')
     assert impact.declared_physical_id_properties("pkg.handler", tmp_path) == {"A", "B"}
+    assert impact.declared_physical_id_properties("pkg.handler", tmp_path, "Custom::Any") == {"A", "B"}
     assert impact.declared_physical_id_properties("pkg.other", tmp_path) is None
     assert impact.declared_physical_id_properties("pkg.missing", tmp_path) is None
+    assert impact.declared_physical_id_properties("pkg.multi", tmp_path, "Custom::A") == {"X"}
+    assert impact.declared_physical_id_properties("pkg.multi", tmp_path, "Custom::B") == frozenset()
+    assert impact.declared_physical_id_properties("pkg.multi", tmp_path, "Custom::C") is None
 
 
-def test_every_custom_resource_of_this_app_declares_its_physical_id_properties(synth: Synthesized) -> None:
-    """Each handler of ours behind a custom resource says which properties give a new physical id, and each of
-    those is a property the construct really sends (a rename on either side fails here)."""
+def test_a_handler_serving_several_types_replaces_on_each_types_own_properties() -> None:
+    """consumer_link serves three types (issue 23.6): a zone association's new VPC is a replacement, an existing
+    VPC lookup's new VpcId too, and a share acceptance's ServiceNetworkArn only an update."""
+    old = {"S": provider_stack("consumer_link.handler.on_event", HostedZoneId="Z1", VpcId="vpc-1", ZoneName="x")}
+    old["S"]["Resources"]["Record"]["Type"] = "Custom::CrossAccountZoneAssociation"
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["Record"]["Properties"]["VpcId"] = "vpc-2"
+    assert actions(run(old, new)) == {"Record": "replace"}
+    named = copy.deepcopy(old)
+    named["S"]["Resources"]["Record"]["Properties"]["ZoneName"] = "y"
+    assert actions(run(old, named)) == {"Record": "update"}
+    share = copy.deepcopy(old)
+    share["S"]["Resources"]["Record"]["Type"] = "Custom::LatticeShareAcceptance"
+    moved = copy.deepcopy(share)
+    moved["S"]["Resources"]["Record"]["Properties"]["VpcId"] = "vpc-2"  # not one of the share's
+    assert actions(run(share, moved)) == {"Record": "update"}
+
+
+@pytest.mark.parametrize("which", ["synth", "variant"])
+def test_every_custom_resource_of_this_app_declares_its_physical_id_properties(
+    request: pytest.FixtureRequest, which: str
+) -> None:
+    """Each handler of ours behind a custom resource says, for that resource's type, which properties give a new
+    physical id, and each of those is a property the construct really sends (a rename on either side fails here).
+    The variant synthesizes consumers' stacks too (consumer_link serves three types)."""
+    synthesized: Synthesized = request.getfixturevalue(which)
     found = {}
-    for stack, template in synth.templates.items():
+    for stack, template in synthesized.templates.items():
         for logical_id, resource in template["Resources"].items():
             if not resource["Type"].startswith("Custom::"):
                 continue
-            module = impact.handler_module(synth.templates, stack, resource)
+            module = impact.handler_module(synthesized.templates, stack, resource)
             if module and (ROOT / "lambda" / module.split(".")[0]).is_dir():
-                declared = impact.declared_physical_id_properties(module)
-                assert declared is not None, f"{module} has no PHYSICAL_ID_PROPERTIES"
+                declared = impact.declared_physical_id_properties(module, resource_type=resource["Type"])
+                assert declared is not None, f"{module} has no PHYSICAL_ID_PROPERTIES for {resource['Type']}"
                 assert declared <= set(resource["Properties"]), (logical_id, declared)
                 found[resource["Type"]] = module
+    if which == "variant":
+        assert {t: m for t, m in found.items() if m.startswith("consumer_link")} == {
+            "Custom::CrossAccountZoneAssociation": "consumer_link.handler",
+            "Custom::ExistingVpc": "consumer_link.handler",
+            "Custom::LatticeShareAcceptance": "consumer_link.handler",
+        }
+        return
     assert found == {
         "Custom::ControllerCredentials": "controller_credentials.handler",
         "Custom::FinalizerGuard": "finalizer_guard.handler",

@@ -328,8 +328,11 @@ def handler_module(templates: Mapping[str, Template], stack: str, resource: Mapp
 
 
 @cache
-def declared_physical_id_properties(module: str, lambda_root: Path = ROOT / "lambda") -> frozenset[str] | None:
-    """PHYSICAL_ID_PROPERTIES of one of this app's handler modules (read, not imported), or None."""
+def declared_physical_id_properties(
+    module: str, lambda_root: Path = ROOT / "lambda", resource_type: str | None = None
+) -> frozenset[str] | None:
+    """PHYSICAL_ID_PROPERTIES of one of this app's handler modules (read, not imported), or None. A handler that
+    serves several resource types declares a mapping type -> properties: `resource_type`'s entry (None if none)."""
     path = lambda_root.joinpath(*module.split(".")).with_suffix(".py")
     if not path.is_file():
         return None
@@ -337,7 +340,11 @@ def declared_physical_id_properties(module: str, lambda_root: Path = ROOT / "lam
         if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(t, ast.Name) and t.id == PHYSICAL_ID_DECLARATION for t in targets):
-                return frozenset(ast.literal_eval(node.value))
+                declared = ast.literal_eval(node.value)
+                if isinstance(declared, dict):
+                    per_type = declared.get(resource_type)
+                    return None if per_type is None else frozenset(per_type)
+                return frozenset(declared)
     return None
 
 
@@ -501,7 +508,7 @@ class _Analysis:
         rtype = str(resource.get("Type"))
         if rtype.startswith("Custom::") or rtype == "AWS::CloudFormation::CustomResource":
             module = handler_module(self.new, stack, resource)
-            declared = declared_physical_id_properties(module) if module else None
+            declared = declared_physical_id_properties(module, resource_type=rtype) if module else None
             return tuple((p,) for p in sorted(declared or ()))
         return self.schema(stack, rtype).create_only + SERVICE_CREATE_ONLY.get(rtype, ())
 
