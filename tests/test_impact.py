@@ -930,13 +930,49 @@ def test_an_unchanged_stack_reading_a_changed_output_is_blocking() -> None:
     old = {"P": producer, "G": consumer}
     new = copy.deepcopy(old)
     new["P"]["Resources"]["Vpc"]["Properties"]["CidrBlock"] = "10.3.0.0/16"
-    (blocker,) = run(old, new).blockers
+
+    def stale(result: impact.Impact) -> list[impact.Blocker]:
+        return [b for b in result.blockers if "the CDK CLI skips the stack" in b.note]
+
+    (blocker,) = stale(run(old, new))
     assert (blocker.stack, blocker.subject) == ("G", "P.VpcOut")
-    assert "Vpc replaced" in blocker.note and "the CDK CLI skips the stack" in blocker.note
+    assert "Vpc replaced" in blocker.note
     assert impact.compare(old, new, stacks=["P"]).blockers == []  # reported with the stack that goes stale
     follows = copy.deepcopy(new)
     follows["G"]["Resources"]["Marker"] = res("AWS::SNS::Topic")
-    assert run(old, follows).blockers == []
+    assert stale(run(old, follows)) == []
+    other_sg = copy.deepcopy(old)  # an output that keeps its value: nothing stale
+    other_sg["P"]["Resources"]["T"] = res("AWS::SNS::Topic")
+    assert run(old, other_sg).blockers == []
     out = io.StringIO()
     impact.report(run(old, new), out)
     assert "blocked  G  P.VpcOut  read by 1 resource(s) (Sg)" in out.getvalue() and "[BLOCKING]" in out.getvalue()
+
+
+def test_a_producer_deleting_a_vpc_subnet_or_security_group_a_later_stack_still_uses_is_blocking() -> None:
+    """The issue's other half of 23.3: even when the reader follows, it deploys after the producer, whose cleanup
+    deletes the replaced VPC while the reader's resources still use it (EC2 refuses: DependencyViolation)."""
+    producer = {
+        "Resources": {"Vpc": res("AWS::EC2::VPC", CidrBlock="10.2.0.0/16"), "T": res("AWS::SNS::Topic")},
+        "Outputs": {"VpcOut": {"Value": {"Ref": "Vpc"}}, "TopicOut": {"Value": {"Ref": "T"}}},
+    }
+    read = {"Fn::GetStackOutput": {"StackName": "P", "OutputName": "VpcOut"}}
+    topic = {"Fn::GetStackOutput": {"StackName": "P", "OutputName": "TopicOut"}}
+    consumer = {
+        "Resources": {
+            "Sg": res("AWS::EC2::SecurityGroup", GroupDescription="x", VpcId=read),
+            "Sub": res("AWS::SNS::Subscription", TopicArn=topic, Protocol="sqs", Endpoint="q"),
+        }
+    }
+    old = {"P": producer, "G": consumer}
+    new = copy.deepcopy(old)
+    new["P"]["Resources"]["Vpc"]["Properties"]["CidrBlock"] = "10.3.0.0/16"
+    new["G"]["Resources"]["Marker"] = res("AWS::SNS::Topic")  # the reader follows: not stale
+    (blocker,) = run(old, new).blockers
+    assert (blocker.stack, blocker.subject) == ("G", "P.VpcOut")
+    assert "P's cleanup deletes the old Vpc (AWS::EC2::VPC) before G is deployed" in blocker.note
+    assert "(Sg)" in blocker.note and "DependencyViolation" in blocker.note
+    topic_replaced = copy.deepcopy(old)  # a replaced topic is gone while read, but its delete does not fail
+    topic_replaced["P"]["Resources"]["T"]["Properties"]["TopicName"] = "other"
+    topic_replaced["G"]["Resources"]["Marker"] = res("AWS::SNS::Topic")
+    assert run(old, topic_replaced).blockers == []

@@ -90,6 +90,11 @@ SUBNET_ZONE_PROPERTIES = ("AvailabilityZone", "AvailabilityZoneId")
 SERVICE_CREATE_ONLY: dict[str, tuple[tuple[str, ...], ...]] = {
     "AWS::EKS::Nodegroup": (("LaunchTemplate", "Id"), ("LaunchTemplate", "Name")),
 }
+# Types EC2 refuses to delete while anything still uses them (DependencyViolation): botocore ec2 2016-04-01
+# service-2.json, DeleteSecurityGroup ("associated with an instance ... fails with ... DependencyViolation"),
+# DeleteSubnet ("must terminate all running instances in the subnet"), DeleteVpc ("must detach or delete all
+# gateways and resources that are associated with the VPC"); read 2026-12-05.
+IN_USE_UNDELETABLE = frozenset({"AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::SecurityGroup"})
 # What deleting and creating a Kubernetes object means here.
 K8S_NOTES = {
     "HTTPRoute": "a new Lattice service and a new Lattice DNS name (the CNAME follows)",
@@ -644,9 +649,41 @@ class _Analysis:
         impact.blockers += self.service_token_changes(stacks)
         impact.blockers += self.identity_collisions(stacks)
         impact.blockers += self.stale_weak_references(stacks)
+        impact.blockers += self.held_at_cleanup(stacks)
         return self.consumers_stranded(impact)
 
     # -------------------------------------------------------------------- what CloudFormation or the CLI refuses
+
+    def held_at_cleanup(self, stacks: Sequence[str]) -> list[Blocker]:
+        """A stack that reads a VPC, subnet or security group of another stack through a weak reference is
+        deployed after it: the producer's cleanup deletes the replaced or removed old instance while the reader's
+        resources (its security groups, its functions' network interfaces) still use it, EC2 refuses, and the old
+        one is left behind. Unlike an export, a weak reference does not stop the producer's update."""
+        found = []
+        for stack in stacks:
+            readers: dict[Ref, list[str]] = {}
+            for lid, resource in self.resources(self.old, stack).items():
+                if lid in self.resources(self.new, stack):
+                    for ref in references(resource.get("Properties", {}), stack):
+                        if ref.output:
+                            readers.setdefault(ref, []).append(lid)
+            for ref, lids in sorted(readers.items()):
+                value = self.old.get(ref.stack, {}).get("Outputs", {}).get(ref.target, {}).get("Value", ABSENT)
+                for target in references(value, ref.stack):
+                    old = self.resources(self.old, target.stack).get(target.target)
+                    gone = (target.stack, target.target) in self.replaced or target.target not in self.resources(
+                        self.new, target.stack
+                    )
+                    if old is None or not gone or old.get("Type") not in IN_USE_UNDELETABLE:
+                        continue
+                    note = (
+                        f"{target.stack}'s cleanup deletes the old {target.target} ({old.get('Type')}) before {stack} "
+                        f"is deployed, while {len(lids)} of its resource(s) ({', '.join(sorted(lids)[:3])}"
+                        f"{', ...' * (len(lids) > 3)}) still use it: EC2 refuses (DependencyViolation) and it is left "
+                        f"behind; destroy {stack} first, then deploy"
+                    )
+                    found.append(Blocker(stack, f"{ref.stack}.{ref.target}", note))
+        return found
 
     def service_token_changes(self, stacks: Sequence[str]) -> list[Blocker]:
         """CloudFormation refuses to update a custom resource whose ServiceToken changes ("Modifying service token
