@@ -564,7 +564,9 @@ def test_cli_synthesizes_both_sides_in_process(synth: Synthesized, tmp_path: Pat
     monkeypatch.setattr(impact.tempfile, "tempdir", None)  # re-read TMPDIR
     status, out, err = cli(["-c", "nodeDesiredSize=3"], synthesizer=in_process)
     assert (status, err) == (0, "")
-    assert out.splitlines()[-1] == "impact: 0 replaced, 0 added, 0 removed, 1 updated in place"
+    # The node group, and the gateway stack's configuration marker (constructs/producer_inputs.py): one added, one
+    # removed.
+    assert out.splitlines()[-1] == "impact: 0 replaced, 1 added, 1 removed, 1 updated in place"
     assert list(tmp_path.iterdir()) == []
 
 

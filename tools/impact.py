@@ -14,9 +14,15 @@ property: this app's handlers declare those properties beside the code (PHYSICAL
 the template (ServiceToken -> provider framework -> the user's handler). Kubernetes manifests are compared
 object by object: a change of kind, namespace or name deletes the object and creates another.
 
-Exit status: 0; 1 with --fail-on-stateful when a stateful resource would be replaced or removed, or when a new
-HTTPRoute would take over a hostname the same deploy deletes only afterwards (the deploy cannot succeed); 2 on bad
-input (configuration, unreadable assembly, AWS errors with --deployed), always in one line.
+Some changes no deploy carries out as planned, reported [BLOCKING]: a custom resource's ServiceToken changed, a new
+resource whose template-set primary identifier equals that of an old one alive until cleanup, a stack whose
+template is unchanged while an output it reads through a weak reference changes (the CDK CLI skips it), and a VPC,
+subnet or security group a producer's cleanup deletes while a later stack still uses it.
+
+Exit status: 0; 1 with --fail-on-stateful when a stateful resource would be replaced or removed, when a new
+HTTPRoute would take over a hostname the same deploy deletes only afterwards (the deploy cannot succeed), or on any
+other [BLOCKING] change; 2 on bad input (configuration, unreadable assembly, AWS errors with --deployed), always in
+one line.
 """
 
 from __future__ import annotations
@@ -421,6 +427,7 @@ class Blocker:
     stack: str
     subject: str  # a logical id, or the output a stack reads
     note: str
+    kind: str = ""  # a short name of what is refused, for tables
 
 
 @dataclass
@@ -682,7 +689,7 @@ class _Analysis:
                         f"{', ...' * (len(lids) > 3)}) still use it: EC2 refuses (DependencyViolation) and it is left "
                         f"behind; destroy {stack} first, then deploy"
                     )
-                    found.append(Blocker(stack, f"{ref.stack}.{ref.target}", note))
+                    found.append(Blocker(stack, f"{ref.stack}.{ref.target}", note, "deleted while in use"))
         return found
 
     def service_token_changes(self, stacks: Sequence[str]) -> list[Blocker]:
@@ -705,7 +712,7 @@ class _Analysis:
                         f"{why}: CloudFormation refuses to change a custom resource's ServiceToken ('Modifying "
                         "service token is not allowed'); give the resource a new logical id instead"
                     )
-                    found.append(Blocker(stack, lid, note))
+                    found.append(Blocker(stack, lid, note, "ServiceToken changed"))
         return found
 
     def identity_collisions(self, stacks: Sequence[str]) -> list[Blocker]:
@@ -731,7 +738,7 @@ class _Analysis:
                         f"its identity ({names}) equals that of {whose}, which CloudFormation deletes only after "
                         "creating this one: the create fails and the update rolls back"
                     )
-                    found.append(Blocker(stack, lid, note))
+                    found.append(Blocker(stack, lid, note, f"{rtype.removeprefix('AWS::')} identity taken"))
         return found
 
     def same_identity(
@@ -769,7 +776,7 @@ class _Analysis:
                         f" through a weak reference; its value changes ({why}), but {stack}'s template does not: the "
                         "CDK CLI skips the stack and it keeps the old value"
                     )
-                    found.append(Blocker(stack, f"{ref.stack}.{ref.target}", note))
+                    found.append(Blocker(stack, f"{ref.stack}.{ref.target}", note, "weak reference not followed"))
         return found
 
     def consumers_stranded(self, impact: Impact) -> Impact:
