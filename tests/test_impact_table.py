@@ -3,7 +3,8 @@
 ROWS below is the table's one source. Each row synthesizes the app once with its overrides in this process
 (sharing the session's default synthesis as the baseline, unless the row names a baseline of its own, which is
 synthesized too) and compares; the row's README line must equal what the analysis says, so the README cannot drift
-from the code. The `blocking` column names what CloudFormation or the CDK CLI would not carry out. After an intended change, rewrite the table with
+from the code. The `blocking` column names what CloudFormation or the CDK CLI would not carry out. After an
+intended change, rewrite the table with
 `UPDATE_IMPACT_TABLE=1 .venv/bin/python -m pytest -n 0 tests/test_impact_table.py` and review the diff.
 
 Rows are not folded into fewer synths: two changes in one synth would credit each other's replacements. Each row
