@@ -916,6 +916,13 @@ def test_access_entries_keyed_by_list_index_collide_when_an_arn_is_dropped() -> 
     assert blocker.subject == "Admin0" and "equals that of Admin1" in blocker.note
     by_arn = run(entries([a, b], lambda _, arn: arn[-1]), entries([b], lambda _, arn: arn[-1]))
     assert actions(by_arn) == {"a": "remove"} and by_arn.blockers == []
+    # What README 'Update safety' says of a deployment made while entries were keyed by index: re-keying them
+    # creates each role's entry again before the old one is gone (deploy once without the list, then with it).
+    migrated = run(entries([a, b], lambda i, _: f"Admin{i}"), entries([a, b], lambda _, arn: arn[-1]))
+    assert sorted((x.subject, x.kind) for x in migrated.blockers) == [
+        ("a", "EKS::AccessEntry identity taken"),
+        ("b", "EKS::AccessEntry identity taken"),
+    ]
     self_collision = entries([a], lambda i, _: "E")
     retyped = copy.deepcopy(self_collision)
     retyped["S"]["Resources"]["E"]["Properties"]["Type"] = "EC2_LINUX"  # create-only, not part of the identity
