@@ -629,8 +629,14 @@ class AppConfig(_Model):
         int, OneOf(LOG_RETENTION_DAYS, "{input} is not a CloudWatch retention period ({known})")
     ] = 30
     """flow logs, Lattice access logs (/aws/vendedlogs/vpclattice/<serviceNetworkName>), Lambda logs"""
-    dns_record_timeout_minutes: Annotated[int, Between(1, 120)] = 20
-    """how long a DNS record waits for the route's Lattice name"""
+    # 2..60: the DNS handler refuses a TimeoutSeconds under 120 (lambda/lattice_dns/handler.py, Props.parse), and
+    # CloudFormation waits for a custom resource at most its ServiceTimeout, 3,600 s at most and by default
+    # (AWS::CloudFormation::CustomResource, ServiceTimeout: "an integer from 1 to 3600. The default value is 3600",
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-customresource.html,
+    # read 2026-12-05): a longer wait would end in CloudFormation's bare timeout. tests/test_config_bounds.py checks
+    # every bound of every numeric key against its consumers.
+    dns_record_timeout_minutes: Annotated[int, Between(2, 60)] = 20
+    """how long a DNS record waits for the route's Lattice name (2-60: a custom resource waits an hour at most)"""
     dns_resync_minutes: Annotated[
         int,
         Between(0, 1440, _RESYNC),
@@ -693,6 +699,12 @@ class AppConfig(_Model):
             problems.append((("gatewayApiVersion",), why))
         problems += _unique([a.name for a in self.apps], ("apps",))
         problems += _unique([f"{r.namespace}/{r.name}" for r in self.routes], ("routes",))
+        admins = self.cluster_admin_role_arns
+        problems += [
+            (("clusterAdminRoleArns", i), f"{arn!r} is listed twice (EKS takes one access entry per principal)")
+            for i, arn in enumerate(admins)
+            if arn in admins[:i]
+        ][:1]
         for i, route in enumerate(self.routes):
             if not route.hostname.endswith("." + self.private_zone_name):
                 why = f"{route.hostname!r} is outside privateZoneName {self.private_zone_name!r}"

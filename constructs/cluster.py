@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from typing import cast
 
@@ -25,6 +26,11 @@ def kubectl_layer(scope: Construct, version: str) -> lambda_.ILayerVersion:
     layer_class = getattr(module, f"KubectlV{version.split('.')[1]}Layer")
     layer: lambda_.ILayerVersion = layer_class(scope, "KubectlLayer")
     return layer
+
+
+def admin_key(role_arn: str) -> str:
+    """A short, stable construct-id part for a cluster-admin role (its ARN's digest: ids stay short)."""
+    return hashlib.sha256(role_arn.encode()).hexdigest()[:12]
 
 
 class EksCluster(Construct):
@@ -71,8 +77,11 @@ class EksCluster(Construct):
         )
         # jsii's stubs omit a member that Cluster does implement; the cast only tells mypy.
         self.icluster = cast(eks.ICluster, self.cluster)
-        for index, arn in enumerate(config.cluster_admin_role_arns):
-            self.cluster.grant_cluster_admin(f"Admin{index}", arn)
+        # Keyed by the role, not its place in the list: removing one role must leave the others' access entries as
+        # they are. Keyed by index, [A, B] -> [B] would replace entry 0 with B's while entry 1 (B's) still exists,
+        # and EKS refuses a second entry for a principal (make impact: "its identity ... equals that of").
+        for arn in config.cluster_admin_role_arns:
+            self.cluster.grant_cluster_admin(f"Admin-{admin_key(arn)}", arn)
 
         # DaemonSets that nodes need to become Ready: before the node group.
         networking = [

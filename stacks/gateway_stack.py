@@ -18,6 +18,7 @@ from constructs.lattice import access_log_group_name
 from constructs.lattice_dns_records import LatticeDnsRecords
 from constructs.lattice_metric_ids import LatticeMetricIds
 from constructs.observability import Observability
+from constructs.producer_inputs import ProducerInputs
 from constructs.retention import retention as log_retention
 from constructs.smoke_test import SmokeTest
 
@@ -32,6 +33,9 @@ class GatewayStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         retention = log_retention(config.log_retention_days)
+        # Every configuration change updates this stack, so its weak references to the platform are resolved again
+        # (a replaced client VPC or cluster would otherwise stay referenced; issue 23.3).
+        ProducerInputs(self, "PlatformInputs", config=config)
         cluster = platform.eks.icluster
         vpc = platform.cluster_network.vpc
 

@@ -129,7 +129,12 @@ BAD_INPUTS: list[tuple[dict[str, Any], str]] = [
     ({"gatewayApiVersion": "v1.1.0"}, "gatewayApiVersion: 'v1.1.0' has no pinned CRD hashes"),
     ({"logRetentionDays": 10}, "logRetentionDays: 10 is not a CloudWatch retention period"),
     ({"dnsResyncMinutes": 2}, "dnsResyncMinutes: 2 must be 0 (off) or 5..1440"),
-    ({"dnsRecordTimeoutMinutes": 0}, "dnsRecordTimeoutMinutes: 0 is out of range 1..120"),
+    ({"dnsRecordTimeoutMinutes": 1}, "dnsRecordTimeoutMinutes: 1 is out of range 2..60"),
+    ({"dnsRecordTimeoutMinutes": 61}, "dnsRecordTimeoutMinutes: 61 is out of range 2..60"),
+    (
+        {"clusterAdminRoleArns": '["arn:aws:iam::111111111111:role/a", "arn:aws:iam::111111111111:role/a"]'},
+        "clusterAdminRoleArns[1]: 'arn:aws:iam::111111111111:role/a' is listed twice",
+    ),
     ({"clusterEndpointPublicCidrs": '["1.2.3.4/40"]'}, "clusterEndpointPublicCidrs[0]: '1.2.3.4/40' is not"),
     ({"clusterAdminRoleArns": '["arn:aws:iam::123:user/bob"]'}, "clusterAdminRoleArns[0]: 'arn:aws:iam::123:user/bob'"),
     ({"clustername": "x"}, "clustername: unknown configuration key (did you mean 'clusterName'?)"),

@@ -248,25 +248,60 @@ def test_declarations_are_read_from_the_handler_source(tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "handler.py").write_text('X = 1\nPHYSICAL_ID_PROPERTIES: tuple[str, ...] = ("A", "B")\n')
     (tmp_path / "pkg" / "other.py").write_text("PHYSICAL_ID = 1\n")
+    (tmp_path / "pkg" / "multi.py").write_text('PHYSICAL_ID_PROPERTIES = {"Custom::A": ("X",), "Custom::B": ()}\n')
     assert impact.declared_physical_id_properties("pkg.handler", tmp_path) == {"A", "B"}
+    assert impact.declared_physical_id_properties("pkg.handler", tmp_path, "Custom::Any") == {"A", "B"}
     assert impact.declared_physical_id_properties("pkg.other", tmp_path) is None
     assert impact.declared_physical_id_properties("pkg.missing", tmp_path) is None
+    assert impact.declared_physical_id_properties("pkg.multi", tmp_path, "Custom::A") == {"X"}
+    assert impact.declared_physical_id_properties("pkg.multi", tmp_path, "Custom::B") == frozenset()
+    assert impact.declared_physical_id_properties("pkg.multi", tmp_path, "Custom::C") is None
 
 
-def test_every_custom_resource_of_this_app_declares_its_physical_id_properties(synth: Synthesized) -> None:
-    """Each handler of ours behind a custom resource says which properties give a new physical id, and each of
-    those is a property the construct really sends (a rename on either side fails here)."""
+def test_a_handler_serving_several_types_replaces_on_each_types_own_properties() -> None:
+    """consumer_link serves three types (issue 23.6): a zone association's new VPC is a replacement, an existing
+    VPC lookup's new VpcId too, and a share acceptance's ServiceNetworkArn only an update."""
+    old = {"S": provider_stack("consumer_link.handler.on_event", HostedZoneId="Z1", VpcId="vpc-1", ZoneName="x")}
+    old["S"]["Resources"]["Record"]["Type"] = "Custom::CrossAccountZoneAssociation"
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["Record"]["Properties"]["VpcId"] = "vpc-2"
+    assert actions(run(old, new)) == {"Record": "replace"}
+    named = copy.deepcopy(old)
+    named["S"]["Resources"]["Record"]["Properties"]["ZoneName"] = "y"
+    assert actions(run(old, named)) == {"Record": "update"}
+    share = copy.deepcopy(old)
+    share["S"]["Resources"]["Record"]["Type"] = "Custom::LatticeShareAcceptance"
+    moved = copy.deepcopy(share)
+    moved["S"]["Resources"]["Record"]["Properties"]["VpcId"] = "vpc-2"  # not one of the share's
+    assert actions(run(share, moved)) == {"Record": "update"}
+
+
+@pytest.mark.parametrize("which", ["synth", "variant"])
+def test_every_custom_resource_of_this_app_declares_its_physical_id_properties(
+    request: pytest.FixtureRequest, which: str
+) -> None:
+    """Each handler of ours behind a custom resource says, for that resource's type, which properties give a new
+    physical id, and each of those is a property the construct really sends (a rename on either side fails here).
+    The variant synthesizes consumers' stacks too (consumer_link serves three types)."""
+    synthesized: Synthesized = request.getfixturevalue(which)
     found = {}
-    for stack, template in synth.templates.items():
+    for stack, template in synthesized.templates.items():
         for logical_id, resource in template["Resources"].items():
             if not resource["Type"].startswith("Custom::"):
                 continue
-            module = impact.handler_module(synth.templates, stack, resource)
+            module = impact.handler_module(synthesized.templates, stack, resource)
             if module and (ROOT / "lambda" / module.split(".")[0]).is_dir():
-                declared = impact.declared_physical_id_properties(module)
-                assert declared is not None, f"{module} has no PHYSICAL_ID_PROPERTIES"
+                declared = impact.declared_physical_id_properties(module, resource_type=resource["Type"])
+                assert declared is not None, f"{module} has no PHYSICAL_ID_PROPERTIES for {resource['Type']}"
                 assert declared <= set(resource["Properties"]), (logical_id, declared)
                 found[resource["Type"]] = module
+    if which == "variant":
+        assert {t: m for t, m in found.items() if m.startswith("consumer_link")} == {
+            "Custom::CrossAccountZoneAssociation": "consumer_link.handler",
+            "Custom::ExistingVpc": "consumer_link.handler",
+            "Custom::LatticeShareAcceptance": "consumer_link.handler",
+        }
+        return
     assert found == {
         "Custom::ControllerCredentials": "controller_credentials.handler",
         "Custom::FinalizerGuard": "finalizer_guard.handler",
@@ -484,10 +519,17 @@ def test_fail_on_stateful_refuses_a_route_that_takes_over_a_kept_hostname(synth:
 def test_cli_selects_stacks(synth: Synthesized, tmp_path: Path) -> None:
     baseline = edited_copy(synth, tmp_path, narrow_cluster_vpc)
     common = ["--baseline", str(baseline), "--assembly", str(synth.outdir), "--fail-on-stateful"]
-    status, out, _ = cli([*common, "--stacks", GATEWAY])
-    assert status == 0 and PLATFORM not in out  # nothing stateful in the gateway stack...
+    status, out, err = cli([*common, "--stacks", GATEWAY])
+    assert not any(line.startswith(f"replace  {PLATFORM}") for line in out.splitlines())  # only the gateway's...
     replaced = [line for line in out.splitlines() if line.startswith("replace ")]
     assert replaced and all("Cluster" in line for line in replaced), out  # ...but the new cluster reaches it
+    # Only the platform's template differs from the baseline here: the CDK CLI would skip the gateway stack, whose
+    # weak references would keep the old cluster's values; and the platform's cleanup would delete the old subnets
+    # the gateway's functions still use. Both are refused (issue 23.3).
+    blocked = [line for line in out.splitlines() if line.startswith(f"blocked  {GATEWAY}  {PLATFORM}.")]
+    assert status == 1 and any("the CDK CLI skips the stack" in line for line in blocked), out
+    assert any("(AWS::EC2::Subnet) before" in line and "DependencyViolation" in line for line in blocked), out
+    assert "CloudFormation or the CDK CLI would not carry out" in err
     status, out, _ = cli([*common, "--stack-prefix", "EksLatticeGateway-P"])
     assert status == 1 and GATEWAY not in out
     status, _, err = cli([*common, "--stacks", "Nope"])
@@ -524,7 +566,9 @@ def test_cli_synthesizes_both_sides_in_process(synth: Synthesized, tmp_path: Pat
     monkeypatch.setattr(impact.tempfile, "tempdir", None)  # re-read TMPDIR
     status, out, err = cli(["-c", "nodeDesiredSize=3"], synthesizer=in_process)
     assert (status, err) == (0, "")
-    assert out.splitlines()[-1] == "impact: 0 replaced, 0 added, 0 removed, 1 updated in place"
+    # The node group, and the gateway stack's configuration marker (constructs/producer_inputs.py): one added, one
+    # removed.
+    assert out.splitlines()[-1] == "impact: 0 replaced, 1 added, 1 removed, 1 updated in place"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -594,10 +638,12 @@ def test_deployed_reads_the_stacks_a_selected_one_depends_on(synth: Synthesized,
     cloudformation.templates = deployed
     status, out, _ = cli(["--deployed", "--assembly", str(synth.outdir), "--region", "us-east-1", "--stacks", GATEWAY])
     assert [r["StackName"] for r in cloudformation.requests] == [GATEWAY, PLATFORM]
-    assert status == 0 and PLATFORM not in out
+    assert status == 0 and not any(line.startswith(f"replace  {PLATFORM}") for line in out.splitlines())
     assert any(
         line.startswith(f"replace  {GATEWAY}  ") and "AWS::EKS::AccessEntry" in line for line in out.splitlines()
     )
+    # The deployed gateway template equals the proposal: the CLI would skip it (issue 23.3).
+    assert any(line.startswith(f"blocked  {GATEWAY}  {PLATFORM}.") for line in out.splitlines()), out
 
 
 def test_deployed_template_that_is_not_json_is_one_line(synth: Synthesized, cloudformation: Any) -> None:
@@ -683,3 +729,261 @@ def test_replacing_what_consumers_are_associated_with_names_the_consumer_stacks(
     assert "strands consumer stack(s)" in reasons(removed, "N")
     alone = run({PLATFORM: old[PLATFORM]}, {PLATFORM: new[PLATFORM]})
     assert "consumer" not in reasons(alone, "N")
+
+
+# ------------------------------------------------------------------------------- issue 23: what cannot deploy
+
+
+def _app_types(synth: Synthesized) -> list[str]:
+    return sorted(
+        {r["Type"] for t in synth.templates.values() for r in t["Resources"].values() if r["Type"][:5] == "AWS::"}
+    )
+
+
+def test_every_create_only_path_that_reads_a_changing_version_attribute_is_a_replacement(synth: Synthesized) -> None:
+    """Class test (issue 23.1): for every create-only path of every AWS type this app deploys, a value that reads
+    a version attribute of a resource updated in place (a launch template's new LatestVersionNumber) changes at
+    deploy time, so the resource is replaced: never 'updated in place'."""
+    checked = 0
+    for rtype in _app_types(synth):
+        for path in impact.type_schema(rtype).create_only:
+            for attribute in sorted(impact.VERSION_ATTRIBUTES):
+                value: Any = {"Fn::GetAtt": ["Src", attribute]}
+                for part in reversed(path):
+                    value = [value] if part == "*" else {part: value}
+                ((name, prop),) = value.items()
+                old = {"S": {"Resources": {"Src": res("AWS::EC2::LaunchTemplate", LaunchTemplateData={"A": 1})}}}
+                old["S"]["Resources"]["X"] = res(rtype, **{name: prop})
+                new = copy.deepcopy(old)
+                new["S"]["Resources"]["Src"]["Properties"]["LaunchTemplateData"]["A"] = 2
+                result = run(old, new)
+                assert actions(result) == {"Src": "update", "X": "replace"}, (rtype, path, attribute)
+                assert f"(Src.{attribute} changes)" in reasons(result, "X")
+                checked += 1
+    assert checked > 100  # every type's create-only paths, not a handful
+
+
+def test_an_instance_whose_launch_template_gets_a_new_version_is_replaced() -> None:
+    """The issue's example: the client host reads its launch template's LatestVersionNumber in LaunchTemplate,
+    which is create-only for AWS::EC2::Instance."""
+    lt = {"LaunchTemplateId": {"Ref": "Lt"}, "Version": {"Fn::GetAtt": ["Lt", "LatestVersionNumber"]}}
+    old = {
+        "S": {
+            "Resources": {
+                "Lt": res("AWS::EC2::LaunchTemplate", LaunchTemplateData={"InstanceType": "t3.micro"}),
+                "Host": res("AWS::EC2::Instance", LaunchTemplate=lt, SubnetId="s"),
+            }
+        }
+    }
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["Lt"]["Properties"]["LaunchTemplateData"]["InstanceType"] = "t3.small"
+    result = run(old, new)
+    assert actions(result) == {"Lt": "update", "Host": "replace"}
+    assert reasons(result, "Host") == "LaunchTemplate (Lt.LatestVersionNumber changes)"
+
+
+def test_a_node_group_keeps_its_launch_template_id() -> None:
+    """EKS rule no schema states (issue 23.5; botocore's LaunchTemplateSpecification): a new launch template id or
+    name needs a new node group, which under its fixed name cannot be made in one deploy."""
+    old = {
+        "S": {
+            "Resources": {
+                "Lt": res("AWS::EC2::LaunchTemplate", LaunchTemplateName="a", LaunchTemplateData={}),
+                "Ng": res(
+                    "AWS::EKS::Nodegroup",
+                    ClusterName="c",
+                    NodegroupName="ng-1",
+                    NodeRole="r",
+                    Subnets=["s"],
+                    LaunchTemplate={"Id": {"Ref": "Lt"}, "Version": {"Fn::GetAtt": ["Lt", "LatestVersionNumber"]}},
+                ),
+            }
+        }
+    }
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["Lt"]["Properties"]["LaunchTemplateName"] = "b"  # create-only: a new template, a new id
+    result = run(old, new)
+    assert actions(result) == {"Lt": "replace", "Ng": "replace"}
+    assert reasons(result, "Ng").startswith("LaunchTemplate.Id (Lt replaced)")
+    assert 'keeps its name "ng-1"' in reasons(result, "Ng")
+    named = copy.deepcopy(old)
+    named["S"]["Resources"]["Ng"]["Properties"]["LaunchTemplate"] = {"Name": "a", "Version": "1"}
+    renamed = copy.deepcopy(named)
+    renamed["S"]["Resources"]["Ng"]["Properties"]["LaunchTemplate"] = {"Name": "b", "Version": "1"}
+    assert actions(run(named, renamed)) == {"Ng": "replace"}
+    version = copy.deepcopy(named)
+    version["S"]["Resources"]["Ng"]["Properties"]["LaunchTemplate"]["Version"] = "2"
+    assert actions(run(named, version)) == {"Ng": "update"}
+
+
+def test_a_cluster_whose_subnets_move_to_other_zones_is_replaced() -> None:
+    """EKS rule no schema states (issue 23.5; EKS User Guide, network-reqs): a cluster's subnets stay in the AZs
+    first given. New subnets in those zones are an update; a subnet in a zone not among them is not."""
+    zone = {"Fn::Select": [0, {"Fn::GetAZs": ""}]}
+    old = {
+        "S": {
+            "Resources": {
+                "Vpc": res("AWS::EC2::VPC", CidrBlock="10.1.0.0/16"),
+                "A": res("AWS::EC2::Subnet", VpcId={"Ref": "Vpc"}, CidrBlock="10.1.0.0/24", AvailabilityZone=zone),
+                "B": res("AWS::EC2::Subnet", VpcId={"Ref": "Vpc"}, CidrBlock="10.1.1.0/24", AvailabilityZone="az-b"),
+                "C": res(
+                    "AWS::EKS::Cluster", RoleArn="r", ResourcesVpcConfig={"SubnetIds": [{"Ref": "A"}, {"Ref": "B"}]}
+                ),
+            }
+        }
+    }
+    resized = copy.deepcopy(old)
+    resized["S"]["Resources"]["A"]["Properties"]["CidrBlock"] = "10.1.2.0/24"  # a new subnet, the same zone
+    assert actions(run(old, resized)) == {"A": "replace", "C": "update"}
+    moved = copy.deepcopy(old)
+    moved["S"]["Resources"]["A"]["Properties"]["AvailabilityZone"] = {"Fn::Select": [2, {"Fn::GetAZs": ""}]}
+    result = run(old, moved)
+    assert actions(result) == {"A": "replace", "C": "replace"}
+    assert "EKS keeps a cluster's subnets in the AZs first given" in reasons(result, "C")
+    by_id = copy.deepcopy(old)
+    by_id["S"]["Resources"]["B"]["Properties"] = {
+        "VpcId": {"Ref": "Vpc"},
+        "CidrBlock": "x",
+        "AvailabilityZoneId": "use1-az4",
+    }
+    assert actions(run(old, by_id))["C"] == "replace"
+
+
+def test_a_changed_service_token_is_blocking() -> None:
+    """Issue 23.7: CloudFormation refuses a custom resource whose ServiceToken changes; other changes are updates."""
+    old = {"S": provider_stack("lattice_dns.handler.on_event", Hostname="a.example.com", Ttl="60")}
+    old["S"]["Resources"]["Other"] = res("AWS::Lambda::Function", Handler="x.y", Role="r")
+    ttl = copy.deepcopy(old)
+    ttl["S"]["Resources"]["Record"]["Properties"]["Ttl"] = "30"
+    assert run(old, ttl).blockers == []
+    moved = copy.deepcopy(old)
+    moved["S"]["Resources"]["Record"]["Properties"]["ServiceToken"] = {"Fn::GetAtt": ["Other", "Arn"]}
+    (blocker,) = run(old, moved).blockers
+    assert (blocker.stack, blocker.subject) == ("S", "Record")
+    assert "Modifying service token is not allowed" in blocker.note
+    replaced = copy.deepcopy(old)  # the same token, resolved anew: the provider function is replaced
+    replaced["S"]["Resources"]["Framework"]["Properties"]["FunctionName"] = "renamed"
+    assert [b.subject for b in run(old, replaced).blockers] == ["Record"]
+
+
+def test_a_new_instance_with_the_identity_of_a_surviving_old_one_is_blocking(synth: Synthesized) -> None:
+    """Class test (issue 23.4): for every AWS type this app deploys whose primaryIdentifier the template sets
+    (every part create-only), a new instance equal in those parts to an old instance of the stack collides: the
+    old one is deleted only in cleanup. A different value, or one that resolves anew, does not."""
+    checked = []
+    for rtype in _app_types(synth):
+        identifier = impact.type_schema(rtype).identifier
+        if not identifier:
+            continue
+        props: dict[str, Any] = {}
+        for path in identifier:
+            node = props
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = "same"
+        old = {"S": {"Resources": {"Old": res(rtype, **props)}}}
+        new = {"S": {"Resources": {"Old": res(rtype, **props), "New": res(rtype, **props)}}}
+        (blocker,) = run(old, new).blockers
+        assert (blocker.subject, "Old") == ("New", blocker.note.split("equals that of ")[1].split(",")[0]), rtype
+        gone = {"S": {"Resources": {"New": res(rtype, **props)}}}  # the old one removed: still alive until cleanup
+        assert [b.subject for b in run(old, gone).blockers] == ["New"], rtype
+        other = copy.deepcopy(new)
+        node = other["S"]["Resources"]["New"]["Properties"]
+        for part in identifier[0][:-1]:
+            node = node[part]
+        node[identifier[0][-1]] = "other"
+        assert run(old, other).blockers == [], rtype
+        checked.append(rtype)
+    assert "AWS::EKS::AccessEntry" in checked and "AWS::EKS::Addon" in checked
+
+
+def test_access_entries_keyed_by_list_index_collide_when_an_arn_is_dropped() -> None:
+    """The issue's example: clusterAdminRoleArns [A, B] -> [B] with entries keyed by index: entry 0 is replaced
+    by one for B while entry 1 (B) still exists. Keyed by the ARN, B's entry stays and A's is removed."""
+
+    def entries(arns: list[str], key: Any) -> dict[str, Any]:
+        cluster = res("AWS::EKS::Cluster", RoleArn="r", ResourcesVpcConfig={"SubnetIds": []})
+        made = {
+            key(i, a): res("AWS::EKS::AccessEntry", ClusterName={"Ref": "C"}, PrincipalArn=a)
+            for i, a in enumerate(arns)
+        }
+        return {"S": {"Resources": {"C": cluster, **made}}}
+
+    a, b = "arn:aws:iam::111111111111:role/a", "arn:aws:iam::111111111111:role/b"
+    by_index = run(entries([a, b], lambda i, _: f"Admin{i}"), entries([b], lambda i, _: f"Admin{i}"))
+    assert actions(by_index) == {"Admin0": "replace", "Admin1": "remove"}
+    (blocker,) = by_index.blockers
+    assert blocker.subject == "Admin0" and "equals that of Admin1" in blocker.note
+    by_arn = run(entries([a, b], lambda _, arn: arn[-1]), entries([b], lambda _, arn: arn[-1]))
+    assert actions(by_arn) == {"a": "remove"} and by_arn.blockers == []
+    # What README 'Update safety' says of a deployment made while entries were keyed by index: re-keying them
+    # creates each role's entry again before the old one is gone (deploy once without the list, then with it).
+    migrated = run(entries([a, b], lambda i, _: f"Admin{i}"), entries([a, b], lambda _, arn: arn[-1]))
+    assert sorted((x.subject, x.kind) for x in migrated.blockers) == [
+        ("a", "EKS::AccessEntry identity taken"),
+        ("b", "EKS::AccessEntry identity taken"),
+    ]
+    self_collision = entries([a], lambda i, _: "E")
+    retyped = copy.deepcopy(self_collision)
+    retyped["S"]["Resources"]["E"]["Properties"]["Type"] = "EC2_LINUX"  # create-only, not part of the identity
+    assert "its own old instance" in run(self_collision, retyped).blockers[0].note
+
+
+def test_an_unchanged_stack_reading_a_changed_output_is_blocking() -> None:
+    """Issue 23.3: the CDK CLI skips a stack whose template is unchanged, so a weak reference (Fn::GetStackOutput)
+    to an output whose value changes is never resolved again. A consumer whose template changes too is fine."""
+    producer = {
+        "Resources": {"Vpc": res("AWS::EC2::VPC", CidrBlock="10.2.0.0/16")},
+        "Outputs": {"VpcOut": {"Value": {"Ref": "Vpc"}}},
+    }
+    reader = {"Fn::GetStackOutput": {"StackName": "P", "OutputName": "VpcOut"}}
+    consumer = {"Resources": {"Sg": res("AWS::EC2::SecurityGroup", GroupDescription="x", VpcId=reader)}}
+    old = {"P": producer, "G": consumer}
+    new = copy.deepcopy(old)
+    new["P"]["Resources"]["Vpc"]["Properties"]["CidrBlock"] = "10.3.0.0/16"
+
+    def stale(result: impact.Impact) -> list[impact.Blocker]:
+        return [b for b in result.blockers if "the CDK CLI skips the stack" in b.note]
+
+    (blocker,) = stale(run(old, new))
+    assert (blocker.stack, blocker.subject) == ("G", "P.VpcOut")
+    assert "Vpc replaced" in blocker.note
+    assert impact.compare(old, new, stacks=["P"]).blockers == []  # reported with the stack that goes stale
+    follows = copy.deepcopy(new)
+    follows["G"]["Resources"]["Marker"] = res("AWS::SNS::Topic")
+    assert stale(run(old, follows)) == []
+    other_sg = copy.deepcopy(old)  # an output that keeps its value: nothing stale
+    other_sg["P"]["Resources"]["T"] = res("AWS::SNS::Topic")
+    assert run(old, other_sg).blockers == []
+    out = io.StringIO()
+    impact.report(run(old, new), out)
+    assert "blocked  G  P.VpcOut  read by 1 resource(s) (Sg)" in out.getvalue() and "[BLOCKING]" in out.getvalue()
+
+
+def test_a_producer_deleting_a_vpc_subnet_or_security_group_a_later_stack_still_uses_is_blocking() -> None:
+    """The issue's other half of 23.3: even when the reader follows, it deploys after the producer, whose cleanup
+    deletes the replaced VPC while the reader's resources still use it (EC2 refuses: DependencyViolation)."""
+    producer = {
+        "Resources": {"Vpc": res("AWS::EC2::VPC", CidrBlock="10.2.0.0/16"), "T": res("AWS::SNS::Topic")},
+        "Outputs": {"VpcOut": {"Value": {"Ref": "Vpc"}}, "TopicOut": {"Value": {"Ref": "T"}}},
+    }
+    read = {"Fn::GetStackOutput": {"StackName": "P", "OutputName": "VpcOut"}}
+    topic = {"Fn::GetStackOutput": {"StackName": "P", "OutputName": "TopicOut"}}
+    consumer = {
+        "Resources": {
+            "Sg": res("AWS::EC2::SecurityGroup", GroupDescription="x", VpcId=read),
+            "Sub": res("AWS::SNS::Subscription", TopicArn=topic, Protocol="sqs", Endpoint="q"),
+        }
+    }
+    old = {"P": producer, "G": consumer}
+    new = copy.deepcopy(old)
+    new["P"]["Resources"]["Vpc"]["Properties"]["CidrBlock"] = "10.3.0.0/16"
+    new["G"]["Resources"]["Marker"] = res("AWS::SNS::Topic")  # the reader follows: not stale
+    (blocker,) = run(old, new).blockers
+    assert (blocker.stack, blocker.subject) == ("G", "P.VpcOut")
+    assert "P's cleanup deletes the old Vpc (AWS::EC2::VPC) before G is deployed" in blocker.note
+    assert "(Sg)" in blocker.note and "DependencyViolation" in blocker.note
+    topic_replaced = copy.deepcopy(old)  # a replaced topic is gone while read, but its delete does not fail
+    topic_replaced["P"]["Resources"]["T"]["Properties"]["TopicName"] = "other"
+    topic_replaced["G"]["Resources"]["Marker"] = res("AWS::SNS::Topic")
+    assert run(old, topic_replaced).blockers == []

@@ -86,6 +86,16 @@ GONE_ON_DELETE = frozenset(
 )
 
 
+# Read by tools/impact.py (`make impact`), per resource type since one handler serves three: the properties whose
+# change alone gives an Update a new PhysicalResourceId (CloudFormation then deletes the old one: a replacement).
+# tests/lambda/test_consumer_link.py checks each against the real on_event.
+PHYSICAL_ID_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "Custom::LatticeShareAcceptance": ("ResourceShareArn",),
+    "Custom::ExistingVpc": ("VpcId",),
+    "Custom::CrossAccountZoneAssociation": ("HostedZoneId", "VpcId", "VpcRegion"),
+}
+
+
 class LinkError(Exception):
     """A failure with a reason CloudFormation shows to the user."""
 

@@ -561,3 +561,94 @@ def test_waiting_for_insync_leaves_the_invocation_time_to_undo_the_association(w
         handler.on_event(world.event("Create"), invocation, clients=clients, sleep=invocation.sleep)
     assert invocation.left >= handler.RESERVE_SECONDS
     assert world.zones_of_consumer_vpc() == [] and world.authorizations() == []
+
+
+# --------------------------------------------------------------------------------- physical-id declaration
+
+
+class AcceptingRam:
+    """RAM in which every share is accepted, ACTIVE here and lists the network (any share ARN asked for)."""
+
+    def get_resource_share_invitations(self, **kwargs: Any) -> dict[str, Any]:
+        arn = kwargs["resourceShareArns"][0]
+        return {"resourceShareInvitations": [{**invitation("ACCEPTED"), "resourceShareArn": arn}]}
+
+    def get_resource_shares(self, **kwargs: Any) -> dict[str, Any]:
+        return {"resourceShares": [{"resourceShareArn": kwargs["resourceShareArns"][0], "status": "ACTIVE"}]}
+
+    def list_resources(self, **_: Any) -> dict[str, Any]:
+        return {"resources": [{"arn": NETWORK, "status": "AVAILABLE"}, {"arn": NETWORK + "2", "status": "AVAILABLE"}]}
+
+
+def renaming(
+    run: Callable[[dict[str, Any]], dict[str, Any]], kind: str, old: dict[str, str], others: dict[str, Any]
+) -> set[str]:
+    """The properties whose change alone gives an Update a new PhysicalResourceId, through the real on_event."""
+    assert set(others) == set(old), "every property is tried"
+    created = run({"RequestType": "Create", "ResourceType": kind, "ResourceProperties": old})["PhysicalResourceId"]
+    found = set()
+    for key, value in others.items():
+        # a mapping: the key's new value with what must change along (a zone's id and its name)
+        changed = value if isinstance(value, dict) else {key: value}
+        event = {
+            "RequestType": "Update",
+            "ResourceType": kind,
+            "PhysicalResourceId": created,
+            "ResourceProperties": {**old, **changed},
+            "OldResourceProperties": old,
+        }
+        if run(event)["PhysicalResourceId"] != created:
+            found.add(key)
+    return found
+
+
+def test_physical_id_properties_declaration_matches_the_handler_for_each_type(world: World) -> None:
+    """PHYSICAL_ID_PROPERTIES (read by tools/impact.py per resource type, issue 23.6) is exactly, for each of the
+    three types, the set of properties whose change alone gives an Update a new PhysicalResourceId."""
+    assert set(handler.PHYSICAL_ID_PROPERTIES) == {
+        "Custom::LatticeShareAcceptance",
+        "Custom::ExistingVpc",
+        "Custom::CrossAccountZoneAssociation",
+    }
+    # Zone association: a second provider zone of another name, a second consumer VPC, another region.
+    second_zone = world.provider_route53.create_hosted_zone(
+        Name="example.org",
+        CallerReference="zone-2",
+        HostedZoneConfig={"PrivateZone": True, "Comment": "provider"},
+        VPC={"VPCRegion": world.region, "VPCId": "vpc-0aaaaaaaaaaaaaaa1"},
+    )["HostedZone"]["Id"].rsplit("/", 1)[-1]
+    old = world.event("Create")["ResourceProperties"]
+    others = {
+        "ServiceToken": "arn:aws:lambda:us-east-1:222222222222:function:other",
+        "HostedZoneId": {"HostedZoneId": second_zone, "ZoneName": "example.org"},
+        "ZoneName": "example.net",
+        "VpcId": "vpc-0ccccccccccccccc3",
+        "VpcRegion": "us-west-2",
+        "AuthorizerRoleArn": f"arn:aws:iam::{PROVIDER}:role/other-authorizer",
+    }
+    found = renaming(world.run, "Custom::CrossAccountZoneAssociation", old, others)
+    assert found == set(handler.PHYSICAL_ID_PROPERTIES["Custom::CrossAccountZoneAssociation"])
+    # Existing VPC lookup: two VPCs with DNS on.
+    ec2 = world.consumer.client("ec2")
+    vpcs = []
+    for cidr in ("10.3.0.0/16", "10.4.0.0/16"):
+        vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+        ec2.create_subnet(VpcId=vpc, CidrBlock=cidr.replace("/16", "/20"))
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+        vpcs.append(vpc)
+    old = {"ServiceToken": "arn:aws:lambda:...", "VpcId": vpcs[0]}
+    others = {"ServiceToken": "arn:aws:lambda:...:other", "VpcId": vpcs[1]}
+    assert renaming(world.run, "Custom::ExistingVpc", old, others) == set(
+        handler.PHYSICAL_ID_PROPERTIES["Custom::ExistingVpc"]
+    )
+    # Share acceptance.
+    clients = Clients(route53=None, ram=AcceptingRam(), ec2=None, zone_owner=lambda _: None)
+    old = {"ServiceToken": "arn:aws:lambda:...", "ResourceShareArn": SHARE, "ServiceNetworkArn": NETWORK}
+    others = {
+        "ServiceToken": "arn:aws:lambda:...:other",
+        "ResourceShareArn": SHARE + "2",
+        "ServiceNetworkArn": NETWORK + "2",
+    }
+    assert renaming(lambda e: run_share(e, clients), "Custom::LatticeShareAcceptance", old, others) == set(
+        handler.PHYSICAL_ID_PROPERTIES["Custom::LatticeShareAcceptance"]
+    )
