@@ -122,6 +122,25 @@ def no_ambient_credentials(monkeypatch: pytest.MonkeyPatch, _no_ambient_credenti
     clear_credential_sources(monkeypatch, _no_ambient_credentials_session)
 
 
+@pytest.fixture
+def codebuild_credentials(tmp_path: Path) -> Iterator[Any]:
+    """CodeBuild's credential endpoint, as .ci/run starts it (tools/container_credentials.CredentialsServer),
+    serving in this process: for a test that means to take the build role's (dummy) keys."""
+    import threading
+
+    from tools.container_credentials import CredentialsServer
+
+    server = CredentialsServer(tmp_path / "credential-requests.log")
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 def _truthy(value: str | None) -> bool:
     return value is not None and value.strip().lower() not in ("", "0", "false", "no")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import botocore.credentials
@@ -19,22 +19,6 @@ from tests.conftest import CREDENTIAL_FILE_VARIABLES, CREDENTIAL_VARIABLES, clea
 from tools.container_credentials import ACCESS_KEY_ID, CredentialsServer
 
 Setup = Callable[[pytest.MonkeyPatch, Path, str], None]
-
-
-@pytest.fixture
-def endpoint(tmp_path: Path) -> Iterator[CredentialsServer]:
-    """The CodeBuild stand-in .ci/run uses, serving in this process."""
-    import threading
-
-    server = CredentialsServer(tmp_path / "requests.log")
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def _file(path: Path, text: str) -> str:
@@ -106,19 +90,19 @@ CONFIG_PROFILE_ONLY = {"assume-role", "sso", "login"}
 
 @pytest.mark.parametrize("method", sorted(SOURCES))
 def test_each_credential_source_is_found_then_shut_out(
-    method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: CredentialsServer
+    method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codebuild_credentials: CredentialsServer
 ) -> None:
     setup, access_key = SOURCES[method]
-    setup(monkeypatch, tmp_path, endpoint.url)
+    setup(monkeypatch, tmp_path, codebuild_credentials.url)
     found = botocore.session.Session().get_credentials()
     assert found is not None and found.method == method  # the source is real: botocore takes it
     if access_key is not None:
         assert found.get_frozen_credentials().access_key == access_key
 
-    endpoint.requests.clear()
+    codebuild_credentials.requests.clear()
     clear_credential_sources(monkeypatch, tmp_path / "empty")
     assert botocore.session.Session().get_credentials() is None
-    assert endpoint.requests == []  # not even asked
+    assert codebuild_credentials.requests == []  # not even asked
 
 
 def test_the_fixture_knows_every_provider_of_botocores_chain() -> None:
@@ -139,11 +123,11 @@ def test_the_suite_starts_every_test_without_credentials(tmp_path: Path) -> None
     assert os.environ["AWS_EC2_METADATA_DISABLED"] == "true"
 
 
-def test_the_codebuild_stand_in_logs_each_request(endpoint: CredentialsServer) -> None:
+def test_the_codebuild_stand_in_logs_each_request(codebuild_credentials: CredentialsServer) -> None:
     """What .ci/run reads afterwards: one JSON line per request, in its log file."""
     import urllib.request
 
-    with urllib.request.urlopen(f"{endpoint.url}/v2/credentials/x", timeout=5) as response:
+    with urllib.request.urlopen(f"{codebuild_credentials.url}/v2/credentials/x", timeout=5) as response:
         assert json.loads(response.read())["AccessKeyId"] == ACCESS_KEY_ID
-    (line,) = endpoint.log.read_text().splitlines()
+    (line,) = codebuild_credentials.log.read_text().splitlines()
     assert json.loads(line)["path"] == "/v2/credentials/x"

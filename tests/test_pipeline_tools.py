@@ -12,11 +12,13 @@ import re
 import shlex
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, PipelineSynth
+from tools.container_credentials import CredentialsServer
 
 BIN = ROOT / "node_modules" / ".bin"
 
@@ -134,3 +136,92 @@ def test_cdk_cli_refuses_an_assembly_schema_it_does_not_know(tmp_path: Path, one
     result = cdk_ls(copy, tmp_path)
     assert result.returncode != 0
     assert "Cloud assembly schema version mismatch" in result.stderr
+
+
+# ------------------------------------------------------------------------------- the asset steps, replayed
+
+
+@pytest.fixture
+def moto_endpoint() -> Iterator[str]:
+    """S3 and STS on 127.0.0.1 (moto's server): the bootstrap buckets and the publishing roles the steps use."""
+    import urllib.request
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    try:
+        yield url
+    finally:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
+        server.stop()
+
+
+def test_every_asset_step_publishes_in_a_codebuild_replica(
+    tmp_path: Path, one_stage: PipelineSynth, moto_endpoint: str, codebuild_credentials: CredentialsServer
+) -> None:
+    """Each asset step's build commands, exactly as its buildspec has them, run in the assembly the synth step
+    outputs with the pinned cdk-assets on PATH and the build role's credentials where CodeBuild serves them
+    (the container endpoint); S3 and STS are moto's. Every asset then sits in its bootstrap bucket."""
+    import boto3
+
+    # Each step gets its own copy of the synth step's output artifact (cdk-assets writes a .cache beside a manifest).
+    outdir = tmp_path / "cdk.out"
+    shutil.copytree(one_stage.outdir, outdir)
+    steps: dict[str, list[str]] = {}  # the asset steps' build commands, by CodeBuild project
+    for logical_id in one_stage.resources("AWS::CodeBuild::Project"):
+        commands = one_stage.buildspec(logical_id)["phases"]["build"]["commands"]
+        if any(c.startswith("cdk-assets ") for c in commands):
+            steps[logical_id] = commands
+    assert steps
+    expected: dict[tuple[str, str], Path] = {}  # (bucket, key) -> the asset's source in the assembly
+    for commands in steps.values():
+        for command in commands:
+            words = shlex.split(command)
+            manifest = outdir / words[words.index("--path") + 1]
+            data = json.loads(manifest.read_text())
+            for selector in words[words.index("publish") + 1 :]:
+                asset_id, destination_id = selector.split(":")
+                asset = data["files"][asset_id]
+                destination = asset["destinations"][destination_id]
+                expected[(destination["bucketName"], destination["objectKey"])] = (
+                    manifest.parent / asset["source"]["path"]
+                )
+    (tmp_path / "home").mkdir()
+    (tmp_path / "tmp").mkdir()
+    s3 = boto3.client(
+        "s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    for bucket in {b for b, _ in expected}:
+        s3.create_bucket(Bucket=bucket)
+
+    env = {
+        "PATH": f"{BIN}{os.pathsep}{ROOT / '.venv' / 'bin'}{os.pathsep}/usr/bin:/bin",
+        "HOME": str(tmp_path / "home"),
+        "TMPDIR": str(tmp_path / "tmp"),
+        "CODEBUILD_CI": "true",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{codebuild_credentials.url}/v2/credentials/build-role",
+        "AWS_ENDPOINT_URL": moto_endpoint,  # every AWS call of cdk-assets goes to moto
+    }
+    for logical_id, commands in steps.items():
+        for command in commands:
+            result = subprocess.run(
+                ["bash", "-c", command], cwd=outdir, env=env, capture_output=True, text=True, timeout=300, check=False
+            )
+            assert result.returncode == 0, f"{logical_id}: {command}\n{result.stderr[-3000:]}"
+
+    for (bucket, key), source in expected.items():
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        if source.is_file():
+            assert body == source.read_bytes(), key
+        else:  # a directory asset: cdk-assets zips it
+            import io
+            import zipfile
+
+            names = set(zipfile.ZipFile(io.BytesIO(body)).namelist())
+            assert {p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()} <= names, key
+    assert codebuild_credentials.requests  # the steps took the build role's credentials from the endpoint
