@@ -225,3 +225,50 @@ def test_every_asset_step_publishes_in_a_codebuild_replica(
             names = set(zipfile.ZipFile(io.BytesIO(body)).namelist())
             assert {p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()} <= names, key
     assert codebuild_credentials.requests  # the steps took the build role's credentials from the endpoint
+
+
+def test_synth_step_make_synth_in_a_codebuild_replica(
+    tmp_path: Path, moto_endpoint: str, codebuild_credentials: CredentialsServer
+) -> None:
+    """The synth step's last command, `make synth`, as CodeBuild runs it: the deployed pipeline configuration in
+    EKS_LATTICE_DEPLOYED_PIPELINE (cdk.json has no `pipeline` key) without an account, so the CDK CLI finds the
+    pipeline's account through the build role's credentials (the container endpoint; STS is moto's)."""
+    import boto3
+
+    from config.pipeline import DEPLOYED_ENV, parse_pipeline
+    from stacks.pipeline_stack import SYNTH_COMMANDS
+    from tests.conftest import ONE_STAGE
+
+    assert SYNTH_COMMANDS[-1] == "make synth"
+    if subprocess.run(["make", "--question", "setup"], cwd=ROOT, capture_output=True, check=False).returncode:
+        pytest.fail("make setup is not up to date: run it first (this test must not install anything)")
+    outdir = tmp_path / "cdk.out"
+    env = {
+        **os.environ,
+        "CODEBUILD_CI": "true",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{codebuild_credentials.url}/v2/credentials/build-role",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        DEPLOYED_ENV: parse_pipeline(ONE_STAGE).to_context(),
+    }
+    result = subprocess.run(
+        ["make", "synth", f"CDK_ARGS=-o {outdir}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    sts = boto3.client(
+        "sts", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    account = sts.get_caller_identity()["Account"]
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    stacks = {k: v["environment"] for k, v in manifest["artifacts"].items() if v["type"] == "aws:cloudformation:stack"}
+    assert stacks == {"EksLatticeGateway-Pipeline": f"aws://{account}/us-east-1"}
+    assert codebuild_credentials.requests  # the CLI took the build role's credentials from the endpoint
+    assert sorted(outdir.glob("assembly-*/*.assets.json"))  # the stages, for the asset steps
