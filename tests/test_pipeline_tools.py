@@ -272,3 +272,60 @@ def test_synth_step_make_synth_in_a_codebuild_replica(
     assert stacks == {"EksLatticeGateway-Pipeline": f"aws://{account}/us-east-1"}
     assert codebuild_credentials.requests  # the CLI took the build role's credentials from the endpoint
     assert sorted(outdir.glob("assembly-*/*.assets.json"))  # the stages, for the asset steps
+
+
+def _configure_set(config: Path, command: str) -> None:
+    """What `aws configure set profile.<name>.<key> <value>` writes: a key other than the access keys goes to the
+    config file, under [profile <name>] (https://docs.aws.amazon.com/cli/latest/reference/configure/set.html, read
+    2026-12-05). The AWS CLI is in CodeBuild's image, not in this project's pins, so its effect is written here."""
+    import configparser
+
+    _, _, _, varname, value = shlex.split(command)
+    _, profile, key = varname.split(".", 2)
+    parser = configparser.ConfigParser()
+    parser.read(config)
+    section = f"profile {profile}"
+    if not parser.has_section(section):
+        parser.add_section(section)
+    parser.set(section, key, value)
+    with config.open("w") as out:
+        parser.write(out)
+
+
+def test_cross_account_steps_assume_their_role_from_the_build_credentials(
+    tmp_path: Path,
+    two_stages: PipelineSynth,
+    moto_endpoint: str,
+    codebuild_credentials: CredentialsServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A smoke or impact step for another account configures a profile whose source is the build's container
+    credentials (credential_source EcsContainer) and runs its tool under it. Replayed with botocore's real chain: the
+    build role's keys from the container endpoint, then AssumeRole (moto's STS) into the stage's role."""
+    import boto3
+
+    checked = 0
+    for logical_id in two_stages.resources("AWS::CodeBuild::Project"):
+        commands: list[str] = two_stages.buildspec(logical_id)["phases"]["build"]["commands"]
+        if not commands[0].startswith("aws configure set "):
+            continue
+        config = tmp_path / f"{logical_id}.config"
+        config.touch()
+        for command in commands[:-1]:
+            assert command.startswith("aws configure set profile."), f"{logical_id}: {command}"
+            _configure_set(config, command)
+        # The tool runs under that profile: AWS_PROFILE=<name> (smoke steps) or --profile <name> (impact steps).
+        words = shlex.split(commands[-1])
+        profile = words[words.index("--profile") + 1] if "--profile" in words else words[0].removeprefix("AWS_PROFILE=")
+        assert f"profile.{profile}.credential_source" in " ".join(commands[:-1]), commands[-1]
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{codebuild_credentials.url}/v2/credentials/build")
+        monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+        codebuild_credentials.requests.clear()
+        identity = boto3.Session(profile_name=profile, region_name="us-east-1").client("sts").get_caller_identity()
+        role_arn = dict(shlex.split(c)[3:5] for c in commands[:-1])[f"profile.{profile}.role_arn"]
+        role_name = role_arn.rsplit("/", 1)[1]
+        assert f":assumed-role/{role_name}/" in identity["Arn"], (logical_id, identity["Arn"])
+        assert codebuild_credentials.requests, logical_id  # the source credentials came from the endpoint
+        checked += 1
+    assert checked >= 6  # smoke and impact of the prod stage and of each stage's consumers in other accounts
