@@ -131,3 +131,24 @@ def test_the_codebuild_stand_in_logs_each_request(codebuild_credentials: Credent
         assert json.loads(response.read())["AccessKeyId"] == ACCESS_KEY_ID
     (line,) = codebuild_credentials.log.read_text().splitlines()
     assert json.loads(line)["path"] == "/v2/credentials/x"
+
+
+def test_ci_runs_the_readmes_test_command_in_the_codebuild_replica() -> None:
+    """.ci/run: the README's test command, exactly, with CodeBuild's variables and the logging stand-in."""
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme[readme.index("## Quick start") :]
+    (test_command,) = re.findall(r"^(make test)\s+#", quick_start[: quick_start.index("```\n\n")], re.M)
+    script = (ROOT / ".ci" / "run").read_text()
+    code = [line.strip() for line in script.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert code.count(test_command) == 1  # the last line of the replica's `env ... \\` command
+    runs = code.index(test_command)
+    assert code[runs - 1].endswith("\\") and any(line.startswith("env ") for line in code[:runs])
+    assert "CODEBUILD_CI=true \\" in code
+    assert any(line.startswith("AWS_CONTAINER_CREDENTIALS_FULL_URI=") for line in code)
+    assert any("tools/container_credentials.py --log" in line for line in code[:runs])
+    assert any(line.startswith('if [ -s "$work/requests.log" ]') for line in code[runs:])
+    assert "make setup" not in script and "pip install" not in script  # `make test` installs from nothing itself
