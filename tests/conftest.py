@@ -48,6 +48,99 @@ def _share_botocore_models() -> None:
 _share_botocore_models()
 
 
+# ------------------------------------------------------------------------------------------- credentials
+
+# Every source of AWS credentials botocore's default chain reads (botocore 1.44.8, read 2026-12-05):
+# credentials.create_credential_resolver orders EnvProvider, AssumeRoleProvider and the profile providers
+# (ProfileProviderBuilder: web identity, SSO, shared credentials file, login, credential_process, config file),
+# OriginalEC2Provider, BotoProvider, ContainerProvider and InstanceMetadataProvider; configprovider.py names the
+# profile and file variables. A test never finds credentials it did not set up itself: on a developer's machine
+# (a profile, ~/.aws) or in CodeBuild (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, always set there) alike.
+CREDENTIAL_VARIABLES = (
+    # EnvProvider
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_ACCOUNT_ID",
+    # the profile every profile-based provider reads (configprovider: 'profile')
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    # AssumeRoleWithWebIdentityProvider._CONFIG_TO_ENV_VAR
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    # ContainerProvider (CodeBuild, ECS, EKS Pod Identity)
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    # OriginalEC2Provider
+    "AWS_CREDENTIAL_FILE",
+    # InstanceMetadataProvider's endpoint (disabled below in any case)
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    # LoginProvider's token cache (utils: AWS_LOGIN_CACHE_DIRECTORY, else ~/.aws/login/cache)
+    "AWS_LOGIN_CACHE_DIRECTORY",
+)
+# Files the chain reads, each pointed at an empty file: the config file (assume-role, SSO, login,
+# credential_process and config-file profiles), the shared credentials file, and boto2's config (BotoProvider reads
+# BOTO_CONFIG instead of /etc/boto.cfg and ~/.boto).
+CREDENTIAL_FILE_VARIABLES = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "BOTO_CONFIG")
+# Bearer tokens (botocore utils: AWS_BEARER_TOKEN_<service>) authenticate some services without SigV4.
+BEARER_TOKEN_PREFIX = "AWS_BEARER_TOKEN_"
+
+
+def clear_credential_sources(monkeypatch: pytest.MonkeyPatch, empty_dir: Path) -> None:
+    """Shut out every credential source above; a test that needs credentials sets its own afterwards."""
+    for name in CREDENTIAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name in [n for n in os.environ if n.startswith(BEARER_TOKEN_PREFIX)]:
+        monkeypatch.delenv(name)
+    empty_dir.mkdir(parents=True, exist_ok=True)
+    for name in CREDENTIAL_FILE_VARIABLES:
+        empty = empty_dir / name.lower()
+        empty.touch()
+        monkeypatch.setenv(name, str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # InstanceMetadataFetcher: no IMDS request
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_ambient_credentials_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """For the session's own fixtures (synths, servers) and every subprocess they start; yields the empty files'
+    folder."""
+    empty_dir = tmp_path_factory.mktemp("no-aws-credentials")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        clear_credential_sources(monkeypatch, empty_dir)
+        yield empty_dir
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_credentials(monkeypatch: pytest.MonkeyPatch, _no_ambient_credentials_session: Path) -> None:
+    """Again before each test: an earlier test or fixture that wrote os.environ directly doesn't leak into it."""
+    clear_credential_sources(monkeypatch, _no_ambient_credentials_session)
+
+
+@pytest.fixture
+def codebuild_credentials(tmp_path: Path) -> Iterator[Any]:
+    """CodeBuild's credential endpoint, as .ci/run starts it (tools/container_credentials.CredentialsServer),
+    serving in this process: for a test that means to take the build role's (dummy) keys."""
+    import threading
+
+    from tools.container_credentials import CredentialsServer
+
+    server = CredentialsServer(tmp_path / "credential-requests.log")
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 def _truthy(value: str | None) -> bool:
     return value is not None and value.strip().lower() not in ("", "0", "false", "no")
 

@@ -140,11 +140,23 @@ def test_parse_rejects(value: Any, key: str, reason: str) -> None:
     assert reason in info.value.reason
 
 
-def test_cli_version_comes_from_package_json() -> None:
-    from stacks.pipeline_stack import cdk_cli_version
+def test_cli_versions_come_from_package_json() -> None:
+    from stacks.pipeline_stack import cdk_assets_version, cdk_cli_version
 
     package = json.loads((ROOT / "package.json").read_text())
     assert cdk_cli_version() == package["devDependencies"]["aws-cdk"]
+    assert cdk_assets_version() == package["devDependencies"]["cdk-assets"]
+
+
+@pytest.mark.parametrize("pin", ["^4.7.3", "latest", "4.7", None])
+def test_an_npm_pin_must_be_exact(tmp_path: Path, pin: str | None) -> None:
+    """A range or tag would let the pipeline's steps install another version than the one the suite ran."""
+    from stacks.pipeline_stack import cdk_assets_version
+
+    package_json = tmp_path / "package.json"
+    package_json.write_text(json.dumps({"devDependencies": {"aws-cdk": "2.1148.1", "cdk-assets": pin}}))
+    with pytest.raises(ValueError, match=r"devDependencies\['cdk-assets'\] must be an exact version"):
+        cdk_assets_version(package_json)
 
 
 def test_repository_pipeline_key_wins_over_the_deployed_one() -> None:
@@ -254,7 +266,7 @@ def test_synth_step_has_the_memory_make_test_needs(two_stages: PipelineSynth) ->
 
 def test_every_codebuild_step_pins_node_python_and_its_clis(two_stages: PipelineSynth) -> None:
     """Synth, self-mutation, every asset step and the smoke steps: runtimes pinned, no npm package unpinned."""
-    from stacks.pipeline_stack import CDK_ASSETS_VERSION, RUNTIME_VERSIONS
+    from stacks.pipeline_stack import RUNTIME_VERSIONS, cdk_assets_version
 
     projects = two_stages.resources("AWS::CodeBuild::Project")
     kinds: set[str] = set()
@@ -269,7 +281,7 @@ def test_every_codebuild_step_pins_node_python_and_its_clis(two_stages: Pipeline
                 assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{logical_id}: {command}"
                 kinds.add(name)
                 if name == "cdk-assets":
-                    assert version == CDK_ASSETS_VERSION
+                    assert version == cdk_assets_version()
     assert kinds == {"aws-cdk", "cdk-assets"}  # self-mutation and the asset steps were both seen
 
 

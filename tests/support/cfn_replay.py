@@ -15,7 +15,7 @@ What each resource type does here:
 - Custom::LatticeDnsRecord: the provider framework's onEvent, then isComplete until done.
 - Custom::PrivateZoneSweep (the platform stack's): the provider framework's onEvent.
 - AWS::Route53::HostedZone: a private zone in moto (`route53` client); a new Name (create-only) replaces it.
-- Custom::AWSCDK-EKS-KubernetesResource: its HTTPRoutes, as aws-cdk-lib 2.275's kubectl handler applies them:
+- Custom::AWSCDK-EKS-KubernetesResource: its HTTPRoutes, as aws-cdk-lib 2.273's kubectl handler applies them:
   Create/Update `kubectl apply` (Update's --prune skips custom resources: kubectl's default prune allowlist
   has no HTTPRoute), Delete `kubectl delete` of the manifest's objects.
 Everything else is not modelled.
