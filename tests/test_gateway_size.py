@@ -1,0 +1,82 @@
+"""The gateway stack at the configured maxima: every route and app adds resources (since issue 20 item 6, an
+IAMAuthPolicy and a caller's ServiceAccount are manifest resources of their own), and no config key bounds their
+number. The stack must stay within CloudFormation's 500 resources and 1 MB template (aws-cdk-lib 2.275.0
+core/lib/stack.js: MAX_RESOURCES, TEMPLATE_BODY_MAXIMUM_SIZE = 1e6), and a config beyond them is refused by its key
+before anything is written."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import CfnResource
+
+from config import ConfigError
+from stacks.gateway_stack import MAX_RESOURCES
+from tests.conftest import TODAY, Synthesized, cdk_json_context
+from tools.synth import build_app
+
+GATEWAY = "EksLatticeGateway-Gateway"
+TEMPLATE_BODY_MAXIMUM_SIZE = 1_000_000  # bytes, aws-cdk-lib 2.275.0 core/lib/stack.js (read 2026-12-05)
+_APP = cdk_json_context()["apps"][0]
+
+
+def heaviest(routes: int) -> dict[str, Any]:
+    """The most resources per route: each with an app of its own that calls it (ServiceAccount, role, Pod Identity
+    association), under AWS_IAM (an IAMAuthPolicy each), with every kind of caller."""
+    apps = [{**_APP, "name": f"app-{i}", "calls": [f"route-{i}"]} for i in range(routes)]
+    allow = [{"clientHost": True}, {"role": "arn:aws:iam::111111111111:role/ops"}, {"account": "222222222222"}]
+    return {
+        "apps": json.dumps(apps),
+        "routes": json.dumps(
+            [
+                {
+                    "name": f"route-{i}",
+                    "hostname": f"route-{i}.example.com",
+                    "rules": [{"pathPrefix": "/v1", "backends": [{"app": f"app-{i}"}]}],
+                    "access": {"allow": [*allow, {"app": f"app-{i}"}]},
+                }
+                for i in range(routes)
+            ]
+        ),
+    }
+
+
+def size(template: dict[str, Any]) -> int:
+    return len(json.dumps(template, indent=1))  # as the CDK writes it (indent 1), what CloudFormation receives
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return Synthesized(tmp_path_factory.mktemp("cdk.out.size"), heaviest(8))
+
+
+def test_a_stack_at_the_resource_maximum_is_under_a_megabyte(synth: Synthesized, sample: Synthesized) -> None:
+    """Per heaviest route, resources and bytes from two real synths (the default's one route and eight): at the
+    last accepted count of such routes the template still fits, so the resource count is the bound to check."""
+    base, big = synth.templates[GATEWAY], sample.templates[GATEWAY]
+    routes = len(sample.config.routes) - len(synth.config.routes)
+    per_route = (len(big["Resources"]) - len(base["Resources"])) / routes
+    bytes_per_route = (size(big) - size(base)) / routes
+    assert per_route >= 8  # its manifests (app, ServiceAccount, route, policy), guard, DNS record, alarms, role...
+    most = math.floor((MAX_RESOURCES - len(big["Resources"])) / per_route) + len(sample.config.routes)
+    assert size(big) + (most - len(sample.config.routes)) * bytes_per_route < TEMPLATE_BODY_MAXIMUM_SIZE, most
+
+
+def test_the_resource_check_counts_what_the_template_holds(synth: Synthesized, sample: Synthesized) -> None:
+    for synthesized in (synth, sample):
+        stack: Any = synthesized.stack(GATEWAY)
+        counted = len([c for c in stack.node.find_all() if isinstance(c, CfnResource)])
+        assert counted == len(synthesized.templates[GATEWAY]["Resources"])
+
+
+def test_a_config_past_the_maximum_is_refused_by_its_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as refused:
+        build_app(tmp_path, heaviest(45), today=TODAY, nag=False)
+    assert refused.value.key == "routes"
+    assert f"at most {MAX_RESOURCES}" in refused.value.reason and "45 routes" in refused.value.reason
+    # No template and no cloud assembly (CDK stages asset folders while constructs are built; nothing reads them).
+    assert not list(tmp_path.glob("*.template.json")) and not (tmp_path / "manifest.json").exists()
