@@ -79,6 +79,8 @@ class GatewayWorkload(Construct):
         )
 
         namespaces = manifest("Namespaces") if "Namespaces" in manifests else None
+        # What else puts objects into these namespaces depends on it (the route readers' RoleBindings).
+        self.namespaces = namespaces
         apps: dict[str, eks.KubernetesManifest] = {}
         self.callers: dict[str, AppCaller] = {}
         callers = config.calling_apps

@@ -174,7 +174,7 @@ class LatticeDnsRecords(Construct):
         )
         # One resource per namespace's binding: kubectl's prune never deletes a RoleBinding dropped from an updated
         # manifest (constructs/k8s_objects.py, "manifest resources"), a removed resource's Delete does.
-        bindings = [
+        self.bindings = [
             eks.KubernetesManifest(
                 self,
                 f"RouteReaderBinding-{ns}",
@@ -225,7 +225,7 @@ class LatticeDnsRecords(Construct):
                 },
             )
             # Created after the route (and its readers' access), deleted before it (SPEC §4).
-            resource.node.add_dependency(routes[key], rbac, *bindings, *access_entries, zone_access)
+            resource.node.add_dependency(routes[key], rbac, *self.bindings, *access_entries, zone_access)
             self.records[key] = resource
             CfnOutput(self, f"CustomDomain-{route.name}", value=route.hostname, description=f"Custom domain of {key}")
             CfnOutput(

@@ -96,6 +96,9 @@ class GatewayStack(Stack):
             routes=workload.routes,
             log_retention=retention,
         )
+        if workload.namespaces is not None:  # a RoleBinding needs its namespace
+            for binding in dns.bindings:
+                binding.node.add_dependency(workload.namespaces)
         # Each DNS record waits until its route's Lattice service exists; then the metric ids can be found.
         ids = LatticeMetricIds(
             self, "MetricIds", config=config, vpc_id=vpc.vpc_id, after=[dns], log_retention=retention

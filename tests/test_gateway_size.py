@@ -17,6 +17,7 @@ from aws_cdk import CfnResource
 from config import ConfigError
 from stacks.gateway_stack import MAX_RESOURCES
 from tests.conftest import TODAY, Synthesized, cdk_json_context
+from tools import impact
 from tools.synth import build_app
 
 GATEWAY = "EksLatticeGateway-Gateway"
@@ -25,9 +26,10 @@ _APP = cdk_json_context()["apps"][0]
 
 
 def heaviest(routes: int) -> dict[str, Any]:
-    """The most resources per route: each with an app of its own that calls it (ServiceAccount, role, Pod Identity
-    association), under AWS_IAM (an IAMAuthPolicy each), with every kind of caller."""
-    apps = [{**_APP, "name": f"app-{i}", "calls": [f"route-{i}"]} for i in range(routes)]
+    """The most resources per route: each in a namespace of its own (a route-reader RoleBinding each) with an app of
+    its own that calls it (ServiceAccount, role, Pod Identity association), under AWS_IAM (an IAMAuthPolicy each),
+    with every kind of caller."""
+    apps = [{**_APP, "name": f"app-{i}", "namespace": f"ns-{i}", "calls": [f"route-{i}"]} for i in range(routes)]
     allow = [{"clientHost": True}, {"role": "arn:aws:iam::111111111111:role/ops"}, {"account": "222222222222"}]
     return {
         "apps": json.dumps(apps),
@@ -35,6 +37,7 @@ def heaviest(routes: int) -> dict[str, Any]:
             [
                 {
                     "name": f"route-{i}",
+                    "namespace": f"ns-{i}",
                     "hostname": f"route-{i}.example.com",
                     "rules": [{"pathPrefix": "/v1", "backends": [{"app": f"app-{i}"}]}],
                     "access": {"allow": [*allow, {"app": f"app-{i}"}]},
@@ -80,3 +83,25 @@ def test_a_config_past_the_maximum_is_refused_by_its_key(tmp_path: Path) -> None
     assert f"at most {MAX_RESOURCES}" in refused.value.reason and "45 routes" in refused.value.reason
     # No template and no cloud assembly (CDK stages asset folders while constructs are built; nothing reads them).
     assert not list(tmp_path.glob("*.template.json")) and not (tmp_path / "manifest.json").exists()
+
+
+def test_every_namespaced_object_is_applied_after_its_namespace(sample: Synthesized) -> None:
+    """Class: an object created before the namespace it lives in fails its create (or passes by chance). Every
+    manifest resource with an object in a namespace that another resource creates depends on that resource."""
+    from tests.test_gateway import reaches
+
+    gw = sample.templates[GATEWAY]
+    creates: dict[str, str] = {}
+    holders: list[tuple[str, str]] = []
+    for lid, res in gw["Resources"].items():
+        if res["Type"] == "Custom::AWSCDK-EKS-KubernetesResource":
+            for obj in impact.manifest_objects(res) or {}:
+                if obj.kind == "Namespace":
+                    creates[obj.name] = lid
+                elif obj.namespace:
+                    holders.append((lid, obj.namespace))
+    assert len(creates) >= len(sample.config.routes)
+    checked = [(lid, ns) for lid, ns in holders if ns in creates]
+    assert len(checked) >= 4 * len(sample.config.routes)  # app, ServiceAccount, route, policy, binding each
+    for lid, ns in checked:
+        assert reaches(gw, lid, creates[ns]), f"{lid} may be applied before namespace {ns}"
