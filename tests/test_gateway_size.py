@@ -105,3 +105,27 @@ def test_every_namespaced_object_is_applied_after_its_namespace(sample: Synthesi
     assert len(checked) >= 4 * len(sample.config.routes)  # app, ServiceAccount, route, policy, binding each
     for lid, ns in checked:
         assert reaches(gw, lid, creates[ns]), f"{lid} may be applied before namespace {ns}"
+
+
+def test_each_policy_goes_before_its_route_and_each_service_account_comes_before_its_pods(
+    sample: Synthesized,
+) -> None:
+    """Deletion order against the controller's finalizer: an IAMAuthPolicy is deleted while its route's Lattice
+    service exists (its manifest depends on the route's). Creation order: a caller's pods start with their
+    ServiceAccount in place (the app's manifest depends on the ServiceAccount's)."""
+    from tests.test_gateway import reaches
+
+    gw = sample.templates[GATEWAY]
+    held: dict[impact.K8sObject, str] = {}
+    for lid, res in gw["Resources"].items():
+        if res["Type"] == "Custom::AWSCDK-EKS-KubernetesResource":
+            held.update(dict.fromkeys(impact.manifest_objects(res) or {}, lid))
+    policies = [o for o in held if o.kind == "IAMAuthPolicy"]
+    accounts = [o for o in held if o.kind == "ServiceAccount" and o.namespace.startswith("ns-")]
+    assert len(policies) == len(accounts) == len(sample.config.routes)
+    for policy in policies:  # named as its route (constructs/k8s_objects.iam_auth_policy)
+        route = held[impact.K8sObject("HTTPRoute", policy.namespace, policy.name)]
+        assert held[policy] != route and reaches(gw, held[policy], route)
+    for account in accounts:
+        deployment = held[impact.K8sObject("Deployment", account.namespace, account.name)]
+        assert held[account] != deployment and reaches(gw, deployment, held[account])
