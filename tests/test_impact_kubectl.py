@@ -173,9 +173,15 @@ def test_an_object_moved_out_of_a_removed_manifest_is_deleted_after_its_new_one_
     (change,) = changes({"Old": [DEPLOYMENT]}, {"New": [DEPLOYMENT]})
     assert (change.action, str(change.old), change.blocking) == ("delete", "Deployment default/web", True)
     assert "now in New" in change.note
-    # Moved out of a manifest that is only updated: kept (prune looks for the old label, which apply removed).
+    # Moved out of a manifest that is only updated: kept (prune looks for the old label, which apply removed) ...
     policy = obj("application-networking.k8s.aws/v1alpha1", "IAMAuthPolicy", "r")
     assert changes({"Old": [SERVICE, policy]}, {"Old": [SERVICE], "New": [policy]}) == []
+    # ... unless prune gets to it first: nothing orders the old one's update before the new one's create.
+    (raced,) = changes({"Old": [SERVICE, DEPLOYMENT]}, {"Old": [SERVICE], "New": [DEPLOYMENT]})
+    assert (raced.action, raced.blocking) == ("update", False) and "prune deletes it before New" in raced.note
+    namespaces = [obj("v1", "Namespace", "a", None), obj("v1", "Namespace", "b", None)]
+    (gone,) = changes({"N": namespaces}, {"N": namespaces[:1], "B": namespaces[1:]})
+    assert (str(gone.old), gone.blocking) == ("Namespace b", True)  # everything in it would go too
 
 
 def test_refusal_names_each_object_and_how_to_recover() -> None:

@@ -444,6 +444,7 @@ class Fate:
     outcome: str  # deleted | orphaned | adopted (held by another resource now, and kept)
     why: str
     blocking: bool = False
+    racing: bool = False  # adopted, but the old holder's prune may delete it first (then the new one re-creates it)
 
 
 def leaving_fates(
@@ -469,11 +470,12 @@ def leaving_fates(
             continue
         kept = prune_outcome(doc, new[lid])
         if holder is not None:
-            prunable = kept is None
-            why = f"moves from {lid} to {holder}" + (
-                f"; if {lid} is updated before {holder} applies it, prune deletes it first" if prunable else ""
-            )
-            fates[obj] = Fate("adopted", why)
+            if kept is not None:  # prune leaves it; the new holder's apply adopts it
+                fates[obj] = Fate("adopted", f"moves from {lid} to {holder}")
+            else:  # no dependency orders the two: prune may delete it before its new holder applies it again
+                why = f"moves from {lid} to {holder}; if {lid} is updated first, prune deletes it before {holder} "
+                # ... which re-creates it, but a Namespace takes everything in it along.
+                fates[obj] = Fate("adopted", why + "re-creates it", blocking=obj.kind == "Namespace", racing=True)
         elif kept is None:
             fates[obj] = Fate("deleted", f"pruned by the update of {lid}")
         else:
@@ -782,8 +784,11 @@ def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any
                 created.remove(come[0])
     changes += [K8sChange(stack, "delete", o, None, K8S_NOTES.get(o.kind, "")) for o in deleted]
     changes += [K8sChange(stack, "orphan", o, None, fates[o].why, blocking=True) for o in orphaned]
+    changes += [K8sChange(stack, "update", o, o, f.why, blocking=f.blocking) for o, f in fates.items() if f.racing]
     changes += [
-        K8sChange(stack, "delete", o, None, f.why, blocking=True) for o, f in fates.items() if o in after and f.blocking
+        K8sChange(stack, "delete", o, None, f.why, blocking=True)
+        for o, f in fates.items()
+        if o in after and f.blocking and f.outcome == "deleted"
     ]
     changes += [K8sChange(stack, "create", None, o) for o in created]
     gone_hosts = {
