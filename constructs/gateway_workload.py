@@ -96,6 +96,7 @@ class GatewayWorkload(Construct):
                 apps[app.name].node.add_dependency(self.callers[app.name].association, account)
 
         self.routes: dict[str, eks.KubernetesManifest] = {}
+        self.auth_policies: dict[str, eks.KubernetesManifest] = {}  # by route, as `routes`; none under NONE
         for route in config.routes:
             route_id = route_manifest_id(config, route)
             route_manifest = manifest(route_id)
@@ -116,4 +117,6 @@ class GatewayWorkload(Construct):
                 # (v2.1.3 pkg/controllers/iamauthpolicy_controller.go, reconcileDelete) sets the service back to auth
                 # type NONE, and if the service is already gone while the route is not, it returns before removing
                 # the policy's finalizer.
-                manifest(policy_id).node.add_dependency(route_manifest)
+                policy_manifest = manifest(policy_id)
+                policy_manifest.node.add_dependency(route_manifest)
+                self.auth_policies[f"{route.namespace}/{route.name}"] = policy_manifest
