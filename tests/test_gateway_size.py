@@ -129,3 +129,14 @@ def test_each_policy_goes_before_its_route_and_each_service_account_comes_before
     for account in accounts:
         deployment = held[impact.K8sObject("Deployment", account.namespace, account.name)]
         assert held[account] != deployment and reaches(gw, deployment, held[account])
+
+
+def test_dropping_namespaces_callers_and_routes_leaves_nothing(synth: Synthesized, sample: Synthesized) -> None:
+    """The whole gateway stack both ways between the default and eight routes, each with its namespace, calling app
+    and route-reader RoleBinding: no object orphaned by an update's prune, none deleted that the new one keeps."""
+    for old, new in ((synth, sample), (sample, synth)):
+        found = impact.compare(old.templates, new.templates, stacks=[GATEWAY]).kubernetes
+        assert not [c for c in found if c.action == "orphan" or (c.blocking and c.new is None)], found
+    dropped = impact.compare(sample.templates, synth.templates, stacks=[GATEWAY]).kubernetes
+    kinds = {c.old.kind for c in dropped if c.action == "delete" and c.old is not None}
+    assert {"RoleBinding", "ServiceAccount", "IAMAuthPolicy", "Namespace"} <= kinds
