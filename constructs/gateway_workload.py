@@ -1,5 +1,6 @@
-"""The workload from config: GatewayClass, Gateway, the apps (Deployment, Service, TargetGroupPolicy) and
-one HTTPRoute per configured route.
+"""The workload from config: GatewayClass, Gateway, the apps (Deployment, Service, TargetGroupPolicy), one
+HTTPRoute per configured route with its IAMAuthPolicy, each group a KubernetesManifest resource of its own
+(constructs/k8s_objects.workload_manifests says why: nothing a config change drops may stay on the cluster).
 
 Dependencies encode SPEC §4's deletion order (CloudFormation deletes in reverse): routes -> Gateway ->
 GatewayClass -> controller. `kubectl delete` waits for each route's finalizers while the controller runs;
@@ -21,17 +22,16 @@ from constructs.finalizer_guard import GATEWAY_FINALIZER, ROUTE_FINALIZER, Final
 from constructs.k8s_objects import (
     GATEWAY_API_VERSION,
     GATEWAY_NAMESPACE,
-    app_objects,
-    extra_namespaces,
-    gateway,
-    gateway_class,
-    http_route,
-    iam_auth_policy,
+    app_manifest_id,
+    auth_policy_manifest_id,
+    route_manifest_id,
+    service_account_manifest_id,
+    workload_manifests,
 )
 
 from config import AppConfig
-from config.access_policy import Identities, policy_text, route_policy
-from config.lattice_names import route_digest, route_object_name
+from config.access_policy import Identities
+from config.lattice_names import route_object_name
 
 
 class GatewayWorkload(Construct):
@@ -61,12 +61,17 @@ class GatewayWorkload(Construct):
         )
         api = f"/apis/{GATEWAY_API_VERSION}"
 
-        def manifest(construct_id: str, *objects: dict[str, object]) -> eks.KubernetesManifest:
-            return eks.KubernetesManifest(self, construct_id, cluster=cluster, manifest=list(objects), overwrite=True)
+        manifests = workload_manifests(config, signing_region=Aws.REGION, identities=identities)
 
-        gateway_class_manifest = manifest("GatewayClass", gateway_class())
+        def manifest(construct_id: str) -> eks.KubernetesManifest:
+            # Overwrite: Create runs `kubectl apply`, so a resource that takes over an object another one held
+            # before (an upgrade moving it out of a shared manifest) adopts it instead of failing on it.
+            objects = manifests[construct_id]
+            return eks.KubernetesManifest(self, construct_id, cluster=cluster, manifest=objects, overwrite=True)
+
+        gateway_class_manifest = manifest("GatewayClass")
         gateway_class_manifest.node.add_dependency(controller)
-        gateway_manifest = manifest("Gateway", gateway(config))
+        gateway_manifest = manifest("Gateway")
         gateway_manifest.node.add_dependency(gateway_class_manifest)
         gateway_guard = guards.guard(
             "Gateway",
@@ -75,33 +80,30 @@ class GatewayWorkload(Construct):
             finalizer=GATEWAY_FINALIZER,
         )
 
-        namespace_objects = extra_namespaces(config)
-        namespaces = manifest("Namespaces", *namespace_objects) if namespace_objects else None
+        namespaces = manifest("Namespaces") if "Namespaces" in manifests else None
+        # What else puts objects into these namespaces depends on it (the route readers' RoleBindings).
+        self.namespaces = namespaces
         apps: dict[str, eks.KubernetesManifest] = {}
         self.callers: dict[str, AppCaller] = {}
         callers = config.calling_apps
         for app in config.apps:
             # TargetGroupPolicy is a controller CRD: the chart must be installed first.
-            region = Aws.REGION if app in callers else None
-            apps[app.name] = manifest(f"App-{app.name}", *app_objects(app, signing_region=region))
+            apps[app.name] = manifest(app_manifest_id(app))
             apps[app.name].node.add_dependency(controller, *([namespaces] if namespaces else []))
             if app in callers:
                 self.callers[app.name] = AppCaller(self, f"Caller-{app.name}", cluster=cluster, app=app)
-                apps[app.name].node.add_dependency(self.callers[app.name].association)
+                # Pods are created with their ServiceAccount and its Pod Identity association in place.
+                account = manifest(service_account_manifest_id(app))
+                account.node.add_dependency(*([namespaces] if namespaces else []))
+                apps[app.name].node.add_dependency(self.callers[app.name].association, account)
 
         # Each app's statements name its own role (config/access_policy.py), created just above.
         identities = replace(identities, app_role_arns={n: c.role.role_arn for n, c in self.callers.items()})
         self.routes: dict[str, eks.KubernetesManifest] = {}
+        self.auth_policies: dict[str, eks.KubernetesManifest] = {}  # by route, as `routes`; none under NONE
         for route in config.routes:
-            # The id carries the object name's digest: a new hostname is a new resource, so
-            # CloudFormation creates the new route before its cleanup deletes the old one (`kubectl delete`).
-            # Updating in place would leave the old object: kubectl's --prune skips custom resources.
-            route_id = f"Route-{route.namespace}-{route.name}-{route_digest(config.cluster_name, route.hostname)}"
-            objects = [http_route(config, route)]
-            if config.service_network_auth_type == "AWS_IAM":
-                # With its route: the controller attaches it to the route's Lattice service (never the Gateway).
-                objects.append(iam_auth_policy(config, route, policy_text(route_policy(config, route, identities))))
-            route_manifest = manifest(route_id, *objects)
+            route_id = route_manifest_id(config, route)
+            route_manifest = manifest(route_id)
             # On the Gateway's guard too, so the routes are gone before it releases the Gateway.
             route_manifest.node.add_dependency(
                 gateway_manifest, gateway_guard, *(apps[b.app] for r in route.rules for b in r.backends)
@@ -113,3 +115,12 @@ class GatewayWorkload(Construct):
                 finalizer=ROUTE_FINALIZER,
             )
             self.routes[f"{route.namespace}/{route.name}"] = route_manifest
+            policy_id = auth_policy_manifest_id(config, route)
+            if policy_id in manifests:
+                # After its route, so deleted before it, while the route's Lattice service exists: the controller
+                # (v2.1.3 pkg/controllers/iamauthpolicy_controller.go, reconcileDelete) sets the service back to auth
+                # type NONE, and if the service is already gone while the route is not, it returns before removing
+                # the policy's finalizer.
+                policy_manifest = manifest(policy_id)
+                policy_manifest.node.add_dependency(route_manifest)
+                self.auth_policies[f"{route.namespace}/{route.name}"] = policy_manifest

@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from config.access_policy import Identities, policy_text, route_policy, service_account
-from config.lattice_names import SERVICE_NAME_OVERRIDE_ANNOTATION, route_object_name, service_name_override
+from config.lattice_names import (
+    SERVICE_NAME_OVERRIDE_ANNOTATION,
+    route_digest,
+    route_object_name,
+    service_name_override,
+)
 from config.model import SIGNING_SIDECAR_PORT, App, AppConfig, HealthCheck, Route, RouteRule
 from config.versions import CONTROLLER_NAME, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT
 
@@ -243,10 +248,10 @@ def target_group_policy(app: App) -> Obj:
 
 
 def app_objects(app: App, *, signing_region: str | None = None) -> list[Obj]:
-    """`signing_region`: the app calls routes (AppConfig.calling_apps); it gets its ServiceAccount first."""
+    """`signing_region`: the app calls routes (AppConfig.calling_apps); its ServiceAccount
+    (caller_service_account) is a manifest of its own, applied before these."""
     # The policy follows its Service so the controller builds the target group with the right health check.
-    objects = [deployment(app, signing_region=signing_region), service(app), target_group_policy(app)]
-    return ([caller_service_account(app)] if signing_region is not None else []) + objects
+    return [deployment(app, signing_region=signing_region), service(app), target_group_policy(app)]
 
 
 # ------------------------------------------------------------------------------------------ gateway API
@@ -367,6 +372,7 @@ def workload_objects(
     objects = extra_namespaces(cfg)
     callers = cfg.calling_apps
     for app in cfg.apps:
+        objects += [caller_service_account(app)] if app in callers else []
         objects += app_objects(app, signing_region=signing_region if app in callers else None)
     objects += [gateway_class(), gateway(cfg)]
     for route in cfg.routes:
@@ -374,3 +380,68 @@ def workload_objects(
         if identities is not None and cfg.service_network_auth_type == "AWS_IAM":
             objects.append(iam_auth_policy(cfg, route, policy_text(route_policy(cfg, route, identities))))
     return objects
+
+
+# ------------------------------------------------------------------------------------- manifest resources
+#
+# How the objects are grouped into KubernetesManifest resources decides what a config change leaves behind. The
+# CDK kubectl handler (aws-cdk-lib 2.275.0, custom-resource-handlers/dist/aws-eks-v2/kubectl-handler/apply) runs
+# `kubectl apply` on Create (Overwrite), `kubectl apply --prune -l <the resource's prune label>` on Update and
+# `kubectl delete -f <the old manifest>` on Delete. kubectl prunes only its default allowlist of core, apps, batch
+# and networking kinds, and namespaced ones only in namespaces the new manifest names (tools/impact.py,
+# KUBECTL_PRUNE_ALLOWLIST): an IAMAuthPolicy, TargetGroupPolicy, HTTPRoute, Gateway, ServiceAccount or RBAC object
+# dropped from an *updated* manifest stays on the cluster. So each resource's id names the identity (kind,
+# namespace, name) of every object it holds, and a resource holds only objects that come and go together:
+# - an object that leaves the config takes its resource with it, and CloudFormation's Delete deletes it;
+# - an object that stays never changes resource, so no cleanup Delete removes what another resource applied.
+# Ids that deployments made before this layout already have are kept (App-<name> for the default namespace,
+# Route-..., Gateway), so upgrading moves only objects of kinds prune never touches (IAMAuthPolicy,
+# ServiceAccount, RoleBinding) out of updated manifests into new ones, which adopt them (`kubectl apply`).
+
+
+def app_manifest_id(app: App) -> str:
+    """The app's Deployment, Service and TargetGroupPolicy (always together). The namespace is part of the id
+    (left out for `default`, the ids made before): an app moved to another namespace is a new resource, and the
+    old one's Delete removes the old objects, which prune would not (a namespace the new manifest doesn't name)."""
+    return f"App-{app.name}" if app.namespace == "default" else f"App-{app.name}.{app.namespace}"
+
+
+def service_account_manifest_id(app: App) -> str:
+    """A calling app's ServiceAccount: it comes and goes with `calls`, without the app."""
+    return f"ServiceAccount-{service_account(app)}.{app.namespace}"  # "." is in neither name
+
+
+def route_manifest_id(cfg: AppConfig, route: Route) -> str:
+    # The id carries the object name's digest: a new hostname is a new resource, so CloudFormation creates the new
+    # route before its cleanup deletes the old one (`kubectl delete`).
+    return f"Route-{route.namespace}-{route.name}-{route_digest(cfg.cluster_name, route.hostname)}"
+
+
+def auth_policy_manifest_id(cfg: AppConfig, route: Route) -> str:
+    """The route's IAMAuthPolicy: it comes and goes with serviceNetworkAuthType, without the route."""
+    return f"AuthPolicy-{route.namespace}-{route.name}-{route_digest(cfg.cluster_name, route.hostname)}"
+
+
+def workload_manifests(
+    cfg: AppConfig, *, signing_region: str = "us-east-1", identities: Identities | None = None
+) -> dict[str, list[Obj]]:
+    """The workload's KubernetesManifest resources (construct id -> objects), as constructs/gateway_workload.py
+    builds them; `identities` as for workload_objects."""
+    manifests: dict[str, list[Obj]] = {}
+    if namespaces := extra_namespaces(cfg):
+        # Namespaces are cluster-scoped and on kubectl's allowlist: one dropped from this manifest is pruned.
+        manifests["Namespaces"] = namespaces
+    callers = cfg.calling_apps
+    for app in cfg.apps:
+        if app in callers:
+            manifests[service_account_manifest_id(app)] = [caller_service_account(app)]
+        manifests[app_manifest_id(app)] = app_objects(app, signing_region=signing_region if app in callers else None)
+    manifests["GatewayClass"] = [gateway_class()]
+    # The Gateway's name is serviceNetworkName, which cannot change in place (README, impact table).
+    manifests["Gateway"] = [gateway(cfg)]
+    for route in cfg.routes:
+        manifests[route_manifest_id(cfg, route)] = [http_route(cfg, route)]
+        if identities is not None and cfg.service_network_auth_type == "AWS_IAM":
+            policy = policy_text(route_policy(cfg, route, identities))
+            manifests[auth_policy_manifest_id(cfg, route)] = [iam_auth_policy(cfg, route, policy)]
+    return manifests

@@ -170,7 +170,17 @@ class LatticeDnsRecords(Construct):
                         }
                     ],
                 },
-                *(
+            ],
+        )
+        # One resource per namespace's binding: kubectl's prune never deletes a RoleBinding dropped from an updated
+        # manifest (constructs/k8s_objects.py, "manifest resources"), a removed resource's Delete does.
+        self.bindings = [
+            eks.KubernetesManifest(
+                self,
+                f"RouteReaderBinding-{ns}",
+                cluster=cluster,
+                overwrite=True,
+                manifest=[
                     {
                         "apiVersion": "rbac.authorization.k8s.io/v1",
                         "kind": "RoleBinding",
@@ -184,10 +194,10 @@ class LatticeDnsRecords(Construct):
                             {"kind": "Group", "name": ROUTE_READERS_GROUP, "apiGroup": "rbac.authorization.k8s.io"}
                         ],
                     }
-                    for ns in sorted(config.namespaces)
-                ),
-            ],
-        )
+                ],
+            )
+            for ns in sorted(config.namespaces)
+        ]
 
         provider = CustomResourceProvider(
             self,
@@ -215,7 +225,7 @@ class LatticeDnsRecords(Construct):
                 },
             )
             # Created after the route (and its readers' access), deleted before it (SPEC §4).
-            resource.node.add_dependency(routes[key], rbac, *access_entries, zone_access)
+            resource.node.add_dependency(routes[key], rbac, *self.bindings, *access_entries, zone_access)
             self.records[key] = resource
             CfnOutput(self, f"CustomDomain-{route.name}", value=route.hostname, description=f"Custom domain of {key}")
             CfnOutput(

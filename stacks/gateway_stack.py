@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, CfnResource, Stack
 from constructs import Construct
 from constructs.gateway_api_crds import GatewayApiCrds
 from constructs.gateway_controller import GatewayController
@@ -22,9 +22,13 @@ from constructs.producer_inputs import ProducerInputs
 from constructs.retention import retention as log_retention
 from constructs.smoke_test import SmokeTest
 
-from config import AppConfig
+from config import AppConfig, ConfigError
 from config.access_policy import Identities
 from stacks.platform_stack import PlatformStack
+
+# aws-cdk-lib 2.275.0 core/lib/stack.js: MAX_RESOURCES = 500, CloudFormation's per-stack maximum ("CloudFormation
+# quotas", Resources: 500); beyond it the synth throws TooManyResourcesInStack. Read 2026-12-05.
+MAX_RESOURCES = 500
 
 
 class GatewayStack(Stack):
@@ -32,6 +36,7 @@ class GatewayStack(Stack):
         self, scope: Construct, construct_id: str, *, config: AppConfig, platform: PlatformStack, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self._config = config
         retention = log_retention(config.log_retention_days)
         # Every configuration change updates this stack, so its weak references to the platform are resolved again
         # (a replaced client VPC or cluster would otherwise stay referenced; issue 23.3).
@@ -96,6 +101,9 @@ class GatewayStack(Stack):
             routes=workload.routes,
             log_retention=retention,
         )
+        if workload.namespaces is not None:  # a RoleBinding needs its namespace
+            for binding in dns.bindings:
+                binding.node.add_dependency(workload.namespaces)
         # Each DNS record waits until its route's Lattice service exists; then the metric ids can be found.
         ids = LatticeMetricIds(
             self, "MetricIds", config=config, vpc_id=vpc.vpc_id, after=[dns], log_retention=retention
@@ -109,3 +117,15 @@ class GatewayStack(Stack):
             dashboard_name=self.stack_name,
         )
         CfnOutput(self, "DashboardUrl", value=observability.url, description="CloudWatch dashboard of every route")
+        self._refuse_too_many_resources()
+
+    def _refuse_too_many_resources(self) -> None:
+        """Each route and app adds resources here (its manifests, guard, DNS record, alarms, a caller's role):
+        refuse a config past CloudFormation's per-stack maximum by its keys, not with CDK's synth-time trace."""
+        count = sum(1 for c in self.node.find_all() if isinstance(c, CfnResource))  # no nested stacks here
+        if count > MAX_RESOURCES:
+            raise ConfigError(
+                "routes",
+                f"{len(self._config.routes)} routes and {len(self._config.apps)} apps need {count} CloudFormation "
+                f"resources in the gateway stack; a stack holds at most {MAX_RESOURCES}: use fewer routes or apps",
+            )

@@ -7,7 +7,13 @@ import json
 from typing import Any
 
 import pytest
-from constructs.k8s_objects import SIGV4_PROXY_IMAGE, SIGV4_PROXY_PORT, app_objects, iam_auth_policy
+from constructs.k8s_objects import (
+    SIGV4_PROXY_IMAGE,
+    SIGV4_PROXY_PORT,
+    app_objects,
+    caller_service_account,
+    iam_auth_policy,
+)
 
 from config import ConfigError, parse_context
 from config.access_policy import (
@@ -326,7 +332,7 @@ def test_iam_auth_policy_object_is_the_routes() -> None:
 def test_a_calling_app_gets_its_service_account_and_a_pinned_signing_sidecar() -> None:
     cfg = parse(apps=_apps(calls=["demo-http-route"]), routes=[_route()])
     caller = cfg.app("demo-app-b")
-    objects = app_objects(caller, signing_region="ap-northeast-2")
+    objects = [caller_service_account(caller), *app_objects(caller, signing_region="ap-northeast-2")]
     assert [o["kind"] for o in objects] == ["ServiceAccount", "Deployment", "Service", "TargetGroupPolicy"]
     assert objects[0]["metadata"] == {"name": "demo-app-b", "namespace": "default"}
     pod = objects[1]["spec"]["template"]["spec"]

