@@ -3,8 +3,8 @@ one HTTPRoute per configured route.
 
 Dependencies encode SPEC §4's deletion order (CloudFormation deletes in reverse): routes -> Gateway ->
 GatewayClass -> controller. `kubectl delete` waits for each route's finalizers while the controller runs;
-each route and the Gateway has a FinalizerGuard, deleted just before it, so a controller that is down cannot
-hold them (and the stack's destroy) forever.
+every object the controller finalizes (routes, their IAMAuthPolicies, the Gateway) has a FinalizerGuard,
+deleted just before it, so a controller that is down cannot hold them (and the stack's destroy) forever.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from constructs.app_caller import AppCaller
-from constructs.finalizer_guard import GATEWAY_FINALIZER, ROUTE_FINALIZER, FinalizerGuard
+from constructs.finalizer_guard import FinalizerGuard
 from constructs.k8s_objects import (
-    GATEWAY_API_VERSION,
-    GATEWAY_NAMESPACE,
     app_objects,
     extra_namespaces,
     gateway,
@@ -29,7 +27,7 @@ from constructs.k8s_objects import (
 
 from config import AppConfig
 from config.access_policy import Identities, policy_text, route_policy
-from config.lattice_names import route_digest, route_object_name
+from config.lattice_names import route_digest
 
 
 class GatewayWorkload(Construct):
@@ -57,21 +55,15 @@ class GatewayWorkload(Construct):
             security_group=security_group,
             log_retention=log_retention,
         )
-        api = f"/apis/{GATEWAY_API_VERSION}"
-
         def manifest(construct_id: str, *objects: dict[str, object]) -> eks.KubernetesManifest:
             return eks.KubernetesManifest(self, construct_id, cluster=cluster, manifest=list(objects), overwrite=True)
 
         gateway_class_manifest = manifest("GatewayClass", gateway_class())
         gateway_class_manifest.node.add_dependency(controller)
-        gateway_manifest = manifest("Gateway", gateway(config))
+        gateway_object = gateway(config)
+        gateway_manifest = manifest("Gateway", gateway_object)
         gateway_manifest.node.add_dependency(gateway_class_manifest)
-        gateway_guard = guards.guard(
-            "Gateway",
-            manifest=gateway_manifest,
-            path=f"{api}/namespaces/{GATEWAY_NAMESPACE}/gateways/{config.service_network_name}",
-            finalizer=GATEWAY_FINALIZER,
-        )
+        gateway_guard = guards.guard("Gateway", manifest=gateway_manifest, obj=gateway_object)
 
         namespace_objects = extra_namespaces(config)
         namespaces = manifest("Namespaces", *namespace_objects) if namespace_objects else None
@@ -93,7 +85,8 @@ class GatewayWorkload(Construct):
             # CloudFormation creates the new route before its cleanup deletes the old one (`kubectl delete`).
             # Updating in place would leave the old object: kubectl's --prune skips custom resources.
             route_id = f"Route-{route.namespace}-{route.name}-{route_digest(config.cluster_name, route.hostname)}"
-            objects = [http_route(config, route)]
+            route_object = http_route(config, route)
+            objects = [route_object]
             if config.service_network_auth_type == "AWS_IAM":
                 # With its route: the controller attaches it to the route's Lattice service (never the Gateway).
                 objects.append(iam_auth_policy(config, route, policy_text(route_policy(config, route, identities))))
@@ -102,10 +95,7 @@ class GatewayWorkload(Construct):
             route_manifest.node.add_dependency(
                 gateway_manifest, gateway_guard, *(apps[b.app] for r in route.rules for b in r.backends)
             )
-            guards.guard(
-                route_id,
-                manifest=route_manifest,
-                path=f"{api}/namespaces/{route.namespace}/httproutes/{route_object_name(route, config.cluster_name)}",
-                finalizer=ROUTE_FINALIZER,
-            )
+            guards.guard(route_id, manifest=route_manifest, obj=route_object)
+            for policy in objects[1:]:  # the controller finalizes IAMAuthPolicies too
+                guards.guard(f"{route_id}-{policy['kind']}", manifest=route_manifest, obj=policy)
             self.routes[f"{route.namespace}/{route.name}"] = route_manifest

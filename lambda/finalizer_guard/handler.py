@@ -1,8 +1,10 @@
-"""CloudFormation custom resource (provider framework on_event): on Delete, delete one of this app's Gateway API
-objects (an HTTPRoute or the Gateway) and make sure the controller's finalizer cannot keep it alive.
+"""CloudFormation custom resource (provider framework on_event): on Delete, delete one of this app's objects that
+the controller finalizes (an HTTPRoute, its IAMAuthPolicy, the Gateway) and make sure the controller's finalizer
+cannot keep it alive.
 
-Why: controller v2.1.3 puts a finalizer on every HTTPRoute (`httproute.k8s.aws/resources`) and on the Gateway
-(`gateway.k8s.aws/resources`) and removes it only after it has cleaned up Lattice. aws-cdk-lib's kubectl handler
+Why: controller v2.1.3 puts a finalizer on every HTTPRoute (`httproute.k8s.aws/resources`), IAMAuthPolicy
+(`application-networking.k8s.aws/iam-auth-policy`) and Gateway (`gateway.k8s.aws/resources`) and removes it
+only after it has cleaned up Lattice (constructs/finalizer_guard.py FINALIZED_KINDS cites the source). aws-cdk-lib's kubectl handler
 deletes a manifest with `kubectl delete` (waits for the object to go), so with the controller down or without
 credentials that Lambda times out and the Gateway stack ends DELETE_FAILED -- and the Platform stack, whose
 drain waiter sweeps Lattice leftovers, is never reached. This resource depends on its object, so CloudFormation
