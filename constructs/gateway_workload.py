@@ -55,6 +55,7 @@ class GatewayWorkload(Construct):
             security_group=security_group,
             log_retention=log_retention,
         )
+
         def manifest(construct_id: str, *objects: dict[str, object]) -> eks.KubernetesManifest:
             return eks.KubernetesManifest(self, construct_id, cluster=cluster, manifest=list(objects), overwrite=True)
 

@@ -149,12 +149,17 @@ class LatticeServiceNetwork(Construct):
                 iam.PolicyStatement(actions=["vpc-lattice:GetServiceNetwork"], resources=[self.network.attr_arn])
             )
             # The association List actions take no resource-level permissions (IAM service authorization
-            # reference for VPC Lattice): "*" is the only resource they accept. Read-only.
+            # reference for VPC Lattice): "*" is the only resource they accept. Read-only. The resource and
+            # endpoint association listings (what else blocks the network's delete) are named as AWS's managed
+            # ReadOnlyAccess policy names them (moto 5.2.5's copy, moto/iam/aws_managed_policies.py, read
+            # 2026-12-05); whether they would take a narrower resource is unverified, so "*" like their siblings.
             fn.role.add_to_policy(
                 iam.PolicyStatement(
                     actions=[
                         "vpc-lattice:ListServiceNetworkVpcAssociations",
                         "vpc-lattice:ListServiceNetworkServiceAssociations",
+                        "vpc-lattice:ListServiceNetworkResourceAssociations",
+                        "vpc-lattice:ListServiceNetworkVpcEndpointAssociations",
                     ],
                     resources=["*"],
                 )

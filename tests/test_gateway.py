@@ -227,7 +227,7 @@ def test_every_object_the_controller_finalizes_is_released_by_its_guard_before_k
     ((rbac_id, role),) = [
         (k, o) for k, o in kinds["ClusterRole"] if o["metadata"]["name"] == "eks-lattice-gateway-finalizer-guard"
     ]
-    ((gateway_id, gateway_obj),) = kinds["Gateway"]
+    ((_, gateway_obj),) = kinds["Gateway"]
     for manifest_id, obj, finalizer in finalized:
         meta, group = obj["metadata"], obj["apiVersion"].rsplit("/", 1)[0]
         path_prefix = f"/apis/{obj['apiVersion']}/namespaces/{meta['namespace']}/"
