@@ -283,8 +283,8 @@ def test_dns_record_per_route_with_timeout_and_outputs(synth: Synthesized, gw: d
     outputs = gw["Outputs"]
     assert any("LatticeDomain" in k for k in outputs) and any("CustomDomain" in k for k in outputs)
     machines = of_type(gw, "AWS::StepFunctions::StateMachine")
-    # The DNS waiter and the metric-id lookup's (constructs/lattice_metric_ids.py)
-    assert sorted(k.split("Provider")[0] for k in machines) == ["Dns", "MetricIds"]
+    # The DNS waiter, the metric-id lookup's (constructs/lattice_metric_ids.py) and the Lattice sweep's
+    assert sorted(k.split("Provider")[0] for k in machines) == ["Dns", "LatticeSweep", "MetricIds"]
 
 
 def test_dns_reader_access_is_namespace_scoped_view(gw: dict[str, Any]) -> None:

@@ -19,6 +19,14 @@ Provider-framework handlers (aws_cdk.custom_resources.Provider with on_event and
   never fails for a resource this app did not create: leftovers past the deadline are logged and the
   service network's own delete then reports the conflict.
 
+Mode (optional, default drain): `sweep` is the Gateway stack's copy of this resource (ControllerManagedBy
+required). A Gateway-only destroy (the README's recovery for a kept hostname)
+deletes the routes, and with the controller down (its finalizers removed by the finalizer guard) their Lattice
+services stay: associated with the network, holding their custom domains, so the next deploy's services can't
+take them. In sweep mode the Delete, while its stack is being deleted, removes this cluster's leftovers from the
+network in the steps below (after CleanupAfterSeconds while associations of ours remain), waits for nothing else,
+and never touches the network, its VPC associations or what other accounts associated.
+
 Leftovers of an unhealthy controller: if the controller was down or had lost its credentials when the
 Gateway stack was deleted, the HTTPRoute finalizers never ran, the chart was uninstalled anyway (the kubectl
 handler swallows delete errors), and the route's Lattice service stays associated with the network, which
@@ -90,6 +98,9 @@ DEREGISTER_BATCH = 100
 # on_event's result is merged into every is_complete event; this carries the Delete's start time.
 STARTED_KEY = "DrainStartedAt"
 PHYSICAL_ID_PREFIX = "lattice-drain-"
+# Mode: drain (the Platform stack's: wait until the network can be deleted) or sweep (the Gateway stack's: remove
+# only this cluster's controller leftovers; the network stays).
+DRAIN, SWEEP = "drain", "sweep"
 # The ResourceProperties the PhysicalResourceId is made of (see on_event): changing one replaces the resource.
 # tools/impact.py reads this; a test keeps it true.
 PHYSICAL_ID_PROPERTIES = ("ServiceNetworkId",)
@@ -164,8 +175,19 @@ def on_event(event: Mapping[str, Any], context: Any, *, clock: Callable[[], floa
     # Reject bad values at deploy time, not at delete time.
     _cleanup_after(props, _timeout(props))
     _managed_by(props)
+    mode = _mode(props)
+    if mode == SWEEP and _managed_by(props) is None:
+        raise ValueError("ResourceProperties.ControllerManagedBy is required with Mode sweep: it says what to sweep")
     # Keyed on the network: replacing the network replaces this resource, whose Delete then drains the old one.
+    # (Not on Mode: each resource has one for its life.)
     return {"PhysicalResourceId": PHYSICAL_ID_PREFIX + network_id(network)}
+
+
+def _mode(props: Mapping[str, Any]) -> str:
+    mode = str(props.get("Mode") or DRAIN)
+    if mode not in (DRAIN, SWEEP):
+        raise ValueError(f"Mode must be {DRAIN} or {SWEEP}, got {mode!r}")
+    return mode
 
 
 def network_id(network: str) -> str:
@@ -215,6 +237,16 @@ def is_complete(
         stack = str(event.get("StackId") or "")
         whole = _stack_deleting(cloudformation, stack, backoff) if stack else False
         sweep = _Sweep(owner=owner, past_grace=elapsed >= cleanup_after, stack_deleting=whole)
+    try:
+        mode = _mode(props)
+    except ValueError as err:
+        LOG.warning("%s; draining", err)
+        mode = DRAIN
+    if mode == SWEEP:
+        if sweep is None:
+            LOG.warning("Mode sweep without a valid ControllerManagedBy: nothing is known to be ours; done")
+            return {"IsComplete": True}
+        return {"IsComplete": _swept(lattice, network, timeout=timeout, elapsed=elapsed, backoff=backoff, sweep=sweep)}
     drained = _drained(
         lattice, network, timeout=timeout, past_deadline=elapsed >= timeout, backoff=backoff, sweep=sweep
     )
@@ -241,6 +273,55 @@ def _stack_deleting(cloudformation: Any, stack: str, backoff: _Backoff) -> bool:
     if status != "DELETE_IN_PROGRESS":
         LOG.info("stack %s is %s, not being deleted: only this network's associations are cleaned up", stack, status)
     return status == "DELETE_IN_PROGRESS"
+
+
+def _swept(  # noqa: PLR0911 - one verdict per case reads best as early returns
+    lattice: Any, network: str, *, timeout: int, elapsed: float, backoff: _Backoff, sweep: _Sweep
+) -> bool:
+    """Mode sweep (the Gateway stack's delete): True once nothing of this cluster's controller is left in Lattice
+    -- its service associations on `network`, its services there or nowhere, its target groups -- or at the
+    deadline. The network and everything else associated with it stay (they are the Platform stack's, or
+    another account's). Our associations still there within CleanupAfterSeconds are the controller's to finish."""
+    if not sweep.stack_deleting:
+        LOG.info("the stack is not being deleted: the cluster and its Lattice services stay")
+        return True
+    past_deadline = elapsed >= timeout
+    try:
+        svc_assocs = _list_all(
+            lattice.list_service_network_service_associations, backoff, serviceNetworkIdentifier=network
+        )
+        if not sweep.past_grace and not past_deadline:
+            ours = [a for a in svc_assocs if _owned(lattice, str(a.get("arn")), sweep.owner, backoff)]
+            if ours:
+                LOG.info(
+                    "waiting up to the grace period for the controller's own cleanup of: %s",
+                    "; ".join(map(_describe, ours)),
+                )
+                return False
+    except NotFoundError:
+        svc_assocs = []  # the network is gone, and its associations with it: sweep what is associated nowhere
+    except (TransientError, OutOfTimeError) as err:
+        LOG.info("Lattice did not answer in this poll (%s); trying again at the next", err or "out of time")
+        return past_deadline
+    except Exception:
+        LOG.exception("could not list the service associations of %s; not sweeping", network)
+        return True
+    pending = _sweep(lattice, network, svc_assocs, sweep, backoff)
+    if not pending:
+        LOG.info("nothing of this cluster's controller (%s=%s) is left in Lattice", MANAGED_BY_TAG, sweep.owner)
+        return True
+    if past_deadline:
+        LOG.warning(
+            "gave up after %ss: the cleanup of this cluster's controller leftovers did not finish:\n%s\n"
+            "  Delete these in the VPC Lattice console (they carry the tag %s=%s), then deploy again.",
+            timeout,
+            "\n".join(f"  - {p}" for p in pending),
+            MANAGED_BY_TAG,
+            sweep.owner,
+        )
+        return True
+    LOG.info("sweeping this cluster's controller leftovers: %s", "; ".join(pending))
+    return False
 
 
 def _drained(

@@ -239,8 +239,8 @@ class FakeLattice(BackgroundServer):
             case ("GET", ["servicenetworkresourceassociations"]):
                 self.calls.append(("ListServiceNetworkResourceAssociations", query.get("serviceNetworkIdentifier", "")))
                 by = query.get("serviceNetworkIdentifier")
-                wanted = self._network(by) if by else None
-                items = [a for a in self.resource_associations if wanted in (None, a["serviceNetworkId"])]
+                network_id = self._network(by) if by else None
+                items = [a for a in self.resource_associations if network_id in (None, a["serviceNetworkId"])]
                 return 200, self._page(items, query)
             case ("GET", ["servicenetworkvpcendpointassociations"]):
                 self.calls.append(("ListServiceNetworkVpcEndpointAssociations", query["serviceNetworkIdentifier"]))
