@@ -1283,3 +1283,121 @@ def test_services_on_the_network_are_swept_whether_it_is_named_by_id_or_arn(arn:
     assert kept == frozenset()
     assert ("delete_service", {"serviceIdentifier": "svc-1"}) in api.calls
     assert drain.network_id(network) == NETWORK
+
+
+# -- Mode sweep: the Gateway stack's copy (issue 23.9), each lifecycle path --------------------------------------
+
+SWEEP_PROPS = {"ServiceNetworkId": NETWORK, "Mode": "sweep", "ControllerManagedBy": OWNER}
+
+
+@pytest.mark.parametrize("request_type", ["Create", "Update"])
+def test_sweep_create_and_update_validate_and_call_nothing(request_type: str) -> None:
+    event = {"RequestType": request_type, "PhysicalResourceId": f"lattice-drain-{NETWORK}"}
+    assert drain.on_event({**event, "ResourceProperties": SWEEP_PROPS}, None) == {
+        "PhysicalResourceId": f"lattice-drain-{NETWORK}"
+    }
+    assert drain.is_complete({**event, "ResourceProperties": SWEEP_PROPS}, None, client=Api()) == {"IsComplete": True}
+    with pytest.raises(ValueError, match="ControllerManagedBy is required with Mode sweep"):
+        drain.on_event({**event, "ResourceProperties": {**SWEEP_PROPS, "ControllerManagedBy": ""}}, None)
+    with pytest.raises(ValueError, match="Mode must be drain or sweep, got 'Sweep'"):
+        drain.on_event({**event, "ResourceProperties": {**SWEEP_PROPS, "Mode": "Sweep"}}, None)
+
+
+def sweep_delete(props: dict[str, str], api: Api, *, stack: str = "DELETE_IN_PROGRESS", elapsed: float = 0) -> bool:
+    request = {"RequestType": "Delete", "StackId": STACK, "PhysicalResourceId": "x", "ResourceProperties": props}
+    event = {**request, **drain.on_event(request, None, clock=lambda: 1000.0)}
+    cloudformation = Api(describe_stacks={"Stacks": [{"StackStatus": stack}]})
+    result = drain.is_complete(
+        event, None, client=api, clock=lambda: 1000.0 + elapsed, sleep=lambda _: None, cloudformation=cloudformation
+    )
+    return bool(result["IsComplete"])
+
+
+def test_sweep_delete_after_a_failed_create_calls_nothing_and_completes(caplog: pytest.LogCaptureFixture) -> None:
+    api = Api()
+    with caplog.at_level(logging.WARNING, logger=drain.LOG.name):
+        assert sweep_delete({"Mode": "sweep"}, api) is True  # no network: a Create that failed on its properties
+        assert sweep_delete({**SWEEP_PROPS, "ControllerManagedBy": "nonsense"}, api) is True
+    assert api.calls == []
+    assert "Mode sweep without a valid ControllerManagedBy" in caplog.text
+
+
+@pytest.mark.parametrize("stack", ["UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"])
+def test_sweep_deletes_nothing_unless_its_stack_is_being_deleted(stack: str) -> None:
+    """A replaced sweep (the network id changed) while the stack lives on: the cluster's services stay."""
+    api = lattice([], [SVC_ASSOC], list_tags_for_resource={"tags": {TAG: OWNER}})
+    assert sweep_delete(SWEEP_PROPS, api, stack=stack) is True
+    assert api.calls == []
+
+
+def test_sweep_waits_out_the_grace_while_our_associations_remain_then_sweeps() -> None:
+    theirs = {**SVC_ASSOC, "id": "snsa-theirs", "arn": "arn:theirs"}
+    tags = {SVC_ASSOC["arn"]: {TAG: OWNER}, "arn:theirs": {TAG: "111122223333/other/vpc-0abc"}}
+    api = lattice(
+        [],
+        [SVC_ASSOC, theirs],
+        list_tags_for_resource=lambda **kw: {"tags": tags.get(kw["resourceArn"], {})},
+        delete_service_network_service_association={},
+        list_services={"items": []},
+        list_target_groups={"items": []},
+    )
+    assert sweep_delete(SWEEP_PROPS, api, elapsed=drain.DEFAULT_CLEANUP_AFTER_SECONDS - 1) is False
+    assert not [op for op in api.ops() if op.startswith("delete")]
+    assert sweep_delete(SWEEP_PROPS, api, elapsed=drain.DEFAULT_CLEANUP_AFTER_SECONDS) is False  # deleting
+    deleted = [kw for op, kw in api.calls if op == "delete_service_network_service_association"]
+    assert deleted == [{"serviceNetworkServiceAssociationIdentifier": SVC_ASSOC["id"]}]
+    # Never the network's VPC associations nor the other listings: the network is the Platform stack's.
+    assert not {"list_service_network_vpc_associations", "get_service_network"} & set(api.ops())
+
+
+def test_sweep_with_only_foreign_associations_completes_without_the_grace() -> None:
+    theirs = {**SVC_ASSOC, "id": "snsa-theirs", "arn": "arn:theirs"}
+    api = lattice(
+        [],
+        [theirs],
+        list_tags_for_resource={"tags": {TAG: "111122223333/other/vpc-0abc"}},
+        list_services={"items": []},
+        list_target_groups={"items": []},
+    )
+    assert sweep_delete(SWEEP_PROPS, api) is True
+    assert not [op for op in api.ops() if op.startswith("delete")]
+
+
+def test_sweep_of_a_network_already_gone_still_removes_our_unassociated_services() -> None:
+    service = {"id": "svc-1", "arn": "arn:svc-1", "status": "ACTIVE", "name": "r"}
+    api = Api(
+        list_service_network_service_associations=[
+            error("ResourceNotFoundException", 404),  # by network: gone
+            {"items": []},  # by service: associated nowhere
+        ],
+        list_services={"items": [service]},
+        list_tags_for_resource={"tags": {TAG: OWNER}},
+        delete_service={},
+        list_target_groups={"items": []},
+    )
+    assert sweep_delete(SWEEP_PROPS, api) is False  # the delete is under way
+    assert ("delete_service", {"serviceIdentifier": "svc-1"}) in api.calls
+
+
+@pytest.mark.parametrize(("elapsed", "done"), [(0, False), (drain.DEFAULT_TIMEOUT_SECONDS, True)])
+def test_sweep_waits_through_lattice_faults_until_the_deadline(elapsed: float, done: bool) -> None:
+    api = Api(list_service_network_service_associations=error("ThrottlingException", 429))
+    assert sweep_delete(SWEEP_PROPS, api, elapsed=elapsed) is done
+
+
+def test_sweep_unfinished_at_the_deadline_is_reported_and_never_fails_the_delete(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stuck = {"id": "svc-1", "arn": "arn:svc-1", "status": "CREATE_IN_PROGRESS", "name": "r"}
+    api = lattice(
+        [],
+        [],
+        list_services={"items": [stuck]},
+        list_tags_for_resource={"tags": {TAG: OWNER}},
+        list_target_groups={"items": []},
+    )
+    assert sweep_delete(SWEEP_PROPS, api) is False
+    with caplog.at_level(logging.WARNING, logger=drain.LOG.name):
+        assert sweep_delete(SWEEP_PROPS, api, elapsed=drain.DEFAULT_TIMEOUT_SECONDS) is True
+    assert "gave up after 600s" in caplog.text and "service r (svc-1, CREATE_IN_PROGRESS)" in caplog.text
+    assert f"{TAG}={OWNER}" in caplog.text
