@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsii
-from aws_cdk import CustomResource, Duration, IResolvable, IResolveContext, Token
+from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
@@ -45,6 +44,17 @@ FINALIZED_KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("application-networking.k8s.aws", "ServiceNetwork"): ("servicenetworks", "servicenetwork.k8s.aws/resources"),
 }
+# The kinds this app's workload can emit that the controller finalizes, in any configuration. The guard's RBAC
+# names all of them, not only those the current config emits: a config change that drops a kind (AWS_IAM -> NONE
+# drops the IAMAuthPolicies) deletes their guards in the update's cleanup, after the RBAC has been updated, so
+# narrower rules would refuse exactly those deletes.
+GUARDED_KINDS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("gateway.networking.k8s.io", "HTTPRoute"),
+        ("gateway.networking.k8s.io", "Gateway"),
+        ("application-networking.k8s.aws", "IAMAuthPolicy"),
+    }
+)
 # The Lambda's whole time; the grace for a healthy controller leaves room for removing the finalizer after it.
 TIMEOUT = Duration.minutes(10)
 GRACE_SECONDS = 300
@@ -66,7 +76,6 @@ class FinalizerGuard(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._cluster = cluster
-        self._resources: dict[str, set[str]] = {}  # API group -> the resources of the kinds guarded
         function = PythonFunction(
             self,
             "Function",
@@ -93,8 +102,10 @@ class FinalizerGuard(Construct):
                     "apiVersion": "rbac.authorization.k8s.io/v1",
                     "kind": "ClusterRole",
                     "metadata": {"name": GUARD_GROUP},
-                    # Only the kinds guarded (guard() registers each), read when the template is written.
-                    "rules": _Rules(self._resources),
+                    "rules": [
+                        {"apiGroups": [group], "resources": sorted(resources), "verbs": ["get", "delete", "patch"]}
+                        for group, resources in _guarded_resources().items()
+                    ],
                 },
                 {
                     "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -139,8 +150,9 @@ class FinalizerGuard(Construct):
         so CloudFormation deletes it first. A new path is a new physical id, so after a rename the old guard
         releases the old object in the cleanup."""
         path, finalizer = object_path(obj)
-        group = str(obj["apiVersion"]).rsplit("/", 1)[0]
-        self._resources.setdefault(group, set()).add(path.split("/")[-2])
+        kind = (str(obj["apiVersion"]).rsplit("/", 1)[0], str(obj["kind"]))
+        if kind not in GUARDED_KINDS:
+            raise ValueError(f"{kind} is not in GUARDED_KINDS: the guard's RBAC would not let it act on it")
         resource = CustomResource(
             self,
             construct_id,
@@ -170,20 +182,9 @@ def object_path(obj: dict[str, Any]) -> tuple[str, str]:
     return f"/apis/{api_version}/namespaces/{meta['namespace']}/{resource}/{meta['name']}", finalizer
 
 
-@jsii.implements(IResolvable)
-class _Rules:
-    """The ClusterRole's rules, resolved once every guard is registered (an IResolvable, as in constructs/network.py:
-    jsii cannot hand a Python Lazy producer its resolve context)."""
-
-    def __init__(self, resources: dict[str, set[str]]) -> None:
-        self._resources = resources
-        self.creation_stack: list[str] = []
-
-    def to_string(self) -> str:
-        return Token.as_string(self)
-
-    def resolve(self, context: IResolveContext) -> Any:
-        return [
-            {"apiGroups": [group], "resources": sorted(names), "verbs": ["get", "delete", "patch"]}
-            for group, names in sorted(self._resources.items())
-        ]
+def _guarded_resources() -> dict[str, set[str]]:
+    """API group -> the resources (plurals) of GUARDED_KINDS."""
+    found: dict[str, set[str]] = {}
+    for group, kind in sorted(GUARDED_KINDS):
+        found.setdefault(group, set()).add(FINALIZED_KINDS[(group, kind)][0])
+    return dict(sorted(found.items()))

@@ -255,13 +255,35 @@ def test_every_object_the_controller_finalizes_is_released_by_its_guard_before_k
                 f"{gateway_obj['metadata']['name']}"
             ]
             assert reaches(gw, manifest_id, gateway_guard_id), "routes must be gone before the Gateway is released"
-    # Least privilege: the role names exactly the guarded kinds (/apis/<group>/<version>/namespaces/<ns>/<resource>/).
+    # The role names the guarded kinds (/apis/<group>/<version>/namespaces/<ns>/<resource>/) and nothing else the
+    # workload could not emit; it does not follow the config (see the next test).
     guarded = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
-    assert guarded == {(p.split("/")[2], p.split("/")[-2]) for p in guards}
+    assert guarded >= {(p.split("/")[2], p.split("/")[-2]) for p in guards}
+    assert guarded == {
+        ("gateway.networking.k8s.io", "httproutes"),
+        ("gateway.networking.k8s.io", "gateways"),
+        ("application-networking.k8s.aws", "iamauthpolicies"),
+    }
     function = next(
         f for f in of_type(gw, "AWS::Lambda::Function").values() if "finalizer_guard" in f["Properties"]["Handler"]
     )
     assert function["Properties"]["Timeout"] > int(next(iter(guards.values()))[1]["Properties"]["GraceSeconds"])
+
+
+def test_the_guards_rbac_does_not_follow_the_config(synth: Synthesized, variant: Synthesized) -> None:
+    """A config change that drops a guarded kind (AWS_IAM -> NONE drops the IAMAuthPolicies; the variant has NONE)
+    deletes those guards in the update's cleanup, after the RBAC manifest was updated: the rules must still let
+    them act, so they are the same whatever the config."""
+
+    def role(app: Synthesized) -> dict[str, Any]:
+        kinds = by_kind(app, app.templates[STACK])
+        ((_, found),) = [
+            (k, o) for k, o in kinds["ClusterRole"] if o["metadata"]["name"] == "eks-lattice-gateway-finalizer-guard"
+        ]
+        return found
+
+    assert synth.config.service_network_auth_type != variant.config.service_network_auth_type
+    assert role(synth)["rules"] == role(variant)["rules"]
 
 
 def test_gateway_stack_is_deleted_before_the_platform(synth: Synthesized) -> None:
