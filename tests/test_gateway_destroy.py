@@ -1,5 +1,6 @@
 """Replays a Gateway-only destroy (`make destroy STACKS=...-Gateway`, the README's recovery for a kept hostname) of
-the synthesized Gateway stack with the controller down, and then its redeploy's precondition: nothing of this
+the synthesized Gateway stack with the controller down (and, for contrast, healthy), and then its redeploy's
+precondition: nothing of this
 cluster's controller is left in Lattice, so the new services can take the custom domains again (issue 23.9).
 
 CloudFormation deletes in reverse dependency order (tests/support/cfn_replay.py's dependency_order). Modelled:
@@ -127,6 +128,10 @@ class Destroy:
 
     def _sleep(self, seconds: float) -> None:
         self.now += seconds
+        if self.controller is not None:
+            self.controller(self)
+
+    controller: Any = None  # called at each of the guard's sleeps: a healthy controller doing its work
 
     def _kubectl_delete(self, lid: str, res: dict[str, Any]) -> None:
         client = self.client()
@@ -171,17 +176,59 @@ class Destroy:
     network = ""
 
 
+NS, SA = "aws-application-networking-system", "gateway-api-controller"
+
+
+def healthy_controller(api: FakeKubeApi) -> Any:
+    """A ready controller replica with Pod Identity credentials (what the guard looks for) that finalizes what is
+    being deleted: a route's Lattice service, its association and target groups go, then its finalizer."""
+    api.put_object(
+        f"/apis/apps/v1/namespaces/{NS}/deployments/{SA}",
+        {"metadata": {"name": SA}, "spec": {"replicas": 1, "template": {"spec": {"serviceAccountName": SA}}}},
+    )
+    env = [{"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"}]
+    api.put_object(
+        f"/api/v1/namespaces/{NS}/pods/{SA}-1",
+        {
+            "metadata": {"name": f"{SA}-1"},
+            "spec": {"serviceAccountName": SA, "containers": [{"name": "manager", "env": env}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+        },
+    )
+
+    def finalize(destroy: Destroy) -> None:
+        for _, obj, _ in destroy.finalized_objects():
+            path, _ = object_path(obj)
+            stored = api.get_object(path)
+            if not stored or not stored["metadata"].get("deletionTimestamp"):
+                continue
+            if obj["kind"] == "HTTPRoute":
+                name = obj["metadata"]["name"]
+                fake = destroy.fake
+                for table in (fake.associations, fake.services, fake.target_groups):
+                    for key in [k for k, v in table.items() if v.tags.get(ROUTE_NAME) == name]:
+                        del table[key]
+            api.delete_object(path)
+
+    return finalize
+
+
 @pytest.fixture
 def fakes() -> Iterator[tuple[FakeKubeApi, FakeLattice, FakeCloudFormation]]:
     with FakeKubeApi() as api, FakeLattice(page_size=2) as fake, FakeCloudFormation() as stacks:
         yield api, fake, stacks
 
 
-def test_a_gateway_only_destroy_with_the_controller_down_leaves_nothing_of_this_app_in_lattice(
-    synth: Synthesized, fakes: tuple[FakeKubeApi, FakeLattice, FakeCloudFormation]
+@pytest.mark.parametrize("controller", ["down", "healthy"])
+def test_a_gateway_only_destroy_leaves_nothing_of_this_app_in_lattice(
+    synth: Synthesized, fakes: tuple[FakeKubeApi, FakeLattice, FakeCloudFormation], controller: str
 ) -> None:
+    """Down: the guards release the objects and the sweep removes the Lattice leftovers. Healthy: the controller
+    finalizes everything itself, and the sweep finds nothing of ours and deletes nothing (no race with it)."""
     api, fake, stacks = fakes
     destroy = Destroy(synth, api, fake, stacks)
+    if controller == "healthy":
+        destroy.controller = healthy_controller(api)
     destroy.network = network = fake.add_network(synth.config.service_network_name)
     # The Platform stack's VPC association (stays: the network stays), a consumer's resource association, and
     # another cluster's route on the same network: none of them this Gateway stack's to remove.
@@ -216,6 +263,8 @@ def test_a_gateway_only_destroy_with_the_controller_down_leaves_nothing_of_this_
 
     destroy.run()
 
+    if controller == "healthy":
+        assert not [op for op, _ in fake.calls if op.startswith(("Delete", "Deregister"))]
     assert destroy.stuck == [], "kubectl delete would wait on these: the stack's delete would fail"
     for _, obj, _ in destroy.finalized_objects():
         assert api.get_object(object_path(obj)[0]) is None
