@@ -1,8 +1,10 @@
-"""Destroy that finishes with the controller down: one custom resource per Gateway API object of the workload,
-deleted before its object, that deletes it and removes the controller's finalizer when the controller cannot
-(lambda/finalizer_guard/handler.py says why and how)."""
+"""Destroy that finishes with the controller down: one custom resource per object of the workload that the
+controller finalizes, deleted before its object, that deletes it and removes the controller's finalizer when the
+controller cannot (lambda/finalizer_guard/handler.py says why and how)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_ec2 as ec2
@@ -16,9 +18,43 @@ from constructs.python_function import PythonFunction
 from config.versions import CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT
 
 GUARD_GROUP = "eks-lattice-gateway-finalizer-guard"
-# controller v2.1.3: pkg/controllers/route_controller.go (routeTypeToFinalizer) and gateway_controller.go.
-ROUTE_FINALIZER = "httproute.k8s.aws/resources"
-GATEWAY_FINALIZER = "gateway.k8s.aws/resources"
+# The finalizer the controller adds to each kind it finalizes, and the kind's resource (plural) for RBAC and the
+# API path. aws/aws-application-networking-k8s at tag v2.1.3 (read 2026-12-05): pkg/controllers/
+# route_controller.go (routeTypeToFinalizer), gateway_controller.go (gatewayFinalizer),
+# iamauthpolicy_controller.go (IAMAuthPolicyFinalizer = k8s.AnnotationPrefix + "iam-auth-policy", the prefix in
+# pkg/k8s/utils.go), accesslogpolicy_controller.go, serviceexport_controller.go, serviceimport_controller.go,
+# vpcassociationpolicy_controller.go, servicenetwork_controller.go. (service_controller.go only removes a legacy
+# finalizer from Services, never adds one; targetgrouppolicy_controller.go has none.)
+# tests/controller_finalizers.py holds the same facts, read independently, and checks every emitted kind.
+FINALIZED_KINDS: dict[tuple[str, str], tuple[str, str]] = {
+    ("gateway.networking.k8s.io", "HTTPRoute"): ("httproutes", "httproute.k8s.aws/resources"),
+    ("gateway.networking.k8s.io", "GRPCRoute"): ("grpcroutes", "grpcroute.k8s.aws/resources"),
+    ("gateway.networking.k8s.io", "TLSRoute"): ("tlsroutes", "tlsroute.k8s.aws/resources"),
+    ("gateway.networking.k8s.io", "Gateway"): ("gateways", "gateway.k8s.aws/resources"),
+    ("application-networking.k8s.aws", "IAMAuthPolicy"): (
+        "iamauthpolicies",
+        "application-networking.k8s.aws/iam-auth-policy",
+    ),
+    ("application-networking.k8s.aws", "AccessLogPolicy"): ("accesslogpolicies", "accesslogpolicy.k8s.aws/resources"),
+    ("application-networking.k8s.aws", "ServiceExport"): ("serviceexports", "serviceexport.k8s.aws/resources"),
+    ("application-networking.k8s.aws", "ServiceImport"): ("serviceimports", "serviceimport.k8s.aws/resource"),
+    ("application-networking.k8s.aws", "VpcAssociationPolicy"): (
+        "vpcassociationpolicies",
+        "vpcassociationpolicies.application-networking.k8s.aws/resources",
+    ),
+    ("application-networking.k8s.aws", "ServiceNetwork"): ("servicenetworks", "servicenetwork.k8s.aws/resources"),
+}
+# The kinds this app's workload can emit that the controller finalizes, in any configuration. The guard's RBAC
+# names all of them, not only those the current config emits: a config change that drops a kind (AWS_IAM -> NONE
+# drops the IAMAuthPolicies) deletes their guards in the update's cleanup, after the RBAC has been updated, so
+# narrower rules would refuse exactly those deletes.
+GUARDED_KINDS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("gateway.networking.k8s.io", "HTTPRoute"),
+        ("gateway.networking.k8s.io", "Gateway"),
+        ("application-networking.k8s.aws", "IAMAuthPolicy"),
+    }
+)
 # The Lambda's whole time; the grace for a healthy controller leaves room for removing the finalizer after it.
 TIMEOUT = Duration.minutes(10)
 GRACE_SECONDS = 300
@@ -67,11 +103,8 @@ class FinalizerGuard(Construct):
                     "kind": "ClusterRole",
                     "metadata": {"name": GUARD_GROUP},
                     "rules": [
-                        {
-                            "apiGroups": ["gateway.networking.k8s.io"],
-                            "resources": ["httproutes", "gateways"],
-                            "verbs": ["get", "delete", "patch"],
-                        }
+                        {"apiGroups": [group], "resources": sorted(resources), "verbs": ["get", "delete", "patch"]}
+                        for group, resources in _guarded_resources().items()
                     ],
                 },
                 {
@@ -112,11 +145,14 @@ class FinalizerGuard(Construct):
             self, "Provider", on_event=function.function, log_retention=log_retention
         )
 
-    def guard(
-        self, construct_id: str, *, manifest: eks.KubernetesManifest, path: str, finalizer: str
-    ) -> CustomResource:
-        """The guard of the object at `path`: depends on its manifest, so CloudFormation deletes it first. A new
-        path is a new physical id, so after a rename the old guard releases the old object in the cleanup."""
+    def guard(self, construct_id: str, *, manifest: eks.KubernetesManifest, obj: dict[str, Any]) -> CustomResource:
+        """The guard of `obj` (an object `manifest` applies, of a kind in FINALIZED_KINDS): depends on its manifest,
+        so CloudFormation deletes it first. A new path is a new physical id, so after a rename the old guard
+        releases the old object in the cleanup."""
+        path, finalizer = object_path(obj)
+        kind = (str(obj["apiVersion"]).rsplit("/", 1)[0], str(obj["kind"]))
+        if kind not in GUARDED_KINDS:
+            raise ValueError(f"{kind} is not in GUARDED_KINDS: the guard's RBAC would not let it act on it")
         resource = CustomResource(
             self,
             construct_id,
@@ -133,3 +169,22 @@ class FinalizerGuard(Construct):
         )
         resource.node.add_dependency(manifest, self._rbac, self._access)
         return resource
+
+
+def object_path(obj: dict[str, Any]) -> tuple[str, str]:
+    """(API path, the controller's finalizer) of a namespaced object of a kind the controller finalizes."""
+    api_version, kind = str(obj["apiVersion"]), str(obj["kind"])
+    group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+    if (group, kind) not in FINALIZED_KINDS:
+        raise ValueError(f"the controller puts no finalizer on {api_version} {kind}: nothing to guard")
+    resource, finalizer = FINALIZED_KINDS[(group, kind)]
+    meta = obj["metadata"]
+    return f"/apis/{api_version}/namespaces/{meta['namespace']}/{resource}/{meta['name']}", finalizer
+
+
+def _guarded_resources() -> dict[str, set[str]]:
+    """API group -> the resources (plurals) of GUARDED_KINDS."""
+    found: dict[str, set[str]] = {}
+    for group, kind in sorted(GUARDED_KINDS):
+        found.setdefault(group, set()).add(FINALIZED_KINDS[(group, kind)][0])
+    return dict(sorted(found.items()))

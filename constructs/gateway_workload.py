@@ -4,13 +4,14 @@ HTTPRoute per configured route with its IAMAuthPolicy, each group a KubernetesMa
 
 Dependencies encode SPEC §4's deletion order (CloudFormation deletes in reverse): routes -> Gateway ->
 GatewayClass -> controller. `kubectl delete` waits for each route's finalizers while the controller runs;
-each route and the Gateway has a FinalizerGuard, deleted just before it, so a controller that is down cannot
-hold them (and the stack's destroy) forever.
+every object the controller finalizes (routes, their IAMAuthPolicies, the Gateway) has a FinalizerGuard,
+deleted just before it, so a controller that is down cannot hold them (and the stack's destroy) forever.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from aws_cdk import Aws
 from aws_cdk import aws_ec2 as ec2
@@ -18,10 +19,8 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from constructs.app_caller import AppCaller
-from constructs.finalizer_guard import GATEWAY_FINALIZER, ROUTE_FINALIZER, FinalizerGuard
+from constructs.finalizer_guard import FinalizerGuard
 from constructs.k8s_objects import (
-    GATEWAY_API_VERSION,
-    GATEWAY_NAMESPACE,
     app_manifest_id,
     auth_policy_manifest_id,
     route_manifest_id,
@@ -31,7 +30,12 @@ from constructs.k8s_objects import (
 
 from config import AppConfig
 from config.access_policy import Identities
-from config.lattice_names import route_object_name
+
+
+def only(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    """The one object of `kind` in a manifest's objects (a guard names the object it releases)."""
+    (found,) = [o for o in objects if o["kind"] == kind]
+    return found
 
 
 class GatewayWorkload(Construct):
@@ -59,7 +63,6 @@ class GatewayWorkload(Construct):
             security_group=security_group,
             log_retention=log_retention,
         )
-        api = f"/apis/{GATEWAY_API_VERSION}"
 
         manifests = workload_manifests(config, signing_region=Aws.REGION, identities=identities)
 
@@ -72,13 +75,9 @@ class GatewayWorkload(Construct):
         gateway_class_manifest = manifest("GatewayClass")
         gateway_class_manifest.node.add_dependency(controller)
         gateway_manifest = manifest("Gateway")
+        gateway_object = only(manifests["Gateway"], "Gateway")
         gateway_manifest.node.add_dependency(gateway_class_manifest)
-        gateway_guard = guards.guard(
-            "Gateway",
-            manifest=gateway_manifest,
-            path=f"{api}/namespaces/{GATEWAY_NAMESPACE}/gateways/{config.service_network_name}",
-            finalizer=GATEWAY_FINALIZER,
-        )
+        gateway_guard = guards.guard("Gateway", manifest=gateway_manifest, obj=gateway_object)
 
         namespaces = manifest("Namespaces") if "Namespaces" in manifests else None
         # What else puts objects into these namespaces depends on it (the route readers' RoleBindings).
@@ -104,16 +103,12 @@ class GatewayWorkload(Construct):
         for route in config.routes:
             route_id = route_manifest_id(config, route)
             route_manifest = manifest(route_id)
+            route_object = only(manifests[route_id], "HTTPRoute")
             # On the Gateway's guard too, so the routes are gone before it releases the Gateway.
             route_manifest.node.add_dependency(
                 gateway_manifest, gateway_guard, *(apps[b.app] for r in route.rules for b in r.backends)
             )
-            guards.guard(
-                route_id,
-                manifest=route_manifest,
-                path=f"{api}/namespaces/{route.namespace}/httproutes/{route_object_name(route, config.cluster_name)}",
-                finalizer=ROUTE_FINALIZER,
-            )
+            guards.guard(route_id, manifest=route_manifest, obj=route_object)
             self.routes[f"{route.namespace}/{route.name}"] = route_manifest
             policy_id = auth_policy_manifest_id(config, route)
             if policy_id in manifests:
@@ -123,4 +118,6 @@ class GatewayWorkload(Construct):
                 # the policy's finalizer.
                 policy_manifest = manifest(policy_id)
                 policy_manifest.node.add_dependency(route_manifest)
+                # The controller finalizes IAMAuthPolicies too: guarded like the route, with their own manifest.
+                guards.guard(policy_id, manifest=policy_manifest, obj=only(manifests[policy_id], "IAMAuthPolicy"))
                 self.auth_policies[f"{route.namespace}/{route.name}"] = policy_manifest

@@ -152,12 +152,17 @@ class LatticeServiceNetwork(Construct):
                 iam.PolicyStatement(actions=["vpc-lattice:GetServiceNetwork"], resources=[self.network.attr_arn])
             )
             # The association List actions take no resource-level permissions (IAM service authorization
-            # reference for VPC Lattice): "*" is the only resource they accept. Read-only.
+            # reference for VPC Lattice): "*" is the only resource they accept. Read-only. The resource and
+            # endpoint association listings (what else blocks the network's delete) are named as AWS's managed
+            # ReadOnlyAccess policy names them (moto 5.2.5's copy, moto/iam/aws_managed_policies.py, read
+            # 2026-12-05); whether they would take a narrower resource is unverified, so "*" like their siblings.
             fn.role.add_to_policy(
                 iam.PolicyStatement(
                     actions=[
                         "vpc-lattice:ListServiceNetworkVpcAssociations",
                         "vpc-lattice:ListServiceNetworkServiceAssociations",
+                        "vpc-lattice:ListServiceNetworkResourceAssociations",
+                        "vpc-lattice:ListServiceNetworkVpcEndpointAssociations",
                     ],
                     resources=["*"],
                 )
@@ -168,7 +173,7 @@ class LatticeServiceNetwork(Construct):
                 "Lattice's List* actions (associations; for the waiter also services and target groups) and "
                 "ListTagsForResource support no resource-level permissions; read-only.",
             )
-        self._grant_cleanup(waiter.role, controller_managed_by)
+        grant_controller_cleanup(waiter.role, controller_managed_by)
         # The sweep deletes services and target groups only while this stack itself is being deleted (not when
         # the network is replaced and the cluster lives on): it reads its own stack's status.
         waiter.role.add_to_principal_policy(
@@ -197,50 +202,125 @@ class LatticeServiceNetwork(Construct):
         )
         return resource
 
-    def _grant_cleanup(self, role: iam.IRole, controller_managed_by: str) -> None:
-        """Only the waiter deletes, and only what carries this cluster's ManagedBy tag (every action below
-        that takes a resource supports aws:ResourceTag: IAM service authorization reference for VPC Lattice)."""
 
-        def arns(resource_type: str) -> list[str]:
-            # IDs are Lattice's, assigned when the controller created them; the tag condition does the scoping.
-            # Pseudo parameters even in a stack with a concrete environment: one ARN form, one acknowledgment.
-            return [f"arn:{Aws.PARTITION}:vpc-lattice:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource_type}/*"]
+def grant_controller_cleanup(role: iam.IRole, controller_managed_by: str) -> None:
+    """Only the waiter deletes, and only what carries this cluster's ManagedBy tag (every action below
+    that takes a resource supports aws:ResourceTag: IAM service authorization reference for VPC Lattice)."""
 
-        owned = {"StringEquals": {f"aws:ResourceTag/{MANAGED_BY_TAG_KEY}": controller_managed_by}}
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["vpc-lattice:DeleteServiceNetworkServiceAssociation"],
-                resources=arns("servicenetworkserviceassociation"),
-                conditions=owned,
-            )
+    def arns(resource_type: str) -> list[str]:
+        # IDs are Lattice's, assigned when the controller created them; the tag condition does the scoping.
+        # Pseudo parameters even in a stack with a concrete environment: one ARN form, one acknowledgment.
+        return [f"arn:{Aws.PARTITION}:vpc-lattice:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource_type}/*"]
+
+    owned = {"StringEquals": {f"aws:ResourceTag/{MANAGED_BY_TAG_KEY}": controller_managed_by}}
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["vpc-lattice:DeleteServiceNetworkServiceAssociation"],
+            resources=arns("servicenetworkserviceassociation"),
+            conditions=owned,
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["vpc-lattice:DeleteService"], resources=arns("service"), conditions=owned)
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["vpc-lattice:DeleteService"], resources=arns("service"), conditions=owned)
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["vpc-lattice:ListTargets", "vpc-lattice:DeregisterTargets", "vpc-lattice:DeleteTargetGroup"],
+            resources=arns("targetgroup"),
+            conditions=owned,
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["vpc-lattice:ListTargets", "vpc-lattice:DeregisterTargets", "vpc-lattice:DeleteTargetGroup"],
-                resources=arns("targetgroup"),
-                conditions=owned,
-            )
+    )
+    # No resource-level permissions for these (same reference): "*" is the only resource they take. They
+    # only read; the handler decides ownership from the tags they return.
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=[
+                "vpc-lattice:ListServices",
+                "vpc-lattice:ListTargetGroups",
+                "vpc-lattice:ListTagsForResource",
+            ],
+            resources=["*"],
         )
-        # No resource-level permissions for these (same reference): "*" is the only resource they take. They
-        # only read; the handler decides ownership from the tags they return.
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "vpc-lattice:ListServices",
-                    "vpc-lattice:ListTargetGroups",
-                    "vpc-lattice:ListTagsForResource",
-                ],
-                resources=["*"],
-            )
+    )
+    for resource_type in ("servicenetworkserviceassociation", "service", "targetgroup"):
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:vpc-lattice:<AWS::Region>:<AWS::AccountId>:"
+            f"{resource_type}/*]",
+            f"Lattice assigns {resource_type} IDs when the controller creates them; the statement is limited "
+            f"by the aws:ResourceTag/{MANAGED_BY_TAG_KEY} condition to this cluster's controller's resources.",
         )
-        for resource_type in ("servicenetworkserviceassociation", "service", "targetgroup"):
-            acknowledge(
-                role,
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:vpc-lattice:<AWS::Region>:<AWS::AccountId>:"
-                f"{resource_type}/*]",
-                f"Lattice assigns {resource_type} IDs when the controller creates them; the statement is limited "
-                f"by the aws:ResourceTag/{MANAGED_BY_TAG_KEY} condition to this cluster's controller's resources.",
-            )
+
+
+class LatticeServiceSweep(Construct):
+    """The Gateway stack's half of the cleanup: on the stack's delete, removes what this cluster's controller left
+    in Lattice (service associations on the network, services, target groups), so that a Gateway-only destroy
+    with the controller down strands no service and no custom domain (lambda/lattice_drain/handler.py, Mode
+    sweep). Everything the controller does must come after it (`resource`), so that it is deleted after the
+    controller: the controller cannot recreate what it sweeps."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        network_id: str,
+        controller_managed_by: str,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        handler = PythonFunction(
+            self,
+            "Handler",
+            packages=("lattice_drain",),
+            handler="lattice_drain.handler.on_event",
+            description="Validates the Lattice sweep; on delete records its start",
+            timeout=Duration.minutes(1),
+            log_retention=log_retention,
+        )
+        waiter = PythonFunction(
+            self,
+            "Waiter",
+            packages=("lattice_drain",),
+            handler="lattice_drain.handler.is_complete",
+            description="On the Gateway stack's delete, removes this cluster's controller leftovers from Lattice",
+            timeout=Duration.minutes(1),
+            log_retention=log_retention,
+        )
+        # No resource-level permissions for the List action (as in LatticeServiceNetwork): "*". Read-only.
+        waiter.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["vpc-lattice:ListServiceNetworkServiceAssociations"], resources=["*"])
+        )
+        acknowledge(
+            waiter.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Lattice's List* actions (associations, services, target groups) and ListTagsForResource support no "
+            "resource-level permissions; read-only.",
+        )
+        grant_controller_cleanup(waiter.role, controller_managed_by)
+        # It sweeps only while this stack itself is being deleted: it reads its own stack's status.
+        waiter.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[Aws.STACK_ID])
+        )
+        provider = CustomResourceProvider(
+            self,
+            "Provider",
+            on_event=handler.function,
+            is_complete=waiter.function,
+            query_interval=Duration.seconds(15),
+            total_timeout=Duration.minutes(20),
+            log_retention=log_retention,
+        )
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type="Custom::LatticeServiceSweep",
+            properties={
+                "ServiceNetworkId": network_id,
+                "Mode": "sweep",
+                "TimeoutSeconds": str(DRAIN_TIMEOUT_SECONDS),
+                "CleanupAfterSeconds": str(CLEANUP_AFTER_SECONDS),
+                "ControllerManagedBy": controller_managed_by,
+            },
+        )

@@ -11,10 +11,11 @@ from typing import Any
 
 from aws_cdk import Aws, CfnOutput, CfnResource, Stack
 from constructs import Construct
+from constructs.controller_values import controller_managed_by
 from constructs.gateway_api_crds import GatewayApiCrds
 from constructs.gateway_controller import GatewayController
 from constructs.gateway_workload import GatewayWorkload
-from constructs.lattice import access_log_group_name
+from constructs.lattice import LatticeServiceSweep, access_log_group_name
 from constructs.lattice_dns_records import LatticeDnsRecords
 from constructs.lattice_metric_ids import LatticeMetricIds
 from constructs.observability import Observability
@@ -53,6 +54,17 @@ class GatewayStack(Stack):
             security_group=platform.eks.api_client_security_group,
             log_retention=retention,
         )
+        # Deleted after the controller (which comes after it): sweeps what a controller that was down or without
+        # credentials left in Lattice, so that a Gateway-only destroy strands no service or custom domain.
+        sweep = LatticeServiceSweep(
+            self,
+            "LatticeSweep",
+            network_id=platform.lattice.network.attr_id,
+            controller_managed_by=controller_managed_by(
+                account=Aws.ACCOUNT_ID, cluster_name=config.cluster_name, vpc_id=vpc.vpc_id
+            ),
+            log_retention=retention,
+        )
         controller = GatewayController(
             self,
             "Controller",
@@ -61,7 +73,7 @@ class GatewayStack(Stack):
             vpc=vpc,
             security_group=platform.eks.api_client_security_group,
             # The controller must outlive the routes, and start only after the network it serves exists.
-            after=[crds.resource, *platform.lattice.associations.values()],
+            after=[crds.resource, sweep.resource, *platform.lattice.associations.values()],
             log_retention=retention,
         )
         smoke = SmokeTest(

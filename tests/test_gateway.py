@@ -12,6 +12,7 @@ from constructs.k8s_objects import gateway, gateway_class, http_route
 
 from config.versions import GATEWAY_API_RELEASES
 from tests.conftest import Synthesized
+from tests.controller_finalizers import finalizer_of
 
 STACK = "EksLatticeGateway-Gateway"
 PLATFORM = "EksLatticeGateway-Platform"
@@ -200,37 +201,89 @@ def test_deletion_order_routes_gateway_class_controller_crds(synth: Synthesized,
         assert not reaches(gw, then, first)
 
 
-def test_each_route_and_the_gateway_is_released_by_its_guard_before_kubectl_deletes_it(
-    synth: Synthesized, gw: dict[str, Any]
+@pytest.mark.parametrize("which", ["synth", "variant"])
+def test_every_object_the_controller_finalizes_is_released_by_its_guard_before_kubectl_deletes_it(
+    request: pytest.FixtureRequest, which: str
 ) -> None:
-    """A controller that is down cannot hold destroy: each HTTPRoute and the Gateway has a FinalizerGuard deleted
-    just before it (it depends on it), the routes are gone before the Gateway's guard runs, and the guards'
-    Kubernetes access outlives them all."""
-    kinds = by_kind(synth, gw)
+    """A controller that is down cannot hold destroy: every emitted object of a kind the pinned controller
+    finalizes (tests/controller_finalizers.py, read from its source) has a FinalizerGuard for exactly that
+    finalizer, deleted just before the object's manifest (it depends on it); the routes are gone before the
+    Gateway's guard runs; the guards' Kubernetes access covers each guarded kind and outlives them all. Default
+    synth (AWS_IAM: IAMAuthPolicies) and the variant (NONE, two routes)."""
+    app: Synthesized = request.getfixturevalue(which)
+    gw = app.templates[STACK]
+    kinds = by_kind(app, gw)
     guards = {g["Properties"]["Path"]: (k, g) for k, g in of_type(gw, "Custom::FinalizerGuard").items()}
-    ((gateway_id, gateway_obj),) = kinds["Gateway"]
-    objects = [(gateway_id, gateway_obj, "gateway.k8s.aws/resources")] + [
-        (k, o, "httproute.k8s.aws/resources") for k, o in kinds["HTTPRoute"]
+    finalized = [
+        (manifest_id, obj, finalizer)
+        for found in kinds.values()
+        for manifest_id, obj in found
+        if (finalizer := finalizer_of(obj["apiVersion"], obj["kind"])) is not None
     ]
-    assert len(guards) == len(objects) == 1 + len(synth.config.routes)
-    (rbac_id,) = [k for k, o in kinds["ClusterRole"] if o["metadata"]["name"] == "eks-lattice-gateway-finalizer-guard"]
-    (gateway_guard_id, _) = guards[
-        f"/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/{gateway_obj['metadata']['name']}"
+    assert {o["kind"] for _, o, _ in finalized} >= {"Gateway", "HTTPRoute"}
+    if app.config.service_network_auth_type == "AWS_IAM":
+        assert "IAMAuthPolicy" in {o["kind"] for _, o, _ in finalized}
+    assert len(guards) == len(finalized), "one guard per finalized object, and none for anything else"
+    ((rbac_id, role),) = [
+        (k, o) for k, o in kinds["ClusterRole"] if o["metadata"]["name"] == "eks-lattice-gateway-finalizer-guard"
     ]
-    for manifest_id, obj, finalizer in objects:
-        meta = obj["metadata"]
-        plural = {"Gateway": "gateways", "HTTPRoute": "httproutes"}[obj["kind"]]
-        guard_id, guard = guards[
-            f"/apis/gateway.networking.k8s.io/v1/namespaces/{meta['namespace']}/{plural}/{meta['name']}"
+    ((_, gateway_obj),) = kinds["Gateway"]
+    for manifest_id, obj, finalizer in finalized:
+        meta, group = obj["metadata"], obj["apiVersion"].rsplit("/", 1)[0]
+        path_prefix = f"/apis/{obj['apiVersion']}/namespaces/{meta['namespace']}/"
+        (path,) = [
+            p
+            for p in guards
+            if p.startswith(path_prefix)
+            and p.endswith(f"/{meta['name']}")
+            and p.count("/") == path_prefix.count("/") + 1
         ]
+        resource = path.split("/")[-2]
+        assert resource.lower().startswith(obj["kind"].lower()[:-1]), f"{path} is not a {obj['kind']}"
+        guard_id, guard = guards[path]
         assert guard["Properties"]["Finalizer"] == finalizer
         assert reaches(gw, guard_id, manifest_id) and reaches(gw, guard_id, rbac_id)
-        if obj["kind"] == "HTTPRoute":
+        assert any(
+            group in rule["apiGroups"]
+            and resource in rule["resources"]
+            and {"get", "delete", "patch"} <= set(rule["verbs"])
+            for rule in role["rules"]
+        ), f"the guard may not get, delete and patch {group}/{resource}"
+        if obj["kind"] != "Gateway":
+            gateway_guard_id, _ = guards[
+                f"/apis/{gateway_obj['apiVersion']}/namespaces/{gateway_obj['metadata']['namespace']}/gateways/"
+                f"{gateway_obj['metadata']['name']}"
+            ]
             assert reaches(gw, manifest_id, gateway_guard_id), "routes must be gone before the Gateway is released"
+    # The role names the guarded kinds (/apis/<group>/<version>/namespaces/<ns>/<resource>/) and nothing else the
+    # workload could not emit; it does not follow the config (see the next test).
+    guarded = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    assert guarded >= {(p.split("/")[2], p.split("/")[-2]) for p in guards}
+    assert guarded == {
+        ("gateway.networking.k8s.io", "httproutes"),
+        ("gateway.networking.k8s.io", "gateways"),
+        ("application-networking.k8s.aws", "iamauthpolicies"),
+    }
     function = next(
         f for f in of_type(gw, "AWS::Lambda::Function").values() if "finalizer_guard" in f["Properties"]["Handler"]
     )
     assert function["Properties"]["Timeout"] > int(next(iter(guards.values()))[1]["Properties"]["GraceSeconds"])
+
+
+def test_the_guards_rbac_does_not_follow_the_config(synth: Synthesized, variant: Synthesized) -> None:
+    """A config change that drops a guarded kind (AWS_IAM -> NONE drops the IAMAuthPolicies; the variant has NONE)
+    deletes those guards in the update's cleanup, after the RBAC manifest was updated: the rules must still let
+    them act, so they are the same whatever the config."""
+
+    def role(app: Synthesized) -> dict[str, Any]:
+        kinds = by_kind(app, app.templates[STACK])
+        ((_, found),) = [
+            (k, o) for k, o in kinds["ClusterRole"] if o["metadata"]["name"] == "eks-lattice-gateway-finalizer-guard"
+        ]
+        return found
+
+    assert synth.config.service_network_auth_type != variant.config.service_network_auth_type
+    assert role(synth)["rules"] == role(variant)["rules"]
 
 
 def test_gateway_stack_is_deleted_before_the_platform(synth: Synthesized) -> None:
@@ -252,8 +305,8 @@ def test_dns_record_per_route_with_timeout_and_outputs(synth: Synthesized, gw: d
     outputs = gw["Outputs"]
     assert any("LatticeDomain" in k for k in outputs) and any("CustomDomain" in k for k in outputs)
     machines = of_type(gw, "AWS::StepFunctions::StateMachine")
-    # The DNS waiter and the metric-id lookup's (constructs/lattice_metric_ids.py)
-    assert sorted(k.split("Provider")[0] for k in machines) == ["Dns", "MetricIds"]
+    # The DNS waiter, the metric-id lookup's (constructs/lattice_metric_ids.py) and the Lattice sweep's
+    assert sorted(k.split("Provider")[0] for k in machines) == ["Dns", "LatticeSweep", "MetricIds"]
 
 
 def test_dns_reader_access_is_namespace_scoped_view(gw: dict[str, Any]) -> None:

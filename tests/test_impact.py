@@ -309,6 +309,7 @@ def test_every_custom_resource_of_this_app_declares_its_physical_id_properties(
         "Custom::LatticeDnsRecord": "lattice_dns.handler",
         "Custom::LatticeMetricIds": "lattice_metrics.handler",
         "Custom::LatticeServiceNetworkDrain": "lattice_drain.handler",
+        "Custom::LatticeServiceSweep": "lattice_drain.handler",
         "Custom::PrivateZoneSweep": "zone_sweep.handler",
     }
 

@@ -1,15 +1,18 @@
-"""CloudFormation custom resource (provider framework on_event): on Delete, delete one of this app's Gateway API
-objects (an HTTPRoute or the Gateway) and make sure the controller's finalizer cannot keep it alive.
+"""CloudFormation custom resource (provider framework on_event): on Delete, delete one of this app's objects that
+the controller finalizes (an HTTPRoute, its IAMAuthPolicy, the Gateway) and make sure the controller's finalizer
+cannot keep it alive.
 
-Why: controller v2.1.3 puts a finalizer on every HTTPRoute (`httproute.k8s.aws/resources`) and on the Gateway
-(`gateway.k8s.aws/resources`) and removes it only after it has cleaned up Lattice. aws-cdk-lib's kubectl handler
-deletes a manifest with `kubectl delete` (waits for the object to go), so with the controller down or without
-credentials that Lambda times out and the Gateway stack ends DELETE_FAILED -- and the Platform stack, whose
-drain waiter sweeps Lattice leftovers, is never reached. This resource depends on its object, so CloudFormation
-deletes it first: it deletes the object itself, waits while the controller is healthy (a ready replica with Pod
-Identity credentials) for up to GraceSeconds, and otherwise removes the controller's finalizer -- only that
-one, only on this object -- so the object goes and the later `kubectl delete` finds it gone. The Lattice
-resources the controller did not clean up are the drain waiter's to sweep.
+Why: controller v2.1.3 puts a finalizer on every HTTPRoute (`httproute.k8s.aws/resources`), IAMAuthPolicy
+(`application-networking.k8s.aws/iam-auth-policy`) and Gateway (`gateway.k8s.aws/resources`) and removes it
+only after it has cleaned up Lattice (constructs/finalizer_guard.py FINALIZED_KINDS cites the source).
+aws-cdk-lib's kubectl handler deletes a manifest with `kubectl delete` (waits for the object to go), so
+with the controller down or without credentials that Lambda times out and the Gateway stack ends DELETE_FAILED.
+This resource depends on its object, so CloudFormation deletes it first: it deletes the object itself, waits
+while the controller is healthy (a ready replica with Pod Identity credentials) for up to GraceSeconds, and
+otherwise removes the controller's finalizer -- only that one, only on this object -- so the object goes and the
+later `kubectl delete` finds it gone. The Lattice resources the controller did not clean up are swept by the
+Gateway stack's service sweep and, on a whole destroy, the Platform stack's drain waiter
+(lambda/lattice_drain/handler.py).
 
 ResourceProperties: ClusterName, Path (the object's API path), Finalizer (the controller's finalizer on its
 kind), ControllerNamespace, ControllerServiceAccount (required); GraceSeconds (default 300).

@@ -2,8 +2,11 @@
 
 Entry points:
   on_event(event, context)     Create/Update: validate and check ownership, return the PhysicalResourceId and the
-                               wait start; Delete: remove our record, or fail with the reason (see _delete).
-  is_complete(event, context)  poll the HTTPRoute until the controller has annotated it, then UPSERT the CNAME.
+                               wait start; Delete: return the wait start (nothing to do for an id never issued).
+  is_complete(event, context)  Create/Update: poll the HTTPRoute until the controller has annotated it, then UPSERT
+                               the CNAME. Delete: remove our record (see _delete), again at each poll while Route 53
+                               is busy or slow, until TimeoutSeconds; then, or on any other fault, fail with the
+                               reason.
   resync(event, context)       scheduled repair: repoint our records whose route's annotation changed.
 
 ResourceProperties (strings, as CloudFormation sends them): ClusterName, Namespace, RouteName, Hostname,
@@ -59,6 +62,7 @@ PHYSICAL_ID_PREFIX = "lattice-dns"
 # (CloudFormation deletes the old record after the new one exists). tools/impact.py reads this; a test keeps it true.
 PHYSICAL_ID_PROPERTIES = ("HostedZoneId", "Hostname")
 DEFAULT_TIMEOUT_SECONDS = 1200
+MIN_TIMEOUT_SECONDS = 120  # the lowest TimeoutSeconds Props.parse accepts (a test keeps them equal)
 DEFAULT_TTL = 60
 QUERY_INTERVAL_SECONDS = 10  # what the provider's query_interval should be (at most 15 s)
 # Stop this much before the provider's total timeout so our explanation, not a bare timeout, reaches CloudFormation.
@@ -265,7 +269,7 @@ def on_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = event.get("RequestType")
     time_left = _time_left(context)
     if request == "Delete":
-        return _delete(event, time_left)
+        return _start_delete(event)
     if request not in ("Create", "Update"):
         raise LatticeDnsError(f"unknown RequestType {request!r}")
     try:
@@ -320,7 +324,7 @@ def _deadline(started: float, timeout: int) -> float:
 def is_complete(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = event.get("RequestType")
     if request == "Delete":
-        return {"IsComplete": True}
+        return _poll_delete(event, _time_left(context))
     try:
         props = Props.parse(event.get("ResourceProperties") or {})
     except ValueError as err:
@@ -417,6 +421,52 @@ def _timeout_message(props: Props, seen: Observation, elapsed: float) -> str:
 
 
 # -- provider framework: Delete --------------------------------------------------------------------------------------
+
+
+def _start_delete(event: Mapping[str, Any]) -> dict[str, Any]:
+    """onEvent's part of a Delete: the wait start for isComplete, which does the work (as for Create)."""
+    physical = str(event.get("PhysicalResourceId") or "")
+    if parse_physical_id(physical) is None:
+        LOG.warning(
+            "nothing to delete: PhysicalResourceId %r was not issued by this handler (failed create?)", physical
+        )
+        return {"PhysicalResourceId": physical}
+    return {"PhysicalResourceId": physical, "Data": {"WaitStartedAt": f"{_clock():.0f}"}}
+
+
+def _delete_timeout(props: Mapping[str, Any]) -> int:
+    """TimeoutSeconds as Create reads it (the provider's total timeout); the smallest it accepts if unreadable."""
+    try:
+        return Props.parse(props).timeout_seconds
+    except ValueError:
+        return MIN_TIMEOUT_SECONDS
+
+
+def _poll_delete(event: Mapping[str, Any], time_left: TimeLeft) -> dict[str, Any]:
+    """One attempt of the Delete per poll: a fault that may pass (throttling, Route 53 slow, the records changed
+    under the exact-match DELETE) is tried again at the next poll until the deadline, which leaves time for this
+    reason, not the provider's bare timeout, to reach CloudFormation."""
+    if parse_physical_id(str(event.get("PhysicalResourceId") or "")) is None:
+        return {"IsComplete": True}  # _start_delete said why
+    try:
+        started = float((event.get("Data") or {})["WaitStartedAt"])
+    except (KeyError, TypeError, ValueError):
+        started = _clock()
+    timeout = _delete_timeout(event.get("ResourceProperties") or {})
+    deadline = _deadline(started, timeout)
+    try:
+        _delete(event, time_left)
+    except LatticeDnsError as err:
+        cause = err.__cause__
+        again = isinstance(cause, DnsError) and (cause.transient or cause.code == "InvalidChangeBatch")
+        if not again:
+            raise
+        ended = _clock()  # this poll's attempts took time too: the next poll may come too late to explain
+        if ended >= deadline:
+            raise LatticeDnsError(f"gave up after {ended - started:.0f} s of retries: {err}") from cause
+        LOG.warning("trying the delete again at the next poll: %s", err)
+        return {"IsComplete": False}
+    return {"IsComplete": True}
 
 
 def _delete(event: Mapping[str, Any], time_left: TimeLeft) -> dict[str, Any]:

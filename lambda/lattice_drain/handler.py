@@ -1,13 +1,16 @@
 """Waits, on stack delete, until a Lattice service network has no associations left (SPEC §4).
 
-A service network refuses deletion (409 ConflictException) while any VPC or service association exists,
-and Lattice removes associations asynchronously: CloudFormation's delete of an association returns while
-it is still DELETE_IN_PROGRESS. Every VPC association depends on this custom resource and this resource
-depends on the service network, so CloudFormation deletes the associations, then this resource (which
-waits here until they are really gone), then the service network.
+A service network refuses deletion (409 ConflictException) while any VPC, service, resource-configuration or
+service-network-endpoint association exists, and only an endpoint's owner can remove an endpoint, by deleting it
+(botocore's vpc-lattice 2022-11-30 model, DeleteServiceNetwork's documentation, read 2026-12-05). Lattice removes
+associations asynchronously: CloudFormation's delete of an association returns while it is still
+DELETE_IN_PROGRESS. Every VPC association depends on this custom resource and this resource depends on the
+service network, so CloudFormation deletes the associations, then this resource (which waits here until they
+are really gone), then the service network.
 
 Provider-framework handlers (aws_cdk.custom_resources.Provider with on_event and is_complete):
-  ResourceProperties: ServiceNetworkId (ID or ARN, required), TimeoutSeconds (optional, default 600),
+  ResourceProperties: ServiceNetworkId (ID or ARN, required; compared with what Lattice lists by its ID),
+  TimeoutSeconds (optional, default 600),
   ControllerManagedBy (optional: `<account>/<cluster>/<cluster VPC>`, the value the AWS Gateway API
   Controller v2.1.3 writes into the `application-networking.k8s.aws/ManagedBy` tag of every Lattice resource
   it creates, pkg/aws/cloud.go getManagedByTag), CleanupAfterSeconds (optional, default 120).
@@ -15,6 +18,14 @@ Provider-framework handlers (aws_cdk.custom_resources.Provider with on_event and
   of this cluster's controller is left, the network is gone, or TimeoutSeconds have passed. The Delete
   never fails for a resource this app did not create: leftovers past the deadline are logged and the
   service network's own delete then reports the conflict.
+
+Mode (optional, default drain): `sweep` is the Gateway stack's copy of this resource (ControllerManagedBy
+required). A Gateway-only destroy (the README's recovery for a kept hostname)
+deletes the routes, and with the controller down (its finalizers removed by the finalizer guard) their Lattice
+services stay: associated with the network, holding their custom domains, so the next deploy's services can't
+take them. In sweep mode the Delete, while its stack is being deleted, removes this cluster's leftovers from the
+network in the steps below (after CleanupAfterSeconds while associations of ours remain), waits for nothing else,
+and never touches the network, its VPC associations or what other accounts associated.
 
 Leftovers of an unhealthy controller: if the controller was down or had lost its credentials when the
 Gateway stack was deleted, the HTTPRoute finalizers never ran, the chart was uninstalled anyway (the kubectl
@@ -43,6 +54,11 @@ removal is logged. The same sweep runs, without the grace period, when no associ
 controller that died between deleting an association and its service leaves nothing behind either. A
 resource whose tags can't be read (another account's association) is not ours and is left alone.
 
+Resource-configuration and service-network-endpoint associations are never this app's (it creates neither):
+another account, or a consumer's VPC endpoint, added them. They are waited for until TimeoutSeconds and then
+reported, naming who created them, never deleted (ListServiceNetworkResourceAssociations and
+ListServiceNetworkVpcEndpointAssociations; a failure to list them is logged and does not stop the drain).
+
 DELETE_FAILED associations are not waited for: it is a terminal state (Lattice does not retry), so
 waiting could only burn the timeout before the same outcome. They are logged with the other leftovers
 (this cluster's own are deleted again by the sweep, which Lattice allows from DELETE_FAILED).
@@ -52,8 +68,9 @@ raising, because any exception from is_complete fails the resource in the provid
 Wiring: the provider's total_timeout must exceed TimeoutSeconds plus one query interval, or the framework
 fails the Delete before this handler gives up. IAM: cloudformation:DescribeStacks on its own stack (for the
 sweep), vpc-lattice:GetServiceNetwork (on the network's ARN),
-vpc-lattice:ListServiceNetworkVpcAssociations and vpc-lattice:ListServiceNetworkServiceAssociations (List
-actions without resource-level permissions: Resource "*"); for the sweep, ListServices, ListTargetGroups
+vpc-lattice:ListServiceNetworkVpcAssociations, ListServiceNetworkServiceAssociations,
+ListServiceNetworkResourceAssociations and ListServiceNetworkVpcEndpointAssociations (List actions without
+resource-level permissions: Resource "*"); for the sweep, ListServices, ListTargetGroups
 and ListTagsForResource (no resource-level permissions either) and DeleteServiceNetworkServiceAssociation,
 DeleteService, ListTargets, DeregisterTargets and DeleteTargetGroup conditioned on the ManagedBy tag.
 """
@@ -81,10 +98,16 @@ DEREGISTER_BATCH = 100
 # on_event's result is merged into every is_complete event; this carries the Delete's start time.
 STARTED_KEY = "DrainStartedAt"
 PHYSICAL_ID_PREFIX = "lattice-drain-"
+# Mode: drain (the Platform stack's: wait until the network can be deleted) or sweep (the Gateway stack's: remove
+# only this cluster's controller leftovers; the network stays).
+DRAIN, SWEEP = "drain", "sweep"
 # The ResourceProperties the PhysicalResourceId is made of (see on_event): changing one replaces the resource.
 # tools/impact.py reads this; a test keeps it true.
 PHYSICAL_ID_PROPERTIES = ("ServiceNetworkId",)
 TERMINAL_STATUSES = frozenset({"DELETE_FAILED"})
+# The `kind` given to the associations this app never creates (see _associations).
+RESOURCE_ASSOCIATION = "resource-configuration"
+ENDPOINT_ASSOCIATION = "service-network-endpoint"
 TRANSIENT_CODES = frozenset(
     {
         "ThrottlingException",
@@ -152,8 +175,25 @@ def on_event(event: Mapping[str, Any], context: Any, *, clock: Callable[[], floa
     # Reject bad values at deploy time, not at delete time.
     _cleanup_after(props, _timeout(props))
     _managed_by(props)
+    mode = _mode(props)
+    if mode == SWEEP and _managed_by(props) is None:
+        raise ValueError("ResourceProperties.ControllerManagedBy is required with Mode sweep: it says what to sweep")
     # Keyed on the network: replacing the network replaces this resource, whose Delete then drains the old one.
-    return {"PhysicalResourceId": PHYSICAL_ID_PREFIX + network.rsplit("/", 1)[-1]}
+    # (Not on Mode: each resource has one for its life.)
+    return {"PhysicalResourceId": PHYSICAL_ID_PREFIX + network_id(network)}
+
+
+def _mode(props: Mapping[str, Any]) -> str:
+    mode = str(props.get("Mode") or DRAIN)
+    if mode not in (DRAIN, SWEEP):
+        raise ValueError(f"Mode must be {DRAIN} or {SWEEP}, got {mode!r}")
+    return mode
+
+
+def network_id(network: str) -> str:
+    """The ID of a service network given by ID or ARN (arn:...:servicenetwork/sn-...): Lattice lists
+    associations with the network's ID, so that is what they are compared with."""
+    return network.rsplit("/", 1)[-1]
 
 
 def is_complete(
@@ -197,6 +237,16 @@ def is_complete(
         stack = str(event.get("StackId") or "")
         whole = _stack_deleting(cloudformation, stack, backoff) if stack else False
         sweep = _Sweep(owner=owner, past_grace=elapsed >= cleanup_after, stack_deleting=whole)
+    try:
+        mode = _mode(props)
+    except ValueError as err:
+        LOG.warning("%s; draining", err)
+        mode = DRAIN
+    if mode == SWEEP:
+        if sweep is None:
+            LOG.warning("Mode sweep without a valid ControllerManagedBy: nothing is known to be ours; done")
+            return {"IsComplete": True}
+        return {"IsComplete": _swept(lattice, network, timeout=timeout, elapsed=elapsed, backoff=backoff, sweep=sweep)}
     drained = _drained(
         lattice, network, timeout=timeout, past_deadline=elapsed >= timeout, backoff=backoff, sweep=sweep
     )
@@ -225,12 +275,61 @@ def _stack_deleting(cloudformation: Any, stack: str, backoff: _Backoff) -> bool:
     return status == "DELETE_IN_PROGRESS"
 
 
+def _swept(  # noqa: PLR0911 - one verdict per case reads best as early returns
+    lattice: Any, network: str, *, timeout: int, elapsed: float, backoff: _Backoff, sweep: _Sweep
+) -> bool:
+    """Mode sweep (the Gateway stack's delete): True once nothing of this cluster's controller is left in Lattice
+    -- its service associations on `network`, its services there or nowhere, its target groups -- or at the
+    deadline. The network and everything else associated with it stay (they are the Platform stack's, or
+    another account's). Our associations still there within CleanupAfterSeconds are the controller's to finish."""
+    if not sweep.stack_deleting:
+        LOG.info("the stack is not being deleted: the cluster and its Lattice services stay")
+        return True
+    past_deadline = elapsed >= timeout
+    try:
+        svc_assocs = _list_all(
+            lattice.list_service_network_service_associations, backoff, serviceNetworkIdentifier=network
+        )
+        if not sweep.past_grace and not past_deadline:
+            ours = [a for a in svc_assocs if _owned(lattice, str(a.get("arn")), sweep.owner, backoff)]
+            if ours:
+                LOG.info(
+                    "waiting up to the grace period for the controller's own cleanup of: %s",
+                    "; ".join(map(_describe, ours)),
+                )
+                return False
+    except NotFoundError:
+        svc_assocs = []  # the network is gone, and its associations with it: sweep what is associated nowhere
+    except (TransientError, OutOfTimeError) as err:
+        LOG.info("Lattice did not answer in this poll (%s); trying again at the next", err or "out of time")
+        return past_deadline
+    except Exception:
+        LOG.exception("could not list the service associations of %s; not sweeping", network)
+        return True
+    pending = _sweep(lattice, network, svc_assocs, sweep, backoff)
+    if not pending:
+        LOG.info("nothing of this cluster's controller (%s=%s) is left in Lattice", MANAGED_BY_TAG, sweep.owner)
+        return True
+    if past_deadline:
+        LOG.warning(
+            "gave up after %ss: the cleanup of this cluster's controller leftovers did not finish:\n%s\n"
+            "  Delete these in the VPC Lattice console (they carry the tag %s=%s), then deploy again.",
+            timeout,
+            "\n".join(f"  - {p}" for p in pending),
+            MANAGED_BY_TAG,
+            sweep.owner,
+        )
+        return True
+    LOG.info("sweeping this cluster's controller leftovers: %s", "; ".join(pending))
+    return False
+
+
 def _drained(
     lattice: Any, network: str, *, timeout: int, past_deadline: bool, backoff: _Backoff, sweep: _Sweep | None
 ) -> bool:
     """True when the service network's delete can go ahead (or waiting longer cannot help)."""
     try:
-        vpc_assocs, svc_assocs = _associations(lattice, network, backoff)
+        vpc_assocs, svc_assocs, foreign = _associations(lattice, network, backoff)
     except NetworkGoneError:
         LOG.info("service network %s is already gone; nothing to wait for", network)
         return True
@@ -247,20 +346,24 @@ def _drained(
         LOG.exception("could not list the associations of %s; not waiting", network)
         return True
 
-    everything = (*vpc_assocs, *svc_assocs)
+    everything = (*vpc_assocs, *svc_assocs, *foreign)
     waiting = [a for a in everything if a.get("status") not in TERMINAL_STATUSES]
     pending: list[str] = []
     if sweep is not None and (sweep.past_grace or not waiting):
         pending = _sweep(lattice, network, svc_assocs, sweep, backoff)
     if not waiting and not pending:
         if everything:
-            _log_leftovers(network, vpc_assocs, svc_assocs, reason="associations in DELETE_FAILED (not retried)")
+            _log_leftovers(
+                network, vpc_assocs, svc_assocs, reason="associations in DELETE_FAILED (not retried)", foreign=foreign
+            )
         else:
             LOG.info("service network %s has no associations left", network)
         return True
     if past_deadline:
         what = "associations still present" if everything else "the cleanup of the controller's leftovers unfinished"
-        _log_leftovers(network, vpc_assocs, svc_assocs, reason=f"{what} after {timeout}s", pending=pending)
+        _log_leftovers(
+            network, vpc_assocs, svc_assocs, reason=f"{what} after {timeout}s", pending=pending, foreign=foreign
+        )
         return True
     LOG.info(
         "waiting for %d association(s) of %s%s: %s",
@@ -361,7 +464,7 @@ def _sweep_services(lattice: Any, network: str, owner: str, backoff: _Backoff, p
             )
         except NotFoundError:
             continue
-        elsewhere = sorted({str(a.get("serviceNetworkId")) for a in assocs} - {network})
+        elsewhere = sorted({str(a.get("serviceNetworkId")) for a in assocs} - {network_id(network)})
         if elsewhere:
             LOG.info("cleanup: leaving %s alone: associated with service network(s) %s", description, elsewhere)
             kept.add(str(service.get("arn")))
@@ -472,14 +575,39 @@ def _client() -> Any:
     return boto3.client("vpc-lattice", config=config)
 
 
-def _associations(client: Any, network: str, backoff: _Backoff) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+Listing = list[dict[str, Any]]
+
+
+def _associations(client: Any, network: str, backoff: _Backoff) -> tuple[Listing, Listing, Listing]:
+    """The network's VPC and service associations, and the others that also block its delete (resource
+    configurations, service-network endpoints), each marked with its `kind`."""
     try:
         _call(client.get_service_network, backoff, serviceNetworkIdentifier=network)
         vpc = _list_all(client.list_service_network_vpc_associations, backoff, serviceNetworkIdentifier=network)
         svc = _list_all(client.list_service_network_service_associations, backoff, serviceNetworkIdentifier=network)
+        foreign = [
+            {**item, "kind": kind}
+            for kind, operation in (
+                (RESOURCE_ASSOCIATION, "list_service_network_resource_associations"),
+                (ENDPOINT_ASSOCIATION, "list_service_network_vpc_endpoint_associations"),
+            )
+            for item in _list_foreign(client, operation, network, backoff)
+        ]
     except NotFoundError as err:
         raise NetworkGoneError(str(err)) from None
-    return vpc, svc
+    return vpc, svc, foreign
+
+
+def _list_foreign(client: Any, operation: str, network: str, backoff: _Backoff) -> Listing:
+    """One of the listings this app never adds to; one it cannot read (not permitted, not served) is logged and
+    counts as empty, so that the VPC and service associations still drain."""
+    try:
+        return _list_all(getattr(client, operation), backoff, serviceNetworkIdentifier=network)
+    except (NotFoundError, TransientError, OutOfTimeError):
+        raise
+    except Exception as err:
+        LOG.warning("could not %s for %s (%s); not waiting for those", operation.replace("_", " "), network, err)
+        return []
 
 
 def _list_all(operation: Callable[..., Any], backoff: _Backoff, **params: Any) -> list[dict[str, Any]]:
@@ -534,6 +662,17 @@ def _is_transient(err: Exception, code: str | None, status: int) -> bool:
 
 def _describe(assoc: Mapping[str, Any]) -> str:
     status = assoc.get("status", "?")
+    if assoc.get("kind") == RESOURCE_ASSOCIATION:
+        name = assoc.get("resourceConfigurationName") or assoc.get("resourceConfigurationId") or "?"
+        return (
+            f"resource configuration association {assoc.get('id')} (resource configuration {name}, "
+            f"created by account {assoc.get('createdBy', '?')}, {status})"
+        )
+    if assoc.get("kind") == ENDPOINT_ASSOCIATION:
+        return (
+            f"service-network endpoint {assoc.get('vpcEndpointId')} (VPC {assoc.get('vpcId')} of account "
+            f"{assoc.get('vpcEndpointOwnerId', '?')}, {assoc.get('state', '?')})"
+        )
     if "vpcId" in assoc:
         return f"VPC association {assoc.get('id')} ({assoc.get('vpcId')}, {status})"
     service = assoc.get("serviceName") or assoc.get("serviceId") or "?"
@@ -547,12 +686,13 @@ def _log_leftovers(
     *,
     reason: str,
     pending: list[str] | None = None,
+    foreign: list[dict[str, Any]] | None = None,
 ) -> None:
+    foreign = foreign or []
     lines = [f"service network {network}: {reason}; not waiting any longer."]
-    if vpc_assocs or svc_assocs:  # with nothing associated, the network's own delete goes through
+    if vpc_assocs or svc_assocs or foreign:  # with nothing associated, the network's own delete goes through
         lines[0] += " Its delete will fail with 409 until:"
-    lines += [f"  - {_describe(a)}" for a in vpc_assocs]
-    lines += [f"  - {_describe(a)}" for a in svc_assocs]
+    lines += [f"  - {_describe(a)}" for a in (*vpc_assocs, *svc_assocs, *foreign)]
     if pending:
         lines.append("  The cleanup of this cluster's controller leftovers did not finish:")
         lines += [f"  - {p}" for p in pending]
@@ -564,4 +704,14 @@ def _log_leftovers(
         )
     if vpc_assocs:
         lines.append("  Delete the VPC associations (or retry the failed ones) before retrying the stack delete.")
+    if any(a.get("kind") == RESOURCE_ASSOCIATION for a in foreign):
+        lines.append(
+            "  Resource configuration associations are not this app's: ask the account that created each to "
+            "remove it from the service network (or remove it yourself if it is unwanted), then retry."
+        )
+    if any(a.get("kind") == ENDPOINT_ASSOCIATION for a in foreign):
+        lines.append(
+            "  Service-network endpoints belong to their VPC's owner: only that account can remove one, by "
+            "deleting the VPC endpoint. Ask it to, then retry the stack delete."
+        )
     LOG.warning("\n".join(lines))

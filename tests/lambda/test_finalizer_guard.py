@@ -22,6 +22,8 @@ NS, SA = "aws-application-networking-system", "gateway-api-controller"
 ROUTE = "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/demo-http-route-d0c43d"
 GATEWAY = "/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/my-services"
 ROUTE_FINALIZER, GATEWAY_FINALIZER = "httproute.k8s.aws/resources", "gateway.k8s.aws/resources"
+POLICY = "/apis/application-networking.k8s.aws/v1alpha1/namespaces/default/iamauthpolicies/demo-http-route-d0c43d"
+POLICY_FINALIZER = "application-networking.k8s.aws/iam-auth-policy"
 LAMBDA_SECONDS = 600.0
 CREDENTIAL_ENV = [{"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"}]
 
@@ -124,7 +126,9 @@ def kubectl_delete_finds_nothing(api: FakeKubeApi, path: str) -> bool:
     return api.get_object(path) is None
 
 
-@pytest.mark.parametrize(("path", "finalizer"), [(ROUTE, ROUTE_FINALIZER), (GATEWAY, GATEWAY_FINALIZER)])
+@pytest.mark.parametrize(
+    ("path", "finalizer"), [(ROUTE, ROUTE_FINALIZER), (GATEWAY, GATEWAY_FINALIZER), (POLICY, POLICY_FINALIZER)]
+)
 @pytest.mark.parametrize("credentials", [None, False], ids=["no-controller", "controller-without-credentials"])
 def test_an_object_the_controller_cannot_finalize_is_released_at_once(
     api: FakeKubeApi, path: str, finalizer: str, credentials: bool | None

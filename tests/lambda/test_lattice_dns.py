@@ -252,7 +252,10 @@ def provide(env: Env, event: dict[str, Any], *, max_polls: int = 200) -> dict[st
     for _ in range(max_polls):
         result = handler.is_complete(merged, None)
         if result["IsComplete"]:
-            return {"PhysicalResourceId": out["PhysicalResourceId"], "Data": {**out["Data"], **result.get("Data", {})}}
+            return {
+                "PhysicalResourceId": out["PhysicalResourceId"],
+                "Data": {**out.get("Data", {}), **result.get("Data", {})},
+            }
         env.clock.now += handler.QUERY_INTERVAL_SECONDS
     raise AssertionError("is_complete never finished")
 
@@ -431,8 +434,8 @@ def test_hostname_change_creates_new_then_deletes_old(env: Env) -> None:
     assert env.cname(HOST) == (DOMAIN, 60)  # the old one lives until CloudFormation's cleanup
 
     # Physical id changed, so CloudFormation sends Delete for the old one once the update succeeded.
-    deleted = handler.on_event(cfn_event("Delete", old, physical=out["PhysicalResourceId"]), None)
-    assert deleted == {"PhysicalResourceId": out["PhysicalResourceId"]}
+    deleted = provide(env, cfn_event("Delete", old, physical=out["PhysicalResourceId"]))
+    assert deleted["PhysicalResourceId"] == out["PhysicalResourceId"]
     assert env.records(HOST) == {}
     assert env.records(marker_name(HOST)) == {}
     assert env.cname("svc.example.com") == (DOMAIN, 60)
@@ -476,8 +479,13 @@ def test_delete_removes_record_and_marker(env: Env) -> None:
     out = _created(env)
     env.api.clear_requests()
     event = cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"])
-    assert handler.on_event(event, None) == {"PhysicalResourceId": out["PhysicalResourceId"]}
-    assert handler.is_complete({**event, "PhysicalResourceId": out["PhysicalResourceId"]}, None) == {"IsComplete": True}
+    started = handler.on_event(event, None)
+    assert started == {
+        "PhysicalResourceId": out["PhysicalResourceId"],
+        "Data": {"WaitStartedAt": f"{env.clock.now:.0f}"},
+    }
+    assert env.changes == []  # onEvent only starts the Delete; isComplete does it, as for Create
+    assert handler.is_complete({**event, **started}, None) == {"IsComplete": True}
     assert env.records(HOST) == {}
     assert env.records(marker_name(HOST)) == {}
     assert [c["Action"] for c in env.changes[0]["Changes"]] == ["DELETE", "DELETE"]
@@ -487,8 +495,8 @@ def test_delete_removes_record_and_marker(env: Env) -> None:
 def test_delete_is_idempotent(env: Env) -> None:
     out = _created(env)
     event = cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"])
-    handler.on_event(event, None)
-    handler.on_event(event, None)
+    provide(env, event)
+    provide(env, event)
     assert len(env.changes) == 1
 
 
@@ -509,7 +517,7 @@ def test_delete_after_failed_create_record_never_written(env: Env) -> None:
     env.clock.now += 300
     with pytest.raises(handler.WaitTimeoutError):
         handler.is_complete(merged, None)
-    handler.on_event(cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]), None)
+    provide(env, cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]))
     assert env.changes == []
 
 
@@ -517,11 +525,11 @@ def test_delete_when_cluster_and_zone_unreachable(env: Env) -> None:
     out = _created(env)
     env.api.stop()
     env.eks.delete_cluster(name=CLUSTER)
-    handler.on_event(cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]), None)
+    provide(env, cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]))
     assert env.records(HOST) == {}
     # A zone that no longer exists took its records with it: nothing of ours is left.
     gone = f"lattice-dns:Z0000000000000000000:{HOST}"
-    assert handler.on_event(cfn_event("Delete", env.props(), physical=gone), None) == {"PhysicalResourceId": gone}
+    assert provide(env, cfn_event("Delete", env.props(), physical=gone))["PhysicalResourceId"] == gone
 
 
 @pytest.mark.parametrize("operation", ["ChangeResourceRecordSets", "ListResourceRecordSets"])
@@ -534,7 +542,7 @@ def test_delete_that_cannot_remove_our_record_fails_with_the_reason(env: Env, op
 
     env.r53.meta.events.register(f"before-call.route53.{operation}", deny)
     with pytest.raises(handler.LatticeDnsError) as exc:
-        handler.on_event(cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]), None)
+        provide(env, cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]))
     message = str(exc.value)
     assert message.startswith(f"could not delete {HOST} (CNAME and its {marker_name(HOST)} TXT) from hosted zone")
     assert f"AccessDenied: not authorized; the Lambda's role needs route53:{operation}" in message
@@ -549,9 +557,17 @@ def test_delete_that_keeps_failing_to_match_fails(env: Env) -> None:
         raise ClientError({"Error": {"Code": "InvalidChangeBatch", "Message": "not found"}}, "ChangeRRSets")
 
     env.r53.meta.events.register("before-call.route53.ChangeResourceRecordSets", conflict)
-    with pytest.raises(handler.LatticeDnsError, match=r"InvalidChangeBatch"):
-        handler.on_event(cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]), None)
-    assert len(env.changes) == handler.DELETE_ATTEMPTS
+    started = env.clock.now
+    with pytest.raises(
+        handler.LatticeDnsError, match=r"^gave up after \d+ s of retries: could not delete .*InvalidChangeBatch"
+    ):
+        provide(env, cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]))
+    # Each poll tries DELETE_ATTEMPTS times; the polls go on until the deadline, which leaves the provider's
+    # total timeout (TimeoutSeconds) room for this reason to reach CloudFormation.
+    deadline = handler._deadline(started, handler.DEFAULT_TIMEOUT_SECONDS)
+    assert deadline <= env.clock.now < deadline + handler.QUERY_INTERVAL_SECONDS
+    assert env.clock.now < started + handler.DEFAULT_TIMEOUT_SECONDS
+    assert len(env.changes) % handler.DELETE_ATTEMPTS == 0 and len(env.changes) > handler.DELETE_ATTEMPTS
 
 
 def test_delete_retries_when_records_change_underneath(env: Env) -> None:
@@ -563,7 +579,7 @@ def test_delete_retries_when_records_change_underneath(env: Env) -> None:
             raise ClientError({"Error": {"Code": "InvalidChangeBatch", "Message": "not found"}}, "ChangeRRSets")
 
     env.r53.meta.events.register("before-call.route53.ChangeResourceRecordSets", conflict)
-    handler.on_event(cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]), None)
+    provide(env, cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]))
     assert env.records(HOST) == {}
     assert len(env.changes) == 2
 
@@ -571,7 +587,7 @@ def test_delete_retries_when_records_change_underneath(env: Env) -> None:
 def test_delete_leaves_record_changed_by_someone_else(env: Env) -> None:
     out = _created(env)
     env.put_record(HOST, "CNAME", "hand-edited.example.net", ttl=60)
-    handler.on_event(cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]), None)
+    provide(env, cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]))
     assert env.cname() == ("hand-edited.example.net", 60)
     assert env.records(marker_name(HOST)) == {}  # we gave up our claim, nothing else
     assert [c["Action"] for c in env.changes[0]["Changes"]] == ["DELETE"]
@@ -588,7 +604,7 @@ def test_delete_by_another_resource_leaves_record(env: Env) -> None:
 
 def test_delete_foreign_record_with_our_physical_id(env: Env) -> None:
     env.put_record(HOST, "CNAME", "legacy.example.net")
-    handler.on_event(cfn_event("Delete", env.props(), physical=f"lattice-dns:{env.zone_id}:{HOST}"), None)
+    provide(env, cfn_event("Delete", env.props(), physical=f"lattice-dns:{env.zone_id}:{HOST}"))
     assert env.cname() == ("legacy.example.net", 300)
     assert env.changes == []
 

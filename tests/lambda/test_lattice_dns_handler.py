@@ -157,7 +157,12 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setattr(handler, "_sleep", clock.sleep)
     monkeypatch.delenv("RECORDS", raising=False)
     environment = Env(r53=r53, kube=kube, clock=clock, kubes_made=made)
+    ENV[:] = [environment]
     return environment
+
+
+ENV: list[Env] = []  # the current test's, for delete()
+POLLS: list[float] = []  # when each isComplete of the last delete() began
 
 
 def props(**overrides: Any) -> dict[str, Any]:
@@ -683,7 +688,17 @@ def test_timeout_message_names_the_controller_as_unknown_without_a_client(env: E
 
 
 def delete(**fields: Any) -> dict[str, Any]:
-    return handler.on_event({**event("Delete", started=None), **fields}, None)
+    """The provider framework's Delete: onEvent, then isComplete every query interval until done; returns the
+    PhysicalResourceId onEvent answered."""
+    request = {**event("Delete", started=None), **fields}
+    out = handler.on_event(request, None)
+    POLLS.clear()
+    for _ in range(200):
+        POLLS.append(ENV[-1].clock.now)
+        if handler.is_complete({**request, **out}, None)["IsComplete"]:
+            return {"PhysicalResourceId": out["PhysicalResourceId"]}
+        ENV[-1].clock.now += handler.QUERY_INTERVAL_SECONDS
+    raise AssertionError("is_complete never finished")
 
 
 def test_delete_removes_our_cname_and_marker(env: Env, caplog: pytest.LogCaptureFixture) -> None:
@@ -751,17 +766,60 @@ def test_delete_rereads_when_the_records_changed_underneath(env: Env) -> None:
     assert env.r53.rrsets == []
 
 
-def test_delete_gives_up_after_three_mismatches_with_the_reason(env: Env) -> None:
+def test_three_mismatches_end_the_poll_and_the_next_poll_reads_again(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
     env.r53.put_ours()
-    env.r53.fail["change_resource_record_sets"] = [client_error("InvalidChangeBatch", "values differ")] * 5
-    with pytest.raises(handler.LatticeDnsError) as err:
-        delete()
-    assert env.r53.calls.count("change_resource_record_sets") == 3
-    assert str(err.value) == (
-        f"could not delete {HOST} (CNAME and its {MARKER} TXT) from hosted zone {ZONE}: "
-        f"route53:ChangeResourceRecordSets on hosted zone {ZONE} failed: InvalidChangeBatch: values differ. Fix the "
-        "cause and retry; a record left behind would stop the zone's deletion"
+    env.r53.fail["change_resource_record_sets"] = [client_error("InvalidChangeBatch", "values differ")] * 3
+    caplog.set_level(logging.WARNING, logger=handler.LOG.name)
+    started = env.clock.now
+    assert delete() == {"PhysicalResourceId": PHYSICAL}
+    assert env.r53.calls.count("change_resource_record_sets") == 4
+    assert env.clock.now == started + handler.QUERY_INTERVAL_SECONDS  # one poll more
+    assert caplog.records[-1].getMessage() == (
+        f"trying the delete again at the next poll: could not delete {HOST} (CNAME and its {MARKER} TXT) from "
+        f"hosted zone {ZONE}: route53:ChangeResourceRecordSets on hosted zone {ZONE} failed: InvalidChangeBatch: "
+        "values differ. Fix the cause and retry; a record left behind would stop the zone's deletion"
     )
+    assert env.r53.rrsets == []
+
+
+@pytest.mark.parametrize("timeout", ["120", "180"])
+def test_a_delete_that_keeps_failing_gives_up_at_the_deadline_with_the_reason(env: Env, timeout: str) -> None:
+    """Polled like Create: the deadline is TimeoutSeconds (the provider's total timeout) less the margin that lets
+    this message, not the framework's bare timeout, reach CloudFormation."""
+    env.r53.put_ours()
+    env.r53.fail["change_resource_record_sets"] = [client_error("Throttling", "slow down")] * 10_000
+    started = env.clock.now
+    with pytest.raises(handler.LatticeDnsError) as err:
+        delete(ResourceProperties=props(TimeoutSeconds=timeout))
+    # Given up in the first poll that ends past the deadline (Zone's own retries within a poll take time too).
+    deadline = handler._deadline(started, int(timeout))
+    assert env.clock.now >= deadline
+    assert POLLS[-2] < deadline, "a poll that ended past the deadline was followed by another"
+    assert str(err.value).startswith(
+        f"gave up after {env.clock.now - started:.0f} s of retries: could not delete {HOST} (CNAME and its "
+        f"{MARKER} TXT) from hosted zone {ZONE}: "
+    )
+    assert "Throttling" in str(err.value)
+    assert env.r53.cname() == (DOMAIN, 60)
+
+
+def test_the_delete_deadline_of_unreadable_properties_is_the_shortest_create_accepts() -> None:
+    assert handler._delete_timeout(props()) == handler.DEFAULT_TIMEOUT_SECONDS  # the default, as Create reads it
+    assert handler._delete_timeout(props(TimeoutSeconds="300")) == 300
+    assert handler._delete_timeout({}) == handler.MIN_TIMEOUT_SECONDS
+    assert handler._delete_timeout(props(Hostname="not a host name!")) == handler.MIN_TIMEOUT_SECONDS
+    with pytest.raises(ValueError, match=r"TimeoutSeconds 119 is outside 120\.\."):
+        handler.Props.parse(props(TimeoutSeconds=str(handler.MIN_TIMEOUT_SECONDS - 1)))
+    assert handler.Props.parse(props(TimeoutSeconds=str(handler.MIN_TIMEOUT_SECONDS))).timeout_seconds == 120
+
+
+def test_on_event_only_starts_the_delete(env: Env) -> None:
+    env.r53.put_ours()
+    out = handler.on_event(event("Delete", started=None), None)
+    assert out == {"PhysicalResourceId": PHYSICAL, "Data": {"WaitStartedAt": f"{START:.0f}"}}
+    assert env.r53.calls == []
 
 
 def test_delete_does_not_retry_access_denied(env: Env) -> None:
@@ -927,11 +985,16 @@ def test_kube_client_gets_the_injected_sleep_and_time_left(monkeypatch: pytest.M
     ]
 
 
-def test_delete_with_too_little_time_left_fails_with_the_reason(env: Env) -> None:
+def test_delete_with_too_little_time_left_tries_at_the_next_poll_then_fails_with_the_reason(env: Env) -> None:
     env.r53.put_ours()
+    request = {**event("Delete", started=None)}
+    merged = {**request, **handler.on_event(request, Context(10_000))}
+    assert handler.is_complete(merged, Context(10_000)) == {"IsComplete": False}
+    env.clock.now += handler.DEFAULT_TIMEOUT_SECONDS
     with pytest.raises(handler.LatticeDnsError) as err:
-        handler.on_event({**event("Delete", started=None)}, Context(10_000))
+        handler.is_complete(merged, Context(10_000))
     assert str(err.value) == (
+        f"gave up after {handler.DEFAULT_TIMEOUT_SECONDS} s of retries: "
         f"could not delete {HOST} (CNAME and its {MARKER} TXT) from hosted zone {ZONE}: route53 "
         f"list_resource_record_sets on zone {ZONE}: 5.0 s left of this invocation, too little for another call "
         "(up to 13 s). Fix the cause and retry; a record left behind would stop the zone's deletion"

@@ -586,3 +586,59 @@ def test_a_replaced_networks_delete_removes_only_its_own_associations(
     assert {a.id for a in on_new} <= fake.associations.keys()
     assert [op for op, _ in fake.calls if op in {"DeleteService", "DeregisterTargets", "DeleteTargetGroup"}] == []
     assert "only this network's associations" in caplog.text
+
+
+def test_a_network_named_by_its_arn_is_swept_as_by_its_id(fake: FakeLattice, lattice: Any) -> None:
+    """ServiceNetworkId may be the network's ARN (the API takes either); the sweep still removes every leftover
+    of ours, since associations are compared by the network's ID."""
+    clock = Clock()
+    network = fake.add_network()
+    leftovers(fake, network, services=2)
+    event = delete_event(fake.network_arn(network), clock)
+    poll_until_complete(event, lattice, fake, clock)
+    assert not fake.associations and not fake.services and not fake.target_groups
+
+
+def test_what_other_accounts_associated_is_waited_for_reported_and_never_deleted(
+    fake: FakeLattice, lattice: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A resource configuration and a service-network endpoint another account associated block the network's
+    delete as much as a VPC does (DeleteServiceNetwork's documentation in botocore's model). Ours still go; theirs
+    are waited for until the deadline, then reported by kind and owner, and never the object of a call but a List."""
+    clock = Clock()
+    network = fake.add_network()
+    leftovers(fake, network, services=1)
+    fake.resource_associations.append(
+        {
+            "id": "snra-0000000000000000a",
+            "status": "ACTIVE",
+            "createdBy": "444455556666",
+            "resourceConfigurationName": "their-db",
+            "serviceNetworkId": network,
+        }
+    )
+    fake.endpoint_associations.append(
+        {
+            "id": "snea-1",
+            "vpcEndpointId": "vpce-0123456789abcdef0",
+            "vpcId": "vpc-0their",
+            "vpcEndpointOwnerId": "444455556666",
+            "state": "Available",
+            "serviceNetworkArn": fake.network_arn(network),
+        }
+    )
+    event = delete_event(network, clock)
+    clock.now += GRACE
+    for _ in range(6):
+        assert poll(event, lattice, fake, clock) is False
+    assert not fake.associations and not fake.services and not fake.target_groups  # ours are gone
+    clock.now = T0 + TIMEOUT
+    with caplog.at_level(logging.WARNING, logger=drain.LOG.name):
+        assert poll(event, lattice, fake, clock) is True
+    report = caplog.records[-1].getMessage()
+    assert "Its delete will fail with 409 until:" in report
+    assert "resource configuration association snra-0000000000000000a (resource configuration their-db" in report
+    assert "service-network endpoint vpce-0123456789abcdef0 (VPC vpc-0their of account 444455556666" in report
+    touched = {target for op, target in fake.calls if not op.startswith(("List", "Get"))}
+    assert touched.isdisjoint({"snra-0000000000000000a", "snea-1", "vpce-0123456789abcdef0"})
+    assert len(fake.resource_associations) == len(fake.endpoint_associations) == 1

@@ -757,10 +757,14 @@ def test_each_step_of_the_sweep_checks_the_time() -> None:
 
 def lattice(vpc: list[dict[str, Any]], svc: list[dict[str, Any]], **more: Any) -> Api:
     return Api(
-        get_service_network={},
-        list_service_network_vpc_associations={"items": vpc},
-        list_service_network_service_associations={"items": svc},
-        **more,
+        **{
+            "get_service_network": {},
+            "list_service_network_vpc_associations": {"items": vpc},
+            "list_service_network_service_associations": {"items": svc},
+            "list_service_network_resource_associations": {"items": []},
+            "list_service_network_vpc_endpoint_associations": {"items": []},
+            **more,
+        }
     )
 
 
@@ -775,6 +779,8 @@ def test_the_network_is_asked_for_by_its_id() -> None:
         ("get_service_network", {"serviceNetworkIdentifier": NETWORK}),
         ("list_service_network_vpc_associations", {"serviceNetworkIdentifier": NETWORK}),
         ("list_service_network_service_associations", {"serviceNetworkIdentifier": NETWORK}),
+        ("list_service_network_resource_associations", {"serviceNetworkIdentifier": NETWORK}),
+        ("list_service_network_vpc_endpoint_associations", {"serviceNetworkIdentifier": NETWORK}),
     ]
 
 
@@ -1155,3 +1161,243 @@ def test_the_service_associations_listing_is_retried_within_the_poll() -> None:
 def test_the_physical_id_names_the_network_by_id_or_arn(network: str) -> None:
     event = {"RequestType": "Update", "ResourceProperties": {"ServiceNetworkId": network}}
     assert drain.on_event(event, None) == {"PhysicalResourceId": f"lattice-drain-{NETWORK}"}
+
+
+# -- what else blocks DeleteServiceNetwork: resource configurations and service-network endpoints (issue 23.10) ----
+
+RESOURCE_ASSOC = {
+    "id": "snra-0a1b",
+    "arn": "arn:aws:vpc-lattice:us-east-1:444455556666:servicenetworkresourceassociation/snra-0a1b",
+    "status": "ACTIVE",
+    "createdBy": "444455556666",
+    "resourceConfigurationName": "their-db",
+    "serviceNetworkId": NETWORK,
+}
+ENDPOINT_ASSOC = {
+    "id": "sne-0c2d",
+    "vpcEndpointId": "vpce-0123",
+    "vpcId": "vpc-0their",
+    "vpcEndpointOwnerId": "444455556666",
+    "state": "Available",
+}
+
+
+@pytest.mark.parametrize(
+    ("listing", "item", "described", "advice"),
+    [
+        (
+            "list_service_network_resource_associations",
+            RESOURCE_ASSOC,
+            "resource configuration association snra-0a1b (resource configuration their-db, created by account "
+            "444455556666, ACTIVE)",
+            "Resource configuration associations are not this app's",
+        ),
+        (
+            "list_service_network_vpc_endpoint_associations",
+            ENDPOINT_ASSOC,
+            "service-network endpoint vpce-0123 (VPC vpc-0their of account 444455556666, Available)",
+            "only that account can remove one, by deleting the VPC endpoint",
+        ),
+    ],
+)
+def test_every_kind_of_association_that_blocks_the_network_delete_is_waited_for_then_reported_never_deleted(
+    listing: str, item: dict[str, Any], described: str, advice: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The class: DeleteServiceNetwork refuses while anything is associated (botocore's model lists VPCs, services,
+    resource configurations and service-network endpoints). Each is listed and waited for; one this app did not
+    add is reported with who added it and what to do, and nothing of it is deleted, even with the sweep on."""
+    sweep = _Sweep(owner=OWNER, past_grace=True, stack_deleting=True)
+    more = {
+        listing: {"items": [item]},
+        "list_tags_for_resource": error("AccessDeniedException", 403),
+        "list_services": {"items": []},
+        "list_target_groups": {"items": []},
+    }
+    api = lattice([], [], **more)
+    with caplog.at_level(logging.INFO, logger=drain.LOG.name):
+        assert drained(api, sweep=sweep) is False
+    assert described in caplog.messages[-1]
+    with caplog.at_level(logging.INFO, logger=drain.LOG.name):
+        assert drained(api, past_deadline=True, sweep=sweep) is True
+    report = caplog.messages[-1]
+    assert "Its delete will fail with 409 until:" in report
+    assert f"  - {described}" in report and advice in report
+    assert not [op for op in api.ops() if op.startswith(("delete", "deregister"))]
+
+
+def test_every_listing_operation_the_drain_calls_is_one_botocore_knows_and_takes_the_network() -> None:
+    """The listings are real vpc-lattice operations that filter by serviceNetworkIdentifier (botocore's model)."""
+    import boto3
+
+    model = boto3.session.Session(region_name="us-east-1").client("vpc-lattice").meta.service_model
+    api = lattice([], [])
+    drained(api)
+    names = {op.name: op for op in (model.operation_model(n) for n in model.operation_names)}
+    by_method = {drain_name: name for name in names if (drain_name := _snake(name))}
+    for op, params in api.calls:
+        operation = names[by_method[op]]
+        assert set(params) <= set(operation.input_shape.members), op
+    delete = model.operation_model("DeleteServiceNetwork").documentation
+    blockers = {"services", "VPCs", "resource configurations", "service network endpoints"}
+    assert all(b in delete for b in blockers), "DeleteServiceNetwork's blockers changed: list them all"
+    assert {op for op, _ in api.calls} >= {
+        "list_service_network_vpc_associations",
+        "list_service_network_service_associations",
+        "list_service_network_resource_associations",
+        "list_service_network_vpc_endpoint_associations",
+    }
+
+
+def _snake(name: str) -> str:
+    from botocore import xform_name
+
+    return str(xform_name(name))
+
+
+@pytest.mark.parametrize(
+    "fault", [error("AccessDeniedException", 403), error("404", 404, "Not yet implemented"), AttributeError("op")]
+)
+def test_a_listing_of_foreign_associations_that_fails_is_logged_and_the_rest_still_drains(
+    fault: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = lattice([], [], list_service_network_resource_associations=fault)
+    with caplog.at_level(logging.INFO, logger=drain.LOG.name):
+        assert drained(api) is True
+    assert any("could not list service network resource associations" in m for m in caplog.messages)
+
+
+@pytest.mark.parametrize("arn", [False, True], ids=["id", "arn"])
+def test_services_on_the_network_are_swept_whether_it_is_named_by_id_or_arn(arn: bool) -> None:
+    """ServiceNetworkId may be an ARN; Lattice lists associations with the network's ID. Either way our service
+    associated only with this network goes."""
+    network = f"arn:aws:vpc-lattice:us-east-1:111122223333:servicenetwork/{NETWORK}" if arn else NETWORK
+    service = {"id": "svc-1", "arn": "arn:aws:vpc-lattice:us-east-1:111122223333:service/svc-1", "status": "ACTIVE"}
+    api = Api(
+        list_services={"items": [service]},
+        list_tags_for_resource={"tags": {TAG: OWNER}},
+        list_service_network_service_associations={"items": [{"serviceNetworkId": NETWORK, "status": "ACTIVE"}]},
+        delete_service={},
+    )
+    pending: list[str] = []
+    kept = drain._sweep_services(api, network, OWNER, backoff()[0], pending)
+    assert kept == frozenset()
+    assert ("delete_service", {"serviceIdentifier": "svc-1"}) in api.calls
+    assert drain.network_id(network) == NETWORK
+
+
+# -- Mode sweep: the Gateway stack's copy (issue 23.9), each lifecycle path --------------------------------------
+
+SWEEP_PROPS = {"ServiceNetworkId": NETWORK, "Mode": "sweep", "ControllerManagedBy": OWNER}
+
+
+@pytest.mark.parametrize("request_type", ["Create", "Update"])
+def test_sweep_create_and_update_validate_and_call_nothing(request_type: str) -> None:
+    event = {"RequestType": request_type, "PhysicalResourceId": f"lattice-drain-{NETWORK}"}
+    assert drain.on_event({**event, "ResourceProperties": SWEEP_PROPS}, None) == {
+        "PhysicalResourceId": f"lattice-drain-{NETWORK}"
+    }
+    assert drain.is_complete({**event, "ResourceProperties": SWEEP_PROPS}, None, client=Api()) == {"IsComplete": True}
+    with pytest.raises(ValueError, match="ControllerManagedBy is required with Mode sweep"):
+        drain.on_event({**event, "ResourceProperties": {**SWEEP_PROPS, "ControllerManagedBy": ""}}, None)
+    with pytest.raises(ValueError, match="Mode must be drain or sweep, got 'Sweep'"):
+        drain.on_event({**event, "ResourceProperties": {**SWEEP_PROPS, "Mode": "Sweep"}}, None)
+
+
+def sweep_delete(props: dict[str, str], api: Api, *, stack: str = "DELETE_IN_PROGRESS", elapsed: float = 0) -> bool:
+    request = {"RequestType": "Delete", "StackId": STACK, "PhysicalResourceId": "x", "ResourceProperties": props}
+    event = {**request, **drain.on_event(request, None, clock=lambda: 1000.0)}
+    cloudformation = Api(describe_stacks={"Stacks": [{"StackStatus": stack}]})
+    result = drain.is_complete(
+        event, None, client=api, clock=lambda: 1000.0 + elapsed, sleep=lambda _: None, cloudformation=cloudformation
+    )
+    return bool(result["IsComplete"])
+
+
+def test_sweep_delete_after_a_failed_create_calls_nothing_and_completes(caplog: pytest.LogCaptureFixture) -> None:
+    api = Api()
+    with caplog.at_level(logging.WARNING, logger=drain.LOG.name):
+        assert sweep_delete({"Mode": "sweep"}, api) is True  # no network: a Create that failed on its properties
+        assert sweep_delete({**SWEEP_PROPS, "ControllerManagedBy": "nonsense"}, api) is True
+    assert api.calls == []
+    assert "Mode sweep without a valid ControllerManagedBy" in caplog.text
+
+
+@pytest.mark.parametrize("stack", ["UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"])
+def test_sweep_deletes_nothing_unless_its_stack_is_being_deleted(stack: str) -> None:
+    """A replaced sweep (the network id changed) while the stack lives on: the cluster's services stay."""
+    api = lattice([], [SVC_ASSOC], list_tags_for_resource={"tags": {TAG: OWNER}})
+    assert sweep_delete(SWEEP_PROPS, api, stack=stack) is True
+    assert api.calls == []
+
+
+def test_sweep_waits_out_the_grace_while_our_associations_remain_then_sweeps() -> None:
+    theirs = {**SVC_ASSOC, "id": "snsa-theirs", "arn": "arn:theirs"}
+    tags = {SVC_ASSOC["arn"]: {TAG: OWNER}, "arn:theirs": {TAG: "111122223333/other/vpc-0abc"}}
+    api = lattice(
+        [],
+        [SVC_ASSOC, theirs],
+        list_tags_for_resource=lambda **kw: {"tags": tags.get(kw["resourceArn"], {})},
+        delete_service_network_service_association={},
+        list_services={"items": []},
+        list_target_groups={"items": []},
+    )
+    assert sweep_delete(SWEEP_PROPS, api, elapsed=drain.DEFAULT_CLEANUP_AFTER_SECONDS - 1) is False
+    assert not [op for op in api.ops() if op.startswith("delete")]
+    assert sweep_delete(SWEEP_PROPS, api, elapsed=drain.DEFAULT_CLEANUP_AFTER_SECONDS) is False  # deleting
+    deleted = [kw for op, kw in api.calls if op == "delete_service_network_service_association"]
+    assert deleted == [{"serviceNetworkServiceAssociationIdentifier": SVC_ASSOC["id"]}]
+    # Never the network's VPC associations nor the other listings: the network is the Platform stack's.
+    assert not {"list_service_network_vpc_associations", "get_service_network"} & set(api.ops())
+
+
+def test_sweep_with_only_foreign_associations_completes_without_the_grace() -> None:
+    theirs = {**SVC_ASSOC, "id": "snsa-theirs", "arn": "arn:theirs"}
+    api = lattice(
+        [],
+        [theirs],
+        list_tags_for_resource={"tags": {TAG: "111122223333/other/vpc-0abc"}},
+        list_services={"items": []},
+        list_target_groups={"items": []},
+    )
+    assert sweep_delete(SWEEP_PROPS, api) is True
+    assert not [op for op in api.ops() if op.startswith("delete")]
+
+
+def test_sweep_of_a_network_already_gone_still_removes_our_unassociated_services() -> None:
+    service = {"id": "svc-1", "arn": "arn:svc-1", "status": "ACTIVE", "name": "r"}
+    api = Api(
+        list_service_network_service_associations=[
+            error("ResourceNotFoundException", 404),  # by network: gone
+            {"items": []},  # by service: associated nowhere
+        ],
+        list_services={"items": [service]},
+        list_tags_for_resource={"tags": {TAG: OWNER}},
+        delete_service={},
+        list_target_groups={"items": []},
+    )
+    assert sweep_delete(SWEEP_PROPS, api) is False  # the delete is under way
+    assert ("delete_service", {"serviceIdentifier": "svc-1"}) in api.calls
+
+
+@pytest.mark.parametrize(("elapsed", "done"), [(0, False), (drain.DEFAULT_TIMEOUT_SECONDS, True)])
+def test_sweep_waits_through_lattice_faults_until_the_deadline(elapsed: float, done: bool) -> None:
+    api = Api(list_service_network_service_associations=error("ThrottlingException", 429))
+    assert sweep_delete(SWEEP_PROPS, api, elapsed=elapsed) is done
+
+
+def test_sweep_unfinished_at_the_deadline_is_reported_and_never_fails_the_delete(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stuck = {"id": "svc-1", "arn": "arn:svc-1", "status": "CREATE_IN_PROGRESS", "name": "r"}
+    api = lattice(
+        [],
+        [],
+        list_services={"items": [stuck]},
+        list_tags_for_resource={"tags": {TAG: OWNER}},
+        list_target_groups={"items": []},
+    )
+    assert sweep_delete(SWEEP_PROPS, api) is False
+    with caplog.at_level(logging.WARNING, logger=drain.LOG.name):
+        assert sweep_delete(SWEEP_PROPS, api, elapsed=drain.DEFAULT_TIMEOUT_SECONDS) is True
+    assert "gave up after 600s" in caplog.text and "service r (svc-1, CREATE_IN_PROGRESS)" in caplog.text
+    assert f"{TAG}={OWNER}" in caplog.text

@@ -12,7 +12,7 @@ What each resource type does here:
 - AWS::IAM::Policy: its statements come into force for the roles it names (and leave with it).
 - AWS::IAM::ManagedPolicy: the same; a changed Description (create-only) replaces it: the new one comes into
   force at once, the old one leaves when the cleanup deletes it.
-- Custom::LatticeDnsRecord: the provider framework's onEvent, then isComplete until done.
+- Custom::LatticeDnsRecord: the provider framework's onEvent, then isComplete until done (Delete too).
 - Custom::PrivateZoneSweep (the platform stack's): the provider framework's onEvent.
 - AWS::Route53::HostedZone: a private zone in moto (`route53` client); a new Name (create-only) replaces it.
 - Custom::AWSCDK-EKS-KubernetesResource: its HTTPRoutes, as aws-cdk-lib 2.273's kubectl handler applies them:
@@ -253,7 +253,7 @@ class Stack:
         roles = self._roles(template, event["ResourceType"])
         with self.guard.acting_as(roles["on_event"]):
             out = module.on_event(event, None)
-        if event["RequestType"] == "Delete" or "is_complete" not in roles:
+        if "is_complete" not in roles:
             return str(out["PhysicalResourceId"])
         merged = {**event, **out}
         for _ in range(200):

@@ -15,7 +15,12 @@ uses, with the behaviour the Lattice API reference documents for them:
   (v2.1.3 target_group_manager.go deregisters, and waits for DRAINING targets, before deleting);
 - every List* pages `page_size` items at a time (nextToken), so callers must follow the token;
 - ListTagsForResource answers 403 AccessDeniedException for ARNs in `unreadable` (another account's);
-- ListServiceNetworkServiceAssociations filters by serviceNetworkIdentifier or serviceIdentifier.
+- ListServiceNetworkServiceAssociations filters by serviceNetworkIdentifier or serviceIdentifier;
+- a service network is named by its ID or its ARN, as the API's ServiceNetworkIdentifier pattern allows
+  (botocore's vpc-lattice model), and listed associations carry the network's ID;
+- ListServiceNetworkResourceAssociations and ListServiceNetworkVpcEndpointAssociations list what other accounts
+  associated (`resource_associations`, `endpoint_associations`); neither can be deleted here (this app never
+  creates them, and only an endpoint's owner can remove it).
 
 Every request is recorded in `calls` as (operation, resource id or ARN) in arrival order.
 """
@@ -93,6 +98,8 @@ class FakeLattice(BackgroundServer):
         self.services: dict[str, Service] = {}
         self.target_groups: dict[str, TargetGroup] = {}
         self.vpc_associations: dict[str, dict[str, Any]] = {}
+        self.resource_associations: list[dict[str, Any]] = []  # each with its serviceNetworkId
+        self.endpoint_associations: list[dict[str, Any]] = []  # each with its serviceNetworkArn
         self.unreadable: set[str] = set()
         self.calls: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
@@ -107,6 +114,16 @@ class FakeLattice(BackgroundServer):
         network = self._id("sn")
         self.networks[network] = name
         return network
+
+    @staticmethod
+    def network_arn(network: str) -> str:
+        return f"arn:aws:vpc-lattice:{REGION}:{ACCOUNT}:servicenetwork/{network}"
+
+    def _network(self, identifier: str) -> str:
+        """The network's ID from an ID or this account's ARN (the API accepts either)."""
+        if identifier.startswith(self.network_arn("")):
+            return identifier.rsplit("/", 1)[-1]
+        return identifier
 
     def add_service(self, name: str, *, tags: dict[str, str]) -> Service:
         service = Service(self._id("svc"), name, dict(tags))
@@ -190,20 +207,22 @@ class FakeLattice(BackgroundServer):
         self, method: str, parts: list[str], query: dict[str, str], body: dict[str, Any]
     ) -> tuple[int, dict[str, Any]]:
         match (method, parts):
-            case ("GET", ["servicenetworks", network]):
-                self.calls.append(("GetServiceNetwork", network))
+            case ("GET", ["servicenetworks", identifier]):
+                self.calls.append(("GetServiceNetwork", identifier))
+                network = self._network(identifier)
                 if network not in self.networks:
                     raise LatticeError(404, "ResourceNotFoundException", f"{network} not found")
-                return 200, {"id": network, "name": self.networks[network]}
+                return 200, {"id": network, "name": self.networks[network], "arn": self.network_arn(network)}
             case ("GET", ["servicenetworkvpcassociations"]):
-                network = query["serviceNetworkIdentifier"]
-                self.calls.append(("ListServiceNetworkVpcAssociations", network))
+                self.calls.append(("ListServiceNetworkVpcAssociations", query["serviceNetworkIdentifier"]))
+                network = self._network(query["serviceNetworkIdentifier"])
                 items = [a for a in self.vpc_associations.values() if a["serviceNetworkId"] == network]
                 return 200, self._page(items, query)
             case ("GET", ["servicenetworkserviceassociations"]):
                 # By network or by service (the API takes either).
                 in_network, service_id = query.get("serviceNetworkIdentifier"), query.get("serviceIdentifier")
                 self.calls.append(("ListServiceNetworkServiceAssociations", in_network or service_id or ""))
+                in_network = self._network(in_network) if in_network else None
                 items = [
                     {
                         "id": a.id,
@@ -216,6 +235,17 @@ class FakeLattice(BackgroundServer):
                     for a in self.associations.values()
                     if in_network in (None, a.network) and service_id in (None, a.service)
                 ]
+                return 200, self._page(items, query)
+            case ("GET", ["servicenetworkresourceassociations"]):
+                self.calls.append(("ListServiceNetworkResourceAssociations", query.get("serviceNetworkIdentifier", "")))
+                by = query.get("serviceNetworkIdentifier")
+                network_id = self._network(by) if by else None
+                items = [a for a in self.resource_associations if network_id in (None, a["serviceNetworkId"])]
+                return 200, self._page(items, query)
+            case ("GET", ["servicenetworkvpcendpointassociations"]):
+                self.calls.append(("ListServiceNetworkVpcEndpointAssociations", query["serviceNetworkIdentifier"]))
+                arn = self.network_arn(self._network(query["serviceNetworkIdentifier"]))
+                items = [a for a in self.endpoint_associations if a["serviceNetworkArn"] == arn]
                 return 200, self._page(items, query)
             case ("DELETE", ["servicenetworkserviceassociations", assoc_id]):
                 self.calls.append(("DeleteServiceNetworkServiceAssociation", assoc_id))
