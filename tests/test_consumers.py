@@ -386,3 +386,59 @@ def test_consumer_stage_for_a_pipeline_needs_nothing_from_the_provider_stage(tmp
     assert "EksLatticeGateway-prod-Platform-ConsumerRead" in json.dumps(ref["RoleArn"])
     roles = [r["Properties"].get("RoleName") for r in resources(template, "AWS::IAM::Role").values()]
     assert "EksLatticeGateway-prod-Consumer-team-b-Dns" in roles
+
+
+# ------------------------------------------------------------------- every documented consumer shape (issue 21)
+
+
+def consumer_shapes() -> list[tuple[str, dict[str, Any], str | None]]:
+    """{vpcCidr, vpcId} x every bool field of Consumer at both values x shareWithOrganization set or not: the
+    shapes the README's field table documents, generated from the model so a new flag joins by itself."""
+    flags = sorted(name for name, f in Consumer.model_fields.items() if f.annotation is bool)
+    assert flags == ["test_host"]  # a new flag: extend the README's table, then this test covers it too
+    vpcs = [{"vpcCidr": "10.3.0.0/16"}, {"vpcId": "vpc-0123456789abcdef0"}]
+    shapes = []
+    for vpc in vpcs:
+        for test_host in (True, False):
+            for org in (ORGANIZATION_ARN, None):
+                label = f"{next(iter(vpc))}-testHost={test_host}-org={org is not None}"
+                shapes.append((label, {"name": "team-b", "account": B, **vpc, "testHost": test_host}, org))
+    return shapes
+
+
+@pytest.mark.parametrize(("consumer", "org"), [s[1:] for s in consumer_shapes()], ids=[s[0] for s in consumer_shapes()])
+def test_every_documented_consumer_shape_synthesizes_on_its_own_or_is_refused_naming_the_key(
+    tmp_path: Path, consumer: dict[str, Any], org: str | None
+) -> None:
+    """A consumer stage synthesized alone (as a pipeline's consumer wave does), with cdk-nag: a clean assembly,
+    or a ConfigError naming a consumers key; never another exception (issue 21: two shapes crashed)."""
+    import cdk_nag
+
+    from stacks.system import add_consumer_stages
+
+    context: dict[str, Any] = {"consumers": json.dumps([consumer])}
+    if org:
+        context["shareWithOrganization"] = org
+    app = cdk.App(outdir=str(tmp_path))
+    try:
+        cfg = parse(**context)
+        (stage,) = add_consumer_stages(
+            app,
+            config=cfg,
+            env=cdk.Environment(account=PROVIDER_ACCOUNT, region=PROVIDER_REGION),
+            stack_prefix="EksLatticeGateway-dev",
+            stage_prefix="dev-Consumer",
+        )
+        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
+        assembly = app.synth()
+    except ConfigError as err:
+        refused: ConfigError | None = err
+    else:
+        refused = None
+    if refused is not None:
+        assert refused.key.startswith(("consumers", "shareWithOrganization")), str(refused)
+        return
+    (artifact,) = assembly.get_nested_assembly(stage.artifact_id).stacks
+    template = json.loads(Path(artifact.template_full_path).read_text())
+    assert len(resources(template, "AWS::EC2::Instance")) == int(consumer["testHost"])
+    assert len(resources(template, "AWS::EC2::VPC")) == int("vpcCidr" in consumer)
