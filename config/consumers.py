@@ -206,3 +206,21 @@ def check_provider(sharing: Sharing, *, account: str | None, region: str | None)
                 f"{consumer.region} differs from the app's region {region}: service network sharing is regional "
                 "(RAM shares a service network within its own region only)",
             )
+
+
+def check_pipeline_stages(sharing: Sharing, *, stages: Sequence[str]) -> None:
+    """Every pipeline stage deploys every consumer. An existing VPC (`vpcId`) lives in one region and joins one
+    service network (SPEC §9 limits), so a second stage's copy always fails (the VPC is another stage's network's
+    already, or not in that region): refused with more than one stage. Raises ConfigError naming the key."""
+    from config.loader import ConfigError  # noqa: PLC0415
+
+    if len(stages) < 2:
+        return
+    for i, consumer in enumerate(sharing.consumers):
+        if consumer.vpc_id is not None:
+            raise ConfigError(
+                f"consumers[{i}].vpcId",
+                f"{consumer.vpc_id} would join the service network of each of the pipeline's {len(stages)} stages "
+                f"({', '.join(stages)}), but a VPC joins only one and lives in one region: use vpcCidr (each stage "
+                "creates its own consumer VPC), or a pipeline with one stage",
+            )

@@ -48,7 +48,7 @@ from constructs.pipeline_smoke import grant_smoke
 from constructs.pipeline_source import grant_connection_use
 
 from config import AppConfig, ConfigError
-from config.consumers import Consumer
+from config.consumers import Consumer, Sharing, check_pipeline_stages
 from config.pipeline import (
     DEPLOYED_ENV,
     PipelineConfig,
@@ -132,6 +132,7 @@ class PipelineStack(cdk.Stack):
             )
         account, region = self.account, self.region
         check_distinct_targets(pipeline, account=account, region=region)
+        check_pipeline_stages(Sharing(consumers=config.consumers), stages=[s.name for s in pipeline.stages])
         cross_account = needs_cross_account_keys(pipeline, config.consumers, account=account)
 
         self.source = pipelines.CodePipelineSource.connection(

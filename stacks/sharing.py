@@ -20,6 +20,9 @@ PRIVATE_ZONE_ID_OUTPUT = "PrivateZoneId"
 SHARE_ARN_OUTPUT = "ServiceNetworkShareArn"
 # The CDK bootstrap's qualifier (cdk bootstrap --qualifier); its CloudFormation execution role reads outputs.
 DEFAULT_QUALIFIER = "hnb659fds"
+# IAM role names are account-wide (not regional): each name here carries the region, so one account can hold
+# the app in two regions. RoleName: 1-64 of [\w+=,.@-] (botocore iam 2010-05-08 service-2.json, roleNameType,
+# read 2026-12-05); stack names and regions hold only letters, digits and '-'.
 MAX_ROLE_NAME = 64
 
 
@@ -48,19 +51,19 @@ class SharingContract:
     @property
     def reader_role(self) -> str:
         """Provider role that consumer stacks' CloudFormation assumes to read the Platform stack's outputs."""
-        return role_name(f"{self.platform_stack}-ConsumerRead")
+        return role_name(f"{self.platform_stack}-ConsumerRead-{self.region}")
 
     @property
     def authorizer_role(self) -> str:
         """Provider role a consumer's DNS handler assumes to authorize its VPC on the private zone."""
-        return role_name(f"{self.platform_stack}-ZoneAuthorizer")
+        return role_name(f"{self.platform_stack}-ZoneAuthorizer-{self.region}")
 
     def consumer_stack(self, consumer: Consumer) -> str:
         return f"{self.stack_prefix}-Consumer-{consumer.name}"
 
     def consumer_dns_role(self, consumer: Consumer) -> str:
         """The consumer's DNS handler role, by name: the authorizer role trusts exactly these."""
-        return role_name(f"{self.consumer_stack(consumer)}-Dns")
+        return role_name(f"{self.consumer_stack(consumer)}-Dns-{self.consumer_region(consumer)}")
 
     def consumer_region(self, consumer: Consumer) -> str:
         return consumer.region or self.region

@@ -4,6 +4,7 @@ roles, the consumer stacks (read from the variant synthesis, which has two consu
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +230,9 @@ def test_provider_roles_trust_exactly_one_role_in_each_consumer_account(variant:
         for v in resources(variant.templates[PLATFORM], "AWS::IAM::Role").values()
         if "RoleName" in v["Properties"]
     }
-    reader = roles["EksLatticeGateway-Platform-ConsumerRead"]["AssumeRolePolicyDocument"]["Statement"][0]
+    reader = roles[f"EksLatticeGateway-Platform-ConsumerRead-{PROVIDER_REGION}"]["AssumeRolePolicyDocument"][
+        "Statement"
+    ][0]
     assert reader["Principal"] == {"AWS": [f"arn:aws:iam::{B}:root", f"arn:aws:iam::{C}:root"]}
     assert reader["Condition"] == {
         "ArnEquals": {
@@ -239,10 +242,12 @@ def test_provider_roles_trust_exactly_one_role_in_each_consumer_account(variant:
             ]
         }
     }
-    authorizer = roles["EksLatticeGateway-Platform-ZoneAuthorizer"]["AssumeRolePolicyDocument"]["Statement"][0]
+    authorizer = roles[f"EksLatticeGateway-Platform-ZoneAuthorizer-{PROVIDER_REGION}"]["AssumeRolePolicyDocument"][
+        "Statement"
+    ][0]
     assert authorizer["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [
-        f"arn:aws:iam::{B}:role/{TEAM_B}-Dns",
-        f"arn:aws:iam::{C}:role/{TEAM_C}-Dns",
+        f"arn:aws:iam::{B}:role/{TEAM_B}-Dns-{PROVIDER_REGION}",
+        f"arn:aws:iam::{C}:role/{TEAM_C}-Dns-{PROVIDER_REGION}",
     ]
     policies = {
         json.dumps(p["Properties"]["Roles"]): p["Properties"]["PolicyDocument"]["Statement"]
@@ -263,7 +268,9 @@ def test_provider_roles_trust_exactly_one_role_in_each_consumer_account(variant:
 def stack_output_read(value: Any, output: str) -> None:
     ref = value["Fn::GetStackOutput"]
     assert (ref["StackName"], ref["OutputName"], ref["Region"]) == (PLATFORM, output, PROVIDER_REGION)
-    assert f":iam::{PROVIDER_ACCOUNT}:role/EksLatticeGateway-Platform-ConsumerRead" in json.dumps(ref["RoleArn"])
+    assert f":iam::{PROVIDER_ACCOUNT}:role/EksLatticeGateway-Platform-ConsumerRead-{PROVIDER_REGION}" in json.dumps(
+        ref["RoleArn"]
+    )
 
 
 @pytest.mark.parametrize("stack_name", [TEAM_B, TEAM_C])
@@ -283,7 +290,7 @@ def test_consumer_associates_its_vpc_with_the_shared_network_after_accepting(
     stack_output_read(props["HostedZoneId"], "PrivateZoneId")
     assert props["ZoneName"] == "example.com"  # the handler refuses a same-name zone before authorizing
     assert props["VpcRegion"] == PROVIDER_REGION
-    assert f":iam::{PROVIDER_ACCOUNT}:role/EksLatticeGateway-Platform-ZoneAuthorizer" in json.dumps(
+    assert f":iam::{PROVIDER_ACCOUNT}:role/EksLatticeGateway-Platform-ZoneAuthorizer-{PROVIDER_REGION}" in json.dumps(
         props["AuthorizerRoleArn"]
     )
     assert "Export" not in json.dumps(template.get("Outputs", {})) and "Fn::ImportValue" not in json.dumps(template)
@@ -347,7 +354,7 @@ def test_consumer_smoke_test_signs_its_requests_and_may_invoke_the_providers_ser
 
 def test_consumer_dns_role_has_the_name_the_provider_trusts(variant: Synthesized) -> None:
     names = [r["Properties"].get("RoleName") for r in resources(variant.templates[TEAM_B], "AWS::IAM::Role").values()]
-    assert f"{TEAM_B}-Dns" in names
+    assert f"{TEAM_B}-Dns-{PROVIDER_REGION}" in names
 
 
 def test_variant_with_consumers_is_cdk_nag_clean(variant: Synthesized) -> None:
@@ -383,9 +390,9 @@ def test_consumer_stage_for_a_pipeline_needs_nothing_from_the_provider_stage(tmp
     (assoc,) = resources(template, "AWS::VpcLattice::ServiceNetworkVpcAssociation").values()
     ref = assoc["Properties"]["ServiceNetworkIdentifier"]["Fn::GetStackOutput"]
     assert ref["StackName"] == "EksLatticeGateway-prod-Platform"
-    assert "EksLatticeGateway-prod-Platform-ConsumerRead" in json.dumps(ref["RoleArn"])
+    assert f"EksLatticeGateway-prod-Platform-ConsumerRead-{PROVIDER_REGION}" in json.dumps(ref["RoleArn"])
     roles = [r["Properties"].get("RoleName") for r in resources(template, "AWS::IAM::Role").values()]
-    assert "EksLatticeGateway-prod-Consumer-team-b-Dns" in roles
+    assert f"EksLatticeGateway-prod-Consumer-team-b-Dns-{PROVIDER_REGION}" in roles
 
 
 # ------------------------------------------------------------------- every documented consumer shape (issue 21)
@@ -442,3 +449,54 @@ def test_every_documented_consumer_shape_synthesizes_on_its_own_or_is_refused_na
     template = json.loads(Path(artifact.template_full_path).read_text())
     assert len(resources(template, "AWS::EC2::Instance")) == int(consumer["testHost"])
     assert len(resources(template, "AWS::EC2::VPC")) == int("vpcCidr" in consumer)
+
+
+# ----------------------------------------------------------- uniqueness across stages and regions (issue 21)
+
+
+def test_no_two_stages_of_the_pipeline_claim_one_account_wide_name_or_vpc_link(two_stages: Any) -> None:
+    """Every (account, region, key) of every stage's assembly, consumers' stages included, is claimed once."""
+    from tests.support import uniqueness
+
+    claimed = [key for key, _ in uniqueness.keys(two_stages.outdir)]
+    kinds = Counter(kind for _, _, kind, _ in claimed)
+    # Both stages' consumers link their VPCs: the check sees them (two stages x two consumers).
+    assert kinds["vpc->service network"] >= 4 and kinds["vpc->zone name"] >= 4 and kinds["AWS::IAM::Role"] >= 8
+    assert uniqueness.duplicates(two_stages.outdir) == {}
+
+
+def test_one_account_in_two_regions_claims_no_iam_name_twice(variant: Synthesized, tmp_path: Path) -> None:
+    """`make deploy` of one configuration in two regions of one account (item 6): IAM names are account-wide."""
+    from tests.support import uniqueness
+    from tools.synth import build_app
+
+    app, _ = build_app(tmp_path, VARIANT, today=TODAY, env=(PROVIDER_ACCOUNT, "us-east-1"), nag=False)
+    app.synth()
+    names = [k for k, _ in uniqueness.keys(tmp_path) if k[1] == "global"]
+    assert any("ZoneAuthorizer" in k[3] for k in names) and any(k[3].endswith("-Dns-us-east-1") for k in names)
+    assert uniqueness.duplicates(variant.outdir, tmp_path) == {}
+
+
+def test_a_pipeline_of_several_stages_refuses_an_existing_consumer_vpc(tmp_path: Path) -> None:
+    """vpcId names one VPC in one region, which joins one service network: a second stage could never link it."""
+    from config.pipeline import parse_pipeline
+    from stacks.pipeline_stack import add_pipeline
+    from tests.conftest import TWO_STAGES
+
+    app = cdk.App(outdir=str(tmp_path))
+    cfg = parse(consumers=json.dumps(CONSUMERS))
+    with pytest.raises(ConfigError) as caught:
+        add_pipeline(
+            app,
+            config=cfg,
+            pipeline=parse_pipeline(TWO_STAGES),
+            env=cdk.Environment(account="111111111111", region="us-east-1"),
+        )
+    assert caught.value.key == "consumers[1].vpcId" and "joins only one" in caught.value.reason
+    one = {**TWO_STAGES, "stages": TWO_STAGES["stages"][:1]}
+    add_pipeline(
+        cdk.App(outdir=str(tmp_path / "one")),
+        config=cfg,
+        pipeline=parse_pipeline(one),
+        env=cdk.Environment(account="111111111111", region="us-east-1"),
+    )
