@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from config.limits import MAX_CONSUMERS
+
 # Lowercase letters, digits and single hyphens, starting with a letter: it becomes part of stack names
 # (EksLatticeGateway-Consumer-<name>), IAM role names and a RAM share's principal list. 20 keeps the longest
 # derived name (a pipeline stage's consumer role) readable before the hashed shortening kicks in.
@@ -117,7 +119,9 @@ class Sharing(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, alias_generator=to_camel)
 
-    consumers: tuple[Consumer, ...] = Field(default=(), description="Accounts the service network is shared with")
+    consumers: tuple[Consumer, ...] = Field(
+        default=(), max_length=MAX_CONSUMERS, description="Accounts the service network is shared with"
+    )
     share_with_organization: str | None = Field(
         default=None,
         description="An organization ARN: RAM shares then stay inside it (allowExternalPrincipals: false)",

@@ -61,9 +61,15 @@ class SharingContract:
     def consumer_stack(self, consumer: Consumer) -> str:
         return f"{self.stack_prefix}-Consumer-{consumer.name}"
 
+    @property
+    def consumer_dns_role_name(self) -> str:
+        """The DNS handler role in each consumer account, by name: the authorizer role trusts exactly this name
+        in exactly the consumer accounts. The same in every consumer account (one consumer per account), so the
+        trust holds one name, not one per consumer."""
+        return role_name(f"{self.stack_prefix}-ConsumerDns-{self.region}")
+
     def consumer_dns_role(self, consumer: Consumer) -> str:
-        """The consumer's DNS handler role, by name: the authorizer role trusts exactly these."""
-        return role_name(f"{self.consumer_stack(consumer)}-Dns-{self.consumer_region(consumer)}")
+        return self.consumer_dns_role_name
 
     def consumer_region(self, consumer: Consumer) -> str:
         return consumer.region or self.region
@@ -72,3 +78,9 @@ class SharingContract:
         """The bootstrap's CloudFormation execution role in the consumer's account (without partition)."""
         account, region = consumer.account, self.consumer_region(consumer)
         return f"cdk-{self.qualifier}-cfn-exec-role-{account}-{region}"
+
+    @property
+    def cfn_exec_role_pattern(self) -> str:
+        """cfn_exec_role of any consumer, for IAM's ArnLike: `?` stands for one digit of the account id (the
+        trust's aws:PrincipalAccount list names the accounts)."""
+        return f"cdk-{self.qualifier}-cfn-exec-role-{'?' * 12}-{self.region}"
