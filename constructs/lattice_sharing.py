@@ -86,8 +86,10 @@ class ServiceNetworkShare(Construct):
         reader_trusts: str,
         authorizer_role_name: str,
         authorizer_trusts: str,
+        authorizable_vpcs: list[str],
     ) -> None:
-        """`*_trusts`: the name (pattern) of the one role in each consumer account that may assume the role."""
+        """`*_trusts`: the name (pattern) of the one role in each consumer account that may assume the role;
+        `authorizable_vpcs`: `route53:VPCs` values (patterns allowed) of the VPCs the authorizer may authorize."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         org = ORG_ARN_PATTERN.fullmatch(organization_arn or "")
@@ -129,10 +131,16 @@ class ServiceNetworkShare(Construct):
             description="Consumer DNS handlers authorize their VPCs on the private zone (and remove that again)",
         )
         # Only the zone owner's half: associating stays with the VPC owner, so this role alone changes nothing.
+        # Narrowed by Route 53's route53:VPCs key to the consumers' VPCs (or their region, for VPCs not created
+        # yet); the Null test keeps ForAllValues from passing a request without the key.
         self.authorizer_role.add_to_policy(
             iam.PolicyStatement(
                 actions=["route53:CreateVPCAssociationAuthorization", "route53:DeleteVPCAssociationAuthorization"],
                 resources=[f"arn:{Aws.PARTITION}:route53:::hostedzone/{hosted_zone_id}"],
+                conditions={
+                    "ForAllValues:StringLike": {"route53:VPCs": authorizable_vpcs},
+                    "Null": {"route53:VPCs": "false"},
+                },
             )
         )
         CfnOutput(stack, "ServiceNetworkShareArn", value=self.share.attr_arn)

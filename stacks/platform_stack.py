@@ -149,6 +149,7 @@ class PlatformStack(Stack):
                 reader_trusts=sharing.cfn_exec_role_pattern,
                 authorizer_role_name=sharing.authorizer_role,
                 authorizer_trusts=sharing.consumer_dns_role_name,
+                authorizable_vpcs=sharing.authorizable_vpcs,
             )
 
         CfnOutput(self, "ClusterName", value=self.eks.cluster.cluster_name)

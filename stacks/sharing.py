@@ -84,3 +84,14 @@ class SharingContract:
         """cfn_exec_role of any consumer, for IAM's ArnLike: `?` stands for one digit of the account id (the
         trust's aws:PrincipalAccount list names the accounts)."""
         return f"cdk-{self.qualifier}-cfn-exec-role-{'?' * 12}-{self.region}"
+
+    @property
+    def authorizable_vpcs(self) -> list[str]:
+        """The consumer VPCs the zone authorizer may authorize, as Route 53's `route53:VPCs` condition values
+        (`VPCId=<vpc-id>,VPCRegion=<region>`, lower case: Route 53 Developer Guide, "Using IAM policy conditions
+        for fine-grained access control", https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-conditions-route53.html,
+        read 2026-12-05). Existing VPCs (vpcId) by id; a VPC a consumer stack creates has no id before it
+        deploys, so then any VPC of the app's region (the key names no account)."""
+        if any(c.vpc_id is None for c in self.consumers):
+            return [f"VPCId=vpc-*,VPCRegion={self.region}"]
+        return sorted(f"VPCId={c.vpc_id},VPCRegion={self.consumer_region(c)}" for c in self.consumers)

@@ -228,6 +228,7 @@ def test_acceptance_example_shares_with_external_accounts_when_no_organization(t
         reader_trusts="x",
         authorizer_role_name="a",
         authorizer_trusts="y",
+        authorizable_vpcs=["VPCId=vpc-*,VPCRegion=ap-northeast-2"],
     )
     assertions.Template.from_stack(stack).has_resource_properties(
         "AWS::RAM::ResourceShare", {"Principals": [B], "AllowExternalPrincipals": True}
@@ -283,6 +284,29 @@ def test_provider_roles_trust_exactly_one_role_in_each_consumer_account(variant:
         "route53:DeleteVPCAssociationAuthorization",
     ]
     assert "hostedzone/" in json.dumps(statement["Resource"]) and "*" not in json.dumps(statement["Resource"])
+    # team-b's VPC is created by its stack (no id yet): any VPC of the region, never another region's.
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"route53:VPCs": [f"VPCId=vpc-*,VPCRegion={PROVIDER_REGION}"]},
+        "Null": {"route53:VPCs": "false"},
+    }
+
+
+def test_zone_authorizer_may_authorize_only_the_consumers_vpcs() -> None:
+    """Route 53's route53:VPCs key (issue 21 item 10): existing VPCs by id; new ones only by region."""
+    existing = Consumer.model_validate(entry(vpcCidr=None, vpcId="vpc-0123456789abcdef0"))
+    other = Consumer.model_validate(entry(name="c", account=C, vpcCidr=None, vpcId="vpc-0fedcba9"))
+    new = Consumer.model_validate(entry(name="d", account="444444444444"))
+
+    def vpcs(*consumers: Consumer) -> list[str]:
+        return SharingContract(
+            stack_prefix="P", account=PROVIDER_ACCOUNT, region=PROVIDER_REGION, consumers=consumers
+        ).authorizable_vpcs
+
+    assert vpcs(existing, other) == [
+        f"VPCId=vpc-0123456789abcdef0,VPCRegion={PROVIDER_REGION}",
+        f"VPCId=vpc-0fedcba9,VPCRegion={PROVIDER_REGION}",
+    ]
+    assert vpcs(existing, new) == vpcs(new) == [f"VPCId=vpc-*,VPCRegion={PROVIDER_REGION}"]
 
 
 # -------------------------------------------------------------------------------------- synthesis: consumer
