@@ -100,10 +100,9 @@ class SystemStage(cdk.Stage):
             raise ValueError(f"stage {construct_id} needs a concrete account and region")
         self.target_account: str = env.account
         self.target_region: str = env.region
+        self.stack_prefix = f"{PREFIX}-{construct_id}"
         # The consumers deploy in stages of their own, after this one (PipelineStack).
-        self.system: System = add_system(
-            self, config=config, env=env, stack_prefix=f"{PREFIX}-{construct_id}", consumers=False
-        )
+        self.system: System = add_system(self, config=config, env=env, stack_prefix=self.stack_prefix, consumers=False)
 
     @property
     def gateway_stack_name(self) -> str:
@@ -242,6 +241,8 @@ class PipelineStack(cdk.Stack):
             region=region,
             same_account=account == self.account,
             qualifier=qualifier,
+            # Before a provider stage: consumer stacks it no longer configures (tools/stranded.py).
+            stranded_prefix=stage.stack_prefix if isinstance(stage, SystemStage) else None,
         )
         return step
 

@@ -833,7 +833,7 @@ def deployed_templates_in_their_accounts(
             other = lookup_client(session, account=account, region=region, qualifier=qualifier)
             templates.update(deployed_templates(stacks, client=other))
         except Exception as err:
-            why = str(err) if isinstance(err, ImpactError) else _describe(err)
+            why = str(err) if isinstance(err, ImpactError) else f"{type(err).__name__}: {err}"
             role = LOOKUP_ROLE.format(partition="aws", account=account, qualifier=qualifier, region=region)
             refused = [s for s in stacks if s in chosen]
             if refused:
