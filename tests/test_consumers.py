@@ -159,6 +159,9 @@ def test_role_names_fit_iam_and_stay_stable() -> None:
         stack_prefix="EksLatticeGateway-" + "p" * 32, account="1" * 12, region="us-east-1", consumers=()
     )
     assert len(contract.reader_role) <= 64 and len(contract.authorizer_role) <= 64
+    assert len(contract.consumer_dns_role_name) <= 64 and contract.consumer_dns_role_name.startswith(
+        "EksLatticeGateway-ppp"
+    )
 
 
 def test_consumer_auth_statement_admits_only_the_consumer_accounts() -> None:
