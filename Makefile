@@ -81,7 +81,9 @@ impact: setup ## What a change replaces, offline (CDK_ARGS="-c key=value"; ARGS=
 	$(BIN)/python tools/impact.py $(CDK_ARGS) $(ARGS)
 
 deploy: setup ## Deploy every stack; first stops on a removed consumer's stack, or a stateful replacement (ALLOW_REPLACEMENT=1)
+ifneq ($(ALLOW_STRANDED),1)
 	$(BIN)/python tools/stranded.py $(CDK_ARGS)
+endif
 ifneq ($(ALLOW_REPLACEMENT),1)
 	$(BIN)/python tools/impact.py --deployed --fail-on-stateful $(IMPACT_HINT) $(IMPACT_STACKS) $(CDK_ARGS)
 endif

@@ -148,3 +148,24 @@ def test_each_provider_stage_of_the_pipeline_runs_the_check_first(two_stages: An
         ("prod-Consumers", "Impact-prod-Consumer-team-c"),
     ):
         assert not any("stranded" in c for c in _impact_commands(two_stages, wave, name))
+
+
+def test_make_deploy_runs_the_check_before_deploying_unless_allowed() -> None:
+    import subprocess
+    from pathlib import Path
+
+    def dry_run(*args: str) -> list[str]:
+        result = subprocess.run(
+            ["make", "-n", "--no-print-directory", "deploy", *args],
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return [line for line in result.stdout.splitlines() if "stranded.py" in line or "cdk deploy " in line]
+
+    lines = dry_run("CDK_ARGS=-c a=b")
+    assert len(lines) == 2 and lines[0].endswith("tools/stranded.py -c a=b") and "cdk deploy " in lines[1]
+    (only,) = dry_run("ALLOW_STRANDED=1")
+    assert "cdk deploy " in only
