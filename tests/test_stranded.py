@@ -169,3 +169,13 @@ def test_make_deploy_runs_the_check_before_deploying_unless_allowed() -> None:
     assert len(lines) == 2 and lines[0].endswith("tools/stranded.py -c a=b") and "cdk deploy " in lines[1]
     (only,) = dry_run("ALLOW_STRANDED=1")
     assert "cdk deploy " in only
+
+
+def test_the_check_recognizes_the_description_a_consumer_stack_really_has(variant: Any, accounts: None) -> None:
+    """The name and description the check filters on are the ones stacks/consumer_stack.py writes."""
+    name = "EksLatticeGateway-Consumer-team-b"
+    description = variant.templates[name]["Description"]
+    deploy(B, name, description=description)
+    deploy(PROVIDER, "EksLatticeGateway-Platform", principals=[B])
+    status, _, err = run("--region", REGION)  # team-b no longer configured
+    assert status == 1 and f"  {name} in account {B} ({REGION})" in err.splitlines()
