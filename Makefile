@@ -80,7 +80,10 @@ IMPACT_STACKS = $(if $(strip $(STACKS)),--stacks $(STACKS))
 impact: setup ## What a change replaces, offline (CDK_ARGS="-c key=value"; ARGS="--deployed" or "--baseline DIR")
 	$(BIN)/python tools/impact.py $(CDK_ARGS) $(ARGS)
 
-deploy: setup ## Deploy every stack; first stops if a stateful resource would be replaced (ALLOW_REPLACEMENT=1)
+deploy: setup ## Deploy every stack; first stops on a removed consumer's stack, or a stateful replacement (ALLOW_REPLACEMENT=1)
+ifneq ($(ALLOW_STRANDED),1)
+	$(BIN)/python tools/stranded.py $(CDK_ARGS)
+endif
 ifneq ($(ALLOW_REPLACEMENT),1)
 	$(BIN)/python tools/impact.py --deployed --fail-on-stateful $(IMPACT_HINT) $(IMPACT_STACKS) $(CDK_ARGS)
 endif

@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from config.limits import MAX_CONSUMERS
+
 # Lowercase letters, digits and single hyphens, starting with a letter: it becomes part of stack names
 # (EksLatticeGateway-Consumer-<name>), IAM role names and a RAM share's principal list. 20 keeps the longest
 # derived name (a pipeline stage's consumer role) readable before the hashed shortening kicks in.
@@ -117,7 +119,9 @@ class Sharing(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, alias_generator=to_camel)
 
-    consumers: tuple[Consumer, ...] = Field(default=(), description="Accounts the service network is shared with")
+    consumers: tuple[Consumer, ...] = Field(
+        default=(), max_length=MAX_CONSUMERS, description="Accounts the service network is shared with"
+    )
     share_with_organization: str | None = Field(
         default=None,
         description="An organization ARN: RAM shares then stay inside it (allowExternalPrincipals: false)",
@@ -205,4 +209,22 @@ def check_provider(sharing: Sharing, *, account: str | None, region: str | None)
                 f"consumers[{i}].region",
                 f"{consumer.region} differs from the app's region {region}: service network sharing is regional "
                 "(RAM shares a service network within its own region only)",
+            )
+
+
+def check_pipeline_stages(sharing: Sharing, *, stages: Sequence[str]) -> None:
+    """Every pipeline stage deploys every consumer. An existing VPC (`vpcId`) lives in one region and joins one
+    service network (SPEC §9 limits), so a second stage's copy always fails (the VPC is another stage's network's
+    already, or not in that region): refused with more than one stage. Raises ConfigError naming the key."""
+    from config.loader import ConfigError  # noqa: PLC0415
+
+    if len(stages) < 2:
+        return
+    for i, consumer in enumerate(sharing.consumers):
+        if consumer.vpc_id is not None:
+            raise ConfigError(
+                f"consumers[{i}].vpcId",
+                f"{consumer.vpc_id} would join the service network of each of the pipeline's {len(stages)} stages "
+                f"({', '.join(stages)}), but a VPC joins only one and lives in one region: use vpcCidr (each stage "
+                "creates its own consumer VPC), or a pipeline with one stage",
             )

@@ -41,6 +41,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from config.consumers import ORG_ARN_PATTERN, Consumer, consumer_problems
+from config.limits import MAX_CONSUMERS
 from config.versions import CONTROLLER_RELEASES, EKS_VERSIONS, GATEWAY_API_RELEASES
 
 AuthType = Literal["NONE", "AWS_IAM"]
@@ -648,9 +649,9 @@ class AppConfig(_Model):
     """the workloads (two demo apps by default)"""
     routes: Annotated[tuple[Route, ...], Field(min_length=1, validate_default=True)] = _DEMO_ROUTES  # type: ignore[assignment]
     """the HTTPRoutes, one Lattice service each"""
-    consumers: tuple[Consumer, ...] = ()
-    """other accounts that get the service network through RAM, each with a stack of its own (README: Share with
-    another account)"""
+    consumers: Annotated[tuple[Consumer, ...], Field(max_length=MAX_CONSUMERS)] = ()
+    """other accounts (at most 50) that get the service network through RAM, each with a stack of its own (README:
+    Share with another account)"""
     share_with_organization: str | None = None
     """an organization ARN: RAM shares then stay inside it (allowExternalPrincipals false)"""
     alarms: Annotated[Alarms, Field(validate_default=True)] = {  # type: ignore[assignment]

@@ -95,9 +95,15 @@ def consumer_trust(found: Found) -> bool:
     return found.under(ServiceNetworkShare)
 
 
-def _trusts_an_account(found: Found) -> bool:
+def _trusts_listed_accounts_only(found: Found) -> bool:
+    """Every statement admitting AWS "*" is narrowed to listed accounts and a principal ARN."""
     document = _property(found, "AssumeRolePolicyDocument") or {}
-    return any("AWS" in (statement.get("Principal") or {}) for statement in document.get("Statement", []))
+    open_statements = [s for s in document.get("Statement", []) if (s.get("Principal") or {}).get("AWS") == "*"]
+    return bool(open_statements) and all(
+        "aws:PrincipalAccount" in (s.get("Condition") or {}).get("StringEquals", {})
+        and "aws:PrincipalArn" in (s.get("Condition") or {}).get("ArnLike", {})
+        for s in open_statements
+    )
 
 
 def cdk_pipelines(found: Found) -> bool:
@@ -267,13 +273,13 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         "CloudTrail records their access.",
     ),
     Acknowledgment(
-        check="CKV_AWS_61",
+        check="CKV_AWS_60",
         resource_type="AWS::IAM::Role",
         owner=consumer_trust,
-        applies=_trusts_an_account,
-        reason="Trusts each consumer account, narrowed by an aws:PrincipalArn condition to exactly one role there "
-        "(its CDK CloudFormation execution role, or its DNS link role); a role principal would fail the provider's "
-        "deploy until the consumer account is bootstrapped.",
+        applies=_trusts_listed_accounts_only,
+        reason="Principal AWS * only with conditions: aws:PrincipalAccount lists the consumer accounts and "
+        "aws:PrincipalArn names the one role in each; one account id per consumer keeps the trust policy under "
+        "IAM's 2,048 characters at 50 consumers (one principal and role ARN each passed it at 16).",
     ),
     Acknowledgment(
         check="CKV_AWS_21",

@@ -83,7 +83,10 @@ class ClientHost(Construct):
                 )
             ],
         )
-        (subnet_id, *_) = vpc.select_subnets(subnets=subnets.subnets).subnet_ids
+        # Given subnets are used as they are: an imported subnet (a consumer's existing VPC, read at deploy time)
+        # has no AZ, which select_subnets would read (CannotReferenceSubnetSAvailability).
+        chosen = subnets.subnets or vpc.select_subnets(subnets=subnets.subnets).subnets
+        subnet_id = chosen[0].subnet_id
         self.instance = ec2.CfnInstance(
             self,
             "Instance",

@@ -57,6 +57,7 @@ class ConsumerLink(Construct):
                     "ram:GetResourceShareInvitations",
                     "ram:GetResourceShares",
                     "ram:ListResources",
+                    "organizations:DescribeOrganization",
                 ],
                 resources=["*"],
             )
@@ -75,8 +76,8 @@ class ConsumerLink(Construct):
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
-            "Route 53 ListHostedZonesByVPC/GetChange, EC2 Describe* and RAM Get*/ListResources take no "
-            "resource-level permissions.",
+            "Route 53 ListHostedZonesByVPC/GetChange, EC2 Describe*, RAM Get*/ListResources and Organizations "
+            "DescribeOrganization (this account's own) take no resource-level permissions.",
         )
         acknowledge(
             role,
@@ -90,13 +91,16 @@ class ConsumerLink(Construct):
             self, construct_id, service_token=self.provider.service_token, resource_type=kind, properties=properties
         )
 
-    def accept_share(self, *, share_arn: str, service_network_arn: str) -> CustomResource:
-        """Completes once the share, with the service network in it, is usable in this account."""
-        return self._resource(
-            "ShareAcceptance",
-            "Custom::LatticeShareAcceptance",
-            {"ResourceShareArn": share_arn, "ServiceNetworkArn": service_network_arn},
-        )
+    def accept_share(
+        self, *, share_arn: str, service_network_arn: str, organization_id: str | None = None
+    ) -> CustomResource:
+        """Completes once the share, with the service network in it, is usable in this account.
+        `organization_id` (shareWithOrganization): a share that never arrives is explained by this account
+        being outside it, when it is."""
+        properties = {"ResourceShareArn": share_arn, "ServiceNetworkArn": service_network_arn}
+        if organization_id:
+            properties["OrganizationId"] = organization_id
+        return self._resource("ShareAcceptance", "Custom::LatticeShareAcceptance", properties)
 
     def existing_vpc(self, vpc_id: str) -> CustomResource:
         """Data: CidrBlock, SubnetId (looked up at deploy time)."""

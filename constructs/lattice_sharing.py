@@ -13,6 +13,8 @@ from aws_cdk import aws_ram as ram
 from constructs import Construct
 from constructs.nag import acknowledge
 
+from config.consumers import ORG_ARN_PATTERN
+
 
 def consumer_auth_statement(accounts: list[str], organization_id: str | None = None) -> dict[str, Any] | None:
     """The service-network auth-policy statement admitting the consumer accounts' authenticated principals.
@@ -81,13 +83,21 @@ def grant_invoke(role: iam.IRole, *, provider_account: str) -> None:
     )
 
 
-def _trust(principal_arns: dict[str, str]) -> iam.PrincipalBase:
-    """The accounts (keys), narrowed to one role each by ARN (values): an ARN condition, not a role principal,
-    so the trust survives that role's re-creation and needs no role to exist when this one is created."""
-    accounts = sorted(principal_arns)
-    first, *rest = (iam.AccountPrincipal(a) for a in accounts)
-    principal: iam.PrincipalBase = iam.CompositePrincipal(first, *rest) if rest else first
-    return principal.with_conditions({"ArnEquals": {"aws:PrincipalArn": [principal_arns[a] for a in accounts]}})
+def _trust(accounts: list[str], role_name: str, organization_id: str | None) -> iam.PrincipalBase:
+    """One role in each of `accounts`, named `role_name` (IAM's ArnLike wildcards allowed), in one statement
+    whose size grows by one account id per consumer: the accounts as a condition list, the role by an ARN pattern
+    with the account left to that list. (One principal and one role ARN per account, ~122 characters each, put 16
+    consumers past the 2,048-character trust policy quota.) An ARN condition, not a role principal, so the
+    trust survives the role's re-creation and needs no role to exist when this one is created."""
+    condition: dict[str, Any] = {"aws:PrincipalAccount": sorted(accounts)}
+    if organization_id:
+        condition["aws:PrincipalOrgID"] = organization_id
+    return iam.AnyPrincipal().with_conditions(
+        {
+            "StringEquals": condition,
+            "ArnLike": {"aws:PrincipalArn": f"arn:{Aws.PARTITION}:iam::*:role/{role_name}"},
+        }
+    )
 
 
 class ServiceNetworkShare(Construct):
@@ -102,13 +112,17 @@ class ServiceNetworkShare(Construct):
         consumer_accounts: list[str],
         organization_arn: str | None,
         reader_role_name: str,
-        reader_trust: dict[str, str],
+        reader_trusts: str,
         authorizer_role_name: str,
-        authorizer_trust: dict[str, str],
+        authorizer_trusts: str,
+        authorizable_vpcs: list[str],
     ) -> None:
-        """`*_trust`: consumer account -> the one role ARN in it that may assume the role."""
+        """`*_trusts`: the name (pattern) of the one role in each consumer account that may assume the role;
+        `authorizable_vpcs`: `route53:VPCs` values (patterns allowed) of the VPCs the authorizer may authorize."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        org = ORG_ARN_PATTERN.fullmatch(organization_arn or "")
+        organization_id = org.group(1) if org else None
         # To each consumer account, never to a whole organization: an organization-wide share would let any
         # of its accounts associate VPCs. With an organization, RAM refuses accounts outside it and accepts
         # the share for those inside without an invitation.
@@ -133,7 +147,7 @@ class ServiceNetworkShare(Construct):
             self,
             "ReaderRole",
             role_name=reader_role_name,
-            assumed_by=_trust(reader_trust),
+            assumed_by=_trust(consumer_accounts, reader_trusts, organization_id),
             description="Consumer stacks' CloudFormation reads the Platform stack's outputs (Fn::GetStackOutput)",
         )
         stack_arn = f"arn:{Aws.PARTITION}:cloudformation:{Aws.REGION}:{Aws.ACCOUNT_ID}:stack/{stack.stack_name}/*"
@@ -150,14 +164,20 @@ class ServiceNetworkShare(Construct):
             self,
             "ZoneAuthorizerRole",
             role_name=authorizer_role_name,
-            assumed_by=_trust(authorizer_trust),
+            assumed_by=_trust(consumer_accounts, authorizer_trusts, organization_id),
             description="Consumer DNS handlers authorize their VPCs on the private zone (and remove that again)",
         )
         # Only the zone owner's half: associating stays with the VPC owner, so this role alone changes nothing.
+        # Narrowed by Route 53's route53:VPCs key to the consumers' VPCs (or their region, for VPCs not created
+        # yet); the Null test keeps ForAllValues from passing a request without the key.
         self.authorizer_role.add_to_policy(
             iam.PolicyStatement(
                 actions=["route53:CreateVPCAssociationAuthorization", "route53:DeleteVPCAssociationAuthorization"],
                 resources=[f"arn:{Aws.PARTITION}:route53:::hostedzone/{hosted_zone_id}"],
+                conditions={
+                    "ForAllValues:StringLike": {"route53:VPCs": authorizable_vpcs},
+                    "Null": {"route53:VPCs": "false"},
+                },
             )
         )
         CfnOutput(stack, "ServiceNetworkShareArn", value=self.share.attr_arn)

@@ -140,6 +140,8 @@ class ClientVpc(Construct):
         s3 = self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
         _flow_logs(self, self.vpc, log_retention, log_key)
         self.host_subnets = ec2.SubnetSelection(subnets=[self.vpc.isolated_subnets[0]])
+        # What a host needs before its first boot: the S3 route for dnf, the SSM endpoints (if any) for its agent.
+        self.host_endpoints: tuple[ec2.IVpcEndpoint, ...] = (s3,)
         if not ssm_endpoints:
             return
         endpoint_sg = ec2.SecurityGroup(
@@ -162,5 +164,4 @@ class ClientVpc(Construct):
                 ("SsmMessages", ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES),
             )
         ]
-        # What a host needs before its first boot: the S3 route for dnf, the SSM endpoints for its agent.
-        self.host_endpoints: tuple[ec2.IVpcEndpoint, ...] = (s3, *ssm)
+        self.host_endpoints = (s3, *ssm)

@@ -59,6 +59,13 @@ def lookup_role_arn(*, partition: str, account: str, region: str, qualifier: str
     return f"arn:{partition}:iam::{account}:role/cdk-{qualifier}-lookup-role-{account}-{region}"
 
 
+def stranded_command(*, stack_prefix: str, account: str, region: str) -> str:
+    """tools/stranded.py for a provider stage, with the step's own credentials (the pipeline's account, which
+    every consumer account trusts: their stages deploy from it)."""
+    args = ["python", "tools/stranded.py", "--stack-prefix", stack_prefix, "--account", account, "--region", region]
+    return shlex.join(args)
+
+
 def impact_step(
     step_id: str,
     *,
@@ -74,8 +81,12 @@ def impact_step(
     region: str,
     same_account: bool,
     qualifier: str,
+    stranded_prefix: str | None = None,
 ) -> pipelines.CodeBuildStep:
-    """`partition` is concrete (IAM resource ARNs in the pipeline's stack); `same_account`: the stage deploys
+    """`stranded_prefix` (a provider stage's stack prefix): first refuse when a consumer stack of that provider
+    is no longer configured (tools/stranded.py), reading every consumer account through its lookup role.
+
+    `partition` is concrete (IAM resource ARNs in the pipeline's stack); `same_account`: the stage deploys
     into the pipeline's account; `producers`: stacks elsewhere whose outputs the stage's stacks read
     (Fn::GetStackOutput), which impact.py asks for too (absent in this account: skipped, unless access is denied);
     `nag_scope`: where the acknowledgments of the step's grants go (the pipeline)."""
@@ -112,6 +123,27 @@ def impact_step(
                 stacks=stacks, region=region, stage=stage, allow_replacement=allow_replacement, profile=PROFILE
             ),
         ]
+    if stranded_prefix is not None:
+        # Any account's lookup role of this region: a removed consumer's account is named only by the deployed
+        # share, not by the configuration this role is written from. Each lookup role's trust decides.
+        lookup_any = lookup_role_arn(partition=partition, account="*", region=region, qualifier=qualifier)
+        statements.append(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[lookup_any]))
+        if not same_account:
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[
+                        lookup_role_arn(partition=partition, account=account, region=region, qualifier=qualifier)
+                    ],
+                )
+            )
+        acknowledge(
+            nag_scope,
+            f"AwsSolutions-IAM5[Resource::{lookup_any}]",
+            f"Stranded-consumer check of stage {stage}: a removed consumer's account is known only from the deployed "
+            "share; the lookup roles are read-only and each one's trust (cdk bootstrap --trust) decides.",
+        )
+        commands.insert(0, stranded_command(stack_prefix=stranded_prefix, account=account, region=region))
     return pipelines.CodeBuildStep(
         step_id,
         input=source,

@@ -28,7 +28,7 @@ from constructs.retention import retention as log_retention
 from constructs.smoke_test import SmokeTest
 
 from config import AppConfig
-from config.consumers import Consumer
+from config.consumers import ORG_ARN_PATTERN, Consumer
 from stacks.sharing import (
     PRIVATE_ZONE_ID_OUTPUT,
     SERVICE_NETWORK_ARN_OUTPUT,
@@ -68,9 +68,11 @@ class ConsumerStack(Stack):
             authorizer_role_arn=f"arn:{Aws.PARTITION}:iam::{sharing.account}:role/{sharing.authorizer_role}",
             log_retention=retention,
         )
+        org = ORG_ARN_PATTERN.fullmatch(config.share_with_organization or "")
         acceptance = link.accept_share(
             share_arn=provider_output(SHARE_ARN_OUTPUT),
             service_network_arn=provider_output(SERVICE_NETWORK_ARN_OUTPUT),
+            organization_id=org.group(1) if org else None,
         )
 
         if consumer.vpc_cidr is not None:

@@ -50,7 +50,7 @@ from constructs.pipeline_smoke import grant_smoke
 from constructs.pipeline_source import grant_connection_use
 
 from config import AppConfig, ConfigError
-from config.consumers import Consumer
+from config.consumers import Consumer, Sharing, check_pipeline_stages
 from config.pipeline import (
     DEPLOYED_ENV,
     PipelineConfig,
@@ -112,10 +112,9 @@ class SystemStage(cdk.Stage):
             raise ValueError(f"stage {construct_id} needs a concrete account and region")
         self.target_account: str = env.account
         self.target_region: str = env.region
+        self.stack_prefix = f"{PREFIX}-{construct_id}"
         # The consumers deploy in stages of their own, after this one (PipelineStack).
-        self.system: System = add_system(
-            self, config=config, env=env, stack_prefix=f"{PREFIX}-{construct_id}", consumers=False
-        )
+        self.system: System = add_system(self, config=config, env=env, stack_prefix=self.stack_prefix, consumers=False)
 
     @property
     def gateway_stack_name(self) -> str:
@@ -144,6 +143,7 @@ class PipelineStack(cdk.Stack):
             )
         account, region = self.account, self.region
         check_distinct_targets(pipeline, account=account, region=region)
+        check_pipeline_stages(Sharing(consumers=config.consumers), stages=[s.name for s in pipeline.stages])
         cross_account = needs_cross_account_keys(pipeline, config.consumers, account=account)
 
         self.source = pipelines.CodePipelineSource.connection(
@@ -253,6 +253,8 @@ class PipelineStack(cdk.Stack):
             region=region,
             same_account=account == self.account,
             qualifier=qualifier,
+            # Before a provider stage: consumer stacks it no longer configures (tools/stranded.py).
+            stranded_prefix=stage.stack_prefix if isinstance(stage, SystemStage) else None,
         )
         return step
 

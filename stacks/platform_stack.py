@@ -148,15 +148,10 @@ class PlatformStack(Stack):
                 consumer_accounts=[c.account for c in sharing.consumers],
                 organization_arn=config.share_with_organization,
                 reader_role_name=sharing.reader_role,
-                reader_trust={
-                    c.account: f"arn:{self.partition}:iam::{c.account}:role/{sharing.cfn_exec_role(c)}"
-                    for c in sharing.consumers
-                },
+                reader_trusts=sharing.cfn_exec_role_pattern,
                 authorizer_role_name=sharing.authorizer_role,
-                authorizer_trust={
-                    c.account: f"arn:{self.partition}:iam::{c.account}:role/{sharing.consumer_dns_role(c)}"
-                    for c in sharing.consumers
-                },
+                authorizer_trusts=sharing.consumer_dns_role_name,
+                authorizable_vpcs=sharing.authorizable_vpcs,
             )
 
         CfnOutput(self, "ClusterName", value=self.eks.cluster.cluster_name)

@@ -20,6 +20,9 @@ PRIVATE_ZONE_ID_OUTPUT = "PrivateZoneId"
 SHARE_ARN_OUTPUT = "ServiceNetworkShareArn"
 # The CDK bootstrap's qualifier (cdk bootstrap --qualifier); its CloudFormation execution role reads outputs.
 DEFAULT_QUALIFIER = "hnb659fds"
+# IAM role names are account-wide (not regional): each name here carries the region, so one account can hold
+# the app in two regions. RoleName: 1-64 of [\w+=,.@-] (botocore iam 2010-05-08 service-2.json, roleNameType,
+# read 2026-12-05); stack names and regions hold only letters, digits and '-'.
 MAX_ROLE_NAME = 64
 
 
@@ -48,19 +51,25 @@ class SharingContract:
     @property
     def reader_role(self) -> str:
         """Provider role that consumer stacks' CloudFormation assumes to read the Platform stack's outputs."""
-        return role_name(f"{self.platform_stack}-ConsumerRead")
+        return role_name(f"{self.platform_stack}-ConsumerRead-{self.region}")
 
     @property
     def authorizer_role(self) -> str:
         """Provider role a consumer's DNS handler assumes to authorize its VPC on the private zone."""
-        return role_name(f"{self.platform_stack}-ZoneAuthorizer")
+        return role_name(f"{self.platform_stack}-ZoneAuthorizer-{self.region}")
 
     def consumer_stack(self, consumer: Consumer) -> str:
         return f"{self.stack_prefix}-Consumer-{consumer.name}"
 
+    @property
+    def consumer_dns_role_name(self) -> str:
+        """The DNS handler role in each consumer account, by name: the authorizer role trusts exactly this name
+        in exactly the consumer accounts. The same in every consumer account (one consumer per account), so the
+        trust holds one name, not one per consumer."""
+        return role_name(f"{self.stack_prefix}-ConsumerDns-{self.region}")
+
     def consumer_dns_role(self, consumer: Consumer) -> str:
-        """The consumer's DNS handler role, by name: the authorizer role trusts exactly these."""
-        return role_name(f"{self.consumer_stack(consumer)}-Dns")
+        return self.consumer_dns_role_name
 
     def consumer_region(self, consumer: Consumer) -> str:
         return consumer.region or self.region
@@ -69,3 +78,20 @@ class SharingContract:
         """The bootstrap's CloudFormation execution role in the consumer's account (without partition)."""
         account, region = consumer.account, self.consumer_region(consumer)
         return f"cdk-{self.qualifier}-cfn-exec-role-{account}-{region}"
+
+    @property
+    def cfn_exec_role_pattern(self) -> str:
+        """cfn_exec_role of any consumer, for IAM's ArnLike: `?` stands for one digit of the account id (the
+        trust's aws:PrincipalAccount list names the accounts)."""
+        return f"cdk-{self.qualifier}-cfn-exec-role-{'?' * 12}-{self.region}"
+
+    @property
+    def authorizable_vpcs(self) -> list[str]:
+        """The consumer VPCs the zone authorizer may authorize, as Route 53's `route53:VPCs` condition values
+        (`VPCId=<vpc-id>,VPCRegion=<region>`, lower case: Route 53 Developer Guide, "Using IAM policy conditions
+        for fine-grained access control", https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-conditions-route53.html,
+        read 2026-12-05). Existing VPCs (vpcId) by id; a VPC a consumer stack creates has no id before it
+        deploys, so then any VPC of the app's region (the key names no account)."""
+        if any(c.vpc_id is None for c in self.consumers):
+            return [f"VPCId=vpc-*,VPCRegion={self.region}"]
+        return sorted(f"VPCId={c.vpc_id},VPCRegion={self.consumer_region(c)}" for c in self.consumers)

@@ -348,7 +348,8 @@ ONE_STAGE: dict[str, Any] = {"connectionArn": ARN, "repository": REPO}
 PIPELINE_CONSUMER_ACCOUNT = "333333333333"
 PIPELINE_CONSUMERS: list[dict[str, Any]] = [
     {"name": "team-b", "account": PIPELINE_CONSUMER_ACCOUNT, "vpcCidr": "10.3.0.0/16"},
-    {"name": "team-c", "account": "444444444444", "vpcId": "vpc-0123456789abcdef0", "testHost": False},
+    # Not an existing VPC (vpcId): every stage would associate that one VPC again (refused; issue 21).
+    {"name": "team-c", "account": "444444444444", "vpcCidr": "10.4.0.0/16", "testHost": False},
 ]
 
 

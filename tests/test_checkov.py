@@ -141,7 +141,9 @@ _FINDING = {
     "CKV_AWS_109": lambda p: any(_writes_anything(s) for s in p["PolicyDocument"]["Statement"]),
     "CKV_AWS_18": lambda p: "LoggingConfiguration" not in p,
     "CKV_AWS_21": lambda p: "VersioningConfiguration" not in p,
-    "CKV_AWS_61": lambda p: any("AWS" in s.get("Principal", {}) for s in p["AssumeRolePolicyDocument"]["Statement"]),
+    "CKV_AWS_60": lambda p: any(
+        (s.get("Principal") or {}).get("AWS") == "*" for s in p["AssumeRolePolicyDocument"]["Statement"]
+    ),
 }
 
 

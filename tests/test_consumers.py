@@ -4,6 +4,7 @@ roles, the consumer stacks (read from the variant synthesis, which has two consu
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,19 @@ from constructs.lattice_sharing import consumer_auth_statement
 from config import ConfigError, parse_context
 from config.consumers import Consumer, Sharing, check_provider
 from stacks.sharing import SharingContract, role_name
-from tests.conftest import CONSUMERS, ORGANIZATION_ARN, PROVIDER_ACCOUNT, PROVIDER_REGION, TODAY, VARIANT, Synthesized
+from tests.conftest import (
+    CONSUMERS,
+    EXTRA_ROUTE,
+    ORGANIZATION_ARN,
+    PROVIDER_ACCOUNT,
+    PROVIDER_REGION,
+    TODAY,
+    VARIANT,
+    Synthesized,
+)
 from tests.support import scans
 from tests.test_compliance import CFN_LINT_IGNORES
+from tools.synth import cdk_json_context
 
 PLATFORM = "EksLatticeGateway-Platform"
 TEAM_B, TEAM_C = "EksLatticeGateway-Consumer-team-b", "EksLatticeGateway-Consumer-team-c"
@@ -148,6 +159,9 @@ def test_role_names_fit_iam_and_stay_stable() -> None:
         stack_prefix="EksLatticeGateway-" + "p" * 32, account="1" * 12, region="us-east-1", consumers=()
     )
     assert len(contract.reader_role) <= 64 and len(contract.authorizer_role) <= 64
+    assert len(contract.consumer_dns_role_name) <= 64 and contract.consumer_dns_role_name.startswith(
+        "EksLatticeGateway-ppp"
+    )
 
 
 def test_consumer_auth_statement_admits_only_the_consumer_accounts() -> None:
@@ -214,9 +228,10 @@ def test_acceptance_example_shares_with_external_accounts_when_no_organization(t
         consumer_accounts=[B],
         organization_arn=None,
         reader_role_name="r",
-        reader_trust={B: f"arn:aws:iam::{B}:role/x"},
+        reader_trusts="x",
         authorizer_role_name="a",
-        authorizer_trust={B: f"arn:aws:iam::{B}:role/y"},
+        authorizer_trusts="y",
+        authorizable_vpcs=["VPCId=vpc-*,VPCRegion=ap-northeast-2"],
     )
     assertions.Template.from_stack(stack).has_resource_properties(
         "AWS::RAM::ResourceShare", {"Principals": [B], "AllowExternalPrincipals": True}
@@ -229,21 +244,38 @@ def test_provider_roles_trust_exactly_one_role_in_each_consumer_account(variant:
         for v in resources(variant.templates[PLATFORM], "AWS::IAM::Role").values()
         if "RoleName" in v["Properties"]
     }
-    reader = roles["EksLatticeGateway-Platform-ConsumerRead"]["AssumeRolePolicyDocument"]["Statement"][0]
-    assert reader["Principal"] == {"AWS": [f"arn:aws:iam::{B}:root", f"arn:aws:iam::{C}:root"]}
-    assert reader["Condition"] == {
-        "ArnEquals": {
-            "aws:PrincipalArn": [
-                f"arn:aws:iam::{B}:role/cdk-hnb659fds-cfn-exec-role-{B}-{PROVIDER_REGION}",
-                f"arn:aws:iam::{C}:role/cdk-hnb659fds-cfn-exec-role-{C}-{PROVIDER_REGION}",
-            ]
+
+    def trust(name: str) -> dict[str, Any]:
+        (statement,) = roles[f"EksLatticeGateway-Platform-{name}-{PROVIDER_REGION}"]["AssumeRolePolicyDocument"][
+            "Statement"
+        ]
+        assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+            "Allow",
+            {"AWS": "*"},
+            "sts:AssumeRole",
+        )
+        # The accounts, in the organization, as a list: one account id per consumer (issue 21 item 7).
+        assert statement["Condition"]["StringEquals"] == {
+            "aws:PrincipalAccount": [B, C],
+            "aws:PrincipalOrgID": "o-abcde12345",
         }
+        (pattern,) = statement["Condition"]["ArnLike"].values()
+        assert list(statement["Condition"]) == ["StringEquals", "ArnLike"]
+        return {"pattern": pattern["Fn::Join"][1], "key": next(iter(statement["Condition"]["ArnLike"]))}
+
+    reader, authorizer = trust("ConsumerRead"), trust("ZoneAuthorizer")
+    assert reader == {
+        "key": "aws:PrincipalArn",
+        "pattern": [
+            "arn:",
+            {"Ref": "AWS::Partition"},
+            f":iam::*:role/cdk-hnb659fds-cfn-exec-role-{'?' * 12}-{PROVIDER_REGION}",
+        ],
     }
-    authorizer = roles["EksLatticeGateway-Platform-ZoneAuthorizer"]["AssumeRolePolicyDocument"]["Statement"][0]
-    assert authorizer["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [
-        f"arn:aws:iam::{B}:role/{TEAM_B}-Dns",
-        f"arn:aws:iam::{C}:role/{TEAM_C}-Dns",
-    ]
+    assert authorizer == {
+        "key": "aws:PrincipalArn",
+        "pattern": ["arn:", {"Ref": "AWS::Partition"}, f":iam::*:role/EksLatticeGateway-ConsumerDns-{PROVIDER_REGION}"],
+    }
     policies = {
         json.dumps(p["Properties"]["Roles"]): p["Properties"]["PolicyDocument"]["Statement"]
         for p in resources(variant.templates[PLATFORM], "AWS::IAM::Policy").values()
@@ -255,6 +287,29 @@ def test_provider_roles_trust_exactly_one_role_in_each_consumer_account(variant:
         "route53:DeleteVPCAssociationAuthorization",
     ]
     assert "hostedzone/" in json.dumps(statement["Resource"]) and "*" not in json.dumps(statement["Resource"])
+    # team-b's VPC is created by its stack (no id yet): any VPC of the region, never another region's.
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"route53:VPCs": [f"VPCId=vpc-*,VPCRegion={PROVIDER_REGION}"]},
+        "Null": {"route53:VPCs": "false"},
+    }
+
+
+def test_zone_authorizer_may_authorize_only_the_consumers_vpcs() -> None:
+    """Route 53's route53:VPCs key (issue 21 item 10): existing VPCs by id; new ones only by region."""
+    existing = Consumer.model_validate(entry(vpcCidr=None, vpcId="vpc-0123456789abcdef0"))
+    other = Consumer.model_validate(entry(name="c", account=C, vpcCidr=None, vpcId="vpc-0fedcba9"))
+    new = Consumer.model_validate(entry(name="d", account="444444444444"))
+
+    def vpcs(*consumers: Consumer) -> list[str]:
+        return SharingContract(
+            stack_prefix="P", account=PROVIDER_ACCOUNT, region=PROVIDER_REGION, consumers=consumers
+        ).authorizable_vpcs
+
+    assert vpcs(existing, other) == [
+        f"VPCId=vpc-0123456789abcdef0,VPCRegion={PROVIDER_REGION}",
+        f"VPCId=vpc-0fedcba9,VPCRegion={PROVIDER_REGION}",
+    ]
+    assert vpcs(existing, new) == vpcs(new) == [f"VPCId=vpc-*,VPCRegion={PROVIDER_REGION}"]
 
 
 # -------------------------------------------------------------------------------------- synthesis: consumer
@@ -263,7 +318,9 @@ def test_provider_roles_trust_exactly_one_role_in_each_consumer_account(variant:
 def stack_output_read(value: Any, output: str) -> None:
     ref = value["Fn::GetStackOutput"]
     assert (ref["StackName"], ref["OutputName"], ref["Region"]) == (PLATFORM, output, PROVIDER_REGION)
-    assert f":iam::{PROVIDER_ACCOUNT}:role/EksLatticeGateway-Platform-ConsumerRead" in json.dumps(ref["RoleArn"])
+    assert f":iam::{PROVIDER_ACCOUNT}:role/EksLatticeGateway-Platform-ConsumerRead-{PROVIDER_REGION}" in json.dumps(
+        ref["RoleArn"]
+    )
 
 
 @pytest.mark.parametrize("stack_name", [TEAM_B, TEAM_C])
@@ -283,7 +340,7 @@ def test_consumer_associates_its_vpc_with_the_shared_network_after_accepting(
     stack_output_read(props["HostedZoneId"], "PrivateZoneId")
     assert props["ZoneName"] == "example.com"  # the handler refuses a same-name zone before authorizing
     assert props["VpcRegion"] == PROVIDER_REGION
-    assert f":iam::{PROVIDER_ACCOUNT}:role/EksLatticeGateway-Platform-ZoneAuthorizer" in json.dumps(
+    assert f":iam::{PROVIDER_ACCOUNT}:role/EksLatticeGateway-Platform-ZoneAuthorizer-{PROVIDER_REGION}" in json.dumps(
         props["AuthorizerRoleArn"]
     )
     assert "Export" not in json.dumps(template.get("Outputs", {})) and "Fn::ImportValue" not in json.dumps(template)
@@ -347,7 +404,7 @@ def test_consumer_smoke_test_signs_its_requests_and_may_invoke_the_providers_ser
 
 def test_consumer_dns_role_has_the_name_the_provider_trusts(variant: Synthesized) -> None:
     names = [r["Properties"].get("RoleName") for r in resources(variant.templates[TEAM_B], "AWS::IAM::Role").values()]
-    assert f"{TEAM_B}-Dns" in names
+    assert f"EksLatticeGateway-ConsumerDns-{PROVIDER_REGION}" in names
 
 
 def test_variant_with_consumers_is_cdk_nag_clean(variant: Synthesized) -> None:
@@ -383,9 +440,9 @@ def test_consumer_stage_for_a_pipeline_needs_nothing_from_the_provider_stage(tmp
     (assoc,) = resources(template, "AWS::VpcLattice::ServiceNetworkVpcAssociation").values()
     ref = assoc["Properties"]["ServiceNetworkIdentifier"]["Fn::GetStackOutput"]
     assert ref["StackName"] == "EksLatticeGateway-prod-Platform"
-    assert "EksLatticeGateway-prod-Platform-ConsumerRead" in json.dumps(ref["RoleArn"])
+    assert f"EksLatticeGateway-prod-Platform-ConsumerRead-{PROVIDER_REGION}" in json.dumps(ref["RoleArn"])
     roles = [r["Properties"].get("RoleName") for r in resources(template, "AWS::IAM::Role").values()]
-    assert "EksLatticeGateway-prod-Consumer-team-b-Dns" in roles
+    assert f"EksLatticeGateway-prod-ConsumerDns-{PROVIDER_REGION}" in roles
 
 
 def test_the_share_lets_consumers_associate_vpcs_only(variant: Synthesized) -> None:
@@ -410,3 +467,210 @@ def test_the_share_lets_consumers_associate_vpcs_only(variant: Synthesized) -> N
     assert props["Name"] == permission_name(share["Properties"]["Name"])
     long = permission_name("Prod-EksLatticeGateway-Platform-service-network")
     assert len(long) <= MAX_PERMISSION_NAME and long != permission_name("EksLatticeGateway-Platform-service-network")
+
+
+# ------------------------------------------------------------------- every documented consumer shape (issue 21)
+
+
+def consumer_shapes() -> list[tuple[str, dict[str, Any], str | None]]:
+    """{vpcCidr, vpcId} x every bool field of Consumer at both values x shareWithOrganization set or not: the
+    shapes the README's field table documents, generated from the model so a new flag joins by itself."""
+    flags = sorted(name for name, f in Consumer.model_fields.items() if f.annotation is bool)
+    assert flags == ["test_host"]  # a new flag: extend the README's table, then this test covers it too
+    vpcs = [{"vpcCidr": "10.3.0.0/16"}, {"vpcId": "vpc-0123456789abcdef0"}]
+    shapes = []
+    for vpc in vpcs:
+        for test_host in (True, False):
+            for org in (ORGANIZATION_ARN, None):
+                label = f"{next(iter(vpc))}-testHost={test_host}-org={org is not None}"
+                shapes.append((label, {"name": "team-b", "account": B, **vpc, "testHost": test_host}, org))
+    return shapes
+
+
+@pytest.mark.parametrize(("consumer", "org"), [s[1:] for s in consumer_shapes()], ids=[s[0] for s in consumer_shapes()])
+def test_every_documented_consumer_shape_synthesizes_on_its_own_or_is_refused_naming_the_key(
+    tmp_path: Path, consumer: dict[str, Any], org: str | None
+) -> None:
+    """A consumer stage synthesized alone (as a pipeline's consumer wave does), with cdk-nag: a clean assembly,
+    or a ConfigError naming a consumers key; never another exception (issue 21: two shapes crashed)."""
+    import cdk_nag
+
+    from stacks.system import add_consumer_stages
+
+    context: dict[str, Any] = {"consumers": json.dumps([consumer])}
+    if org:
+        context["shareWithOrganization"] = org
+    app = cdk.App(outdir=str(tmp_path))
+    try:
+        cfg = parse(**context)
+        (stage,) = add_consumer_stages(
+            app,
+            config=cfg,
+            env=cdk.Environment(account=PROVIDER_ACCOUNT, region=PROVIDER_REGION),
+            stack_prefix="EksLatticeGateway-dev",
+            stage_prefix="dev-Consumer",
+        )
+        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
+        assembly = app.synth()
+    except ConfigError as err:
+        refused: ConfigError | None = err
+    else:
+        refused = None
+    if refused is not None:
+        assert refused.key.startswith(("consumers", "shareWithOrganization")), str(refused)
+        return
+    (artifact,) = assembly.get_nested_assembly(stage.artifact_id).stacks
+    template = json.loads(Path(artifact.template_full_path).read_text())
+    assert len(resources(template, "AWS::EC2::Instance")) == int(consumer["testHost"])
+    assert len(resources(template, "AWS::EC2::VPC")) == int("vpcCidr" in consumer)
+
+
+# ----------------------------------------------------------- uniqueness across stages and regions (issue 21)
+
+
+def test_no_two_stages_of_the_pipeline_claim_one_account_wide_name_or_vpc_link(two_stages: Any) -> None:
+    """Every (account, region, key) of every stage's assembly, consumers' stages included, is claimed once."""
+    from tests.support import uniqueness
+
+    claimed = [key for key, _ in uniqueness.keys(two_stages.outdir)]
+    kinds = Counter(kind for _, _, kind, _ in claimed)
+    # Both stages' consumers link their VPCs: the check sees them (two stages x two consumers).
+    assert kinds["vpc->service network"] >= 4 and kinds["vpc->zone name"] >= 4 and kinds["AWS::IAM::Role"] >= 8
+    assert uniqueness.duplicates(two_stages.outdir) == {}
+
+
+def test_one_account_in_two_regions_claims_no_iam_name_twice(variant: Synthesized, tmp_path: Path) -> None:
+    """`make deploy` of one configuration in two regions of one account (item 6): IAM names are account-wide."""
+    from tests.support import uniqueness
+    from tools.synth import build_app
+
+    app, _ = build_app(tmp_path, VARIANT, today=TODAY, env=(PROVIDER_ACCOUNT, "us-east-1"), nag=False)
+    app.synth()
+    names = [k for k, _ in uniqueness.keys(tmp_path) if k[1] == "global"]
+    assert any("ZoneAuthorizer" in k[3] for k in names) and any(k[3].endswith("ConsumerDns-us-east-1") for k in names)
+    assert uniqueness.duplicates(variant.outdir, tmp_path) == {}
+
+
+def test_a_pipeline_of_several_stages_refuses_an_existing_consumer_vpc(tmp_path: Path) -> None:
+    """vpcId names one VPC in one region, which joins one service network: a second stage could never link it."""
+    from config.pipeline import parse_pipeline
+    from stacks.pipeline_stack import add_pipeline
+    from tests.conftest import TWO_STAGES
+
+    app = cdk.App(outdir=str(tmp_path))
+    cfg = parse(consumers=json.dumps(CONSUMERS))
+    with pytest.raises(ConfigError) as caught:
+        add_pipeline(
+            app,
+            config=cfg,
+            pipeline=parse_pipeline(TWO_STAGES),
+            env=cdk.Environment(account="111111111111", region="us-east-1"),
+        )
+    assert caught.value.key == "consumers[1].vpcId" and "joins only one" in caught.value.reason
+    one = {**TWO_STAGES, "stages": TWO_STAGES["stages"][:1]}
+    add_pipeline(
+        cdk.App(outdir=str(tmp_path / "one")),
+        config=cfg,
+        pipeline=parse_pipeline(one),
+        env=cdk.Environment(account="111111111111", region="us-east-1"),
+    )
+
+
+# ------------------------------------------------------------ policy sizes at the configured maxima (issue 21)
+
+# The list-shaped keys of config/schema.json without a maximum, and why the documents they feed are safe.
+UNBOUNDED_LIST_KEYS = {
+    "clusterEndpointPublicCidrs": "EKS's publicAccessCidrs: in no policy document",
+    "clusterAdminRoleArns": "EKS access entries: in no policy document",
+    "routes[].rules[].backends": "Lattice target groups: in no policy document",
+    # Each route's auth policy is measured against Lattice's 10 KB per configuration, at synth
+    # (config/access_policy.oversized_policy); the IAM documents they feed are measured in every synthesis
+    # of the suite (test_every_synthesized_policy_fits_its_limit) but at no configured maximum.
+    "apps": "no maximum (left: issue 21 report)",
+    "apps[].calls": "no maximum (left: issue 21 report)",
+    "routes": "no maximum (left: issue 21 report)",
+    "routes[].access.allow": "no maximum; the route's auth policy size is refused past 10 KB at synth",
+}
+
+
+def list_keys(schema: dict[str, Any]) -> dict[str, int | None]:
+    """Every array-valued key of the configuration schema (paths like routes[].rules) -> its maxItems."""
+    defs = schema.get("$defs", {})
+    found: dict[str, int | None] = {}
+
+    def walk(node: Any, path: str, seen: tuple[str, ...]) -> None:
+        if not isinstance(node, dict):
+            return
+        if "$ref" in node:
+            name = node["$ref"].rsplit("/", 1)[-1]
+            if name not in seen:
+                walk(defs[name], path, (*seen, name))
+        if node.get("type") == "array":
+            found[path] = node.get("maxItems")
+            walk(node.get("items", {}), f"{path}[]", seen)
+        for key in ("anyOf", "oneOf", "allOf"):
+            for option in node.get(key, []):
+                walk(option, path, seen)
+        for key, child in node.get("properties", {}).items():
+            walk(child, f"{path}.{key}".lstrip("."), seen)
+
+    walk(schema["properties"]["context"], "", ())
+    return found
+
+
+def test_every_list_key_has_a_maximum_or_a_reason() -> None:
+    from tools.config_docs import ROOT as DOCS_ROOT
+
+    keys = list_keys(json.loads((DOCS_ROOT / "config" / "schema.json").read_text()))
+    assert keys["consumers"] == 50 and keys["availabilityZones"] == 3
+    assert {k for k, v in keys.items() if v is None} == set(UNBOUNDED_LIST_KEYS)
+
+
+def at_maxima() -> dict[str, Any]:
+    """VARIANT with every bounded list key at its maximum: 50 consumers, 3 zones, a route of 10 rules with 5
+    header matches each; AWS_IAM, so the auth policies are written."""
+    from config.limits import MAX_CONSUMERS
+
+    consumers = [
+        {"name": f"c{i}", "account": f"{100 + i:012d}", "vpcCidr": f"10.{10 + i}.0.0/16"} for i in range(MAX_CONSUMERS)
+    ]
+    headers = [{"name": f"x-h{k}", "value": "v" * 64} for k in range(5)]
+    rules = [{"pathPrefix": f"/p{j}", "headers": headers, "backends": [{"app": "demo-app-a"}]} for j in range(10)]
+    variant_routes: list[Any] = list(VARIANT["routes"])  # type: ignore[call-overload]
+    routes = [*variant_routes, {**EXTRA_ROUTE, "name": "max-route", "hostname": "max.example.com", "rules": rules}]
+    return {**VARIANT, "consumers": json.dumps(consumers), "serviceNetworkAuthType": "AWS_IAM", "routes": routes}
+
+
+def test_every_policy_fits_its_limit_at_the_configured_maxima(tmp_path: Path) -> None:
+    """The provider's stacks at the maxima (a consumer stack does not grow with the number of consumers; each
+    is measured in the variant below). Trust policies grew ~122 characters a consumer: 16 passed 2,048."""
+    from stacks.system import add_system
+    from tests.support import policy_sizes
+
+    context = {**cdk_json_context(), **at_maxima()}
+    app = cdk.App(context=context, outdir=str(tmp_path))
+    cfg = parse_context(app.node.get_all_context(), today=TODAY)
+    add_system(app, config=cfg, env=cdk.Environment(account=PROVIDER_ACCOUNT, region=PROVIDER_REGION), consumers=False)
+    assembly = app.synth()
+    templates = {s.stack_name: json.loads(Path(s.template_full_path).read_text()) for s in assembly.stacks}
+    trust = next(
+        r["Properties"]["AssumeRolePolicyDocument"]
+        for r in resources(templates[PLATFORM], "AWS::IAM::Role").values()
+        if "ZoneAuthorizer" in str(r["Properties"].get("RoleName"))
+    )
+    assert len(json.dumps(trust["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalAccount"])) > 50 * 14
+    assert policy_sizes.oversized(templates) == []
+    assert set(policy_sizes.largest(templates)) == {
+        "2048 characters",
+        "10240 characters",
+        "10240 bytes",
+        "6144 characters",
+    }
+
+
+def test_every_synthesized_policy_fits_its_limit(synth: Synthesized, variant: Synthesized, two_stages: Any) -> None:
+    from tests.support import policy_sizes, uniqueness
+
+    pipeline = {name: template for name, _, _, template in uniqueness.stacks(two_stages.outdir)}
+    for templates in (synth.templates, variant.templates, pipeline):
+        assert policy_sizes.oversized(templates) == []

@@ -540,7 +540,9 @@ def test_impact_same_account_stage_reads_its_own_templates(two_stages: PipelineS
     commands = _impact_commands(two_stages, "dev", "Impact-dev")
     stacks = ["EksLatticeGateway-dev-Platform", "EksLatticeGateway-dev-Gateway"]
     assert commands == [
-        f"python tools/impact.py --deployed --assembly cdk.out --stacks {' '.join(stacks)} --region {PIPELINE_REGION}"
+        f"python tools/stranded.py --stack-prefix EksLatticeGateway-dev --account {PIPELINE_ACCOUNT} "
+        f"--region {PIPELINE_REGION}",
+        f"python tools/impact.py --deployed --assembly cdk.out --stacks {' '.join(stacks)} --region {PIPELINE_REGION}",
     ]
     (action,) = (a for a in two_stages.stage("dev") if a["Name"] == "Impact-dev")
     project = two_stages.resources("AWS::CodeBuild::Project")[two_stages.project_of(action)]
@@ -552,7 +554,13 @@ def test_impact_same_account_stage_reads_its_own_templates(two_stages: PipelineS
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if "cloudformation" in json.dumps(s["Action"]) or "sts:" in json.dumps(s["Action"])
     ]
-    (grant,) = grants
+    grant, lookups = grants
+    # tools/stranded.py: every consumer account's lookup role in the region (a removed one is not configured).
+    assert lookups == {
+        "Action": "sts:AssumeRole",
+        "Effect": "Allow",
+        "Resource": f"arn:aws:iam::*:role/cdk-hnb659fds-lookup-role-*-{PIPELINE_REGION}",
+    }
     assert grant["Action"] == "cloudformation:GetTemplate"
     assert sorted(grant["Resource"]) == sorted(
         f"arn:aws:cloudformation:{PIPELINE_REGION}:{PIPELINE_ACCOUNT}:stack/{s}/*" for s in stacks
@@ -594,14 +602,21 @@ def test_impact_other_account_assumes_its_lookup_role(
     stage = wave.removesuffix("-Consumers")
     hint = f"'to deploy anyway, set allowReplacement: true for stage {stage} in cdk.json'\"'\"'s pipeline.stages'"
     fail = "" if stage == "dev" else f" --fail-on-stateful --allow-hint {hint}"
+    stranded = (
+        [f"python tools/stranded.py --stack-prefix EksLatticeGateway-{stage} --account {account} --region {region}"]
+        if wave == stage
+        else []  # a consumer stage: its provider's stage checked before
+    )
     assert commands == [
+        *stranded,
         f"aws configure set profile.stage.role_arn {lookup}",
         "aws configure set profile.stage.credential_source EcsContainer",
         f"python tools/impact.py --deployed --assembly cdk.out --stacks {' '.join(stacks)} --region {region}{fail}"
         " --profile stage",
     ]
     assert any(
-        s["Action"] == "sts:AssumeRole" and s["Resource"] == lookup
+        s["Action"] == "sts:AssumeRole"
+        and lookup in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
         for p in two_stages.resources("AWS::IAM::Policy").values()
         for s in p["Properties"]["PolicyDocument"]["Statement"]
     )
@@ -655,11 +670,40 @@ def _run_impact(synth: PipelineSynth, command: str, deployed: dict[str, dict[str
                 raise ClientError({"Error": error}, "GetTemplate")
             return {"TemplateBody": json.dumps(deployed[StackName])}
 
+    class FakeSts:
+        """The step's credentials: the stage's own account (its lookup role, or CodeBuild's in the pipeline's
+        account). A lookup role (ReadOnlyAccess) may not assume another account's role."""
+
+        def __init__(self, account: str) -> None:
+            self.account = account
+
+        def get_caller_identity(self) -> dict[str, str]:
+            return {"Account": self.account}
+
+        def assume_role(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no sts:AssumeRole"}}, "AssumeRole")
+
+    class FakeSession:
+        def __init__(self, account: str) -> None:
+            self.sts = FakeSts(account)
+
+        def client(self, service: str, **_: Any) -> Any:
+            assert service == "sts"
+            return self.sts
+
     argv = shlex.split(command)
     assert argv[:2] == ["python", "tools/impact.py"]
     argv = [str(synth.outdir) if a == "cdk.out" else a for a in argv[2:]]
+    selected = argv[argv.index("--stacks") + 1]
+    account = impact.read_assemblies(synth.outdir).accounts[selected]
     out, err = io.StringIO(), io.StringIO()
-    code = impact.main(argv, out=out, err=err, client_factory=lambda profile, region: FakeCloudFormation())
+    code = impact.main(
+        argv,
+        out=out,
+        err=err,
+        client_factory=lambda profile, region: FakeCloudFormation(),
+        session_factory=lambda profile, region: FakeSession(account),
+    )
     return code, out.getvalue(), err.getvalue()
 
 
@@ -697,7 +741,7 @@ def test_impact_step_stops_a_stateful_replacement(two_stages: PipelineSynth) -> 
 
 
 def test_impact_step_with_allow_replacement_reports_only(two_stages: PipelineSynth) -> None:
-    (command,) = _impact_commands(two_stages, "dev", "Impact-dev")
+    (command,) = _impact_commands(two_stages, "dev", "Impact-dev")[-1:]
     code, out, err = _run_impact(two_stages, command, _deployed_with_another_vpc_cidr(two_stages, "dev"))
     assert code == 0, err
     assert "[STATEFUL]" in out

@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import dataclasses
 import datetime as dt
 import importlib.util
 import json
+import os
 import re
 import sys
 import tempfile
@@ -1107,14 +1109,15 @@ def read_assemblies(outdir: Path) -> Assembly:
     if not (outdir / "manifest.json").is_file():
         raise ImpactError(f"{outdir} is not a cloud assembly (no manifest.json)")
     assembly = read_assembly(outdir)
-    templates, regions = dict(assembly.templates), dict(assembly.regions)
+    templates, regions, accounts = dict(assembly.templates), dict(assembly.regions), dict(assembly.accounts)
     manifest = json.loads((outdir / "manifest.json").read_text())
     for artifact in manifest.get("artifacts", {}).values():
         if artifact.get("type") == "cdk:cloud-assembly":
             nested = read_assemblies(outdir / artifact["properties"]["directoryName"])
             templates.update(nested.templates)
             regions.update(nested.regions)
-    return Assembly(outdir=outdir, templates=templates, regions=regions)
+            accounts.update(nested.accounts)
+    return Assembly(outdir=outdir, templates=templates, regions=regions, accounts=accounts)
 
 
 def deployed_templates(stacks: Iterable[str], *, client: Any) -> dict[str, Template]:
@@ -1132,6 +1135,120 @@ def deployed_templates(stacks: Iterable[str], *, client: Any) -> dict[str, Templ
         except ValueError:
             raise ImpactError(f"GetTemplate {name}: the deployed template is not JSON (not deployed by CDK?)") from None
     return templates
+
+
+# The CDK bootstrap's lookup role (ReadOnlyAccess, trusting the accounts given to `cdk bootstrap --trust` and
+# `--trust-for-lookup`: aws-cdk 2.1148.1 lib/api/bootstrap/bootstrap-template.yaml, LookupRole, read 2026-12-05): how
+# the CDK CLI and the pipeline's impact step (constructs/pipeline_impact.py) read another account. Its qualifier is
+# cdk.json's @aws-cdk/core:bootstrapQualifier, else the bootstrap's default.
+QUALIFIER_KEY = "@aws-cdk/core:bootstrapQualifier"
+DEFAULT_QUALIFIER = "hnb659fds"
+LOOKUP_ROLE = "arn:{partition}:iam::{account}:role/cdk-{qualifier}-lookup-role-{account}-{region}"
+Session = Any  # boto3.session.Session
+SessionFactory = Callable[[str | None, str | None], Session]
+
+
+def aws_session(profile: str | None, region: str | None) -> Session:
+    import boto3  # noqa: PLC0415 - only --deployed needs boto3
+
+    try:
+        return boto3.session.Session(profile_name=profile, region_name=region)
+    except Exception as err:
+        raise ImpactError(_describe(err)) from None
+
+
+def caller_account(session: Session) -> str:
+    try:
+        return str(session.client("sts").get_caller_identity()["Account"])
+    except Exception as err:
+        raise ImpactError(f"GetCallerIdentity: {_describe(err)}") from None
+
+
+def lookup_client(session: Session, *, account: str, region: str, qualifier: str, partition: str = "aws") -> Any:
+    """A CloudFormation client in `account` through its bootstrap lookup role, assumed with `session`."""
+    import boto3  # noqa: PLC0415
+
+    role = LOOKUP_ROLE.format(partition=partition, account=account, qualifier=qualifier, region=region)
+    response = session.client("sts", region_name=region).assume_role(
+        RoleArn=role, RoleSessionName="eks-lattice-gateway-impact"
+    )
+    credentials = response["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    ).client("cloudformation")
+
+
+def deployed_templates_in_their_accounts(
+    names: Sequence[str],
+    *,
+    selected: Iterable[str],
+    accounts: Mapping[str, str],
+    regions: Mapping[str, str],
+    client: Any,
+    session: Session | None,
+    qualifier: str,
+    out: TextIO,
+) -> dict[str, Template]:
+    """deployed_templates for stacks spread over accounts: those of the caller's account (or of none) with
+    `client`, each other account's through its bootstrap lookup role, as the pipeline does. A `selected` stack
+    whose account cannot be read is refused ("cannot check <stack>"): reading it in the caller's account would
+    only find it "not deployed" and call everything in it new. A producer (a stack the selected ones read
+    outputs from) that cannot be read is skipped with a note, as one not deployed."""
+    chosen = set(selected)
+    foreign = {n: accounts[n] for n in names if n in accounts}
+    mine = caller_account(session) if foreign and session is not None else None
+    own = [n for n in names if n not in foreign or foreign[n] == mine]
+    templates = deployed_templates(own, client=client)
+    by_target: dict[tuple[str, str], list[str]] = {}
+    for name in names:
+        if name not in own:
+            by_target.setdefault((foreign[name], regions.get(name, "")), []).append(name)
+    for (account, region), stacks in sorted(by_target.items()):
+        try:
+            if session is None or not region:
+                raise ImpactError("no credentials to assume its lookup role with, or no region")
+            other = lookup_client(session, account=account, region=region, qualifier=qualifier)
+            templates.update(deployed_templates(stacks, client=other))
+        except Exception as err:
+            why = str(err) if isinstance(err, ImpactError) else f"{type(err).__name__}: {err}"
+            role = LOOKUP_ROLE.format(partition="aws", account=account, qualifier=qualifier, region=region)
+            refused = [s for s in stacks if s in chosen]
+            if refused:
+                raise ImpactError(
+                    f"cannot check {', '.join(refused)}: its deployed template is in account {account}, read through "
+                    f"{role} (cdk bootstrap --trust <this account>): {why}"
+                ) from None
+            print(f"(cannot read {', '.join(stacks)} in account {account}: {why}; not compared)", file=out)
+    return templates
+
+
+def _has_consumers(context: Mapping[str, Any]) -> bool:
+    value = context.get("consumers")
+    return bool(value) and value not in ("[]", "")
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def credentials_environment(session: Session) -> dict[str, str]:
+    """CDK_DEFAULT_ACCOUNT/REGION as the CDK CLI sets them from the credentials: the app synthesizes the stacks
+    `cdk deploy` will deploy (consumer stacks need the provider's account)."""
+    region = session.region_name
+    return {"CDK_DEFAULT_ACCOUNT": caller_account(session), **({"CDK_DEFAULT_REGION": region} if region else {})}
 
 
 def with_producers(names: Sequence[str], templates: Mapping[str, Template]) -> list[str]:
@@ -1235,7 +1352,9 @@ def main(
     err: TextIO | None = None,
     synthesizer: Synthesizer = synthesize_in_tmp,
     client_factory: Callable[[str | None, str | None], Any] = cloudformation_client,
+    session_factory: SessionFactory = aws_session,
 ) -> int:
+    """`session_factory` (profile, region): the credentials that read other accounts' templates (--deployed)."""
     out, err = out or sys.stdout, err or sys.stderr
     from config import ConfigError  # noqa: PLC0415
 
@@ -1253,7 +1372,16 @@ def main(
                 file=out,
             )
             return 0
-        proposal = read_assemblies(args.assembly) if args.assembly else synthesizer(overrides)
+        context = {**cdk_json_context(), **overrides}
+        if args.assembly:
+            proposal = read_assemblies(args.assembly)
+        elif args.deployed and _has_consumers(context) and not os.environ.get("CDK_DEFAULT_ACCOUNT"):
+            # As `cdk deploy` synthesizes: with the credentials' account (consumer stacks need it).
+            found = credentials_environment(session_factory(args.profile, args.region))
+            with _environment(found):
+                proposal = synthesizer(overrides)
+        else:
+            proposal = synthesizer(overrides)
         names = [
             n
             for n in proposal.templates
@@ -1268,7 +1396,17 @@ def main(
             regions = {proposal.regions.get(n) for n in names}
             region = args.region or (regions.pop() if len(regions) == 1 else None)
             client = client_factory(args.profile, region)
-            baseline = deployed_templates(with_producers(names, proposal.templates), client=client)
+            fetched = with_producers(names, proposal.templates)
+            baseline = deployed_templates_in_their_accounts(
+                fetched,
+                selected=names,
+                accounts=proposal.accounts,
+                regions=proposal.regions,
+                client=client,
+                session=session_factory(args.profile, region) if set(fetched) & set(proposal.accounts) else None,
+                qualifier=str(context.get(QUALIFIER_KEY) or DEFAULT_QUALIFIER),
+                out=out,
+            )
             for name in names:
                 if name not in baseline:
                     print(f"(stack {name} is not deployed: everything in it is new)", file=out)

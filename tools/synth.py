@@ -31,6 +31,8 @@ class Assembly:
     dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # stack name -> region, when the stack's environment names one
     regions: dict[str, str] = field(default_factory=dict)
+    # stack name -> account, when the stack's environment names one (a consumer stack: the consumer's)
+    accounts: dict[str, str] = field(default_factory=dict)
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -49,6 +51,7 @@ def read_assembly(outdir: Path) -> Assembly:
     templates: dict[str, Template] = {}
     dependencies: dict[str, tuple[str, ...]] = {}
     regions: dict[str, str] = {}
+    accounts: dict[str, str] = {}
     for artifact_id, name in names.items():
         artifact = artifacts[artifact_id]
         templates[name] = json.loads((outdir / artifact["properties"]["templateFile"]).read_text())
@@ -57,7 +60,10 @@ def read_assembly(outdir: Path) -> Assembly:
         region = env.rsplit("/", 1)[-1] if env.startswith("aws://") else ""
         if region and region != "unknown-region":
             regions[name] = region
-    return Assembly(outdir=outdir, templates=templates, dependencies=dependencies, regions=regions)
+        account = env.removeprefix("aws://").split("/", 1)[0] if env.startswith("aws://") else ""
+        if account.isdigit():
+            accounts[name] = account
+    return Assembly(outdir=outdir, templates=templates, dependencies=dependencies, regions=regions, accounts=accounts)
 
 
 def _newest_source_mtime() -> float:

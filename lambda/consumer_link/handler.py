@@ -2,12 +2,14 @@
 
 One provider-framework on_event handler, three resource types (event["ResourceType"]):
 
-- Custom::LatticeShareAcceptance  (ResourceShareArn, ServiceNetworkArn)
+- Custom::LatticeShareAcceptance  (ResourceShareArn, ServiceNetworkArn, OrganizationId?)
   Accepts this account's pending RAM invitation to the provider's service-network share (a PENDING one
   before an older ACCEPTED one; an EXPIRED or REJECTED one only is reported as such); with an organization
-  share there is none and the share is already ACTIVE. Then waits, within the invocation's time, until the
-  share is ACTIVE here and lists the service network: RAM associates asynchronously. Delete: nothing (the
-  share is the provider's; removing it is the provider's destroy).
+  share there is none and the share is already ACTIVE. A share that never shows up here is reported as not
+  deployed yet, or, with OrganizationId (shareWithOrganization), as this account being outside that
+  organization when Organizations says so (RAM shares such a share only inside it). Then waits, within the
+  invocation's time, until the share is ACTIVE here and lists the service network: RAM associates
+  asynchronously. Delete: nothing (the share is the provider's; removing it is the provider's destroy).
 - Custom::ExistingVpc  (VpcId)
   Deploy-time lookup of a `vpcId` consumer's VPC: Data {CidrBlock, SubnetId} (the first subnet by AZ and id),
   so synth never needs credentials; refuses a VPC without enableDnsSupport and enableDnsHostnames, which
@@ -34,8 +36,8 @@ briefly after one is created: retried), a VPC already associated with another zo
 IAM (consumer side): sts:AssumeRole on AuthorizerRoleArn; route53:AssociateVPCWithHostedZone,
 DisassociateVPCFromHostedZone (hosted zone ARN), route53:ListHostedZonesByVPC and route53:GetChange
 (no resource-level permissions) with ec2:DescribeVpcs, which Route 53 requires for the VPC; ram:Get*, ram:ListResources
-and ram:AcceptResourceShareInvitation; ec2:DescribeVpcs/DescribeSubnets/DescribeVpcAttribute for
-Custom::ExistingVpc.
+and ram:AcceptResourceShareInvitation; organizations:DescribeOrganization (this account's own organization);
+ec2:DescribeVpcs/DescribeSubnets/DescribeVpcAttribute for Custom::ExistingVpc.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class Clients:
     ram: Any
     ec2: Any
     zone_owner: Callable[[str], Any]  # role ARN -> route53 client with that role's credentials
+    organizations: Any = None  # this account's Organizations client (only the share's not-found message uses it)
 
 
 def on_event(
@@ -139,7 +142,10 @@ def _share(
     if request == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
     arn = _required(props, "ResourceShareArn")
-    accepted = _accept(c.ram, arn, sleep, context)
+    try:
+        accepted = _accept(c.ram, arn, sleep, context)
+    except _NotSharedError as err:
+        raise LinkError(_not_shared(str(err), str(props.get("OrganizationId") or ""), c, sleep)) from None
     # Accepting returns at once; RAM associates the share with this account asynchronously, and a
     # ServiceNetworkVpcAssociation before that fails. So wait until the share and its network are here.
     _wait_shared(c.ram, arn, str(props.get("ServiceNetworkArn") or ""), sleep, context)
@@ -175,9 +181,38 @@ def _accept(ram: Any, arn: str, sleep: Callable[[float], None], context: Any) ->
             break
         LOG.info("share %s not visible here yet (attempt %d); waiting %.0fs", arn, attempt, delay)
         sleep(delay)
-    raise LinkError(
-        f"RAM share {arn} has no invitation for this account and is not active here: deploy the provider "
-        "(Platform stack) with this account under `consumers` first"
+    raise _NotSharedError(f"RAM share {arn} has no invitation for this account and is not active here")
+
+
+class _NotSharedError(Exception):
+    """The share never showed up in this account (why: _not_shared)."""
+
+
+# What DescribeOrganization answers an account in no organization (botocore organizations 2016-11-28
+# service-2.json, DescribeOrganization's errors, read 2026-12-05).
+NOT_IN_ORGANIZATION = "AWSOrganizationsNotInUseException"
+
+
+def _not_shared(what: str, organization: str, c: Clients, sleep: Callable[[float], None]) -> str:
+    """The reason a share is missing. With shareWithOrganization, RAM shares only inside the organization
+    (allowExternalPrincipals false), so an account outside it never gets an invitation: said when this
+    account's own organization (DescribeOrganization, any member may call it) is another or none."""
+    deploy = f"{what}: deploy the provider (Platform stack) with this account under `consumers` first"
+    if not organization or c.organizations is None:
+        return deploy
+    try:
+        mine = str(_call(c.organizations.describe_organization, sleep)["Organization"]["Id"])
+    except Exception as err:
+        if _code(err) != NOT_IN_ORGANIZATION:
+            LOG.info("could not read this account's organization (%s): %s", _code(err) or type(err).__name__, err)
+            return f"{deploy} (and check that this account is in organization {organization}: shareWithOrganization)"
+        mine = "none"
+    if mine == organization:
+        return deploy
+    return (
+        f"{what}: this account is not in organization {organization} (its organization: {mine}), and with "
+        "shareWithOrganization RAM shares the service network only inside it: move the account into the "
+        "organization, or remove shareWithOrganization and deploy the provider again"
     )
 
 
@@ -528,4 +563,5 @@ def _clients() -> Clients:
         ram=boto3.client("ram", config=config),
         ec2=boto3.client("ec2", config=config),
         zone_owner=zone_owner,
+        organizations=boto3.client("organizations", config=config),
     )

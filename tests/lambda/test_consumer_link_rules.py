@@ -365,6 +365,60 @@ def test_a_share_not_visible_is_polled_with_the_backoff_then_reported(caplog: py
     assert caplog.records[0].getMessage() == f"share {SHARE} not visible here yet (attempt 1); waiting 2s"
 
 
+ORG = "o-abcde12345"
+NOT_HERE = f"RAM share {SHARE} has no invitation for this account and is not active here"
+DEPLOY = f"{NOT_HERE}: deploy the provider (Platform stack) with this account under `consumers` first"
+
+
+@pytest.mark.parametrize(
+    ("organization", "answer", "message"),
+    [
+        # No shareWithOrganization, or no Organizations client: the provider is not deployed (yet).
+        (None, {"Organization": {"Id": "o-other000000"}}, DEPLOY),
+        # In the organization: likewise.
+        (ORG, {"Organization": {"Id": ORG}}, DEPLOY),
+        # Another organization, or none: RAM never shares an organization-only share here (issue 21 item 10).
+        (
+            ORG,
+            {"Organization": {"Id": "o-other000000"}},
+            f"{NOT_HERE}: this account is not in organization {ORG} (its organization: o-other000000), and with "
+            "shareWithOrganization RAM shares the service network only inside it: move the account into the "
+            "organization, or remove shareWithOrganization and deploy the provider again",
+        ),
+        (
+            ORG,
+            error("AWSOrganizationsNotInUseException"),
+            f"{NOT_HERE}: this account is not in organization {ORG} (its organization: none), and with "
+            "shareWithOrganization RAM shares the service network only inside it: move the account into the "
+            "organization, or remove shareWithOrganization and deploy the provider again",
+        ),
+        # Organizations unreadable: both causes named.
+        (
+            ORG,
+            error("AccessDeniedException"),
+            f"{DEPLOY} (and check that this account is in organization {ORG}: shareWithOrganization)",
+        ),
+    ],
+)
+def test_a_share_never_seen_here_says_whether_the_account_is_outside_the_organization(
+    organization: str | None, answer: Any, message: str
+) -> None:
+    ram = ram_with([], {"resourceShares": []})
+    organizations = Fake(describe_organization=answer)
+    event = share_event("Create")
+    if organization:
+        event["ResourceProperties"]["OrganizationId"] = organization
+    clients = Clients(route53=0, ram=ram, ec2=0, zone_owner=id, organizations=organizations)
+    with pytest.raises(LinkError) as raised:
+        run(event, clients)
+    assert str(raised.value) == message
+    assert organizations.ops() == (["describe_organization"] if organization else [])
+    without = Clients(route53=0, ram=ram_with([], {"resourceShares": []}), ec2=0, zone_owner=id)
+    with pytest.raises(LinkError) as raised:
+        run(event, without)
+    assert str(raised.value) == DEPLOY
+
+
 def test_a_share_that_appears_after_a_retry_is_accepted() -> None:
     ram = ram_with([], [{"resourceShares": []}, *active("ACTIVE")])
     slept: list[float] = []
