@@ -15,9 +15,9 @@ tags the controller writes on every target group it creates (v2.1.3 pkg/aws/clou
 TagsFromTGTagFields: ClusterName, RouteName, RouteNamespace, ServiceName, ServiceNamespace, SourceTypeKey).
 The target groups are found anew on every run, so the counts follow a target group the controller recreates.
 
-StaleServiceIds counts the Lattice services the route alarms watch (WATCHED_SERVICES: [name, id] pairs the
-deploy-time lookup resolved) whose name now has another id, or none: the controller recreated the service and
-the route alarms watch a dead id until the next deploy looks it up again.
+StaleServiceIds counts the Lattice service ids that this deployment's alarms watch (the `Service` dimension of
+every alarm whose name starts with ALARM_PREFIX) and that no longer exist: the controller recreated the service
+and those alarms watch a dead id until the next deploy looks it up again.
 
 Statuses (botocore vpc-lattice TargetStatus): HEALTHY and UNHEALTHY are counted; INITIAL, DRAINING,
 UNAVAILABLE and UNUSED are neither.
@@ -52,16 +52,18 @@ class Settings:
     namespace: str
     cluster: str
     vpc_id: str
-    watched: tuple[tuple[str, str], ...]  # (Lattice service name, id the alarms watch)
+    alarm_prefix: str  # this deployment's alarms: "<stack name> "
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         try:
-            watched = tuple((str(name), str(sid)) for name, sid in json.loads(env.get("WATCHED_SERVICES", "[]")))
             return cls(
-                namespace=env["NAMESPACE"], cluster=env["CLUSTER_NAME"], vpc_id=env["VPC_ID"], watched=watched
+                namespace=env["NAMESPACE"],
+                cluster=env["CLUSTER_NAME"],
+                vpc_id=env["VPC_ID"],
+                alarm_prefix=env["ALARM_PREFIX"],
             )
-        except (KeyError, ValueError, TypeError) as err:
+        except KeyError as err:
             raise ValueError(f"bad environment for the target-health publisher: {err!r}") from None
 
 
@@ -91,7 +93,7 @@ def handler(
     until = time.monotonic() + remaining() / 1000.0 - MARGIN_SECONDS if remaining else None
     try:
         groups = measure(lattice, settings, sleep=sleep, until=until)
-        stale = stale_services(lattice, settings, sleep=sleep, until=until)
+        stale = stale_ids(lattice, watched_ids(cloudwatch, settings.alarm_prefix), sleep=sleep, until=until)
     except NotYetError as err:
         # No heartbeat this run: the publisher alarm shows it if it lasts.
         raise RuntimeError(f"Lattice kept failing, nothing published this run: {err}") from err
@@ -130,22 +132,31 @@ def measure(
                 continue
             raise
         statuses = [t.get("status") for t in targets]
-        measured.append(
-            GroupHealth(route, app, group["id"], statuses.count("HEALTHY"), statuses.count("UNHEALTHY"))
-        )
+        measured.append(GroupHealth(route, app, group["id"], statuses.count("HEALTHY"), statuses.count("UNHEALTHY")))
     return measured
 
 
-def stale_services(
-    lattice: Any, settings: Settings, *, sleep: Callable[[float], None], until: float | None
-) -> list[str]:
-    """The watched services whose name no longer has the watched id (recreated, or gone)."""
-    if not settings.watched:
+def watched_ids(cloudwatch: Any, prefix: str) -> set[str]:
+    """Every `Service` dimension value in the metrics of the alarms named `prefix...` (plain or math alarms)."""
+    ids: set[str] = set()
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"]
+    ):
+        for alarm in page.get("MetricAlarms", []):
+            dimension_lists = [alarm.get("Dimensions", [])]
+            dimension_lists += [
+                q.get("MetricStat", {}).get("Metric", {}).get("Dimensions", []) for q in alarm.get("Metrics", [])
+            ]
+            ids |= {d["Value"] for dims in dimension_lists for d in dims if d.get("Name") == "Service"}
+    return ids
+
+
+def stale_ids(lattice: Any, watched: set[str], *, sleep: Callable[[float], None], until: float | None) -> list[str]:
+    """The watched service ids that no longer exist (the controller recreated or deleted the service)."""
+    if not watched:
         return []
-    current = {
-        s["name"]: s["id"] for s in _pages(lattice, "list_services", {}, sleep, until) if s.get("status") not in GONE
-    }
-    return [name for name, watched in settings.watched if current.get(name) != watched]
+    current = {s["id"] for s in _pages(lattice, "list_services", {}, sleep, until) if s.get("status") not in GONE}
+    return sorted(watched - current)
 
 
 def datums(settings: Settings, groups: Iterable[GroupHealth], stale: list[str], *, at: float) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from tests.support.fake_lattice import FakeLattice, TargetGroup
 VPC = "vpc-0123456789abcdef0"
 CLUSTER = "eks-demo"
 NAMESPACE = "EksLatticeGateway/TargetHealth"
+PREFIX = "EksLatticeGateway-Gateway "
 T0 = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC).timestamp()
 
 
@@ -67,22 +68,24 @@ def add_group(fake: FakeLattice, route: str, app: str, *, healthy: int, unhealth
 
 
 def env(**overrides: str) -> dict[str, str]:
-    return {"NAMESPACE": NAMESPACE, "CLUSTER_NAME": CLUSTER, "VPC_ID": VPC, "WATCHED_SERVICES": "[]", **overrides}
+    return {"NAMESPACE": NAMESPACE, "CLUSTER_NAME": CLUSTER, "VPC_ID": VPC, "ALARM_PREFIX": PREFIX, **overrides}
 
 
-def run(fake: FakeLattice, cloudwatch: Any, **environment: str) -> dict[str, Any]:
+def run(fake: FakeLattice, cloudwatch: Any, at: float = T0, **environment: str) -> dict[str, Any]:
     return health.handler(
-        {}, None, lattice=lattice_client(fake), cloudwatch=cloudwatch, env=env(**environment), clock=lambda: T0
+        {}, None, lattice=lattice_client(fake), cloudwatch=cloudwatch, env=env(**environment), clock=lambda: at
     )
 
 
-def published(cloudwatch: Any, metric: str, dims: dict[str, str], stat: str = "Maximum") -> float | None:
+def published(
+    cloudwatch: Any, metric: str, dims: dict[str, str], stat: str = "Maximum", at: float = T0
+) -> float | None:
     points = cloudwatch.get_metric_statistics(
         Namespace=NAMESPACE,
         MetricName=metric,
         Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()],
-        StartTime=dt.datetime.fromtimestamp(T0 - 60, dt.UTC),
-        EndTime=dt.datetime.fromtimestamp(T0 + 60, dt.UTC),
+        StartTime=dt.datetime.fromtimestamp(at - 30, dt.UTC),
+        EndTime=dt.datetime.fromtimestamp(at + 30, dt.UTC),
         Period=60,
         Statistics=[stat],
     )["Datapoints"]
@@ -152,24 +155,50 @@ def test_a_recreated_target_group_is_followed_without_a_deploy(fake: FakeLattice
     assert fake.ops("ListTargets")[-1] == new.id
 
 
-def test_watched_services_whose_id_changed_or_vanished_are_stale(fake: FakeLattice, cloudwatch: Any) -> None:
+def route_alarm(cloudwatch: Any, name: str, service_id: str) -> None:
+    """A route alarm as the stack makes it: a math alarm over metrics with the Service dimension."""
+
+    def stat(key: str, metric: str) -> dict[str, Any]:
+        dims = [{"Name": "Service", "Value": service_id}]
+        metric_spec = {"Namespace": "AWS/VpcLattice", "MetricName": metric, "Dimensions": dims}
+        return {"Id": key, "MetricStat": {"Metric": metric_spec, "Period": 60, "Stat": "Sum"}, "ReturnData": False}
+
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        EvaluationPeriods=3,
+        Threshold=5,
+        ComparisonOperator="GreaterThanThreshold",
+        Metrics=[
+            stat("errors", "HTTPCode_5XX_Count"),
+            stat("requests", "TotalRequestCount"),
+            {"Id": "rate", "Expression": "100 * FILL(errors, 0) / requests", "ReturnData": True},
+        ],
+    )
+
+
+def test_watched_service_ids_that_no_longer_exist_are_stale(fake: FakeLattice, cloudwatch: Any) -> None:
     kept = fake.add_service("route-one-default-aaaaaa", tags={})
     replaced = fake.add_service("route-two-default-bbbbbb", tags={})
-    watched = [[kept.name, kept.id], [replaced.name, replaced.id], ["route-three-default-cccccc", "svc-0gone"]]
+    route_alarm(cloudwatch, PREFIX + "default/route-one 5XX rate", kept.id)
+    route_alarm(cloudwatch, PREFIX + "default/route-two 5XX rate", replaced.id)
+    route_alarm(cloudwatch, "SomeoneElse default/x 5XX rate", "svc-0someoneelses")  # not this deployment's
+    cloudwatch.put_metric_alarm(  # a plain alarm, dimensions at the top
+        AlarmName=PREFIX + "default/route-two p99 latency", Namespace="AWS/VpcLattice", MetricName="RequestTime",
+        Dimensions=[{"Name": "Service", "Value": replaced.id}], Period=60, EvaluationPeriods=3, Threshold=1000,
+        ExtendedStatistic="p99", ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+    assert run(fake, cloudwatch)["staleServices"] == []
     del fake.services[replaced.id]
     fake.add_service(replaced.name, tags={})  # the controller made it again: same name, new id
-    import json
-
-    summary = run(fake, cloudwatch, WATCHED_SERVICES=json.dumps(watched))
-    assert summary["staleServices"] == [replaced.name, "route-three-default-cccccc"]
-    assert published(cloudwatch, health.STALE, {"Cluster": CLUSTER}) == 2
+    assert published(cloudwatch, health.STALE, {"Cluster": CLUSTER}) == 0
+    assert run(fake, cloudwatch, at=T0 + 60)["staleServices"] == [replaced.id]
+    assert published(cloudwatch, health.STALE, {"Cluster": CLUSTER}, at=T0 + 60) == 1
+    assert health.watched_ids(cloudwatch, PREFIX) == {kept.id, replaced.id}
 
 
 def test_a_bad_environment_is_one_clear_error() -> None:
     with pytest.raises(ValueError, match="bad environment for the target-health publisher: KeyError"):
         health.Settings.from_env({"NAMESPACE": NAMESPACE})
-    with pytest.raises(ValueError, match="bad environment"):
-        health.Settings.from_env(env(WATCHED_SERVICES="[1]"))
 
 
 def test_lattice_failing_publishes_nothing_not_even_the_heartbeat(fake: FakeLattice, cloudwatch: Any) -> None:
