@@ -18,7 +18,7 @@ from constructs.observability import QUERIES
 from config import AppConfig, ConfigError, parse_context
 from config.lattice_names import SERVICE_NAME_OVERRIDE_ANNOTATION, lattice_service_name, route_object_name
 from tests import lattice_cloudwatch as documented
-from tests.conftest import VARIANT, Synthesized, cdk_json_context
+from tests.conftest import VARIANT, PipelineSynth, Synthesized, cdk_json_context
 
 GATEWAY, PLATFORM = "EksLatticeGateway-Gateway", "EksLatticeGateway-Platform"
 # This app's own metrics (constructs/target_health.py) -> their dimension sets. The publisher writes each on every
@@ -290,13 +290,29 @@ def test_alarm_thresholds_and_periods_follow_config(request: pytest.FixtureReque
         assert health_period == 600  # the publisher's interval, longer than periodSeconds
 
 
-def test_missing_data_breaches_only_on_metrics_that_are_always_published(any_synth: Synthesized) -> None:
-    """The class: an alarm that treats missing data as breaching must read only metrics published whatever the
-    traffic. Lattice publishes none so (its page: "from the time the resource receives traffic"); this app's
-    own are written on every publisher run. Every alarm states its choice."""
+def test_missing_data_breaches_only_on_metrics_that_are_always_published(
+    synth: Synthesized, variant: Synthesized, two_stages: PipelineSynth, one_stage: PipelineSynth
+) -> None:
+    """The class, over every alarm of every synthesis (default, variant, both pipelines' stages): an alarm that
+    treats missing data as breaching must read only metrics published whatever the traffic. Lattice publishes
+    none so (its page: "from the time the resource receives traffic"); this app's own are written on every
+    publisher run. Every alarm states its choice."""
+    from tests.service_constraints import assembly_templates
+
     always = set(OWN_METRICS) if not documented.ALWAYS_PUBLISHED else set(OWN_METRICS) | set(documented.METRICS)
-    found = alarms(any_synth)
-    assert found
+    found = {
+        f"{where}:{r['Properties']['AlarmName']}": r["Properties"]
+        for where, outdir in (
+            ("default", synth.outdir),
+            ("variant", variant.outdir),
+            ("pipeline-two", two_stages.outdir),
+            ("pipeline-one", one_stage.outdir),
+        )
+        for _, template in assembly_templates(outdir)
+        for r in template.get("Resources", {}).values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert {k.split(":")[0] for k in found} == {"default", "variant", "pipeline-two", "pipeline-one"}
     for name, alarm in found.items():
         assert alarm["TreatMissingData"] in ("breaching", "notBreaching"), name
         if alarm["TreatMissingData"] == "breaching":
