@@ -108,7 +108,10 @@ def measure(
 ) -> list[GroupHealth]:
     """Target health of this cluster's HTTPRoute target groups, the newest group per (route, app)."""
     newest: dict[tuple[str, str], dict[str, Any]] = {}
-    for group in _pages(lattice, "list_target_groups", {"vpcIdentifier": settings.vpc_id}, sleep, until):
+    listed = list(_pages(lattice, "list_target_groups", {"vpcIdentifier": settings.vpc_id}, sleep, until))
+    for arn in set(_TAGS) - {g.get("arn") for g in listed}:  # gone: a warm function keeps no stale entries
+        del _TAGS[arn]
+    for group in listed:
         if group.get("status") in GONE or not str(group.get("name", "")).startswith(CONTROLLER_PREFIX):
             continue
         tags = _tags(lattice, group["arn"], sleep, until)

@@ -136,6 +136,16 @@ def test_only_this_clusters_http_route_target_groups(fake: FakeLattice, cloudwat
     assert fake.ops("ListTargetGroups") == [VPC, VPC]  # four groups in the VPC, two pages
 
 
+def test_tags_are_read_once_per_group_while_warm_and_forgotten_when_it_goes(fake: FakeLattice, cloudwatch: Any) -> None:
+    group = add_group(fake, "r", "a", healthy=1)
+    run(fake, cloudwatch)
+    run(fake, cloudwatch, at=T0 + 60)
+    assert fake.ops("ListTagsForResource") == [group.arn]
+    del fake.target_groups[group.id]
+    run(fake, cloudwatch, at=T0 + 120)
+    assert health._TAGS == {}
+
+
 def test_the_newest_group_of_a_route_and_app_is_the_one_measured(fake: FakeLattice, cloudwatch: Any) -> None:
     add_group(fake, "r", "a", healthy=0, unhealthy=2)  # being replaced
     add_group(fake, "r", "a", healthy=3)
