@@ -516,6 +516,9 @@ class Route(_Model):
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+"
 ALARM_PERIODS = (60, 300, 900, 3600)  # CloudWatch periods for a standard-resolution alarm, up to an hour
+# The target-health publisher's schedule: EventBridge's rate() takes whole minutes (1 at least); at most an hour,
+# so the health alarms' period (the longer of this and periodSeconds) stays within ALARM_PERIODS' largest.
+MAX_TARGET_HEALTH_MINUTES = 60
 
 
 class Alarms(_Model):
@@ -538,6 +541,9 @@ class Alarms(_Model):
     """consecutive periods over a threshold before an alarm fires"""
     period_seconds: Annotated[int, OneOf(ALARM_PERIODS, "{input} is not one of {known}")] = 60
     """length of one evaluation period"""
+    target_health_minutes: Annotated[int, Between(1, MAX_TARGET_HEALTH_MINUTES)] = 1
+    """how often a function counts each app's healthy Lattice targets (ListTargets) for the no-healthy-targets
+    alarms; their period is this or periodSeconds, whichever is longer"""
 
 
 _DEMO_APPS = [

@@ -74,6 +74,15 @@ def app_function(found: Found) -> bool:
     return found.under(PythonFunction)
 
 
+# Functions an EventBridge schedule runs (asynchronously, without retries), not a deploy.
+SCHEDULED_HANDLERS = ("lattice_metrics.health.handler", "lattice_dns.handler.resync")
+
+
+def scheduled_function(found: Found) -> bool:
+    """This app's scheduled functions: the target-health publisher, the DNS resync."""
+    return app_function(found) and _property(found, "Handler") in SCHEDULED_HANDLERS
+
+
 def provider_logs(found: Found) -> bool:
     """The log group our CustomResourceProvider gives the provider framework (constructs/provider.py)."""
     return found.under(CustomResourceProvider)
@@ -178,10 +187,18 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     Acknowledgment(
         check="CKV_AWS_116",
         resource_type=_FUNCTION,
-        owner=app_function,
+        owner=lambda r: app_function(r) and not scheduled_function(r),
         applies=_lacks("DeadLetterConfig"),
         reason="Invoked synchronously (by its custom-resource provider, or by `make smoke`): a dead-letter queue "
         "receives only failed asynchronous invocations.",
+    ),
+    Acknowledgment(
+        check="CKV_AWS_116",
+        resource_type=_FUNCTION,
+        owner=scheduled_function,
+        applies=_lacks("DeadLetterConfig"),
+        reason="Run by a schedule without retries: a failed run's event is worth nothing once the next run is "
+        "due; failures show in its log group and, for the target-health publisher, in its silence alarm.",
     ),
     Acknowledgment(
         check="CKV_AWS_116",
@@ -193,17 +210,26 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     Acknowledgment(
         check="CKV_AWS_115",
         resource_type=_FUNCTION,
-        owner=lambda r: app_function(r) or cdk_framework(r),
+        owner=lambda r: (app_function(r) and not scheduled_function(r)) or cdk_framework(r),
         applies=_lacks("ReservedConcurrentExecutions"),
         reason=f"A deploy-time handler: {_DEPLOY_TIME}; reserved concurrency would only take from the account's "
         "unreserved pool.",
+    ),
+    Acknowledgment(
+        check="CKV_AWS_115",
+        resource_type=_FUNCTION,
+        owner=scheduled_function,
+        applies=_lacks("ReservedConcurrentExecutions"),
+        reason="One run per schedule tick, shorter than the interval: reserved concurrency would only take from "
+        "the account's unreserved pool.",
     ),
     Acknowledgment(
         check="CKV_AWS_117",
         resource_type=_FUNCTION,
         owner=app_function,
         applies=_lacks("VpcConfig"),
-        reason="Calls only AWS APIs (the drain waiter: VPC Lattice; the zone sweeper: Route 53): in a VPC it would "
+        reason="Calls only AWS APIs (the drain waiter and target-health publisher: VPC Lattice, CloudWatch; the "
+        "zone sweeper: Route 53): in a VPC it would "
         "need a NAT path or endpoints to reach them, and would reach nothing else.",
     ),
     Acknowledgment(
@@ -227,8 +253,8 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         resource_type=_LOG_GROUP,
         owner=lambda r: app_function(r) or provider_logs(r) or cdk_framework(r),
         applies=_lacks("KmsKeyId"),
-        reason=f"Execution logs of a handler that {_DEPLOY_TIME}: progress and errors, no request or flow data; "
-        "CloudWatch Logs encrypts them at rest.",
+        reason=f"Execution logs of a handler that {_DEPLOY_TIME}, or of a scheduled one (target health, DNS "
+        "resync): progress and errors, no request or flow data; CloudWatch Logs encrypts them at rest.",
     ),
     # -- IAM
     Acknowledgment(

@@ -1,9 +1,11 @@
-"""The ids Lattice's CloudWatch metrics are keyed on, for every route's service and target group.
+"""The id Lattice's CloudWatch metrics are keyed on, for every route's service.
 
-Lattice names its metric dimensions after resource ids (Service = svc-..., TargetGroup = tg-...), which the
-controller assigns when it reconciles a route, so no name or SEARCH expression known at synth can select one
-route's metrics. A custom resource (lambda/lattice_metrics) finds them after the routes exist: the service by
-the name config/lattice_names.py predicts, the target group by the tags the controller writes on it.
+Lattice names its metric dimensions after resource ids (Service = svc-...), which the controller assigns when it
+reconciles a route, so no name known at synth selects one route's metrics. A custom resource per route
+(lambda/lattice_metrics) finds its service after the route exists, by the name config/lattice_names.py predicts.
+Target groups need no id: the per-app health alarms read this app's own metrics, keyed on names
+(constructs/target_health.py). When the controller recreates a service, the looked-up id goes stale until the
+route changes; the target-health publisher counts such ids and an alarm says so (constructs/observability.py).
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
 
 from config import AppConfig
-from config.lattice_names import lattice_service_name, route_object_name
+from config.lattice_names import lattice_service_name
 from config.model import App, Route
 
 TIMEOUT_SECONDS = 900  # the controller reconciles a route in well under a minute; the DNS record waited already
+
+
+SERVICE_ID = "ServiceId"  # the one Data key each lookup answers
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,27 +38,22 @@ class TargetGroupRef:
 
     route: Route
     app: App
-    key: str  # the custom resource's attribute with its id
-
-
-def route_key(index: int) -> str:
-    return f"Service{index}"
 
 
 def target_groups(config: AppConfig) -> list[TargetGroupRef]:
     """Every (route, app) pair, in route then first-backend order."""
     refs: list[TargetGroupRef] = []
-    for i, route in enumerate(config.routes):
+    for route in config.routes:
         apps = dict.fromkeys(b.app for rule in route.rules for b in rule.backends)
-        refs += [TargetGroupRef(route=route, app=config.app(a), key=f"TargetGroup{i}x{j}") for j, a in enumerate(apps)]
+        refs += [TargetGroupRef(route=route, app=config.app(a)) for a in apps]
     return refs
 
 
-def config_digest(config: AppConfig) -> str:
-    """Any change of the apps or routes may make the controller replace a target group (new port, protocol or
-    health check) or a service; as a property of the lookup, it makes CloudFormation look the ids up again."""
-    workload = config.model_dump(include={"apps", "routes"})  # python mode: env pairs serialize without warnings
-    return hashlib.sha256(json.dumps(workload, sort_keys=True).encode()).hexdigest()[:16]
+def route_digest(route: Route) -> str:
+    """A change of the route may make the controller replace its service; as a property of the route's lookup,
+    it makes CloudFormation look the id up again."""
+    workload = route.model_dump()  # python mode: serializes without warnings
+    return hashlib.sha256(json.dumps(workload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class LatticeMetricIds(Construct):
@@ -63,7 +63,6 @@ class LatticeMetricIds(Construct):
         construct_id: str,
         *,
         config: AppConfig,
-        vpc_id: str,
         after: list[IConstruct],
         log_retention: logs.RetentionDays,
     ) -> None:
@@ -82,23 +81,13 @@ class LatticeMetricIds(Construct):
                 timeout=Duration.minutes(1),
                 log_retention=log_retention,
             )
-            # Read-only, and none of the three takes resource-level permissions (IAM service authorization
-            # reference for VPC Lattice: List* and ListTagsForResource), so "*" is the only resource they accept.
-            fn.role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=[
-                        "vpc-lattice:ListServices",
-                        "vpc-lattice:ListTargetGroups",
-                        "vpc-lattice:ListTagsForResource",
-                    ],
-                    resources=["*"],
-                )
-            )
+            # Read-only, and ListServices takes no resource-level permissions (IAM service authorization
+            # reference for VPC Lattice: List*), so "*" is the only resource it accepts.
+            fn.role.add_to_policy(iam.PolicyStatement(actions=["vpc-lattice:ListServices"], resources=["*"]))
             acknowledge(
                 fn.role,
                 "AwsSolutions-IAM5[Resource::*]",
-                "vpc-lattice:ListServices, ListTargetGroups and ListTagsForResource support no resource-level "
-                "permissions; read-only.",
+                "vpc-lattice:ListServices supports no resource-level permissions; read-only.",
             )
             return fn
 
@@ -108,7 +97,7 @@ class LatticeMetricIds(Construct):
         is_complete = function(
             "IsComplete",
             "lattice_metrics.handler.is_complete",
-            "Finds each route's Lattice service and target group ids for the dashboard and alarms",
+            "Finds a route's Lattice service id for the dashboard and alarms",
         )
         provider = CustomResourceProvider(
             self,
@@ -119,39 +108,26 @@ class LatticeMetricIds(Construct):
             total_timeout=Duration.seconds(TIMEOUT_SECONDS + 120),
             log_retention=log_retention,
         )
-        self.resource = CustomResource(
-            self,
-            "Resource",
-            service_token=provider.service_token,
-            resource_type="Custom::LatticeMetricIds",
-            properties={
-                "ConfigDigest": config_digest(config),
-                "VpcId": vpc_id,
-                "TimeoutSeconds": str(TIMEOUT_SECONDS),
-                "Services": [
-                    {"Key": route_key(i), "Name": lattice_service_name(route, config.cluster_name)}
-                    for i, route in enumerate(config.routes)
-                ],
-                "TargetGroups": [
-                    {
-                        "Key": ref.key,
-                        "ClusterName": config.cluster_name,
-                        "RouteName": route_object_name(ref.route, config.cluster_name),
-                        "RouteNamespace": ref.route.namespace,
-                        "ServiceName": ref.app.name,
-                        "ServiceNamespace": ref.app.namespace,
-                    }
-                    for ref in target_groups(config)
-                ],
-            },
-        )
-        for dependency in after:
-            self.resource.node.add_dependency(dependency)
+        # One lookup per route: each answers one id, so CloudFormation's 4,096-byte limit on a custom resource's
+        # response holds for any number of routes (tests/test_custom_resource_responses.py), and a changed
+        # route looks up only its own service again.
+        self.resources: list[CustomResource] = []
+        for i, route in enumerate(config.routes):
+            resource = CustomResource(
+                self,
+                "Resource" if i == 0 else f"Resource{i}",
+                service_token=provider.service_token,
+                resource_type="Custom::LatticeMetricIds",
+                properties={
+                    "ConfigDigest": route_digest(route),
+                    "TimeoutSeconds": str(TIMEOUT_SECONDS),
+                    "Services": [{"Key": SERVICE_ID, "Name": lattice_service_name(route, config.cluster_name)}],
+                },
+            )
+            for dependency in after:
+                resource.node.add_dependency(dependency)
+            self.resources.append(resource)
 
     def service_id(self, index: int) -> str:
         """The Lattice service id (the `Service` dimension) of config.routes[index]."""
-        return self.resource.get_att_string(route_key(index))
-
-    def target_group_id(self, ref: TargetGroupRef) -> str:
-        """The Lattice target group id (the `TargetGroup` dimension) of one app behind one route."""
-        return self.resource.get_att_string(ref.key)
+        return self.resources[index].get_att_string(SERVICE_ID)

@@ -1,8 +1,11 @@
 """One CloudWatch dashboard per deployment, alarms per route and app, and saved access-log queries.
 
-Metrics: namespace AWS/VpcLattice (VPC Lattice User Guide, "CloudWatch metrics for Amazon VPC Lattice"):
-service metrics under the `Service` dimension, target-group metrics under `TargetGroup`, both holding ids that
-constructs/lattice_metric_ids.py resolves at deploy time. Access-log fields: the same guide, "Access logs".
+Metrics: namespace AWS/VpcLattice (VPC Lattice User Guide, "CloudWatch metrics for Amazon VPC Lattice"; the
+data and its source: tests/lattice_cloudwatch.py): service metrics under the `Service` dimension, holding the id
+constructs/lattice_metric_ids.py resolves at deploy time. Lattice publishes them only once a service has had
+traffic, so their alarms treat missing data as not breaching. Lattice has no target-health metric: the per-app
+alarms read this app's own (constructs/target_health.py), published every run, so missing data there means the
+publisher or the target group is gone, and breaches. Access-log fields: the same guide, "Access logs".
 """
 
 from __future__ import annotations
@@ -20,6 +23,16 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 from constructs.lattice_metric_ids import LatticeMetricIds, TargetGroupRef, target_groups
+from constructs.target_health import (
+    HEALTHY,
+    RUNS,
+    STALE,
+    UNHEALTHY,
+    TargetHealthPublisher,
+    app_dimension,
+    route_dimension,
+)
+from constructs.target_health import NAMESPACE as HEALTH_NAMESPACE
 
 from config import AppConfig
 from config.model import Route
@@ -72,6 +85,7 @@ class Observability(Construct):
         *,
         config: AppConfig,
         ids: LatticeMetricIds,
+        health: TargetHealthPublisher,
         access_log_group_name: str,
         dashboard_name: str,
     ) -> None:
@@ -80,6 +94,8 @@ class Observability(Construct):
         self.period = Duration.seconds(alarms_cfg.period_seconds)
         self.config = config
         self.ids = ids
+        # A health period never shorter than the publisher's interval: a period without a run would breach.
+        self.health_period = Duration.seconds(max(alarms_cfg.period_seconds, 60 * health.minutes))
         self.topic = self._topic(alarms_cfg.email) if alarms_cfg.email else None
 
         self.route_alarms: dict[str, list[cw.Alarm]] = {}
@@ -89,6 +105,7 @@ class Observability(Construct):
         for i, route in enumerate(config.routes):
             mine = [g for g in groups if g.route is route]
             rows.append(self._route_row(i, route, mine))
+        self.publisher_alarms = self._publisher_alarms()
 
         self.queries = [
             logs.CfnQueryDefinition(
@@ -122,16 +139,54 @@ class Observability(Construct):
             label=label,
         )
 
-    def _health_query(self, ref: TargetGroupRef, metric: str, label: str) -> cw.MathExpression:
-        """A Metrics Insights query on one target group: MAX over every series it has (with or without the
-        AvailabilityZone dimension), so it holds whichever dimension sets Lattice publishes."""
-        tg = self.ids.target_group_id(ref)
-        return cw.MathExpression(
-            # The id is Lattice's own (tg- and hex), resolved at deploy: nothing a user writes reaches the query.
-            expression=f"SELECT MAX({metric}) FROM \"{NAMESPACE}\" WHERE TargetGroup = '{tg}'",  # noqa: S608
-            period=self.period,
+    def _health_metric(self, ref: TargetGroupRef, metric: str, statistic: str, label: str) -> cw.Metric:
+        """This app's own count for one app behind one route (constructs/target_health.py), keyed on names."""
+        return cw.Metric(
+            namespace=HEALTH_NAMESPACE,
+            metric_name=metric,
+            dimensions_map={
+                "Cluster": self.config.cluster_name,
+                "Route": route_dimension(ref.route, self.config.cluster_name),
+                "App": app_dimension(ref.app),
+            },
+            statistic=statistic,
+            period=self.health_period,
             label=label,
         )
+
+    def _publisher_alarms(self) -> list[cw.Alarm]:
+        cluster = {"Cluster": self.config.cluster_name}
+        runs = cw.Metric(
+            namespace=HEALTH_NAMESPACE, metric_name=RUNS, dimensions_map=cluster, statistic="Sum",
+            period=self.health_period, label="publisher runs",
+        )  # fmt: skip
+        stale = cw.Metric(
+            namespace=HEALTH_NAMESPACE, metric_name=STALE, dimensions_map=cluster, statistic="Maximum",
+            period=self.health_period, label="stale service ids",
+        )  # fmt: skip
+        return [
+            self._alarm(
+                "target-health publisher silent",
+                runs,
+                threshold=1,
+                comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+                # Every run that publishes writes 1: no data means no run, or a failing one.
+                missing=cw.TreatMissingData.BREACHING,
+                description="the target-health function has published nothing: the no-healthy-targets alarms "
+                "have no data (its log group says why)",
+            ),
+            self._alarm(
+                "Lattice service ids stale",
+                stale,
+                threshold=1,
+                comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                # The publisher alarm above covers its silence.
+                missing=cw.TreatMissingData.NOT_BREACHING,
+                description="a Lattice service the route alarms watch no longer exists (the controller recreated "
+                "it): the 5XX and latency alarms and graphs watch a dead id until a deploy looks it up again "
+                "(README: Dashboard and alarms)",
+            ),
+        ]
 
     def _route_row(self, i: int, route: Route, groups: Sequence[TargetGroupRef]) -> list[cw.IWidget]:
         name = f"{route.namespace}/{route.name}"
@@ -167,16 +222,16 @@ class Observability(Construct):
         healthy: list[cw.IMetric] = []
         unhealthy: list[cw.IMetric] = []
         for ref in groups:
-            app = f"{ref.app.namespace}/{ref.app.name}"
-            up = self._health_query(ref, "HealthyHostCount", f"{ref.app.name} healthy")
-            healthy.append(up)
-            unhealthy.append(self._health_query(ref, "UnhealthyHostCount", f"{ref.app.name} unhealthy"))
+            app = app_dimension(ref.app)
+            healthy.append(self._health_metric(ref, HEALTHY, "Average", f"{ref.app.name} healthy"))
+            unhealthy.append(self._health_metric(ref, UNHEALTHY, "Average", f"{ref.app.name} unhealthy"))
             self.health_alarms[f"{name} {app}"] = self._alarm(
                 f"{name} {app} no healthy targets",
-                up,
+                self._health_metric(ref, HEALTHY, "Minimum", f"{ref.app.name} healthy"),
                 threshold=1,
                 comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
-                # Lattice reports target health all the time: silence means no target is there to report.
+                # The publisher writes this count on every run: silence means it stopped, or the target group
+                # is gone. Either way no healthy target is known.
                 missing=cw.TreatMissingData.BREACHING,
                 description=f"app {app} has no healthy Lattice target behind route {name}",
             )
@@ -240,7 +295,11 @@ class Observability(Construct):
                 "* What each graph and alarm means: README.md, *Dashboard and alarms*",
             ]
         )
-        every_alarm = [a for pair in self.route_alarms.values() for a in pair] + list(self.health_alarms.values())
+        every_alarm = [
+            *(a for pair in self.route_alarms.values() for a in pair),
+            *self.health_alarms.values(),
+            *self.publisher_alarms,
+        ]
         return [
             cw.TextWidget(markdown=text, width=8, height=ROW_HEIGHT),
             cw.GraphWidget(title="All routes: requests and responses", left=totals, width=10, height=ROW_HEIGHT),

@@ -10,7 +10,8 @@ _CFN_STACK_TAG = "aws:ResourceTag/aws:cloudformation:stack-name"
 
 
 def grant_smoke(role: iam.Role, *, gateway_stack: str, partition: str, region: str | None, account: str | None) -> None:
-    """Allow what tools/smoke.py does: read the Gateway stack's outputs and invoke its smoke function.
+    """Allow what tools/smoke.py does: read the Gateway stack's outputs, invoke its smoke function, and check that
+    CloudWatch lists the Lattice series its alarms watch.
 
     `None`/"<AWS::Partition>" mean the role's own stack's account, region or partition.
     """
@@ -28,6 +29,16 @@ def grant_smoke(role: iam.Role, *, gateway_stack: str, partition: str, region: s
             resources=[f"arn:{arn_partition}:lambda:{arn_region}:{arn_account}:function:*"],
             conditions={"StringEquals": {_CFN_STACK_TAG: gateway_stack}},
         )
+    )
+    # Read-only: which series the alarms watch (DescribeAlarms) and whether Lattice publishes them (ListMetrics).
+    role.add_to_policy(
+        iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms", "cloudwatch:ListMetrics"], resources=["*"])
+    )
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "cloudwatch:ListMetrics supports no resource-level permissions and DescribeAlarms lists alarms by name "
+        "prefix; both read-only.",
     )
     nag_region, nag_account = region or "<AWS::Region>", account or "<AWS::AccountId>"
     acknowledge(

@@ -22,6 +22,7 @@ from constructs.observability import Observability
 from constructs.producer_inputs import ProducerInputs
 from constructs.retention import retention as log_retention
 from constructs.smoke_test import SmokeTest
+from constructs.target_health import TargetHealthPublisher
 
 from config import AppConfig, ConfigError
 from config.access_policy import Identities
@@ -117,14 +118,21 @@ class GatewayStack(Stack):
             for binding in dns.bindings:
                 binding.node.add_dependency(workload.namespaces)
         # Each DNS record waits until its route's Lattice service exists; then the metric ids can be found.
-        ids = LatticeMetricIds(
-            self, "MetricIds", config=config, vpc_id=vpc.vpc_id, after=[dns], log_retention=retention
+        ids = LatticeMetricIds(self, "MetricIds", config=config, after=[dns], log_retention=retention)
+        health = TargetHealthPublisher(
+            self,
+            "TargetHealth",
+            config=config,
+            vpc_id=vpc.vpc_id,
+            alarm_prefix=f"{self.stack_name} ",  # constructs/observability.py names every alarm so
+            log_retention=retention,
         )
         observability = Observability(
             self,
             "Observability",
             config=config,
             ids=ids,
+            health=health,
             access_log_group_name=access_log_group_name(config.service_network_name),
             dashboard_name=self.stack_name,
         )

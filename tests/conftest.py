@@ -318,6 +318,7 @@ VARIANT: dict[str, object] = {
         "latencyP99Ms": 250,
         "evaluationPeriods": 5,
         "periodSeconds": 300,
+        "targetHealthMinutes": 10,  # longer than periodSeconds: the health alarms take the longer period
     },
 }
 

@@ -1,60 +1,120 @@
-"""What VPC Lattice publishes to CloudWatch: its metrics and dimensions, and its access-log fields.
+"""What VPC Lattice publishes to CloudWatch (metrics, their dimensions, units and statistics) and writes to its
+access logs, with where each fact was read. Test data for the dashboard, alarms and saved queries
+(constructs/observability.py): every metric, dimension and log field they name must be one of these, or this
+app's own (constructs/target_health.py).
 
-Test data for the dashboard, alarms and saved queries (constructs/observability.py): every metric, dimension
-and log field they name must be one of these.
+METRICS: VPC Lattice User Guide, "CloudWatch metrics for Amazon VPC Lattice",
+https://docs.aws.amazon.com/vpc-lattice/latest/ug/monitoring-cloudwatch.html (its Markdown source, as the
+search tool's code index stores it; read 2026-12-05). What the page says:
+- namespace AWS/VpcLattice; two tables, "Target group metrics" and "Service metrics";
+- target-group metrics: "To filter the metrics for target groups, use the following dimensions:
+  AvailabilityZone, TargetGroup"; service metrics likewise with AvailabilityZone and Service;
+- every metric's reporting criteria: reported "from the time the resource receives traffic, whether the value
+  is zero or non-zero", once a minute. So none is published before the first request: an alarm on one must
+  treat missing data as not breaching;
+- units: only RequestTime states one ("in milliseconds"); the rest are counts (bytes for the byte totals);
+- statistics: "The most useful statistic is Sum", except RequestTime ("Average and pNN.NN");
+- there is no target-health metric (no HealthyHostCount / UnhealthyHostCount: those are ELB's).
+Not settled by the page: whether a metric is published with `Service` (or `TargetGroup`) alone as well as
+with AvailabilityZone. DIMENSION_SETS lists both readings; the smoke step checks, after its traffic, that
+ListMetrics returns the series the alarms watch (lambda/smoke/handler.py, check `metrics`).
 
-Sources and how far each was checked here (no internet; the stored copies the project's search tool holds):
-- METRICS: VPC Lattice User Guide, "CloudWatch metrics for Amazon VPC Lattice"
-  (https://docs.aws.amazon.com/vpc-lattice/latest/ug/monitoring-cloudwatch.html). The stored copy confirms the
-  namespace AWS/VpcLattice and the page's two tables, "Target group metrics" and "Service metrics", but its
-  excerpt ends before the tables; the names below are the guide's as recalled, and agree with the service
-  metrics (TotalRequestCount, HTTPCode_4XX_Count, HTTPCode_5XX_Count, RequestTime in milliseconds, dimension
-  Service, optionally with AvailabilityZone; target groups under TargetGroup) other public write-ups list.
-  UnhealthyHostCount's spelling (Lattice's, unlike ELB's UnHealthyHostCount) is the least certain entry.
-- Dimension values are ids, not names: prometheus-community/yet-another-cloudwatch-exporter, pull request
-  #1506 (merged), pkg/config/services.go maps a Lattice service ARN to `Service` = the part after
-  `:service/`, i.e. svc-... .
-- ACCESS_LOG_FIELDS: VPC Lattice User Guide, "Access logs for Amazon VPC Lattice", section "Access log
-  contents" (https://docs.aws.amazon.com/vpc-lattice/latest/ug/monitoring-access-logs.html); the stored copy
-  confirms the section, the field list is the guide's as recalled.
-Re-check both lists against the live pages when this file changes; a wrong name shows as an empty graph.
+Dimension values are ids, not names: prometheus-community/yet-another-cloudwatch-exporter pull request #1506,
+pkg/config/services.go maps a service ARN to Service = the part after `:service/` (svc-...).
+
+ACCESS_LOG_FIELDS: VPC Lattice User Guide, "Access logs for Amazon VPC Lattice", section "Access log contents",
+https://docs.aws.amazon.com/vpc-lattice/latest/ug/monitoring-access-logs.html (read 2026-12-05: the stored copy
+confirms the section, its text ends before the field table), and a record Lattice wrote, published in
+aws-samples/sample-bridge-mode-sidecar README.md ("Example seen in the VPC Lattice access logs", 2024-08-04;
+read 2026-12-05). The field names below are that record's keys, exactly (it spells `serverNameIndication`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 NAMESPACE = "AWS/VpcLattice"
-METRICS_SOURCE = "VPC Lattice User Guide, CloudWatch metrics for Amazon VPC Lattice (tests/lattice_cloudwatch.py)"
+METRICS_SOURCE = "https://docs.aws.amazon.com/vpc-lattice/latest/ug/monitoring-cloudwatch.html (read 2026-12-05)"
+ACCESS_LOG_SOURCE = (
+    "https://docs.aws.amazon.com/vpc-lattice/latest/ug/monitoring-access-logs.html and "
+    "aws-samples/sample-bridge-mode-sidecar README.md (read 2026-12-05)"
+)
+# The page's reporting criteria for every metric: only from the first request on.
+ALWAYS_PUBLISHED = False
 
-SERVICE_DIMENSIONS = (("Service",), ("Service", "AvailabilityZone"))
-TARGET_GROUP_DIMENSIONS = (("TargetGroup",), ("TargetGroup", "AvailabilityZone"))
+SERVICE_DIMENSION_SETS = (("Service",), ("Service", "AvailabilityZone"))
+TARGET_GROUP_DIMENSION_SETS = (("TargetGroup",), ("TargetGroup", "AvailabilityZone"))
 
-# metric -> the dimension sets it is published with
+
+@dataclass(frozen=True)
+class Metric:
+    unit: str  # as the page states it; "Count" where it states none for a count
+    statistics: tuple[str, ...]  # the page's "most useful" statistics
+    dimension_sets: tuple[tuple[str, ...], ...]
+
+
+def _tg(unit: str = "Count", statistics: tuple[str, ...] = ("Sum",)) -> Metric:
+    return Metric(unit, statistics, TARGET_GROUP_DIMENSION_SETS)
+
+
+def _svc(unit: str = "Count", statistics: tuple[str, ...] = ("Sum",)) -> Metric:
+    return Metric(unit, statistics, SERVICE_DIMENSION_SETS)
+
+
+PERCENTILES = ("Average", "pNN.NN")
+
+TARGET_GROUP_METRICS: dict[str, Metric] = {
+    "TotalConnectionCount": _tg(),
+    "ActiveConnectionCount": _tg(),
+    "ConnectionErrorCount": _tg(),
+    "HTTP1_ConnectionCount": _tg(),
+    "HTTP2_ConnectionCount": _tg(),
+    "ConnectionTimeoutCount": _tg(),
+    "TotalReceivedConnectionBytes": _tg("Bytes"),
+    "TotalSentConnectionBytes": _tg("Bytes"),
+    "TotalRequestCount": _tg(),
+    "ActiveRequestCount": _tg(),
+    "RequestTime": _tg("Milliseconds", PERCENTILES),
+    "HTTPCode_2XX_Count": _tg(),
+    "HTTPCode_3XX_Count": _tg(),
+    "HTTPCode_4XX_Count": _tg(),
+    "HTTPCode_5XX_Count": _tg(),
+    "TLSConnectionErrorCount": _tg(),
+    "TotalTLSConnectionHandshakeCount": _tg(),
+}
+SERVICE_METRICS: dict[str, Metric] = {
+    "RequestTimeoutCount": _svc(),
+    "TotalRequestCount": _svc(),
+    "RequestTime": _svc("Milliseconds", PERCENTILES),
+    "HTTPCode_2XX_Count": _svc(),
+    "HTTPCode_3XX_Count": _svc(),
+    "HTTPCode_4XX_Count": _svc(),
+    "HTTPCode_5XX_Count": _svc(),
+    **{f"HTTPCode_VpcLattice_{code}_Count": _svc() for code in (400, 403, 404, 429, 500, 502, 504)},
+}
+
+
+def dimension_sets(metric: str) -> tuple[tuple[str, ...], ...]:
+    """Every dimension set the page allows for `metric` (a name both tables list takes either kind)."""
+    sets: tuple[tuple[str, ...], ...] = ()
+    for table in (SERVICE_METRICS, TARGET_GROUP_METRICS):
+        if metric in table:
+            sets += table[metric].dimension_sets
+    return sets
+
+
 METRICS: dict[str, tuple[tuple[str, ...], ...]] = {
-    # Service metrics
-    "TotalRequestCount": SERVICE_DIMENSIONS,
-    "HTTPCode_2XX_Count": SERVICE_DIMENSIONS,
-    "HTTPCode_3XX_Count": SERVICE_DIMENSIONS,
-    "HTTPCode_4XX_Count": SERVICE_DIMENSIONS,
-    "HTTPCode_5XX_Count": SERVICE_DIMENSIONS,
-    "RequestTime": SERVICE_DIMENSIONS,
-    # Target group metrics
-    "HealthyHostCount": TARGET_GROUP_DIMENSIONS,
-    "UnhealthyHostCount": TARGET_GROUP_DIMENSIONS,
-    "RequestCount": TARGET_GROUP_DIMENSIONS,
-    "ActiveConnectionCount": TARGET_GROUP_DIMENSIONS,
-    "ConnectionErrorCount": TARGET_GROUP_DIMENSIONS,
-    "NewConnectionCount": TARGET_GROUP_DIMENSIONS,
-    "ProcessedBytes": TARGET_GROUP_DIMENSIONS,
+    name: dimension_sets(name) for name in {**TARGET_GROUP_METRICS, **SERVICE_METRICS}
 }
 DIMENSIONS = frozenset(d for sets in METRICS.values() for dims in sets for d in dims)
 
 ACCESS_LOG_FIELDS = frozenset(
     {
-        "eventTimestamp", "serviceNetworkArn", "resolvedUser", "authDeniedReason", "requestMethod",
-        "targetGroupArn", "tlsInfo", "userAgent", "serverNameIndicator", "destinationVpcId", "sourceIpPort",
-        "targetIpPort", "serviceArn", "sourceVpcArn", "requestPath", "startTime", "protocol", "responseCode",
-        "bytesReceived", "bytesSent", "duration", "requestToTargetDuration", "responseFromTargetDuration",
-        "grpcResponseCode", "callerPrincipal", "callerX509SubjectCN", "callerX509IssuerOU",
-        "callerX509SANNameCN", "callerX509SANDNS", "callerX509SANURI", "sourceVpcId",
+        "serviceNetworkArn", "resolvedUser", "listenerType", "authDeniedReason", "targetGroupArn", "sourceVpcArn",
+        "destinationVpcId", "sourceIpPort", "listenerId", "targetIpPort", "failureReason", "serviceArn",
+        "sourceVpcId", "startTime", "requestMethod", "requestPath", "protocol", "responseCode", "bytesReceived",
+        "bytesSent", "duration", "userAgent", "hostHeader", "serverNameIndication", "requestToTargetDuration",
+        "responseFromTargetDuration", "sslCipher", "tlsVersion", "callerPrincipal", "callerPrincipalOrgID",
+        "callerX509IssuerOU", "callerX509SubjectCN", "callerX509SANNameCN", "callerX509SANDNS", "callerX509SANURI",
     }
 )  # fmt: skip

@@ -27,6 +27,14 @@ import regex  # botocore's patterns use \p{L}-style classes, which `re` lacks (r
 
 from tests import lattice_cloudwatch
 
+# Every metric an alarm may read: Lattice's (tests/lattice_cloudwatch.py) and this app's own target-health
+# metrics (constructs/target_health.py, written by lambda/lattice_metrics/health.py).
+OWN_METRICS = ("HealthyTargetCount", "UnhealthyTargetCount", "StaleServiceIds", "PublisherRuns")
+OWN_DIMENSIONS = ("Cluster", "Route", "App")
+KNOWN_METRICS = (*lattice_cloudwatch.METRICS, *OWN_METRICS)
+KNOWN_DIMENSIONS = (*sorted(lattice_cloudwatch.DIMENSIONS), *OWN_DIMENSIONS)
+METRIC_SOURCES = f"{lattice_cloudwatch.METRICS_SOURCE}; this app's own: constructs/target_health.py"
+
 TOKEN = "\ue000"  # stands for an unresolved intrinsic inside a rendered string (a private-use character)
 Template = dict[str, Any]
 
@@ -545,31 +553,26 @@ def _rows() -> tuple[Row, ...]:
             botocore("cloudwatch", "AlarmName", charset=r"[^\x00-\x1f\x7f]", also="PutMetricAlarm AlarmName"),
         ),
         Row(("AWS::CloudWatch::Alarm",), "AlarmDescription", botocore("cloudwatch", "AlarmDescription")),
-        # Names CloudWatch accepts but nothing publishes give an alarm that never sees data: only Lattice's own.
+        # Names CloudWatch accepts but nothing publishes give an alarm that never sees data: only Lattice's own
+        # (tests/lattice_cloudwatch.py, with its source) and this app's target-health metrics.
+        *(
+            Row(("AWS::CloudWatch::Alarm",), path, Constraint(source=METRIC_SOURCES, pattern="|".join(names)))
+            for path, names in (
+                ("Metrics[].MetricStat.Metric.MetricName", KNOWN_METRICS),
+                ("Metrics[].MetricStat.Metric.Dimensions[].Name", KNOWN_DIMENSIONS),
+            )
+        ),
+        # Dimension values: 1-1024 characters (botocore cloudwatch DimensionValue); the publisher writes the same.
         Row(
             ("AWS::CloudWatch::Alarm",),
-            "Metrics[].MetricStat.Metric.MetricName",
-            Constraint(source=lattice_cloudwatch.METRICS_SOURCE, pattern="|".join(lattice_cloudwatch.METRICS)),
+            "Metrics[].MetricStat.Metric.Dimensions[].Value",
+            botocore("cloudwatch", "DimensionValue"),
         ),
-        Row(
-            ("AWS::CloudWatch::Alarm",),
-            "Metrics[].MetricStat.Metric.Dimensions[].Name",
-            Constraint(source=lattice_cloudwatch.METRICS_SOURCE, pattern="|".join(lattice_cloudwatch.DIMENSIONS)),
-        ),
+        Row(("AWS::Events::Rule",), "Description", botocore("events", "RuleDescription")),
         Row(("AWS::Logs::QueryDefinition",), "Name", botocore("logs", "QueryDefinitionName")),
         Row(("AWS::RAM::Permission",), "Name", botocore("ram", "PermissionName")),
-        # Our metric-id lookup finds the route's Lattice service by name and its target groups by the
-        # controller's tags (cluster, Kubernetes service and route names).
+        # Our metric-id lookup finds each route's Lattice service by name.
         Row(("Custom::LatticeMetricIds",), "Services[].Name", botocore("vpc-lattice", "ServiceName")),
-        Row(
-            ("Custom::LatticeMetricIds",),
-            "TargetGroups[].ClusterName",
-            botocore("eks", "ClusterName", charset=r"[A-Za-z0-9\-_]"),
-        ),
-        Row(("Custom::LatticeMetricIds",), "TargetGroups[].RouteName", K8S_SUBDOMAIN),
-        Row(("Custom::LatticeMetricIds",), "TargetGroups[].ServiceName", K8S_SERVICE_NAME),
-        Row(("Custom::LatticeMetricIds",), "TargetGroups[].RouteNamespace", K8S_LABEL_NAME),
-        Row(("Custom::LatticeMetricIds",), "TargetGroups[].ServiceNamespace", K8S_LABEL_NAME),
         # --- VPC Lattice
         Row(("AWS::VpcLattice::ServiceNetwork",), "Name", botocore("vpc-lattice", "ServiceNetworkName")),
         # VPC Lattice User Guide, quotas: "Auth policy size: 10 Kilobytes, not adjustable" (the model allows more).

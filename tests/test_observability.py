@@ -11,16 +11,24 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from constructs.lattice_metric_ids import config_digest, target_groups
+from constructs import target_health
+from constructs.lattice_metric_ids import SERVICE_ID, route_digest, target_groups
 from constructs.observability import QUERIES
 
 from config import AppConfig, ConfigError, parse_context
 from config.lattice_names import SERVICE_NAME_OVERRIDE_ANNOTATION, lattice_service_name, route_object_name
 from tests import lattice_cloudwatch as documented
-from tests.conftest import VARIANT, Synthesized, cdk_json_context
+from tests.conftest import VARIANT, PipelineSynth, Synthesized, cdk_json_context
 
 GATEWAY, PLATFORM = "EksLatticeGateway-Gateway", "EksLatticeGateway-Platform"
-SELECT = re.compile(r"^SELECT (\w+)\((\w+)\) FROM \"([^\"]+)\" WHERE (\w+) = '([^']*)'$")
+# This app's own metrics (constructs/target_health.py) -> their dimension sets. The publisher writes each on every
+# run (lambda/lattice_metrics/health.py), so each is always published while it runs.
+OWN_METRICS: dict[str, tuple[str, ...]] = {
+    target_health.HEALTHY: ("Cluster", "Route", "App"),
+    target_health.UNHEALTHY: ("Cluster", "Route", "App"),
+    target_health.STALE: ("Cluster",),
+    target_health.RUNS: ("Cluster",),
+}
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -35,7 +43,8 @@ def flatten(node: Any) -> str:
         sep, parts = node["Fn::Join"]
         return str(sep).join(flatten(p) for p in parts)
     if isinstance(node, dict) and "Fn::GetAtt" in node:
-        return f"<{node['Fn::GetAtt'][1]}>"
+        logical_id, attribute = node["Fn::GetAtt"]
+        return f"<{logical_id}.{attribute}>" if attribute == SERVICE_ID else f"<{attribute}>"
     if isinstance(node, dict) and "Ref" in node:
         return f"<{node['Ref'].split('::')[-1]}>"
     if isinstance(node, dict) and "Fn::GetStackOutput" in node:  # a Platform value (e.g. a role in a route's policy)
@@ -58,39 +67,41 @@ def config_of(synth: Synthesized) -> AppConfig:
     return synth.config
 
 
-def lookup_props(synth: Synthesized) -> tuple[str, dict[str, Any]]:
-    ((logical_id, resource),) = of_type(synth.templates[GATEWAY], "Custom::LatticeMetricIds").items()
-    return logical_id, resource["Properties"]
+def lookups(synth: Synthesized) -> list[tuple[str, dict[str, Any]]]:
+    """The per-route lookups, in route order (each is named by the service it looks up)."""
+    found = of_type(synth.templates[GATEWAY], "Custom::LatticeMetricIds").items()
+    by_name = {r["Properties"]["Services"][0]["Name"]: (k, r["Properties"]) for k, r in found}
+    config = config_of(synth)
+    return [by_name[lattice_service_name(route, config.cluster_name)] for route in config.routes]
 
 
-def metric_uses(synth: Synthesized) -> Iterator[tuple[str, str, tuple[str, ...], str]]:
-    """(where, metric, dimension names, first dimension value) of every metric the dashboard and alarms read."""
+def alarm_metrics(alarm: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(namespace, metric, dimensions) of every metric an alarm reads, plain or in metric math."""
+    if "MetricName" in alarm:
+        yield alarm["Namespace"], alarm["MetricName"], {d["Name"]: flatten(d["Value"]) for d in alarm["Dimensions"]}
+    for query in alarm.get("Metrics", []):
+        if "MetricStat" in query:
+            metric = query["MetricStat"]["Metric"]
+            dims = {d["Name"]: flatten(d["Value"]) for d in metric["Dimensions"]}
+            yield metric["Namespace"], metric["MetricName"], dims
+        else:
+            assert not flatten(query["Expression"]).lstrip().upper().startswith(("SELECT", "SEARCH")), query
+
+
+def metric_uses(synth: Synthesized) -> Iterator[tuple[str, str, str, tuple[str, ...], dict[str, str]]]:
+    """(where, namespace, metric, dimension names, dimensions) of every metric the dashboard and alarms read."""
     _, body = dashboard(synth)
     for widget in body["widgets"]:
         for entry in widget["properties"].get("metrics", []):
             if isinstance(entry[0], str):
                 namespace, metric, *rest = [e for e in entry if not isinstance(e, dict)]
-                assert namespace == documented.NAMESPACE
-                yield widget["properties"]["title"], metric, tuple(rest[0::2]), rest[1]
-            elif entry[0]["expression"].startswith("SELECT"):
-                yield widget["properties"]["title"], *_select(entry[0]["expression"])
+                dims = dict(zip(rest[0::2], rest[1::2], strict=True))
+                yield widget["properties"]["title"], namespace, metric, tuple(dims), dims
+            else:
+                assert not entry[0]["expression"].lstrip().upper().startswith(("SELECT", "SEARCH")), entry
     for name, alarm in alarms(synth).items():
-        for query in alarm["Metrics"]:
-            if "MetricStat" in query:
-                metric = query["MetricStat"]["Metric"]
-                assert metric["Namespace"] == documented.NAMESPACE
-                dims = metric["Dimensions"]
-                yield name, metric["MetricName"], tuple(d["Name"] for d in dims), flatten(dims[0]["Value"])
-            elif flatten(query["Expression"]).startswith("SELECT"):
-                yield name, *_select(flatten(query["Expression"]))
-
-
-def _select(expression: str) -> tuple[str, tuple[str, ...], str]:
-    match = SELECT.match(expression)
-    assert match, expression
-    _, metric, namespace, dimension, value = match.groups()
-    assert namespace == documented.NAMESPACE
-    return metric, (dimension,), value
+        for namespace, metric, dims in alarm_metrics(alarm):
+            yield name, namespace, metric, tuple(dims), dims
 
 
 @pytest.fixture(params=["synth", "variant"])
@@ -121,18 +132,34 @@ def test_widgets_fit_the_grid_without_overlapping(any_synth: Synthesized) -> Non
         cells |= mine
 
 
-def test_every_metric_and_dimension_is_one_lattice_documents(any_synth: Synthesized) -> None:
+def test_every_metric_and_dimension_is_one_lattice_documents_or_this_apps_own(any_synth: Synthesized) -> None:
     uses = list(metric_uses(any_synth))
-    assert uses
-    for where, metric, dims, _ in uses:
-        assert metric in documented.METRICS, (where, metric)
-        assert dims in documented.METRICS[metric], (where, metric, dims)
+    assert {namespace for _, namespace, *_ in uses} == {documented.NAMESPACE, target_health.NAMESPACE}
+    for where, namespace, metric, dims, _ in uses:
+        if namespace == documented.NAMESPACE:
+            assert metric in documented.METRICS, (where, metric)
+            assert set(dims) in [set(d) for d in documented.METRICS[metric]], (where, metric, dims)
+        else:
+            assert namespace == target_health.NAMESPACE, (where, namespace)
+            assert set(dims) == set(OWN_METRICS.get(metric, ("?",))), (where, metric, dims)
 
 
 def test_a_wrong_metric_name_would_be_caught() -> None:
-    """The check above compares against real data: a made-up or ELB-only name is not in the set."""
-    assert "RequestCountPerTarget" not in documented.METRICS and "UnHealthyHostCount" not in documented.METRICS
+    """The check above compares against the cited data: ELB's names (the first review found them here) and a
+    target-health metric Lattice does not publish are not in it."""
+    for elb in ("HealthyHostCount", "UnhealthyHostCount", "UnHealthyHostCount", "RequestCount", "NewConnectionCount",
+                "ProcessedBytes"):  # fmt: skip
+        assert elb not in documented.METRICS
     assert ("ServiceName",) not in documented.METRICS["TotalRequestCount"]
+    assert "serverNameIndicator" not in documented.ACCESS_LOG_FIELDS
+    assert "serverNameIndication" in documented.ACCESS_LOG_FIELDS
+
+
+def test_this_apps_names_are_the_ones_the_publisher_writes() -> None:
+    from lattice_metrics import health
+
+    assert tuple(OWN_METRICS) == (health.HEALTHY, health.UNHEALTHY, health.STALE, health.RUNS)
+    assert target_health.NAMESPACE != documented.NAMESPACE and not target_health.NAMESPACE.startswith("AWS/")
 
 
 def test_every_route_and_app_has_its_widgets_and_alarms(any_synth: Synthesized) -> None:
@@ -151,7 +178,7 @@ def test_every_route_and_app_has_its_widgets_and_alarms(any_synth: Synthesized) 
         # The route's widgets read its own service's metrics, nobody else's.
         row = [w for w in body["widgets"] if w["properties"].get("title", "").startswith(f"{name}: ")]
         values = {v for w in row[:2] for *_, v in _widget_uses(w)}
-        assert values == {f"<Service{i}>"}
+        assert values == {f"<{lookups(any_synth)[i][0]}.{SERVICE_ID}>"}
     for ref in target_groups(config):
         app = f"{ref.app.namespace}/{ref.app.name}"
         route_name = f"{ref.route.namespace}/{ref.route.name}"
@@ -180,59 +207,79 @@ def test_adding_a_route_adds_its_row_and_alarms(synth: Synthesized, variant: Syn
 
 
 def test_the_service_looked_up_is_the_one_the_controller_names_for_each_route(any_synth: Synthesized) -> None:
-    """Lattice keys metrics on the service's id; the lookup finds it by the name the controller will give the
-    route: the service-name-override annotation on the HTTPRoute object the app emits."""
+    """Lattice keys metrics on the service's id; each route's lookup finds it by the name the controller will
+    give the route: the service-name-override annotation on the HTTPRoute object the app emits. The health
+    alarms name the same object and its backends, as the controller tags the target groups."""
     config = config_of(any_synth)
-    _, props = lookup_props(any_synth)
     routes = {
         (m["metadata"]["namespace"], m["metadata"]["name"]): m
         for r in of_type(any_synth.templates[GATEWAY], "Custom::AWSCDK-EKS-KubernetesResource").values()
         for m in json.loads(flatten(r["Properties"]["Manifest"]))
         if m["kind"] == "HTTPRoute"
     }
-    assert len(routes) == len(config.routes) == len(props["Services"])
+    found = lookups(any_synth)
+    assert len(routes) == len(config.routes) == len(found)
+    health = {n: m[2] for n, a in alarms(any_synth).items() for m in alarm_metrics(a) if m[1] == target_health.HEALTHY}
     for i, route in enumerate(config.routes):
         manifest = routes[(route.namespace, route_object_name(route, config.cluster_name))]
         annotated = manifest["metadata"]["annotations"][SERVICE_NAME_OVERRIDE_ANNOTATION]
-        assert props["Services"][i] == {"Key": f"Service{i}", "Name": annotated}
+        assert found[i][1]["Services"] == [{"Key": SERVICE_ID, "Name": annotated}]
         assert annotated == lattice_service_name(route, config.cluster_name)
-        # The target groups it looks for are the route's backends, tagged with the object's name.
+        assert found[i][1]["ConfigDigest"] == route_digest(route)
         backends = {b["name"] for rule in manifest["spec"]["rules"] for b in rule["backendRefs"]}
-        mine = [t for t in props["TargetGroups"] if t["RouteName"] == manifest["metadata"]["name"]]
-        assert {t["ServiceName"] for t in mine} == backends
-        assert {t["ClusterName"] for t in mine} == {config.cluster_name}
+        route_value = f"{manifest['metadata']['namespace']}/{manifest['metadata']['name']}"
+        mine = [d for d in health.values() if d["Route"] == route_value]
+        assert {d["App"] for d in mine} == {f"{route.namespace}/{b}" for b in backends}
+        assert {d["Cluster"] for d in mine} == {config.cluster_name}
 
 
-def test_the_lookup_runs_after_the_dns_records_and_in_the_cluster_vpc(synth: Synthesized) -> None:
+def test_each_lookup_runs_after_the_dns_records(synth: Synthesized) -> None:
     gw = synth.templates[GATEWAY]
-    logical_id, props = lookup_props(synth)
-    depends = gw["Resources"][logical_id].get("DependsOn", [])
     records = of_type(gw, "Custom::LatticeDnsRecord")
-    assert records and set(records) <= set(depends)
-    assert "ClusterNetwork" in json.dumps(props["VpcId"])
+    assert records
+    for logical_id, _ in lookups(synth):
+        assert set(records) <= set(gw["Resources"][logical_id].get("DependsOn", []))
 
 
 # ------------------------------------------------------------------------------------------------ alarms
+
+
+def single_stat(alarm: dict[str, Any]) -> tuple[str, str]:
+    """(metric, statistic) of an alarm on one metric, in either form CloudFormation takes."""
+    if "MetricName" in alarm:
+        return alarm["MetricName"], alarm["Statistic"]
+    (query,) = alarm["Metrics"]
+    return query["MetricStat"]["Metric"]["MetricName"], query["MetricStat"]["Stat"]
 
 
 @pytest.mark.parametrize("which", ["synth", "variant"])
 def test_alarm_thresholds_and_periods_follow_config(request: pytest.FixtureRequest, which: str) -> None:
     synth: Synthesized = request.getfixturevalue(which)
     cfg = config_of(synth).alarms
+    # The health alarms' period: never shorter than the publisher's interval (a period without a run breaches).
+    health_period = max(cfg.period_seconds, 60 * cfg.target_health_minutes)
     for name, alarm in alarms(synth).items():
         assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == cfg.evaluation_periods
-        for query in alarm["Metrics"]:
-            period = query.get("Period") or query.get("MetricStat", {}).get("Period")
-            assert period in (None, cfg.period_seconds), name
+        own = any(ns == target_health.NAMESPACE for ns, *_ in alarm_metrics(alarm))
+        periods = {q.get("Period") or q.get("MetricStat", {}).get("Period") for q in alarm.get("Metrics", [])}
+        periods |= {alarm.get("Period")}
+        assert periods - {None} == {health_period if own else cfg.period_seconds}, name
         if name.endswith("5XX rate"):
             assert alarm["Threshold"] == cfg.error_rate_percent
             assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
         elif name.endswith("p99 latency"):
             assert alarm["Threshold"] == cfg.latency_p99_ms
             assert alarm["Metrics"][0]["MetricStat"]["Stat"] == "p99"
-        else:
-            assert name.endswith("no healthy targets")
+        elif name.endswith("no healthy targets"):
             assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "LessThanThreshold")
+            assert single_stat(alarm) == (target_health.HEALTHY, "Minimum")
+        elif name.endswith("publisher silent"):
+            assert single_stat(alarm) == (target_health.RUNS, "Sum")
+            assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "LessThanThreshold")
+        else:
+            assert name.endswith("Lattice service ids stale"), name
+            assert single_stat(alarm) == (target_health.STALE, "Maximum")
+            assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
     if which == "variant":  # other values than the defaults, so the check above is not passing by accident
         assert (cfg.error_rate_percent, cfg.latency_p99_ms, cfg.evaluation_periods, cfg.period_seconds) != (
             5,
@@ -240,13 +287,39 @@ def test_alarm_thresholds_and_periods_follow_config(request: pytest.FixtureReque
             3,
             60,
         )
+        assert health_period == 600  # the publisher's interval, longer than periodSeconds
 
 
-def test_missing_data_is_chosen_per_alarm(synth: Synthesized) -> None:
-    """No traffic is not an outage (error and latency alarms stay OK); no healthy-target data is."""
-    for name, alarm in alarms(synth).items():
-        expected = "breaching" if name.endswith("no healthy targets") else "notBreaching"
-        assert alarm["TreatMissingData"] == expected, name
+def test_missing_data_breaches_only_on_metrics_that_are_always_published(
+    synth: Synthesized, variant: Synthesized, two_stages: PipelineSynth, one_stage: PipelineSynth
+) -> None:
+    """The class, over every alarm of every synthesis (default, variant, both pipelines' stages): an alarm that
+    treats missing data as breaching must read only metrics published whatever the traffic. Lattice publishes
+    none so (its page: "from the time the resource receives traffic"); this app's own are written on every
+    publisher run. Every alarm states its choice."""
+    from tests.service_constraints import assembly_templates
+
+    always = set(OWN_METRICS) if not documented.ALWAYS_PUBLISHED else set(OWN_METRICS) | set(documented.METRICS)
+    found = {
+        f"{where}:{r['Properties']['AlarmName']}": r["Properties"]
+        for where, outdir in (
+            ("default", synth.outdir),
+            ("variant", variant.outdir),
+            ("pipeline-two", two_stages.outdir),
+            ("pipeline-one", one_stage.outdir),
+        )
+        for _, template in assembly_templates(outdir)
+        for r in template.get("Resources", {}).values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert {k.split(":")[0] for k in found} == {"default", "variant", "pipeline-two", "pipeline-one"}
+    for name, alarm in found.items():
+        assert alarm["TreatMissingData"] in ("breaching", "notBreaching"), name
+        if alarm["TreatMissingData"] == "breaching":
+            for namespace, metric, _ in alarm_metrics(alarm):
+                assert namespace == target_health.NAMESPACE and metric in always, (name, metric)
+    breaching = {n for n, a in found.items() if a["TreatMissingData"] == "breaching"}
+    assert breaching == {n for n in found if n.endswith(("no healthy targets", "publisher silent"))}
 
 
 def test_error_rate_is_5xx_over_requests_of_the_same_service(synth: Synthesized) -> None:
@@ -354,14 +427,41 @@ def test_cost_prices_the_dashboard_alarms_and_free_queries(synth: Synthesized, v
         assert prices[key]["source"].startswith("https://aws.amazon.com/") and prices[key]["date"]
     est = {line.key: line for line in cost.estimate(synth.templates, region=region, config=synth.config).lines}
     assert est["cloudwatch_dashboards"].monthly_usd == 3.00
-    # 5XX rate: errors and requests; p99: one metric; each app's health: one Metrics Insights series.
-    assert est["cloudwatch_alarms"].quantity == 2 + 1 + len(target_groups(config_of(synth)))
+    # 5XX rate: errors and requests; p99: one metric; each app's health: one; the publisher's two alarms.
+    pairs = len(target_groups(config_of(synth)))
+    assert est["cloudwatch_alarms"].quantity == 2 + 1 + pairs + 2
     assert est["cloudwatch_alarms"].monthly_usd == round(est["cloudwatch_alarms"].quantity * 0.10, 2)
     assert (est["query_definitions"].quantity, est["query_definitions"].monthly_usd) == (len(QUERIES), 0.0)
     assert "alarm_topic_keys" not in est  # no email, no topic
     more = {line.key: line for line in cost.estimate(variant.templates, region=region, config=variant.config).lines}
     assert more["cloudwatch_alarms"].quantity == est["cloudwatch_alarms"].quantity + 2 + 1 + 1
     assert more["alarm_topic_keys"].monthly_usd == 1.00
+
+
+def test_cost_prices_the_target_health_publisher(synth: Synthesized, variant: Synthesized) -> None:
+    """Metrics, invocations, duration and API requests of the publisher, from the synthesized schedule."""
+    from tools import cost
+
+    region = "us-east-1"
+    prices = cost.load_prices()["regions"][region]
+    keys = ("cloudwatch_custom_metric_month", "cloudwatch_api_1k_requests", "lambda_million_requests",
+            "lambda_arm_gb_second")  # fmt: skip
+    for key in keys:
+        assert prices[key]["source"].startswith("https://aws.amazon.com/") and prices[key]["date"]
+    est = {line.key: line for line in cost.estimate(synth.templates, region=region, config=synth.config).lines}
+    pairs = len(target_groups(config_of(synth)))
+    assert est["target_health_metrics"].quantity == 2 * pairs + 2
+    assert est["target_health_metrics"].monthly_usd == round((2 * pairs + 2) * 0.30, 2)
+    runs = 730 * 60  # every minute by default
+    assert est["target_health_invocations"].quantity == round(runs / 1e6, 4)
+    assert est["target_health_api_calls"].quantity == round(runs * 3 / 1000, 1)  # 2 PutMetricData + 1 DescribeAlarms
+    assert (
+        est["target_health_duration"].quantity == round(runs * 1.0 * 256 / 1024)
+        and est["target_health_duration"].assumption
+    )
+    more = {line.key: line for line in cost.estimate(variant.templates, region=region, config=variant.config).lines}
+    assert more["target_health_invocations"].quantity == round(730 * 6 / 1e6, 4)  # every 10 minutes
+    assert more["target_health_metrics"].quantity == 2 * len(target_groups(config_of(variant))) + 2
 
 
 def test_make_dashboard_prints_the_url_the_stack_outputs(synth: Synthesized, tmp_path: Any) -> None:
@@ -423,13 +523,9 @@ def test_the_readme_picture_is_drawn_from_the_current_dashboard(synth: Synthesiz
         assert escape(name.split(" ", 1)[-1]) in words
 
 
-def test_the_lookup_runs_again_when_apps_or_routes_change(synth: Synthesized, variant: Synthesized) -> None:
-    """A changed app or route can make the controller replace a target group: new properties, new lookup."""
-
-    config = config_of(synth)
-    assert lookup_props(synth)[1]["ConfigDigest"] == config_digest(config)
-    assert lookup_props(variant)[1]["ConfigDigest"] == config_digest(config_of(variant)) != config_digest(config)
-    app = config.apps[0]
-    http2 = app.model_copy(update={"health_check": app.health_check.model_copy(update={"protocol_version": "HTTP2"})})
-    assert config_digest(config.model_copy(update={"apps": (http2, *config.apps[1:])})) != config_digest(config)
-    assert config_digest(config.model_copy(update={"alarms": config_of(variant).alarms})) == config_digest(config)
+def test_a_routes_lookup_runs_again_when_that_route_changes(synth: Synthesized) -> None:
+    """A changed route can make the controller replace its service: new properties, new lookup of that route
+    only. Apps and alarms don't touch it (target groups have no looked-up id)."""
+    route = config_of(synth).routes[0]
+    assert route_digest(route.model_copy(update={"hostname": "other.example.com"})) != route_digest(route)
+    assert route_digest(route.model_copy()) == route_digest(route)

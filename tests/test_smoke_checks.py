@@ -154,16 +154,18 @@ def aws_env(mocked_aws: str) -> None:
     assert mocked_aws == REGION
 
 
-def run_cli(argv: list[str], fake: FakeLambda, *, with_stack: bool = True) -> tuple[int, str]:
+def run_cli(
+    argv: list[str], fake: FakeLambda, *, with_stack: bool = True, sleep: Any = lambda _: None
+) -> tuple[int, str]:
     cfn = boto3.client("cloudformation", region_name=REGION)
     if with_stack:
         cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(TEMPLATE))
 
     def clients(service: str, region: str | None) -> Any:
-        return fake if service == "lambda" else cfn
+        return {"lambda": fake, "cloudformation": cfn}.get(service) or boto3.client(service, region_name=REGION)
 
     out = io.StringIO()
-    return smoke_cli.main(argv, client_factory=clients, out=out), out.getvalue()
+    return smoke_cli.main(argv, client_factory=clients, out=out, sleep=sleep), out.getvalue()
 
 
 PASSED = {
@@ -207,6 +209,100 @@ def test_cli_passes_and_prints_one_line_per_check() -> None:
         "PASS route=default/demo-http-route caller=unsigned status=403 GET http://api.example.com/v2/"
     )
     assert lines[2] == "smoke test passed: 2 of 2 checks ok"
+
+
+def route_alarm(service_id: str) -> None:
+    """A route alarm as the stack makes it: metric math over the `Service`-only series."""
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+
+    def stat(key: str, metric: str) -> dict[str, Any]:
+        spec = {
+            "Namespace": "AWS/VpcLattice",
+            "MetricName": metric,
+            "Dimensions": [{"Name": "Service", "Value": service_id}],
+        }
+        return {"Id": key, "MetricStat": {"Metric": spec, "Period": 60, "Stat": "Sum"}, "ReturnData": False}
+
+    cloudwatch.put_metric_alarm(
+        AlarmName=f"{STACK} default/demo-http-route 5XX rate", EvaluationPeriods=3, Threshold=5,
+        ComparisonOperator="GreaterThanThreshold",
+        Metrics=[stat("errors", "HTTPCode_5XX_Count"), stat("requests", "TotalRequestCount"),
+                 {"Id": "rate", "Expression": "100 * FILL(errors, 0) / requests", "ReturnData": True}],
+    )  # fmt: skip
+
+
+def lattice_publishes(service_id: str, *, with_az_only: bool) -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    dims = [{"Name": "Service", "Value": service_id}]
+    if with_az_only:
+        dims = [*dims, {"Name": "AvailabilityZone", "Value": "us-east-1a"}]
+    for metric in ("HTTPCode_5XX_Count", "TotalRequestCount"):
+        cloudwatch.put_metric_data(
+            Namespace="AWS/VpcLattice", MetricData=[{"MetricName": metric, "Dimensions": dims, "Value": 0}]
+        )
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_metrics_check_passes_when_the_watched_series_are_listed() -> None:
+    route_alarm("svc-0123456789abcdef0")
+    lattice_publishes("svc-0123456789abcdef0", with_az_only=False)
+    status, out = run_cli([], FakeLambda(PASSED))
+    assert status == 0
+    assert out.splitlines()[-1] == "metrics check passed: 0 series the alarms watch missing"
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_metrics_check_fails_when_lattice_lists_only_az_series() -> None:
+    """If Lattice publishes service metrics only with AvailabilityZone, the route alarms never fire: say so."""
+    route_alarm("svc-0123456789abcdef0")
+    lattice_publishes("svc-0123456789abcdef0", with_az_only=True)
+    waited: list[float] = []
+    status, out = run_cli(["--metrics-wait-seconds", "0"], FakeLambda(PASSED), sleep=waited.append)
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[-3] == (
+        "FAIL metric AWS/VpcLattice HTTPCode_5XX_Count {Service=svc-0123456789abcdef0}: not listed after the "
+        "traffic; Lattice lists {AvailabilityZone=us-east-1a, Service=svc-0123456789abcdef0}: an alarm on it never "
+        "sees data"
+    )
+    assert lines[-1] == "metrics check FAILED: 2 series the alarms watch missing"
+    assert waited == []
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_metrics_check_waits_for_series_to_be_listed() -> None:
+    route_alarm("svc-0123456789abcdef0")
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        lattice_publishes("svc-0123456789abcdef0", with_az_only=False)
+
+    status, out = run_cli([], FakeLambda(PASSED), sleep=sleep)
+    assert status == 0, out
+    assert waited == [smoke_cli.METRICS_POLL_SECONDS]
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_metrics_check_gives_up_after_the_wait() -> None:
+    route_alarm("svc-0123456789abcdef0")
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(TEMPLATE))
+    fake = FakeLambda(PASSED)
+
+    def clients(service: str, region: str | None) -> Any:
+        return {"lambda": fake, "cloudformation": cfn}.get(service) or boto3.client(service, region_name=REGION)
+
+    out = io.StringIO()
+    argv = ["--metrics-wait-seconds", "90"]
+    assert smoke_cli.main(argv, client_factory=clients, out=out, sleep=sleep, clock=lambda: now[0]) == 1
+    assert now[0] == 90  # three polls, 30 s apart
+    assert "Lattice lists no series of it" in out.getvalue()
 
 
 @pytest.mark.usefixtures("aws_env")
@@ -376,7 +472,7 @@ def test_cli_runs_the_second_identity_too_and_reports_route_caller_and_status() 
     fake = FakeLambda(PASSED)
 
     def clients(service: str, region: str | None) -> Any:
-        return fake if service == "lambda" else cfn
+        return {"lambda": fake, "cloudformation": cfn}.get(service) or boto3.client(service, region_name=REGION)
 
     out = io.StringIO()
     assert smoke_cli.main([], client_factory=clients, out=out) == 0

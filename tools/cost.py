@@ -156,6 +156,87 @@ def resources(templates: Mapping[str, Template], resource_type: str) -> Iterator
                 yield stack, logical_id, resource.get("Properties", {})
 
 
+# The target-health publisher (constructs/target_health.py): its handler, and what one run costs in API requests
+# (lambda/lattice_metrics/health.py): PutMetricData for the counts (up to 1,000 a call) and for the heartbeat,
+# DescribeAlarms for the watched ids (its pages hold 50 alarms at most: botocore cloudwatch MaxRecords 1-100,
+# default 50). Lattice's List* calls are not billed.
+TARGET_HEALTH_HANDLER = "lattice_metrics.health.handler"
+TARGET_HEALTH_SECONDS_PER_RUN = 1.0  # an estimate: a few paged List calls and two PutMetricData
+_RATE = re.compile(r"^rate\((\d+) minutes?\)$")
+
+
+def _target_health_lines(
+    templates: Mapping[str, Template], table: Mapping[str, Any], *, hours: int, alarms: Sequence[Mapping[str, Any]]
+) -> list[Line]:
+    functions = {
+        logical_id: props
+        for _stack, logical_id, props in resources(templates, "AWS::Lambda::Function")
+        if props.get("Handler") == TARGET_HEALTH_HANDLER
+    }
+    if not functions:
+        return []
+    minutes = []
+    for _stack, _id, rule in resources(templates, "AWS::Events::Rule"):
+        arns = json.dumps([t.get("Arn") for t in rule.get("Targets", [])])
+        if any(logical_id in arns for logical_id in functions) and (
+            m := _RATE.match(rule.get("ScheduleExpression", ""))
+        ):
+            minutes.append(int(m.group(1)))
+    runs = sum(hours * 60 / m for m in minutes)
+    memory_gb = max(int(p.get("MemorySize", 128)) for p in functions.values()) / 1024
+    pairs = sum(1 for props in alarms if _reads(props, "HealthyTargetCount"))
+    metrics = 2 * pairs + 2  # healthy and unhealthy per (route, app); stale ids and the heartbeat per cluster
+    per_run = 2 + max(1, -(-len(alarms) // 50))
+    return [
+        _line(
+            "target_health_metrics",
+            f"Target-health custom metrics ({pairs} route-app pairs)",
+            metrics,
+            "metric-months",
+            _usd(table, "cloudwatch_custom_metric_month"),
+            note="2 per route and app, 2 per cluster",
+        ),
+        _line(
+            "target_health_invocations",
+            f"Target-health publisher runs (every {min(minutes)} min)" if minutes else "Target-health publisher runs",
+            round(runs / 1_000_000, 4),
+            "million requests",
+            _usd(table, "lambda_million_requests"),
+            note="Lambda's free tier covers 1 million requests a month",
+        ),
+        _line(
+            "target_health_duration",
+            "Target-health publisher duration",
+            round(runs * TARGET_HEALTH_SECONDS_PER_RUN * memory_gb),
+            "GB-seconds",
+            _usd(table, "lambda_arm_gb_second"),
+            note=f"assumes {TARGET_HEALTH_SECONDS_PER_RUN:g} s a run at {memory_gb * 1024:.0f} MB; 400,000 GB-s free",
+            guess=True,
+        ),
+        _line(
+            "target_health_api_calls",
+            f"Target-health CloudWatch API requests ({per_run} a run)",
+            round(runs * per_run / 1000, 1),
+            "thousand requests",
+            _usd(table, "cloudwatch_api_1k_requests"),
+            note="PutMetricData and DescribeAlarms; the first million a month are free; Lattice List calls are free",
+        ),
+    ]
+
+
+def _reads(alarm: Mapping[str, Any], metric: str) -> bool:
+    if alarm.get("MetricName") == metric:
+        return True
+    return any(q.get("MetricStat", {}).get("Metric", {}).get("MetricName") == metric for q in alarm.get("Metrics", []))
+
+
+def _line(
+    key: str, item: str, quantity: float, unit: str, unit_usd: float, *, note: str = "", guess: bool = False
+) -> Line:
+    return Line(key=key, item=item, quantity=quantity, unit=unit, unit_usd=unit_usd,
+                monthly_usd=round(quantity * unit_usd, 2), note=note, assumption=guess)  # fmt: skip
+
+
 def alarm_metrics(props: Mapping[str, Any]) -> int:
     """What CloudWatch bills an alarm for: each metric it reads (a metric-math alarm: every MetricStat; a
     Metrics Insights query: counted as one series), a single-metric alarm being one."""
@@ -468,6 +549,7 @@ def estimate(
             _usd(table, "cloudwatch_alarm_metric_month"),
             note="standard resolution; a Metrics Insights alarm counted as one series",
         )
+    lines += _target_health_lines(templates, table, hours=hours, alarms=alarms)
     topic_keys = {json.dumps(p.get("KmsMasterKeyId")) for _s, _i, p in resources(templates, "AWS::SNS::Topic")}
     topic_keys.discard("null")
     if topic_keys:

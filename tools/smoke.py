@@ -4,9 +4,12 @@
 Finds the functions through the stack outputs SmokeTestFunctionName (signed with its role: every route must
 answer; unsigned: every route must refuse) and, under AWS_IAM, SmokeTestSecondIdentityFunctionName (signed
 with a role no route names: every route must refuse); invokes them synchronously and prints one line per check
-(verdict, route, caller, status, request, detail) and a summary per function. Exit status: 0 when every
-check passed, 1 otherwise (including missing credentials or stack, reported in one line without a traceback).
-The pipeline runs the same script.
+(verdict, route, caller, status, request, detail) and a summary per function. Then, the traffic having reached
+every route, it checks that CloudWatch lists each AWS/VpcLattice series the stack's alarms watch (ListMetrics,
+polled for up to --metrics-wait-seconds): the VPC Lattice User Guide lists the dimensions (AvailabilityZone,
+Service) without saying whether a service's metrics are also published with `Service` alone, which the route
+alarms read (tests/lattice_cloudwatch.py). Exit status: 0 when every check passed, 1 otherwise (including
+missing credentials or stack, reported in one line without a traceback). The pipeline runs the same script.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
 DEFAULT_STACK = "EksLatticeGateway-Gateway"
@@ -22,6 +26,10 @@ OUTPUT_KEY = "SmokeTestFunctionName"
 SECOND_OUTPUT_KEY = "SmokeTestSecondIdentityFunctionName"
 # The function retries for a few minutes while routes turn healthy; outlast Lambda's 15-minute maximum.
 READ_TIMEOUT_SECONDS = 910
+LATTICE_NAMESPACE = "AWS/VpcLattice"
+# Lattice reports once a minute (User Guide, CloudWatch metrics); a new series can take minutes more to be listed.
+DEFAULT_METRICS_WAIT_SECONDS = 900
+METRICS_POLL_SECONDS = 30
 
 ClientFactory = Callable[[str, str | None], Any]
 
@@ -42,12 +50,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--stack", default=DEFAULT_STACK, help=f"stack with the {OUTPUT_KEY} output")
     parser.add_argument("--region", default=None, help="AWS region (default: from the environment or profile)")
-    parser.add_argument("--function-name", default=None, help="invoke this function; skip the stack lookup")
+    parser.add_argument(
+        "--function-name", default=None, help="invoke this function; skip the stack lookup and the metrics check"
+    )
+    parser.add_argument(
+        "--metrics-wait-seconds",
+        type=int,
+        default=DEFAULT_METRICS_WAIT_SECONDS,
+        help="how long to wait for the series the alarms watch to be listed (0: check once)",
+    )
     return parser.parse_args(argv)
 
 
 def main(
-    argv: Sequence[str] | None = None, *, client_factory: ClientFactory = boto3_client, out: TextIO | None = None
+    argv: Sequence[str] | None = None,
+    *,
+    client_factory: ClientFactory = boto3_client,
+    out: TextIO | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> int:
     out = out or sys.stdout
     args = parse_args(argv)
@@ -64,7 +85,83 @@ def main(
     except Exception as err:  # any AWS/SDK failure becomes one readable line
         print(f"smoke: {_describe(err)}", file=out)
         return 1
-    return max(report(payload, function, out) for function, payload in payloads)
+    status = max(report(payload, function, out) for function, payload in payloads)
+    if status or args.function_name:
+        return status
+    try:
+        missing = missing_series(
+            client_factory("cloudwatch", args.region), args.stack, args.metrics_wait_seconds, sleep=sleep, clock=clock
+        )
+    except Exception as err:
+        print(f"smoke: checking the alarms' metrics: {_describe(err)}", file=out)
+        return 1
+    for metric, dims, listed in missing:
+        print(
+            f"FAIL metric {LATTICE_NAMESPACE} {metric} {_dims(dims)}: not listed after the traffic; Lattice lists "
+            f"{', '.join(_dims(d) for d in listed) or 'no series of it'}: an alarm on it never sees data",
+            file=out,
+        )
+    print(
+        f"metrics check {'FAILED' if missing else 'passed'}: {len(missing)} series the alarms watch missing", file=out
+    )
+    return 1 if missing else 0
+
+
+Series = tuple[str, dict[str, str]]
+
+
+def watched_series(cloudwatch: Any, stack: str) -> list[Series]:
+    """Every AWS/VpcLattice (metric, dimensions) the stack's alarms read (their names start with the stack's)."""
+    found: list[Series] = []
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=f"{stack} "):
+        for alarm in page.get("MetricAlarms", []):
+            for metric in _alarm_metrics(alarm):
+                series = (metric["MetricName"], {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])})
+                if metric.get("Namespace") == LATTICE_NAMESPACE and series not in found:
+                    found.append(series)
+    return found
+
+
+def _alarm_metrics(alarm: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if alarm.get("MetricName"):
+        yield {k: alarm.get(k) for k in ("Namespace", "MetricName", "Dimensions")}
+    for query in alarm.get("Metrics", []):
+        if "MetricStat" in query:
+            yield query["MetricStat"]["Metric"]
+
+
+def missing_series(
+    cloudwatch: Any,
+    stack: str,
+    wait_seconds: int,
+    *,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> list[tuple[str, dict[str, str], list[dict[str, str]]]]:
+    """The watched series ListMetrics does not return (with the dimension sets it does list for that metric and
+    those dimension values), after waiting up to `wait_seconds` for them."""
+    wanted = watched_series(cloudwatch, stack)
+    deadline = clock() + wait_seconds
+    while True:
+        missing = []
+        for metric, dims in wanted:
+            filters = [{"Name": k, "Value": v} for k, v in dims.items()]
+            listed = [
+                {d["Name"]: d["Value"] for d in m.get("Dimensions", [])}
+                for page in cloudwatch.get_paginator("list_metrics").paginate(
+                    Namespace=LATTICE_NAMESPACE, MetricName=metric, Dimensions=filters
+                )
+                for m in page.get("Metrics", [])
+            ]
+            if dims not in listed:  # a series is its exact dimension set
+                missing.append((metric, dims, listed))
+        if not missing or clock() >= deadline:
+            return missing
+        sleep(METRICS_POLL_SECONDS)
+
+
+def _dims(dims: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{k}={v}" for k, v in sorted(dims.items())) + "}"
 
 
 def find_function(cfn: Any, stack: str) -> str:

@@ -13,13 +13,15 @@ creates both when a route is reconciled, so their ids exist only at deploy time:
 
 Provider-framework handlers (aws_cdk.custom_resources.Provider with on_event and is_complete):
   ResourceProperties: Services [{Key, Name}], TargetGroups [{Key, ClusterName, RouteName, RouteNamespace,
-  ServiceName, ServiceNamespace}], VpcId (the cluster VPC), TimeoutSeconds (default 600).
+  ServiceName, ServiceNamespace}] (optional; the app sends none), VpcId (the cluster VPC, needed with
+  TargetGroups), TimeoutSeconds (default 600).
   Create/Update: poll until every service and target group is found, then return their ids as Data
   (`<Key>` -> id); past TimeoutSeconds fail with what is missing. Delete: nothing to undo (this resource
   creates nothing), so it never fails.
 
 Throttling and 5xx are retried within a poll; a poll that runs out of time answers "not yet".
-IAM: vpc-lattice:ListServices, ListTargetGroups and ListTagsForResource (no resource-level permissions).
+IAM: vpc-lattice:ListServices (no resource-level permissions); with TargetGroups also ListTargetGroups and
+ListTagsForResource. The publisher in health.py reuses the paging and retries below.
 """
 
 from __future__ import annotations
@@ -103,13 +105,16 @@ def resolve(
             found[want["Key"]] = svc["id"]
         else:
             missing.append(f"service {want['Name']}")
+    wanted_groups = props.get("TargetGroups", [])
+    if not wanted_groups:  # the app's lookups ask for services only (a target group's health has its own metric)
+        return found, missing
     groups = [
         g
         for g in _pages(lattice, "list_target_groups", {"vpcIdentifier": props["VpcId"]}, sleep, until)
         if g.get("status") not in GONE
     ]
     tags: dict[str, dict[str, str]] = {}
-    for want in props.get("TargetGroups", []):
+    for want in wanted_groups:
         prefix = target_group_prefix(want["ServiceNamespace"], want["ServiceName"])
         matches = []
         for group in (g for g in groups if g["name"].startswith(prefix)):

@@ -75,6 +75,7 @@ class TargetGroup:
     services: list[str] = field(default_factory=list)  # services whose rules route to it
     targets: list[dict[str, Any]] = field(default_factory=list)
     status: str = "ACTIVE"
+    created_at: str = ""
 
     @property
     def arn(self) -> str:
@@ -144,6 +145,7 @@ class FakeLattice(BackgroundServer):
         self, name: str, *, vpc: str, tags: dict[str, str], services: tuple[Service, ...] = (), targets: int = 0
     ) -> TargetGroup:
         group = TargetGroup(self._id("tg"), name, vpc, dict(tags), [s.id for s in services])
+        group.created_at = f"2026-12-05T00:00:{len(self.target_groups):02d}Z"  # later groups are newer
         group.targets = [{"id": f"10.1.0.{i + 10}", "port": 8080, "status": "HEALTHY"} for i in range(targets)]
         self.target_groups[group.id] = group
         return group
@@ -275,6 +277,7 @@ class FakeLattice(BackgroundServer):
                         "status": g.status,
                         "vpcIdentifier": g.vpc,
                         "serviceArns": [self.services[s].arn for s in g.services],
+                        "createdAt": g.created_at,
                     }
                     for g in self.target_groups.values()
                     if query.get("vpcIdentifier") in (None, g.vpc)
