@@ -83,7 +83,8 @@ class GatewayWorkload(Construct):
         for app in config.apps:
             # TargetGroupPolicy is a controller CRD: the chart must be installed first.
             region = Aws.REGION if app in callers else None
-            apps[app.name] = manifest(f"App-{app.name}", *app_objects(app, signing_region=region))
+            app_manifest = app_objects(app, signing_region=region, called_hosts=config.called_hostnames(app))
+            apps[app.name] = manifest(f"App-{app.name}", *app_manifest)
             apps[app.name].node.add_dependency(controller, *([namespaces] if namespaces else []))
             if app in callers:
                 self.callers[app.name] = AppCaller(self, f"Caller-{app.name}", cluster=cluster, app=app)
