@@ -9,9 +9,11 @@ from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Stack, Token
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ram as ram
 from constructs import Construct
 from constructs.nag import acknowledge
+from constructs.ram_share_waiter import RamShareWaiter
 
 
 def consumer_auth_statement(accounts: list[str], organization_id: str | None = None) -> dict[str, Any] | None:
@@ -105,6 +107,7 @@ class ServiceNetworkShare(Construct):
         reader_trust: dict[str, str],
         authorizer_role_name: str,
         authorizer_trust: dict[str, str],
+        log_retention: logs.RetentionDays,
     ) -> None:
         """`*_trust`: consumer account -> the one role ARN in it that may assume the role."""
         super().__init__(scope, construct_id)
@@ -127,6 +130,10 @@ class ServiceNetworkShare(Construct):
             principals=sorted(consumer_accounts),
             allow_external_principals=organization_arn is None,
             permission_arns=[self.permission.attr_arn],
+        )
+        # RAM may refuse the network for this permission, asynchronously: the stack waits and says so.
+        self.associated = RamShareWaiter(
+            self, "Associated", share=self.share, resource_arns=[service_network_arn], log_retention=log_retention
         )
 
         self.reader_role = iam.Role(

@@ -157,6 +157,7 @@ class PlatformStack(Stack):
                     c.account: f"arn:{self.partition}:iam::{c.account}:role/{sharing.consumer_dns_role(c)}"
                     for c in sharing.consumers
                 },
+                log_retention=retention,
             )
 
         CfnOutput(self, "ClusterName", value=self.eks.cluster.cluster_name)
