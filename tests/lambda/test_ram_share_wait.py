@@ -174,7 +174,9 @@ def test_physical_id_properties_are_exactly_what_renames_the_resource() -> None:
     """tools/impact.py reads PHYSICAL_ID_PROPERTIES: a new share is a new physical id; nothing else is."""
     base = handler.on_event(event(), None, clock=Clock())["PhysicalResourceId"]
     renaming = set()
-    for key, value in {"ResourceShareArn": SHARE + "x", "ResourceArns": [NETWORK + "x"], "TimeoutSeconds": "5"}.items():
-        if handler.on_event(event(**{key: value}), None, clock=Clock())["PhysicalResourceId"] != base:
+    changes: dict[str, Any] = {"ResourceShareArn": SHARE + "x", "ResourceArns": [NETWORK + "x"], "TimeoutSeconds": "5"}
+    for key, value in changes.items():
+        changed = {**event(), "ResourceProperties": {**event()["ResourceProperties"], key: value}}
+        if handler.on_event(changed, None, clock=Clock())["PhysicalResourceId"] != base:
             renaming.add(key)
     assert renaming == set(handler.PHYSICAL_ID_PROPERTIES)
