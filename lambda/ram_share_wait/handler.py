@@ -177,4 +177,5 @@ def _client() -> Any:
     import boto3  # noqa: PLC0415 - the Lambda runtime's boto3; tests inject a client
     from botocore.config import Config  # noqa: PLC0415
 
-    return boto3.client("ram", config=Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard"}))
+    config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "total_max_attempts": 3})
+    return boto3.client("ram", config=config)
