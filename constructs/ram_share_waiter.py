@@ -2,7 +2,7 @@
 
 RAM associates a share's resources asynchronously, so CloudFormation finishes the share before RAM has accepted
 (or refused) its resources; lambda/ram_share_wait/handler.py polls until they are ASSOCIATED and fails with RAM's
-statusMessage when one is FAILED. Every AWS::RAM::ResourceShare this app creates gets one (tests/test_consumers.py).
+statusMessage when one is FAILED. Every AWS::RAM::ResourceShare this app creates gets one (tests/test_ram_shares.py).
 """
 
 from __future__ import annotations

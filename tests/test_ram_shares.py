@@ -83,12 +83,12 @@ def test_the_check_catches_a_share_nobody_waits_for() -> None:
         assert_every_share_is_waited_for({"S": template})
 
 
-def test_the_wait_depends_on_the_share_and_the_consumer_stack_on_the_wait(variant: Synthesized) -> None:
-    """The wait runs after the share (its Fn::GetAtt) and inside the Platform stack, which the consumer stacks
-    follow: a refused association fails the provider's deploy, before any consumer waits for it."""
-    ((stack, _, _, (wait,)),) = shares_and_waits(variant.templates)
+def test_the_wait_is_in_the_platform_stack_after_the_share(variant: Synthesized) -> None:
+    """The wait reads the share's ARN (so it runs after the share) in the Platform stack, which the consumer stacks
+    are deployed after: a refused association fails the provider's deploy, before any consumer waits for it."""
+    ((stack, share_id, _, (wait,)),) = shares_and_waits(variant.templates)
     assert stack.endswith("-Platform")
-    assert wait["Properties"]["ServiceToken"]
+    assert wait["Properties"]["ResourceShareArn"] == {"Fn::GetAtt": [share_id, "Arn"]}
 
 
 def test_the_shares_permission_grants_nothing_the_managed_one_does_not() -> None:
