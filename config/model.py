@@ -822,6 +822,10 @@ class AppConfig(_Model):
         named = {c.app for c in self.access(route).allow if c.app is not None}
         return tuple(a for a in self.apps if a.name in named or any(route in self._called(n) for n in a.calls))
 
+    def called_hostnames(self, app: App) -> tuple[str, ...]:
+        """The hostnames of the routes `app` may call (`calls` or a route's allow list), sorted, each once."""
+        return tuple(sorted({str(r.hostname) for r in self.routes if app in self.callers(r)}))
+
     @property
     def calling_apps(self) -> tuple[App, ...]:
         """Apps that call some route: each gets a ServiceAccount, a Pod Identity role and a signing sidecar."""

@@ -48,6 +48,9 @@ PRE_STOP_SLEEP_SECONDS = 60
 #   the pod IP and port: itself. So it has no probe; and kubelet's probes reach the pod IP, never its loopback.
 # - Its aws-sdk-go v1.55.7 (go.mod) takes Pod Identity's credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI on
 #   169.254.170.23 with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (vendor/github.com/aws/aws-sdk-go/aws/defaults).
+# - `--host` ("Host to proxy to", main.go) replaces the Host it forwards to; without it ProxyClient.Do
+#   (handler/proxy_client.go) forwards to the request's own Host, so a pod could make it sign (and add the role's
+#   session token to) a request to any host. An app that calls exactly one hostname gets `--host <it>`.
 SIGV4_PROXY_IMAGE = "public.ecr.aws/aws-observability/aws-sigv4-proxy:1.11.1"
 SIGV4_PROXY_PORT = SIGNING_SIDECAR_PORT
 SIGV4_PROXY_LISTEN = f"127.0.0.1:{SIGV4_PROXY_PORT}"
@@ -149,10 +152,10 @@ def caller_service_account(app: App) -> Obj:
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(service_account(app), app.namespace)}
 
 
-def _sigv4_proxy(region: str) -> Obj:
+def _sigv4_proxy(region: str, host: str | None) -> Obj:
     """A native sidecar (an init container that keeps running): up before the app starts, stopped after it. It
     listens on the pod's loopback only, declares no containerPort (nothing outside the pod may reach it) and has
-    no probe (see SIGV4_PROXY_IMAGE)."""
+    no probe (see SIGV4_PROXY_IMAGE). `host`: the one hostname it may forward to (None: the request's Host)."""
     return {
         "name": "sigv4-proxy",
         "image": SIGV4_PROXY_IMAGE,
@@ -167,6 +170,7 @@ def _sigv4_proxy(region: str) -> Obj:
             "http",
             "--port",
             SIGV4_PROXY_LISTEN,
+            *(["--host", host] if host else []),
         ],
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
         "securityContext": {
@@ -178,8 +182,9 @@ def _sigv4_proxy(region: str) -> Obj:
     }
 
 
-def deployment(app: App, *, signing_region: str | None = None) -> Obj:
-    """`signing_region`: the app calls routes; its pods run as their ServiceAccount with the signing sidecar."""
+def deployment(app: App, *, signing_region: str | None = None, called_hosts: tuple[str, ...] = ()) -> Obj:
+    """`signing_region`: the app calls routes (`called_hosts`, AppConfig.called_hostnames); its pods run as their
+    ServiceAccount with the signing sidecar, held to the one hostname when there is one."""
     pod: Obj = {
         "containers": [_container(app)],
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
@@ -189,7 +194,7 @@ def deployment(app: App, *, signing_region: str | None = None) -> Obj:
     }
     if signing_region is not None:
         pod["serviceAccountName"] = service_account(app)
-        pod["initContainers"] = [_sigv4_proxy(signing_region)]
+        pod["initContainers"] = [_sigv4_proxy(signing_region, called_hosts[0] if len(called_hosts) == 1 else None)]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -247,11 +252,12 @@ def target_group_policy(app: App) -> Obj:
     }
 
 
-def app_objects(app: App, *, signing_region: str | None = None) -> list[Obj]:
-    """`signing_region`: the app calls routes (AppConfig.calling_apps); its ServiceAccount
-    (caller_service_account) is a manifest of its own, applied before these."""
+def app_objects(app: App, *, signing_region: str | None = None, called_hosts: tuple[str, ...] = ()) -> list[Obj]:
+    """`signing_region`: the app calls routes (AppConfig.calling_apps; `called_hosts`, AppConfig.called_hostnames);
+    its ServiceAccount (caller_service_account) is a manifest of its own, applied before these."""
     # The policy follows its Service so the controller builds the target group with the right health check.
-    return [deployment(app, signing_region=signing_region), service(app), target_group_policy(app)]
+    pod = deployment(app, signing_region=signing_region, called_hosts=called_hosts)
+    return [pod, service(app), target_group_policy(app)]
 
 
 # ------------------------------------------------------------------------------------------ gateway API
@@ -372,8 +378,9 @@ def workload_objects(
     objects = extra_namespaces(cfg)
     callers = cfg.calling_apps
     for app in cfg.apps:
+        region = signing_region if app in callers else None
         objects += [caller_service_account(app)] if app in callers else []
-        objects += app_objects(app, signing_region=signing_region if app in callers else None)
+        objects += app_objects(app, signing_region=region, called_hosts=cfg.called_hostnames(app))
     objects += [gateway_class(), gateway(cfg)]
     for route in cfg.routes:
         objects.append(http_route(cfg, route))
@@ -435,7 +442,10 @@ def workload_manifests(
     for app in cfg.apps:
         if app in callers:
             manifests[service_account_manifest_id(app)] = [caller_service_account(app)]
-        manifests[app_manifest_id(app)] = app_objects(app, signing_region=signing_region if app in callers else None)
+        region = signing_region if app in callers else None
+        manifests[app_manifest_id(app)] = app_objects(
+            app, signing_region=region, called_hosts=cfg.called_hostnames(app)
+        )
     manifests["GatewayClass"] = [gateway_class()]
     # The Gateway's name is serviceNetworkName, which cannot change in place (README, impact table).
     manifests["Gateway"] = [gateway(cfg)]

@@ -9,9 +9,11 @@ from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Stack, Token
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ram as ram
 from constructs import Construct
 from constructs.nag import acknowledge
+from constructs.ram_share_waiter import RamShareWaiter
 
 from config.consumers import ORG_ARN_PATTERN
 
@@ -116,6 +118,7 @@ class ServiceNetworkShare(Construct):
         authorizer_role_name: str,
         authorizer_trusts: str,
         authorizable_vpcs: list[str],
+        log_retention: logs.RetentionDays,
     ) -> None:
         """`*_trusts`: the name (pattern) of the one role in each consumer account that may assume the role;
         `authorizable_vpcs`: `route53:VPCs` values (patterns allowed) of the VPCs the authorizer may authorize."""
@@ -141,6 +144,10 @@ class ServiceNetworkShare(Construct):
             principals=sorted(consumer_accounts),
             allow_external_principals=organization_arn is None,
             permission_arns=[self.permission.attr_arn],
+        )
+        # RAM may refuse the network for this permission, asynchronously: the stack waits and says so.
+        self.associated = RamShareWaiter(
+            self, "Associated", share=self.share, resource_arns=[service_network_arn], log_retention=log_retention
         )
 
         self.reader_role = iam.Role(

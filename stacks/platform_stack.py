@@ -152,6 +152,7 @@ class PlatformStack(Stack):
                 authorizer_role_name=sharing.authorizer_role,
                 authorizer_trusts=sharing.consumer_dns_role_name,
                 authorizable_vpcs=sharing.authorizable_vpcs,
+                log_retention=retention,
             )
 
         CfnOutput(self, "ClusterName", value=self.eks.cluster.cluster_name)

@@ -415,7 +415,7 @@ def test_the_network_policy_with_every_named_role_must_fit_lattices_10_kb() -> N
     with pytest.raises(ConfigError) as caught:
         parse(routes=routes)
     assert caught.value.lines[0].startswith("routes: the service network's auth policy would be ")
-    assert "Lattice takes at most 10240" in caught.value.lines[0]
+    assert "Lattice takes at most 10000" in caught.value.lines[0]
     parse(routes=routes[:1])  # one route's roles fit both
 
 

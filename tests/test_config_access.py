@@ -185,7 +185,7 @@ def test_the_largest_auth_policy_is_accepted_and_one_byte_more_refused() -> None
     with pytest.raises(ConfigError) as caught:
         config({"allow": _roles(count, 2 + missing)})
     assert caught.value.lines == (
-        "routes[0].access: its auth policy would be 10241 bytes; Lattice takes at most 10240 (fewer callers)",
+        "routes[0].access: its auth policy would be 10001 bytes; Lattice takes at most 10000 (fewer callers)",
     )
 
 
@@ -203,3 +203,14 @@ def test_the_size_is_measured_with_the_longest_generated_role_arns() -> None:
         )
     )
     assert len(PLACEHOLDER_ROLE_ARN) == len("arn:aws-iso-b:iam::123456789012:role/") + 64
+
+
+def test_the_auth_policy_bound_is_the_narrowest_reading_of_every_source() -> None:
+    """Lattice's quota page says "10 Kilobytes" (10,000 or 10,240 bytes: no source settles which), botocore's
+    AuthPolicyString allows 102,400 and the resource policy's PolicyString 10,000. The bound must pass all."""
+    from tests.service_constraints import _botocore_shapes
+
+    shapes = _botocore_shapes("vpc-lattice")
+    readings = {"10 KB as 10^3": 10 * 1000, "10 KB as 2^10": 10 * 1024}
+    readings |= {f"botocore {s}": int(shapes[s]["max"]) for s in ("AuthPolicyString", "PolicyString")}
+    assert min(readings.values()) == MAX_AUTH_POLICY_BYTES, readings

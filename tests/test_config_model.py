@@ -283,5 +283,5 @@ def test_policy_size_is_checked_per_route_at_its_access_key() -> None:
     # The service network's policy names the same roles (issue 20): it is over too, at the routes key.
     line, network = refused(routes=[route(), route("s", access={"allow": roles})])
     assert line.startswith("routes[1].access: its auth policy would be ")
-    assert line.endswith(" bytes; Lattice takes at most 10240 (fewer callers)")
+    assert line.endswith(" bytes; Lattice takes at most 10000 (fewer callers)")
     assert network.startswith("routes: the service network's auth policy would be ")

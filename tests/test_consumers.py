@@ -11,6 +11,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
+from aws_cdk import aws_logs as logs
 from constructs.lattice_sharing import consumer_auth_statement
 
 from config import ConfigError, parse_context
@@ -232,6 +233,7 @@ def test_acceptance_example_shares_with_external_accounts_when_no_organization(t
         authorizer_role_name="a",
         authorizer_trusts="y",
         authorizable_vpcs=["VPCId=vpc-*,VPCRegion=ap-northeast-2"],
+        log_retention=logs.RetentionDays.ONE_WEEK,
     )
     assertions.Template.from_stack(stack).has_resource_properties(
         "AWS::RAM::ResourceShare", {"Principals": [B], "AllowExternalPrincipals": True}

@@ -81,7 +81,8 @@ IMAGES: dict[str, Image] = {
             "declares "
             'flag `port` ("TCP network address (port and optional ip/hostname)", default ":8080") and passes it to '
             "http.ListenAndServe with handler.Handler, whose ServeHTTP (handler/handler.go) proxies every request to "
-            "the request's Host: no endpoint of its own. The Dockerfile's final stage is FROM scratch (no shell)."
+            "the request's Host: no endpoint of its own. The Dockerfile's final stage is FROM scratch (no shell). "
+            'Flag `host` ("Host to proxy to") replaces that Host (handler/proxy_client.go, ProxyClient.Do).'
         ),
         serves=lambda container: set(),
         listens=lambda container: [_address(_flag(container.get("args", []), "port", ":8080"))],
@@ -195,10 +196,21 @@ def assert_pods_hold(objects: list[Obj], cfg: AppConfig) -> int:
                 assert listening == [(LOOPBACK, SIGNING_SIDECAR_PORT)], (
                     f"{where}: the signing sidecar listens on {listening}"
                 )
+                assert_forwards_only_where_called(where, pod, container, cfg)
             for _, port in listening:
                 assert port not in owner, f"{where}: port {port} of {container['name']} is {owner.get(port)}'s too"
                 owner[port] = container["name"]
     return seen
+
+
+def assert_forwards_only_where_called(where: str, pod: Obj, sidecar: Obj, cfg: AppConfig) -> None:
+    """A sidecar whose app calls exactly one hostname forwards only there (`--host`); with several it must forward
+    to the request's Host (README: in-cluster callers), so it has no `--host`."""
+    (app,) = [a for a in cfg.apps if a.name in {c["name"] for c in pod.get("containers", [])}]
+    called = cfg.called_hostnames(app)
+    assert called, f"{where}: {app.name} has a signing sidecar but calls no route"
+    host = _flag(sidecar.get("args", []), "host", "")
+    assert host == (called[0] if len(called) == 1 else ""), f"{where}: --host {host!r}; {app.name} calls {called}"
 
 
 # --------------------------------------------------------------------------------------------- the configs
@@ -222,10 +234,23 @@ def _calls_everything() -> AppConfig:
     return parse_context({"apps": json.dumps(CALLING_APPS), "routes": json.dumps([CALLED_ROUTE])}, today=TODAY)
 
 
+def _calls_two_hosts() -> AppConfig:
+    """demo-app-a calls two hostnames: its sidecar forwards to each request's Host."""
+    second = {
+        **CALLED_ROUTE,
+        "name": "second-route",
+        "hostname": "second.example.com",
+        "access": {"allow": [{"clientHost": True}]},
+    }
+    apps = [{**CALLING_APPS[0], "calls": ["demo-http-route", "second-route"]}, CALLING_APPS[1]]
+    return parse_context({"apps": json.dumps(apps), "routes": json.dumps([CALLED_ROUTE, second])}, today=TODAY)
+
+
 CONFIGS: dict[str, Callable[[], AppConfig]] = {
     "default": lambda: parse_context({}, today=TODAY),
     "rich": rich_config,
     "calls everything": _calls_everything,
+    "calls two hosts": _calls_two_hosts,
 }
 
 
@@ -240,6 +265,19 @@ def test_every_emitted_pod_holds(name: str) -> None:
 
 def test_the_calling_configs_really_have_sidecars() -> None:
     assert len(_calls_everything().calling_apps) == 2 and rich_config().calling_apps
+    two = _calls_two_hosts()
+    assert [len(two.called_hostnames(a)) for a in two.calling_apps] == [2, 1]  # both cases of --host
+
+
+def test_the_checks_catch_a_sidecar_forwarding_anywhere() -> None:
+    cfg = _calls_everything()
+    app = _app_container(cfg)
+    listen = ("--port", f"127.0.0.1:{SIGNING_SIDECAR_PORT}")
+    with pytest.raises(AssertionError, match="--host ''; demo-app-a calls"):
+        assert_pods_hold(_pod(app, init=(_sidecar(*listen),)), cfg)
+    with pytest.raises(AssertionError, match=r"--host 'evil\.example\.com'"):
+        assert_pods_hold(_pod(app, init=(_sidecar(*listen, "--host=evil.example.com"),)), cfg)
+    assert_pods_hold(_pod(app, init=(_sidecar(*listen, "--host", "api.example.com"),)), cfg)
 
 
 @pytest.fixture(scope="module")
@@ -328,14 +366,14 @@ def test_the_checks_catch_a_sidecar_off_loopback_or_probed(sidecar: Obj, why: st
 
 
 def test_the_checks_catch_a_port_clash_and_a_probe_on_another_containers_port() -> None:
-    cfg = parse_context({}, today=TODAY)
-    loopback = _sidecar("--port", f"127.0.0.1:{SIGNING_SIDECAR_PORT}")
+    cfg = _calls_everything()
+    loopback = _sidecar("--port", f"127.0.0.1:{SIGNING_SIDECAR_PORT}", "--host", "api.example.com")
     clash = _app_container(cfg, ports=[{"containerPort": SIGNING_SIDECAR_PORT}])
     with pytest.raises(AssertionError, match=f"port {SIGNING_SIDECAR_PORT} of demo-app-a is sigv4-proxy's too"):
         assert_pods_hold(_pod(clash, init=(loopback,)), cfg)
     through = _app_container(cfg, readinessProbe={"httpGet": {"path": "/v1/health", "port": SIGNING_SIDECAR_PORT}})
     with pytest.raises(AssertionError, match="not in"):
-        assert_pods_hold(_pod(through, init=(_sidecar("--port", f"127.0.0.1:{SIGNING_SIDECAR_PORT}"),)), cfg)
+        assert_pods_hold(_pod(through, init=(loopback,)), cfg)
     stranger = {"name": "debug", "image": "busybox:1.36"}
     with pytest.raises(pytest.fail.Exception, match="neither a configured app nor in IMAGES"):
         assert_pods_hold(_pod(_app_container(cfg), stranger), cfg)

@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from constructs.smoke_checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
@@ -132,3 +133,92 @@ def test_the_paths_sent_raw_are_exactly_what_the_httproute_crd_accepts(reference
         accepted = re.fullmatch(pattern, f"/{char}") is not None
         assert accepted == (smoke.request_target(f"/{char}", "") == f"/{char}"), char
     assert re.fullmatch(pattern, "/%2C") and smoke.request_target("/%2c", "") == "/%2C"
+
+
+# ------------------------------------------------------------------- which 403 is which (issue 20 review, 2)
+
+# Exception names AWS uses for a refused signature or credential (curl/curl#11007 and awslabs/aws-sigv4-proxy#116
+# show Lattice's IncompleteSignatureException; the others are AWS's usual ones, unverified for Lattice).
+SIGNATURE_NAMES = (
+    "IncompleteSignatureException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+)
+# Names the configurations never generate but a user may choose: each holds a word of the signature names.
+HOSTILE_NAMES = ("signature", "security-token", "ExpiredToken", "InvalidSignatureException", "UnrecognizedClient")
+
+
+def bodies(name: str, message: str) -> list[bytes]:
+    """An error named `name` with `message`, in each form a body may take: Lattice's plain text, AWS's JSON (with
+    and without a namespace, message first or last) and XML."""
+    as_json = [
+        {"__type": name, "message": message},
+        {"message": message, "__type": f"com.amazon.coral.service#{name}"},
+    ]
+    texts = [
+        f"{name}: {message}",
+        *(json.dumps(d) for d in as_json),
+        f"<ErrorResponse><Error><Code>{name}</Code><Message>{message}</Message></Error></ErrorResponse>",
+    ]
+    return [t.encode() for t in texts]
+
+
+def denial_messages(paths: set[str], roles: set[str], functions: set[str]) -> list[str]:
+    """IAM-style denials with every path, role and function (the session name of a Lambda's role) in place."""
+    service = "arn:aws:vpc-lattice:us-east-1:111111111111:service/svc-0123456789abcdef0"
+    return [
+        f"User: arn:aws:sts::111111111111:assumed-role/{role}/{function} is not authorized to perform: "
+        f"vpc-lattice-svcs:Invoke on resource: {service}{path} because no service-based policy allows it"
+        for path in sorted(paths)
+        for role in sorted(roles)
+        for function in sorted(functions)[:3]
+    ]
+
+
+def names_in(raw: dict[str, Any], synths: list[Synthesized]) -> tuple[set[str], set[str], set[str]]:
+    """(paths, role names, function names) the configuration and the syntheses can put into a denial."""
+    sent = (urlsplit(c["url"]) for c in generated_checks(raw))
+    paths = {smoke.request_target(u.path, u.query) for u in sent} | {f"/{n}" for n in HOSTILE_NAMES}
+    roles = set(HOSTILE_NAMES)
+    functions = set(HOSTILE_NAMES)
+    for route in parse_context(raw, today=TODAY).routes:
+        for entry in route.access.allow if route.access else ():
+            if entry.role:
+                roles.add(entry.role.rsplit("/", 1)[-1])
+    for synth in synths:
+        for stack, template in synth.templates.items():
+            for logical_id, resource in template.get("Resources", {}).items():
+                props = resource.get("Properties", {})
+                if resource["Type"] == "AWS::IAM::Role":
+                    roles.add(str(props.get("RoleName") or f"{stack}-{logical_id}"))
+                elif resource["Type"] == "AWS::Lambda::Function":
+                    functions.add(str(props.get("FunctionName") or f"{stack}-{logical_id}"))
+    return paths, roles, functions
+
+
+def is_signature_refusal(body: bytes) -> bool:
+    return bool(smoke._signature_error(smoke.Response(status=403, body=body)))
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_every_policy_denial_the_configurations_can_produce_is_a_policy_denial(
+    name: str, synth: Synthesized, variant: Synthesized
+) -> None:
+    paths, roles, functions = names_in(CONFIGS[name], [synth, variant])
+    assert {"/signature", "/v1/env?select=POD%2CROUTE"} <= paths and "security-token" in roles
+    for message in denial_messages(paths, roles, functions):
+        for body in [message.encode(), *bodies("AccessDeniedException", message)]:
+            assert not is_signature_refusal(body), body
+
+
+@pytest.mark.parametrize("name", SIGNATURE_NAMES)
+def test_every_signature_exception_name_is_a_signature_refusal(name: str) -> None:
+    # Its message may quote anything; the name decides.
+    for message in ("", "User: arn:aws:sts::1:assumed-role/r/f is not authorized", "'x-amz-date' is missing"):
+        for body in bodies(name, message):
+            assert is_signature_refusal(body), body
+    assert not is_signature_refusal(f"AccessDeniedException: {name}".encode())

@@ -60,6 +60,7 @@ SUITES: dict[str, tuple[str, ...]] = {
         "not waiter_gets_the_owner and not policy_allows_every_call",
     ),
     "lambda/lattice_metrics/": ("tests/lambda/test_lattice_metrics*.py",),
+    "lambda/ram_share_wait/": ("tests/lambda/test_ram_share_wait*.py",),
     "lambda/smoke/": ("tests/lambda/test_smoke*.py",),
     # tests/test_dns_updates.py replays the synthesized stacks: every test there needs a synth (see above).
     "lambda/zone_sweep/": ("tests/lambda/test_zone_sweep*.py",),

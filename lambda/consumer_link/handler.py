@@ -238,9 +238,17 @@ def _wait_shared(ram: Any, arn: str, network: str, sleep: Callable[[float], None
         if status != "ACTIVE"
         else f"holds {network}: {resources.get(network, 'no')}"
     )
+    # Deploying again does not help: what is missing is on the provider's side of the share.
+    why = (
+        "the share is not active in this account"
+        if status != "ACTIVE"
+        else "RAM has not associated the service network with the share (refused, e.g. for the share's permission, "
+        "or still pending)"
+    )
     raise LinkError(
-        f"RAM share {arn} was accepted but after {waited:.0f}s it {what} (RAM associates shares asynchronously; "
-        "deploy this stack again, or check the share in the provider's RAM console)"
+        f"RAM share {arn} was accepted but after {waited:.0f}s it {what}: {why}. In the provider account, "
+        f"aws ram get-resource-share-associations --association-type RESOURCE --resource-share-arns {arn} "
+        "shows each association's status and RAM's statusMessage (the provider's Platform stack waits for it too)"
     )
 
 

@@ -12,8 +12,8 @@ healthy after a deploy, so failures that may be transient are retried.
 Each check names its route and caller; requests are SigV4-signed with the function's own role (no STS needed)
 when SIGV4_REGION is set, unless the check says `"sign": false`. The request target (path and query) is put in
 SigV4's canonical percent-encoding once (`request_target`) and that one string is both signed and sent. A check
-with `"expectStatus": 403` passes only when Lattice refuses the request and the body names no signature or
-credential error (an auth policy's denial); any other check fails on a 403. Every 403 reports the body it carried.
+with `"expectStatus": 403` passes only when Lattice refuses the request and the body leads with no signature or
+credential exception name (an auth policy's denial); any other check fails on a 403. Every 403 reports its body.
 
 Output: {"passed": bool, "results": [{"name", "route", "caller", "status", "method", "url", "ok", "detail"}, ...]}.
 """
@@ -59,9 +59,16 @@ UNRESERVED = "-._~"
 PATH_SAFE = "/!$&'()*+,;=:@" + UNRESERVED
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 DENIED = 403
-# A 403 whose body names one of these is the signature or credential check's, not an auth policy's
-# (_signature_error says where each comes from).
-SIGNATURE_ERROR = re.compile(r"signature|security token|ExpiredToken|UnrecognizedClient|InvalidClientTokenId", re.I)
+# A 403 whose body LEADS with one of these exception names is the signature or credential check's, not an auth
+# policy's (_signature_error says where each comes from). Only the name counts: a denial's message quotes the
+# caller's role and the request's path, and either may hold "signature" or "token".
+SIGNATURE_ERROR = re.compile(
+    r"\w*Signature\w*|ExpiredToken(?:Exception)?|InvalidClientTokenId|UnrecognizedClient(?:Exception)?"
+)
+# Where a body names its exception: Lattice's plain "Name: message" (awslabs/aws-sigv4-proxy#116, curl/curl#11007),
+# AWS's JSON protocols' "__type" ("[namespace#]Name") and its XML protocols' first <Code>.
+_LEADING_NAME = re.compile(r"\s*([A-Za-z]\w*)\s*(?::|$)")
+_XML_CODE = re.compile(r"<Code>\s*(\w+)\s*</Code>")
 
 Address = tuple[str, int]
 Resolver = Callable[[str, int], Sequence[Address]]
@@ -330,7 +337,7 @@ def _attempt(
 
 def _verify_status(expected: int, response: Response) -> str:
     """A check that expects a refusal: only that status passes, and a 403 only when it is the auth policy's (its
-    body names no signature or credential error). Anything else may be a policy still being attached (the
+    body leads with no signature or credential exception name). Anything else may be a policy still being attached (the
     controller applies IAMAuthPolicy after the route), so it is retried before failing."""
     status = response.status
     if status == expected:
@@ -348,11 +355,29 @@ def _signature_error(response: Response) -> str:
     "IncompleteSignatureException: 'x-amz-security-token' is named as a SignedHeader, but it does not exist in the
     HTTP request" (curl/curl#11007 and awslabs/aws-sigv4-proxy#116, both against Lattice; read 2026-12-05). The
     other names matched are AWS's usual ones for a bad signature or token (InvalidSignatureException,
-    SignatureDoesNotMatch, "The security token included in the request is invalid/expired"), unverified for
-    Lattice. The body of a policy denial is documented nowhere, so every 403 reports the body it carried."""
-    if SIGNATURE_ERROR.search(response.body[:MAX_BODY_BYTES].decode("utf-8", "replace")):
+    SignatureDoesNotMatch, ExpiredToken, UnrecognizedClientException, InvalidClientTokenId), unverified for
+    Lattice. Only the leading name is read (error_name): the message may quote a path or a role name. The body of a
+    policy denial is documented nowhere, so every 403 reports the body it carried."""
+    if SIGNATURE_ERROR.fullmatch(error_name(response.body[:MAX_BODY_BYTES].decode("utf-8", "replace"))):
         return f"status 403 from the signature check, not the auth policy: {_excerpt(response)}"
     return ""
+
+
+def error_name(body: str) -> str:
+    """The exception name an error body leads with ("" when it names none): never a word from its message."""
+    text = body.lstrip()
+    if text.startswith("{"):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return ""
+        name = document.get("__type") if isinstance(document, dict) else None
+        return str(name).rsplit("#", 1)[-1] if isinstance(name, str) else ""
+    if text.startswith("<"):
+        code = _XML_CODE.search(text)
+        return code.group(1) if code else ""
+    leading = _LEADING_NAME.match(text)
+    return leading.group(1) if leading else ""
 
 
 def _excerpt(response: Response) -> str:

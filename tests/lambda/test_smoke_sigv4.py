@@ -145,8 +145,9 @@ SIGNATURE_BODIES = [
     b"IncompleteSignatureException: 'x-amz-security-token' is named as a SignedHeader, but it does not exist in the "
     b"HTTP request",
     b'{"__type":"InvalidSignatureException","message":"The request signature we calculated does not match"}',
-    b"<Code>SignatureDoesNotMatch</Code>",
-    b"The security token included in the request is expired",
+    b"<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated</Message></Error>",
+    b'{"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token is expired"}',
+    b"UnrecognizedClientException: The security token included in the request is invalid.",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Custom-resource handlers that wait until RAM has associated a resource share's resources."""
