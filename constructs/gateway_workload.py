@@ -64,6 +64,12 @@ class GatewayWorkload(Construct):
             log_retention=log_retention,
         )
 
+        # Each calling app's role first: its route statements name it (config/access_policy.py).
+        callers = config.calling_apps
+        self.callers: dict[str, AppCaller] = {
+            app.name: AppCaller(self, f"Caller-{app.name}", cluster=cluster, app=app) for app in callers
+        }
+        identities = replace(identities, app_role_arns={n: c.role.role_arn for n, c in self.callers.items()})
         manifests = workload_manifests(config, signing_region=Aws.REGION, identities=identities)
 
         def manifest(construct_id: str) -> eks.KubernetesManifest:
@@ -83,21 +89,16 @@ class GatewayWorkload(Construct):
         # What else puts objects into these namespaces depends on it (the route readers' RoleBindings).
         self.namespaces = namespaces
         apps: dict[str, eks.KubernetesManifest] = {}
-        self.callers: dict[str, AppCaller] = {}
-        callers = config.calling_apps
         for app in config.apps:
             # TargetGroupPolicy is a controller CRD: the chart must be installed first.
             apps[app.name] = manifest(app_manifest_id(app))
             apps[app.name].node.add_dependency(controller, *([namespaces] if namespaces else []))
             if app in callers:
-                self.callers[app.name] = AppCaller(self, f"Caller-{app.name}", cluster=cluster, app=app)
                 # Pods are created with their ServiceAccount and its Pod Identity association in place.
                 account = manifest(service_account_manifest_id(app))
                 account.node.add_dependency(*([namespaces] if namespaces else []))
                 apps[app.name].node.add_dependency(self.callers[app.name].association, account)
 
-        # Each app's statements name its own role (config/access_policy.py), created just above.
-        identities = replace(identities, app_role_arns={n: c.role.role_arn for n, c in self.callers.items()})
         self.routes: dict[str, eks.KubernetesManifest] = {}
         self.auth_policies: dict[str, eks.KubernetesManifest] = {}  # by route, as `routes`; none under NONE
         for route in config.routes:
