@@ -80,11 +80,15 @@ RESPONSES: dict[str, Callable[[Mapping[str, Any]], tuple[str, dict[str, str]]]] 
     "Custom::FinalizerGuard": lambda _: (f"finalizer-guard/{CLUSTER}{K8S_PATH}", {}),
     # lambda/lattice_drain: lattice-drain-<service network id>; no Data.
     "Custom::LatticeServiceNetworkDrain": lambda _: ("lattice-drain-sn-" + "0" * 17, {}),
+    # The same handler in Mode sweep (the Gateway stack's own delete): the same physical id; no Data.
+    "Custom::LatticeServiceSweep": lambda _: ("lattice-drain-sn-" + "0" * 17, {}),
     # lambda/zone_sweep: <prefix>:<zone id>; no Data.
     "Custom::PrivateZoneSweep": lambda _: (f"zone-sweep:{ZONE_ID}", {}),
     # lambda/consumer_link: the share's ARN and Accepted; the VPC id and its CIDR and first subnet; the zone
     # association's id (zone and VPC) with its adoption marker.
     "Custom::LatticeShareAcceptance": lambda _: (ARN, {"Accepted": "False"}),
+    # lambda/ram_share_wait: the share's ARN; no Data.
+    "Custom::RamShareAssociation": lambda _: (ARN, {}),
     "Custom::ExistingVpc": lambda _: (
         "vpc-" + "0" * 17,
         {"CidrBlock": "255.255.255.255/32", "SubnetId": "subnet-" + "0" * 17},
