@@ -4,8 +4,9 @@ Each check (built by constructs/smoke_checks.py) is one HTTP request to a route'
 by the VPC resolver from the private hosted zone, exactly as a client in that VPC would make it. The
 invocation fails (raises) when any check fails, so `make smoke` and the pipeline see a non-zero result.
 
-Input: event["checks"] or the CHECKS environment variable (JSON list). Optional tuning, from the event or
-the environment: timeoutSeconds / TIMEOUT_SECONDS (per request, default 5), attempts / ATTEMPTS (default
+Input: event["checks"] or the file checks.json beside this module (JSON list; constructs/smoke_test.py ships it
+in the function's code: the environment's 4 KB would not hold many routes' checks). Optional tuning, from the
+event or the environment: timeoutSeconds / TIMEOUT_SECONDS (per request, default 5), attempts / ATTEMPTS (default
 12) and retryDelaySeconds / RETRY_DELAY_SECONDS (default 10): routes can take a minute or two to turn
 healthy after a deploy, so failures that may be transient are retried.
 
@@ -30,6 +31,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
@@ -42,6 +44,8 @@ DEFAULT_RETRY_DELAY_SECONDS = 10.0
 # Stop retrying this long before the Lambda's own timeout, so the report still gets out.
 DEADLINE_MARGIN_SECONDS = 15.0
 MAX_BODY_BYTES = 64 * 1024
+# The checks shipped with the function's code (constructs/smoke_test.py CHECKS_FILE).
+CHECKS_FILE = Path(__file__).with_name("checks.json")
 MAX_WORKERS = 8
 # How much of a 403's body the report quotes (make smoke prints it: what an auth-policy denial looks like is
 # not documented, see _signature_error).
@@ -225,10 +229,15 @@ def run(
 def _load_checks(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     raw: Any = event.get("checks")
     if raw is None:
-        env = os.environ.get("CHECKS")
-        if not env:
-            raise ValueError("no checks: pass event['checks'] or set the CHECKS environment variable (JSON list)")
-        raw = json.loads(env)
+        try:
+            text = CHECKS_FILE.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = ""
+        if not text.strip():
+            raise ValueError(
+                f"no checks: pass event['checks'] or ship {CHECKS_FILE.name} with the function (JSON list)"
+            )
+        raw = json.loads(text)
     elif isinstance(raw, str):
         raw = json.loads(raw)
     if not isinstance(raw, list) or not raw or not all(isinstance(c, dict) and "url" in c for c in raw):
