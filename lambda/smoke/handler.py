@@ -15,6 +15,8 @@ when SIGV4_REGION is set, unless the check says `"sign": false`. The request tar
 SigV4's canonical percent-encoding once (`request_target`) and that one string is both signed and sent. A check
 with `"expectStatus": 403` passes only when Lattice refuses the request and the body names no signature or
 credential error (an auth policy's denial); any other check fails on a 403. Every 403 reports the body it carried.
+A check whose request cannot be made at all (say a header value with a line break) fails with the reason; the
+other checks still run, and the invocation ends as any failed run does (SmokeTestError).
 
 Output: {"passed": bool, "results": [{"name", "route", "caller", "status", "method", "url", "ok", "detail"}, ...]}.
 """
@@ -176,7 +178,10 @@ def http_opener(request: Request, timeout: float) -> Response:
         region = os.environ.get("SIGV4_REGION")
         signed = sigv4_headers(request, region) if region and request.sign else request.headers
         headers = {"Host": request.host, "User-Agent": "eks-lattice-gateway-smoke", **signed}
-        conn.request(request.method, request.path, headers=headers)
+        # Each value goes out as the UTF-8 bytes SigV4 hashed (http.client would write text as Latin-1, which
+        # differs from what was signed past ASCII and cannot hold "中" at all). A CR or LF in a value is still
+        # refused here (ValueError): _run_check reports it as the check's failure.
+        conn.request(request.method, request.path, headers={k: v.encode("utf-8") for k, v in headers.items()})
         resp = conn.getresponse()
         return Response(status=resp.status, body=resp.read(MAX_BODY_BYTES))
     finally:
@@ -289,6 +294,9 @@ def _run_check(
             LOG.info("%s %s: attempt %d failed, retrying in %.0fs: %s", method, url, attempt, delay, err.reason)
             sleep(delay)
             continue
+        except Exception as err:
+            why = f"the request could not be made: {type(err).__name__}: {err}"
+            return {**result, "status": None, "ok": False, "detail": why}
         suffix = f" (attempt {attempt})" if attempt > 1 else ""
         return {**result, "status": status, "ok": True, "detail": detail + suffix}
     raise AssertionError("unreachable: the loop returns on its last attempt")  # pragma: no mutate -- unreachable
