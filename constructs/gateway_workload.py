@@ -28,6 +28,7 @@ from constructs.k8s_objects import (
     http_route,
     iam_auth_policy,
 )
+from constructs.pod_credentials import PodCredentialsChecks
 
 from config import AppConfig
 from config.access_policy import Identities, policy_text, route_policy
@@ -80,14 +81,31 @@ class GatewayWorkload(Construct):
         apps: dict[str, eks.KubernetesManifest] = {}
         self.callers: dict[str, AppCaller] = {}
         callers = config.calling_apps
+        checks = (
+            PodCredentialsChecks(
+                self,
+                "CallerCredentials",
+                cluster=cluster,
+                namespaces=[app.namespace for app in callers],
+                after=[namespaces] if namespaces else [],
+                vpc=vpc,
+                security_group=security_group,
+                log_retention=log_retention,
+            )
+            if callers
+            else None
+        )
         for app in config.apps:
             # TargetGroupPolicy is a controller CRD: the chart must be installed first.
             region = Aws.REGION if app in callers else None
             apps[app.name] = manifest(f"App-{app.name}", *app_objects(app, signing_region=region))
             apps[app.name].node.add_dependency(controller, *([namespaces] if namespaces else []))
-            if app in callers:
-                self.callers[app.name] = AppCaller(self, f"Caller-{app.name}", cluster=cluster, app=app)
-                apps[app.name].node.add_dependency(self.callers[app.name].association)
+            if app in callers and checks is not None:
+                caller = AppCaller(self, f"Caller-{app.name}", cluster=cluster, app=app)
+                self.callers[app.name] = caller
+                apps[app.name].node.add_dependency(caller.association)
+                # The association may not be in effect yet when the pods are admitted: restart those without.
+                checks.check(app=app, association=caller.association, workload=apps[app.name])
 
         # Each app's statements name its own role (config/access_policy.py), created just above.
         identities = replace(identities, app_role_arns={n: c.role.role_arn for n, c in self.callers.items()})
