@@ -178,9 +178,10 @@ def http_opener(request: Request, timeout: float) -> Response:
         region = os.environ.get("SIGV4_REGION")
         signed = sigv4_headers(request, region) if region and request.sign else request.headers
         headers = {"Host": request.host, "User-Agent": "eks-lattice-gateway-smoke", **signed}
-        # Each value goes out as the UTF-8 bytes SigV4 hashed (http.client would write text as Latin-1, which
-        # differs from what was signed past ASCII and cannot hold "中" at all). A CR or LF in a value is still
-        # refused here (ValueError): _run_check reports it as the check's failure.
+        # Each value goes out as the UTF-8 bytes SigV4 hashed: http.client writes a text value as Latin-1 and
+        # passes bytes through (CPython 3.11 Lib/http/client.py putheader, read 2026-12-05), so text would differ
+        # from what was signed past ASCII and could not hold "中" at all. A CR or LF in a value is still refused
+        # there (ValueError, the same putheader): _run_check reports it as the check's failure.
         conn.request(request.method, request.path, headers={k: v.encode("utf-8") for k, v in headers.items()})
         resp = conn.getresponse()
         return Response(status=resp.status, body=resp.read(MAX_BODY_BYTES))
