@@ -4,10 +4,10 @@ app's Pod Identity association, after the association and the manifest that star
 EKS documents that associations "are eventually consistent, and may take several seconds to be effective" (EKS
 API Reference, CreatePodIdentityAssociation, https://docs.aws.amazon.com/eks/latest/APIReference/
 API_CreatePodIdentityAssociation.html, and botocore's eks 2017-11-01 model; read 2026-12-05), and the Pod
-Identity webhook injects the credentials only when a pod is admitted: a pod created in between runs without them for its whole
-life, and its signing sidecar cannot sign. The check (lambda/controller_credentials, as for the controller)
-restarts such pods until every replica has them. Its Kubernetes rights: list/delete pods and read Deployments in
-the callers' namespaces only."""
+Identity webhook injects the credentials only when a pod is admitted: a pod created in between runs without them
+for its whole life, and its signing sidecar cannot sign. The check (lambda/controller_credentials, as for the
+controller) restarts such pods until every replica has them. Its Kubernetes rights: list/delete pods and read
+Deployments in the callers' namespaces only."""
 
 from __future__ import annotations
 
