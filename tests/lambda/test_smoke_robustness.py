@@ -93,7 +93,9 @@ def test_a_smoke_run_ends_in_a_report_or_smoke_test_error(monkeypatch: pytest.Mo
             odd_seen |= {v for c in checks for v in (c.get("headers") or {}).values() if v in ODD_VALUES}
             event = {"checks": checks, "attempts": 1, "timeoutSeconds": 2, "retryDelaySeconds": 0}
             try:
-                report = smoke.run(event, resolver=lambda host, port: [("127.0.0.1", server.port)], sleep=lambda _: 0)
+                report = smoke.run(
+                    event, resolver=lambda host, port: [("127.0.0.1", server.port)], sleep=lambda _: None
+                )
             except smoke.SmokeTestError as err:
                 lines = str(err).splitlines()
                 assert len(lines) == 1 + len(checks), f"seed {seed}: one line per check"
