@@ -19,6 +19,7 @@ from constructs.controller_policy import controller_policy_document
 from constructs.controller_values import controller_values
 from constructs.k8s_objects import controller_namespace, controller_service_account
 from constructs.nag import acknowledge
+from constructs.pod_credentials import credentials_check_rbac
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
 
@@ -152,30 +153,7 @@ class GatewayController(Construct):
             "CredentialsCheckRbac",
             cluster=cluster,
             overwrite=True,
-            manifest=[
-                {
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "Role",
-                    "metadata": {"name": CREDENTIALS_CHECK_GROUP, "namespace": CONTROLLER_NAMESPACE},
-                    "rules": [
-                        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]},
-                        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
-                    ],
-                },
-                {
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "RoleBinding",
-                    "metadata": {"name": CREDENTIALS_CHECK_GROUP, "namespace": CONTROLLER_NAMESPACE},
-                    "roleRef": {
-                        "apiGroup": "rbac.authorization.k8s.io",
-                        "kind": "Role",
-                        "name": CREDENTIALS_CHECK_GROUP,
-                    },
-                    "subjects": [
-                        {"kind": "Group", "name": CREDENTIALS_CHECK_GROUP, "apiGroup": "rbac.authorization.k8s.io"}
-                    ],
-                },
-            ],
+            manifest=credentials_check_rbac(CREDENTIALS_CHECK_GROUP, [CONTROLLER_NAMESPACE]),
         )
         rbac.node.add_dependency(namespace)
         access = eks.CfnAccessEntry(

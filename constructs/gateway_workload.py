@@ -27,6 +27,7 @@ from constructs.k8s_objects import (
     service_account_manifest_id,
     workload_manifests,
 )
+from constructs.pod_credentials import PodCredentialsChecks
 
 from config import AppConfig
 from config.access_policy import Identities
@@ -89,6 +90,20 @@ class GatewayWorkload(Construct):
         # What else puts objects into these namespaces depends on it (the route readers' RoleBindings).
         self.namespaces = namespaces
         apps: dict[str, eks.KubernetesManifest] = {}
+        checks = (
+            PodCredentialsChecks(
+                self,
+                "CallerCredentials",
+                cluster=cluster,
+                namespaces=[app.namespace for app in callers],
+                after=[namespaces] if namespaces else [],
+                vpc=vpc,
+                security_group=security_group,
+                log_retention=log_retention,
+            )
+            if callers
+            else None
+        )
         for app in config.apps:
             # TargetGroupPolicy is a controller CRD: the chart must be installed first.
             apps[app.name] = manifest(app_manifest_id(app))
@@ -97,7 +112,11 @@ class GatewayWorkload(Construct):
                 # Pods are created with their ServiceAccount and its Pod Identity association in place.
                 account = manifest(service_account_manifest_id(app))
                 account.node.add_dependency(*([namespaces] if namespaces else []))
-                apps[app.name].node.add_dependency(self.callers[app.name].association, account)
+                association = self.callers[app.name].association
+                apps[app.name].node.add_dependency(association, account)
+                if checks is not None:
+                    # The association may not be in effect yet when the pods are admitted: restart those without.
+                    checks.check(app=app, association=association, workload=apps[app.name])
 
         self.routes: dict[str, eks.KubernetesManifest] = {}
         self.auth_policies: dict[str, eks.KubernetesManifest] = {}  # by route, as `routes`; none under NONE

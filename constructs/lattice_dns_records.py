@@ -24,6 +24,10 @@ from config.lattice_names import route_object_name
 from config.versions import CONTROLLER_NAMESPACE
 
 ROUTE_READERS_GROUP = "eks-lattice-gateway:route-readers"
+# The resync's routes travel in a file of its code asset (lambda/lattice_dns/handler.py RECORDS_FILE), the values
+# every record shares in RECORD_DEFAULTS: Lambda's 4 KB of environment would not hold many routes' records.
+RECORDS_FILE = "lattice_dns/records.json"
+SHARED_RECORD_KEYS = ("ClusterName", "HostedZoneId")
 
 
 class LatticeDnsRecords(Construct):
@@ -87,7 +91,11 @@ class LatticeDnsRecords(Construct):
             ],
         )
 
+        shared = {key: records[0][key] for key in SHARED_RECORD_KEYS}
+        route_entries = [{k: v for k, v in r.items() if k not in SHARED_RECORD_KEYS} for r in records]
+
         def function(construct_id: str, handler: str, description: str, timeout: Duration) -> PythonFunction:
+            resync = handler.endswith("resync")
             fn = PythonFunction(
                 self,
                 construct_id,
@@ -99,7 +107,8 @@ class LatticeDnsRecords(Construct):
                 vpc=vpc,
                 vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
                 security_groups=[security_group],
-                environment={"RECORDS": json.dumps(records)} if handler.endswith("resync") else None,
+                environment={"RECORD_DEFAULTS": json.dumps(shared)} if resync else None,
+                files={RECORDS_FILE: json.dumps(route_entries, indent=1) + "\n"} if resync else None,
             )
             zone_access.attach_to_role(fn.role)
             fn.role.add_to_policy(iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn]))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stage, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -23,6 +28,49 @@ def lambda_asset(*packages: str) -> lambda_.Code:
             raise FileNotFoundError(f"lambda/{package} is not a Python package")
     keep = [f"!{p}" for p in packages] + [f"!{p}/**" for p in packages]
     return lambda_.Code.from_asset(str(LAMBDA_ROOT), exclude=["*", *keep, "**/__pycache__", "**/*.pyc"])
+
+
+def _package_files(packages: tuple[str, ...]) -> list[Path]:
+    return sorted(
+        f
+        for p in packages
+        for f in (LAMBDA_ROOT / p).rglob("*")
+        if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc"
+    )
+
+
+def lambda_asset_with_files(scope: Construct, packages: tuple[str, ...], files: Mapping[str, str]) -> lambda_.Code:
+    """The named packages plus data `files` (path inside the asset -> text), for data a handler reads that would
+    outgrow the environment (4 KB in all). They are laid out in a source folder of their own in the assembly
+    (named by the hash of what it holds, so a re-synth reuses it and staging-disabled synths still find it), and
+    the asset's hash changes exactly when the code or the data does."""
+    lambda_asset(*packages)  # the same checks on the package names
+    if unresolved := [name for name, text in files.items() if Token.is_unresolved(text)]:
+        raise ValueError(f"data files {unresolved} hold deploy-time values; pass those in the environment")
+    sources = _package_files(packages)
+    digest = hashlib.sha256(json.dumps(sorted(files.items())).encode())
+    for source in sources:
+        digest.update(str(source.relative_to(LAMBDA_ROOT)).encode() + b"\0" + source.read_bytes())
+    # No "." in the name: CDK would take what follows it for a file extension and put it in the asset's name.
+    target = Path(Stage.of(scope).asset_outdir) / f"source-{digest.hexdigest()[:32]}"  # type: ignore[union-attr]
+    if not target.is_dir():
+        scratch = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        shutil.rmtree(scratch, ignore_errors=True)
+        for source in sources:
+            dest = scratch / source.relative_to(LAMBDA_ROOT)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, dest)
+        for name, text in files.items():
+            dest = scratch / name
+            if dest.exists() or not dest.resolve().is_relative_to(scratch.resolve()):
+                raise ValueError(f"data file {name!r} would overwrite code or leave the asset")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(text, encoding="utf-8")
+        try:
+            scratch.rename(target)
+        except OSError:  # another synth in this assembly laid out the same folder first
+            shutil.rmtree(scratch, ignore_errors=True)
+    return lambda_.Code.from_asset(str(target))
 
 
 class PythonFunction(Construct):
@@ -44,8 +92,10 @@ class PythonFunction(Construct):
         security_groups: list[ec2.ISecurityGroup] | None = None,
         memory_size: int = 256,
         role_name: str | None = None,
+        files: Mapping[str, str] | None = None,
     ) -> None:
-        """`role_name`: a fixed name, for a role another account's trust policy names (else generated)."""
+        """`role_name`: a fixed name, for a role another account's trust policy names (else generated).
+        `files`: data files shipped in the code asset (path -> text), for data too large for the environment."""
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
         self.role = iam.Role(
@@ -89,7 +139,7 @@ class PythonFunction(Construct):
             "Function",
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            code=lambda_asset(*packages),
+            code=lambda_asset_with_files(self, packages, files) if files else lambda_asset(*packages),
             handler=handler,
             description=description,
             timeout=timeout,

@@ -3,7 +3,7 @@
 The smoke Lambda (lambda/smoke/handler.py) runs these from inside the client VPC after deploy. They come
 from the same `AppConfig` that renders the HTTPRoutes, so the checks can never drift from what was deployed.
 
-Check shape (JSON-serialisable; it travels in the Lambda's CHECKS environment variable or its event):
+Check shape (JSON-serialisable; it travels in a file of the Lambda's code asset, or in its event):
 
     {"name": "default/demo-http-route rule 1",
      "route": "default/demo-http-route",

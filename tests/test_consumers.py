@@ -28,6 +28,7 @@ from tests.conftest import (
     Synthesized,
 )
 from tests.support import scans
+from tests.support.smoke_assets import smoke_functions
 from tests.test_compliance import CFN_LINT_IGNORES
 from tools.synth import cdk_json_context
 
@@ -389,11 +390,11 @@ def test_consumer_smoke_test_signs_its_requests_and_may_invoke_the_providers_ser
     variant: Synthesized, stack_name: str
 ) -> None:
     template = variant.templates[stack_name]
-    (function,) = [f for f in resources(template, "AWS::Lambda::Function").values() if "CHECKS" in json.dumps(f)]
-    env = function["Properties"]["Environment"]["Variables"]
+    ((_, props, checks),) = smoke_functions(variant.outdir, {stack_name: template})
+    env = props["Environment"]["Variables"]
     assert env["SIGV4_REGION"] == {"Ref": "AWS::Region"}
     hostnames = {route["hostname"] for route in VARIANT["routes"]}  # type: ignore[attr-defined]
-    assert hostnames and all(f"http://{hostname}/" in env["CHECKS"] for hostname in hostnames)
+    assert hostnames and all(any(c["url"].startswith(f"http://{h}/") for c in checks) for h in hostnames)
     assert "SmokeTestFunctionName" in template["Outputs"]  # what tools/smoke.py reads
     invoke = [
         s

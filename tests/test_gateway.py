@@ -13,6 +13,7 @@ from constructs.k8s_objects import gateway, gateway_class, http_route
 from config.versions import GATEWAY_API_RELEASES
 from tests.conftest import Synthesized
 from tests.controller_finalizers import finalizer_of
+from tests.support.smoke_assets import smoke_functions
 
 STACK = "EksLatticeGateway-Gateway"
 PLATFORM = "EksLatticeGateway-Platform"
@@ -320,14 +321,14 @@ def test_dns_reader_access_is_namespace_scoped_view(gw: dict[str, Any]) -> None:
         assert scope["Namespaces"] == ["aws-application-networking-system", "default"]
 
 
-def test_smoke_test_functions_live_in_the_client_vpc(gw: dict[str, Any]) -> None:
+def test_smoke_test_functions_live_in_the_client_vpc(gw: dict[str, Any], synth: Synthesized) -> None:
     assert gw["Outputs"]["SmokeTestFunctionName"] and gw["Outputs"]["SmokeTestSecondIdentityFunctionName"]
-    functions = of_type(gw, "AWS::Lambda::Function")
-    smoke = [f for k, f in functions.items() if k.startswith("SmokeTest")]
+    smoke = smoke_functions(synth.outdir, {STACK: gw})
     assert len(smoke) == 2  # the smoke test and the second identity (issue 12)
-    for function in smoke:
-        assert "api.example.com" in json.dumps(function["Properties"]["Environment"])
-        assert function["Properties"]["VpcConfig"]["SubnetIds"]
+    assert all(name.startswith(f"{STACK}/SmokeTest") for name, _, _ in smoke)
+    for _, props, checks in smoke:
+        assert all(c["url"].startswith("http://api.example.com/") for c in checks)  # shipped in its code
+        assert props["VpcConfig"]["SubnetIds"]
 
 
 def test_hostname_change_replaces_the_route_resource_and_repoints_the_record(

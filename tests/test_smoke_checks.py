@@ -13,6 +13,7 @@ import pytest
 from constructs.smoke_checks import SECOND_IDENTITY, SMOKE_ROLE, UNSIGNED, denial_checks, smoke_checks
 
 from config.loader import DEFAULTS, parse_context
+from tests.support.smoke_assets import smoke_functions
 from tools import smoke as smoke_cli
 
 TODAY = dt.date(2026, 11, 28)
@@ -427,16 +428,11 @@ def test_a_consumer_expects_refusal_from_routes_that_do_not_name_its_account() -
 
 def test_the_synth_has_two_smoke_functions_with_their_own_roles(synth: Any) -> None:
     gateway = synth.templates["EksLatticeGateway-Gateway"]
-    functions = {
-        lid: r["Properties"]
-        for lid, r in gateway["Resources"].items()
-        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") == "smoke.handler.handler"
-    }
+    functions = smoke_functions(synth.outdir, {"EksLatticeGateway-Gateway": gateway})
     assert len(functions) == 2
-    (main,) = [p for lid, p in functions.items() if "SecondIdentity" not in lid]
-    (second,) = [p for lid, p in functions.items() if "SecondIdentity" in lid]
+    ((main, main_checks),) = [(p, c) for name, p, c in functions if "SecondIdentity" not in name]
+    ((second, second_checks),) = [(p, c) for name, p, c in functions if "SecondIdentity" in name]
     assert main["Role"] != second["Role"]
-    main_checks, second_checks = (json.loads(p["Environment"]["Variables"]["CHECKS"]) for p in (main, second))
     assert [(c["caller"], c.get("expectStatus")) for c in main_checks] == [
         (SMOKE_ROLE, None),
         (SMOKE_ROLE, None),

@@ -1,6 +1,7 @@
 """Every smoke check the configurations generate is sent with a signature the independent SigV4 verifier accepts
 over the bytes that arrive (issue 20, item 1): the checks of every smoke function in the default and the variant
-synthesis (CHECKS, as `make smoke` runs them), and the checks of configurations using every rule feature."""
+synthesis (the checks file each ships, as `make smoke` runs them), and the checks of configurations using every
+rule feature."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from smoke import handler as smoke
 from config.loader import DEFAULTS, parse_context
 from tests.conftest import Synthesized
 from tests.sigv4_verifier import RawRequest
+from tests.support.smoke_assets import smoke_functions
 from tests.support.smoke_wire import (
     assert_asks_for_the_check,
     assert_signed_as_sent,
@@ -30,14 +32,11 @@ Check = dict[str, Any]
 
 
 def synthesized_checks(synth: Synthesized) -> list[tuple[str, bool, Check]]:
-    """(function, signs, check) for every smoke function in the synthesis: what its CHECKS variable holds."""
+    """(function, signs, check) for every smoke function in the synthesis: what its checks file holds."""
     found = []
-    for stack, template in synth.templates.items():
-        for logical_id, resource in template.get("Resources", {}).items():
-            variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
-            if resource["Type"] == "AWS::Lambda::Function" and "CHECKS" in variables:
-                signs = "SIGV4_REGION" in variables
-                found += [(f"{stack}/{logical_id}", signs, c) for c in json.loads(variables["CHECKS"])]
+    for function, props, checks in smoke_functions(synth.outdir, synth.templates):
+        signs = "SIGV4_REGION" in props.get("Environment", {}).get("Variables", {})
+        found += [(function, signs, c) for c in checks]
     return found
 
 

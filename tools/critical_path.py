@@ -49,6 +49,7 @@ CREATION_SECONDS: dict[str, float] = {
     "Custom::AWSCDK-EKS-KubernetesResource": 20,  # kubectl apply through the provider Lambda
     "Custom::AWSCDK-EKS-KubernetesObjectValue": 20,
     "Custom::ControllerCredentials": 20,  # one look at the pods; ~30 s more when some must be restarted
+    "Custom::PodCredentials": 20,  # the same check for an app's pods
 }
 DEFAULT_SECONDS = 5.0
 

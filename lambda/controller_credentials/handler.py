@@ -1,5 +1,6 @@
-"""CloudFormation custom resource (provider framework on_event): the controller's pods carry their EKS Pod
-Identity credentials, or are restarted until they do.
+"""CloudFormation custom resource (provider framework on_event): the pods of a service account carry their EKS
+Pod Identity credentials, or are restarted until they do. Used for the controller (Custom::ControllerCredentials)
+and for each app that calls routes (Custom::PodCredentials, constructs/pod_credentials.py).
 
 EKS documents that a new Pod Identity association "may take several seconds to be effective", and the
 credentials are injected only at pod creation (the EKS Pod Identity webhook adds the
@@ -16,7 +17,10 @@ replicas at least one ready controller always stays (a not-Ready pod without cre
 goes at once; a single replica has to go).
 
 ResourceProperties: ClusterName, Namespace, ServiceAccount (required); TimeoutSeconds (default 240);
-AssociationArn and ChartVersion only make CloudFormation send an Update (a re-check) when they change.
+LabelSelector (optional, a Kubernetes label selector): only the Deployments and pods it selects count;
+AllowNoReplicas ("true"): a service account whose Deployments want no replicas passes (an app scaled to 0);
+otherwise none is a failure (the controller's chart did not install). Any other property (AssociationArn,
+ChartVersion) only makes CloudFormation send an Update (a re-check) when it changes.
 Create/Update: check (and restart); fails with what it saw on timeout. Delete: nothing (never fails).
 Returns Data {Restarted: number of pods deleted}.
 Needs AWS_REGION, eks:DescribeCluster, and Kubernetes RBAC to list pods and Deployments and delete pods in
@@ -56,6 +60,8 @@ class Settings:
     namespace: str
     service_account: str
     timeout: float
+    label_selector: str = ""
+    allow_no_replicas: bool = False
 
 
 def _default_kube_client(cluster_name: str, time_left: Callable[[], float]) -> KubeClient:
@@ -86,7 +92,37 @@ def parse_properties(props: Mapping[str, Any]) -> Settings:
         raise CheckError(f"TimeoutSeconds must be a number, got {raw!r}") from None
     if timeout <= 0:
         raise CheckError(f"TimeoutSeconds must be positive, got {raw!r}")
-    return Settings(values["ClusterName"], values["Namespace"], values["ServiceAccount"], timeout)
+    selector = str(props.get("LabelSelector") or "").strip()
+    if selector and _selector_labels(selector) is None:
+        raise CheckError(f"LabelSelector must be key=value pairs separated by commas, got {selector!r}")
+    allow = str(props.get("AllowNoReplicas") or "false").strip().lower()
+    if allow not in ("true", "false"):
+        raise CheckError(f"AllowNoReplicas must be true or false, got {props.get('AllowNoReplicas')!r}")
+    return Settings(
+        values["ClusterName"],
+        values["Namespace"],
+        values["ServiceAccount"],
+        timeout,
+        label_selector=selector,
+        allow_no_replicas=allow == "true",
+    )
+
+
+def _selector_labels(selector: str) -> dict[str, str] | None:
+    """The labels an equality selector ("app=a,tier=web") requires, or None when it is not one."""
+    labels: dict[str, str] = {}
+    for term in selector.split(","):
+        key, sep, value = term.replace("==", "=").partition("=")
+        if not sep or not key.strip() or "!" in key or "=" in value:
+            return None
+        labels[key.strip()] = value.strip()
+    return labels
+
+
+def _selected(obj: Mapping[str, Any], labels: Mapping[str, str], *, template: bool = False) -> bool:
+    meta = ((obj.get("spec") or {}).get("template") or {}).get("metadata") if template else obj.get("metadata")
+    have = (meta or {}).get("labels") or {}
+    return all(have.get(k) == v for k, v in labels.items())
 
 
 # -- what the cluster shows -------------------------------------------------------------------------------------
@@ -109,6 +145,7 @@ def is_ready(pod: Mapping[str, Any]) -> bool:
 class Observation:
     desired: int  # replicas of the Deployments that run as the service account
     pods: list[dict[str, Any]]  # its live pods (not terminating, not finished)
+    allow_none: bool = False  # no desired replica is a pass (Settings.allow_no_replicas)
 
     @property
     def without_credentials(self) -> list[dict[str, Any]]:
@@ -120,7 +157,8 @@ class Observation:
 
     @property
     def done(self) -> bool:
-        return self.desired > 0 and not self.without_credentials and len(self.ready_with_credentials) >= self.desired
+        wanted = self.desired > 0 or self.allow_none
+        return wanted and not self.without_credentials and len(self.ready_with_credentials) >= self.desired
 
     @property
     def restartable(self) -> list[dict[str, Any]]:
@@ -158,21 +196,28 @@ def _items(client: KubeClient, path: str, **query: str) -> list[dict[str, Any]]:
 
 def observe(client: KubeClient, settings: Settings) -> Observation:
     ns, sa = quote(settings.namespace, safe=""), settings.service_account
+    selector = {"labelSelector": settings.label_selector} if settings.label_selector else {}
+    # A Deployment counts by the labels of the pods it makes (its template's), which the API cannot select on.
     deployments = _items(client, f"/apis/apps/v1/namespaces/{ns}/deployments")
+    # The selectors narrow the pods' answer; the filters below (service account, labels) are what the check uses.
+    labels = _selector_labels(settings.label_selector) or {}
     desired = sum(
         _replicas(d)
         for d in deployments
         if ((d.get("spec") or {}).get("template") or {}).get("spec", {}).get("serviceAccountName") == sa
+        and _selected(d, labels, template=True)
     )
     pods = [
         p
-        # The field selector narrows the answer; the filter below is what the check relies on.
-        for p in _items(client, f"/api/v1/namespaces/{ns}/pods", fieldSelector=f"spec.serviceAccountName={sa}")
+        for p in _items(
+            client, f"/api/v1/namespaces/{ns}/pods", fieldSelector=f"spec.serviceAccountName={sa}", **selector
+        )
         if (p.get("spec") or {}).get("serviceAccountName") == sa
+        and _selected(p, labels)
         and not (p.get("metadata") or {}).get("deletionTimestamp")
         and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
     ]
-    return Observation(desired=desired, pods=pods)
+    return Observation(desired=desired, pods=pods, allow_none=settings.allow_no_replicas)
 
 
 # -- the check --------------------------------------------------------------------------------------------------

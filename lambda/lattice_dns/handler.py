@@ -25,6 +25,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -72,6 +73,8 @@ AUTH_GRACE_SECONDS = 120
 DELETE_ATTEMPTS = 3
 # What each invocation keeps for itself after its last AWS or Kubernetes call: logging and returning.
 RESPONSE_RESERVE_SECONDS = 5.0
+# The scheduled resync's routes, shipped in the function's code (constructs/lattice_dns_records.py RECORDS_FILE).
+RECORDS_FILE = Path(__file__).with_name("records.json")
 # Client sizing: one Route 53 call takes at most connect + read timeout (botocore does not retry it; Zone does,
 # within the invocation's remaining time); DescribeCluster, the one call not bounded by that, at most
 # EKS_ATTEMPTS x (connect + read) plus botocore's backoff between them (standard mode: under 1 s after the first).
@@ -541,10 +544,21 @@ def _resync_specs(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     if raw is None:
         source = "environment variable RECORDS"
         text = os.environ.get("RECORDS", "")
+        if not text.strip() and RECORDS_FILE.is_file():
+            # As deployed (constructs/lattice_dns_records.py): the routes in the file, the values every record
+            # shares (deploy-time tokens) in RECORD_DEFAULTS, so the environment stays small however many routes.
+            source = RECORDS_FILE.name
+            text = RECORDS_FILE.read_text(encoding="utf-8")
         if not text.strip():
-            raise LatticeDnsError("no records to maintain: set RECORDS to a JSON list (or pass Records in the event)")
+            raise LatticeDnsError(
+                f"no records to maintain: ship {RECORDS_FILE.name} or set RECORDS to a JSON list "
+                "(or pass Records in the event)"
+            )
         try:
             raw = json.loads(text)
+            if source == RECORDS_FILE.name and isinstance(raw, list):
+                shared = json.loads(os.environ.get("RECORD_DEFAULTS") or "{}")
+                raw = [{**shared, **item} if isinstance(item, Mapping) else item for item in raw]
         except ValueError as err:
             raise LatticeDnsError(f"{source} is not valid JSON: {err}") from None
     if not isinstance(raw, list) or not all(isinstance(item, Mapping) for item in raw):

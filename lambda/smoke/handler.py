@@ -4,8 +4,9 @@ Each check (built by constructs/smoke_checks.py) is one HTTP request to a route'
 by the VPC resolver from the private hosted zone, exactly as a client in that VPC would make it. The
 invocation fails (raises) when any check fails, so `make smoke` and the pipeline see a non-zero result.
 
-Input: event["checks"] or the CHECKS environment variable (JSON list). Optional tuning, from the event or
-the environment: timeoutSeconds / TIMEOUT_SECONDS (per request, default 5), attempts / ATTEMPTS (default
+Input: event["checks"] or the file checks.json beside this module (JSON list; constructs/smoke_test.py ships it
+in the function's code: the environment's 4 KB would not hold many routes' checks). Optional tuning, from the
+event or the environment: timeoutSeconds / TIMEOUT_SECONDS (per request, default 5), attempts / ATTEMPTS (default
 12) and retryDelaySeconds / RETRY_DELAY_SECONDS (default 10): routes can take a minute or two to turn
 healthy after a deploy, so failures that may be transient are retried.
 
@@ -14,6 +15,8 @@ when SIGV4_REGION is set, unless the check says `"sign": false`. The request tar
 SigV4's canonical percent-encoding once (`request_target`) and that one string is both signed and sent. A check
 with `"expectStatus": 403` passes only when Lattice refuses the request and the body leads with no signature or
 credential exception name (an auth policy's denial); any other check fails on a 403. Every 403 reports its body.
+A check whose request cannot be made at all (say a header value with a line break) fails with the reason; the
+other checks still run, and the invocation ends as any failed run does (SmokeTestError).
 
 Output: {"passed": bool, "results": [{"name", "route", "caller", "status", "method", "url", "ok", "detail"}, ...]}.
 """
@@ -30,6 +33,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
@@ -42,6 +46,8 @@ DEFAULT_RETRY_DELAY_SECONDS = 10.0
 # Stop retrying this long before the Lambda's own timeout, so the report still gets out.
 DEADLINE_MARGIN_SECONDS = 15.0
 MAX_BODY_BYTES = 64 * 1024
+# The checks shipped with the function's code (constructs/smoke_test.py CHECKS_FILE).
+CHECKS_FILE = Path(__file__).with_name("checks.json")
 MAX_WORKERS = 8
 # How much of a 403's body the report quotes (make smoke prints it: what an auth-policy denial looks like is
 # not documented, see _signature_error).
@@ -179,7 +185,11 @@ def http_opener(request: Request, timeout: float) -> Response:
         region = os.environ.get("SIGV4_REGION")
         signed = sigv4_headers(request, region) if region and request.sign else request.headers
         headers = {"Host": request.host, "User-Agent": "eks-lattice-gateway-smoke", **signed}
-        conn.request(request.method, request.path, headers=headers)
+        # Each value goes out as the UTF-8 bytes SigV4 hashed: http.client writes a text value as Latin-1 and
+        # passes bytes through (CPython 3.11 Lib/http/client.py putheader, read 2026-12-05), so text would differ
+        # from what was signed past ASCII and could not hold "中" at all. A CR or LF in a value is still refused
+        # there (ValueError, the same putheader): _run_check reports it as the check's failure.
+        conn.request(request.method, request.path, headers={k: v.encode("utf-8") for k, v in headers.items()})
         resp = conn.getresponse()
         return Response(status=resp.status, body=resp.read(MAX_BODY_BYTES))
     finally:
@@ -232,10 +242,15 @@ def run(
 def _load_checks(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     raw: Any = event.get("checks")
     if raw is None:
-        env = os.environ.get("CHECKS")
-        if not env:
-            raise ValueError("no checks: pass event['checks'] or set the CHECKS environment variable (JSON list)")
-        raw = json.loads(env)
+        try:
+            text = CHECKS_FILE.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = ""
+        if not text.strip():
+            raise ValueError(
+                f"no checks: pass event['checks'] or ship {CHECKS_FILE.name} with the function (JSON list)"
+            )
+        raw = json.loads(text)
     elif isinstance(raw, str):
         raw = json.loads(raw)
     if not isinstance(raw, list) or not raw or not all(isinstance(c, dict) and "url" in c for c in raw):
@@ -287,6 +302,9 @@ def _run_check(
             LOG.info("%s %s: attempt %d failed, retrying in %.0fs: %s", method, url, attempt, delay, err.reason)
             sleep(delay)
             continue
+        except Exception as err:
+            why = f"the request could not be made: {type(err).__name__}: {err}"
+            return {**result, "status": None, "ok": False, "detail": why}
         suffix = f" (attempt {attempt})" if attempt > 1 else ""
         return {**result, "status": status, "ok": True, "detail": detail + suffix}
     raise AssertionError("unreachable: the loop returns on its last attempt")  # pragma: no mutate -- unreachable

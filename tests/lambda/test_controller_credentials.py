@@ -345,3 +345,61 @@ def test_physical_id_properties_declaration_matches_the_handler() -> None:
         if check.physical_id(check.parse_properties({**base, key: value})) != physical
     }
     assert renaming == set(check.PHYSICAL_ID_PROPERTIES)
+
+
+# -- the same check for an app's pods (Custom::PodCredentials): a label selector, and an app scaled to zero --------
+
+
+def _labelled(api: FakeKubeApi, name: str, labels: dict[str, str], replicas: int) -> None:
+    """A Deployment running as SA whose pods carry `labels`, and its pods, started without credentials."""
+    api.put_object(
+        f"{DEPLOYMENTS}/{name}",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {
+                "replicas": replicas,
+                "template": {"metadata": {"labels": labels}, "spec": {"serviceAccountName": SA}},
+            },
+        },
+    )
+    for index in range(replicas):
+        api.put_object(
+            f"{PODS}/{name}-{index}",
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"{name}-{index}", "namespace": NS, "labels": labels},
+                "spec": {"serviceAccountName": SA, "containers": [{"name": "app", "env": []}]},
+                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+            },
+        )
+
+
+def test_a_label_selector_limits_the_check_to_the_pods_it_selects(api: FakeKubeApi) -> None:
+    _labelled(api, "mine", {"app": "mine"}, 1)
+    _labelled(api, "theirs", {"app": "theirs"}, 3)
+    settings = check.parse_properties(event(LabelSelector="app=mine")["ResourceProperties"])
+    client = KubeClient(endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: api.token, sleep=lambda _: None)
+    seen = check.observe(client, settings)
+    assert seen.desired == 1 and [check._name(p) for p in seen.pods] == ["mine-0"]
+    (pods,) = [r for r in api.requests if r.method == "GET" and r.path == PODS]
+    assert pods.query["labelSelector"] == "app=mine"
+
+
+@pytest.mark.parametrize("selector", ["app", "app!=x", "app in (a)", "=x", "a=b=c"])
+def test_only_equality_selectors_are_taken(selector: str) -> None:
+    with pytest.raises(check.CheckError, match="LabelSelector must be key=value pairs"):
+        check.parse_properties(event(LabelSelector=selector)["ResourceProperties"])
+
+
+def test_an_app_scaled_to_zero_passes_only_when_allowed(api: FakeKubeApi) -> None:
+    client = KubeClient(endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: api.token, sleep=lambda _: None)
+    _labelled(api, "idle", {"app": "idle"}, 0)
+    allowed = check.parse_properties(event(LabelSelector="app=idle", AllowNoReplicas="true")["ResourceProperties"])
+    assert check.observe(client, allowed).done
+    strict = check.parse_properties(event(LabelSelector="app=idle")["ResourceProperties"])
+    assert not check.observe(client, strict).done
+    with pytest.raises(check.CheckError, match="AllowNoReplicas must be true or false"):
+        check.parse_properties(event(AllowNoReplicas="yes")["ResourceProperties"])

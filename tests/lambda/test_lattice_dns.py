@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -175,6 +176,7 @@ def shared() -> Shared:
 def env(shared: Shared, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.delenv("RECORDS", raising=False)
+    monkeypatch.setattr(handler, "RECORDS_FILE", Path("/nonexistent/records.json"))
     # moto validates the role ARN by building a new boto3 Session (~0.1 s each); that check is not under test.
     monkeypatch.setattr(moto_eks_models, "validate_role_arn", lambda arn: None)
     with mock_aws(), EksFakeKubeApi() as api:

@@ -10,6 +10,7 @@ import json
 import logging
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -156,6 +157,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setattr(handler, "_clock", clock)
     monkeypatch.setattr(handler, "_sleep", clock.sleep)
     monkeypatch.delenv("RECORDS", raising=False)
+    monkeypatch.setattr(handler, "RECORDS_FILE", Path("/nonexistent/records.json"))
     environment = Env(r53=r53, kube=kube, clock=clock, kubes_made=made)
     ENV[:] = [environment]
     return environment
@@ -841,7 +843,9 @@ def spec(**overrides: Any) -> dict[str, Any]:
 def test_resync_needs_records(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(handler.LatticeDnsError) as err:
         handler.resync({}, None)
-    assert str(err.value) == "no records to maintain: set RECORDS to a JSON list (or pass Records in the event)"
+    assert str(err.value) == (
+        "no records to maintain: ship records.json or set RECORDS to a JSON list (or pass Records in the event)"
+    )
     monkeypatch.setenv("RECORDS", "  ")
     with pytest.raises(handler.LatticeDnsError, match="no records to maintain"):
         handler.resync(None, None)  # type: ignore[arg-type]
@@ -861,6 +865,24 @@ def test_resync_records_must_be_a_list_of_objects(env: Env, records: Any, monkey
     with pytest.raises(handler.LatticeDnsError) as err:
         handler.resync({}, None)
     assert str(err.value) == f"environment variable RECORDS {shape}"
+
+
+def test_resync_reads_the_routes_it_ships_with_and_the_shared_values_from_the_environment(
+    env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """As deployed: the routes in records.json (the code asset), the deploy-time values they share in
+    RECORD_DEFAULTS, so the environment does not grow with the routes."""
+    env.route()
+    env.r53.put_ours()
+    shared = ("ClusterName", "HostedZoneId")
+    (tmp_path / "records.json").write_text(json.dumps([{k: v for k, v in spec().items() if k not in shared}]))
+    monkeypatch.setattr(handler, "RECORDS_FILE", tmp_path / "records.json")
+    monkeypatch.setenv("RECORD_DEFAULTS", json.dumps({k: spec()[k] for k in shared}))
+    report = handler.resync({"detail-type": "Scheduled Event"}, None)
+    assert report["Results"] == [{"Record": f"{HOST} <- {ROUTE_ID}", "Result": "unchanged", "Target": DOMAIN}]
+    (tmp_path / "records.json").write_text("[{")
+    with pytest.raises(handler.LatticeDnsError, match=r"^records.json is not valid JSON: "):
+        handler.resync({}, None)
 
 
 def test_resync_reads_records_from_the_environment(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:

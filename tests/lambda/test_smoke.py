@@ -6,6 +6,7 @@ import json
 import socket
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -249,12 +250,13 @@ def test_a_denial_that_turns_up_late_passes() -> None:
     assert result["ok"] is True and result["detail"].endswith("(attempt 2)")
 
 
-def test_handler_reads_checks_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_handler_reads_checks_from_the_file_it_ships_with(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with DemoServer([(200, POD_A)]) as server:
         # An address literal resolves without DNS, so the real resolver and opener run end to end.
         url = f"http://127.0.0.1:{server.port}{V1}"
         checks = [{**check(), "url": url}]
-        monkeypatch.setenv("CHECKS", json.dumps(checks))
+        (tmp_path / "checks.json").write_text(json.dumps(checks), encoding="utf-8")
+        monkeypatch.setattr(smoke, "CHECKS_FILE", tmp_path / "checks.json")
         monkeypatch.setenv("ATTEMPTS", "1")
         report = smoke.handler({}, None)
     assert report == {
@@ -286,15 +288,15 @@ def test_retries_stop_before_the_lambda_timeout() -> None:
     assert len(server.requests) == 1
 
 
-def test_missing_checks_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CHECKS", raising=False)
+def test_missing_checks_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(smoke, "CHECKS_FILE", tmp_path / "checks.json")
     with pytest.raises(ValueError, match="no checks"):
         smoke.handler({}, None)
 
 
 @pytest.fixture(autouse=True)
 def _no_stray_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CHECKS", "TIMEOUT_SECONDS", "ATTEMPTS", "RETRY_DELAY_SECONDS", "SIGV4_REGION"):
+    for name in ("TIMEOUT_SECONDS", "ATTEMPTS", "RETRY_DELAY_SECONDS", "SIGV4_REGION"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -10,6 +10,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,7 +61,7 @@ class Server(BackgroundServer):
 
 @pytest.fixture(autouse=True)
 def _no_stray_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CHECKS", "TIMEOUT_SECONDS", "ATTEMPTS", "RETRY_DELAY_SECONDS"):
+    for name in ("TIMEOUT_SECONDS", "ATTEMPTS", "RETRY_DELAY_SECONDS"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -124,8 +125,9 @@ def test_defaults_are_twelve_attempts_ten_seconds_apart_five_second_timeout(down
     assert str(exc.value).endswith("status 503: the backend is failing or not yet healthy (after 12 attempts)")
 
 
-def test_settings_from_the_environment(down: Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHECKS", json.dumps([check()]))
+def test_settings_from_the_environment(down: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "checks.json").write_text(json.dumps([check()]), encoding="utf-8")
+    monkeypatch.setattr(smoke, "CHECKS_FILE", tmp_path / "checks.json")
     monkeypatch.setenv("ATTEMPTS", "2")
     monkeypatch.setenv("RETRY_DELAY_SECONDS", "7")
     monkeypatch.setenv("TIMEOUT_SECONDS", "0.5")
@@ -209,13 +211,14 @@ def test_bad_checks_are_named(checks: Any, message: str) -> None:
     assert str(exc.value) == message
 
 
-@pytest.mark.parametrize("env", [None, ""])
-def test_no_checks_at_all(monkeypatch: pytest.MonkeyPatch, env: str | None) -> None:
-    if env is not None:
-        monkeypatch.setenv("CHECKS", env)
+@pytest.mark.parametrize("text", [None, "", " \n"])
+def test_no_checks_at_all(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str | None) -> None:
+    if text is not None:
+        (tmp_path / "checks.json").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(smoke, "CHECKS_FILE", tmp_path / "checks.json")
     with pytest.raises(ValueError, match=r"^no checks") as exc:
         smoke.handler(None, None)
-    assert str(exc.value) == "no checks: pass event['checks'] or set the CHECKS environment variable (JSON list)"
+    assert str(exc.value) == "no checks: pass event['checks'] or ship checks.json with the function (JSON list)"
 
 
 def test_checks_as_a_json_string_and_their_defaults() -> None:

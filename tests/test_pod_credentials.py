@@ -1,0 +1,151 @@
+"""Every Pod Identity association has a credentials check after it and after the pods it is for (issue 20,
+review finding F1). EKS: a new association "may take several seconds to be effective" (EKS API reference,
+CreatePodIdentityAssociation), and the Pod Identity webhook injects credentials only when a pod is admitted; a
+pod admitted in between never gets them. The controller's check (Custom::ControllerCredentials) restarts such
+pods; each app that calls routes gets the same (Custom::PodCredentials).
+
+Class test: in the default synthesis and in one with callers in two namespaces, for every
+AWS::EKS::PodIdentityAssociation there is a check of the same namespace and service account whose DependsOn names
+the association and the resource that starts that service account's pods (a manifest with a Deployment running as
+it, or the Helm chart whose values name it); the check's Kubernetes access covers exactly the namespaces of the
+service accounts it checks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from constructs.gateway_controller import CREDENTIALS_CHECK_GROUP
+from constructs.pod_credentials import APP_CREDENTIALS_CHECK_GROUP, RESOURCE_TYPE
+
+from config.loader import DEFAULTS
+from tests.conftest import Synthesized
+from tests.service_constraints import k8s_objects, parse_json
+
+CHECK_TYPES = ("Custom::ControllerCredentials", RESOURCE_TYPE)
+MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
+HELM = "Custom::AWSCDK-EKS-HelmChart"
+DEMO = {k: v for k, v in DEFAULTS["apps"][0].items() if k != "name"}
+
+
+def _callers_config() -> dict[str, Any]:
+    apps = [
+        *DEFAULTS["apps"],
+        {"name": "caller", **DEMO, "calls": ["demo-http-route"]},
+        {"name": "team-caller", **DEMO, "namespace": "team", "calls": ["default/demo-http-route"]},
+        {"name": "idle-caller", **DEMO, "namespace": "team", "replicas": 0, "calls": ["demo-http-route"]},
+    ]
+    return {"apps": json.dumps(apps)}
+
+
+@pytest.fixture(scope="module")
+def callers(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return Synthesized(tmp_path_factory.mktemp("callers"), _callers_config())
+
+
+def _pod_starters(resource: dict[str, Any]) -> set[tuple[str, str]]:
+    """(namespace, service account) of the pods a manifest or chart resource starts."""
+    props = resource.get("Properties", {})
+    if resource["Type"] == MANIFEST:
+        return {
+            (obj.get("metadata", {}).get("namespace", "default"), spec.get("serviceAccountName", "default"))
+            for _, obj in k8s_objects(props)
+            if obj.get("kind") == "Deployment"
+            for spec in [obj.get("spec", {}).get("template", {}).get("spec", {})]
+        }
+    if resource["Type"] == HELM:
+        values = parse_json(props.get("Values")) or {}
+        account = (values.get("serviceAccount") or {}).get("name")
+        return {(props.get("Namespace"), account)} if account else set()
+    return set()
+
+
+def _depends_on(resource: dict[str, Any]) -> set[str]:
+    found = resource.get("DependsOn", [])
+    return {found} if isinstance(found, str) else set(found)
+
+
+def _rbac_namespaces(template: dict[str, Any], group: str) -> set[str]:
+    """The namespaces where `group` is bound to a Role."""
+    return {
+        obj["metadata"]["namespace"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == MANIFEST
+        for _, obj in k8s_objects(resource.get("Properties", {}))
+        if obj.get("kind") == "RoleBinding" and any(s.get("name") == group for s in obj.get("subjects", []))
+    }
+
+
+def _assert_every_association_is_checked(template: dict[str, Any]) -> int:
+    resources = template["Resources"]
+    associations = {lid: r for lid, r in resources.items() if r["Type"] == "AWS::EKS::PodIdentityAssociation"}
+    checks = {lid: r for lid, r in resources.items() if r["Type"] in CHECK_TYPES}
+    for lid, association in associations.items():
+        props = association["Properties"]
+        account = (props["Namespace"], props["ServiceAccount"])
+        starters = {other for other, r in resources.items() if account in _pod_starters(r)}
+        assert starters, f"{lid}: nothing starts pods as {account}"
+        found = [
+            check_id
+            for check_id, check in checks.items()
+            if (check["Properties"]["Namespace"], check["Properties"]["ServiceAccount"]) == account
+            and lid in _depends_on(check)
+            and starters & _depends_on(check)
+        ]
+        assert len(found) == 1, f"{lid} ({account}): no credentials check after it and its pods' manifest"
+    return len(associations)
+
+
+def test_the_controllers_association_is_checked(synth: Synthesized) -> None:
+    template = synth.templates["EksLatticeGateway-Gateway"]
+    assert _assert_every_association_is_checked(template) == 1
+    assert _rbac_namespaces(template, CREDENTIALS_CHECK_GROUP) == {"aws-application-networking-system"}
+    assert _rbac_namespaces(template, APP_CREDENTIALS_CHECK_GROUP) == set()  # no caller, no app check
+
+
+def test_every_callers_association_is_checked_with_access_to_its_namespace_only(callers: Synthesized) -> None:
+    template = callers.templates["EksLatticeGateway-Gateway"]
+    assert _assert_every_association_is_checked(template) == 1 + 3
+    assert _rbac_namespaces(template, APP_CREDENTIALS_CHECK_GROUP) == {"default", "team"}
+    app_checks = [r["Properties"] for r in template["Resources"].values() if r["Type"] == RESOURCE_TYPE]
+    assert sorted((p["Namespace"], p["LabelSelector"], p["AllowNoReplicas"]) for p in app_checks) == [
+        ("default", "app=caller", "true"),
+        ("team", "app=idle-caller", "true"),
+        ("team", "app=team-caller", "true"),
+    ]
+
+
+def test_the_app_checks_kubernetes_rights_are_the_controller_checks(callers: Synthesized) -> None:
+    """Least privilege, as for the controller: list/delete pods and read Deployments, nothing cluster-wide."""
+    template = callers.templates["EksLatticeGateway-Gateway"]
+    rules = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] == MANIFEST:
+            for _, obj in k8s_objects(resource.get("Properties", {})):
+                name = obj.get("metadata", {}).get("name")
+                if obj.get("kind") in ("Role", "ClusterRole") and name in (APP_CREDENTIALS_CHECK_GROUP,):
+                    assert obj["kind"] == "Role"
+                    rules[obj["metadata"]["namespace"]] = obj["rules"]
+    assert rules.keys() == {"default", "team"}
+    assert all(
+        r
+        == [
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]},
+            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+        ]
+        for r in rules.values()
+    )
+    entries = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::EKS::AccessEntry"
+        and r["Properties"].get("KubernetesGroups") == [APP_CREDENTIALS_CHECK_GROUP]
+    ]
+    assert len(entries) == 1 and "AccessPolicies" not in entries[0]
+
+
+def test_the_app_check_passes_cdk_nag(callers: Synthesized) -> None:
+    report = callers.validation_report
+    assert report is not None, "cdk-nag did not run (no validation report)"
+    assert [v["ruleName"] for p in report["pluginReports"] for v in p["violations"]] == []
