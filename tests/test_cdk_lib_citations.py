@@ -59,11 +59,13 @@ def test_every_aws_cdk_lib_citation_is_the_pinned_version() -> None:
 
 
 def test_the_pattern_finds_each_way_a_version_is_written() -> None:
+    other = "2.275"  # not written after the name here: this file would cite it
     for text in (
-        "aws-cdk-lib 2.275.0 core",
-        "`aws-cdk-lib` 2.275.0",
-        "aws-cdk-lib@2.275.0.jsii",
-        "aws-cdk-lib 2.275's",
+        f"aws-cdk-lib {other}.0 core",
+        f"`aws-cdk-lib` {other}.0",
+        f"aws-cdk-lib@{other}.0.jsii",
+        f"aws-cdk-lib=={other}.0",
+        f"aws-cdk-lib {other}'s",
     ):
-        assert CITATION.findall(text) in (["2.275.0"], ["2.275"]), text
+        assert CITATION.findall(text) in ([f"{other}.0"], [other]), text
     assert CITATION.findall("aws-cdk-lib grants") == []
