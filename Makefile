@@ -10,7 +10,8 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK := $(CURDIR)/node_modules/.bin/cdk
-# Which stacks deploy/diff/destroy act on (names; empty: every stack), and extra CDK CLI arguments for every
+# Which stacks deploy/diff/destroy act on (construct paths, which for the app's own stacks are their names; empty:
+# every stack), and extra CDK CLI arguments for every
 # command (e.g. -c key=value). Each command gets only flags it takes (tests/test_makefile.py checks them
 # against the pinned CLI's --help): deploy and destroy need --all for every stack, while diff has no --all
 # and compares every stack when none is named.
@@ -89,8 +90,12 @@ ifneq ($(ALLOW_REPLACEMENT),1)
 endif
 	$(CDK) deploy --require-approval broadening --concurrency 4 $(CDK_ARGS) $(EVERY_STACK)
 
-destroy: setup ## Destroy every stack (dependent stacks first)
-	$(CDK) destroy --force $(CDK_ARGS) $(EVERY_STACK)
+# destroy goes through tools/destroy.py: it synthesizes once, checks that each STACKS pattern matches a stack (the
+# CLI would print "No stacks match" and exit 0), and with a `pipeline` key refuses a bare --all (which selects only
+# the pipeline: its stages' stacks are nested) and takes STAGE=<name> (its consumers, then its own stacks).
+STAGE ?=
+destroy: setup ## Destroy every stack, dependents first (pipeline: STAGE=<name> per stage, then the pipeline)
+	$(BIN)/python tools/destroy.py $(if $(strip $(STAGE)),--stage '$(STAGE)') $(foreach s,$(STACKS),'$(s)') -- $(CDK_ARGS)
 
 smoke: setup ## After deploy: check routing from inside the client VPC (needs AWS credentials)
 	$(BIN)/python tools/smoke.py $(ARGS)

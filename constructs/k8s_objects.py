@@ -392,7 +392,7 @@ def workload_objects(
 # ------------------------------------------------------------------------------------- manifest resources
 #
 # How the objects are grouped into KubernetesManifest resources decides what a config change leaves behind. The
-# CDK kubectl handler (aws-cdk-lib 2.275.0, custom-resource-handlers/dist/aws-eks-v2/kubectl-handler/apply) runs
+# CDK kubectl handler (aws-cdk-lib 2.273.0, custom-resource-handlers/dist/aws-eks-v2/kubectl-handler/apply) runs
 # `kubectl apply` on Create (Overwrite), `kubectl apply --prune -l <the resource's prune label>` on Update and
 # `kubectl delete -f <the old manifest>` on Delete. kubectl prunes only its default allowlist of core, apps, batch
 # and networking kinds, and namespaced ones only in namespaces the new manifest names (tools/impact.py,

@@ -28,7 +28,7 @@ from config import AppConfig, ConfigError
 from config.access_policy import Identities
 from stacks.platform_stack import PlatformStack
 
-# aws-cdk-lib 2.275.0 core/lib/stack.js: MAX_RESOURCES = 500, CloudFormation's per-stack maximum ("CloudFormation
+# aws-cdk-lib 2.273.0 core/lib/stack.js: MAX_RESOURCES = 500, CloudFormation's per-stack maximum ("CloudFormation
 # quotas", Resources: 500); beyond it the synth throws TooManyResourcesInStack. Read 2026-12-05.
 MAX_RESOURCES = 500
 

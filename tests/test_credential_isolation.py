@@ -6,6 +6,7 @@ and the chain botocore builds has no provider the fixture doesn't know.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -144,11 +145,111 @@ def test_ci_runs_the_readmes_test_command_in_the_codebuild_replica() -> None:
     (test_command,) = re.findall(r"^(make test)\s+#", quick_start[: quick_start.index("```\n\n")], re.M)
     script = (ROOT / ".ci" / "run").read_text()
     code = [line.strip() for line in script.splitlines() if line.strip() and not line.strip().startswith("#")]
-    assert code.count(test_command) == 1  # the last line of the replica's `env ... \\` command
-    runs = code.index(test_command)
+    # the last line of the replica's `env ... \\` command; its status is kept, not exited on (set -e)
+    (runs,) = [i for i, line in enumerate(code) if line.split(" || ")[0] == test_command]
     assert code[runs - 1].endswith("\\") and any(line.startswith("env ") for line in code[:runs])
     assert "CODEBUILD_CI=true \\" in code
     assert any(line.startswith("AWS_CONTAINER_CREDENTIALS_FULL_URI=") for line in code)
     assert any("tools/container_credentials.py --log" in line for line in code[:runs])
     assert any(line.startswith('if [ -s "$work/requests.log" ]') for line in code[runs:])
     assert "make setup" not in script and "pip install" not in script  # `make test` installs from nothing itself
+
+
+def test_the_stand_in_logs_a_request_it_fails_to_answer(
+    codebuild_credentials: CredentialsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request is recorded before it is answered: an answer that raises (datetime.UTC on a python3 older than
+    3.11 did) or a method the stand-in has no handler for must not leave the log empty and the run green."""
+    import http.client
+    import urllib.parse
+
+    import tools.container_credentials as stand_in
+
+    def broken(now: object = None) -> dict[str, str]:
+        raise AttributeError("module 'datetime' has no attribute 'UTC'")
+
+    monkeypatch.setattr(stand_in, "credentials_document", broken)
+    address = urllib.parse.urlsplit(codebuild_credentials.url)
+    for method, path in (("GET", "/v2/credentials/broken"), ("POST", "/v2/credentials/unhandled")):
+        connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=5)
+        with contextlib.suppress(http.client.HTTPException, OSError):  # the broken answer drops the connection
+            connection.request(method, path)
+            connection.getresponse().read()
+        connection.close()
+    logged = [json.loads(line) for line in codebuild_credentials.log.read_text().splitlines()]
+    assert [(entry["method"], entry["path"]) for entry in logged] == [
+        ("GET", "/v2/credentials/broken"),
+        ("POST", "/v2/credentials/unhandled"),
+    ]
+
+
+def test_both_region_variables_are_cleared_together(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Both region variables are cleared together, and under moto both name the mocked region: botocore reads
+    AWS_DEFAULT_REGION, the handlers AWS_REGION first, so a half-set pair points them at two regions."""
+    import os
+
+    from tests.conftest import REGION_VARIABLES
+
+    assert not set(REGION_VARIABLES) & set(os.environ)  # the autouse fixture is in force here
+    for name in REGION_VARIABLES:
+        monkeypatch.setenv(name, "eu-west-1")
+    clear_credential_sources(monkeypatch, tmp_path / "empty")
+    assert not set(REGION_VARIABLES) & set(os.environ)
+
+
+def test_mocked_aws_names_one_region_in_both_variables(mocked_aws: str) -> None:
+    import os
+
+    import boto3
+
+    from tests.conftest import REGION_VARIABLES
+
+    assert {os.environ[name] for name in REGION_VARIABLES} == {mocked_aws}
+    assert boto3.session.Session().region_name == mocked_aws
+
+
+# --- .ci/run itself, with a stand-in `make` first on PATH (what it runs: `make test`)
+
+_STUB_MAKE = """#!/usr/bin/env python3
+import os, sys, urllib.request
+if os.environ.get("STUB_ASK"):
+    urllib.request.urlopen(os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"], timeout=5).read()
+sys.exit(int(os.environ["STUB_STATUS"]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("ask", "make_status", "expected"),
+    [(True, 1, 1), (True, 0, 1), (False, 1, 1), (False, 0, 0)],
+    ids=["asks-and-fails", "asks-and-passes", "fails-without-asking", "passes-without-asking"],
+)
+def test_ci_run_reports_every_request_whatever_make_test_returns(
+    tmp_path: Path, ask: bool, make_status: int, expected: int
+) -> None:
+    """.ci/run's own logic (its script and its stand-in, copied as they are): a test that asked for the build's
+    credentials is named even when `make test` failed, and the run fails whenever one asked or make failed."""
+    import os
+    import shutil
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    clone = tmp_path / "clone"
+    for relative in (".ci/run", "tools/container_credentials.py"):
+        (clone / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, clone / relative)
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    (stubs / "make").write_text(_STUB_MAKE)
+    (stubs / "make").chmod(0o755)
+    env = {**os.environ, "PATH": f"{stubs}{os.pathsep}{os.environ['PATH']}", "STUB_STATUS": str(make_status)}
+    if ask:
+        env["STUB_ASK"] = "1"
+    run = subprocess.run(
+        ["bash", str(clone / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == expected, run.stderr
+    asked = "asked CodeBuild's credential endpoint" in run.stderr
+    assert asked == ask, run.stderr
+    if ask:
+        assert '"path": "/v2/credentials/codebuild-replica"' in run.stderr

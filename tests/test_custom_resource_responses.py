@@ -2,7 +2,7 @@
 class 8 of ../shared/REVIEW.md: the metric-id lookup once answered one Data key per route and route x backend,
 so 10 routes x 10 backends failed the Gateway deploy).
 
-What is measured is the body the CDK provider framework sends (aws-cdk-lib 2.275.0
+What is measured is the body the CDK provider framework sends (aws-cdk-lib 2.273.0
 custom-resources/lib/provider-framework/runtime/cfn-response.js: Status, Reason, StackId, RequestId,
 PhysicalResourceId, LogicalResourceId, NoEcho, Data; Data merges on_event's and is_complete's), with every part
 at its largest: the longest stack ARN, the template's own logical id, and each handler's physical id and Data

@@ -1,6 +1,6 @@
 """The gateway stack at the configured maxima: every route and app adds resources (since issue 20 item 6, an
 IAMAuthPolicy and a caller's ServiceAccount are manifest resources of their own), and no config key bounds their
-number. The stack must stay within CloudFormation's 500 resources and 1 MB template (aws-cdk-lib 2.275.0
+number. The stack must stay within CloudFormation's 500 resources and 1 MB template (aws-cdk-lib 2.273.0
 core/lib/stack.js: MAX_RESOURCES, TEMPLATE_BODY_MAXIMUM_SIZE = 1e6), and a config beyond them is refused by its key
 before anything is written."""
 
@@ -21,7 +21,7 @@ from tools import impact
 from tools.synth import build_app
 
 GATEWAY = "EksLatticeGateway-Gateway"
-TEMPLATE_BODY_MAXIMUM_SIZE = 1_000_000  # bytes, aws-cdk-lib 2.275.0 core/lib/stack.js (read 2026-12-05)
+TEMPLATE_BODY_MAXIMUM_SIZE = 1_000_000  # bytes, aws-cdk-lib 2.273.0 core/lib/stack.js (read 2026-12-05)
 _APP = cdk_json_context()["apps"][0]
 
 

@@ -160,23 +160,26 @@ def moto_endpoint() -> Iterator[str]:
 
 
 def test_every_asset_step_publishes_in_a_codebuild_replica(
-    tmp_path: Path, one_stage: PipelineSynth, moto_endpoint: str, codebuild_credentials: CredentialsServer
+    tmp_path: Path, pipeline_synth: PipelineSynth, moto_endpoint: str, codebuild_credentials: CredentialsServer
 ) -> None:
     """Each asset step's build commands, exactly as its buildspec has them, run in the assembly the synth step
     outputs with the pinned cdk-assets on PATH and the build role's credentials where CodeBuild serves them
-    (the container endpoint); S3 and STS are moto's. Every asset then sits in its bootstrap bucket."""
+    (the container endpoint); S3 and STS are moto's. Every asset then sits in its bootstrap bucket. The
+    two-stage pipeline publishes into other accounts and regions too (through each one's publishing role; moto
+    serves every account)."""
     import boto3
 
     # Each step gets its own copy of the synth step's output artifact (cdk-assets writes a .cache beside a manifest).
     outdir = tmp_path / "cdk.out"
-    shutil.copytree(one_stage.outdir, outdir)
+    shutil.copytree(pipeline_synth.outdir, outdir)
     steps: dict[str, list[str]] = {}  # the asset steps' build commands, by CodeBuild project
-    for logical_id in one_stage.resources("AWS::CodeBuild::Project"):
-        commands = one_stage.buildspec(logical_id)["phases"]["build"]["commands"]
+    for logical_id in pipeline_synth.resources("AWS::CodeBuild::Project"):
+        commands = pipeline_synth.buildspec(logical_id)["phases"]["build"]["commands"]
         if any(c.startswith("cdk-assets ") for c in commands):
             steps[logical_id] = commands
     assert steps
     expected: dict[tuple[str, str], Path] = {}  # (bucket, key) -> the asset's source in the assembly
+    regions: dict[str, str] = {}  # bucket -> its region (the destination's)
     for commands in steps.values():
         for command in commands:
             words = shlex.split(command)
@@ -189,13 +192,24 @@ def test_every_asset_step_publishes_in_a_codebuild_replica(
                 expected[(destination["bucketName"], destination["objectKey"])] = (
                     manifest.parent / asset["source"]["path"]
                 )
+                regions[destination["bucketName"]] = destination["region"]
+    # Every stage stack's environment gets its assets (its template among them) from these steps: the two-stage
+    # pipeline's reach other accounts and regions.
+    top_level = {s.stack_name for s in pipeline_synth.assembly.stacks}
+    environments = {
+        (s.environment.account, s.environment.region)
+        for s in pipeline_synth.assembly.stacks_recursively
+        if s.stack_name not in top_level
+    }
+    assert {tuple(b.rsplit("-assets-", 1)[1].split("-", 1)) for b in regions} == environments
     (tmp_path / "home").mkdir()
     (tmp_path / "tmp").mkdir()
     s3 = boto3.client(
         "s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
-    for bucket in {b for b, _ in expected}:
-        s3.create_bucket(Bucket=bucket)
+    for bucket, region in regions.items():
+        where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        s3.create_bucket(Bucket=bucket, **where)
 
     env = {
         "PATH": f"{BIN}{os.pathsep}{ROOT / '.venv' / 'bin'}{os.pathsep}/usr/bin:/bin",

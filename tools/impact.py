@@ -402,7 +402,7 @@ def manifest_objects(resource: Mapping[str, Any]) -> dict[K8sObject, Any] | None
 
 # ---------------------------------------------------------------------------------- kubectl apply --prune
 #
-# What the CDK kubectl handler does to a manifest resource (aws-cdk-lib 2.275.0, custom-resource-handlers/dist/
+# What the CDK kubectl handler does to a manifest resource (aws-cdk-lib 2.273.0, custom-resource-handlers/dist/
 # aws-eks-v2/kubectl-handler/apply/__init__.py, read 2026-12-05): Create `kubectl apply` when Overwrite is set
 # (else `kubectl create --save-config`), Update `kubectl apply --prune -l <PruneLabel>` (plain apply without a
 # PruneLabel), Delete `kubectl delete -f <the old manifest>` (errors swallowed). The PruneLabel is
