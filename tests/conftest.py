@@ -83,6 +83,11 @@ CREDENTIAL_VARIABLES = (
     "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
     # LoginProvider's token cache (utils: AWS_LOGIN_CACHE_DIRECTORY, else ~/.aws/login/cache)
     "AWS_LOGIN_CACHE_DIRECTORY",
+    # Not botocore's: the pinned CDK CLI (aws-cdk 2.1148.1, node_modules/aws-cdk/lib/index.js shouldPrioritizeEnv,
+    # read 2026-12-05) copies these into AWS_* before it builds its credential chain.
+    "AMAZON_ACCESS_KEY_ID",
+    "AMAZON_SECRET_ACCESS_KEY",
+    "AMAZON_SESSION_TOKEN",
 )
 # Files the chain reads, each pointed at an empty file: the config file (assume-role, SSO, login,
 # credential_process and config-file profiles), the shared credentials file, and boto2's config (BotoProvider reads
@@ -91,6 +96,8 @@ CREDENTIAL_FILE_VARIABLES = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "
 # Where a client's region comes from: botocore's config (configprovider 'region': AWS_DEFAULT_REGION), and
 # the Lambda runtime's variable, which the handlers read first (AWS_REGION).
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+# The CDK CLI's own region names (aws-cdk 2.1148.1 lib/index.js, read 2026-12-05): cleared, never set.
+NODE_REGION_VARIABLES = ("AMAZON_REGION", "AMAZON_DEFAULT_REGION")
 # Bearer tokens (botocore utils: AWS_BEARER_TOKEN_<service>) authenticate some services without SigV4.
 BEARER_TOKEN_PREFIX = "AWS_BEARER_TOKEN_"
 
@@ -107,9 +114,11 @@ def clear_credential_sources(monkeypatch: pytest.MonkeyPatch, empty_dir: Path) -
         empty.touch()
         monkeypatch.setenv(name, str(empty))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # InstanceMetadataFetcher: no IMDS request
+    # The CDK CLI the suite runs offline sends no telemetry (aws-cdk 2.1148.1 canCollectTelemetry reads it).
+    monkeypatch.setenv("CDK_DISABLE_CLI_TELEMETRY", "1")
     # No region either, in both variables: botocore reads AWS_DEFAULT_REGION, the Lambda handlers (and the
     # Lambda runtime that sets it) AWS_REGION first, so one left over would point the two at different regions.
-    for name in REGION_VARIABLES:
+    for name in (*REGION_VARIABLES, *NODE_REGION_VARIABLES):
         monkeypatch.delenv(name, raising=False)
 
 

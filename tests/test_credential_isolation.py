@@ -16,7 +16,12 @@ import botocore.credentials
 import botocore.session
 import pytest
 
-from tests.conftest import CREDENTIAL_FILE_VARIABLES, CREDENTIAL_VARIABLES, clear_credential_sources
+from tests.conftest import (
+    CREDENTIAL_FILE_VARIABLES,
+    CREDENTIAL_VARIABLES,
+    NODE_REGION_VARIABLES,
+    clear_credential_sources,
+)
 from tools.container_credentials import ACCESS_KEY_ID, CredentialsServer
 
 Setup = Callable[[pytest.MonkeyPatch, Path, str], None]
@@ -253,3 +258,23 @@ def test_ci_run_reports_every_request_whatever_make_test_returns(
     assert asked == ask, run.stderr
     if ask:
         assert '"path": "/v2/credentials/codebuild-replica"' in run.stderr
+
+
+def test_the_fixture_knows_every_credential_variable_of_the_pinned_node_tools() -> None:
+    """The CDK CLI and cdk-assets run in the suite as subprocesses with the AWS SDK for JavaScript's chain, not
+    botocore's: every credential variable their pinned bundles read outside the AWS_* names botocore shares must be
+    shut out too (the CLI copies AMAZON_* into AWS_*), and the CLI's telemetry stays off."""
+    import os
+    import re
+
+    root = Path(__file__).resolve().parents[1] / "node_modules"
+    bundles = [root / "aws-cdk" / "lib" / "index.js", root / "cdk-assets" / "bin" / "cdk-assets.js"]
+    read: set[str] = set()
+    for bundle in bundles:
+        read |= set(re.findall(r"process\.env\.(AMAZON_[A-Z_]+)", bundle.read_text(errors="replace")))
+    assert {"AMAZON_ACCESS_KEY_ID", "AMAZON_SECRET_ACCESS_KEY"} <= read  # the scan still finds what it looks for
+    shut_out = {*CREDENTIAL_VARIABLES, *NODE_REGION_VARIABLES}
+    assert read <= shut_out, sorted(read - shut_out)
+    cli = bundles[0].read_text(errors="replace")
+    assert "process.env.CDK_DISABLE_CLI_TELEMETRY" in cli
+    assert os.environ["CDK_DISABLE_CLI_TELEMETRY"] == "1"
