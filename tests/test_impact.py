@@ -475,7 +475,7 @@ def test_cli_against_a_baseline_assembly_prints_and_refuses(synth: Synthesized, 
     lines = out.splitlines()
     assert f'replace  {PLATFORM}  {vpc}  AWS::EC2::VPC  CidrBlock: "10.7.0.0/16" -> "10.1.0.0/16"  [STATEFUL]' in lines
     assert any(line.startswith("replace ") and "AWS::EKS::Cluster" in line for line in lines)
-    assert lines[-1].startswith("impact: ") and lines[-1].endswith(" updated in place")
+    assert lines[-1].startswith("impact: ") and lines[-1].endswith(" blocked: the deploy does not go as listed")
 
     status, _, err = cli([*argv, "--fail-on-stateful", "--allow-hint", "Set ALLOW_REPLACEMENT=1 to deploy anyway."])
     assert status == 1

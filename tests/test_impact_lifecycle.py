@@ -124,6 +124,8 @@ def test_every_offered_kubernetes_version_pair_blocks_unless_one_minor_up(
         (blocker,) = steps
         assert blocker.subject == lid and f"{current} -> {target}" in blocker.note
         assert ("a downgrade" in blocker.note) == (target < current)
+        (cluster,) = [c for c in result.changes if c.logical_id == lid]
+        assert "[BLOCKING]" in cluster.reasons[-1] and result.summary().endswith("the deploy does not go as listed")
         assert "update-cluster.html" in blocker.note
 
 

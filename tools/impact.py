@@ -643,7 +643,9 @@ class Impact:
 
     def summary(self) -> str:
         counts = [len(self.of(a)) for a in ("replace", "add", "remove", "update")]
-        return "impact: {} replaced, {} added, {} removed, {} updated in place".format(*counts)
+        text = "impact: {} replaced, {} added, {} removed, {} updated in place".format(*counts)
+        refused = len(self.blockers) + len(self.blocking)
+        return f"{text}; {refused} blocked: the deploy does not go as listed" if refused else text
 
 
 Key = tuple[str, str]  # (stack, logical id)
@@ -860,6 +862,13 @@ class _Analysis:
         blockers, notes = self.cluster_version_steps(stacks)
         impact.blockers += blockers
         impact.notes += notes
+        refused = {(b.stack, b.subject) for b in blockers}
+        impact.changes = [  # EKS refuses the Version update: not an update in place
+            dataclasses.replace(c, reasons=(*c.reasons, "[BLOCKING]: EKS refuses this Version change"))
+            if (c.stack, c.logical_id) in refused
+            else c
+            for c in impact.changes
+        ]
         impact.blockers += self.stale_weak_references(stacks)
         impact.blockers += self.held_at_cleanup(stacks)
         return self.consumers_stranded(impact)
@@ -1015,12 +1024,18 @@ class _Analysis:
                     continue
                 step = minor_step(before, after)
                 if step != 1:
-                    why = "a downgrade" if step is not None and step < 1 else f"not one minor version up from {before}"
+                    down = step is not None and step < 1
+                    why = "a downgrade" if down else f"not one minor version up from {before}"
+                    instead = (
+                        "recreate the cluster (destroy, then deploy)"
+                        if down
+                        else "upgrade one minor version per deploy, the node group after each"
+                    )
                     note = (
                         f"Version {before} -> {after} is {why}: EKS upgrades a cluster in place one minor version at "
                         "a time and never downgrades it (a rollback to the previous minor is an EKS API call within "
-                        f"7 days of an upgrade, not a template change; {EKS_VERSION_SOURCE}); the update fails. Step "
-                        "through each minor version in its own deploy, or recreate the cluster (destroy, then deploy)"
+                        f"7 days of an upgrade, not a template change; {EKS_VERSION_SOURCE}); the update fails. "
+                        f"Instead, {instead}"
                     )
                     blockers.append(Blocker(stack, lid, note, "EKS version step"))
                     continue
