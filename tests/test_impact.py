@@ -475,14 +475,17 @@ def test_cli_against_a_baseline_assembly_prints_and_refuses(synth: Synthesized, 
     lines = out.splitlines()
     assert f'replace  {PLATFORM}  {vpc}  AWS::EC2::VPC  CidrBlock: "10.7.0.0/16" -> "10.1.0.0/16"  [STATEFUL]' in lines
     assert any(line.startswith("replace ") and "AWS::EKS::Cluster" in line for line in lines)
-    assert lines[-1].startswith("impact: ") and lines[-1].endswith(" updated in place")
+    assert lines[-1].startswith("impact: ") and lines[-1].endswith(" blocked: the deploy does not go as listed")
 
     status, _, err = cli([*argv, "--fail-on-stateful", "--allow-hint", "Set ALLOW_REPLACEMENT=1 to deploy anyway."])
     assert status == 1
     first, *named = err.strip().splitlines()
     assert first.startswith("impact: refusing: ") and "stateful resource(s) would be replaced or removed" in first
     assert f'  {PLATFORM} {vpc} (AWS::EC2::VPC): CidrBlock: "10.7.0.0/16" -> "10.1.0.0/16"' in named
-    assert named[-1] == "Set ALLOW_REPLACEMENT=1 to deploy anyway."
+    # The narrower VPC also deletes subnets the gateway still uses ([BLOCKING]): deploying anyway would only fail,
+    # so the refusal offers no override (issue 23 review, item 3).
+    assert any("deleted" in line or "DependencyViolation" in line for line in named)
+    assert "ALLOW_REPLACEMENT" not in err
 
 
 def test_fail_on_stateful_refuses_a_route_that_takes_over_a_kept_hostname(synth: Synthesized, tmp_path: Path) -> None:
@@ -520,7 +523,8 @@ def test_fail_on_stateful_refuses_a_route_that_takes_over_a_kept_hostname(synth:
     )
     assert status == 1
     assert "stateful resource(s) would be replaced or removed" in err and "would take over a hostname" in err
-    assert err.rstrip().endswith("Set ALLOW_REPLACEMENT=1 to deploy anyway.")
+    # The narrower VPC makes a new cluster under the same name as well ([BLOCKING]): no override is offered.
+    assert "EKS::Cluster" in err and "ALLOW_REPLACEMENT" not in err
 
 
 def test_cli_selects_stacks(synth: Synthesized, tmp_path: Path) -> None:
@@ -631,7 +635,8 @@ def test_deployed_reads_getTemplate_with_the_callers_credentials(synth: Synthesi
     gateway_resources = len(synth.templates[GATEWAY]["Resources"])
     assert f" {gateway_resources} added, 0 removed," in out.splitlines()[-1]
     assert f"{vpc_of(deployed)} (AWS::EC2::VPC): CidrBlock" in err
-    assert err.strip().endswith("Set ALLOW_REPLACEMENT=1 to deploy anyway.")
+    # ... a new cluster under the same name among them, which CloudFormation refuses: no override is offered.
+    assert "identity" in err and "ALLOW_REPLACEMENT" not in err
 
     cloudformation.templates = copy.deepcopy(synth.templates)
     assert cli(argv)[0] == 0  # deployed == proposed: nothing to refuse

@@ -724,15 +724,35 @@ def _deployed_with_another_vpc_cidr(synth: PipelineSynth, stage: str) -> dict[st
     return deployed
 
 
+def _deployed_with_another_flow_log_group_name(synth: PipelineSynth, stage: str) -> dict[str, dict[str, Any]]:
+    """The stage as synthesized, except that the deployed flow-log groups had a name: the new templates (no name)
+    replace them (LogGroupName is create-only), stateful, and nothing CloudFormation would refuse."""
+    from tools import impact
+
+    templates = impact.read_assemblies(synth.outdir).templates
+    deployed = {
+        n: json.loads(json.dumps(t)) for n, t in templates.items() if n.startswith(f"EksLatticeGateway-{stage}-")
+    }
+    platform = deployed[f"EksLatticeGateway-{stage}-Platform"]["Resources"]
+    groups = [g for lid, g in platform.items() if g["Type"] == "AWS::Logs::LogGroup" and "FlowLogs" in lid]
+    assert groups
+    for i, group in enumerate(groups):
+        group["Properties"]["LogGroupName"] = f"old-flow-logs-{i}"
+    return deployed
+
+
 def test_impact_step_stops_a_stateful_replacement(two_stages: PipelineSynth) -> None:
     (command,) = _impact_commands(two_stages, "prod", "Impact-prod")[-1:]
-    code, out, err = _run_impact(two_stages, command, _deployed_with_another_vpc_cidr(two_stages, "prod"))
+    code, out, err = _run_impact(two_stages, command, _deployed_with_another_flow_log_group_name(two_stages, "prod"))
     assert code == 1, out + err
-    assert "[STATEFUL]" in out
-    assert "AWS::EC2::VPC" in err
+    assert "[STATEFUL]" in out and "[BLOCKING]" not in out
+    assert "AWS::Logs::LogGroup" in err
     assert err.rstrip().endswith(
         "to deploy anyway, set allowReplacement: true for stage prod in cdk.json's pipeline.stages"
     )
+    # A new VPC CIDR also makes a new cluster under the same name ([BLOCKING]): refused with no override offered.
+    code, out, err = _run_impact(two_stages, command, _deployed_with_another_vpc_cidr(two_stages, "prod"))
+    assert code == 1 and "AWS::EC2::VPC" in err and "allowReplacement" not in err, out + err
     # Unchanged templates: nothing replaced, the stage deploys.
     deployed = {n: t for n, t in impact_templates(two_stages).items() if n.startswith("EksLatticeGateway-prod-")}
     code, out, err = _run_impact(two_stages, command, deployed)

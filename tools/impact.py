@@ -36,6 +36,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -78,7 +79,46 @@ KUBERNETES_MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
 # The declaration each of this app's custom-resource handlers carries (see lambda/*/handler.py).
 PHYSICAL_ID_DECLARATION = "PHYSICAL_ID_PROPERTIES"
 # Attributes that change when their resource is updated in place (a launch template's new version, for one).
+# A custom resource's attributes are whatever its handler returns from the Update: any of them may change too, so
+# a create-only property that reads one of an updated custom resource is taken as changed (changed_target).
 VERSION_ATTRIBUTES = frozenset({"LatestVersionNumber", "DefaultVersionNumber", "Version"})
+# Keys a service keeps unique although they are not the type's primaryIdentifier: a new instance (added, or the
+# replacement of a replaced one) with the key of an old instance that is alive until the cleanup is refused, since
+# CloudFormation creates the new one first. Each entry: type -> (property paths, what the service says; source).
+# - Lattice: "You can connect a VPC to only one service network through an association" (VPC Lattice User Guide,
+#   service-networks.html, https://docs.aws.amazon.com/vpc-lattice/latest/ug/service-networks.html, read
+#   2026-12-05): the key is the VPC alone.
+# - EKS Pod Identity: one association per service account; CreatePodIdentityAssociation (cluster name, namespace,
+#   service account) raises ResourceInUseException (botocore eks 2017-11-01 service-2.json, its `errors`, read
+#   2026-12-05), "ResourceInUseException: Association already exists" for a second one of the same service account
+#   (eksctl-io/eksctl issue 7753, read 2026-12-05).
+# - Route 53 private zones: "The VPC that you specified is already associated with another hosted zone that has the
+#   same name" (botocore route53 2013-04-01 service-2.json, ConflictingDomainExists, read 2026-12-05): the key is
+#   (zone name, one of its VPCs), each VPC of the zone its own key.
+SERVICE_UNIQUE_KEYS: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
+    "AWS::VpcLattice::ServiceNetworkVpcAssociation": (
+        (("VpcIdentifier",),),
+        "Lattice connects a VPC to only one service network through an association",
+    ),
+    "AWS::EKS::PodIdentityAssociation": (
+        (("ClusterName",), ("Namespace",), ("ServiceAccount",)),
+        "EKS keeps one Pod Identity association per service account (ResourceInUseException)",
+    ),
+    "AWS::Route53::HostedZone": (
+        (("Name",), ("VPCs", "*", "VPCId")),
+        "Route 53 associates a VPC with only one private hosted zone of a name (ConflictingDomainExists)",
+    ),
+}
+# Kubernetes minor versions on EKS: a cluster only goes up, one minor at a time. "Once you upgrade a cluster, you
+# can't downgrade to a previous version" (EKS User Guide, update-cluster.html,
+# https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html); the one way back is a rollback "to the
+# previous minor version within 7 days of an in-place upgrade" (EKS Best Practices, rollback-cluster-upgrades.html,
+# and rollback-cluster.html), an API call outside CloudFormation; "Control plane version upgrades must be done for one
+# minor version at a time" (eksctl on EKS, https://docs.aws.amazon.com/eks/latest/eksctl/cluster-upgrade.html); and
+# "all of your node groups' Kubernetes versions must match the cluster's Kubernetes version in order to update the
+# cluster to a new Kubernetes version" (botocore eks 2017-11-01 service-2.json, UpdateClusterVersion). All read
+# 2026-12-05.
+EKS_VERSION_SOURCE = "EKS User Guide update-cluster.html and rollback-cluster.html"
 # Constraints of the service that no schema states. EKS updates a cluster's subnets in place only within the
 # cluster's VPC (UpdateClusterConfig): subnets of a new VPC need a new cluster.
 SAME_VPC_ONLY: dict[tuple[str, tuple[str, ...]], str] = {
@@ -572,11 +612,21 @@ class Blocker:
     kind: str = ""  # a short name of what is refused, for tables
 
 
+@dataclass(frozen=True)
+class Note:
+    """What the deploy needs done beforehand that the templates cannot say (printed always, never refused)."""
+
+    stack: str
+    subject: str
+    note: str
+
+
 @dataclass
 class Impact:
     changes: list[Change] = field(default_factory=list)
     kubernetes: list[K8sChange] = field(default_factory=list)
     blockers: list[Blocker] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     def of(self, action: str) -> list[Change]:
         return [c for c in self.changes if c.action == action]
@@ -593,7 +643,9 @@ class Impact:
 
     def summary(self) -> str:
         counts = [len(self.of(a)) for a in ("replace", "add", "remove", "update")]
-        return "impact: {} replaced, {} added, {} removed, {} updated in place".format(*counts)
+        text = "impact: {} replaced, {} added, {} removed, {} updated in place".format(*counts)
+        refused = len(self.blockers) + len(self.blocking)
+        return f"{text}; {refused} blocked: the deploy does not go as listed" if refused else text
 
 
 Key = tuple[str, str]  # (stack, logical id)
@@ -641,7 +693,14 @@ class _Analysis:
         # (an instance's LaunchTemplate that reads LatestVersionNumber is replaced, not updated).
         if key in self.updated and ref.attribute in VERSION_ATTRIBUTES:
             return f"{ref.target}.{ref.attribute} changes"
+        # Any attribute of an updated custom resource is what its handler returns this time: it may change.
+        if create_only and key in self.updated and ref.attribute and self.is_custom_target(ref):
+            return f"{ref.target}.{ref.attribute} may change (its custom resource is updated)"
         return None
+
+    def is_custom_target(self, ref: Ref) -> bool:
+        resource = self.resources(self.new, ref.stack).get(ref.target)
+        return resource is not None and _is_custom(resource)
 
     def why_changed(self, stack: str, old: Any, new: Any, path: Sequence[str], *, create_only: bool) -> str | None:
         """Why the property at `path` changes: its template value differs, or what it refers to changes."""
@@ -782,6 +841,8 @@ class _Analysis:
                     changed = True
         impact = Impact()
         for stack in stacks:
+            if stack not in self.new:
+                continue  # the CDK CLI leaves it as it is: orphaned_stacks reports it
             old_resources, new_resources = self.resources(self.old, stack), self.resources(self.new, stack)
             for lid, resource in new_resources.items():
                 key, rtype = (stack, lid), str(resource.get("Type"))
@@ -797,6 +858,17 @@ class _Analysis:
             impact.kubernetes += kubernetes_changes(stack, old_resources, new_resources)
         impact.blockers += self.service_token_changes(stacks)
         impact.blockers += self.identity_collisions(stacks)
+        impact.blockers += self.unique_key_collisions(stacks)
+        blockers, notes = self.cluster_version_steps(stacks)
+        impact.blockers += blockers
+        impact.notes += notes
+        refused = {(b.stack, b.subject) for b in blockers}
+        impact.changes = [  # EKS refuses the Version update: not an update in place
+            dataclasses.replace(c, reasons=(*c.reasons, "[BLOCKING]: EKS refuses this Version change"))
+            if (c.stack, c.logical_id) in refused
+            else c
+            for c in impact.changes
+        ]
         impact.blockers += self.stale_weak_references(stacks)
         impact.blockers += self.held_at_cleanup(stacks)
         return self.consumers_stranded(impact)
@@ -882,6 +954,106 @@ class _Analysis:
                     )
                     found.append(Blocker(stack, lid, note, f"{rtype.removeprefix('AWS::')} identity taken"))
         return found
+
+    def unique_keys(self, stack: str, resource: Mapping[str, Any]) -> set[str]:
+        """The SERVICE_UNIQUE_KEYS of an instance, each as JSON of its values as written; none when a value is absent
+        or refers to something that changes at deploy time (then it is not known to be the same)."""
+        entry = SERVICE_UNIQUE_KEYS.get(str(resource.get("Type")))
+        if entry is None:
+            return set()
+        props = resource.get("Properties", {})
+        parts: list[list[Any]] = []
+        for path in entry[0]:
+            value = project(props, path)
+            values = value if "*" in path and isinstance(value, list) else [value]
+            values = [v for v in values if v is not ABSENT]
+            if not values or any(self.changed_target(r, create_only=True) for r in references(values, stack)):
+                return set()
+            parts.append(values)
+        keys: set[str] = set()
+        for combination in itertools.product(*parts):
+            normal = [
+                v.rstrip(".").lower() if isinstance(v, str) and p == ("Name",) else v
+                for p, v in zip(entry[0], combination, strict=True)
+            ]
+            keys.add(json.dumps(normal, sort_keys=True, separators=(",", ":")))
+        return keys
+
+    def unique_key_collisions(self, stacks: Sequence[str]) -> list[Blocker]:
+        """identity_collisions for the keys a service keeps unique that are not the primary identifier
+        (SERVICE_UNIQUE_KEYS): a new instance whose key equals that of an old one of the stack, alive until cleanup."""
+        found = []
+        for stack in stacks:
+            old_resources = self.resources(self.old, stack)
+            for lid, new in self.resources(self.new, stack).items():
+                if lid in old_resources and (stack, lid) not in self.replaced:
+                    continue
+                rtype = str(new.get("Type"))
+                keys = self.unique_keys(stack, new)
+                if not keys:
+                    continue
+                paths, constraint = SERVICE_UNIQUE_KEYS[rtype]
+                for old_lid, old in old_resources.items():
+                    if old.get("Type") != rtype or not keys & self.unique_keys(stack, old):
+                        continue
+                    names = ", ".join(".".join(p) for p in paths)
+                    whose = "its own old instance" if old_lid == lid else old_lid
+                    note = (
+                        f"its {names} equals that of {whose}, which CloudFormation deletes only after creating this "
+                        f"one, and {constraint}: the create fails and the update rolls back"
+                    )
+                    found.append(Blocker(stack, lid, note, f"{rtype.removeprefix('AWS::')} key taken"))
+        return found
+
+    def cluster_version_steps(self, stacks: Sequence[str]) -> tuple[list[Blocker], list[Note]]:
+        """An EKS cluster updated in place may only go up by one minor version (EKS_VERSION_SOURCE); and before
+        that, its managed node groups must run the cluster's version: one whose template names no Version keeps
+        whatever its nodes run, which the templates cannot tell, so the step is named."""
+        blockers: list[Blocker] = []
+        notes: list[Note] = []
+        for stack in stacks:
+            old_resources = self.resources(self.old, stack)
+            new_resources = self.resources(self.new, stack)
+            for lid, new in new_resources.items():
+                old = old_resources.get(lid)
+                if new.get("Type") != "AWS::EKS::Cluster" or old is None or (stack, lid) in self.replaced:
+                    continue
+                before = old.get("Properties", {}).get("Version")
+                after = new.get("Properties", {}).get("Version")
+                if before == after or not isinstance(before, str) or not isinstance(after, str):
+                    continue
+                step = minor_step(before, after)
+                if step != 1:
+                    down = step is not None and step < 1
+                    why = "a downgrade" if down else f"not one minor version up from {before}"
+                    instead = (
+                        "recreate the cluster (destroy, then deploy)"
+                        if down
+                        else "upgrade one minor version per deploy, the node group after each"
+                    )
+                    note = (
+                        f"Version {before} -> {after} is {why}: EKS upgrades a cluster in place one minor version at "
+                        "a time and never downgrades it (a rollback to the previous minor is an EKS API call within "
+                        f"7 days of an upgrade, not a template change; {EKS_VERSION_SOURCE}); the update fails. "
+                        f"Instead, {instead}"
+                    )
+                    blockers.append(Blocker(stack, lid, note, "EKS version step"))
+                    continue
+                for group_lid, group in sorted(new_resources.items()):
+                    if group.get("Type") == "AWS::EKS::Nodegroup" and "Version" not in group.get("Properties", {}):
+                        name = group.get("Properties", {}).get("NodegroupName", group_lid)
+                        notes.append(
+                            Note(
+                                stack,
+                                group_lid,
+                                f"before upgrading the cluster to {after}, node group {short(name)} must run {before} "
+                                "(UpdateClusterVersion: node groups' versions must match the cluster's); its template "
+                                "names no Version, so its nodes keep the version they have: run `aws eks "
+                                "update-nodegroup-version` for it first if an earlier upgrade left it behind, and "
+                                "again after this deploy",
+                            )
+                        )
+        return blockers, notes
 
     def same_identity(
         self, stack: str, old: Mapping[str, Any], new: Mapping[str, Any], paths: Sequence[tuple[str, ...]]
@@ -1021,16 +1193,93 @@ def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any
     return changes
 
 
+def minor_step(before: str, after: str) -> int | None:
+    """How many minor versions `after` is above `before` ("1.35" -> "1.36": 1), or None across majors or when
+    either is not MAJOR.MINOR."""
+    found = [re.fullmatch(r"(\d+)\.(\d+)", v) for v in (before, after)]
+    if found[0] is None or found[1] is None or found[0][1] != found[1][1]:
+        return None
+    return int(found[1][2]) - int(found[0][2])
+
+
+Environment = tuple[str, str]  # (account, region) of a stack; "" where its environment leaves it to the credentials
+
+
+def environments(assembly: Assembly) -> dict[str, Environment]:
+    """Each stack's environment, as the assembly's manifest.json names it."""
+    return {n: (assembly.accounts.get(n, ""), assembly.regions.get(n, "")) for n in assembly.templates}
+
+
+def moved_stacks(
+    old: Mapping[str, Template],
+    new: Mapping[str, Template],
+    before: Mapping[str, Environment],
+    after: Mapping[str, Environment],
+) -> dict[str, tuple[Environment, Environment]]:
+    """Stacks of both whose account or region (where both sides name it) changes: a stack is keyed by (account,
+    region, name), so the CDK CLI deploys a new stack there and leaves the old one as it is."""
+    moved = {}
+    for name in set(old) & set(new):
+        a, b = before.get(name, ("", "")), after.get(name, ("", ""))
+        if any(x and y and x != y for x, y in zip(a, b, strict=True)):
+            moved[name] = (a, b)
+    return moved
+
+
+def orphaned_stacks(
+    old: Mapping[str, Template],
+    new: Mapping[str, Template],
+    scope: Iterable[str],
+    moved: Mapping[str, tuple[Environment, Environment]],
+    before: Mapping[str, Environment],
+) -> list[Blocker]:
+    """Every stack of the baseline (in `scope`) that the proposal no longer has in its environment: the CDK CLI
+    deploys only the stacks the app synthesizes and never deletes one it dropped, so the old stack and everything
+    in it stays (for a consumer: its VPC, Lattice and zone associations, which the platform, no longer sharing with
+    its account, cannot undo). tools/stranded.py finds such consumer stacks in their accounts before a deploy."""
+    from tools.stranded import Stranded  # noqa: PLC0415 - tools.stranded imports this module
+
+    found = []
+    for name in scope:
+        if name not in old or (name in new and name not in moved):
+            continue
+        account, region = before.get(name, ("", ""))
+        where = f"account {account or 'of the credentials'}, {region or 'its region'}"
+        if name in moved:
+            (a0, r0), (a1, r1) = moved[name]
+            why = (
+                f"its environment changes from {a0 or '?'}/{r0 or '?'} to {a1 or '?'}/{r1 or '?'}: the CDK CLI creates "
+                "the stack anew there and never touches the old one"
+            )
+        else:
+            why = "the app no longer synthesizes it, and the CDK CLI never deletes a stack it does not deploy"
+        destroy = Stranded(name, account or "<account>", region or "<region>").destroy
+        note = (
+            f"{why}; the old stack and its resources stay in {where}. Destroy it first, with credentials of its "
+            f"account: {destroy}"
+        )
+        found.append(Blocker(name, "orphaned stack", note, "orphaned stack"))
+    return found
+
+
 def compare(
     old: Mapping[str, Template],
     new: Mapping[str, Template],
     *,
     stacks: Iterable[str] | None = None,
     regions: Mapping[str, str] | None = None,
+    old_environments: Mapping[str, Environment] | None = None,
+    new_environments: Mapping[str, Environment] | None = None,
 ) -> Impact:
-    """What deploying `new` over `old` does, stack by stack (default: every stack of `new`)."""
-    selected = list(stacks) if stacks is not None else list(new)
-    return _Analysis(old, new, regions or {}).run(selected)
+    """What deploying `new` over `old` does, stack by stack (default: every stack of either). A stack of `old`
+    that `new` lacks, or has in another account or region (`*_environments`), is an orphaned stack: its resources
+    in `new` are all added, in a new stack."""
+    selected = list(stacks) if stacks is not None else [*new, *(n for n in old if n not in new)]
+    moved = moved_stacks(old, new, old_environments or {}, new_environments or {})
+    kept = {name: template for name, template in old.items() if name not in moved}
+    impact = _Analysis(kept, new, regions or {}).run(selected)
+    impact.blockers[:0] = orphaned_stacks(old, new, selected, moved, old_environments or {})
+    return impact
 
 
 # ------------------------------------------------------------------------------------------------ output
@@ -1060,6 +1309,8 @@ def report(impact: Impact, out: TextIO, *, verbose: bool = False) -> None:
         print(f"{verb:<17} {k.stack}  {objects}{note}", file=out)
     for b in impact.blockers:
         print(f"{'blocked':<8} {b.stack}  {b.subject}  {b.note}  [BLOCKING]", file=out)
+    for n in impact.notes:
+        print(f"{'first':<8} {n.stack}  {n.subject}  {n.note}", file=out)
     if impact.stateful:
         names = ", ".join(f"{c.stack}/{c.logical_id}" for c in impact.stateful)
         print(f"stateful: {len(impact.stateful)} replaced or removed: {names}", file=out)
@@ -1092,8 +1343,8 @@ def refusal(impact: Impact, hint: str) -> str:
             f"impact: refusing: {len(impact.blockers)} change(s) CloudFormation or the CDK CLI would not carry out:"
         )
         lines += [f"  {b.stack} {b.subject}: {b.note}" for b in impact.blockers]
-    if hint and impact.stateful:
-        lines.append(hint)
+    if hint and impact.stateful and not impact.blockers:
+        lines.append(hint)  # a change CloudFormation or the CLI refuses only fails later: no override is offered
     return "\n".join(lines)
 
 
@@ -1392,6 +1643,7 @@ def main(
             raise ImpactError(f"--stacks: no stack named {', '.join(missing)} (have: {', '.join(proposal.templates)})")
         if not names:
             raise ImpactError("no stack selected")
+        before: dict[str, Environment] | None = None  # --deployed reads each stack in the proposal's environment
         if args.deployed:
             regions = {proposal.regions.get(n) for n in names}
             region = args.region or (regions.pop() if len(regions) == 1 else None)
@@ -1410,17 +1662,25 @@ def main(
             for name in names:
                 if name not in baseline:
                     print(f"(stack {name} is not deployed: everything in it is new)", file=out)
-        elif args.baseline:
-            baseline = read_assemblies(args.baseline).templates
         else:
-            baseline = synthesizer(None).templates
+            assembly = read_assemblies(args.baseline) if args.baseline else synthesizer(None)
+            baseline, before = assembly.templates, environments(assembly)
+            if not args.stacks:  # a stack the proposal drops is selected too: it is orphaned
+                names += [n for n in baseline if n not in proposal.templates and n.startswith(args.stack_prefix or "")]
     except ConfigError as error:
         print(f"impact: invalid configuration: {error}", file=err)
         return 2
     except ImpactError as error:
         print(f"impact: {error}", file=err)
         return 2
-    impact = compare(baseline, proposal.templates, stacks=names, regions=proposal.regions)
+    impact = compare(
+        baseline,
+        proposal.templates,
+        stacks=names,
+        regions=proposal.regions,
+        old_environments=before,
+        new_environments=environments(proposal),
+    )
     report(impact, out, verbose=args.verbose)
     if args.fail_on_stateful and (impact.stateful or impact.blocking or impact.blockers):
         print(refusal(impact, args.allow_hint), file=err)
