@@ -95,7 +95,7 @@ class Observability(Construct):
         self.config = config
         self.ids = ids
         # A health period never shorter than the publisher's interval: a period without a run would breach.
-        self.health_period = Duration.seconds(max(alarms_cfg.period_seconds, 60 * health.minutes))
+        self.health_period = Duration.seconds(alarms_cfg.health_period_seconds)
         self.topic = self._topic(alarms_cfg.email) if alarms_cfg.email else None
 
         self.route_alarms: dict[str, list[cw.Alarm]] = {}
