@@ -208,8 +208,8 @@ def test_ok_while_some_targets_are_unhealthy_alarm_when_all_are(deployed: Deploy
 def test_alarm_when_the_publisher_stops(deployed: Deployment) -> None:
     deployed.minutes(5)
     deployed.minutes(3, publisher_runs=False)
-    assert deployed.state("default/demo-app-a no healthy targets") == "ALARM"
-    assert deployed.state("default/demo-app-b no healthy targets") == "ALARM"
+    # The per-app alarms know nothing new (not breaching); the publisher's own alarm says it stopped.
+    assert deployed.state("default/demo-app-a no healthy targets") == "OK"
     assert deployed.state("target-health publisher silent") == "ALARM"
     assert deployed.state("Lattice service ids stale") == "OK"  # not breaching: the silence alarm says it
 
