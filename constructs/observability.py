@@ -126,8 +126,9 @@ class Observability(Construct):
             mine = [g for g in groups if g.route is route]
             rows.append(self._route_row(i, route, mine))
         self.publisher_alarms = self._publisher_alarms()
-        # Its data source first: the publisher and its schedule exist before the alarm on its silence.
-        self.publisher_alarms[0].node.add_dependency(health.schedule)
+        # Its data source first: the publisher and its schedule exist before the alarm on its silence, which also
+        # waits for the routes' services (minutes, while the publisher already runs), so it starts with a heartbeat.
+        self.publisher_alarms[0].node.add_dependency(health.schedule, *ids.resources)
 
         self.queries = [
             logs.CfnQueryDefinition(
