@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from constructs.lattice_metric_ids import LatticeMetricIds
 from constructs.observability import Observability
 from constructs.target_health import TargetHealthPublisher
+from pydantic import ValidationError
 
 from config import AppConfig, ConfigError, parse_context
 from config.model import ALARM_PERIODS, MAX_TARGET_HEALTH_MINUTES, Alarms, alarm_window_max
@@ -67,13 +68,13 @@ def test_every_combination_the_model_accepts_fits_and_every_other_is_refused_nam
         keys = {"periodSeconds": period, "evaluationPeriods": evaluations, "targetHealthMinutes": minutes}
         alarm_periods_here = (period, max(period, 60 * minutes))  # route alarms', health alarms'
         fits = all(p * evaluations <= alarm_window_max(p) for p in alarm_periods_here)
-        try:
-            model = Alarms.model_validate(keys)
-        except Exception as err:  # noqa: BLE001 - pydantic's ValidationError; the message is checked
-            assert not fits, keys
-            assert "evaluationPeriods" in str(err) and "targetHealthMinutes" in str(err), str(err)
+        if not fits:
+            with pytest.raises(ValidationError) as caught:
+                Alarms.model_validate(keys)
+            assert "evaluationPeriods" in str(caught.value) and "targetHealthMinutes" in str(caught.value)
             refused += 1
             continue
+        model = Alarms.model_validate(keys)
         assert fits, keys
         assert model.health_period_seconds == alarm_periods_here[1]
         assert all(valid_period(p) for p in alarm_periods_here)
@@ -99,7 +100,7 @@ def largest_accepted(period: int, minutes: int) -> int:
             Alarms.model_validate(
                 {"periodSeconds": period, "evaluationPeriods": evaluations, "targetHealthMinutes": minutes}
             )
-        except Exception:  # noqa: BLE001, S112 - refused: try fewer
+        except ValidationError:  # refused: try fewer
             continue
         return evaluations
     raise AssertionError("no evaluationPeriods accepted")
@@ -118,3 +119,50 @@ def test_synthesized_alarms_at_the_bounds_fit(period: int, minutes: int) -> None
         for p in alarm_periods(alarm):
             assert valid_period(p), (logical_id, p)
             assert p * alarm["EvaluationPeriods"] <= alarm_window_max(p), (logical_id, p)
+
+
+# ------------------------------------------------------------------------------------------ names, replicas
+
+LONG = "n" * 62 + "x"  # a Kubernetes name at its 63-character maximum
+LONG_APP = "a" * 62 + "z"
+
+
+def long_names_config(**app_overrides: Any) -> AppConfig:
+    apps = [
+        {"name": LONG_APP, "namespace": LONG, "image": "rlawnsdud/demo:latest", "containerPort": 3000,
+         "healthPath": "/health", **app_overrides},
+        {"name": LONG_APP[:-1] + "y", "namespace": LONG, "image": "rlawnsdud/demo:latest", "containerPort": 3000,
+         "healthPath": "/health"},
+    ]  # fmt: skip
+    routes = [
+        {"name": LONG, "namespace": LONG, "hostname": "api.example.com",
+         "rules": [{"pathPrefix": "/a", "backends": [{"app": apps[0]["name"]}]},
+                   {"pathPrefix": "/b", "backends": [{"app": apps[1]["name"]}]}]},
+    ]  # fmt: skip
+    return config_with({}, apps=apps, routes=routes)
+
+
+def test_alarm_names_fit_at_the_longest_names_and_stay_distinct() -> None:
+    """The class: at the longest stack, namespace, route and app names every alarm name is within CloudWatch's
+    255 characters (botocore cloudwatch AlarmName max), starts with the stack's prefix and keeps what it is
+    about at its end."""
+    stack_name = "S" * 128  # CloudFormation's longest stack name
+    found = alarm_resources(long_names_config(), stack_name)
+    names = [a["AlarmName"] for a in found.values()]
+    assert any(len(f"{stack_name} {LONG}/{LONG} {LONG}/{LONG_APP} no healthy targets") > 255 for _ in names)
+    assert len(set(names)) == len(names)
+    for name in names:
+        assert 1 <= len(name) <= 255, name
+        assert name.startswith(stack_name + " ")
+    assert sum(n.endswith("no healthy targets") for n in names) == 2
+
+
+def test_an_app_with_no_replicas_has_no_no_healthy_targets_alarm() -> None:
+    """replicas 0: no targets by design, so its alarm would sit in ALARM; the other app keeps its alarm."""
+    import json
+
+    apps = json.loads(cdk_json_context()["apps"]) if isinstance(cdk_json_context()["apps"], str) else None
+    apps = apps or list(cdk_json_context()["apps"])
+    apps = [{**a, "replicas": 0} if a["name"] == "demo-app-a" else a for a in apps]
+    found = [a["AlarmName"] for a in alarm_resources(config_with({}, apps=apps)).values()]
+    assert [n.rsplit(" ", 4)[-4] for n in found if n.endswith("no healthy targets")] == ["default/demo-app-b"]
