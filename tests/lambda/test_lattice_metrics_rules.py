@@ -352,7 +352,7 @@ def test_the_default_client(monkeypatch: pytest.MonkeyPatch) -> None:
     assert client.meta.service_model.service_name == "vpc-lattice"
     config = client.meta.config
     assert (config.connect_timeout, config.read_timeout) == (handler.CONNECT_SECONDS, handler.READ_SECONDS)
-    assert handler.CALL_SECONDS_MAX == config.connect_timeout + config.read_timeout
+    assert config.connect_timeout + config.read_timeout == handler.CALL_SECONDS_MAX
 
 
 def test_without_a_client_the_default_one_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
