@@ -10,14 +10,13 @@ from typing import Any
 from aws_cdk import Aws, CfnOutput, CustomResource, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from constructs.k8s_objects import http_route
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
+from constructs.schedule import run_every
 
 from config import AppConfig
 from config.lattice_names import route_object_name
@@ -134,11 +133,12 @@ class LatticeDnsRecords(Construct):
                 "Lattice DNS: periodic repair of the CNAMEs",
                 Duration.minutes(5),
             )
-            events.Rule(
+            run_every(
                 self,
                 "ResyncSchedule",
-                schedule=events.Schedule.rate(Duration.minutes(config.dns_resync_minutes)),
-                targets=[targets.LambdaFunction(resync.function, retry_attempts=0)],
+                function=resync.function,
+                minutes=config.dns_resync_minutes,
+                description="Runs the Lattice DNS re-sync",
             )
             roles.append(resync.role)
 

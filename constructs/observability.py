@@ -4,12 +4,20 @@ Metrics: namespace AWS/VpcLattice (VPC Lattice User Guide, "CloudWatch metrics f
 data and its source: tests/lattice_cloudwatch.py): service metrics under the `Service` dimension, holding the id
 constructs/lattice_metric_ids.py resolves at deploy time. Lattice publishes them only once a service has had
 traffic, so their alarms treat missing data as not breaching. Lattice has no target-health metric: the per-app
-alarms read this app's own (constructs/target_health.py), published every run, so missing data there means the
-publisher or the target group is gone, and breaches. Access-log fields: the same guide, "Access logs".
+alarms read this app's own (constructs/target_health.py). The publisher writes a pair's count once its target
+group has targets past INITIAL, and 0 when the target group has not appeared MISSING_GRACE_SECONDS after the
+alarm (lambda/lattice_metrics/health.py), so a per-app alarm treats missing data as not breaching: nothing is
+known yet while the controller creates the route, and a first deploy or an added route mails no alarm. The
+publisher's own silence is the one breaching alarm ("publisher silent"). An app with 0 replicas has no per-app
+alarm: it has no targets by design. Access-log fields: the same guide, "Access logs".
+
+Alarm names are "<stack name> <what>"; one longer than CloudWatch's 255 characters (botocore 1.44.8 cloudwatch
+AlarmName: max 255) keeps its start and end and puts a digest of the whole name in the middle (alarm_name).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from urllib.parse import quote
 
@@ -39,6 +47,8 @@ from config.model import Route
 
 NAMESPACE = "AWS/VpcLattice"
 WIDTH = 24  # a dashboard's grid is 24 columns wide
+MAX_ALARM_NAME = 255  # botocore 1.44.8 cloudwatch service model, shape AlarmName: min 1, max 255 (read 2026-12-05)
+KEPT_TAIL = 60  # characters kept from a long name's end: what the alarm is about ("... no healthy targets")
 ROW_HEIGHT = 6
 
 # Saved Logs Insights queries on the service network's access log group (VPC Lattice User Guide, "Access log
@@ -64,6 +74,16 @@ QUERIES: dict[str, str] = {
         "\n| sort startTime desc\n| limit 100"
     ),
 }
+
+
+def alarm_name(full: str) -> str:
+    """`full` when it fits CloudWatch's limit; else its start, a digest of all of it, and its end (unique, and
+    the start keeps the "<stack name> " prefix the publisher reads alarms by)."""
+    if len(full) <= MAX_ALARM_NAME:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:12]
+    head = MAX_ALARM_NAME - KEPT_TAIL - len(digest) - 2
+    return f"{full[:head]}~{digest}~{full[-KEPT_TAIL:]}"
 
 
 def dashboard_url(region: str, name: str) -> str:
@@ -95,7 +115,7 @@ class Observability(Construct):
         self.config = config
         self.ids = ids
         # A health period never shorter than the publisher's interval: a period without a run would breach.
-        self.health_period = Duration.seconds(max(alarms_cfg.period_seconds, 60 * health.minutes))
+        self.health_period = Duration.seconds(alarms_cfg.health_period_seconds)
         self.topic = self._topic(alarms_cfg.email) if alarms_cfg.email else None
 
         self.route_alarms: dict[str, list[cw.Alarm]] = {}
@@ -106,6 +126,9 @@ class Observability(Construct):
             mine = [g for g in groups if g.route is route]
             rows.append(self._route_row(i, route, mine))
         self.publisher_alarms = self._publisher_alarms()
+        # Its data source first: the publisher and its schedule exist before the alarm on its silence, which also
+        # waits for the routes' services (minutes, while the publisher already runs), so it starts with a heartbeat.
+        self.publisher_alarms[0].node.add_dependency(health.schedule, *ids.resources)
 
         self.queries = [
             logs.CfnQueryDefinition(
@@ -225,16 +248,22 @@ class Observability(Construct):
             app = app_dimension(ref.app)
             healthy.append(self._health_metric(ref, HEALTHY, "Average", f"{ref.app.name} healthy"))
             unhealthy.append(self._health_metric(ref, UNHEALTHY, "Average", f"{ref.app.name} unhealthy"))
-            self.health_alarms[f"{name} {app}"] = self._alarm(
+            if ref.app.replicas == 0:  # no targets by design: an alarm would sit in ALARM
+                continue
+            health_alarm = self._alarm(
                 f"{name} {app} no healthy targets",
                 self._health_metric(ref, HEALTHY, "Minimum", f"{ref.app.name} healthy"),
                 threshold=1,
                 comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
-                # The publisher writes this count on every run: silence means it stopped, or the target group
-                # is gone. Either way no healthy target is known.
-                missing=cw.TreatMissingData.BREACHING,
+                # No count yet (target group being created, targets still INITIAL) is not an outage; a target
+                # group that never appears is published as 0, and the publisher's silence has its own alarm.
+                missing=cw.TreatMissingData.NOT_BREACHING,
                 description=f"app {app} has no healthy Lattice target behind route {name}",
             )
+            # Created once the route's service exists (its lookup waits for it): the grace for the target group
+            # runs from here.
+            health_alarm.node.add_dependency(self.ids.resources[i])
+            self.health_alarms[f"{name} {app}"] = health_alarm
         third = WIDTH // 3
         return [
             cw.GraphWidget(
@@ -322,7 +351,7 @@ class Observability(Construct):
         alarm = cw.Alarm(
             self,
             "Alarm" + "".join(c for c in name.title() if c.isalnum()),
-            alarm_name=f"{Stack.of(self).stack_name} {name}",
+            alarm_name=alarm_name(f"{Stack.of(self).stack_name} {name}"),
             alarm_description=description,
             metric=metric,
             threshold=threshold,

@@ -9,9 +9,18 @@ from constructs.nag import acknowledge
 _CFN_STACK_TAG = "aws:ResourceTag/aws:cloudformation:stack-name"
 
 
-def grant_smoke(role: iam.Role, *, gateway_stack: str, partition: str, region: str | None, account: str | None) -> None:
-    """Allow what tools/smoke.py does: read the Gateway stack's outputs, invoke its smoke function, and check that
-    CloudWatch lists the Lattice series its alarms watch.
+def grant_smoke(
+    role: iam.Role,
+    *,
+    gateway_stack: str,
+    partition: str,
+    region: str | None,
+    account: str | None,
+    alarms: bool = True,
+) -> None:
+    """Allow what tools/smoke.py does: read the stack's outputs, invoke its smoke function, and (alarms: a Gateway
+    stack, which has alarms) check that CloudWatch lists the Lattice series its alarms watch. A consumer stack has
+    no alarms: its smoke step runs with --no-metrics-check and gets no CloudWatch access.
 
     `None`/"<AWS::Partition>" mean the role's own stack's account, region or partition.
     """
@@ -30,16 +39,17 @@ def grant_smoke(role: iam.Role, *, gateway_stack: str, partition: str, region: s
             conditions={"StringEquals": {_CFN_STACK_TAG: gateway_stack}},
         )
     )
-    # Read-only: which series the alarms watch (DescribeAlarms) and whether Lattice publishes them (ListMetrics).
-    role.add_to_policy(
-        iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms", "cloudwatch:ListMetrics"], resources=["*"])
-    )
-    acknowledge(
-        role,
-        "AwsSolutions-IAM5[Resource::*]",
-        "cloudwatch:ListMetrics supports no resource-level permissions and DescribeAlarms lists alarms by name "
-        "prefix; both read-only.",
-    )
+    if alarms:
+        # Read-only: which series the alarms watch (DescribeAlarms) and whether Lattice publishes them (ListMetrics).
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms", "cloudwatch:ListMetrics"], resources=["*"])
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudwatch:ListMetrics supports no resource-level permissions and DescribeAlarms lists alarms by name "
+            "prefix; both read-only.",
+        )
     nag_region, nag_account = region or "<AWS::Region>", account or "<AWS::AccountId>"
     acknowledge(
         role,

@@ -10,13 +10,12 @@ by the controller's tags on every run, so they follow a target group the control
 from __future__ import annotations
 
 from aws_cdk import Aws, Duration
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from constructs.nag import acknowledge
 from constructs.python_function import PythonFunction
+from constructs.schedule import run_every
 
 from config import AppConfig
 from config.lattice_names import route_object_name
@@ -115,11 +114,8 @@ class TargetHealthPublisher(Construct):
             "vpc-lattice:ListTargets (read-only) on the controller's target groups, whose ids exist only at run "
             "time; this account and region only.",
         )
-        self.schedule = events.Rule(
-            self,
-            "Schedule",
-            description="Runs the target-health publisher",
-            schedule=events.Schedule.rate(Duration.minutes(self.minutes)),
-            # No retry: the next run is at most minutes away, and a retried run would publish a stale count late.
-            targets=[targets.LambdaFunction(fn.function, retry_attempts=0)],
+        # No retry (EventBridge's nor Lambda's): the next run is at most an interval away, and a retried run
+        # would publish a stale count late.
+        self.schedule = run_every(
+            self, "Schedule", function=fn.function, minutes=self.minutes, description="Runs the target-health publisher"
         )

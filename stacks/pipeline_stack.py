@@ -224,7 +224,7 @@ class PipelineStack(cdk.Stack):
                 for cs in cstages:
                     account_, region_ = _concrete_env(cs)
                     smoke = self._smoke_step(
-                        cs.node.id, cs, account=account_, region=region_, stack=cs.stack.stack_name
+                        cs.node.id, cs, account=account_, region=region_, stack=cs.stack.stack_name, alarms=False
                     )
                     wave.add_stage(cs, pre=[self._impact_step(target, cs, qualifier)], post=[smoke])
         # Last, in its own wave: mutation testing, a report that no deploy waits for (see constructs/pipeline_mutation).
@@ -263,7 +263,7 @@ class PipelineStack(cdk.Stack):
         return step
 
     def _smoke_step(
-        self, name: str, stage: cdk.Stage, *, account: str, region: str, stack: str
+        self, name: str, stage: cdk.Stage, *, account: str, region: str, stack: str, alarms: bool = True
     ) -> pipelines.CodeBuildStep:
         """CodeBuild runs tools/smoke.py against `stack` (a stage's Gateway stack, or a consumer stack): both hold
         a smoke-test Lambda inside their client VPC and name it in the output SmokeTestFunctionName.
@@ -281,14 +281,17 @@ class PipelineStack(cdk.Stack):
             role_name=pipeline_role_name if account != self.account else None,
         )
         self._smoke_roles.append(role)
-        region_arg = f" --region {region}"
+        # A consumer stack has no alarms: no metrics check, and no CloudWatch access for it (grant_smoke).
+        region_arg = f" --region {region}" + ("" if alarms else " --no-metrics-check")
         install = [
             # The image's Pythons each come with an unpinned boto3 (its Dockerfile pip-installs boto3 in every
             # pyenv version; at 1590e48, read 2026-12-05): the step pins the one requirements-dev.txt names anyway.
             "python -m pip install --quiet \"$(grep -E '^boto3==' requirements-dev.txt)\"",
         ]
         if account == self.account:
-            grant_smoke(role, gateway_stack=stack, partition=self._partition, region=region, account=account)
+            grant_smoke(
+                role, gateway_stack=stack, partition=self._partition, region=region, account=account, alarms=alarms
+            )
             commands = [f"python tools/smoke.py --stack {stack}{region_arg}"]
         else:
             access = SmokeAccessStack(
@@ -296,6 +299,7 @@ class PipelineStack(cdk.Stack):
                 "SmokeAccess",
                 stack_name=f"{stack.removesuffix('-Gateway')}-SmokeAccess",
                 gateway_stack=stack,
+                alarms=alarms,
                 trusted_account=self.account,
                 trusted_role_arn=f"arn:{self._partition}:iam::{self.account}:role/{pipeline_role_name}",
                 env=cdk.Environment(account=account, region=region),
@@ -338,6 +342,7 @@ class SmokeAccessStack(cdk.Stack):
         gateway_stack: str,
         trusted_account: str,
         trusted_role_arn: str,
+        alarms: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -353,7 +358,9 @@ class SmokeAccessStack(cdk.Stack):
             assumed_by=principal,
             description=f"Assumed by {trusted_role_arn} to run the smoke test of {gateway_stack}",
         )
-        grant_smoke(role, gateway_stack=gateway_stack, partition="<AWS::Partition>", region=None, account=None)
+        grant_smoke(
+            role, gateway_stack=gateway_stack, partition="<AWS::Partition>", region=None, account=None, alarms=alarms
+        )
 
 
 def add_pipeline(

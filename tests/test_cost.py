@@ -203,3 +203,27 @@ def test_node_instance_type_is_read_from_the_launch_template(synth: Synthesized)
     desired = nodegroup["Properties"]["ScalingConfig"]["DesiredSize"]
     assert "m5.large" in lines(estimate)["nodes:0"].item
     assert lines(estimate)["nodes:0"].monthly_usd == round(desired * 730 * prices["ec2_hour"]["m5.large"]["usd"], 2)
+
+
+def test_the_publishers_runs_are_priced_over_the_whole_range_of_its_interval() -> None:
+    """The class (issue 22 review: rate(1 hour) was priced at $0): for every targetHealthMinutes the model takes,
+    the schedule CDK renders for it parses back to that interval, so runs = hours x 60 / minutes."""
+    from aws_cdk import Duration
+    from aws_cdk import aws_events as events
+
+    from config.model import MAX_TARGET_HEALTH_MINUTES
+    from tools.cost import rate_minutes
+
+    rendered = set()
+    for minutes in range(1, MAX_TARGET_HEALTH_MINUTES + 1):
+        expression = events.Schedule.rate(Duration.minutes(minutes)).expression_string
+        rendered.add(expression.split()[-1])
+        assert rate_minutes(expression) == minutes, expression
+    assert {"minute)", "minutes)", "hour)"} <= rendered  # every unit CDK uses in the range was exercised
+    assert (rate_minutes("rate(2 hours)"), rate_minutes("rate(1 day)"), rate_minutes("rate(3 days)")) == (
+        120,
+        1440,
+        4320,
+    )
+    with pytest.raises(ValueError, match="cannot price the schedule 'cron"):
+        rate_minutes("cron(0 12 * * ? *)")

@@ -342,6 +342,19 @@ def _statements(template: dict[str, Any], role_prefix: str) -> dict[str, dict[st
     return {s["Action"]: s for s in statements if isinstance(s["Action"], str)}
 
 
+def _actions(template: dict[str, Any], role_prefix: str) -> set[str]:
+    """Every action any policy of the role allows (statements with one action or many)."""
+    resources = template["Resources"]
+    role_id = next(k for k, v in resources.items() if v["Type"] == "AWS::IAM::Role" and k.startswith(role_prefix))
+    return {
+        action
+        for v in resources.values()
+        if v["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in v["Properties"]["Roles"]
+        for s in v["Properties"]["PolicyDocument"]["Statement"]
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+
+
 def _assert_smoke_grants(statements: dict[str, dict[str, Any]], gateway: str, region: str, account: str) -> None:
     describe = json.dumps(statements["cloudformation:DescribeStacks"]["Resource"])
     assert f":cloudformation:{region}:{account}:stack/{gateway}/*" in describe or (
@@ -357,6 +370,8 @@ def test_smoke_role_same_account_is_scoped_to_the_stage(two_stages: PipelineSynt
     statements = _statements(two_stages.template, "SmokedevRole")
     _assert_smoke_grants(statements, gateway, PIPELINE_REGION, PIPELINE_ACCOUNT)
     assert "sts:AssumeRole" not in statements
+    # A Gateway stack has alarms: the metrics check reads them and ListMetrics.
+    assert {"cloudwatch:DescribeAlarms", "cloudwatch:ListMetrics"} <= _actions(two_stages.template, "SmokedevRole")
 
 
 def test_smoke_other_account_assumes_a_role_there(two_stages: PipelineSynth) -> None:
@@ -473,7 +488,9 @@ def test_consumer_smoke_runs_in_the_consumer_account(two_stages: PipelineSynth, 
     smoke = two_stages.stage(f"{stage}-Consumers")
     (action,) = (a for a in smoke if a["Name"] == f"{consumer_stage}.Smoke-{consumer_stage}")
     commands = two_stages.buildspec(two_stages.project_of(action))["phases"]["build"]["commands"]
-    assert commands[-1] == f"AWS_PROFILE=stage python tools/smoke.py --stack {stack} --region {region}"
+    assert commands[-1] == (
+        f"AWS_PROFILE=stage python tools/smoke.py --stack {stack} --region {region} --no-metrics-check"
+    )
     statements = _statements(two_stages.template, f"Smoke{consumer_stage.replace('-', '')}Role")
     target_role = statements["sts:AssumeRole"]["Resource"]
     assert target_role.startswith(f"arn:aws:iam::{PIPELINE_CONSUMER_ACCOUNT}:role/")
@@ -481,6 +498,9 @@ def test_consumer_smoke_runs_in_the_consumer_account(two_stages: PipelineSynth, 
     (access_path,) = two_stages.outdir.glob(f"assembly-*-{consumer_stage}/*SmokeAccess*.template.json")
     access = json.loads(access_path.read_text())
     _assert_smoke_grants(_statements(access, "Invoker"), stack, region, PIPELINE_CONSUMER_ACCOUNT)
+    # A consumer stack has no alarms: no metrics check, and no CloudWatch reads (issue 22 review).
+    assert commands[-1].endswith(" --no-metrics-check")
+    assert not {a for a in _actions(access, "Invoker") if a.startswith("cloudwatch:")}
     (role,) = (v for v in access["Resources"].values() if v["Type"] == "AWS::IAM::Role")
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Condition"] == {

@@ -474,3 +474,21 @@ def test_cli_runs_the_second_identity_too_and_reports_route_caller_and_status() 
     assert smoke_cli.main([], client_factory=clients, out=out) == 0
     assert [i["FunctionName"] for i in fake.invoked] == ["EksLatticeGateway-Gateway-SmokeTest1234", "second-fn"]
     assert "route=default/demo-http-route caller=unsigned status=403" in out.getvalue()
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_cli_no_metrics_check_never_calls_cloudwatch() -> None:
+    """A consumer stack's smoke role has no CloudWatch access (constructs/pipeline_smoke.py): with
+    --no-metrics-check the CLI never asks CloudWatch."""
+    fake = FakeLambda(PASSED)
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(TEMPLATE))
+    asked: list[str] = []
+
+    def clients(service: str, region: str | None) -> Any:
+        asked.append(service)
+        return {"lambda": fake, "cloudformation": cfn}[service]
+
+    out = io.StringIO()
+    assert smoke_cli.main(["--no-metrics-check"], client_factory=clients, out=out) == 0
+    assert "cloudwatch" not in asked and "metrics check" not in out.getvalue()

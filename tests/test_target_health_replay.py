@@ -32,6 +32,7 @@ from tests.support.fake_lattice import FakeLattice, TargetGroup
 GATEWAY = "EksLatticeGateway-Gateway"
 VPC = "vpc-0123456789abcdef0"
 START = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC).timestamp()
+REGION = "us-east-1"
 COMPARE = {
     "LessThanThreshold": lambda v, t: v < t,
     "GreaterThanThreshold": lambda v, t: v > t,
@@ -95,12 +96,37 @@ class Deployment:
             config=Config(retries={"total_max_attempts": 1}),
         )  # fmt: skip
 
-    def minute(self, *, publisher_runs: bool = True) -> None:
+    def minute(self, *, publisher_runs: bool = True, late: float = 30) -> None:
+        """One scheduled tick (the minute that just began... ended at `now`), the run starting `late` s after it."""
         self.now += 60
         if publisher_runs:
+            tick = self.now - 60
+            event = {"time": dt.datetime.fromtimestamp(tick, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
             health.handler(
-                {}, None, lattice=self.lattice(), cloudwatch=self.cloudwatch, env=self.env, clock=lambda: self.now - 30
+                event, None, lattice=self.lattice(), cloudwatch=self.cloudwatch, env=self.env, clock=lambda: tick + late
             )
+
+    def create_alarms(self, names: list[str]) -> None:
+        """The alarms as CloudFormation creates them, configured at the replay's `now`."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        for name in names:
+            alarm = self.alarms[name]
+            metrics = [
+                {**q, "MetricStat": {**q["MetricStat"], "Metric": {**q["MetricStat"]["Metric"], "Dimensions": [
+                    {"Name": d["Name"], "Value": _resolve(d["Value"], self.services)}
+                    for d in q["MetricStat"]["Metric"]["Dimensions"]]}}} if "MetricStat" in q else q
+                for q in alarm["Metrics"]
+            ]  # fmt: skip
+            self.cloudwatch.put_metric_alarm(
+                AlarmName=name, Metrics=metrics, EvaluationPeriods=alarm["EvaluationPeriods"],
+                Threshold=alarm["Threshold"], ComparisonOperator=alarm["ComparisonOperator"],
+            )  # fmt: skip
+            for backend in cloudwatch_backends.values():  # moto stamps the wall clock; the replay has its own
+                if name in backend[REGION].alarms:
+                    backend[REGION].alarms[name].configuration_updated_timestamp = dt.datetime.fromtimestamp(
+                        self.now, dt.UTC
+                    )
 
     def minutes(self, n: int, **kw: bool) -> None:
         for _ in range(n):
@@ -116,8 +142,20 @@ class Deployment:
         ]
 
 
+def controller_tags(ref: Any, cluster: str) -> dict[str, str]:
+    return {
+        TAG_BASE + "ClusterName": cluster,
+        TAG_BASE + "RouteName": route_object_name(ref.route, cluster),
+        TAG_BASE + "RouteNamespace": ref.route.namespace,
+        TAG_BASE + "ServiceName": ref.app.name,
+        TAG_BASE + "ServiceNamespace": ref.app.namespace,
+        TAG_BASE + "SourceTypeKey": "HTTPRoute",
+    }
+
+
 @pytest.fixture
-def deployed(synth: Synthesized, mocked_aws: str) -> Iterator[Deployment]:
+def empty(synth: Synthesized, mocked_aws: str) -> Iterator[Deployment]:
+    """The default deployment's template, before CloudFormation has created anything."""
     health._TAGS.clear()
     template = synth.templates[GATEWAY]
     (function,) = [
@@ -131,42 +169,43 @@ def deployed(synth: Synthesized, mocked_aws: str) -> Iterator[Deployment]:
         for r in template["Resources"].values()
         if r["Type"] == "AWS::CloudWatch::Alarm"
     }
-    config = synth.config
     with FakeLattice(page_size=2) as fake:
-        deployment = Deployment(synth, fake, boto3.client("cloudwatch", region_name=mocked_aws), env, alarms)
-        lookups = {
-            r["Properties"]["Services"][0]["Name"]: k
-            for k, r in template["Resources"].items()
-            if r["Type"] == "Custom::LatticeMetricIds"
-        }
-        for route in config.routes:
-            service = fake.add_service(lattice_service_name(route, config.cluster_name), tags={})
-            deployment.services[lookups[service.name]] = service.id
-        for ref in target_groups(config):
-            tags = {
-                TAG_BASE + "ClusterName": config.cluster_name,
-                TAG_BASE + "RouteName": route_object_name(ref.route, config.cluster_name),
-                TAG_BASE + "RouteNamespace": ref.route.namespace,
-                TAG_BASE + "ServiceName": ref.app.name,
-                TAG_BASE + "ServiceNamespace": ref.app.namespace,
-                TAG_BASE + "SourceTypeKey": "HTTPRoute",
-            }
-            name = f"k8s-{ref.app.namespace}-{ref.app.name}-abcdefghij"
-            deployment.groups[ref.app.name] = fake.add_target_group(name, vpc=VPC, tags=tags, targets=ref.app.replicas)
-        # The alarms exist in CloudWatch as deployed (the publisher reads the ids they watch from them).
-        for name, alarm in alarms.items():
-            metrics = [
-                {**q, "MetricStat": {**q["MetricStat"], "Metric": {**q["MetricStat"]["Metric"], "Dimensions": [
-                    {"Name": d["Name"], "Value": _resolve(d["Value"], deployment.services)}
-                    for d in q["MetricStat"]["Metric"]["Dimensions"]]}}} if "MetricStat" in q else q
-                for q in alarm["Metrics"]
-            ]  # fmt: skip
-            deployment.cloudwatch.put_metric_alarm(
-                AlarmName=name, Metrics=metrics, EvaluationPeriods=alarm["EvaluationPeriods"],
-                Threshold=alarm["Threshold"], ComparisonOperator=alarm["ComparisonOperator"],
-            )  # fmt: skip
-        yield deployment
+        yield Deployment(synth, fake, boto3.client("cloudwatch", region_name=mocked_aws), env, alarms)
     health._TAGS.clear()
+
+
+def add_services(deployment: Deployment) -> None:
+    """The controller creates one service per route; each route's lookup answers its id."""
+    config, template = deployment.synth.config, deployment.synth.templates[GATEWAY]
+    lookups = {
+        r["Properties"]["Services"][0]["Name"]: k
+        for k, r in template["Resources"].items()
+        if r["Type"] == "Custom::LatticeMetricIds"
+    }
+    for route in config.routes:
+        service = deployment.fake.add_service(lattice_service_name(route, config.cluster_name), tags={})
+        deployment.services[lookups[service.name]] = service.id
+
+
+def add_target_groups(deployment: Deployment, *, status: str = "HEALTHY") -> None:
+    config = deployment.synth.config
+    for ref in target_groups(config):
+        name = f"k8s-{ref.app.namespace}-{ref.app.name}-abcdefghij"
+        group = deployment.fake.add_target_group(
+            name, vpc=VPC, tags=controller_tags(ref, config.cluster_name), targets=ref.app.replicas
+        )
+        for target in group.targets:
+            target["status"] = status
+        deployment.groups[ref.app.name] = group
+
+
+@pytest.fixture
+def deployed(empty: Deployment) -> Deployment:
+    add_services(empty)
+    add_target_groups(empty)
+    # The alarms exist in CloudWatch as deployed (the publisher reads what they watch from them).
+    empty.create_alarms(list(empty.alarms))
+    return empty
 
 
 def test_the_health_alarms_read_what_the_publisher_writes(deployed: Deployment) -> None:
@@ -208,8 +247,8 @@ def test_ok_while_some_targets_are_unhealthy_alarm_when_all_are(deployed: Deploy
 def test_alarm_when_the_publisher_stops(deployed: Deployment) -> None:
     deployed.minutes(5)
     deployed.minutes(3, publisher_runs=False)
-    assert deployed.state("default/demo-app-a no healthy targets") == "ALARM"
-    assert deployed.state("default/demo-app-b no healthy targets") == "ALARM"
+    # The per-app alarms know nothing new (not breaching); the publisher's own alarm says it stopped.
+    assert deployed.state("default/demo-app-a no healthy targets") == "OK"
     assert deployed.state("target-health publisher silent") == "ALARM"
     assert deployed.state("Lattice service ids stale") == "OK"  # not breaching: the silence alarm says it
 
@@ -232,3 +271,93 @@ def test_a_recreated_service_and_target_group_after_deploy(deployed: Deployment)
     assert deployed.fake.ops("ListTargets")[-2:] == sorted(g.id for g in deployed.groups.values())
     assert new.id != old.id and old.id in health.watched_ids(deployed.cloudwatch, deployed.env["ALARM_PREFIX"])
     assert deployed.state("Lattice service ids stale") == "ALARM"
+
+
+def test_points_land_in_their_scheduled_period_however_late_the_run(deployed: Deployment) -> None:
+    """The class: with one evaluation period, a run that starts late (EventBridge delivers within its minute,
+    Lambda may start later) still fills the period it was scheduled for, so a healthy replay stays OK."""
+    one_period = {
+        n: {**a, "EvaluationPeriods": 1, "DatapointsToAlarm": 1}
+        for n, a in deployed.alarms.items()
+        if n.endswith(("no healthy targets", "publisher silent"))
+    }
+    deployed.now += 45  # a rate() schedule ticks at the second it was created at, not on the minute
+    for late in (0, 5, 59, 31, 45, 58, 1, 50, 59, 0, 20, 10):  # how long after its tick each run writes
+        deployed.minute(late=late)
+        for name, alarm in one_period.items():
+            assert evaluate(deployed.cloudwatch, alarm, now=deployed.now, services=deployed.services) == "OK", (
+                name,
+                late,
+            )
+
+
+def states(deployment: Deployment, created: set[str]) -> dict[str, str]:
+    """The states of the created alarms on one metric: this app's own (the route alarms' math over Lattice's
+    metrics treats missing data as not breaching, and the replay has no traffic)."""
+    return {
+        n: evaluate(deployment.cloudwatch, deployment.alarms[n], now=deployment.now, services=deployment.services)
+        for n in created
+        if len(deployment.alarms[n]["Metrics"]) == 1
+    }
+
+
+def test_no_alarm_fires_while_cloudformation_and_the_controller_create_everything(empty: Deployment) -> None:
+    """The class: a replay from nothing, in the template's creation order. The publisher and its schedule come
+    first (no dependencies); each route's service appears when the controller reconciles it, its lookup answers,
+    and only then the alarms that depend on the lookups are created; the target groups follow, their targets
+    INITIAL until the health checks pass. No alarm may reach ALARM at any minute after it exists."""
+    template = empty.synth.templates[GATEWAY]["Resources"]
+    by_name = {r["Properties"]["AlarmName"]: k for k, r in template.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    lookups = {k for k, r in template.items() if r["Type"] == "Custom::LatticeMetricIds"}
+    # Every breaching alarm, and every per-app alarm (its grace runs from its creation), waits for the route
+    # lookups (by dependency or by the ids it reads): none exists before the services do.
+    for name, logical_id in by_name.items():
+        resource = template[logical_id]
+        if resource["Properties"]["TreatMissingData"] != "breaching" and not name.endswith("no healthy targets"):
+            continue
+        waits = set(resource.get("DependsOn", [])) | {v[0] for v in _getatts(resource["Properties"])}
+        assert waits & lookups, name
+    created: set[str] = set()
+    empty.minutes(2)  # the publisher runs; nothing else exists yet
+    add_services(empty)  # minute 2: the controller has made the routes' services
+    empty.minute()
+    empty.create_alarms(list(empty.alarms))  # the lookups answered: every alarm is created
+    created |= set(empty.alarms)
+    assert set(states(empty, created).values()) == {"OK"}
+    for _ in range(3):
+        empty.minute()
+        assert set(states(empty, created).values()) == {"OK"}
+    add_target_groups(empty, status="INITIAL")  # the target groups, targets registering
+    for _ in range(4):
+        empty.minute()
+        assert set(states(empty, created).values()) == {"OK"}, states(empty, created)
+    for app in empty.groups:
+        empty.set_targets(app, "HEALTHY", "HEALTHY")
+    for _ in range(5):
+        empty.minute()
+        assert set(states(empty, created).values()) == {"OK"}
+
+
+def test_a_target_group_that_never_appears_alarms_after_the_grace(empty: Deployment) -> None:
+    add_services(empty)
+    empty.create_alarms(list(empty.alarms))
+    grace_minutes = health.MISSING_GRACE_SECONDS // 60
+    empty.minutes(grace_minutes)
+    assert empty.state("default/demo-app-a no healthy targets") == "OK"
+    empty.minutes(3)
+    assert empty.state("default/demo-app-a no healthy targets") == "ALARM"
+    assert empty.state("target-health publisher silent") == "OK"
+    add_target_groups(empty)
+    empty.minute()
+    assert empty.state("default/demo-app-a no healthy targets") == "OK"
+
+
+def _getatts(node: Any) -> Iterator[list[str]]:
+    if isinstance(node, dict):
+        if "Fn::GetAtt" in node:
+            yield node["Fn::GetAtt"]
+        for value in node.values():
+            yield from _getatts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _getatts(value)

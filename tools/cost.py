@@ -162,7 +162,20 @@ def resources(templates: Mapping[str, Template], resource_type: str) -> Iterator
 # default 50). Lattice's List* calls are not billed.
 TARGET_HEALTH_HANDLER = "lattice_metrics.health.handler"
 TARGET_HEALTH_SECONDS_PER_RUN = 1.0  # an estimate: a few paged List calls and two PutMetricData
-_RATE = re.compile(r"^rate\((\d+) minutes?\)$")
+# EventBridge rate expressions: rate(value unit), unit minute|minutes|hour|hours|day|days (EventBridge User Guide,
+# "Rate expressions reference", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rate-expressions.html,
+# read 2026-12-05). CDK writes whole hours and days in those units (rate(1 hour) for 60 minutes).
+_RATE = re.compile(r"^rate\((\d+) (minute|hour|day)s?\)$")
+_UNIT_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
+
+
+def rate_minutes(expression: str) -> int:
+    """The interval of a rate() schedule in minutes; a ValueError naming it for any other expression (a
+    schedule left unpriced would read as free)."""
+    m = _RATE.match(expression)
+    if m is None:
+        raise ValueError(f"cost: cannot price the schedule {expression!r} (expected rate(<n> minutes|hours|days))")
+    return int(m.group(1)) * _UNIT_MINUTES[m.group(2)]
 
 
 def _target_health_lines(
@@ -178,10 +191,8 @@ def _target_health_lines(
     minutes = []
     for _stack, _id, rule in resources(templates, "AWS::Events::Rule"):
         arns = json.dumps([t.get("Arn") for t in rule.get("Targets", [])])
-        if any(logical_id in arns for logical_id in functions) and (
-            m := _RATE.match(rule.get("ScheduleExpression", ""))
-        ):
-            minutes.append(int(m.group(1)))
+        if any(logical_id in arns for logical_id in functions) and "ScheduleExpression" in rule:
+            minutes.append(rate_minutes(rule["ScheduleExpression"]))
     runs = sum(hours * 60 / m for m in minutes)
     memory_gb = max(int(p.get("MemorySize", 128)) for p in functions.values()) / 1024
     pairs = sum(1 for props in alarms if _reads(props, "HealthyTargetCount"))

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 LOG = logging.getLogger(__name__)
@@ -48,6 +48,10 @@ TRANSIENT_CODES = frozenset(
 RETRY_DELAYS_SECONDS = (1.0, 2.0, 4.0)
 POLL_MARGIN_SECONDS = 10.0
 GONE = ("DELETE_IN_PROGRESS", "DELETE_FAILED")
+# Each Lattice call is bounded (connect + read, one attempt: _client), and none starts unless that much time is
+# left before `until`: a run over hundreds of target groups ends readably before the function's timeout.
+CONNECT_SECONDS, READ_SECONDS = 2, 5
+CALL_SECONDS_MAX = CONNECT_SECONDS + READ_SECONDS
 
 
 class NotYetError(Exception):
@@ -75,7 +79,7 @@ def is_complete(
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     until = time.monotonic() + remaining() / 1000.0 - POLL_MARGIN_SECONDS if remaining else None
     try:
-        found, missing = resolve(lattice, props, sleep=sleep, until=until)
+        found, missing = resolve(lattice, props, sleep=sleep, until=until, account=_account(context))
     except NotYetError as err:
         LOG.info("not yet: %s", err)
         found, missing = {}, ["(Lattice did not answer in this poll)"]
@@ -94,12 +98,19 @@ def is_complete(
 
 
 def resolve(
-    lattice: Any, props: Mapping[str, Any], *, sleep: Callable[[float], None], until: float | None
+    lattice: Any,
+    props: Mapping[str, Any],
+    *,
+    sleep: Callable[[float], None],
+    until: float | None,
+    account: str | None = None,
 ) -> tuple[dict[str, str], list[str]]:
-    """(Data key -> id, what is still missing) for the wanted services and target groups."""
+    """(Data key -> id, what is still missing) for the wanted services and target groups, of `account` only
+    (ListServices also lists services other accounts share with this one: one may carry the same name)."""
     found: dict[str, str] = {}
     missing: list[str] = []
-    services = {s["name"]: s for s in _pages(lattice, "list_services", {}, sleep, until) if s.get("status") not in GONE}
+    listed = _owned(_pages(lattice, "list_services", {}, sleep, until), account)
+    services = {s["name"]: s for s in listed if s.get("status") not in GONE}
     for want in props.get("Services", []):
         if (svc := services.get(want["Name"])) is not None:
             found[want["Key"]] = svc["id"]
@@ -110,7 +121,7 @@ def resolve(
         return found, missing
     groups = [
         g
-        for g in _pages(lattice, "list_target_groups", {"vpcIdentifier": props["VpcId"]}, sleep, until)
+        for g in _owned(_pages(lattice, "list_target_groups", {"vpcIdentifier": props["VpcId"]}, sleep, until), account)
         if g.get("status") not in GONE
     ]
     tags: dict[str, dict[str, str]] = {}
@@ -149,6 +160,20 @@ def _owned_by(tags: Mapping[str, str], want: Mapping[str, str]) -> bool:
     return all(tags.get(TAG_BASE + key) == value for key, value in expected.items())
 
 
+def _owned(items: Iterable[dict[str, Any]], account: str | None) -> list[dict[str, Any]]:
+    """The items whose ARN is in `account` (arn:partition:vpc-lattice:region:account:...); all when None."""
+    if account is None:
+        return list(items)
+    return [i for i in items if str(i.get("arn", "")).split(":")[4:5] == [account]]
+
+
+def _account(context: Any) -> str | None:
+    """The invoked function's account, from its ARN (arn:aws:lambda:region:account:function:name)."""
+    arn = getattr(context, "invoked_function_arn", None)
+    parts = arn.split(":") if isinstance(arn, str) else []
+    return parts[4] if len(parts) > 4 else None
+
+
 def _pages(
     lattice: Any, method: str, args: dict[str, Any], sleep: Callable[[float], None], until: float | None
 ) -> Iterator[dict[str, Any]]:
@@ -165,6 +190,8 @@ def _call(
     lattice: Any, method: str, args: dict[str, Any], sleep: Callable[[float], None], until: float | None
 ) -> dict[str, Any]:
     for delay in (*RETRY_DELAYS_SECONDS, None):
+        if until is not None and time.monotonic() + CALL_SECONDS_MAX > until:
+            raise NotYetError(f"{method}: out of time")
         try:
             result: dict[str, Any] = getattr(lattice, method)(**args)
             return result
@@ -172,7 +199,7 @@ def _call(
             code = getattr(err, "response", {}).get("Error", {}).get("Code")
             if code not in TRANSIENT_CODES:
                 raise
-            if delay is None or (until is not None and time.monotonic() + delay > until):
+            if delay is None or (until is not None and time.monotonic() + delay + CALL_SECONDS_MAX > until):
                 raise NotYetError(f"{method}: {code}") from err
             sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover, no mutate -- the last attempt returns or raises
@@ -195,5 +222,5 @@ def _client() -> Any:
 
     # One attempt per call: _call retries within the poll's margin. (botocore's "max_attempts" counts retries
     # after the first attempt, so {"max_attempts": 1} meant two attempts and a backoff outside that margin.)
-    config = Config(connect_timeout=5, read_timeout=20, retries={"total_max_attempts": 1})
+    config = Config(connect_timeout=CONNECT_SECONDS, read_timeout=READ_SECONDS, retries={"total_max_attempts": 1})
     return boto3.client("vpc-lattice", config=config)

@@ -21,10 +21,24 @@ and those alarms watch a dead id until the next deploy looks it up again.
 
 Statuses (botocore vpc-lattice TargetStatus): HEALTHY and UNHEALTHY are counted; INITIAL, DRAINING,
 UNAVAILABLE and UNUSED are neither.
+
+What is written for each (Route, App) pair a "no healthy targets" alarm of this deployment watches (the pairs are
+read from the alarms themselves, so they follow every deploy and the environment stays small):
+  - its target group exists: the counts, except while every target is INITIAL (registration in progress: no
+    count, and the alarm treats missing data as not breaching);
+  - no target group yet: nothing while the alarm is younger than MISSING_GRACE_SECONDS (the controller is still
+    creating it), then HealthyTargetCount 0: a target group that never appears is a fault, and alarms.
+Silence of the publisher itself is the "publisher silent" alarm's (PublisherRuns, breaching).
+
+Every point is stamped with the scheduled event's `time` (EventBridge's scheduled-event shape), so a run that
+starts late or runs long still lands in the period it was scheduled for. Only this account's Lattice resources
+count (ListServices and ListTargetGroups also return what other accounts share), and a refused tag read is a
+failed run (no heartbeat), never a silently skipped group.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -33,7 +47,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lattice_metrics.handler import GONE, TAG_BASE, NotYetError, _call, _client, _pages
+from lattice_metrics.handler import GONE, TAG_BASE, NotYetError, _account, _call, _client, _owned, _pages
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -43,6 +57,13 @@ STALE, RUNS = "StaleServiceIds", "PublisherRuns"
 CONTROLLER_PREFIX = "k8s-"  # controller v2.1.3 GenerateTgName: every target group it makes starts so
 DATUMS_PER_CALL = 1000  # PutMetricData: at most 1,000 metrics per request (CloudWatch API reference)
 MARGIN_SECONDS = 5.0
+# How long a watched pair may have no target group before it counts as 0 healthy: the controller creates a
+# route's target groups when it reconciles the route, within minutes of the deploy that adds the pair's alarm.
+MISSING_GRACE_SECONDS = 30 * 60
+# CloudWatch calls: one attempt each, bounded (connect + read), so every call fits in what is left of the run.
+CLOUDWATCH_CONNECT_SECONDS, CLOUDWATCH_READ_SECONDS = 2, 5
+# Time kept back from the Lattice reads for the writes after them (the counts and the heartbeat).
+PUBLISH_RESERVE_SECONDS = 2 * (CLOUDWATCH_CONNECT_SECONDS + CLOUDWATCH_READ_SECONDS)
 
 _TAGS: dict[str, dict[str, str]] = {}  # target group ARN -> its tags; the controller sets them once, at create
 
@@ -74,6 +95,16 @@ class GroupHealth:
     target_group: str
     healthy: int
     unhealthy: int
+    registering: bool = False  # every target INITIAL: no count yet
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What this deployment's alarms watch: Lattice service ids, and (Route, App) -> when that pair's alarm was
+    last configured (epoch seconds)."""
+
+    service_ids: set[str]
+    pairs: dict[tuple[str, str], float]
 
 
 def handler(
@@ -89,26 +120,48 @@ def handler(
     settings = Settings.from_env(os.environ if env is None else env)
     lattice = lattice if lattice is not None else _client()
     cloudwatch = cloudwatch if cloudwatch is not None else _cloudwatch()
+    account = _account(context)
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    until = time.monotonic() + remaining() / 1000.0 - MARGIN_SECONDS if remaining else None
+    deadline = time.monotonic() + remaining() / 1000.0 - MARGIN_SECONDS if remaining else None
+    until = deadline - PUBLISH_RESERVE_SECONDS if deadline is not None else None
+    at = scheduled_time(event, clock)
     try:
-        groups = measure(lattice, settings, sleep=sleep, until=until)
-        stale = stale_ids(lattice, watched_ids(cloudwatch, settings.alarm_prefix), sleep=sleep, until=until)
+        watched = read_alarms(cloudwatch, settings, until=until)
+        groups = measure(lattice, settings, sleep=sleep, until=until, account=account)
+        stale = stale_ids(lattice, watched.service_ids, sleep=sleep, until=until, account=account)
     except NotYetError as err:
         # No heartbeat this run: the publisher alarm shows it if it lasts.
         raise RuntimeError(f"Lattice kept failing, nothing published this run: {err}") from err
-    publish(cloudwatch, settings, groups, stale, at=clock())
+    groups = [*groups, *never_appeared(watched, groups, now=clock())]
+    publish(cloudwatch, settings, groups, stale, at=at, until=deadline)
     summary = {"targetGroups": len(groups), "staleServices": stale}
     LOG.info("published %s", json.dumps(summary))
     return summary
 
 
+def scheduled_time(event: Mapping[str, Any], clock: Callable[[], float]) -> float:
+    """The scheduled event's `time` (ISO 8601, UTC: EventBridge User Guide, "Amazon EventBridge events" and
+    scheduled events; read 2026-12-05); the clock when invoked otherwise (by hand, by a test)."""
+    raw = event.get("time")
+    if isinstance(raw, str):
+        try:
+            return dt.datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            LOG.warning("event time %r is not ISO 8601; using the clock", raw)
+    return clock()
+
+
 def measure(
-    lattice: Any, settings: Settings, *, sleep: Callable[[float], None], until: float | None
+    lattice: Any,
+    settings: Settings,
+    *,
+    sleep: Callable[[float], None],
+    until: float | None,
+    account: str | None = None,
 ) -> list[GroupHealth]:
     """Target health of this cluster's HTTPRoute target groups, the newest group per (route, app)."""
     newest: dict[tuple[str, str], dict[str, Any]] = {}
-    listed = list(_pages(lattice, "list_target_groups", {"vpcIdentifier": settings.vpc_id}, sleep, until))
+    listed = _owned(_pages(lattice, "list_target_groups", {"vpcIdentifier": settings.vpc_id}, sleep, until), account)
     for arn in set(_TAGS) - {g.get("arn") for g in listed}:  # gone: a warm function keeps no stale entries
         del _TAGS[arn]
     for group in listed:
@@ -135,37 +188,82 @@ def measure(
                 continue
             raise
         statuses = [t.get("status") for t in targets]
-        measured.append(GroupHealth(route, app, group["id"], statuses.count("HEALTHY"), statuses.count("UNHEALTHY")))
+        registering = bool(statuses) and all(s == "INITIAL" for s in statuses)
+        healthy, unhealthy = statuses.count("HEALTHY"), statuses.count("UNHEALTHY")
+        measured.append(GroupHealth(route, app, group["id"], healthy, unhealthy, registering))
     return measured
 
 
-def watched_ids(cloudwatch: Any, prefix: str) -> set[str]:
-    """Every `Service` dimension value in the metrics of the alarms named `prefix...` (plain or math alarms)."""
+def never_appeared(watched: Watched, groups: Iterable[GroupHealth], *, now: float) -> list[GroupHealth]:
+    """0 healthy for each watched pair with no target group MISSING_GRACE_SECONDS after its alarm was configured;
+    younger pairs get nothing (their alarm treats that as not breaching)."""
+    found = {(g.route, g.app) for g in groups}
+    return [
+        GroupHealth(route, app, "", 0, 0)
+        for (route, app), since in sorted(watched.pairs.items())
+        if (route, app) not in found and now - since >= MISSING_GRACE_SECONDS
+    ]
+
+
+def read_alarms(cloudwatch: Any, settings: Settings, *, until: float | None = None) -> Watched:
+    """What the alarms named `alarm_prefix...` watch: every `Service` dimension value (plain or math alarms), and
+    the (Route, App) of each alarm on this cluster's HealthyTargetCount."""
     ids: set[str] = set()
-    for page in cloudwatch.get_paginator("describe_alarms").paginate(
-        AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"]
-    ):
+    pairs: dict[tuple[str, str], float] = {}
+    pages = iter(
+        cloudwatch.get_paginator("describe_alarms").paginate(
+            AlarmNamePrefix=settings.alarm_prefix, AlarmTypes=["MetricAlarm"]
+        )
+    )
+    while True:
+        _in_time(until, "DescribeAlarms")
+        page = next(pages, None)
+        if page is None:
+            break
         for alarm in page.get("MetricAlarms", []):
-            dimension_lists = [alarm.get("Dimensions", [])]
-            dimension_lists += [
-                q.get("MetricStat", {}).get("Metric", {}).get("Dimensions", []) for q in alarm.get("Metrics", [])
-            ]
-            ids |= {d["Value"] for dims in dimension_lists for d in dims if d.get("Name") == "Service"}
-    return ids
+            metrics = [alarm] + [q.get("MetricStat", {}).get("Metric", {}) for q in alarm.get("Metrics", [])]
+            for metric in metrics:
+                dims = {d.get("Name"): d.get("Value") for d in metric.get("Dimensions", [])}
+                if "Service" in dims:
+                    ids.add(dims["Service"])
+                if (
+                    metric.get("Namespace") == settings.namespace
+                    and metric.get("MetricName") == HEALTHY
+                    and dims.get("Cluster") == settings.cluster
+                    and "Route" in dims
+                    and "App" in dims
+                ):
+                    since = alarm.get("AlarmConfigurationUpdatedTimestamp")
+                    pairs[(dims["Route"], dims["App"])] = since.timestamp() if since else 0.0
+    return Watched(ids, pairs)
 
 
-def stale_ids(lattice: Any, watched: set[str], *, sleep: Callable[[float], None], until: float | None) -> list[str]:
+def watched_ids(cloudwatch: Any, prefix: str) -> set[str]:
+    """Every `Service` dimension value in the metrics of the alarms named `prefix...`."""
+    settings = Settings(namespace="", cluster="", vpc_id="", alarm_prefix=prefix)
+    return read_alarms(cloudwatch, settings).service_ids
+
+
+def stale_ids(
+    lattice: Any,
+    watched: set[str],
+    *,
+    sleep: Callable[[float], None],
+    until: float | None,
+    account: str | None = None,
+) -> list[str]:
     """The watched service ids that no longer exist (the controller recreated or deleted the service)."""
     if not watched:
         return []
-    current = {s["id"] for s in _pages(lattice, "list_services", {}, sleep, until) if s.get("status") not in GONE}
+    services = _owned(_pages(lattice, "list_services", {}, sleep, until), account)
+    current = {s["id"] for s in services if s.get("status") not in GONE}
     return sorted(watched - current)
 
 
 def datums(settings: Settings, groups: Iterable[GroupHealth], stale: list[str], *, at: float) -> list[dict[str, Any]]:
     cluster = {"Name": "Cluster", "Value": settings.cluster}
     out: list[dict[str, Any]] = []
-    for g in groups:
+    for g in (g for g in groups if not g.registering):
         dims = [cluster, {"Name": "Route", "Value": g.route}, {"Name": "App", "Value": g.app}]
         out.append({"MetricName": HEALTHY, "Dimensions": dims, "Value": g.healthy, "Unit": "Count", "Timestamp": at})
         out.append(
@@ -175,14 +273,30 @@ def datums(settings: Settings, groups: Iterable[GroupHealth], stale: list[str], 
     return out
 
 
-def publish(cloudwatch: Any, settings: Settings, groups: list[GroupHealth], stale: list[str], *, at: float) -> None:
+def publish(
+    cloudwatch: Any,
+    settings: Settings,
+    groups: list[GroupHealth],
+    stale: list[str],
+    *,
+    at: float,
+    until: float | None = None,
+) -> None:
     data = datums(settings, groups, stale, at=at)
     for start in range(0, len(data), DATUMS_PER_CALL):
+        _in_time(until, "PutMetricData")
         cloudwatch.put_metric_data(Namespace=settings.namespace, MetricData=data[start : start + DATUMS_PER_CALL])
     # The heartbeat goes last: it says that everything above was published.
     heartbeat = {"MetricName": RUNS, "Dimensions": [{"Name": "Cluster", "Value": settings.cluster}], "Value": 1,
                  "Unit": "Count", "Timestamp": at}  # fmt: skip
+    _in_time(until, "PutMetricData (heartbeat)")
     cloudwatch.put_metric_data(Namespace=settings.namespace, MetricData=[heartbeat])
+
+
+def _in_time(until: float | None, what: str) -> None:
+    """A call that could outlast the run is not started: the run fails (no heartbeat) instead of timing out."""
+    if until is not None and time.monotonic() + CLOUDWATCH_CONNECT_SECONDS + CLOUDWATCH_READ_SECONDS > until:
+        raise RuntimeError(f"out of time before {what}: nothing more published this run")
 
 
 def _tags(lattice: Any, arn: str, sleep: Callable[[float], None], until: float | None) -> dict[str, str] | None:
@@ -190,9 +304,9 @@ def _tags(lattice: Any, arn: str, sleep: Callable[[float], None], until: float |
         try:
             _TAGS[arn] = _call(lattice, "list_tags_for_resource", {"resourceArn": arn}, sleep, until).get("tags", {})
         except Exception as err:
-            if _code(err) in ("ResourceNotFoundException", "AccessDeniedException"):  # gone, or another account's
+            if _code(err) == "ResourceNotFoundException":  # deleted since it was listed
                 return None
-            raise
+            raise  # AccessDenied on this account's group: the role is wrong; fail the run, no heartbeat
     return _TAGS[arn]
 
 
@@ -205,6 +319,10 @@ def _cloudwatch() -> Any:
     import boto3  # noqa: PLC0415 - the runtime's boto3; imported here so tests can inject a client
     from botocore.config import Config  # noqa: PLC0415
 
-    # Three attempts in all, well inside the function's timeout (connect 5 s + read 10 s each).
-    config = Config(connect_timeout=5, read_timeout=10, retries={"total_max_attempts": 3, "mode": "standard"})
+    # One attempt, bounded: the run checks before each call that connect + read still fit (_in_time).
+    config = Config(
+        connect_timeout=CLOUDWATCH_CONNECT_SECONDS,
+        read_timeout=CLOUDWATCH_READ_SECONDS,
+        retries={"total_max_attempts": 1},
+    )
     return boto3.client("cloudwatch", config=config)

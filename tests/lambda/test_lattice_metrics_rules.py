@@ -335,9 +335,10 @@ def test_an_error_without_an_error_code_is_not_retried(clock: Time) -> None:
 
 
 @pytest.mark.parametrize("method", ["list_services", "list_target_groups", "list_tags_for_resource"])
-@pytest.mark.parametrize(("ms", "slept"), [(17_000, [1.0, 2.0, 4.0]), (16_999, [1.0, 2.0])])
+@pytest.mark.parametrize(("ms", "slept"), [(24_000, [1.0, 2.0, 4.0]), (23_999, [1.0, 2.0])])
 def test_no_retry_wait_runs_into_the_polls_margin(clock: Time, method: str, ms: int, slept: list[float]) -> None:
-    # 17 s left less the 10 s margin: the poll may run until +7 s, so the 4 s wait after 1 + 2 s still fits.
+    # 24 s left less the 10 s margin: the poll may run until +14 s, so the 4 s wait after 1 + 2 s still fits with
+    # the call after it at its longest (handler.CALL_SECONDS_MAX, 7 s): 3 + 4 + 7 = 14.
     lattice = Lattice()
     ready(lattice)
     lattice.fail(method, ApiError("ThrottlingException"))
@@ -350,7 +351,8 @@ def test_the_default_client(monkeypatch: pytest.MonkeyPatch) -> None:
     client = handler._client()
     assert client.meta.service_model.service_name == "vpc-lattice"
     config = client.meta.config
-    assert (config.connect_timeout, config.read_timeout) == (5, 20)
+    assert (config.connect_timeout, config.read_timeout) == (handler.CONNECT_SECONDS, handler.READ_SECONDS)
+    assert config.connect_timeout + config.read_timeout == handler.CALL_SECONDS_MAX
 
 
 def test_without_a_client_the_default_one_is_used(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -240,3 +240,128 @@ def test_many_target_groups_are_split_into_calls_of_at_most_1000(fake: FakeLatti
 
     health.publish(Recorder(), settings, groups, [], at=T0)
     assert calls == [1000, 201, 1]  # 1,200 counts + the stale count, then the heartbeat alone
+
+
+# ------------------------------------------------------------------- review of issue 22: time, accounts, budget
+
+OTHER_ACCOUNT = "999988887777"
+
+
+class Context:
+    """What Lambda passes: the function's ARN and the time left."""
+
+    def __init__(self, remaining_ms: int = 50_000, account: str = "111122223333") -> None:
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:{account}:function:publisher"
+        self._remaining = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._remaining
+
+
+def test_points_carry_the_scheduled_events_time_not_the_end_of_the_run(fake: FakeLattice, cloudwatch: Any) -> None:
+    add_group(fake, "r", "a", healthy=1)
+    event = {"time": "2026-12-05T12:00:45Z"}  # EventBridge's scheduled event: ISO 8601, UTC
+    health.handler(event, None, lattice=lattice_client(fake), cloudwatch=cloudwatch, env=env(), clock=lambda: T0 + 80)
+    # Stamped at 12:00:45, in the 12:00 minute; the run's clock (12:01:20) would be the next.
+    assert published(cloudwatch, health.RUNS, {"Cluster": CLUSTER}, "Sum", at=T0 + 30) == 1
+    assert published(cloudwatch, health.RUNS, {"Cluster": CLUSTER}, "Sum", at=T0 + 90) is None
+    assert health.scheduled_time({"time": "not a time"}, lambda: T0) == T0
+    assert health.scheduled_time({}, lambda: T0) == T0
+
+
+def test_only_this_accounts_target_groups_and_services_count(fake: FakeLattice, cloudwatch: Any) -> None:
+    """ListTargetGroups and ListServices also list what other accounts share with this one."""
+    add_group(fake, "r", "a", healthy=1)
+    shared = add_group(fake, "r", "shared", healthy=0, unhealthy=1)
+    shared.account = OTHER_ACCOUNT
+    fake.unreadable.add(shared.arn)  # another account's tags are not ours to read
+    mine = fake.add_service("route-default-aaaaaa", tags={})
+    route_alarm(cloudwatch, PREFIX + "default/route 5XX rate", mine.id)
+    summary = health.handler(
+        {}, Context(), lattice=lattice_client(fake), cloudwatch=cloudwatch, env=env(), clock=lambda: T0
+    )
+    assert summary["targetGroups"] == 1
+    assert shared.arn not in fake.ops("ListTagsForResource")
+    assert published(cloudwatch, health.HEALTHY, dims("r", "shared")) is None
+    # The watched service is gone from this account; a shared service with its id does not hide that.
+    del fake.services[mine.id]
+    impostor = fake.add_service("route-default-aaaaaa", tags={})
+    fake.services.pop(impostor.id)
+    impostor.id, impostor.account = mine.id, OTHER_ACCOUNT
+    fake.services[mine.id] = impostor
+    summary = health.handler(
+        {}, Context(), lattice=lattice_client(fake), cloudwatch=cloudwatch, env=env(), clock=lambda: T0 + 60
+    )
+    assert summary["staleServices"] == [mine.id]
+
+
+def test_access_denied_on_this_accounts_tags_is_a_failed_run_without_a_heartbeat(
+    fake: FakeLattice, cloudwatch: Any
+) -> None:
+    group = add_group(fake, "r", "a", healthy=1)
+    fake.unreadable.add(group.arn)  # the role lost vpc-lattice:ListTagsForResource
+    with pytest.raises(Exception, match="AccessDenied"):
+        health.handler({}, Context(), lattice=lattice_client(fake), cloudwatch=cloudwatch, env=env(), clock=lambda: T0)
+    assert published(cloudwatch, health.RUNS, {"Cluster": CLUSTER}, "Sum") is None
+
+
+def test_a_slow_lattice_at_hundreds_of_target_groups_ends_before_the_functions_timeout(
+    cloudwatch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every call takes its full bound (connect + read): the run stops starting calls while one could still
+    outlast the budget, fails readably without a heartbeat, and never runs past the Lambda timeout."""
+    from constructs.target_health import TIMEOUT
+    from lattice_metrics import handler as lattice_handler
+
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(lattice_handler.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(health.time, "monotonic", lambda: clock["now"])
+    latency = lattice_handler.CALL_SECONDS_MAX
+
+    class SlowLattice:
+        """600 target groups of this cluster, each call as slow as its timeouts allow."""
+
+        def list_target_groups(self, **kw: Any) -> dict[str, Any]:
+            clock["now"] += latency
+            start = int(kw.get("nextToken") or 0)
+            items = [
+                {"id": f"tg-{i}", "arn": f"arn:aws:vpc-lattice:us-east-1:111122223333:targetgroup/tg-{i}",
+                 "name": f"k8s-default-a{i}-abcdefghij", "status": "ACTIVE", "createdAt": "2026-12-05T00:00:00Z"}
+                for i in range(start, min(start + 100, 600))
+            ]  # fmt: skip
+            return {"items": items, **({"nextToken": str(start + 100)} if start + 100 < 600 else {})}
+
+        def list_tags_for_resource(self, **kw: Any) -> dict[str, Any]:
+            clock["now"] += latency
+            return {"tags": controller_tags("r", kw["resourceArn"].rsplit("/", 1)[-1])}
+
+        def list_targets(self, **_: Any) -> dict[str, Any]:
+            clock["now"] += latency
+            return {"items": [{"id": "10.0.0.1", "status": "HEALTHY"}]}
+
+    started = clock["now"]
+    budget_ms = int(TIMEOUT.to_seconds() * 1000)
+    with pytest.raises(RuntimeError, match="out of time"):
+        health.handler(
+            {}, Context(budget_ms), lattice=SlowLattice(), cloudwatch=cloudwatch, env=env(), clock=lambda: T0
+        )
+    assert clock["now"] - started <= TIMEOUT.to_seconds()
+    assert published(cloudwatch, health.RUNS, {"Cluster": CLUSTER}, "Sum") is None
+
+
+def test_a_watched_pair_without_a_target_group_is_0_after_the_grace_and_nothing_before() -> None:
+    watched = health.Watched(set(), {("default/r", "default/a"): T0, ("default/r", "default/b"): T0})
+    present = [health.GroupHealth("default/r", "default/b", "tg-1", 2, 0)]
+    assert health.never_appeared(watched, present, now=T0 + health.MISSING_GRACE_SECONDS - 1) == []
+    assert health.never_appeared(watched, present, now=T0 + health.MISSING_GRACE_SECONDS) == [
+        health.GroupHealth("default/r", "default/a", "", 0, 0)
+    ]
+
+
+def test_targets_all_initial_publish_no_count_yet(fake: FakeLattice, cloudwatch: Any) -> None:
+    group = add_group(fake, "r", "a", healthy=2)
+    for target in group.targets:
+        target["status"] = "INITIAL"
+    run(fake, cloudwatch)
+    assert published(cloudwatch, health.HEALTHY, dims("r", "a")) is None
+    assert published(cloudwatch, health.RUNS, {"Cluster": CLUSTER}, "Sum") == 1

@@ -60,10 +60,11 @@ class Service:
     name: str
     tags: dict[str, str]
     status: str = "ACTIVE"
+    account: str = ACCOUNT  # another account's: shared with this one (RAM), listed by ListServices too
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:vpc-lattice:{REGION}:{ACCOUNT}:service/{self.id}"
+        return f"arn:aws:vpc-lattice:{REGION}:{self.account}:service/{self.id}"
 
 
 @dataclass
@@ -76,10 +77,11 @@ class TargetGroup:
     targets: list[dict[str, Any]] = field(default_factory=list)
     status: str = "ACTIVE"
     created_at: str = ""
+    account: str = ACCOUNT  # another account's: shared with this one
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:vpc-lattice:{REGION}:{ACCOUNT}:targetgroup/{self.id}"
+        return f"arn:aws:vpc-lattice:{REGION}:{self.account}:targetgroup/{self.id}"
 
 
 class LatticeError(Exception):
