@@ -214,7 +214,7 @@ VARIANT: dict[str, object] = {
     "latticeIpv6": True,
     "kubernetesVersion": "1.33",
     "nodeDesiredSize": 3,
-    "availabilityZones": ["use1-az1", "use1-az2", "use1-az4"],  # AZ IDs, three zones
+    "availabilityZones": ["apne2-az1", "apne2-az2", "apne2-az3"],  # AZ IDs of PROVIDER_REGION, three zones
     # demo-http-route under a new hostname, plus a route: read from the defaults, an update that changes a
     # hostname and adds a route; read back, one that changes it back and removes one (tests/test_dns_updates.py).
     "routes": [{**cdk_json_context()["routes"][0], "hostname": "api2.example.com"}, EXTRA_ROUTE],
