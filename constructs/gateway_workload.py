@@ -75,6 +75,8 @@ class GatewayWorkload(Construct):
 
         namespace_objects = extra_namespaces(config)
         namespaces = manifest("Namespaces", *namespace_objects) if namespace_objects else None
+        # Whatever else puts objects in these namespaces (the DNS reader's RoleBindings) must wait for it too.
+        self.namespaces = namespaces
         apps: dict[str, eks.KubernetesManifest] = {}
         self.callers: dict[str, AppCaller] = {}
         callers = config.calling_apps

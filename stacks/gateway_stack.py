@@ -89,6 +89,7 @@ class GatewayStack(Stack):
             vpc=vpc,
             security_group=platform.eks.api_client_security_group,
             routes=workload.routes,
+            namespace_manifest=workload.namespaces,
             log_retention=retention,
         )
         # Each DNS record waits until its route's Lattice service exists; then the metric ids can be found.
