@@ -236,6 +236,28 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         return Synthesized(outdir, VARIANT, (PROVIDER_ACCOUNT, PROVIDER_REGION), reuse=ready)
 
 
+# One app and its route in a namespace of their own, beside the default namespace's demo.
+TEAM = "team-a"
+NAMESPACED: dict[str, Any] = {
+    "apps": [{"name": "team-web", "namespace": TEAM, "image": "nginx:1.27", "containerPort": 80, "healthPath": "/"}],
+    "routes": [
+        {
+            "name": "team-route",
+            "namespace": TEAM,
+            "hostname": "team.example.com",
+            "rules": [{"pathPrefix": "/", "backends": [{"app": "team-web"}]}],
+        }
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def namespaced(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """NAMESPACED synthesized once (no cdk-nag: tests/test_manifest_order.py, tests/test_config_fuzz.py)."""
+    with shared_synthesis(tmp_path_factory, "namespaced") as (outdir, ready):
+        return Synthesized(outdir, NAMESPACED, nag=False, reuse=ready)
+
+
 # The pipeline (tests/test_pipeline.py): two synths, each holding the whole app in every stage.
 ARN = "arn:aws:codeconnections:us-east-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
 REPO = "example/eks-lattice-gateway"

@@ -7,33 +7,10 @@ generated configuration that synthesizes."""
 from __future__ import annotations
 
 import copy
-from typing import Any
 
-import pytest
-
-from tests.conftest import Synthesized, shared_synthesis
+from tests.conftest import Synthesized
 from tests.manifest_order import namespace_order_problems, namespaced_manifests
 from tools.synth import read_assembly
-
-# One app and its route in a namespace of their own, beside the default namespace's demo.
-TEAM = "team-a"
-NAMESPACED: dict[str, Any] = {
-    "apps": [{"name": "team-web", "namespace": TEAM, "image": "nginx:1.27", "containerPort": 80, "healthPath": "/"}],
-    "routes": [
-        {
-            "name": "team-route",
-            "namespace": TEAM,
-            "hostname": "team.example.com",
-            "rules": [{"pathPrefix": "/", "backends": [{"app": "team-web"}]}],
-        }
-    ],
-}
-
-
-@pytest.fixture(scope="session")
-def namespaced(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    with shared_synthesis(tmp_path_factory, "namespaced") as (outdir, ready):
-        return Synthesized(outdir, NAMESPACED, nag=False, reuse=ready)
 
 
 def test_every_namespaced_manifest_follows_its_namespace(namespaced: Synthesized) -> None:
