@@ -621,7 +621,16 @@ _DEMO_ROUTES = [
 
 
 class AppConfig(_Model):
-    """cdk.json's `context` keys of this app (CDK feature flags and `pipeline` are checked elsewhere)."""
+    """cdk.json's `context` keys of this app (CDK feature flags and `pipeline` are checked elsewhere).
+
+    Rules across fields, which this schema cannot express and the app checks when it loads the configuration:
+    nodeDesiredSize within nodeMinSize..nodeMaxSize; clientVpcCidr and consumers' vpcCidr apart from the other
+    ranges; clusterEndpointPublicCidrs not empty with PUBLIC_AND_PRIVATE; gatewayApiVersion new enough for
+    controllerChartVersion; apps' names, routes' namespace/name, route hostnames and consumers' names and
+    accounts unique; each hostname inside privateZoneName; each backend a configured app in the route's
+    namespace; at most 10 distinct backends per route and no rule repeating another's match; access, app
+    callers and `calls` only with AWS_IAM and naming configured apps and routes; each route's auth policy within
+    Lattice's 10 KB; availabilityZones in one region (the stack's, when the synth knows it)."""
 
     model_config = ConfigDict(title="eks-lattice-gateway configuration")
 
