@@ -68,7 +68,7 @@ def render(chart_dir: Path, values: dict[str, Any], namespace: str, tmp_path: Pa
             namespace,
             "-f",
             str(values_file),
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         timeout=120,
