@@ -4,9 +4,9 @@ hypothesis-jsonschema draws cdk.json contexts that the schema allows. Each gets 
 - refused: `ConfigError` lines, each `key: reason` with a key path the schema knows; or
 - accepted: the model builds Kubernetes objects that the Kubernetes schemas, the CRDs' structural schemas and
   their CEL rules take; and (`full`) the app synthesizes with a provider environment (consumers need one), its
-  templates pass cfn-lint and the service-constraint table, every manifest object validates, and namespaced
-  objects follow their Namespace. A ConfigError raised while the app is built (a check that needs the stack's
-  region) counts as a refusal.
+  templates pass cfn-lint and the service-constraint table, every manifest object validates, namespaced objects
+  follow their Namespace, and `make cost` prices every resource type or lists it as free. A ConfigError
+  raised while the app is built (a check that needs the stack's region) counts as a refusal.
 Anything else (a traceback, an accepted config whose synth or checks fail) is a fault: hypothesis shrinks it to a
 minimal config, which belongs in REGRESSIONS (tests/test_config_fuzz.py replays them in `make test`).
 
@@ -153,6 +153,7 @@ def assembly_problems(outdir: Path, config: Any, crd_root: Path) -> list[str]:
     from tests.manifest_order import namespace_order_problems
     from tests.service_constraints import TOKEN, check_templates, k8s_objects
     from tests.support import scans
+    from tools import cost
     from tools.synth import read_assembly
 
     assembly = read_assembly(outdir)
@@ -175,6 +176,7 @@ def assembly_problems(outdir: Path, config: Any, crd_root: Path) -> list[str]:
                 except Exception as err:
                     found.append(f"{name}/{logical_id} {where}: {str(err).splitlines()[0]}")
     found += namespace_order_problems(assembly.templates, assembly.dependencies)
+    found += [f"make cost neither prices nor lists as free: {kind}" for kind in cost.unpriced_types(assembly.templates)]
     return found
 
 
