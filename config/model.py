@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
 import inspect
 import ipaddress
 import itertools
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from annotated_types import GroupedMetadata
@@ -267,8 +269,27 @@ UrlPath = Annotated[
 Quantity = Annotated[
     str, Matches(r"[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?", "{input!r} is not a Kubernetes quantity")
 ]
+INSTANCE_TYPES_FILE = Path(__file__).with_name("ec2_instance_types.txt")
+
+
+@functools.cache
+def ec2_instance_types() -> frozenset[str]:
+    """EC2's instance types (config/ec2_instance_types.txt, botocore's InstanceType enum)."""
+    lines = INSTANCE_TYPES_FILE.read_text().splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def _instance_type(name: str) -> str:
+    # A name of the right shape that EC2 does not have passes CloudFormation's schema and fails at deploy.
+    if name not in ec2_instance_types():
+        raise _error(f"{name!r} is not an EC2 instance type (EC2's API lists no such type)")
+    return name
+
+
 InstanceType = Annotated[
-    str, Matches(r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+", "{input!r} is not an EC2 instance type (like t3.medium)")
+    str,
+    Matches(r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+", "{input!r} is not an EC2 instance type (like t3.medium)"),
+    AfterValidator(_instance_type),
 ]
 Zone = Annotated[str, Matches(f"{AZ_NAME}|{AZ_ID}", _ZONE)]
 RoleArn = Annotated[
@@ -630,7 +651,8 @@ class AppConfig(_Model):
     accounts unique; each hostname inside privateZoneName; each backend a configured app in the route's
     namespace; at most 10 distinct backends per route and no rule repeating another's match; access, app
     callers and `calls` only with AWS_IAM and naming configured apps and routes; each route's auth policy within
-    Lattice's 10 KB; availabilityZones in one region (the stack's, when the synth knows it)."""
+    Lattice's 10 KB; availabilityZones in one region (the stack's, when the synth knows it); instance types
+    that EC2 lists (config/ec2_instance_types.txt), not only names of their shape."""
 
     model_config = ConfigDict(title="eks-lattice-gateway configuration")
 

@@ -38,7 +38,10 @@ CFN_LINT_IGNORES = {"W3005"}  # as tests/test_compliance.py, which gives the rea
 
 # Minimal configurations that once failed (found by the fuzzer, shrunk), with what was wrong; each must now be
 # accepted and pass, or be refused by name. Replayed by tests/test_config_fuzz.py.
-REGRESSIONS: list[tuple[str, dict[str, Any]]] = []
+REGRESSIONS: list[tuple[str, dict[str, Any]]] = [
+    ("an instance type of EC2's shape that EC2 lacks passed the model; cfn-lint E3628",
+     {"nodeInstanceType": "r92zbtws65heit3.h"}),
+]  # fmt: skip
 
 # A key path as ConfigError names it: camelCase names joined by dots, list indexes in brackets.
 KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:\[\d+\]|\.[A-Za-z][A-Za-z0-9]*)*$")
