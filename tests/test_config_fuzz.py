@@ -11,7 +11,7 @@ import pytest
 from tests import config_fuzz
 from tests.conftest import NAMESPACED, Synthesized
 
-SAMPLE, SEED = 12, 24
+SAMPLE, SEED = 8, 24
 
 
 def test_a_seeded_sample_is_refused_by_key_or_builds_valid_objects(reference_dir: Path) -> None:
@@ -30,8 +30,9 @@ def test_each_regression_is_refused_by_key_or_builds_valid_objects(
 def test_the_full_check_passes_on_a_synthesis_with_a_namespace_of_its_own(
     namespaced: Synthesized, reference_dir: Path
 ) -> None:
+    """cfn-lint aside (make fuzz lints every synthesis; the suite lints the default and variant ones)."""
     config = config_fuzz.model_outcome(NAMESPACED)
-    assert config_fuzz.assembly_problems(namespaced.outdir, config, reference_dir / "crds") == []
+    assert config_fuzz.assembly_problems(namespaced.outdir, config, reference_dir / "crds", lint=False) == []
 
 
 @pytest.mark.parametrize(

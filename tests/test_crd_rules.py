@@ -119,7 +119,7 @@ def test_generated_values_the_model_accepts_pass_the_crd_rules_and_lattice(field
     counts = {"accepted": 0, "refused": 0}
 
     @seed(24)
-    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(_values(definition, key))
     def check(value: str) -> None:
         config = accepted(place(value))
