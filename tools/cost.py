@@ -529,8 +529,9 @@ def estimate(
 ZONE_ASSOCIATION = "Custom::CrossAccountZoneAssociation"
 
 # The resource types estimate() prices (a line each, read from the templates). Every other type the app
-# synthesizes must be in FREE_TYPES with the reason it adds no standing cost (tests/test_cost.py checks every
-# type of every synthesized variant; `make fuzz` the generated ones).
+# synthesizes must be in FREE_TYPES with the reason it adds no standing cost and the pricing page that says so
+# (tests/test_cost.py checks every type of every synthesized variant; `make fuzz` the generated ones). The pages
+# are named, not copied: re-read them with tools/prices.json's next refresh (named 2026-12-05).
 PRICED_TYPES = frozenset({
     "AWS::EKS::Cluster", "AWS::EKS::Nodegroup", "AWS::EC2::NatGateway", "AWS::EC2::EIP", "AWS::Route53::HostedZone",
     "AWS::EC2::Instance", "AWS::EC2::VPCEndpoint", "AWS::Logs::LogGroup", "AWS::CloudWatch::Dashboard",
