@@ -292,8 +292,15 @@ InstanceType = Annotated[
     AfterValidator(_instance_type),
 ]
 Zone = Annotated[str, Matches(f"{AZ_NAME}|{AZ_ID}", _ZONE)]
+# The partitions of botocore 1.44.8's data/partitions.json (read 2026-12-05): an ARN of any other is refused by IAM.
+PARTITIONS = ("aws", "aws-cn", "aws-eusc", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-us-gov")
+_PARTITION = "(?:" + "|".join(p.replace("-", r"\-") for p in PARTITIONS) + ")"
 RoleArn = Annotated[
-    str, Matches(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}", "{input!r} is not an IAM role ARN")
+    str,
+    Matches(
+        rf"arn:{_PARTITION}:iam::[0-9]{{12}}:role/[A-Za-z0-9_+=,.@/-]{{1,512}}",
+        "{input!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)",
+    ),
 ]
 # A container image reference as the distribution grammar has it (distribution/reference, regexp.go): an optional
 # registry (a host with a "." or a port, or localhost), lowercase path components joined by ".", "_", "__" or
@@ -783,6 +790,8 @@ class AppConfig(_Model):
         if tuple(int(p) for p in self.gateway_api_version.lstrip("v").split(".")[:2]) < need:
             why = f"controller {self.controller_chart_version} needs Gateway API >= v{'.'.join(map(str, need))}"
             problems.append((("gatewayApiVersion",), why))
+        # One EKS access entry per role: a repeated ARN is two entries with one primary identifier (make fuzz).
+        problems += _unique(list(self.cluster_admin_role_arns), ("clusterAdminRoleArns",))
         problems += _unique([a.name for a in self.apps], ("apps",))
         problems += _unique([f"{r.namespace}/{r.name}" for r in self.routes], ("routes",))
         for i, route in enumerate(self.routes):

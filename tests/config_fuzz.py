@@ -41,6 +41,10 @@ CFN_LINT_IGNORES = {"W3005"}  # as tests/test_compliance.py, which gives the rea
 REGRESSIONS: list[tuple[str, dict[str, Any]]] = [
     ("an instance type of EC2's shape that EC2 lacks passed the model; cfn-lint E3628",
      {"nodeInstanceType": "r92zbtws65heit3.h"}),
+    ("a repeated admin role: two EKS access entries with one primary identifier (CloudFormation refuses)",
+     {"clusterAdminRoleArns": ["arn:aws:iam::794370302519:role/Z", "arn:aws:iam::794370302519:role/Z"]}),
+    ("a partition botocore does not know in a role ARN",
+     {"clusterAdminRoleArns": ["arn:awsnn:iam::794370302519:role/Z"]}),
 ]  # fmt: skip
 
 # A key path as ConfigError names it: camelCase names joined by dots, list indexes in brackets.

@@ -222,7 +222,8 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
     ),
     (
         {"clusterAdminRoleArns": [ARN + "r" * 513]},
-        f"clusterAdminRoleArns[0]: '{ARN}{'r' * 513}' is not an IAM role ARN",
+        f"clusterAdminRoleArns[0]: '{ARN}{'r' * 513}' is not an IAM role ARN "
+        "(arn:<partition>:iam::<account>:role/<name>)",
     ),
     # apps
     ({"apps": []}, "apps: needs at least 1 entry"),
