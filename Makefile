@@ -25,7 +25,7 @@ NODE_STAMP := node_modules/.installed
 SCAN_VENV := .venv-checkov
 SCAN_STAMP := $(SCAN_VENV)/.installed
 
-.PHONY: help setup synth test reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke dashboard cost bench mutation clean
+.PHONY: help setup synth test fuzz reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke dashboard cost bench mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -56,6 +56,12 @@ test: setup $(SCAN_STAMP) ## Lint, type-check and run the whole test suite (chec
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# Configurations generated from config/schema.json (tests/config_fuzz.py): how many, and hypothesis's seed.
+N ?= 200
+SEED ?= 1
+fuzz: setup ## Generated configs each synthesize and pass every check, or are refused by key (N=200 SEED=1)
+	$(BIN)/python -m tests.config_fuzz --n $(N) --seed $(SEED)
 
 reference: setup ## Fetch the upstream test reference data (pinned, sha256-verified) where ../shared is absent
 	$(BIN)/python tools/fetch_reference.py --dest .cache/shared/reference

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
 import inspect
 import ipaddress
 import itertools
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from annotated_types import GroupedMetadata
@@ -66,6 +68,20 @@ RESERVED_ENV = ("PORT", "POD")
 SIGNING_SIDECAR_PORT = 8080
 AZ_NAME = r"[a-z]{2}(-[a-z]+)+-[0-9][a-z]"  # us-east-1a (not Local Zones: EKS needs regular AZs)
 AZ_ID = r"[a-z]+[0-9]+-az[0-9]+"  # use1-az1, apne2-az3
+# A path match or health-check path that both layers below take. The Gateway API v1.5.1 HTTPRoute CRD
+# (config/crd/standard/gateway.networking.k8s.io_httproutes.yaml, x-kubernetes-validations of
+# spec.rules[].matches[].path) allows ^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$ and refuses '//', '/./',
+# '/../', '%2f', '%2F', '#' and a trailing '/.' or '/..'; botocore 1.44.8's vpc-lattice model (PathMatchExact,
+# PathMatchPrefix: /[a-zA-Z0-9@:%_+.~#?&/=-]*, 1-200 characters; HealthCheckPath a superset) allows its own
+# set. URL_PATH is the two sets' intersection; URL_PATH_REFUSED the CRD's sequences (tests/test_crd_rules.py
+# checks both against the CRD and botocore). Read 2026-12-05.
+URL_PATH = r"/(?:[-A-Za-z0-9/._~&+=:@]|%[0-9A-Fa-f]{2})*"
+URL_PATH_REFUSED = r"//|/\./|/\.\./|%2[fF]|/\.\.?$"
+MAX_PATH_LENGTH = 200
+# Lattice header matches (botocore vpc-lattice HeaderMatchName max 100, HeaderMatchExact max 200; the CRD
+# allows 256 and 4096). Read 2026-12-05.
+MAX_HEADER_NAME = 100
+MAX_HEADER_VALUE = 200
 
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"  # RFC 1123 label
 _CONSTRAINTS = {"greater_than_equal", "less_than_equal", "string_pattern_mismatch", "string_too_short",
@@ -174,6 +190,13 @@ def _env_name(name: str) -> str:
     return name
 
 
+def _path_segments(path: str) -> str:
+    if found := re.search(URL_PATH_REFUSED, path):
+        why = "the HTTPRoute CRD refuses '//', '/./', '/../', '%2f' and a trailing '/.' or '/..'"
+        raise _error(f"{path!r} contains {found.group()!r}: {why}")
+    return path
+
+
 def _sn_name(name: str) -> str:
     if "--" in name or name.startswith("sn-"):
         raise _error(f"{name!r} is not a valid Lattice service network name ('sn-' and '--' are reserved)")
@@ -196,13 +219,41 @@ def _zones(zones: tuple[str, ...]) -> tuple[str, ...]:
         raise _error("names a zone twice")
     if ids == {False} and len({z[:-1] for z in zones}) > 1:
         raise _error(f"{', '.join(zones)} are not in one region")
+    if ids == {True} and len({_zone_region(z) for z in zones}) > 1:
+        raise _error(f"{', '.join(zones)} are not in one region (an AZ ID starts with its region's code)")
     return zones
+
+
+# A region's AZ IDs start with its code shortened: the area, the initials of its direction (two for northeast and
+# the like) and its number: us-east-1 use1, us-west-2 usw2 (https://docs.aws.amazon.com/efs/latest/ug/OneZoneAZs.html,
+# read 2026-12-05). tests/test_config_zones.py checks the rule on every region of moto 5.2.5's recorded
+# DescribeAvailabilityZones table (moto/ec2/models/availability_zones_and_regions.py).
+_COMPASS = {"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw"}
+
+
+def az_id_prefix(region: str) -> str:
+    """The prefix of `region`'s AZ IDs (us-east-1 -> use1, ap-northeast-2 -> apne2, us-gov-west-1 -> usgw1)."""
+    area, *words, number = region.split("-")
+    return area + "".join(_COMPASS.get(w, w[:1]) for w in words) + number
+
+
+def zones_outside(zones: Iterable[str], region: str) -> list[str]:
+    """The availabilityZones (names or IDs) that do not lie in `region`."""
+    return [z for z in zones if _zone_region(z) != (az_id_prefix(region) if re.fullmatch(AZ_ID, z) else region)]
+
+
+def _zone_region(zone: str) -> str:
+    """us-east-1a -> us-east-1; use1-az1 -> use1."""
+    return zone.split("-az", maxsplit=1)[0] if re.fullmatch(AZ_ID, zone) else zone[:-1]
 
 
 # Messages for values that do not match their field's pattern ({input} is the value).
 _K8S_NAME = "{input!r} is not a valid Kubernetes name (lowercase letters, digits and '-', %sat most 63 characters)"
 _DNS_NAME = "{input!r} is not a valid lowercase DNS name (at least two labels, like example.com)"
-_PATH = "{input!r} must start with '/', have no spaces and at most 200 characters"
+_PATH = (
+    "{input!r} must start with '/' and have at most 200 characters, each a letter, digit, one of - . _ ~ & + = : @ "
+    "/ or a %XX escape"
+)
 _ZONE = "{input!r} is neither an AZ name (like us-east-1a) nor an AZ ID (like use1-az1)"
 _SN_NAME = (
     "{input!r} is not a valid Lattice service network name "
@@ -213,16 +264,47 @@ _PINNED = "(its IAM policy and CRD needs are pinned per release)"
 
 K8sName = Annotated[str, Matches(_DNS_LABEL, _K8S_NAME % "")]
 DnsName = Annotated[str, Matches(rf"(?:{_DNS_LABEL}\.)+{_DNS_LABEL}", _DNS_NAME, max_length=253)]
-UrlPath = Annotated[str, Matches(r"/\S{0,199}", _PATH)]
+UrlPath = Annotated[
+    str,
+    Matches(URL_PATH, _PATH, max_length=MAX_PATH_LENGTH),
+    AfterValidator(_path_segments),
+    Field(json_schema_extra={"not": {"pattern": URL_PATH_REFUSED}}),
+]
 Quantity = Annotated[
     str, Matches(r"[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?", "{input!r} is not a Kubernetes quantity")
 ]
+INSTANCE_TYPES_FILE = Path(__file__).with_name("ec2_instance_types.txt")
+
+
+@functools.cache
+def ec2_instance_types() -> frozenset[str]:
+    """EC2's instance types (config/ec2_instance_types.txt, botocore's InstanceType enum)."""
+    lines = INSTANCE_TYPES_FILE.read_text().splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def _instance_type(name: str) -> str:
+    # A name of the right shape that EC2 does not have passes CloudFormation's schema and fails at deploy.
+    if name not in ec2_instance_types():
+        raise _error(f"{name!r} is not an EC2 instance type (EC2's API lists no such type)")
+    return name
+
+
 InstanceType = Annotated[
-    str, Matches(r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+", "{input!r} is not an EC2 instance type (like t3.medium)")
+    str,
+    Matches(r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+", "{input!r} is not an EC2 instance type (like t3.medium)"),
+    AfterValidator(_instance_type),
 ]
 Zone = Annotated[str, Matches(f"{AZ_NAME}|{AZ_ID}", _ZONE)]
+# The partitions of botocore 1.44.8's data/partitions.json (read 2026-12-05): an ARN of any other is refused by IAM.
+PARTITIONS = ("aws", "aws-cn", "aws-eusc", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-us-gov")
+_PARTITION = "(?:" + "|".join(p.replace("-", r"\-") for p in PARTITIONS) + ")"
 RoleArn = Annotated[
-    str, Matches(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}", "{input!r} is not an IAM role ARN")
+    str,
+    Matches(
+        rf"arn:{_PARTITION}:iam::[0-9]{{12}}:role/[A-Za-z0-9_+=,.@/-]{{1,512}}",
+        "{input!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)",
+    ),
 ]
 # A container image reference as the distribution grammar has it (distribution/reference, regexp.go): an optional
 # registry (a host with a "." or a port, or localhost), lowercase path components joined by ".", "_", "__" or
@@ -391,9 +473,20 @@ DEFAULT_ACCESS = Access.model_validate({"allow": [{"clientHost": True}]})
 
 
 class HeaderMatch(_Model):
-    name: Annotated[str, Matches(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,256}", "{input!r} is not a valid HTTP header name")]
+    name: Annotated[
+        str,
+        Matches(
+            rf"[A-Za-z0-9!#$%&'*+\-.^_`|~]{{1,{MAX_HEADER_NAME}}}",
+            f"{{input!r}} is not a valid HTTP header name of at most {MAX_HEADER_NAME} characters (Lattice's limit)",
+        ),
+    ]
     """header name"""
-    value: Annotated[str, Strict(), Field(min_length=1, max_length=4096), says("must be 1-4096 characters")]
+    value: Annotated[
+        str,
+        Strict(),
+        Field(min_length=1, max_length=MAX_HEADER_VALUE),
+        says(f"must be 1-{MAX_HEADER_VALUE} characters (Lattice's limit)"),
+    ]
     """exact value to match"""
     type: Annotated[Literal["Exact"], says("{input!r}: only Exact header matches are supported")] = "Exact"
 
@@ -601,7 +694,17 @@ _DEMO_ROUTES = [
 
 
 class AppConfig(_Model):
-    """cdk.json's `context` keys of this app (CDK feature flags and `pipeline` are checked elsewhere)."""
+    """cdk.json's `context` keys of this app (CDK feature flags and `pipeline` are checked elsewhere).
+
+    Rules across fields, which this schema cannot express and the app checks when it loads the configuration:
+    nodeDesiredSize within nodeMinSize..nodeMaxSize; clientVpcCidr and consumers' vpcCidr apart from the other
+    ranges; clusterEndpointPublicCidrs not empty with PUBLIC_AND_PRIVATE; gatewayApiVersion new enough for
+    controllerChartVersion; apps' names, routes' namespace/name, route hostnames and consumers' names and
+    accounts unique; each hostname inside privateZoneName; each backend a configured app in the route's
+    namespace; at most 10 distinct backends per route and no rule repeating another's match; access, app
+    callers and `calls` only with AWS_IAM and naming configured apps and routes; each route's auth policy within
+    Lattice's 10 KB; availabilityZones in one region (the stack's, when the synth knows it); instance types
+    that EC2 lists (config/ec2_instance_types.txt), not only names of their shape."""
 
     model_config = ConfigDict(title="eks-lattice-gateway configuration")
 
@@ -738,6 +841,8 @@ class AppConfig(_Model):
         if tuple(int(p) for p in self.gateway_api_version.lstrip("v").split(".")[:2]) < need:
             why = f"controller {self.controller_chart_version} needs Gateway API >= v{'.'.join(map(str, need))}"
             problems.append((("gatewayApiVersion",), why))
+        # One EKS access entry per role: a repeated ARN is two entries with one primary identifier (make fuzz).
+        problems += _unique(list(self.cluster_admin_role_arns), ("clusterAdminRoleArns",))
         problems += _unique([a.name for a in self.apps], ("apps",))
         problems += _unique([f"{r.namespace}/{r.name}" for r in self.routes], ("routes",))
         admins = self.cluster_admin_role_arns

@@ -41,8 +41,11 @@ class LatticeDnsRecords(Construct):
         vpc: ec2.IVpc,
         security_group: ec2.ISecurityGroup,
         routes: dict[str, eks.KubernetesManifest],
+        namespace_manifest: eks.KubernetesManifest | None,
         log_retention: logs.RetentionDays,
     ) -> None:
+        """`namespace_manifest`: the manifest that creates the workload's namespaces (None: only `default`); the
+        readers' RoleBindings in them wait for it, as kubectl does not retry "namespace not found"."""
         super().__init__(scope, construct_id)
         zone_arn = f"arn:{Aws.PARTITION}:route53:::hostedzone/{hosted_zone_id}"
         records = [
@@ -207,6 +210,9 @@ class LatticeDnsRecords(Construct):
             )
             for ns in sorted(config.namespaces)
         ]
+
+        if namespace_manifest is not None:
+            rbac.node.add_dependency(namespace_manifest)
 
         provider = CustomResourceProvider(
             self,

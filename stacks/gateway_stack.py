@@ -112,6 +112,7 @@ class GatewayStack(Stack):
             vpc=vpc,
             security_group=platform.eks.api_client_security_group,
             routes=workload.routes,
+            namespace_manifest=workload.namespaces,
             log_retention=retention,
         )
         if workload.namespaces is not None:  # a RoleBinding needs its namespace

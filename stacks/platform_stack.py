@@ -24,6 +24,7 @@ from constructs.retention import retention as log_retention
 from config import AppConfig, ConfigError
 from config.access_policy import network_roles
 from config.consumers import ORG_ARN_PATTERN
+from config.model import zones_outside
 from stacks.sharing import SharingContract
 
 
@@ -35,15 +36,13 @@ class PlatformStack(Stack):
         return [Fn.select(index, Fn.get_azs()) for index in range(2)]
 
     def _zones(self, config: AppConfig) -> list[str]:
-        """availabilityZones, else the region's first two. Names must lie in the stack's region when that is
-        known at synth (a pipeline stage's, or the CLI's with credentials); IDs are checked by CloudFormation."""
+        """availabilityZones, else the region's first two. Names and IDs must lie in the stack's region when that
+        is known at synth (a pipeline stage's, or the CLI's with credentials)."""
         zones = list(config.availability_zones)
-        if zones and not config.uses_az_ids and not Token.is_unresolved(self.region):
-            strays = [z for z in zones if z[:-1] != self.region]
-            if strays:
-                raise ConfigError(
-                    "availabilityZones", f"{', '.join(strays)} not in {self.stack_name}'s region {self.region}"
-                )
+        strays = [] if Token.is_unresolved(self.region) else zones_outside(zones, self.region)
+        if strays:
+            where = f"{self.stack_name}'s region {self.region}"
+            raise ConfigError("availabilityZones", f"{', '.join(strays)} not in {where}")
         return zones or self.availability_zones
 
     def __init__(

@@ -324,7 +324,7 @@ VARIANT: dict[str, object] = {
     "latticeIpv6": True,
     "kubernetesVersion": "1.33",
     "nodeDesiredSize": 3,
-    "availabilityZones": ["use1-az1", "use1-az2", "use1-az4"],  # AZ IDs, three zones
+    "availabilityZones": ["apne2-az1", "apne2-az2", "apne2-az3"],  # AZ IDs of PROVIDER_REGION, three zones
     # demo-http-route under a new hostname, plus a route: read from the defaults, an update that changes a
     # hostname and adds a route; read back, one that changes it back and removes one (tests/test_dns_updates.py).
     "routes": [{**cdk_json_context()["routes"][0], "hostname": "api2.example.com"}, EXTRA_ROUTE],
@@ -345,6 +345,28 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app synthesized once with VARIANT's overrides."""
     with shared_synthesis(tmp_path_factory, "variant") as (outdir, ready):
         return Synthesized(outdir, VARIANT, (PROVIDER_ACCOUNT, PROVIDER_REGION), reuse=ready)
+
+
+# One app and its route in a namespace of their own, beside the default namespace's demo.
+TEAM = "team-a"
+NAMESPACED: dict[str, Any] = {
+    "apps": [{"name": "team-web", "namespace": TEAM, "image": "nginx:1.27", "containerPort": 80, "healthPath": "/"}],
+    "routes": [
+        {
+            "name": "team-route",
+            "namespace": TEAM,
+            "hostname": "team.example.com",
+            "rules": [{"pathPrefix": "/", "backends": [{"app": "team-web"}]}],
+        }
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def namespaced(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """NAMESPACED synthesized once (no cdk-nag: tests/test_manifest_order.py, tests/test_config_fuzz.py)."""
+    with shared_synthesis(tmp_path_factory, "namespaced") as (outdir, ready):
+        return Synthesized(outdir, NAMESPACED, nag=False, reuse=ready)
 
 
 # The pipeline (tests/test_pipeline.py): two synths, each holding the whole app in every stage.

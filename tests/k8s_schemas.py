@@ -22,7 +22,7 @@ import kubernetes_validate
 import yaml
 
 CRD_SETS = ("gateway-api-v1.5.1", "aws-gateway-controller-v2.1.3")
-CORE_API_VERSIONS = {"v1", "apps/v1", "policy/v1"}
+CORE_API_VERSIONS = {"v1", "apps/v1", "policy/v1", "rbac.authorization.k8s.io/v1"}
 
 
 class SchemaNotFoundError(LookupError):

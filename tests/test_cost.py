@@ -227,3 +227,21 @@ def test_the_publishers_runs_are_priced_over_the_whole_range_of_its_interval() -
     )
     with pytest.raises(ValueError, match="cannot price the schedule 'cron"):
         rate_minutes("cron(0 12 * * ? *)")
+
+
+def test_every_resource_type_is_priced_or_listed_free(synth: Synthesized, variant: Synthesized) -> None:
+    """Every type in the default and the variant synth (consumers, alarms by email, AZ IDs); make fuzz checks
+    the generated ones. A free type names the pricing page that says so."""
+    for templates in (synth.templates, variant.templates):
+        assert cost.unpriced_types(templates) == []
+    assert not cost.PRICED_TYPES & set(cost.FREE_TYPES)
+    assert all(source.startswith("https://aws.amazon.com/") for source in cost.FREE_TYPES.values())
+    rds = "AWS::RDS::DBInstance"
+    assert cost.unpriced_types({"S": {"Resources": {"X": {"Type": rds}}}}) == [rds]
+
+
+def test_both_customer_managed_keys_are_priced(synth: Synthesized) -> None:
+    keys = resources_of(synth, "AWS::KMS::Key")
+    assert len(keys) == 2
+    est = {line.key: line for line in cost.estimate(synth.templates, region=SEOUL, config=synth.config).lines}
+    assert (est["kms_keys"].quantity, est["kms_keys"].monthly_usd) == (2, 2.00)

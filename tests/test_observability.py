@@ -434,10 +434,10 @@ def test_cost_prices_the_dashboard_alarms_and_free_queries(synth: Synthesized, v
     assert est["cloudwatch_alarms"].quantity == 2 + 1 + pairs + 2
     assert est["cloudwatch_alarms"].monthly_usd == round(est["cloudwatch_alarms"].quantity * 0.10, 2)
     assert (est["query_definitions"].quantity, est["query_definitions"].monthly_usd) == (len(QUERIES), 0.0)
-    assert "alarm_topic_keys" not in est  # no email, no topic
+    assert est["kms_keys"].monthly_usd == 2.00  # the two customer-managed keys (cluster secrets, logs); no topic
     more = {line.key: line for line in cost.estimate(variant.templates, region=region, config=variant.config).lines}
     assert more["cloudwatch_alarms"].quantity == est["cloudwatch_alarms"].quantity + 2 + 1 + 1
-    assert more["alarm_topic_keys"].monthly_usd == 1.00
+    assert more["kms_keys"].monthly_usd == 3.00  # and the alarm topic's key
 
 
 def test_cost_prices_the_target_health_publisher(synth: Synthesized, variant: Synthesized) -> None:

@@ -313,7 +313,7 @@ def test_the_controller_charts_pods_hold(reference_dir: Path, tmp_path_factory: 
     """The controller's Deployment as the real helm (from the app's kubectl layer) renders the pinned chart with
     the values the app passes: its probes and ports too."""
     cfg = parse_context({}, today=TODAY)
-    helm = helm_binary(EKS_VERSIONS[cfg.kubernetes_version].kubectl_layer_module, tmp_path_factory.mktemp("helm"))
+    helm = helm_binary(EKS_VERSIONS[cfg.kubernetes_version].kubectl_layer_module)
     values = controller_values(cfg, region="ap-northeast-2", account="123456789012", vpc_id="vpc-0123456789abcdef0")
     chart = reference_dir / f"aws-gateway-controller-{cfg.controller_chart_version}"
     objects = helm_template(

