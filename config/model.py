@@ -841,10 +841,9 @@ class AppConfig(_Model):
         if tuple(int(p) for p in self.gateway_api_version.lstrip("v").split(".")[:2]) < need:
             why = f"controller {self.controller_chart_version} needs Gateway API >= v{'.'.join(map(str, need))}"
             problems.append((("gatewayApiVersion",), why))
-        # One EKS access entry per role: a repeated ARN is two entries with one primary identifier (make fuzz).
-        problems += _unique(list(self.cluster_admin_role_arns), ("clusterAdminRoleArns",))
         problems += _unique([a.name for a in self.apps], ("apps",))
         problems += _unique([f"{r.namespace}/{r.name}" for r in self.routes], ("routes",))
+        # One EKS access entry per role: a repeated ARN is two entries with one primary identifier (make fuzz).
         admins = self.cluster_admin_role_arns
         problems += [
             (("clusterAdminRoleArns", i), f"{arn!r} is listed twice (EKS takes one access entry per principal)")

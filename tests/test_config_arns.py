@@ -25,7 +25,7 @@ def test_the_partitions_are_botocores() -> None:
 @pytest.mark.parametrize(
     ("roles", "line"),
     [
-        ([ROLE, ROLE], f"clusterAdminRoleArns: duplicate name {ROLE!r}"),
+        ([ROLE, ROLE], f"clusterAdminRoleArns[1]: {ROLE!r} is listed twice (EKS takes one access entry per principal)"),
         (
             [ROLE.replace("aws", "awsnn", 1)],
             f"clusterAdminRoleArns[0]: {ROLE.replace('aws', 'awsnn', 1)!r} is not an IAM role ARN "

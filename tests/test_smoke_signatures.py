@@ -47,7 +47,7 @@ APPS = [*DEFAULTS["apps"], {**DEFAULTS["apps"][0], "name": "team-app", "namespac
 RULES = [
     *DEFAULTS["routes"][0]["rules"],
     {"path": "/v1/env", "backends": [{"app": "demo-app-a"}]},
-    {"path": "/a,b;c=d/@x:y", "backends": [{"app": "demo-app-b"}]},
+    {"path": "/a=b&c/@x:y~z", "backends": [{"app": "demo-app-b"}]},
     {
         "pathPrefix": "/canary",
         "headers": [{"name": "x-canary", "value": "yes please"}],
