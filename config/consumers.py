@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from config.limits import MAX_CONSUMERS
+from config.limits import MAX_CONSUMERS, MAX_PIPELINE_UNITS
 
 # Lowercase letters, digits and single hyphens, starting with a letter: it becomes part of stack names
 # (EksLatticeGateway-Consumer-<name>), IAM role names and a RAM share's principal list. 20 keeps the longest
@@ -218,6 +218,16 @@ def check_pipeline_stages(sharing: Sharing, *, stages: Sequence[str]) -> None:
     already, or not in that region): refused with more than one stage. Raises ConfigError naming the key."""
     from config.loader import ConfigError  # noqa: PLC0415
 
+    units = len(stages) * (len(sharing.consumers) + 1)
+    if units > MAX_PIPELINE_UNITS:
+        # The pipeline's own stack grows with both (config/limits.py): name the key the user most likely grew.
+        key = "consumers" if sharing.consumers else "pipeline.stages"
+        raise ConfigError(
+            key,
+            f"{len(stages)} pipeline stages x ({len(sharing.consumers)} consumers + 1) = {units} exceeds "
+            f"{MAX_PIPELINE_UNITS}: the pipeline's stack would pass CloudFormation's 1 MB template or 500 resources; "
+            "use fewer stages or consumers, or a second pipeline",
+        )
     if len(stages) < 2:
         return
     for i, consumer in enumerate(sharing.consumers):

@@ -37,6 +37,16 @@ LATTICE_AUTH_POLICY = DocumentLimit(10 * 1024, "bytes", LATTICE_QUOTAS)
 # measures every policy of a synthesis with this many. 50 also keeps a pipeline's consumer wave readable.
 MAX_CONSUMERS = 50
 
+# A pipeline's stack holds, per stage, the stage's steps (Impact, Smoke, an approval) and, per consumer of each
+# stage, an Impact and a Smoke CodeBuild step (project, role, policy each) and two actions. CloudFormation takes
+# at most 500 resources and a 1,000,000-byte template per stack (aws-cdk-lib 2.275.0 core/lib/stack.js:
+# MAX_RESOURCES = 500, TEMPLATE_BODY_MAXIMUM_SIZE = 1e6, read 2026-12-05; beyond the size aws-cdk-lib only
+# warns). Measured at synth with 32-character stage and 20-character consumer names (2026-12-05): 84,456 bytes
+# and 43 resources for one stage, each further stage +26,120 bytes and +6 resources, each consumer of a stage
+# +23,168 bytes and +7. So stages x (consumers + 1), each unit costing at most 26,120 bytes, is held to 32:
+# 84,456 + 31 x 26,120 = 894,176 bytes, 10% under the limit; tests/test_pipeline_size.py synthesizes the bound.
+MAX_PIPELINE_UNITS = 32
+
 
 def size(document_text: str, limit: DocumentLimit) -> int:
     """How `limit` counts a compact JSON document."""

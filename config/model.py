@@ -795,6 +795,10 @@ class AppConfig(_Model):
     consumers: Annotated[tuple[Consumer, ...], Field(max_length=MAX_CONSUMERS)] = ()
     """other accounts (at most 50) that get the service network through RAM, each with a stack of its own (README:
     Share with another account)"""
+    gone_consumer_accounts: Annotated[tuple[AccountId, ...], Field(max_length=MAX_CONSUMERS)] = ()
+    """consumer accounts acknowledged as gone (closed, suspended, or no longer trusting yours): the stranded-consumer
+    check before each deploy (make deploy and each pipeline provider stage) skips them instead of refusing (README:
+    Removing one consumer)"""
     share_with_organization: str | None = None
     """an organization ARN: RAM shares then stay inside it (allowExternalPrincipals false)"""
     alarms: Annotated[Alarms, Field(validate_default=True)] = {  # type: ignore[assignment]
@@ -869,6 +873,13 @@ class AppConfig(_Model):
             problems += self._policy_sizes()
         app_cidrs = {"clusterVpcCidr": cluster_net, "clientVpcCidr": client_net}
         problems += [(("consumers", i, key), why) for i, key, why in consumer_problems(self.consumers, app_cidrs)]
+        configured = {c.account for c in self.consumers}
+        for i, gone in enumerate(self.gone_consumer_accounts):
+            if gone in configured:
+                why = f"{gone!r} is a configured consumer's account; remove it from consumers first"
+                problems.append((("goneConsumerAccounts", i), why))
+            elif gone in self.gone_consumer_accounts[:i]:
+                problems.append((("goneConsumerAccounts", i), f"{gone!r} is listed twice"))
         fail(*problems)
         return self
 

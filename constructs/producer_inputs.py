@@ -24,8 +24,9 @@ from config import AppConfig
 
 
 def inputs_digest(config: AppConfig) -> str:
-    """12 hex digits of the whole configuration, in a canonical form (sorted keys)."""
-    values = config.model_dump(mode="json", by_alias=True, warnings=False)
+    """12 hex digits of the whole configuration, in a canonical form (sorted keys). goneConsumerAccounts is left
+    out: only the pre-deploy check (tools/stranded.py) reads it, so setting it changes no stack."""
+    values = config.model_dump(mode="json", by_alias=True, warnings=False, exclude={"gone_consumer_accounts"})
     text = json.dumps(values, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 

@@ -187,8 +187,7 @@ def add_consumers(scope: Construct, *, config: AppConfig, sharing: SharingContra
                 consumer=consumer,
                 sharing=sharing,
                 env=cdk.Environment(account=consumer.account, region=sharing.consumer_region(consumer)),
-                description=f"eks-lattice-gateway: consumer {consumer.name} of the service network of "
-                f"{sharing.platform_stack}",
+                description=f"eks-lattice-gateway: consumer {consumer.name} {sharing.consumer_description_suffix}",
             )
         )
     return stacks

@@ -58,7 +58,7 @@ from config.pipeline import (
     check_distinct_targets,
 )
 from stacks.consumer_stack import ConsumerStage
-from stacks.sharing import DEFAULT_QUALIFIER, role_name
+from stacks.sharing import DEFAULT_QUALIFIER, SMOKE_ACCESS, role_name
 from stacks.system import PREFIX, System, add_consumer_stages, add_system
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,7 +224,14 @@ class PipelineStack(cdk.Stack):
                 for cs in cstages:
                     account_, region_ = _concrete_env(cs)
                     smoke = self._smoke_step(
-                        cs.node.id, cs, account=account_, region=region_, stack=cs.stack.stack_name, alarms=False
+                        cs.node.id,
+                        cs,
+                        account=account_,
+                        region=region_,
+                        stack=cs.stack.stack_name,
+                        # tools/stranded.py finds a removed consumer's SmokeAccess stack by it, as its stack.
+                        consumer=cs.stack.template_options.description,
+                        alarms=False,
                     )
                     wave.add_stage(cs, pre=[self._impact_step(target, cs, qualifier)], post=[smoke])
         # Last, in its own wave: mutation testing, a report that no deploy waits for (see constructs/pipeline_mutation).
@@ -263,7 +270,15 @@ class PipelineStack(cdk.Stack):
         return step
 
     def _smoke_step(
-        self, name: str, stage: cdk.Stage, *, account: str, region: str, stack: str, alarms: bool = True
+        self,
+        name: str,
+        stage: cdk.Stage,
+        *,
+        account: str,
+        region: str,
+        stack: str,
+        alarms: bool = True,
+        consumer: str | None = None,
     ) -> pipelines.CodeBuildStep:
         """CodeBuild runs tools/smoke.py against `stack` (a stage's Gateway stack, or a consumer stack): both hold
         a smoke-test Lambda inside their client VPC and name it in the output SmokeTestFunctionName.
@@ -271,8 +286,12 @@ class PipelineStack(cdk.Stack):
         Same account: its role may describe that stack and invoke the functions CloudFormation made in it.
         Another account: a SmokeAccess stack in the stage holds such a role, trusting only this step's role, and
         the step assumes it through an AWS profile (credential_source=EcsContainer: CodeBuild's credentials).
+        `consumer`: the consumer stack's description, for a consumer stage's SmokeAccess stack.
+
+        IAM names are account-wide: both roles' names carry a region (the pipeline's; the stage's), so pipelines
+        of one account in two regions never claim one name.
         """
-        pipeline_role_name = role_name(f"{PREFIX}-Smoke-{name}")
+        pipeline_role_name = role_name(f"{PREFIX}-Smoke-{name}-{self.region}")
         role = iam.Role(
             self,
             f"Smoke-{name}-Role",
@@ -297,13 +316,14 @@ class PipelineStack(cdk.Stack):
             access = SmokeAccessStack(
                 stage,
                 "SmokeAccess",
-                stack_name=f"{stack.removesuffix('-Gateway')}-SmokeAccess",
+                stack_name=f"{stack.removesuffix('-Gateway')}-{SMOKE_ACCESS}",
                 gateway_stack=stack,
                 alarms=alarms,
                 trusted_account=self.account,
                 trusted_role_arn=f"arn:{self._partition}:iam::{self.account}:role/{pipeline_role_name}",
                 env=cdk.Environment(account=account, region=region),
-                description="eks-lattice-gateway: role the pipeline's smoke test assumes in this account",
+                description="eks-lattice-gateway: role the pipeline's smoke test assumes in this account"
+                + (f", for {consumer.removeprefix('eks-lattice-gateway: ')}" if consumer else ""),
             )
             target_role = f"arn:{self._partition}:iam::{account}:role/{access.role_name}"
             role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[target_role]))
@@ -346,7 +366,7 @@ class SmokeAccessStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.role_name = role_name(f"{self.stack_name}-Invoker")
+        self.role_name = role_name(f"{self.stack_name}-Invoker-{self.region}")
         # The pipeline account, narrowed to the smoke step's role (by ARN: survives the role's re-creation).
         principal = iam.AccountPrincipal(trusted_account).with_conditions(
             {"ArnEquals": {"aws:PrincipalArn": trusted_role_arn}}

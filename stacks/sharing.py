@@ -26,6 +26,17 @@ DEFAULT_QUALIFIER = "hnb659fds"
 MAX_ROLE_NAME = 64
 
 
+# The stack a pipeline adds beside a stage's stack in another account, `<stack>-SmokeAccess` (stacks.pipeline_stack).
+SMOKE_ACCESS = "SmokeAccess"
+
+
+def consumer_description_suffix(*, platform_stack: str, account: str) -> str:
+    """How the description of every stack made for a consumer ends (its stack; in a pipeline, its SmokeAccess
+    stack): tools/stranded.py finds a removed consumer's stacks by it. The provider's account tells two providers
+    of one stack prefix apart in one consumer account."""
+    return f"of the service network of {platform_stack} in account {account}"
+
+
 def role_name(text: str) -> str:
     """`text` if it fits IAM's 64 characters, else a readable prefix and a stable hash of the whole."""
     if len(text) <= MAX_ROLE_NAME:
@@ -65,8 +76,13 @@ class SharingContract:
     def consumer_dns_role_name(self) -> str:
         """The DNS handler role in each consumer account, by name: the authorizer role trusts exactly this name
         in exactly the consumer accounts. The same in every consumer account (one consumer per account), so the
-        trust holds one name, not one per consumer."""
-        return role_name(f"{self.stack_prefix}-ConsumerDns-{self.region}")
+        trust holds one name, not one per consumer. It carries the provider's account: two providers of one stack
+        prefix (in two accounts) may share with one consumer account."""
+        return role_name(f"{self.stack_prefix}-ConsumerDns-{self.account}-{self.region}")
+
+    @property
+    def consumer_description_suffix(self) -> str:
+        return consumer_description_suffix(platform_stack=self.platform_stack, account=self.account)
 
     def consumer_dns_role(self, consumer: Consumer) -> str:
         return self.consumer_dns_role_name

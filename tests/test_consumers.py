@@ -17,6 +17,7 @@ from constructs.lattice_sharing import consumer_auth_statement
 from config import ConfigError, parse_context
 from config.consumers import Consumer, Sharing, check_provider
 from stacks.sharing import SharingContract, role_name
+from stacks.system import add_consumer_stages
 from tests.conftest import (
     CONSUMERS,
     EXTRA_ROUTE,
@@ -277,7 +278,11 @@ def test_provider_roles_trust_exactly_one_role_in_each_consumer_account(variant:
     }
     assert authorizer == {
         "key": "aws:PrincipalArn",
-        "pattern": ["arn:", {"Ref": "AWS::Partition"}, f":iam::*:role/EksLatticeGateway-ConsumerDns-{PROVIDER_REGION}"],
+        "pattern": [
+            "arn:",
+            {"Ref": "AWS::Partition"},
+            f":iam::*:role/EksLatticeGateway-ConsumerDns-{PROVIDER_ACCOUNT}-{PROVIDER_REGION}",
+        ],
     }
     policies = {
         json.dumps(p["Properties"]["Roles"]): p["Properties"]["PolicyDocument"]["Statement"]
@@ -407,7 +412,7 @@ def test_consumer_smoke_test_signs_its_requests_and_may_invoke_the_providers_ser
 
 def test_consumer_dns_role_has_the_name_the_provider_trusts(variant: Synthesized) -> None:
     names = [r["Properties"].get("RoleName") for r in resources(variant.templates[TEAM_B], "AWS::IAM::Role").values()]
-    assert f"EksLatticeGateway-ConsumerDns-{PROVIDER_REGION}" in names
+    assert f"EksLatticeGateway-ConsumerDns-{PROVIDER_ACCOUNT}-{PROVIDER_REGION}" in names
 
 
 def test_variant_with_consumers_is_cdk_nag_clean(variant: Synthesized) -> None:
@@ -427,7 +432,6 @@ def test_cfn_lint_finds_nothing_in_sharing_stacks(variant: Synthesized, stack_na
 
 def test_consumer_stage_for_a_pipeline_needs_nothing_from_the_provider_stage(tmp_path: Path) -> None:
     """A pipeline deploys consumers in their own stages (separate assemblies): only names cross over."""
-    from stacks.system import add_consumer_stages
 
     app = cdk.App(outdir=str(tmp_path))
     cfg = parse(consumers=json.dumps(CONSUMERS[:1]))
@@ -445,7 +449,7 @@ def test_consumer_stage_for_a_pipeline_needs_nothing_from_the_provider_stage(tmp
     assert ref["StackName"] == "EksLatticeGateway-prod-Platform"
     assert f"EksLatticeGateway-prod-Platform-ConsumerRead-{PROVIDER_REGION}" in json.dumps(ref["RoleArn"])
     roles = [r["Properties"].get("RoleName") for r in resources(template, "AWS::IAM::Role").values()]
-    assert f"EksLatticeGateway-prod-ConsumerDns-{PROVIDER_REGION}" in roles
+    assert f"EksLatticeGateway-prod-ConsumerDns-{PROVIDER_ACCOUNT}-{PROVIDER_REGION}" in roles
 
 
 def test_the_share_lets_consumers_associate_vpcs_only(variant: Synthesized) -> None:
@@ -497,8 +501,6 @@ def test_every_documented_consumer_shape_synthesizes_on_its_own_or_is_refused_na
     """A consumer stage synthesized alone (as a pipeline's consumer wave does), with cdk-nag: a clean assembly,
     or a ConfigError naming a consumers key; never another exception (issue 21: two shapes crashed)."""
     import cdk_nag
-
-    from stacks.system import add_consumer_stages
 
     context: dict[str, Any] = {"consumers": json.dumps([consumer])}
     if org:
@@ -552,8 +554,56 @@ def test_one_account_in_two_regions_claims_no_iam_name_twice(variant: Synthesize
     app, _ = build_app(tmp_path, elsewhere, today=TODAY, env=(PROVIDER_ACCOUNT, "us-east-1"), nag=False)
     app.synth()
     names = [k for k, _ in uniqueness.keys(tmp_path) if k[1] == "global"]
-    assert any("ZoneAuthorizer" in k[3] for k in names) and any(k[3].endswith("ConsumerDns-us-east-1") for k in names)
+    assert any("ZoneAuthorizer" in k[3] for k in names) and any(
+        k[3].endswith(f"ConsumerDns-{PROVIDER_ACCOUNT}-us-east-1") for k in names
+    )
     assert uniqueness.duplicates(variant.outdir, tmp_path) == {}
+
+
+def test_two_providers_sharing_with_one_consumer_account_claim_no_name_twice(tmp_path: Path) -> None:
+    """Two providers of the default stack prefix, in two accounts, each with a consumer in account B (review of
+    issue 21): the consumer side's account-wide names carry the provider's account."""
+    from tests.support import uniqueness
+
+    outdirs = []
+    for provider, name, cidr in (
+        (PROVIDER_ACCOUNT, "team-b", "10.3.0.0/16"),
+        ("999999999999", "team-q", "10.5.0.0/16"),
+    ):
+        app = cdk.App(outdir=str(tmp_path / provider))
+        cfg = parse(consumers=json.dumps([entry(name=name, vpcCidr=cidr)]))
+        env = cdk.Environment(account=provider, region=PROVIDER_REGION)
+        add_consumer_stages(app, config=cfg, env=env, stack_prefix="EksLatticeGateway", stage_prefix="Consumer")
+        app.synth()
+        outdirs.append(tmp_path / provider)
+    claimed = [k for k, _ in uniqueness.keys(outdirs[0]) if k[0] == B and k[1] == "global"]
+    assert any("ConsumerDns" in k[3] for k in claimed)
+    assert uniqueness.duplicates(*outdirs) == {}
+
+
+def test_one_pipeline_configuration_in_two_regions_of_one_account_claims_no_name_twice(tmp_path: Path) -> None:
+    """pipeline.region us-east-1 and us-west-2, one account, stages following the pipeline's region (review of
+    issue 21): every IAM name the pipelines and their stages claim carries a region."""
+    from config.pipeline import parse_pipeline
+    from stacks.pipeline_stack import add_pipeline
+    from tests.conftest import ONE_STAGE, PIPELINE_ACCOUNT
+    from tests.support import uniqueness
+
+    cfg = parse(consumers=json.dumps([entry()]))
+    outdirs = []
+    for region in ("us-east-1", "us-west-2"):
+        app = cdk.App(outdir=str(tmp_path / region), context=cdk_json_context())
+        add_pipeline(
+            app,
+            config=cfg,
+            pipeline=parse_pipeline({**ONE_STAGE, "region": region}),
+            env=cdk.Environment(account=PIPELINE_ACCOUNT, region="eu-west-1"),
+        )
+        app.synth()
+        outdirs.append(tmp_path / region)
+    names = [k[3] for k, _ in uniqueness.keys(outdirs[0]) if k[1] == "global"]
+    assert any("-Smoke-" in n for n in names) and any("SmokeAccess" in n for n in names)
+    assert uniqueness.duplicates(*outdirs) == {}
 
 
 def test_a_pipeline_of_several_stages_refuses_an_existing_consumer_vpc(tmp_path: Path) -> None:

@@ -389,7 +389,9 @@ def test_smoke_other_account_assumes_a_role_there(two_stages: PipelineSynth) -> 
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert f":iam::{PIPELINE_ACCOUNT}:root" in json.dumps(trust["Principal"])
     assert trust["Condition"] == {
-        "ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{PIPELINE_ACCOUNT}:role/EksLatticeGateway-Smoke-prod"}
+        "ArnEquals": {
+            "aws:PrincipalArn": f"arn:aws:iam::{PIPELINE_ACCOUNT}:role/EksLatticeGateway-Smoke-prod-{PIPELINE_REGION}"
+        }
     }
     assert target_role.endswith(f":role/{role['Properties']['RoleName']}")
 
@@ -505,7 +507,9 @@ def test_consumer_smoke_runs_in_the_consumer_account(two_stages: PipelineSynth, 
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Condition"] == {
         "ArnEquals": {
-            "aws:PrincipalArn": f"arn:aws:iam::{PIPELINE_ACCOUNT}:role/EksLatticeGateway-Smoke-{consumer_stage}"
+            "aws:PrincipalArn": (
+                f"arn:aws:iam::{PIPELINE_ACCOUNT}:role/EksLatticeGateway-Smoke-{consumer_stage}-{PIPELINE_REGION}"
+            )
         }
     }
     assert target_role.endswith(f":role/{role['Properties']['RoleName']}")
@@ -516,7 +520,11 @@ def test_smoke_role_names_fit_iam_for_the_longest_stage_and_consumer() -> None:
     from stacks.system import PREFIX
 
     longest = f"{'S' * 32}-Consumer-{'c' * 20}"  # stage names: 32 characters; consumer names: 20
-    names = {role_name(f"{PREFIX}-Smoke-{longest}"), role_name(f"{PREFIX}-{longest}-SmokeAccess-Invoker")}
+    region = "ap-southeast-4"  # the names carry the pipeline's and the stage's region
+    names = {
+        role_name(f"{PREFIX}-Smoke-{longest}-{region}"),
+        role_name(f"{PREFIX}-{longest}-SmokeAccess-Invoker-{region}"),
+    }
     assert all(len(n) <= MAX_ROLE_NAME for n in names)
     other = role_name(f"{PREFIX}-Smoke-{longest[:-1]}x")
     assert other not in names  # shortened names still tell consumers apart

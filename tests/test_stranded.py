@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.conftest import PIPELINE_ACCOUNT, PROD_ACCOUNT
 from tools import stranded
 
 REGION = "ap-northeast-2"
@@ -54,9 +55,9 @@ def deploy(account: str, name: str, *, description: str = "", principals: list[s
     in_account(account).client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
 
 
-def consumer(name: str, account: str, prefix: str = "EksLatticeGateway") -> None:
+def consumer(name: str, account: str, prefix: str = "EksLatticeGateway", provider: str = PROVIDER) -> None:
     description = f"eks-lattice-gateway: consumer {name} of the service network of {prefix}-Platform"
-    deploy(account, f"{prefix}-Consumer-{name}", description=description)
+    deploy(account, f"{prefix}-Consumer-{name}", description=f"{description} in account {provider}")
 
 
 def run(*argv: str, caller: str = PROVIDER) -> tuple[int, str, str]:
@@ -75,6 +76,7 @@ def test_a_removed_consumer_is_found_in_its_account_and_refused_with_the_destroy
     consumer("old-b", B)  # renamed: same account, old stack
     deploy(B, "EksLatticeGateway-Consumer-unrelated", description="someone else's")
     consumer("team-x", C, prefix="EksLatticeGateway-dev")  # another provider's (a pipeline stage's) consumer
+    consumer("team-z", C, provider="999999999999")  # another provider's, of the same prefix in another account
 
     status, out, err = run("-c", f"consumers={TEAM_B}", "--region", REGION)
     assert (status, out) == (1, "")
@@ -106,7 +108,7 @@ def test_a_pipeline_stage_reads_its_platform_in_the_stage_account(accounts: None
     through their accounts' lookup roles."""
     stage = "444444444444"
     deploy(stage, "EksLatticeGateway-prod-Platform", principals=[C])
-    consumer("team-c", C, prefix="EksLatticeGateway-prod")
+    consumer("team-c", C, prefix="EksLatticeGateway-prod", provider=stage)
     status, _, err = run("--stack-prefix", "EksLatticeGateway-prod", "--account", stage, "--region", REGION)
     assert status == 1 and f"EksLatticeGateway-prod-Consumer-team-c in account {C}" in err
 
@@ -179,3 +181,158 @@ def test_the_check_recognizes_the_description_a_consumer_stack_really_has(varian
     deploy(PROVIDER, "EksLatticeGateway-Platform", principals=[B])
     status, _, err = run("--region", REGION)  # team-b no longer configured
     assert status == 1 and f"  {name} in account {B} ({REGION})" in err.splitlines()
+
+
+# ------------------------------------------------------- a way past every refusal gate, from config (review of 21)
+
+# Every tools/ script a pipeline step runs, and the config key that lets a stage past its refusal: a gate without
+# one wedges every run of the pipeline until someone edits the pipeline itself (the Makefile's switches do not
+# reach CodeBuild). None: not a gate before a deploy (the smoke test checks what was just deployed).
+PIPELINE_TOOLS = {
+    "tools/impact.py": "pipeline.stages[].allowReplacement",
+    "tools/stranded.py": "goneConsumerAccounts",
+    "tools/smoke.py": None,
+}
+
+
+def _pipeline_commands(synth: Any) -> list[str]:
+    commands: list[str] = []
+    for project in synth.resources("AWS::CodeBuild::Project").values():
+        spec = json.loads(project["Properties"]["Source"]["BuildSpec"])
+        for phase in spec.get("phases", {}).values():
+            commands += phase.get("commands", [])
+    return commands
+
+
+def test_every_refusal_gate_in_a_pipeline_step_has_an_override_in_the_configuration(two_stages: Any) -> None:
+    import re
+    from pathlib import Path
+
+    from config.pipeline import _STAGE_FIELDS
+
+    run_tools = {m for c in _pipeline_commands(two_stages) for m in re.findall(r"tools/[a-z_]+\.py", c)}
+    assert run_tools == set(PIPELINE_TOOLS)  # a new tool in a step: classify it here
+    schema = json.loads((Path(__file__).resolve().parent.parent / "config" / "schema.json").read_text())
+    for tool, key in PIPELINE_TOOLS.items():
+        if key is None:
+            continue
+        if key.startswith("pipeline.stages[]."):
+            assert key.rsplit(".", 1)[1] in _STAGE_FIELDS, tool
+        else:
+            assert key in schema["$defs"]["Context"]["properties"], tool
+
+
+def test_an_account_acknowledged_as_gone_lets_the_check_pass(accounts: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replay: team-c's account was closed (AssumeRole of its lookup role denied). Refused until the account is
+    listed in goneConsumerAccounts; then the check passes, naming what it did not read."""
+    from botocore.exceptions import ClientError
+
+    deploy(PROVIDER, "EksLatticeGateway-Platform", principals=[B, C])
+    consumer("team-b", B)
+    real = stranded.lookup_client
+
+    def closed(session: Any, *, account: str, **kwargs: Any) -> Any:
+        if account == C:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not trusted"}}, "AssumeRole")
+        return real(session, account=account, **kwargs)
+
+    monkeypatch.setattr(stranded, "lookup_client", closed)
+    status, _, err = run("-c", f"consumers={TEAM_B}", "--region", REGION)
+    assert status == 2 and "goneConsumerAccounts" in err
+    status, out, err = run("-c", f"consumers={TEAM_B}", "-c", f'goneConsumerAccounts=["{C}"]', "--region", REGION)
+    assert (status, err) == (0, "")
+    assert out.splitlines()[0] == f"stranded: not checked (goneConsumerAccounts): {C}"
+    # Still refused for what it can read: a removed consumer in a readable account.
+    status, _, err = run("-c", f'goneConsumerAccounts=["{C}"]', "--region", REGION)
+    assert status == 1 and "EksLatticeGateway-Consumer-team-b" in err
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (f'["{B}"]', "is a configured consumer's account"),
+        (f'["{C}", "{C}"]', "is listed twice"),
+        ('["12345"]', "is not an AWS account id"),
+    ],
+)
+def test_gone_consumer_accounts_are_validated(value: str, why: str) -> None:
+    import datetime as dt
+
+    from config import ConfigError, parse_context
+
+    with pytest.raises(ConfigError) as caught:
+        parse_context({"consumers": TEAM_B, "goneConsumerAccounts": value}, today=dt.date(2026, 12, 5))
+    assert caught.value.key.startswith("goneConsumerAccounts") and why in caught.value.reason
+
+
+# ------------------------------------------------------------------ the lookup role's partition (review of 21)
+
+
+def test_the_lookup_role_is_in_the_partition_of_its_region() -> None:
+    """A stubbed STS in cn-north-1 is asked for an arn:aws-cn: role (botocore's endpoints data knows the
+    partition of each region)."""
+    from botocore.stub import Stubber
+
+    from tools.impact import lookup_client
+
+    session = boto3.session.Session(aws_access_key_id="a", aws_secret_access_key="b", region_name="cn-north-1")
+    sts = session.client("sts", region_name="cn-north-1")
+    role = f"arn:aws-cn:iam::{B}:role/cdk-hnb659fds-lookup-role-{B}-cn-north-1"
+    creds = {"AccessKeyId": "AKIAEXAMPLEEXAMPLE", "SecretAccessKey": "s", "SessionToken": "t"}
+    with Stubber(sts) as stub:
+        stub.add_response(
+            "assume_role",
+            {"Credentials": {**creds, "Expiration": "2026-12-05T00:00:00Z"}},
+            {"RoleArn": role, "RoleSessionName": "eks-lattice-gateway-impact"},
+        )
+        session.client = lambda name, region_name=None: sts
+        client = lookup_client(session, account=B, region="cn-north-1", qualifier="hnb659fds")
+        stub.assert_no_pending_responses()
+    assert client.meta.region_name == "cn-north-1" and client.meta.partition == "aws-cn"
+
+
+# ------------------------------------------ every stack made for a consumer is found once removed (review of 21)
+
+
+class _Listing:
+    """A CloudFormation client whose ListStacks answers `summaries` (one page)."""
+
+    def __init__(self, summaries: list[dict[str, str]]) -> None:
+        self.summaries = summaries
+
+    def get_paginator(self, operation: str) -> Any:
+        assert operation == "list_stacks"
+        return self
+
+    def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
+        return [{"StackSummaries": self.summaries}]
+
+
+def test_every_stack_of_a_consumer_stage_is_reported_once_the_consumer_is_removed(two_stages: Any) -> None:
+    """Each ConsumerStage assembly's stacks (the consumer's, and the pipeline's SmokeAccess stack beside it), as
+    ListStacks would show them in the consumer's account, are all consumer stacks of their provider stage, and all
+    refused once no consumer is configured."""
+    from tests.support import uniqueness
+
+    manifest = json.loads((two_stages.outdir / "manifest.json").read_text())
+    seen = 0
+    for artifact in manifest["artifacts"].values():
+        directory = artifact.get("properties", {}).get("directoryName", "")
+        if artifact.get("type") != "cdk:cloud-assembly" or "-Consumer-" not in directory:
+            continue
+        stage = directory.split("-Consumer-")[0].rsplit("-", 1)[1]  # assembly-<pipeline stack>-<stage>-Consumer-<name>
+        prefix = f"EksLatticeGateway-{stage}"
+        provider = PROD_ACCOUNT if stage == "prod" else PIPELINE_ACCOUNT
+        made = {
+            name: str(template.get("Description", ""))
+            for name, _, _, template in uniqueness.stacks(two_stages.outdir / directory)
+        }
+        listing = _Listing([{"StackName": n, "TemplateDescription": d} for n, d in made.items()])
+        assert stranded.consumer_stacks(listing, prefix=prefix, account=provider) == sorted(made)
+        assert stranded.consumer_stacks(listing, prefix=prefix, account="999999999999") == []
+        (mine,) = (n for n in made if not n.endswith("-SmokeAccess"))  # the consumer's stack
+        assert all(stranded.is_configured(n, {mine: B}) for n in made)  # still configured: none refused
+        refused = stranded.refusal(stranded.Stranded(n, B, REGION) for n in made if not stranded.is_configured(n, {}))
+        assert all(f"  {n} in account {B}" in refused for n in made)
+        seen += len(made)
+    assert seen >= 5  # four consumer stages; the cross-account ones carry a SmokeAccess stack too

@@ -1415,10 +1415,19 @@ def caller_account(session: Session) -> str:
         raise ImpactError(f"GetCallerIdentity: {_describe(err)}") from None
 
 
-def lookup_client(session: Session, *, account: str, region: str, qualifier: str, partition: str = "aws") -> Any:
-    """A CloudFormation client in `account` through its bootstrap lookup role, assumed with `session`."""
+def partition_of(region: str) -> str:
+    """The partition of `region` (aws, aws-cn, aws-us-gov ...), from botocore's bundled endpoints data."""
+    import botocore.session  # noqa: PLC0415
+
+    return str(botocore.session.get_session().get_partition_for_region(region))
+
+
+def lookup_client(session: Session, *, account: str, region: str, qualifier: str, partition: str | None = None) -> Any:
+    """A CloudFormation client in `account` through its bootstrap lookup role, assumed with `session`
+    (`partition`: default, the region's)."""
     import boto3  # noqa: PLC0415
 
+    partition = partition or partition_of(region)
     role = LOOKUP_ROLE.format(partition=partition, account=account, qualifier=qualifier, region=region)
     response = session.client("sts", region_name=region).assume_role(
         RoleArn=role, RoleSessionName="eks-lattice-gateway-impact"

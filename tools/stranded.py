@@ -8,11 +8,13 @@ provider's destroy. So this check runs before `make deploy` and before each pipe
 1. the provider's deployed Platform stack (its template: the RAM share's principals) names the consumer accounts
    it shares with; the configured consumers add theirs;
 2. in each of those accounts, through its CDK bootstrap lookup role (as tools/impact.py --deployed reads
-   templates), CloudFormation lists the stacks; a consumer stack of this provider (name `<prefix>-Consumer-...`,
-   description "... of the service network of <prefix>-Platform") that the configuration no longer makes is
-   stranded;
+   templates), CloudFormation lists the stacks; a stack of this provider's consumer (name `<prefix>-Consumer-...`,
+   description "... of the service network of <prefix>-Platform in account <provider account>": the consumer's
+   stack, and in a pipeline its SmokeAccess stack) that the configuration no longer makes is stranded;
 3. any stranded stack: exit 1 with the exact command that destroys it (the app no longer synthesizes it, so
-   `cdk destroy` cannot); an account that cannot be read: exit 2 ("cannot check consumer stacks in ...").
+   `cdk destroy` cannot); an account that cannot be read: exit 2 ("cannot check consumer stacks in ..."),
+   unless `goneConsumerAccounts` lists it (closed, suspended, or no longer trusting this one): then it is
+   not read, and named on the output.
 
 Usage: python tools/stranded.py [-c key=value ...] [--stack-prefix EksLatticeGateway[-<stage>]] [--account ID]
 [--region R] [--profile P]. `--account`: the provider's account (default: the credentials'); `--region`: the
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: the app's packages live in the repo root
     sys.path.insert(0, str(ROOT))
 
+from stacks.sharing import SMOKE_ACCESS, consumer_description_suffix  # noqa: E402
 from tools.impact import (  # noqa: E402
     DEFAULT_QUALIFIER,
     LOOKUP_ROLE,
@@ -44,6 +47,7 @@ from tools.impact import (  # noqa: E402
     deployed_templates,
     lookup_client,
     parse_context,
+    partition_of,
 )
 from tools.synth import cdk_json_context  # noqa: E402
 
@@ -98,16 +102,24 @@ def shared_accounts(platform_template: Mapping[str, Any]) -> set[str]:
     return accounts
 
 
-def consumer_stacks(client: Any, *, prefix: str) -> list[str]:
-    """Live stacks in the client's account and region that are consumer stacks of `<prefix>-Platform`."""
-    platform = f"{prefix}-Platform"
+def consumer_stacks(client: Any, *, prefix: str, account: str) -> list[str]:
+    """Live stacks in the client's account and region that belong to a consumer of `<prefix>-Platform` in the
+    provider `account` (stacks.sharing.consumer_description: another provider's stacks of the same prefix, in
+    another account, end differently): consumer stacks and a pipeline's consumer SmokeAccess stacks."""
+    suffix = consumer_description_suffix(platform_stack=f"{prefix}-Platform", account=account)
     found: list[str] = []
     for page in client.get_paginator("list_stacks").paginate(StackStatusFilter=list(LIVE_STATUSES)):
         for summary in page.get("StackSummaries", []):
             name, description = str(summary.get("StackName", "")), str(summary.get("TemplateDescription", ""))
-            if name.startswith(f"{prefix}-Consumer-") and description.endswith(f"of the service network of {platform}"):
+            if name.startswith(f"{prefix}-Consumer-") and description.endswith(suffix):
                 found.append(name)
     return sorted(found)
+
+
+def is_configured(stack: str, configured: Mapping[str, str]) -> bool:
+    """A consumer stack, or a pipeline's SmokeAccess stack of one (`<consumer stack>-SmokeAccess`: consumer names
+    are lower case, so the suffix cannot be part of one)."""
+    return stack in configured or stack.removesuffix(f"-{SMOKE_ACCESS}") in configured
 
 
 def find_stranded(
@@ -119,25 +131,30 @@ def find_stranded(
     session: Session,
     qualifier: str,
     platform_client: Any,
+    gone: Collection[str] = (),
 ) -> list[Stranded]:
-    """`configured`: consumer stack name -> account, as the configuration makes them. Raises ImpactError
-    naming the account it cannot read."""
+    """`configured`: consumer stack name -> account, as the configuration makes them; `gone`: accounts
+    acknowledged as gone (goneConsumerAccounts), never read. Raises ImpactError naming the account it cannot
+    read."""
     platform = deployed_templates([f"{prefix}-Platform"], client=platform_client).get(f"{prefix}-Platform")
     if platform is None:
         return []  # no provider deployed: nothing can be stranded yet
     stranded: list[Stranded] = []
-    for consumer_account in sorted(shared_accounts(platform) | set(configured.values())):
+    for consumer_account in sorted((shared_accounts(platform) | set(configured.values())) - set(gone)):
         try:
             client = lookup_client(session, account=consumer_account, region=region, qualifier=qualifier)
-            names = consumer_stacks(client, prefix=prefix)
+            names = consumer_stacks(client, prefix=prefix, account=account)
         except Exception as err:
-            role = LOOKUP_ROLE.format(partition="aws", account=consumer_account, qualifier=qualifier, region=region)
+            role = LOOKUP_ROLE.format(
+                partition=partition_of(region), account=consumer_account, qualifier=qualifier, region=region
+            )
             why = str(err) if isinstance(err, ImpactError) else f"{type(err).__name__}: {err}"
             raise ImpactError(
                 f"cannot check consumer stacks in account {consumer_account} ({region}) through {role} "
-                f"(cdk bootstrap --trust {account}): {why}"
+                f"(cdk bootstrap --trust {account}): {why}; if the account is closed or no longer yours, "
+                f"acknowledge it in goneConsumerAccounts (cdk.json)"
             ) from None
-        stranded += [Stranded(n, consumer_account, region) for n in names if n not in configured]
+        stranded += [Stranded(n, consumer_account, region) for n in names if not is_configured(n, configured)]
     return stranded
 
 
@@ -154,14 +171,16 @@ def refusal(stranded: Iterable[Stranded]) -> str:
     return "\n".join(lines)
 
 
-def configured_stacks(context: Mapping[str, Any], prefix: str) -> dict[str, str]:
-    """Consumer stack name -> account, as the configuration makes them (stacks.sharing's names)."""
+def configured_stacks(context: Mapping[str, Any], prefix: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Consumer stack name -> account, as the configuration makes them (stacks.sharing's names), and the
+    accounts acknowledged as gone (goneConsumerAccounts)."""
     import datetime as dt  # noqa: PLC0415
 
     from config import parse_context as parse_app_context  # noqa: PLC0415
 
     config = parse_app_context(context, today=dt.date.today())
-    return {f"{prefix}-Consumer-{c.name}": c.account for c in config.consumers}
+    stacks = {f"{prefix}-Consumer-{c.name}": c.account for c in config.consumers}
+    return stacks, config.gone_consumer_accounts
 
 
 def main(
@@ -185,7 +204,7 @@ def main(
         print(f"(stranded: ignoring CDK arguments it does not use: {' '.join(unknown)})", file=err)
     try:
         context = {**cdk_json_context(), **parse_context(args.context)}
-        configured = configured_stacks(context, args.stack_prefix)
+        configured, gone = configured_stacks(context, args.stack_prefix)
         session = session_factory(args.profile, args.region)
         region = args.region or session.region_name
         if not region:
@@ -207,6 +226,7 @@ def main(
             session=session,
             qualifier=str(context.get(QUALIFIER_KEY) or DEFAULT_QUALIFIER),
             platform_client=platform_client,
+            gone=gone,
         )
     except ConfigError as error:
         print(f"stranded: invalid configuration: {error}", file=err)
@@ -220,6 +240,8 @@ def main(
     if stranded:
         print(refusal(stranded), file=err)
         return 1
+    if gone:
+        print(f"stranded: not checked (goneConsumerAccounts): {', '.join(gone)}", file=out)
     print(f"stranded: no consumer stack of {args.stack_prefix}-Platform is left behind", file=out)
     return 0
 
