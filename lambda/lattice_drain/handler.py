@@ -23,7 +23,7 @@ Mode (optional, default drain): `sweep` is the Gateway stack's copy of this reso
 required). A Gateway-only destroy (the README's recovery for a kept hostname)
 deletes the routes, and with the controller down (its finalizers removed by the finalizer guard) their Lattice
 services stay: associated with the network, holding their custom domains, so the next deploy's services can't
-take them. In sweep mode the Delete, while its stack is being deleted, removes this cluster's leftovers from the
+take them. In sweep mode the Delete, while its whole stack is being removed, removes this cluster's leftovers from the
 network in the steps below (after CleanupAfterSeconds while associations of ours remain), waits for nothing else,
 and never touches the network, its VPC associations or what other accounts associated.
 
@@ -39,11 +39,12 @@ Lattice requires, what carries exactly that ManagedBy tag and nothing else:
   3. the target groups in the cluster VPC, once no service uses them (targets deregistered first, as the
      controller does); one that only services kept in step 2, or not this cluster's, use is left alone and
      not waited for (those services stay, so it would never become free).
-Steps 2 and 3 run only when the stack itself is being deleted (DescribeStacks of the event's StackId says
-DELETE_IN_PROGRESS). The same Delete also comes when an update replaces the network (serviceNetworkName
-changed). That update cannot succeed in place: a VPC can be associated with only one service network, and
-ServiceNetworkVpcAssociation's ServiceNetworkIdentifier and VpcIdentifier are create-only, so CloudFormation
-creates the new association while the old one exists and Lattice refuses it; the rollback then deletes the new
+Steps 2 and 3 run only when CloudFormation removes the whole stack (DescribeStacks of the event's StackId says
+DELETE_IN_PROGRESS, or ROLLBACK_IN_PROGRESS: a first create rolled back; lambda/stack_removal/status.py).
+The same Delete also comes when an update replaces the network (serviceNetworkName changed). That update cannot
+succeed in place: a VPC can be associated with only one service network, and ServiceNetworkVpcAssociation's
+ServiceNetworkIdentifier and VpcIdentifier are create-only, so CloudFormation creates the new association while
+the old one exists and Lattice refuses it; the rollback then deletes the new
 network (the README's way to rename: destroy the Gateway and Platform stacks, then deploy). Either way the
 cluster, its routes and their services live on, so only step 1 runs, on this network's associations (which
 nobody can use any more: the VPC associations are deleted before this resource). A status that can't be read
@@ -84,6 +85,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from stack_removal.status import read_status, removes_whole_stack
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -261,18 +264,19 @@ class _Sweep:
 
 
 def _stack_deleting(cloudformation: Any, stack: str, backoff: _Backoff) -> bool:
-    """True only if CloudFormation says the stack itself is being deleted; anything else (an update's cleanup,
-    a rollback, an error) means the cluster's services may still be in use."""
+    """True only if CloudFormation is removing the whole stack (deleted, or a first create rolled back:
+    stack_removal.status); anything else (an update's cleanup or rollback, an error) means the cluster's
+    services may still be in use."""
     try:
         client = cloudformation if cloudformation is not None else _cloudformation_client()
-        stacks = _call(client.describe_stacks, backoff, StackName=stack).get("Stacks") or []
+        status = read_status(lambda **params: _call(client.describe_stacks, backoff, **params), stack)
     except Exception as err:
         LOG.warning("cannot read the status of stack %s (%s); cleaning up only this network's associations", stack, err)
         return False
-    status = str(stacks[0].get("StackStatus")) if stacks else ""
-    if status != "DELETE_IN_PROGRESS":
-        LOG.info("stack %s is %s, not being deleted: only this network's associations are cleaned up", stack, status)
-    return status == "DELETE_IN_PROGRESS"
+    whole = removes_whole_stack(status)
+    if not whole:
+        LOG.info("stack %s is %s, not being removed: only this network's associations are cleaned up", stack, status)
+    return whole
 
 
 def _swept(  # noqa: PLR0911 - one verdict per case reads best as early returns

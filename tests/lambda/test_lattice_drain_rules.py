@@ -24,6 +24,9 @@ from lattice_drain.handler import (
     _Sweep,
 )
 
+from tests.support.stack_statuses import WHOLE_STACK_REMOVAL as STACK_REMOVAL
+from tests.support.stack_statuses import botocore_stack_statuses
+
 OWNER = "111122223333/eks-demo/vpc-0abc"
 TAG = drain.MANAGED_BY_TAG
 NETWORK = "sn-0123456789abcdef0"
@@ -386,13 +389,14 @@ def test_with_nothing_associated_the_leftovers_message_promises_no_409(caplog: p
     assert only_svc[-1].startswith("  Service associations are probably") and len(only_svc) == 3
 
 
-# -- the stack's status: only DELETE_IN_PROGRESS is a delete ---------------------------------------------------
+# -- the stack's status: only a whole-stack removal is a delete (every status: tests/lambda/test_stack_removal.py)
 
 
 @pytest.mark.parametrize(
     ("answer", "deleting"),
     [
         ({"Stacks": [{"StackStatus": "DELETE_IN_PROGRESS"}]}, True),
+        ({"Stacks": [{"StackStatus": "ROLLBACK_IN_PROGRESS"}]}, True),
         ({"Stacks": [{"StackStatus": "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"}]}, False),
         ({"Stacks": [{"StackStatus": "DELETE_COMPLETE"}]}, False),
         ({"Stacks": []}, False),
@@ -412,7 +416,7 @@ def test_only_a_stack_being_deleted_counts(
     else:
         status = (answer.get("Stacks") or [{}])[0].get("StackStatus", "")
         assert notes == [
-            f"stack {STACK} is {status}, not being deleted: only this network's associations are cleaned up"
+            f"stack {STACK} is {status}, not being removed: only this network's associations are cleaned up"
         ]
 
 
@@ -1322,12 +1326,29 @@ def test_sweep_delete_after_a_failed_create_calls_nothing_and_completes(caplog: 
     assert "Mode sweep without a valid ControllerManagedBy" in caplog.text
 
 
-@pytest.mark.parametrize("stack", ["UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"])
-def test_sweep_deletes_nothing_unless_its_stack_is_being_deleted(stack: str) -> None:
-    """A replaced sweep (the network id changed) while the stack lives on: the cluster's services stay."""
-    api = lattice([], [SVC_ASSOC], list_tags_for_resource={"tags": {TAG: OWNER}})
-    assert sweep_delete(SWEEP_PROPS, api, stack=stack) is True
-    assert api.calls == []
+@pytest.mark.parametrize("stack", botocore_stack_statuses())
+def test_sweep_deletes_only_while_the_whole_stack_is_removed(stack: str) -> None:
+    """Every CloudFormation stack status (botocore's enum): a stack deleted, or a first create rolled back, is
+    swept; in any other status (a replaced sweep in an update's cleanup or rollback) the cluster's services stay."""
+    service = {"id": "svc-1", "arn": "arn:svc-1", "status": "ACTIVE", "name": "r"}
+    api = Api(
+        list_service_network_service_associations=[
+            {"items": [SVC_ASSOC]},  # by network
+            {"items": []},  # by service: associated nowhere
+        ],
+        list_services={"items": [service]},
+        list_tags_for_resource={"tags": {TAG: OWNER}},
+        delete_service_network_service_association={},
+        delete_service={},
+        list_target_groups={"items": []},
+    )
+    done = sweep_delete(SWEEP_PROPS, api, stack=stack, elapsed=drain.DEFAULT_CLEANUP_AFTER_SECONDS)
+    if STACK_REMOVAL[stack]:
+        assert done is False  # deleting
+        assert ("delete_service", {"serviceIdentifier": "svc-1"}) in api.calls
+    else:
+        assert done is True
+        assert api.calls == []
 
 
 def test_sweep_waits_out_the_grace_while_our_associations_remain_then_sweeps() -> None:
