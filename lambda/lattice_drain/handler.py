@@ -38,7 +38,8 @@ Lattice requires, what carries exactly that ManagedBy tag and nothing else:
      network (DeleteService also deletes their listeners, rules, auth and access-log settings);
   3. the target groups in the cluster VPC, once no service uses them (targets deregistered first, as the
      controller does); one that only services kept in step 2, or not this cluster's, use is left alone and
-     not waited for (those services stay, so it would never become free).
+     not waited for (those services stay, so it would never become free); a service Lattice no longer knows,
+     which the group's serviceArns can still list for a while after its delete, is no user.
 Steps 2 and 3 run only when CloudFormation removes the whole stack (DescribeStacks of the event's StackId says
 DELETE_IN_PROGRESS, or ROLLBACK_IN_PROGRESS: a first create rolled back; lambda/stack_removal/status.py).
 The same Delete also comes when an update replaces the network (serviceNetworkName changed). That update cannot
@@ -401,12 +402,16 @@ def _sweep(lattice: Any, network: str, svc_assocs: list[dict[str, Any]], sweep: 
     return pending
 
 
-def _owned(lattice: Any, arn: str, owner: str, backoff: _Backoff) -> bool:
-    """True only if the resource's ManagedBy tag is exactly `owner`; unreadable tags mean not ours."""
+OURS, THEIRS, GONE = "ours", "theirs", "gone"
+
+
+def _ownership(lattice: Any, arn: str, owner: str, backoff: _Backoff) -> str:
+    """OURS only if the resource's ManagedBy tag is exactly `owner`; GONE if Lattice no longer knows it; THEIRS
+    otherwise (unreadable tags included)."""
     try:
         tags = _call(lattice.list_tags_for_resource, backoff, resourceArn=arn).get("tags") or {}
     except NotFoundError:
-        return False
+        return GONE
     except (TransientError, OutOfTimeError):
         raise
     except Exception as err:
@@ -414,8 +419,12 @@ def _owned(lattice: Any, arn: str, owner: str, backoff: _Backoff) -> bool:
         if code not in {"AccessDeniedException", "AccessDenied"}:
             raise
         LOG.info("cannot read the tags of %s (%s); not ours to delete", arn, code)
-        return False
-    return bool(tags.get(MANAGED_BY_TAG) == owner)
+        return THEIRS
+    return OURS if tags.get(MANAGED_BY_TAG) == owner else THEIRS
+
+
+def _owned(lattice: Any, arn: str, owner: str, backoff: _Backoff) -> bool:
+    return _ownership(lattice, arn, owner, backoff) == OURS
 
 
 def _delete(operation: Callable[..., Any], backoff: _Backoff, description: str, **params: Any) -> str | None:
@@ -497,15 +506,20 @@ def _sweep_target_groups(
         if group.get("status") in {"DELETE_IN_PROGRESS", "CREATE_IN_PROGRESS"}:
             pending.append(description)
             continue
-        users = [str(arn) for arn in group.get("serviceArns") or []]
+        arns = [str(arn) for arn in group.get("serviceArns") or []]
+        users = {arn: THEIRS if arn in kept else _ownership(lattice, arn, owner, backoff) for arn in arns}
         # A listener rule still routes to it: wait for the delete of a service of ours that is going.
-        going = [arn for arn in users if arn not in kept and _owned(lattice, arn, owner, backoff)]
+        going = [arn for arn, whose in users.items() if whose == OURS]
         if going:
             pending.append(f"{description} (still used by {', '.join(going)})")
             continue
-        if users:
-            LOG.info("cleanup: leaving %s alone: used by service(s) that stay: %s", description, ", ".join(users))
+        if staying := [arn for arn, whose in users.items() if whose == THEIRS]:
+            LOG.info("cleanup: leaving %s alone: used by service(s) that stay: %s", description, ", ".join(staying))
             continue
+        if users:
+            # serviceArns lags a service's delete: a user Lattice no longer knows is no user. If Lattice still
+            # refuses the delete (409), it is pending and the next poll tries again.
+            LOG.info("cleanup: %s lists only service(s) that are gone: %s", description, ", ".join(users))
         try:
             targets = _list_all(lattice.list_targets, backoff, targetGroupIdentifier=group["id"])
         except NotFoundError:

@@ -1422,3 +1422,46 @@ def test_sweep_unfinished_at_the_deadline_is_reported_and_never_fails_the_delete
         assert sweep_delete(SWEEP_PROPS, api, elapsed=drain.DEFAULT_TIMEOUT_SECONDS) is True
     assert "gave up after 600s" in caplog.text and "service r (svc-1, CREATE_IN_PROGRESS)" in caplog.text
     assert f"{TAG}={OWNER}" in caplog.text
+
+
+def test_a_target_group_whose_listed_service_is_gone_is_deleted_not_left_for_good(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 23 item 11: serviceArns lags a service's delete. The user that Lattice no longer knows (its tags: 404)
+    is no user: the group is deleted; while Lattice still refuses (409) it is pending, and the next poll retries.
+    A group with such a user and one that stays is still left alone."""
+    gone, theirs = "arn:svc-gone", "arn:svc-theirs"
+    groups = [group("lagging", users=(gone,)), group("shared", users=(gone, theirs))]
+
+    def tags(**kw: str) -> Any:
+        arn = kw["resourceArn"]
+        if arn == gone:
+            return error("ResourceNotFoundException", 404)
+        return {"tags": {TAG: "111122223333/other/vpc-0def"}} if arn == theirs else {"tags": {TAG: OWNER}}
+
+    api = Api(
+        list_target_groups={"items": groups},
+        list_tags_for_resource=tags,
+        list_targets={"items": []},
+        delete_target_group=[error("ConflictException", 409, "in use"), {}],
+    )
+    polls: list[list[str]] = []
+    with caplog.at_level(logging.INFO, logger=drain.LOG.name):
+        for _ in range(2):
+            pending: list[str] = []
+            drain._sweep_target_groups(api, OWNER, backoff()[0], pending)
+            polls.append(pending)
+    assert [kw for op, kw in api.calls if op == "delete_target_group"] == [{"targetGroupIdentifier": "tg-lagging"}] * 2
+    assert polls == [
+        [
+            "target group lagging (tg-lagging, ACTIVE) (busy: An error occurred (ConflictException) when calling the "
+            "Op operation: in use; trying again at the next poll)"
+        ],
+        ["target group lagging (tg-lagging, ACTIVE) (deleting)"],
+    ]
+    assert "cleanup: target group lagging (tg-lagging, ACTIVE) lists only service(s) that are gone: arn:svc-gone" in (
+        caplog.messages
+    )
+    assert (
+        "cleanup: leaving target group shared (tg-shared, ACTIVE) alone: used by service(s) that stay: arn:svc-theirs"
+    ) in caplog.messages
