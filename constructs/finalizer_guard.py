@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CustomResource, Duration
+from aws_cdk import Aws, CustomResource, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
@@ -79,7 +79,7 @@ class FinalizerGuard(Construct):
         function = PythonFunction(
             self,
             "Function",
-            packages=("k8s_api", "controller_credentials", "finalizer_guard"),
+            packages=("k8s_api", "controller_credentials", "finalizer_guard", "stack_removal"),
             handler="finalizer_guard.handler.on_event",
             description="Deletes a Gateway API object on destroy even when the controller cannot finalize it",
             timeout=TIMEOUT,
@@ -90,6 +90,10 @@ class FinalizerGuard(Construct):
         )
         function.role.add_to_policy(
             iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn])
+        )
+        # Tells a whole-stack removal (strip the finalizer) from an update's cleanup (leave it): its own stack only.
+        function.role.add_to_policy(
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[Aws.STACK_ID])
         )
         # Kubernetes access: delete and patch (finalizers) the Gateway API objects; read the controller's state.
         self._rbac = eks.KubernetesManifest(

@@ -132,7 +132,7 @@ class LatticeServiceNetwork(Construct):
         handler = PythonFunction(
             self,
             "DrainHandler",
-            packages=("lattice_drain",),
+            packages=("lattice_drain", "stack_removal"),
             handler="lattice_drain.handler.on_event",
             description="Waits for Lattice associations to go before the service network is deleted",
             timeout=Duration.minutes(1),
@@ -141,7 +141,7 @@ class LatticeServiceNetwork(Construct):
         waiter = PythonFunction(
             self,
             "DrainWaiter",
-            packages=("lattice_drain",),
+            packages=("lattice_drain", "stack_removal"),
             handler="lattice_drain.handler.is_complete",
             description="Polls the network's associations on delete; removes this cluster's controller leftovers",
             timeout=Duration.minutes(1),
@@ -272,7 +272,7 @@ class LatticeServiceSweep(Construct):
         handler = PythonFunction(
             self,
             "Handler",
-            packages=("lattice_drain",),
+            packages=("lattice_drain", "stack_removal"),
             handler="lattice_drain.handler.on_event",
             description="Validates the Lattice sweep; on delete records its start",
             timeout=Duration.minutes(1),
@@ -281,7 +281,7 @@ class LatticeServiceSweep(Construct):
         waiter = PythonFunction(
             self,
             "Waiter",
-            packages=("lattice_drain",),
+            packages=("lattice_drain", "stack_removal"),
             handler="lattice_drain.handler.is_complete",
             description="On the Gateway stack's delete, removes this cluster's controller leftovers from Lattice",
             timeout=Duration.minutes(1),

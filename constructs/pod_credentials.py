@@ -28,17 +28,23 @@ from config.model import App
 # The Kubernetes group the apps' check maps to (its RBAC Roles and RoleBindings share the name).
 APP_CREDENTIALS_CHECK_GROUP = "eks-lattice-gateway-app-credentials-check"
 RESOURCE_TYPE = "Custom::PodCredentials"
+# The apps' Roles and RoleBindings. Not the group's name, which the one manifest of all namespaces used before:
+# its Delete in the cleanup after an upgrade would `kubectl delete` those names, which the new per-namespace
+# manifests (applied first) would then hold.
+APP_CHECK_ROLE = "eks-lattice-gateway-app-pod-check"
 
 
-def credentials_check_rbac(group: str, namespaces: Sequence[str]) -> list[dict[str, object]]:
-    """A Role and RoleBinding per namespace: exactly list/delete pods and read Deployments there, for `group`."""
+def credentials_check_rbac(group: str, namespaces: Sequence[str], *, name: str = "") -> list[dict[str, object]]:
+    """A Role and RoleBinding per namespace (named `name`, default the group's): exactly list/delete pods and read
+    Deployments there, for `group`."""
+    name = name or group
     objects: list[dict[str, object]] = []
     for namespace in namespaces:
         objects += [
             {
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "Role",
-                "metadata": {"name": group, "namespace": namespace},
+                "metadata": {"name": name, "namespace": namespace},
                 "rules": [
                     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]},
                     {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
@@ -47,8 +53,8 @@ def credentials_check_rbac(group: str, namespaces: Sequence[str]) -> list[dict[s
             {
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "RoleBinding",
-                "metadata": {"name": group, "namespace": namespace},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": group},
+                "metadata": {"name": name, "namespace": namespace},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
                 "subjects": [{"kind": "Group", "name": group, "apiGroup": "rbac.authorization.k8s.io"}],
             },
         ]
@@ -89,14 +95,20 @@ class PodCredentialsChecks(Construct):
         function.role.add_to_policy(
             iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn])
         )
-        self._rbac = eks.KubernetesManifest(
-            self,
-            "Rbac",
-            cluster=cluster,
-            overwrite=True,
-            manifest=credentials_check_rbac(APP_CREDENTIALS_CHECK_GROUP, sorted(set(namespaces))),
-        )
-        self._rbac.node.add_dependency(*after)
+        # One manifest resource per namespace: a namespace that loses its last caller keeps existing, and an updated
+        # manifest's prune never deletes a Role or RoleBinding (not on kubectl's allowlist, tools/impact.py), so
+        # one shared manifest would orphan them there; a removed resource's Delete does delete them.
+        self._rbac: dict[str, eks.KubernetesManifest] = {}
+        for namespace in sorted(set(namespaces)):
+            rbac = eks.KubernetesManifest(
+                self,
+                f"Rbac-{namespace}",
+                cluster=cluster,
+                overwrite=True,
+                manifest=credentials_check_rbac(APP_CREDENTIALS_CHECK_GROUP, [namespace], name=APP_CHECK_ROLE),
+            )
+            rbac.node.add_dependency(*after)
+            self._rbac[namespace] = rbac
         self._access = eks.CfnAccessEntry(
             self,
             "Access",
@@ -129,5 +141,5 @@ class PodCredentialsChecks(Construct):
                 "AssociationArn": association.attr_association_arn,
             },
         )
-        resource.node.add_dependency(association, workload, self._rbac, self._access)
+        resource.node.add_dependency(association, workload, self._rbac[app.namespace], self._access)
         return resource

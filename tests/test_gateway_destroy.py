@@ -32,6 +32,7 @@ from constructs.finalizer_guard import object_path
 from finalizer_guard import handler as guard
 from k8s_api import KubeClient
 from lattice_drain import handler as drain
+from stack_removal.status import read_status
 
 from tests.conftest import Synthesized
 from tests.controller_finalizers import finalizer_of
@@ -122,8 +123,19 @@ class Destroy:
 
     def _guard(self, lid: str, res: dict[str, Any]) -> None:
         props = {**res["Properties"], "ClusterName": self.cluster}
-        event = {"RequestType": "Delete", "PhysicalResourceId": f"finalizer-guard/{lid}", "ResourceProperties": props}
-        deps = guard.Deps(kube_client=self.client, sleep=self._sleep, clock=lambda: self.now)
+        event = {
+            "RequestType": "Delete",
+            "StackId": STACK_ID,
+            "PhysicalResourceId": f"finalizer-guard/{lid}",
+            "ResourceProperties": props,
+        }
+        deps = guard.Deps(
+            kube_client=self.client,
+            # The real DescribeStacks (botocore) against the fake CloudFormation, which knows the stack's status.
+            stack_status=lambda stack: read_status(self.cloudformation.describe_stacks, stack),
+            sleep=self._sleep,
+            clock=lambda: self.now,
+        )
         guard.on_event(event, None, deps=deps)
 
     def _sleep(self, seconds: float) -> None:
@@ -342,3 +354,90 @@ def test_the_sweep_runs_after_the_controller_and_everything_it_finalizes_is_gone
     props = template["Resources"][sweep]["Properties"]
     assert props["Mode"] == "sweep"
     assert int(props["CleanupAfterSeconds"]) < int(props["TimeoutSeconds"])
+
+
+def _guard_paths(template: dict[str, Any]) -> dict[str, str]:
+    """Each finalizer guard's logical id -> the API path of its object (with the cluster, its physical id)."""
+    return {
+        lid: str(r["Properties"]["Path"])
+        for lid, r in template["Resources"].items()
+        if r["Type"] == "Custom::FinalizerGuard"
+    }
+
+
+@pytest.mark.parametrize(
+    "status", ["UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"]
+)
+def test_an_updates_cleanup_with_the_controller_down_leaves_lattice_to_the_controller_when_it_returns(
+    synth: Synthesized,
+    variant: Synthesized,
+    fakes: tuple[FakeKubeApi, FakeLattice, FakeCloudFormation],
+    status: str,
+) -> None:
+    """Issue 23, the guard in an update: the default config updated to the variant (serviceNetworkAuthType NONE, the
+    demo route under a new hostname, so a new route object) deletes, in the update's cleanup, the old route's
+    guard and every IAMAuthPolicy's. With the controller down the guards delete the objects but keep the
+    controller's finalizers (the stack is not removed, so no sweep comes); the modelled controller, back, then
+    removes the old route's Lattice service and resets the kept services' auth type: Lattice ends as the new config
+    says. Had a guard stripped a finalizer, the controller would never see the object and the test would fail."""
+    api, fake, stacks = fakes
+    old, new = synth.templates[STACK], variant.templates[STACK]
+    update = Destroy(synth, api, fake, stacks)
+    stacks.statuses[STACK_ID] = status
+    network = fake.add_network(synth.config.service_network_name)
+    routes = [obj for _, obj, _ in update.finalized_objects() if obj["kind"] == "HTTPRoute"]
+    auth: dict[str, str] = {}  # service id -> its auth type (the fake does not model it)
+    for route in routes:
+        tags = {MANAGED_BY: update.owner, ROUTE_NAME: route["metadata"]["name"]}
+        service, _ = fake.add_associated_service(route["metadata"]["name"][:20], tags=tags, network=network)
+        auth[service.id] = "AWS_IAM"
+    update.seed_cluster()
+    before, after = _guard_paths(old), _guard_paths(new)
+    cleanup = [lid for lid, path in before.items() if after.get(lid) != path]
+    kinds = {before[lid].split("/")[-2] for lid in cleanup}
+    assert kinds == {"httproutes", "iamauthpolicies"}, "the variant should drop a route and the auth policies"
+
+    for lid in sorted(cleanup):
+        update._guard(lid, old["Resources"][lid])
+
+    assert not [r for r in api.requests if r.method == "PATCH"], "a finalizer was removed outside a stack removal"
+    held = {lid: api.get_object(before[lid]) for lid in cleanup}
+    for lid, obj in held.items():
+        assert obj is not None and obj["metadata"].get("deletionTimestamp"), lid
+        assert obj["metadata"]["finalizers"], f"{lid}: the controller's finalizer is gone"
+    assert update.now == 0.0, "with the controller down there is nothing to wait for"
+
+    # The controller is back and finalizes what is Terminating.
+    for path in (before[lid] for lid in cleanup):
+        obj = api.get_object(path)
+        assert obj is not None
+        if path.split("/")[-2] == "httproutes":
+            for sid in [k for k, s in fake.services.items() if s.tags.get(ROUTE_NAME) == obj["metadata"]["name"]]:
+                for aid in [a for a, assoc in fake.associations.items() if assoc.service == sid]:
+                    del fake.associations[aid]
+                del fake.services[sid]
+        else:  # an IAMAuthPolicy: its route's service back to auth type NONE
+            target = obj["spec"]["targetRef"]["name"]
+            for sid, service in fake.services.items():
+                if service.tags.get(ROUTE_NAME) == target:
+                    auth[sid] = "NONE"
+        api.delete_object(path)
+
+    kept = {obj["metadata"]["name"] for _, obj, _ in Destroy(variant, api, fake, stacks).finalized_objects()}
+    assert {s.tags[ROUTE_NAME] for s in fake.services.values()} <= kept, "a dropped route's service is left"
+    assert variant.config.service_network_auth_type == "NONE"
+    assert {auth[sid] for sid in fake.services} <= {"NONE"}
+
+
+def test_the_guard_may_read_its_own_stacks_status_only(synth: Synthesized) -> None:
+    template = synth.templates[STACK]
+    (function,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "finalizer_guard.handler.on_event"
+    ]
+    table = {token_key({"Ref": "AWS::StackId"}): STACK_ID}
+    statements = role_statements(template, function["Properties"]["Role"]["Fn::GetAtt"][0], table)
+    assert evaluate(statements, Request("cloudformation:DescribeStacks", STACK_ID)) is Decision.ALLOW
+    other = STACK_ID.replace(STACK, "EksLatticeGateway-Platform")
+    assert evaluate(statements, Request("cloudformation:DescribeStacks", other)) is Decision.IMPLICIT_DENY

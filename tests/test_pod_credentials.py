@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 from constructs.gateway_controller import CREDENTIALS_CHECK_GROUP
-from constructs.pod_credentials import APP_CREDENTIALS_CHECK_GROUP, RESOURCE_TYPE
+from constructs.pod_credentials import APP_CHECK_ROLE, APP_CREDENTIALS_CHECK_GROUP, RESOURCE_TYPE
 
 from config.loader import DEFAULTS
 from tests.conftest import Synthesized
 from tests.service_constraints import k8s_objects, parse_json
+from tools import impact
 
 CHECK_TYPES = ("Custom::ControllerCredentials", RESOURCE_TYPE)
 MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
@@ -29,12 +30,16 @@ HELM = "Custom::AWSCDK-EKS-HelmChart"
 DEMO = {k: v for k, v in DEFAULTS["apps"][0].items() if k != "name"}
 
 
-def _callers_config() -> dict[str, Any]:
+def _callers_config(*, team_calls: bool = True) -> dict[str, Any]:
+    """Callers in default and in team; without `team_calls`, team's apps stay but call nothing (its last callers
+    gone, the namespace kept)."""
+    team_caller = {"calls": ["default/demo-http-route"]} if team_calls else {}
+    idle_caller = {"calls": ["demo-http-route"]} if team_calls else {}
     apps = [
         *DEFAULTS["apps"],
         {"name": "caller", **DEMO, "calls": ["demo-http-route"]},
-        {"name": "team-caller", **DEMO, "namespace": "team", "calls": ["default/demo-http-route"]},
-        {"name": "idle-caller", **DEMO, "namespace": "team", "replicas": 0, "calls": ["demo-http-route"]},
+        {"name": "team-caller", **DEMO, "namespace": "team", **team_caller},
+        {"name": "idle-caller", **DEMO, "namespace": "team", "replicas": 0, **idle_caller},
     ]
     return {"apps": json.dumps(apps)}
 
@@ -42,6 +47,11 @@ def _callers_config() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def callers(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return Synthesized(tmp_path_factory.mktemp("callers"), _callers_config())
+
+
+@pytest.fixture(scope="module")
+def quiet_team(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return Synthesized(tmp_path_factory.mktemp("quiet-team"), _callers_config(team_calls=False))
 
 
 def _pod_starters(resource: dict[str, Any]) -> set[tuple[str, str]]:
@@ -124,7 +134,7 @@ def test_the_app_checks_kubernetes_rights_are_the_controller_checks(callers: Syn
         if resource["Type"] == MANIFEST:
             for _, obj in k8s_objects(resource.get("Properties", {})):
                 name = obj.get("metadata", {}).get("name")
-                if obj.get("kind") in ("Role", "ClusterRole") and name in (APP_CREDENTIALS_CHECK_GROUP,):
+                if obj.get("kind") in ("Role", "ClusterRole") and name in (APP_CREDENTIALS_CHECK_GROUP, APP_CHECK_ROLE):
                     assert obj["kind"] == "Role"
                     rules[obj["metadata"]["namespace"]] = obj["rules"]
     assert rules.keys() == {"default", "team"}
@@ -149,3 +159,42 @@ def test_the_app_check_passes_cdk_nag(callers: Synthesized) -> None:
     report = callers.validation_report
     assert report is not None, "cdk-nag did not run (no validation report)"
     assert [v["ruleName"] for p in report["pluginReports"] for v in p["violations"]] == []
+
+
+GATEWAY = "EksLatticeGateway-Gateway"
+
+
+def test_adding_or_removing_a_namespaces_callers_leaves_no_object_behind(
+    synth: Synthesized, callers: Synthesized, quiet_team: Synthesized
+) -> None:
+    """Issue 23 item 2, its class: over EVERY KubernetesManifest of the synthesized gateway stack (not only the
+    workload's), a change that gives a namespace its first caller or takes its last one (the namespace stays, or
+    goes) orphans nothing and deletes nothing the new template keeps; and the team's RBAC really comes and goes."""
+    pairs = [(callers, quiet_team), (quiet_team, callers), (synth, callers), (callers, synth)]
+    for old, new in pairs:
+        found = impact.compare(old.templates, new.templates, stacks=[GATEWAY]).kubernetes
+        assert not [c for c in found if c.action == "orphan" or (c.blocking and c.old is not None)], found
+    assert "team" in _rbac_namespaces(callers.templates[GATEWAY], APP_CREDENTIALS_CHECK_GROUP)
+    assert _rbac_namespaces(quiet_team.templates[GATEWAY], APP_CREDENTIALS_CHECK_GROUP) == {"default"}
+    gone = {
+        (c.old.kind, c.old.namespace)
+        for c in impact.compare(callers.templates, quiet_team.templates, stacks=[GATEWAY]).kubernetes
+        if c.action == "delete" and c.old
+    }
+    assert {("Role", "team"), ("RoleBinding", "team")} <= gone  # deleted with their own manifest resource
+
+
+def test_each_namespaces_app_check_rbac_is_its_own_manifest(callers: Synthesized) -> None:
+    """One manifest resource per namespace, so that losing a namespace's callers removes a resource (whose Delete
+    deletes the objects) rather than updating a shared one (whose prune would leave them)."""
+    template = callers.templates[GATEWAY]
+    by_manifest = [
+        {obj["metadata"]["namespace"] for _, obj in k8s_objects(r.get("Properties", {})) if obj.get("kind") == "Role"}
+        for r in template["Resources"].values()
+        if r["Type"] == MANIFEST
+        and any(
+            obj.get("kind") == "Role" and obj["metadata"].get("name") == APP_CHECK_ROLE
+            for _, obj in k8s_objects(r.get("Properties", {}))
+        )
+    ]
+    assert sorted(map(sorted, by_manifest)) == [["default"], ["team"]]

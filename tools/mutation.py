@@ -62,6 +62,7 @@ SUITES: dict[str, tuple[str, ...]] = {
     "lambda/lattice_metrics/": ("tests/lambda/test_lattice_metrics*.py",),
     "lambda/ram_share_wait/": ("tests/lambda/test_ram_share_wait*.py",),
     "lambda/smoke/": ("tests/lambda/test_smoke*.py",),
+    "lambda/stack_removal/": ("tests/lambda/test_stack_removal*.py",),
     # tests/test_dns_updates.py replays the synthesized stacks: every test there needs a synth (see above).
     "lambda/zone_sweep/": ("tests/lambda/test_zone_sweep*.py",),
     "config/": ("tests/test_config*.py",),

@@ -9,17 +9,22 @@ aws-cdk-lib's kubectl handler deletes a manifest with `kubectl delete` (waits fo
 with the controller down or without credentials that Lambda times out and the Gateway stack ends DELETE_FAILED.
 This resource depends on its object, so CloudFormation deletes it first: it deletes the object itself, waits
 while the controller is healthy (a ready replica with Pod Identity credentials) for up to GraceSeconds, and
-otherwise removes the controller's finalizer -- only that one, only on this object -- so the object goes and the
-later `kubectl delete` finds it gone. The Lattice resources the controller did not clean up are swept by the
-Gateway stack's service sweep and, on a whole destroy, the Platform stack's drain waiter
-(lambda/lattice_drain/handler.py).
+otherwise, only while CloudFormation removes the guard's whole stack (deleted, or a first create rolled back:
+DescribeStacks of the event's StackId, lambda/stack_removal/status.py), removes the controller's finalizer --
+only that one, only on this object -- so the object goes and the later `kubectl delete` finds it gone. The
+Lattice resources the controller did not clean up are then swept by the Gateway stack's service sweep and, on a
+whole destroy, the Platform stack's drain waiter (lambda/lattice_drain/handler.py), which also run only then.
+In an update's cleanup (a route dropped, serviceNetworkAuthType -> NONE drops the IAMAuthPolicies) nothing
+sweeps and the stack lives on, so the finalizer stays: the Delete returns with the object Terminating and the
+controller, when it is back, removes the route's service or resets the auth type and then its finalizer
+(v2.1.3 has no other garbage collection for services). An unreadable stack status counts as an update.
 
 ResourceProperties: ClusterName, Path (the object's API path), Finalizer (the controller's finalizer on its
 kind), ControllerNamespace, ControllerServiceAccount (required); GraceSeconds (default 300).
 Create/Update: nothing (the physical id names the object). Delete: as above; never fails for an object that is
 gone; fails with a readable reason only when the Kubernetes API cannot be reached within the Lambda's time.
-Needs AWS_REGION, eks:DescribeCluster; Kubernetes RBAC: get/delete/patch the object, list the controller's
-Deployments and pods.
+Needs AWS_REGION, eks:DescribeCluster, cloudformation:DescribeStacks on its own stack; Kubernetes RBAC:
+get/delete/patch the object, list the controller's Deployments and pods.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from typing import Any
 from controller_credentials.handler import Settings as ControllerSettings
 from controller_credentials.handler import observe
 from k8s_api import KubeApiError, KubeClient
+from stack_removal.status import read_status, removes_whole_stack
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -91,6 +97,15 @@ def physical_id(settings: Settings) -> str:
     return f"{PHYSICAL_ID_PREFIX}{settings.cluster_name}{settings.path}"
 
 
+def _default_stack_status(stack: str) -> str:
+    import boto3  # noqa: PLC0415 - only the Lambda runtime needs it; tests inject a reader
+    from botocore.config import Config  # noqa: PLC0415
+
+    # Bounded (two attempts, at most ~16 s) so it fits in the 2 polls release() keeps after the grace.
+    config = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2})
+    return read_status(boto3.client("cloudformation", config=config).describe_stacks, stack)
+
+
 def _default_kube_client(cluster_name: str, time_left: Callable[[], float]) -> KubeClient:
     # DescribeCluster bounded by k8s_api.bounded_eks_config; the Kubernetes calls by the invocation's time.
     return KubeClient.for_lambda(cluster_name, error=GuardError, time_left=time_left)
@@ -101,6 +116,8 @@ class Deps:
     """Collaborators, replaceable in tests."""
 
     kube_client: Callable[[str, Callable[[], float]], KubeClient] = _default_kube_client
+    # The StackStatus of a stack, by id (DescribeStacks); raising means "cannot tell".
+    stack_status: Callable[[str], str] = _default_stack_status
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     poll_interval: float = 10.0
@@ -136,11 +153,33 @@ def _strip(client: KubeClient, settings: Settings, obj: Mapping[str, Any]) -> No
     client.request("PATCH", settings.path, body=json.dumps(patch).encode(), content_type=MERGE_PATCH)
 
 
-def release(client: KubeClient, settings: Settings, *, deps: Deps, budget: float) -> str:
-    """Delete the object and see it gone, or its controller finalizer removed; returns what happened."""
+def whole_stack_removed(stack: str, deps: Deps) -> bool:
+    """True only while CloudFormation removes the guard's whole stack (stack_removal.status); an unreadable or
+    unknown status is not a removal: leaving a finalizer only delays, stripping it in an update strands Lattice
+    resources nobody sweeps."""
+    if not stack:
+        logger.warning("no StackId in the event: cannot tell a stack delete from an update; keeping the finalizer")
+        return False
+    try:
+        status = deps.stack_status(stack)
+    except Exception as err:
+        logger.warning("cannot read the status of stack %s (%s); keeping the finalizer", stack, err)
+        return False
+    whole = removes_whole_stack(status)
+    if not whole:
+        logger.info("stack %s is %s: not removed as a whole", stack, status)
+    return whole
+
+
+def release(  # noqa: PLR0911 - one outcome per way out reads best as early returns
+    client: KubeClient, settings: Settings, *, deps: Deps, budget: float, stack: str = ""
+) -> str:
+    """Delete the object and see it gone, or (only while the whole stack is being removed) its controller
+    finalizer removed, or left for the controller to finish; returns what happened."""
     deadline = deps.clock() + budget
     # The grace ends early enough to strip within the budget.
     grace_end = deps.clock() + min(settings.grace, max(0.0, budget - 2 * deps.poll_interval))
+    whole: bool | None = None  # read once, when it matters
     try:
         obj = client.get(settings.path)
         if obj is None:
@@ -161,6 +200,20 @@ def release(client: KubeClient, settings: Settings, *, deps: Deps, budget: float
                 return f"deleting; held only by {', '.join(_finalizers(obj)) or 'nothing'}"
             healthy = controller_healthy(client, settings)
             if not healthy or deps.clock() >= grace_end:
+                why = "the controller has no ready replica with credentials" if not healthy else "grace ran out"
+                if whole is None:
+                    whole = whole_stack_removed(stack, deps)
+                if not whole:
+                    # An update's cleanup (a route dropped, auth NONE): the stack and the controller stay, and no
+                    # sweep runs, so only the controller can undo this object in Lattice; it does when it returns.
+                    logger.warning(
+                        "%s is being deleted but %s; its stack is not being removed, so the finalizer %s stays for "
+                        "the controller to finish its Lattice cleanup when it is back",
+                        settings.path,
+                        why,
+                        settings.finalizer,
+                    )
+                    return f"deleting; finalizer left for the controller ({why})"
                 try:
                     _strip(client, settings, obj)
                 except KubeApiError as err:
@@ -169,7 +222,6 @@ def release(client: KubeClient, settings: Settings, *, deps: Deps, budget: float
                     if err.status != 409:
                         raise
                     continue  # changed meanwhile: look again
-                why = "the controller has no ready replica with credentials" if not healthy else "grace ran out"
                 logger.warning(
                     "removed finalizer %s from %s (%s); the drain waiter sweeps what it left in Lattice",
                     settings.finalizer,
@@ -209,6 +261,7 @@ def on_event(event: Mapping[str, Any], context: Any = None, *, deps: Deps | None
         client = deps.kube_client(settings.cluster_name, time_left)
     except KubeApiError as err:
         raise GuardError(str(err)) from err
-    outcome = release(client, settings, deps=deps, budget=max(1.0, min(time_left(), 3600.0)))
+    budget = max(1.0, min(time_left(), 3600.0))
+    outcome = release(client, settings, deps=deps, budget=budget, stack=str(event.get("StackId") or ""))
     logger.info("%s: %s", settings.path, outcome)
     return {"PhysicalResourceId": event.get("PhysicalResourceId") or physical_id(settings)}

@@ -23,7 +23,7 @@ Mode (optional, default drain): `sweep` is the Gateway stack's copy of this reso
 required). A Gateway-only destroy (the README's recovery for a kept hostname)
 deletes the routes, and with the controller down (its finalizers removed by the finalizer guard) their Lattice
 services stay: associated with the network, holding their custom domains, so the next deploy's services can't
-take them. In sweep mode the Delete, while its stack is being deleted, removes this cluster's leftovers from the
+take them. In sweep mode the Delete, while its whole stack is being removed, removes this cluster's leftovers from the
 network in the steps below (after CleanupAfterSeconds while associations of ours remain), waits for nothing else,
 and never touches the network, its VPC associations or what other accounts associated.
 
@@ -38,12 +38,14 @@ Lattice requires, what carries exactly that ManagedBy tag and nothing else:
      network (DeleteService also deletes their listeners, rules, auth and access-log settings);
   3. the target groups in the cluster VPC, once no service uses them (targets deregistered first, as the
      controller does); one that only services kept in step 2, or not this cluster's, use is left alone and
-     not waited for (those services stay, so it would never become free).
-Steps 2 and 3 run only when the stack itself is being deleted (DescribeStacks of the event's StackId says
-DELETE_IN_PROGRESS). The same Delete also comes when an update replaces the network (serviceNetworkName
-changed). That update cannot succeed in place: a VPC can be associated with only one service network, and
-ServiceNetworkVpcAssociation's ServiceNetworkIdentifier and VpcIdentifier are create-only, so CloudFormation
-creates the new association while the old one exists and Lattice refuses it; the rollback then deletes the new
+     not waited for (those services stay, so it would never become free); a service Lattice no longer knows,
+     which the group's serviceArns can still list for a while after its delete, is no user.
+Steps 2 and 3 run only when CloudFormation removes the whole stack (DescribeStacks of the event's StackId says
+DELETE_IN_PROGRESS, or ROLLBACK_IN_PROGRESS: a first create rolled back; lambda/stack_removal/status.py).
+The same Delete also comes when an update replaces the network (serviceNetworkName changed). That update cannot
+succeed in place: a VPC can be associated with only one service network, and ServiceNetworkVpcAssociation's
+ServiceNetworkIdentifier and VpcIdentifier are create-only, so CloudFormation creates the new association while
+the old one exists and Lattice refuses it; the rollback then deletes the new
 network (the README's way to rename: destroy the Gateway and Platform stacks, then deploy). Either way the
 cluster, its routes and their services live on, so only step 1 runs, on this network's associations (which
 nobody can use any more: the VPC associations are deleted before this resource). A status that can't be read
@@ -84,6 +86,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from stack_removal.status import read_status, removes_whole_stack
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -261,18 +265,19 @@ class _Sweep:
 
 
 def _stack_deleting(cloudformation: Any, stack: str, backoff: _Backoff) -> bool:
-    """True only if CloudFormation says the stack itself is being deleted; anything else (an update's cleanup,
-    a rollback, an error) means the cluster's services may still be in use."""
+    """True only if CloudFormation is removing the whole stack (deleted, or a first create rolled back:
+    stack_removal.status); anything else (an update's cleanup or rollback, an error) means the cluster's
+    services may still be in use."""
     try:
         client = cloudformation if cloudformation is not None else _cloudformation_client()
-        stacks = _call(client.describe_stacks, backoff, StackName=stack).get("Stacks") or []
+        status = read_status(lambda **params: _call(client.describe_stacks, backoff, **params), stack)
     except Exception as err:
         LOG.warning("cannot read the status of stack %s (%s); cleaning up only this network's associations", stack, err)
         return False
-    status = str(stacks[0].get("StackStatus")) if stacks else ""
-    if status != "DELETE_IN_PROGRESS":
-        LOG.info("stack %s is %s, not being deleted: only this network's associations are cleaned up", stack, status)
-    return status == "DELETE_IN_PROGRESS"
+    whole = removes_whole_stack(status)
+    if not whole:
+        LOG.info("stack %s is %s, not being removed: only this network's associations are cleaned up", stack, status)
+    return whole
 
 
 def _swept(  # noqa: PLR0911 - one verdict per case reads best as early returns
@@ -397,12 +402,16 @@ def _sweep(lattice: Any, network: str, svc_assocs: list[dict[str, Any]], sweep: 
     return pending
 
 
-def _owned(lattice: Any, arn: str, owner: str, backoff: _Backoff) -> bool:
-    """True only if the resource's ManagedBy tag is exactly `owner`; unreadable tags mean not ours."""
+OURS, THEIRS, GONE = "ours", "theirs", "gone"
+
+
+def _ownership(lattice: Any, arn: str, owner: str, backoff: _Backoff) -> str:
+    """OURS only if the resource's ManagedBy tag is exactly `owner`; GONE if Lattice no longer knows it; THEIRS
+    otherwise (unreadable tags included)."""
     try:
         tags = _call(lattice.list_tags_for_resource, backoff, resourceArn=arn).get("tags") or {}
     except NotFoundError:
-        return False
+        return GONE
     except (TransientError, OutOfTimeError):
         raise
     except Exception as err:
@@ -410,8 +419,12 @@ def _owned(lattice: Any, arn: str, owner: str, backoff: _Backoff) -> bool:
         if code not in {"AccessDeniedException", "AccessDenied"}:
             raise
         LOG.info("cannot read the tags of %s (%s); not ours to delete", arn, code)
-        return False
-    return bool(tags.get(MANAGED_BY_TAG) == owner)
+        return THEIRS
+    return OURS if tags.get(MANAGED_BY_TAG) == owner else THEIRS
+
+
+def _owned(lattice: Any, arn: str, owner: str, backoff: _Backoff) -> bool:
+    return _ownership(lattice, arn, owner, backoff) == OURS
 
 
 def _delete(operation: Callable[..., Any], backoff: _Backoff, description: str, **params: Any) -> str | None:
@@ -493,15 +506,20 @@ def _sweep_target_groups(
         if group.get("status") in {"DELETE_IN_PROGRESS", "CREATE_IN_PROGRESS"}:
             pending.append(description)
             continue
-        users = [str(arn) for arn in group.get("serviceArns") or []]
+        arns = [str(arn) for arn in group.get("serviceArns") or []]
+        users = {arn: THEIRS if arn in kept else _ownership(lattice, arn, owner, backoff) for arn in arns}
         # A listener rule still routes to it: wait for the delete of a service of ours that is going.
-        going = [arn for arn in users if arn not in kept and _owned(lattice, arn, owner, backoff)]
+        going = [arn for arn, whose in users.items() if whose == OURS]
         if going:
             pending.append(f"{description} (still used by {', '.join(going)})")
             continue
-        if users:
-            LOG.info("cleanup: leaving %s alone: used by service(s) that stay: %s", description, ", ".join(users))
+        if staying := [arn for arn, whose in users.items() if whose == THEIRS]:
+            LOG.info("cleanup: leaving %s alone: used by service(s) that stay: %s", description, ", ".join(staying))
             continue
+        if users:
+            # serviceArns lags a service's delete: a user Lattice no longer knows is no user. If Lattice still
+            # refuses the delete (409), it is pending and the next poll tries again.
+            LOG.info("cleanup: %s lists only service(s) that are gone: %s", description, ", ".join(users))
         try:
             targets = _list_all(lattice.list_targets, backoff, targetGroupIdentifier=group["id"])
         except NotFoundError:

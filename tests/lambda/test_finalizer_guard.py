@@ -25,6 +25,7 @@ ROUTE_FINALIZER, GATEWAY_FINALIZER = "httproute.k8s.aws/resources", "gateway.k8s
 POLICY = "/apis/application-networking.k8s.aws/v1alpha1/namespaces/default/iamauthpolicies/demo-http-route-d0c43d"
 POLICY_FINALIZER = "application-networking.k8s.aws/iam-auth-policy"
 LAMBDA_SECONDS = 600.0
+STACK = "arn:aws:cloudformation:eu-west-1:123456789012:stack/Gateway/0a1b"  # being deleted (see deps)
 CREDENTIAL_ENV = [{"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"}]
 
 
@@ -100,7 +101,13 @@ def deps(api: FakeKubeApi, controller: Controller) -> guard.Deps:
             time_left=time_left,
         )
 
-    return guard.Deps(kube_client=client, sleep=controller.sleep, clock=controller.clock, poll_interval=10.0)
+    return guard.Deps(
+        kube_client=client,
+        stack_status=lambda stack: "DELETE_IN_PROGRESS" if stack == STACK else "",
+        sleep=controller.sleep,
+        clock=controller.clock,
+        poll_interval=10.0,
+    )
 
 
 def event(
@@ -108,6 +115,7 @@ def event(
 ) -> dict[str, Any]:
     return {
         "RequestType": request_type,
+        "StackId": STACK,
         "PhysicalResourceId": f"finalizer-guard/eks-demo{path}",
         "ResourceProperties": {
             "ClusterName": "eks-demo",

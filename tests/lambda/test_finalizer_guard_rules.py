@@ -15,6 +15,8 @@ from finalizer_guard import handler as guard
 from k8s_api import KubeApiError, KubeClient
 
 from tests.support.fake_kube import FakeKubeApi
+from tests.support.stack_statuses import WHOLE_STACK_REMOVAL as STACK_REMOVAL
+from tests.support.stack_statuses import botocore_stack_statuses
 
 NS, SA = "aws-application-networking-system", "gateway-api-controller"
 ROUTE = "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/demo"
@@ -51,12 +53,23 @@ class Clock:
         return self.now
 
 
+STACK = "arn:aws:cloudformation:eu-west-1:123456789012:stack/Gateway/0a1b"
+
+
+def deleting(stack: str) -> str:
+    """The guard's stack while it is deleted (every other status: tests/lambda/test_stack_removal.py)."""
+    assert stack == STACK
+    return "DELETE_IN_PROGRESS"
+
+
 def kube(api: FakeKubeApi) -> KubeClient:
     return KubeClient(endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: api.token, sleep=lambda _: None)
 
 
 def deps(api: FakeKubeApi, clock: Clock, poll: float = 10.0) -> guard.Deps:
-    return guard.Deps(kube_client=lambda *_: kube(api), sleep=clock.sleep, clock=clock, poll_interval=poll)
+    return guard.Deps(
+        kube_client=lambda *_: kube(api), stack_status=deleting, sleep=clock.sleep, clock=clock, poll_interval=poll
+    )
 
 
 def settings(**props: Any) -> guard.Settings:
@@ -133,34 +146,34 @@ def test_grace_seconds_refused(raw: Any, message: str) -> None:
 
 def test_an_absent_object_is_already_gone(api: FakeKubeApi) -> None:
     clock = Clock()
-    assert guard.release(kube(api), settings(), deps=deps(api, clock), budget=100.0) == "already gone"
+    assert guard.release(kube(api), settings(), deps=deps(api, clock), budget=100.0, stack=STACK) == "already gone"
     assert methods(api) == ["GET"]
 
 
 def test_an_object_gone_between_get_and_delete_is_already_gone(api: FakeKubeApi) -> None:
     put(api, [FINALIZER])
     api.fail_next(ROUTE, 404, method="DELETE")
-    assert guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0) == "already gone"
+    assert guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0, stack=STACK) == "already gone"
 
 
 def test_a_delete_refused_otherwise_is_the_failure(api: FakeKubeApi) -> None:
     put(api, [FINALIZER])
     api.fail_next(ROUTE, 405, method="DELETE", message="nope")
     with pytest.raises(guard.GuardError) as exc:
-        guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0)
+        guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0, stack=STACK)
     assert str(exc.value) == f"deleting {ROUTE}: DELETE {ROUTE} failed: HTTP 405: nope"
 
 
 def test_the_delete_is_a_background_delete(api: FakeKubeApi) -> None:
     put(api, [])
-    assert guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0) == "deleted"
+    assert guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0, stack=STACK) == "deleted"
     [delete] = [r for r in api.requests if r.method == "DELETE"]
     assert delete.query == {"propagationPolicy": "Background"}
 
 
 def test_an_object_already_terminating_is_not_deleted_again(api: FakeKubeApi) -> None:
     put(api, [FINALIZER], deletionTimestamp="2025-01-01T00:00:00Z", resourceVersion="3")
-    outcome = guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0)
+    outcome = guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0, stack=STACK)
     assert outcome == "finalizer removed: the controller has no ready replica with credentials"
     assert methods(api) == ["GET", "GET", "PATCH"]
 
@@ -170,7 +183,7 @@ def test_an_object_already_terminating_is_not_deleted_again(api: FakeKubeApi) ->
 )
 def test_what_else_holds_it_is_reported_not_removed(api: FakeKubeApi, finalizers: list[str], held_by: str) -> None:
     put(api, finalizers, deletionTimestamp="2025-01-01T00:00:00Z")
-    outcome = guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0)
+    outcome = guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0, stack=STACK)
     assert outcome == f"deleting; held only by {held_by}"
     assert "PATCH" not in methods(api)
 
@@ -178,20 +191,20 @@ def test_what_else_holds_it_is_reported_not_removed(api: FakeKubeApi, finalizers
 def test_an_object_gone_before_the_strip_is_deleted(api: FakeKubeApi) -> None:
     put(api, [FINALIZER])
     api.fail_next(ROUTE, 404, method="PATCH")
-    assert guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0) == "deleted"
+    assert guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0, stack=STACK) == "deleted"
 
 
 def test_a_strip_refused_otherwise_is_the_failure(api: FakeKubeApi) -> None:
     put(api, [FINALIZER])
     api.fail_next(ROUTE, 422, method="PATCH", message="invalid")
     with pytest.raises(guard.GuardError) as exc:
-        guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0)
+        guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0, stack=STACK)
     assert str(exc.value) == f"deleting {ROUTE}: PATCH {ROUTE} failed: HTTP 422: invalid"
 
 
 def test_without_a_resource_version_the_patch_names_none(api: FakeKubeApi) -> None:
     put(api, ["a.example/keep", FINALIZER])
-    guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0)
+    guard.release(kube(api), settings(), deps=deps(api, Clock()), budget=100.0, stack=STACK)
     [patch] = [r for r in api.requests if r.method == "PATCH"]
     assert json.loads(patch.body) == {"metadata": {"finalizers": ["a.example/keep"]}}
 
@@ -202,7 +215,7 @@ def test_a_controller_that_cannot_be_seen_counts_as_down(api: FakeKubeApi, caplo
     put(api, [FINALIZER])
     caplog.set_level(logging.WARNING, logger=guard.logger.name)
     clock = Clock()
-    outcome = guard.release(kube(api), settings(), deps=deps(api, clock), budget=100.0)
+    outcome = guard.release(kube(api), settings(), deps=deps(api, clock), budget=100.0, stack=STACK)
     assert outcome == "finalizer removed: the controller has no ready replica with credentials"
     assert clock.now == 0.0
     [seen, removed] = [r.getMessage() for r in caplog.records]
@@ -222,7 +235,7 @@ def test_the_strip_comes_exactly_when_the_grace_ends(api: FakeKubeApi, caplog: p
     put(api, [FINALIZER])
     caplog.set_level(logging.WARNING, logger=guard.logger.name)
     clock = Clock()
-    outcome = guard.release(kube(api), settings(GraceSeconds="20"), deps=deps(api, clock), budget=100.0)
+    outcome = guard.release(kube(api), settings(GraceSeconds="20"), deps=deps(api, clock), budget=100.0, stack=STACK)
     assert (outcome, clock.now, clock.slept) == ("finalizer removed: grace ran out", 20.0, [10.0, 10.0])
     assert [r.getMessage() for r in caplog.records] == [
         f"removed finalizer {FINALIZER} from {ROUTE} (grace ran out); the drain waiter sweeps what it left in Lattice"
@@ -241,7 +254,7 @@ def test_the_grace_ends_two_polls_before_the_budget(api: FakeKubeApi, budget: fl
     healthy_controller(api)
     put(api, [FINALIZER])
     clock = Clock()
-    outcome = guard.release(kube(api), settings(GraceSeconds="3000"), deps=deps(api, clock), budget=budget)
+    outcome = guard.release(kube(api), settings(GraceSeconds="3000"), deps=deps(api, clock), budget=budget, stack=STACK)
     assert (outcome, clock.now) == ("finalizer removed: grace ran out", stripped_at)
 
 
@@ -260,9 +273,11 @@ def test_the_deadline_backstop_names_budget_and_path(api: FakeKubeApi) -> None:
     healthy_controller(api)
     put(api, [FINALIZER])
     clock = Script(0.0, 0.5, 30.0)  # deadline 30, grace end 30.5; then the clock stands at the deadline
-    d = guard.Deps(kube_client=lambda *_: kube(api), sleep=lambda s: None, clock=clock, poll_interval=0.0)
+    d = guard.Deps(
+        kube_client=lambda *_: kube(api), stack_status=deleting, sleep=lambda s: None, clock=clock, poll_interval=0.0
+    )
     with pytest.raises(guard.GuardError) as exc:
-        guard.release(kube(api), settings(GraceSeconds="3000"), deps=d, budget=30.0)
+        guard.release(kube(api), settings(GraceSeconds="3000"), deps=d, budget=30.0, stack=STACK)
     assert str(exc.value) == f"timed out after 30s waiting for {ROUTE} to be deleted"
 
 
@@ -278,7 +293,7 @@ class Context:
 
 
 def event(request_type: str = "Delete", physical: str | None = "finalizer-guard/x", **props: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"RequestType": request_type, "ResourceProperties": {**PROPS, **props}}
+    out: dict[str, Any] = {"RequestType": request_type, "StackId": STACK, "ResourceProperties": {**PROPS, **props}}
     if physical is not None:
         out["PhysicalResourceId"] = physical
     return out
@@ -291,7 +306,7 @@ def test_the_client_factory_gets_the_cluster_and_the_lambdas_time_less_the_reser
         asked.append((cluster, time_left()))
         return kube(api)
 
-    result = guard.on_event(event(), Context(600_000), deps=guard.Deps(kube_client=factory))
+    result = guard.on_event(event(), Context(600_000), deps=guard.Deps(kube_client=factory, stack_status=deleting))
     assert asked == [("eks-demo", 580.0)]
     assert result == {"PhysicalResourceId": "finalizer-guard/x"}
 
@@ -303,7 +318,7 @@ def test_without_a_context_there_is_no_time_limit(api: FakeKubeApi) -> None:
         asked.append(time_left())
         return kube(api)
 
-    guard.on_event(event(), None, deps=guard.Deps(kube_client=factory))
+    guard.on_event(event(), None, deps=guard.Deps(kube_client=factory, stack_status=deleting))
     assert asked == [float("inf")]
 
 
@@ -311,7 +326,9 @@ def test_the_budget_is_capped_at_an_hour(api: FakeKubeApi) -> None:
     healthy_controller(api)
     put(api, [FINALIZER])
     clock = Clock()
-    d = guard.Deps(kube_client=lambda *_: kube(api), sleep=clock.sleep, clock=clock, poll_interval=900.0)
+    d = guard.Deps(
+        kube_client=lambda *_: kube(api), stack_status=deleting, sleep=clock.sleep, clock=clock, poll_interval=900.0
+    )
     # Ten hours left and a longer grace: the budget is 3600 s, so the grace ends at 3600 - 2 x 900.
     guard.on_event(event(GraceSeconds="99999"), Context(36_000_000), deps=d)
     assert clock.now == 1800.0
@@ -321,7 +338,9 @@ def test_the_outcome_is_logged_and_a_missing_physical_id_rebuilt(
     api: FakeKubeApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger=guard.logger.name)
-    result = guard.on_event(event(physical=None), Context(600_000), deps=guard.Deps(kube_client=lambda *_: kube(api)))
+    result = guard.on_event(
+        event(physical=None), Context(600_000), deps=guard.Deps(kube_client=lambda *_: kube(api), stack_status=deleting)
+    )
     assert result == {"PhysicalResourceId": f"finalizer-guard/eks-demo{ROUTE}"}
     assert [r.getMessage() for r in caplog.records] == [f"{ROUTE}: already gone"]
 
@@ -333,7 +352,9 @@ def test_a_delete_with_bad_properties_answers_without_the_cluster(physical: str 
     def no_cluster(*_: Any) -> KubeClient:
         raise AssertionError("no cluster call")
 
-    result = guard.on_event(event(physical=physical, Path=""), None, deps=guard.Deps(kube_client=no_cluster))
+    result = guard.on_event(
+        event(physical=physical, Path=""), None, deps=guard.Deps(kube_client=no_cluster, stack_status=deleting)
+    )
     assert result == {"PhysicalResourceId": answer}
 
 
@@ -376,7 +397,81 @@ def test_the_budget_is_at_least_a_second(api: FakeKubeApi) -> None:
     put(api, [FINALIZER])
     # Half a second left after the reserve; the backstop message shows the budget the guard worked with.
     clock = Script(0.0, 0.5, 1.0, 1.0, 5.0)
-    d = guard.Deps(kube_client=lambda *_: kube(api), sleep=lambda s: None, clock=clock, poll_interval=0.0)
+    d = guard.Deps(
+        kube_client=lambda *_: kube(api), stack_status=deleting, sleep=lambda s: None, clock=clock, poll_interval=0.0
+    )
     with pytest.raises(guard.GuardError) as exc:
         guard.on_event(event(GraceSeconds="3000"), Context(20_500), deps=d)
     assert str(exc.value) == f"timed out after 1s waiting for {ROUTE} to be deleted"
+
+
+# -- the finalizer goes only while the whole stack is removed (every CloudFormation status) ------------------------
+
+
+@pytest.mark.parametrize("healthy", [False, True], ids=["controller-down", "grace-ran-out"])
+@pytest.mark.parametrize("status", botocore_stack_statuses())
+def test_the_finalizer_is_stripped_only_in_a_whole_stack_removal(
+    api: FakeKubeApi, status: str, healthy: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside a stack delete or a first create's rollback (an update's cleanup: a route dropped, auth -> NONE)
+    nothing sweeps Lattice, so the finalizer stays for the controller; the Delete still returns, within its time."""
+    if healthy:
+        healthy_controller(api)
+    put(api, [FINALIZER, "a.example/keep"], resourceVersion="7")
+    asked: list[str] = []
+
+    def status_of(stack: str) -> str:
+        asked.append(stack)
+        return status
+
+    clock = Clock()
+    d = guard.Deps(kube_client=lambda *_: kube(api), stack_status=status_of, sleep=clock.sleep, clock=clock)
+    caplog.set_level(logging.INFO, logger=guard.logger.name)
+    result = guard.on_event(event(GraceSeconds="20"), Context(600_000), deps=d)
+    assert result == {"PhysicalResourceId": "finalizer-guard/x"}
+    assert asked == [STACK]  # read once, only when the finalizer would go
+    assert clock.now == (20.0 if healthy else 0.0)
+    left = api.get_object(ROUTE)
+    assert left is not None and left["metadata"].get("deletionTimestamp")  # deleted either way
+    if STACK_REMOVAL[status]:
+        assert left["metadata"]["finalizers"] == ["a.example/keep"]
+    else:
+        assert left["metadata"]["finalizers"] == [FINALIZER, "a.example/keep"]
+        assert "PATCH" not in methods(api)
+        why = "grace ran out" if healthy else "the controller has no ready replica with credentials"
+        assert (
+            f"{ROUTE} is being deleted but {why}; its stack is not being removed, so the finalizer {FINALIZER} "
+            "stays for the controller to finish its Lattice cleanup when it is back"
+        ) in caplog.messages
+
+
+@pytest.mark.parametrize(
+    ("stack", "reader", "note"),
+    [
+        (
+            "",
+            lambda _: pytest.fail("no stack to ask about"),
+            "no StackId in the event: cannot tell a stack delete from an update; keeping the finalizer",
+        ),
+        (
+            STACK,
+            lambda _: (_ for _ in ()).throw(RuntimeError("AccessDenied")),
+            f"cannot read the status of stack {STACK} (AccessDenied); keeping the finalizer",
+        ),
+        (STACK, lambda _: "", f"stack {STACK} is : not removed as a whole"),
+    ],
+    ids=["no-stack-id", "unreadable", "no-such-stack"],
+)
+def test_a_stack_status_that_cannot_be_told_keeps_the_finalizer(
+    api: FakeKubeApi, stack: str, reader: Any, note: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    put(api, [FINALIZER])
+    d = guard.Deps(kube_client=lambda *_: kube(api), stack_status=reader, sleep=Clock().sleep, clock=Clock())
+    caplog.set_level(logging.INFO, logger=guard.logger.name)
+    outcome = guard.release(kube(api), settings(), deps=d, budget=100.0, stack=stack)
+    assert (
+        outcome == "deleting; finalizer left for the controller (the controller has no ready replica with credentials)"
+    )
+    assert api.get_object(ROUTE)["metadata"]["finalizers"] == [FINALIZER]  # type: ignore[index]
+    assert "PATCH" not in methods(api)
+    assert note in caplog.messages

@@ -24,6 +24,9 @@ from lattice_drain.handler import (
     _Sweep,
 )
 
+from tests.support.stack_statuses import WHOLE_STACK_REMOVAL as STACK_REMOVAL
+from tests.support.stack_statuses import botocore_stack_statuses
+
 OWNER = "111122223333/eks-demo/vpc-0abc"
 TAG = drain.MANAGED_BY_TAG
 NETWORK = "sn-0123456789abcdef0"
@@ -386,13 +389,14 @@ def test_with_nothing_associated_the_leftovers_message_promises_no_409(caplog: p
     assert only_svc[-1].startswith("  Service associations are probably") and len(only_svc) == 3
 
 
-# -- the stack's status: only DELETE_IN_PROGRESS is a delete ---------------------------------------------------
+# -- the stack's status: only a whole-stack removal is a delete (every status: tests/lambda/test_stack_removal.py)
 
 
 @pytest.mark.parametrize(
     ("answer", "deleting"),
     [
         ({"Stacks": [{"StackStatus": "DELETE_IN_PROGRESS"}]}, True),
+        ({"Stacks": [{"StackStatus": "ROLLBACK_IN_PROGRESS"}]}, True),
         ({"Stacks": [{"StackStatus": "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"}]}, False),
         ({"Stacks": [{"StackStatus": "DELETE_COMPLETE"}]}, False),
         ({"Stacks": []}, False),
@@ -412,7 +416,7 @@ def test_only_a_stack_being_deleted_counts(
     else:
         status = (answer.get("Stacks") or [{}])[0].get("StackStatus", "")
         assert notes == [
-            f"stack {STACK} is {status}, not being deleted: only this network's associations are cleaned up"
+            f"stack {STACK} is {status}, not being removed: only this network's associations are cleaned up"
         ]
 
 
@@ -1322,12 +1326,29 @@ def test_sweep_delete_after_a_failed_create_calls_nothing_and_completes(caplog: 
     assert "Mode sweep without a valid ControllerManagedBy" in caplog.text
 
 
-@pytest.mark.parametrize("stack", ["UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"])
-def test_sweep_deletes_nothing_unless_its_stack_is_being_deleted(stack: str) -> None:
-    """A replaced sweep (the network id changed) while the stack lives on: the cluster's services stay."""
-    api = lattice([], [SVC_ASSOC], list_tags_for_resource={"tags": {TAG: OWNER}})
-    assert sweep_delete(SWEEP_PROPS, api, stack=stack) is True
-    assert api.calls == []
+@pytest.mark.parametrize("stack", botocore_stack_statuses())
+def test_sweep_deletes_only_while_the_whole_stack_is_removed(stack: str) -> None:
+    """Every CloudFormation stack status (botocore's enum): a stack deleted, or a first create rolled back, is
+    swept; in any other status (a replaced sweep in an update's cleanup or rollback) the cluster's services stay."""
+    service = {"id": "svc-1", "arn": "arn:svc-1", "status": "ACTIVE", "name": "r"}
+    api = Api(
+        list_service_network_service_associations=[
+            {"items": [SVC_ASSOC]},  # by network
+            {"items": []},  # by service: associated nowhere
+        ],
+        list_services={"items": [service]},
+        list_tags_for_resource={"tags": {TAG: OWNER}},
+        delete_service_network_service_association={},
+        delete_service={},
+        list_target_groups={"items": []},
+    )
+    done = sweep_delete(SWEEP_PROPS, api, stack=stack, elapsed=drain.DEFAULT_CLEANUP_AFTER_SECONDS)
+    if STACK_REMOVAL[stack]:
+        assert done is False  # deleting
+        assert ("delete_service", {"serviceIdentifier": "svc-1"}) in api.calls
+    else:
+        assert done is True
+        assert api.calls == []
 
 
 def test_sweep_waits_out_the_grace_while_our_associations_remain_then_sweeps() -> None:
@@ -1401,3 +1422,46 @@ def test_sweep_unfinished_at_the_deadline_is_reported_and_never_fails_the_delete
         assert sweep_delete(SWEEP_PROPS, api, elapsed=drain.DEFAULT_TIMEOUT_SECONDS) is True
     assert "gave up after 600s" in caplog.text and "service r (svc-1, CREATE_IN_PROGRESS)" in caplog.text
     assert f"{TAG}={OWNER}" in caplog.text
+
+
+def test_a_target_group_whose_listed_service_is_gone_is_deleted_not_left_for_good(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 23 item 11: serviceArns lags a service's delete. The user that Lattice no longer knows (its tags: 404)
+    is no user: the group is deleted; while Lattice still refuses (409) it is pending, and the next poll retries.
+    A group with such a user and one that stays is still left alone."""
+    gone, theirs = "arn:svc-gone", "arn:svc-theirs"
+    groups = [group("lagging", users=(gone,)), group("shared", users=(gone, theirs))]
+
+    def tags(**kw: str) -> Any:
+        arn = kw["resourceArn"]
+        if arn == gone:
+            return error("ResourceNotFoundException", 404)
+        return {"tags": {TAG: "111122223333/other/vpc-0def"}} if arn == theirs else {"tags": {TAG: OWNER}}
+
+    api = Api(
+        list_target_groups={"items": groups},
+        list_tags_for_resource=tags,
+        list_targets={"items": []},
+        delete_target_group=[error("ConflictException", 409, "in use"), {}],
+    )
+    polls: list[list[str]] = []
+    with caplog.at_level(logging.INFO, logger=drain.LOG.name):
+        for _ in range(2):
+            pending: list[str] = []
+            drain._sweep_target_groups(api, OWNER, backoff()[0], pending)
+            polls.append(pending)
+    assert [kw for op, kw in api.calls if op == "delete_target_group"] == [{"targetGroupIdentifier": "tg-lagging"}] * 2
+    assert polls == [
+        [
+            "target group lagging (tg-lagging, ACTIVE) (busy: An error occurred (ConflictException) when calling the "
+            "Op operation: in use; trying again at the next poll)"
+        ],
+        ["target group lagging (tg-lagging, ACTIVE) (deleting)"],
+    ]
+    assert "cleanup: target group lagging (tg-lagging, ACTIVE) lists only service(s) that are gone: arn:svc-gone" in (
+        caplog.messages
+    )
+    assert (
+        "cleanup: leaving target group shared (tg-shared, ACTIVE) alone: used by service(s) that stay: arn:svc-theirs"
+    ) in caplog.messages

@@ -1,0 +1,1 @@
+"""Whether CloudFormation is removing a whole stack (shared by the handlers that may only clean up then)."""
