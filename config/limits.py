@@ -39,7 +39,7 @@ MAX_CONSUMERS = 50
 
 # A pipeline's stack holds, per stage, the stage's steps (Impact, Smoke, an approval) and, per consumer of each
 # stage, an Impact and a Smoke CodeBuild step (project, role, policy each) and two actions. CloudFormation takes
-# at most 500 resources and a 1,000,000-byte template per stack (aws-cdk-lib 2.275.0 core/lib/stack.js:
+# at most 500 resources and a 1,000,000-byte template per stack (aws-cdk-lib 2.273.0 core/lib/stack.js:
 # MAX_RESOURCES = 500, TEMPLATE_BODY_MAXIMUM_SIZE = 1e6, read 2026-12-05; beyond the size aws-cdk-lib only
 # warns). Measured at synth with 32-character stage and 20-character consumer names (2026-12-05): 84,456 bytes
 # and 43 resources for one stage, each further stage +26,120 bytes and +6 resources, each consumer of a stage

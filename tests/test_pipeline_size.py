@@ -1,5 +1,5 @@
 """The pipeline at its largest (review of issue 21): every stack of every assembly stays within CloudFormation's
-500 resources and 1,000,000-byte template (aws-cdk-lib 2.275.0 core/lib/stack.js: MAX_RESOURCES,
+500 resources and 1,000,000-byte template (aws-cdk-lib 2.273.0 core/lib/stack.js: MAX_RESOURCES,
 TEMPLATE_BODY_MAXIMUM_SIZE = 1e6, read 2026-12-05; past the size aws-cdk-lib only warns), and one unit more is
 refused naming the key. What grows the pipeline's stack is stages x (consumers + 1) (config/limits.py); apps and
 routes grow each stage's Gateway stack, bounded by tests/test_gateway_size.py. One synthesis, at the bound, with
