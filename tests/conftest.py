@@ -180,13 +180,12 @@ def reference_dir() -> Path:
     return find_reference(SHARED)
 
 
-@pytest.fixture
-def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """moto's in-memory AWS with throwaway credentials; yields the region (us-east-1), which both region
-    variables name (moto's own mock_aws sets only AWS_DEFAULT_REGION; the handlers read AWS_REGION first)."""
+@contextlib.contextmanager
+def moto_in(monkeypatch: pytest.MonkeyPatch, region: str) -> Iterator[str]:
+    """moto's in-memory AWS with throwaway credentials, `region` in both region variables (moto's own mock_aws sets
+    only AWS_DEFAULT_REGION; the handlers read AWS_REGION first); yields the region."""
     from moto import mock_aws
 
-    region = "us-east-1"
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -194,6 +193,13 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
+        yield region
+
+
+@pytest.fixture
+def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto_in us-east-1."""
+    with moto_in(monkeypatch, "us-east-1") as region:
         yield region
 
 

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import PROVIDER_ACCOUNT, PROVIDER_REGION, Synthesized
+from tests.conftest import PROVIDER_ACCOUNT, PROVIDER_REGION, Synthesized, moto_in
 from tools import impact
 
 PLATFORM = "EksLatticeGateway-Platform"
@@ -25,16 +25,7 @@ MARKER = {"Resources": {"DeployedMarker": {"Type": "AWS::CloudFormation::WaitCon
 @pytest.fixture
 def two_accounts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto; the caller works in the provider's account through an assumed role (as_provider)."""
-    from moto import mock_aws
-
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": PROVIDER_REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
+    with moto_in(monkeypatch, PROVIDER_REGION):
         yield
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import PIPELINE_ACCOUNT, PROD_ACCOUNT
+from tests.conftest import PIPELINE_ACCOUNT, PROD_ACCOUNT, moto_in
 from tools import stranded
 
 REGION = "ap-northeast-2"
@@ -21,16 +21,7 @@ PROVIDER, B, C = "111111111111", "222222222222", "333333333333"
 
 @pytest.fixture
 def accounts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from moto import mock_aws
-
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
+    with moto_in(monkeypatch, REGION):
         yield
 
 
