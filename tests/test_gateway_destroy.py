@@ -25,9 +25,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from constructs.finalizer_guard import object_path
 from finalizer_guard import handler as guard
 from k8s_api import KubeClient
@@ -41,6 +39,7 @@ from tests.support.fake_cloudformation import FakeCloudFormation
 from tests.support.fake_kube import FakeKubeApi
 from tests.support.fake_lattice import ACCOUNT, REGION, FakeLattice
 from tests.support.iam_policy import Decision, Request, evaluate, role_statements, token_key
+from tests.support.local_aws import local_client
 
 STACK = "EksLatticeGateway-Gateway"
 STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{STACK}/0d1e2f3a"
@@ -69,22 +68,8 @@ class Destroy:
         self.now = 0.0
         self.stuck: list[str] = []
         self.deleted: list[str] = []
-        self.lattice = boto3.client(
-            "vpc-lattice",
-            region_name="us-east-1",
-            endpoint_url=f"http://127.0.0.1:{fake.port}",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"mode": "standard", "max_attempts": 1}),
-        )
-        self.cloudformation = boto3.client(
-            "cloudformation",
-            region_name="us-east-1",
-            endpoint_url=stacks.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"mode": "standard", "max_attempts": 1}),
-        )
+        self.lattice = local_client("vpc-lattice", f"http://127.0.0.1:{fake.port}")
+        self.cloudformation = local_client("cloudformation", stacks.endpoint)
         stacks.statuses[STACK_ID] = "DELETE_IN_PROGRESS"
 
     def client(self, *_: Any) -> KubeClient:

@@ -11,14 +11,13 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from lattice_drain import handler as drain
 
 from tests.support.fake_cloudformation import FakeCloudFormation
 from tests.support.fake_lattice import FakeLattice, Service
+from tests.support.local_aws import local_client
 
 T0 = 1_900_000_000.0
 OWNER = "111122223333/eks-demo/vpc-0abc"
@@ -50,14 +49,7 @@ class Stacks:
 
     def __init__(self, server: FakeCloudFormation) -> None:
         self.server = server
-        self.client = boto3.client(
-            "cloudformation",
-            region_name="us-east-1",
-            endpoint_url=server.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"mode": "standard", "max_attempts": 1}),
-        )
+        self.client = local_client("cloudformation", server.endpoint)
         self.status = "DELETE_IN_PROGRESS"
 
     @property
@@ -90,14 +82,7 @@ def is_complete(event: dict[str, Any], lattice: Any, clock: Clock, context: Any 
 
 @pytest.fixture
 def lattice(fake: FakeLattice) -> Any:
-    return boto3.client(
-        "vpc-lattice",
-        region_name="us-east-1",
-        endpoint_url=f"http://127.0.0.1:{fake.port}",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"mode": "standard", "max_attempts": 1}),
-    )
+    return local_client("vpc-lattice", f"http://127.0.0.1:{fake.port}")
 
 
 def delete_event(network: str, clock: Clock, **props: str) -> dict[str, Any]:
