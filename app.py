@@ -13,7 +13,7 @@ from constructs.checkov import add_checkov_acknowledgments
 
 from config import AppConfig, ConfigError, parse_context
 from config.pipeline import PipelineConfig, select_pipeline
-from stacks.system import add_system
+from stacks.system import PREFIX, add_system
 
 
 def environment() -> cdk.Environment | None:
@@ -35,8 +35,11 @@ def build(
     `env` (tests) replaces the credentials' environment(); `nag=False` (tests that compare resource properties
     only) leaves out the cdk-nag pass, which doubles a warm synth's time."""
     if pipeline is None:
-        add_system(app, config=config, env=env or environment())
+        add_system(app, config=config, env=env or environment(), stack_prefix=config.stack_prefix)
     else:
+        if config.stack_prefix != PREFIX:
+            # The pipeline names each stage's stacks <PREFIX>-<stage>-*; tools/destroy.py and the dashboard know it.
+            raise ConfigError("stackPrefix", f"applies to `make deploy` only; with a `pipeline` key leave it {PREFIX}")
         # Imported only when used: CDK Pipelines and CodeBuild cost a quarter second to import on every synth.
         from stacks.pipeline_stack import add_pipeline  # noqa: PLC0415
 

@@ -716,6 +716,19 @@ class AppConfig(_Model):
         ),
     ] = "eks-demo"
     """EKS cluster name"""
+    # A stack name: "only alphanumeric characters (case sensitive) and hyphens. It must start with an alphabetical
+    # character and can't be longer than 128 characters" (botocore 1.44.8 cloudformation service-2 CreateStackInput
+    # StackName, read 2026-12-05); 40
+    # leaves room for the longest derived name (<stackPrefix>-Consumer-<consumer name>-SmokeAccess, 128 at most).
+    stack_prefix: Annotated[
+        str,
+        Matches(
+            r"[A-Za-z][A-Za-z0-9-]{0,39}",
+            "{input!r} is not a valid stack name prefix (a letter, then letters, digits and '-', 1-40)",
+        ),
+    ] = "EksLatticeGateway"
+    """stack names `<stackPrefix>-Platform|Gateway|Consumer-<name>`, and the roles, functions, alarms and dashboard
+    named after them; `make deploy` only (a pipeline names its stages' stacks); make e2e sets one per run"""
     kubernetes_version: Annotated[
         str, OneOf(EKS_VERSIONS, "{input!r} is not supported here; choose one of {known}")
     ] = "1.35"
