@@ -1569,6 +1569,37 @@ def synthesize_in_tmp(overrides: Mapping[str, Any] | None, *, today: dt.date | N
         return synthesize(Path(outdir), {**(overrides or {}), **NO_ASSET_STAGING}, today=today or dt.date.today())
 
 
+def changeset_check(
+    impact: Impact,
+    names: Sequence[str],
+    proposal: Assembly,
+    *,
+    args: argparse.Namespace,
+    client: Any,
+    out: TextIO,
+    err: TextIO,
+    creator: Callable[[Sequence[str]], Callable[[Sequence[str], str], None]] | None,
+    session: Session | None,
+) -> int:
+    """--changeset: CloudFormation's change sets for the stacks in the credentials' account (a consumer's stack in
+    another account is named, not compared: its change set needs that account's credentials)."""
+    from tools import changeset  # noqa: PLC0415
+
+    elsewhere = {n for n in names if proposal.accounts.get(n)}
+    try:
+        mine = caller_account(session) if elsewhere and session is not None else None
+    except ImpactError as error:
+        print(f"impact: {error}", file=err)
+        return 2
+    here = {n for n in names if n not in elsewhere or proposal.accounts[n] == mine}
+    for name in sorted(set(names) - here):
+        print(f"changeset: {name} is in account {proposal.accounts[name]}: not compared here", file=out)
+    cdk_args = [arg for pair in args.context for arg in ("-c", pair)]
+    create = (creator or changeset.cdk_prepare)(cdk_args)
+    selected = [n for n in names if n in here]
+    return changeset.check(impact.changes, stacks=selected, client=client, create=create, out=out)
+
+
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(
         prog="impact", description="What a configuration change replaces, before cdk deploy (offline by default)."
@@ -1591,6 +1622,12 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser.add_argument("--profile", help="AWS profile for --deployed")
     parser.add_argument("--region", help="AWS region for --deployed (default: the stack's, else your profile's)")
     parser.add_argument("-v", "--verbose", action="store_true", help="also list in-place updates")
+    parser.add_argument(
+        "--changeset",
+        action="store_true",
+        help="also create a CloudFormation change set per stack (implies --deployed), compare it resource by "
+        "resource with this prediction (tools/changeset.py), delete it; exit 1 on any disagreement",
+    )
     return parser.parse_known_args(argv)
 
 
@@ -1613,15 +1650,20 @@ def main(
     synthesizer: Synthesizer = synthesize_in_tmp,
     client_factory: Callable[[str | None, str | None], Any] = cloudformation_client,
     session_factory: SessionFactory = aws_session,
+    changeset_creator: Callable[[Sequence[str]], Callable[[Sequence[str], str], None]] | None = None,
 ) -> int:
-    """`session_factory` (profile, region): the credentials that read other accounts' templates (--deployed)."""
+    """`session_factory` (profile, region): the credentials that read other accounts' templates (--deployed);
+    `changeset_creator` (the -c arguments): what prepares the change sets (--changeset; default the pinned CLI)."""
     out, err = out or sys.stdout, err or sys.stderr
     from config import ConfigError  # noqa: PLC0415
 
     args, unknown = parse_args(argv)
     if unknown:
         print(f"(impact: ignoring CDK arguments it does not use: {' '.join(unknown)})", file=err)
+    args.deployed = args.deployed or args.changeset
     try:
+        if args.changeset and args.baseline:
+            raise ImpactError("--changeset compares with the deployed stacks; it takes no --baseline")
         overrides = parse_context(args.context)
         if args.deployed and not args.assembly and "pipeline" in {**cdk_json_context(), **overrides}:
             # `make deploy STACKS=EksLatticeGateway-Pipeline`: that stack holds none of the app's resources; each
@@ -1691,6 +1733,12 @@ def main(
         new_environments=environments(proposal),
     )
     report(impact, out, verbose=args.verbose)
+    if args.changeset:
+        session = session_factory(args.profile, args.region) if proposal.accounts else None
+        return changeset_check(
+            impact, names, proposal, args=args, client=client, out=out, err=err, creator=changeset_creator,
+            session=session,
+        )  # fmt: skip
     if args.fail_on_stateful and (impact.stateful or impact.blocking or impact.blockers):
         print(refusal(impact, args.allow_hint), file=err)
         return 1

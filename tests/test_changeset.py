@@ -1,0 +1,316 @@
+"""`make impact ARGS=--changeset` (tools/changeset.py): CloudFormation's change set against make impact.
+
+DescribeChangeSet answers come from tests/changesets/describe_change_set.json, in botocore's DescribeChangeSetOutput
+shape; botocore's Stubber checks every request and answer against the cloudformation model, so an answer of the
+wrong shape (or a request the API does not take) fails here as it would against the service.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import re
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from tests.conftest import Synthesized
+from tools import changeset, impact
+from tools.changeset import CfnChange, Disagreement, agrees, compare
+
+ANSWERS = json.loads((Path(__file__).parent / "changesets" / "describe_change_set.json").read_text())
+PLATFORM = "EksLatticeGateway-Platform"
+NAME = "impact-1764950400"
+NODEGROUP, ZONE = "EksClusterNodegroupNodeGroupCBF25152", "PrivateZone5A0A35AA"
+
+
+def answer(key: str, i: int) -> dict[str, Any]:
+    return {k: v for k, v in ANSWERS[key][i].items() if k != "_about"}
+
+
+@pytest.fixture
+def cfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Stubber]]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+def describe(
+    stub: Stubber, key: str, i: int, *, stack: str = PLATFORM, name: str = NAME, token: str | None = None
+) -> None:
+    params: dict[str, Any] = {"StackName": stack, "ChangeSetName": name}
+    if token:
+        params["NextToken"] = token
+    stub.add_response("describe_change_set", answer(key, i), params)
+
+
+def stack_exists(stub: Stubber, stack: str = PLATFORM, status: str = "UPDATE_COMPLETE") -> None:
+    body = {"Stacks": [{"StackName": stack, "StackStatus": status, "CreationTime": "2026-12-01T00:00:00Z"}]}
+    stub.add_response("describe_stacks", body, {"StackName": stack})
+
+
+def stack_missing(stub: Stubber, stack: str = PLATFORM) -> None:
+    stub.add_client_error(
+        "describe_stacks",
+        "ValidationError",
+        f"Stack with id {stack} does not exist",
+        expected_params={"StackName": stack},
+    )
+
+
+def deleted_change_set(stub: Stubber, stack: str = PLATFORM) -> None:
+    stub.add_response("delete_change_set", {}, {"StackName": stack, "ChangeSetName": NAME})
+
+
+class Predicted:
+    def __init__(self, stack: str, logical_id: str, type: str, action: str) -> None:
+        self.stack, self.logical_id, self.type, self.action = stack, logical_id, type, action
+
+
+PREDICTED = [
+    Predicted(PLATFORM, NODEGROUP, "AWS::EKS::Nodegroup", "update"),
+    Predicted(PLATFORM, ZONE, "AWS::Route53::HostedZone", "update"),
+]
+
+
+def created(log: list[tuple[tuple[str, ...], str]]) -> Any:
+    def create(stacks: Sequence[str], name: str) -> None:
+        log.append((tuple(stacks), name))
+
+    return create
+
+
+def no_wait(client: Any, *, stack: str, name: str) -> bool:
+    return changeset.wait_for(client, stack=stack, name=name, sleep=lambda s: None)
+
+
+def run(client: Any, predicted: Sequence[Any], out: io.StringIO, log: list[Any] | None = None) -> int:
+    create = created([] if log is None else log)
+    return changeset.check(predicted, stacks=[PLATFORM], client=client, create=create, out=out, name=NAME, wait=no_wait)
+
+
+# --------------------------------------------------------------------------------------- the mapping
+
+
+@pytest.mark.parametrize(
+    ("predicted", "action", "replacement", "ok"),
+    [
+        ("replace", "Modify", "True", True),
+        ("replace", "Modify", "Conditional", True),  # CloudFormation may replace: impact's cautious reading agrees
+        ("replace", "Modify", "False", False),
+        ("update", "Modify", "False", True),
+        ("update", "Modify", "Conditional", False),  # impact promised in place; CloudFormation cannot
+        ("update", "Modify", "True", False),
+        ("add", "Add", None, True),
+        ("add", "Modify", "False", False),
+        ("remove", "Remove", None, True),
+        ("remove", "Add", None, False),
+        ("update", "Dynamic", None, True),
+        ("replace", "Dynamic", None, True),
+        ("add", "Dynamic", None, False),
+        ("add", "Import", None, False),
+        ("update", "SyncWithActual", None, False),
+    ],
+)
+def test_each_action_and_replacement_maps(predicted: str, action: str, replacement: str | None, ok: bool) -> None:
+    assert agrees(predicted, CfnChange("S", "R", "T", action, replacement)) is ok
+
+
+def test_the_mapping_covers_every_action_and_replacement_the_model_has() -> None:
+    model = boto3.session.Session().get_available_services() and __import__("botocore.session").session
+    service = model.get_session().get_service_model("cloudformation")
+    actions = set(service.shape_for("ChangeAction").enum)
+    replacements = set(service.shape_for("Replacement").enum)
+    assert actions == {"Add", "Modify", "Remove", "Import", "Dynamic", "SyncWithActual"}
+    assert replacements == {"True", "False", "Conditional"}
+    for action in actions:  # each answers for every prediction without error, and some prediction agrees but Import
+        verdicts = {
+            p: agrees(p, CfnChange("S", "R", "T", action, "False")) for p in ("replace", "update", "add", "remove")
+        }
+        assert any(verdicts.values()) is (action not in {"Import", "SyncWithActual"})
+
+
+def test_one_sided_changes_disagree() -> None:
+    planned = [CfnChange(PLATFORM, "Extra", "AWS::IAM::Role", "Modify", "True")]
+    found = compare([PREDICTED[0]], planned, stacks=[PLATFORM])
+    assert found == [
+        Disagreement(PLATFORM, NODEGROUP, "AWS::EKS::Nodegroup", "update", "no change"),
+        Disagreement(PLATFORM, "Extra", "AWS::IAM::Role", "none", "Modify (Replacement True)"),
+    ]
+
+
+# --------------------------------------------------------------------------- against recorded answers
+
+
+def test_in_place_answers_agree_over_two_pages(cfn: tuple[Any, Stubber]) -> None:
+    client, stub = cfn
+    stack_exists(stub)
+    describe(stub, "in_place", 0)  # the wait: CREATE_COMPLETE
+    describe(stub, "in_place", 0)  # the read: page 1, then NextToken
+    describe(stub, "in_place", 1, token="page-2")
+    deleted_change_set(stub)
+    log: list[tuple[tuple[str, ...], str]] = []
+    out = io.StringIO()
+    status = run(client, PREDICTED, out, log)
+    assert (status, log) == (0, [((PLATFORM,), NAME)])
+    assert "agrees with CloudFormation on all 2 planned change(s)" in out.getvalue()
+
+
+def test_conditional_replacement_of_a_predicted_update_fails_and_is_printed(cfn: tuple[Any, Stubber]) -> None:
+    client, stub = cfn
+    stack_exists(stub)
+    describe(stub, "conditional", 0)
+    describe(stub, "conditional", 0)
+    describe(stub, "conditional", 1, token="page-2")
+    deleted_change_set(stub)
+    out = io.StringIO()
+    status = changeset.check(
+        PREDICTED, stacks=[PLATFORM], client=client, create=created([]), out=out, name=NAME, wait=no_wait
+    )
+    assert status == 1
+    assert (
+        f"  {PLATFORM}/{ZONE} (AWS::Route53::HostedZone): make impact predicted update, "
+        "CloudFormation plans Modify (Replacement Conditional)"
+    ) in out.getvalue().splitlines()
+
+
+def test_no_changes_is_not_an_error(cfn: tuple[Any, Stubber]) -> None:
+    client, stub = cfn
+    stack_exists(stub)
+    describe(stub, "no_changes", 0)
+    deleted_change_set(stub)
+    out = io.StringIO()
+    status = run(client, [], out)
+    assert status == 0
+    assert f"changeset: {PLATFORM}: CloudFormation finds nothing to change" in out.getvalue()
+
+
+def test_a_failed_change_set_is_one_line_and_what_it_created_is_deleted(cfn: tuple[Any, Stubber]) -> None:
+    client, stub = cfn
+    stack_missing(stub)  # not deployed before: the change set creates the stack, REVIEW_IN_PROGRESS
+    describe(stub, "failed", 0)
+    deleted_change_set(stub)
+    stack_exists(stub, status="REVIEW_IN_PROGRESS")
+    stub.add_response("delete_stack", {}, {"StackName": PLATFORM})
+    out = io.StringIO()
+    status = run(client, [], out)
+    assert status == 2
+    lines = out.getvalue().splitlines()
+    assert lines[0] == (
+        f"changeset: change set {NAME} of {PLATFORM} failed: "
+        "Template error: instance of Fn::GetAtt references undefined resource Missing"
+    )
+    assert lines[1].startswith(f"changeset: deleted {PLATFORM}, which only the change set had created")
+
+
+def test_a_stack_that_existed_is_never_deleted(cfn: tuple[Any, Stubber]) -> None:
+    client, stub = cfn
+    stack_exists(stub, status="REVIEW_IN_PROGRESS")  # someone else's change set in review: not ours to delete
+    describe(stub, "failed", 0)
+    deleted_change_set(stub)
+    assert (
+        changeset.check(
+            [], stacks=[PLATFORM], client=client, create=created([]), out=io.StringIO(), name=NAME, wait=no_wait
+        )
+        == 2
+    )
+
+
+def test_nested_stacks_change_sets_are_followed(cfn: tuple[Any, Stubber]) -> None:
+    client, stub = cfn
+    describe(stub, "nested_root", 0, stack="Root")
+    child = ANSWERS["nested_root"][0]["Changes"][0]["ResourceChange"]
+    describe(stub, "nested_child", 0, stack=child["PhysicalResourceId"], name=child["ChangeSetId"])
+    found = changeset.read_changes(client, stack="Root", change_set=NAME)
+    assert [(c.stack, c.logical_id, c.action) for c in found] == [
+        ("Root", "Child", "Modify"),
+        ("Root/Child", "Queue", "Add"),
+        ("Root/Child", "Topic", "Dynamic"),
+    ]
+
+
+def test_wait_polls_until_done_and_times_out(cfn: tuple[Any, Stubber]) -> None:
+    client, stub = cfn
+    pending = {**answer("in_place", 1), "Status": "CREATE_IN_PROGRESS", "ExecutionStatus": "UNAVAILABLE"}
+    stub.add_response("describe_change_set", pending, {"StackName": PLATFORM, "ChangeSetName": NAME})
+    describe(stub, "in_place", 1)
+    sleeps: list[float] = []
+    assert changeset.wait_for(client, stack=PLATFORM, name=NAME, sleep=sleeps.append) is True
+    assert sleeps == [changeset.POLL_SECONDS]
+    stub.add_response("describe_change_set", pending, {"StackName": PLATFORM, "ChangeSetName": NAME})
+    now = iter([0.0, 5000.0])
+    with pytest.raises(changeset.ChangeSetError, match="still CREATE_IN_PROGRESS after 1800 s"):
+        changeset.wait_for(client, stack=PLATFORM, name=NAME, clock=lambda: next(now), sleep=sleeps.append)
+
+
+def test_the_cli_flags_exist_in_the_pinned_cdk() -> None:
+    help_text = subprocess.run(
+        [str(changeset.CDK), "deploy", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for flag in changeset.PREPARE_FLAGS:
+        option, _, value = flag.partition("=")
+        # yargs negates a boolean with --no-: `--no-notices` is `--notices [boolean]`.
+        option = option.replace("--no-", "--") if option.startswith("--no-") else option
+        assert re.search(rf"^  {option}[ ,]", help_text, re.MULTILINE), flag
+        if value:
+            assert f'"{value}"' in help_text, flag
+
+
+# -------------------------------------------------------------------------- through make impact
+
+
+def test_impact_changeset_end_to_end(
+    synth: Synthesized, cfn: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """make impact --changeset --stacks Platform: GetTemplate, the change set, the comparison, the cleanup."""
+    client, stub = cfn
+    deployed = copy.deepcopy(synth.templates[PLATFORM])
+    deployed["Resources"][NODEGROUP]["Properties"]["ScalingConfig"]["DesiredSize"] = 3
+    deployed["Resources"][ZONE]["Properties"]["HostedZoneConfig"] = {"Comment": "old"}
+    stub.add_response(
+        "get_template", {"TemplateBody": json.dumps(deployed)}, {"StackName": PLATFORM, "TemplateStage": "Original"}
+    )
+    stack_exists(stub)
+    describe(stub, "in_place", 0)
+    describe(stub, "in_place", 0)
+    describe(stub, "in_place", 1, token="page-2")
+    deleted_change_set(stub)
+    log: list[tuple[tuple[str, ...], str]] = []
+    argv = ["--changeset", "--assembly", str(synth.outdir), "--region", "us-east-1", "--stacks", PLATFORM]
+    out, err = io.StringIO(), io.StringIO()
+    real_check = changeset.check
+
+    def named_check(*args: Any, **kwargs: Any) -> int:
+        return real_check(*args, **{**kwargs, "name": NAME, "wait": no_wait})
+
+    def creator(cdk_args: Sequence[str]) -> Any:
+        log.append((tuple(cdk_args), "args"))
+        return created(log)
+
+    monkeypatch.setattr(changeset, "check", named_check)
+    status = impact.main(
+        [*argv, "-c", "nodeDesiredSize=2"],
+        out=out,
+        err=err,
+        client_factory=lambda profile, region: client,
+        changeset_creator=creator,
+    )
+    assert status == 0, out.getvalue() + err.getvalue()
+    assert log == [(("-c", "nodeDesiredSize=2"), "args"), ((PLATFORM,), NAME)]
+    assert "impact: 0 replaced, 0 added, 0 removed, 2 updated in place" in out.getvalue()
+    assert "agrees with CloudFormation on all 2 planned change(s)" in out.getvalue()
+
+
+def test_impact_changeset_refuses_a_baseline(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert impact.main(["--changeset", "--baseline", str(tmp_path)], out=out, err=err) == 2
+    assert err.getvalue().strip() == "impact: --changeset compares with the deployed stacks; it takes no --baseline"
