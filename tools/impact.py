@@ -1422,9 +1422,9 @@ def partition_of(region: str) -> str:
     return str(botocore.session.get_session().get_partition_for_region(region))
 
 
-def lookup_client(session: Session, *, account: str, region: str, qualifier: str, partition: str | None = None) -> Any:
-    """A CloudFormation client in `account` through its bootstrap lookup role, assumed with `session`
-    (`partition`: default, the region's)."""
+def lookup_session(session: Session, *, account: str, region: str, qualifier: str, partition: str | None = None) -> Any:
+    """A boto3 session in `account` through its bootstrap lookup role, assumed with `session` (`partition`:
+    default, the region's). The role reads (tools/audit.py lists with it); it never writes."""
     import boto3  # noqa: PLC0415
 
     partition = partition or partition_of(region)
@@ -1438,7 +1438,14 @@ def lookup_client(session: Session, *, account: str, region: str, qualifier: str
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
         region_name=region,
-    ).client("cloudformation")
+    )
+
+
+def lookup_client(session: Session, *, account: str, region: str, qualifier: str, partition: str | None = None) -> Any:
+    """A CloudFormation client in `account` through its bootstrap lookup role (lookup_session)."""
+    return lookup_session(session, account=account, region=region, qualifier=qualifier, partition=partition).client(
+        "cloudformation"
+    )
 
 
 def deployed_templates_in_their_accounts(

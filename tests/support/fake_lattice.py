@@ -13,7 +13,8 @@ uses, with the behaviour the Lattice API reference documents for them:
 - DeregisterTargets moves targets to DRAINING; `tick()` removes them. A target group with targets (even
   DRAINING ones) refuses deletion with 409: stricter than the API reference says, as the controller assumes
   (v2.1.3 target_group_manager.go deregisters, and waits for DRAINING targets, before deleting);
-- every List* pages `page_size` items at a time (nextToken), so callers must follow the token;
+- every List* pages `page_size` items at a time (nextToken), so callers must follow the token (ListServiceNetworks
+  lists every network by id, name and ARN);
 - ListTagsForResource answers 403 AccessDeniedException for ARNs in `unreadable` (another account's);
 - ListServiceNetworkServiceAssociations filters by serviceNetworkIdentifier or serviceIdentifier;
 - a service network is named by its ID or its ARN, as the API's ServiceNetworkIdentifier pattern allows
@@ -211,6 +212,10 @@ class FakeLattice(BackgroundServer):
         self, method: str, parts: list[str], query: dict[str, str], body: dict[str, Any]
     ) -> tuple[int, dict[str, Any]]:
         match (method, parts):
+            case ("GET", ["servicenetworks"]):
+                self.calls.append(("ListServiceNetworks", ""))
+                networks = [{"id": n, "name": name, "arn": self.network_arn(n)} for n, name in self.networks.items()]
+                return 200, self._page(list(networks), query)
             case ("GET", ["servicenetworks", identifier]):
                 self.calls.append(("GetServiceNetwork", identifier))
                 network = self._network(identifier)
