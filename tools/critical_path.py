@@ -6,7 +6,10 @@ Fn::Sub references, Fn::ImportValue / Fn::GetStackOutput across stacks) has fini
 every stack it depends on (cdk.out/manifest.json) has finished. Each resource takes the typical creation
 time of its type (CREATION_SECONDS). The critical path is the chain that finishes last.
 
-    python tools/critical_path.py [--cdk-out cdk.out]
+    python tools/critical_path.py [--cdk-out cdk.out] [--from-report reports/e2e-<timestamp>/report.json]
+
+`--from-report` feeds a real run back into the model: the creation times `make e2e` measured per resource type
+(its stack events) replace the typical ones, and the path is printed beside the deploy's measured wall time.
 """
 
 from __future__ import annotations
@@ -68,7 +71,10 @@ class Step:
     finish: float  # seconds from the start of the deploy
 
 
-def seconds_for(resource_type: str) -> float:
+def seconds_for(resource_type: str, measured: Mapping[str, float] | None = None) -> float:
+    """`measured`: creation times a real deploy took (make e2e's report), ahead of the typical ones."""
+    if measured and resource_type in measured:
+        return float(measured[resource_type])
     return CREATION_SECONDS.get(resource_type, DEFAULT_SECONDS)
 
 
@@ -139,9 +145,11 @@ def dependency_graph(templates: Mapping[str, Template]) -> dict[Node, set[Node]]
 
 
 def critical_path(
-    templates: Mapping[str, Template], stack_dependencies: Mapping[str, Sequence[str]] | None = None
+    templates: Mapping[str, Template],
+    stack_dependencies: Mapping[str, Sequence[str]] | None = None,
+    measured: Mapping[str, float] | None = None,
 ) -> list[Step]:
-    """The chain of resources that finishes last, first resource first."""
+    """The chain of resources that finishes last, first resource first (`measured`: see seconds_for)."""
     graph = dependency_graph(templates)
     stack_deps = {s: tuple(d for d in (stack_dependencies or {}).get(s, ()) if d in templates) for s in templates}
     types = {
@@ -167,7 +175,7 @@ def critical_path(
         for dep in graph[node]:
             if dep in graph:
                 gate = max(gate, (finish(dep)[0], dep), key=lambda b: b[0])
-        return gate[0] + seconds_for(types[node]), gate[1]
+        return gate[0] + seconds_for(types[node], measured), gate[1]
 
     if not graph:
         return []
@@ -181,7 +189,7 @@ def critical_path(
                 stack=node[0],
                 logical_id=node[1],
                 type=types[node],
-                seconds=seconds_for(types[node]),
+                seconds=seconds_for(types[node], measured),
                 finish=finish(node)[0],
             )
         )
@@ -189,11 +197,11 @@ def critical_path(
     return list(reversed(chain))
 
 
-def render(chain: Sequence[Step]) -> list[str]:
+def render(chain: Sequence[Step], *, basis: str = "typical creation times") -> list[str]:
     if not chain:
         return ["critical path: (no resources)"]
     total = chain[-1].finish
-    out = [f"Deploy critical path: ~{total / 60:.1f} min ({total:.0f} s, typical creation times)"]
+    out = [f"Deploy critical path: ~{total / 60:.1f} min ({total:.0f} s, {basis})"]
     out += [
         f"  {step.finish:>6.0f} s  +{step.seconds:<4.0f} {step.stack}/{step.logical_id} ({step.type})"
         for step in chain
@@ -232,14 +240,36 @@ def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def from_report(path: Path) -> tuple[dict[str, float], float | None]:
+    """(measured creation seconds per type, the deploy phase's measured wall time) of a make e2e report.json."""
+    import json  # noqa: PLC0415
+
+    try:
+        report = json.loads(path.read_text())
+        measured = {str(k): float(v) for k, v in report["measured_creation_seconds"].items()}
+        wall = report["critical_path"]["measured_deploy_seconds"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise SystemExit(f"critical_path: {path} is not a make e2e report.json: {type(err).__name__}: {err}") from None
+    return measured, float(wall) if wall is not None else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The deploy's critical path and Lambda asset sizes.")
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out")
+    parser.add_argument("--from-report", type=Path, metavar="REPORT_JSON", help="a make e2e report.json")
     args = parser.parse_args(argv)
     from tools import synth  # noqa: PLC0415
 
+    measured, wall = from_report(args.from_report) if args.from_report else ({}, None)
     assembly = synth.load(outdir=args.cdk_out, emit=lambda m: print(m, file=sys.stderr))
     print("\n".join(render(critical_path(assembly.templates, assembly.dependencies))))
+    if args.from_report:
+        chain = critical_path(assembly.templates, assembly.dependencies, measured)
+        print("\n".join(render(chain, basis=f"the {len(measured)} creation times measured in {args.from_report}")))
+        if wall is not None and chain:
+            print(f"Measured deploy wall time: {wall / 60:.1f} min ({wall:.0f} s; model with measured times: "
+                  f"{chain[-1].finish:.0f} s, {chain[-1].finish - wall:+.0f} s)")  # fmt: skip
+        return 0
     for name, asset, size in lambda_assets(assembly.outdir, assembly.templates):
         print(f"  lambda asset {size / 1024:>9.1f} KiB  {asset}  ({name})")
     return 0
