@@ -63,9 +63,9 @@ def run_context(base: Mapping[str, Any], prefix: str) -> dict[str, Any]:
         if hostname.endswith("." + zone):
             route["hostname"] = f"{hostname.removesuffix('.' + zone)}.{prefix}.{zone}"
     apps = [dict(a) for a in _decoded(base.get("apps", [])) or []]
-    for app in apps:
-        if app.get("calls"):
-            app["calls"] = [renamed.get(str(c), str(c)) for c in app["calls"]]
+    calling = [app for app in apps if app.get("calls")]
+    for app in calling:
+        app["calls"] = [renamed.get(str(c), str(c)) for c in app["calls"]]
     context: dict[str, Any] = {
         "stackPrefix": prefix,
         "clusterName": prefix,
@@ -74,7 +74,7 @@ def run_context(base: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     }
     if routes:
         context["routes"] = routes
-    if apps:
+    if calling:  # only when a `calls` entry names a renamed route
         context["apps"] = apps
     return context
 

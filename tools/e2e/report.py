@@ -98,10 +98,12 @@ def _minutes(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds / 60:.1f} min"
 
 
-def render(report: Mapping[str, Any]) -> str:
+def render(report: Mapping[str, Any], *, level: int = 1) -> str:
+    """report.md; `level`: the title's heading level (the README nests it), sections one below."""
+    title_mark, section = "#" * level, "#" * (level + 1)
     lines = []
     title = "make e2e report" + (" (SIMULATED: fake AWS, not a real run)" if report["simulated"] else "")
-    lines += [f"# {title}", ""]
+    lines += [f"{title_mark} {title}", ""]
     lines.append(f"- verdict: **{report['verdict']}**" + (" (interrupted)" if report["interrupted"] else ""))
     lines.append(f"- prefix `{report['prefix']}`, account {report['account']}, region {report['region']}")
     when = f"started {report['started']}, finished {report['finished']}"
@@ -119,14 +121,14 @@ def render(report: Mapping[str, Any]) -> str:
         note = f" ({phase['error']})" if phase["error"] else ""
         lines.append(f"| {phase['name']} | {phase['status']}{note} | {_minutes(phase['seconds'])} | {summary} |")
     cp = report["critical_path"]
-    lines += ["", "## Deploy critical path", ""]
+    lines += ["", f"{section} Deploy critical path", ""]
     lines.append(f"- modelled (tools/critical_path.py, typical creation times): {_minutes(cp['model_deploy_seconds'])}")
     lines.append(f"- measured (the deploy phase's wall time): {_minutes(cp['measured_deploy_seconds'])}")
     if report["measured_creation_seconds"]:
         lines.append("- measured creation times, fed back with `tools/critical_path.py --from-report`:")
         for kind, seconds in report["measured_creation_seconds"].items():
             lines.append(f"  - {kind}: {seconds:g} s")
-    lines += ["", "## Checks", ""]
+    lines += ["", f"{section} Checks", ""]
     for phase in report["phases"]:
         for check in phase["checks"]:
             verdict = "PASS" if check["ok"] else "FAIL"
@@ -134,7 +136,7 @@ def render(report: Mapping[str, Any]) -> str:
             assumed = f" (assumed offline by {tests})" if tests else ""
             detail = f": {check['detail']}" if check["detail"] else ""
             lines.append(f"- {verdict} {phase['name']}: {check['name']}{detail}{assumed}")
-    lines += ["", "## Left behind", ""]
+    lines += ["", f"{section} Left behind", ""]
     lines += [f"- {item}" for item in report["left"]] or ["- nothing (make audit found no resource of this run)"]
     if report["destroy_command"]:
         lines += ["", f"Destroy with: `{report['destroy_command']}`"]

@@ -1,0 +1,443 @@
+#!/usr/bin/env python3
+"""`make e2e`: deploy the app under a prefix of its own, smoke-test it, update it (after comparing make impact with
+CloudFormation's change set), check the live facts, destroy it and audit what is left; write a report.
+
+Environment (all optional but E2E_ACCOUNT):
+  E2E_ACCOUNT=<12 digits>   the account in the credentials: the explicit opt-in (anything else refuses)
+  DRY_RUN=1                 print the plan (stack names, phases, commands) and touch nothing
+  KEEP=1                    leave the stacks up (no destroy, no audit) and print the destroy command
+  E2E_MAX_MINUTES=150       the time ceiling of deploy .. live facts; then destroy runs regardless
+  E2E_PROFILE_<CONSUMER>    for each configured consumer (name upper-cased, '-' as '_'), the AWS profile of its
+                            account, for its smoke test from inside its VPC
+CDK context (`-c key=value`, as CDK_ARGS) changes the configuration the run starts from; the run's own keys
+(tools/e2e/naming.py) are put on top. Exit 0 passed, 1 failed (report written), 2 refused before anything ran.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools.e2e import live  # noqa: E402
+from tools.e2e.naming import NamingError, cdk_args, new_prefix, run_context  # noqa: E402
+from tools.e2e.orchestrate import (  # noqa: E402
+    FORWARD,
+    PHASES,
+    Check,
+    Outcome,
+    PhaseTimeoutError,
+    RefusedError,
+    execute,
+)
+from tools.e2e.report import build, creation_seconds, write  # noqa: E402
+
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+PYTHON = sys.executable
+REPORTS = ROOT / "reports"
+DEFAULT_CEILING_MINUTES = 150.0
+UPDATE_ROUTE = "e2e-update"
+LIVE_FACTS = (
+    "(in-process: tools/e2e/live.py; ListMetrics, DescribeAlarms, the smoke functions, the cluster's IAMAuthPolicies "
+    "and HTTPRoutes, the private zone's CNAMEs)"
+)
+_ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/[^/]+$")
+_ROLE = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(.+)$")
+
+
+@dataclass
+class Plan:
+    prefix: str
+    account: str
+    region: str
+    directory: Path
+    context: dict[str, Any]  # the run's keys, as deployed first
+    update: dict[str, Any]  # the same, with the update applied
+    stacks: list[str]
+    consumers: list[tuple[str, str, str]] = field(default_factory=list)  # (name, account, region)
+    profiles: dict[str, str] = field(default_factory=dict)  # consumer name -> AWS profile
+
+    @property
+    def gateway(self) -> str:
+        return f"{self.prefix}-Gateway"
+
+    def commands(self) -> dict[str, list[list[str]]]:
+        """Each phase's commands, as run (in-process steps shown as the tool that does the same)."""
+        first, second = cdk_args(self.context), cdk_args(self.update)
+        deploy = [str(CDK), "deploy", "--require-approval", "never", "--concurrency", "4", "--no-notices"]
+        smoke = [[PYTHON, "tools/smoke.py", "--stack", self.gateway, "--region", self.region]]
+        for name, _, region in self.consumers:
+            stack = f"{self.prefix}-Consumer-{name}"
+            profile = self.profiles.get(name, f"<E2E_PROFILE_{env_name(name)}>")
+            smoke.append(["env", f"AWS_PROFILE={profile}", PYTHON, "tools/smoke.py", "--stack", stack, "--region",
+                          region, "--no-metrics-check"])  # fmt: skip
+        return {
+            "deploy": [[*deploy, *first, "--all"]],
+            "smoke": smoke,
+            "update": [
+                [PYTHON, "tools/impact.py", "--changeset", "--region", self.region, *second],
+                [*deploy, *second, "--all"],
+            ],
+            "live-facts": [[LIVE_FACTS]],
+            "destroy": [[PYTHON, "tools/destroy.py", *self.stacks, "--", *second]],
+            "audit": [[PYTHON, "tools/audit.py", "--region", self.region, *second]],
+        }
+
+    def destroy_command(self) -> str:
+        return shown(self.commands()["destroy"][0])
+
+
+def shown(command: Sequence[str]) -> str:
+    """A command as a user would type it in the repository (make's virtualenv and node_modules on PATH)."""
+    parts = ["python" if part == PYTHON else "cdk" if part == str(CDK) else part for part in command]
+    return shlex.join(parts) if len(parts) > 1 else parts[0]
+
+
+def env_name(consumer: str) -> str:
+    return consumer.upper().replace("-", "_")
+
+
+def role_arn(caller_arn: str) -> str | None:
+    """The IAM role of an assumed-role caller (the role EKS access entries name), else None."""
+    if match := _ASSUMED_ROLE.match(caller_arn):
+        return f"arn:{match[1]}:iam::{match[2]}:role/{match[3]}"
+    return caller_arn if _ROLE.match(caller_arn) else None
+
+
+def update_of(base: Mapping[str, Any], context: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The update step's change: one node more (or less, at the maximum) and a new route beside the first."""
+    from config import parse_context  # noqa: PLC0415
+
+    config = parse_context({**base, **context}, today=dt.date.today())
+    desired = (
+        config.node_desired_size + 1
+        if config.node_desired_size < config.node_max_size
+        else config.node_desired_size - 1
+    )
+    routes = [dict(r) for r in context["routes"]]
+    zone = str(context["privateZoneName"])
+    routes.append({**routes[0], "name": f"{prefix}-{UPDATE_ROUTE}", "hostname": f"{UPDATE_ROUTE}.{zone}"})
+    return {**context, "nodeDesiredSize": desired, "routes": routes}
+
+
+def make_plan(
+    base: Mapping[str, Any],
+    *,
+    prefix: str,
+    account: str,
+    region: str,
+    admin_role: str | None,
+    environ: Mapping[str, str],
+    stamp: str,
+) -> Plan:
+    """RefusedError naming the key for a configuration the run cannot use."""
+    from config import ConfigError, parse_context  # noqa: PLC0415
+
+    try:
+        context = run_context(base, prefix)
+    except NamingError as err:
+        raise RefusedError(str(err)) from None
+    if admin_role:
+        # The live facts read the cluster as the caller: give its role an access entry, as clusterAdminRoleArns does.
+        admins = list(json.loads(base["clusterAdminRoleArns"]) if isinstance(base.get("clusterAdminRoleArns"), str)
+                      else base.get("clusterAdminRoleArns") or [])  # fmt: skip
+        context["clusterAdminRoleArns"] = [*admins, admin_role] if admin_role not in admins else admins
+    try:
+        update = update_of(base, context, prefix)
+        config = parse_context({**base, **update}, today=dt.date.today())
+    except ConfigError as err:
+        raise RefusedError(f"the run's configuration: {err}") from None
+    consumers = [(c.name, c.account, c.region or region) for c in config.consumers]
+    profiles = {name: environ[f"E2E_PROFILE_{env_name(name)}"] for name, _, _ in consumers
+                if f"E2E_PROFILE_{env_name(name)}" in environ}  # fmt: skip
+    stacks = [f"{prefix}-Platform", f"{prefix}-Gateway", *(f"{prefix}-Consumer-{name}" for name, _, _ in consumers)]
+    return Plan(
+        prefix=prefix,
+        account=account,
+        region=region,
+        directory=REPORTS / f"e2e-{stamp}",
+        context=context,
+        update=update,
+        stacks=stacks,
+        consumers=consumers,
+        profiles=profiles,
+    )
+
+
+def print_plan(plan: Plan, out: TextIO, *, ceiling: float, keep: bool) -> None:
+    print(f"e2e plan (DRY_RUN=1: nothing runs): prefix {plan.prefix}, account {plan.account}, region {plan.region}",
+          file=out)  # fmt: skip
+    print(f"stacks: {', '.join(plan.stacks)}", file=out)
+    print(f"names: cluster {plan.context['clusterName']}, service network {plan.context['serviceNetworkName']}, "
+          f"zone {plan.context['privateZoneName']}", file=out)  # fmt: skip
+    print(f"update: nodeDesiredSize -> {plan.update['nodeDesiredSize']}, new route {plan.prefix}-{UPDATE_ROUTE}",
+          file=out)  # fmt: skip
+    print(f"time ceiling: {ceiling:g} min for {', '.join(FORWARD)}; then destroy and audit"
+          + (" (KEEP=1: skipped; the destroy command is printed)" if keep else ""), file=out)  # fmt: skip
+    for i, (phase, commands) in enumerate(plan.commands().items(), 1):
+        print(f"{i}. {phase}", file=out)
+        for command in commands:
+            print(f"   {shown(command)}", file=out)
+    print(f"report: {plan.directory.relative_to(ROOT)}/report.md and report.json", file=out)
+
+
+# ------------------------------------------------------------------------------------------ real steps
+
+
+class AwsSteps:
+    """Each phase against the account: the pinned CDK CLI and the repo's tools as subprocesses, the live facts and
+    the audit in-process."""
+
+    def __init__(self, plan: Plan, session: Any, *, runner: Callable[..., Any] = subprocess.run) -> None:
+        self.plan, self.session, self.runner = plan, session, runner
+        self.smoke_results: list[dict[str, Any]] = []
+        self.leftovers: list[str] = []
+
+    def destroy_command(self) -> str:
+        return self.plan.destroy_command()
+
+    def run(self, phase: str, budget: float) -> list[Check]:
+        if phase == "live-facts":
+            return self.live_facts()
+        if phase == "audit":
+            return self.audit()
+        checks = []
+        for planned in self.plan.commands()[phase]:
+            env = dict(os.environ)
+            command = planned
+            if planned[0] == "env":  # a consumer's smoke test, with its account's profile
+                env["AWS_PROFILE"] = planned[1].split("=", 1)[1]
+                command = planned[2:]
+            started = time.monotonic()
+            try:
+                result = self.runner(command, cwd=ROOT, env=env, timeout=budget, check=False)
+            except subprocess.TimeoutExpired:
+                raise PhaseTimeoutError(f"{shlex.join(command[:3])} ... outlived the time ceiling") from None
+            budget -= time.monotonic() - started
+            name = " ".join(Path(part).name if i == 0 else part for i, part in enumerate(command[:3]))
+            checks.append(Check(f"{name} ...", result.returncode == 0, f"exit {result.returncode}"))
+            if result.returncode != 0:
+                break
+        return checks
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, region_name=self.plan.region)
+
+    def live_facts(self) -> list[Check]:
+        from config import parse_context  # noqa: PLC0415
+        from tools import smoke  # noqa: PLC0415
+        from tools.synth import cdk_json_context  # noqa: PLC0415
+
+        if str(ROOT / "lambda") not in sys.path:
+            sys.path.insert(0, str(ROOT / "lambda"))
+        from k8s_api import KubeClient, regional_sts_client  # noqa: PLC0415
+
+        config = parse_context({**cdk_json_context(), **self.plan.update}, today=dt.date.today())
+        cloudwatch = self.client("cloudwatch")
+        checks: list[Check] = []
+        missing = smoke.missing_series(cloudwatch, self.plan.gateway, 900, sleep=time.sleep, clock=time.monotonic)
+        checks.append(live.metrics_listed(missing))
+        results: list[dict[str, Any]] = []
+        for function in smoke.find_functions(self.client("cloudformation"), self.plan.gateway):
+            payload = smoke.invoke(self.client("lambda"), function)
+            results += list(payload.get("results") or [])
+            if payload.get("error"):
+                results.append({"ok": False, "route": "-", "caller": function, "detail": payload.get("errorMessage")})
+        checks.append(live.signed(results))
+        checks.append(live.alarms_ok(cloudwatch, self.plan.gateway))
+        routes = [(r.namespace, r.name) for r in config.routes]
+        kube = KubeClient.for_eks_cluster(
+            config.cluster_name,
+            eks_client=self.client("eks"),
+            sts_client=regional_sts_client(self.session, self.plan.region),
+        )
+        if config.service_network_auth_type == "AWS_IAM":
+            checks.append(live.auth_policies(live.kube_items(kube, live.IAM_AUTH_POLICIES), routes))
+        checks.append(live.http_routes(live.kube_items(kube, live.HTTP_ROUTES), routes))
+        records = live.zone_cnames(self.client("route53"), config.private_zone_name)
+        checks.append(live.cnames(records, results, [r.hostname for r in config.routes]))
+        return checks
+
+    def audit(self) -> list[Check]:
+        from tools import audit  # noqa: PLC0415
+        from tools.synth import cdk_json_context  # noqa: PLC0415
+
+        me, config = audit.identity({**cdk_json_context(), **{k: _raw(v) for k, v in self.plan.update.items()}})
+        where, _ = audit.places(self.session, config, region=self.plan.region, qualifier=audit.DEFAULT_QUALIFIER)
+        left = audit.audit(where, me)
+        self.leftovers = [f"{x.account} {x.region} {x.kind} {x.name}" for x in left]
+        detail = "; ".join(self.leftovers) or "nothing of the run's prefix is left"
+        return [Check("make audit finds nothing left", not left, detail)]
+
+
+def _raw(value: Any) -> Any:
+    """A run key as the config loader takes it from -c: JSON text for lists and objects."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def measure(session: Any, plan: Plan) -> dict[str, float]:
+    """Per-type creation times from the run's stacks' events in the provider's account (DescribeStackEvents,
+    paginated)."""
+    client = session.client("cloudformation", region_name=plan.region)
+    events: list[dict[str, Any]] = []
+    for stack in plan.stacks[:2]:  # the provider's own stacks
+        try:
+            for page in client.get_paginator("describe_stack_events").paginate(StackName=stack):
+                events += page.get("StackEvents", [])
+        except Exception:  # noqa: S112 - a stack that never got created has no events to measure
+            continue
+    return creation_seconds(events)
+
+
+ASSEMBLY = ROOT / "cdk.out"  # where the deploy's `cdk deploy` synthesizes
+
+
+def model_and_cost(plan: Plan) -> tuple[float | None, float | None]:
+    """The critical-path model of the run's deploy, and the stack's standing cost per hour, both from the
+    assembly the deploy synthesized (cdk.out)."""
+    from tools import cost  # noqa: PLC0415
+    from tools.critical_path import critical_path  # noqa: PLC0415
+    from tools.synth import read_assembly  # noqa: PLC0415
+
+    try:
+        assembly = read_assembly(ASSEMBLY)
+    except Exception:  # the deploy never synthesized
+        return None, None
+    chain = critical_path(assembly.templates, assembly.dependencies)
+    estimate = cost.estimate(assembly.templates, region=plan.region, gb=0.0, requests=0, log_gb=0.0)
+    return (chain[-1].finish if chain else None), round(estimate.total_usd / estimate.hours_per_month, 4)
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes"}
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+    session_factory: Callable[[], Any] | None = None,
+    steps_factory: Callable[[Plan, Any], Any] = AwsSteps,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    environ = os.environ if environ is None else environ
+    out = out or sys.stdout
+    try:
+        argv = list(sys.argv[1:] if argv is None else argv)
+        return _main(argv, environ, out, session_factory=session_factory, steps_factory=steps_factory, clock=clock)
+    except RefusedError as err:
+        print(f"e2e: {err}", file=out)
+        return 2
+
+
+def _session() -> Any:
+    import boto3  # noqa: PLC0415
+
+    return boto3.session.Session()
+
+
+def _main(
+    argv: list[str],
+    environ: Mapping[str, str],
+    out: TextIO,
+    *,
+    session_factory: Callable[[], Any] | None,
+    steps_factory: Callable[[Plan, Any], Any],
+    clock: Callable[[], float],
+) -> int:
+    from tools.impact import ImpactError, caller_account, parse_context  # noqa: PLC0415
+    from tools.synth import cdk_json_context  # noqa: PLC0415
+
+    pairs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in {"-c", "--context"}]
+    try:
+        base = {**cdk_json_context(), **parse_context(pairs)}
+    except ImpactError as err:
+        raise RefusedError(str(err)) from None
+    dry, keep = _truthy(environ.get("DRY_RUN")), _truthy(environ.get("KEEP"))
+    try:
+        ceiling = float(environ.get("E2E_MAX_MINUTES") or DEFAULT_CEILING_MINUTES)
+    except ValueError:
+        raise RefusedError(f"E2E_MAX_MINUTES={environ.get('E2E_MAX_MINUTES')!r} is not a number of minutes") from None
+    prefix, stamp = new_prefix(), dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    session = (session_factory or _session)()
+    region = str(environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or session.region_name or "")
+    if dry:
+        account = environ.get("E2E_ACCOUNT") or "<E2E_ACCOUNT>"
+        # The caller's role joins clusterAdminRoleArns in a real run (read from the credentials, which a dry run
+        # does not need).
+        plan = make_plan(
+            base, prefix=prefix, account=account, region=region or "<region>", admin_role=None, environ=environ,
+            stamp=stamp,
+        )  # fmt: skip
+        print_plan(plan, out, ceiling=ceiling, keep=keep)
+        return 0
+    if session.get_credentials() is None:
+        raise RefusedError("no AWS credentials (set AWS_PROFILE or log in); nothing was deployed")
+    wanted = environ.get("E2E_ACCOUNT", "")
+    try:
+        account = caller_account(session)
+        caller = str(session.client("sts").get_caller_identity()["Arn"])
+    except ImpactError as err:
+        raise RefusedError(str(err)) from None
+    if not wanted:
+        raise RefusedError(f"set E2E_ACCOUNT={account} to deploy a test copy of the app there (about an hour of it)")
+    if wanted != account:
+        raise RefusedError(f"E2E_ACCOUNT={wanted} but the credentials are account {account}; nothing was deployed")
+    if not region:
+        raise RefusedError("no AWS region (set AWS_REGION)")
+    admin = role_arn(caller)
+    if admin is None:
+        raise RefusedError(f"the caller {caller} is not an IAM role; the live facts read the cluster as one")
+    plan = make_plan(base, prefix=prefix, account=account, region=region, admin_role=admin, environ=environ,
+                     stamp=stamp)  # fmt: skip
+    lacking = [name for name, _, _ in plan.consumers if name not in plan.profiles]
+    if lacking:
+        names = ", ".join(f"E2E_PROFILE_{env_name(n)}" for n in lacking)
+        raise RefusedError(f"consumers are configured: set {names} (each consumer account's profile, for its smoke)")
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    steps = steps_factory(plan, session)
+    print(f"e2e: run {plan.prefix} in {account} {region}; report in {plan.directory}", file=out, flush=True)
+    outcome: Outcome = execute(steps, keep=keep, ceiling_seconds=ceiling * 60, out=out, clock=clock)
+    finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    model, hourly = model_and_cost(plan)
+    report = build(
+        outcome=outcome,
+        prefix=plan.prefix,
+        account=account,
+        region=region,
+        started=started,
+        finished=finished,
+        ceiling_minutes=ceiling,
+        stacks=plan.stacks,
+        model_deploy_seconds=model,
+        measured_creation=measure(session, plan),
+        hourly_usd=hourly,
+        left=list(getattr(steps, "leftovers", [])),
+        destroy_command=plan.destroy_command(),
+    )
+    as_json, as_md = write(report, plan.directory)
+    print(f"e2e: {report['verdict']}; report {as_md} ({as_json.name})", file=out)
+    return 0 if report["verdict"] == "passed" else 1
+
+
+__all__ = ["PHASES", "AwsSteps", "Plan", "main", "make_plan"]
+
+if __name__ == "__main__":
+    sys.exit(main())
