@@ -76,7 +76,7 @@ def build(
         "verdict": "passed" if outcome.passed and not left else "failed",
         "interrupted": outcome.interrupted,
         "kept": outcome.kept,
-        "phases": [asdict(p) for p in outcome.phases],
+        "phases": json.loads(json.dumps([asdict(p) for p in outcome.phases])),  # as report.json holds them
         "total_seconds": round(seconds, 1),
         "critical_path": {
             "model_deploy_seconds": model_deploy_seconds,

@@ -1,0 +1,427 @@
+"""make e2e (tools/e2e/): the phase order, destroy on failure and on Ctrl-C (not with KEEP), the time ceiling, the
+refusals before anything runs, the plan of DRY_RUN, that a run names only its own prefix, and the report.
+
+The orchestration runs against fake steps and a fake clock; main() against moto's STS (the account check and
+the caller's role) with fake steps in place of AWS's.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import Synthesized, moto_in
+from tools import critical_path
+from tools.e2e import run, simulate
+from tools.e2e.orchestrate import CLEANUP, FORWARD, PHASES, Check, PhaseResult, PhaseTimeoutError, execute
+from tools.e2e.report import build, creation_seconds, render
+from tools.synth import cdk_json_context
+
+ACCOUNT = "123456789012"  # moto's default account
+
+
+class FakeSteps:
+    """Records each phase; `fail` makes a phase's check fail, `interrupt` raises Ctrl-C in one, `seconds` advances
+    the fake clock."""
+
+    def __init__(
+        self,
+        *,
+        fail: str = "",
+        interrupt: str = "",
+        raises: str = "",
+        seconds: dict[str, float] | None = None,
+        clock: list[float] | None = None,
+    ) -> None:
+        self.fail, self.interrupt, self.raises = fail, interrupt, raises
+        self.seconds = seconds or {}
+        self.clock = clock if clock is not None else [0.0]
+        self.ran: list[str] = []
+        self.budgets: dict[str, float] = {}
+        self.leftovers: list[str] = []
+
+    def run(self, phase: str, budget: float) -> list[Check]:
+        self.ran.append(phase)
+        self.budgets[phase] = budget
+        self.clock[0] += self.seconds.get(phase, 60.0)
+        if phase == self.interrupt:
+            raise KeyboardInterrupt
+        if phase == self.raises:
+            raise RuntimeError("cdk deploy exited 1")
+        if self.seconds.get(phase, 0) > budget:
+            raise PhaseTimeoutError(f"{phase} outlived the ceiling")
+        return [Check(f"{phase} check", phase != self.fail, "exit 1" if phase == self.fail else "exit 0")]
+
+    def destroy_command(self) -> str:
+        return "python tools/destroy.py e2e-abc123-Platform e2e-abc123-Gateway -- -c stackPrefix=e2e-abc123"
+
+
+def go(steps: FakeSteps, *, keep: bool = False, ceiling: float = 3600.0) -> tuple[Any, str]:
+    out = io.StringIO()
+    outcome = execute(steps, keep=keep, ceiling_seconds=ceiling, out=out, clock=lambda: steps.clock[0])
+    return outcome, out.getvalue()
+
+
+# ------------------------------------------------------------------------------------- orchestration
+
+
+def test_phases_run_in_order_and_all_pass() -> None:
+    steps = FakeSteps()
+    outcome, _ = go(steps)
+    assert steps.ran == list(PHASES)
+    assert outcome.passed and [p.status for p in outcome.phases] == ["passed"] * 6
+
+
+@pytest.mark.parametrize("phase", FORWARD)
+def test_a_failing_phase_skips_the_rest_and_still_destroys_and_audits(phase: str) -> None:
+    steps = FakeSteps(fail=phase)
+    outcome, out = go(steps)
+    assert steps.ran == [*FORWARD[: FORWARD.index(phase) + 1], *CLEANUP]
+    assert not outcome.passed
+    statuses = {p.name: p.status for p in outcome.phases}
+    assert statuses[phase] == "failed"
+    assert all(statuses[p] == "skipped" for p in FORWARD[FORWARD.index(phase) + 1 :])
+    assert f"  FAIL {phase} check: exit 1" in out
+
+
+def test_an_error_in_a_phase_is_one_line_and_cleanup_runs() -> None:
+    steps = FakeSteps(raises="deploy")
+    outcome, out = go(steps)
+    assert steps.ran == ["deploy", *CLEANUP]
+    assert outcome.phase("deploy") == PhaseResult("deploy", "failed", 60.0, [], "RuntimeError: cdk deploy exited 1")
+    assert "e2e: deploy failed in 60 s: RuntimeError: cdk deploy exited 1" in out
+
+
+@pytest.mark.parametrize("phase", FORWARD)
+def test_ctrl_c_destroys_and_audits(phase: str) -> None:
+    steps = FakeSteps(interrupt=phase)
+    outcome, out = go(steps)
+    assert steps.ran[-2:] == list(CLEANUP)
+    assert outcome.interrupted and not outcome.passed
+    assert f"e2e: interrupted during {phase}" in out
+
+
+def test_keep_never_destroys_and_prints_the_destroy_command() -> None:
+    steps = FakeSteps(fail="smoke")
+    outcome, out = go(steps, keep=True)
+    assert steps.ran == ["deploy", "smoke"]
+    assert outcome.kept and not outcome.passed
+    assert f"KEEP=1: the stacks stay. Destroy them with:\n  {steps.destroy_command()}" in out
+
+
+def test_ctrl_c_during_destroy_prints_how_to_finish() -> None:
+    steps = FakeSteps(interrupt="destroy")
+    outcome, out = go(steps)
+    assert steps.ran == [*FORWARD, "destroy"]
+    assert outcome.phase("audit") is not None and outcome.phase("audit").status == "skipped"
+    assert f"interrupted during destroy; finish with:\n  {steps.destroy_command()}" in out
+
+
+def test_the_time_ceiling_stops_the_forward_phases_but_not_the_cleanup() -> None:
+    steps = FakeSteps(seconds={"deploy": 2000.0, "smoke": 2000.0})
+    outcome, _ = go(steps, ceiling=3000.0)
+    # smoke got what was left of the ceiling (1000 s), outlived it, and the run went straight to cleanup.
+    assert steps.budgets["smoke"] == pytest.approx(1000.0)
+    assert outcome.phase("smoke").status == "timed out"
+    assert steps.ran == ["deploy", "smoke", *CLEANUP]
+    assert steps.budgets["destroy"] > 3000.0  # its own budget
+
+
+def test_a_ceiling_spent_before_a_phase_starts_marks_it_timed_out() -> None:
+    steps = FakeSteps(seconds={"deploy": 3000.0})
+    outcome, _ = go(steps, ceiling=3000.0)
+    assert [p.status for p in outcome.phases[:2]] == ["passed", "timed out"]
+    assert steps.ran == ["deploy", *CLEANUP]
+
+
+# ------------------------------------------------------------------------------------ main's refusals
+
+
+@pytest.fixture
+def sts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    with moto_in(monkeypatch, "us-east-1"):
+        monkeypatch.setattr(run, "REPORTS", tmp_path / "reports")
+        yield
+
+
+def role_session() -> boto3.session.Session:
+    creds = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/e2e-runner", RoleSessionName="me")
+    c = creds["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=c["AccessKeyId"],
+        aws_secret_access_key=c["SecretAccessKey"],
+        aws_session_token=c["SessionToken"],
+        region_name="us-east-1",
+    )
+
+
+def main(
+    environ: dict[str, str], *, session: Any = None, steps: FakeSteps | None = None, argv: list[str] | None = None
+) -> tuple[int, str, list[run.Plan]]:
+    out = io.StringIO()
+    made: list[run.Plan] = []
+    steps = steps or FakeSteps()
+
+    def factory(plan: run.Plan, _session: Any) -> FakeSteps:
+        made.append(plan)
+        return steps
+
+    status = run.main(
+        argv or [],
+        environ=environ,
+        out=out,
+        session_factory=(lambda: session) if session is not None else None,
+        steps_factory=factory,
+        clock=lambda: steps.clock[0],
+    )
+    return status, out.getvalue(), made
+
+
+def test_without_credentials_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"})
+    assert (status, out, made) == (2, "e2e: no AWS credentials (set AWS_PROFILE or log in); nothing was deployed\n", [])
+
+
+@pytest.mark.parametrize(
+    ("environ", "line"),
+    [
+        ({}, f"e2e: set E2E_ACCOUNT={ACCOUNT} to deploy a test copy of the app there (about an hour of it)\n"),
+        (
+            {"E2E_ACCOUNT": "999999999999"},
+            f"e2e: E2E_ACCOUNT=999999999999 but the credentials are account {ACCOUNT}; nothing was deployed\n",
+        ),
+        (
+            {"E2E_ACCOUNT": ACCOUNT, "E2E_MAX_MINUTES": "soon"},
+            "e2e: E2E_MAX_MINUTES='soon' is not a number of minutes\n",
+        ),
+    ],
+)
+def test_the_account_must_be_named_and_match(sts: None, environ: dict[str, str], line: str) -> None:
+    status, out, made = main({"AWS_REGION": "us-east-1", **environ}, session=role_session())
+    assert (status, out, made) == (2, line, [])
+
+
+def test_a_caller_that_is_not_a_role_is_refused(sts: None) -> None:
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"}, session=boto3.session.Session())
+    assert status == 2 and made == []
+    assert out.startswith("e2e: the caller arn:aws:sts::123456789012:user/moto is not an IAM role")
+
+
+def test_consumers_need_a_profile_each(sts: None) -> None:
+    consumers = json.dumps([{"name": "team-b", "account": "222222222222", "vpcCidr": "10.3.0.0/16"}])
+    status, out, made = main(
+        {"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"},
+        session=role_session(),
+        argv=["-c", f"consumers={consumers}"],
+    )
+    assert (status, made) == (2, [])
+    assert (
+        out
+        == "e2e: consumers are configured: set E2E_PROFILE_TEAM_B (each consumer account's profile, for its smoke)\n"
+    )
+
+
+def test_a_full_run_against_fakes_writes_the_report(
+    sts: None, synth: Synthesized, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "ASSEMBLY", synth.outdir)  # the assembly the deploy would have synthesized
+    steps = FakeSteps(seconds=dict.fromkeys(PHASES, 100.0))
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"}, session=role_session(), steps=steps)
+    assert status == 0, out
+    plan = made[0]
+    assert plan.context["clusterAdminRoleArns"] == [f"arn:aws:iam::{ACCOUNT}:role/e2e-runner"]
+    report = json.loads((plan.directory / "report.json").read_text())
+    assert report["verdict"] == "passed" and report["prefix"] == plan.prefix
+    assert [p["name"] for p in report["phases"]] == list(PHASES)
+    assert report["critical_path"]["model_deploy_seconds"] == critical_path.critical_path(synth.templates, {
+        n: list(d) for n, d in _dependencies(synth).items()
+    })[-1].finish  # fmt: skip
+    assert report["cost"]["hourly_usd"] > 0 and report["cost"]["usd"] == round(
+        report["cost"]["hourly_usd"] * 600 / 3600, 2
+    )
+    assert (plan.directory / "report.md").read_text() == render(report)
+
+
+def _dependencies(synth: Synthesized) -> dict[str, tuple[str, ...]]:
+    from tools.synth import read_assembly
+
+    return read_assembly(synth.outdir).dependencies
+
+
+# ----------------------------------------------------------------------------------- plan and prefix
+
+
+def test_dry_run_prints_the_plan_and_needs_no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    status, out, made = main({"DRY_RUN": "1", "AWS_REGION": "us-east-1"})
+    assert (status, made) == (0, [])
+    prefix = re.search(r"prefix (e2e-[a-z0-9]{6})", out)
+    assert prefix, out
+    p = prefix[1]
+    assert f"stacks: {p}-Platform, {p}-Gateway" in out
+    assert [line for line in out.splitlines() if re.match(r"^\d\. ", line)] == [
+        f"{i}. {phase}" for i, phase in enumerate(PHASES, 1)
+    ]
+    assert f"   cdk deploy --require-approval never --concurrency 4 --no-notices -c stackPrefix={p} " in out
+    assert f"   python tools/smoke.py --stack {p}-Gateway --region us-east-1" in out
+    assert "   python tools/impact.py --changeset --region us-east-1 " in out
+    assert f"   python tools/destroy.py {p}-Platform {p}-Gateway -- -c stackPrefix={p} " in out
+
+
+def test_a_run_names_only_its_own_prefix() -> None:
+    consumers = [{"name": "team-b", "account": "222222222222", "vpcCidr": "10.3.0.0/16"}]
+    plan = run.make_plan(
+        {**cdk_json_context(), "consumers": consumers},
+        prefix="e2e-abc123",
+        account=ACCOUNT,
+        region="us-east-1",
+        admin_role=None,
+        environ={"E2E_PROFILE_TEAM_B": "team-b"},
+        stamp="20261205T000000Z",
+    )
+    assert plan.stacks == ["e2e-abc123-Platform", "e2e-abc123-Gateway", "e2e-abc123-Consumer-team-b"]
+    destroy = plan.commands()["destroy"][0]
+    named = destroy[2 : destroy.index("--")]
+    assert named == plan.stacks and all(s.startswith("e2e-abc123-") for s in named)
+    for phase, commands in plan.commands().items():
+        for command in commands:
+            if "-c" in command:  # every command that configures the app carries every one of the run's names
+                for key in ("stackPrefix", "clusterName", "serviceNetworkName"):
+                    assert f"{key}=e2e-abc123" in command, (phase, key)
+    assert plan.commands()["smoke"][1][:2] == ["env", "AWS_PROFILE=team-b"]
+
+
+def test_the_update_adds_a_route_and_changes_the_node_count() -> None:
+    base = cdk_json_context()
+    plan = run.make_plan(base, prefix="e2e-abc123", account=ACCOUNT, region="us-east-1", admin_role=None, environ={},
+                         stamp="x")  # fmt: skip
+    assert plan.update["nodeDesiredSize"] == base["nodeDesiredSize"] + 1
+    assert [r["name"] for r in plan.update["routes"]][-1] == "e2e-abc123-e2e-update"
+    at_max = {**base, "nodeDesiredSize": 3, "nodeMaxSize": 3}
+    plan = run.make_plan(at_max, prefix="e2e-abc123", account=ACCOUNT, region="us-east-1", admin_role=None, environ={},
+                         stamp="x")  # fmt: skip
+    assert plan.update["nodeDesiredSize"] == 2
+
+
+def test_the_callers_role_arn() -> None:
+    assert run.role_arn("arn:aws:sts::111122223333:assumed-role/Admin/me") == "arn:aws:iam::111122223333:role/Admin"
+    assert run.role_arn("arn:aws:iam::111122223333:role/x/Admin") == "arn:aws:iam::111122223333:role/x/Admin"
+    assert run.role_arn("arn:aws:iam::111122223333:user/alice") is None
+
+
+# ---------------------------------------------------------------------------------------- the report
+
+
+def event(logical_id: str, kind: str, status: str, at: str, reason: str = "") -> dict[str, str]:
+    found = {"StackId": "s", "LogicalResourceId": logical_id, "ResourceType": kind, "ResourceStatus": status}
+    return {**found, "Timestamp": f"2026-12-05T10:{at}+00:00", **({"ResourceStatusReason": reason} if reason else {})}
+
+
+CLUSTER, ROLE, STACK = "AWS::EKS::Cluster", "AWS::IAM::Role", "AWS::CloudFormation::Stack"
+EVENTS = [
+    event("C", CLUSTER, "CREATE_IN_PROGRESS", "00:00"),
+    event("C", CLUSTER, "CREATE_IN_PROGRESS", "00:05", "Resource creation Initiated"),
+    event("C", CLUSTER, "CREATE_COMPLETE", "09:00"),
+    event("R1", ROLE, "CREATE_IN_PROGRESS", "00:00"),
+    event("R1", ROLE, "CREATE_COMPLETE", "00:10"),
+    event("R2", ROLE, "CREATE_IN_PROGRESS", "00:00"),
+    event("R2", ROLE, "CREATE_COMPLETE", "00:30"),
+    event("s", STACK, "CREATE_COMPLETE", "10:00"),
+]
+
+
+def test_creation_times_are_measured_from_the_first_in_progress_event() -> None:
+    assert creation_seconds(EVENTS) == {"AWS::EKS::Cluster": 540.0, "AWS::IAM::Role": 20.0}
+
+
+def sample(outcome: Any, **kwargs: Any) -> dict[str, Any]:
+    return build(
+        outcome=outcome,
+        prefix="e2e-abc123",
+        account=ACCOUNT,
+        region="us-east-1",
+        started="2026-12-05T10:00:00+00:00",
+        finished="2026-12-05T11:00:00+00:00",
+        ceiling_minutes=150,
+        stacks=["e2e-abc123-Platform", "e2e-abc123-Gateway"],
+        model_deploy_seconds=1416.0,
+        measured_creation={"AWS::EKS::Cluster": 540.0},
+        hourly_usd=0.4,
+        destroy_command="python tools/destroy.py e2e-abc123-Platform e2e-abc123-Gateway -- ...",
+        **kwargs,
+    )
+
+
+def test_the_report_renders_every_phase_check_cost_and_leftover() -> None:
+    outcome, _ = go(FakeSteps(fail="update", seconds=dict.fromkeys(PHASES, 300.0)))
+    report = sample(outcome, left=["123456789012 us-east-1 log group /aws/eks/e2e-abc123/cluster"])
+    text = render(report)
+    assert report["verdict"] == "failed"
+    assert "| deploy | passed | 5.0 min | 1/1 |" in text
+    assert "| update | failed | 5.0 min | 0/1 |" in text
+    assert "| live-facts | skipped | 0.0 min |  |" in text
+    assert "- cost: $0.17 (0.42 h x $0.400/h;" in text  # five phases of 300 s ran
+    assert "- modelled (tools/critical_path.py, typical creation times): 23.6 min" in text
+    assert "- measured (the deploy phase's wall time): 5.0 min" in text
+    assert "  - AWS::EKS::Cluster: 540 s" in text
+    assert "- FAIL update: update check: exit 1" in text
+    assert "- 123456789012 us-east-1 log group /aws/eks/e2e-abc123/cluster" in text
+    assert "Destroy with: `python tools/destroy.py" in text
+    assert json.loads(json.dumps(report)) == report
+
+
+def test_a_clean_report_has_nothing_left_and_no_destroy_command() -> None:
+    outcome, _ = go(FakeSteps())
+    report = sample(outcome, left=[])
+    assert report["verdict"] == "passed" and report["destroy_command"] == ""
+    assert "- nothing (make audit found no resource of this run)" in render(report)
+
+
+def test_critical_path_takes_a_reports_measured_times(synth: Synthesized, tmp_path: Path, capsys: Any) -> None:
+    outcome, _ = go(FakeSteps(seconds={"deploy": 1800.0}))
+    report = sample(outcome, left=[])
+    report["measured_creation_seconds"] = {"AWS::EKS::Cluster": 900.0}
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    assert critical_path.main(["--cdk-out", str(synth.outdir), "--from-report", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    typical = next(line for line in lines if "typical creation times" in line)
+    measured = next(line for line in lines if f"creation times measured in {path}" in line)
+    seconds = [float(re.search(r"\((\d+) s", line)[1]) for line in (typical, measured)]  # type: ignore[index]
+    assert seconds[1] == seconds[0] + 300  # the cluster, on the path, took 900 s instead of 600
+    assert any(line.startswith("Measured deploy wall time: 30.0 min (1800 s;") for line in lines)
+
+
+def test_critical_path_refuses_what_is_not_a_report(tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    path.write_text("{}")
+    with pytest.raises(SystemExit, match=r"is not a make e2e report\.json: KeyError"):
+        critical_path.main(["--from-report", str(path)])
+
+
+def test_the_readme_shows_the_simulated_report(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from tools.e2e.naming import run_context
+    from tools.synth import synthesize
+
+    overrides = {**run_context(cdk_json_context(), simulate.PREFIX), "aws:cdk:disable-asset-staging": True}
+    assembly = synthesize(tmp_path, overrides, today=dt.date(2026, 12, 5))
+    block = simulate.readme_block(simulate.simulated_report(assembly.templates, assembly.dependencies))
+    readme = simulate.README.read_text()
+    assert "SIMULATED" in block
+    assert block in readme, "README's simulated report is stale: run `python -m tools.e2e.simulate --readme`"
