@@ -25,10 +25,10 @@ NODE_STAMP := node_modules/.installed
 SCAN_VENV := .venv-checkov
 SCAN_STAMP := $(SCAN_VENV)/.installed
 
-.PHONY: help setup synth test fuzz reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke dashboard cost bench mutation clean
+.PHONY: help setup synth test fuzz reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke dashboard cost bench mutation clean e2e audit
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -84,8 +84,10 @@ diff: setup ## cdk diff against the account in your AWS credentials
 
 IMPACT_HINT := --allow-hint "Set ALLOW_REPLACEMENT=1 to deploy anyway."
 IMPACT_STACKS = $(if $(strip $(STACKS)),--stacks $(STACKS))
-impact: setup ## What a change replaces, offline (CDK_ARGS="-c key=value"; ARGS="--deployed" or "--baseline DIR")
-	$(BIN)/python tools/impact.py $(CDK_ARGS) $(ARGS)
+# CHANGESET=1 (or ARGS=--changeset): also CloudFormation's own change set per stack, compared resource by resource.
+CHANGESET ?=
+impact: setup ## What a change replaces, offline (CDK_ARGS="-c key=value"; ARGS="--deployed" or "--baseline DIR"; CHANGESET=1)
+	$(BIN)/python tools/impact.py $(if $(filter 1,$(CHANGESET)),--changeset) $(CDK_ARGS) $(ARGS)
 
 deploy: setup ## Deploy every stack; first stops on a removed consumer's stack, or a stateful replacement (ALLOW_REPLACEMENT=1)
 ifneq ($(ALLOW_STRANDED),1)
@@ -102,6 +104,14 @@ endif
 STAGE ?=
 destroy: setup ## Destroy every stack, dependents first (pipeline: STAGE=<name> per stage, then the pipeline)
 	$(BIN)/python tools/destroy.py $(if $(strip $(STAGE)),--stage '$(STAGE)') $(foreach s,$(STACKS),'$(s)') -- $(CDK_ARGS)
+
+# make e2e reads E2E_ACCOUNT (required), DRY_RUN=1, KEEP=1, E2E_MAX_MINUTES and E2E_PROFILE_<CONSUMER> from the
+# environment (tools/e2e/run.py); make passes command-line variables on to it.
+e2e: setup ## Deploy a prefixed copy in E2E_ACCOUNT, smoke, update, check, destroy, audit; report in reports/ (DRY_RUN=1)
+	@$(BIN)/python tools/e2e/run.py $(CDK_ARGS)
+
+audit: setup ## Everything of this deployment left in its account(s); exit 1 if anything (CDK_ARGS, ARGS="--region R")
+	@$(BIN)/python tools/audit.py $(CDK_ARGS) $(ARGS)
 
 smoke: setup ## After deploy: check routing from inside the client VPC (needs AWS credentials)
 	$(BIN)/python tools/smoke.py $(ARGS)

@@ -425,3 +425,41 @@ def test_the_readme_shows_the_simulated_report(tmp_path: Path) -> None:
     readme = simulate.README.read_text()
     assert "SIMULATED" in block
     assert block in readme, "README's simulated report is stale: run `python -m tools.e2e.simulate --readme`"
+
+
+# ------------------------------------------------------------------------------------------- make targets
+
+
+@pytest.mark.parametrize(
+    ("target", "line"),
+    [
+        ("e2e", "e2e: no AWS credentials (set AWS_PROFILE or log in); nothing was deployed"),
+        ("audit", "audit: no AWS credentials (set AWS_PROFILE or log in); nothing was listed"),
+    ],
+)
+def test_make_targets_without_credentials_print_one_line_and_exit_2(target: str, line: str, tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    none = str(tmp_path / "none")
+    environ |= {"AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none, "AWS_EC2_METADATA_DISABLED": "true"}
+    environ |= {"AWS_REGION": "us-east-1", "E2E_ACCOUNT": ACCOUNT}
+    result = subprocess.run(["make", "-s", target], cwd=ROOT, env=environ, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert (result.stdout + result.stderr).splitlines()[0] == line
+    assert [x for x in (result.stdout + result.stderr).splitlines() if not x.startswith("make: ***")] == [line]
+
+
+def test_the_deploy_commands_take_only_flags_the_pinned_cli_has() -> None:
+    from tests.test_makefile import cli_options
+
+    plan = run.make_plan(cdk_json_context(), prefix="e2e-abc123", account=ACCOUNT, region="us-east-1",
+                         admin_role=None, environ={}, stamp="x")  # fmt: skip
+    deploys = [c for phase in plan.commands().values() for c in phase if len(c) > 1 and c[1] == "deploy"]
+    assert len(deploys) == 2
+    for command in deploys:
+        flags = [arg.split("=", 1)[0] for arg in command[2:] if arg.startswith("-")]
+        assert [f for f in flags if re.sub(r"^--no-", "--", f) not in cli_options("deploy")] == []
