@@ -425,6 +425,11 @@ def test_the_readme_shows_the_simulated_report(tmp_path: Path) -> None:
     readme = simulate.README.read_text()
     assert "SIMULATED" in block
     assert block in readme, "README's simulated report is stale: run `python -m tools.e2e.simulate --readme`"
+    # The section's prose quotes the same figures: the hourly cost and the modelled deploy.
+    report = simulate.simulated_report(assembly.templates, assembly.dependencies)
+    prose = " ".join(readme.split())
+    assert f"about ${report['cost']['hourly_usd']:.2f} an hour" in prose
+    assert f"critical path is about {report['critical_path']['model_deploy_seconds'] / 60:.0f} minutes" in prose
 
 
 # ------------------------------------------------------------------------------------------- make targets
