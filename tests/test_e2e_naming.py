@@ -106,3 +106,22 @@ def test_prefixes_are_unique_and_valid() -> None:
 def test_cdk_args_round_trip(tmp_path: Path) -> None:
     args = cdk_args({"stackPrefix": PREFIX, "routes": [{"name": "x"}]})
     assert args == ["-c", f"stackPrefix={PREFIX}", "-c", 'routes=[{"name":"x"}]']
+
+
+def test_a_stack_prefix_with_a_pipeline_is_refused_naming_the_key(tmp_path: Path) -> None:
+    """The pipeline names its stages' stacks itself (and tools/destroy.py and the dashboard know those names): a
+    stackPrefix there would be silently ignored, so it is refused, by key, before anything is synthesized."""
+    import datetime as dt
+
+    import aws_cdk as cdk
+
+    import app as entry
+    from config import ConfigError, parse_context
+    from config.pipeline import parse_pipeline
+    from tests.conftest import ONE_STAGE
+
+    config = parse_context({**cdk_json_context(), "stackPrefix": PREFIX}, today=dt.date(2026, 12, 5))
+    with pytest.raises(ConfigError) as refused:
+        entry.build(cdk.App(outdir=str(tmp_path)), config, parse_pipeline(ONE_STAGE), nag=False)
+    assert str(refused.value).startswith("stackPrefix: applies to `make deploy` only")
+    assert not list(tmp_path.iterdir())

@@ -94,6 +94,16 @@ def test_nothing_stranded_and_nothing_deployed_pass(accounts: None) -> None:
     assert (status, out.strip()) == (0, "stranded: no consumer stack of EksLatticeGateway-Platform is left behind")
 
 
+def test_the_configured_stack_prefix_is_the_default(accounts: None) -> None:
+    """`make deploy` with a stackPrefix (make e2e's, or a user's) checks that deployment's consumers, not the
+    default prefix's: a tool defaulting to the constant would find nothing and pass."""
+    deploy(PROVIDER, "e2e-abc123-Platform", principals=[B, C])
+    consumer("team-c", C, prefix="e2e-abc123")  # no longer configured
+    status, _, err = run("-c", f"consumers={TEAM_B}", "-c", "stackPrefix=e2e-abc123", "--region", REGION)
+    assert status == 1
+    assert f"  e2e-abc123-Consumer-team-c in account {C} ({REGION})" in err.splitlines()
+
+
 def test_a_pipeline_stage_reads_its_platform_in_the_stage_account(accounts: None) -> None:
     """The pipeline's step runs in the pipeline's account: the stage's Platform and the consumers are read
     through their accounts' lookup roles."""

@@ -16,7 +16,7 @@ provider's destroy. So this check runs before `make deploy` and before each pipe
    unless `goneConsumerAccounts` lists it (closed, suspended, or no longer trusting this one): then it is
    not read, and named on the output.
 
-Usage: python tools/stranded.py [-c key=value ...] [--stack-prefix EksLatticeGateway[-<stage>]] [--account ID]
+Usage: python tools/stranded.py [-c key=value ...] [--stack-prefix <stackPrefix>[-<stage>]] [--account ID]
 [--region R] [--profile P]. `--account`: the provider's account (default: the credentials'); `--region`: the
 provider's region (default: the profile's). Exit 0: nothing stranded (or no Platform stack deployed yet).
 """
@@ -171,16 +171,20 @@ def refusal(stranded: Iterable[Stranded]) -> str:
     return "\n".join(lines)
 
 
-def configured_stacks(context: Mapping[str, Any], prefix: str) -> tuple[dict[str, str], tuple[str, ...]]:
-    """Consumer stack name -> account, as the configuration makes them (stacks.sharing's names), and the
-    accounts acknowledged as gone (goneConsumerAccounts)."""
+def configured_stacks(
+    context: Mapping[str, Any], prefix: str | None = None
+) -> tuple[dict[str, str], tuple[str, ...], str]:
+    """Consumer stack name -> account, as the configuration makes them (stacks.sharing's names), the accounts
+    acknowledged as gone (goneConsumerAccounts), and the provider's stack prefix (`prefix`, else the
+    configuration's stackPrefix)."""
     import datetime as dt  # noqa: PLC0415
 
     from config import parse_context as parse_app_context  # noqa: PLC0415
 
     config = parse_app_context(context, today=dt.date.today())
+    prefix = prefix or config.stack_prefix
     stacks = {f"{prefix}-Consumer-{c.name}": c.account for c in config.consumers}
-    return stacks, config.gone_consumer_accounts
+    return stacks, config.gone_consumer_accounts, prefix
 
 
 def main(
@@ -195,7 +199,9 @@ def main(
 
     parser = argparse.ArgumentParser(prog="stranded", description=__doc__.splitlines()[0])
     parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="as with cdk")
-    parser.add_argument("--stack-prefix", default=DEFAULT_PREFIX, help="the provider's stack prefix")
+    parser.add_argument(
+        "--stack-prefix", default=None, help=f"the provider's stack prefix (default: stackPrefix, {DEFAULT_PREFIX})"
+    )
     parser.add_argument("--account", help="the provider's account (default: the credentials')")
     parser.add_argument("--region", help="the provider's region (default: the profile's)")
     parser.add_argument("--profile", help="AWS profile")
@@ -204,7 +210,7 @@ def main(
         print(f"(stranded: ignoring CDK arguments it does not use: {' '.join(unknown)})", file=err)
     try:
         context = {**cdk_json_context(), **parse_context(args.context)}
-        configured, gone = configured_stacks(context, args.stack_prefix)
+        configured, gone, prefix = configured_stacks(context, args.stack_prefix)
         session = session_factory(args.profile, args.region)
         region = args.region or session.region_name
         if not region:
@@ -220,7 +226,7 @@ def main(
         )
         stranded = find_stranded(
             configured=configured,
-            prefix=args.stack_prefix,
+            prefix=prefix,
             account=account,
             region=region,
             session=session,
@@ -242,7 +248,7 @@ def main(
         return 1
     if gone:
         print(f"stranded: not checked (goneConsumerAccounts): {', '.join(gone)}", file=out)
-    print(f"stranded: no consumer stack of {args.stack_prefix}-Platform is left behind", file=out)
+    print(f"stranded: no consumer stack of {prefix}-Platform is left behind", file=out)
     return 0
 
 
