@@ -24,9 +24,13 @@ from config import AppConfig
 
 
 def inputs_digest(config: AppConfig) -> str:
-    """12 hex digits of the whole configuration, in a canonical form (sorted keys). goneConsumerAccounts is left
-    out: only the pre-deploy check (tools/stranded.py) reads it, so setting it changes no stack."""
-    values = config.model_dump(mode="json", by_alias=True, warnings=False, exclude={"gone_consumer_accounts"})
+    """12 hex digits of the whole configuration, in a canonical form (sorted keys). Left out: goneConsumerAccounts
+    (only the pre-deploy check, tools/stranded.py, reads it, so setting it changes no stack) and stackPrefix (it
+    names the stacks: another prefix is other stacks, created afresh, so no deployed reader can be stale; leaving it
+    out keeps the templates of deployments from before the key byte-identical)."""
+    values = config.model_dump(
+        mode="json", by_alias=True, warnings=False, exclude={"gone_consumer_accounts", "stack_prefix"}
+    )
     text = json.dumps(values, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 

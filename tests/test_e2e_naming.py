@@ -125,3 +125,22 @@ def test_a_stack_prefix_with_a_pipeline_is_refused_naming_the_key(tmp_path: Path
         entry.build(cdk.App(outdir=str(tmp_path)), config, parse_pipeline(ONE_STAGE), nag=False)
     assert str(refused.value).startswith("stackPrefix: applies to `make deploy` only")
     assert not list(tmp_path.iterdir())
+
+
+def test_the_config_digest_ignores_only_what_changes_no_deployed_stack() -> None:
+    """constructs/producer_inputs.py: stackPrefix and goneConsumerAccounts leave the gateway's configuration marker
+    alone (existing deployments' templates stay byte-identical); any other key moves it."""
+    import datetime as dt
+
+    from constructs.producer_inputs import inputs_digest
+
+    from config import parse_context
+
+    def digest(**overrides: Any) -> str:
+        return inputs_digest(parse_context({**cdk_json_context(), **overrides}, today=dt.date(2026, 12, 5)))
+
+    base = digest()
+    assert digest(stackPrefix=PREFIX) == base
+    assert digest(goneConsumerAccounts=["222222222222"]) == base
+    assert digest(clusterName=PREFIX) != base
+    assert digest(nodeDesiredSize=3) != base
