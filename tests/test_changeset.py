@@ -314,3 +314,28 @@ def test_impact_changeset_refuses_a_baseline(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     assert impact.main(["--changeset", "--baseline", str(tmp_path)], out=out, err=err) == 2
     assert err.getvalue().strip() == "impact: --changeset compares with the deployed stacks; it takes no --baseline"
+
+
+def test_the_cli_prepares_only_the_named_stacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[list[str]] = []
+
+    def fake_run(command: list[str], **_: Any) -> Any:
+        ran.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(changeset.subprocess, "run", fake_run)
+    changeset.cdk_prepare(["-c", "nodeDesiredSize=3"])([PLATFORM], NAME)
+    (command,) = ran
+    assert command[:2] == [str(changeset.CDK), "deploy"] and command[-1] == PLATFORM
+    for flag in changeset.PREPARE_FLAGS:
+        assert flag in command, flag
+    assert command[command.index("--change-set-name") + 1] == NAME
+    assert [a for a in command[2:] if not a.startswith("-")] == [NAME, "never", "nodeDesiredSize=3", PLATFORM]
+
+
+def test_nothing_to_compare_creates_nothing(cfn: tuple[Any, Stubber]) -> None:
+    client, _ = cfn
+    log: list[Any] = []
+    out = io.StringIO()
+    assert changeset.check([], stacks=[], client=client, create=created(log), out=out, name=NAME) == 0
+    assert log == [] and "no stack in the credentials' account" in out.getvalue()

@@ -39,7 +39,15 @@ from typing import Any, TextIO
 ROOT = Path(__file__).resolve().parent.parent
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 # The flags of the pinned CLI's deploy this uses (tests/test_changeset.py checks them against its --help).
-PREPARE_FLAGS = ("--method=prepare-change-set", "--change-set-name", "--require-approval", "--no-notices")
+# --exclusively: only the named stacks (by default the CLI adds the stacks they depend on, whose change sets this
+# would neither compare nor delete).
+PREPARE_FLAGS = (
+    "--method=prepare-change-set",
+    "--change-set-name",
+    "--require-approval",
+    "--exclusively",
+    "--no-notices",
+)
 NO_CHANGES = ("The submitted information didn't contain changes.", "No updates are to be performed.")
 DONE = frozenset({"CREATE_COMPLETE", "FAILED"})
 NESTED_STACK = "AWS::CloudFormation::Stack"
@@ -190,7 +198,7 @@ def cdk_prepare(cdk_args: Sequence[str]) -> Callable[[Sequence[str], str], None]
 
     def create(stacks: Sequence[str], name: str) -> None:
         command = [str(CDK), "deploy", PREPARE_FLAGS[0], "--change-set-name", name, "--require-approval", "never"]
-        command += ["--no-notices", *cdk_args, *stacks]
+        command += ["--exclusively", "--no-notices", *cdk_args, *stacks]
         result = subprocess.run(command, check=False)  # noqa: S603 - the pinned CLI, the user's -c values, no shell
         if result.returncode != 0:
             raise ChangeSetError(f"cdk deploy --method=prepare-change-set exited {result.returncode}")
@@ -210,6 +218,9 @@ def check(
 ) -> int:
     """Prepare, wait, compare, clean up. 0 agreed, 1 a disagreement (printed), 2 the change set failed."""
     name = name or f"impact-{int(time.time())}"
+    if not stacks:
+        print("changeset: no stack in the credentials' account to compare", file=out)
+        return 0
     before = {stack: stack_status(client, stack) for stack in stacks}
     planned: list[CfnChange] = []
     try:
