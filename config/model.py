@@ -830,7 +830,9 @@ class AppConfig(_Model):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> AppConfig:
+    def _consistent(self, info: ValidationInfo) -> AppConfig:
+        if not (info.context or {}).get("crossField", True):
+            return self  # config.loader: its keys' own checks only, the cross-field ones run on the valid keys
         problems: list[Problem] = []
         if not self.node_min_size <= self.node_desired_size <= self.node_max_size:
             why = f"must lie between nodeMinSize ({self.node_min_size}) and nodeMaxSize ({self.node_max_size})"
