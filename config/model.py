@@ -740,7 +740,7 @@ class AppConfig(_Model):
         str,
         Matches(
             r"[0-9A-Za-z][A-Za-z0-9\-_]{0,62}",
-            "{input!r} is not a valid EKS node group name (letters, digits, '-' and '_', 1-63, a letter or digit first)",
+            "{input!r} is not a valid EKS node group name (letters, digits, '-' and '_', 1-63, alphanumeric first)",
         ),
     ] = "ng-1"
     """the managed node group's name; a new name replaces the node group (the new one first): set one with a change

@@ -11,7 +11,7 @@ import pytest
 from tests import config_fuzz
 from tests.conftest import NAMESPACED, Synthesized
 
-# A new schema key reshuffles the draws: the seed is one whose 8 configs reach both outcomes (24 did until nodeGroupName).
+# A new schema key reshuffles the draws: a seed whose 8 configs reach both outcomes (24 did until nodeGroupName).
 SAMPLE, SEED = 8, 26
 
 
