@@ -114,3 +114,30 @@ def test_stack_selection(target: str) -> None:
         assert "--all" in default
     _, *named = cdk_invocation(target, {"STACKS": "EksLatticeGateway-Gateway"})
     assert "--all" not in named and named[-1] == "EksLatticeGateway-Gateway"
+
+
+def _args_tools() -> dict[str, str]:
+    """make target -> the tool it runs with $(ARGS) (the user passes the tool's flags as ARGS="...")."""
+    found: dict[str, str] = {}
+    target = None
+    for line in (ROOT / "Makefile").read_text().splitlines():
+        if m := re.match(r"([a-z-]+):", line):
+            target = m.group(1)
+        elif target and (m := re.search(r"python (\S+\.py)\b.*\$\(ARGS\)", line)):
+            found[target] = m.group(1)
+    return found
+
+
+def test_every_flag_a_make_run_tool_tells_the_user_to_pass_shows_the_args_form() -> None:
+    """Class test (issue 27 item 6: make smoke's missing-region error said only "pass --region"): a tool run by a make
+    target with $(ARGS) that tells the user to pass a flag says how through make, ARGS="--flag ...", in the same
+    message."""
+    tools = _args_tools()
+    assert {"smoke", "dashboard", "cost", "impact"} <= set(tools)
+    for target, path in tools.items():
+        source = (ROOT / path).read_text()
+        # Each message (a string literal or an f-string's adjacent parts) that says "pass --flag".
+        for m in re.finditer(r"pass --([a-z-]+)[^\n]*(?:\n[^\n]*){0,1}", source):
+            if "add_argument" in m.group(0) or m.group(0).lstrip().startswith("#"):
+                continue
+            assert 'ARGS="--' in m.group(0), f"make {target} ({path}): {m.group(0).strip()}"

@@ -1558,7 +1558,7 @@ def _describe(err: Exception) -> str:
     if kind == "NoCredentialsError":
         return "no AWS credentials found (--deployed reads the deployed templates; set AWS_PROFILE or log in)"
     if kind == "NoRegionError":
-        return "no AWS region configured (pass --region or set AWS_REGION)"
+        return 'no AWS region configured (set AWS_REGION; or pass --region: make impact ARGS="--region ...")'
     if kind == "ProfileNotFound":
         return str(err)
     code = _error_code(err)
