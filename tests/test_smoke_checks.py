@@ -379,7 +379,8 @@ def test_cli_without_region_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     out = io.StringIO()
     assert smoke_cli.main([], out=out) == 1
-    assert 'no AWS region configured (pass --region: make smoke ARGS="--region ..."; or set AWS_REGION)' in out.getvalue()
+    expected = 'no AWS region configured (pass --region: make smoke ARGS="--region ..."; or set AWS_REGION)'
+    assert expected in out.getvalue()
 
 
 # ------------------------------------------------------------------------------------- denials (issue 12)
