@@ -59,7 +59,14 @@ synth: setup ## Synthesize every stack (no AWS credentials needed)
 	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet --no-notices $(CDK_ARGS)
 	@echo "templates written to cdk.out/"
 
-test: setup $(SCAN_STAMP) ### Lint, type-check and run the whole test suite (checkov included)
+# The upstream reference data the schema tests read (tests/conftest.py): ../shared beside the clone or
+# EKS_LATTICE_SHARED, else fetched once into .cache/shared (make reference), so `make test` sets up everything.
+REFERENCE := $(if $(EKS_LATTICE_SHARED)$(wildcard ../shared/reference/MANIFEST.md),,.cache/shared/reference/MANIFEST.md)
+
+.cache/shared/reference/MANIFEST.md: | $(PY_STAMP)
+	$(BIN)/python tools/fetch_reference.py --dest .cache/shared/reference
+
+test: setup $(SCAN_STAMP) $(REFERENCE) ### Lint, type-check and run the whole test suite (checkov included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
