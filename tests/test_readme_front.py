@@ -37,7 +37,7 @@ def test_the_cost_figures_are_make_costs(synth: Synthesized) -> None:
     row = _row("Costs")
     assert f"About **${est.total_usd:.0f} a month** in Seoul" in row
     assert f"**${est.standing_usd:.0f} standing**" in row and f"**${est.usage_usd:.0f} of assumed usage**" in row
-    assert f"100 GB and {cost.DEFAULT_REQUESTS // 1_000_000} million requests" in row
+    assert f"100 GB through Lattice and through the NAT gateway, {cost.DEFAULT_REQUESTS // 1_000_000} million" in row
     assert est.gb == 100
 
 
