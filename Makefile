@@ -25,10 +25,14 @@ NODE_STAMP := node_modules/.installed
 SCAN_VENV := .venv-checkov
 SCAN_STAMP := $(SCAN_VENV)/.installed
 
-.PHONY: help setup synth test fuzz reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke dashboard cost bench mutation clean e2e audit
+.PHONY: help version deployer-policy setup synth test fuzz reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke dashboard cost bench mutation clean e2e audit
 
+# Two groups: "## " marks what a user runs to deploy and operate the app, "### " what a maintainer runs to change it.
 help: ## List the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@echo "Deploy and operate:"
+	@grep -E '^[a-z0-9-]+:[^#]*## ' $(MAKEFILE_LIST) | awk -F':[^#]*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@echo "Develop (maintainers):"
+	@grep -E '^[a-z0-9-]+:[^#]*### ' $(MAKEFILE_LIST) | awk -F':[^#]*### ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,13 +49,24 @@ $(NODE_STAMP): package.json package-lock.json | $(PY_STAMP)
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The app's version: one source, the VERSION file (tagged on every stack as eks-lattice-gateway:version).
+version: ## Print the app's version (VERSION; every stack carries it as the tag eks-lattice-gateway:version)
+	@cat VERSION
+
 setup: $(PY_STAMP) $(NODE_STAMP) ## Install the virtualenv, Node and the pinned CDK CLI
 
 synth: setup ## Synthesize every stack (no AWS credentials needed)
 	AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet --no-notices $(CDK_ARGS)
 	@echo "templates written to cdk.out/"
 
-test: setup $(SCAN_STAMP) ## Lint, type-check and run the whole test suite (checkov included)
+# The upstream reference data the schema tests read (tests/conftest.py): ../shared beside the clone or
+# EKS_LATTICE_SHARED, else fetched once into .cache/shared (make reference), so `make test` sets up everything.
+REFERENCE := $(if $(EKS_LATTICE_SHARED)$(wildcard ../shared/reference/MANIFEST.md),,.cache/shared/reference/MANIFEST.md)
+
+.cache/shared/reference/MANIFEST.md: | $(PY_STAMP)
+	$(BIN)/python tools/fetch_reference.py --dest .cache/shared/reference
+
+test: setup $(SCAN_STAMP) $(REFERENCE) ### Lint, type-check and run the whole test suite (checkov included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -60,20 +75,20 @@ test: setup $(SCAN_STAMP) ## Lint, type-check and run the whole test suite (chec
 # Configurations generated from config/schema.json (tests/config_fuzz.py): how many, and hypothesis's seed.
 N ?= 200
 SEED ?= 1
-fuzz: setup ## Generated configs each synthesize and pass every check, or are refused by key (N=200 SEED=1)
+fuzz: setup ### Generated configs each synthesize and pass every check, or are refused by key (N=200 SEED=1)
 	$(BIN)/python -m tests.config_fuzz --n $(N) --seed $(SEED)
 
-reference: setup ## Fetch the upstream test reference data (pinned, sha256-verified) where ../shared is absent
+reference: setup ### Fetch the upstream test reference data (pinned, sha256-verified) where ../shared is absent
 	$(BIN)/python tools/fetch_reference.py --dest .cache/shared/reference
 
-lint: setup ## Fix what ruff can fix and reformat
+lint: setup ### Fix what ruff can fix and reformat
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-schema: setup ## Regenerate config/schema.json and the README's configuration tables from config/model.py
+schema: setup ### Regenerate config/schema.json and the README's configuration tables from config/model.py
 	$(BIN)/python tools/config_docs.py
 
-snapshot-update: setup ## Re-record the template snapshots after an intended infrastructure change
+snapshot-update: setup ### Re-record the template snapshots after an intended infrastructure change
 	$(BIN)/python -m pytest -n 0 tests/test_snapshots.py tests/test_pipeline.py --snapshot-update
 
 bootstrap: setup ## Once per account/region: cdk bootstrap (the CDK toolkit stack deploys need)
@@ -113,16 +128,19 @@ e2e: setup ## Deploy a prefixed copy in E2E_ACCOUNT, smoke, update, check, destr
 audit: setup ## Everything of this deployment left in its account(s); exit 1 if anything (CDK_ARGS, ARGS="--region R")
 	@$(BIN)/python tools/audit.py $(CDK_ARGS) $(ARGS)
 
-smoke: setup ## After deploy: check routing from inside the client VPC (needs AWS credentials)
+smoke: setup ## After deploy: invoke the smoke functions, which call every route from inside the client VPC (AWS credentials)
 	$(BIN)/python tools/smoke.py $(ARGS)
 
 dashboard: setup ## Print the CloudWatch dashboard URL of the current configuration (offline; ARGS="--region ...")
 	$(BIN)/python tools/dashboard.py $(ARGS)
 
+deployer-policy: setup ## IAM policies (execution role, deployer, bootstrap) from cdk.out or a fresh synth -> deployer-policy/*.json
+	$(BIN)/python tools/deployer_policy.py $(ARGS)
+
 cost: setup ## Monthly cost of what is synthesized (ARGS="--region us-east-1 --gb 500 --json")
 	$(BIN)/python tools/cost.py $(ARGS)
 
-bench: setup ## Benchmarks: synth vs a bare aws_eks_v2 cluster, the test suite, fresh-clone memory, critical path
+bench: setup ### Benchmarks: synth vs a bare aws_eks_v2 cluster, the test suite, fresh-clone memory, critical path
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
 # Mutation testing, one module at a time against its own tests. Which modules (default: all), how many mutants
@@ -130,7 +148,7 @@ bench: setup ## Benchmarks: synth vs a bare aws_eks_v2 cluster, the test suite, 
 MODULES ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FAIL_UNDER ?= 85
-mutation: $(PY_STAMP) ## Mutation score per module + surviving mutants (MODULES=lambda/smoke/handler.py JOBS=1)
+mutation: $(PY_STAMP) ### Mutation score per module + surviving mutants (MODULES=lambda/smoke/handler.py JOBS=1)
 	$(BIN)/python tools/mutation.py --jobs $(JOBS) --fail-under $(FAIL_UNDER) $(MODULES)
 
 clean: ## Remove build output (keeps the virtualenv and node_modules)

@@ -49,23 +49,75 @@ T = TypeVar("T")
 
 
 def parse_context(raw: Mapping[str, Any], *, today: dt.date) -> AppConfig:
-    """Build the config from context values (cdk.json merged with `-c` overrides, as CDK hands them over)."""
-    _reject_unknown_keys(raw)
-    values = {k: _decode(k, v) for k, v in raw.items() if k in DEFAULTS}
+    """Build the config from context values (cdk.json merged with `-c` overrides, as CDK hands them over).
+    Every problem is reported together: unknown keys, values that are not JSON, each key's own checks and the
+    cross-field checks of the keys that passed their own."""
+    problems = [_unknown_key(key) for key in raw if _is_unknown(key)]
+    values: dict[str, Any] = {}
+    for key in (k for k in raw if k in DEFAULTS):
+        try:
+            values[key] = _decode(key, raw[key])
+        except ConfigError as err:
+            problems.append(err)
     try:
-        config = AppConfig.model_validate(values, context={"today": today})
+        config = AppConfig.model_validate(values, context={"today": today, "crossField": not problems})
     except ValidationError as err:
-        first, *more = [p for p in (_problem(e) for e in err.errors()) if p is not None]
-        raise ConfigError(first.key, first.reason, more=tuple(more)) from None
+        problems += _problems(err)
+    if problems:
+        # pydantic runs a model's "after" checks only when every field is valid, so one bad key (an unsupported
+        # kubernetesVersion) would hide them all: run them again without the bad keys.
+        problems += _cross_field_problems(values, today, {_top(p.key) for p in problems})
+        first, *more = problems
+        raise ConfigError(first.key, first.reason, more=tuple(more))
     return config.model_copy(update={"warnings": _support_warnings(config.kubernetes_version, today)})
 
 
-def _reject_unknown_keys(raw: Mapping[str, Any]) -> None:
-    for key in raw:
-        # Feature flags ("@aws-cdk/...") and CDK's own keys ("aws:cdk:...") are namespaced; ours are plain.
-        if key in DEFAULTS or key in _FOREIGN_KEYS or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", key):
-            continue
-        raise ConfigError(key, "unknown configuration key" + _hint(key, DEFAULTS))
+# The keys each cross-field check (AppConfig._consistent) reads, by the top-level key it reports on: a problem
+# found with a bad key at its default would be about the default, not the user's value, so it is dropped.
+# tests/test_config_loader.py checks that every key _consistent reports on is here.
+CROSS_FIELD_READS: dict[str, frozenset[str]] = {
+    "nodeDesiredSize": frozenset({"nodeDesiredSize", "nodeMinSize", "nodeMaxSize"}),
+    "clientVpcCidr": frozenset({"clientVpcCidr", "clusterVpcCidr"}),
+    "clusterEndpointPublicCidrs": frozenset({"clusterEndpointPublicCidrs", "clusterEndpointAccess"}),
+    "gatewayApiVersion": frozenset({"gatewayApiVersion", "controllerChartVersion"}),
+    "clusterAdminRoleArns": frozenset({"clusterAdminRoleArns"}),
+    "apps": frozenset({"apps", "routes", "serviceNetworkAuthType"}),
+    "routes": frozenset(
+        {"routes", "apps", "privateZoneName", "clusterName", "serviceNetworkAuthType", "consumers"}
+        | {"clusterVpcCidr", "clientVpcCidr", "shareWithOrganization"}  # the network policy's size
+    ),
+    "consumers": frozenset({"consumers", "clusterVpcCidr", "clientVpcCidr"}),
+    "goneConsumerAccounts": frozenset({"goneConsumerAccounts", "consumers"}),
+}
+
+
+def _top(key: str) -> str:
+    return re.split(r"[.\[]", key, maxsplit=1)[0]
+
+
+def _problems(err: ValidationError) -> list[ConfigError]:
+    return [p for p in (_problem(e) for e in err.errors()) if p is not None]
+
+
+def _cross_field_problems(values: dict[str, Any], today: dt.date, bad: set[str]) -> list[ConfigError]:
+    """The cross-field problems of the keys that passed their own checks (the bad keys at their defaults)."""
+    try:
+        AppConfig.model_validate(
+            {k: v for k, v in values.items() if k not in bad}, context={"today": today, "crossField": True}
+        )
+    except ValidationError as err:
+        # An unmapped key counts as reading every key: better one line missing than one about a default.
+        return [p for p in _problems(err) if not CROSS_FIELD_READS.get(_top(p.key), frozenset(DEFAULTS)) & bad]
+    return []
+
+
+def _is_unknown(key: str) -> bool:
+    # Feature flags ("@aws-cdk/...") and CDK's own keys ("aws:cdk:...") are namespaced; ours are plain.
+    return key not in DEFAULTS and key not in _FOREIGN_KEYS and bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", key))
+
+
+def _unknown_key(key: str) -> ConfigError:
+    return ConfigError(key, "unknown configuration key" + _hint(key, DEFAULTS))
 
 
 def _decode(key: str, value: Any) -> Any:

@@ -746,8 +746,20 @@ class AppConfig(_Model):
     node_instance_type: InstanceType = "t3.medium"
     """Graviton types (t4g, m7g ...) get the ARM64 AMI; set in the node launch template, so a change is a rolling
     update, except between x86 and Graviton (see make impact)"""
+    # EKS node group names: 1-63 characters, a letter or digit first, then letters, digits, '-' and '_' (EKS
+    # console rule, as https://pub.dev/documentation/pulumi_aws/latest/eks/NodeGroup/nodeGroupName.html states it;
+    # cfn-lint's AWS::EKS::Nodegroup schema: NodegroupName minLength 1, create-only; read 2026-12-05).
+    node_group_name: Annotated[
+        str,
+        Matches(
+            r"[0-9A-Za-z][A-Za-z0-9\-_]{0,62}",
+            "{input!r} is not a valid EKS node group name (letters, digits, '-' and '_', 1-63, alphanumeric first)",
+        ),
+    ] = "ng-1"
+    """the managed node group's name; a new name replaces the node group (the new one first): set one with a change
+    that replaces it, such as x86 to Graviton (see make impact)"""
     node_desired_size: Annotated[int, Between(1, 100)] = 2
-    """managed node group ng-1; within nodeMinSize..nodeMaxSize"""
+    """the managed node group's size; within nodeMinSize..nodeMaxSize"""
     node_min_size: Annotated[int, Between(1, 100)] = 1
     node_max_size: Annotated[int, Between(1, 100)] = 3
     cluster_endpoint_access: EndpointAccess = "PUBLIC_AND_PRIVATE"
@@ -843,7 +855,9 @@ class AppConfig(_Model):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> AppConfig:
+    def _consistent(self, info: ValidationInfo) -> AppConfig:
+        if not (info.context or {}).get("crossField", True):
+            return self  # config.loader: its keys' own checks only, the cross-field ones run on the valid keys
         problems: list[Problem] = []
         if not self.node_min_size <= self.node_desired_size <= self.node_max_size:
             why = f"must lie between nodeMinSize ({self.node_min_size}) and nodeMaxSize ({self.node_max_size})"

@@ -92,8 +92,8 @@ class EksCluster(Construct):
         self.pod_identity_agent = self.cluster.eks_pod_identity_agent
 
         # The instance type lives in the launch template, not in the node group's InstanceTypes: that property is
-        # create-only, so changing it would replace the node group, which CloudFormation refuses under the fixed
-        # name ng-1. A new launch template version is a rolling update of the nodes instead (make impact shows it).
+        # create-only, so changing it would replace the node group, which CloudFormation refuses while it keeps its
+        # name (nodeGroupName). A new launch template version is a rolling update of the nodes instead (make impact).
         template = ec2.LaunchTemplate(
             self,
             "NodeLaunchTemplate",
@@ -109,7 +109,7 @@ class EksCluster(Construct):
         )
         self.nodegroup = self.cluster.add_nodegroup_capacity(
             "NodeGroup",
-            nodegroup_name="ng-1",
+            nodegroup_name=config.node_group_name,
             ami_type=eks.NodegroupAmiType.AL2023_ARM_64_STANDARD
             if is_graviton(config.node_instance_type)
             else eks.NodegroupAmiType.AL2023_X86_64_STANDARD,

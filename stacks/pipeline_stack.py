@@ -59,7 +59,7 @@ from config.pipeline import (
 )
 from stacks.consumer_stack import ConsumerStage
 from stacks.sharing import DEFAULT_QUALIFIER, SMOKE_ACCESS, role_name
-from stacks.system import PREFIX, System, add_consumer_stages, add_system
+from stacks.system import PREFIX, System, add_consumer_stages, add_system, tag_version
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_JSON = ROOT / "package.json"
@@ -325,6 +325,7 @@ class PipelineStack(cdk.Stack):
                 description="eks-lattice-gateway: role the pipeline's smoke test assumes in this account"
                 + (f", for {consumer.removeprefix('eks-lattice-gateway: ')}" if consumer else ""),
             )
+            tag_version(access)  # now: add_stage synthesizes the stage, and a later tag would not reach it
             target_role = f"arn:{self._partition}:iam::{account}:role/{access.role_name}"
             role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[target_role]))
             commands = [
@@ -391,7 +392,7 @@ def add_pipeline(
     The pipeline's account/region come from `pipeline.account`/`pipeline.region`, else from `env` (app.py's
     environment(): the CLI's credentials); without either, ConfigError("pipeline.account", ...).
     """
-    return PipelineStack(
+    stack = PipelineStack(
         scope,
         f"{PREFIX}-Pipeline",
         stack_name=f"{PREFIX}-Pipeline",
@@ -403,3 +404,5 @@ def add_pipeline(
         ),
         description="eks-lattice-gateway: CDK Pipelines pipeline (source, make test + synth, stages, smoke tests)",
     )
+    tag_version(scope)  # this stack, and the cross-region support stacks CodePipeline adds to the app
+    return stack

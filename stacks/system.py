@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Environment
+from aws_cdk import Annotations, Environment, Stack, Tags
 from constructs import Construct
 from constructs.checkov import add_checkov_acknowledgments
 
 from config import AppConfig
 from config.consumers import Sharing, check_provider
+from config.release import VERSION_TAG, app_version
 from stacks.consumer_stack import ConsumerStack, ConsumerStage, add_consumers
 from stacks.gateway_stack import GatewayStack
 from stacks.platform_stack import PlatformStack
@@ -90,7 +91,16 @@ def add_system(
         for stack in consumer_stacks:
             # Deploy after (and destroy before) the provider: the share, outputs and roles must exist.
             stack.add_stack_dependency(platform, reason="reads the provider's outputs and uses its share and roles")
+    tag_version(scope)
     return System(platform=platform, gateway=gateway, sharing=sharing, consumers=tuple(consumer_stacks))
+
+
+def tag_version(scope: Construct) -> None:
+    """The app's version as a stack tag on every stack in `scope` (the app, or a pipeline's stage). Stack tags only:
+    CloudFormation propagates them to the resources at deploy, and the templates do not change with the version."""
+    for construct in scope.node.find_all():
+        if isinstance(construct, Stack):
+            Tags.of(construct).add(VERSION_TAG, app_version(), include_resource_types=["aws:cdk:stack"])
 
 
 def add_consumer_stages(
@@ -103,7 +113,10 @@ def add_consumer_stages(
     sharing = sharing_contract(scope, config=config, env=env, stack_prefix=stack_prefix)
     if sharing is None:
         return []
-    return [
+    stages = [
         ConsumerStage(scope, f"{stage_prefix}-{consumer.name}", config=config, consumer=consumer, sharing=sharing)
         for consumer in sharing.consumers
     ]
+    for stage in stages:
+        tag_version(stage)
+    return stages

@@ -353,19 +353,12 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         return Synthesized(outdir, VARIANT, (PROVIDER_ACCOUNT, PROVIDER_REGION), reuse=ready)
 
 
-# One app and its route in a namespace of their own, beside the default namespace's demo.
+# One app and its route in a namespace of their own, replacing the demo: README's "Add your own service"
+# walkthrough, whose configuration is this file (tests/test_walkthrough.py keeps the README's copy and its make
+# impact output equal to it).
 TEAM = "team-a"
-NAMESPACED: dict[str, Any] = {
-    "apps": [{"name": "team-web", "namespace": TEAM, "image": "nginx:1.27", "containerPort": 80, "healthPath": "/"}],
-    "routes": [
-        {
-            "name": "team-route",
-            "namespace": TEAM,
-            "hostname": "team.example.com",
-            "rules": [{"pathPrefix": "/", "backends": [{"app": "team-web"}]}],
-        }
-    ],
-}
+WALKTHROUGH = ROOT / "docs" / "examples" / "own-service.json"
+NAMESPACED: dict[str, Any] = json.loads(WALKTHROUGH.read_text())
 
 
 @pytest.fixture(scope="session")

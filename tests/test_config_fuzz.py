@@ -11,7 +11,8 @@ import pytest
 from tests import config_fuzz
 from tests.conftest import NAMESPACED, Synthesized
 
-SAMPLE, SEED = 8, 24
+# A new schema key reshuffles the draws: a seed whose 8 configs reach both outcomes (24 did until nodeGroupName).
+SAMPLE, SEED = 8, 26
 
 
 def test_a_seeded_sample_is_refused_by_key_or_builds_valid_objects(reference_dir: Path) -> None:

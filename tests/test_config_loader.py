@@ -5,7 +5,9 @@ config/pipeline.py uses."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
+import re
 from typing import Annotated, Any
 
 import pytest
@@ -14,8 +16,10 @@ from pydantic_core import ErrorDetails
 
 from config import loader
 from config.loader import ConfigError, expect_list, expect_object, expect_type, parse_context
+from config.model import AppConfig
 from config.versions import EKS_VERSIONS
 from tests.conftest import TODAY
+from tests.test_config import BAD_INPUTS
 
 APP = {"name": "web", "image": "nginx:1.27", "containerPort": 80, "healthPath": "/"}
 RULE = {"pathPrefix": "/", "backends": [{"app": "web"}]}
@@ -252,3 +256,64 @@ def test_config_error_keeps_key_reason_and_one_line_per_problem() -> None:
     err = ConfigError("a", "one", more=(more,))
     assert (err.key, err.reason, str(err), err.lines) == ("a", "one", "a: one", ("a: one", "b: two"))
     assert json.dumps(err.lines)  # plain strings
+
+
+# ------------------------------------------------------------------------------ every problem together
+
+ADMIN = "arn:aws:iam::111111111111:role/admin"
+# Cross-field problems, each with the keys its check reads (config.loader.CROSS_FIELD_READS).
+PROBES: list[tuple[dict[str, Any], str]] = [
+    ({"nodeDesiredSize": 5}, "nodeDesiredSize: 5 must lie between nodeMinSize (1) and nodeMaxSize (3)"),
+    ({"clusterAdminRoleArns": [ADMIN, ADMIN]}, f"clusterAdminRoleArns[1]: {ADMIN!r} is listed twice"),
+]
+
+
+def test_an_unsupported_version_does_not_hide_the_cross_field_problems() -> None:
+    # The issue's case: 1.31, nodeDesiredSize above nodeMaxSize and a hostname outside the zone, all three lines.
+    route = {**ROUTE, "hostname": "api.other.org", "rules": [{**RULE, "backends": [{"app": "demo-app-a"}]}]}
+    lines = refused({"kubernetesVersion": "1.31", "nodeDesiredSize": 5, "routes": [route]})
+    assert lines == (
+        "kubernetesVersion: '1.31' is not supported here; choose one of " + ", ".join(EKS_VERSIONS),
+        "nodeDesiredSize: 5 must lie between nodeMinSize (1) and nodeMaxSize (3)",
+        "routes[0].hostname: 'api.other.org' is outside privateZoneName 'example.com'",
+    )
+
+
+@pytest.mark.parametrize(("bad", "expected"), BAD_INPUTS)
+def test_each_refused_input_is_reported_with_an_unrelated_cross_field_problem(
+    bad: dict[str, Any], expected: str
+) -> None:
+    # The class: whatever a key's own problem (type, JSON, range, choice, nested), a cross-field problem of keys
+    # it does not touch is reported beside it, and nothing about the defaults that stood in for the bad keys.
+    probe, probe_line = next((p, line) for p, line in PROBES if not loader.CROSS_FIELD_READS[next(iter(p))] & set(bad))
+    lines = refused({**bad, **probe})
+    assert any(expected in line for line in lines), lines
+    assert sum(line.startswith(probe_line) for line in lines) == 1, lines
+    assert len(lines) == len(refused(bad)) + 1, lines
+
+
+def test_a_bad_key_drops_the_cross_field_problems_that_read_it() -> None:
+    # nodeMaxSize is not JSON: nodeDesiredSize=5 against its default (3) would be a line about the default.
+    assert refused({"nodeMaxSize": "x", "nodeDesiredSize": 5}) == (
+        "nodeMaxSize: expected JSON (int), got 'x': Expecting value",
+    )
+
+
+def test_unknown_keys_are_reported_with_the_rest() -> None:
+    assert refused({"bogus": 1, "nodeDesiredSize": 5}) == (
+        "bogus: unknown configuration key",
+        "nodeDesiredSize: 5 must lie between nodeMinSize (1) and nodeMaxSize (3)",
+    )
+
+
+def test_every_key_a_cross_field_check_reports_on_has_its_reads() -> None:
+    fields = {f.alias or n for n, f in AppConfig.model_fields.items()}
+    source = "".join(
+        inspect.getsource(getattr(AppConfig, name))
+        for name in ("_consistent", "_backends", "_access", "_policy_sizes", "_calls", "_sidecar_ports")
+    )
+    reported = set(re.findall(r'\(\("(\w+)"', source)) | {"consumers"}  # consumers: from consumer_problems
+    assert reported <= set(loader.CROSS_FIELD_READS), reported - set(loader.CROSS_FIELD_READS)
+    for key, reads in loader.CROSS_FIELD_READS.items():
+        assert key in reads
+        assert reads <= fields, reads - fields

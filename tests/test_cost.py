@@ -245,3 +245,26 @@ def test_both_customer_managed_keys_are_priced(synth: Synthesized) -> None:
     assert len(keys) == 2
     est = {line.key: line for line in cost.estimate(synth.templates, region=SEOUL, config=synth.config).lines}
     assert (est["kms_keys"].quantity, est["kms_keys"].monthly_usd) == (2, 2.00)
+
+
+def test_the_total_splits_into_standing_and_usage(seoul: cost.Estimate, variant: Synthesized) -> None:
+    """Issue 27 item 5: the front page's one total, split. Usage is exactly the * lines (those with an assumption)."""
+    usage = round(sum(line.monthly_usd for line in seoul.lines if line.assumption), 2)
+    assert seoul.usage_usd == usage > 0
+    assert seoul.standing_usd == round(seoul.total_usd - usage, 2)
+    text = "\n".join(cost.render(seoul))
+    assert f"of which standing ${seoul.standing_usd:.2f}" in text and f"usage ${usage:.2f}" in text
+    assert seoul.to_json()["standing_monthly_usd"] == seoul.standing_usd
+
+
+def test_each_host_line_names_its_stack_not_a_logical_id(variant: Synthesized) -> None:
+    """A reader cannot place `ClientHostInstanceA3AFD8`: the provider's host line names its stack, and no line (a
+    consumer's test host included) carries an instance's logical id."""
+    est = cost.estimate(variant.templates, region=SEOUL, today=TODAY, config=variant.config)
+    instances = list(cost.resources(variant.templates, "AWS::EC2::Instance"))
+    assert len(instances) >= 2  # the provider's host and a consumer's
+    (host,) = [line for line in est.lines if line.key == "client_host"]
+    assert host.item == f"EC2 test host ({variant.config.client_instance_type}, EksLatticeGateway-Platform)"
+    assert len([line for line in est.lines if "test host" in line.item]) == len(instances)
+    for line in est.lines:
+        assert not any(lid[:12] in line.item for _stack, lid, _props in instances), line.item

@@ -164,6 +164,52 @@ def test_replacing_a_custom_named_resource_is_called_out_unless_its_cluster_is_r
     assert 'keeps its name "ng-1"' in reasons(run(old, new), "Ng")
 
 
+def test_a_kept_name_is_answered_with_the_setting_that_renames_it_or_none() -> None:
+    old = {
+        "S": {
+            "Resources": {
+                "Ng": res("AWS::EKS::Nodegroup", ClusterName="c", NodegroupName="ng-1", NodeRole="n"),
+                "Role": res("AWS::IAM::Role", RoleName="fixed", Path="/a/", AssumeRolePolicyDocument={}),
+            }
+        }
+    }
+    new = copy.deepcopy(old)
+    new["S"]["Resources"]["Ng"]["Properties"]["NodeRole"] = "other"
+    assert "set a new `nodeGroupName` in the same change, or delete the stack first" in reasons(run(old, new), "Ng")
+    new["S"]["Resources"]["Ng"]["Properties"]["NodegroupName"] = "ng-2"
+    assert "keeps its name" not in reasons(run(old, new), "Ng")
+    # RoleName is create-only and no key sets it: no advice to "change the name".
+    assert ("AWS::IAM::Role", "RoleName") not in impact.NAME_SETTINGS
+    moved = copy.deepcopy(old)
+    moved["S"]["Resources"]["Role"]["Properties"]["Path"] = "/b/"
+    result = run(old, moved)
+    assert actions(result)["Role"] == "replace"
+    assert "no setting renames it: delete the stack first" in reasons(result, "Role")
+
+
+def test_every_setting_named_as_a_kept_names_remedy_names_that_resource(
+    synth: Synthesized, variant: Synthesized, namespaced: Synthesized
+) -> None:
+    """Class test (issue 27 item 6): make impact's "set a new `<key>`" is true for every custom-named resource with a
+    create-only name in every shared synthesis: the key's value is in the name. A custom name no key sets is
+    answered with "no setting renames it" (name_kept), never with advice to change it."""
+    fields = {f.alias: n for n, f in type(synth.config).model_fields.items() if f.alias}
+    seen = set()
+    for s in (synth, variant, namespaced):
+        for template in s.templates.values():
+            for resource in template.get("Resources", {}).values():
+                rtype, props = resource["Type"], resource.get("Properties", {})
+                short_type = rtype.rsplit("::", 1)[-1]
+                for (prop,) in (p for p in impact.type_schema(rtype).create_only if len(p) == 1):
+                    if prop not in {"Name", f"{short_type}Name"} or not isinstance(props.get(prop), str):
+                        continue
+                    key = impact.NAME_SETTINGS.get((rtype, prop))
+                    if key:
+                        seen.add((rtype, prop))
+                        assert str(getattr(s.config, fields[key])) in props[prop], (rtype, key, props[prop])
+    assert seen == set(impact.NAME_SETTINGS)
+
+
 def test_a_cluster_whose_subnets_move_to_another_vpc_is_replaced() -> None:
     """EKS updates a cluster's subnets in place, but only within its VPC: no schema says so."""
     old = {

@@ -169,9 +169,10 @@ ROWS = [
     Row(
         "node instance type, x86 to Graviton (`t4g.medium`)",
         {"nodeInstanceType": "t4g.medium"},
-        "The AMI type is create-only, and CloudFormation cannot replace the node group under its fixed name "
-        "`ng-1`: the deploy fails and rolls back. Not possible in place; destroy and redeploy the platform.",
-        remedies=(Remedy(EVERYTHING),),
+        "The AMI type is create-only, and CloudFormation cannot replace the node group while it keeps its name: "
+        "alone, the deploy fails and rolls back. Set a new `nodeGroupName` in the same change: the new node group "
+        "is created, then the old one deleted. Or destroy and redeploy the platform.",
+        remedies=(Remedy(EVERYTHING), Remedy(also={"nodeGroupName": "ng-2"})),
     ),
     Row(
         "Kubernetes minor upgrade (`kubernetesVersion=1.36`)",

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shlex
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,3 +116,67 @@ def test_stack_selection(target: str) -> None:
         assert "--all" in default
     _, *named = cdk_invocation(target, {"STACKS": "EksLatticeGateway-Gateway"})
     assert "--all" not in named and named[-1] == "EksLatticeGateway-Gateway"
+
+
+def _args_tools() -> dict[str, str]:
+    """make target -> the tool it runs with $(ARGS) (the user passes the tool's flags as ARGS="...")."""
+    found: dict[str, str] = {}
+    target = None
+    for line in (ROOT / "Makefile").read_text().splitlines():
+        if m := re.match(r"([a-z-]+):", line):
+            target = m.group(1)
+        elif target and (m := re.search(r"python (\S+\.py)\b.*\$\(ARGS\)", line)):
+            found[target] = m.group(1)
+    return found
+
+
+def test_every_flag_a_make_run_tool_tells_the_user_to_pass_shows_the_args_form() -> None:
+    """Class test (issue 27 item 6: make smoke's missing-region error said only "pass --region"): a tool run by a make
+    target with $(ARGS) that tells the user to pass a flag says how through make, ARGS="--flag ...", in the same
+    message."""
+    tools = _args_tools()
+    assert {"smoke", "dashboard", "cost", "impact"} <= set(tools)
+    for target, path in tools.items():
+        source = (ROOT / path).read_text()
+        # Each message (a string literal or an f-string's adjacent parts) that says "pass --flag".
+        for m in re.finditer(r"pass --([a-z-]+)[^\n]*(?:\n[^\n]*){0,1}", source):
+            if "add_argument" in m.group(0) or m.group(0).lstrip().startswith("#"):
+                continue
+            assert 'ARGS="--' in m.group(0), f"make {target} ({path}): {m.group(0).strip()}"
+
+
+def _make_variable(name: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+    script = f"show-variable: ; @echo '$({name})'"
+    result = subprocess.run(
+        ["make", "-s", "-f", str(ROOT / "Makefile"), "--eval", script, "show-variable"],
+        cwd=cwd, capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+    return result.stdout.strip()
+
+
+def test_make_test_fetches_the_reference_data_only_where_none_is_beside_the_clone(tmp_path: Path) -> None:
+    """Issue 27 item 6: the quick start's `make test` sets everything up, the reference data included: with no
+    ../shared/reference (a fresh clone elsewhere) the test target depends on fetching it; beside ../shared, or with
+    EKS_LATTICE_SHARED, it does not."""
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "EKS_LATTICE_SHARED"}
+    assert _make_variable("REFERENCE", clone, env) == ".cache/shared/reference/MANIFEST.md"
+    assert _make_variable("REFERENCE", clone, {**env, "EKS_LATTICE_SHARED": str(tmp_path)}) == ""
+    (tmp_path / "shared" / "reference").mkdir(parents=True)
+    (tmp_path / "shared" / "reference" / "MANIFEST.md").write_text("x")
+    assert _make_variable("REFERENCE", clone, env) == ""
+    test_rule = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("test:"))
+    assert "$(REFERENCE)" in test_rule
+
+
+def test_make_help_lists_user_and_maintainer_targets_apart() -> None:
+    """Issue 27 item 6: `make help` groups what a user runs to deploy and operate the app apart from what a
+    maintainer runs; every documented target is in exactly one group."""
+    out = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    user, _, maintainer = out.partition("Develop (maintainers):")
+    listed = lambda text: set(re.findall(r"^  make (\S+)", text, flags=re.M))  # noqa: E731
+    assert {"deploy", "destroy", "smoke", "cost", "impact", "deployer-policy", "version"} <= listed(user)
+    assert {"test", "lint", "schema", "snapshot-update", "mutation", "fuzz", "bench", "reference"} == listed(maintainer)
+    documented = set(re.findall(r"^([a-z-]+):[^#\n]*##", (ROOT / "Makefile").read_text(), flags=re.M))
+    assert listed(user) | listed(maintainer) == documented and not listed(user) & listed(maintainer)

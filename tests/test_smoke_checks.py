@@ -334,7 +334,10 @@ def test_cli_reports_a_broken_function() -> None:
 def test_cli_missing_stack_is_one_clear_line() -> None:
     status, out = run_cli(["--stack", "Nope"], FakeLambda(PASSED), with_stack=False)
     assert status == 1
-    assert out == "smoke: stack 'Nope' not found in us-east-1 (deploy first, or pass --stack/--region)\n"
+    assert out == (
+        "smoke: stack 'Nope' not found in us-east-1 (deploy first, or pass --stack/--region: "
+        'make smoke ARGS="--region ...")\n'
+    )
 
 
 @pytest.mark.usefixtures("aws_env")
@@ -376,7 +379,8 @@ def test_cli_without_region_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     out = io.StringIO()
     assert smoke_cli.main([], out=out) == 1
-    assert "no AWS region configured" in out.getvalue()
+    expected = 'no AWS region configured (pass --region: make smoke ARGS="--region ..."; or set AWS_REGION)'
+    assert expected in out.getvalue()
 
 
 # ------------------------------------------------------------------------------------- denials (issue 12)

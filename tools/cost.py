@@ -101,6 +101,16 @@ class Estimate:
     def total_usd(self) -> float:
         return round(sum(line.monthly_usd for line in self.lines), 2)
 
+    @property
+    def usage_usd(self) -> float:
+        """The lines that depend on the usage flags (--gb, --requests, --log-gb ...), marked *."""
+        return round(sum(line.monthly_usd for line in self.lines if line.assumption), 2)
+
+    @property
+    def standing_usd(self) -> float:
+        """What the deployed resources cost whatever the traffic: the total less the usage lines."""
+        return round(self.total_usd - self.usage_usd, 2)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "region": self.region,
@@ -108,6 +118,8 @@ class Estimate:
             "traffic": {"gb": self.gb, "requests": self.requests},
             "lines": [asdict(line) for line in self.lines],
             "total_monthly_usd": self.total_usd,
+            "standing_monthly_usd": self.standing_usd,
+            "usage_monthly_usd": self.usage_usd,
             "lattice_free_tier": asdict(self.free_tier),
             "nlb_comparison": asdict(self.nlb),
             "consumers_monthly_usd": self.consumers,
@@ -501,11 +513,11 @@ def estimate(
             "route53_zones", f"Route 53 hosted zones ({zones})", zones, "zone-months", _usd(table, "route53_zone_month")
         )
 
-    for stack, logical_id, props in resources(templates, "AWS::EC2::Instance"):
+    for stack, _logical_id, props in resources(templates, "AWS::EC2::Instance"):
         instance_type = instance_type_of(templates[stack], props)
         add(
             "client_host",
-            f"EC2 instance ({instance_type}, {logical_id[:24]})",
+            f"EC2 test host ({instance_type}, {stack})",  # by its stack: the logical id means nothing to a reader
             hours,
             "instance-hours",
             _instance_usd(table, instance_type, region),
@@ -558,7 +570,8 @@ def estimate(
             sum(alarm_metrics(props) for props in alarms),
             "alarm-metrics",
             _usd(table, "cloudwatch_alarm_metric_month"),
-            note="standard resolution; a Metrics Insights alarm counted as one series",
+            note="billed per metric an alarm reads: a metric-math alarm (the 5XX rate: errors / requests) reads "
+            "several; standard resolution; a Metrics Insights alarm counted as one series",
         )
     lines += _target_health_lines(templates, table, hours=hours, alarms=alarms)
     # Every customer-managed key costs its monthly fee: the cluster's secrets key, the logs key, the alarm topic's.
@@ -763,6 +776,10 @@ def render(est: Estimate) -> list[str]:
         )
     out.append(
         f"  {'TOTAL':<{width}} {'':>7} {'':<25}   {'':<7}   ${est.total_usd:>7.2f}  (* = depends on usage flags)"
+    )
+    out.append(
+        f"  of which standing ${est.standing_usd:.2f} (whatever the traffic) and usage ${est.usage_usd:.2f} "
+        "(the * lines, at the assumed usage)"
     )
     ft = est.free_tier
     out.append(

@@ -71,7 +71,8 @@ def dashboards(
     for stage in pipeline.stages:
         stage_region = region or stage.region or pipeline.region or fallback
         if not stage_region:
-            raise DashboardError(f"no region for stage {stage.name}: set it in cdk.json or pass --region")
+            why = f'no region for stage {stage.name}: set it in cdk.json or pass --region (ARGS="--region ...")'
+            raise DashboardError(why)
         found.append((stage.name, dashboard_url(stage_region, f"{PREFIX}-{stage.name}-Gateway")))
     return found
 

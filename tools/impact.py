@@ -184,6 +184,17 @@ def _schemas_dir() -> Path:
     return Path(spec.origin).parent / "data" / "schemas"
 
 
+# The configuration key that names each custom-named resource the app synthesizes with a create-only name: the
+# remedy make impact gives when a replacement would keep the name. tests/test_impact.py checks it against every
+# synthesized variant (a custom name that no key sets gets "delete the stack first" only).
+NAME_SETTINGS: dict[tuple[str, str], str] = {
+    ("AWS::EKS::Cluster", "Name"): "clusterName",
+    ("AWS::EKS::Nodegroup", "NodegroupName"): "nodeGroupName",
+    ("AWS::VpcLattice::ServiceNetwork", "Name"): "serviceNetworkName",
+    ("AWS::Route53::HostedZone", "Name"): "privateZoneName",
+}
+
+
 @dataclass(frozen=True)
 class TypeSchema:
     create_only: tuple[tuple[str, ...], ...]
@@ -808,9 +819,15 @@ class _Analysis:
                 before = old.get("Properties", {}).get(path[0], ABSENT)
                 after = new.get("Properties", {}).get(path[0], ABSENT)
                 if after is not ABSENT and before == after:
+                    setting = NAME_SETTINGS.get((rtype, path[0]))
+                    remedy = (
+                        f"set a new `{setting}` in the same change, or delete the stack first"
+                        if setting
+                        else "no setting renames it: delete the stack first"
+                    )
                     return [
                         f"keeps its name {short(after)}: CloudFormation cannot replace a custom-named resource "
-                        "(the update fails); change the name in the same change, or delete the stack first"
+                        f"(the update fails); {remedy}"
                     ]
         return []
 
@@ -1548,7 +1565,7 @@ def _describe(err: Exception) -> str:
     if kind == "NoCredentialsError":
         return "no AWS credentials found (--deployed reads the deployed templates; set AWS_PROFILE or log in)"
     if kind == "NoRegionError":
-        return "no AWS region configured (pass --region or set AWS_REGION)"
+        return 'no AWS region configured (set AWS_REGION; or pass --region: make impact ARGS="--region ...")'
     if kind == "ProfileNotFound":
         return str(err)
     code = _error_code(err)

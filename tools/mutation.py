@@ -43,7 +43,19 @@ WORK = ROOT / "mutants"
 SCORES = WORK / "scores.json"
 LAMBDA = "lambda/"
 # What the tests import besides the mutated sources; linked into each work directory.
-LINKED = ("tests", "tools", "config", "constructs", "stacks", "app.py", "cdk.json", "README.md", "package.json")
+LINKED = (
+    "tests",
+    "tools",
+    "config",
+    "constructs",
+    "stacks",
+    "app.py",
+    "cdk.json",
+    "README.md",
+    "package.json",
+    "docs",
+    "VERSION",
+)
 
 # Module (path or folder prefix; the longest match wins) -> the pytest arguments that select its own tests.
 SUITES: dict[str, tuple[str, ...]] = {

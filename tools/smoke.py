@@ -181,7 +181,8 @@ def find_functions(cfn: Any, stack: str) -> list[str]:
         if _error_code(err) == "ValidationError" and "does not exist" in str(err):
             region = getattr(getattr(cfn, "meta", None), "region_name", None) or "this region"
             raise SmokeError(
-                f"stack {stack!r} not found in {region} (deploy first, or pass --stack/--region)"
+                f"stack {stack!r} not found in {region} (deploy first, or pass --stack/--region: "
+                'make smoke ARGS="--region ...")'
             ) from None
         raise
     outputs = {o["OutputKey"]: o["OutputValue"] for o in (stacks[0].get("Outputs") or [])} if stacks else {}
@@ -246,7 +247,7 @@ def _describe(err: Exception) -> str:
     if kind == "NoCredentialsError":
         return "no AWS credentials found (set AWS_PROFILE or run `aws configure` / `aws sso login`)"
     if kind == "NoRegionError":
-        return "no AWS region configured (pass --region or set AWS_REGION)"
+        return 'no AWS region configured (pass --region: make smoke ARGS="--region ..."; or set AWS_REGION)'
     code = _error_code(err)
     if code in {"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId"}:
         return f"AWS credentials rejected ({code}); refresh them and retry"

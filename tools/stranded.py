@@ -214,7 +214,7 @@ def main(
         session = session_factory(args.profile, args.region)
         region = args.region or session.region_name
         if not region:
-            raise ImpactError("no AWS region configured (pass --region or set AWS_REGION)")
+            raise ImpactError("no AWS region configured (set AWS_REGION, as cdk deploy needs too)")
         mine = caller_account(session)
         account = args.account or mine
         platform_client = (

@@ -1,0 +1,148 @@
+"""make deployer-policy (issue 27 item 3): the execution role's policies cover every handler permission of every
+resource type in every shared synthesis, each within IAM's managed-policy size; the deployer's policy assumes exactly
+the bootstrap template's roles; the bootstrap policy covers the bootstrap template's types."""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config.limits import MANAGED_POLICY
+from tests.conftest import PipelineSynth, Synthesized
+from tests.support.iam_policy import Decision, Request, evaluate
+from tools import deployer_policy as dp
+from tools.impact import _provider_index, _schemas_dir, read_assemblies
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _statements(files: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    return [s for name, doc in files.items() if name.startswith(prefix) for s in doc["Statement"]]
+
+
+def _schema_permissions(rtype: str, region: str) -> set[str]:
+    """Read here, not through the tool: the create, update and delete handlers' permissions in cfn-lint's schema."""
+    if rtype.startswith("Custom::") or rtype in dp.NO_PERMISSIONS:
+        return set()
+    digest = _provider_index(region)[rtype]
+    handlers = json.loads((_schemas_dir() / "resources" / f"{digest}.json").read_text()).get("handlers", {})
+    return {p for h in ("create", "update", "delete") for p in handlers.get(h, {}).get("permissions", [])}
+
+
+def _allowed(statements: list[dict[str, Any]], action: str, resource: str = "arn:aws:ec2:us-east-1:1:x/y") -> bool:
+    return evaluate(statements, Request(action=action, resource=resource)) == Decision.ALLOW
+
+
+@pytest.fixture(scope="module")
+def syntheses(
+    synth: Synthesized,
+    variant: Synthesized,
+    namespaced: Synthesized,
+    two_stages: PipelineSynth,
+    one_stage: PipelineSynth,
+) -> list[Path]:
+    return [synth.outdir, variant.outdir, namespaced.outdir, two_stages.outdir, one_stage.outdir]
+
+
+def test_every_handler_permission_of_every_synthesized_type_is_allowed(syntheses: list[Path], tmp_path: Path) -> None:
+    """Class test: for each shared synthesis (the app's, its variants, both pipelines with their stages), every
+    permission the registry schema lists for a type's create, update and delete handlers, in each region the stacks
+    name, is allowed by the execution policies; each custom resource type's ServiceToken may be invoked."""
+    for outdir in syntheses:
+        assembly = read_assemblies(outdir)
+        regions = sorted(set(assembly.regions.values()) or {"us-east-1"})
+        files = dp.generate(tmp_path / outdir.name, assembly.templates, regions, qualifier=dp.DEFAULT_QUALIFIER)
+        statements = _statements(files, "execution-policy-")
+        for rtype in dp.template_types(assembly.templates):
+            for region in regions:
+                for action in _schema_permissions(rtype, region):
+                    assert _allowed(statements, action), (outdir.name, rtype, action)
+            if rtype.startswith("Custom::"):
+                assert _allowed(statements, "lambda:InvokeFunction"), rtype
+        for name, document in files.items():
+            assert dp._size(document) <= MANAGED_POLICY.limit, name
+        assert len([n for n in files if n.startswith("execution-policy-")]) <= dp.MAX_ROLE_MANAGED_POLICIES
+
+
+def test_the_handler_permissions_come_from_the_registry_schema() -> None:
+    # AWS::EKS::Nodegroup's create handler lists eks:CreateNodegroup and iam:PassRole (cfn-lint's schema).
+    actions = dp.handler_permissions("AWS::EKS::Nodegroup")
+    assert {"eks:CreateNodegroup", "eks:DeleteNodegroup", "eks:UpdateNodegroupConfig", "iam:PassRole"} <= actions
+    assert dp.handler_permissions("Custom::LatticeDnsRecord") == {"lambda:InvokeFunction"}
+    assert dp.handler_permissions("AWS::CDK::Metadata") == frozenset()
+
+
+def test_a_type_without_a_schema_is_refused_by_name(tmp_path: Path) -> None:
+    templates = {"S": {"Resources": {"X": {"Type": "AWS::Nope::Thing"}}}}
+    with pytest.raises(dp.PolicyError, match=r"AWS::Nope::Thing: no CloudFormation registry schema"):
+        dp.generate(tmp_path, templates, ["us-east-1"], qualifier="q")
+
+
+def test_split_keeps_every_action_once_and_each_document_under_the_limit() -> None:
+    actions = [f"svc:Action{i:04d}" for i in range(900)]
+    documents = dp.split_policies(actions, sid="S")
+    assert len(documents) > 1
+    assert [a for d in documents for a in d["Statement"][0]["Action"]] == actions
+    assert all(dp._size(d) <= MANAGED_POLICY.limit for d in documents)
+    assert all(dp._size(d) <= 500 for d in dp.split_policies(actions[:100], sid="S", limit=500))
+
+
+def _bootstrap_role_names() -> dict[str, str]:
+    data = yaml.safe_load(dp.BOOTSTRAP_TEMPLATE.read_text())
+    return {
+        lid: r["Properties"]["RoleName"]["Fn::Sub"]
+        for lid, r in data["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and isinstance(r["Properties"].get("RoleName"), dict)
+    }
+
+
+def test_the_deployer_assumes_the_bootstrap_roles_the_cli_uses_and_not_the_execution_role() -> None:
+    statements = dp.deployer_document(qualifier="hnb659fds")["Statement"]
+    names = _bootstrap_role_names()
+    for template_name in names.values():
+        arn = "arn:aws:iam::111111111111:role/" + template_name.replace("${Qualifier}", "hnb659fds").replace(
+            "${AWS::AccountId}", "111111111111"
+        ).replace("${AWS::Region}", "eu-west-1")
+        expected = not template_name.startswith("cdk-${Qualifier}-cfn-exec-role")
+        assert _allowed(statements, "sts:AssumeRole", arn) is expected, arn
+    assert len(names) == len(dp.BOOTSTRAP_ROLES) + 1  # the four the CLI assumes and the execution role
+    assert not _allowed(statements, "sts:AssumeRole", "arn:aws:iam::111111111111:role/cdk-other-deploy-role-1-r")
+
+
+def test_the_deployer_may_read_this_apps_stacks_and_invoke_their_smoke_functions_only() -> None:
+    statements = dp.deployer_document()["Statement"]
+    stack = "arn:aws:cloudformation:eu-west-1:111111111111:stack/EksLatticeGateway-Gateway/abc"
+    assert _allowed(statements, "cloudformation:GetTemplate", stack)
+    assert not _allowed(statements, "cloudformation:GetTemplate", stack.replace("EksLatticeGateway", "Other"))
+    function = "arn:aws:lambda:eu-west-1:111111111111:function:EksLatticeGateway-Gateway-SmokeTest-abc"
+    assert _allowed(statements, "lambda:InvokeFunction", function)
+    assert not _allowed(statements, "lambda:InvokeFunction", function.replace("EksLatticeGateway", "Other"))
+
+
+def test_the_bootstrap_policy_covers_the_bootstrap_templates_types() -> None:
+    statements = dp.bootstrap_document()["Statement"]
+    types = dp.bootstrap_types()
+    assert {"AWS::S3::Bucket", "AWS::IAM::Role", "AWS::ECR::Repository", "AWS::SSM::Parameter"} <= types
+    for rtype in types:
+        for action in dp.handler_permissions(rtype):
+            assert _allowed(statements, action), (rtype, action)
+    assert _allowed(statements, "cloudformation:CreateChangeSet")
+    assert dp._size(dp.bootstrap_document()) <= MANAGED_POLICY.limit
+
+
+def test_main_writes_the_files_and_prints_the_bootstrap_command(synth: Synthesized, tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert dp.main(["--assembly", str(synth.outdir), "--out", str(tmp_path)], out=out) == 0
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert "deployer-policy.json" in written and "bootstrap-policy.json" in written
+    assert "execution-policy-1.json" in written
+    for name in written:
+        json.loads((tmp_path / name).read_text())
+    assert "--cloudformation-execution-policies" in out.getvalue()
+    assert fnmatch.fnmatch(out.getvalue(), "*execution-policy-1.json (* of 6144 characters)*")
