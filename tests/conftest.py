@@ -471,3 +471,15 @@ def one_stage(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
     """The default one-stage pipeline, synthesized once per session."""
     with shared_synthesis(tmp_path_factory, "pipeline-one") as (outdir, ready):
         return PipelineSynth(outdir, ONE_STAGE, reuse=ready)
+
+
+@pytest.fixture(scope="session")
+def largest(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """tests/largest_config.py's configuration (every list, string and number at its maximum, consumers included),
+    synthesized once per session with a provider environment (no cdk-nag: the default and variant runs carry it)."""
+    from tests.largest_config import PROVIDER_ACCOUNT as ACCOUNT
+    from tests.largest_config import PROVIDER_REGION as REGION
+    from tests.largest_config import largest_overrides
+
+    with shared_synthesis(tmp_path_factory, "largest") as (outdir, ready):
+        return Synthesized(outdir, largest_overrides(), (ACCOUNT, REGION), nag=False, reuse=ready)
