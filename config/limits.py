@@ -60,16 +60,21 @@ def size(document_text: str, limit: DocumentLimit) -> int:
 # maximum and every string at its longest still synthesizes within CloudFormation's 500 resources and 1 MB per
 # stack, IAM's and Lattice's policy sizes and Lambda's 4 KB environment: tests/test_largest_config.py builds that
 # configuration from config/schema.json and measures each limit (read 2026-12-05).
-# Apps and routes: every app adds its Deployment, Service, TargetGroupPolicy and alarm, every route its HTTPRoute,
-# IAMAuthPolicy, DNS record, guard and alarms to the gateway stack (stacks/gateway_stack.MAX_RESOURCES refuses a
-# mix past 500); at 20 each, with every app calling every route, the stack stays under both limits.
+# Apps and routes: every route adds its HTTPRoute (up to 10 rules of 5 headers and 10 backends each, ~36 KB of
+# template at the longest), IAMAuthPolicy, DNS record, guard, alarms and dashboard widgets to the gateway stack, and
+# every app its Deployment, Service, TargetGroupPolicy and alarms. Measured at synth (2026-12-05) with everything
+# else at its maximum and every app calling every route: 5 routes and 10 apps make a 885,227-byte gateway template
+# (305 resources); a sixth route makes 991,643, past a 10% margin under the 1 MB. (stacks/gateway_stack.py still
+# refuses a mix past 500 resources.) Ten apps fill the ten target groups of one rule.
 MAX_APPS = 10
 MAX_ROUTES = 5
 # A route's access.allow entries: each role ARN (up to MAX_ROLE_ARN characters) lands in the route's Lattice auth
-# policy (10 KB, LATTICE_AUTH_POLICY) beside every calling app's role and every consumer account.
+# policy (10 KB, LATTICE_AUTH_POLICY) beside a statement for every calling app (~600 bytes at the longest names)
+# and the consumer accounts. With 10 calling apps, 8 entries measured 10,041 bytes, over config.access_policy's
+# 10,000; 6 fit.
 MAX_CALLERS = 6
 # An app's environment: no Kubernetes limit short of the object's size; each variable is written into the gateway
-# stack's template (1 MB) once per app.
+# stack's template once per app (16 x (64 + 256) characters, ~5 KB an app at the longest).
 MAX_ENV_VARS = 16
 MAX_ENV_NAME = 64
 MAX_ENV_VALUE = 256
