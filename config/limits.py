@@ -62,16 +62,16 @@ def size(document_text: str, limit: DocumentLimit) -> int:
 # configuration from config/schema.json and measures each limit (read 2026-12-05).
 # Apps and routes: every route adds its HTTPRoute (up to 10 rules of 5 headers and 10 backends each, ~36 KB of
 # template at the longest), IAMAuthPolicy, DNS record, guard, alarms and dashboard widgets to the gateway stack, and
-# every app its Deployment, Service, TargetGroupPolicy and alarms. Measured at synth (2026-12-05) with everything
-# else at its maximum and every app calling every route: 5 routes and 10 apps make a 885,227-byte gateway template
-# (305 resources); a sixth route makes 991,643, past a 10% margin under the 1 MB. (stacks/gateway_stack.py still
-# refuses a mix past 500 resources.) Ten apps fill the ten target groups of one rule.
-MAX_APPS = 10
-MAX_ROUTES = 5
+# every app its Deployment, Service, TargetGroupPolicy and alarms (and a rule at most one backend per app). Measured
+# at synth (2026-12-05) with everything else at its maximum and every app calling every route: 7 routes and 6 apps
+# make an 860,469-byte gateway template (289 resources); 8 apps make 979,413 and 5 routes with 10 apps 885,227, each
+# too close to the 1 MB. (stacks/gateway_stack.py still refuses a mix past 500 resources.)
+MAX_APPS = 6
+MAX_ROUTES = 7
 # A route's access.allow entries: each role ARN (up to MAX_ROLE_ARN characters) lands in the route's Lattice auth
 # policy (10 KB, LATTICE_AUTH_POLICY) beside a statement for every calling app (~600 bytes at the longest names)
 # and the consumer accounts. With 10 calling apps, 8 entries measured 10,041 bytes, over config.access_policy's
-# 10,000; 6 fit.
+# 10,000; 6 fit (with MAX_APPS now 6, there is room to spare).
 MAX_CALLERS = 6
 # An app's environment: no Kubernetes limit short of the object's size; each variable is written into the gateway
 # stack's template once per app (16 x (64 + 256) characters, ~5 KB an app at the longest).

@@ -590,8 +590,10 @@ class RouteRule(_Model):
     ] = ()
     method: HttpMethod | None = None
     """HTTP method match (any when omitted)"""
-    # Each backend is a target group of the route's Lattice service, and a rule names each once.
-    backends: Annotated[tuple[Backend, ...], Field(min_length=1, max_length=MAX_TARGET_GROUPS_PER_SERVICE)]
+    # Each backend is a target group of the route's Lattice service, and a rule names each configured app once.
+    backends: Annotated[
+        tuple[Backend, ...], Field(min_length=1, max_length=min(MAX_TARGET_GROUPS_PER_SERVICE, MAX_APPS))
+    ]
 
     @property
     def path_type(self) -> PathType:
@@ -760,9 +762,10 @@ class AppConfig(_Model):
     controllerChartVersion; apps' names, routes' namespace/name, route hostnames and consumers' names and
     accounts unique; each hostname inside privateZoneName; each backend a configured app in the route's
     namespace; at most 10 distinct backends per route and no rule repeating another's match; access, app
-    callers and `calls` only with AWS_IAM and naming configured apps and routes; each route's auth policy, and the
-    service network's (every role the routes name), within Lattice's 10 KB; availabilityZones in one region (the stack's, when the synth knows it); instance types
-    that EC2 lists (config/ec2_instance_types.txt), not only names of their shape."""
+    callers and `calls` only with AWS_IAM and naming configured apps and routes; each route's auth policy, and
+    the service network's (every role the routes name), within Lattice's 10 KB; availabilityZones in one region
+    (the stack's, when the synth knows it); instance types that EC2 lists (config/ec2_instance_types.txt), not
+    only names of their shape."""
 
     model_config = ConfigDict(title="eks-lattice-gateway configuration")
 

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from config import DEFAULTS, ConfigError, parse_context
+from config.limits import MAX_APPS
 from tests.conftest import TODAY, cdk_json_context
 
 
@@ -253,7 +254,7 @@ BAD_INPUTS += [
     (
         # 11 distinct backends would pass Lattice's 10 target groups a service; 11 apps are refused first (MAX_APPS).
         {"apps": json.dumps(_ELEVEN_APPS), "routes": _route(backends=[{"app": a["name"]} for a in _ELEVEN_APPS])},
-        "apps: 11 entries; at most 10",
+        f"apps: 11 entries; at most {MAX_APPS}",
     ),
     (
         {"apps": _app(namespace="team-a")},

@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
-from config import ConfigError, parse_context
+from config import parse_context
 from config.access_policy import (
     MAX_AUTH_POLICY_BYTES,
     PLACEHOLDER_ROLE_ARN,
@@ -71,21 +69,18 @@ def test_route_policy_names_each_kind_of_caller_once_in_order() -> None:
         {"name": "my-app-2", **DEMO, "namespace": "default"},
         {"name": "caller", **DEMO, "calls": ["r"]},
     ]
-    access = {
-        "allow": [
-            {"role": OPS},
-            {"account": "999999999999"},
-            {"app": "my-app-2"},
-            {"role": OPS},
-            {"role": SMOKE},
-            {"account": "222222222222"},
-            {"account": "999999999999"},
-        ],
-        "unsigned": True,
-    }
+    callers: list[dict[str, Any]] = [
+        {"role": OPS},
+        {"account": "999999999999"},
+        {"app": "my-app-2"},
+        {"role": OPS},
+        {"role": SMOKE},
+        {"account": "222222222222"},
+        {"account": "999999999999"},
+    ]
     # Seven entries, repeats included: past access.allow's maximum of six (tests/support/past_maxima.py).
     base = config({"allow": [{"app": "my-app-2"}]}, apps, clusterName="prod", consumers=CONSUMERS)
-    cfg = with_allow(base, 0, access["allow"], unsigned=True)
+    cfg = with_allow(base, 0, callers, unsigned=True)
     tags = {"aws:PrincipalTag/eks-cluster-name": "prod"}
     assert route_policy(cfg, cfg.routes[0], WHO)["Statement"] == [
         allow({"AWS": [SMOKE, OPS]}, "Roles"),  # no client host: not named

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from config import ConfigError, parse_context
-from config.limits import MAX_ENV_NAME, MAX_IMAGE
+from config.limits import MAX_APPS, MAX_ENV_NAME, MAX_IMAGE, MAX_ROUTES
 from tests.conftest import TODAY
 
 DEMO = {"image": "nginx:1.27", "containerPort": 80, "healthPath": "/"}
@@ -101,13 +101,21 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
             "routes": [route(rule(backends=[{"app": "a", "weight": 0}, {"app": "b", "weight": 1}]))],
         },
     ),
-    ("5 routes", {"routes": [route(name=f"r{i}", hostname=f"h{i}.example.com") for i in range(5)]}),
-    ("10 target groups", {"apps": apps_named(10), "routes": [route(rule(*(f"app-{i}" for i in range(10))))]}),
+    ("most routes", {"routes": [route(name=f"r{i}", hostname=f"h{i}.example.com") for i in range(MAX_ROUTES)]}),
+    # A rule names each app at most once: MAX_APPS (6) bounds a route's target groups before Lattice's 10 does.
     (
-        "10 target groups over 10 rules",
+        "a backend per app",
+        {"apps": apps_named(MAX_APPS), "routes": [route(rule(*(f"app-{i}" for i in range(MAX_APPS))))]},
+    ),
+    (
+        "every app over 10 rules",
         {
-            "apps": apps_named(10),
-            "routes": [route(*(rule(f"app-{i}", f"app-{(i + 1) % 10}", pathPrefix=f"/{i}") for i in range(10)))],
+            "apps": apps_named(MAX_APPS),
+            "routes": [
+                route(
+                    *(rule(f"app-{i % MAX_APPS}", f"app-{(i + 1) % MAX_APPS}", pathPrefix=f"/{i}") for i in range(10))
+                )
+            ],
         },
     ),
     ("route name 63", {"routes": [route(name=LABEL63)]}),
@@ -307,16 +315,16 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
         {"routes": [route(rule(backends=[{"app": "a", "weight": -1}]))]},
         "routes[0].rules[0].backends[0].weight: -1 is out of range 0..999",
     ),
-    # 11 distinct backends (Lattice's 10 target groups a service) need 11 apps: refused at apps first (MAX_APPS;
-    # tests/test_config.py checks the route's own rule).
-    ({"apps": apps_named(11)}, "apps: 11 entries; at most 10"),
+    # More apps than MAX_APPS, more backends in a rule than apps there can be, more routes than MAX_ROUTES (a
+    # route's own 10-target-group rule: tests/test_config.py).
+    ({"apps": apps_named(MAX_APPS + 1)}, f"apps: {MAX_APPS + 1} entries; at most {MAX_APPS}"),
     (
-        {"routes": [route(rule(*(f"app-{i}" for i in range(11))))]},
-        "routes[0].rules[0].backends: 11 entries; at most 10",
+        {"routes": [route(rule(*(f"app-{i}" for i in range(MAX_APPS + 1))))]},
+        f"routes[0].rules[0].backends: {MAX_APPS + 1} entries; at most {MAX_APPS}",
     ),
     (
-        {"routes": [route(name=f"r{i}", hostname=f"h{i}.example.com") for i in range(6)]},
-        "routes: 6 entries; at most 5",
+        {"routes": [route(name=f"r{i}", hostname=f"h{i}.example.com") for i in range(MAX_ROUTES + 1)]},
+        f"routes: {MAX_ROUTES + 1} entries; at most {MAX_ROUTES}",
     ),
     (
         {"routes": [route(name="r" * 64)]},
