@@ -265,22 +265,26 @@ def _values(value: Any, parts: list[str]) -> Iterator[Any]:
         yield from _values(value[head], rest)
 
 
-def _paths(node: Mapping[str, Any], path: str, seen: frozenset[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+def paths(node: Mapping[str, Any], path: str, seen: frozenset[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     node = _plain(node)
     yield path, node
     for name, sub in (node.get("properties") or {}).items():
-        yield from _paths(sub, f"{path}.{name}" if path else name, seen)
+        yield from paths(sub, f"{path}.{name}" if path else name, seen)
     if isinstance(node.get("items"), dict):
-        yield from _paths(node["items"], f"{path}[]", seen)
+        yield from paths(node["items"], f"{path}[]", seen)
     if isinstance(node.get("additionalProperties"), dict):
-        yield from _paths(node["additionalProperties"], f"{path}{{}}", seen)
+        yield from paths(node["additionalProperties"], f"{path}{{}}", seen)
+
+
+def context_schema_top() -> dict[str, Any]:
+    """The context's schema without its patternProperties (CDK's feature flags)."""
+    return {k: v for k, v in schema()["$defs"]["Context"].items() if k != "patternProperties"}
 
 
 def shortfalls(context: Mapping[str, Any]) -> list[str]:
     """Why `context` is not the largest configuration config/schema.json allows ([] when it is)."""
     found = []
-    top = {k: v for k, v in schema()["$defs"]["Context"].items() if k != "patternProperties"}
-    for path, node in _paths(top, "", frozenset()):
+    for path, node in paths(context_schema_top(), "", frozenset()):
         if not path or path.split(".")[0].split("[")[0] in LEFT_OUT:
             continue
         values = list(_values(dict(context), path.replace("[]", ".[]").replace("{}", ".{}").split(".")))

@@ -100,3 +100,10 @@ def test_every_resource_has_at_most_50_tags(largest: Synthesized) -> None:
 def test_the_synthesis_passes_the_fuzzers_checks(largest: Synthesized, reference_dir: Path) -> None:
     problems = config_fuzz.assembly_problems(largest.outdir, largest.config, reference_dir / "crds", lint=False)
     assert problems == []
+
+
+def test_its_kubernetes_objects_pass_the_crds_cel_rules(reference_dir: Path) -> None:
+    """The objects built from the largest configuration, against the Kubernetes schemas, the CRDs' structural
+    schemas and their CEL rules (tests/crd_rules.py), as make fuzz checks each accepted configuration."""
+    config = parse_context(largest_context(), today=TODAY)
+    assert config_fuzz.object_problems(config, reference_dir / "crds") == []
