@@ -81,7 +81,7 @@ def test_the_resource_check_counts_what_the_template_holds(synth: Synthesized, s
 def test_a_config_past_the_maximum_is_refused_by_its_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         build_app(tmp_path, heaviest(45), today=TODAY, nag=False)
-    assert (refused.value.key, refused.value.reason) == ("routes", f"45 entries; at most {MAX_ROUTES}")
+    assert refused.value.lines == (f"apps: 45 entries; at most {MAX_APPS}", f"routes: 45 entries; at most {MAX_ROUTES}")
 
 
 def test_the_stacks_own_resource_check_refuses_by_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
