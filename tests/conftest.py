@@ -502,7 +502,7 @@ def _synth_cache_on() -> bool:
 
 
 @functools.cache
-def source_digest() -> str | None:
+def source_digest(root: Path = ROOT) -> str | None:
     """sha256 of every file of the clone git lists (tracked, and untracked but not ignored), or None without git."""
     import hashlib
     import subprocess
@@ -511,13 +511,13 @@ def source_digest() -> str | None:
     try:
         listed = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=ROOT, capture_output=True, check=True, timeout=60,
+            cwd=root, capture_output=True, check=True, timeout=60,
         ).stdout  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return None
     digest = hashlib.sha256(sys.version.encode())
     for name in sorted(set(listed.split(b"\0")) - {b""}):
-        path = ROOT / name.decode()
+        path = root / name.decode()
         if path.is_file():
             digest.update(name + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
@@ -568,13 +568,21 @@ def cached_synthesis(
         return synthesized
 
 
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link where the two folders share a file system (the layer zips are tens of MB), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 def _store_synthesis(outdir: Path, name: str, key: str) -> None:
     """Copy the assembly into SYNTH_CACHE (whole, then renamed into place), dropping the fixture's older ones."""
     SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
     for old in SYNTH_CACHE.glob(f"{name}-*"):
         shutil.rmtree(old, ignore_errors=True)
     staging = SYNTH_CACHE / f".{name}-{key}-{os.getpid()}"
-    shutil.copytree(outdir, staging, symlinks=True)
+    shutil.copytree(outdir, staging, symlinks=True, copy_function=_link_or_copy)
     (staging / ".complete").touch()
     try:
         staging.rename(SYNTH_CACHE / f"{name}-{key}")
