@@ -96,7 +96,7 @@ MAX_IMAGE = 255 + 1 + 128 + 71
 MAX_QUANTITY = 32
 # An AZ name or ID (us-gov-west-1a is 14 characters): 32.
 MAX_ZONE = 32
-# An EC2 instance type (config/ec2_instance_types.txt's longest is far shorter; tests/test_config_instance_types.py).
+# An EC2 instance type (config/ec2_instance_types.txt's longest is far shorter; tests/test_largest_config.py).
 MAX_INSTANCE_TYPE = 32
 # A Kubernetes name (RFC 1123 label), an app or route reference, and namespace/name in `calls`.
 MAX_K8S_NAME = 63

@@ -116,3 +116,10 @@ def test_its_kubernetes_objects_pass_the_crds_cel_rules(reference_dir: Path) -> 
     schemas and their CEL rules (tests/crd_rules.py), as make fuzz checks each accepted configuration."""
     config = parse_context(largest_context(), today=TODAY)
     assert config_fuzz.object_problems(config, reference_dir / "crds") == []
+
+
+def test_every_instance_type_ec2_lists_fits_the_maximum() -> None:
+    from config.limits import MAX_INSTANCE_TYPE
+    from config.model import ec2_instance_types
+
+    assert max(len(t) for t in ec2_instance_types()) <= MAX_INSTANCE_TYPE
