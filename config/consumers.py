@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from config.limits import MAX_CONSUMERS, MAX_PIPELINE_UNITS
+from config.limits import MAX_CIDR, MAX_CONSUMERS, MAX_PIPELINE_UNITS, MAX_REGION, MAX_VPC_ID
 
 # Lowercase letters, digits and single hyphens, starting with a letter: it becomes part of stack names
 # (EksLatticeGateway-Consumer-<name>), IAM role names and a RAM share's principal list. 20 keeps the longest
@@ -47,14 +47,27 @@ class Consumer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, alias_generator=to_camel)
 
-    name: str = Field(description="Consumer name; part of its stack name EksLatticeGateway-Consumer-<name>")
-    account: str = Field(description="The consumer's AWS account id (12 digits, as a string)")
-    region: str | None = Field(
-        default=None, description="Must equal the app's region (service network sharing is regional)"
+    name: str = Field(
+        json_schema_extra={"maxLength": 20},
+        description="Consumer name; part of its stack name EksLatticeGateway-Consumer-<name>",
     )
-    vpc_cidr: str | None = Field(default=None, description="Create an isolated consumer VPC with this CIDR")
+    account: str = Field(
+        json_schema_extra={"maxLength": 12}, description="The consumer's AWS account id (12 digits, as a string)"
+    )
+    region: str | None = Field(
+        default=None,
+        json_schema_extra={"maxLength": MAX_REGION},
+        description="Must equal the app's region (service network sharing is regional)",
+    )
+    vpc_cidr: str | None = Field(
+        default=None,
+        json_schema_extra={"maxLength": MAX_CIDR},
+        description="Create an isolated consumer VPC with this CIDR",
+    )
     vpc_id: str | None = Field(
-        default=None, description="Use this existing VPC (looked up at deploy time only; synth stays hermetic)"
+        default=None,
+        json_schema_extra={"maxLength": MAX_VPC_ID},
+        description="Use this existing VPC (looked up at deploy time only; synth stays hermetic)",
     )
     test_host: bool = Field(default=True, description="An SSM-managed test host in the consumer VPC")
 
@@ -77,7 +90,7 @@ class Consumer(BaseModel):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        if value is not None and not REGION_PATTERN.fullmatch(value):
+        if value is not None and not (REGION_PATTERN.fullmatch(value) and len(value) <= MAX_REGION):
             raise _custom("region", f"{value!r} is not an AWS region (like ap-northeast-2)")
         return value
 

@@ -53,3 +53,57 @@ def size(document_text: str, limit: DocumentLimit) -> int:
     if limit.unit == "bytes":
         return len(document_text.encode())
     return sum(1 for c in document_text if not c.isspace())
+
+
+# The longest list and the longest string each configuration key takes (issue 24 item 2). Where a service limit
+# binds, it is cited; the rest are this app's own caps, set so that one configuration with every list at its
+# maximum and every string at its longest still synthesizes within CloudFormation's 500 resources and 1 MB per
+# stack, IAM's and Lattice's policy sizes and Lambda's 4 KB environment: tests/test_largest_config.py builds that
+# configuration from config/schema.json and measures each limit (read 2026-12-05).
+# Apps and routes: every route adds its HTTPRoute (up to 10 rules of 5 headers and 10 backends each, ~36 KB of
+# template at the longest), IAMAuthPolicy, DNS record, guard, alarms and dashboard widgets to the gateway stack, and
+# every app its Deployment, Service, TargetGroupPolicy and alarms (and a rule at most one backend per app). Measured
+# at synth (2026-12-05) with everything else at its maximum and every app calling every route: 7 routes and 6 apps
+# make an 860,469-byte gateway template (289 resources); 8 apps make 979,413 and 5 routes with 10 apps 885,227, each
+# too close to the 1 MB. (stacks/gateway_stack.py still refuses a mix past 500 resources.)
+MAX_APPS = 6
+MAX_ROUTES = 7
+# A route's access.allow entries: each role ARN (up to MAX_ROLE_ARN characters) lands in the route's Lattice auth
+# policy (10 KB, LATTICE_AUTH_POLICY) beside a statement for every calling app (~600 bytes at the longest names)
+# and the consumer accounts. With 10 calling apps, 8 entries measured 10,041 bytes, over config.access_policy's
+# 10,000; 6 fit (with MAX_APPS now 6, there is room to spare).
+MAX_CALLERS = 6
+# An app's environment: no Kubernetes limit short of the object's size; each variable is written into the gateway
+# stack's template once per app (16 x (64 + 256) characters, ~5 KB an app at the longest).
+MAX_ENV_VARS = 16
+MAX_ENV_NAME = 64
+MAX_ENV_VALUE = 256
+# clusterEndpointPublicCidrs: EKS caps their number ("There is a maximum number of CIDR blocks that you can
+# specify", Amazon EKS User Guide, config-cluster-endpoint, pointing to the service-quotas page; its value not
+# read here): 20 stays well under any such cap. clusterAdminRoleArns: one EKS access entry each (the cluster stack).
+MAX_PUBLIC_CIDRS = 20
+MAX_ADMIN_ROLES = 20
+# An IPv4 CIDR's text ("255.255.255.255/32").
+MAX_CIDR = 18
+# An IAM role ARN: "arn:aws-us-gov:iam::<12 digits>:role/" (38 characters at the longest partition this pattern
+# takes, aws-iso-b and aws-us-gov) and at most 512 characters of path and name (the model's RoleArn pattern).
+MAX_ROLE_ARN = 38 + 512
+# A container image reference: the repository name at most 255 characters (github.com/distribution/reference,
+# reference.go: NameTotalLengthMax = 255), ":" and a tag of at most 128, a sha256 digest 71 ("@sha256:" and 64 hex
+# digits).
+MAX_IMAGE = 255 + 1 + 128 + 71
+# A Kubernetes quantity ("250m", "1.5Gi"): 32 characters is far past any real one.
+MAX_QUANTITY = 32
+# An AZ name or ID (us-gov-west-1a is 14 characters): 32.
+MAX_ZONE = 32
+# An EC2 instance type (config/ec2_instance_types.txt's longest is far shorter; tests/test_largest_config.py).
+MAX_INSTANCE_TYPE = 32
+# A Kubernetes name (RFC 1123 label), an app or route reference, and namespace/name in `calls`.
+MAX_K8S_NAME = 63
+MAX_ROUTE_REFERENCE = 2 * MAX_K8S_NAME + 1
+# An organization ARN: arn:<partition>:organizations::<12 digits>:organization/o-<10 to 32> (config.consumers
+# ORG_ARN_PATTERN), 90 characters in the aws-us-gov partition: 128.
+MAX_ORG_ARN = 128
+# A consumer's region (ap-southeast-5 is 14 characters) and VPC id (vpc- and 17 hex digits).
+MAX_REGION = 32
+MAX_VPC_ID = 21

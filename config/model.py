@@ -43,7 +43,26 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from config.consumers import ORG_ARN_PATTERN, Consumer, consumer_problems
-from config.limits import MAX_CONSUMERS
+from config.limits import (
+    MAX_ADMIN_ROLES,
+    MAX_APPS,
+    MAX_CALLERS,
+    MAX_CIDR,
+    MAX_CONSUMERS,
+    MAX_ENV_NAME,
+    MAX_ENV_VALUE,
+    MAX_ENV_VARS,
+    MAX_IMAGE,
+    MAX_INSTANCE_TYPE,
+    MAX_K8S_NAME,
+    MAX_ORG_ARN,
+    MAX_PUBLIC_CIDRS,
+    MAX_QUANTITY,
+    MAX_ROLE_ARN,
+    MAX_ROUTE_REFERENCE,
+    MAX_ROUTES,
+    MAX_ZONE,
+)
 from config.versions import CONTROLLER_RELEASES, EKS_VERSIONS, GATEWAY_API_RELEASES
 
 AuthType = Literal["NONE", "AWS_IAM"]
@@ -262,7 +281,7 @@ _SN_NAME = (
 _RESYNC = "{input} must be 0 (off) or 5..1440"
 _PINNED = "(its IAM policy and CRD needs are pinned per release)"
 
-K8sName = Annotated[str, Matches(_DNS_LABEL, _K8S_NAME % "")]
+K8sName = Annotated[str, Matches(_DNS_LABEL, _K8S_NAME % "", max_length=MAX_K8S_NAME)]
 DnsName = Annotated[str, Matches(rf"(?:{_DNS_LABEL}\.)+{_DNS_LABEL}", _DNS_NAME, max_length=253)]
 UrlPath = Annotated[
     str,
@@ -271,7 +290,12 @@ UrlPath = Annotated[
     Field(json_schema_extra={"not": {"pattern": URL_PATH_REFUSED}}),
 ]
 Quantity = Annotated[
-    str, Matches(r"[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?", "{input!r} is not a Kubernetes quantity")
+    str,
+    Matches(
+        r"[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?",
+        f"{{input!r}} is not a Kubernetes quantity of at most {MAX_QUANTITY} characters",
+        max_length=MAX_QUANTITY,
+    ),
 ]
 INSTANCE_TYPES_FILE = Path(__file__).with_name("ec2_instance_types.txt")
 
@@ -292,10 +316,14 @@ def _instance_type(name: str) -> str:
 
 InstanceType = Annotated[
     str,
-    Matches(r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+", "{input!r} is not an EC2 instance type (like t3.medium)"),
+    Matches(
+        r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+",
+        "{input!r} is not an EC2 instance type (like t3.medium)",
+        max_length=MAX_INSTANCE_TYPE,
+    ),
     AfterValidator(_instance_type),
 ]
-Zone = Annotated[str, Matches(f"{AZ_NAME}|{AZ_ID}", _ZONE)]
+Zone = Annotated[str, Matches(f"{AZ_NAME}|{AZ_ID}", _ZONE, max_length=MAX_ZONE)]
 # The partitions of botocore 1.44.8's data/partitions.json (read 2026-12-05): an ARN of any other is refused by IAM.
 PARTITIONS = ("aws", "aws-cn", "aws-eusc", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-us-gov")
 _PARTITION = "(?:" + "|".join(p.replace("-", r"\-") for p in PARTITIONS) + ")"
@@ -304,6 +332,7 @@ RoleArn = Annotated[
     Matches(
         rf"arn:{_PARTITION}:iam::[0-9]{{12}}:role/[A-Za-z0-9_+=,.@/-]{{1,512}}",
         "{input!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)",
+        max_length=MAX_ROLE_ARN,
     ),
 ]
 # A container image reference as the distribution grammar has it (distribution/reference, regexp.go): an optional
@@ -318,9 +347,19 @@ IMAGE_REFERENCE = (
 )
 _ENV_NAME = r"[-._a-zA-Z][-._a-zA-Z0-9]*"
 _ENV = TypeAdapter(
-    dict[
-        Annotated[str, Matches(_ENV_NAME, "is not a valid environment variable name"), AfterValidator(_env_name)],
-        Annotated[str, Strict()],
+    Annotated[
+        dict[
+            Annotated[
+                str,
+                Matches(_ENV_NAME, f"is not a valid environment variable name of at most {MAX_ENV_NAME} characters"),
+                Field(max_length=MAX_ENV_NAME),
+                AfterValidator(_env_name),
+            ],
+            Annotated[
+                str, Strict(), Field(max_length=MAX_ENV_VALUE), says(f"is longer than {MAX_ENV_VALUE} characters")
+            ],
+        ],
+        Field(max_length=MAX_ENV_VARS),
     ]
 )
 # Validated as an object (so errors name the variable), kept as ordered pairs.
@@ -330,8 +369,13 @@ EnvVars = Annotated[
     WithJsonSchema(
         {
             "type": "object",
-            "propertyNames": {"pattern": f"^{_ENV_NAME}$", "not": {"enum": list(RESERVED_ENV)}},
-            "additionalProperties": {"type": "string"},
+            "propertyNames": {
+                "pattern": f"^{_ENV_NAME}$",
+                "maxLength": MAX_ENV_NAME,
+                "not": {"enum": list(RESERVED_ENV)},
+            },
+            "additionalProperties": {"type": "string", "maxLength": MAX_ENV_VALUE},
+            "maxProperties": MAX_ENV_VARS,
         }
     ),
 ]
@@ -397,11 +441,21 @@ class Resources(_Model):
 class App(_Model):
     """One workload: a Deployment, a ClusterIP Service (port 80) and a TargetGroupPolicy."""
 
-    name: Annotated[str, Matches(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", _K8S_NAME % "start with a letter, ")]
+    name: Annotated[
+        str,
+        Matches(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", _K8S_NAME % "start with a letter, ", max_length=MAX_K8S_NAME),
+    ]
     """Deployment and Service name (DNS-1035)"""
     namespace: K8sName = "default"
     """created unless `default`"""
-    image: Annotated[str, Matches(IMAGE_REFERENCE, "{input!r} is not a container image reference")]
+    image: Annotated[
+        str,
+        Matches(
+            IMAGE_REFERENCE,
+            f"{{input!r}} is not a container image reference of at most {MAX_IMAGE} characters",
+            max_length=MAX_IMAGE,
+        ),
+    ]
     """container image reference, `[registry/]path[:tag][@digest]` (lowercase path; tag up to 128 characters)"""
     replicas: Annotated[int, Between(0, 100)] = 2
     container_port: Annotated[int, Between(1, 65535)]
@@ -414,7 +468,9 @@ class App(_Model):
     """Lattice's health check of the app's targets"""
     resources: Resources = Field(default_factory=Resources, json_schema_extra={"default": {}})
     """requests and limits of each container"""
-    calls: tuple[Annotated[str, Strict()], ...] = ()
+    calls: Annotated[
+        tuple[Annotated[str, Strict(), Field(max_length=MAX_ROUTE_REFERENCE)], ...], Field(max_length=MAX_ROUTES)
+    ] = ()
     """route names (or namespace/name) its pods call: they get a ServiceAccount, a Pod Identity role and a SigV4
     signing sidecar, and a place in each route's allow list"""
 
@@ -424,7 +480,7 @@ class App(_Model):
 
 
 _ACCOUNT = "{input!r} is not an AWS account id (12 digits, as a string)"
-AccountId = Annotated[str, Matches(r"[0-9]{12}", _ACCOUNT)]
+AccountId = Annotated[str, Matches(r"[0-9]{12}", _ACCOUNT, max_length=12)]
 
 
 class Caller(_Model):
@@ -432,7 +488,7 @@ class Caller(_Model):
 
     role: RoleArn | None = None
     """an IAM role (its sessions sign with SigV4)"""
-    app: Annotated[str, Strict()] | None = None
+    app: Annotated[str, Strict(), Field(max_length=MAX_K8S_NAME)] | None = None
     """a configured app's pods, through EKS Pod Identity (the app gets a signing sidecar, as with `calls`)"""
     client_host: Annotated[Literal[True], says("must be true (leave it out otherwise)")] | None = None
     """the client VPC's test host (its instance role)"""
@@ -450,7 +506,7 @@ class Caller(_Model):
 class Access(_Model):
     """Who may call a route (serviceNetworkAuthType AWS_IAM only); the smoke test always may."""
 
-    allow: tuple[Caller, ...] = ()
+    allow: Annotated[tuple[Caller, ...], Field(max_length=MAX_CALLERS)] = ()
     """the callers admitted (signed with SigV4); apps whose `calls` name the route are added"""
     unsigned: Annotated[bool, Strict()] = False
     """also admit any request, signed or not, from this app's two VPCs (the tutorial's behaviour)"""
@@ -478,6 +534,7 @@ class HeaderMatch(_Model):
         Matches(
             rf"[A-Za-z0-9!#$%&'*+\-.^_`|~]{{1,{MAX_HEADER_NAME}}}",
             f"{{input!r}} is not a valid HTTP header name of at most {MAX_HEADER_NAME} characters (Lattice's limit)",
+            max_length=MAX_HEADER_NAME,
         ),
     ]
     """header name"""
@@ -492,7 +549,7 @@ class HeaderMatch(_Model):
 
 
 class Backend(_Model):
-    app: Annotated[str, Strict()]
+    app: Annotated[str, Strict(), Field(max_length=MAX_K8S_NAME)]
     """name of a configured app in the route's namespace"""
     weight: Annotated[int, Between(0, MAX_LATTICE_WEIGHT)] | None = None
     """relative share of the rule's traffic (Lattice's default when omitted)"""
@@ -533,7 +590,10 @@ class RouteRule(_Model):
     ] = ()
     method: HttpMethod | None = None
     """HTTP method match (any when omitted)"""
-    backends: Annotated[tuple[Backend, ...], Field(min_length=1)]
+    # Each backend is a target group of the route's Lattice service, and a rule names each configured app once.
+    backends: Annotated[
+        tuple[Backend, ...], Field(min_length=1, max_length=min(MAX_TARGET_GROUPS_PER_SERVICE, MAX_APPS))
+    ]
 
     @property
     def path_type(self) -> PathType:
@@ -702,9 +762,10 @@ class AppConfig(_Model):
     controllerChartVersion; apps' names, routes' namespace/name, route hostnames and consumers' names and
     accounts unique; each hostname inside privateZoneName; each backend a configured app in the route's
     namespace; at most 10 distinct backends per route and no rule repeating another's match; access, app
-    callers and `calls` only with AWS_IAM and naming configured apps and routes; each route's auth policy within
-    Lattice's 10 KB; availabilityZones in one region (the stack's, when the synth knows it); instance types
-    that EC2 lists (config/ec2_instance_types.txt), not only names of their shape."""
+    callers and `calls` only with AWS_IAM and naming configured apps and routes; each route's auth policy, and
+    the service network's (every role the routes name), within Lattice's 10 KB; availabilityZones in one region
+    (the stack's, when the synth knows it); instance types that EC2 lists (config/ec2_instance_types.txt), not
+    only names of their shape."""
 
     model_config = ConfigDict(title="eks-lattice-gateway configuration")
 
@@ -713,6 +774,7 @@ class AppConfig(_Model):
         Matches(
             r"[0-9A-Za-z][A-Za-z0-9\-_]{0,99}",
             "{input!r} is not a valid EKS cluster name (letters, digits, '-' and '_', 1-100)",
+            max_length=100,
         ),
     ] = "eks-demo"
     """EKS cluster name"""
@@ -733,9 +795,9 @@ class AppConfig(_Model):
         str, OneOf(EKS_VERSIONS, "{input!r} is not supported here; choose one of {known}")
     ] = "1.35"
     """warns (with the extra cost) in EKS extended support, refuses past it; picks the matching kubectl layer"""
-    cluster_vpc_cidr: Annotated[str, Strict(), _cidr(22)] = "10.1.0.0/16"
+    cluster_vpc_cidr: Annotated[str, Strict(), Field(max_length=MAX_CIDR), _cidr(22)] = "10.1.0.0/16"
     """private range, /16 to /22"""
-    client_vpc_cidr: Annotated[str, Strict(), _cidr(26)] = "10.2.0.0/16"
+    client_vpc_cidr: Annotated[str, Strict(), Field(max_length=MAX_CIDR), _cidr(26)] = "10.2.0.0/16"
     """private range, /16 to /26; must not overlap clusterVpcCidr"""
     availability_zones: Annotated[
         tuple[Zone, ...],
@@ -764,9 +826,12 @@ class AppConfig(_Model):
     node_max_size: Annotated[int, Between(1, 100)] = 3
     cluster_endpoint_access: EndpointAccess = "PUBLIC_AND_PRIVATE"
     """PRIVATE removes the public endpoint (see Troubleshooting)"""
-    cluster_endpoint_public_cidrs: tuple[Annotated[str, Strict(), _cidr(None)], ...] = ("0.0.0.0/0",)
+    cluster_endpoint_public_cidrs: Annotated[
+        tuple[Annotated[str, Strict(), Field(max_length=MAX_CIDR), _cidr(None)], ...],
+        Field(max_length=MAX_PUBLIC_CIDRS),
+    ] = ("0.0.0.0/0",)
     """who may reach the public endpoint; narrow it to your office/VPN"""
-    cluster_admin_role_arns: tuple[RoleArn, ...] = ()
+    cluster_admin_role_arns: Annotated[tuple[RoleArn, ...], Field(max_length=MAX_ADMIN_ROLES)] = ()
     """IAM roles given cluster-admin access entries (for your kubectl)"""
     controller_chart_version: Annotated[
         str,
@@ -781,7 +846,7 @@ class AppConfig(_Model):
     """standard channel; files and sha256 pinned in config/versions.py"""
     service_network_name: Annotated[
         str,
-        Matches(r"[a-z0-9]([-a-z0-9]{1,61}[a-z0-9])", _SN_NAME),
+        Matches(r"[a-z0-9]([-a-z0-9]{1,61}[a-z0-9])", _SN_NAME, max_length=63),
         AfterValidator(_sn_name),
         Field(json_schema_extra={"not": {"pattern": "^sn-|--"}}),
     ] = "demo-sn"
@@ -813,9 +878,11 @@ class AppConfig(_Model):
         Field(json_schema_extra={"not": {"minimum": 1, "maximum": 4}}),
     ] = 0
     """> 0 enables a scheduled repair of the CNAMEs every so many minutes (5-1440)"""
-    apps: Annotated[tuple[App, ...], Field(min_length=1, validate_default=True)] = _DEMO_APPS  # type: ignore[assignment]
+    apps: Annotated[tuple[App, ...], Field(min_length=1, max_length=MAX_APPS, validate_default=True)] = _DEMO_APPS  # type: ignore[assignment]
     """the workloads (two demo apps by default)"""
-    routes: Annotated[tuple[Route, ...], Field(min_length=1, validate_default=True)] = _DEMO_ROUTES  # type: ignore[assignment]
+    routes: Annotated[tuple[Route, ...], Field(min_length=1, max_length=MAX_ROUTES, validate_default=True)] = (
+        _DEMO_ROUTES  # type: ignore[assignment]
+    )
     """the HTTPRoutes, one Lattice service each"""
     consumers: Annotated[tuple[Consumer, ...], Field(max_length=MAX_CONSUMERS)] = ()
     """other accounts (at most 50) that get the service network through RAM, each with a stack of its own (README:
@@ -824,7 +891,7 @@ class AppConfig(_Model):
     """consumer accounts acknowledged as gone (closed, suspended, or no longer trusting yours): the stranded-consumer
     check before each deploy (make deploy and each pipeline provider stage) skips them instead of refusing (README:
     Removing one consumer)"""
-    share_with_organization: str | None = None
+    share_with_organization: Annotated[str, Field(max_length=MAX_ORG_ARN)] | None = None
     """an organization ARN: RAM shares then stay inside it (allowExternalPrincipals false)"""
     alarms: Annotated[Alarms, Field(validate_default=True)] = {  # type: ignore[assignment]
         "errorRatePercent": 5,

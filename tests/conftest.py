@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -363,9 +364,9 @@ NAMESPACED: dict[str, Any] = json.loads(WALKTHROUGH.read_text())
 
 @pytest.fixture(scope="session")
 def namespaced(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """NAMESPACED synthesized once (no cdk-nag: tests/test_manifest_order.py, tests/test_config_fuzz.py)."""
-    with shared_synthesis(tmp_path_factory, "namespaced") as (outdir, ready):
-        return Synthesized(outdir, NAMESPACED, nag=False, reuse=ready)
+    """NAMESPACED synthesized once, or read from the synthesis cache (no cdk-nag: tests/test_manifest_order.py,
+    tests/test_config_fuzz.py)."""
+    return cached_synthesis(tmp_path_factory, "namespaced", NAMESPACED)
 
 
 # The pipeline (tests/test_pipeline.py): two synths, each holding the whole app in every stage.
@@ -464,3 +465,119 @@ def one_stage(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
     """The default one-stage pipeline, synthesized once per session."""
     with shared_synthesis(tmp_path_factory, "pipeline-one") as (outdir, ready):
         return PipelineSynth(outdir, ONE_STAGE, reuse=ready)
+
+
+@pytest.fixture(scope="session")
+def largest(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """tests/largest_config.py's configuration (every list, string and number at its maximum, consumers included),
+    synthesized with a provider environment (no cdk-nag: the default and variant runs carry it), or read from the
+    synthesis cache."""
+    from tests.largest_config import PROVIDER_ACCOUNT as ACCOUNT
+    from tests.largest_config import PROVIDER_REGION as REGION
+    from tests.largest_config import largest_overrides
+
+    return cached_synthesis(tmp_path_factory, "largest", largest_overrides(), (ACCOUNT, REGION))
+
+
+# ------------------------------------------------------------------------------------------ synthesis cache
+
+# Synthesized cloud assemblies of fixtures that tests read only as files and templates (no construct tree), kept
+# between runs under the hash of every file of the clone (git's tracked and untracked, ignored ones aside: the
+# app, its Lambda code, the pin files that fix the installed packages, the tests), the Python version and the
+# fixture's inputs. A warm `make test` reads them instead of synthesizing again; any change to any file
+# synthesizes again. EKS_LATTICE_SYNTH_CACHE=off synthesizes every time; without git (a source archive) nothing
+# is cached.
+SYNTH_CACHE = ROOT / ".cache" / "synth"
+
+
+def _synth_cache_on() -> bool:
+    return os.environ.get("EKS_LATTICE_SYNTH_CACHE", "").strip().lower() not in ("off", "0", "false", "no")
+
+
+@functools.cache
+def source_digest(root: Path = ROOT) -> str | None:
+    """sha256 of every file of the clone git lists (tracked, and untracked but not ignored), or None without git."""
+    import hashlib
+    import subprocess
+    import sys
+
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root, capture_output=True, check=True, timeout=60,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    digest = hashlib.sha256(sys.version.encode())
+    for name in sorted(set(listed.split(b"\0")) - {b""}):
+        path = root / name.decode()
+        if path.is_file():
+            digest.update(name + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+class CachedSynthesis(Synthesized):
+    """A synthesis read from a cloud assembly folder: config, assembly, stacks, templates, no construct tree."""
+
+    def __init__(self, outdir: Path, overrides: dict[str, object], env: tuple[str, str] | None) -> None:
+        from config import parse_context
+
+        self.config = parse_context({**cdk_json_context(), **overrides}, today=TODAY)
+        self.assembly = _read_assembly(outdir)
+        self.stacks = {s.stack_name: s for s in self.assembly.stacks}
+        self.templates = {
+            s.stack_name: json.loads(Path(s.template_full_path).read_text()) for s in self.assembly.stacks
+        }
+        report = outdir / "validation-report.json"
+        self.validation_report = json.loads(report.read_text()) if report.exists() else None
+        self.outdir = outdir
+
+    def stack(self, name: str) -> object:
+        raise AssertionError("a cached synthesis has no construct tree: use a fixture that synthesizes")
+
+
+def cached_synthesis(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    overrides: dict[str, object],
+    env: tuple[str, str] | None = None,
+) -> Synthesized:
+    """The app synthesized with `overrides` and `env` (no cdk-nag), once per session (shared_synthesis), and kept
+    in SYNTH_CACHE under its inputs' hash for the next run."""
+    import hashlib
+
+    digest = source_digest() if _synth_cache_on() else None
+    key = None
+    if digest is not None:
+        inputs = json.dumps([digest, name, overrides, env, TODAY.isoformat()], sort_keys=True, default=str)
+        key = hashlib.sha256(inputs.encode()).hexdigest()[:40]
+        cached = SYNTH_CACHE / f"{name}-{key}"
+        if (cached / ".complete").is_file():
+            return CachedSynthesis(cached, overrides, env)
+    with shared_synthesis(tmp_path_factory, name) as (outdir, ready):
+        synthesized = Synthesized(outdir, overrides, env, nag=False, reuse=ready)
+        if key is not None and not ready:
+            _store_synthesis(outdir, name, key)
+        return synthesized
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link where the two folders share a file system (the layer zips are tens of MB), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _store_synthesis(outdir: Path, name: str, key: str) -> None:
+    """Copy the assembly into SYNTH_CACHE (whole, then renamed into place), dropping the fixture's older ones."""
+    SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
+    for old in SYNTH_CACHE.glob(f"{name}-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    staging = SYNTH_CACHE / f".{name}-{key}-{os.getpid()}"
+    shutil.copytree(outdir, staging, symlinks=True, copy_function=_link_or_copy)
+    (staging / ".complete").touch()
+    try:
+        staging.rename(SYNTH_CACHE / f"{name}-{key}")
+    except OSError:  # another process stored it first
+        shutil.rmtree(staging, ignore_errors=True)

@@ -127,8 +127,8 @@ REFUSED = [
         "apps[1].calls: needs serviceNetworkAuthType AWS_IAM",
     ),
     (
-        {"routes": [_route({"allow": [{"role": f"arn:aws:iam::123456789012:role/r{i:03}"} for i in range(300)]})]},
-        "routes[0].access: its auth policy would be",
+        {"routes": [_route({"allow": [{"role": f"arn:aws:iam::123456789012:role/r{i:03}"} for i in range(7)]})]},
+        "routes[0].access.allow: 7 entries; at most 6",
     ),
 ]
 
@@ -144,10 +144,15 @@ def test_bad_access_is_refused_naming_the_key(overrides: dict[str, Any], message
 
 
 def test_an_oversized_policy_names_lattices_limit() -> None:
-    with pytest.raises(ConfigError, match=f"Lattice takes at most {MAX_AUTH_POLICY_BYTES}"):
-        parse(routes=[_route({"allow": [{"role": f"arn:aws:iam::123456789012:role/r{i:03}"} for i in range(300)]})])
+    """Past access.allow's maximum (tests/support/past_maxima.py): the size check itself."""
+    from tests.support.past_maxima import policy_problems, with_allow
+
+    roles = [{"role": f"arn:aws:iam::123456789012:role/r{i:03}"} for i in range(300)]
+    (line, *_) = policy_problems(with_allow(parse(routes=[_route()]), 0, roles))
+    assert line.startswith("routes[0].access: its auth policy would be ")
+    assert f"Lattice takes at most {MAX_AUTH_POLICY_BYTES}" in line
     # ... and what fits is accepted: 100 named roles stay under 10 KB even with the longest generated ARNs.
-    parse(routes=[_route({"allow": [{"role": f"arn:aws:iam::123456789012:role/r{i:03}"} for i in range(100)]})])
+    assert policy_problems(with_allow(parse(routes=[_route()]), 0, roles[:100])) == []
 
 
 def test_calls_by_namespace_and_name_resolve_a_shared_name() -> None:
@@ -407,10 +412,11 @@ def test_the_network_admits_by_arn_every_named_role_outside_the_consumer_account
 
 
 def test_the_network_policy_with_every_named_role_must_fit_lattices_10_kb() -> None:
-    # 60 roles per route fit each route's policy; the network's holds all of them (3 routes x 60) and not.
+    # 6 roles of 500-character paths and names per route (access.allow's maximum) fit each route's policy; the
+    # network's holds all of them (5 routes x 6) and not.
     routes = [
-        _route({"allow": [{"role": f"arn:aws:iam::444455556666:role/{n}{i:03}" + "x" * 20} for i in range(60)]}, n)
-        for n in ("ra", "rb", "rc")
+        _route({"allow": [{"role": f"arn:aws:iam::444455556666:role/{n}{i:03}" + "x" * 500} for i in range(6)]}, n)
+        for n in ("ra", "rb", "rc", "rd", "re")
     ]
     with pytest.raises(ConfigError) as caught:
         parse(routes=routes)

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from config import DEFAULTS, ConfigError, parse_context
+from config.limits import MAX_APPS
 from tests.conftest import TODAY, cdk_json_context
 
 
@@ -253,8 +254,9 @@ BAD_INPUTS += [
     ({"routes": _route(backends=[{"app": "demo-app-a"}] * 2)}, "routes[0].rules[0].backends: duplicate name"),
     ({"routes": _route(method=5)}, "routes[0].rules[0].method: 5 is not one of GET, HEAD"),
     (
+        # 11 distinct backends would pass Lattice's 10 target groups a service; 11 apps are refused first (MAX_APPS).
         {"apps": json.dumps(_ELEVEN_APPS), "routes": _route(backends=[{"app": a["name"]} for a in _ELEVEN_APPS])},
-        "routes[0].rules: 11 distinct backends; a Lattice service takes at most 10 target groups",
+        f"apps: 11 entries; at most {MAX_APPS}",
     ),
     (
         {"apps": _app(namespace="team-a")},
@@ -324,3 +326,15 @@ def test_any_wrong_value_gets_our_wording_never_pydantics(key: str) -> None:
             for line in err.lines:
                 assert re.match(r"^[a-zA-Z][\w.\[\]-]*: \S", line), (overrides, line)
                 assert "Input should" not in line and "Value error" not in line and "\n" not in line, (overrides, line)
+
+
+def test_a_route_over_lattices_target_groups_is_refused_whatever_the_app_limit() -> None:
+    """Lattice's 10 target groups a service, checked on the route itself: with MAX_APPS at 10 no whole config
+    reaches it, but a raised MAX_APPS would."""
+    from pydantic import ValidationError
+
+    from config.model import Route
+
+    rules = [{"pathPrefix": f"/{k}", "backends": [{"app": f"app-{k}-{i}"} for i in range(6)]} for k in range(2)]
+    with pytest.raises(ValidationError, match="12 distinct backends; a Lattice service takes at most 10"):
+        Route.model_validate({"name": "r", "hostname": "api.example.com", "rules": rules})

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -196,3 +197,46 @@ def test_the_old_dns_timeout_bounds_would_have_been_caught() -> None:
             }
         )
     assert SERVICE_TIMEOUT_MAX < 120 * 60
+
+
+def _set_first(value: Any, parts: list[str], new: Any) -> None:
+    """Set the key at `parts` in the first item of each list on the way (every list keeps its other items)."""
+    head, *rest = parts
+    if head == "[]":
+        _set_first(value[0], rest, new)
+    elif not rest:
+        value[head] = new
+    else:
+        _set_first(value[head], rest, new)
+
+
+def item_bounds() -> list[tuple[str, int | float, int | float]]:
+    """(path, minimum, maximum) of every numeric key inside list items (apps[].replicas, routes[].rules[].backends[]
+    .weight ...), from config/schema.json: the keys bounded_keys() leaves to this test."""
+    from tests.largest_config import context_schema_top, paths
+
+    return [
+        (path, *bounds)
+        for path, node in paths(context_schema_top(), "", frozenset())
+        if "[]" in path and (bounds := _bounds(node))
+    ]
+
+
+def test_both_ends_of_every_list_items_range_pass_kubernetes_and_the_crds(reference_dir: Path) -> None:
+    """The largest configuration (every key at its maximum) with the first item of each list at every minimum:
+    both ends in one config, which the model must accept and whose Kubernetes objects the Kubernetes schemas, the
+    CRDs' structural schemas and their CEL rules (the places these values go) must take. The maxima also
+    synthesize and pass the service-constraint table in tests/test_largest_config.py."""
+    from config import parse_context
+    from tests import config_fuzz
+    from tests.conftest import TODAY
+    from tests.largest_config import largest_context
+
+    bounds = item_bounds()
+    assert {p for p, *_ in bounds} >= {"apps[].replicas", "apps[].containerPort", "routes[].rules[].backends[].weight"}
+    context = largest_context()
+    for path, low, _high in bounds:
+        _set_first(context, path.replace("[]", ".[]").split("."), low)
+    config = parse_context(context, today=TODAY)
+    assert config.apps[0].replicas == 0 and config.apps[1].replicas == 100
+    assert config_fuzz.object_problems(config, reference_dir / "crds") == []

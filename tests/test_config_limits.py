@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from config import ConfigError, parse_context
+from config.limits import MAX_APPS, MAX_ENV_NAME, MAX_IMAGE, MAX_ROUTES
 from tests.conftest import TODAY
 
 DEMO = {"image": "nginx:1.27", "containerPort": 80, "healthPath": "/"}
@@ -100,12 +101,21 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
             "routes": [route(rule(backends=[{"app": "a", "weight": 0}, {"app": "b", "weight": 1}]))],
         },
     ),
-    ("10 target groups", {"apps": apps_named(10), "routes": [route(rule(*(f"app-{i}" for i in range(10))))]}),
+    ("most routes", {"routes": [route(name=f"r{i}", hostname=f"h{i}.example.com") for i in range(MAX_ROUTES)]}),
+    # A rule names each app at most once: MAX_APPS (6) bounds a route's target groups before Lattice's 10 does.
     (
-        "10 target groups over 10 rules",
+        "a backend per app",
+        {"apps": apps_named(MAX_APPS), "routes": [route(rule(*(f"app-{i}" for i in range(MAX_APPS))))]},
+    ),
+    (
+        "every app over 10 rules",
         {
-            "apps": apps_named(10),
-            "routes": [route(*(rule(f"app-{i}", f"app-{(i + 1) % 10}", pathPrefix=f"/{i}") for i in range(10)))],
+            "apps": apps_named(MAX_APPS),
+            "routes": [
+                route(
+                    *(rule(f"app-{i % MAX_APPS}", f"app-{(i + 1) % MAX_APPS}", pathPrefix=f"/{i}") for i in range(10))
+                )
+            ],
         },
     ),
     ("route name 63", {"routes": [route(name=LABEL63)]}),
@@ -305,16 +315,16 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
         {"routes": [route(rule(backends=[{"app": "a", "weight": -1}]))]},
         "routes[0].rules[0].backends[0].weight: -1 is out of range 0..999",
     ),
+    # More apps than MAX_APPS, more backends in a rule than apps there can be, more routes than MAX_ROUTES (a
+    # route's own 10-target-group rule: tests/test_config.py).
+    ({"apps": apps_named(MAX_APPS + 1)}, f"apps: {MAX_APPS + 1} entries; at most {MAX_APPS}"),
     (
-        {"apps": apps_named(11), "routes": [route(rule(*(f"app-{i}" for i in range(11))))]},
-        "routes[0].rules: 11 distinct backends; a Lattice service takes at most 10 target groups",
+        {"routes": [route(rule(*(f"app-{i}" for i in range(MAX_APPS + 1))))]},
+        f"routes[0].rules[0].backends: {MAX_APPS + 1} entries; at most {MAX_APPS}",
     ),
     (
-        {
-            "apps": apps_named(11),
-            "routes": [route(*(rule(f"app-{i}", f"app-{(i + 1) % 11}", pathPrefix=f"/{i}") for i in range(10)))],
-        },
-        "routes[0].rules: 11 distinct backends; a Lattice service takes at most 10 target groups",
+        {"routes": [route(name=f"r{i}", hostname=f"h{i}.example.com") for i in range(MAX_ROUTES + 1)]},
+        f"routes: {MAX_ROUTES + 1} entries; at most {MAX_ROUTES}",
     ),
     (
         {"routes": [route(name="r" * 64)]},
@@ -390,10 +400,11 @@ def test_container_image_references_are_accepted(image: str) -> None:
     ],
 )
 def test_invalid_container_image_references_are_refused(image: str) -> None:
-    assert lines({"apps": [app(image=image)]}) == (f"apps[0].image: {image!r} is not a container image reference",)
+    why = f"is not a container image reference of at most {MAX_IMAGE} characters"
+    assert lines({"apps": [app(image=image)]}) == (f"apps[0].image: {image!r} {why}",)
 
 
-@pytest.mark.parametrize("name", ["A", "_x", "a.b-c", "X1", "-x", "HTTP_PROXY", "p" * 300, "PORTS", "port"])
+@pytest.mark.parametrize("name", ["A", "_x", "a.b-c", "X1", "-x", "HTTP_PROXY", "p" * MAX_ENV_NAME, "PORTS", "port"])
 def test_environment_variable_names_are_accepted(name: str) -> None:
     (a,) = parse_context(raw(apps=[app(env={name: "1", "Z": ""})]), today=TODAY).apps
     assert a.env == ((name, "1"), ("Z", ""))
@@ -402,7 +413,7 @@ def test_environment_variable_names_are_accepted(name: str) -> None:
 @pytest.mark.parametrize("name", ["1X", "A B", "A=B", "é", "a\n", "$A"])
 def test_invalid_environment_variable_names_are_refused(name: str) -> None:
     assert lines({"apps": [app(env={"OK": "1", name: "x"})]}) == (
-        f"apps[0].env.{name}: is not a valid environment variable name",
+        f"apps[0].env.{name}: is not a valid environment variable name of at most {MAX_ENV_NAME} characters",
     )
 
 

@@ -279,9 +279,11 @@ def test_callers_are_the_allowed_and_the_calling_apps_in_config_order() -> None:
 
 
 def test_policy_size_is_checked_per_route_at_its_access_key() -> None:
+    from tests.support.past_maxima import policy_problems, with_allow
+
     roles = [{"role": f"arn:aws:iam::123456789012:role/r{i:03}"} for i in range(300)]
     # The service network's policy names the same roles (issue 20): it is over too, at the routes key.
-    line, network = refused(routes=[route(), route("s", access={"allow": roles})])
+    line, network = policy_problems(with_allow(parse(routes=[route(), route("s")]), 1, roles))
     assert line.startswith("routes[1].access: its auth policy would be ")
     assert line.endswith(" bytes; Lattice takes at most 10000 (fewer callers)")
     assert network.startswith("routes: the service network's auth policy would be ")

@@ -20,7 +20,6 @@ from stacks.sharing import SharingContract, role_name
 from stacks.system import add_consumer_stages
 from tests.conftest import (
     CONSUMERS,
-    EXTRA_ROUTE,
     ORGANIZATION_ARN,
     PROVIDER_ACCOUNT,
     PROVIDER_REGION,
@@ -633,21 +632,8 @@ def test_a_pipeline_of_several_stages_refuses_an_existing_consumer_vpc(tmp_path:
 
 # ------------------------------------------------------------ policy sizes at the configured maxima (issue 21)
 
+
 # The list-shaped keys of config/schema.json without a maximum, and why the documents they feed are safe.
-UNBOUNDED_LIST_KEYS = {
-    "clusterEndpointPublicCidrs": "EKS's publicAccessCidrs: in no policy document",
-    "clusterAdminRoleArns": "EKS access entries: in no policy document",
-    "routes[].rules[].backends": "Lattice target groups: in no policy document",
-    # Each route's auth policy is measured against Lattice's 10 KB per configuration, at synth
-    # (config/access_policy.oversized_policy); the IAM documents they feed are measured in every synthesis
-    # of the suite (test_every_synthesized_policy_fits_its_limit) but at no configured maximum.
-    "apps": "no maximum (left: issue 21 report)",
-    "apps[].calls": "no maximum (left: issue 21 report)",
-    "routes": "no maximum (left: issue 21 report)",
-    "routes[].access.allow": "no maximum; the route's auth policy size is refused past 10 KB at synth",
-}
-
-
 def list_keys(schema: dict[str, Any]) -> dict[str, int | None]:
     """Every array-valued key of the configuration schema (paths like routes[].rules) -> its maxItems."""
     defs = schema.get("$defs", {})
@@ -678,49 +664,8 @@ def test_every_list_key_has_a_maximum_or_a_reason() -> None:
 
     keys = list_keys(json.loads((DOCS_ROOT / "config" / "schema.json").read_text()))
     assert keys["consumers"] == 50 and keys["availabilityZones"] == 3
-    assert {k for k, v in keys.items() if v is None} == set(UNBOUNDED_LIST_KEYS)
-
-
-def at_maxima() -> dict[str, Any]:
-    """VARIANT with every bounded list key at its maximum: 50 consumers, 3 zones, a route of 10 rules with 5
-    header matches each; AWS_IAM, so the auth policies are written."""
-    from config.limits import MAX_CONSUMERS
-
-    consumers = [
-        {"name": f"c{i}", "account": f"{100 + i:012d}", "vpcCidr": f"10.{10 + i}.0.0/16"} for i in range(MAX_CONSUMERS)
-    ]
-    headers = [{"name": f"x-h{k}", "value": "v" * 64} for k in range(5)]
-    rules = [{"pathPrefix": f"/p{j}", "headers": headers, "backends": [{"app": "demo-app-a"}]} for j in range(10)]
-    variant_routes: list[Any] = list(VARIANT["routes"])  # type: ignore[call-overload]
-    routes = [*variant_routes, {**EXTRA_ROUTE, "name": "max-route", "hostname": "max.example.com", "rules": rules}]
-    return {**VARIANT, "consumers": json.dumps(consumers), "serviceNetworkAuthType": "AWS_IAM", "routes": routes}
-
-
-def test_every_policy_fits_its_limit_at_the_configured_maxima(tmp_path: Path) -> None:
-    """The provider's stacks at the maxima (a consumer stack does not grow with the number of consumers; each
-    is measured in the variant below). Trust policies grew ~122 characters a consumer: 16 passed 2,048."""
-    from stacks.system import add_system
-    from tests.support import policy_sizes
-
-    context = {**cdk_json_context(), **at_maxima()}
-    app = cdk.App(context=context, outdir=str(tmp_path))
-    cfg = parse_context(app.node.get_all_context(), today=TODAY)
-    add_system(app, config=cfg, env=cdk.Environment(account=PROVIDER_ACCOUNT, region=PROVIDER_REGION), consumers=False)
-    assembly = app.synth()
-    templates = {s.stack_name: json.loads(Path(s.template_full_path).read_text()) for s in assembly.stacks}
-    trust = next(
-        r["Properties"]["AssumeRolePolicyDocument"]
-        for r in resources(templates[PLATFORM], "AWS::IAM::Role").values()
-        if "ZoneAuthorizer" in str(r["Properties"].get("RoleName"))
-    )
-    assert len(json.dumps(trust["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalAccount"])) > 50 * 14
-    assert policy_sizes.oversized(templates) == []
-    assert set(policy_sizes.largest(templates)) == {
-        "2048 characters",
-        "10240 characters",
-        "10240 bytes",
-        "6144 characters",
-    }
+    # Every list has one since issue 24 (config/limits.py); tests/test_largest_config.py synthesizes them all.
+    assert {k for k, v in keys.items() if v is None} == set()
 
 
 def test_every_synthesized_policy_fits_its_limit(synth: Synthesized, variant: Synthesized, two_stages: Any) -> None:

@@ -76,6 +76,12 @@ RESPONSES: dict[str, Callable[[Mapping[str, Any]], tuple[str, dict[str, str]]]] 
         f"controller-credentials/{CLUSTER}/{'n' * 63}/{'s' * 253}",
         {"Restarted": "False"},
     ),
+    # The same handler for an app that calls routes (constructs/pod_credentials.py): its namespace and ServiceAccount
+    # (the app's name, 63 at most).
+    "Custom::PodCredentials": lambda _: (
+        f"controller-credentials/{CLUSTER}/{'n' * 63}/{'s' * 63}",
+        {"Restarted": "False"},
+    ),
     # lambda/finalizer_guard: finalizer-guard/<cluster><path>; no Data.
     "Custom::FinalizerGuard": lambda _: (f"finalizer-guard/{CLUSTER}{K8S_PATH}", {}),
     # lambda/lattice_drain: lattice-drain-<service network id>; no Data.
@@ -135,11 +141,16 @@ def response_bytes(logical_id: str, physical_id: str, data: Mapping[str, str]) -
 
 @pytest.fixture(scope="module")
 def custom_resources(
-    synth: Synthesized, variant: Synthesized, two_stages: PipelineSynth, one_stage: PipelineSynth
+    synth: Synthesized,
+    variant: Synthesized,
+    largest: Synthesized,
+    two_stages: PipelineSynth,
+    one_stage: PipelineSynth,
 ) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Every custom resource of the default, variant and largest (tests/largest_config.py) apps and both pipelines."""
     templates: list[tuple[str, Template]] = []
-    for label, outdir in (("default", synth.outdir), ("variant", variant.outdir), ("pipeline-two", two_stages.outdir),
-                          ("pipeline-one", one_stage.outdir)):  # fmt: skip
+    for label, outdir in (("default", synth.outdir), ("variant", variant.outdir), ("largest", largest.outdir),
+                          ("pipeline-two", two_stages.outdir), ("pipeline-one", one_stage.outdir)):  # fmt: skip
         templates += [(f"{label}:{name}", t) for name, t in assembly_templates(outdir)]
     found = [
         (where, logical_id, resource["Type"], resource.get("Properties", {}))

@@ -15,6 +15,7 @@ import pytest
 from aws_cdk import CfnResource
 
 from config import ConfigError
+from config.limits import MAX_APPS, MAX_ROUTES
 from stacks.gateway_stack import MAX_RESOURCES
 from tests.conftest import TODAY, Synthesized, cdk_json_context
 from tools import impact
@@ -55,7 +56,7 @@ def size(template: dict[str, Any]) -> int:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return Synthesized(tmp_path_factory.mktemp("cdk.out.size"), heaviest(8))
+    return Synthesized(tmp_path_factory.mktemp("cdk.out.size"), heaviest(MAX_APPS))  # an app of its own per route
 
 
 def test_a_stack_at_the_resource_maximum_is_under_a_megabyte(synth: Synthesized, sample: Synthesized) -> None:
@@ -80,8 +81,19 @@ def test_the_resource_check_counts_what_the_template_holds(synth: Synthesized, s
 def test_a_config_past_the_maximum_is_refused_by_its_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         build_app(tmp_path, heaviest(45), today=TODAY, nag=False)
+    assert refused.value.lines == (f"apps: 45 entries; at most {MAX_APPS}", f"routes: 45 entries; at most {MAX_ROUTES}")
+
+
+def test_the_stacks_own_resource_check_refuses_by_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model's maxima keep the gateway stack under 500 resources (tests/test_largest_config.py); its own check
+    stays for a raised maximum, shown here against a lowered limit."""
+    import stacks.gateway_stack
+
+    monkeypatch.setattr(stacks.gateway_stack, "MAX_RESOURCES", 100)
+    with pytest.raises(ConfigError) as refused:
+        build_app(tmp_path, heaviest(MAX_APPS), today=TODAY, nag=False)
     assert refused.value.key == "routes"
-    assert f"at most {MAX_RESOURCES}" in refused.value.reason and "45 routes" in refused.value.reason
+    assert "at most 100" in refused.value.reason and f"{MAX_APPS} routes" in refused.value.reason
     # No template and no cloud assembly (CDK stages asset folders while constructs are built; nothing reads them).
     assert not list(tmp_path.glob("*.template.json")) and not (tmp_path / "manifest.json").exists()
 
