@@ -787,6 +787,7 @@ class AppConfig(_Model):
         Matches(
             r"[A-Za-z][A-Za-z0-9-]{0,39}",
             "{input!r} is not a valid stack name prefix (a letter, then letters, digits and '-', 1-40)",
+            max_length=40,
         ),
     ] = "EksLatticeGateway"
     """stack names `<stackPrefix>-Platform|Gateway|Consumer-<name>`, and the roles, functions, alarms and dashboard
@@ -816,6 +817,7 @@ class AppConfig(_Model):
         Matches(
             r"[0-9A-Za-z][A-Za-z0-9\-_]{0,62}",
             "{input!r} is not a valid EKS node group name (letters, digits, '-' and '_', 1-63, alphanumeric first)",
+            max_length=63,
         ),
     ] = "ng-1"
     """the managed node group's name; a new name replaces the node group (the new one first): set one with a change

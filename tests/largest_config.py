@@ -196,6 +196,8 @@ def largest_context() -> dict[str, Any]:
     ]
     return {
         "clusterName": fill("c", most("clusterName")),
+        "stackPrefix": fill("S", most("stackPrefix")),
+        "nodeGroupName": fill("ng", most("nodeGroupName"), "g"),
         "kubernetesVersion": "1.35",
         "nodeInstanceType": "m7g.large",  # Graviton: the ARM64 AMI
         "clientInstanceType": "t4g.micro",
