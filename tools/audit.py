@@ -315,7 +315,9 @@ def main(
             return 2
         region = args.region or session.region_name
         if not region:
-            raise ImpactError("no AWS region configured (pass --region or set AWS_REGION)")
+            raise ImpactError(
+                'no AWS region configured (pass --region: make audit ARGS="--region ..."; or set AWS_REGION)'
+            )
         qualifier = str(context.get(QUALIFIER_KEY) or DEFAULT_QUALIFIER)
         where, gone = places(session, config, region=region, qualifier=qualifier)
         left = audit(where, me)
