@@ -18,6 +18,11 @@ credential exception name (an auth policy's denial); any other check fails on a 
 A check whose request cannot be made at all (say a header value with a line break) fails with the reason; the
 other checks still run, and the invocation ends as any failed run does (SmokeTestError).
 
+A check's `"protocol"` (absent: HTTP) picks its probe (protocols.py): HTTPS is an HTTP check over TLS, chain and
+hostname verified against `"caBundle"` (a PEM file shipped beside this module) or the system trust store; GRPC is a
+grpc.health.v1.Health/Check call on `"host"`/`"port"` (`"grpcService"`, `"tls"`) that must answer SERVING; TLS is
+a handshake with `"sni"` whose peer certificate must verify and, given `"expectSubject"`, carry that subject CN.
+
 Output: {"passed": bool, "results": [{"name", "route", "caller", "status", "method", "url", "ok", "detail"}, ...]}.
 """
 
@@ -29,13 +34,17 @@ import logging
 import os
 import re
 import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote_to_bytes, urlsplit
+from urllib.parse import urlsplit
+
+from . import protocols
+from .signing import request_target, sigv4_headers
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -53,17 +62,6 @@ MAX_WORKERS = 8
 # not documented, see _signature_error).
 BODY_EXCERPT_CHARS = 300
 
-# SigV4 canonical form (IAM User Guide, "Create a signed AWS API request", read 2026-12-05
-# https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html): UriEncode leaves only the
-# unreserved characters A-Z a-z 0-9 - . _ ~, writes every other byte as %XX (upper-case hex, space as %20, never
-# "+"); query names and values are each UriEncoded, then sorted. botocore's SigV4Auth puts the query into the
-# canonical request exactly as the URL it is given spells it, so the URL must already be in this form.
-UNRESERVED = "-._~"
-# What an RFC 3986 path may carry unencoded besides the unreserved characters: sub-delims, ":" and "@" (pchar),
-# and "/". The HTTPRoute CRD (gateway-api v1.5.1, path.value) accepts exactly these and %XX, so a configured path
-# goes out as written and matches its rule; anything else (space, non-ASCII) is percent-encoded.
-PATH_SAFE = "/!$&'()*+,;=:@" + UNRESERVED
-_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 DENIED = 403
 # A 403 whose body LEADS with one of these exception names is the signature or credential check's, not an auth
 # policy's (_signature_error says where each comes from). Only the name counts: a denial's message quotes the
@@ -88,6 +86,8 @@ class Request:
     path: str  # the request target as sent and signed: request_target()'s path and canonical query
     headers: Mapping[str, str]
     sign: bool = True  # SigV4-sign when the function signs at all (SIGV4_REGION)
+    tls: bool = False  # HTTPS: TLS to the address, the certificate verified for `host`
+    ca_bundle: str | None = None  # the CA bundle file shipped with the function; None: the system trust store
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,67 +121,13 @@ def system_resolver(host: str, port: int) -> list[Address]:
     return list(dict.fromkeys((str(info[4][0]), int(info[4][1])) for info in infos))
 
 
-def sigv4_headers(request: Request, region: str, credentials: Any = None) -> dict[str, str]:
-    """SigV4 headers for Lattice (service vpc-lattice-svcs; payload unsigned, as Lattice requires). From a
-    consumer account the service network admits callers by their account, so requests must be signed.
-    `request.path` is already canonical (request_target): botocore signs it as written, and it is what is sent."""
-    from botocore.auth import SigV4Auth  # noqa: PLC0415 - the runtime's botocore, only when signing
-    from botocore.awsrequest import AWSRequest  # noqa: PLC0415
-
-    if credentials is None:
-        import botocore.session  # noqa: PLC0415
-
-        found = botocore.session.get_session().get_credentials()
-        if found is None:
-            raise CheckError("SigV4: no AWS credentials in the environment", retryable=False)
-        credentials = found.get_frozen_credentials()
-    aws_request = AWSRequest(
-        method=request.method,
-        url=f"http://{request.host}{request.path}",
-        headers={**request.headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"},
-    )
-    SigV4Auth(credentials, "vpc-lattice-svcs", region).add_auth(aws_request)
-    return {k: str(v) for k, v in aws_request.headers.items()}
-
-
-def request_target(path: str, query: str) -> str:
-    """The path and query of a check's URL as they go on the wire, in SigV4's canonical encoding, so the bytes
-    sent are the bytes signed. The query: each name and value percent-decoded, then UriEncoded (`select=POD,ROUTE`
-    goes out as `select=POD%2CROUTE`; "+" is a literal plus, `%2B`), a pair without "=" gets one, empty pairs are
-    dropped, order is kept. The path: only what a path may not carry raw is encoded (see PATH_SAFE); an existing
-    %XX escape stays, a stray "%" becomes %25."""
-    encoded = _encode_query(query)
-    return _encode_path(path or "/") + (f"?{encoded}" if encoded else "")
-
-
-def _encode_path(path: str) -> str:
-    out: list[str] = []
-    pos = 0
-    for escape in _ESCAPE.finditer(path):
-        out += [quote(path[pos : escape.start()], safe=PATH_SAFE), escape.group().upper()]
-        pos = escape.end()
-    return "".join([*out, quote(path[pos:], safe=PATH_SAFE)])
-
-
-def _encode_query(query: str) -> str:
-    pairs = []
-    for pair in query.split("&"):
-        if pair:
-            name, _, value = pair.partition("=")
-            pairs.append(f"{_uri_encode(name)}={_uri_encode(value)}")
-    return "&".join(pairs)
-
-
-def _uri_encode(text: str) -> str:
-    # Decode to bytes first: an escape already in the URL is not encoded twice, and non-UTF-8 escapes survive.
-    return quote(unquote_to_bytes(text), safe=UNRESERVED)
-
-
 def http_opener(request: Request, timeout: float) -> Response:
     """Plain HTTP/1.1 to the resolved address, with the route's hostname as Host (SigV4-signed when the
     SIGV4_REGION environment variable is set)."""
     conn = http.client.HTTPConnection(request.address[0], request.address[1], timeout=timeout)
     try:
+        if request.tls:  # connect to the resolved address, while SNI and verification use the route's hostname
+            conn.sock = protocols.tls_socket(request.address, request.host, request.ca_bundle, timeout)
         region = os.environ.get("SIGV4_REGION")
         signed = sigv4_headers(request, region) if region and request.sign else request.headers
         headers = {"Host": request.host, "User-Agent": "eks-lattice-gateway-smoke", **signed}
@@ -253,8 +199,12 @@ def _load_checks(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         raw = json.loads(text)
     elif isinstance(raw, str):
         raw = json.loads(raw)
-    if not isinstance(raw, list) or not raw or not all(isinstance(c, dict) and "url" in c for c in raw):
-        raise ValueError("checks must be a non-empty JSON list of objects with a 'url'")
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(c, dict) and ("url" in c or "host" in c) for c in raw)
+    ):
+        raise ValueError("checks must be a non-empty JSON list of objects with a 'url' (GRPC and TLS: a 'host')")
     return raw
 
 
@@ -282,8 +232,7 @@ def _run_check(
     clock: Callable[[], float],
     deadline: float | None,
 ) -> dict[str, Any]:
-    method = str(check.get("method", "GET")).upper()
-    url = str(check["url"])
+    method, url = _shown(check)
     result: dict[str, Any] = {
         "name": check.get("name", url),
         "route": check.get("route", "-"),
@@ -310,25 +259,36 @@ def _run_check(
     raise AssertionError("unreachable: the loop returns on its last attempt")  # pragma: no mutate -- unreachable
 
 
+def _shown(check: Mapping[str, Any]) -> tuple[str, str]:
+    """The method and URL a report line shows: what is sent, or for a handshake its target."""
+    protocol = check.get("protocol") or "HTTP"
+    if "url" in check or protocol not in ("GRPC", "TLS"):
+        return str(check.get("method", "GET")).upper(), str(check.get("url"))
+    where = f"{check.get('host')}:{check.get('port') or protocols.DEFAULT_PORTS[protocol]}"
+    if protocol == "TLS":
+        return "HANDSHAKE", f"tls://{where}"
+    return "POST", f"{'https' if check.get('tls') else 'http'}://{where}{protocols.HEALTH_CHECK_PATH}"
+
+
 def _attempt(
     check: Mapping[str, Any], method: str, url: str, *, resolver: Resolver, opener: Opener, timeout: float
-) -> tuple[int, str]:
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise CheckError(f"unsupported URL {url!r} (the gateway listens on plain HTTP)", retryable=False)
-    host = parts.hostname
-    port = parts.port or 80
-    path = request_target(parts.path, parts.query)
-    try:
-        addresses = list(resolver(host, port))
-    except OSError:
-        addresses = []  # pragma: no mutate -- equivalent: only tested for emptiness below
-    if not addresses:
-        # Retryable: a freshly written record can take a moment to be served.
+) -> tuple[int | None, str]:
+    protocol = check.get("protocol") or "HTTP"
+    if protocol not in protocols.PROTOCOLS:
         raise CheckError(
-            f"DNS: {host} did not resolve (is the private zone associated with the client VPC? is the CNAME there?)",
-            retryable=True,
+            f"protocol {protocol!r} has no probe (known: {', '.join(protocols.PROTOCOLS)})", retryable=False
         )
+    if protocol in ("GRPC", "TLS"):
+        return _probe(check, protocol, resolver=resolver, timeout=timeout)
+    parts = urlsplit(url)
+    scheme = "https" if protocol == "HTTPS" else "http"
+    if parts.scheme != scheme or not parts.hostname:
+        listener = "over TLS: an https:// URL" if protocol == "HTTPS" else "plain HTTP"
+        raise CheckError(f"unsupported URL {url!r} (the gateway listens on {listener})", retryable=False)
+    host = parts.hostname
+    port = parts.port or int(check.get("port") or protocols.DEFAULT_PORTS[protocol])
+    path = request_target(parts.path, parts.query)
+    addresses = _addresses(host, port, resolver)
     headers = {str(k): str(v) for k, v in (check.get("headers") or {}).items()}
     failure = ""  # pragma: no mutate -- equivalent: at least one address, and each attempt sets it
     # Like a browser: if one address refuses (say IPv6 from an IPv4-only subnet), try the next.
@@ -336,7 +296,11 @@ def _attempt(
         where = f"{host} ({address[0]}:{address[1]})"
         try:
             sign = check.get("sign", True) is not False
-            response = opener(Request(method, address, host, path, headers, sign), timeout)
+            tls = protocol == "HTTPS"
+            request = Request(method, address, host, path, headers, sign, tls, check.get("caBundle") if tls else None)
+            response = opener(request, timeout)
+        except protocols.ProbeError as err:
+            raise CheckError(err.reason, retryable=err.retryable) from err
         except TimeoutError:
             failure = f"timeout: no answer from {where} within {timeout:g}s"
         except (OSError, http.client.HTTPException) as err:
@@ -351,6 +315,72 @@ def _attempt(
                 err.status = response.status
                 raise
     raise CheckError(failure, retryable=True)
+
+
+def _addresses(host: str, port: int, resolver: Resolver) -> list[Address]:
+    try:
+        addresses = list(resolver(host, port))
+    except OSError:
+        addresses = []  # pragma: no mutate -- equivalent: only tested for emptiness below
+    if not addresses:
+        # Retryable: a freshly written record can take a moment to be served.
+        raise CheckError(
+            f"DNS: {host} did not resolve (is the private zone associated with the client VPC? is the CNAME there?)",
+            retryable=True,
+        )
+    return addresses
+
+
+def _probe(check: Mapping[str, Any], protocol: str, *, resolver: Resolver, timeout: float) -> tuple[int | None, str]:
+    """A GRPC or TLS check: each resolved address in turn, as for HTTP."""
+    host = str(check["host"])
+    failure = ""  # pragma: no mutate -- equivalent: at least one address, and each attempt sets it
+    for address in _addresses(host, int(check.get("port") or protocols.DEFAULT_PORTS[protocol]), resolver):
+        where = f"{host} ({address[0]}:{address[1]})"
+        try:
+            if protocol == "TLS":
+                return None, protocols.tls_probe(check, address, timeout)
+            return _grpc(check, address, host, timeout)
+        except protocols.ProbeError as err:
+            raise CheckError(err.reason, retryable=err.retryable) from err
+        except TimeoutError:
+            failure = f"timeout: no answer from {where} within {timeout:g}s"
+        except (OSError, ssl.SSLError) as err:
+            failure = f"connection to {where} failed: {str(err) or type(err).__name__}"
+    raise CheckError(failure, retryable=True)
+
+
+def _grpc(check: Mapping[str, Any], address: Address, host: str, timeout: float) -> tuple[int, str]:
+    """The health call, signed like an HTTP check (the Lattice SigV4 guide's gRPC example signs POST to the RPC's
+    path for the authority without a port, payload unsigned, and sends the headers as gRPC metadata)."""
+    region = os.environ.get("SIGV4_REGION")
+    signing = Request("POST", address, host, protocols.HEALTH_CHECK_PATH, {})
+    metadata = sigv4_headers(signing, region) if region and check.get("sign", True) is not False else {}
+    service = str(check.get("grpcService") or "")
+    answer = protocols.grpc_health(
+        address,
+        host,
+        service,
+        tls=bool(check.get("tls")),
+        bundle=check.get("caBundle"),
+        timeout=timeout,
+        metadata=metadata,
+    )
+    response = Response(status=answer.status, body=answer.body)
+    try:
+        if check.get("expectStatus") is not None:
+            return answer.status, _verify_status(int(check["expectStatus"]), response)
+        if answer.status != 200:
+            _verify([], response)  # 403, 404, 5xx: the reasons an HTTP check gives
+            raise CheckError(
+                f"status {answer.status}, expected 200 (gRPC answers 200 and a grpc-status)", retryable=True
+            )
+        return answer.status, protocols.judge_health(answer, service)
+    except protocols.ProbeError as err:
+        raise CheckError(err.reason, retryable=err.retryable, status=answer.status) from err
+    except CheckError as err:
+        err.status = answer.status
+        raise
 
 
 def _verify_status(expected: int, response: Response) -> str:

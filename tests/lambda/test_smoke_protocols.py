@@ -1,0 +1,510 @@
+"""The smoke Lambda's HTTPS, gRPC and TLS checks against real servers on 127.0.0.1: an HTTPS server and a TLS
+endpoint with certificates from a test CA (trustme), and grpcio's own grpc.health.v1 server over h2c and over TLS."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import ssl
+import threading
+import typing
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import trustme
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from smoke import handler as smoke
+from smoke import protocols
+
+from config import model
+from tests.sigv4_verifier import RawRequest, verify
+from tests.support.background import BackgroundServer
+from tests.support.smoke_wire import KEY, REGION, REQUIRED, SECRET, SERVICE, TOKEN, signing_environment
+
+GRPC_HOST = "grpc.example.com"
+TLS_HOST = "tls.example.com"
+WEB_HOST = "secure.example.com"
+RESULT_KEYS = {"name", "route", "caller", "status", "method", "url", "ok", "detail"}
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def bundles(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The function's code directory, holding the test CA's bundle (test-ca.pem) and another CA's (other-ca.pem)."""
+    ca.cert_pem.write_to_path(str(tmp_path / "test-ca.pem"))
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "other-ca.pem"))
+    monkeypatch.setattr(protocols, "BUNDLE_DIR", tmp_path)
+    return tmp_path
+
+
+def run(check: dict[str, Any], port: int, **event: Any) -> dict[str, Any]:
+    """One check through the handler, the route's name resolving to the local server; its result either way."""
+    settings = {"attempts": 1, "timeoutSeconds": 5, "retryDelaySeconds": 0, **event}
+    try:
+        report = smoke.run({"checks": [check], **settings}, resolver=lambda h, p: [("127.0.0.1", port)])
+    except smoke.SmokeTestError:
+        return LAST[0]
+    (result,) = report["results"]
+    return typing.cast(dict[str, Any], result)
+
+
+LAST: list[dict[str, Any]] = []
+
+
+@pytest.fixture(autouse=True)
+def _keep_failed_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failing run raises SmokeTestError with text only: keep the structured result of the last check."""
+    original = smoke._run_check
+
+    def recorded(check: Any, **kwargs: Any) -> dict[str, Any]:
+        result = original(check, **kwargs)
+        LAST[:] = [result]
+        return result
+
+    monkeypatch.setattr(smoke, "_run_check", recorded)
+    for name in ("SIGV4_REGION",):
+        monkeypatch.delenv(name, raising=False)
+
+
+# --- servers -----------------------------------------------------------------------------------------------------
+
+
+class HttpsServer(BackgroundServer):
+    """An HTTPS server with a certificate from the test CA; answers every request with `reply`, records heads."""
+
+    thread_name = "https-server"
+
+    def __init__(self, cert: trustme.LeafCert, reply: tuple[int, bytes] = (200, b"{}")) -> None:
+        super().__init__()
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        cert.configure_cert(self.context)
+        self.reply = reply
+        self.requests: list[dict[str, Any]] = []
+
+    def _make_server(self) -> ThreadingHTTPServer:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.requests.append({"path": self.path, "headers": dict(self.headers)})
+                status, body = owner.reply
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.socket = self.context.wrap_socket(server.socket, server_side=True)
+        return server
+
+
+class SilentServer:
+    """Accepts TCP connections (the kernel's backlog) and never says a word: every probe must time out."""
+
+    def __enter__(self) -> int:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        return int(self.sock.getsockname()[1])
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+
+class MetadataRecorder(grpc.ServerInterceptor):
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, str]]] = []
+
+    def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
+        self.calls.append((details.method, dict(details.invocation_metadata)))
+        return continuation(details)
+
+
+@pytest.fixture(scope="module")
+def grpc_server(ca: trustme.CA) -> Iterator[dict[str, Any]]:
+    """grpcio's health service: '' and demo.Echo SERVING, demo.Down NOT_SERVING; h2c and TLS (test CA) ports."""
+    recorder = MetadataRecorder()
+    server = grpc.server(ThreadPoolExecutor(max_workers=4), interceptors=[recorder])
+    servicer = health.HealthServicer()
+    servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    servicer.set("demo.Echo", health_pb2.HealthCheckResponse.SERVING)
+    servicer.set("demo.Down", health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    cert = ca.issue_cert(GRPC_HOST)
+    credentials = grpc.ssl_server_credentials([(cert.private_key_pem.bytes(), cert.cert_chain_pems[0].bytes())])
+    plain = server.add_insecure_port("127.0.0.1:0")
+    secure = server.add_secure_port("127.0.0.1:0", credentials)
+    server.start()
+    try:
+        yield {"plain": plain, "tls": secure, "recorder": recorder}
+    finally:
+        server.stop(grace=None)
+
+
+def grpc_check(service: str = "demo.Echo", *, tls: bool = False, **extra: Any) -> dict[str, Any]:
+    check = {"name": "default/grpc-route", "route": "default/grpc-route", "caller": "smoke role"}
+    return {**check, "protocol": "GRPC", "host": GRPC_HOST, "port": 443, "grpcService": service, "tls": tls, **extra}
+
+
+# --- the class test: every protocol the configuration can name has a probe --------------------------------------
+
+
+def configured_protocols() -> set[str]:
+    """The route protocols config/model.py can name (its Literal), read now: a protocol added there needs a probe."""
+    found: set[str] = {"HTTP"}
+    for cls in vars(model).values():
+        if isinstance(cls, type) and hasattr(cls, "model_fields") and "protocol" in cls.model_fields:
+            for arg in _literals(cls.model_fields["protocol"].annotation):
+                found.add(str(arg))
+    return found
+
+
+def _literals(annotation: Any) -> list[Any]:
+    if typing.get_origin(annotation) is typing.Literal:
+        return list(typing.get_args(annotation))
+    return [value for arg in typing.get_args(annotation) for value in _literals(arg)]
+
+
+def test_every_protocol_the_configuration_names_has_a_probe() -> None:
+    named = configured_protocols()
+    # Today's model names HTTP/HTTPS (health checks); the route protocols arrive with issue 26's config.
+    assert {"HTTP", "HTTPS"} <= named
+    assert named <= set(protocols.PROTOCOLS), f"no probe for {sorted(named - set(protocols.PROTOCOLS))}"
+    assert set(protocols.DEFAULT_PORTS) == set(protocols.PROTOCOLS)
+
+
+def test_a_protocol_without_a_probe_fails_its_check_by_name() -> None:
+    result = run({"name": "x", "protocol": "QUIC", "host": "a.example.com"}, 1)
+    assert result["ok"] is False
+    assert result["detail"] == "protocol 'QUIC' has no probe (known: HTTP, HTTPS, GRPC, TLS)"
+
+
+# --- gRPC ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["h2c", "h2-tls"])
+@pytest.mark.parametrize("service", ["demo.Echo", ""])
+def test_grpc_serving_passes(grpc_server: dict[str, Any], bundles: Path, tls: bool, service: str) -> None:
+    port = grpc_server["tls" if tls else "plain"]
+    result = run(grpc_check(service, tls=tls, caBundle="test-ca.pem" if tls else None), port)
+    named = f"service {service!r}" if service else "the whole server ('')"
+    assert result == {
+        "name": "default/grpc-route",
+        "route": "default/grpc-route",
+        "caller": "smoke role",
+        "method": "POST",
+        "url": f"{'https' if tls else 'http'}://{GRPC_HOST}:443/grpc.health.v1.Health/Check",
+        "status": 200,
+        "ok": True,
+        "detail": f"grpc-status 0, {named} SERVING",
+    }
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["h2c", "h2-tls"])
+def test_grpc_not_serving_fails(grpc_server: dict[str, Any], bundles: Path, tls: bool) -> None:
+    result = run(grpc_check("demo.Down", tls=tls, caBundle="test-ca.pem"), grpc_server["tls" if tls else "plain"])
+    assert (result["ok"], result["status"]) == (False, 200)
+    assert result["detail"] == "gRPC health of service 'demo.Down': NOT_SERVING, expected SERVING"
+
+
+def test_grpc_unknown_service_fails_with_not_found(grpc_server: dict[str, Any]) -> None:
+    result = run(grpc_check("no.Such"), grpc_server["plain"])
+    assert result["ok"] is False
+    assert result["detail"].startswith(
+        "gRPC health of service 'no.Such': grpc-status 5 (NOT_FOUND) (the server knows no such service)"
+    )
+
+
+def test_grpc_over_tls_needs_a_trusted_chain_and_the_right_name(grpc_server: dict[str, Any], bundles: Path) -> None:
+    port = grpc_server["tls"]
+    untrusted = run(grpc_check(tls=True, caBundle="other-ca.pem"), port)
+    system = run(grpc_check(tls=True, caBundle=None), port)
+    wrong_name = run({**grpc_check(tls=True, caBundle="test-ca.pem"), "host": "other.example.com"}, port)
+    for result in (untrusted, system):
+        assert result["ok"] is False
+        assert result["detail"].startswith(f"TLS: the certificate for {GRPC_HOST} failed verification: ")
+        assert "unable to get local issuer certificate" in result["detail"]
+    assert wrong_name["detail"].startswith("TLS: the certificate for other.example.com failed verification: ")
+    assert "Hostname mismatch" in wrong_name["detail"]
+
+
+def test_grpc_signed_like_http(grpc_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGV4_REGION set: the call carries SigV4 over POST, the RPC's path and the authority (no port); the
+    independent verifier accepts what grpcio received. Unsigned (`"sign": false`): no signature headers."""
+    signing_environment(monkeypatch)
+    recorder: MetadataRecorder = grpc_server["recorder"]
+    del recorder.calls[:]
+    assert run(grpc_check(), grpc_server["plain"])["ok"] is True
+    assert run(grpc_check(sign=False), grpc_server["plain"])["ok"] is True
+    (signed_method, signed), (_, unsigned) = recorder.calls
+    assert signed_method == protocols.HEALTH_CHECK_PATH
+    headers = (("host", GRPC_HOST), *signed.items())
+    verify(RawRequest("POST", signed_method, headers), {KEY: SECRET}, region=REGION, service=SERVICE, required=REQUIRED)
+    assert (signed["x-amz-content-sha256"], signed["x-amz-security-token"]) == ("UNSIGNED-PAYLOAD", TOKEN)
+    assert not {"authorization", "x-amz-date"} & set(unsigned)
+
+
+def test_grpc_timeout_is_reported_with_the_reason() -> None:
+    with SilentServer() as port:
+        for check in (grpc_check(), grpc_check(tls=True)):
+            result = run(check, port, timeoutSeconds=0.5)
+            assert result["ok"] is False
+            assert result["detail"] == f"timeout: no answer from {GRPC_HOST} (127.0.0.1:{port}) within 0.5s"
+
+
+class Http1Server(BackgroundServer):
+    """Speaks HTTP/1.1 only: an HTTP/2 preface gets a 400 and a closed connection."""
+
+    def _make_server(self) -> ThreadingHTTPServer:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+
+def test_grpc_against_a_server_without_http2_fails_readably() -> None:
+    with Http1Server() as server:
+        result = run(grpc_check(), server.port)
+    assert result["ok"] is False
+    assert re.match(r"(connection to .* failed|HTTP/2: )", result["detail"]), result["detail"]
+
+
+# --- TLS passthrough -----------------------------------------------------------------------------------------------
+
+
+def tls_check(**extra: Any) -> dict[str, Any]:
+    check = {"name": "default/tls-route", "route": "default/tls-route", "caller": "smoke role", "protocol": "TLS"}
+    return {**check, "host": TLS_HOST, "port": 443, "sni": TLS_HOST, "caBundle": "test-ca.pem", **extra}
+
+
+@pytest.fixture(scope="module")
+def tls_cert(ca: trustme.CA) -> trustme.LeafCert:
+    return ca.issue_cert(TLS_HOST, common_name=TLS_HOST)
+
+
+def test_tls_handshake_reports_the_peer_subject(tls_cert: trustme.LeafCert, bundles: Path) -> None:
+    with HttpsServer(tls_cert) as server:
+        result = run(tls_check(expectSubject=TLS_HOST), server.port)
+        unchecked = run(tls_check(expectSubject=None), server.port)
+    assert set(result) == RESULT_KEYS
+    assert (result["ok"], result["status"], result["method"]) == (True, None, "HANDSHAKE")
+    assert result["url"] == f"tls://{TLS_HOST}:443"
+    assert re.fullmatch(
+        rf"TLS handshake \(TLSv1\.[23], SNI {TLS_HOST}\): peer certificate subject CN={TLS_HOST}, chain verified",
+        result["detail"],
+    )
+    assert unchecked["ok"] is True and unchecked["detail"] == result["detail"]
+
+
+def test_tls_wrong_subject_sni_ca_fail(tls_cert: trustme.LeafCert, bundles: Path) -> None:
+    with HttpsServer(tls_cert) as server:
+        subject = run(tls_check(expectSubject="payments.example.com"), server.port)
+        sni = run(tls_check(sni="other.example.com"), server.port)
+        untrusted = run(tls_check(caBundle="other-ca.pem"), server.port)
+        system = run(tls_check(caBundle=None), server.port)
+        missing = run(tls_check(caBundle="absent.pem"), server.port)
+        escape = run(tls_check(caBundle="../test-ca.pem"), server.port)
+    assert subject["detail"] == f"TLS: peer certificate subject CN={TLS_HOST}, expected CN=payments.example.com"
+    assert sni["detail"].startswith("TLS: the certificate for other.example.com failed verification: Hostname mismatch")
+    for result in (untrusted, system):
+        assert result["detail"] == (
+            f"TLS: the certificate for {TLS_HOST} failed verification: unable to get local issuer certificate"
+        )
+    assert missing["detail"] == "caBundle 'absent.pem' is not a file in the function's code"
+    assert escape["detail"] == "caBundle '../test-ca.pem' is not a file in the function's code"
+    assert not any(r["ok"] for r in (subject, sni, untrusted, system, missing, escape))
+
+
+def test_tls_timeout_and_refusal_are_reported_and_retried(bundles: Path) -> None:
+    with SilentServer() as port:
+        result = run(tls_check(), port, timeoutSeconds=0.5, attempts=2)
+    assert result["detail"] == f"timeout: no answer from {TLS_HOST} (127.0.0.1:{port}) within 0.5s (after 2 attempts)"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    refused = run(tls_check(), closed)
+    assert refused["detail"].startswith(f"connection to {TLS_HOST} (127.0.0.1:{closed}) failed: ")
+
+
+# --- HTTPS ---------------------------------------------------------------------------------------------------------
+
+
+def https_check(**extra: Any) -> dict[str, Any]:
+    check = {"name": "default/web rule 1", "route": "default/web", "caller": "smoke role", "protocol": "HTTPS"}
+    return {**check, "url": f"https://{WEB_HOST}/v1/env", "port": 443, "caBundle": "test-ca.pem", **extra}
+
+
+@pytest.fixture(scope="module")
+def web_cert(ca: trustme.CA) -> trustme.LeafCert:
+    return ca.issue_cert(WEB_HOST)
+
+
+def test_https_request_passes_over_a_verified_chain(web_cert: trustme.LeafCert, bundles: Path) -> None:
+    body = json.dumps({"ROUTE": "web", "POD": "web-1"}).encode()
+    with HttpsServer(web_cert, (200, body)) as server:
+        result = run(https_check(expect=[{"route": "web", "app": "web"}]), server.port)
+        (request,) = server.requests
+    assert set(result) == RESULT_KEYS
+    assert (result["ok"], result["status"], result["detail"]) == (True, 200, "status 200, ROUTE=web from pod web-1")
+    assert request["path"] == "/v1/env" and request["headers"]["Host"] == WEB_HOST
+
+
+def test_https_keeps_the_403_rules(web_cert: trustme.LeafCert, bundles: Path) -> None:
+    with HttpsServer(web_cert, (403, b"AccessDeniedException: not allowed")) as server:
+        denied = run(https_check(expectStatus=403, sign=False), server.port)
+        expected_access = run(https_check(), server.port)
+    assert denied["ok"] is True and denied["detail"].startswith("status 403, refused as expected")
+    assert expected_access["ok"] is False and "Lattice refused the caller" in expected_access["detail"]
+
+
+def test_https_untrusted_or_mismatched_certificates_fail(web_cert: trustme.LeafCert, bundles: Path) -> None:
+    with HttpsServer(web_cert) as server:
+        untrusted = run(https_check(caBundle="other-ca.pem"), server.port)
+        mismatch = run(https_check(url="https://other.example.com/v1/env"), server.port)
+        plain_url = run(https_check(url=f"http://{WEB_HOST}/"), server.port)
+        assert server.requests == []
+    assert untrusted["detail"] == (
+        f"TLS: the certificate for {WEB_HOST} failed verification: unable to get local issuer certificate"
+    )
+    assert mismatch["detail"].startswith("TLS: the certificate for other.example.com failed verification: Hostname")
+    assert plain_url["detail"] == (
+        f"unsupported URL 'http://{WEB_HOST}/' (the gateway listens on over TLS: an https:// URL)"
+    )
+
+
+def test_https_timeout_is_reported(bundles: Path) -> None:
+    with SilentServer() as port:
+        result = run(https_check(), port, timeoutSeconds=0.5)
+    assert result["detail"] == f"timeout: no answer from {WEB_HOST} (127.0.0.1:{port}) within 0.5s"
+
+
+# --- the HTTP/2 and HPACK pieces, against their specifications' own data -----------------------------------------
+
+
+def test_grpc_status_names_match_grpcio() -> None:
+    assert {code.value[0]: code.name for code in grpc.StatusCode} == dict(enumerate(protocols.GRPC_CODES))
+
+
+def test_huffman_code_is_rfc7541s() -> None:
+    """Appendix B codes (as hex, LSB-aligned, with their lengths) and the C.4 examples' Huffman strings
+    (https://www.rfc-editor.org/rfc/rfc7541#appendix-B and #appendix-C.4, read 2026-12-05)."""
+    table = {s: (length, code) for (length, code), s in protocols.HUFFMAN_CODES.items()}
+    assert len(table) == 257 and sum(2.0**-n for n in protocols.HUFFMAN_LENGTHS) == 1.0
+    appendix_b = {0: (13, 0x1FF8), 1: (23, 0x7FFFD8), 10: (30, 0x3FFFFFFC), 32: (6, 0x14), 48: (5, 0x0),
+                  92: (19, 0x7FFF0), 127: (28, 0xFFFFFFC), 195: (19, 0x7FFF1), 203: (27, 0x7FFFFDE),
+                  220: (28, 0xFFFFFFD), 255: (26, 0x3FFFFEE), 256: (30, 0x3FFFFFFF)}  # fmt: skip
+    assert {s: table[s] for s in appendix_b} == appendix_b
+    examples = {"f1e3c2e5f23a6ba0ab90f4ff": b"www.example.com", "a8eb10649cbf": b"no-cache",
+                "25a849e95ba97d7f": b"custom-key", "25a849e95bb8e8b4bf": b"custom-value"}  # fmt: skip
+    assert {h: protocols.huffman_decode(bytes.fromhex(h)) for h in examples} == examples
+    with pytest.raises(protocols.ProbeError, match="padding"):
+        protocols.huffman_decode(bytes.fromhex("f1e3c2e5f23a6ba0ab90f400"))
+
+
+def test_hpack_decodes_rfc7541s_response_examples_with_the_dynamic_table() -> None:
+    """RFC 7541 C.6.1-C.6.3 (https://www.rfc-editor.org/rfc/rfc7541#appendix-C.6, read 2026-12-05; Huffman, a
+    256-octet table): later blocks index earlier entries, and an entry that no longer fits evicts the oldest."""
+    decoder = protocols.HpackDecoder(max_size=256)
+    first = decoder.decode(
+        bytes.fromhex(
+            "488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad171863c78f0b97c8e9ae82ae43d3"
+        )
+    )
+    assert first == [
+        (":status", "302"),
+        ("cache-control", "private"),
+        ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
+        ("location", "https://www.example.com"),
+    ]
+    second = decoder.decode(bytes.fromhex("4883640effc1c0bf"))
+    assert second == [(":status", "307"), *first[1:]]
+    assert [name for name, _ in decoder.table] == [b":status", b"location", b"date", b"cache-control"]
+    third = decoder.decode(
+        bytes.fromhex(
+            "88c16196d07abe941054d444a8200595040b8166e084a62d1bffc05a839bd9ab77ad94e7821dd7f2e6c7b335dfdfcd5b3960"
+            "d5af27087f3672c1ab270fb5291f9587316065c003ed4ee5b1063d5007"
+        )
+    )
+    assert third[4:] == [
+        ("content-encoding", "gzip"),
+        ("set-cookie", "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1"),
+    ]
+    assert [name for name, _ in decoder.table] == [b"set-cookie", b"content-encoding", b"date"]
+
+
+def test_hpack_encoding_round_trips_through_grpcio_free_decoding() -> None:
+    headers = [(":path", "/grpc.health.v1.Health/Check"), ("x-long", "v" * 300)]
+    assert protocols.HpackDecoder().decode(protocols.encode_headers(headers)) == headers
+
+
+def test_health_messages_match_the_generated_protobuf_code() -> None:
+    """The hand-made HealthCheckRequest and the decoding of HealthCheckResponse agree with protobuf's own."""
+    request = protocols.health_request("demo.Echo")
+    assert request[5:] == health_pb2.HealthCheckRequest(service="demo.Echo").SerializeToString()
+    assert int.from_bytes(request[1:5], "big") == len(request) - 5 and request[0] == 0
+    assert protocols.health_request("") == b"\x00\x00\x00\x00\x00"
+    for status in (0, 1, 2, 3):
+        message = health_pb2.HealthCheckResponse(status=status).SerializeToString()
+        framed = b"\x00" + len(message).to_bytes(4, "big") + message
+        assert protocols.health_status(framed) == status
+
+
+def test_server_frames_mid_call_are_answered(grpc_server: dict[str, Any]) -> None:
+    """A PING from the server before its answer is acknowledged with its payload, and the server's SETTINGS
+    (grpcio's, relayed) too; the call still completes. grpcio hides :authority from interceptors: read it here."""
+    received: list[bytes] = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.settimeout(5)
+                upstream = socket.create_connection(("127.0.0.1", grpc_server["plain"]))
+                with upstream:
+                    ping = b"\x00\x00\x08\x06\x00\x00\x00\x00\x00" + b"12345678"
+                    conn.sendall(ping)
+                    pipe(conn, upstream, received)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        result = run(grpc_check(), listener.getsockname()[1])
+        thread.join(timeout=5)
+    assert result["ok"] is True, result
+    client_bytes = b"".join(received)
+    assert b"\x00\x00\x08\x06\x01\x00\x00\x00\x0012345678" in client_bytes  # PING ACK, same payload
+    assert b"\x00\x00\x00\x04\x01\x00\x00\x00\x00" in client_bytes  # SETTINGS ACK
+    # The authority (what the signature's host is), as a raw literal (RFC 7541 6.2.2): the hostname, no port.
+    assert b"\x00\x0a:authority\x10" + GRPC_HOST.encode() in client_bytes
+
+
+def pipe(client: socket.socket, upstream: socket.socket, received: list[bytes]) -> None:
+    """Relay both ways until either side closes; record what the client sent."""
+    import selectors
+
+    selector = selectors.DefaultSelector()
+    selector.register(client, selectors.EVENT_READ, upstream)
+    selector.register(upstream, selectors.EVENT_READ, client)
+    while True:
+        for key, _ in selector.select(timeout=5):
+            data = typing.cast(socket.socket, key.fileobj).recv(65536)
+            if not data:
+                return
+            if key.fileobj is client:
+                received.append(data)
+            key.data.sendall(data)
