@@ -232,7 +232,7 @@ def _run_check(
     clock: Callable[[], float],
     deadline: float | None,
 ) -> dict[str, Any]:
-    method, url = _shown(check)
+    method, url = protocols.shown(check)
     result: dict[str, Any] = {
         "name": check.get("name", url),
         "route": check.get("route", "-"),
@@ -257,17 +257,6 @@ def _run_check(
         suffix = f" (attempt {attempt})" if attempt > 1 else ""
         return {**result, "status": status, "ok": True, "detail": detail + suffix}
     raise AssertionError("unreachable: the loop returns on its last attempt")  # pragma: no mutate -- unreachable
-
-
-def _shown(check: Mapping[str, Any]) -> tuple[str, str]:
-    """The method and URL a report line shows: what is sent, or for a handshake its target."""
-    protocol = check.get("protocol") or "HTTP"
-    if "url" in check or protocol not in ("GRPC", "TLS"):
-        return str(check.get("method", "GET")).upper(), str(check.get("url"))
-    where = f"{check.get('host')}:{check.get('port') or protocols.DEFAULT_PORTS[protocol]}"
-    if protocol == "TLS":
-        return "HANDSHAKE", f"tls://{where}"
-    return "POST", f"{'https' if check.get('tls') else 'http'}://{where}{protocols.HEALTH_CHECK_PATH}"
 
 
 def _attempt(
@@ -351,8 +340,7 @@ def _probe(check: Mapping[str, Any], protocol: str, *, resolver: Resolver, timeo
 
 
 def _grpc(check: Mapping[str, Any], address: Address, host: str, timeout: float) -> tuple[int, str]:
-    """The health call, signed like an HTTP check (the Lattice SigV4 guide's gRPC example signs POST to the RPC's
-    path for the authority without a port, payload unsigned, and sends the headers as gRPC metadata)."""
+    """The health call, signed like an HTTP check (see protocols.grpc_health for how Lattice takes it)."""
     region = os.environ.get("SIGV4_REGION")
     signing = Request("POST", address, host, protocols.HEALTH_CHECK_PATH, {})
     metadata = sigv4_headers(signing, region) if region and check.get("sign", True) is not False else {}

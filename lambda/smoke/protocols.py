@@ -243,6 +243,17 @@ class HpackDecoder:
             size -= len(name) + len(value) + 32
 
 
+def shown(check: Mapping[str, Any]) -> tuple[str, str]:
+    """The method and URL a report line shows: what is sent, or for a handshake its target."""
+    protocol = check.get("protocol") or "HTTP"
+    if "url" in check or protocol not in ("GRPC", "TLS"):
+        return str(check.get("method", "GET")).upper(), str(check.get("url"))
+    where = f"{check.get('host')}:{check.get('port') or DEFAULT_PORTS[protocol]}"
+    if protocol == "TLS":
+        return "HANDSHAKE", f"tls://{where}"
+    return "POST", f"{'https' if check.get('tls') else 'http'}://{where}{HEALTH_CHECK_PATH}"
+
+
 def ca_file(bundle: Any) -> str | None:
     """The CA bundle shipped beside this module, or None (the system trust store). Only a plain file name."""
     if bundle in (None, ""):
@@ -410,8 +421,12 @@ def grpc_health(
     metadata: Mapping[str, str] | None = None,
 ) -> GrpcAnswer:
     """One grpc.health.v1.Health/Check call on a fresh connection. `authority` is the route's hostname without
-    a port (Lattice routes on it; the Lattice SigV4 guide's gRPC example sets it so) and, over TLS, the SNI and
-    the name the certificate must carry. `metadata`: extra request headers (the SigV4 ones)."""
+    a port and, over TLS, the SNI and the name the certificate must carry. `metadata`: extra request headers, the
+    SigV4 ones when signing. How Lattice takes a signed gRPC call ("SIGv4 authenticated requests for Amazon VPC
+    Lattice", section Golang - GRPC, https://docs.aws.amazon.com/vpc-lattice/latest/ug/sigv4-authenticated-requests.html,
+    read 2026-12-05): SigV4 over POST, the RPC's path and the authority without a port ("Lattice needs both the
+    Authority to be set (without a port), and the SigV4 signer"), x-amz-content-sha256 UNSIGNED-PAYLOAD (Lattice
+    signs no payload), and the authorization, x-amz-date, x-amz-security-token headers sent as gRPC metadata."""
     deadline = time.monotonic() + timeout
     if tls:
         sock: socket.socket = tls_socket(address, authority, bundle, timeout, alpn=("h2",))
