@@ -520,7 +520,7 @@ def judge_health(answer: GrpcAnswer, service: str) -> str:
     """The verdict on an HTTP 200 answer: grpc-status 0 and SERVING pass, anything else fails with why."""
     named = f"service {service!r}" if service else "the whole server ('')"
     if answer.grpc_status is None:
-        raise ProbeError("gRPC: no grpc-status in the trailers (not a gRPC server?)", retryable=True)
+        raise ProbeError(f"gRPC health of {named}: no grpc-status in the trailers (not a gRPC server?)", retryable=True)
     if answer.grpc_status != 0:
         message = f": {answer.grpc_message}" if answer.grpc_message else ""
         hint = " (the server knows no such service)" if answer.grpc_status == 5 else ""

@@ -3,6 +3,7 @@ endpoint with certificates from a test CA (trustme), and grpcio's own grpc.healt
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 import socket
@@ -13,12 +14,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import grpc
 import pytest
 import trustme
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from pydantic import BaseModel
 from smoke import handler as smoke
 from smoke import protocols
 
@@ -173,8 +175,11 @@ def configured_protocols() -> set[str]:
 
 
 def _literals(annotation: Any) -> list[Any]:
+    """The values a field's type admits: a Literal's, an Enum's, through Annotated, Optional and unions."""
     if typing.get_origin(annotation) is typing.Literal:
         return list(typing.get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return [member.value for member in annotation]
     return [value for arg in typing.get_args(annotation) for value in _literals(arg)]
 
 
@@ -184,6 +189,25 @@ def test_every_protocol_the_configuration_names_has_a_probe() -> None:
     assert {"HTTP", "HTTPS"} <= named
     assert named <= set(protocols.PROTOCOLS), f"no probe for {sorted(named - set(protocols.PROTOCOLS))}"
     assert set(protocols.DEFAULT_PORTS) == set(protocols.PROTOCOLS)
+
+
+def test_the_class_test_sees_a_protocol_added_to_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model field `protocol` naming a new value (Literal through Annotated/Optional, or an Enum) is found, so the
+    test above fails until that protocol has a probe."""
+
+    class Kind(enum.Enum):
+        QUIC = "QUIC"
+
+    class Route(BaseModel):
+        protocol: Annotated[Literal["HTTP", "SCTP"], "a note"] | None = None
+
+    class Listener(BaseModel):
+        protocol: Kind = Kind.QUIC
+
+    monkeypatch.setattr(model, "FutureRoute", Route, raising=False)
+    monkeypatch.setattr(model, "FutureListener", Listener, raising=False)
+    assert {"SCTP", "QUIC"} <= configured_protocols()
+    assert not {"SCTP", "QUIC"} <= set(protocols.PROTOCOLS)
 
 
 def test_a_protocol_without_a_probe_fails_its_check_by_name() -> None:
@@ -527,3 +551,58 @@ def test_readme_states_the_smoke_assets_size() -> None:
     measured = (sum(p.stat().st_size for p in code) / 1024, len(buffer.getvalue()) / 1024)
     stated = (int(row[1]), int(row[2]))
     assert all(abs(s - m) <= 1 for s, m in zip(stated, measured, strict=True)), (stated, measured)
+
+
+class ScriptedH2:
+    """An HTTP/2 endpoint that answers every call with one fixed response (a stand-in for Lattice's refusal, which
+    grpcio cannot send: its server always answers 200). Its frames are written out by hand (RFC 9113 4.1)."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        block = protocols.encode_headers([(":status", str(status)), ("content-type", "text/plain")])
+        self.reply = frame(4, 0, 0) + frame(1, 0x4, 1, block) + frame(0, 0x1, 1, body)
+
+    def __enter__(self) -> int:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        threading.Thread(target=self._serve, daemon=True).start()
+        return int(self.listener.getsockname()[1])
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                conn.recv(65536)  # the preface and the request
+                conn.sendall(self.reply)
+                while conn.recv(65536):
+                    pass
+
+    def __exit__(self, *exc: object) -> None:
+        self.listener.close()
+
+
+def frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def test_grpc_denials_keep_the_403_rules() -> None:
+    """A gRPC denial check (expectStatus 403) passes on the auth policy's 403; a check expecting access fails on it
+    with the body; a signature error's 403 fails either way; a 200 without grpc-status is no gRPC answer."""
+    denial = b"AccessDeniedException: User: anonymous is not authorized"
+    with ScriptedH2(403, denial) as port:
+        refused = run(grpc_check(sign=False, expectStatus=403), port)
+        wanted = run(grpc_check(sign=False), port)
+    assert (refused["ok"], refused["status"]) == (True, 403)
+    assert refused["detail"] == f"status 403, refused as expected; body {denial.decode()!r}"
+    assert (wanted["ok"], wanted["status"]) == (False, 403)
+    assert wanted["detail"].startswith("status 403: Lattice refused the caller (auth policy), expected access")
+    with ScriptedH2(403, b"InvalidSignatureException: Signature expired") as port:
+        bad = run(grpc_check(expectStatus=403), port)
+    assert bad["ok"] is False and bad["detail"].startswith("status 403 from the signature check, not the auth policy")
+    with ScriptedH2(200, b"") as port:
+        silent = run(grpc_check(), port)
+    assert silent["detail"] == "gRPC health of service 'demo.Echo': no grpc-status in the trailers (not a gRPC server?)"
