@@ -21,7 +21,8 @@ other checks still run, and the invocation ends as any failed run does (SmokeTes
 A check's `"protocol"` (absent: HTTP) picks its probe (protocols.py): HTTPS is an HTTP check over TLS, chain and
 hostname verified against `"caBundle"` (a PEM file shipped beside this module) or the system trust store; GRPC is a
 grpc.health.v1.Health/Check call on `"host"`/`"port"` (`"grpcService"`, `"tls"`) that must answer SERVING; TLS is
-a handshake with `"sni"` whose peer certificate must verify and, given `"expectSubject"`, carry that subject CN.
+a handshake with `"sni"` whose peer certificate must verify and, given `"expectSubject"`, carry that name (subject CN
+or a DNS subjectAltName).
 
 Output: {"passed": bool, "results": [{"name", "route", "caller", "status", "method", "url", "ok", "detail"}, ...]}.
 """

@@ -301,18 +301,25 @@ def subject_cn(certificate: Mapping[str, Any]) -> str | None:
     return None
 
 
+def dns_names(certificate: Mapping[str, Any]) -> list[str]:
+    """The certificate's DNS subjectAltNames from ssl.getpeercert()'s form (pairs like ("DNS", name))."""
+    return [str(value) for kind, value in certificate.get("subjectAltName", ()) if kind == "DNS"]
+
+
 def tls_probe(check: Mapping[str, Any], address: tuple[str, int], timeout: float) -> str:
     """A TLS passthrough route: handshake with the check's SNI, verify the chain and that the certificate names
-    the SNI, then compare the peer's subject CN with `expectSubject` when the check gives one."""
+    the SNI, then look for `expectSubject` (when the check gives one) among the names the certificate carries: its
+    subject CN or any DNS subjectAltName (a certificate may carry its names in the SAN only, with no CN)."""
     sni = str(check.get("sni") or check["host"])
     with tls_socket(address, sni, check.get("caBundle"), timeout) as tls:
         certificate = tls.getpeercert() or {}
         version = tls.version()
-    subject = subject_cn(certificate)
+    subject, sans = subject_cn(certificate), dns_names(certificate)
+    names = f"subject CN={subject}, DNS names {', '.join(sans) or 'none'}"
     expected = check.get("expectSubject")
-    if expected is not None and subject != expected:
-        raise ProbeError(f"TLS: peer certificate subject CN={subject}, expected CN={expected}", retryable=False)
-    return f"TLS handshake ({version}, SNI {sni}): peer certificate subject CN={subject}, chain verified"
+    if expected is not None and expected != subject and expected not in sans:
+        raise ProbeError(f"TLS: peer certificate {names}; none is {expected}", retryable=False)
+    return f"TLS handshake ({version}, SNI {sni}): peer certificate {names}, chain verified"
 
 
 @dataclass(frozen=True, slots=True)

@@ -328,7 +328,8 @@ def test_tls_handshake_reports_the_peer_subject(tls_cert: trustme.LeafCert, bund
     assert (result["ok"], result["status"], result["method"]) == (True, None, "HANDSHAKE")
     assert result["url"] == f"tls://{TLS_HOST}:443"
     assert re.fullmatch(
-        rf"TLS handshake \(TLSv1\.[23], SNI {TLS_HOST}\): peer certificate subject CN={TLS_HOST}, chain verified",
+        rf"TLS handshake \(TLSv1\.[23], SNI {TLS_HOST}\): peer certificate subject CN={TLS_HOST}, DNS names "
+        rf"{TLS_HOST}, chain verified",
         result["detail"],
     )
     assert unchecked["ok"] is True and unchecked["detail"] == result["detail"]
@@ -342,7 +343,9 @@ def test_tls_wrong_subject_sni_ca_fail(tls_cert: trustme.LeafCert, bundles: Path
         system = run(tls_check(caBundle=None), server.port)
         missing = run(tls_check(caBundle="absent.pem"), server.port)
         escape = run(tls_check(caBundle="../test-ca.pem"), server.port)
-    assert subject["detail"] == f"TLS: peer certificate subject CN={TLS_HOST}, expected CN=payments.example.com"
+    assert subject["detail"] == (
+        f"TLS: peer certificate subject CN={TLS_HOST}, DNS names {TLS_HOST}; none is payments.example.com"
+    )
     assert sni["detail"].startswith("TLS: the certificate for other.example.com failed verification: Hostname mismatch")
     for result in (untrusted, system):
         assert result["detail"] == (
@@ -351,6 +354,26 @@ def test_tls_wrong_subject_sni_ca_fail(tls_cert: trustme.LeafCert, bundles: Path
     assert missing["detail"] == "caBundle 'absent.pem' is not a file in the function's code"
     assert escape["detail"] == "caBundle '../test-ca.pem' is not a file in the function's code"
     assert not any(r["ok"] for r in (subject, sni, untrusted, system, missing, escape))
+
+
+def test_expect_subject_matches_the_cn_or_any_dns_san(ca: trustme.CA, bundles: Path) -> None:
+    """`expectSubject` is one of the names the certificate carries: a SAN-only certificate (no CN) passes on any of
+    its DNS names; a CN that is in no SAN passes on the CN; a name in neither fails, listing what was there."""
+    san_only = ca.issue_cert(TLS_HOST, "alt.example.com")
+    with HttpsServer(san_only) as server:
+        first = run(tls_check(expectSubject=TLS_HOST), server.port)
+        second = run(tls_check(expectSubject="alt.example.com"), server.port)
+        neither = run(tls_check(expectSubject="payments.example.com"), server.port)
+    assert (first["ok"], second["ok"], neither["ok"]) == (True, True, False)
+    assert "subject CN=None, DNS names tls.example.com, alt.example.com, chain verified" in first["detail"]
+    assert neither["detail"] == (
+        "TLS: peer certificate subject CN=None, DNS names tls.example.com, alt.example.com; "
+        "none is payments.example.com"
+    )
+    cn_apart = ca.issue_cert(TLS_HOST, common_name="Payments Service")
+    with HttpsServer(cn_apart) as server:
+        by_cn = run(tls_check(expectSubject="Payments Service"), server.port)
+    assert by_cn["ok"] is True, by_cn
 
 
 def test_tls_timeout_and_refusal_are_reported_and_retried(bundles: Path) -> None:
