@@ -265,9 +265,19 @@ def ca_file(bundle: Any) -> str | None:
     return str(path)
 
 
+# The chain verification's flags, the same on every Python: since 3.13 ssl.create_default_context adds
+# VERIFY_X509_STRICT (RFC 5280 conformance: a CA's basicConstraints critical, Authority/Subject Key Identifiers
+# present) and VERIFY_X509_PARTIAL_CHAIN (a trusted intermediate is an anchor) (python/cpython#107361 and PR #112389,
+# https://github.com/python/cpython/issues/107361, read 2026-12-05). Lambda runs 3.14 (constructs/python_function.py
+# RUNTIME) and the tests 3.11: pinned here, a private CA that 3.14 refuses is refused in the tests too.
+VERIFY_FLAGS = ssl.VERIFY_X509_TRUSTED_FIRST | ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN
+
+
 def tls_context(bundle: Any, alpn: Sequence[str] = ()) -> ssl.SSLContext:
-    """Chain and hostname verified (create_default_context: CERT_REQUIRED, check_hostname), TLS 1.2 or later."""
+    """Chain and hostname verified (create_default_context: CERT_REQUIRED, check_hostname), TLS 1.2 or later, and
+    the chain checked with VERIFY_FLAGS whatever the Python."""
     context = ssl.create_default_context(cafile=ca_file(bundle))
+    context.verify_flags = VERIFY_FLAGS
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if alpn:
         context.set_alpn_protocols(list(alpn))

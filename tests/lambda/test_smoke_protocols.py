@@ -629,3 +629,127 @@ def test_grpc_denials_keep_the_403_rules() -> None:
     with ScriptedH2(200, b"") as port:
         silent = run(grpc_check(), port)
     assert silent["detail"] == "gRPC health of service 'demo.Echo': no grpc-status in the trailers (not a gRPC server?)"
+
+
+# --- the chain's verification flags: the same on the tests' Python as on Lambda's -----------------------------------
+
+
+class PemLeaf:
+    """A leaf certificate and its chain as PEM files, with trustme.LeafCert's configure_cert (for HttpsServer)."""
+
+    def __init__(self, key_pem: bytes, chain_pem: bytes, directory: Path) -> None:
+        self.key, self.chain = directory / "leaf-key.pem", directory / "leaf-chain.pem"
+        self.key.write_bytes(key_pem)
+        self.chain.write_bytes(chain_pem)
+
+    def configure_cert(self, context: ssl.SSLContext) -> None:
+        context.load_cert_chain(str(self.chain), str(self.key))
+
+
+def nonconformant_ca(directory: Path, host: str) -> PemLeaf:
+    """A private CA that RFC 5280 does not allow (its basicConstraints not critical, no key identifiers, as some
+    hand-made openssl CAs are) and a leaf for `host`; the CA's bundle is nonconformant-ca.pem in `directory`."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hand-made private CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_name)
+        .public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    (directory / "nonconformant-ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    key_pem = leaf_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return PemLeaf(key_pem, leaf.public_bytes(serialization.Encoding.PEM), directory)
+
+
+def lambda_default_context(cafile: str) -> ssl.SSLContext:
+    """ssl.create_default_context as Python 3.13+ builds it (python/cpython PR #112389, read 2026-12-05: the two
+    flags added to a client context's verify_flags), on whatever Python runs the tests."""
+    context = ssl.create_default_context(cafile=cafile)
+    context.verify_flags |= ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN
+    return context
+
+
+def handshake_error(context: ssl.SSLContext, port: int, host: str) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        try:
+            context.wrap_socket(raw, server_hostname=host).close()
+        except ssl.SSLCertVerificationError as err:
+            return str(err.verify_message)
+    return ""
+
+
+def test_a_nonconformant_private_ca_fails_here_as_on_lambdas_python(bundles: Path) -> None:
+    """The smoke checks refuse a CA without RFC 5280's basicConstraints-critical and key identifiers, with the
+    reason Python 3.13+'s default context gives (Lambda's 3.14), while 3.11's own default would have accepted it."""
+    leaf = nonconformant_ca(bundles, WEB_HOST)
+    cafile = str(bundles / "nonconformant-ca.pem")
+    with HttpsServer(leaf) as server:  # type: ignore[arg-type]
+        lambdas = handshake_error(lambda_default_context(cafile), server.port, WEB_HOST)
+        legacy = handshake_error(ssl.create_default_context(cafile=cafile), server.port, WEB_HOST)
+        https = run(https_check(caBundle="nonconformant-ca.pem"), server.port)
+        tls = run({**tls_check(caBundle="nonconformant-ca.pem"), "host": WEB_HOST, "sni": WEB_HOST}, server.port)
+        assert server.requests == []
+    assert lambdas, "Python 3.13+'s default context accepted a CA that RFC 5280 does not allow"
+    if not ssl.create_default_context().verify_flags & ssl.VERIFY_X509_STRICT:
+        assert legacy == "", "this Python's own default refused it: the test no longer shows the difference"
+    for result in (https, tls):
+        assert result["ok"] is False
+        assert result["detail"] == f"TLS: the certificate for {WEB_HOST} failed verification: {lambdas}"
+
+
+def test_every_tls_context_the_smoke_checks_build_has_the_pinned_flags(
+    grpc_server: dict[str, Any], tls_cert: trustme.LeafCert, web_cert: trustme.LeafCert, bundles: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Every context that wraps a socket in an HTTPS, gRPC-over-TLS or TLS check verifies with VERIFY_FLAGS (strict,
+    partial chain, trusted first: Python 3.13+'s default), and the smoke code builds contexts in one place only."""
+    seen: list[tuple[int, int]] = []
+    original = ssl.SSLContext.wrap_socket
+
+    def recording(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("server_side"):
+            seen.append((self.verify_flags, self.verify_mode))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "wrap_socket", recording)
+    with HttpsServer(web_cert) as web, HttpsServer(tls_cert) as passthrough:
+        results = [
+            run(https_check(), web.port),
+            run(tls_check(), passthrough.port),
+            run(grpc_check(tls=True, caBundle="test-ca.pem"), grpc_server["tls"]),
+        ]
+    assert all(r["ok"] for r in results), results
+    assert len(seen) == 3
+    pinned = ssl.VERIFY_X509_TRUSTED_FIRST | ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN
+    assert pinned == protocols.VERIFY_FLAGS
+    assert set(seen) == {(pinned, ssl.CERT_REQUIRED)}
+    source = "\n".join(p.read_text() for p in Path(protocols.__file__).parent.glob("*.py"))
+    builders = re.findall(r"create_default_context\(|SSLContext\(|_create_unverified_context|wrap_socket\(", source)
+    assert builders == ["create_default_context(", "wrap_socket("], builders
