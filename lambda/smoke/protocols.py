@@ -52,6 +52,7 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # RFC 9113 3.4
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)
 END_STREAM, ACK, END_HEADERS, PADDED, PRIORITY_FLAG = 0x1, 0x1, 0x4, 0x8, 0x20
 SETTINGS_ENABLE_PUSH = 0x2
+STREAM = 1  # the call's stream: the first client-initiated one (RFC 9113 5.1.1)
 DEFAULT_MAX_FRAME_SIZE = 16384  # RFC 9113 6.5.2: what a peer may send before our SETTINGS say otherwise
 # fmt: off
 HTTP2_ERRORS = [
@@ -487,8 +488,15 @@ def _response(h2: _H2) -> GrpcAnswer:
         elif kind == PING and not flags & ACK:
             h2.send(PING, ACK, 0, payload)
         elif kind == GOAWAY:
-            code = int.from_bytes(payload[4:8], "big") if len(payload) >= 8 else 0
-            raise ProbeError(f"HTTP/2: the server sent GOAWAY ({_h2_error(code)})", retryable=True)
+            # RFC 9113 6.8: streams up to the last stream id may still complete (a graceful shutdown announces
+            # 2^31-1); only a stream above it was not processed. If ours then ends unanswered, _read says so.
+            last = int.from_bytes(payload[:4], "big") & 0x7FFFFFFF if len(payload) >= 8 else 0
+            if last < STREAM:
+                code = int.from_bytes(payload[4:8], "big") if len(payload) >= 8 else 0
+                raise ProbeError(
+                    f"HTTP/2: the server sent GOAWAY ({_h2_error(code)}, last stream {last}) before taking the call",
+                    retryable=True,
+                )
         elif stream != 1:
             continue  # WINDOW_UPDATE, PRIORITY and other streams' frames: nothing to do for one small call
         elif kind == RST_STREAM:

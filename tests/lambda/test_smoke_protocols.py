@@ -580,9 +580,13 @@ class ScriptedH2:
     """An HTTP/2 endpoint that answers every call with one fixed response (a stand-in for Lattice's refusal, which
     grpcio cannot send: its server always answers 200). Its frames are written out by hand (RFC 9113 4.1)."""
 
-    def __init__(self, status: int, body: bytes) -> None:
+    def __init__(
+        self, status: int = 200, body: bytes = b"", *, reply: bytes | None = None, close: bool = False
+    ) -> None:
+        self.close = close  # close the connection right after the reply
         block = protocols.encode_headers([(":status", str(status)), ("content-type", "text/plain")])
-        self.reply = frame(4, 0, 0) + frame(1, 0x4, 1, block) + frame(0, 0x1, 1, body)
+        self.reply = reply if reply is not None else frame(4, 0, 0) + frame(1, 0x4, 1, block) + frame(0, 0x1, 1, body)
+        self.received: list[bytes] = []
 
     def __enter__(self) -> int:
         self.listener = socket.socket()
@@ -599,9 +603,16 @@ class ScriptedH2:
                 return
             with conn:
                 conn.settimeout(5)
-                conn.recv(65536)  # the preface and the request
+                self.received.append(conn.recv(65536))  # the preface and the request
+                if self.close:  # all of the request first: closing on unread data would reset the connection
+                    conn.settimeout(0.3)
+                    try:
+                        while chunk := conn.recv(65536):
+                            self.received.append(chunk)
+                    except TimeoutError:
+                        pass
                 conn.sendall(self.reply)
-                while conn.recv(65536):
+                while not self.close and conn.recv(65536):
                     pass
 
     def __exit__(self, *exc: object) -> None:
@@ -753,3 +764,45 @@ def test_every_tls_context_the_smoke_checks_build_has_the_pinned_flags(
     source = "\n".join(p.read_text() for p in Path(protocols.__file__).parent.glob("*.py"))
     builders = re.findall(r"create_default_context\(|SSLContext\(|_create_unverified_context|wrap_socket\(", source)
     assert builders == ["create_default_context(", "wrap_socket("], builders
+
+
+def goaway(last_stream: int, code: int = 0) -> bytes:
+    return frame(7, 0, 0, last_stream.to_bytes(4, "big") + code.to_bytes(4, "big"))
+
+
+def grpc_reply(*, serving: int = 1, grpc_status: int = 0) -> bytes:
+    """A health answer on stream 1 as a gRPC server frames it: headers, one HealthCheckResponse, trailers."""
+    head = protocols.encode_headers([(":status", "200"), ("content-type", "application/grpc")])
+    message = health_pb2.HealthCheckResponse(status=serving).SerializeToString()  # type: ignore[arg-type]
+    trailers = protocols.encode_headers([("grpc-status", str(grpc_status))])
+    return (
+        frame(1, 0x4, 1, head)
+        + frame(0, 0, 1, b"\x00" + len(message).to_bytes(4, "big") + message)
+        + frame(1, 0x5, 1, trailers)
+    )
+
+
+def test_goaway_lets_the_streams_it_covers_complete() -> None:
+    """RFC 9113 6.8: a GOAWAY whose last stream id covers ours (a graceful shutdown announces 2^31-1, or exactly our
+    stream 1) still lets the call finish: SERVING passes. One below our stream (0: none taken) fails, retried, as
+    does a GOAWAY that covers the stream when the connection then closes without the answer."""
+    settings = frame(4, 0, 0)
+    results = {}
+    for name, reply in {
+        "graceful": settings + goaway(2**31 - 1) + grpc_reply(),
+        "covers ours": settings + goaway(1) + grpc_reply(),
+        "not taken": settings + goaway(0, code=2),
+        "then closed": settings + goaway(1),
+    }.items():
+        with ScriptedH2(reply=reply, close=name == "then closed") as port:
+            results[name] = run(grpc_check(), port, attempts=2)
+    assert results["graceful"]["ok"] is True, results["graceful"]
+    assert results["graceful"]["detail"] == "grpc-status 0, service 'demo.Echo' SERVING"
+    assert results["covers ours"]["ok"] is True
+    assert results["not taken"]["detail"] == (
+        "HTTP/2: the server sent GOAWAY (INTERNAL_ERROR, last stream 0) before taking the call (after 2 attempts)"
+    )
+    assert results["then closed"]["ok"] is False
+    assert results["then closed"]["detail"].endswith(
+        "the server closed the connection before the call ended (after 2 attempts)"
+    )
