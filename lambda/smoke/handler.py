@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import protocols
+from . import protocols, spec
 from .signing import request_target, sigv4_headers
 
 LOG = logging.getLogger(__name__)
@@ -343,8 +343,9 @@ def _probe(check: Mapping[str, Any], protocol: str, *, resolver: Resolver, timeo
 def _grpc(check: Mapping[str, Any], address: Address, host: str, timeout: float) -> tuple[int, str]:
     """The health call, signed like an HTTP check (see protocols.grpc_health for how Lattice takes it)."""
     region = os.environ.get("SIGV4_REGION")
-    signing = Request("POST", address, host, protocols.HEALTH_CHECK_PATH, {})
-    metadata = sigv4_headers(signing, region) if region and check.get("sign", True) is not False else {}
+    headers = spec.grpc_metadata(check.get("headers"))  # the check's headers go out as metadata, and are signed
+    signing = Request("POST", address, host, protocols.HEALTH_CHECK_PATH, headers)
+    metadata = sigv4_headers(signing, region) if region and check.get("sign", True) is not False else headers
     service = str(check.get("grpcService") or "")
     answer = protocols.grpc_health(
         address,

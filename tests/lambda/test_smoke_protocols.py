@@ -806,3 +806,48 @@ def test_goaway_lets_the_streams_it_covers_complete() -> None:
     assert results["then closed"]["detail"].endswith(
         "the server closed the connection before the call ended (after 2 attempts)"
     )
+
+
+def test_grpc_check_headers_go_out_as_metadata(grpc_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gRPC check's `headers` (a rule's header matches) reach the server as metadata, names lower-cased, and are
+    covered by the signature; unsigned they go out alone."""
+    signing_environment(monkeypatch)
+    recorder: MetadataRecorder = grpc_server["recorder"]
+    del recorder.calls[:]
+    headers = {"X-Canary": "1", "x-tenant.id": "blue team"}
+    assert run(grpc_check(headers=headers), grpc_server["plain"])["ok"] is True
+    assert run(grpc_check(headers=headers, sign=False), grpc_server["plain"])["ok"] is True
+    (method, signed), (_, unsigned) = recorder.calls
+    assert (signed["x-canary"], signed["x-tenant.id"]) == ("1", "blue team")
+    assert "x-canary" in signed["authorization"] and "x-tenant.id" in signed["authorization"]
+    verify(
+        RawRequest("POST", method, (("host", GRPC_HOST), *signed.items())),
+        {KEY: SECRET}, region=REGION, service=SERVICE, required=(*REQUIRED, "x-canary", "x-tenant.id"),
+    )  # fmt: skip
+    assert (unsigned["x-canary"], unsigned["x-tenant.id"]) == ("1", "blue team")
+    assert "authorization" not in unsigned
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({"x canary": "1"}, "a gRPC metadata name is 0-9 a-z _ - . only"),
+        ({"x-ünicode": "1"}, "a gRPC metadata name is 0-9 a-z _ - . only"),
+        ({"grpc-trace": "1"}, "names starting grpc- are reserved to gRPC"),
+        ({"Content-Type": "text/plain"}, "the probe sends that header itself"),
+        ({"authorization": "Bearer x"}, "the probe sends that header itself"),
+        ({"x-a": "line\nbreak"}, "a gRPC metadata value is printable ASCII (space to ~), not empty"),
+        ({"x-a": "café"}, "a gRPC metadata value is printable ASCII (space to ~), not empty"),
+        ({"x-a": ""}, "a gRPC metadata value is printable ASCII (space to ~), not empty"),
+    ],
+)
+def test_grpc_headers_that_cannot_be_metadata_fail_by_name(
+    grpc_server: dict[str, Any], headers: dict[str, str], why: str
+) -> None:
+    recorder: MetadataRecorder = grpc_server["recorder"]
+    del recorder.calls[:]
+    result = run(grpc_check(headers=headers), grpc_server["plain"], attempts=3)
+    (name,) = headers
+    assert result["ok"] is False
+    assert result["detail"] == f"headers: {name!r} cannot be sent as gRPC metadata: {why}"
+    assert recorder.calls == []

@@ -1,0 +1,44 @@
+"""What a smoke check may say: the gRPC metadata a check's `headers` become.
+
+gRPC metadata (grpc/grpc doc/PROTOCOL-HTTP2.md at 010decebd96922114400a6490f397367840db2d1, Requests, read
+2026-12-05): a Header-Name is 1*(0-9 a-z _ - .), names starting "grpc-" are reserved to gRPC, an ASCII-Value is
+1*(%x20-%x7E); a "-bin" header carries base64, which is within that range.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .protocols import ProbeError
+
+METADATA_NAME = re.compile(r"[0-9a-z_.-]+")
+METADATA_VALUE = re.compile(r"[\x20-\x7e]+")
+# Headers the probe itself sends or the signature adds: a check's header of that name would change the call or the
+# signature, so it is refused rather than sent twice.
+PROBE_HEADERS = frozenset(
+    {"host", "content-type", "te", "user-agent", "authorization", "x-amz-date", "x-amz-security-token",
+     "x-amz-content-sha256"}
+)  # fmt: skip
+
+
+def grpc_metadata(headers: Mapping[str, Any] | None) -> dict[str, str]:
+    """A check's `headers` as gRPC metadata: names lower-cased, then each name and value checked against the gRPC
+    rules; a header that cannot be metadata fails the check, naming it."""
+    metadata: dict[str, str] = {}
+    for raw_name, raw_value in (headers or {}).items():
+        name, value = str(raw_name).lower(), str(raw_value)
+        if not METADATA_NAME.fullmatch(name):
+            why = "a gRPC metadata name is 0-9 a-z _ - . only"
+        elif name.startswith("grpc-"):
+            why = "names starting grpc- are reserved to gRPC"
+        elif name in PROBE_HEADERS:
+            why = "the probe sends that header itself"
+        elif not METADATA_VALUE.fullmatch(value):
+            why = "a gRPC metadata value is printable ASCII (space to ~), not empty"
+        else:
+            metadata[name] = value
+            continue
+        raise ProbeError(f"headers: {raw_name!r} cannot be sent as gRPC metadata: {why}", retryable=False)
+    return metadata
