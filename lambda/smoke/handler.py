@@ -75,6 +75,13 @@ SIGNATURE_ERROR = re.compile(
 _LEADING_NAME = re.compile(r"\s*([A-Za-z]\w*)\s*(?::|$)")
 _XML_CODE = re.compile(r"<Code>\s*(\w+)\s*</Code>")
 
+# A gRPC call refused on the way: an HTTP 403 (handled as for HTTP) or, as Envoy-style proxies answer, HTTP 200 with
+# a trailers-only grpc-status PERMISSION_DENIED (7) or UNAUTHENTICATED (16): envoyproxy/envoy#17707 (a trailers-only
+# reply is sent as :status 200), grpc/grpc-java#8576 (RBAC denials: UNAUTHENTICATED before, PERMISSION_DENIED after),
+# istio/istio#14371 (gRPC RBAC denial "PermissionDenied desc = RBAC: access denied"); all read 2026-12-05. Which one
+# Lattice sends for a gRPC route is not documented: both count as a refusal.
+GRPC_REFUSALS = (7, 16)
+
 Address = tuple[str, int]
 Resolver = Callable[[str, int], Sequence[Address]]
 
@@ -358,6 +365,8 @@ def _grpc(check: Mapping[str, Any], address: Address, host: str, timeout: float)
     )
     response = Response(status=answer.status, body=answer.body)
     try:
+        if answer.status == 200 and answer.grpc_status in GRPC_REFUSALS:
+            return answer.status, _grpc_refusal(check, answer)
         if check.get("expectStatus") is not None:
             return answer.status, _verify_status(int(check["expectStatus"]), response)
         if answer.status != 200:
@@ -371,6 +380,18 @@ def _grpc(check: Mapping[str, Any], address: Address, host: str, timeout: float)
     except CheckError as err:
         err.status = answer.status
         raise
+
+
+def _grpc_refusal(check: Mapping[str, Any], answer: protocols.GrpcAnswer) -> str:
+    """A trailers-only grpc-status 7 or 16: a refusal, as a 403 is (GRPC_REFUSALS). It passes a denial check unless
+    its message leads with a signature or credential exception name; a check expecting access fails on it."""
+    code, message = protocols.grpc_code(answer.grpc_status), answer.grpc_message
+    seen = f"grpc-status {code}; grpc-message {message[:BODY_EXCERPT_CHARS]!r}"
+    if SIGNATURE_ERROR.fullmatch(error_name(message)):
+        raise CheckError(f"{seen}: the signature check's refusal, not the auth policy's", retryable=False)
+    if check.get("expectStatus") == DENIED:
+        return f"{seen}, refused as expected"
+    raise CheckError(f"{seen}: Lattice refused the caller (auth policy), expected access", retryable=True)
 
 
 def _verify_status(expected: int, response: Response) -> str:

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 # Every protocol a check may name, and the one its absence means (handler.py dispatches on these).
 PROTOCOLS = ("HTTP", "HTTPS", "GRPC", "TLS")
@@ -526,7 +527,8 @@ def _response(h2: _H2) -> GrpcAnswer:
         status=int(status) if status.isdigit() else 0,
         body=bytes(body),
         grpc_status=int(grpc_status) if grpc_status.isdigit() else None,
-        grpc_message=trailers.get("grpc-message", ""),
+        # Percent-encoded UTF-8 (PROTOCOL-HTTP2.md, Responses, Status-Message); a broken escape stays as sent.
+        grpc_message=unquote(trailers.get("grpc-message", ""), errors="replace"),
         headers=response,
     )
 

@@ -851,3 +851,41 @@ def test_grpc_headers_that_cannot_be_metadata_fail_by_name(
     assert result["ok"] is False
     assert result["detail"] == f"headers: {name!r} cannot be sent as gRPC metadata: {why}"
     assert recorder.calls == []
+
+
+def trailers_only(grpc_status: int, message: str) -> bytes:
+    """An Envoy-style refusal: one HEADERS block that ends the stream, :status 200 and the grpc-status."""
+    block = protocols.encode_headers(
+        [(":status", "200"), ("content-type", "application/grpc"), ("grpc-status", str(grpc_status)),
+         ("grpc-message", message)]
+    )  # fmt: skip
+    return frame(4, 0, 0) + frame(1, 0x5, 1, block)
+
+
+@pytest.mark.parametrize("code", [7, 16], ids=["PERMISSION_DENIED", "UNAUTHENTICATED"])
+def test_grpc_status_refusals_count_as_denials(code: int) -> None:
+    """Both reply shapes of a refused gRPC call are a refusal: HTTP 403 (test above) or a trailers-only grpc-status 7
+    or 16. A denial check passes on it, a check expecting access fails on it (retried), and a refusal whose message
+    names a signature error fails both; grpc-message is percent-decoded UTF-8."""
+    name = protocols.GRPC_CODES[code]
+    with ScriptedH2(reply=trailers_only(code, "RBAC%3A access denied %E2%9C%93")) as port:
+        denial = run(grpc_check(sign=False, expectStatus=403), port)
+        access = run(grpc_check(sign=False), port, attempts=2)
+    seen = f"grpc-status {code} ({name}); grpc-message 'RBAC: access denied ✓'"
+    assert (denial["ok"], denial["status"], denial["detail"]) == (True, 200, f"{seen}, refused as expected")
+    assert (access["ok"], access["status"]) == (False, 200)
+    assert access["detail"] == f"{seen}: Lattice refused the caller (auth policy), expected access (after 2 attempts)"
+    with ScriptedH2(reply=trailers_only(code, "InvalidSignatureException%3A Signature expired")) as port:
+        signature = [run(grpc_check(**extra), port, attempts=2) for extra in ({"expectStatus": 403}, {})]
+    for result in signature:
+        assert result["detail"] == (
+            f"grpc-status {code} ({name}); grpc-message 'InvalidSignatureException: Signature expired': the signature "
+            "check's refusal, not the auth policy's"
+        )  # not retried: no "(after 2 attempts)"
+
+
+def test_grpc_message_percent_decoding_keeps_broken_escapes() -> None:
+    """PROTOCOL-HTTP2.md: an invalid percent-encoding must not fail or drop the message."""
+    with ScriptedH2(reply=trailers_only(13, "bad %ZZ and %E2%9C end")) as port:
+        result = run(grpc_check(), port)
+    assert result["detail"] == "gRPC health of service 'demo.Echo': grpc-status 13 (INTERNAL): bad %ZZ and \ufffd end"
