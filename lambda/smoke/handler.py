@@ -22,7 +22,7 @@ A check's `"protocol"` (absent: HTTP) picks its probe (protocols.py): HTTPS is a
 hostname verified against `"caBundle"` (a PEM file shipped beside this module) or the system trust store; GRPC is a
 grpc.health.v1.Health/Check call on `"host"`/`"port"` (`"grpcService"`, `"tls"`) that must answer SERVING; TLS is
 a handshake with `"sni"` whose peer certificate must verify and, given `"expectSubject"`, carry that name (subject CN
-or a DNS subjectAltName).
+or a DNS subjectAltName). A key the check's protocol does not read (spec.KEYS) fails the check, naming the key.
 
 Output: {"passed": bool, "results": [{"name", "route", "caller", "status", "method", "url", "ok", "detail"}, ...]}.
 """
@@ -275,6 +275,8 @@ def _attempt(
         raise CheckError(
             f"protocol {protocol!r} has no probe (known: {', '.join(protocols.PROTOCOLS)})", retryable=False
         )
+    if problem := spec.key_problem(check, protocol):
+        raise CheckError(problem, retryable=False)
     if protocol in ("GRPC", "TLS"):
         return _probe(check, protocol, resolver=resolver, timeout=timeout)
     parts = urlsplit(url)

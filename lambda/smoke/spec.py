@@ -1,4 +1,5 @@
-"""What a smoke check may say: the gRPC metadata a check's `headers` become.
+"""What a smoke check may say: the keys each protocol's probe reads (any other key fails the check by name, so a
+key that would be ignored is never taken as checked), and the gRPC metadata a check's `headers` become.
 
 gRPC metadata (grpc/grpc doc/PROTOCOL-HTTP2.md at 010decebd96922114400a6490f397367840db2d1, Requests, read
 2026-12-05): a Header-Name is 1*(0-9 a-z _ - .), names starting "grpc-" are reserved to gRPC, an ASCII-Value is
@@ -12,6 +13,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from .protocols import ProbeError
+
+# Every key each protocol's probe reads (handler.py, protocols.py). `name`, `route` and `caller` label the report.
+REPORT_KEYS = ("name", "route", "caller", "protocol")
+HTTP_KEYS = (*REPORT_KEYS, "url", "method", "headers", "expect", "sign", "expectStatus", "port")
+KEYS: dict[str, tuple[str, ...]] = {
+    "HTTP": HTTP_KEYS,
+    "HTTPS": (*HTTP_KEYS, "caBundle"),
+    "GRPC": (*REPORT_KEYS, "host", "port", "tls", "caBundle", "grpcService", "sign", "expectStatus", "headers"),
+    "TLS": (*REPORT_KEYS, "host", "port", "sni", "expectSubject", "caBundle"),
+}
 
 METADATA_NAME = re.compile(r"[0-9a-z_.-]+")
 METADATA_VALUE = re.compile(r"[\x20-\x7e]+")
@@ -42,3 +53,11 @@ def grpc_metadata(headers: Mapping[str, Any] | None) -> dict[str, str]:
             continue
         raise ProbeError(f"headers: {raw_name!r} cannot be sent as gRPC metadata: {why}", retryable=False)
     return metadata
+
+
+def key_problem(check: Mapping[str, Any], protocol: str) -> str:
+    """Why the check cannot be run as written ("" when it can): a key its protocol's probe does not read."""
+    for key in check:
+        if key not in KEYS[protocol]:
+            return f"check key {key!r} does not apply to a {protocol} check (its keys: {', '.join(KEYS[protocol])})"
+    return ""

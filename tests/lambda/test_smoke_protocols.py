@@ -22,7 +22,7 @@ import trustme
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from pydantic import BaseModel
 from smoke import handler as smoke
-from smoke import protocols
+from smoke import protocols, spec
 
 from config import model
 from tests.sigv4_verifier import RawRequest, verify
@@ -86,10 +86,12 @@ class HttpsServer(BackgroundServer):
 
     thread_name = "https-server"
 
-    def __init__(self, cert: trustme.LeafCert, reply: tuple[int, bytes] = (200, b"{}")) -> None:
+    def __init__(self, cert: trustme.LeafCert | None, reply: tuple[int, bytes] = (200, b"{}")) -> None:
         super().__init__()
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        cert.configure_cert(self.context)
+        self.context: ssl.SSLContext | None = None  # None: plain HTTP
+        if cert is not None:
+            self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            cert.configure_cert(self.context)
         self.reply = reply
         self.requests: list[dict[str, Any]] = []
 
@@ -109,7 +111,8 @@ class HttpsServer(BackgroundServer):
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.socket = self.context.wrap_socket(server.socket, server_side=True)
+        if self.context is not None:
+            server.socket = self.context.wrap_socket(server.socket, server_side=True)
         return server
 
 
@@ -889,3 +892,123 @@ def test_grpc_message_percent_decoding_keeps_broken_escapes() -> None:
     with ScriptedH2(reply=trailers_only(13, "bad %ZZ and %E2%9C end")) as port:
         result = run(grpc_check(), port)
     assert result["detail"] == "gRPC health of service 'demo.Echo': grpc-status 13 (INTERNAL): bad %ZZ and \ufffd end"
+
+
+# --- the class test: every key a check may carry changes what its probe does, or fails the check by name ----------
+
+# One change per key the protocol's probe reads, from a baseline check that passes (see observe: the result, what
+# the resolver was asked and what the server received must differ).
+BASE = {"name": "n", "route": "r", "caller": "c"}
+VARIANTS: dict[str, dict[str, Any]] = {
+    "HTTP": {"name": "n2", "route": "r2", "caller": "c2", "protocol": "HTTPS", "url": f"http://{WEB_HOST}/other",
+             "method": "POST", "headers": {"x-canary": "1"}, "expect": [{"app": "web", "route": "web"}],
+             "sign": False, "expectStatus": 403, "port": 8080},
+    "HTTPS": {"name": "n2", "route": "r2", "caller": "c2", "protocol": "HTTP", "url": f"https://{WEB_HOST}/other",
+              "method": "POST", "headers": {"x-canary": "1"}, "expect": [{"app": "web", "route": "web"}],
+              "sign": False, "expectStatus": 403, "port": 8443, "caBundle": "other-ca.pem"},
+    "GRPC": {"name": "n2", "route": "r2", "caller": "c2", "protocol": "TLS", "host": "other.example.com",
+             "port": 8443, "tls": False, "caBundle": "other-ca.pem", "grpcService": "demo.Down", "sign": False,
+             "expectStatus": 403, "headers": {"x-canary": "1"}},
+    "TLS": {"name": "n2", "route": "r2", "caller": "c2", "protocol": "GRPC", "host": "other.example.com",
+            "port": 8443, "sni": "other.example.com", "expectSubject": "other.example.com",
+            "caBundle": "other-ca.pem"},
+}  # fmt: skip
+# The signature's own values change with the clock: only their presence is compared.
+VOLATILE = {"x-amz-date", "authorization", "X-Amz-Date", "Authorization"}
+
+
+def observe(check: dict[str, Any], port: int, received: list[Any]) -> tuple[Any, ...]:
+    """What a check does: its result, the (host, port) it resolved and what the server received."""
+    asked: list[tuple[str, int]] = []
+
+    def resolver(host: str, wanted: int) -> list[tuple[str, int]]:
+        asked.append((host, wanted))
+        return [("127.0.0.1", port)]
+
+    before = len(received)
+    try:
+        (result,) = smoke.run({"checks": [check], "attempts": 1, "timeoutSeconds": 5}, resolver=resolver)["results"]
+    except smoke.SmokeTestError:
+        result = LAST[0]
+    seen = [
+        {k: ("(signed)" if k in VOLATILE else v) for k, v in dict(item).items()}
+        for item in (r.get("headers", r) if isinstance(r, dict) else r[1] for r in received[before:])
+    ]
+    paths = [r.get("path") if isinstance(r, dict) else r[0] for r in received[before:]]
+    return json.dumps(result, sort_keys=True), asked, seen, paths
+
+
+@pytest.fixture
+def baselines(
+    grpc_server: dict[str, Any], tls_cert: trustme.LeafCert, web_cert: trustme.LeafCert, bundles: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[dict[str, tuple[dict[str, Any], int, list[Any]]]]:  # fmt: skip
+    """A passing check of each protocol, signed, with the port its server listens on and what that server records."""
+    signing_environment(monkeypatch)
+    recorder: MetadataRecorder = grpc_server["recorder"]
+    with HttpsServer(None) as web, HttpsServer(web_cert) as secure, HttpsServer(tls_cert) as passthrough:
+        yield {
+            "HTTP": ({**BASE, "protocol": "HTTP", "url": f"http://{WEB_HOST}/v1/env"}, web.port, web.requests),
+            "HTTPS": ({**https_check(**BASE)}, secure.port, secure.requests),
+            "GRPC": (grpc_check(tls=True, caBundle="test-ca.pem", **BASE), grpc_server["tls"], recorder.calls),
+            "TLS": (tls_check(**BASE), passthrough.port, []),
+        }
+
+
+@pytest.mark.parametrize("protocol", protocols.PROTOCOLS)
+def test_every_key_a_probe_reads_changes_what_it_does(
+    protocol: str, baselines: dict[str, tuple[dict[str, Any], int, list[Any]]]
+) -> None:
+    """For each key the protocol's probe reads (spec.KEYS), changing it changes the result, the lookup or what the
+    server receives: a key in spec.KEYS that the probe ignored would fail here."""
+    assert set(VARIANTS[protocol]) == set(spec.KEYS[protocol]), "each key needs a variant here"
+    check, port, received = baselines[protocol]
+    base = observe(check, port, received)
+    assert json.loads(base[0])["ok"] is True, base
+    for key, value in VARIANTS[protocol].items():
+        assert check.get(key) != value
+        assert observe({**check, key: value}, port, received) != base, f"{protocol} check key {key!r} changed nothing"
+
+
+@pytest.mark.parametrize("protocol", protocols.PROTOCOLS)
+def test_a_key_the_probe_does_not_read_fails_the_check_by_name(
+    protocol: str, baselines: dict[str, tuple[dict[str, Any], int, list[Any]]]
+) -> None:
+    """Every other protocol's keys, and a misspelt one, fail the check at once with the key named and nothing sent:
+    a TLS check with expectStatus or sign would otherwise pass on a handshake that never looked at them."""
+    check, port, received = baselines[protocol]
+    others = {key for keys in spec.KEYS.values() for key in keys} - set(spec.KEYS[protocol])
+    assert others or protocol == "HTTPS"
+    for key in sorted(others | {"expectstatus", "timeoutSeconds"}):
+        before = len(received)
+        result = run({**check, key: VARIANTS["GRPC"].get(key, 1)}, port, attempts=3)
+        assert result["ok"] is False
+        assert result["detail"] == (
+            f"check key {key!r} does not apply to a {protocol} check (its keys: {', '.join(spec.KEYS[protocol])})"
+        )
+        assert len(received) == before
+
+
+def test_every_key_the_generated_checks_carry_is_read_by_their_probe() -> None:
+    """The checks constructs/smoke_checks.py writes for the default configuration and every examples/ configuration
+    carry only keys their protocol's probe reads (else every deploy's smoke test would fail on them)."""
+    import datetime as dt
+
+    from constructs.smoke_checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
+
+    from config.loader import parse_context
+
+    root = Path(__file__).parents[2]
+    contexts = [{}] + [json.loads(p.read_text()) for p in sorted((root / "examples").glob("*.json"))]
+    checked = 0
+    for context in contexts:
+        cfg = parse_context({k: v if isinstance(v, str) else json.dumps(v) for k, v in context.items()},
+                            today=dt.date(2026, 12, 5))  # fmt: skip
+        for check in [
+            *smoke_checks(cfg),
+            *denial_checks(cfg, caller=UNSIGNED),
+            *denial_checks(cfg, caller=SECOND_IDENTITY),
+        ]:
+            assert spec.key_problem(check, check.get("protocol") or "HTTP") == "", check
+            checked += 1
+    assert checked
