@@ -253,7 +253,14 @@ def shown(check: Mapping[str, Any]) -> tuple[str, str]:
     where = f"{check.get('host')}:{check.get('port') or DEFAULT_PORTS[protocol]}"
     if protocol == "TLS":
         return "HANDSHAKE", f"tls://{where}"
-    return "POST", f"{'https' if check.get('tls') else 'http'}://{where}{HEALTH_CHECK_PATH}"
+    return "POST", f"{'https' if grpc_tls(check) else 'http'}://{where}{HEALTH_CHECK_PATH}"
+
+
+def grpc_tls(check: Mapping[str, Any]) -> bool:
+    """A gRPC check speaks TLS unless it says `"tls": false`: the controller attaches a GRPCRoute only to an HTTPS
+    listener ("The GRPCRoute sectionName must refer to an HTTPS listener", aws-application-networking-k8s
+    docs/api-types/grpc-route.md at v2.1.3, read 2026-12-05), and the default port is 443."""
+    return check.get("tls") is not False
 
 
 def ca_file(bundle: Any) -> str | None:

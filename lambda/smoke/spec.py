@@ -9,7 +9,7 @@ gRPC metadata (grpc/grpc doc/PROTOCOL-HTTP2.md at 010decebd96922114400a6490f3973
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .protocols import ProbeError
@@ -23,6 +23,32 @@ KEYS: dict[str, tuple[str, ...]] = {
     "GRPC": (*REPORT_KEYS, "host", "port", "tls", "caBundle", "grpcService", "sign", "expectStatus", "headers"),
     "TLS": (*REPORT_KEYS, "host", "port", "sni", "expectSubject", "caBundle"),
 }
+
+
+def _is_int(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _is_text_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+# Each key's type, exactly: JSON's "false" is a string, not a false flag, and true is not the number 1.
+TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    **{key: ("a string", lambda v: isinstance(v, str)) for key in
+       ("name", "route", "caller", "protocol", "url", "method", "host", "caBundle", "grpcService", "sni",
+        "expectSubject")},
+    "headers": ("an object of string values", _is_text_map),
+    "expect": ("a list of objects", lambda v: isinstance(v, list) and all(isinstance(a, dict) for a in v)),
+    "sign": ("true or false", lambda v: isinstance(v, bool)),
+    "tls": ("true or false", lambda v: isinstance(v, bool)),
+    "expectStatus": ("an HTTP status (an integer 100-599)", lambda v: _is_int(v, 100, 599)),
+    "port": ("a TCP port (an integer 1-65535)", lambda v: _is_int(v, 1, 65535)),
+}  # fmt: skip
+# Keys whose null means "absent": the generator writes null for no CA bundle or no expected subject.
+NULLABLE = frozenset(
+    {"protocol", "caBundle", "expectSubject", "expectStatus", "port", "sni", "grpcService", "headers", "expect", "tls"}
+)
 
 METADATA_NAME = re.compile(r"[0-9a-z_.-]+")
 METADATA_VALUE = re.compile(r"[\x20-\x7e]+")
@@ -56,8 +82,12 @@ def grpc_metadata(headers: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def key_problem(check: Mapping[str, Any], protocol: str) -> str:
-    """Why the check cannot be run as written ("" when it can): a key its protocol's probe does not read."""
-    for key in check:
+    """Why the check cannot be run as written ("" when it can): a key its protocol's probe does not read, or a
+    value of the wrong type."""
+    for key, value in check.items():
         if key not in KEYS[protocol]:
             return f"check key {key!r} does not apply to a {protocol} check (its keys: {', '.join(KEYS[protocol])})"
+        kind, valid = TYPES[key]
+        if not (valid(value) or (value is None and key in NULLABLE)):
+            return f"check key {key!r} must be {kind}{' or null' if key in NULLABLE else ''}, got {value!r}"
     return ""

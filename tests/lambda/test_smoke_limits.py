@@ -247,7 +247,7 @@ def test_checks_as_a_json_string_and_their_defaults() -> None:
 
 def test_request_line_and_headers() -> None:
     with Server((200, POD_A)) as server:
-        results(server, check(""), check("/p"), check("/p?q=1", headers={"X-Canary": 1}))
+        results(server, check(""), check("/p"), check("/p?q=1", headers={"X-Canary": "1"}))
     # The checks run side by side: requests arrive in any order.
     assert sorted(r["path"] for r in server.requests) == ["/", "/p", "/p?q=1"]
     [headers] = [r["headers"] for r in server.requests if r["path"] == "/p?q=1"]

@@ -776,7 +776,7 @@ def goaway(last_stream: int, code: int = 0) -> bytes:
 def grpc_reply(*, serving: int = 1, grpc_status: int = 0) -> bytes:
     """A health answer on stream 1 as a gRPC server frames it: headers, one HealthCheckResponse, trailers."""
     head = protocols.encode_headers([(":status", "200"), ("content-type", "application/grpc")])
-    message = health_pb2.HealthCheckResponse(status=serving).SerializeToString()  # type: ignore[arg-type]
+    message = health_pb2.HealthCheckResponse(status=serving).SerializeToString()
     trailers = protocols.encode_headers([("grpc-status", str(grpc_status))])
     return (
         frame(1, 0x4, 1, head)
@@ -879,7 +879,7 @@ def test_grpc_status_refusals_count_as_denials(code: int) -> None:
     assert (access["ok"], access["status"]) == (False, 200)
     assert access["detail"] == f"{seen}: Lattice refused the caller (auth policy), expected access (after 2 attempts)"
     with ScriptedH2(reply=trailers_only(code, "InvalidSignatureException%3A Signature expired")) as port:
-        signature = [run(grpc_check(**extra), port, attempts=2) for extra in ({"expectStatus": 403}, {})]
+        signature = [run({**grpc_check(), **extra}, port, attempts=2) for extra in ({"expectStatus": 403}, {})]
     for result in signature:
         assert result["detail"] == (
             f"grpc-status {code} ({name}); grpc-message 'InvalidSignatureException: Signature expired': the signature "
@@ -1012,3 +1012,44 @@ def test_every_key_the_generated_checks_carry_is_read_by_their_probe() -> None:
             assert spec.key_problem(check, check.get("protocol") or "HTTP") == "", check
             checked += 1
     assert checked
+
+
+# --- the class test: every key's type is checked exactly (JSON "false" is not false) -------------------------------
+
+# Values of every JSON type: for each key, each one its type does not admit must fail the check, naming the key.
+JSON_VALUES: tuple[Any, ...] = ("false", "", 0, 1, 443, 70000, True, False, 1.5, [], ["x"], {}, {"x": 1}, None)
+
+
+@pytest.mark.parametrize("protocol", protocols.PROTOCOLS)
+def test_every_check_key_is_type_checked(
+    protocol: str, baselines: dict[str, tuple[dict[str, Any], int, list[Any]]]
+) -> None:
+    check, port, received = baselines[protocol]
+    assert set(spec.TYPES) == {key for keys in spec.KEYS.values() for key in keys}
+    for key in spec.KEYS[protocol]:
+        kind, valid = spec.TYPES[key]
+        wrong = [v for v in JSON_VALUES if not valid(v) and not (v is None and key in spec.NULLABLE)]
+        assert wrong, f"no wrong value for {key!r} among JSON_VALUES"
+        for value in wrong:
+            before = len(received)
+            result = run({**check, key: value}, port, attempts=3)
+            assert result["ok"] is False, (key, value)
+            null = " or null" if key in spec.NULLABLE else ""
+            typed = f"check key {key!r} must be {kind}{null}, got {value!r}"
+            # A truthy non-string protocol is no protocol name at all; a falsy one reads as absent, then its type.
+            unknown = f"protocol {value!r} has no probe (known: {', '.join(protocols.PROTOCOLS)})"
+            assert result["detail"] in ((typed, unknown) if key == "protocol" else (typed,)), (key, value)
+            assert len(received) == before
+
+
+def test_grpc_tls_defaults_to_true_and_a_string_false_is_refused(grpc_server: dict[str, Any], bundles: Path) -> None:
+    """A gRPC check without `tls` speaks TLS (the controller's GRPCRoute listener is HTTPS): it passes against the
+    TLS port and fails against the h2c one; `"tls": "false"` is refused, not read as true."""
+    check = {k: v for k, v in grpc_check(caBundle="test-ca.pem").items() if k != "tls"}
+    over_tls = run(check, grpc_server["tls"])
+    against_h2c = run(check, grpc_server["plain"])
+    assert over_tls["ok"] is True and over_tls["url"].startswith("https://")
+    assert against_h2c["ok"] is False
+    assert run({**check, "tls": None}, grpc_server["tls"])["ok"] is True
+    text = run({**check, "tls": "false"}, grpc_server["plain"])
+    assert text["detail"] == "check key 'tls' must be true or false or null, got 'false'"
