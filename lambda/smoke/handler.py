@@ -6,7 +6,8 @@ invocation fails (raises) when any check fails, so `make smoke` and the pipeline
 
 Input: event["checks"] or the file checks.json beside this module (JSON list; constructs/smoke_test.py ships it
 in the function's code: the environment's 4 KB would not hold many routes' checks). Optional tuning, from the
-event or the environment: timeoutSeconds / TIMEOUT_SECONDS (per request, default 5), attempts / ATTEMPTS (default
+event or the environment: timeoutSeconds / TIMEOUT_SECONDS (per attempt, every address and socket operation
+in it, default 5), attempts / ATTEMPTS (default
 12) and retryDelaySeconds / RETRY_DELAY_SECONDS (default 10): routes can take a minute or two to turn
 healthy after a deploy, so failures that may be transient are retried.
 
@@ -36,7 +37,6 @@ import logging
 import os
 import re
 import socket
-import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -97,6 +97,7 @@ class Request:
     sign: bool = True  # SigV4-sign when the function signs at all (SIGV4_REGION)
     tls: bool = False  # HTTPS: TLS to the address, the certificate verified for `host`
     ca_bundle: str | None = None  # the CA bundle file shipped with the function; None: the system trust store
+    deadline: protocols.Deadline | None = None  # the attempt's, across its addresses; None: the opener's timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +134,9 @@ def system_resolver(host: str, port: int) -> list[Address]:
 def http_opener(request: Request, timeout: float) -> Response:
     """Plain HTTP/1.1 to the resolved address, with the route's hostname as Host (SigV4-signed when the
     SIGV4_REGION environment variable is set)."""
-    conn = http.client.HTTPConnection(request.address[0], request.address[1], timeout=timeout)
+    deadline = request.deadline or protocols.Deadline(timeout)
+    conn = _Connection(request, deadline)
     try:
-        if request.tls:  # connect to the resolved address, while SNI and verification use the route's hostname
-            conn.sock = protocols.tls_socket(request.address, request.host, request.ca_bundle, timeout)
         region = os.environ.get("SIGV4_REGION")
         signed = sigv4_headers(request, region) if region and request.sign else request.headers
         headers = {"Host": request.host, "User-Agent": "eks-lattice-gateway-smoke", **signed}
@@ -149,6 +149,24 @@ def http_opener(request: Request, timeout: float) -> Response:
         return Response(status=resp.status, body=resp.read(MAX_BODY_BYTES))
     finally:
         conn.close()
+        if request.deadline is None:
+            deadline.cancel()
+
+
+class _Connection(http.client.HTTPConnection):
+    """http.client's connection, its socket opened (when the request is sent, after its headers are checked) within
+    the attempt's deadline: over TLS to the resolved address, while SNI and verification use the route's hostname."""
+
+    def __init__(self, request: Request, deadline: protocols.Deadline) -> None:
+        super().__init__(request.address[0], request.address[1], timeout=deadline.seconds)
+        self.smoke_request, self.deadline = request, deadline
+
+    def connect(self) -> None:
+        request = self.smoke_request
+        if request.tls:
+            self.sock = protocols.tls_socket(request.address, request.host, request.ca_bundle, self.deadline)
+        else:
+            self.sock = self.deadline.connect(request.address)
 
 
 def handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
@@ -271,6 +289,17 @@ def _run_check(
 def _attempt(
     check: Mapping[str, Any], method: str, url: str, *, resolver: Resolver, opener: Opener, timeout: float
 ) -> tuple[int | None, str]:
+    """One attempt, within `timeout` in all: one deadline for every connect, handshake and read on every address."""
+    deadline = protocols.Deadline(timeout)
+    try:
+        return _attempt_within(check, method, url, resolver=resolver, opener=opener, deadline=deadline)
+    finally:
+        deadline.cancel()
+
+
+def _attempt_within(
+    check: Mapping[str, Any], method: str, url: str, *, resolver: Resolver, opener: Opener, deadline: protocols.Deadline
+) -> tuple[int | None, str]:
     protocol = check.get("protocol") or "HTTP"
     if protocol not in protocols.PROTOCOLS:
         raise CheckError(
@@ -279,7 +308,7 @@ def _attempt(
     if problem := spec.key_problem(check, protocol):
         raise CheckError(problem, retryable=False)
     if protocol in ("GRPC", "TLS"):
-        return _probe(check, protocol, resolver=resolver, timeout=timeout)
+        return _probe(check, protocol, resolver=resolver, deadline=deadline)
     parts = urlsplit(url)
     scheme = "https" if protocol == "HTTPS" else "http"
     if parts.scheme != scheme or not parts.hostname:
@@ -297,14 +326,15 @@ def _attempt(
         try:
             sign = check.get("sign", True) is not False
             tls = protocol == "HTTPS"
-            request = Request(method, address, host, path, headers, sign, tls, check.get("caBundle") if tls else None)
-            response = opener(request, timeout)
-        except protocols.ProbeError as err:
-            raise CheckError(err.reason, retryable=err.retryable) from err
-        except TimeoutError:
-            failure = f"timeout: no answer from {where} within {timeout:g}s"
-        except (OSError, http.client.HTTPException) as err:
-            failure = f"connection to {where} failed: {str(err) or type(err).__name__}"
+            bundle = check.get("caBundle") if tls else None
+            request = Request(method, address, host, path, headers, sign, tls, bundle, deadline)
+            response = opener(request, deadline.seconds)  # the request's deadline bounds it
+            if deadline.expired:  # http.client takes the cut-off connection's EOF for the end of the answer
+                raise TimeoutError("timed out")
+        except (protocols.ProbeError, TimeoutError, OSError, http.client.HTTPException) as err:
+            failure = _failure(err, where, deadline)
+            if deadline.expired:
+                break  # the attempt's time is up: no other address gets a turn
         else:
             expected = check.get("expectStatus")
             if expected is not None:
@@ -331,7 +361,19 @@ def _addresses(host: str, port: int, resolver: Resolver) -> list[Address]:
     return addresses
 
 
-def _probe(check: Mapping[str, Any], protocol: str, *, resolver: Resolver, timeout: float) -> tuple[int | None, str]:
+def _failure(err: Exception, where: str, deadline: protocols.Deadline) -> str:
+    """Why one address failed; raises CheckError for a wrong answer (no use trying another address). Once the
+    attempt's deadline has passed, whatever the cut-off connection raised is reported as the timeout it is."""
+    if deadline.expired or isinstance(err, TimeoutError):
+        return f"timeout: no answer from {where} within {deadline.seconds:g}s"
+    if isinstance(err, protocols.ProbeError):
+        raise CheckError(err.reason, retryable=err.retryable) from err
+    return f"connection to {where} failed: {str(err) or type(err).__name__}"
+
+
+def _probe(
+    check: Mapping[str, Any], protocol: str, *, resolver: Resolver, deadline: protocols.Deadline
+) -> tuple[int | None, str]:
     """A GRPC or TLS check: each resolved address in turn, as for HTTP."""
     host = str(check["host"])
     failure = ""  # pragma: no mutate -- equivalent: at least one address, and each attempt sets it
@@ -339,18 +381,16 @@ def _probe(check: Mapping[str, Any], protocol: str, *, resolver: Resolver, timeo
         where = f"{host} ({address[0]}:{address[1]})"
         try:
             if protocol == "TLS":
-                return None, protocols.tls_probe(check, address, timeout)
-            return _grpc(check, address, host, timeout)
-        except protocols.ProbeError as err:
-            raise CheckError(err.reason, retryable=err.retryable) from err
-        except TimeoutError:
-            failure = f"timeout: no answer from {where} within {timeout:g}s"
-        except (OSError, ssl.SSLError) as err:
-            failure = f"connection to {where} failed: {str(err) or type(err).__name__}"
+                return None, protocols.tls_probe(check, address, deadline)
+            return _grpc(check, address, host, deadline)
+        except (protocols.ProbeError, TimeoutError, OSError) as err:  # ssl.SSLError is an OSError
+            failure = _failure(err, where, deadline)
+            if deadline.expired:
+                break
     raise CheckError(failure, retryable=True)
 
 
-def _grpc(check: Mapping[str, Any], address: Address, host: str, timeout: float) -> tuple[int, str]:
+def _grpc(check: Mapping[str, Any], address: Address, host: str, deadline: protocols.Deadline) -> tuple[int, str]:
     """The health call, signed like an HTTP check (see protocols.grpc_health for how Lattice takes it)."""
     region = os.environ.get("SIGV4_REGION")
     headers = spec.grpc_metadata(check.get("headers"))  # the check's headers go out as metadata, and are signed
@@ -363,7 +403,7 @@ def _grpc(check: Mapping[str, Any], address: Address, host: str, timeout: float)
         service,
         tls=protocols.grpc_tls(check),
         bundle=check.get("caBundle"),
-        timeout=timeout,
+        deadline=deadline,
         metadata=metadata,
     )
     response = Response(status=answer.status, body=answer.body)

@@ -20,9 +20,11 @@ one unary call, not a general one.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import struct
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -108,6 +110,47 @@ class ProbeError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+
+
+class Deadline:
+    """One attempt's time, shared by every socket operation on every address it tries: when it runs out, the sockets
+    it opened are shut down, so no read, handshake or trickling answer outlives it (a socket timeout alone bounds
+    each operation, not their sum)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.end, self.expired = seconds, time.monotonic() + seconds, False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def left(self) -> float:
+        """The time left; TimeoutError when there is none."""
+        left = self.end - time.monotonic()
+        if left <= 0 or self.expired:
+            raise TimeoutError("timed out")
+        return left
+
+    def connect(self, address: tuple[str, int]) -> socket.socket:
+        """A TCP connection within the time left, shut down when it runs out."""
+        sock = socket.create_connection(address, timeout=self.left())
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                sock.close()
+                raise TimeoutError("timed out")
+        return sock
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):  # already closed
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
 
 
 def _huffman_codes(lengths: Sequence[int]) -> dict[tuple[int, int], int]:
@@ -294,13 +337,15 @@ def tls_context(bundle: Any, alpn: Sequence[str] = ()) -> ssl.SSLContext:
 
 
 def tls_socket(
-    address: tuple[str, int], server_name: str, bundle: Any, timeout: float, alpn: Sequence[str] = ()
+    address: tuple[str, int], server_name: str, bundle: Any, deadline: Deadline, alpn: Sequence[str] = ()
 ) -> ssl.SSLSocket:
-    """A TLS connection to `address` with `server_name` as SNI and as the name the certificate must carry. A
-    certificate that fails verification is a ProbeError (not retried: it will not fix itself)."""
+    """A TLS connection to `address` with `server_name` as SNI and as the name the certificate must carry, within
+    the attempt's deadline. A certificate that fails verification is a ProbeError (not retried: it will not fix
+    itself)."""
     context = tls_context(bundle, alpn)
-    raw = socket.create_connection(address, timeout=timeout)
+    raw = deadline.connect(address)
     try:
+        raw.settimeout(deadline.left())
         return context.wrap_socket(raw, server_hostname=server_name)
     except ssl.SSLCertVerificationError as err:
         raw.close()
@@ -325,12 +370,12 @@ def dns_names(certificate: Mapping[str, Any]) -> list[str]:
     return [str(value) for kind, value in certificate.get("subjectAltName", ()) if kind == "DNS"]
 
 
-def tls_probe(check: Mapping[str, Any], address: tuple[str, int], timeout: float) -> str:
+def tls_probe(check: Mapping[str, Any], address: tuple[str, int], deadline: Deadline) -> str:
     """A TLS passthrough route: handshake with the check's SNI, verify the chain and that the certificate names
     the SNI, then look for `expectSubject` (when the check gives one) among the names the certificate carries: its
     subject CN or any DNS subjectAltName (a certificate may carry its names in the SAN only, with no CN)."""
     sni = str(check.get("sni") or check["host"])
-    with tls_socket(address, sni, check.get("caBundle"), timeout) as tls:
+    with tls_socket(address, sni, check.get("caBundle"), deadline) as tls:
         certificate = tls.getpeercert() or {}
         version = tls.version()
     subject, sans = subject_cn(certificate), dns_names(certificate)
@@ -443,7 +488,7 @@ def grpc_health(
     *,
     tls: bool,
     bundle: Any,
-    timeout: float,
+    deadline: Deadline,
     metadata: Mapping[str, str] | None = None,
 ) -> GrpcAnswer:
     """One grpc.health.v1.Health/Check call on a fresh connection. `authority` is the route's hostname without
@@ -453,17 +498,16 @@ def grpc_health(
     read 2026-12-05): SigV4 over POST, the RPC's path and the authority without a port ("Lattice needs both the
     Authority to be set (without a port), and the SigV4 signer"), x-amz-content-sha256 UNSIGNED-PAYLOAD (Lattice
     signs no payload), and the authorization, x-amz-date, x-amz-security-token headers sent as gRPC metadata."""
-    deadline = time.monotonic() + timeout
     if tls:
-        sock: socket.socket = tls_socket(address, authority, bundle, timeout, alpn=("h2",))
+        sock: socket.socket = tls_socket(address, authority, bundle, deadline, alpn=("h2",))
         chosen = sock.selected_alpn_protocol()  # type: ignore[attr-defined]
         if chosen != "h2":
             sock.close()
             raise ProbeError(f"TLS: the server did not agree to HTTP/2 by ALPN (chose {chosen})", retryable=False)
     else:
-        sock = socket.create_connection(address, timeout=timeout)
+        sock = deadline.connect(address)
     with sock:
-        h2 = _H2(sock, deadline)
+        h2 = _H2(sock, deadline.end)
         sock.sendall(PREFACE)
         h2.send(SETTINGS, 0, 0, struct.pack(">HI", SETTINGS_ENABLE_PUSH, 0))
         headers = [
@@ -473,7 +517,7 @@ def grpc_health(
             (":authority", authority),
             ("content-type", "application/grpc"),
             ("te", "trailers"),
-            ("grpc-timeout", f"{max(1, int(timeout * 1000))}m"),
+            ("grpc-timeout", f"{max(1, int(deadline.left() * 1000))}m"),
             ("user-agent", "eks-lattice-gateway-smoke"),
         ]
         headers += [(k.lower(), str(v)) for k, v in (metadata or {}).items() if k.lower() != "host"]

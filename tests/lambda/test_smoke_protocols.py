@@ -3,12 +3,14 @@ endpoint with certificates from a test CA (trustme), and grpcio's own grpc.healt
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import re
 import socket
 import ssl
 import threading
+import time
 import typing
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -1053,3 +1055,115 @@ def test_grpc_tls_defaults_to_true_and_a_string_false_is_refused(grpc_server: di
     assert run({**check, "tls": None}, grpc_server["tls"])["ok"] is True
     text = run({**check, "tls": "false"}, grpc_server["plain"])
     assert text["detail"] == "check key 'tls' must be true or false or null, got 'false'"
+
+
+# --- one deadline per attempt, across every socket operation and every resolved address --------------------------
+
+
+class StallingServer:
+    """Accepts, then answers a little and stalls: `first` bytes (a TLS record header promising more, or an HTTP head
+    trickled a byte at a time with `trickle`), then nothing, until closed."""
+
+    def __init__(self, first: bytes, trickle: bytes = b"", every: float = 0.1) -> None:
+        self.first, self.trickle, self.every = first, trickle, every
+        self.stop = threading.Event()
+
+    def __enter__(self) -> int:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        threading.Thread(target=self._serve, daemon=True).start()
+        return int(self.listener.getsockname()[1])
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._stall, args=(conn,), daemon=True).start()
+
+    def _stall(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.settimeout(0.5)
+                with contextlib.suppress(TimeoutError):
+                    conn.recv(65536)  # the ClientHello or the request
+                conn.sendall(self.first)
+                for byte in self.trickle:
+                    if self.stop.wait(self.every):
+                        return
+                    conn.sendall(bytes([byte]))
+                self.stop.wait(30)
+            except OSError:
+                return
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+# A TLS handshake record header (RFC 8446 5.1: handshake, TLS 1.2 record version, 200 octets) and 3 of the octets.
+PARTIAL_SERVER_HELLO = bytes([22, 3, 3, 0, 200, 2, 0, 0])
+
+
+class FakeContext:
+    """Lambda's context object: only the remaining time, counted down from `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.end - time.monotonic()) * 1000)
+
+
+def timed(check: dict[str, Any], ports: list[int], context: Any = None, **event: Any) -> tuple[float, dict[str, Any]]:
+    started = time.monotonic()
+    with contextlib.suppress(smoke.SmokeTestError):
+        smoke.run(
+            {"checks": [check], "retryDelaySeconds": 0, **event},
+            context,
+            resolver=lambda _h, _p: [("127.0.0.1", port) for port in ports],
+        )
+    return time.monotonic() - started, LAST[0]
+
+
+@pytest.mark.parametrize("protocol", ["HTTPS", "GRPC", "TLS"])
+def test_one_attempt_stalled_mid_handshake_on_two_addresses_ends_within_its_timeout(
+    protocol: str, bundles: Path
+) -> None:
+    """Two resolved addresses (A and AAAA), each stalling in the middle of the TLS handshake: the attempt as a whole
+    ends at `timeoutSeconds`, not once per address."""
+    check = {"HTTPS": https_check(), "GRPC": grpc_check(tls=True, caBundle="test-ca.pem"), "TLS": tls_check()}
+    with StallingServer(PARTIAL_SERVER_HELLO) as a, StallingServer(PARTIAL_SERVER_HELLO) as b:
+        elapsed, result = timed(check[protocol], [a, b], attempts=1, timeoutSeconds=1)
+    assert result["ok"] is False
+    assert (
+        result["detail"]
+        == f"timeout: no answer from {result['detail'].split('from ')[1].split(' within')[0]} within 1s"
+    )
+    assert "(127.0.0.1:" in result["detail"]
+    assert elapsed < 1.5, f"one attempt took {elapsed:.2f}s with timeoutSeconds 1"
+
+
+def test_a_trickling_http_answer_is_cut_at_the_timeout() -> None:
+    """An HTTP server that sends its head one byte every 0.1s would keep each read within a socket timeout forever:
+    the attempt's deadline still ends it at `timeoutSeconds`."""
+    check = {"name": "n", "url": "http://api.example.com/v1/env"}
+    with StallingServer(b"HTTP/1.1 200 OK\r\n", trickle=b"X-Slow: " + b"a" * 100) as port:
+        elapsed, result = timed(check, [port], attempts=1, timeoutSeconds=1)
+    assert result["detail"] == f"timeout: no answer from api.example.com (127.0.0.1:{port}) within 1s"
+    assert elapsed < 1.5, elapsed
+
+
+def test_the_report_arrives_before_the_lambda_deadline_despite_stalled_handshakes(bundles: Path) -> None:
+    """Retries stop while the report can still get out: with two stalling addresses an attempt still takes one
+    `timeoutSeconds` (not two), so the last retry ends before the function's own deadline (its remaining time
+    less DEADLINE_MARGIN_SECONDS)."""
+    budget = 3.5  # seconds the function may use before its margin
+    context = FakeContext(smoke.DEADLINE_MARGIN_SECONDS + budget)
+    with StallingServer(PARTIAL_SERVER_HELLO) as a, StallingServer(PARTIAL_SERVER_HELLO) as b:
+        elapsed, result = timed(tls_check(), [a, b], context, attempts=20, timeoutSeconds=1)
+    assert result["ok"] is False and result["detail"].startswith("timeout: ")
+    assert "(after 3 attempts)" in result["detail"], result["detail"]
+    assert elapsed < budget, f"the report came {elapsed - budget:.2f}s after the deadline"
