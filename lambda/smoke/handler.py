@@ -315,6 +315,8 @@ def _attempt_within(
         listener = "over TLS: an https:// URL" if protocol == "HTTPS" else "plain HTTP"
         raise CheckError(f"unsupported URL {url!r} (the gateway listens on {listener})", retryable=False)
     host = parts.hostname
+    if check.get("host") not in (None, host):
+        raise CheckError(f"check key 'host' is {check['host']!r}, but the URL's hostname is {host!r}", retryable=False)
     port = parts.port or int(check.get("port") or protocols.DEFAULT_PORTS[protocol])
     path = request_target(parts.path, parts.query)
     addresses = _addresses(host, port, resolver)

@@ -16,7 +16,8 @@ from .protocols import ProbeError
 
 # Every key each protocol's probe reads (handler.py, protocols.py). `name`, `route` and `caller` label the report.
 REPORT_KEYS = ("name", "route", "caller", "protocol")
-HTTP_KEYS = (*REPORT_KEYS, "url", "method", "headers", "expect", "sign", "expectStatus", "port")
+# An HTTP(S) check's `host`, when given, must be its URL's hostname (constructs/smoke_checks.py writes both).
+HTTP_KEYS = (*REPORT_KEYS, "url", "host", "method", "headers", "expect", "sign", "expectStatus", "port")
 KEYS: dict[str, tuple[str, ...]] = {
     "HTTP": HTTP_KEYS,
     "HTTPS": (*HTTP_KEYS, "caBundle"),

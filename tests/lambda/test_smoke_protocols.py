@@ -903,9 +903,11 @@ def test_grpc_message_percent_decoding_keeps_broken_escapes() -> None:
 BASE = {"name": "n", "route": "r", "caller": "c"}
 VARIANTS: dict[str, dict[str, Any]] = {
     "HTTP": {"name": "n2", "route": "r2", "caller": "c2", "protocol": "HTTPS", "url": f"http://{WEB_HOST}/other",
+             "host": "other.example.com",
              "method": "POST", "headers": {"x-canary": "1"}, "expect": [{"app": "web", "route": "web"}],
              "sign": False, "expectStatus": 403, "port": 8080},
     "HTTPS": {"name": "n2", "route": "r2", "caller": "c2", "protocol": "HTTP", "url": f"https://{WEB_HOST}/other",
+              "host": "other.example.com",
               "method": "POST", "headers": {"x-canary": "1"}, "expect": [{"app": "web", "route": "web"}],
               "sign": False, "expectStatus": 403, "port": 8443, "caBundle": "other-ca.pem"},
     "GRPC": {"name": "n2", "route": "r2", "caller": "c2", "protocol": "TLS", "host": "other.example.com",
@@ -1167,3 +1169,13 @@ def test_the_report_arrives_before_the_lambda_deadline_despite_stalled_handshake
     assert result["ok"] is False and result["detail"].startswith("timeout: ")
     assert "(after 3 attempts)" in result["detail"], result["detail"]
     assert elapsed < budget, f"the report came {elapsed - budget:.2f}s after the deadline"
+
+
+def test_an_http_checks_host_must_be_its_urls_hostname(web_cert: trustme.LeafCert, bundles: Path) -> None:
+    """The generator writes `host` beside an HTTPS check's URL: the same name passes, another fails naming both."""
+    with HttpsServer(web_cert) as server:
+        same = run(https_check(host=WEB_HOST), server.port)
+        other = run(https_check(host="other.example.com"), server.port)
+        assert len(server.requests) == 1
+    assert same["ok"] is True
+    assert other["detail"] == f"check key 'host' is 'other.example.com', but the URL's hostname is '{WEB_HOST}'"
