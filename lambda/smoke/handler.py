@@ -6,7 +6,8 @@ invocation fails (raises) when any check fails, so `make smoke` and the pipeline
 
 Input: event["checks"] or the file checks.json beside this module (JSON list; constructs/smoke_test.py ships it
 in the function's code: the environment's 4 KB would not hold many routes' checks). Optional tuning, from the
-event or the environment: timeoutSeconds / TIMEOUT_SECONDS (per request, default 5), attempts / ATTEMPTS (default
+event or the environment: timeoutSeconds / TIMEOUT_SECONDS (per attempt, every address and socket operation
+in it, default 5), attempts / ATTEMPTS (default
 12) and retryDelaySeconds / RETRY_DELAY_SECONDS (default 10): routes can take a minute or two to turn
 healthy after a deploy, so failures that may be transient are retried.
 
@@ -17,6 +18,13 @@ with `"expectStatus": 403` passes only when Lattice refuses the request and the 
 credential exception name (an auth policy's denial); any other check fails on a 403. Every 403 reports its body.
 A check whose request cannot be made at all (say a header value with a line break) fails with the reason; the
 other checks still run, and the invocation ends as any failed run does (SmokeTestError).
+
+A check's `"protocol"` (absent: HTTP) picks its probe (protocols.py): HTTPS is an HTTP check over TLS, chain and
+hostname verified against `"caBundle"` (a PEM file shipped beside this module) or the system trust store; GRPC is a
+grpc.health.v1.Health/Check call on `"host"`/`"port"` (`"grpcService"`, `"tls"`: default true) that must answer
+SERVING; TLS is a handshake with `"sni"` whose peer certificate must verify and, given `"expectSubject"`, carry that
+name (subject CN or a DNS subjectAltName). A key the check's protocol does not read (spec.KEYS), or a value of the
+wrong type (spec.TYPES), fails the check, naming the key.
 
 Output: {"passed": bool, "results": [{"name", "route", "caller", "status", "method", "url", "ok", "detail"}, ...]}.
 """
@@ -35,7 +43,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote_to_bytes, urlsplit
+from urllib.parse import urlsplit
+
+from . import protocols, spec
+from .signing import request_target, sigv4_headers
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -53,17 +64,6 @@ MAX_WORKERS = 8
 # not documented, see _signature_error).
 BODY_EXCERPT_CHARS = 300
 
-# SigV4 canonical form (IAM User Guide, "Create a signed AWS API request", read 2026-12-05
-# https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html): UriEncode leaves only the
-# unreserved characters A-Z a-z 0-9 - . _ ~, writes every other byte as %XX (upper-case hex, space as %20, never
-# "+"); query names and values are each UriEncoded, then sorted. botocore's SigV4Auth puts the query into the
-# canonical request exactly as the URL it is given spells it, so the URL must already be in this form.
-UNRESERVED = "-._~"
-# What an RFC 3986 path may carry unencoded besides the unreserved characters: sub-delims, ":" and "@" (pchar),
-# and "/". The HTTPRoute CRD (gateway-api v1.5.1, path.value) accepts exactly these and %XX, so a configured path
-# goes out as written and matches its rule; anything else (space, non-ASCII) is percent-encoded.
-PATH_SAFE = "/!$&'()*+,;=:@" + UNRESERVED
-_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 DENIED = 403
 # A 403 whose body LEADS with one of these exception names is the signature or credential check's, not an auth
 # policy's (_signature_error says where each comes from). Only the name counts: a denial's message quotes the
@@ -75,6 +75,13 @@ SIGNATURE_ERROR = re.compile(
 # AWS's JSON protocols' "__type" ("[namespace#]Name") and its XML protocols' first <Code>.
 _LEADING_NAME = re.compile(r"\s*([A-Za-z]\w*)\s*(?::|$)")
 _XML_CODE = re.compile(r"<Code>\s*(\w+)\s*</Code>")
+
+# A gRPC call refused on the way: an HTTP 403 (handled as for HTTP) or, as Envoy-style proxies answer, HTTP 200 with
+# a trailers-only grpc-status PERMISSION_DENIED (7) or UNAUTHENTICATED (16): envoyproxy/envoy#17707 (a trailers-only
+# reply is sent as :status 200), grpc/grpc-java#8576 (RBAC denials: UNAUTHENTICATED before, PERMISSION_DENIED after),
+# istio/istio#14371 (gRPC RBAC denial "PermissionDenied desc = RBAC: access denied"); all read 2026-12-05. Which one
+# Lattice sends for a gRPC route is not documented: both count as a refusal.
+GRPC_REFUSALS = (7, 16)
 
 Address = tuple[str, int]
 Resolver = Callable[[str, int], Sequence[Address]]
@@ -88,6 +95,9 @@ class Request:
     path: str  # the request target as sent and signed: request_target()'s path and canonical query
     headers: Mapping[str, str]
     sign: bool = True  # SigV4-sign when the function signs at all (SIGV4_REGION)
+    tls: bool = False  # HTTPS: TLS to the address, the certificate verified for `host`
+    ca_bundle: str | None = None  # the CA bundle file shipped with the function; None: the system trust store
+    deadline: protocols.Deadline | None = None  # the attempt's, across its addresses; None: the opener's timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,66 +131,11 @@ def system_resolver(host: str, port: int) -> list[Address]:
     return list(dict.fromkeys((str(info[4][0]), int(info[4][1])) for info in infos))
 
 
-def sigv4_headers(request: Request, region: str, credentials: Any = None) -> dict[str, str]:
-    """SigV4 headers for Lattice (service vpc-lattice-svcs; payload unsigned, as Lattice requires). From a
-    consumer account the service network admits callers by their account, so requests must be signed.
-    `request.path` is already canonical (request_target): botocore signs it as written, and it is what is sent."""
-    from botocore.auth import SigV4Auth  # noqa: PLC0415 - the runtime's botocore, only when signing
-    from botocore.awsrequest import AWSRequest  # noqa: PLC0415
-
-    if credentials is None:
-        import botocore.session  # noqa: PLC0415
-
-        found = botocore.session.get_session().get_credentials()
-        if found is None:
-            raise CheckError("SigV4: no AWS credentials in the environment", retryable=False)
-        credentials = found.get_frozen_credentials()
-    aws_request = AWSRequest(
-        method=request.method,
-        url=f"http://{request.host}{request.path}",
-        headers={**request.headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"},
-    )
-    SigV4Auth(credentials, "vpc-lattice-svcs", region).add_auth(aws_request)
-    return {k: str(v) for k, v in aws_request.headers.items()}
-
-
-def request_target(path: str, query: str) -> str:
-    """The path and query of a check's URL as they go on the wire, in SigV4's canonical encoding, so the bytes
-    sent are the bytes signed. The query: each name and value percent-decoded, then UriEncoded (`select=POD,ROUTE`
-    goes out as `select=POD%2CROUTE`; "+" is a literal plus, `%2B`), a pair without "=" gets one, empty pairs are
-    dropped, order is kept. The path: only what a path may not carry raw is encoded (see PATH_SAFE); an existing
-    %XX escape stays, a stray "%" becomes %25."""
-    encoded = _encode_query(query)
-    return _encode_path(path or "/") + (f"?{encoded}" if encoded else "")
-
-
-def _encode_path(path: str) -> str:
-    out: list[str] = []
-    pos = 0
-    for escape in _ESCAPE.finditer(path):
-        out += [quote(path[pos : escape.start()], safe=PATH_SAFE), escape.group().upper()]
-        pos = escape.end()
-    return "".join([*out, quote(path[pos:], safe=PATH_SAFE)])
-
-
-def _encode_query(query: str) -> str:
-    pairs = []
-    for pair in query.split("&"):
-        if pair:
-            name, _, value = pair.partition("=")
-            pairs.append(f"{_uri_encode(name)}={_uri_encode(value)}")
-    return "&".join(pairs)
-
-
-def _uri_encode(text: str) -> str:
-    # Decode to bytes first: an escape already in the URL is not encoded twice, and non-UTF-8 escapes survive.
-    return quote(unquote_to_bytes(text), safe=UNRESERVED)
-
-
 def http_opener(request: Request, timeout: float) -> Response:
     """Plain HTTP/1.1 to the resolved address, with the route's hostname as Host (SigV4-signed when the
     SIGV4_REGION environment variable is set)."""
-    conn = http.client.HTTPConnection(request.address[0], request.address[1], timeout=timeout)
+    deadline = request.deadline or protocols.Deadline(timeout)
+    conn = _Connection(request, deadline)
     try:
         region = os.environ.get("SIGV4_REGION")
         signed = sigv4_headers(request, region) if region and request.sign else request.headers
@@ -194,6 +149,24 @@ def http_opener(request: Request, timeout: float) -> Response:
         return Response(status=resp.status, body=resp.read(MAX_BODY_BYTES))
     finally:
         conn.close()
+        if request.deadline is None:
+            deadline.cancel()
+
+
+class _Connection(http.client.HTTPConnection):
+    """http.client's connection, its socket opened (when the request is sent, after its headers are checked) within
+    the attempt's deadline: over TLS to the resolved address, while SNI and verification use the route's hostname."""
+
+    def __init__(self, request: Request, deadline: protocols.Deadline) -> None:
+        super().__init__(request.address[0], request.address[1], timeout=deadline.seconds)
+        self.smoke_request, self.deadline = request, deadline
+
+    def connect(self) -> None:
+        request = self.smoke_request
+        if request.tls:
+            self.sock = protocols.tls_socket(request.address, request.host, request.ca_bundle, self.deadline)
+        else:
+            self.sock = self.deadline.connect(request.address)
 
 
 def handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
@@ -253,8 +226,12 @@ def _load_checks(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         raw = json.loads(text)
     elif isinstance(raw, str):
         raw = json.loads(raw)
-    if not isinstance(raw, list) or not raw or not all(isinstance(c, dict) and "url" in c for c in raw):
-        raise ValueError("checks must be a non-empty JSON list of objects with a 'url'")
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(c, dict) and ("url" in c or "host" in c) for c in raw)
+    ):
+        raise ValueError("checks must be a non-empty JSON list of objects with a 'url' (GRPC and TLS: a 'host')")
     return raw
 
 
@@ -282,8 +259,7 @@ def _run_check(
     clock: Callable[[], float],
     deadline: float | None,
 ) -> dict[str, Any]:
-    method = str(check.get("method", "GET")).upper()
-    url = str(check["url"])
+    method, url = protocols.shown(check)
     result: dict[str, Any] = {
         "name": check.get("name", url),
         "route": check.get("route", "-"),
@@ -312,23 +288,38 @@ def _run_check(
 
 def _attempt(
     check: Mapping[str, Any], method: str, url: str, *, resolver: Resolver, opener: Opener, timeout: float
-) -> tuple[int, str]:
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise CheckError(f"unsupported URL {url!r} (the gateway listens on plain HTTP)", retryable=False)
-    host = parts.hostname
-    port = parts.port or 80
-    path = request_target(parts.path, parts.query)
+) -> tuple[int | None, str]:
+    """One attempt, within `timeout` in all: one deadline for every connect, handshake and read on every address."""
+    deadline = protocols.Deadline(timeout)
     try:
-        addresses = list(resolver(host, port))
-    except OSError:
-        addresses = []  # pragma: no mutate -- equivalent: only tested for emptiness below
-    if not addresses:
-        # Retryable: a freshly written record can take a moment to be served.
+        return _attempt_within(check, method, url, resolver=resolver, opener=opener, deadline=deadline)
+    finally:
+        deadline.cancel()
+
+
+def _attempt_within(
+    check: Mapping[str, Any], method: str, url: str, *, resolver: Resolver, opener: Opener, deadline: protocols.Deadline
+) -> tuple[int | None, str]:
+    protocol = check.get("protocol") or "HTTP"
+    if protocol not in protocols.PROTOCOLS:
         raise CheckError(
-            f"DNS: {host} did not resolve (is the private zone associated with the client VPC? is the CNAME there?)",
-            retryable=True,
+            f"protocol {protocol!r} has no probe (known: {', '.join(protocols.PROTOCOLS)})", retryable=False
         )
+    if problem := spec.key_problem(check, protocol):
+        raise CheckError(problem, retryable=False)
+    if protocol in ("GRPC", "TLS"):
+        return _probe(check, protocol, resolver=resolver, deadline=deadline)
+    parts = urlsplit(url)
+    scheme = "https" if protocol == "HTTPS" else "http"
+    if parts.scheme != scheme or not parts.hostname:
+        listener = "over TLS: an https:// URL" if protocol == "HTTPS" else "plain HTTP"
+        raise CheckError(f"unsupported URL {url!r} (the gateway listens on {listener})", retryable=False)
+    host = parts.hostname
+    if check.get("host") not in (None, host):
+        raise CheckError(f"check key 'host' is {check['host']!r}, but the URL's hostname is {host!r}", retryable=False)
+    port = parts.port or int(check.get("port") or protocols.DEFAULT_PORTS[protocol])
+    path = request_target(parts.path, parts.query)
+    addresses = _addresses(host, port, resolver)
     headers = {str(k): str(v) for k, v in (check.get("headers") or {}).items()}
     failure = ""  # pragma: no mutate -- equivalent: at least one address, and each attempt sets it
     # Like a browser: if one address refuses (say IPv6 from an IPv4-only subnet), try the next.
@@ -336,11 +327,16 @@ def _attempt(
         where = f"{host} ({address[0]}:{address[1]})"
         try:
             sign = check.get("sign", True) is not False
-            response = opener(Request(method, address, host, path, headers, sign), timeout)
-        except TimeoutError:
-            failure = f"timeout: no answer from {where} within {timeout:g}s"
-        except (OSError, http.client.HTTPException) as err:
-            failure = f"connection to {where} failed: {str(err) or type(err).__name__}"
+            tls = protocol == "HTTPS"
+            bundle = check.get("caBundle") if tls else None
+            request = Request(method, address, host, path, headers, sign, tls, bundle, deadline)
+            response = opener(request, deadline.seconds)  # the request's deadline bounds it
+            if deadline.expired:  # http.client takes the cut-off connection's EOF for the end of the answer
+                raise TimeoutError("timed out")
+        except (protocols.ProbeError, TimeoutError, OSError, http.client.HTTPException) as err:
+            failure = _failure(err, where, deadline)
+            if deadline.expired:
+                break  # the attempt's time is up: no other address gets a turn
         else:
             expected = check.get("expectStatus")
             if expected is not None:
@@ -351,6 +347,96 @@ def _attempt(
                 err.status = response.status
                 raise
     raise CheckError(failure, retryable=True)
+
+
+def _addresses(host: str, port: int, resolver: Resolver) -> list[Address]:
+    try:
+        addresses = list(resolver(host, port))
+    except OSError:
+        addresses = []  # pragma: no mutate -- equivalent: only tested for emptiness below
+    if not addresses:
+        # Retryable: a freshly written record can take a moment to be served.
+        raise CheckError(
+            f"DNS: {host} did not resolve (is the private zone associated with the client VPC? is the CNAME there?)",
+            retryable=True,
+        )
+    return addresses
+
+
+def _failure(err: Exception, where: str, deadline: protocols.Deadline) -> str:
+    """Why one address failed; raises CheckError for a wrong answer (no use trying another address). Once the
+    attempt's deadline has passed, whatever the cut-off connection raised is reported as the timeout it is."""
+    if deadline.expired or isinstance(err, TimeoutError):
+        return f"timeout: no answer from {where} within {deadline.seconds:g}s"
+    if isinstance(err, protocols.ProbeError):
+        raise CheckError(err.reason, retryable=err.retryable) from err
+    return f"connection to {where} failed: {str(err) or type(err).__name__}"
+
+
+def _probe(
+    check: Mapping[str, Any], protocol: str, *, resolver: Resolver, deadline: protocols.Deadline
+) -> tuple[int | None, str]:
+    """A GRPC or TLS check: each resolved address in turn, as for HTTP."""
+    host = str(check["host"])
+    failure = ""  # pragma: no mutate -- equivalent: at least one address, and each attempt sets it
+    for address in _addresses(host, int(check.get("port") or protocols.DEFAULT_PORTS[protocol]), resolver):
+        where = f"{host} ({address[0]}:{address[1]})"
+        try:
+            if protocol == "TLS":
+                return None, protocols.tls_probe(check, address, deadline)
+            return _grpc(check, address, host, deadline)
+        except (protocols.ProbeError, TimeoutError, OSError) as err:  # ssl.SSLError is an OSError
+            failure = _failure(err, where, deadline)
+            if deadline.expired:
+                break
+    raise CheckError(failure, retryable=True)
+
+
+def _grpc(check: Mapping[str, Any], address: Address, host: str, deadline: protocols.Deadline) -> tuple[int, str]:
+    """The health call, signed like an HTTP check (see protocols.grpc_health for how Lattice takes it)."""
+    region = os.environ.get("SIGV4_REGION")
+    headers = spec.grpc_metadata(check.get("headers"))  # the check's headers go out as metadata, and are signed
+    signing = Request("POST", address, host, protocols.HEALTH_CHECK_PATH, headers)
+    metadata = sigv4_headers(signing, region) if region and check.get("sign", True) is not False else headers
+    service = str(check.get("grpcService") or "")
+    answer = protocols.grpc_health(
+        address,
+        host,
+        service,
+        tls=protocols.grpc_tls(check),
+        bundle=check.get("caBundle"),
+        deadline=deadline,
+        metadata=metadata,
+    )
+    response = Response(status=answer.status, body=answer.body)
+    try:
+        if answer.status == 200 and answer.grpc_status in GRPC_REFUSALS:
+            return answer.status, _grpc_refusal(check, answer)
+        if check.get("expectStatus") is not None:
+            return answer.status, _verify_status(int(check["expectStatus"]), response)
+        if answer.status != 200:
+            _verify([], response)  # 403, 404, 5xx: the reasons an HTTP check gives
+            raise CheckError(
+                f"status {answer.status}, expected 200 (gRPC answers 200 and a grpc-status)", retryable=True
+            )
+        return answer.status, protocols.judge_health(answer, service)
+    except protocols.ProbeError as err:
+        raise CheckError(err.reason, retryable=err.retryable, status=answer.status) from err
+    except CheckError as err:
+        err.status = answer.status
+        raise
+
+
+def _grpc_refusal(check: Mapping[str, Any], answer: protocols.GrpcAnswer) -> str:
+    """A trailers-only grpc-status 7 or 16: a refusal, as a 403 is (GRPC_REFUSALS). It passes a denial check unless
+    its message leads with a signature or credential exception name; a check expecting access fails on it."""
+    code, message = protocols.grpc_code(answer.grpc_status), answer.grpc_message
+    seen = f"grpc-status {code}; grpc-message {message[:BODY_EXCERPT_CHARS]!r}"
+    if SIGNATURE_ERROR.fullmatch(error_name(message)):
+        raise CheckError(f"{seen}: the signature check's refusal, not the auth policy's", retryable=False)
+    if check.get("expectStatus") == DENIED:
+        return f"{seen}, refused as expected"
+    raise CheckError(f"{seen}: Lattice refused the caller (auth policy), expected access", retryable=True)
 
 
 def _verify_status(expected: int, response: Response) -> str:

@@ -195,14 +195,17 @@ def test_a_retry_must_fit_before_the_deadline_both_sides(down: Server, remaining
 # -- checks -----------------------------------------------------------------------------------------------------
 
 
+NO_CHECKS = "checks must be a non-empty JSON list of objects with a 'url' (GRPC and TLS: a 'host')"
+
+
 @pytest.mark.parametrize(
     ("checks", "message"),
     [
-        ([], "checks must be a non-empty JSON list of objects with a 'url'"),
-        ({"url": "http://x/"}, "checks must be a non-empty JSON list of objects with a 'url'"),
-        (["url"], "checks must be a non-empty JSON list of objects with a 'url'"),
-        ([{"url": "http://x/"}, {"name": "no url"}], "checks must be a non-empty JSON list of objects with a 'url'"),
-        ("[]", "checks must be a non-empty JSON list of objects with a 'url'"),
+        ([], NO_CHECKS),
+        ({"url": "http://x/"}, NO_CHECKS),
+        (["url"], NO_CHECKS),
+        ([{"url": "http://x/"}, {"name": "no url"}], NO_CHECKS),
+        ("[]", NO_CHECKS),
     ],
 )
 def test_bad_checks_are_named(checks: Any, message: str) -> None:
@@ -244,7 +247,7 @@ def test_checks_as_a_json_string_and_their_defaults() -> None:
 
 def test_request_line_and_headers() -> None:
     with Server((200, POD_A)) as server:
-        results(server, check(""), check("/p"), check("/p?q=1", headers={"X-Canary": 1}))
+        results(server, check(""), check("/p"), check("/p?q=1", headers={"X-Canary": "1"}))
     # The checks run side by side: requests arrive in any order.
     assert sorted(r["path"] for r in server.requests) == ["/", "/p", "/p?q=1"]
     [headers] = [r["headers"] for r in server.requests if r["path"] == "/p?q=1"]
