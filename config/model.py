@@ -32,10 +32,12 @@ from pydantic import (
     Strict,
     TypeAdapter,
     ValidationError,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     WithJsonSchema,
     WrapValidator,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -51,6 +53,7 @@ EndpointAccess = Literal["PUBLIC_AND_PRIVATE", "PRIVATE"]
 PathType = Literal["PathPrefix", "Exact"]
 HealthProtocol = Literal["HTTP", "HTTPS"]
 HealthProtocolVersion = Literal["HTTP1", "HTTP2"]
+RouteProtocol = Literal["HTTP", "HTTPS", "GRPC", "TLS"]
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
 # Lattice and controller limits (SPEC §3).
@@ -82,6 +85,39 @@ MAX_PATH_LENGTH = 200
 # allows 256 and 4096). Read 2026-12-05.
 MAX_HEADER_NAME = 100
 MAX_HEADER_VALUE = 200
+# Protocols (issue 26). Sources, read 2026-12-05:
+# - controller v2.1.3 docs/guides/https.md: an HTTPS listener is mode Terminate only ("For TLS Passthrough, use a
+#   `protocol: TLS` listener with a TLSRoute"); the certificate is the listener option
+#   application-networking.k8s.aws/certificate-arn, else discovered from ACM by the route's first hostname.
+# - controller v2.1.3 pkg/gateway/model_build_lattice_service.go (getACMCertArn) and pkg/aws/services/
+#   cert_discovery.go: discovery lists ISSUED certificates (acm:ListCertificates) and takes the newest exact, then
+#   the newest single-label wildcard match of the hostname; none found is an error (ErrCertificateNotFound) and
+#   the route's Lattice service is not built.
+# - controller v2.1.3 pkg/gateway/model_build_rule.go (updateRuleSpecForGrpcRoute): a gRPC match becomes a POST
+#   rule on path /<service>/<method> (exact) or /<service>/ (prefix); a method without a service is refused; a rule
+#   without matches matches prefix "/" (POST for gRPC).
+# - controller v2.1.3 pkg/gateway/model_build_listener.go (getListenerDefaultAction): a TLS passthrough route has
+#   exactly one rule, which becomes the listener's default action.
+# - Gateway API v1.5.1 GRPCRoute CRD (gateway.networking.k8s.io_grpcroutes.yaml, spec.rules[].matches[].method
+#   CEL): service ^(?i)\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$, method ^[A-Za-z_][A-Za-z_0-9]*$, each at most
+#   1024 characters; the Lattice path they become must also fit MAX_PATH_LENGTH.
+# - VPC Lattice User Guide, "TLS listeners" (https://docs.aws.amazon.com/vpc-lattice/latest/ug/tls-listeners.html):
+#   a custom domain name (the SNI match), only the default rule, a forward to a TCP target group; Lattice cannot
+#   read HTTP, so connections last at most 10 minutes and auth policies are limited to anonymous principals.
+GRPC_SERVICE = r"[A-Za-z_][A-Za-z_0-9]*(?:\.[A-Za-z_][A-Za-z_0-9]*)*"
+GRPC_METHOD = r"[A-Za-z_][A-Za-z_0-9]*"
+SERVICE_PORT_HTTP = 80  # the tutorial's HTTP listener
+HTTPS_PORT = 443  # the HTTPS listener's port (controller docs/guides/https.md)
+TLS_DEFAULT_PORT = 443
+# A certificate ARN both APIs take (botocore 1.44.8, read 2026-12-05): acm's Arn
+# (arn:[\w+=/,.@-]+:acm:[\w+=/,.@-]*:[0-9]+:[\w+=,.@-]+(/[\w+=,.@-]+)*, 20-2048) and vpc-lattice's CertificateArn
+# (...:certificate/[0-9a-z-]+, at most 2048). Lattice takes a certificate of its own region only (ACM certificates
+# are regional: https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html, read 2026-12-05).
+CERTIFICATE_ARN = r"arn:%s:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-z-]+"
+TLS_ACCESS_WHY = (
+    "a TLS (passthrough) listener cannot read identities: Lattice limits its auth policies to anonymous principals "
+    "and its connections to 10 minutes (VPC Lattice User Guide, TLS listeners)"
+)
 
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"  # RFC 1123 label
 _CONSTRAINTS = {"greater_than_equal", "less_than_equal", "string_pattern_mismatch", "string_too_short",
@@ -260,6 +296,8 @@ _SN_NAME = (
     "(3-63 lowercase letters, digits and single hyphens; not starting with 'sn-')"
 )
 _RESYNC = "{input} must be 0 (off) or 5..1440"
+_GRPC_SERVICE = "{input!r} is not a gRPC service name (dot-separated identifiers, like helloworld.Greeter)"
+_GRPC_METHOD = "{input!r} is not a gRPC method name (an identifier, like SayHello)"
 _PINNED = "(its IAM policy and CRD needs are pinned per release)"
 
 K8sName = Annotated[str, Matches(_DNS_LABEL, _K8S_NAME % "")]
@@ -304,6 +342,14 @@ RoleArn = Annotated[
     Matches(
         rf"arn:{_PARTITION}:iam::[0-9]{{12}}:role/[A-Za-z0-9_+=,.@/-]{{1,512}}",
         "{input!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)",
+    ),
+]
+CertificateArn = Annotated[
+    str,
+    Matches(
+        CERTIFICATE_ARN % _PARTITION,
+        "{input!r} is not an ACM certificate ARN (arn:<partition>:acm:<region>:<account>:certificate/<id>)",
+        max_length=2048,
     ),
 ]
 # A container image reference as the distribution grammar has it (distribution/reference, regexp.go): an optional
@@ -518,14 +564,19 @@ class RouteRule(_Model):
     @staticmethod
     def _schema(schema: dict[str, Any], cls: type[BaseModel]) -> None:
         _describe(schema, cls)
-        schema["oneOf"] = [{"required": ["pathPrefix"]}, {"required": ["path"]}]
+        schema["not"] = {"required": ["pathPrefix", "path"]}
+        schema["dependentRequired"] = {"grpcMethod": ["grpcService"]}
 
     model_config = ConfigDict(json_schema_extra=_schema)
 
     path_prefix: UrlPath | None = None
-    """path-prefix match; give this or `path`"""
+    """path-prefix match; give this or `path` (neither: every path; HTTP and HTTPS routes)"""
     exact_path: UrlPath | None = Field(None, alias="path")
     """exact-match path (instead of pathPrefix)"""
+    grpc_service: Annotated[str, Matches(GRPC_SERVICE, _GRPC_SERVICE, max_length=1024)] | None = None
+    """GRPC routes: the gRPC service matched (like helloworld.Greeter); none: every service"""
+    grpc_method: Annotated[str, Matches(GRPC_METHOD, _GRPC_METHOD, max_length=1024)] | None = None
+    """GRPC routes: the method of grpcService matched (like SayHello); none: every method"""
     headers: Annotated[
         tuple[HeaderMatch, ...],
         Field(max_length=MAX_HEADER_MATCHES),
@@ -537,11 +588,35 @@ class RouteRule(_Model):
 
     @property
     def path_type(self) -> PathType:
-        return "PathPrefix" if self.path_prefix is not None else "Exact"
+        return "Exact" if self.exact_path is not None else "PathPrefix"
 
     @property
     def path(self) -> str:
-        return self.path_prefix if self.path_prefix is not None else str(self.exact_path)
+        """The path matched: a rule without one matches every path, as the controller's "/" prefix."""
+        return self.exact_path if self.exact_path is not None else (self.path_prefix or "/")
+
+    @property
+    def has_path(self) -> bool:
+        return self.path_prefix is not None or self.exact_path is not None
+
+    @property
+    def is_default(self) -> bool:
+        """No match at all: the route's default (Gateway API: a rule without matches matches everything)."""
+        http = self.has_path or self.headers or self.method is not None
+        return not (http or self.grpc_service is not None or self.grpc_method is not None)
+
+    @property
+    def grpc_path(self) -> tuple[PathType, str]:
+        """The Lattice path a gRPC match becomes (controller v2.1.3 model_build_rule.go)."""
+        if self.grpc_service is None:
+            return "PathPrefix", "/"
+        if self.grpc_method is None:
+            return "PathPrefix", f"/{self.grpc_service}/"
+        return "Exact", f"/{self.grpc_service}/{self.grpc_method}"
+
+    @model_serializer(mode="wrap")
+    def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _drop_unset_new_keys(handler(self), ("grpc_service", "grpcService", "grpc_method", "grpcMethod"))
 
     @model_validator(mode="before")
     @classmethod
@@ -554,8 +629,14 @@ class RouteRule(_Model):
     def _one_match_and_traffic(self) -> RouteRule:
         problems = _unique([h.name.lower() for h in self.headers], ("headers",))
         problems += _unique([b.app for b in self.backends], ("backends",))
-        if (self.path_prefix is None) == (self.exact_path is None):
-            problems.append(((), "give exactly one of pathPrefix or path (exact match)"))
+        if self.path_prefix is not None and self.exact_path is not None:
+            problems.append(((), "give at most one of pathPrefix or path (exact match)"))
+        if self.grpc_method is not None and self.grpc_service is None:
+            why = "needs grpcService: Lattice has no suffix match, so the controller refuses a method without a service"
+            problems.append((("grpcMethod",), why))
+        elif self.grpc_service is not None and len(self.grpc_path[1]) > MAX_PATH_LENGTH:
+            why = f"/{self.grpc_service}/{self.grpc_method or ''} is longer than Lattice's {MAX_PATH_LENGTH}-character path"
+            problems.append((("grpcService",), why))
         if all(b.weight == 0 for b in self.backends):
             problems.append((("backends",), "every weight is 0; at least one backend must receive traffic"))
         fail(*problems)
@@ -578,6 +659,27 @@ class Route(_Model):
     access: Access | None = None
     """who may call it (AWS_IAM only): `allow` entries `{"role": ARN}`, `{"app": name}`, `{"clientHost": true}`,
     `{"account": id}`, and `unsigned`; default: the client host (and always the smoke test)"""
+    protocol: RouteProtocol = "HTTP"
+    """HTTP (listener HTTP:80), HTTPS (HTTPS:443, TLS terminated by Lattice), GRPC (a GRPCRoute on HTTPS:443) or
+    TLS (passthrough on `port`: one rule without matches, TCP target groups); README: Protocols"""
+    certificate_arn: CertificateArn | None = None
+    """HTTPS and GRPC: the ACM certificate (in the stack's region) for `hostname`; none: the controller looks for an
+    issued ACM certificate of that name (README: Certificates)"""
+    port: Annotated[int, Between(1, 65535)] | None = None
+    """TLS only: the listener's port (default 443)"""
+
+    @model_serializer(mode="wrap")
+    def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = _drop_unset_new_keys(handler(self), ("certificate_arn", "certificateArn", "port"))
+        if data.get("protocol") == "HTTP":
+            del data["protocol"]  # the default: configs written before the key existed digest as they did
+        return data
+
+    @property
+    def listener_port(self) -> int:
+        if self.protocol == "HTTP":
+            return SERVICE_PORT_HTTP
+        return self.port if self.protocol == "TLS" and self.port is not None else HTTPS_PORT
 
     @model_validator(mode="before")
     @classmethod
@@ -594,15 +696,85 @@ class Route(_Model):
         if len(groups) > MAX_TARGET_GROUPS_PER_SERVICE:
             limit = f"a Lattice service takes at most {MAX_TARGET_GROUPS_PER_SERVICE} target groups"
             problems.append((("rules",), f"{len(groups)} distinct backends; {limit}"))
+        problems += self._protocol_problems()
         seen: set[tuple[Any, ...]] = set()
         for j, rule in enumerate(self.rules):
-            match = (rule.path_type, rule.path.lower(), rule.headers, rule.method)
+            match = (rule.path_type, rule.path.lower(), rule.headers, rule.method, rule.grpc_service, rule.grpc_method)
             if match in seen:
                 why = "repeats an earlier rule's match (Lattice matches paths case-insensitively)"
                 problems.append((("rules", j), why))
             seen.add(match)
         fail(*problems)
         return self
+
+    def _protocol_problems(self) -> list[Problem]:
+        """What each protocol's listener and route kind can carry (sources: the protocol facts at the top)."""
+        problems: list[Problem] = []
+        if self.certificate_arn is not None and self.protocol not in ("HTTPS", "GRPC"):
+            why = (f"is for HTTPS and GRPC routes only: an {self.protocol} listener "
+                   + ("terminates no TLS" if self.protocol == "HTTP" else
+                      "passes TLS through to the pods, whose own certificate the client sees")
+                   + " (controller docs/guides/https.md)")  # fmt: skip
+            problems.append((("certificateArn",), why))
+        if self.port is not None and self.protocol != "TLS":
+            why = f"is for TLS routes only: {self.protocol} routes use the listener on {self.listener_port}"
+            problems.append((("port",), why))
+        for j, rule in enumerate(self.rules):
+            at = ("rules", j)
+            if self.protocol != "GRPC":
+                for key, value in (("grpcService", rule.grpc_service), ("grpcMethod", rule.grpc_method)):
+                    if value is not None:
+                        why = (
+                            f"is a gRPC match (GRPCRoute); this route's protocol is {self.protocol}: set protocol GRPC"
+                        )
+                        problems.append(((*at, key), why))
+            if self.protocol == "GRPC":
+                for key, given in (
+                    ("pathPrefix", rule.path_prefix),
+                    ("path", rule.exact_path),
+                    ("method", rule.method),
+                ):
+                    if given is not None:
+                        why = ("a GRPCRoute matches gRPC services and methods (grpcService, grpcMethod) and headers, "
+                               "not paths or HTTP methods (Gateway API v1.5.1 GRPCRoute CRD)")  # fmt: skip
+                        problems.append(((*at, key), why))
+            if self.protocol == "TLS" and not rule.is_default:
+                keys = [k for k, v in (("pathPrefix", rule.path_prefix), ("path", rule.exact_path),
+                                       ("headers", rule.headers or None), ("method", rule.method)) if v is not None]  # fmt: skip
+                why = ("a TLS listener has only the default rule: Lattice routes it by SNI, never reads paths, headers "
+                       "or methods (VPC Lattice User Guide, TLS listeners)")  # fmt: skip
+                problems += [((*at, k), why) for k in keys]
+        if self.protocol == "TLS" and len(self.rules) != 1:
+            why = (f"{len(self.rules)} rules; a TLS route has exactly one, its listener's default action (controller "
+                   "v2.1.3 model_build_listener.go; VPC Lattice: only the default rule)")  # fmt: skip
+            problems.append((("rules",), why))
+        return problems
+
+
+_TARGET_KIND: dict[str, Literal["HTTP", "GRPC", "TCP"]] = {
+    "HTTP": "HTTP",
+    "HTTPS": "HTTP",
+    "GRPC": "GRPC",
+    "TLS": "TCP",
+}
+
+
+def _hostname_taken(route: Route, first: Route) -> str:
+    if route.protocol == first.protocol:
+        return f"{route.hostname!r} is already used by another route"
+    return (f"{route.hostname!r} is already {first.namespace}/{first.name}'s ({first.protocol}); each route is a Lattice "
+            f"service whose custom domain name is its hostname, and a custom domain name is unique within a service "
+            f"network (VPC Lattice User Guide, service-custom-domain-name.html): serve {route.protocol} on another "
+            "hostname")  # fmt: skip
+
+
+def _drop_unset_new_keys(data: Any, keys: tuple[str, ...]) -> Any:
+    """Keys added by issue 26 leave the dump when unset, so digests of configs without them stay as they were."""
+    if isinstance(data, dict):
+        for key in keys:
+            if key in data and data[key] is None:
+                del data[key]
+    return data
 
 
 # An email address as SNS accepts it for the email protocol: one @, a dotted domain, no spaces or quotes.
@@ -858,8 +1030,8 @@ class AppConfig(_Model):
             if not route.hostname.endswith("." + self.private_zone_name):
                 why = f"{route.hostname!r} is outside privateZoneName {self.private_zone_name!r}"
                 problems.append((("routes", i, "hostname"), why))
-            elif route.hostname in [r.hostname for r in self.routes[:i]]:
-                problems.append((("routes", i, "hostname"), f"{route.hostname!r} is already used by another route"))
+            elif same := [r for r in self.routes[:i] if r.hostname == route.hostname]:
+                problems.append((("routes", i, "hostname"), _hostname_taken(route, same[0])))
             problems += self._backends(i, route)
             problems += self._access(i, route)
         from config.lattice_names import route_name_problem  # noqa: PLC0415 - it imports this module
@@ -868,6 +1040,7 @@ class AppConfig(_Model):
             problems.append((("routes", clash[0], "name"), clash[1]))
         for i, app in enumerate(self.apps):
             problems += self._calls(i, app)
+            problems += self._one_target_kind(i, app)
         problems += self._sidecar_ports()
         if not problems:
             problems += self._policy_sizes()
@@ -899,6 +1072,8 @@ class AppConfig(_Model):
 
     def _access(self, i: int, route: Route) -> list[Problem]:
         """Access control needs AWS_IAM, and its app callers must exist."""
+        if route.protocol == "TLS":
+            return self._tls_access(i, route)
         if route.access is None:
             return []
         if self.service_network_auth_type == "NONE":
@@ -919,6 +1094,39 @@ class AppConfig(_Model):
                        "name this account's callers by role, app or clientHost")  # fmt: skip
                 problems.append((("routes", i, "access", "allow", k, "account"), why))
         return problems
+
+    def _tls_access(self, i: int, route: Route) -> list[Problem]:
+        """A TLS route admits anonymous callers only: `unsigned` (from this app's VPCs), never named callers."""
+        if route.access is not None and route.access.allow:
+            return [(("routes", i, "access", "allow"), f"names callers on a TLS route; {TLS_ACCESS_WHY}: use "
+                     '{"unsigned": true} (any caller in this app\'s VPCs)')]  # fmt: skip
+        if self.service_network_auth_type == "AWS_IAM" and (route.access is None or not route.access.unsigned):
+            why = (f'must be {{"unsigned": true}} on a TLS route under AWS_IAM (the default admits the client host by '
+                   f"its identity); {TLS_ACCESS_WHY}")  # fmt: skip
+            return [(("routes", i, "access"), why)]
+        if self.service_network_auth_type == "NONE" and route.access is not None:
+            return [
+                (("routes", i, "access"), "needs serviceNetworkAuthType AWS_IAM (with NONE, Lattice checks no caller)")
+            ]
+        return []
+
+    def _one_target_kind(self, i: int, app: App) -> list[Problem]:
+        """An app's Service has one TargetGroupPolicy, so the routes it backs agree on the target group's protocol."""
+        kinds = {_TARGET_KIND[r.protocol]: r for r in self.routes for rule in r.rules for b in rule.backends
+                 if b.app == app.name}  # fmt: skip
+        if len(kinds) < 2:
+            return []
+        named = ", ".join(f"{r.namespace}/{r.name} ({r.protocol})" for r in kinds.values())
+        why = (f"backs routes whose target groups differ ({named}): its one TargetGroupPolicy sets HTTP, gRPC or "
+               "TCP (controller v2.1.3 TargetGroupPolicy CRD); give each protocol an app of its own")  # fmt: skip
+        return [(("apps", i, "name"), why)]
+
+    def target_kind(self, app: App) -> Literal["HTTP", "GRPC", "TCP"]:
+        """The target group protocol of the routes `app` backs (HTTP when none)."""
+        for r in self.routes:
+            if any(b.app == app.name for rule in r.rules for b in rule.backends):
+                return _TARGET_KIND[r.protocol]
+        return "HTTP"
 
     def _policy_sizes(self) -> list[Problem]:
         """Each route's auth policy fits Lattice's 10 KB (checked once the callers are known to be valid)."""
@@ -946,6 +1154,13 @@ class AppConfig(_Model):
                 why = "names more than one route; write namespace/name" if found else "is not a configured route"
                 problems.append((("apps", i, "calls", k), f"{name!r} {why} ({known})"))
         problems += _unique(list(app.calls), ("apps", i, "calls"))
+        if not problems:
+            protocols = {r.protocol for r in self.routes if app in self.callers(r)}
+            if protocols - {"HTTP", "HTTPS"} or len(protocols) > 1:
+                why = (f"calls routes of protocol {', '.join(sorted(protocols))}: its signing sidecar (aws-sigv4-proxy) "
+                       "forwards HTTP/1.1 with one scheme (--upstream-url-scheme), so an app calls only HTTP or only "
+                       "HTTPS routes")  # fmt: skip
+                problems.append((("apps", i, "calls"), why))
         return problems
 
     def _sidecar_ports(self) -> list[Problem]:
