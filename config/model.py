@@ -29,10 +29,10 @@ from pydantic import (
     Field,
     PlainValidator,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     Strict,
     TypeAdapter,
     ValidationError,
-    SerializerFunctionWrapHandler,
     ValidationInfo,
     WithJsonSchema,
     WrapValidator,
@@ -635,7 +635,8 @@ class RouteRule(_Model):
             why = "needs grpcService: Lattice has no suffix match, so the controller refuses a method without a service"
             problems.append((("grpcMethod",), why))
         elif self.grpc_service is not None and len(self.grpc_path[1]) > MAX_PATH_LENGTH:
-            why = f"/{self.grpc_service}/{self.grpc_method or ''} is longer than Lattice's {MAX_PATH_LENGTH}-character path"
+            path = self.grpc_path[1]
+            why = f"{path} (the Lattice path it becomes) is longer than Lattice's {MAX_PATH_LENGTH} characters"
             problems.append((("grpcService",), why))
         if all(b.weight == 0 for b in self.backends):
             problems.append((("backends",), "every weight is 0; at least one backend must receive traffic"))
@@ -739,8 +740,13 @@ class Route(_Model):
                                "not paths or HTTP methods (Gateway API v1.5.1 GRPCRoute CRD)")  # fmt: skip
                         problems.append(((*at, key), why))
             if self.protocol == "TLS" and not rule.is_default:
-                keys = [k for k, v in (("pathPrefix", rule.path_prefix), ("path", rule.exact_path),
-                                       ("headers", rule.headers or None), ("method", rule.method)) if v is not None]  # fmt: skip
+                matched: tuple[tuple[str, object], ...] = (
+                    ("pathPrefix", rule.path_prefix),
+                    ("path", rule.exact_path),
+                    ("headers", rule.headers or None),
+                    ("method", rule.method),
+                )
+                keys = [k for k, v in matched if v is not None]
                 why = ("a TLS listener has only the default rule: Lattice routes it by SNI, never reads paths, headers "
                        "or methods (VPC Lattice User Guide, TLS listeners)")  # fmt: skip
                 problems += [((*at, k), why) for k in keys]
@@ -762,10 +768,10 @@ _TARGET_KIND: dict[str, Literal["HTTP", "GRPC", "TCP"]] = {
 def _hostname_taken(route: Route, first: Route) -> str:
     if route.protocol == first.protocol:
         return f"{route.hostname!r} is already used by another route"
-    return (f"{route.hostname!r} is already {first.namespace}/{first.name}'s ({first.protocol}); each route is a Lattice "
-            f"service whose custom domain name is its hostname, and a custom domain name is unique within a service "
-            f"network (VPC Lattice User Guide, service-custom-domain-name.html): serve {route.protocol} on another "
-            "hostname")  # fmt: skip
+    return (f"{route.hostname!r} is already {first.namespace}/{first.name}'s ({first.protocol}); each route is a "
+            "Lattice service whose custom domain name is its hostname, and a custom domain name is unique within a "
+            "service network (VPC Lattice User Guide, service-custom-domain-name.html): serve "
+            f"{route.protocol} on another hostname")  # fmt: skip
 
 
 def _drop_unset_new_keys(data: Any, keys: tuple[str, ...]) -> Any:
@@ -1157,9 +1163,9 @@ class AppConfig(_Model):
         if not problems:
             protocols = {r.protocol for r in self.routes if app in self.callers(r)}
             if protocols - {"HTTP", "HTTPS"} or len(protocols) > 1:
-                why = (f"calls routes of protocol {', '.join(sorted(protocols))}: its signing sidecar (aws-sigv4-proxy) "
-                       "forwards HTTP/1.1 with one scheme (--upstream-url-scheme), so an app calls only HTTP or only "
-                       "HTTPS routes")  # fmt: skip
+                why = (f"calls routes of protocol {', '.join(sorted(protocols))}: its signing sidecar "
+                       "(aws-sigv4-proxy) forwards HTTP/1.1 with one scheme (--upstream-url-scheme), so an app "
+                       "calls only HTTP or only HTTPS routes")  # fmt: skip
                 problems.append((("apps", i, "calls"), why))
         return problems
 

@@ -13,7 +13,7 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from constructs.k8s_objects import http_route
+from constructs.k8s_objects import route_object
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
 from constructs.schedule import run_every
@@ -236,7 +236,7 @@ class LatticeDnsRecords(Construct):
                     "TimeoutSeconds": str(config.dns_record_timeout_minutes * 60),
                     "Ttl": "60",
                     # A changed route may get a new Lattice name: this makes CloudFormation send an Update.
-                    "RouteSpecHash": _digest(http_route(config, route)),
+                    "RouteSpecHash": _digest(route_object(config, route)),
                 },
             )
             # Created after the route (and its readers' access), deleted before it (SPEC §4).

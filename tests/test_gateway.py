@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from constructs.k8s_objects import gateway, gateway_class, http_route
+from constructs.k8s_objects import gateway, gateway_class, route_object
 
 from config.versions import GATEWAY_API_RELEASES
 from tests.conftest import Synthesized
@@ -179,7 +179,7 @@ def test_workload_objects_are_the_configured_ones(synth: Synthesized, gw: dict[s
     cfg = synth.config
     assert [o for _, o in kinds["GatewayClass"]] == [gateway_class()]
     assert [o for _, o in kinds["Gateway"]] == [gateway(cfg)]
-    assert [o for _, o in kinds["HTTPRoute"]] == [http_route(cfg, r) for r in cfg.routes]
+    assert [o for _, o in kinds["HTTPRoute"]] == [route_object(cfg, r) for r in cfg.routes]
     assert sorted(o["metadata"]["name"] for _, o in kinds["Deployment"]) == ["demo-app-a", "demo-app-b"]
     assert sorted(o["metadata"]["name"] for _, o in kinds["TargetGroupPolicy"]) == [
         "tg-policy-demo-app-a",
