@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, CfnResource, Stack
+from aws_cdk import Aws, CfnOutput, CfnResource, Stack, Token
 from constructs import Construct
 from constructs.controller_values import controller_managed_by
 from constructs.gateway_api_crds import GatewayApiCrds
@@ -34,11 +34,24 @@ MAX_RESOURCES = 500
 
 
 class GatewayStack(Stack):
+    def _certificates_in_region(self, config: AppConfig) -> None:
+        """Lattice takes an ACM certificate of its own region only (ACM certificates are regional); checked when the
+        synth knows the stack's region (a pipeline stage's, or the CLI's with credentials)."""
+        if Token.is_unresolved(self.region):
+            return
+        for i, route in enumerate(config.routes):
+            arn = route.certificate_arn
+            if arn is not None and arn.split(":")[3] != self.region:
+                region = arn.split(":")[3]
+                why = f"{arn!r} is in {region}, {self.stack_name} in {self.region}: import or request it there"
+                raise ConfigError(f"routes[{i}].certificateArn", why)
+
     def __init__(
         self, scope: Construct, construct_id: str, *, config: AppConfig, platform: PlatformStack, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self._config = config
+        self._certificates_in_region(config)
         retention = log_retention(config.log_retention_days)
         # Every configuration change updates this stack, so its weak references to the platform are resolved again
         # (a replaced client VPC or cluster would otherwise stay referenced; issue 23.3).
