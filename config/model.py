@@ -296,9 +296,26 @@ _SN_NAME = (
     "(3-63 lowercase letters, digits and single hyphens; not starting with 'sn-')"
 )
 _RESYNC = "{input} must be 0 (off) or 5..1440"
+_CA_BUNDLE = "{input!r} is not a relative path of a .pem file (letters, digits, '.', '_', '-' and '/')"
 _GRPC_SERVICE = "{input!r} is not a gRPC service name (dot-separated identifiers, like helloworld.Greeter)"
 _GRPC_METHOD = "{input!r} is not a gRPC method name (an identifier, like SayHello)"
 _PINNED = "(its IAM policy and CRD needs are pinned per release)"
+
+# A CA bundle's path, relative to the project folder (where cdk and make run); no "..": it stays inside.
+CA_BUNDLE_PATH = r"[A-Za-z0-9_][A-Za-z0-9_./-]*\.pem"
+PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
+
+
+def _pem_file(path: str) -> str:
+    if ".." in path.split("/"):
+        raise _error(f"{path!r} leaves the project folder ('..')")
+    file = Path(path)
+    if not file.is_file():
+        raise _error(f"{path!r} is not a file (paths are relative to the project folder)")
+    if PEM_CERTIFICATE not in file.read_text(errors="replace"):
+        raise _error(f"{path!r} holds no PEM certificate ({PEM_CERTIFICATE})")
+    return path
+
 
 K8sName = Annotated[str, Matches(_DNS_LABEL, _K8S_NAME % "")]
 DnsName = Annotated[str, Matches(rf"(?:{_DNS_LABEL}\.)+{_DNS_LABEL}", _DNS_NAME, max_length=253)]
@@ -668,10 +685,26 @@ class Route(_Model):
     issued ACM certificate of that name (README: Certificates)"""
     port: Annotated[int, Between(1, 65535)] | None = None
     """TLS only: the listener's port (default 443)"""
+    ca_bundle: Annotated[str, Matches(CA_BUNDLE_PATH, _CA_BUNDLE, max_length=255), AfterValidator(_pem_file)] | None = (
+        None
+    )
+    """HTTPS, GRPC, TLS: a PEM file (path from the project folder) of the CA certificates the smoke test trusts for
+    this route, for a private CA; none: the Lambda runtime's trust store"""
+    expect_subject: Annotated[str, Strict(), Field(min_length=1, max_length=64)] | None = None
+    """TLS only: the common name (CN) the pods' certificate must carry (smoke test); none: any"""
 
     @model_serializer(mode="wrap")
     def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = _drop_unset_new_keys(handler(self), ("certificate_arn", "certificateArn", "port"))
+        new_keys = (
+            "certificate_arn",
+            "certificateArn",
+            "port",
+            "ca_bundle",
+            "caBundle",
+            "expect_subject",
+            "expectSubject",
+        )
+        data = _drop_unset_new_keys(handler(self), new_keys)
         if data.get("protocol") == "HTTP":
             del data["protocol"]  # the default: configs written before the key existed digest as they did
         return data
@@ -717,6 +750,13 @@ class Route(_Model):
                       "passes TLS through to the pods, whose own certificate the client sees")
                    + " (controller docs/guides/https.md)")  # fmt: skip
             problems.append((("certificateArn",), why))
+        if self.ca_bundle is not None and self.protocol == "HTTP":
+            problems.append(
+                (("caBundle",), "is for HTTPS, GRPC and TLS routes: plain HTTP has no certificate to check")
+            )
+        if self.expect_subject is not None and self.protocol != "TLS":
+            why = "is for TLS routes only (the pods' own certificate); Lattice's certificate is checked by hostname"
+            problems.append((("expectSubject",), why))
         if self.port is not None and self.protocol != "TLS":
             why = f"is for TLS routes only: {self.protocol} routes use the listener on {self.listener_port}"
             problems.append((("port",), why))
