@@ -480,6 +480,15 @@ class App(_Model):
     calls: tuple[Annotated[str, Strict()], ...] = ()
     """route names (or namespace/name) its pods call: they get a ServiceAccount, a Pod Identity role and a SigV4
     signing sidecar, and a place in each route's allow list"""
+    args: Annotated[tuple[Annotated[str, Strict(), Field(max_length=1024)], ...], Field(max_length=32)] = ()
+    """arguments to the image's entrypoint (Kubernetes `args`), like ["grpc-health-checking"]; none: the image's"""
+
+    @model_serializer(mode="wrap")
+    def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("args") in ((), []):
+            del data["args"]  # added by issue 26: configs without it digest as they did
+        return data
 
     def model_post_init(self, context: Any) -> None:
         # Private attributes: not input keys, and settable on a frozen model.

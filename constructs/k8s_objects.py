@@ -137,6 +137,7 @@ def _container(app: App, kind: str = "HTTP") -> Obj:
         "name": app.name,
         "image": app.image,
         "imagePullPolicy": "Always",
+        **({"args": list(app.args)} if app.args else {}),
         "ports": [{"containerPort": app.container_port}],
         "env": _env(app),
         "readinessProbe": _probe(app, delay=5, period=10, kind=kind),

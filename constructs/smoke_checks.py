@@ -147,6 +147,13 @@ def _check(cfg: AppConfig, route: Route, rule: RouteRule, index: int) -> dict[st
     apps = [cfg.app(b.app) for b in rule.backends if b.weight != 0]
     demo = method == "GET" and any(_demo_route(app) is not None for app in apps)
     path = _request_path(rule, demo=demo)
+    if demo and not rule.has_path:
+        # A rule without a path matches every path ("/" prefix) after the earlier rules: ask the demo app at its
+        # own prefix when no earlier rule would take that request, else only that it routed.
+        prefixes = {dict(app.env).get("GLOBAL_PREFIX", "") for app in apps}
+        earlier = route.rules[: index - 1]
+        own = f"{prefixes.pop().rstrip('/')}/env?{DEMO_QUERY}" if len(prefixes) == 1 else path
+        path = own if not any(_takes(r, own.split("?")[0]) for r in earlier) else "/"
     # The demo expectation needs the /env endpoint; an Exact path elsewhere can only show that it routed.
     demo_path = path.endswith(f"/env?{DEMO_QUERY}")
     expect: list[dict[str, str]] = []
@@ -170,6 +177,14 @@ def _check(cfg: AppConfig, route: Route, rule: RouteRule, index: int) -> dict[st
     if rule.headers:
         check["headers"] = {h.name: h.value for h in rule.headers}
     return check
+
+
+def _takes(rule: RouteRule, path: str) -> bool:
+    """Whether `rule`'s path match takes `path` (Lattice matches case-insensitively; headers and methods aside)."""
+    if rule.path_type == "Exact":
+        return rule.path.lower() == path.lower()
+    prefix = rule.path.lower().rstrip("/")
+    return path.lower() == prefix or path.lower().startswith(prefix + "/")
 
 
 def _request_path(rule: RouteRule, *, demo: bool) -> str:
