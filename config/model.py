@@ -306,10 +306,13 @@ CA_BUNDLE_PATH = r"[A-Za-z0-9_][A-Za-z0-9_./-]*\.pem"
 PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
 
 
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
 def _pem_file(path: str) -> str:
     if ".." in path.split("/"):
         raise _error(f"{path!r} leaves the project folder ('..')")
-    file = Path(path)
+    file = PROJECT_DIR / path
     if not file.is_file():
         raise _error(f"{path!r} is not a file (paths are relative to the project folder)")
     if PEM_CERTIFICATE not in file.read_text(errors="replace"):

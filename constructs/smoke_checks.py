@@ -36,10 +36,9 @@ no 5xx and not the 404 Lattice answers when no rule matches.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Any
 
-from config.model import App, AppConfig, Route, RouteRule
+from config.model import PROJECT_DIR, App, AppConfig, Route, RouteRule
 
 # The demo image echoes selected environment variables at <GLOBAL_PREFIX>/env.
 DEMO_ENV_KEY = "ROUTE"
@@ -71,7 +70,11 @@ def ca_bundle_file(route: Route) -> str | None:
 
 def ca_bundle_files(cfg: AppConfig) -> dict[str, str]:
     """name beside the handler -> the PEM text, for every route's CA bundle."""
-    return {name: Path(str(r.ca_bundle)).read_text() for r in cfg.routes if (name := ca_bundle_file(r)) is not None}
+    return {
+        name: (PROJECT_DIR / str(r.ca_bundle)).read_text()
+        for r in cfg.routes
+        if (name := ca_bundle_file(r)) is not None
+    }
 
 
 def smoke_checks(cfg: AppConfig, *, caller: str = SMOKE_ROLE, account: str | None = None) -> list[dict[str, Any]]:
