@@ -395,3 +395,17 @@ def test_example_smoke_function_reaches_the_listener_ports(protocols: Synthesize
     ports = {e["FromPort"] for g in groups for e in g.get("SecurityGroupEgress", [])}
     assert {80, 443} <= ports
     assert PROTOCOLS_CERTIFICATE in json.dumps(template)
+
+
+def test_the_example_reaches_the_app_through_cdk_context_arguments() -> None:
+    """tools/context_args.py turns the example into `-c key=value` words; the shell splits them back and the
+    loader parses each value as the CLI delivers it (a string)."""
+    import shlex
+
+    from tools.context_args import context_args
+
+    words = shlex.split(" ".join(context_args(EXAMPLE)))
+    assert words[::2] == ["-c"] * (len(words) // 2)
+    context = dict(word.split("=", 1) for word in words[1::2])
+    assert set(context) == set(example())
+    assert parse_context(context, today=TODAY).routes == parse(**example()).routes
