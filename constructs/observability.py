@@ -250,6 +250,12 @@ class Observability(Construct):
             unhealthy.append(self._health_metric(ref, UNHEALTHY, "Average", f"{ref.app.name} unhealthy"))
             if ref.app.replicas == 0:  # no targets by design: an alarm would sit in ALARM
                 continue
+            if ref.route.protocol in ("GRPC", "TLS"):
+                # Their target groups have Lattice's health check off (constructs/k8s_objects.py,
+                # target_group_policy), so every target reads UNAVAILABLE ("Health checks are unavailable for the
+                # target group": VPC Lattice API Reference, TargetSummary, read 2026-12-05), never HEALTHY: an
+                # alarm would sit in ALARM. The pods' readiness probes and the smoke test watch them instead.
+                continue
             health_alarm = self._alarm(
                 f"{name} {app} no healthy targets",
                 self._health_metric(ref, HEALTHY, "Minimum", f"{ref.app.name} healthy"),

@@ -61,8 +61,8 @@ TLS_APP = {**APP, "name": "tls", "containerPort": 8443}
 
 def _route(name: str, protocol: str, **more: Any) -> dict[str, Any]:
     health = {"grpcService": "grpc.health.v1.Health", "backends": [{"app": "grpc"}]}
-    rules = {"TLS": [{"backends": [{"app": "tls"}]}], "GRPC": [health]}
-    route = {"name": name, "protocol": protocol, "hostname": f"{name}.example.com"}
+    rules: dict[str, list[dict[str, Any]]] = {"TLS": [{"backends": [{"app": "tls"}]}], "GRPC": [health]}
+    route: dict[str, Any] = {"name": name, "protocol": protocol, "hostname": f"{name}.example.com"}
     route["rules"] = rules.get(protocol, [{"pathPrefix": "/", "backends": [{"app": "web"}]}])
     if protocol == "TLS":
         route["access"] = {"unsigned": True}
@@ -409,3 +409,16 @@ def test_the_example_reaches_the_app_through_cdk_context_arguments() -> None:
     context = dict(word.split("=", 1) for word in words[1::2])
     assert set(context) == set(example())
     assert parse_context(context, today=TODAY).routes == parse(**example()).routes
+
+
+def test_no_target_health_alarm_where_lattice_checks_no_health(protocols: Synthesized) -> None:
+    """gRPC and TLS target groups have Lattice's health check off: their targets read UNAVAILABLE, never HEALTHY."""
+    descriptions = [
+        r["Properties"].get("AlarmDescription", "")
+        for template in protocols.templates.values()
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+    watched = [d for d in descriptions if "has no healthy Lattice target" in d]
+    assert any("demo-app-a" in d for d in watched)
+    assert not [d for d in watched if "grpc-health" in d or "tls-echo" in d]
