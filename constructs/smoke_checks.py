@@ -85,7 +85,10 @@ def smoke_checks(cfg: AppConfig, *, caller: str = SMOKE_ROLE, account: str | Non
     for route in cfg.routes:
         refused = account is not None and not _admits_account(cfg, route, account)
         if route.protocol in ("GRPC", "TLS"):
-            checks += [{**c, "caller": caller} for c in _stream_checks(route)]
+            # A refusal there is a gRPC status or a reset handshake, not the 403 the HTTP checks expect: a route that
+            # does not admit the consumer is not checked from it (a TLS route admits only this app's VPCs).
+            if not refused:
+                checks += [{**c, "caller": caller} for c in _stream_checks(route)]
             continue
         for index, rule in enumerate(route.rules, start=1):
             check = {**_check(cfg, route, rule, index), "caller": caller}

@@ -422,3 +422,11 @@ def test_no_target_health_alarm_where_lattice_checks_no_health(protocols: Synthe
     watched = [d for d in descriptions if "has no healthy Lattice target" in d]
     assert any("demo-app-a" in d for d in watched)
     assert not [d for d in watched if "grpc-health" in d or "tls-echo" in d]
+
+
+def test_a_consumer_checks_only_the_grpc_and_tls_routes_that_admit_it() -> None:
+    consumer = {"name": "team-b", "account": "222222222222", "vpcCidr": "10.3.0.0/16"}
+    admitted = _route("g", "GRPC", access={"allow": [{"account": "222222222222"}]})
+    cfg = parse(**config_of(admitted, _route("h", "GRPC"), _route("t", "TLS"), consumers=[consumer]))
+    checks = smoke_checks(cfg, caller="consumer team-b", account="222222222222")
+    assert [c["route"] for c in checks] == ["default/g"]
