@@ -202,7 +202,7 @@ def test_deletion_order_routes_gateway_class_controller_crds(synth: Synthesized,
         assert not reaches(gw, then, first)
 
 
-@pytest.mark.parametrize("which", ["synth", "variant"])
+@pytest.mark.parametrize("which", ["synth", "variant", "protocols"])
 def test_every_object_the_controller_finalizes_is_released_by_its_guard_before_kubectl_deletes_it(
     request: pytest.FixtureRequest, which: str
 ) -> None:
@@ -262,6 +262,9 @@ def test_every_object_the_controller_finalizes_is_released_by_its_guard_before_k
     assert guarded >= {(p.split("/")[2], p.split("/")[-2]) for p in guards}
     assert guarded == {
         ("gateway.networking.k8s.io", "httproutes"),
+        # Route kinds of the other protocols (issue 26): named whatever the config emits now.
+        ("gateway.networking.k8s.io", "grpcroutes"),
+        ("gateway.networking.k8s.io", "tlsroutes"),
         ("gateway.networking.k8s.io", "gateways"),
         ("application-networking.k8s.aws", "iamauthpolicies"),
     }
