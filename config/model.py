@@ -54,6 +54,9 @@ PathType = Literal["PathPrefix", "Exact"]
 HealthProtocol = Literal["HTTP", "HTTPS"]
 HealthProtocolVersion = Literal["HTTP1", "HTTP2"]
 RouteProtocol = Literal["HTTP", "HTTPS", "GRPC", "TLS"]
+# The Gateway API kind each protocol's route is emitted as (constructs/k8s_objects.py builds them; make impact reads
+# it here, without the CDK runtime).
+ROUTE_KINDS: dict[str, str] = {"HTTP": "HTTPRoute", "HTTPS": "HTTPRoute", "GRPC": "GRPCRoute", "TLS": "TLSRoute"}
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
 # Lattice and controller limits (SPEC §3).

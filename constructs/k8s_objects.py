@@ -16,7 +16,7 @@ from config.lattice_names import (
     route_object_name,
     service_name_override,
 )
-from config.model import SIGNING_SIDECAR_PORT, App, AppConfig, HealthCheck, Route, RouteRule
+from config.model import ROUTE_KINDS, SIGNING_SIDECAR_PORT, App, AppConfig, HealthCheck, Route, RouteRule
 from config.versions import CONTROLLER_NAME, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT
 
 Obj = dict[str, Any]
@@ -38,7 +38,6 @@ SERVICE_PORT = 80
 HTTPS_LISTENER_NAME = "https"
 CERTIFICATE_ARN_OPTION = "application-networking.k8s.aws/certificate-arn"
 UNUSED_CERTIFICATE_REF = "unused"
-ROUTE_KINDS = {"HTTP": "HTTPRoute", "HTTPS": "HTTPRoute", "GRPC": "GRPCRoute", "TLS": "TLSRoute"}
 
 # Lattice keeps routing to a terminating pod until the controller has deregistered it and the change has
 # propagated; aws-application-networking-k8s docs/faq.md ("How do I prevent 503 errors during

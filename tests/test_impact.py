@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from constructs.k8s_objects import ROUTE_KINDS
 
 from config.lattice_names import route_digest
 from tests.conftest import ROOT, TODAY, Synthesized
@@ -361,34 +362,37 @@ def test_kubernetes_object_updates_and_what_they_ignore() -> None:
     assert (change.action, str(change.new)) == ("update", "Deployment default/app")
 
 
-def test_route_hostname_change_keeps_the_lattice_custom_domain() -> None:
-    old = {"G": {"Resources": {"R": manifest(obj("HTTPRoute", "r", hostnames=["a.example.com"]))}}}
-    new = {"G": {"Resources": {"R": manifest(obj("HTTPRoute", "r", hostnames=["b.example.com"]))}}}
+@pytest.mark.parametrize("kind", sorted(set(ROUTE_KINDS.values())))
+def test_route_hostname_change_keeps_the_lattice_custom_domain(kind: str) -> None:
+    old = {"G": {"Resources": {"R": manifest(obj(kind, "r", hostnames=["a.example.com"]))}}}
+    new = {"G": {"Resources": {"R": manifest(obj(kind, "r", hostnames=["b.example.com"]))}}}
     (change,) = run(old, new).kubernetes
     assert change.action == "update"
     assert "keeps the custom domain name it was created with" in change.note
 
 
-def test_a_new_route_object_that_keeps_a_deleted_ones_hostname_is_said_to_need_two_deploys() -> None:
+@pytest.mark.parametrize("kind", sorted(set(ROUTE_KINDS.values())))
+def test_a_new_route_object_that_keeps_a_deleted_ones_hostname_is_said_to_need_two_deploys(kind: str) -> None:
     """Renamed with its hostname kept, alone (a delete + create pair) or among several (separate deletes and
-    creates): each new route names the old one whose hostname it takes; a new hostname is no such case."""
-    a, b = obj("HTTPRoute", "a-111111", hostnames=["a.example.com"]), obj("HTTPRoute", "b-111111", hostnames=["b.x"])
+    creates): each new route names the old one whose hostname it takes; a new hostname is no such case. For every
+    kind a route is emitted as (each is a Lattice service with a custom domain)."""
+    a, b = obj(kind, "a-111111", hostnames=["a.example.com"]), obj(kind, "b-111111", hostnames=["b.x"])
     renamed = [copy.deepcopy(a), copy.deepcopy(b)]
     renamed[0]["metadata"]["name"], renamed[1]["metadata"]["name"] = "a-222222", "b-222222"
     (alone,) = run(
         {"G": {"Resources": {"R": manifest(a)}}}, {"G": {"Resources": {"R2": manifest(renamed[0])}}}
     ).kubernetes
     assert (alone.action, alone.blocking) == ("replace", True)
-    assert "takes over the hostname a.example.com of HTTPRoute default/a-111111" in alone.note
+    assert f"takes over the hostname a.example.com of {kind} default/a-111111" in alone.note
     assert "not in one deploy" in alone.note
     old = {"G": {"Resources": {"A": manifest(a), "B": manifest(b)}}}
     changes = run(old, {"G": {"Resources": {"A2": manifest(renamed[0]), "B2": manifest(renamed[1])}}}).kubernetes
     created = {str(c.new): c.note for c in changes if c.action == "create"}
-    assert created.keys() == {"HTTPRoute default/a-222222", "HTTPRoute default/b-222222"}
+    assert created.keys() == {f"{kind} default/a-222222", f"{kind} default/b-222222"}
     assert [c.action for c in changes if c.blocking] == ["create", "create"]
-    assert "of HTTPRoute default/a-111111" in created["HTTPRoute default/a-222222"]
-    assert "the hostname b.x of HTTPRoute default/b-111111" in created["HTTPRoute default/b-222222"]
-    moved = obj("HTTPRoute", "a-333333", hostnames=["new.example.com"])
+    assert f"of {kind} default/a-111111" in created[f"{kind} default/a-222222"]
+    assert f"the hostname b.x of {kind} default/b-111111" in created[f"{kind} default/b-222222"]
+    moved = obj(kind, "a-333333", hostnames=["new.example.com"])
     (fine,) = run({"G": {"Resources": {"R": manifest(a)}}}, {"G": {"Resources": {"R2": manifest(moved)}}}).kubernetes
     assert "takes over" not in fine.note and not fine.blocking
 

@@ -23,7 +23,8 @@ subnet or security group a producer's cleanup deletes while a later stack still 
 that kubectl's prune would leave behind (orphaned) or delete although the new templates keep it.
 
 Exit status: 0; 1 with --fail-on-stateful when a stateful resource would be replaced or removed, when a new
-HTTPRoute would take over a hostname the same deploy deletes only afterwards (the deploy cannot succeed), or on any
+route (any kind) would take over a hostname the same deploy deletes only afterwards, or a route changes kind (the
+deploy cannot succeed), or on any
 other [BLOCKING] change; 2 on bad input (configuration, unreadable assembly, AWS errors with --deployed), always in
 one line.
 """
@@ -52,6 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (make impact): the app's packages live in the repo root
     sys.path.insert(0, str(ROOT))
 
+from config.model import ROUTE_KINDS  # noqa: E402
 from tools.synth import Assembly, cdk_json_context, read_assembly  # noqa: E402
 
 Template = dict[str, Any]
@@ -147,8 +149,11 @@ SERVICE_CREATE_ONLY: dict[str, tuple[tuple[str, ...], ...]] = {
 # gateways and resources that are associated with the VPC"); read 2026-12-05.
 IN_USE_UNDELETABLE = frozenset({"AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::SecurityGroup"})
 # What deleting and creating a Kubernetes object means here.
+# Every kind a route is emitted as (HTTPRoute, GRPCRoute, TLSRoute): each is a Lattice service with a custom domain.
+ROUTE_OBJECT_KINDS = frozenset(ROUTE_KINDS.values())
+ROUTE_NOTE = "a new Lattice service and a new Lattice DNS name (the CNAME follows)"
 K8S_NOTES = {
-    "HTTPRoute": "a new Lattice service and a new Lattice DNS name (the CNAME follows)",
+    **dict.fromkeys(sorted(ROUTE_OBJECT_KINDS), ROUTE_NOTE),
     "Service": "a new Lattice target group",
     "Namespace": "deleting it deletes every object in it",
     "Gateway": "its routes detach until the new Gateway is programmed",
@@ -1126,7 +1131,9 @@ def _without_prune_label(doc: Any) -> Any:
 
 
 def _update_note(kind: str, before: Any, after: Any) -> str:
-    if kind == "HTTPRoute" and before.get("spec", {}).get("hostnames") != after.get("spec", {}).get("hostnames"):
+    if kind in ROUTE_OBJECT_KINDS and (before.get("spec") or {}).get("hostnames") != (after.get("spec") or {}).get(
+        "hostnames"
+    ):
         # aws-application-networking-k8s v2.1.3 pkg/deploy/lattice/service_manager.go: CustomDomainName is only
         # part of CreateService; updates leave it.
         return "the Lattice service keeps the custom domain name it was created with; rename the route for a new one"
@@ -1182,10 +1189,10 @@ def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any
     gone_hosts = {
         host: o
         for o in sorted(set(before) - set(after))
-        if o.kind == "HTTPRoute" and (host := _first_hostname(before[o][1])) is not None
+        if o.kind in ROUTE_OBJECT_KINDS and (host := _first_hostname(before[o][1])) is not None
     }
     for i, change in enumerate(changes):
-        if change.action in {"replace", "create"} and change.new is not None and change.kind == "HTTPRoute":
+        if change.action in {"replace", "create"} and change.new is not None and change.kind in ROUTE_OBJECT_KINDS:
             host = _first_hostname(after[change.new][1])
             if host is not None and host in gone_hosts:
                 note = HOSTNAME_KEPT.format(host=host, old=gone_hosts[host])
