@@ -335,7 +335,7 @@ def test_renamed_kubernetes_object_is_a_delete_and_a_create_or_an_orphan() -> No
     """In another manifest resource, the old one's Delete deletes the old object; in the same one, kubectl's prune
     leaves it (custom kinds are not on its allowlist; tests/test_impact_kubectl.py has the rules)."""
     old = {"G": {"Resources": {"R": manifest(obj("HTTPRoute", "a", hostnames=["REGION.example.com"]), token=True)}}}
-    for changed in (obj("HTTPRoute", "b"), obj("HTTPRoute", "a", namespace="apps"), obj("GRPCRoute", "a")):
+    for changed in (obj("HTTPRoute", "b"), obj("HTTPRoute", "a", namespace="apps"), obj("Service", "a")):
         new = {"G": {"Resources": {"R": manifest(changed)}}}
         orphan, create = run(old, new).kubernetes
         assert (orphan.action, str(orphan.old), orphan.blocking) == ("orphan", "HTTPRoute default/a", True)
@@ -343,6 +343,49 @@ def test_renamed_kubernetes_object_is_a_delete_and_a_create_or_an_orphan() -> No
     (route,) = run(old, {"G": {"Resources": {"R2": manifest(obj("HTTPRoute", "b"))}}}).kubernetes
     assert (route.action, str(route.new)) == ("replace", "HTTPRoute default/b")
     assert route.note == "a new Lattice service and a new Lattice DNS name (the CNAME follows)"
+
+
+KIND_PAIRS = [(a, b) for a in sorted(set(ROUTE_KINDS.values())) for b in sorted(set(ROUTE_KINDS.values())) if a != b]
+
+
+@pytest.mark.parametrize(("before", "after"), KIND_PAIRS)
+@pytest.mark.parametrize("holder", ["R", "R2"])
+def test_a_route_that_changes_kind_is_refused_with_a_remedy_that_works(before: str, after: str, holder: str) -> None:
+    """Every pair of route kinds (from ROUTE_KINDS: a protocol change across kinds keeps the object's and the
+    Lattice service's name, both of <cluster>/<hostname>): one blocking change that says why, whether the new
+    object sits in the same manifest resource (prune would orphan the old one) or another (cleanup deletes the
+    old one after); the refusal's remedy is two deploys, a new hostname or a recreated stack, never a kubectl
+    delete after ALLOW_REPLACEMENT."""
+    old = {"G": {"Resources": {"R": manifest(obj(before, "r-abc123", hostnames=["a.example.com"]))}}}
+    new = {"G": {"Resources": {holder: manifest(obj(after, "r-abc123", hostnames=["a.example.com"]))}}}
+    result = run(old, new)
+    (change,) = result.kubernetes
+    assert (change.action, change.blocking, change.cause) == ("replace", True, "kind changed")
+    assert (str(change.old), str(change.new)) == (f"{before} default/r-abc123", f"{after} default/r-abc123")
+    assert f"changes kind from {before}" in change.note and "ConflictError" in change.note
+    text = impact.refusal(result, "ALLOW_REPLACEMENT=1")
+    assert "would change kind" in text and "remove the route, deploy, then add it" in text
+    assert "kubectl delete" not in text and "takes over the hostname" not in text
+
+
+@pytest.mark.parametrize(("before", "after"), KIND_PAIRS)
+def test_the_two_deploys_the_kind_change_refusal_recommends_are_each_clean(before: str, after: str) -> None:
+    """Remove the route, deploy; add it with its new kind, deploy: neither step blocks."""
+    old = {"G": {"Resources": {"R": manifest(obj(before, "r-abc123", hostnames=["a.example.com"]))}}}
+    gone: dict[str, Any] = {"G": {"Resources": {"Other": manifest(obj("Service", "s"))}}}
+    new = {"G": {"Resources": {"R": manifest(obj(after, "r-abc123", hostnames=["a.example.com"]))}}}
+    assert not run(old, gone).blocking
+    assert not run(gone, new).blocking
+
+
+@pytest.mark.parametrize("protocols", [("HTTP", "HTTPS"), ("HTTPS", "HTTP")])
+def test_a_protocol_change_within_a_kind_is_an_update(protocols: tuple[str, str]) -> None:
+    """HTTP <-> HTTPS keeps the HTTPRoute (only its listener moves): no kind change."""
+    kinds = [ROUTE_KINDS[p] for p in protocols]
+    old = {"G": {"Resources": {"R": manifest(obj(kinds[0], "r", hostnames=["a.x"], rules=[protocols[0]]))}}}
+    new = {"G": {"Resources": {"R": manifest(obj(kinds[1], "r", hostnames=["a.x"], rules=[protocols[1]]))}}}
+    (change,) = run(old, new).kubernetes
+    assert (change.action, change.cause) == ("update", "")
 
 
 def _where(doc: dict[str, Any]) -> tuple[str, str]:

@@ -172,6 +172,25 @@ HOSTNAME_KEPT_HINT = (
     "change); see README 'Renaming a route but keeping its hostname'."
 )
 
+# A route whose protocol moves it to another kind (HTTP/HTTPS <-> GRPC <-> TLS) under the same name and hostname:
+# its object name and Lattice service name carry the digest of <cluster>/<hostname> only
+# (config/lattice_names.py), so the new kind's object asks for the Lattice service the old kind's still holds,
+# whose tags name the old route type, and controller v2.1.3 refuses it with a ConflictError ("two services with
+# same namespace-name but different routeType": aws-application-networking-k8s v2.1.3
+# pkg/deploy/lattice/service_manager.go lines 183-188, read 2026-12-05). The DNS record then waits
+# dnsRecordTimeoutMinutes and the update rolls back; deleting the old object afterwards would not help either.
+ROUTE_KIND_CHANGED = (
+    "changes kind from {old_kind} (same name and hostname): the controller finds the Lattice service of the "
+    "{old_kind} and refuses it (ConflictError: another route type), so the DNS record times out and the update "
+    "rolls back; see README 'Changing a route's protocol'"
+)
+ROUTE_KIND_CHANGED_HINT = (
+    "Change a route's protocol across kinds in two deploys: remove the route, deploy, then add it with its new "
+    "protocol, deploy (the route is down in between); or give it a new hostname (a new Lattice service; clients "
+    "move to the new name); or recreate the stack ({stacks}: destroy, then deploy). See README 'Changing a "
+    "route's protocol'."
+)
+
 # An object the deploy would leave behind (kubectl's prune skips it) or delete although the new templates keep it.
 KUBECTL_BLOCKING_HINT = (
     "Recreate the stack instead (destroy it, then deploy: {stacks}), or deploy anyway (ALLOW_REPLACEMENT=1) and "
@@ -597,9 +616,10 @@ class K8sChange:
     old: K8sObject | None
     new: K8sObject | None
     note: str = ""
-    # The deploy cannot do it (HOSTNAME_KEPT), or leaves the cluster unlike the templates (an object orphaned, or
-    # deleted though kept): --fail-on-stateful refuses it.
+    # The deploy cannot do it (HOSTNAME_KEPT, ROUTE_KIND_CHANGED), or leaves the cluster unlike the templates (an
+    # object orphaned, or deleted though kept): --fail-on-stateful refuses it.
     blocking: bool = False
+    cause: str = ""  # of a blocking change with a new object: "hostname kept" | "kind changed"
 
     @property
     def kind(self) -> str:
@@ -1196,8 +1216,31 @@ def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any
             host = _first_hostname(after[change.new][1])
             if host is not None and host in gone_hosts:
                 note = HOSTNAME_KEPT.format(host=host, old=gone_hosts[host])
-                changes[i] = dataclasses.replace(change, note=note, blocking=True)
-    return changes
+                changes[i] = dataclasses.replace(change, note=note, blocking=True, cause="hostname kept")
+    return _route_kind_changes(stack, changes, set(before) - set(after), set(after) - set(before))
+
+
+def _route_kind_changes(
+    stack: str, changes: list[K8sChange], gone: set[K8sObject], come: set[K8sObject]
+) -> list[K8sChange]:
+    """A route object replaced by one of another route kind under the same namespace and name (the protocol moved
+    it across kinds) is one blocking change (ROUTE_KIND_CHANGED), instead of whatever else the pair was called (an
+    orphan and a create, a replace, a hostname kept)."""
+    olds = {(o.namespace, o.name): o for o in gone if o.kind in ROUTE_OBJECT_KINDS}
+    pairs = [
+        (old, new)
+        for new in sorted(come)
+        if new.kind in ROUTE_OBJECT_KINDS and (old := olds.get((new.namespace, new.name))) and old.kind != new.kind
+    ]
+    if not pairs:
+        return changes
+    involved = {o for pair in pairs for o in pair}
+    kept = [c for c in changes if c.old not in involved and c.new not in involved]
+    note = ROUTE_KIND_CHANGED.format
+    return kept + [
+        K8sChange(stack, "replace", old, new, note(old_kind=old.kind), blocking=True, cause="kind changed")
+        for old, new in pairs
+    ]
 
 
 def minor_step(before: str, after: str) -> int | None:
@@ -1333,7 +1376,7 @@ def refusal(impact: Impact, hint: str) -> str:
         for c in impact.stateful:
             why = "; ".join(c.reasons) if c.reasons else "removed from the template"
             lines.append(f"  {c.stack} {c.logical_id} ({c.type}): {why}")
-    hostnames = [k for k in impact.blocking if k.new is not None]
+    hostnames = [k for k in impact.blocking if k.new is not None and k.cause != "kind changed"]
     if hostnames:
         lines.append(
             f"impact: refusing: {len(hostnames)} route(s) would take over a hostname that another route keeps "
@@ -1341,6 +1384,13 @@ def refusal(impact: Impact, hint: str) -> str:
         )
         lines += [f"  {k.stack} {k.new}: {k.note}" for k in hostnames]
         lines.append(HOSTNAME_KEPT_HINT.format(stacks=", ".join(sorted({k.stack for k in hostnames}))))
+    if kinds := [k for k in impact.blocking if k.cause == "kind changed"]:
+        lines.append(
+            f"impact: refusing: {len(kinds)} route(s) would change kind under a Lattice service the old kind holds: "
+            "the controller refuses each, its DNS record waits dnsRecordTimeoutMinutes, then the update rolls back:"
+        )
+        lines += [f"  {k.stack} {k.old} -> {k.new}: {k.note}" for k in kinds]
+        lines.append(ROUTE_KIND_CHANGED_HINT.format(stacks=", ".join(sorted({k.stack for k in kinds}))))
     if left := [k for k in impact.blocking if k.new is None]:
         lines.append(f"impact: refusing: {len(left)} Kubernetes object(s) would not end as the templates say:")
         lines += [f"  {k.stack} {k.old}: {k.action}: {k.note}" for k in left]
