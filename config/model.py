@@ -1259,6 +1259,14 @@ class AppConfig(_Model):
         return tuple(a for a in self.apps if any(a in self.callers(r) for r in self.routes))
 
     @property
+    def association_ports(self) -> tuple[int, ...]:
+        """The ports a VPC association's security group admits from its VPC: every Gateway listener's (a client
+        reaches a Lattice service only through what its VPC association's security groups admit:
+        https://docs.aws.amazon.com/vpc-lattice/latest/ug/security-groups.html, read 2026-12-05), with HTTP's 80
+        and HTTPS's 443 always, as before TLS ports existed."""
+        return tuple(sorted({SERVICE_PORT_HTTP, HTTPS_PORT} | {r.listener_port for r in self.routes}))
+
+    @property
     def admits_unsigned(self) -> bool:
         """Some route opts in to unsigned callers: only then does the service network's policy admit them."""
         return self.service_network_auth_type == "AWS_IAM" and any(self.access(r).unsigned for r in self.routes)

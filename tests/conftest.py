@@ -400,6 +400,17 @@ def protocols(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         return Synthesized(outdir, protocols_context(), (PROVIDER_ACCOUNT, PROVIDER_REGION), reuse=ready)
 
 
+@pytest.fixture(scope="session")
+def protocols_consumers(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The protocols example with VARIANT's two consumers (their stacks get the same routes) and its TLS route on a
+    port of its own, without cdk-nag (tests/test_listener_ports.py)."""
+    context = {**protocols_context(), "consumers": VARIANT["consumers"]}
+    routes = [{**r, "port": 8443} if r.get("protocol") == "TLS" else r for r in json.loads(context["routes"])]
+    context["routes"] = json.dumps(routes)
+    with shared_synthesis(tmp_path_factory, "protocols-consumers") as (outdir, ready):
+        return Synthesized(outdir, context, (PROVIDER_ACCOUNT, PROVIDER_REGION), nag=False, reuse=ready)
+
+
 # The pipeline (tests/test_pipeline.py): two synths, each holding the whole app in every stage.
 ARN = "arn:aws:codeconnections:us-east-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
 REPO = "example/eks-lattice-gateway"
