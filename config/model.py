@@ -794,6 +794,13 @@ class Route(_Model):
                         why = ("a GRPCRoute matches gRPC services and methods (grpcService, grpcMethod) and headers, "
                                "not paths or HTTP methods (Gateway API v1.5.1 GRPCRoute CRD)")  # fmt: skip
                         problems.append(((*at, key), why))
+            if self.protocol == "GRPC" and rule.headers and rule.grpc_service is None:
+                # A GRPCRoute match without a method: controller v2.1.3 reads the match's method.type without a nil
+                # check (aws-application-networking-k8s v2.1.3 pkg/gateway/model_build_rule.go lines 205-210, read
+                # 2026-12-05), so its rule builder fails on it; every match this app emits names a service.
+                why = ("needs grpcService on a GRPC route: the controller (v2.1.3) cannot build a gRPC match without "
+                       "a method service; leave headers out for the route's default rule")  # fmt: skip
+                problems.append(((*at, "headers"), why))
             if self.protocol == "TLS" and not rule.is_default:
                 matched: tuple[tuple[str, object], ...] = (
                     ("pathPrefix", rule.path_prefix),

@@ -114,6 +114,13 @@ BAD: list[tuple[dict[str, Any], str]] = [
         config_of(_route("a", "GRPC", rules=[{"grpcMethod": "M", "backends": [{"app": "grpc"}]}])),
         "routes[0].rules[0].grpcMethod: needs grpcService",
     ),
+    # Controller v2.1.3 reads a GRPCRoute match's method without a nil check (model_build_rule.go 205-210).
+    (
+        config_of(
+            _route("a", "GRPC", rules=[{"headers": [{"name": "x", "value": "1"}], "backends": [{"app": "grpc"}]}])
+        ),
+        "routes[0].rules[0].headers: needs grpcService on a GRPC route",
+    ),
     (
         config_of(_route("a", "GRPC", rules=[{"grpcService": "1x", "backends": [{"app": "grpc"}]}])),
         "not a gRPC service",
@@ -182,6 +189,30 @@ def test_a_certificate_of_another_region_is_refused_naming_the_key() -> None:
     GatewayStack._certificates_in_region(there, cfg)  # type: ignore[arg-type]
     agnostic = cdk.Stack(app, "U")
     GatewayStack._certificates_in_region(agnostic, cfg)  # type: ignore[arg-type]
+
+
+GRPC_RULE_KEYS: dict[str, Any] = {
+    "grpcService": "a.B",
+    "grpcMethod": "M",
+    "headers": [{"name": "x-team", "value": "1"}],
+}
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [tuple(k for i, k in enumerate(GRPC_RULE_KEYS) if mask >> i & 1) for mask in range(2 ** len(GRPC_RULE_KEYS))],
+)
+def test_every_grpc_rule_the_model_accepts_names_a_service_in_every_match(keys: tuple[str, ...]) -> None:
+    """Every shape of gRPC rule (each subset of its match keys): accepted only if each match of the GRPCRoute it
+    becomes has method.service, or it has no matches (the default rule). Controller v2.1.3's rule builder reads the
+    match's method without a nil check (pkg/gateway/model_build_rule.go lines 205-210, read 2026-12-05)."""
+    rule = {**{k: GRPC_RULE_KEYS[k] for k in keys}, "backends": [{"app": "grpc"}]}
+    try:
+        cfg = parse(**config_of(_route("a", "GRPC", rules=[rule])))
+    except ConfigError:
+        return
+    (built,) = route_object(cfg, cfg.routes[0])["spec"]["rules"]
+    assert all(m.get("method", {}).get("service") for m in built.get("matches", [])), built
 
 
 def test_good_input_of_every_protocol_is_accepted() -> None:
