@@ -830,10 +830,12 @@ _TARGET_KIND: dict[str, Literal["HTTP", "GRPC", "TCP"]] = {
 def _hostname_taken(route: Route, first: Route) -> str:
     if route.protocol == first.protocol:
         return f"{route.hostname!r} is already used by another route"
-    return (f"{route.hostname!r} is already {first.namespace}/{first.name}'s ({first.protocol}); each route is a "
-            "Lattice service whose custom domain name is its hostname, and a custom domain name is unique within a "
-            "service network (VPC Lattice User Guide, service-custom-domain-name.html): serve "
-            f"{route.protocol} on another hostname")  # fmt: skip
+    # Lattice itself could carry HTTP:80 and HTTPS:443 on one service (controller v2.1.3 docs/guides/https.md, read
+    # 2026-12-05); this app does not: a route has one protocol and is one Lattice service named after its hostname.
+    return (f"{route.hostname!r} is already {first.namespace}/{first.name}'s ({first.protocol}); in this app a "
+            "route has one protocol and is one Lattice service whose custom domain name is its hostname, and a "
+            "custom domain name is unique within a service network (VPC Lattice User Guide, "
+            f"service-custom-domain-name.html): serve {route.protocol} on another hostname")  # fmt: skip
 
 
 def _drop_unset_new_keys(data: Any, keys: tuple[str, ...]) -> Any:

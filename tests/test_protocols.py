@@ -132,7 +132,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
     # One hostname, two protocols: two Lattice services with one custom domain name (unique per network).
     (
         config_of(_route("a", "HTTP"), _route("b", "HTTPS", hostname="a.example.com")),
-        "routes[1].hostname: 'a.example.com' is already default/a's (HTTP); each route is a Lattice service",
+        "routes[1].hostname: 'a.example.com' is already default/a's (HTTP); in this app a route has one protocol",
     ),
     # TLS listeners read no identities (VPC Lattice User Guide, TLS listeners).
     (
@@ -189,6 +189,22 @@ def test_a_certificate_of_another_region_is_refused_naming_the_key() -> None:
     GatewayStack._certificates_in_region(there, cfg)  # type: ignore[arg-type]
     agnostic = cdk.Stack(app, "U")
     GatewayStack._certificates_in_region(agnostic, cfg)  # type: ignore[arg-type]
+
+
+PROTOCOLS = sorted(set(ROUTE_KINDS))
+
+
+@pytest.mark.parametrize(("first", "second"), [(a, b) for a in PROTOCOLS for b in PROTOCOLS if a != b])
+def test_one_hostname_on_two_protocols_is_refused_for_this_apps_reason(first: str, second: str) -> None:
+    """Every pair of protocols on one hostname: refused naming the key, for this app's one-protocol-per-route model
+    (Lattice itself can carry HTTP:80 and HTTPS:443 on one service: controller v2.1.3 docs/guides/https.md attaches
+    one HTTPRoute to both listeners), never for a claim that Lattice cannot."""
+    second_route = _route("b", second, hostname="a.example.com")
+    with pytest.raises(ConfigError) as refused:
+        parse(**config_of(_route("a", first), second_route))
+    (line,) = [x for x in refused.value.lines if x.startswith("routes[1].hostname:")]
+    assert f"is already default/a's ({first}); in this app a route has one protocol" in line
+    assert f"serve {second} on another hostname" in line
 
 
 GRPC_RULE_KEYS: dict[str, Any] = {
