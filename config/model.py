@@ -84,6 +84,10 @@ AZ_ID = r"[a-z]+[0-9]+-az[0-9]+"  # use1-az1, apne2-az3
 URL_PATH = r"/(?:[-A-Za-z0-9/._~&+=:@]|%[0-9A-Fa-f]{2})*"
 URL_PATH_REFUSED = r"//|/\./|/\.\./|%2[fF]|/\.\.?$"
 MAX_PATH_LENGTH = 200
+# A Gateway holds at most 64 listeners: spec.listeners maxItems in the Gateway API v1.5.1 Gateway CRD
+# (gateway.networking.k8s.io_gateways.yaml, v1 and v1beta1; read 2026-12-05; tests/test_protocols.py reads it from
+# ../shared/reference). The listeners follow from the routes (constructs/k8s_objects.listeners).
+MAX_GATEWAY_LISTENERS = 64
 # Lattice header matches (botocore vpc-lattice HeaderMatchName max 100, HeaderMatchExact max 200; the CRD
 # allows 256 and 4096). Read 2026-12-05.
 MAX_HEADER_NAME = 100
@@ -1112,6 +1116,7 @@ class AppConfig(_Model):
             problems += self._calls(i, app)
             problems += self._one_target_kind(i, app)
         problems += self._sidecar_ports()
+        problems += self._listener_count()
         if not problems:
             problems += self._policy_sizes()
         app_cidrs = {"clusterVpcCidr": cluster_net, "clientVpcCidr": client_net}
@@ -1266,6 +1271,26 @@ class AppConfig(_Model):
         if self.service_network_auth_type == "NONE":
             return ()
         return tuple(a for a in self.apps if any(a in self.callers(r) for r in self.routes))
+
+    def _listener_count(self) -> list[Problem]:
+        """The Gateway's listeners within its CRD's limit: one for HTTP, one shared by HTTPS and gRPC routes without
+        a certificate, one per hostname with certificateArn, one per TLS port (constructs/k8s_objects.listener_name);
+        the route that adds the listener past the limit is named."""
+        seen: set[tuple[str, object]] = set()
+        for i, route in enumerate(self.routes):
+            if route.protocol == "TLS":
+                seen.add(("TLS", route.listener_port))
+            elif route.protocol == "HTTP" or route.certificate_arn is None:
+                seen.add((route.protocol if route.protocol == "HTTP" else "HTTPS", None))
+            else:
+                seen.add(("HTTPS", route.hostname))
+            if len(seen) > MAX_GATEWAY_LISTENERS:
+                key = "port" if route.protocol == "TLS" else "certificateArn"
+                why = (f"needs listener {len(seen)} of the Gateway; the Gateway API CRD allows at most "
+                       f"{MAX_GATEWAY_LISTENERS} (one per TLS port, one per HTTPS/GRPC hostname with a "
+                       "certificate)")  # fmt: skip
+                return [(("routes", i, key), why)]
+        return []
 
     @property
     def association_ports(self) -> tuple[int, ...]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+import yaml
 from constructs.k8s_objects import (
     CERTIFICATE_ARN_OPTION,
     ROUTE_KINDS,
@@ -26,6 +27,7 @@ from k8s_schemas import validate_object
 
 from config import AppConfig, ConfigError, parse_context
 from config.access_policy import Identities
+from config.model import MAX_GATEWAY_LISTENERS
 from stacks.gateway_stack import GatewayStack
 from tests.conftest import PROTOCOLS_CERTIFICATE, Synthesized, protocols_context
 from tests.crd_rules import violations
@@ -205,6 +207,39 @@ def test_one_hostname_on_two_protocols_is_refused_for_this_apps_reason(first: st
     (line,) = [x for x in refused.value.lines if x.startswith("routes[1].hostname:")]
     assert f"is already default/a's ({first}); in this app a route has one protocol" in line
     assert f"serve {second} on another hostname" in line
+
+
+def test_the_listener_cap_is_the_gateway_crds(reference_dir: Path) -> None:
+    """MAX_GATEWAY_LISTENERS is spec.listeners' maxItems in every served version of the pinned Gateway CRD."""
+    crd = yaml.safe_load(
+        (reference_dir / "crds" / "gateway-api-v1.5.1" / "gateway.networking.k8s.io_gateways.yaml").read_text()
+    )
+    limits = {
+        v["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["listeners"]["maxItems"]
+        for v in crd["spec"]["versions"]
+        if v["served"]
+    }
+    assert limits == {MAX_GATEWAY_LISTENERS}
+
+
+@pytest.mark.parametrize("protocol", ["TLS", "HTTPS", "GRPC"])
+def test_more_listeners_than_a_gateway_holds_are_refused_naming_the_key(protocol: str) -> None:
+    """Each kind of route that adds a listener of its own (a TLS port, an HTTPS or gRPC hostname with a
+    certificate): up to the cap the config is accepted and the Gateway has exactly that many listeners; one more
+    is refused at the route that needs it."""
+
+    def route(n: int) -> dict[str, Any]:
+        more = {"port": 1000 + n} if protocol == "TLS" else {"certificateArn": CERT}
+        return _route(f"r{n}", protocol, **more)
+
+    # The HTTP route's listener is the first: the cap leaves MAX - 1 for the others.
+    fits = [_route("h", "HTTP"), *(route(n) for n in range(MAX_GATEWAY_LISTENERS - 1))]
+    cfg = parse(**config_of(*fits))
+    assert len(gateway(cfg)["spec"]["listeners"]) == MAX_GATEWAY_LISTENERS
+    with pytest.raises(ConfigError) as refused:
+        parse(**config_of(*fits, route(MAX_GATEWAY_LISTENERS)))
+    key = "port" if protocol == "TLS" else "certificateArn"
+    assert refused.value.lines[0].startswith(f"routes[{MAX_GATEWAY_LISTENERS}].{key}: needs listener 65")
 
 
 GRPC_RULE_KEYS: dict[str, Any] = {
