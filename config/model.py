@@ -121,6 +121,49 @@ TLS_DEFAULT_PORT = 443
 # (...:certificate/[0-9a-z-]+, at most 2048). Lattice takes a certificate of its own region only (ACM certificates
 # are regional: https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html, read 2026-12-05).
 CERTIFICATE_ARN = r"arn:%s:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-z-]+"
+# ... and of its own account: ACM has no resource policy or share of a certificate (botocore acm 2015-12-08
+# service-2.json: no such operation; read 2026-12-05), so a pipeline stage in another account cannot use it.
+_ACM_ARN = re.compile(r"arn:[a-z-]+:acm:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):certificate/.+")
+
+
+def certificate_arns(config: AppConfig) -> list[tuple[str, str]]:
+    """(key, ARN) of every ACM certificate ARN the configuration holds, wherever it is (found by value, so a key
+    that comes to hold one later is found too), keys as ConfigError names them (routes[0].certificateArn)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{key}.{k}" if key else str(k))
+        elif isinstance(value, list | tuple):
+            for i, v in enumerate(value):
+                walk(v, f"{key}[{i}]")
+        elif isinstance(value, str) and _ACM_ARN.fullmatch(value):
+            found.append((key, value))
+
+    walk(config.model_dump(by_alias=True), "")
+    return found
+
+
+def certificate_environment_problems(config: AppConfig, account: str | None, region: str | None) -> list[Problem]:
+    """Each certificate ARN outside the stack's account or region (None: not known at synth, not checked): Lattice
+    takes a certificate of its own region (https://docs.aws.amazon.com/vpc-lattice/latest/ug/service-byoc.html,
+    read 2026-12-05) and ACM shares none across accounts (above)."""
+    problems: list[Problem] = []
+    for key, arn in certificate_arns(config):
+        where = _ACM_ARN.fullmatch(arn)
+        assert where is not None  # certificate_arns matched it
+        for what, mine in (("account", account), ("region", region)):
+            if mine is not None and where[what] != mine:
+                why = f"{arn!r} is in {what} {where[what]}, the stack in {mine}: import or request it there"
+                problems.append((_key_path(key), why))
+    return problems
+
+
+def _key_path(key: str) -> tuple[str | int, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", key) if p)
+
+
 TLS_ACCESS_WHY = (
     "a TLS (passthrough) listener cannot read identities: Lattice limits its auth policies to anonymous principals "
     "and its connections to 10 minutes (VPC Lattice User Guide, TLS listeners)"

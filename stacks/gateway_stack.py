@@ -26,6 +26,7 @@ from constructs.target_health import TargetHealthPublisher
 
 from config import AppConfig, ConfigError
 from config.access_policy import Identities
+from config.model import certificate_environment_problems
 from stacks.platform_stack import PlatformStack
 
 # aws-cdk-lib 2.273.0 core/lib/stack.js: MAX_RESOURCES = 500, CloudFormation's per-stack maximum ("CloudFormation
@@ -34,24 +35,22 @@ MAX_RESOURCES = 500
 
 
 class GatewayStack(Stack):
-    def _certificates_in_region(self, config: AppConfig) -> None:
-        """Lattice takes an ACM certificate of its own region only (ACM certificates are regional); checked when the
-        synth knows the stack's region (a pipeline stage's, or the CLI's with credentials)."""
-        if Token.is_unresolved(self.region):
-            return
-        for i, route in enumerate(config.routes):
-            arn = route.certificate_arn
-            if arn is not None and arn.split(":")[3] != self.region:
-                region = arn.split(":")[3]
-                why = f"{arn!r} is in {region}, {self.stack_name} in {self.region}: import or request it there"
-                raise ConfigError(f"routes[{i}].certificateArn", why)
+    def _certificates_in_environment(self, config: AppConfig) -> None:
+        """Lattice takes an ACM certificate of its own account and region only: checked where the synth knows the
+        stack's account or region (a pipeline stage's, or the CLI's with credentials); every stage gets the same
+        routes, so a stage in another account or region is refused here (config.model.certificate_arns)."""
+        account, region = (None if Token.is_unresolved(v) else v for v in (self.account, self.region))
+        if problems := certificate_environment_problems(config, account, region):
+            key, why = problems[0]
+            name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in key).lstrip(".")
+            raise ConfigError(name, f"{why} ({self.stack_name})")
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: AppConfig, platform: PlatformStack, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self._config = config
-        self._certificates_in_region(config)
+        self._certificates_in_environment(config)
         retention = log_retention(config.log_retention_days)
         # Every configuration change updates this stack, so its weak references to the platform are resolved again
         # (a replaced client VPC or cluster would otherwise stay referenced; issue 23.3).

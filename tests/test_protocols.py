@@ -27,7 +27,7 @@ from k8s_schemas import validate_object
 
 from config import AppConfig, ConfigError, parse_context
 from config.access_policy import Identities
-from config.model import MAX_GATEWAY_LISTENERS
+from config.model import MAX_GATEWAY_LISTENERS, certificate_arns
 from stacks.gateway_stack import GatewayStack
 from tests.conftest import PROTOCOLS_CERTIFICATE, Synthesized, protocols_context
 from tests.crd_rules import violations
@@ -178,25 +178,43 @@ def test_bad_input_is_refused_naming_the_key(overrides: dict[str, Any], expected
     assert any(expected in line for line in refused.value.lines), refused.value.lines
 
 
-def test_a_certificate_of_another_region_is_refused_naming_the_key() -> None:
-    """Lattice takes a certificate of its own region (ACM certificates are regional): checked once the stack's
-    region is known."""
-    cfg = parse(**config_of(_route("a", "HTTPS", certificateArn=CERT)))
-    app = cdk.App()
-    elsewhere = cdk.Stack(app, "S", env=cdk.Environment(account="111111111111", region="eu-west-1"))
-    with pytest.raises(ConfigError) as refused:
-        GatewayStack._certificates_in_region(elsewhere, cfg)  # type: ignore[arg-type]
-    assert refused.value.lines[0].startswith("routes[0].certificateArn: 'arn:aws:acm:us-east-1:")
-    there = cdk.Stack(app, "T", env=cdk.Environment(account="111111111111", region="us-east-1"))
-    GatewayStack._certificates_in_region(there, cfg)  # type: ignore[arg-type]
-    agnostic = cdk.Stack(app, "U")
-    GatewayStack._certificates_in_region(agnostic, cfg)  # type: ignore[arg-type]
+def _stack(account: str | None, region: str | None) -> cdk.Stack:
+    env = None if account is None and region is None else cdk.Environment(account=account, region=region)
+    return cdk.Stack(cdk.App(), "S", env=env)
 
 
-PROTOCOLS = sorted(set(ROUTE_KINDS))
+def test_every_certificate_arn_a_config_holds_is_checked_against_the_stacks_account_and_region() -> None:
+    """Every ACM ARN in the configuration (found by value: routes with their own certificate, two of them here),
+    moved in turn to another account and to another region, is refused naming its key once the stack's account or
+    region is known, and accepted in its own or where neither is known (Lattice takes a certificate of its own
+    region, service-byoc.html; ACM shares none across accounts)."""
+    home = ("111111111111", "us-east-1")
+    routes = [
+        _route("a", "HTTPS", certificateArn=CERT),
+        _route("b", "GRPC", certificateArn=CERT.replace("cafe", "beef")),
+    ]
+    cfg = parse(**config_of(*routes))
+    found = certificate_arns(cfg)
+    assert [k for k, _ in found] == ["routes[0].certificateArn", "routes[1].certificateArn"]
+    assert len(found) == json.dumps(cfg.model_dump(by_alias=True)).count('"arn:aws:acm:')
+    for env in (home, (home[0], None), (None, home[1]), (None, None)):
+        GatewayStack._certificates_in_environment(_stack(*env), cfg)  # type: ignore[arg-type]
+    for i, (key, arn) in enumerate(found):
+        for what, elsewhere in (
+            ("account", arn.replace(home[0], "999999999999")),
+            ("region", arn.replace(home[1], "eu-west-1")),
+        ):
+            moved = [dict(r) for r in routes]
+            moved[i]["certificateArn"] = elsewhere
+            cfg_moved = parse(**config_of(*moved))
+            with pytest.raises(ConfigError) as refused:
+                GatewayStack._certificates_in_environment(_stack(*home), cfg_moved)  # type: ignore[arg-type]
+            assert refused.value.lines[0].startswith(f"{key}: '{elsewhere}' is in {what} "), refused.value.lines
+            # The other half of the environment unknown: that half is not checked.
+            other = (home[0], None) if what == "region" else (None, home[1])
+            GatewayStack._certificates_in_environment(_stack(*other), cfg_moved)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("first", "second"), [(a, b) for a in PROTOCOLS for b in PROTOCOLS if a != b])
 def test_one_hostname_on_two_protocols_is_refused_for_this_apps_reason(first: str, second: str) -> None:
     """Every pair of protocols on one hostname: refused naming the key, for this app's one-protocol-per-route model
     (Lattice itself can carry HTTP:80 and HTTPS:443 on one service: controller v2.1.3 docs/guides/https.md attaches
