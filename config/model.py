@@ -1155,6 +1155,7 @@ class AppConfig(_Model):
 
         if clash := route_name_problem(self.routes, self.cluster_name):
             problems.append((("routes", clash[0], "name"), clash[1]))
+        problems += self._private_ca_callers()
         for i, app in enumerate(self.apps):
             problems += self._calls(i, app)
             problems += self._one_target_kind(i, app)
@@ -1279,6 +1280,30 @@ class AppConfig(_Model):
                        "(aws-sigv4-proxy) forwards HTTP/1.1 with one scheme (--upstream-url-scheme), so an app "
                        "calls only HTTP or only HTTPS routes")  # fmt: skip
                 problems.append((("apps", i, "calls"), why))
+        return problems
+
+    def _private_ca_callers(self) -> list[Problem]:
+        """A route's caBundle (a private CA) reaches only the smoke test: an app that calls the route goes through
+        its signing sidecar, the aws-sigv4-proxy image, built FROM scratch with only the build image's public CA
+        bundle (awslabs/aws-sigv4-proxy Dockerfile at 4165dc7, read 2026-12-05), which cannot verify the route's
+        certificate. Refused at the app's calls entry, or at the route's access.allow entry that names the app."""
+        problems: list[Problem] = []
+        if self.service_network_auth_type == "NONE":  # no sidecar: the app calls with its own trust store
+            return problems
+        for j, route in enumerate(self.routes):
+            if route.ca_bundle is None or route.protocol != "HTTPS":
+                continue
+            for app in self.callers(route):
+                i = self.apps.index(app)
+                named = [k for k, name in enumerate(app.calls) if route in self._called(name)]
+                allowed = [m for m, c in enumerate(self.access(route).allow) if c.app == app.name]
+                key: tuple[str | int, ...] = (
+                    ("apps", i, "calls", named[0]) if named else ("routes", j, "access", "allow", allowed[0])
+                )
+                why = (f"{app.name} would call {route.namespace}/{route.name}, whose certificate is from a private CA "
+                       f"({route.ca_bundle}): the app's signing sidecar (aws-sigv4-proxy, public roots only) cannot "
+                       "verify it; call a route with a publicly trusted certificate, or drop caBundle")  # fmt: skip
+                problems.append((key, why))
         return problems
 
     def _sidecar_ports(self) -> list[Problem]:

@@ -215,6 +215,44 @@ def test_every_certificate_arn_a_config_holds_is_checked_against_the_stacks_acco
             GatewayStack._certificates_in_environment(_stack(*other), cfg_moved)  # type: ignore[arg-type]
 
 
+PRIVATE = _route("p", "HTTPS", caBundle="tests/support/test-ca.pem")
+CALLER_SHAPES: dict[str, tuple[dict[str, Any], str]] = {
+    "calls": (config_of(PRIVATE, apps=[{**APP, "calls": ["p"]}, GRPC_APP, TLS_APP]), "apps[0].calls[0]"),
+    "allow": (
+        config_of({**PRIVATE, "access": {"allow": [{"clientHost": True}, {"app": "web"}]}}),
+        "routes[0].access.allow[1]",
+    ),
+    "neither": (config_of(PRIVATE), ""),
+    "public certificate": (config_of(_route("p", "HTTPS"), apps=[{**APP, "calls": ["p"]}, GRPC_APP, TLS_APP]), ""),
+}
+
+
+@pytest.mark.parametrize("shape", list(CALLER_SHAPES))
+def test_every_certificate_a_routes_client_must_trust_is_in_that_clients_environment(shape: str) -> None:
+    """The clients of a route: its calling apps (through the signing sidecar, aws-sigv4-proxy, whose image holds
+    public roots only) and the smoke test (the caBundle ships beside its handler). A config is accepted only if
+    every client of a route with a private CA has that CA: so no app calls such a route, and the smoke check of the
+    route names a bundle that ships; else it is refused naming the app's calls or allow entry."""
+    overrides, refused_at = CALLER_SHAPES[shape]
+    if refused_at:
+        with pytest.raises(ConfigError) as refused:
+            parse(**overrides)
+        assert refused.value.lines[0].startswith(f"{refused_at}: web would call default/p"), refused.value.lines
+        return
+    cfg = parse(**overrides)
+    shipped = ca_bundle_files(cfg)
+    for route in cfg.routes:
+        if route.ca_bundle is None:
+            continue
+        assert not [a for a in cfg.calling_apps if a in cfg.callers(route)]  # the sidecar has public roots only
+        checks = [c for c in smoke_checks(cfg) if c["route"] == f"{route.namespace}/{route.name}"]
+        assert checks and all(c.get("caBundle") in shipped for c in checks), (checks, shipped.keys())
+
+
+PROTOCOLS = sorted(set(ROUTE_KINDS))
+
+
+@pytest.mark.parametrize(("first", "second"), [(a, b) for a in PROTOCOLS for b in PROTOCOLS if a != b])
 def test_one_hostname_on_two_protocols_is_refused_for_this_apps_reason(first: str, second: str) -> None:
     """Every pair of protocols on one hostname: refused naming the key, for this app's one-protocol-per-route model
     (Lattice itself can carry HTTP:80 and HTTPS:443 on one service: controller v2.1.3 docs/guides/https.md attaches
