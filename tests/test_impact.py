@@ -378,6 +378,44 @@ def test_the_two_deploys_the_kind_change_refusal_recommends_are_each_clean(befor
     assert not run(gone, new).blocking
 
 
+def _gateway(*listeners: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "net", "namespace": "default"},
+        "spec": {"listeners": [{"name": n} for n in listeners]},
+    }
+
+
+def _attached(kind: str, section: str) -> dict[str, Any]:
+    return obj(kind, "r", hostnames=["a.x"], parentRefs=[{"name": "net", "sectionName": section}])
+
+
+# Every way a route's listener moves (README: Protocols): certificateArn dropped, HTTP to HTTPS on the last HTTP
+# route, a TLS port change; and a move whose old listener stays (no disruption).
+MOVES = [
+    ("HTTPRoute", ("http", "https-abc123"), ("http", "https"), "https-abc123", "https", True),
+    ("GRPCRoute", ("https-abc123",), ("https",), "https-abc123", "https", True),
+    ("HTTPRoute", ("http",), ("https",), "http", "https", True),
+    ("TLSRoute", ("tls-443",), ("tls-8443",), "tls-443", "tls-8443", True),
+    ("HTTPRoute", ("http", "https"), ("http", "https"), "http", "https", False),
+]
+
+
+@pytest.mark.parametrize(("kind", "old_listeners", "new_listeners", "old", "new", "disrupted"), MOVES)
+def test_a_route_whose_listener_leaves_the_gateway_is_said_to_be_briefly_detached(
+    kind: str, old_listeners: tuple[str, ...], new_listeners: tuple[str, ...], old: str, new: str, disrupted: bool
+) -> None:
+    before = {"G": {"Resources": {"Gw": manifest(_gateway(*old_listeners)), "R": manifest(_attached(kind, old))}}}
+    after = {"G": {"Resources": {"Gw": manifest(_gateway(*new_listeners)), "R": manifest(_attached(kind, new))}}}
+    changes = run(before, after).kubernetes
+    (route,) = [c for c in changes if c.kind == kind]
+    assert route.action == "update" and not route.blocking
+    assert ("briefly detached" in route.note) is disrupted, route.note
+    if disrupted:
+        assert f"its listener {old} leaves the Gateway" in route.note and f"attaches it to {new}" in route.note
+
+
 @pytest.mark.parametrize("protocols", [("HTTP", "HTTPS"), ("HTTPS", "HTTP")])
 def test_a_protocol_change_within_a_kind_is_an_update(protocols: tuple[str, str]) -> None:
     """HTTP <-> HTTPS keeps the HTTPRoute (only its listener moves): no kind change."""

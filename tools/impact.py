@@ -1217,7 +1217,45 @@ def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any
             if host is not None and host in gone_hosts:
                 note = HOSTNAME_KEPT.format(host=host, old=gone_hosts[host])
                 changes[i] = dataclasses.replace(change, note=note, blocking=True, cause="hostname kept")
+    changes = _listener_moves(changes, before, after)
     return _route_kind_changes(stack, changes, set(before) - set(after), set(after) - set(before))
+
+
+# A route whose listener (sectionName) goes away in the same deploy: dropping certificateArn (https-<digest> to
+# https), HTTP to HTTPS on the last HTTP route, a TLS port change (tls-443 to tls-8443). The Gateway's manifest is
+# applied before the route's, so until the route's own update it names a listener the Gateway no longer has.
+LISTENER_MOVED = (
+    "its listener {old} leaves the Gateway, which is updated before the route: the route is briefly detached "
+    "(requests fail) until its own update attaches it to {new}"
+)
+
+
+def _section_names(doc: Any) -> set[str]:
+    return {str(p["sectionName"]) for p in (doc.get("spec") or {}).get("parentRefs") or [] if p.get("sectionName")}
+
+
+def _listener_moves(
+    changes: list[K8sChange], before: Mapping[K8sObject, tuple[str, Any]], after: Mapping[K8sObject, tuple[str, Any]]
+) -> list[K8sChange]:
+    """Route updates whose old listener the new Gateway lacks get LISTENER_MOVED as a note (a brief disruption,
+    not a blocker)."""
+    listeners = {
+        str(listener.get("name"))
+        for obj, (_, doc) in after.items()
+        if obj.kind == "Gateway"
+        for listener in (doc.get("spec") or {}).get("listeners") or []
+    }
+    moved = []
+    for change in changes:
+        obj = change.new
+        if change.action == "update" and obj is not None and obj.kind in ROUTE_OBJECT_KINDS and obj in before:
+            old, new = _section_names(before[obj][1]), _section_names(after[obj][1])
+            if gone := sorted(old - new - listeners):
+                note = LISTENER_MOVED.format(old=", ".join(gone), new=", ".join(sorted(new)) or "none")
+                moved.append(dataclasses.replace(change, note="; ".join(n for n in (change.note, note) if n)))
+                continue
+        moved.append(change)
+    return moved
 
 
 def _route_kind_changes(
