@@ -29,6 +29,7 @@ from pydantic import (
     Field,
     PlainValidator,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     Strict,
     TypeAdapter,
     ValidationError,
@@ -36,6 +37,7 @@ from pydantic import (
     WithJsonSchema,
     WrapValidator,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -70,6 +72,10 @@ EndpointAccess = Literal["PUBLIC_AND_PRIVATE", "PRIVATE"]
 PathType = Literal["PathPrefix", "Exact"]
 HealthProtocol = Literal["HTTP", "HTTPS"]
 HealthProtocolVersion = Literal["HTTP1", "HTTP2"]
+RouteProtocol = Literal["HTTP", "HTTPS", "GRPC", "TLS"]
+# The Gateway API kind each protocol's route is emitted as (constructs/k8s_objects.py builds them; make impact reads
+# it here, without the CDK runtime).
+ROUTE_KINDS: dict[str, str] = {"HTTP": "HTTPRoute", "HTTPS": "HTTPRoute", "GRPC": "GRPCRoute", "TLS": "TLSRoute"}
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
 # Lattice and controller limits (SPEC §3).
@@ -97,10 +103,90 @@ AZ_ID = r"[a-z]+[0-9]+-az[0-9]+"  # use1-az1, apne2-az3
 URL_PATH = r"/(?:[-A-Za-z0-9/._~&+=:@]|%[0-9A-Fa-f]{2})*"
 URL_PATH_REFUSED = r"//|/\./|/\.\./|%2[fF]|/\.\.?$"
 MAX_PATH_LENGTH = 200
+# A Gateway holds at most 64 listeners: spec.listeners maxItems in the Gateway API v1.5.1 Gateway CRD
+# (gateway.networking.k8s.io_gateways.yaml, v1 and v1beta1; read 2026-12-05; tests/test_protocols.py reads it from
+# ../shared/reference). The listeners follow from the routes (constructs/k8s_objects.listeners).
+MAX_GATEWAY_LISTENERS = 64
 # Lattice header matches (botocore vpc-lattice HeaderMatchName max 100, HeaderMatchExact max 200; the CRD
 # allows 256 and 4096). Read 2026-12-05.
 MAX_HEADER_NAME = 100
 MAX_HEADER_VALUE = 200
+# Protocols (issue 26). Sources, read 2026-12-05:
+# - controller v2.1.3 docs/guides/https.md: an HTTPS listener is mode Terminate only ("For TLS Passthrough, use a
+#   `protocol: TLS` listener with a TLSRoute"); the certificate is the listener option
+#   application-networking.k8s.aws/certificate-arn, else discovered from ACM by the route's first hostname.
+# - controller v2.1.3 pkg/gateway/model_build_lattice_service.go (getACMCertArn) and pkg/aws/services/
+#   cert_discovery.go: discovery lists ISSUED certificates (acm:ListCertificates) and takes the newest exact, then
+#   the newest single-label wildcard match of the hostname; none found is an error (ErrCertificateNotFound) and
+#   the route's Lattice service is not built.
+# - controller v2.1.3 pkg/gateway/model_build_rule.go (updateRuleSpecForGrpcRoute): a gRPC match becomes a POST
+#   rule on path /<service>/<method> (exact) or /<service>/ (prefix); a method without a service is refused; a rule
+#   without matches matches prefix "/" (POST for gRPC).
+# - controller v2.1.3 pkg/gateway/model_build_listener.go (getListenerDefaultAction): a TLS passthrough route has
+#   exactly one rule, which becomes the listener's default action.
+# - Gateway API v1.5.1 GRPCRoute CRD (gateway.networking.k8s.io_grpcroutes.yaml, spec.rules[].matches[].method
+#   CEL): service ^(?i)\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$, method ^[A-Za-z_][A-Za-z_0-9]*$, each at most
+#   1024 characters; the Lattice path they become must also fit MAX_PATH_LENGTH.
+# - VPC Lattice User Guide, "TLS listeners" (https://docs.aws.amazon.com/vpc-lattice/latest/ug/tls-listeners.html):
+#   a custom domain name (the SNI match), only the default rule, a forward to a TCP target group; Lattice cannot
+#   read HTTP, so connections last at most 10 minutes and auth policies are limited to anonymous principals.
+GRPC_SERVICE = r"[A-Za-z_][A-Za-z_0-9]*(?:\.[A-Za-z_][A-Za-z_0-9]*)*"
+GRPC_METHOD = r"[A-Za-z_][A-Za-z_0-9]*"
+SERVICE_PORT_HTTP = 80  # the tutorial's HTTP listener
+HTTPS_PORT = 443  # the HTTPS listener's port (controller docs/guides/https.md)
+TLS_DEFAULT_PORT = 443
+# A certificate ARN both APIs take (botocore 1.44.8, read 2026-12-05): acm's Arn
+# (arn:[\w+=/,.@-]+:acm:[\w+=/,.@-]*:[0-9]+:[\w+=,.@-]+(/[\w+=,.@-]+)*, 20-2048) and vpc-lattice's CertificateArn
+# (...:certificate/[0-9a-z-]+, at most 2048). Lattice takes a certificate of its own region only (ACM certificates
+# are regional: https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html, read 2026-12-05).
+CERTIFICATE_ARN = r"arn:%s:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-z-]+"
+# ... and of its own account: ACM has no resource policy or share of a certificate (botocore acm 2015-12-08
+# service-2.json: no such operation; read 2026-12-05), so a pipeline stage in another account cannot use it.
+_ACM_ARN = re.compile(r"arn:[a-z-]+:acm:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):certificate/.+")
+
+
+def certificate_arns(config: AppConfig) -> list[tuple[str, str]]:
+    """(key, ARN) of every ACM certificate ARN the configuration holds, wherever it is (found by value, so a key
+    that comes to hold one later is found too), keys as ConfigError names them (routes[0].certificateArn)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{key}.{k}" if key else str(k))
+        elif isinstance(value, list | tuple):
+            for i, v in enumerate(value):
+                walk(v, f"{key}[{i}]")
+        elif isinstance(value, str) and _ACM_ARN.fullmatch(value):
+            found.append((key, value))
+
+    walk(config.model_dump(by_alias=True), "")
+    return found
+
+
+def certificate_environment_problems(config: AppConfig, account: str | None, region: str | None) -> list[Problem]:
+    """Each certificate ARN outside the stack's account or region (None: not known at synth, not checked): Lattice
+    takes a certificate of its own region (https://docs.aws.amazon.com/vpc-lattice/latest/ug/service-byoc.html,
+    read 2026-12-05) and ACM shares none across accounts (above)."""
+    problems: list[Problem] = []
+    for key, arn in certificate_arns(config):
+        where = _ACM_ARN.fullmatch(arn)
+        assert where is not None  # certificate_arns matched it
+        for what, mine in (("account", account), ("region", region)):
+            if mine is not None and where[what] != mine:
+                why = f"{arn!r} is in {what} {where[what]}, the stack in {mine}: import or request it there"
+                problems.append((_key_path(key), why))
+    return problems
+
+
+def _key_path(key: str) -> tuple[str | int, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", key) if p)
+
+
+TLS_ACCESS_WHY = (
+    "a TLS (passthrough) listener cannot read identities: Lattice limits its auth policies to anonymous principals "
+    "and its connections to 10 minutes (VPC Lattice User Guide, TLS listeners)"
+)
 
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"  # RFC 1123 label
 _CONSTRAINTS = {"greater_than_equal", "less_than_equal", "string_pattern_mismatch", "string_too_short",
@@ -279,7 +365,29 @@ _SN_NAME = (
     "(3-63 lowercase letters, digits and single hyphens; not starting with 'sn-')"
 )
 _RESYNC = "{input} must be 0 (off) or 5..1440"
+_CA_BUNDLE = "{input!r} is not a relative path of a .pem file (letters, digits, '.', '_', '-' and '/')"
+_GRPC_SERVICE = "{input!r} is not a gRPC service name (dot-separated identifiers, like helloworld.Greeter)"
+_GRPC_METHOD = "{input!r} is not a gRPC method name (an identifier, like SayHello)"
 _PINNED = "(its IAM policy and CRD needs are pinned per release)"
+
+# A CA bundle's path, relative to the project folder (where cdk and make run); no "..": it stays inside.
+CA_BUNDLE_PATH = r"[A-Za-z0-9_][A-Za-z0-9_./-]*\.pem"
+PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
+
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _pem_file(path: str) -> str:
+    if ".." in path.split("/"):
+        raise _error(f"{path!r} leaves the project folder ('..')")
+    file = PROJECT_DIR / path
+    if not file.is_file():
+        raise _error(f"{path!r} is not a file (paths are relative to the project folder)")
+    if PEM_CERTIFICATE not in file.read_text(errors="replace"):
+        raise _error(f"{path!r} holds no PEM certificate ({PEM_CERTIFICATE})")
+    return path
+
 
 K8sName = Annotated[str, Matches(_DNS_LABEL, _K8S_NAME % "", max_length=MAX_K8S_NAME)]
 DnsName = Annotated[str, Matches(rf"(?:{_DNS_LABEL}\.)+{_DNS_LABEL}", _DNS_NAME, max_length=253)]
@@ -333,6 +441,14 @@ RoleArn = Annotated[
         rf"arn:{_PARTITION}:iam::[0-9]{{12}}:role/[A-Za-z0-9_+=,.@/-]{{1,512}}",
         "{input!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)",
         max_length=MAX_ROLE_ARN,
+    ),
+]
+CertificateArn = Annotated[
+    str,
+    Matches(
+        CERTIFICATE_ARN % _PARTITION,
+        "{input!r} is not an ACM certificate ARN (arn:<partition>:acm:<region>:<account>:certificate/<id>)",
+        max_length=2048,
     ),
 ]
 # A container image reference as the distribution grammar has it (distribution/reference, regexp.go): an optional
@@ -473,6 +589,15 @@ class App(_Model):
     ] = ()
     """route names (or namespace/name) its pods call: they get a ServiceAccount, a Pod Identity role and a SigV4
     signing sidecar, and a place in each route's allow list"""
+    args: Annotated[tuple[Annotated[str, Strict(), Field(max_length=1024)], ...], Field(max_length=32)] = ()
+    """arguments to the image's entrypoint (Kubernetes `args`), like ["grpc-health-checking"]; none: the image's"""
+
+    @model_serializer(mode="wrap")
+    def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("args") in ((), []):
+            del data["args"]  # added by issue 26: configs without it digest as they did
+        return data
 
     def model_post_init(self, context: Any) -> None:
         # Private attributes: not input keys, and settable on a frozen model.
@@ -575,14 +700,19 @@ class RouteRule(_Model):
     @staticmethod
     def _schema(schema: dict[str, Any], cls: type[BaseModel]) -> None:
         _describe(schema, cls)
-        schema["oneOf"] = [{"required": ["pathPrefix"]}, {"required": ["path"]}]
+        schema["not"] = {"required": ["pathPrefix", "path"]}
+        schema["dependentRequired"] = {"grpcMethod": ["grpcService"]}
 
     model_config = ConfigDict(json_schema_extra=_schema)
 
     path_prefix: UrlPath | None = None
-    """path-prefix match; give this or `path`"""
+    """path-prefix match; give this or `path` (neither: every path; HTTP and HTTPS routes)"""
     exact_path: UrlPath | None = Field(None, alias="path")
     """exact-match path (instead of pathPrefix)"""
+    grpc_service: Annotated[str, Matches(GRPC_SERVICE, _GRPC_SERVICE, max_length=1024)] | None = None
+    """GRPC routes: the gRPC service matched (like helloworld.Greeter); none: every service"""
+    grpc_method: Annotated[str, Matches(GRPC_METHOD, _GRPC_METHOD, max_length=1024)] | None = None
+    """GRPC routes: the method of grpcService matched (like SayHello); none: every method"""
     headers: Annotated[
         tuple[HeaderMatch, ...],
         Field(max_length=MAX_HEADER_MATCHES),
@@ -597,11 +727,35 @@ class RouteRule(_Model):
 
     @property
     def path_type(self) -> PathType:
-        return "PathPrefix" if self.path_prefix is not None else "Exact"
+        return "Exact" if self.exact_path is not None else "PathPrefix"
 
     @property
     def path(self) -> str:
-        return self.path_prefix if self.path_prefix is not None else str(self.exact_path)
+        """The path matched: a rule without one matches every path, as the controller's "/" prefix."""
+        return self.exact_path if self.exact_path is not None else (self.path_prefix or "/")
+
+    @property
+    def has_path(self) -> bool:
+        return self.path_prefix is not None or self.exact_path is not None
+
+    @property
+    def is_default(self) -> bool:
+        """No match at all: the route's default (Gateway API: a rule without matches matches everything)."""
+        http = self.has_path or self.headers or self.method is not None
+        return not (http or self.grpc_service is not None or self.grpc_method is not None)
+
+    @property
+    def grpc_path(self) -> tuple[PathType, str]:
+        """The Lattice path a gRPC match becomes (controller v2.1.3 model_build_rule.go)."""
+        if self.grpc_service is None:
+            return "PathPrefix", "/"
+        if self.grpc_method is None:
+            return "PathPrefix", f"/{self.grpc_service}/"
+        return "Exact", f"/{self.grpc_service}/{self.grpc_method}"
+
+    @model_serializer(mode="wrap")
+    def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _drop_unset_new_keys(handler(self), ("grpc_service", "grpcService", "grpc_method", "grpcMethod"))
 
     @model_validator(mode="before")
     @classmethod
@@ -614,8 +768,15 @@ class RouteRule(_Model):
     def _one_match_and_traffic(self) -> RouteRule:
         problems = _unique([h.name.lower() for h in self.headers], ("headers",))
         problems += _unique([b.app for b in self.backends], ("backends",))
-        if (self.path_prefix is None) == (self.exact_path is None):
-            problems.append(((), "give exactly one of pathPrefix or path (exact match)"))
+        if self.path_prefix is not None and self.exact_path is not None:
+            problems.append(((), "give at most one of pathPrefix or path (exact match)"))
+        if self.grpc_method is not None and self.grpc_service is None:
+            why = "needs grpcService: Lattice has no suffix match, so the controller refuses a method without a service"
+            problems.append((("grpcMethod",), why))
+        elif self.grpc_service is not None and len(self.grpc_path[1]) > MAX_PATH_LENGTH:
+            path = self.grpc_path[1]
+            why = f"{path} (the Lattice path it becomes) is longer than Lattice's {MAX_PATH_LENGTH} characters"
+            problems.append((("grpcService",), why))
         if all(b.weight == 0 for b in self.backends):
             problems.append((("backends",), "every weight is 0; at least one backend must receive traffic"))
         fail(*problems)
@@ -638,6 +799,43 @@ class Route(_Model):
     access: Access | None = None
     """who may call it (AWS_IAM only): `allow` entries `{"role": ARN}`, `{"app": name}`, `{"clientHost": true}`,
     `{"account": id}`, and `unsigned`; default: the client host (and always the smoke test)"""
+    protocol: RouteProtocol = "HTTP"
+    """HTTP (listener HTTP:80), HTTPS (HTTPS:443, TLS terminated by Lattice), GRPC (a GRPCRoute on HTTPS:443) or
+    TLS (passthrough on `port`: one rule without matches, TCP target groups); README: Protocols"""
+    certificate_arn: CertificateArn | None = None
+    """HTTPS and GRPC: the ACM certificate (in the stack's region) for `hostname`; none: the controller looks for an
+    issued ACM certificate of that name (README: Certificates)"""
+    port: Annotated[int, Between(1, 65535)] | None = None
+    """TLS only: the listener's port (default 443)"""
+    ca_bundle: Annotated[str, Matches(CA_BUNDLE_PATH, _CA_BUNDLE, max_length=255), AfterValidator(_pem_file)] | None = (
+        None
+    )
+    """HTTPS, GRPC, TLS: a PEM file (path from the project folder) of the CA certificates the smoke test trusts for
+    this route, for a private CA; none: the Lambda runtime's trust store"""
+    expect_subject: Annotated[str, Strict(), Field(min_length=1, max_length=64)] | None = None
+    """TLS only: the common name (CN) the pods' certificate must carry (smoke test); none: any"""
+
+    @model_serializer(mode="wrap")
+    def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        new_keys = (
+            "certificate_arn",
+            "certificateArn",
+            "port",
+            "ca_bundle",
+            "caBundle",
+            "expect_subject",
+            "expectSubject",
+        )
+        data = _drop_unset_new_keys(handler(self), new_keys)
+        if data.get("protocol") == "HTTP":
+            del data["protocol"]  # the default: configs written before the key existed digest as they did
+        return data
+
+    @property
+    def listener_port(self) -> int:
+        if self.protocol == "HTTP":
+            return SERVICE_PORT_HTTP
+        return self.port if self.protocol == "TLS" and self.port is not None else HTTPS_PORT
 
     @model_validator(mode="before")
     @classmethod
@@ -654,15 +852,106 @@ class Route(_Model):
         if len(groups) > MAX_TARGET_GROUPS_PER_SERVICE:
             limit = f"a Lattice service takes at most {MAX_TARGET_GROUPS_PER_SERVICE} target groups"
             problems.append((("rules",), f"{len(groups)} distinct backends; {limit}"))
+        problems += self._protocol_problems()
         seen: set[tuple[Any, ...]] = set()
         for j, rule in enumerate(self.rules):
-            match = (rule.path_type, rule.path.lower(), rule.headers, rule.method)
+            match = (rule.path_type, rule.path.lower(), rule.headers, rule.method, rule.grpc_service, rule.grpc_method)
             if match in seen:
                 why = "repeats an earlier rule's match (Lattice matches paths case-insensitively)"
                 problems.append((("rules", j), why))
             seen.add(match)
         fail(*problems)
         return self
+
+    def _protocol_problems(self) -> list[Problem]:
+        """What each protocol's listener and route kind can carry (sources: the protocol facts at the top)."""
+        problems: list[Problem] = []
+        if self.certificate_arn is not None and self.protocol not in ("HTTPS", "GRPC"):
+            why = (f"is for HTTPS and GRPC routes only: an {self.protocol} listener "
+                   + ("terminates no TLS" if self.protocol == "HTTP" else
+                      "passes TLS through to the pods, whose own certificate the client sees")
+                   + " (controller docs/guides/https.md)")  # fmt: skip
+            problems.append((("certificateArn",), why))
+        if self.ca_bundle is not None and self.protocol == "HTTP":
+            problems.append(
+                (("caBundle",), "is for HTTPS, GRPC and TLS routes: plain HTTP has no certificate to check")
+            )
+        if self.expect_subject is not None and self.protocol != "TLS":
+            why = "is for TLS routes only (the pods' own certificate); Lattice's certificate is checked by hostname"
+            problems.append((("expectSubject",), why))
+        if self.port is not None and self.protocol != "TLS":
+            why = f"is for TLS routes only: {self.protocol} routes use the listener on {self.listener_port}"
+            problems.append((("port",), why))
+        for j, rule in enumerate(self.rules):
+            at = ("rules", j)
+            if self.protocol != "GRPC":
+                for key, value in (("grpcService", rule.grpc_service), ("grpcMethod", rule.grpc_method)):
+                    if value is not None:
+                        why = (
+                            f"is a gRPC match (GRPCRoute); this route's protocol is {self.protocol}: set protocol GRPC"
+                        )
+                        problems.append(((*at, key), why))
+            if self.protocol == "GRPC":
+                for key, given in (
+                    ("pathPrefix", rule.path_prefix),
+                    ("path", rule.exact_path),
+                    ("method", rule.method),
+                ):
+                    if given is not None:
+                        why = ("a GRPCRoute matches gRPC services and methods (grpcService, grpcMethod) and headers, "
+                               "not paths or HTTP methods (Gateway API v1.5.1 GRPCRoute CRD)")  # fmt: skip
+                        problems.append(((*at, key), why))
+            if self.protocol == "GRPC" and rule.headers and rule.grpc_service is None:
+                # A GRPCRoute match without a method: controller v2.1.3 reads the match's method.type without a nil
+                # check (aws-application-networking-k8s v2.1.3 pkg/gateway/model_build_rule.go lines 205-210, read
+                # 2026-12-05), so its rule builder fails on it; every match this app emits names a service.
+                why = ("needs grpcService on a GRPC route: the controller (v2.1.3) cannot build a gRPC match without "
+                       "a method service; leave headers out for the route's default rule")  # fmt: skip
+                problems.append(((*at, "headers"), why))
+            if self.protocol == "TLS" and not rule.is_default:
+                matched: tuple[tuple[str, object], ...] = (
+                    ("pathPrefix", rule.path_prefix),
+                    ("path", rule.exact_path),
+                    ("headers", rule.headers or None),
+                    ("method", rule.method),
+                )
+                keys = [k for k, v in matched if v is not None]
+                why = ("a TLS listener has only the default rule: Lattice routes it by SNI, never reads paths, headers "
+                       "or methods (VPC Lattice User Guide, TLS listeners)")  # fmt: skip
+                problems += [((*at, k), why) for k in keys]
+        if self.protocol == "TLS" and len(self.rules) != 1:
+            why = (f"{len(self.rules)} rules; a TLS route has exactly one, its listener's default action (controller "
+                   "v2.1.3 model_build_listener.go; VPC Lattice: only the default rule)")  # fmt: skip
+            problems.append((("rules",), why))
+        return problems
+
+
+_TARGET_KIND: dict[str, Literal["HTTP", "GRPC", "TCP"]] = {
+    "HTTP": "HTTP",
+    "HTTPS": "HTTP",
+    "GRPC": "GRPC",
+    "TLS": "TCP",
+}
+
+
+def _hostname_taken(route: Route, first: Route) -> str:
+    if route.protocol == first.protocol:
+        return f"{route.hostname!r} is already used by another route"
+    # Lattice itself could carry HTTP:80 and HTTPS:443 on one service (controller v2.1.3 docs/guides/https.md, read
+    # 2026-12-05); this app does not: a route has one protocol and is one Lattice service named after its hostname.
+    return (f"{route.hostname!r} is already {first.namespace}/{first.name}'s ({first.protocol}); in this app a "
+            "route has one protocol and is one Lattice service whose custom domain name is its hostname, and a "
+            "custom domain name is unique within a service network (VPC Lattice User Guide, "
+            f"service-custom-domain-name.html): serve {route.protocol} on another hostname")  # fmt: skip
+
+
+def _drop_unset_new_keys(data: Any, keys: tuple[str, ...]) -> Any:
+    """Keys added by issue 26 leave the dump when unset, so digests of configs without them stay as they were."""
+    if isinstance(data, dict):
+        for key in keys:
+            if key in data and data[key] is None:
+                del data[key]
+    return data
 
 
 # An email address as SNS accepts it for the email protocol: one @, a dotted domain, no spaces or quotes.
@@ -954,17 +1243,20 @@ class AppConfig(_Model):
             if not route.hostname.endswith("." + self.private_zone_name):
                 why = f"{route.hostname!r} is outside privateZoneName {self.private_zone_name!r}"
                 problems.append((("routes", i, "hostname"), why))
-            elif route.hostname in [r.hostname for r in self.routes[:i]]:
-                problems.append((("routes", i, "hostname"), f"{route.hostname!r} is already used by another route"))
+            elif same := [r for r in self.routes[:i] if r.hostname == route.hostname]:
+                problems.append((("routes", i, "hostname"), _hostname_taken(route, same[0])))
             problems += self._backends(i, route)
             problems += self._access(i, route)
         from config.lattice_names import route_name_problem  # noqa: PLC0415 - it imports this module
 
         if clash := route_name_problem(self.routes, self.cluster_name):
             problems.append((("routes", clash[0], "name"), clash[1]))
+        problems += self._private_ca_callers()
         for i, app in enumerate(self.apps):
             problems += self._calls(i, app)
+            problems += self._one_target_kind(i, app)
         problems += self._sidecar_ports()
+        problems += self._listener_count()
         if not problems:
             problems += self._policy_sizes()
         app_cidrs = {"clusterVpcCidr": cluster_net, "clientVpcCidr": client_net}
@@ -995,6 +1287,8 @@ class AppConfig(_Model):
 
     def _access(self, i: int, route: Route) -> list[Problem]:
         """Access control needs AWS_IAM, and its app callers must exist."""
+        if route.protocol == "TLS":
+            return self._tls_access(i, route)
         if route.access is None:
             return []
         if self.service_network_auth_type == "NONE":
@@ -1015,6 +1309,39 @@ class AppConfig(_Model):
                        "name this account's callers by role, app or clientHost")  # fmt: skip
                 problems.append((("routes", i, "access", "allow", k, "account"), why))
         return problems
+
+    def _tls_access(self, i: int, route: Route) -> list[Problem]:
+        """A TLS route admits anonymous callers only: `unsigned` (from this app's VPCs), never named callers."""
+        if route.access is not None and route.access.allow:
+            return [(("routes", i, "access", "allow"), f"names callers on a TLS route; {TLS_ACCESS_WHY}: use "
+                     '{"unsigned": true} (any caller in this app\'s VPCs)')]  # fmt: skip
+        if self.service_network_auth_type == "AWS_IAM" and (route.access is None or not route.access.unsigned):
+            why = (f'must be {{"unsigned": true}} on a TLS route under AWS_IAM (the default admits the client host by '
+                   f"its identity); {TLS_ACCESS_WHY}")  # fmt: skip
+            return [(("routes", i, "access"), why)]
+        if self.service_network_auth_type == "NONE" and route.access is not None:
+            return [
+                (("routes", i, "access"), "needs serviceNetworkAuthType AWS_IAM (with NONE, Lattice checks no caller)")
+            ]
+        return []
+
+    def _one_target_kind(self, i: int, app: App) -> list[Problem]:
+        """An app's Service has one TargetGroupPolicy, so the routes it backs agree on the target group's protocol."""
+        kinds = {_TARGET_KIND[r.protocol]: r for r in self.routes for rule in r.rules for b in rule.backends
+                 if b.app == app.name}  # fmt: skip
+        if len(kinds) < 2:
+            return []
+        named = ", ".join(f"{r.namespace}/{r.name} ({r.protocol})" for r in kinds.values())
+        why = (f"backs routes whose target groups differ ({named}): its one TargetGroupPolicy sets HTTP, gRPC or "
+               "TCP (controller v2.1.3 TargetGroupPolicy CRD); give each protocol an app of its own")  # fmt: skip
+        return [(("apps", i, "name"), why)]
+
+    def target_kind(self, app: App) -> Literal["HTTP", "GRPC", "TCP"]:
+        """The target group protocol of the routes `app` backs (HTTP when none)."""
+        for r in self.routes:
+            if any(b.app == app.name for rule in r.rules for b in rule.backends):
+                return _TARGET_KIND[r.protocol]
+        return "HTTP"
 
     def _policy_sizes(self) -> list[Problem]:
         """Each route's auth policy fits Lattice's 10 KB (checked once the callers are known to be valid)."""
@@ -1042,6 +1369,37 @@ class AppConfig(_Model):
                 why = "names more than one route; write namespace/name" if found else "is not a configured route"
                 problems.append((("apps", i, "calls", k), f"{name!r} {why} ({known})"))
         problems += _unique(list(app.calls), ("apps", i, "calls"))
+        if not problems:
+            protocols = {r.protocol for r in self.routes if app in self.callers(r)}
+            if protocols - {"HTTP", "HTTPS"} or len(protocols) > 1:
+                why = (f"calls routes of protocol {', '.join(sorted(protocols))}: its signing sidecar "
+                       "(aws-sigv4-proxy) forwards HTTP/1.1 with one scheme (--upstream-url-scheme), so an app "
+                       "calls only HTTP or only HTTPS routes")  # fmt: skip
+                problems.append((("apps", i, "calls"), why))
+        return problems
+
+    def _private_ca_callers(self) -> list[Problem]:
+        """A route's caBundle (a private CA) reaches only the smoke test: an app that calls the route goes through
+        its signing sidecar, the aws-sigv4-proxy image, built FROM scratch with only the build image's public CA
+        bundle (awslabs/aws-sigv4-proxy Dockerfile at 4165dc7, read 2026-12-05), which cannot verify the route's
+        certificate. Refused at the app's calls entry, or at the route's access.allow entry that names the app."""
+        problems: list[Problem] = []
+        if self.service_network_auth_type == "NONE":  # no sidecar: the app calls with its own trust store
+            return problems
+        for j, route in enumerate(self.routes):
+            if route.ca_bundle is None or route.protocol != "HTTPS":
+                continue
+            for app in self.callers(route):
+                i = self.apps.index(app)
+                named = [k for k, name in enumerate(app.calls) if route in self._called(name)]
+                allowed = [m for m, c in enumerate(self.access(route).allow) if c.app == app.name]
+                key: tuple[str | int, ...] = (
+                    ("apps", i, "calls", named[0]) if named else ("routes", j, "access", "allow", allowed[0])
+                )
+                why = (f"{app.name} would call {route.namespace}/{route.name}, whose certificate is from a private CA "
+                       f"({route.ca_bundle}): the app's signing sidecar (aws-sigv4-proxy, public roots only) cannot "
+                       "verify it; call a route with a publicly trusted certificate, or drop caBundle")  # fmt: skip
+                problems.append((key, why))
         return problems
 
     def _sidecar_ports(self) -> list[Problem]:
@@ -1077,6 +1435,34 @@ class AppConfig(_Model):
         if self.service_network_auth_type == "NONE":
             return ()
         return tuple(a for a in self.apps if any(a in self.callers(r) for r in self.routes))
+
+    def _listener_count(self) -> list[Problem]:
+        """The Gateway's listeners within its CRD's limit: one for HTTP, one shared by HTTPS and gRPC routes without
+        a certificate, one per hostname with certificateArn, one per TLS port (constructs/k8s_objects.listener_name);
+        the route that adds the listener past the limit is named."""
+        seen: set[tuple[str, object]] = set()
+        for i, route in enumerate(self.routes):
+            if route.protocol == "TLS":
+                seen.add(("TLS", route.listener_port))
+            elif route.protocol == "HTTP" or route.certificate_arn is None:
+                seen.add((route.protocol if route.protocol == "HTTP" else "HTTPS", None))
+            else:
+                seen.add(("HTTPS", route.hostname))
+            if len(seen) > MAX_GATEWAY_LISTENERS:
+                key = "port" if route.protocol == "TLS" else "certificateArn"
+                why = (f"needs listener {len(seen)} of the Gateway; the Gateway API CRD allows at most "
+                       f"{MAX_GATEWAY_LISTENERS} (one per TLS port, one per HTTPS/GRPC hostname with a "
+                       "certificate)")  # fmt: skip
+                return [(("routes", i, key), why)]
+        return []
+
+    @property
+    def association_ports(self) -> tuple[int, ...]:
+        """The ports a VPC association's security group admits from its VPC: every Gateway listener's (a client
+        reaches a Lattice service only through what its VPC association's security groups admit:
+        https://docs.aws.amazon.com/vpc-lattice/latest/ug/security-groups.html, read 2026-12-05), with HTTP's 80
+        and HTTPS's 443 always, as before TLS ports existed."""
+        return tuple(sorted({SERVICE_PORT_HTTP, HTTPS_PORT} | {r.listener_port for r in self.routes}))
 
     @property
     def admits_unsigned(self) -> bool:

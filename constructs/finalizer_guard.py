@@ -51,6 +51,8 @@ FINALIZED_KINDS: dict[tuple[str, str], tuple[str, str]] = {
 GUARDED_KINDS: frozenset[tuple[str, str]] = frozenset(
     {
         ("gateway.networking.k8s.io", "HTTPRoute"),
+        ("gateway.networking.k8s.io", "GRPCRoute"),
+        ("gateway.networking.k8s.io", "TLSRoute"),
         ("gateway.networking.k8s.io", "Gateway"),
         ("application-networking.k8s.aws", "IAMAuthPolicy"),
     }

@@ -21,6 +21,7 @@ from constructs import Construct
 from constructs.app_caller import AppCaller
 from constructs.finalizer_guard import FinalizerGuard
 from constructs.k8s_objects import (
+    ROUTE_KINDS,
     app_manifest_id,
     auth_policy_manifest_id,
     route_manifest_id,
@@ -123,7 +124,7 @@ class GatewayWorkload(Construct):
         for route in config.routes:
             route_id = route_manifest_id(config, route)
             route_manifest = manifest(route_id)
-            route_object = only(manifests[route_id], "HTTPRoute")
+            route_object = only(manifests[route_id], ROUTE_KINDS[route.protocol])
             # On the Gateway's guard too, so the routes are gone before it releases the Gateway.
             route_manifest.node.add_dependency(
                 gateway_manifest, gateway_guard, *(apps[b.app] for r in route.rules for b in r.backends)

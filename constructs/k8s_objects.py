@@ -16,7 +16,7 @@ from config.lattice_names import (
     route_object_name,
     service_name_override,
 )
-from config.model import SIGNING_SIDECAR_PORT, App, AppConfig, HealthCheck, Route, RouteRule
+from config.model import ROUTE_KINDS, SIGNING_SIDECAR_PORT, App, AppConfig, HealthCheck, Route, RouteRule
 from config.versions import CONTROLLER_NAME, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT
 
 Obj = dict[str, Any]
@@ -29,6 +29,15 @@ GATEWAY_CLASS_NAME = "amazon-vpc-lattice"
 GATEWAY_NAMESPACE = "default"
 LISTENER_NAME = "http"
 SERVICE_PORT = 80
+# Listeners for the other protocols (issue 26), from controller v2.1.3 docs/guides/https.md and tls-passthrough.md
+# (read 2026-12-05): HTTPS is mode Terminate, its certificate the listener option CERTIFICATE_ARN_OPTION (else
+# discovered from ACM by the route's hostname); certificateRefs "is required per API spec, but currently not used
+# by the controller" (the Gateway API v1.5.1 Gateway CRD's CEL: "certificateRefs or options must be specified when
+# mode is Terminate"). TLS passthrough is protocol TLS, mode Passthrough. A listener admits the route kinds its
+# allowedRoutes name (the controller's IsRouteAllowedByListener).
+HTTPS_LISTENER_NAME = "https"
+CERTIFICATE_ARN_OPTION = "application-networking.k8s.aws/certificate-arn"
+UNUSED_CERTIFICATE_REF = "unused"
 
 # Lattice keeps routing to a terminating pod until the controller has deregistered it and the change has
 # propagated; aws-application-networking-k8s docs/faq.md ("How do I prevent 503 errors during
@@ -107,24 +116,31 @@ def _env(app: App) -> list[Obj]:
     return lead + builder + rest
 
 
-def _probe(app: App, *, delay: int, period: int) -> Obj:
-    return {
-        "httpGet": {"path": app.health_check.path, "port": app.container_port},
-        "initialDelaySeconds": delay,
-        "periodSeconds": period,
-    }
+def _probe(app: App, *, delay: int, period: int, kind: str = "HTTP") -> Obj:
+    """HTTP apps: GET healthPath. gRPC apps: Kubernetes' gRPC probe (grpc.health.v1.Health/Check, GA in 1.27:
+    https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/, read
+    2026-12-05). TLS apps: a TCP connect (the kubelet would not trust the pod's certificate)."""
+    action: Obj
+    if kind == "GRPC":
+        action = {"grpc": {"port": app.container_port}}
+    elif kind == "TCP":
+        action = {"tcpSocket": {"port": app.container_port}}
+    else:
+        action = {"httpGet": {"path": app.health_check.path, "port": app.container_port}}
+    return {**action, "initialDelaySeconds": delay, "periodSeconds": period}
 
 
-def _container(app: App) -> Obj:
+def _container(app: App, kind: str = "HTTP") -> Obj:
     res = app.resources
     return {
         "name": app.name,
         "image": app.image,
         "imagePullPolicy": "Always",
+        **({"args": list(app.args)} if app.args else {}),
         "ports": [{"containerPort": app.container_port}],
         "env": _env(app),
-        "readinessProbe": _probe(app, delay=5, period=10),
-        "livenessProbe": _probe(app, delay=10, period=20),
+        "readinessProbe": _probe(app, delay=5, period=10, kind=kind),
+        "livenessProbe": _probe(app, delay=10, period=20, kind=kind),
         "resources": {
             "requests": {"cpu": res.cpu_request, "memory": res.memory_request},
             "limits": {"cpu": res.cpu_limit, "memory": res.memory_limit},
@@ -152,7 +168,7 @@ def caller_service_account(app: App) -> Obj:
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(service_account(app), app.namespace)}
 
 
-def _sigv4_proxy(region: str, host: str | None) -> Obj:
+def _sigv4_proxy(region: str, host: str | None, scheme: str = "http") -> Obj:
     """A native sidecar (an init container that keeps running): up before the app starts, stopped after it. It
     listens on the pod's loopback only, declares no containerPort (nothing outside the pod may reach it) and has
     no probe (see SIGV4_PROXY_IMAGE). `host`: the one hostname it may forward to (None: the request's Host)."""
@@ -167,7 +183,7 @@ def _sigv4_proxy(region: str, host: str | None) -> Obj:
             region,
             "--unsigned-payload",
             "--upstream-url-scheme",
-            "http",
+            scheme,
             "--port",
             SIGV4_PROXY_LISTEN,
             *(["--host", host] if host else []),
@@ -182,11 +198,19 @@ def _sigv4_proxy(region: str, host: str | None) -> Obj:
     }
 
 
-def deployment(app: App, *, signing_region: str | None = None, called_hosts: tuple[str, ...] = ()) -> Obj:
+def deployment(
+    app: App,
+    *,
+    signing_region: str | None = None,
+    called_hosts: tuple[str, ...] = (),
+    kind: str = "HTTP",
+    scheme: str = "http",
+) -> Obj:
     """`signing_region`: the app calls routes (`called_hosts`, AppConfig.called_hostnames); its pods run as their
-    ServiceAccount with the signing sidecar, held to the one hostname when there is one."""
+    ServiceAccount with the signing sidecar, held to the one hostname when there is one, forwarding with `scheme`
+    (https when the routes it calls are HTTPS). `kind`: the target group protocol (the probes')."""
     pod: Obj = {
-        "containers": [_container(app)],
+        "containers": [_container(app, kind)],
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
         # The demo app never calls the Kubernetes API; don't hand it a token. (Pod Identity mounts its own.)
@@ -194,7 +218,8 @@ def deployment(app: App, *, signing_region: str | None = None, called_hosts: tup
     }
     if signing_region is not None:
         pod["serviceAccountName"] = service_account(app)
-        pod["initContainers"] = [_sigv4_proxy(signing_region, called_hosts[0] if len(called_hosts) == 1 else None)]
+        host = called_hosts[0] if len(called_hosts) == 1 else None
+        pod["initContainers"] = [_sigv4_proxy(signing_region, host, scheme)]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -237,27 +262,67 @@ def _health_check(hc: HealthCheck) -> Obj:
     }
 
 
-def target_group_policy(app: App) -> Obj:
+# Target groups of gRPC and TLS routes, from the v2.1.3 TargetGroupPolicy CRD (helm/crds/application-networking.
+# k8s.aws_targetgrouppolicies.yaml) and pkg/gateway/model_build_targetgroup.go, read 2026-12-05:
+# - spec.protocol "HTTP (default), HTTPS and TCP"; spec.protocolVersion is a free string ("When a policy is behind
+#   GRPCRoute, this field value will be ignored as GRPC is only supported through HTTP/2"): a GRPCRoute's target
+#   groups get protocol version GRPC from the controller whatever the policy says; GRPC is written here so the
+#   policy says what Lattice builds. A TLSRoute's get protocol TCP, and a TCP policy with a protocolVersion is an
+#   error ("protocolVersion is not supported for TCP protocol TargetGroupPolicy").
+# - spec.healthCheck.protocol is HTTP|HTTPS and protocolVersion HTTP1|HTTP2: the CRD has no gRPC (or TCP) health
+#   check. Lattice health checks are off by default for TCP target groups (VPC Lattice User Guide, TLS listeners),
+#   and the controller turns them off for every non-HTTP1 group (pkg/deploy/lattice/target_group_manager.go,
+#   getDefaultHealthCheckConfig). So gRPC and TLS apps get `enabled: false`, and their pods' readiness probes
+#   (Kubernetes' gRPC probe, a TCP probe) decide which endpoints the controller registers.
+GRPC_PROTOCOL_VERSION = "GRPC"
+
+
+def target_group_policy(app: App, kind: str = "HTTP") -> Obj:
+    """`kind`: the target group protocol of the routes the app backs (AppConfig.target_kind)."""
+    spec: Obj = {"targetRef": {"group": "", "kind": "Service", "name": app.name}}
+    if kind == "TCP":
+        spec |= {"protocol": "TCP", "healthCheck": {"enabled": False}}
+    elif kind == "GRPC":
+        spec |= {"protocol": "HTTP", "protocolVersion": GRPC_PROTOCOL_VERSION, "healthCheck": {"enabled": False}}
+    else:
+        # The Service carries plain HTTP/1.1 to the pods; protocol changes would replace the target group.
+        spec |= {"protocol": "HTTP", "protocolVersion": "HTTP1", "healthCheck": _health_check(app.health_check)}
     return {
         "apiVersion": TARGET_GROUP_POLICY_API_VERSION,
         "kind": "TargetGroupPolicy",
         "metadata": _meta(f"tg-policy-{app.name}", app.namespace),
-        "spec": {
-            "targetRef": {"group": "", "kind": "Service", "name": app.name},
-            # The Service carries plain HTTP/1.1 to the pods; protocol changes would replace the target group.
-            "protocol": "HTTP",
-            "protocolVersion": "HTTP1",
-            "healthCheck": _health_check(app.health_check),
-        },
+        "spec": spec,
     }
 
 
-def app_objects(app: App, *, signing_region: str | None = None, called_hosts: tuple[str, ...] = ()) -> list[Obj]:
+def app_objects(
+    app: App,
+    *,
+    signing_region: str | None = None,
+    called_hosts: tuple[str, ...] = (),
+    kind: str = "HTTP",
+    scheme: str = "http",
+) -> list[Obj]:
     """`signing_region`: the app calls routes (AppConfig.calling_apps; `called_hosts`, AppConfig.called_hostnames);
-    its ServiceAccount (caller_service_account) is a manifest of its own, applied before these."""
+    its ServiceAccount (caller_service_account) is a manifest of its own, applied before these. `kind`:
+    AppConfig.target_kind; `scheme`: see deployment."""
     # The policy follows its Service so the controller builds the target group with the right health check.
-    pod = deployment(app, signing_region=signing_region, called_hosts=called_hosts)
-    return [pod, service(app), target_group_policy(app)]
+    pod = deployment(app, signing_region=signing_region, called_hosts=called_hosts, kind=kind, scheme=scheme)
+    return [pod, service(app), target_group_policy(app, kind)]
+
+
+def _app_objects(cfg: AppConfig, app: App, signing_region: str) -> list[Obj]:
+    callers = cfg.calling_apps
+    called = [r for r in cfg.routes if app in cfg.callers(r)] if app in callers else []
+    # The model allows an app to call only HTTP or only HTTPS routes (the sidecar has one scheme).
+    scheme = "https" if called and all(r.protocol == "HTTPS" for r in called) else "http"
+    return app_objects(
+        app,
+        signing_region=signing_region if app in callers else None,
+        called_hosts=cfg.called_hostnames(app),
+        kind=cfg.target_kind(app),
+        scheme=scheme,
+    )
 
 
 # ------------------------------------------------------------------------------------------ gateway API
@@ -280,19 +345,53 @@ def gateway(cfg: AppConfig) -> Obj:
         "metadata": _meta(cfg.service_network_name, GATEWAY_NAMESPACE),
         "spec": {
             "gatewayClassName": GATEWAY_CLASS_NAME,
-            "listeners": [
-                {
-                    "name": LISTENER_NAME,
-                    "protocol": "HTTP",
-                    "port": 80,
-                    "allowedRoutes": {
-                        "namespaces": {"from": "All"},
-                        "kinds": [{"kind": "HTTPRoute", "group": "gateway.networking.k8s.io"}],
-                    },
-                }
-            ],
+            "listeners": [_listener(name, protocol, port, route) for name, protocol, port, route in listeners(cfg)],
         },
     }
+
+
+def listener_name(route: Route, cluster_name: str) -> str:
+    """The Gateway listener (sectionName) `route` attaches to: `http`, `https`, `https-<digest>` (HTTPS or GRPC
+    with certificateArn: a listener of its own, for its hostname, that carries the certificate) or `tls-<port>`."""
+    if route.protocol == "HTTP":
+        return LISTENER_NAME
+    if route.protocol == "TLS":
+        return f"tls-{route.listener_port}"
+    if route.certificate_arn is None:
+        return HTTPS_LISTENER_NAME
+    return f"{HTTPS_LISTENER_NAME}-{route_digest(cluster_name, route.hostname)}"
+
+
+def listeners(cfg: AppConfig) -> list[tuple[str, str, int, Route | None]]:
+    """(name, protocol, port, the route whose certificate it carries) per listener the routes use, in first-use
+    order; HTTP first, as the tutorial's only listener always was."""
+    found: dict[str, tuple[str, str, int, Route | None]] = {}
+    for route in sorted(cfg.routes, key=lambda r: r.protocol != "HTTP"):
+        name = listener_name(route, cfg.cluster_name)
+        protocol = "TLS" if route.protocol == "TLS" else "HTTP" if route.protocol == "HTTP" else "HTTPS"
+        found.setdefault(name, (name, protocol, route.listener_port, route if route.certificate_arn else None))
+    return list(found.values())
+
+
+def _listener(name: str, protocol: str, port: int, route: Route | None) -> Obj:
+    kinds = {"HTTP": ["HTTPRoute"], "HTTPS": ["HTTPRoute", "GRPCRoute"], "TLS": ["TLSRoute"]}[protocol]
+    listener: Obj = {"name": name, "protocol": protocol, "port": port}
+    if route is not None:
+        # The certificate's listener serves only its route's hostname (Gateway API: listeners on one port and
+        # protocol differ by hostname).
+        listener["hostname"] = route.hostname
+    if protocol == "HTTPS":
+        tls: Obj = {"mode": "Terminate", "certificateRefs": [{"name": UNUSED_CERTIFICATE_REF}]}
+        if route is not None:
+            tls = {"mode": "Terminate", "options": {CERTIFICATE_ARN_OPTION: route.certificate_arn}}
+        listener["tls"] = tls
+    elif protocol == "TLS":
+        listener["tls"] = {"mode": "Passthrough"}
+    listener["allowedRoutes"] = {
+        "namespaces": {"from": "All"},
+        "kinds": [{"kind": kind, "group": "gateway.networking.k8s.io"} for kind in kinds],
+    }
+    return listener
 
 
 def _match(rule: RouteRule) -> Obj:
@@ -311,16 +410,31 @@ def _backend_ref(app_name: str, weight: int | None) -> Obj:
     return ref
 
 
-def _rule(rule: RouteRule) -> Obj:
-    # Lattice takes one match per rule (SPEC §3); the loader guarantees it, so each rule has exactly one.
-    return {
-        "matches": [_match(rule)],
-        "backendRefs": [_backend_ref(b.app, b.weight) for b in rule.backends],
-    }
+def _grpc_match(rule: RouteRule) -> Obj:
+    match: Obj = {}
+    if rule.grpc_service is not None:
+        method: Obj = {"type": "Exact", "service": rule.grpc_service}
+        if rule.grpc_method is not None:
+            method["method"] = rule.grpc_method
+        match["method"] = method
+    if rule.headers:
+        match["headers"] = [{"type": "Exact", "name": h.name, "value": h.value} for h in rule.headers]
+    return match
 
 
-def http_route(cfg: AppConfig, route: Route) -> Obj:
-    parent: Obj = {"name": cfg.service_network_name, "sectionName": LISTENER_NAME}
+def _rule(rule: RouteRule, protocol: str = "HTTP") -> Obj:
+    # Lattice takes one match per rule (SPEC §3); the loader guarantees it. A rule without any match is the
+    # route's default (no `matches`: Gateway API matches everything; the controller a "/" prefix).
+    backends = [_backend_ref(b.app, b.weight) for b in rule.backends]
+    if protocol == "TLS" or rule.is_default:
+        return {"backendRefs": backends}
+    return {"matches": [_grpc_match(rule) if protocol == "GRPC" else _match(rule)], "backendRefs": backends}
+
+
+def route_object(cfg: AppConfig, route: Route) -> Obj:
+    """The route as its kind: HTTPRoute (HTTP, HTTPS), GRPCRoute or TLSRoute, all gateway.networking.k8s.io/v1 in
+    the pinned Gateway API v1.5.1 CRDs (TLSRoute's v1 is the one served there; v1alpha2 and v1alpha3 are not)."""
+    parent: Obj = {"name": cfg.service_network_name, "sectionName": listener_name(route, cfg.cluster_name)}
     if route.namespace != GATEWAY_NAMESPACE:
         # A parentRef without a namespace means the route's own namespace.
         parent["namespace"] = GATEWAY_NAMESPACE
@@ -330,13 +444,13 @@ def http_route(cfg: AppConfig, route: Route) -> Obj:
     meta["annotations"] = {SERVICE_NAME_OVERRIDE_ANNOTATION: service_name_override(route, cfg.cluster_name)}
     return {
         "apiVersion": GATEWAY_API_VERSION,
-        "kind": "HTTPRoute",
+        "kind": ROUTE_KINDS[route.protocol],
         "metadata": meta,
         "spec": {
             "parentRefs": [parent],
-            # Lattice makes only the first hostname the service's custom domain name.
+            # Lattice makes only the first hostname the service's custom domain name (for TLS also the SNI match).
             "hostnames": [route.hostname],
-            "rules": [_rule(r) for r in route.rules],
+            "rules": [_rule(r, route.protocol) for r in route.rules],
         },
     }
 
@@ -351,7 +465,7 @@ def iam_auth_policy(cfg: AppConfig, route: Route, policy: str) -> Obj:
         "kind": IAM_AUTH_POLICY_KIND,
         "metadata": _meta(name, route.namespace),
         "spec": {
-            "targetRef": {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": name},
+            "targetRef": {"group": "gateway.networking.k8s.io", "kind": ROUTE_KINDS[route.protocol], "name": name},
             "policy": policy,
         },
     }
@@ -378,15 +492,22 @@ def workload_objects(
     objects = extra_namespaces(cfg)
     callers = cfg.calling_apps
     for app in cfg.apps:
-        region = signing_region if app in callers else None
         objects += [caller_service_account(app)] if app in callers else []
-        objects += app_objects(app, signing_region=region, called_hosts=cfg.called_hostnames(app))
+        objects += _app_objects(cfg, app, signing_region)
     objects += [gateway_class(), gateway(cfg)]
     for route in cfg.routes:
-        objects.append(http_route(cfg, route))
-        if identities is not None and cfg.service_network_auth_type == "AWS_IAM":
+        objects.append(route_object(cfg, route))
+        if identities is not None and has_auth_policy(cfg, route):
             objects.append(iam_auth_policy(cfg, route, policy_text(route_policy(cfg, route, identities))))
     return objects
+
+
+def has_auth_policy(cfg: AppConfig, route: Route) -> bool:
+    """Under AWS_IAM each route gets an IAMAuthPolicy, except TLS routes: the v2.1.3 controller takes targetRef kinds
+    Gateway, HTTPRoute and GRPCRoute only (pkg/k8s/policyhelper/policy.go, IAMAuthPolicy's TargetRefKinds; read
+    2026-12-05), and a TLS listener admits anonymous principals only anyway; their `unsigned` access is the service
+    network's policy (config/access_policy.py)."""
+    return cfg.service_network_auth_type == "AWS_IAM" and route.protocol != "TLS"
 
 
 # ------------------------------------------------------------------------------------- manifest resources
@@ -442,16 +563,13 @@ def workload_manifests(
     for app in cfg.apps:
         if app in callers:
             manifests[service_account_manifest_id(app)] = [caller_service_account(app)]
-        region = signing_region if app in callers else None
-        manifests[app_manifest_id(app)] = app_objects(
-            app, signing_region=region, called_hosts=cfg.called_hostnames(app)
-        )
+        manifests[app_manifest_id(app)] = _app_objects(cfg, app, signing_region)
     manifests["GatewayClass"] = [gateway_class()]
     # The Gateway's name is serviceNetworkName, which cannot change in place (README, impact table).
     manifests["Gateway"] = [gateway(cfg)]
     for route in cfg.routes:
-        manifests[route_manifest_id(cfg, route)] = [http_route(cfg, route)]
-        if identities is not None and cfg.service_network_auth_type == "AWS_IAM":
+        manifests[route_manifest_id(cfg, route)] = [route_object(cfg, route)]
+        if identities is not None and has_auth_policy(cfg, route):
             policy = policy_text(route_policy(cfg, route, identities))
             manifests[auth_policy_manifest_id(cfg, route)] = [iam_auth_policy(cfg, route, policy)]
     return manifests

@@ -39,6 +39,13 @@ class AssociatedVpc:
     cidr: str
 
 
+def association_rules(ports: tuple[int, ...]) -> list[tuple[int, str]]:
+    """(port, description) of a VPC association security group's ingress from its VPC: the Gateway's listener
+    ports (config.model.AppConfig.association_ports); a client reaches a listener only on a port they admit."""
+    names = {80: "HTTP from the VPC", 443: "HTTPS from the VPC"}
+    return [(port, names.get(port, f"TLS {port} from the VPC")) for port in ports]
+
+
 class LatticeServiceNetwork(Construct):
     def __init__(
         self,
@@ -54,6 +61,7 @@ class LatticeServiceNetwork(Construct):
         admit_unsigned: bool = False,
         consumer_statement: dict[str, Any] | None = None,
         named_roles: list[str] | None = None,
+        ports: tuple[int, ...] = (80, 443),
     ) -> None:
         """controller_managed_by: the AWS Gateway API Controller's ManagedBy tag value for this app's cluster
         (constructs.controller_values.controller_managed_by); on delete, the drain waiter removes what carries
@@ -112,8 +120,8 @@ class LatticeServiceNetwork(Construct):
                 description=f"Lattice association of the {item.name} VPC: HTTP/HTTPS from that VPC only",
                 allow_all_outbound=False,
             )
-            sg.add_ingress_rule(ec2.Peer.ipv4(item.cidr), ec2.Port.tcp(80), "HTTP from the VPC")
-            sg.add_ingress_rule(ec2.Peer.ipv4(item.cidr), ec2.Port.tcp(443), "HTTPS from the VPC")
+            for port, what in association_rules(ports):
+                sg.add_ingress_rule(ec2.Peer.ipv4(item.cidr), ec2.Port.tcp(port), what)
             association = lattice.CfnServiceNetworkVpcAssociation(
                 self,
                 f"{item.name}Association",

@@ -13,13 +13,14 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from constructs.k8s_objects import http_route
+from constructs.k8s_objects import ROUTE_KINDS, route_object
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
 from constructs.schedule import run_every
 
 from config import AppConfig
 from config.lattice_names import route_object_name
+from config.model import Route
 from config.versions import CONTROLLER_NAMESPACE
 
 ROUTE_READERS_GROUP = "eks-lattice-gateway:route-readers"
@@ -27,6 +28,11 @@ ROUTE_READERS_GROUP = "eks-lattice-gateway:route-readers"
 # every record shares in RECORD_DEFAULTS: Lambda's 4 KB of environment would not hold many routes' records.
 RECORDS_FILE = "lattice_dns/records.json"
 SHARED_RECORD_KEYS = ("ClusterName", "HostedZoneId")
+
+
+def route_resource(route: Route) -> str:
+    """The API resource (plural) of the route's kind: httproutes, grpcroutes or tlsroutes."""
+    return ROUTE_KINDS[route.protocol].lower() + "s"
 
 
 class LatticeDnsRecords(Construct):
@@ -55,6 +61,8 @@ class LatticeDnsRecords(Construct):
                 "RouteName": route_object_name(r, config.cluster_name),
                 "Hostname": r.hostname,
                 "HostedZoneId": hosted_zone_id,
+                # Only for the kinds after HTTPRoute (issue 26): records of HTTP routes keep their properties.
+                **({"RouteResource": route_resource(r)} if route_resource(r) != "httproutes" else {}),
             }
             for r in config.routes
         ]
@@ -177,7 +185,9 @@ class LatticeDnsRecords(Construct):
                     "rules": [
                         {
                             "apiGroups": ["gateway.networking.k8s.io"],
-                            "resources": ["httproutes"],
+                            # Every route kind, whatever the config uses now: a record added with the first
+                            # GRPC or TLS route need not wait for this manifest's update.
+                            "resources": ["grpcroutes", "httproutes", "tlsroutes"],
                             "verbs": ["get", "list"],
                         }
                     ],
@@ -236,7 +246,7 @@ class LatticeDnsRecords(Construct):
                     "TimeoutSeconds": str(config.dns_record_timeout_minutes * 60),
                     "Ttl": "60",
                     # A changed route may get a new Lattice name: this makes CloudFormation send an Update.
-                    "RouteSpecHash": _digest(http_route(config, route)),
+                    "RouteSpecHash": _digest(route_object(config, route)),
                 },
             )
             # Created after the route (and its readers' access), deleted before it (SPEC §4).

@@ -95,6 +95,12 @@ def _console_path(text: str) -> str:
     return quote(quote(text, safe=""), safe="").replace("%", "$")
 
 
+def publishes_requests(protocol: str) -> bool:
+    """Whether a route of `protocol` has a listener that reads requests (HTTP, HTTPS, gRPC), hence Lattice's
+    request metrics; a TLS passthrough listener does not (Observability._request_alarms)."""
+    return protocol != "TLS"
+
+
 class Observability(Construct):
     """The dashboard (named `dashboard_name`), the alarms on it, an optional notification topic, the queries."""
 
@@ -211,17 +217,16 @@ class Observability(Construct):
             ),
         ]
 
-    def _route_row(self, i: int, route: Route, groups: Sequence[TargetGroupRef]) -> list[cw.IWidget]:
+    def _request_alarms(self, i: int, route: Route, error_rate: cw.IMetric, p99: cw.IMetric) -> list[cw.Alarm]:
+        """The route's 5XX-rate and p99 alarms, on series only a listener that reads requests publishes: a TLS
+        passthrough listener never decrypts the traffic ("all traffic remains encrypted from the client to the
+        target": VPC Lattice User Guide, https://docs.aws.amazon.com/vpc-lattice/latest/ug/tls-listeners.html,
+        read 2026-12-05), so it has no request count, response code or request time
+        (https://docs.aws.amazon.com/vpc-lattice/latest/ug/monitoring-cloudwatch.html lists them per request): no
+        alarm there would ever have data, and `make smoke`'s metrics check would wait for them in vain."""
+        if not publishes_requests(route.protocol):
+            return []
         name = f"{route.namespace}/{route.name}"
-        requests = self._service_metric(i, "TotalRequestCount", "Sum", "requests")
-        codes = [self._service_metric(i, f"HTTPCode_{c}XX_Count", "Sum", f"{c}XX") for c in (2, 4, 5)]
-        p50, p99 = (self._service_metric(i, "RequestTime", s, s) for s in ("p50", "p99"))
-        error_rate = cw.MathExpression(
-            expression="100 * FILL(errors, 0) / requests",
-            using_metrics={"errors": codes[2], "requests": requests},
-            period=self.period,
-            label="5XX % of requests",
-        )
         alarms = self.config.alarms
         error_alarm = self._alarm(
             f"{name} 5XX rate",
@@ -240,7 +245,21 @@ class Observability(Construct):
             missing=cw.TreatMissingData.NOT_BREACHING,
             description=f"p99 request time of route {name} ({route.hostname}) above {alarms.latency_p99_ms} ms",
         )
-        self.route_alarms[name] = [error_alarm, latency_alarm]
+        return [error_alarm, latency_alarm]
+
+    def _route_row(self, i: int, route: Route, groups: Sequence[TargetGroupRef]) -> list[cw.IWidget]:
+        name = f"{route.namespace}/{route.name}"
+        requests = self._service_metric(i, "TotalRequestCount", "Sum", "requests")
+        codes = [self._service_metric(i, f"HTTPCode_{c}XX_Count", "Sum", f"{c}XX") for c in (2, 4, 5)]
+        p50, p99 = (self._service_metric(i, "RequestTime", s, s) for s in ("p50", "p99"))
+        error_rate = cw.MathExpression(
+            expression="100 * FILL(errors, 0) / requests",
+            using_metrics={"errors": codes[2], "requests": requests},
+            period=self.period,
+            label="5XX % of requests",
+        )
+        alarms = self.config.alarms
+        self.route_alarms[name] = self._request_alarms(i, route, error_rate, p99)
 
         healthy: list[cw.IMetric] = []
         unhealthy: list[cw.IMetric] = []
@@ -249,6 +268,12 @@ class Observability(Construct):
             healthy.append(self._health_metric(ref, HEALTHY, "Average", f"{ref.app.name} healthy"))
             unhealthy.append(self._health_metric(ref, UNHEALTHY, "Average", f"{ref.app.name} unhealthy"))
             if ref.app.replicas == 0:  # no targets by design: an alarm would sit in ALARM
+                continue
+            if ref.route.protocol in ("GRPC", "TLS"):
+                # Their target groups have Lattice's health check off (constructs/k8s_objects.py,
+                # target_group_policy), so every target reads UNAVAILABLE ("Health checks are unavailable for the
+                # target group": VPC Lattice API Reference, TargetSummary, read 2026-12-05), never HEALTHY: an
+                # alarm would sit in ALARM. The pods' readiness probes and the smoke test watch them instead.
                 continue
             health_alarm = self._alarm(
                 f"{name} {app} no healthy targets",

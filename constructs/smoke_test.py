@@ -16,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from constructs.lattice_sharing import grant_invoke
 from constructs.python_function import PythonFunction
-from constructs.smoke_checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
+from constructs.smoke_checks import SECOND_IDENTITY, UNSIGNED, ca_bundle_files, denial_checks, smoke_checks
 
 from config import AppConfig
 
@@ -59,6 +59,11 @@ class SmokeTest(Construct):
             allow_all_outbound=False,
         )
         security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(80), "HTTP to Lattice services")
+        # The other protocols' listener ports (HTTPS and gRPC on 443, TLS passthrough on its own), only when used.
+        for port in sorted({r.listener_port for r in config.routes if r.protocol != "HTTP"}):
+            security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), f"TLS {port} to Lattice services")
+        # Private CAs' bundles, beside the handler, named as the checks' caBundle says.
+        ca_files = {f"smoke/{name}": text for name, text in ca_bundle_files(config).items()}
 
         def function(construct_id: str, checks: list[dict[str, object]], what: str) -> PythonFunction:
             fn = PythonFunction(
@@ -73,7 +78,7 @@ class SmokeTest(Construct):
                 vpc_subnets=subnets,
                 security_groups=[security_group],
                 environment={"SIGV4_REGION": Aws.REGION} if sign else None,
-                files={CHECKS_FILE: json.dumps(checks, indent=1, ensure_ascii=False) + "\n"},
+                files={CHECKS_FILE: json.dumps(checks, indent=1, ensure_ascii=False) + "\n", **ca_files},
             )
             if sign and provider is not None:
                 # The identity half; the route policies decide (the second identity has it too, so its 403

@@ -20,6 +20,7 @@ from constructs import Construct
 from constructs.checkov import add_checkov_acknowledgments
 from constructs.client_host import ClientHost
 from constructs.consumer_link import ConsumerLink
+from constructs.lattice import association_rules
 from constructs.lattice_sharing import grant_invoke
 from constructs.log_key import LogEncryptionKey
 from constructs.nag import acknowledge
@@ -115,8 +116,8 @@ class ConsumerStack(Stack):
             description="Lattice association of the consumer VPC: HTTP/HTTPS from that VPC only",
             allow_all_outbound=False,
         )
-        security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(80), "HTTP from the VPC")
-        security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from the VPC")
+        for port, what in association_rules(config.association_ports):
+            security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), what)
         if consumer.vpc_id is not None:
             acknowledge(
                 security_group,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, CfnResource, Stack
+from aws_cdk import Aws, CfnOutput, CfnResource, Stack, Token
 from constructs import Construct
 from constructs.controller_values import controller_managed_by
 from constructs.gateway_api_crds import GatewayApiCrds
@@ -26,6 +26,7 @@ from constructs.target_health import TargetHealthPublisher
 
 from config import AppConfig, ConfigError
 from config.access_policy import Identities
+from config.model import certificate_environment_problems
 from stacks.platform_stack import PlatformStack
 
 # aws-cdk-lib 2.273.0 core/lib/stack.js: MAX_RESOURCES = 500, CloudFormation's per-stack maximum ("CloudFormation
@@ -34,11 +35,22 @@ MAX_RESOURCES = 500
 
 
 class GatewayStack(Stack):
+    def _certificates_in_environment(self, config: AppConfig) -> None:
+        """Lattice takes an ACM certificate of its own account and region only: checked where the synth knows the
+        stack's account or region (a pipeline stage's, or the CLI's with credentials); every stage gets the same
+        routes, so a stage in another account or region is refused here (config.model.certificate_arns)."""
+        account, region = (None if Token.is_unresolved(v) else v for v in (self.account, self.region))
+        if problems := certificate_environment_problems(config, account, region):
+            key, why = problems[0]
+            name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in key).lstrip(".")
+            raise ConfigError(name, f"{why} ({self.stack_name})")
+
     def __init__(
         self, scope: Construct, construct_id: str, *, config: AppConfig, platform: PlatformStack, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self._config = config
+        self._certificates_in_environment(config)
         retention = log_retention(config.log_retention_days)
         # Every configuration change updates this stack, so its weak references to the platform are resolved again
         # (a replaced client VPC or cluster would otherwise stay referenced; issue 23.3).

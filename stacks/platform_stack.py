@@ -105,6 +105,7 @@ class PlatformStack(Stack):
             admit_unsigned=config.admits_unsigned,
             consumer_statement=consumer_statement,
             named_roles=network_roles(config),
+            ports=config.association_ports,
         )
         self.zone = PrivateZone(
             self,

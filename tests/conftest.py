@@ -369,6 +369,42 @@ def namespaced(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return cached_synthesis(tmp_path_factory, "namespaced", NAMESPACED)
 
 
+# examples/all-protocols.json (issue 26) as `-c` delivers it (JSON text per key), with a certificate for the HTTPS
+# route in the environment's region (the region check runs: the environment is concrete) and a private CA bundle
+# for the smoke test, synthesized once with cdk-nag.
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PROTOCOLS_CERTIFICATE = (
+    f"arn:aws:acm:{PROVIDER_REGION}:{PROVIDER_ACCOUNT}:certificate/0123abcd-0000-4000-8000-00000000cafe"
+)
+PROTOCOLS_CA_BUNDLE = "tests/support/test-ca.pem"
+
+
+def protocols_context() -> dict[str, Any]:
+    example = json.loads((EXAMPLES / "all-protocols.json").read_text())
+    for route in example["routes"]:
+        if route.get("protocol") == "HTTPS":
+            route |= {"certificateArn": PROTOCOLS_CERTIFICATE, "caBundle": PROTOCOLS_CA_BUNDLE}
+    return {key: json.dumps(value) for key, value in example.items()}
+
+
+@pytest.fixture(scope="session")
+def protocols(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """examples/all-protocols.json (protocols_context) synthesized once."""
+    with shared_synthesis(tmp_path_factory, "protocols") as (outdir, ready):
+        return Synthesized(outdir, protocols_context(), (PROVIDER_ACCOUNT, PROVIDER_REGION), reuse=ready)
+
+
+@pytest.fixture(scope="session")
+def protocols_consumers(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The protocols example with VARIANT's two consumers (their stacks get the same routes) and its TLS route on a
+    port of its own, without cdk-nag (tests/test_listener_ports.py)."""
+    context = {**protocols_context(), "consumers": VARIANT["consumers"]}
+    routes = [{**r, "port": 8443} if r.get("protocol") == "TLS" else r for r in json.loads(context["routes"])]
+    context["routes"] = json.dumps(routes)
+    with shared_synthesis(tmp_path_factory, "protocols-consumers") as (outdir, ready):
+        return Synthesized(outdir, context, (PROVIDER_ACCOUNT, PROVIDER_REGION), nag=False, reuse=ready)
+
+
 # The pipeline (tests/test_pipeline.py): two synths, each holding the whole app in every stage.
 ARN = "arn:aws:codeconnections:us-east-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
 REPO = "example/eks-lattice-gateway"

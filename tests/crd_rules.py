@@ -14,6 +14,7 @@ than passing unchecked.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -72,8 +73,23 @@ def _defaulted(value: Any, schema: dict[str, Any]) -> Any:
     return value
 
 
+def _is_ip(text: str) -> bool:
+    """Kubernetes' IP library `isIP(string)`: an IPv4 or IPv6 address without a zone index (the TLSRoute and
+    GRPCRoute hostnames rules call it; https://kubernetes.io/docs/reference/using-api/cel/, IP library, read
+    2026-12-05)."""
+    if "%" in text:
+        return False
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _context(value: Any) -> cel.Context:
-    return cel.Context(variables={"self": value})
+    context = cel.Context(variables={"self": value})
+    context.add_function("isIP", _is_ip)
+    return context
 
 
 def violations(obj: dict[str, Any], crd_root: Path) -> list[str]:

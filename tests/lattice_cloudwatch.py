@@ -118,3 +118,19 @@ ACCESS_LOG_FIELDS = frozenset(
         "callerX509IssuerOU", "callerX509SubjectCN", "callerX509SANNameCN", "callerX509SANDNS", "callerX509SANURI",
     }
 )  # fmt: skip
+
+# Which of these a route's listener can publish, by protocol. The request-level ones (requests, response codes,
+# request time) need a listener that reads requests; a TLS passthrough listener never decrypts the traffic ("all
+# traffic remains encrypted from the client to the target": VPC Lattice User Guide, TLS listeners,
+# https://docs.aws.amazon.com/vpc-lattice/latest/ug/tls-listeners.html, read 2026-12-05), so it publishes only
+# the connection-level target-group metrics.
+REQUEST_METRICS = frozenset(
+    name
+    for name in METRICS
+    if "Request" in name or name.startswith("HTTPCode_") or name.startswith("HTTP1_") or name.startswith("HTTP2_")
+)
+
+
+def published_by(protocol: str) -> frozenset[str]:
+    """The metrics a route of `protocol` can have published."""
+    return frozenset(METRICS) - (REQUEST_METRICS if protocol == "TLS" else frozenset())

@@ -35,12 +35,17 @@ def _templates(label: str, outdir: Path) -> dict[str, bytes]:
 
 
 def test_checkov_finds_nothing_unacknowledged(
-    synth: Synthesized, variant: Synthesized, two_stages: PipelineSynth, one_stage: PipelineSynth
+    synth: Synthesized,
+    variant: Synthesized,
+    protocols: Synthesized,
+    two_stages: PipelineSynth,
+    one_stage: PipelineSynth,
 ) -> None:
     templates: dict[str, bytes] = {}
     for label, outdir in (
         ("default", synth.outdir),
         ("variant", variant.outdir),
+        ("protocols", protocols.outdir),
         ("pipeline-two", two_stages.outdir),
         ("pipeline-one", one_stage.outdir),
     ):

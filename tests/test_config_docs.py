@@ -77,7 +77,10 @@ SCHEMA_LEVEL: list[dict[str, Any]] = [
     {"apps": [{k: v for k, v in APP.items() if k != "healthPath"}]},
     {"routes": [{**ROUTE, "rules": [RULE] * 11}]},
     {"routes": [{**ROUTE, "rules": [{**RULE, "path": "/v1"}]}]},
-    {"routes": [{**ROUTE, "rules": [{"backends": RULE["backends"]}]}]},
+    # A rule without a path is a route's default now (issue 26); a gRPC method without its service is not.
+    {"routes": [{**ROUTE, "protocol": "GRPC", "rules": [{"grpcMethod": "Check", "backends": RULE["backends"]}]}]},
+    {"routes": [{**ROUTE, "protocol": "QUIC"}]},
+    {"routes": [{**ROUTE, "certificateArn": "arn:aws:acm:us-east-1:123:certificate/x"}]},
     {"routes": [{**ROUTE, "rules": [{**RULE, "method": "FETCH"}]}]},
     {"routes": [{**ROUTE, "rules": [{**RULE, "headers": [{"name": "x", "value": "1", "type": "Regex"}]}]}]},
     {"routes": [{**ROUTE, "rules": [{**RULE, "backends": [{"app": "demo-app-a", "weight": 5000}]}]}]},

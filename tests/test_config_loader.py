@@ -124,7 +124,7 @@ def test_hint_offers_one_name() -> None:
     [
         ((), list(loader.DEFAULTS)),
         (("apps", 0), ["name", "namespace", "image", "replicas", "containerPort", "env", "healthPath",
-                       "healthCheck", "resources", "calls"]),
+                       "healthCheck", "resources", "calls", "args"]),
         (("routes", 0, "access"), ["allow", "unsigned"]),
         (("nosuch",), []),  # not a field
         (("clusterName",), []),  # a field, but not an object

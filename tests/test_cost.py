@@ -229,10 +229,12 @@ def test_the_publishers_runs_are_priced_over_the_whole_range_of_its_interval() -
         rate_minutes("cron(0 12 * * ? *)")
 
 
-def test_every_resource_type_is_priced_or_listed_free(synth: Synthesized, variant: Synthesized) -> None:
-    """Every type in the default and the variant synth (consumers, alarms by email, AZ IDs); make fuzz checks
-    the generated ones. A free type names the pricing page that says so."""
-    for templates in (synth.templates, variant.templates):
+def test_every_resource_type_is_priced_or_listed_free(
+    synth: Synthesized, variant: Synthesized, protocols: Synthesized
+) -> None:
+    """Every type in the default, the variant (consumers, alarms by email, AZ IDs) and the protocols example synth;
+    make fuzz checks the generated ones. A free type names the pricing page that says so."""
+    for templates in (synth.templates, variant.templates, protocols.templates):
         assert cost.unpriced_types(templates) == []
     assert not cost.PRICED_TYPES & set(cost.FREE_TYPES)
     assert all(source.startswith("https://aws.amazon.com/") for source in cost.FREE_TYPES.values())
@@ -268,3 +270,20 @@ def test_each_host_line_names_its_stack_not_a_logical_id(variant: Synthesized) -
     assert len([line for line in est.lines if "test host" in line.item]) == len(instances)
     for line in est.lines:
         assert not any(lid[:12] in line.item for _stack, lid, _props in instances), line.item
+
+
+def test_the_certificate_option_is_priced_for_https_and_grpc_routes_only(
+    synth: Synthesized, protocols: Synthesized
+) -> None:
+    """examples/all-protocols.json has one HTTPS and one gRPC route: one private CA by default, the other options
+    on request; the default config (HTTP only) has no certificate line. Every route kind is a Lattice service."""
+    assert "certificates" not in {line.key for line in cost.estimate(synth.templates, region="ap-northeast-2").lines}
+    assert cost.count_tls_terminating_routes(protocols.templates) == 2
+    assert cost.count_http_routes(protocols.templates) == len(protocols.config.routes) == 4
+    prices = cost.region_prices(cost.load_prices(), "ap-northeast-2")
+    for option, (key, _) in cost.CERTIFICATE_OPTIONS.items():
+        est = cost.estimate(protocols.templates, region="ap-northeast-2", certificate=option)
+        (line,) = [line for line in est.lines if line.key == "certificates"]
+        assert line.monthly_usd == prices[key]["usd"]
+    default = cost.estimate(protocols.templates, region="ap-northeast-2")
+    assert [line.monthly_usd for line in default.lines if line.key == "certificates"] == [400.0]

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from constructs.k8s_objects import gateway, gateway_class, http_route
+from constructs.k8s_objects import gateway, gateway_class, route_object
 
 from config.versions import GATEWAY_API_RELEASES
 from tests.conftest import Synthesized
@@ -179,7 +179,7 @@ def test_workload_objects_are_the_configured_ones(synth: Synthesized, gw: dict[s
     cfg = synth.config
     assert [o for _, o in kinds["GatewayClass"]] == [gateway_class()]
     assert [o for _, o in kinds["Gateway"]] == [gateway(cfg)]
-    assert [o for _, o in kinds["HTTPRoute"]] == [http_route(cfg, r) for r in cfg.routes]
+    assert [o for _, o in kinds["HTTPRoute"]] == [route_object(cfg, r) for r in cfg.routes]
     assert sorted(o["metadata"]["name"] for _, o in kinds["Deployment"]) == ["demo-app-a", "demo-app-b"]
     assert sorted(o["metadata"]["name"] for _, o in kinds["TargetGroupPolicy"]) == [
         "tg-policy-demo-app-a",
@@ -202,7 +202,7 @@ def test_deletion_order_routes_gateway_class_controller_crds(synth: Synthesized,
         assert not reaches(gw, then, first)
 
 
-@pytest.mark.parametrize("which", ["synth", "variant"])
+@pytest.mark.parametrize("which", ["synth", "variant", "protocols"])
 def test_every_object_the_controller_finalizes_is_released_by_its_guard_before_kubectl_deletes_it(
     request: pytest.FixtureRequest, which: str
 ) -> None:
@@ -262,6 +262,9 @@ def test_every_object_the_controller_finalizes_is_released_by_its_guard_before_k
     assert guarded >= {(p.split("/")[2], p.split("/")[-2]) for p in guards}
     assert guarded == {
         ("gateway.networking.k8s.io", "httproutes"),
+        # Route kinds of the other protocols (issue 26): named whatever the config emits now.
+        ("gateway.networking.k8s.io", "grpcroutes"),
+        ("gateway.networking.k8s.io", "tlsroutes"),
         ("gateway.networking.k8s.io", "gateways"),
         ("application-networking.k8s.aws", "iamauthpolicies"),
     }

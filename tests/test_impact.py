@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from constructs.k8s_objects import ROUTE_KINDS
 
 from config.lattice_names import route_digest
 from tests.conftest import ROOT, TODAY, Synthesized
@@ -380,7 +381,7 @@ def test_renamed_kubernetes_object_is_a_delete_and_a_create_or_an_orphan() -> No
     """In another manifest resource, the old one's Delete deletes the old object; in the same one, kubectl's prune
     leaves it (custom kinds are not on its allowlist; tests/test_impact_kubectl.py has the rules)."""
     old = {"G": {"Resources": {"R": manifest(obj("HTTPRoute", "a", hostnames=["REGION.example.com"]), token=True)}}}
-    for changed in (obj("HTTPRoute", "b"), obj("HTTPRoute", "a", namespace="apps"), obj("GRPCRoute", "a")):
+    for changed in (obj("HTTPRoute", "b"), obj("HTTPRoute", "a", namespace="apps"), obj("Service", "a")):
         new = {"G": {"Resources": {"R": manifest(changed)}}}
         orphan, create = run(old, new).kubernetes
         assert (orphan.action, str(orphan.old), orphan.blocking) == ("orphan", "HTTPRoute default/a", True)
@@ -388,6 +389,87 @@ def test_renamed_kubernetes_object_is_a_delete_and_a_create_or_an_orphan() -> No
     (route,) = run(old, {"G": {"Resources": {"R2": manifest(obj("HTTPRoute", "b"))}}}).kubernetes
     assert (route.action, str(route.new)) == ("replace", "HTTPRoute default/b")
     assert route.note == "a new Lattice service and a new Lattice DNS name (the CNAME follows)"
+
+
+KIND_PAIRS = [(a, b) for a in sorted(set(ROUTE_KINDS.values())) for b in sorted(set(ROUTE_KINDS.values())) if a != b]
+
+
+@pytest.mark.parametrize(("before", "after"), KIND_PAIRS)
+@pytest.mark.parametrize("holder", ["R", "R2"])
+def test_a_route_that_changes_kind_is_refused_with_a_remedy_that_works(before: str, after: str, holder: str) -> None:
+    """Every pair of route kinds (from ROUTE_KINDS: a protocol change across kinds keeps the object's and the
+    Lattice service's name, both of <cluster>/<hostname>): one blocking change that says why, whether the new
+    object sits in the same manifest resource (prune would orphan the old one) or another (cleanup deletes the
+    old one after); the refusal's remedy is two deploys, a new hostname or a recreated stack, never a kubectl
+    delete after ALLOW_REPLACEMENT."""
+    old = {"G": {"Resources": {"R": manifest(obj(before, "r-abc123", hostnames=["a.example.com"]))}}}
+    new = {"G": {"Resources": {holder: manifest(obj(after, "r-abc123", hostnames=["a.example.com"]))}}}
+    result = run(old, new)
+    (change,) = result.kubernetes
+    assert (change.action, change.blocking, change.cause) == ("replace", True, "kind changed")
+    assert (str(change.old), str(change.new)) == (f"{before} default/r-abc123", f"{after} default/r-abc123")
+    assert f"changes kind from {before}" in change.note and "ConflictError" in change.note
+    text = impact.refusal(result, "ALLOW_REPLACEMENT=1")
+    assert "would change kind" in text and "remove the route, deploy, then add it" in text
+    assert "kubectl delete" not in text and "takes over the hostname" not in text
+
+
+@pytest.mark.parametrize(("before", "after"), KIND_PAIRS)
+def test_the_two_deploys_the_kind_change_refusal_recommends_are_each_clean(before: str, after: str) -> None:
+    """Remove the route, deploy; add it with its new kind, deploy: neither step blocks."""
+    old = {"G": {"Resources": {"R": manifest(obj(before, "r-abc123", hostnames=["a.example.com"]))}}}
+    gone: dict[str, Any] = {"G": {"Resources": {"Other": manifest(obj("Service", "s"))}}}
+    new = {"G": {"Resources": {"R": manifest(obj(after, "r-abc123", hostnames=["a.example.com"]))}}}
+    assert not run(old, gone).blocking
+    assert not run(gone, new).blocking
+
+
+def _gateway(*listeners: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "net", "namespace": "default"},
+        "spec": {"listeners": [{"name": n} for n in listeners]},
+    }
+
+
+def _attached(kind: str, section: str) -> dict[str, Any]:
+    return obj(kind, "r", hostnames=["a.x"], parentRefs=[{"name": "net", "sectionName": section}])
+
+
+# Every way a route's listener moves (README: Protocols): certificateArn dropped, HTTP to HTTPS on the last HTTP
+# route, a TLS port change; and a move whose old listener stays (no disruption).
+MOVES = [
+    ("HTTPRoute", ("http", "https-abc123"), ("http", "https"), "https-abc123", "https", True),
+    ("GRPCRoute", ("https-abc123",), ("https",), "https-abc123", "https", True),
+    ("HTTPRoute", ("http",), ("https",), "http", "https", True),
+    ("TLSRoute", ("tls-443",), ("tls-8443",), "tls-443", "tls-8443", True),
+    ("HTTPRoute", ("http", "https"), ("http", "https"), "http", "https", False),
+]
+
+
+@pytest.mark.parametrize(("kind", "old_listeners", "new_listeners", "old", "new", "disrupted"), MOVES)
+def test_a_route_whose_listener_leaves_the_gateway_is_said_to_be_briefly_detached(
+    kind: str, old_listeners: tuple[str, ...], new_listeners: tuple[str, ...], old: str, new: str, disrupted: bool
+) -> None:
+    before = {"G": {"Resources": {"Gw": manifest(_gateway(*old_listeners)), "R": manifest(_attached(kind, old))}}}
+    after = {"G": {"Resources": {"Gw": manifest(_gateway(*new_listeners)), "R": manifest(_attached(kind, new))}}}
+    changes = run(before, after).kubernetes
+    (route,) = [c for c in changes if c.kind == kind]
+    assert route.action == "update" and not route.blocking
+    assert ("briefly detached" in route.note) is disrupted, route.note
+    if disrupted:
+        assert f"its listener {old} leaves the Gateway" in route.note and f"attaches it to {new}" in route.note
+
+
+@pytest.mark.parametrize("protocols", [("HTTP", "HTTPS"), ("HTTPS", "HTTP")])
+def test_a_protocol_change_within_a_kind_is_an_update(protocols: tuple[str, str]) -> None:
+    """HTTP <-> HTTPS keeps the HTTPRoute (only its listener moves): no kind change."""
+    kinds = [ROUTE_KINDS[p] for p in protocols]
+    old = {"G": {"Resources": {"R": manifest(obj(kinds[0], "r", hostnames=["a.x"], rules=[protocols[0]]))}}}
+    new = {"G": {"Resources": {"R": manifest(obj(kinds[1], "r", hostnames=["a.x"], rules=[protocols[1]]))}}}
+    (change,) = run(old, new).kubernetes
+    assert (change.action, change.cause) == ("update", "")
 
 
 def _where(doc: dict[str, Any]) -> tuple[str, str]:
@@ -407,34 +489,37 @@ def test_kubernetes_object_updates_and_what_they_ignore() -> None:
     assert (change.action, str(change.new)) == ("update", "Deployment default/app")
 
 
-def test_route_hostname_change_keeps_the_lattice_custom_domain() -> None:
-    old = {"G": {"Resources": {"R": manifest(obj("HTTPRoute", "r", hostnames=["a.example.com"]))}}}
-    new = {"G": {"Resources": {"R": manifest(obj("HTTPRoute", "r", hostnames=["b.example.com"]))}}}
+@pytest.mark.parametrize("kind", sorted(set(ROUTE_KINDS.values())))
+def test_route_hostname_change_keeps_the_lattice_custom_domain(kind: str) -> None:
+    old = {"G": {"Resources": {"R": manifest(obj(kind, "r", hostnames=["a.example.com"]))}}}
+    new = {"G": {"Resources": {"R": manifest(obj(kind, "r", hostnames=["b.example.com"]))}}}
     (change,) = run(old, new).kubernetes
     assert change.action == "update"
     assert "keeps the custom domain name it was created with" in change.note
 
 
-def test_a_new_route_object_that_keeps_a_deleted_ones_hostname_is_said_to_need_two_deploys() -> None:
+@pytest.mark.parametrize("kind", sorted(set(ROUTE_KINDS.values())))
+def test_a_new_route_object_that_keeps_a_deleted_ones_hostname_is_said_to_need_two_deploys(kind: str) -> None:
     """Renamed with its hostname kept, alone (a delete + create pair) or among several (separate deletes and
-    creates): each new route names the old one whose hostname it takes; a new hostname is no such case."""
-    a, b = obj("HTTPRoute", "a-111111", hostnames=["a.example.com"]), obj("HTTPRoute", "b-111111", hostnames=["b.x"])
+    creates): each new route names the old one whose hostname it takes; a new hostname is no such case. For every
+    kind a route is emitted as (each is a Lattice service with a custom domain)."""
+    a, b = obj(kind, "a-111111", hostnames=["a.example.com"]), obj(kind, "b-111111", hostnames=["b.x"])
     renamed = [copy.deepcopy(a), copy.deepcopy(b)]
     renamed[0]["metadata"]["name"], renamed[1]["metadata"]["name"] = "a-222222", "b-222222"
     (alone,) = run(
         {"G": {"Resources": {"R": manifest(a)}}}, {"G": {"Resources": {"R2": manifest(renamed[0])}}}
     ).kubernetes
     assert (alone.action, alone.blocking) == ("replace", True)
-    assert "takes over the hostname a.example.com of HTTPRoute default/a-111111" in alone.note
+    assert f"takes over the hostname a.example.com of {kind} default/a-111111" in alone.note
     assert "not in one deploy" in alone.note
     old = {"G": {"Resources": {"A": manifest(a), "B": manifest(b)}}}
     changes = run(old, {"G": {"Resources": {"A2": manifest(renamed[0]), "B2": manifest(renamed[1])}}}).kubernetes
     created = {str(c.new): c.note for c in changes if c.action == "create"}
-    assert created.keys() == {"HTTPRoute default/a-222222", "HTTPRoute default/b-222222"}
+    assert created.keys() == {f"{kind} default/a-222222", f"{kind} default/b-222222"}
     assert [c.action for c in changes if c.blocking] == ["create", "create"]
-    assert "of HTTPRoute default/a-111111" in created["HTTPRoute default/a-222222"]
-    assert "the hostname b.x of HTTPRoute default/b-111111" in created["HTTPRoute default/b-222222"]
-    moved = obj("HTTPRoute", "a-333333", hostnames=["new.example.com"])
+    assert f"of {kind} default/a-111111" in created[f"{kind} default/a-222222"]
+    assert f"the hostname b.x of {kind} default/b-111111" in created[f"{kind} default/b-222222"]
+    moved = obj(kind, "a-333333", hostnames=["new.example.com"])
     (fine,) = run({"G": {"Resources": {"R": manifest(a)}}}, {"G": {"Resources": {"R2": manifest(moved)}}}).kubernetes
     assert "takes over" not in fine.note and not fine.blocking
 

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from config import versions
+from config.model import ROUTE_KINDS
 from tests.conftest import PROVIDER_ACCOUNT, PROVIDER_REGION, ROOT, Synthesized, cdk_json_context
 from tools import impact
 from tools.synth import read_assembly
@@ -152,6 +153,25 @@ class Remedy:
     also: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
+def _route_kind_changed(result: impact.Impact) -> None:
+    (change,) = [k for k in result.blocking if k.cause == "kind changed"]
+    assert (change.old.kind if change.old else "", change.new.kind if change.new else "") != ("", "")
+
+
+# A protocol change that moves the default route to each other route kind (config.model.ROUTE_KINDS): every pair of
+# kinds is tests/test_impact.py's test_a_route_that_changes_kind_is_refused_with_a_remedy_that_works.
+_OTHER_KIND_ROUTES = {
+    "GRPC": {**_ROUTE, "protocol": "GRPC", "rules": [{"backends": [{"app": _APP_A["name"]}]}]},
+    "TLS": {
+        **_ROUTE,
+        "protocol": "TLS",
+        "access": {"unsigned": True},
+        "rules": [{"backends": [{"app": _APP_A["name"]}]}],
+    },
+}
+_DEFAULT_KIND = ROUTE_KINDS[_ROUTE.get("protocol", "HTTP")]
+assert {ROUTE_KINDS[p] for p in _OTHER_KIND_ROUTES} == set(ROUTE_KINDS.values()) - {_DEFAULT_KIND}
+
 ROWS = [
     Row(
         "node count (`nodeDesiredSize=3`)",
@@ -220,6 +240,21 @@ ROWS = [
         "service with the new custom domain; the new CNAME points at it, then CloudFormation's cleanup deletes the "
         "old route, its Lattice service and the old CNAME. Clients of the old name must move.",
     ),
+    *[
+        Row(
+            f"a route's protocol HTTP to {protocol} ({_DEFAULT_KIND} to {ROUTE_KINDS[protocol]})",
+            {"routes": [route]},
+            f"Not deployable in place: the {ROUTE_KINDS[protocol]} keeps the name and hostname, hence the Lattice "
+            f"service name, of the {_DEFAULT_KIND}, whose Lattice service (tagged as another route type) the "
+            "controller refuses to take (ConflictError); the DNS record times out and the update rolls back, and "
+            "kubectl's prune would leave the old object anyway. Two deploys: remove the route, deploy, then add it "
+            "with its new protocol; or give it a new hostname; or destroy the gateway stack (`make destroy "
+            "STACKS=EksLatticeGateway-Gateway`), then deploy.",
+            check=_route_kind_changed,
+            remedies=(Remedy((GATEWAY,)),),
+        )
+        for protocol, route in _OTHER_KIND_ROUTES.items()
+    ],
     Row(
         "`serviceNetworkAuthType=NONE`",
         {"serviceNetworkAuthType": "NONE"},
@@ -386,7 +421,7 @@ def render(row: Row, result: impact.Impact) -> str:
     adds += [f"leaves behind {', '.join(orphaned)} (kubectl's prune skips it)"] if orphaned else []
     blocking = collections.Counter(
         [b.kind for b in result.blockers]
-        + [f"k8s {k.kind} " + ("hostname kept" if k.new is not None else k.action) for k in result.blocking]
+        + [f"k8s {k.kind} " + (k.cause or "hostname kept" if k.new is not None else k.action) for k in result.blocking]
     )
     refused = [f"{n} x " * (n > 1) + kind for kind, n in sorted(blocking.items())]
     cells = [row.change, ", ".join(replaces) or "nothing", ", ".join(updates) or "nothing", "; ".join(adds) or "—"]

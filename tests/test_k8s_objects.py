@@ -20,7 +20,7 @@ from constructs.k8s_objects import (
     deployment,
     gateway,
     gateway_class,
-    http_route,
+    route_object,
     target_group_policy,
     workload_objects,
 )
@@ -376,7 +376,7 @@ def test_gateway_is_named_after_the_service_network() -> None:
     cfg = parse_context({"serviceNetworkName": "prod-sn"}, today=TODAY)
     gw = gateway(cfg)
     assert gw["metadata"] == {"name": "prod-sn", "namespace": "default"}
-    assert http_route(cfg, cfg.routes[0])["spec"]["parentRefs"] == [{"name": "prod-sn", "sectionName": "http"}]
+    assert route_object(cfg, cfg.routes[0])["spec"]["parentRefs"] == [{"name": "prod-sn", "sectionName": "http"}]
 
 
 # -------------------------------------------------------------------------------------- rich config

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from constructs.k8s_objects import http_route
+from constructs.k8s_objects import route_object
 
 from config import ConfigError, parse_context
 from config.lattice_names import (
@@ -56,7 +56,7 @@ def config_with(*routes: tuple[str, str, str], cluster: str = "eks-demo") -> App
 def controller_view(cfg: AppConfig, route: Route) -> tuple[str, str]:
     """(object name, Lattice service name) as the controller sees the emitted HTTPRoute: its own naming applied
     to the object's name, namespace and annotation, not this app's helper."""
-    meta: dict[str, Any] = http_route(cfg, route)["metadata"]
+    meta: dict[str, Any] = route_object(cfg, route)["metadata"]
     override = meta.get("annotations", {}).get(SERVICE_NAME_OVERRIDE_ANNOTATION)
     return meta["name"], controller_service_name(meta["name"], meta["namespace"], override)
 
@@ -127,7 +127,7 @@ def test_hostname_change_gives_a_new_route_and_a_new_service(name: str, namespac
     # A new service, not the old one re-used: the controller finds services by name, and Lattice cannot
     # change the old one's custom domain. The new one is created with the new hostname as its domain.
     assert new_service != old_service
-    assert http_route(after, after.routes[0])["spec"]["hostnames"][0] == "api2.example.com"
+    assert route_object(after, after.routes[0])["spec"]["hostnames"][0] == "api2.example.com"
 
 
 def test_a_route_object_keeps_its_service_name_and_domain_for_life() -> None:
@@ -137,7 +137,7 @@ def test_a_route_object_keeps_its_service_name_and_domain_for_life() -> None:
     hosts = ["api.example.com", "api2.example.com", "a.b.example.com"]
     for name, namespace, host, cluster in itertools.product(NAMES, NAMESPACES, hosts, CLUSTERS):
         cfg = config_with((name, namespace, host), cluster=cluster)
-        obj = http_route(cfg, cfg.routes[0])
+        obj = route_object(cfg, cfg.routes[0])
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
         fixed = {"annotations": obj["metadata"]["annotations"], "hostnames": obj["spec"]["hostnames"]}
         assert seen.setdefault(key, fixed) == fixed, key

@@ -337,8 +337,46 @@ def emitted_objects(templates: Mapping[str, Template]) -> list[dict[str, Any]]:
     return objects
 
 
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute")  # each one Lattice service (constructs/k8s_objects.py)
+
+
 def count_http_routes(templates: Mapping[str, Template]) -> int:
-    return sum(1 for obj in emitted_objects(templates) if obj.get("kind") == "HTTPRoute")
+    """The routes the templates emit, of every kind (HTTPRoute, GRPCRoute, TLSRoute): one Lattice service each."""
+    return sum(1 for obj in emitted_objects(templates) if obj.get("kind") in ROUTE_KINDS)
+
+
+# The certificate options of HTTPS and gRPC routes (README: Certificates), `--certificate`. A private name (like
+# example.com) gets a public certificate only if you own that public domain; else a private CA in
+# general-purpose mode: "AWS Certificate Manager cannot issue certificates signed by a private CA with short-lived
+# mode" (AWS Private CA User Guide, short-lived-certificates.html, read 2026-12-05), and Lattice takes ACM
+# certificates only (controller docs/guides/https.md), so a short-lived CA means importing a new certificate into
+# ACM at least every 7 days. One CA serves every route. Private certificates "whose private key you cannot
+# access are free" for ACM's integrated services (PcaPricing.html, read 2026-12-05); whether Lattice is one is
+# unverified, so a per-certificate fee may come on top.
+CERTIFICATE_OPTIONS = {
+    "private-ca": ("private_ca_general_purpose_month", "AWS Private CA, general-purpose mode (one CA)"),
+    "short-lived-ca": ("private_ca_short_lived_month", "AWS Private CA, short-lived mode (one CA; import weekly)"),
+    "public": ("acm_public_certificate_month", "ACM public certificates (you own the public domain)"),
+}
+DEFAULT_CERTIFICATE = "private-ca"
+
+
+def count_tls_terminating_routes(templates: Mapping[str, Template]) -> int:
+    """Routes attached to an HTTPS listener of the Gateway (HTTPS and GRPC routes): those need a certificate."""
+    objects = emitted_objects(templates)
+    https = {
+        listener.get("name")
+        for obj in objects
+        if obj.get("kind") == "Gateway"
+        for listener in (obj.get("spec") or {}).get("listeners") or []
+        if listener.get("protocol") == "HTTPS"
+    }
+    return sum(
+        1
+        for obj in objects
+        if obj.get("kind") in ROUTE_KINDS
+        and any(ref.get("sectionName") in https for ref in (obj.get("spec") or {}).get("parentRefs") or [])
+    )
 
 
 def kubernetes_version(templates: Mapping[str, Template], fallback: str | None) -> str | None:
@@ -391,6 +429,7 @@ def estimate(
     today: dt.date | None = None,
     prices: Mapping[str, Any] | None = None,
     config: Any = None,
+    certificate: str = DEFAULT_CERTIFICATE,
 ) -> Estimate:
     """The monthly estimate. `config` (an AppConfig) is only a cross-check and a fallback when no HTTPRoute
     or cluster version can be read from the templates."""
@@ -469,10 +508,11 @@ def estimate(
 
     # VPC Lattice: one service per HTTPRoute, data processed, requests beyond the per-hour allowance.
     routes = count_http_routes(templates)
+    http_only = sum(1 for obj in emitted_objects(templates) if obj.get("kind") == "HTTPRoute")
     if config is not None:
         from constructs.k8s_objects import workload_objects  # noqa: PLC0415
 
-        expected = sum(1 for o in workload_objects(config) if o.get("kind") == "HTTPRoute")
+        expected = sum(1 for o in workload_objects(config) if o.get("kind") in ROUTE_KINDS)
         if routes == 0 and expected:
             warnings.append(f"no HTTPRoute found in the templates; counted {expected} from the configuration")
             routes = expected
@@ -487,12 +527,22 @@ def estimate(
     if routes:
         add(
             "lattice_services",
-            f"Lattice services ({routes} HTTPRoute)",
+            f"Lattice services ({routes} {'HTTPRoute' if routes == http_only else 'routes'})",
             routes * hours,
             "service-hours",
             _usd(table, "lattice_service_hour"),
             note="service networks and VPC associations: no charge",
         )
+        if terminating := count_tls_terminating_routes(templates):
+            key, what = CERTIFICATE_OPTIONS[certificate]
+            add(
+                "certificates",
+                f"Certificates: {what}",
+                1,
+                "month",
+                _usd(table, key),
+                note=f"{terminating} HTTPS/gRPC route(s); --certificate {certificate} (README: Certificates)",
+            )
         add("lattice_gb", "Lattice data processed", gb, "GB", _usd(table, "lattice_gb"), note="--gb", guess=True)
         lines.append(
             Line(
@@ -811,6 +861,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log-gb", type=float, default=DEFAULT_LOG_GB, help="GB of logs ingested a month (default 1)")
     parser.add_argument("--date", type=dt.date.fromisoformat, default=None, help="today, for the EKS support calendar")
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="cloud assembly to read if fresh")
+    parser.add_argument(
+        "--certificate",
+        choices=sorted(CERTIFICATE_OPTIONS),
+        default=DEFAULT_CERTIFICATE,
+        help=f"certificate option of HTTPS and gRPC routes (default {DEFAULT_CERTIFICATE}; README: Certificates)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
     try:
@@ -833,6 +889,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             today=today,
             prices=prices,
             config=config,
+            certificate=args.certificate,
         )
     except (CostError, ConfigError) as err:
         print(f"cost: {err}", file=sys.stderr)

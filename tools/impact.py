@@ -23,7 +23,8 @@ subnet or security group a producer's cleanup deletes while a later stack still 
 that kubectl's prune would leave behind (orphaned) or delete although the new templates keep it.
 
 Exit status: 0; 1 with --fail-on-stateful when a stateful resource would be replaced or removed, when a new
-HTTPRoute would take over a hostname the same deploy deletes only afterwards (the deploy cannot succeed), or on any
+route (any kind) would take over a hostname the same deploy deletes only afterwards, or a route changes kind (the
+deploy cannot succeed), or on any
 other [BLOCKING] change; 2 on bad input (configuration, unreadable assembly, AWS errors with --deployed), always in
 one line.
 """
@@ -52,6 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (make impact): the app's packages live in the repo root
     sys.path.insert(0, str(ROOT))
 
+from config.model import ROUTE_KINDS  # noqa: E402
 from tools.synth import Assembly, cdk_json_context, read_assembly  # noqa: E402
 
 Template = dict[str, Any]
@@ -147,8 +149,11 @@ SERVICE_CREATE_ONLY: dict[str, tuple[tuple[str, ...], ...]] = {
 # gateways and resources that are associated with the VPC"); read 2026-12-05.
 IN_USE_UNDELETABLE = frozenset({"AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::SecurityGroup"})
 # What deleting and creating a Kubernetes object means here.
+# Every kind a route is emitted as (HTTPRoute, GRPCRoute, TLSRoute): each is a Lattice service with a custom domain.
+ROUTE_OBJECT_KINDS = frozenset(ROUTE_KINDS.values())
+ROUTE_NOTE = "a new Lattice service and a new Lattice DNS name (the CNAME follows)"
 K8S_NOTES = {
-    "HTTPRoute": "a new Lattice service and a new Lattice DNS name (the CNAME follows)",
+    **dict.fromkeys(sorted(ROUTE_OBJECT_KINDS), ROUTE_NOTE),
     "Service": "a new Lattice target group",
     "Namespace": "deleting it deletes every object in it",
     "Gateway": "its routes detach until the new Gateway is programmed",
@@ -165,6 +170,25 @@ HOSTNAME_KEPT_HINT = (
     "Recreate the stack instead (its routes are down meanwhile): destroy {stacks}, then deploy again (`make "
     "destroy STACKS=...` then `make deploy`; in a pipeline stage, delete the stage's stack, then release the "
     "change); see README 'Renaming a route but keeping its hostname'."
+)
+
+# A route whose protocol moves it to another kind (HTTP/HTTPS <-> GRPC <-> TLS) under the same name and hostname:
+# its object name and Lattice service name carry the digest of <cluster>/<hostname> only
+# (config/lattice_names.py), so the new kind's object asks for the Lattice service the old kind's still holds,
+# whose tags name the old route type, and controller v2.1.3 refuses it with a ConflictError ("two services with
+# same namespace-name but different routeType": aws-application-networking-k8s v2.1.3
+# pkg/deploy/lattice/service_manager.go lines 183-188, read 2026-12-05). The DNS record then waits
+# dnsRecordTimeoutMinutes and the update rolls back; deleting the old object afterwards would not help either.
+ROUTE_KIND_CHANGED = (
+    "changes kind from {old_kind} (same name and hostname): the controller finds the Lattice service of the "
+    "{old_kind} and refuses it (ConflictError: another route type), so the DNS record times out and the update "
+    "rolls back; see README 'Changing a route's protocol'"
+)
+ROUTE_KIND_CHANGED_HINT = (
+    "Change a route's protocol across kinds in two deploys: remove the route, deploy, then add it with its new "
+    "protocol, deploy (the route is down in between); or give it a new hostname (a new Lattice service; clients "
+    "move to the new name); or recreate the stack ({stacks}: destroy, then deploy). See README 'Changing a "
+    "route's protocol'."
 )
 
 # An object the deploy would leave behind (kubectl's prune skips it) or delete although the new templates keep it.
@@ -603,9 +627,10 @@ class K8sChange:
     old: K8sObject | None
     new: K8sObject | None
     note: str = ""
-    # The deploy cannot do it (HOSTNAME_KEPT), or leaves the cluster unlike the templates (an object orphaned, or
-    # deleted though kept): --fail-on-stateful refuses it.
+    # The deploy cannot do it (HOSTNAME_KEPT, ROUTE_KIND_CHANGED), or leaves the cluster unlike the templates (an
+    # object orphaned, or deleted though kept): --fail-on-stateful refuses it.
     blocking: bool = False
+    cause: str = ""  # of a blocking change with a new object: "hostname kept" | "kind changed"
 
     @property
     def kind(self) -> str:
@@ -1143,7 +1168,9 @@ def _without_prune_label(doc: Any) -> Any:
 
 
 def _update_note(kind: str, before: Any, after: Any) -> str:
-    if kind == "HTTPRoute" and before.get("spec", {}).get("hostnames") != after.get("spec", {}).get("hostnames"):
+    if kind in ROUTE_OBJECT_KINDS and (before.get("spec") or {}).get("hostnames") != (after.get("spec") or {}).get(
+        "hostnames"
+    ):
         # aws-application-networking-k8s v2.1.3 pkg/deploy/lattice/service_manager.go: CustomDomainName is only
         # part of CreateService; updates leave it.
         return "the Lattice service keeps the custom domain name it was created with; rename the route for a new one"
@@ -1199,15 +1226,76 @@ def kubernetes_changes(stack: str, old: Mapping[str, Any], new: Mapping[str, Any
     gone_hosts = {
         host: o
         for o in sorted(set(before) - set(after))
-        if o.kind == "HTTPRoute" and (host := _first_hostname(before[o][1])) is not None
+        if o.kind in ROUTE_OBJECT_KINDS and (host := _first_hostname(before[o][1])) is not None
     }
     for i, change in enumerate(changes):
-        if change.action in {"replace", "create"} and change.new is not None and change.kind == "HTTPRoute":
+        if change.action in {"replace", "create"} and change.new is not None and change.kind in ROUTE_OBJECT_KINDS:
             host = _first_hostname(after[change.new][1])
             if host is not None and host in gone_hosts:
                 note = HOSTNAME_KEPT.format(host=host, old=gone_hosts[host])
-                changes[i] = dataclasses.replace(change, note=note, blocking=True)
-    return changes
+                changes[i] = dataclasses.replace(change, note=note, blocking=True, cause="hostname kept")
+    changes = _listener_moves(changes, before, after)
+    return _route_kind_changes(stack, changes, set(before) - set(after), set(after) - set(before))
+
+
+# A route whose listener (sectionName) goes away in the same deploy: dropping certificateArn (https-<digest> to
+# https), HTTP to HTTPS on the last HTTP route, a TLS port change (tls-443 to tls-8443). The Gateway's manifest is
+# applied before the route's, so until the route's own update it names a listener the Gateway no longer has.
+LISTENER_MOVED = (
+    "its listener {old} leaves the Gateway, which is updated before the route: the route is briefly detached "
+    "(requests fail) until its own update attaches it to {new}"
+)
+
+
+def _section_names(doc: Any) -> set[str]:
+    return {str(p["sectionName"]) for p in (doc.get("spec") or {}).get("parentRefs") or [] if p.get("sectionName")}
+
+
+def _listener_moves(
+    changes: list[K8sChange], before: Mapping[K8sObject, tuple[str, Any]], after: Mapping[K8sObject, tuple[str, Any]]
+) -> list[K8sChange]:
+    """Route updates whose old listener the new Gateway lacks get LISTENER_MOVED as a note (a brief disruption,
+    not a blocker)."""
+    listeners = {
+        str(listener.get("name"))
+        for obj, (_, doc) in after.items()
+        if obj.kind == "Gateway"
+        for listener in (doc.get("spec") or {}).get("listeners") or []
+    }
+    moved = []
+    for change in changes:
+        obj = change.new
+        if change.action == "update" and obj is not None and obj.kind in ROUTE_OBJECT_KINDS and obj in before:
+            old, new = _section_names(before[obj][1]), _section_names(after[obj][1])
+            if gone := sorted(old - new - listeners):
+                note = LISTENER_MOVED.format(old=", ".join(gone), new=", ".join(sorted(new)) or "none")
+                moved.append(dataclasses.replace(change, note="; ".join(n for n in (change.note, note) if n)))
+                continue
+        moved.append(change)
+    return moved
+
+
+def _route_kind_changes(
+    stack: str, changes: list[K8sChange], gone: set[K8sObject], come: set[K8sObject]
+) -> list[K8sChange]:
+    """A route object replaced by one of another route kind under the same namespace and name (the protocol moved
+    it across kinds) is one blocking change (ROUTE_KIND_CHANGED), instead of whatever else the pair was called (an
+    orphan and a create, a replace, a hostname kept)."""
+    olds = {(o.namespace, o.name): o for o in gone if o.kind in ROUTE_OBJECT_KINDS}
+    pairs = [
+        (old, new)
+        for new in sorted(come)
+        if new.kind in ROUTE_OBJECT_KINDS and (old := olds.get((new.namespace, new.name))) and old.kind != new.kind
+    ]
+    if not pairs:
+        return changes
+    involved = {o for pair in pairs for o in pair}
+    kept = [c for c in changes if c.old not in involved and c.new not in involved]
+    note = ROUTE_KIND_CHANGED.format
+    return kept + [
+        K8sChange(stack, "replace", old, new, note(old_kind=old.kind), blocking=True, cause="kind changed")
+        for old, new in pairs
+    ]
 
 
 def minor_step(before: str, after: str) -> int | None:
@@ -1343,7 +1431,7 @@ def refusal(impact: Impact, hint: str) -> str:
         for c in impact.stateful:
             why = "; ".join(c.reasons) if c.reasons else "removed from the template"
             lines.append(f"  {c.stack} {c.logical_id} ({c.type}): {why}")
-    hostnames = [k for k in impact.blocking if k.new is not None]
+    hostnames = [k for k in impact.blocking if k.new is not None and k.cause != "kind changed"]
     if hostnames:
         lines.append(
             f"impact: refusing: {len(hostnames)} route(s) would take over a hostname that another route keeps "
@@ -1351,6 +1439,13 @@ def refusal(impact: Impact, hint: str) -> str:
         )
         lines += [f"  {k.stack} {k.new}: {k.note}" for k in hostnames]
         lines.append(HOSTNAME_KEPT_HINT.format(stacks=", ".join(sorted({k.stack for k in hostnames}))))
+    if kinds := [k for k in impact.blocking if k.cause == "kind changed"]:
+        lines.append(
+            f"impact: refusing: {len(kinds)} route(s) would change kind under a Lattice service the old kind holds: "
+            "the controller refuses each, its DNS record waits dnsRecordTimeoutMinutes, then the update rolls back:"
+        )
+        lines += [f"  {k.stack} {k.old} -> {k.new}: {k.note}" for k in kinds]
+        lines.append(ROUTE_KIND_CHANGED_HINT.format(stacks=", ".join(sorted({k.stack for k in kinds}))))
     if left := [k for k in impact.blocking if k.new is None]:
         lines.append(f"impact: refusing: {len(left)} Kubernetes object(s) would not end as the templates say:")
         lines += [f"  {k.stack} {k.old}: {k.action}: {k.note}" for k in left]

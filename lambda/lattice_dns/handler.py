@@ -47,6 +47,7 @@ from .records import (
 from .routes import (
     ANNOTATION,
     CONTROLLER_NAMESPACE,
+    ROUTE_RESOURCES,
     controller_status,
     httproutes_served,
     is_fatal,
@@ -118,6 +119,7 @@ class Props:
     zone_id: str
     timeout_seconds: int
     ttl: int
+    route_resource: str = "httproutes"  # RouteResource: grpcroutes or tlsroutes for those kinds
 
     @property
     def route_id(self) -> str:
@@ -125,7 +127,7 @@ class Props:
 
     @property
     def route_path(self) -> str:
-        return route_path(self.namespace, self.route_name)
+        return route_path(self.namespace, self.route_name, self.route_resource)
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Props:
@@ -151,6 +153,9 @@ class Props:
                 raise ValueError(f"{key} {parsed} is outside {low}..{high}")
             return parsed
 
+        resource = str(raw.get("RouteResource") or "httproutes").strip()
+        if resource not in ROUTE_RESOURCES:
+            raise ValueError(f"RouteResource {resource!r} is not one of {', '.join(ROUTE_RESOURCES)}")
         try:
             hostname = validate_hostname(str(raw.get("Hostname") or ""))
         except ValueError as err:
@@ -163,6 +168,7 @@ class Props:
             zone_id=text("HostedZoneId", _ZONE_ID, "a Route 53 hosted zone id").rsplit("/", 1)[-1],
             timeout_seconds=number("TimeoutSeconds", DEFAULT_TIMEOUT_SECONDS, 120, 7200),
             ttl=number("Ttl", DEFAULT_TTL, 0, 2_147_483_647),
+            route_resource=resource,
         )
 
 

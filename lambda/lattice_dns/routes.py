@@ -17,8 +17,14 @@ _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a
 _FATAL_EKS_CODES = frozenset({"AccessDeniedException", "ResourceNotFoundException", "UnrecognizedClientException"})
 
 
-def route_path(namespace: str, name: str) -> str:
-    return f"{GATEWAY_API_V1}/namespaces/{namespace}/httproutes/{name}"
+# The route kinds (resources, plural) whose Lattice annotation this function reads: every route kind the controller
+# annotates with the Lattice name (v2.1.3 docs/guides/grpc.md and tls-passthrough.md show it on GRPCRoute and
+# TLSRoute, read 2026-12-05).
+ROUTE_RESOURCES = ("httproutes", "grpcroutes", "tlsroutes")
+
+
+def route_path(namespace: str, name: str, resource: str = "httproutes") -> str:
+    return f"{GATEWAY_API_V1}/namespaces/{namespace}/{resource}/{name}"
 
 
 def lattice_domain(route: dict[str, Any] | None) -> str | None:

@@ -1043,3 +1043,17 @@ def test_resync_of_an_event_that_is_not_an_object_uses_the_environment(
     env.r53.put_ours()
     monkeypatch.setenv("RECORDS", json.dumps([spec()]))
     assert handler.resync(["not", "an", "object"], None)["Checked"] == 1  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("resource", "path_part"), [(None, "/httproutes/"), ("grpcroutes", "/grpcroutes/"), ("tlsroutes", "/tlsroutes/")]
+)
+def test_each_route_kind_is_read_at_its_own_path(resource: str | None, path_part: str) -> None:
+    """GRPC and TLS routes (issue 26) carry the same Lattice annotation; their records name their resource."""
+    parsed = handler.Props.parse(props(**({"RouteResource": resource} if resource else {})))
+    assert path_part in parsed.route_path and parsed.route_path.endswith("/" + parsed.route_name)
+
+
+def test_an_unknown_route_resource_is_refused_naming_the_key() -> None:
+    with pytest.raises(ValueError, match="RouteResource 'ingresses' is not one of httproutes, grpcroutes, tlsroutes"):
+        handler.Props.parse(props(RouteResource="ingresses"))
