@@ -5,12 +5,14 @@ every number at its maximum, every option on, consumers included, with the maxim
 `largest_context()` builds it; `shortfalls()` walks the schema beside it and names every key the fixture leaves
 short of its maximum, every list or string the schema leaves without one, and every key it never sets: a new key
 fails tests/test_largest_config.py until it is here. Where the longest string cannot be used, EXEMPT says why.
+Every route protocol is on some route (EVERY_VALUE); the lists a config with all of them cannot fill (a TLS route's
+one rule, apps split by target-group kind, calls of one protocol) reach the bound FEWER gives, with the reason.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "config" / "schema.json"
 PROVIDER_ACCOUNT, PROVIDER_REGION = "111111111111", "ap-northeast-2"
+# grpc.health.v1.Health/Check: the call the smoke test makes on a GRPC route (constructs/smoke_checks.py)
+GRPC_HEALTH_SERVICE, GRPC_HEALTH_METHOD = "grpc.health.v1.Health", "Check"
 
 # Schema paths (keys joined by ".", "[]" for list items, "{}" for a map's values) whose string is not at its
 # maxLength in the fixture, with the reason.
@@ -31,6 +35,30 @@ EXEMPT = {
     "privateZoneName": "every route hostname (253 at most) lies inside it, one label longer",
     "consumers[].region": "must equal the app's region (ap-northeast-2)",
     "shareWithOrganization": "an organization ARN of the aws partition: its id at the longest the pattern takes",
+    "routes[].rules[].grpcService": "the Lattice path /service/method it becomes is at most routes[].rules[].path's "
+    "maxLength (config/model.py RouteRule): service and method share those characters, the path at its longest",
+    "routes[].rules[].grpcMethod": "shares the path's characters with grpcService (above)",
+    "routes[].caBundle": "a PEM file the repository holds: the protocols tests' CA bundle (tests/support/test-ca.pem)",
+}
+# Every value of these enums appears somewhere in the fixture (each protocol builds different resources).
+EVERY_VALUE = {"routes[].protocol"}
+# Lists that cannot all be at their maxItems in one configuration that carries every route protocol: the longest
+# must reach the bound given, and the reason says why.
+FEWER: dict[str, tuple[str, Callable[[], int]]] = {
+    "routes[].rules": (
+        "a TLS route has exactly one rule (its listener's default action); the others have the most",
+        lambda: most("routes[].rules"),
+    ),
+    "routes[].rules[].backends": (
+        "an app backs routes of one target-group kind (HTTP, gRPC or TCP), so the GRPC and TLS routes take one app "
+        "each and the HTTP and HTTPS rules the other apps",
+        lambda: most("apps") - 2,
+    ),
+    "apps[].calls": (
+        "an app calls routes of one protocol, HTTP or HTTPS (its sidecar's one scheme), never GRPC or TLS: every "
+        "app calls every HTTP route (all but the HTTPS, GRPC and TLS ones)",
+        lambda: most("routes") - 3,
+    ),
 }
 # Keys the fixture leaves out, with the reason.
 LEFT_OUT = {
@@ -115,8 +143,13 @@ def largest_context() -> dict[str, Any]:
     apps_in = {ns: [fill(f"a{g}-{i}-", app_name) for i in range(n_backends)] for g, ns in enumerate(namespaces)}
     zone = fill("zone-", 63 - 12, "z") + ".example.com"
     routes_at = [(fill(f"r{i}-", most("routes[].name")), namespaces[i % len(namespaces)]) for i in range(n_routes)]
-    calls = [f"{ns}/{name}" for name, ns in routes_at][: most("apps[].calls")]
-    assert all(len(c) == most("apps[].calls[]") for c in calls)
+    # Every protocol, the heavy HTTP and HTTPS routes the most: the last three routes are HTTPS, GRPC and TLS, and
+    # the last two apps back the GRPC and the TLS route (an app backs one target-group kind: FEWER).
+    protocols = ["HTTP"] * (n_routes - 3) + ["HTTPS", "GRPC", "TLS"]
+    http_apps = {ns: names[:-2] for ns, names in apps_in.items()}
+    own_app = {"GRPC": -2, "TLS": -1}
+    calls = [f"{ns}/{name}" for (name, ns), protocol in zip(routes_at, protocols, strict=True) if protocol == "HTTP"]
+    assert all(len(c) == most("apps[].calls[]") for c in calls) and len(calls) == FEWER["apps[].calls"][1]()
     image_tail = ":" + "t" * 128 + "@sha256:" + "0" * 64
     image_head = "registry.example.com:5000/"
     image = image_head + "p" * (most("apps[].image") - len(image_head) - len(image_tail)) + image_tail
@@ -144,6 +177,7 @@ def largest_context() -> dict[str, Any]:
             },
             "resources": dict.fromkeys(("cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit"), quantity),
             "calls": calls,
+            "args": [fill(f"--a{j}=", most("apps[].args[]"), "a") for j in range(most("apps[].args"))],
         }
         for ns, names in apps_in.items()
         for name in names
@@ -162,38 +196,71 @@ def largest_context() -> dict[str, Any]:
     allow: list[dict[str, Any]] = [
         {"clientHost": True},
         {"account": consumers[0]["account"]},
-        {"app": apps[-1]["name"]},
+        {"app": apps[0]["name"]},
         *({"role": _role(k)} for k in range(n_callers - 3)),
     ]
+    # An app calls HTTP routes only (FEWER): the HTTPS and GRPC routes name one more role in its place.
+    allow_no_app = [c if "app" not in c else {"role": _role(n_callers)} for c in allow]
     header_name, header_value = most("routes[].rules[].headers[].name"), most("routes[].rules[].headers[].value")
     path = most("routes[].rules[].path")
-    routes = [
-        {
-            "name": name,
-            "namespace": ns,
-            "hostname": _hostname(i, zone),
-            "rules": [
-                {
-                    ("path" if k % 2 else "pathPrefix"): fill(f"/{i}/{k}/", path, "p"),
-                    "headers": [
-                        {
-                            "name": fill(f"x-{h}-", header_name, "n"),
-                            "value": fill(f"{h}-", header_value, "v"),
-                            "type": "Exact",
-                        }
-                        for h in range(most("routes[].rules[].headers"))
-                    ],
-                    "method": "OPTIONS",
-                    "backends": [
-                        {"app": app, "weight": most("routes[].rules[].backends[].weight")} for app in apps_in[ns]
-                    ],
-                }
-                for k in range(most("routes[].rules"))
-            ],
-            "access": {"allow": allow, "unsigned": True},
-        }
-        for i, (name, ns) in enumerate(routes_at)
+    weight = most("routes[].rules[].backends[].weight")
+    headers = [
+        {"name": fill(f"x-{h}-", header_name, "n"), "value": fill(f"{h}-", header_value, "v"), "type": "Exact"}
+        for h in range(most("routes[].rules[].headers"))
     ]
+    certificate = fill(
+        f"arn:aws:acm:{PROVIDER_REGION}:{PROVIDER_ACCOUNT}:certificate/", most("routes[].certificateArn"), "0"
+    )
+    # A gRPC match becomes the Lattice path /service/method, at most `path` characters (EXEMPT).
+    service_length = path // 2
+
+    def http_rule(i: int, k: int, ns: str) -> dict[str, Any]:
+        return {
+            ("path" if k % 2 else "pathPrefix"): fill(f"/{i}/{k}/", path, "p"),
+            "headers": headers,
+            "method": "OPTIONS",
+            "backends": [{"app": app, "weight": weight} for app in http_apps[ns]],
+        }
+
+    def grpc_rule(i: int, k: int, ns: str) -> dict[str, Any]:
+        backends = [{"app": apps_in[ns][own_app["GRPC"]], "weight": weight}]
+        if k == 0:  # the rule the smoke test's health call takes (constructs/smoke_checks.py): no header to send
+            return {"grpcService": GRPC_HEALTH_SERVICE, "grpcMethod": GRPC_HEALTH_METHOD, "backends": backends}
+        return {
+            "grpcService": fill(f"r{i}.s{k}.S", service_length, "s"),
+            "grpcMethod": fill("M", path - service_length - 2, "m"),
+            "headers": headers,
+            "backends": backends,
+        }
+
+    def route(i: int, name: str, ns: str, protocol: str) -> dict[str, Any]:
+        head = {"name": name, "namespace": ns, "hostname": _hostname(i, zone), "protocol": protocol}
+        n_rules = most("routes[].rules")
+        if protocol == "TLS":
+            return {
+                **head,
+                "rules": [{"backends": [{"app": apps_in[ns][own_app["TLS"]], "weight": weight}]}],
+                "access": {"unsigned": True},  # a TLS route names no callers (config/model.py TLS_ACCESS_WHY)
+                "port": most("routes[].port"),
+                "caBundle": "tests/support/test-ca.pem",
+                "expectSubject": fill("cn-", most("routes[].expectSubject")),
+            }
+        if protocol == "GRPC":
+            return {
+                **head,
+                "rules": [grpc_rule(i, k, ns) for k in range(n_rules)],
+                "access": {"allow": allow_no_app, "unsigned": True},
+                "certificateArn": certificate,
+                "caBundle": "tests/support/test-ca.pem",
+            }
+        return {
+            **head,
+            "rules": [http_rule(i, k, ns) for k in range(n_rules)],
+            "access": {"allow": allow if protocol == "HTTP" else allow_no_app, "unsigned": True},
+            **({"certificateArn": certificate} if protocol == "HTTPS" else {}),
+        }
+
+    routes = [route(i, name, ns, protocols[i]) for i, (name, ns) in enumerate(routes_at)]
     return {
         "clusterName": fill("c", most("clusterName")),
         "stackPrefix": fill("S", most("stackPrefix")),
@@ -295,6 +362,9 @@ def shortfalls(context: Mapping[str, Any]) -> list[str]:
             found.append(f"{path}: never set")
         elif kind == "array" and "maxItems" not in node:
             found.append(f"{path}: a list without maxItems")
+        elif kind == "array" and path in FEWER and "maxItems" in node:
+            if max(len(v) for v in values) != FEWER[path][1]():
+                found.append(f"{path}: no list at its bound {FEWER[path][1]()} ({FEWER[path][0]})")
         elif kind == "array" and any(len(v) != node["maxItems"] for v in values):
             found.append(f"{path}: a list shorter than its maxItems {node['maxItems']}")
         elif kind == "object" and isinstance(node.get("additionalProperties"), dict) and "maxProperties" not in node:
@@ -306,6 +376,8 @@ def shortfalls(context: Mapping[str, Any]) -> list[str]:
         elif kind == "string" and "maxLength" in node and path not in EXEMPT:
             if max(len(v) for v in values) != node["maxLength"]:
                 found.append(f"{path}: never at its maxLength {node['maxLength']}")
+        elif kind == "string" and path in EVERY_VALUE and set(node["enum"]) - set(values):
+            found.append(f"{path}: never {', '.join(sorted(set(node['enum']) - set(values)))}")
         elif kind == "boolean" and True not in values:
             found.append(f"{path}: never on")
         elif kind in ("integer", "number") and max(values) != most(path):

@@ -199,11 +199,19 @@ def test_the_old_dns_timeout_bounds_would_have_been_caught() -> None:
     assert SERVICE_TIMEOUT_MAX < 120 * 60
 
 
-def _set_first(value: Any, parts: list[str], new: Any) -> None:
-    """Set the key at `parts` in the first item of each list on the way (every list keeps its other items)."""
+def _holds(value: Any, parts: list[str]) -> bool:
     head, *rest = parts
     if head == "[]":
-        _set_first(value[0], rest, new)
+        return any(_holds(item, rest) for item in value)
+    return isinstance(value, dict) and head in value and (not rest or _holds(value[head], rest))
+
+
+def _set_first(value: Any, parts: list[str], new: Any) -> None:
+    """Set the key at `parts` in the first item of each list on the way that holds it (every list keeps its other
+    items): a key only some routes take (a TLS route's port) is set where the largest configuration sets it."""
+    head, *rest = parts
+    if head == "[]":
+        _set_first(next(item for item in value if _holds(item, rest)), rest, new)
     elif not rest:
         value[head] = new
     else:
@@ -226,7 +234,8 @@ def test_both_ends_of_every_list_items_range_pass_kubernetes_and_the_crds(refere
     """The largest configuration (every key at its maximum) with the first item of each list at every minimum:
     both ends in one config, which the model must accept and whose Kubernetes objects the Kubernetes schemas, the
     CRDs' structural schemas and their CEL rules (the places these values go) must take. The maxima also
-    synthesize and pass the service-constraint table in tests/test_largest_config.py."""
+    synthesize and pass the service-constraint table in tests/test_largest_config.py (which also checks the
+    objects of the maxima alone: a key one item carries, the TLS route's port, is here at its minimum)."""
     from config import parse_context
     from tests import config_fuzz
     from tests.conftest import TODAY
@@ -239,4 +248,5 @@ def test_both_ends_of_every_list_items_range_pass_kubernetes_and_the_crds(refere
         _set_first(context, path.replace("[]", ".[]").split("."), low)
     config = parse_context(context, today=TODAY)
     assert config.apps[0].replicas == 0 and config.apps[1].replicas == 100
+    assert [r.port for r in config.routes if r.protocol == "TLS"] == [1]
     assert config_fuzz.object_problems(config, reference_dir / "crds") == []

@@ -37,10 +37,19 @@ def test_every_lambda_environment_fits_at_the_configurations_maxima(largest: Syn
     assert len(sizes) > 10
     too_big = {name: size for name, size in sizes.items() if size > limit}
     assert not too_big, f"environments over Lambda's {limit} bytes ({row.constraint.source}): {too_big}"
-    # The synthesis really was that large: every smoke function ships every check, each route's ten rules.
+    # The synthesis really was that large: every smoke function ships every check, each HTTP and HTTPS route's ten
+    # rules (signed, then unsigned and a second identity per route), a GRPC route's health call, a TLS handshake.
     functions = smoke_functions(synth.outdir, synth.templates)
     provider = [checks for name, _, checks in functions if name.split("/")[0].endswith("-Gateway")]
-    routes, rules = most("routes"), most("routes[].rules")
+    http = [r for r in synth.config.routes if r.protocol in ("HTTP", "HTTPS")]
+    assert len(synth.config.routes) == most("routes") and {r.protocol for r in synth.config.routes} == {
+        "HTTP",
+        "HTTPS",
+        "GRPC",
+        "TLS",
+    }
+    assert all(len(r.rules) == most("routes[].rules") for r in http)
     assert len(functions) == 2 + most("consumers") and len(provider) == 2
-    assert sum(len(c) for c in provider) == routes * rules + 2 * routes  # signed, unsigned, second identity
+    streams = len(synth.config.routes) - len(http)  # one health call or handshake each
+    assert sum(len(c) for c in provider) == sum(len(r.rules) for r in http) + streams + 2 * len(http)
     assert sum(len(json.dumps(c)) for c in provider) > 10 * limit  # in the environment: ten times too big

@@ -28,7 +28,17 @@ import pytest
 from config import parse_context
 from tests import config_fuzz
 from tests.conftest import TODAY, Synthesized
-from tests.largest_config import LEFT_OUT, largest_context, most, shortfalls
+from tests.largest_config import (
+    EVERY_VALUE,
+    EXEMPT,
+    FEWER,
+    LEFT_OUT,
+    context_schema_top,
+    largest_context,
+    most,
+    paths,
+    shortfalls,
+)
 from tests.support.policy_sizes import largest as largest_documents
 from tests.support.policy_sizes import oversized
 
@@ -40,6 +50,8 @@ MAX_TAGS = 50
 def test_the_fixture_is_the_largest_configuration_the_schema_allows() -> None:
     assert shortfalls(largest_context()) == []
     assert set(LEFT_OUT) <= set(json.loads(Path("config/schema.json").read_text())["$defs"]["Context"]["properties"])
+    # Every exception names a key the schema has (a renamed key does not leave a stale one behind).
+    assert set(EXEMPT) | set(FEWER) | EVERY_VALUE <= {path for path, _ in paths(context_schema_top(), "", frozenset())}
 
 
 @pytest.mark.parametrize(
@@ -51,11 +63,22 @@ def test_the_fixture_is_the_largest_configuration_the_schema_allows() -> None:
         (lambda c: c.update(clusterName="c"), "clusterName: never at its maxLength"),
         (lambda c: [a["env"].popitem() for a in c["apps"]], "apps[].env: a map with fewer entries"),
         (lambda c: c["alarms"].update(latencyP99Ms=1), "alarms.latencyP99Ms: never at its maximum"),
+        (
+            lambda c: [r.update(protocol="HTTPS") for r in c["routes"] if r["protocol"] == "GRPC"],
+            "routes[].protocol: never GRPC",
+        ),
+        (lambda c: [a.update(calls=a["calls"][:-1]) for a in c["apps"]], "apps[].calls: no list at its bound"),
+        (
+            lambda c: [rule["backends"].pop() for r in c["routes"] for rule in r["rules"]],
+            "routes[].rules[].backends: no list at its bound",
+        ),
+        (lambda c: [r["rules"].pop() for r in c["routes"] if len(r["rules"]) > 1], "routes[].rules: no list at its"),
+        (lambda c: [r.pop("caBundle", None) for r in c["routes"]], "routes[].caBundle: never set"),
     ],
 )
 def test_a_shortfall_is_named(change: Any, named: str) -> None:
     """The coverage check can fail: a list one short, a key left out, an option off, a short name, a number
-    under its maximum."""
+    under its maximum, a protocol no route has, a list of FEWER under its bound."""
     context = copy.deepcopy(largest_context())
     change(context)
     assert any(line.startswith(named) for line in shortfalls(context)), shortfalls(context)
