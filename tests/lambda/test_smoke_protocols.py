@@ -607,21 +607,45 @@ class ScriptedH2:
             except OSError:
                 return
             with conn:
-                conn.settimeout(5)
-                self.received.append(conn.recv(65536))  # the preface and the request
-                if self.close:  # all of the request first: closing on unread data would reset the connection
-                    conn.settimeout(0.3)
-                    try:
-                        while chunk := conn.recv(65536):
-                            self.received.append(chunk)
-                    except TimeoutError:
+                conn.settimeout(5)  # the checks' own timeout: a client that stops writing ends the exchange
+                try:
+                    # The whole request, read frame by frame to its END_STREAM (not "until the client pauses",
+                    # which a loaded machine can stretch past any pause), so the reply never races the request.
+                    self._read_request(conn)
+                    conn.sendall(self.reply)
+                    if self.close:
+                        # A FIN right after the reply, never a close on unread data (the client's SETTINGS ACK may
+                        # already be on its way): that would reset the connection and could discard the reply.
+                        conn.shutdown(socket.SHUT_WR)
+                    while conn.recv(65536):  # until the client closes its end
                         pass
-                conn.sendall(self.reply)
-                while not self.close and conn.recv(65536):
+                except OSError:
                     pass
+
+    def _read_request(self, conn: socket.socket) -> None:
+        """Read the preface and the frames up to one that ends a stream (the call's DATA or HEADERS)."""
+        data = b""
+        while not _ends_a_stream(data.removeprefix(protocols.PREFACE)):
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            self.received.append(chunk)
+            data += chunk
 
     def __exit__(self, *exc: object) -> None:
         self.listener.close()
+
+
+def _ends_a_stream(frames: bytes) -> bool:
+    """Whether complete HTTP/2 frames in `frames` include a DATA or HEADERS frame with END_STREAM (RFC 9113 4.1)."""
+    while len(frames) >= 9:
+        length, kind, flags = int.from_bytes(frames[:3], "big"), frames[3], frames[4]
+        if len(frames) < 9 + length:
+            return False
+        if kind in (protocols.DATA, protocols.HEADERS) and flags & protocols.END_STREAM:
+            return True
+        frames = frames[9 + length :]
+    return False
 
 
 def frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
@@ -787,10 +811,20 @@ def grpc_reply(*, serving: int = 1, grpc_status: int = 0) -> bytes:
     )
 
 
-def test_goaway_lets_the_streams_it_covers_complete() -> None:
+@pytest.mark.parametrize("pace", [0.0, 0.4])
+def test_goaway_lets_the_streams_it_covers_complete(pace: float, monkeypatch: pytest.MonkeyPatch) -> None:
     """RFC 9113 6.8: a GOAWAY whose last stream id covers ours (a graceful shutdown announces 2^31-1, or exactly our
     stream 1) still lets the call finish: SERVING passes. One below our stream (0: none taken) fails, retried, as
-    does a GOAWAY that covers the stream when the connection then closes without the answer."""
+    does a GOAWAY that covers the stream when the connection then closes without the answer. The same with a client
+    that pauses before each frame (`pace` seconds, as a loaded machine can make it): ScriptedH2 answers the whole
+    request, never a pause."""
+    send = protocols._H2.send
+
+    def slow_send(self: Any, *frame_args: Any) -> None:
+        time.sleep(pace)
+        send(self, *frame_args)
+
+    monkeypatch.setattr(protocols._H2, "send", slow_send)
     settings = frame(4, 0, 0)
     results = {}
     for name, reply in {
