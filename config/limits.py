@@ -83,6 +83,13 @@ MAX_ENV_VALUE = 256
 # read here): 20 stays well under any such cap. clusterAdminRoleArns: one EKS access entry each (the cluster stack).
 MAX_PUBLIC_CIDRS = 20
 MAX_ADMIN_ROLES = 20
+# A route's hostname: the DNS handler keeps its ownership marker, a TXT record, at MARKER_PREFIX + hostname
+# (lambda/lattice_dns/records.py; tests/test_config_bounds.py checks this copy equals it), and a DNS name is at
+# most 253 characters (RFC 1035 section 3.1, 255 octets on the wire; the handler's MAX_DNS_NAME), so the hostname
+# itself may take 253 - 21 = 232.
+DNS_MARKER_PREFIX = "_eks-lattice-gateway."
+MAX_DNS_NAME = 253
+MAX_ROUTE_HOSTNAME = MAX_DNS_NAME - len(DNS_MARKER_PREFIX)
 # An IPv4 CIDR's text ("255.255.255.255/32").
 MAX_CIDR = 18
 # An IAM role ARN: "arn:aws-us-gov:iam::<12 digits>:role/" (38 characters at the longest partition this pattern

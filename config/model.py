@@ -44,11 +44,13 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from config.consumers import ORG_ARN_PATTERN, Consumer, consumer_problems
 from config.limits import (
+    DNS_MARKER_PREFIX,
     MAX_ADMIN_ROLES,
     MAX_APPS,
     MAX_CALLERS,
     MAX_CIDR,
     MAX_CONSUMERS,
+    MAX_DNS_NAME,
     MAX_ENV_NAME,
     MAX_ENV_VALUE,
     MAX_ENV_VARS,
@@ -59,6 +61,7 @@ from config.limits import (
     MAX_PUBLIC_CIDRS,
     MAX_QUANTITY,
     MAX_ROLE_ARN,
+    MAX_ROUTE_HOSTNAME,
     MAX_ROUTE_REFERENCE,
     MAX_ROUTES,
     MAX_ZONE,
@@ -628,7 +631,15 @@ class Route(_Model):
     name: K8sName
     """HTTPRoute name"""
     namespace: K8sName = "default"
-    hostname: DnsName
+    hostname: Annotated[
+        str,
+        Matches(
+            rf"(?:{_DNS_LABEL}\.)+{_DNS_LABEL}",
+            f"{{input!r}} is not a valid lowercase DNS name of at most {MAX_ROUTE_HOSTNAME} characters (the DNS "
+            f"record's ownership marker {DNS_MARKER_PREFIX}<hostname> must fit DNS's {MAX_DNS_NAME})",
+            max_length=MAX_ROUTE_HOSTNAME,
+        ),
+    ]
     """the Lattice service's custom domain name; inside privateZoneName"""
     rules: Annotated[
         tuple[RouteRule, ...],

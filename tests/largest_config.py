@@ -28,7 +28,7 @@ EXEMPT = {
     "availabilityZones[]": "names of zones the region has (ap-northeast-2a...)",
     "nodeInstanceType": "a type EC2 lists (config/ec2_instance_types.txt), not a string of the longest length",
     "clientInstanceType": "a type EC2 lists",
-    "privateZoneName": "every route hostname (253 at most) lies inside it, one label longer",
+    "privateZoneName": "every route hostname (MAX_ROUTE_HOSTNAME at most) lies inside it, one label longer",
     "consumers[].region": "must equal the app's region (ap-northeast-2)",
     "shareWithOrganization": "an organization ARN of the aws partition: its id at the longest the pattern takes",
 }
