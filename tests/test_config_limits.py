@@ -43,6 +43,7 @@ def lines(overrides: dict[str, Any]) -> tuple[str, ...]:
 ARN = "arn:aws:iam::123456789012:role/"
 LABEL63 = "a" * 63
 NAME253 = ".".join([LABEL63] * 3 + ["b" * 49, "example.com"])  # 63*3 + 49 + 11 + 4 dots = 253
+NAME232 = ".".join([LABEL63] * 3 + ["b" * 28, "example.com"])  # a route hostname's most: 253 less the DNS marker
 
 # (id, overrides): the largest (or smallest) value of each limit, accepted.
 ACCEPTED: list[tuple[str, dict[str, Any]]] = [
@@ -68,7 +69,7 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
     ("cluster name 100", {"clusterName": "e" * 100}),
     ("sn name 3", {"serviceNetworkName": "abc"}),
     ("sn name 63", {"serviceNetworkName": "s" * 63}),
-    ("hostname 253", {"routes": [route(hostname=NAME253)]}),
+    ("hostname 232", {"routes": [route(hostname=NAME232)]}),
     ("zone label 63", {"privateZoneName": LABEL63 + ".com", "routes": [route(hostname=f"a.{LABEL63}.com")]}),
     ("public cidrs 1", {"clusterEndpointPublicCidrs": ["203.0.113.0/24"]}),
     ("private endpoint, no cidrs", {"clusterEndpointAccess": "PRIVATE", "clusterEndpointPublicCidrs": []}),
@@ -214,8 +215,9 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
         f"privateZoneName: 'c{NAME253}' is not a valid lowercase DNS name (at least two labels, like example.com)",
     ),
     (
-        {"routes": [route(hostname="c" + NAME253)]},
-        f"routes[0].hostname: 'c{NAME253}' is not a valid lowercase DNS name (at least two labels, like example.com)",
+        {"routes": [route(hostname="c" + NAME232)]},
+        f"routes[0].hostname: 'c{NAME232}' is not a valid lowercase DNS name of at most 232 characters (the DNS "
+        "record's ownership marker _eks-lattice-gateway.<hostname> must fit DNS's 253)",
     ),
     (
         {"privateZoneName": "a" * 64 + ".com"},
