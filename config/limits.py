@@ -90,6 +90,22 @@ MAX_ADMIN_ROLES = 20
 DNS_MARKER_PREFIX = "_eks-lattice-gateway."
 MAX_DNS_NAME = 253
 MAX_ROUTE_HOSTNAME = MAX_DNS_NAME - len(DNS_MARKER_PREFIX)
+# Lattice reaches the pods through the EKS cluster security group: one ingress rule per distinct container port
+# per Lattice prefix list (constructs/lattice_ingress.py). A rule naming an AWS-managed prefix list counts as the
+# list's weight, and com.amazonaws.<region>.vpc-lattice and .ipv6.vpc-lattice weigh 10 each (VPC User Guide,
+# "AWS-managed prefix lists", weight table,
+# https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html, read 2026-12-05).
+# A security group takes 60 inbound and 60 outbound rules by default, counted separately for IPv4 and IPv6
+# (Amazon VPC quotas, "Inbound or outbound rules per security group",
+# https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html, read 2026-12-05). EKS itself keeps an
+# inbound rule from the group to itself (EKS User Guide, sec-group-reqs, "Default cluster security group",
+# https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html, read 2026-12-05) and the platform stack
+# adds one for the Kubernetes API from its Lambda functions: (60 - 2) // 10 = 5 distinct ports.
+# tests/test_security_group_rules.py sums every security group's rules in the synthesized templates.
+SECURITY_GROUP_RULES = 60
+LATTICE_PREFIX_LIST_WEIGHT = 10
+CLUSTER_SG_OTHER_INBOUND = 2
+MAX_LATTICE_PORTS = (SECURITY_GROUP_RULES - CLUSTER_SG_OTHER_INBOUND) // LATTICE_PREFIX_LIST_WEIGHT
 # An IPv4 CIDR's text ("255.255.255.255/32").
 MAX_CIDR = 18
 # An IAM role ARN: "arn:aws-us-gov:iam::<12 digits>:role/" (38 characters at the longest partition this pattern

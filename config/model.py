@@ -57,6 +57,7 @@ from config.limits import (
     MAX_IMAGE,
     MAX_INSTANCE_TYPE,
     MAX_K8S_NAME,
+    MAX_LATTICE_PORTS,
     MAX_ORG_ARN,
     MAX_PUBLIC_CIDRS,
     MAX_QUANTITY,
@@ -462,7 +463,8 @@ class App(_Model):
     """container image reference, `[registry/]path[:tag][@digest]` (lowercase path; tag up to 128 characters)"""
     replicas: Annotated[int, Between(0, 100)] = 2
     container_port: Annotated[int, Between(1, 65535)]
-    """the port the app listens on; not 8080 when the app calls routes (its signing sidecar's)"""
+    """the port the app listens on; not 8080 when the app calls routes (its signing sidecar's); at most
+    5 distinct ports across apps (the cluster security group's rule quota)"""
     env: EnvVars = Field((), json_schema_extra={"default": {}})
     """environment variables (strings); PORT and POD are set by the app"""
     health_path: UrlPath
@@ -924,6 +926,17 @@ class AppConfig(_Model):
             why = f"controller {self.controller_chart_version} needs Gateway API >= v{'.'.join(map(str, need))}"
             problems.append((("gatewayApiVersion",), why))
         problems += _unique([a.name for a in self.apps], ("apps",))
+        # One cluster security group rule per distinct port and Lattice prefix list (config/limits.py).
+        ports: list[int] = []
+        for i, app in enumerate(self.apps):
+            if app.container_port not in ports:
+                ports.append(app.container_port)
+                if len(ports) == MAX_LATTICE_PORTS + 1:
+                    why = (
+                        f"at most {MAX_LATTICE_PORTS} distinct ports across apps: each is a rule from Lattice's prefix "
+                        f"list (weight 10) in the cluster security group's 60 inbound rules; give apps the same port"
+                    )
+                    problems.append((("apps", i, "containerPort"), why))
         problems += _unique([f"{r.namespace}/{r.name}" for r in self.routes], ("routes",))
         # One EKS access entry per role: a repeated ARN is two entries with one primary identifier (make fuzz).
         admins = self.cluster_admin_role_arns
