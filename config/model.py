@@ -66,6 +66,7 @@ from config.limits import (
     MAX_ROUTE_REFERENCE,
     MAX_ROUTES,
     MAX_ZONE,
+    NON_GLOBAL_IPV4,
 )
 from config.versions import CONTROLLER_RELEASES, EKS_VERSIONS, GATEWAY_API_RELEASES
 
@@ -205,6 +206,17 @@ def _cidr(max_prefix: int | None) -> AfterValidator:
         return text
 
     return AfterValidator(check)
+
+
+def _global_cidr(text: str) -> str:
+    """A range EKS takes for its public endpoint: none of the reserved blocks (config/limits.py), or 0.0.0.0/0."""
+    net = ipaddress.IPv4Network(text)
+    if net.prefixlen == 0:
+        return text
+    reserved = next((r for r in map(ipaddress.IPv4Network, NON_GLOBAL_IPV4) if net.overlaps(r)), None)
+    if reserved is not None:
+        raise _error(f"{text} includes reserved addresses ({reserved}); EKS takes only public ranges here")
+    return text
 
 
 def _env_name(name: str) -> str:
@@ -815,10 +827,11 @@ class AppConfig(_Model):
     cluster_endpoint_access: EndpointAccess = "PUBLIC_AND_PRIVATE"
     """PRIVATE removes the public endpoint (see Troubleshooting)"""
     cluster_endpoint_public_cidrs: Annotated[
-        tuple[Annotated[str, Strict(), Field(max_length=MAX_CIDR), _cidr(None)], ...],
+        tuple[Annotated[str, Strict(), Field(max_length=MAX_CIDR), _cidr(None), AfterValidator(_global_cidr)], ...],
         Field(max_length=MAX_PUBLIC_CIDRS),
     ] = ("0.0.0.0/0",)
-    """who may reach the public endpoint; narrow it to your office/VPN"""
+    """who may reach the public endpoint; narrow it to your office/VPN; public ranges only (no private or
+    other reserved addresses)"""
     cluster_admin_role_arns: Annotated[tuple[RoleArn, ...], Field(max_length=MAX_ADMIN_ROLES)] = ()
     """IAM roles given cluster-admin access entries (for your kubectl)"""
     controller_chart_version: Annotated[

@@ -71,7 +71,7 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
     ("sn name 63", {"serviceNetworkName": "s" * 63}),
     ("hostname 232", {"routes": [route(hostname=NAME232)]}),
     ("zone label 63", {"privateZoneName": LABEL63 + ".com", "routes": [route(hostname=f"a.{LABEL63}.com")]}),
-    ("public cidrs 1", {"clusterEndpointPublicCidrs": ["203.0.113.0/24"]}),
+    ("public cidrs 1", {"clusterEndpointPublicCidrs": ["8.8.4.0/24"]}),
     ("private endpoint, no cidrs", {"clusterEndpointAccess": "PRIVATE", "clusterEndpointPublicCidrs": []}),
     ("admin role 512", {"clusterAdminRoleArns": [ARN + "r" * 512]}),
     # apps
