@@ -29,8 +29,11 @@ TRUST_POLICY = DocumentLimit(2048, "characters", IAM_QUOTAS)
 INLINE_ROLE_POLICIES = DocumentLimit(10240, "characters", IAM_QUOTAS)
 # One managed policy: 6,144 characters.
 MANAGED_POLICY = DocumentLimit(6144, "characters", IAM_QUOTAS)
-# A Lattice auth policy (service network or service, IAMAuthPolicy's spec.policy): 10 KB.
-LATTICE_AUTH_POLICY = DocumentLimit(10 * 1024, "bytes", LATTICE_QUOTAS)
+# A Lattice auth policy (service network or service, IAMAuthPolicy's spec.policy): "10 Kilobytes". Whether that is
+# 10,000 or 10,240 bytes no source settles (botocore vpc-lattice 2022-11-30 AuthPolicyString: max 102400;
+# PolicyString, the resource policy: max 10000), so the lower one, until a source settles it. The one constant:
+# config/access_policy.py's MAX_AUTH_POLICY_BYTES is this limit.
+LATTICE_AUTH_POLICY = DocumentLimit(10_000, "bytes", LATTICE_QUOTAS)
 
 # The most consumer accounts (`consumers`). Each adds one account id (15 characters with quotes and comma) to
 # the two provider roles' trust policies and to the service network's auth policy; tests/test_consumers.py

@@ -452,3 +452,28 @@ def test_zone_ids_are_zone_ids() -> None:
 
 def test_a_name_used_three_times_is_reported_once() -> None:
     assert lines({"apps": [app(), app(), app()]}) == ("apps: duplicate name 'a'",)
+
+
+def test_one_constant_for_the_lattice_auth_policy_limit() -> None:
+    """The model's refusal and the synthesized-policy check (tests/support/policy_sizes.py) use one limit; no other
+    module of the app defines its own copy."""
+    import ast
+
+    from config import access_policy, limits
+    from tests.conftest import ROOT
+
+    assert access_policy.MAX_AUTH_POLICY_BYTES == limits.LATTICE_AUTH_POLICY.limit == 10_000
+    copies = []
+    for path in [*(ROOT / "config").glob("*.py"), *(ROOT / "stacks").glob("*.py"), *(ROOT / "constructs").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            ten_k = isinstance(node, ast.BinOp) and ast.unparse(node).replace(" ", "") == "10*1024"
+            if ten_k or (isinstance(node, ast.Constant) and node.value == 10_000):
+                copies.append(f"{path.name}:{node.lineno}")
+    assert copies == [f"limits.py:{_line_of('LATTICE_AUTH_POLICY = DocumentLimit(10_000')}"], copies
+
+
+def _line_of(text: str) -> int:
+    from tests.conftest import ROOT
+
+    lines = (ROOT / "config" / "limits.py").read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
