@@ -77,7 +77,10 @@ HealthProtocol = Literal["HTTP", "HTTPS"]
 HealthProtocolVersion = Literal["HTTP1", "HTTP2"]
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
-# Lattice and controller limits (SPEC §3).
+# Lattice and controller limits (SPEC §3), read 2026-12-05: "Rules per listener: 10" (VPC Lattice User Guide,
+# Quotas, https://docs.aws.amazon.com/vpc-lattice/latest/ug/quotas.html; the controller makes one listener rule
+# per HTTPRoute rule); botocore 1.44.8 vpc-lattice 2022-11-30 service-2.json: HeaderMatchList max 5,
+# WeightedTargetGroupList max 10 (a rule's forward action), TargetGroupWeight 0..999.
 MAX_RULES_PER_ROUTE = 10
 MAX_HEADER_MATCHES = 5
 MAX_TARGET_GROUPS_PER_SERVICE = 10

@@ -6,7 +6,10 @@ The app is synthesized twice: once with every bounded key at its minimum, once a
 config/schema.json, so a new key is covered without a change here). The custom resources whose properties differ
 between the two are the ones those keys reach: each must have its handler's own parser below, which must accept
 both; and every custom resource's provider must give up within CloudFormation's ServiceTimeout. Keys inside list
-items (apps, routes) are bounded per item and feed Kubernetes objects, not custom resources: not covered here.
+items (apps, routes) are covered at both ends of their ranges by the Kubernetes schemas, the CRDs and their CEL
+rules (test_both_ends_of_every_list_items_range_pass_kubernetes_and_the_crds); and every custom resource of the
+largest synthesis, each string at its longest, must pass its handler's own parser (TYPE_PARSERS: a new Custom:: type
+fails until it has one).
 """
 
 from __future__ import annotations

@@ -467,7 +467,7 @@ def test_one_constant_for_the_lattice_auth_policy_limit() -> None:
     for path in [*(ROOT / "config").glob("*.py"), *(ROOT / "stacks").glob("*.py"), *(ROOT / "constructs").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             ten_k = isinstance(node, ast.BinOp) and ast.unparse(node).replace(" ", "") == "10*1024"
-            if ten_k or (isinstance(node, ast.Constant) and node.value == 10_000):
+            if isinstance(node, ast.expr) and (ten_k or (isinstance(node, ast.Constant) and node.value == 10_000)):
                 copies.append(f"{path.name}:{node.lineno}")
     assert copies == [f"limits.py:{_line_of('LATTICE_AUTH_POLICY = DocumentLimit(10_000')}"], copies
 
@@ -477,3 +477,20 @@ def _line_of(text: str) -> int:
 
     lines = (ROOT / "config" / "limits.py").read_text().splitlines()
     return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
+def test_the_lattice_limits_match_botocores_vpc_lattice_model() -> None:
+    """config/model.py's Lattice limits are the service model's: header matches, a rule's target groups, weights."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    import botocore
+
+    from config import model
+
+    path = Path(botocore.__file__).parent / "data" / "vpc-lattice" / "2022-11-30" / "service-2.json.gz"
+    shapes = json.loads(gzip.decompress(path.read_bytes()))["shapes"]
+    assert shapes["HeaderMatchList"]["max"] == model.MAX_HEADER_MATCHES
+    assert shapes["WeightedTargetGroupList"]["max"] == model.MAX_TARGET_GROUPS_PER_SERVICE
+    assert (shapes["TargetGroupWeight"]["min"], shapes["TargetGroupWeight"]["max"]) == (0, model.MAX_LATTICE_WEIGHT)
