@@ -1,6 +1,8 @@
 """The largest configuration (issue 24 item 2): every list at its maximum length, every string at its longest,
 every number at its maximum, every option on, consumers included, with the maxima read from config/schema.json
-(so a lowered or raised maximum changes the fixture with it).
+(so a lowered or raised maximum changes the fixture with it). Not every key at its maximum at once: the service
+network's auth policy takes every route's role ARNs, so only the first route's are at the longest and the others'
+shorter (OTHER_ROUTES_ROLE_LENGTH); with every route's at 550 characters the configuration is refused.
 
 `largest_context()` builds it; `shortfalls()` walks the schema beside it and names every key the fixture leaves
 short of its maximum, every list or string the schema leaves without one, and every key it never sets: a new key
@@ -32,6 +34,11 @@ EXEMPT = {
     "consumers[].region": "must equal the app's region (ap-northeast-2)",
     "shareWithOrganization": "an organization ARN of the aws partition: its id at the longest the pattern takes",
 }
+# Each route names its own role ARNs in access.allow (distinct across routes), and the service network's auth policy
+# holds every one of them beside the consumer accounts: at 550 characters each, 7 routes' 3 roles would make it
+# 13,129 bytes, over Lattice's 10,000 (config.access_policy refuses that). So the first route's roles are at the
+# longest and the other routes' at 360 characters (376 measured to fit, 2026-12-05): what fits at once.
+OTHER_ROUTES_ROLE_LENGTH = 360
 # Keys the fixture leaves out, with the reason.
 LEFT_OUT = {
     "pipeline": "its own model (config/pipeline.py) and stack: tests/test_pipeline_size.py synthesizes its maximum",
@@ -159,12 +166,18 @@ def largest_context() -> dict[str, Any]:
         for i in range(most("consumers"))
     ]
     n_callers = most("routes[].access.allow")
-    allow: list[dict[str, Any]] = [
-        {"clientHost": True},
-        {"account": consumers[0]["account"]},
-        {"app": apps[-1]["name"]},
-        *({"role": _role(k)} for k in range(n_callers - 3)),
-    ]
+
+    def allow(route: int) -> list[dict[str, Any]]:
+        """A route's callers: its own role ARNs (distinct across routes, as separate teams' would be)."""
+        length = most("routes[].access.allow[].role") if route == 0 else OTHER_ROUTES_ROLE_LENGTH
+        prefix = "arn:aws-us-gov:iam::123456789012:role/"
+        return [
+            {"clientHost": True},
+            {"account": consumers[0]["account"]},
+            {"app": apps[-1]["name"]},
+            *({"role": fill(f"{prefix}r{route}-{k}-", length)} for k in range(n_callers - 3)),
+        ]
+
     header_name, header_value = most("routes[].rules[].headers[].name"), most("routes[].rules[].headers[].value")
     path = most("routes[].rules[].path")
     routes = [
@@ -190,7 +203,7 @@ def largest_context() -> dict[str, Any]:
                 }
                 for k in range(most("routes[].rules"))
             ],
-            "access": {"allow": allow, "unsigned": True},
+            "access": {"allow": allow(i), "unsigned": True},
         }
         for i, (name, ns) in enumerate(routes_at)
     ]
