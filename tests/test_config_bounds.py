@@ -382,3 +382,36 @@ def test_both_ends_of_every_list_items_range_pass_kubernetes_and_the_crds(refere
     config = parse_context(context, today=TODAY)
     assert config.apps[0].replicas == 0 and config.apps[1].replicas == 100
     assert config_fuzz.object_problems(config, reference_dir / "crds") == []
+
+
+# Where each list item's numeric key goes in Lattice (the controller's TargetGroupPolicy and HTTPRoute become these
+# vpc-lattice API fields): botocore 1.44.8 vpc-lattice 2022-11-30 service-2.json shapes, read 2026-12-05.
+ITEM_SHAPES = {
+    "apps[].containerPort": ("Port", "HealthCheckPort"),
+    "apps[].healthCheck.intervalSeconds": ("HealthCheckIntervalSeconds",),
+    "apps[].healthCheck.timeoutSeconds": ("HealthCheckTimeoutSeconds",),
+    "apps[].healthCheck.healthyThresholdCount": ("HealthyThresholdCount",),
+    "apps[].healthCheck.unhealthyThresholdCount": ("UnhealthyThresholdCount",),
+    "routes[].rules[].backends[].weight": ("TargetGroupWeight",),
+}
+# Keys that reach no Lattice field, with where they go instead.
+NOT_LATTICE = {"apps[].replicas": "a Deployment's spec.replicas: the Kubernetes schemas (test above)"}
+
+
+def test_both_ends_of_every_list_items_range_fit_lattices_api() -> None:
+    """Each numeric key inside list items lies, at both ends, within the botocore vpc-lattice shape it becomes; a new
+    key fails until it is mapped here or named in NOT_LATTICE."""
+    import gzip
+
+    import botocore
+
+    path = Path(botocore.__file__).parent / "data" / "vpc-lattice" / "2022-11-30" / "service-2.json.gz"
+    shapes = json.loads(gzip.decompress(path.read_bytes()))["shapes"]
+    checked = []
+    for key, low, high in item_bounds():
+        assert key in ITEM_SHAPES or key in NOT_LATTICE, f"{key}: map it to its vpc-lattice shape in ITEM_SHAPES"
+        for shape in ITEM_SHAPES.get(key, ()):
+            lo, hi = shapes[shape].get("min"), shapes[shape].get("max")
+            assert lo is not None and hi is not None and lo <= low <= high <= hi, (key, shape, (low, high), (lo, hi))
+            checked.append(key)
+    assert set(checked) == set(ITEM_SHAPES)
