@@ -26,17 +26,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from config.limits import LATTICE_AUTH_POLICY
 from config.model import App, AppConfig, Route
 
 INVOKE = "vpc-lattice-svcs:Invoke"
 SOURCE_VPC = "vpc-lattice-svcs:SourceVpc"
 # Session tags EKS Pod Identity sets on every pod's role session (SPEC §8); the three that name the caller.
 POD_IDENTITY_TAGS = ("eks-cluster-name", "kubernetes-namespace", "kubernetes-service-account")
-# VPC Lattice User Guide, quotas: "Auth policy size: 10 Kilobytes", not adjustable
-# (https://docs.aws.amazon.com/vpc-lattice/latest/ug/quotas.html, read 2026-12-05). Whether that is 10,000 or 10,240
-# bytes no source settles (botocore vpc-lattice 2022-11-30 AuthPolicyString: max 102400; PolicyString, the
-# resource policy: max 10000), so the lower one, until a source settles it.
-MAX_AUTH_POLICY_BYTES = 10_000
+# Lattice's auth policy size (config/limits.py LATTICE_AUTH_POLICY, with its source and why 10,000 bytes).
+MAX_AUTH_POLICY_BYTES = LATTICE_AUTH_POLICY.limit
 # For the size check at validation time, when the real ARNs are tokens: the longest a role ARN this app creates
 # can be (role names are at most 64 characters; the longest partition is aws-iso-b).
 PLACEHOLDER_ROLE_ARN = "arn:aws-iso-b:iam::123456789012:role/" + "x" * 64

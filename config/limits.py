@@ -29,8 +29,11 @@ TRUST_POLICY = DocumentLimit(2048, "characters", IAM_QUOTAS)
 INLINE_ROLE_POLICIES = DocumentLimit(10240, "characters", IAM_QUOTAS)
 # One managed policy: 6,144 characters.
 MANAGED_POLICY = DocumentLimit(6144, "characters", IAM_QUOTAS)
-# A Lattice auth policy (service network or service, IAMAuthPolicy's spec.policy): 10 KB.
-LATTICE_AUTH_POLICY = DocumentLimit(10 * 1024, "bytes", LATTICE_QUOTAS)
+# A Lattice auth policy (service network or service, IAMAuthPolicy's spec.policy): "10 Kilobytes". Whether that is
+# 10,000 or 10,240 bytes no source settles (botocore vpc-lattice 2022-11-30 AuthPolicyString: max 102400;
+# PolicyString, the resource policy: max 10000), so the lower one, until a source settles it. The one constant:
+# config/access_policy.py's MAX_AUTH_POLICY_BYTES is this limit.
+LATTICE_AUTH_POLICY = DocumentLimit(10_000, "bytes", LATTICE_QUOTAS)
 
 # The most consumer accounts (`consumers`). Each adds one account id (15 characters with quotes and comma) to
 # the two provider roles' trust policies and to the service network's auth policy; tests/test_consumers.py
@@ -78,11 +81,60 @@ MAX_CALLERS = 6
 MAX_ENV_VARS = 16
 MAX_ENV_NAME = 64
 MAX_ENV_VALUE = 256
-# clusterEndpointPublicCidrs: EKS caps their number ("There is a maximum number of CIDR blocks that you can
-# specify", Amazon EKS User Guide, config-cluster-endpoint, pointing to the service-quotas page; its value not
-# read here): 20 stays well under any such cap. clusterAdminRoleArns: one EKS access entry each (the cluster stack).
+# clusterEndpointPublicCidrs: EKS takes at most 40 per cluster, not adjustable (EKS service quotas, "Public endpoint
+# access CIDR ranges per cluster: 40", quota code L-93A74D60,
+# https://docs.aws.amazon.com/eks/latest/userguide/service-quotas.html and
+# https://docs.aws.amazon.com/general/latest/gr/eks.html, read 2026-12-05): 20 stays well under it.
+# clusterAdminRoleArns: one EKS access entry each (the cluster stack).
 MAX_PUBLIC_CIDRS = 20
 MAX_ADMIN_ROLES = 20
+# A route's hostname: the DNS handler keeps its ownership marker, a TXT record, at MARKER_PREFIX + hostname
+# (lambda/lattice_dns/records.py; tests/test_config_bounds.py checks this copy equals it), and a DNS name is at
+# most 253 characters (RFC 1035 section 3.1, 255 octets on the wire; the handler's MAX_DNS_NAME), so the hostname
+# itself may take 253 - 21 = 232.
+DNS_MARKER_PREFIX = "_eks-lattice-gateway."
+MAX_DNS_NAME = 253
+MAX_ROUTE_HOSTNAME = MAX_DNS_NAME - len(DNS_MARKER_PREFIX)
+# Lattice reaches the pods through the EKS cluster security group: one ingress rule per distinct container port
+# per Lattice prefix list (constructs/lattice_ingress.py). A rule naming an AWS-managed prefix list counts as the
+# list's weight, and com.amazonaws.<region>.vpc-lattice and .ipv6.vpc-lattice weigh 10 each (VPC User Guide,
+# "AWS-managed prefix lists", weight table,
+# https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html, read 2026-12-05).
+# A security group takes 60 inbound and 60 outbound rules by default, counted separately for IPv4 and IPv6
+# (Amazon VPC quotas, "Inbound or outbound rules per security group",
+# https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html, read 2026-12-05). EKS itself keeps an
+# inbound rule from the group to itself (EKS User Guide, sec-group-reqs, "Default cluster security group",
+# https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html, read 2026-12-05) and the platform stack
+# adds one for the Kubernetes API from its Lambda functions: (60 - 2) // 10 = 5 distinct ports.
+# tests/test_security_group_rules.py sums every security group's rules in the synthesized templates.
+SECURITY_GROUP_RULES = 60
+LATTICE_PREFIX_LIST_WEIGHT = 10
+CLUSTER_SG_OTHER_INBOUND = 2
+MAX_LATTICE_PORTS = (SECURITY_GROUP_RULES - CLUSTER_SG_OTHER_INBOUND) // LATTICE_PREFIX_LIST_WEIGHT
+# Ranges clusterEndpointPublicCidrs may not include: "The block cannot include reserved addresses" (EKS User Guide,
+# config-cluster-endpoint, https://docs.aws.amazon.com/eks/latest/userguide/config-cluster-endpoint.html, read
+# 2026-12-05, linking the list of reserved IP addresses). The IPv4 blocks the IANA IPv4 Special-Purpose Address
+# Registry marks not globally reachable (https://www.iana.org/assignments/iana-ipv4-special-registry/), as CPython
+# 3.11.7's ipaddress module lists them (_IPv4Constants: _private_networks, the shared 100.64.0.0/10; 192.0.0.0/24
+# whole, the registry's IETF protocol assignments, of which CPython lists 192.0.0.0/29 and 192.0.0.170/31) and
+# multicast (224.0.0.0/4, RFC 5771), read 2026-12-05. tests/test_config_public_cidrs.py checks them against ipaddress.
+# 0.0.0.0/0 ("all addresses", EKS's own default) is the one range that contains them and is accepted.
+NON_GLOBAL_IPV4 = (
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+)
 # An IPv4 CIDR's text ("255.255.255.255/32").
 MAX_CIDR = 18
 # An IAM role ARN: "arn:aws-us-gov:iam::<12 digits>:role/" (38 characters at the longest partition this pattern

@@ -46,24 +46,29 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from config.consumers import ORG_ARN_PATTERN, Consumer, consumer_problems
 from config.limits import (
+    DNS_MARKER_PREFIX,
     MAX_ADMIN_ROLES,
     MAX_APPS,
     MAX_CALLERS,
     MAX_CIDR,
     MAX_CONSUMERS,
+    MAX_DNS_NAME,
     MAX_ENV_NAME,
     MAX_ENV_VALUE,
     MAX_ENV_VARS,
     MAX_IMAGE,
     MAX_INSTANCE_TYPE,
     MAX_K8S_NAME,
+    MAX_LATTICE_PORTS,
     MAX_ORG_ARN,
     MAX_PUBLIC_CIDRS,
     MAX_QUANTITY,
     MAX_ROLE_ARN,
+    MAX_ROUTE_HOSTNAME,
     MAX_ROUTE_REFERENCE,
     MAX_ROUTES,
     MAX_ZONE,
+    NON_GLOBAL_IPV4,
 )
 from config.versions import CONTROLLER_RELEASES, EKS_VERSIONS, GATEWAY_API_RELEASES
 
@@ -78,7 +83,10 @@ RouteProtocol = Literal["HTTP", "HTTPS", "GRPC", "TLS"]
 ROUTE_KINDS: dict[str, str] = {"HTTP": "HTTPRoute", "HTTPS": "HTTPRoute", "GRPC": "GRPCRoute", "TLS": "TLSRoute"}
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
-# Lattice and controller limits (SPEC §3).
+# Lattice and controller limits (SPEC §3), read 2026-12-05: "Rules per listener: 10" (VPC Lattice User Guide,
+# Quotas, https://docs.aws.amazon.com/vpc-lattice/latest/ug/quotas.html; the controller makes one listener rule
+# per HTTPRoute rule); botocore 1.44.8 vpc-lattice 2022-11-30 service-2.json: HeaderMatchList max 5,
+# WeightedTargetGroupList max 10 (a rule's forward action), TargetGroupWeight 0..999.
 MAX_RULES_PER_ROUTE = 10
 MAX_HEADER_MATCHES = 5
 MAX_TARGET_GROUPS_PER_SERVICE = 10
@@ -287,6 +295,17 @@ def _cidr(max_prefix: int | None) -> AfterValidator:
         return text
 
     return AfterValidator(check)
+
+
+def _global_cidr(text: str) -> str:
+    """A range EKS takes for its public endpoint: none of the reserved blocks (config/limits.py), or 0.0.0.0/0."""
+    net = ipaddress.IPv4Network(text)
+    if net.prefixlen == 0:
+        return text
+    reserved = next((r for r in map(ipaddress.IPv4Network, NON_GLOBAL_IPV4) if net.overlaps(r)), None)
+    if reserved is not None:
+        raise _error(f"{text} includes reserved addresses ({reserved}); EKS takes only public ranges here")
+    return text
 
 
 def _env_name(name: str) -> str:
@@ -575,7 +594,8 @@ class App(_Model):
     """container image reference, `[registry/]path[:tag][@digest]` (lowercase path; tag up to 128 characters)"""
     replicas: Annotated[int, Between(0, 100)] = 2
     container_port: Annotated[int, Between(1, 65535)]
-    """the port the app listens on; not 8080 when the app calls routes (its signing sidecar's)"""
+    """the port the app listens on; not 8080 when the app calls routes (its signing sidecar's); at most
+    5 distinct ports across apps (the cluster security group's rule quota)"""
     env: EnvVars = Field((), json_schema_extra={"default": {}})
     """environment variables (strings); PORT and POD are set by the app"""
     health_path: UrlPath
@@ -789,7 +809,15 @@ class Route(_Model):
     name: K8sName
     """HTTPRoute name"""
     namespace: K8sName = "default"
-    hostname: DnsName
+    hostname: Annotated[
+        str,
+        Matches(
+            rf"(?:{_DNS_LABEL}\.)+{_DNS_LABEL}",
+            f"{{input!r}} is not a valid lowercase DNS name of at most {MAX_ROUTE_HOSTNAME} characters (the DNS "
+            f"record's ownership marker {DNS_MARKER_PREFIX}<hostname> must fit DNS's {MAX_DNS_NAME})",
+            max_length=MAX_ROUTE_HOSTNAME,
+        ),
+    ]
     """the Lattice service's custom domain name; inside privateZoneName"""
     rules: Annotated[
         tuple[RouteRule, ...],
@@ -1118,10 +1146,11 @@ class AppConfig(_Model):
     cluster_endpoint_access: EndpointAccess = "PUBLIC_AND_PRIVATE"
     """PRIVATE removes the public endpoint (see Troubleshooting)"""
     cluster_endpoint_public_cidrs: Annotated[
-        tuple[Annotated[str, Strict(), Field(max_length=MAX_CIDR), _cidr(None)], ...],
+        tuple[Annotated[str, Strict(), Field(max_length=MAX_CIDR), _cidr(None), AfterValidator(_global_cidr)], ...],
         Field(max_length=MAX_PUBLIC_CIDRS),
     ] = ("0.0.0.0/0",)
-    """who may reach the public endpoint; narrow it to your office/VPN"""
+    """who may reach the public endpoint; narrow it to your office/VPN; public ranges only (no private or
+    other reserved addresses)"""
     cluster_admin_role_arns: Annotated[tuple[RoleArn, ...], Field(max_length=MAX_ADMIN_ROLES)] = ()
     """IAM roles given cluster-admin access entries (for your kubectl)"""
     controller_chart_version: Annotated[
@@ -1231,6 +1260,17 @@ class AppConfig(_Model):
             why = f"controller {self.controller_chart_version} needs Gateway API >= v{'.'.join(map(str, need))}"
             problems.append((("gatewayApiVersion",), why))
         problems += _unique([a.name for a in self.apps], ("apps",))
+        # One cluster security group rule per distinct port and Lattice prefix list (config/limits.py).
+        ports: list[int] = []
+        for i, app in enumerate(self.apps):
+            if app.container_port not in ports:
+                ports.append(app.container_port)
+                if len(ports) == MAX_LATTICE_PORTS + 1:
+                    why = (
+                        f"at most {MAX_LATTICE_PORTS} distinct ports across apps: each is a rule from Lattice's prefix "
+                        f"list (weight 10) in the cluster security group's 60 inbound rules; give apps the same port"
+                    )
+                    problems.append((("apps", i, "containerPort"), why))
         problems += _unique([f"{r.namespace}/{r.name}" for r in self.routes], ("routes",))
         # One EKS access entry per role: a repeated ARN is two entries with one primary identifier (make fuzz).
         admins = self.cluster_admin_role_arns

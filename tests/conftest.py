@@ -7,6 +7,7 @@ import fcntl
 import functools
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -30,6 +31,20 @@ os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 # The pipeline's synth step runs `make test` with the deployed pipeline configuration in its environment; app.py
 # would synthesize that pipeline. Tests synthesize what they ask for.
 os.environ.pop("EKS_LATTICE_DEPLOYED_PIPELINE", None)
+# What the app and aws-cdk-lib read from the environment while synthesizing (app.py environment(); aws-cdk-lib
+# 2.273.0 core/lib/app.js reads cx-api's CONTEXT_ENV, CONTEXT_OVERFLOW_LOCATION_ENV and OUTDIR_ENV, read
+# 2026-12-05): cleared before jsii starts, so a developer's shell cannot change what a test synthesizes, nor what
+# the synthesis cache keeps under a key that does not name them. tests/test_synth_cache.py scans the app for more.
+SYNTH_ENVIRONMENT = (
+    "CDK_DEFAULT_ACCOUNT",
+    "CDK_DEFAULT_REGION",
+    "CDK_CONTEXT_JSON",
+    "CONTEXT_OVERFLOW_LOCATION_ENV",
+    "CDK_OUTDIR",
+    "EKS_LATTICE_DEPLOYED_PIPELINE",
+)
+for _name in SYNTH_ENVIRONMENT:
+    os.environ.pop(_name, None)
 # Set by the pipeline's synth step: the clone cannot have the tutorial seed (stacks/pipeline_stack.NO_SEED_ENV).
 NO_SEED_ENV = "EKS_LATTICE_NO_SEED"
 
@@ -532,12 +547,21 @@ def _synth_cache_on() -> bool:
 
 @functools.cache
 def source_digest(root: Path = ROOT) -> str | None:
-    """sha256 of every file of the clone git lists (tracked, and untracked but not ignored), or None without git."""
+    """sha256 of every file of the clone git lists (tracked, and untracked but not ignored), of the toolchain that
+    synthesizes (toolchain()) and of the Python version; None without git, in a folder git ignores (mutmut's
+    mutants/ copy, whose listing would be empty) and under mutmut (MUTANT_UNDER_TEST: the code is not the files')."""
     import hashlib
     import subprocess
     import sys
 
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        return None
     try:
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", "."], check=False, cwd=root, capture_output=True, timeout=60
+        )
+        if ignored.returncode == 0:
+            return None
         listed = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
             cwd=root, capture_output=True, check=True, timeout=60,
@@ -545,11 +569,43 @@ def source_digest(root: Path = ROOT) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     digest = hashlib.sha256(sys.version.encode())
+    digest.update(json.dumps(toolchain(), sort_keys=True).encode())
     for name in sorted(set(listed.split(b"\0")) - {b""}):
         path = root / name.decode()
         if path.is_file():
             digest.update(name + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+# The installed packages that shape a template, whatever the pin files say (a stale .venv, a hand install).
+TOOLCHAIN_DISTRIBUTIONS = ("aws-cdk-lib", "jsii", "cdk-nag", "constructs")
+
+
+def toolchain() -> dict[str, str]:
+    """Installed versions of what synthesizes: the distributions above, every kubectl layer config.versions
+    names, and `node --version` (jsii's runtime, first on PATH as under make)."""
+    import importlib.metadata
+    import subprocess
+
+    from config.versions import EKS_VERSIONS
+
+    names = list(TOOLCHAIN_DISTRIBUTIONS)
+    names += sorted(
+        {v.kubectl_layer_module.replace("aws_cdk.", "aws-cdk.").replace("_", "-") for v in EKS_VERSIONS.values()}
+    )
+    found: dict[str, str] = {}
+    for name in names:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = "absent"
+    try:
+        run = subprocess.run(["node", "--version"], check=False, capture_output=True, text=True, timeout=60)
+        node = run.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        node = "absent"
+    found["node"] = node
+    return found
 
 
 class CachedSynthesis(Synthesized):
@@ -605,15 +661,53 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def _store_synthesis(outdir: Path, name: str, key: str) -> None:
-    """Copy the assembly into SYNTH_CACHE (whole, then renamed into place), dropping the fixture's older ones."""
-    SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
-    for old in SYNTH_CACHE.glob(f"{name}-*"):
-        shutil.rmtree(old, ignore_errors=True)
-    staging = SYNTH_CACHE / f".{name}-{key}-{os.getpid()}"
-    shutil.copytree(outdir, staging, symlinks=True, copy_function=_link_or_copy)
-    (staging / ".complete").touch()
+def _entries(cache: Path, name: str) -> list[Path]:
+    """`name`'s entries (<name>-<40 hex>): not another fixture's whose name only starts with it."""
+    return [p for p in cache.glob(f"{name}-*") if re.fullmatch(rf"{re.escape(name)}-[0-9a-f]{{40}}", p.name)]
+
+
+def _remove(path: Path) -> None:
+    def writable(function: Any, target: str, _exc: Any) -> None:
+        os.chmod(os.path.dirname(target), 0o755)
+        function(target)
+
+    shutil.rmtree(path, onerror=writable)
+
+
+STALE_STAGING_SECONDS = 3600
+
+
+def _store_synthesis(outdir: Path, name: str, key: str, cache: Path | None = None) -> bool:
+    """Copy the assembly into the cache (whole into a staging folder, files read-only, then renamed into place),
+    and only then drop the fixture's other entries and staging folders left by runs that died. A cache that cannot
+    be written (read-only, full) is no failure: the test run goes on uncached. True when the entry is in place."""
+    import time
+
+    cache = SYNTH_CACHE if cache is None else cache
+    target = cache / f"{name}-{key}"
+    staging = cache / f".{name}-{key}-{os.getpid()}"
     try:
-        staging.rename(SYNTH_CACHE / f"{name}-{key}")
-    except OSError:  # another process stored it first
-        shutil.rmtree(staging, ignore_errors=True)
+        cache.mkdir(parents=True, exist_ok=True)
+        for stale in cache.glob(f".{name}-*"):
+            if time.time() - stale.stat().st_mtime > STALE_STAGING_SECONDS:
+                _remove(stale)
+        shutil.copytree(outdir, staging, symlinks=True, copy_function=_link_or_copy)
+        (staging / ".complete").touch()
+        for folder, _dirs, files in os.walk(staging):
+            for file in files:
+                path = os.path.join(folder, file)
+                if not os.path.islink(path):
+                    os.chmod(path, 0o444)
+        try:
+            staging.rename(target)
+        except OSError:  # another process stored it first
+            _remove(staging)
+        for old in _entries(cache, name):
+            if old != target:
+                _remove(old)
+    except OSError:
+        with contextlib.suppress(OSError):
+            if staging.exists():
+                _remove(staging)
+        return False
+    return (target / ".complete").is_file()

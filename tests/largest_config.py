@@ -1,6 +1,8 @@
 """The largest configuration (issue 24 item 2): every list at its maximum length, every string at its longest,
 every number at its maximum, every option on, consumers included, with the maxima read from config/schema.json
-(so a lowered or raised maximum changes the fixture with it).
+(so a lowered or raised maximum changes the fixture with it). Not every key at its maximum at once: the service
+network's auth policy takes every route's role ARNs, so only the first route's are at the longest and the others'
+shorter (OTHER_ROUTES_ROLE_LENGTH); with every route's at 550 characters the configuration is refused.
 
 `largest_context()` builds it; `shortfalls()` walks the schema beside it and names every key the fixture leaves
 short of its maximum, every list or string the schema leaves without one, and every key it never sets: a new key
@@ -32,7 +34,7 @@ EXEMPT = {
     "availabilityZones[]": "names of zones the region has (ap-northeast-2a...)",
     "nodeInstanceType": "a type EC2 lists (config/ec2_instance_types.txt), not a string of the longest length",
     "clientInstanceType": "a type EC2 lists",
-    "privateZoneName": "every route hostname (253 at most) lies inside it, one label longer",
+    "privateZoneName": "every route hostname (MAX_ROUTE_HOSTNAME at most) lies inside it, one label longer",
     "consumers[].region": "must equal the app's region (ap-northeast-2)",
     "shareWithOrganization": "an organization ARN of the aws partition: its id at the longest the pattern takes",
     "routes[].rules[].grpcService": "the Lattice path /service/method it becomes is at most routes[].rules[].path's "
@@ -60,6 +62,11 @@ FEWER: dict[str, tuple[str, Callable[[], int]]] = {
         lambda: most("routes") - 3,
     ),
 }
+# Each route names its own role ARNs in access.allow (distinct across routes), and the service network's auth policy
+# holds every one of them beside the consumer accounts: at 550 characters each, 7 routes' 3 roles would make it
+# 13,129 bytes, over Lattice's 10,000 (config.access_policy refuses that). So the first route's roles are at the
+# longest and the other routes' at 360 characters (376 measured to fit, 2026-12-05): what fits at once.
+OTHER_ROUTES_ROLE_LENGTH = 360
 # Keys the fixture leaves out, with the reason.
 LEFT_OUT = {
     "pipeline": "its own model (config/pipeline.py) and stack: tests/test_pipeline_size.py synthesizes its maximum",
@@ -193,14 +200,24 @@ def largest_context() -> dict[str, Any]:
         for i in range(most("consumers"))
     ]
     n_callers = most("routes[].access.allow")
-    allow: list[dict[str, Any]] = [
-        {"clientHost": True},
-        {"account": consumers[0]["account"]},
-        {"app": apps[0]["name"]},
-        *({"role": _role(k)} for k in range(n_callers - 3)),
-    ]
-    # An app calls HTTP routes only (FEWER): the HTTPS and GRPC routes name one more role in its place.
-    allow_no_app = [c if "app" not in c else {"role": _role(n_callers)} for c in allow]
+
+    def role(route: int, k: int) -> str:
+        """Each route names its own role ARNs (distinct across routes, as separate teams' would be)."""
+        length = most("routes[].access.allow[].role") if route == 0 else OTHER_ROUTES_ROLE_LENGTH
+        return fill(f"arn:aws-us-gov:iam::123456789012:role/r{route}-{k}-", length)
+
+    def allow(route: int) -> list[dict[str, Any]]:
+        return [
+            {"clientHost": True},
+            {"account": consumers[0]["account"]},
+            {"app": apps[0]["name"]},
+            *({"role": role(route, k)} for k in range(n_callers - 3)),
+        ]
+
+    def allow_no_app(route: int) -> list[dict[str, Any]]:
+        """An app calls HTTP routes only (FEWER): the HTTPS and GRPC routes name one more role in its place."""
+        return [c if "app" not in c else {"role": role(route, n_callers)} for c in allow(route)]
+
     header_name, header_value = most("routes[].rules[].headers[].name"), most("routes[].rules[].headers[].value")
     path = most("routes[].rules[].path")
     weight = most("routes[].rules[].backends[].weight")
@@ -249,14 +266,14 @@ def largest_context() -> dict[str, Any]:
             return {
                 **head,
                 "rules": [grpc_rule(i, k, ns) for k in range(n_rules)],
-                "access": {"allow": allow_no_app, "unsigned": True},
+                "access": {"allow": allow_no_app(i), "unsigned": True},
                 "certificateArn": certificate,
                 "caBundle": "tests/support/test-ca.pem",
             }
         return {
             **head,
             "rules": [http_rule(i, k, ns) for k in range(n_rules)],
-            "access": {"allow": allow if protocol == "HTTP" else allow_no_app, "unsigned": True},
+            "access": {"allow": allow(i) if protocol == "HTTP" else allow_no_app(i), "unsigned": True},
             **({"certificateArn": certificate} if protocol == "HTTPS" else {}),
         }
 

@@ -54,14 +54,14 @@ def test_c_overrides_arrive_as_strings_and_are_json_decoded() -> None:
         nodeDesiredSize="3",
         nodeMaxSize="4",
         latticeIpv6="true",
-        clusterEndpointPublicCidrs='["203.0.113.0/24"]',
+        clusterEndpointPublicCidrs='["8.8.4.0/24"]',
         clusterName="prod-1",
         kubernetesVersion="1.34",
     )
     assert (cfg.node_desired_size, cfg.lattice_ipv6, cfg.cluster_endpoint_public_cidrs) == (
         3,
         True,
-        ("203.0.113.0/24",),
+        ("8.8.4.0/24",),
     )
     assert (cfg.cluster_name, cfg.kubernetes_version) == ("prod-1", "1.34")
 

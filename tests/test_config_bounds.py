@@ -6,7 +6,10 @@ The app is synthesized twice: once with every bounded key at its minimum, once a
 config/schema.json, so a new key is covered without a change here). The custom resources whose properties differ
 between the two are the ones those keys reach: each must have its handler's own parser below, which must accept
 both; and every custom resource's provider must give up within CloudFormation's ServiceTimeout. Keys inside list
-items (apps, routes) are bounded per item and feed Kubernetes objects, not custom resources: not covered here.
+items (apps, routes) are covered at both ends of their ranges by the Kubernetes schemas, the CRDs and their CEL
+rules (test_both_ends_of_every_list_items_range_pass_kubernetes_and_the_crds); and every custom resource of the
+largest synthesis, each string at its longest, must pass its handler's own parser (TYPE_PARSERS: a new Custom:: type
+fails until it has one).
 """
 
 from __future__ import annotations
@@ -18,13 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from consumer_link import handler as consumer_link
 from controller_credentials import handler as controller_credentials
 from crd_installer import handler as crd_installer
 from finalizer_guard import handler as finalizer_guard
 from lattice_dns import handler as lattice_dns
+from lattice_dns import records as lattice_dns_records
 from lattice_drain import handler as lattice_drain
 from lattice_metrics import handler as lattice_metrics
+from ram_share_wait import handler as ram_share_wait
+from zone_sweep import handler as zone_sweep
 
+from config import limits
 from tests.conftest import ROOT, Synthesized
 from tools import impact
 
@@ -95,7 +103,22 @@ def at_bounds(which: int) -> dict[str, Any]:
 
 
 # What a property that CloudFormation resolves at deploy time (a reference) could be, for the parsers.
-STAND_INS = {"ClusterName": "eks-demo", "HostedZoneId": "Z0123456789ABCDEFGHIJ", "ServiceToken": "arn:aws:lambda:x"}
+STAND_INS = {
+    "ClusterName": "eks-demo",
+    "HostedZoneId": "Z0123456789ABCDEFGHIJ",
+    "ServiceToken": "arn:aws:lambda:x",
+    "AssociationArn": "arn:aws:eks:ap-northeast-2:111111111111:podidentityassociation/eks-demo/a-0123456789abcdef0",
+    "VpcId": "vpc-0123456789abcdef0",
+    "ResourceShareArn": "arn:aws:ram:ap-northeast-2:111111111111:resource-share/0123-4567",
+    "ServiceNetworkArn": "arn:aws:vpc-lattice:ap-northeast-2:111111111111:servicenetwork/sn-0123456789abcdef0",
+    "ServiceNetworkId": "sn-0123456789abcdef0",
+    "ResourceArns": "arn:aws:vpc-lattice:ap-northeast-2:111111111111:servicenetwork/sn-0123456789abcdef0",
+    "DefaultSecurityGroupId": "sg-0123456789abcdef0",
+}
+# Pseudo parameters inside a joined string, and any other reference inside one (a name, an id: plain text).
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "ap-northeast-2", "AWS::AccountId": "111111111111"}
+PSEUDO |= {"AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "EksLatticeGateway-Gateway"}
+INNER_STAND_IN = "standin0123"
 
 
 def deployed(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,6 +126,125 @@ def deployed(props: Mapping[str, Any]) -> dict[str, Any]:
     tokens = sorted(k for k, v in props.items() if impact.has_token(v))
     assert set(tokens) <= set(STAND_INS), f"add a stand-in for {sorted(set(tokens) - set(STAND_INS))}"
     return {**props, **{k: STAND_INS[k] for k in tokens}}
+
+
+def resolved(value: Any, key: str | None) -> Any:
+    """`value` with every CloudFormation reference replaced by a stand-in: a whole property's by its key
+    (STAND_INS), a pseudo parameter by its value, any other reference inside a joined string by plain text."""
+    if isinstance(value, list):
+        return [resolved(v, key) for v in value]
+    if not impact.has_token(value):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(str(resolved(p, None)) for p in parts)
+    if isinstance(value, dict) and value.get("Ref") in PSEUDO:
+        return PSEUDO[value["Ref"]]
+    if key is None:
+        return INNER_STAND_IN
+    assert key in STAND_INS, f"add a stand-in for {key} ({impact.short(value)})"
+    return STAND_INS[key]
+
+
+def _consumer_link(resource_type: str) -> Callable[[Mapping[str, Any]], Any]:
+    """consumer_link reads each type's properties with its own _required (lambda/consumer_link/handler.py)."""
+    keys = {
+        "Custom::LatticeShareAcceptance": ("ResourceShareArn",),
+        "Custom::ExistingVpc": ("VpcId",),
+        "Custom::CrossAccountZoneAssociation": ("HostedZoneId", "VpcId", "VpcRegion", "AuthorizerRoleArn"),
+    }[resource_type]
+    return lambda props: [consumer_link._required(props, key) for key in keys]
+
+
+def _zone_sweep(props: Mapping[str, Any]) -> Any:
+    return zone_sweep.on_event({"RequestType": "Create", "ResourceProperties": props}, None)
+
+
+def _ram_share_wait(props: Mapping[str, Any]) -> Any:
+    return ram_share_wait._share(props), ram_share_wait._resources(props), ram_share_wait._timeout(props)
+
+
+def _json_properties(*keys: str, required: bool = True) -> Callable[[Mapping[str, Any]], Any]:
+    """aws-cdk-lib 2.273.0's own handlers json-parse these properties: kubectl-handler/apply/__init__.py
+    `json.loads(manifest_text)`, kubectl-handler/helm/__init__.py `json.loads(values_text)`,
+    aws-custom-resource-handler/index.js `JSON.parse` of Create/Update/Delete (read in the jsii bundle, 2026-12-05)."""
+
+    def parse(props: Mapping[str, Any]) -> Any:
+        present = [k for k in keys if k in props]
+        assert present or not required, f"none of {keys} in {sorted(props)}"
+        return [json.loads(props[k]) for k in present]
+
+    return parse
+
+
+def _restrict_default_sg(props: Mapping[str, Any]) -> Any:
+    # restrict-default-security-group-handler/index.js reads ResourceProperties.DefaultSecurityGroupId and .Account.
+    assert str(props["DefaultSecurityGroupId"]).startswith("sg-") and re.fullmatch(r"\d{12}", str(props["Account"]))
+
+
+# Every custom resource type the app synthesizes, with the parser of its handler: a new type fails until added.
+TYPE_PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "Custom::LatticeDnsRecord": PARSERS["lattice_dns.handler"],
+    "Custom::ControllerCredentials": PARSERS["controller_credentials.handler"],
+    "Custom::PodCredentials": PARSERS["controller_credentials.handler"],
+    "Custom::GatewayApiCrds": PARSERS["crd_installer.handler"],
+    "Custom::FinalizerGuard": PARSERS["finalizer_guard.handler"],
+    "Custom::LatticeServiceNetworkDrain": PARSERS["lattice_drain.handler"],
+    "Custom::LatticeServiceSweep": PARSERS["lattice_drain.handler"],
+    "Custom::LatticeMetricIds": PARSERS["lattice_metrics.handler"],
+    "Custom::LatticeShareAcceptance": _consumer_link("Custom::LatticeShareAcceptance"),
+    "Custom::ExistingVpc": _consumer_link("Custom::ExistingVpc"),
+    "Custom::CrossAccountZoneAssociation": _consumer_link("Custom::CrossAccountZoneAssociation"),
+    "Custom::PrivateZoneSweep": _zone_sweep,
+    "Custom::RamShareAssociation": _ram_share_wait,
+    "Custom::AWSCDK-EKS-KubernetesResource": _json_properties("Manifest"),
+    "Custom::AWSCDK-EKS-HelmChart": _json_properties("Values", required=False),
+    "Custom::AWS": _json_properties("Create", "Update", "Delete"),
+    "Custom::VpcRestrictDefaultSG": _restrict_default_sg,
+}
+
+
+def test_every_custom_resource_of_the_largest_synthesis_passes_its_handlers_parser(largest: Synthesized) -> None:
+    """Every string at its longest reaches some handler: each custom resource of the largest configuration, its
+    references replaced by stand-ins, must pass the parser of the handler that will receive it (a route hostname
+    of 233-253 characters once passed the model and failed lattice_dns's marker-length check at deploy)."""
+    seen: dict[str, int] = {}
+    for _stack, logical_id, resource in _custom_resources(largest):
+        kind = resource["Type"]
+        assert kind in TYPE_PARSERS, f"{kind} ({logical_id}) has no parser in TYPE_PARSERS: add its handler's"
+        props = {k: resolved(v, k) for k, v in resource["Properties"].items()}
+        try:
+            TYPE_PARSERS[kind](props)
+        except Exception as err:
+            pytest.fail(f"{kind} {logical_id}: its handler refuses the largest configuration: {err}")
+        seen[kind] = seen.get(kind, 0) + 1
+    assert seen.get("Custom::LatticeDnsRecord", 0) == limits.MAX_ROUTES, seen
+
+
+def test_the_route_hostname_maximum_leaves_room_for_the_dns_marker() -> None:
+    """config/limits.py's copy of the DNS handler's marker prefix is the handler's, and a hostname at the maximum
+    passes the handler while one character more is refused by the model, naming the key."""
+    from config import ConfigError, parse_context
+    from tests.conftest import TODAY
+
+    assert limits.DNS_MARKER_PREFIX == lattice_dns_records.MARKER_PREFIX
+    assert limits.MAX_DNS_NAME == lattice_dns_records.MAX_DNS_NAME
+    assert limits.MAX_ROUTE_HOSTNAME == 232
+    from tests.largest_config import largest_context
+
+    context = largest_context()
+    hostname = context["routes"][0]["hostname"]
+    assert len(hostname) == limits.MAX_ROUTE_HOSTNAME
+    lattice_dns_records.validate_hostname(hostname)
+    labels = hostname.split(".")
+    short = next(i for i, label in enumerate(labels) if len(label) < 63)
+    labels[short] += "x"
+    longer = ".".join(labels)
+    with pytest.raises(ValueError, match="too long"):
+        lattice_dns_records.validate_hostname(longer)
+    context["routes"][0]["hostname"] = longer
+    with pytest.raises(ConfigError, match=r"routes\[0\]\.hostname: .* at most 232 characters"):
+        parse_context(context, today=TODAY)
 
 
 def test_the_bounds_cover_the_keys_this_issue_named() -> None:
@@ -250,3 +392,36 @@ def test_both_ends_of_every_list_items_range_pass_kubernetes_and_the_crds(refere
     assert config.apps[0].replicas == 0 and config.apps[1].replicas == 100
     assert [r.port for r in config.routes if r.protocol == "TLS"] == [1]
     assert config_fuzz.object_problems(config, reference_dir / "crds") == []
+
+
+# Where each list item's numeric key goes in Lattice (the controller's TargetGroupPolicy and HTTPRoute become these
+# vpc-lattice API fields): botocore 1.44.8 vpc-lattice 2022-11-30 service-2.json shapes, read 2026-12-05.
+ITEM_SHAPES = {
+    "apps[].containerPort": ("Port", "HealthCheckPort"),
+    "apps[].healthCheck.intervalSeconds": ("HealthCheckIntervalSeconds",),
+    "apps[].healthCheck.timeoutSeconds": ("HealthCheckTimeoutSeconds",),
+    "apps[].healthCheck.healthyThresholdCount": ("HealthyThresholdCount",),
+    "apps[].healthCheck.unhealthyThresholdCount": ("UnhealthyThresholdCount",),
+    "routes[].rules[].backends[].weight": ("TargetGroupWeight",),
+}
+# Keys that reach no Lattice field, with where they go instead.
+NOT_LATTICE = {"apps[].replicas": "a Deployment's spec.replicas: the Kubernetes schemas (test above)"}
+
+
+def test_both_ends_of_every_list_items_range_fit_lattices_api() -> None:
+    """Each numeric key inside list items lies, at both ends, within the botocore vpc-lattice shape it becomes; a new
+    key fails until it is mapped here or named in NOT_LATTICE."""
+    import gzip
+
+    import botocore
+
+    path = Path(botocore.__file__).parent / "data" / "vpc-lattice" / "2022-11-30" / "service-2.json.gz"
+    shapes = json.loads(gzip.decompress(path.read_bytes()))["shapes"]
+    checked = []
+    for key, low, high in item_bounds():
+        assert key in ITEM_SHAPES or key in NOT_LATTICE, f"{key}: map it to its vpc-lattice shape in ITEM_SHAPES"
+        for shape in ITEM_SHAPES.get(key, ()):
+            lo, hi = shapes[shape].get("min"), shapes[shape].get("max")
+            assert lo is not None and hi is not None and lo <= low <= high <= hi, (key, shape, (low, high), (lo, hi))
+            checked.append(key)
+    assert set(checked) == set(ITEM_SHAPES)

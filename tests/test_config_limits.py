@@ -43,6 +43,7 @@ def lines(overrides: dict[str, Any]) -> tuple[str, ...]:
 ARN = "arn:aws:iam::123456789012:role/"
 LABEL63 = "a" * 63
 NAME253 = ".".join([LABEL63] * 3 + ["b" * 49, "example.com"])  # 63*3 + 49 + 11 + 4 dots = 253
+NAME232 = ".".join([LABEL63] * 3 + ["b" * 28, "example.com"])  # a route hostname's most: 253 less the DNS marker
 
 # (id, overrides): the largest (or smallest) value of each limit, accepted.
 ACCEPTED: list[tuple[str, dict[str, Any]]] = [
@@ -68,9 +69,9 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
     ("cluster name 100", {"clusterName": "e" * 100}),
     ("sn name 3", {"serviceNetworkName": "abc"}),
     ("sn name 63", {"serviceNetworkName": "s" * 63}),
-    ("hostname 253", {"routes": [route(hostname=NAME253)]}),
+    ("hostname 232", {"routes": [route(hostname=NAME232)]}),
     ("zone label 63", {"privateZoneName": LABEL63 + ".com", "routes": [route(hostname=f"a.{LABEL63}.com")]}),
-    ("public cidrs 1", {"clusterEndpointPublicCidrs": ["203.0.113.0/24"]}),
+    ("public cidrs 1", {"clusterEndpointPublicCidrs": ["8.8.4.0/24"]}),
     ("private endpoint, no cidrs", {"clusterEndpointAccess": "PRIVATE", "clusterEndpointPublicCidrs": []}),
     ("admin role 512", {"clusterAdminRoleArns": [ARN + "r" * 512]}),
     # apps
@@ -214,8 +215,9 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
         f"privateZoneName: 'c{NAME253}' is not a valid lowercase DNS name (at least two labels, like example.com)",
     ),
     (
-        {"routes": [route(hostname="c" + NAME253)]},
-        f"routes[0].hostname: 'c{NAME253}' is not a valid lowercase DNS name (at least two labels, like example.com)",
+        {"routes": [route(hostname="c" + NAME232)]},
+        f"routes[0].hostname: 'c{NAME232}' is not a valid lowercase DNS name of at most 232 characters (the DNS "
+        "record's ownership marker _eks-lattice-gateway.<hostname> must fit DNS's 253)",
     ),
     (
         {"privateZoneName": "a" * 64 + ".com"},
@@ -450,3 +452,45 @@ def test_zone_ids_are_zone_ids() -> None:
 
 def test_a_name_used_three_times_is_reported_once() -> None:
     assert lines({"apps": [app(), app(), app()]}) == ("apps: duplicate name 'a'",)
+
+
+def test_one_constant_for_the_lattice_auth_policy_limit() -> None:
+    """The model's refusal and the synthesized-policy check (tests/support/policy_sizes.py) use one limit; no other
+    module of the app defines its own copy."""
+    import ast
+
+    from config import access_policy, limits
+    from tests.conftest import ROOT
+
+    assert access_policy.MAX_AUTH_POLICY_BYTES == limits.LATTICE_AUTH_POLICY.limit == 10_000
+    copies = []
+    for path in [*(ROOT / "config").glob("*.py"), *(ROOT / "stacks").glob("*.py"), *(ROOT / "constructs").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            ten_k = isinstance(node, ast.BinOp) and ast.unparse(node).replace(" ", "") == "10*1024"
+            if isinstance(node, ast.expr) and (ten_k or (isinstance(node, ast.Constant) and node.value == 10_000)):
+                copies.append(f"{path.name}:{node.lineno}")
+    assert copies == [f"limits.py:{_line_of('LATTICE_AUTH_POLICY = DocumentLimit(10_000')}"], copies
+
+
+def _line_of(text: str) -> int:
+    from tests.conftest import ROOT
+
+    lines = (ROOT / "config" / "limits.py").read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
+def test_the_lattice_limits_match_botocores_vpc_lattice_model() -> None:
+    """config/model.py's Lattice limits are the service model's: header matches, a rule's target groups, weights."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    import botocore
+
+    from config import model
+
+    path = Path(botocore.__file__).parent / "data" / "vpc-lattice" / "2022-11-30" / "service-2.json.gz"
+    shapes = json.loads(gzip.decompress(path.read_bytes()))["shapes"]
+    assert shapes["HeaderMatchList"]["max"] == model.MAX_HEADER_MATCHES
+    assert shapes["WeightedTargetGroupList"]["max"] == model.MAX_TARGET_GROUPS_PER_SERVICE
+    assert (shapes["TargetGroupWeight"]["min"], shapes["TargetGroupWeight"]["max"]) == (0, model.MAX_LATTICE_WEIGHT)

@@ -23,7 +23,10 @@ from tests.conftest import PipelineSynth, Synthesized
 from tests.service_constraints import Template, assembly_templates
 from tests.support.fake_lattice import FakeLattice
 
-LIMIT = 4096  # CloudFormation: "the total combined size of the response body ... 4,096 bytes" (SPEC §9)
+# CloudFormation: "The total size of the response body can't exceed 4096 bytes" (CloudFormation User Guide, Custom
+# resource response objects, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html,
+# read 2026-12-05; SPEC §9).
+LIMIT = 4096
 # arn:<partition>:cloudformation:<region>:<account>:stack/<name, 128 at most>/<uuid>
 STACK_ID = "arn:aws-iso-b:cloudformation:ap-southeast-7:123456789012:stack/" + "s" * 128 + "/" + "u" * 36
 REQUEST_ID = "r" * 36

@@ -6,7 +6,8 @@ shared with tests/test_lambda_environment_size.py and tests/test_custom_resource
 - CloudFormation: 500 resources and a 1,000,000-byte template per stack (aws-cdk-lib 2.273.0 core/lib/stack.js:
   MAX_RESOURCES = 500, TEMPLATE_BODY_MAXIMUM_SIZE = 1e6, read 2026-12-05), measured on the file CDK writes;
 - IAM: trust policies 2,048, a role's inline policies 10,240, a managed policy 6,144 characters, white space not
-  counted; Lattice auth policies 10 KB (config/limits.py, with the IAM and Lattice quota pages);
+  counted; Lattice auth policies 10,000 bytes, the lower reading of 10 KB (config/limits.py, with the IAM and
+  Lattice quota pages);
 - tags: at most 50 per resource ("Maximum number of tags per resource - 50", ECS API reference, Tag,
   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Tag.html, read 2026-12-05; the same rule in the
   other services' Tag shapes); key and value lengths by the service-constraint table (tests/service_constraints.py);
@@ -106,8 +107,8 @@ def test_every_policy_fits_iam_and_lattice(largest: Synthesized) -> None:
     assert oversized(largest.templates) == []
     measured = largest_documents(largest.templates)
     # Every kind of document was measured, and the Lattice auth policies came close to their limit.
-    assert set(measured) == {"2048 characters", "10240 characters", "10240 bytes", "6144 characters"}, measured
-    assert measured["10240 bytes"] > 5000, measured
+    assert set(measured) == {"2048 characters", "10240 characters", "10000 bytes", "6144 characters"}, measured
+    assert measured["10000 bytes"] > 5000, measured
     # The provider's zone-authorizer role trusts each of the 50 consumer accounts (trust policies grew ~122
     # characters a consumer: 16 once passed 2,048).
     trust = next(

@@ -19,7 +19,7 @@ from config.limits import MAX_PIPELINE_UNITS
 from config.pipeline import parse_pipeline
 from stacks.pipeline_stack import add_pipeline
 from tests.conftest import ONE_STAGE, PIPELINE_ACCOUNT, PIPELINE_REGION, TODAY
-from tests.support import uniqueness
+from tests.support import policy_sizes, uniqueness
 from tools.synth import cdk_json_context
 
 MAX_RESOURCES, MAX_TEMPLATE_BYTES = 500, 1_000_000
@@ -52,11 +52,16 @@ def test_the_largest_pipeline_fits_every_stack_limit(tmp_path: Path) -> None:
     n_consumers = MAX_PIPELINE_UNITS // n_stages - 1  # 2 x (15 + 1) = 32: at the bound
     build(tmp_path, n_stages, n_consumers).synth()
     seen = 0
+    templates = {}
     for name, _, _, template in uniqueness.stacks(tmp_path):
         seen += 1
+        templates[name] = template
         assert len(template["Resources"]) <= MAX_RESOURCES, name
         assert len(json.dumps(template, indent=1).encode()) <= MAX_TEMPLATE_BYTES, name  # cdk writes indent=1
     assert seen > n_stages * (n_consumers + 1)
+    # Every IAM and Lattice policy document of the pipeline's stacks, nested stages included, within its size.
+    assert policy_sizes.oversized(templates) == []
+    assert policy_sizes.largest(templates), "no policy document measured"
 
 
 @pytest.mark.parametrize(("n_stages", "n_consumers", "key"), [(1, 32, "consumers"), (33, 0, "pipeline.stages")])

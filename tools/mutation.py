@@ -161,6 +161,9 @@ def work_dir(module: str) -> Path:
     return WORK / module.removesuffix(".py").replace("/", ".")
 
 
+SYNTH_CACHE_ENV = "EKS_LATTICE_SYNTH_CACHE"  # tests/conftest.py's switch for its synthesis cache
+
+
 def shared_dir() -> Path:
     """Where tests/conftest.py finds ../shared; the copied tests live one level deeper, so say it explicitly."""
     if "EKS_LATTICE_SHARED" in os.environ:
@@ -195,10 +198,16 @@ def prepare(module: str) -> Path:
     return work
 
 
+def mutmut_env() -> dict[str, str]:
+    """mutmut's environment: ../shared named, and the synthesis cache off (its key is of the clone's files, not
+    of the mutant mutmut loads)."""
+    return {**os.environ, "EKS_LATTICE_SHARED": str(shared_dir()), SYNTH_CACHE_ENV: "off"}
+
+
 def run_module(module: str, *, jobs: int) -> Result:
     work = prepare(module)
     mutmut = Path(sys.executable).with_name("mutmut")
-    env = {**os.environ, "EKS_LATTICE_SHARED": str(shared_dir())}
+    env = mutmut_env()
     started = time.monotonic()
     log = work / "mutmut.log"
     with log.open("w") as out:
