@@ -469,3 +469,79 @@ def test_the_deploy_commands_take_only_flags_the_pinned_cli_has() -> None:
     for command in deploys:
         flags = [arg.split("=", 1)[0] for arg in command[2:] if arg.startswith("-")]
         assert [f for f in flags if re.sub(r"^--no-", "--", f) not in cli_options("deploy")] == []
+
+
+# ------------------------------------------------------------------------- the user's context in every phase
+
+USER_PAIRS = [
+    "consumers=" + json.dumps([{"name": "team-b", "account": "222222222222", "vpcCidr": "10.3.0.0/16"}]),
+    "nodeDesiredSize=1",
+]
+
+
+def _user_plan() -> run.Plan:
+    from tools.impact import parse_context as parse_pairs
+
+    base = {**cdk_json_context(), **parse_pairs(USER_PAIRS)}  # as run._main builds it from CDK_ARGS
+    return run.make_plan(base, prefix="e2e-abc123", account=ACCOUNT, region="us-east-1", admin_role=None,
+                         environ={"E2E_PROFILE_TEAM_B": "team-b"}, stamp="x")  # fmt: skip
+
+
+def _context_of(command: list[str]) -> dict[str, str]:
+    from tools.impact import parse_context as parse_pairs
+
+    return parse_pairs([command[i + 1] for i, arg in enumerate(command[:-1]) if arg == "-c"])
+
+
+def test_every_phase_command_configures_the_plans_app() -> None:
+    """Class of fault: a phase's command built from the run's keys alone, losing the user's -c values (CDK_ARGS):
+    each command's -c pairs, loaded over cdk.json as the app loads them, give the very configuration the plan
+    deploys (the first deploy's) or updates to (every later phase's)."""
+    import datetime as dt
+
+    from config import parse_context as load
+
+    plan, today = _user_plan(), dt.date(2026, 12, 5)
+    from tools.impact import parse_context as parse_pairs
+
+    base = {**cdk_json_context(), **parse_pairs(USER_PAIRS)}
+    deployed = load({**base, **{k: run._raw(v) for k, v in plan.context.items()}}, today=today)
+    updated = load({**base, **{k: run._raw(v) for k, v in plan.update.items()}}, today=today)
+    assert [c.name for c in updated.consumers] == ["team-b"] and updated.node_desired_size == 2
+    configured = 0
+    for phase, commands in plan.commands().items():
+        for command in commands:
+            if "-c" not in command:
+                continue
+            configured += 1
+            got = load({**cdk_json_context(), **_context_of(command)}, today=today)
+            assert got == (deployed if phase == "deploy" else updated), (phase, command[:3])
+    assert configured == 5  # deploy, impact, the second deploy, destroy, audit: every one that takes -c
+
+
+def test_destroy_with_the_plans_context_matches_every_stack_of_the_plan(tmp_path: Path) -> None:
+    """The destroy command's -c pairs synthesize an app with every stack the plan deployed (the consumer's too),
+    and destroy.py's dry run (the pinned CLI's `cdk ls` for each name) refuses none of them."""
+    import datetime as dt
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tools.synth import build_app, read_assembly
+
+    plan = _user_plan()
+    destroy = plan.commands()["destroy"][0]
+    args = destroy[destroy.index("--") + 1 :]
+    overrides = {**_context_of(args), "aws:cdk:disable-asset-staging": True}
+    app, _ = build_app(tmp_path / "cdk.out", overrides, today=dt.date(2026, 12, 5), env=(ACCOUNT, "us-east-1"),
+                       nag=False)  # fmt: skip
+    app.synth()
+    assembly = read_assembly(tmp_path / "cdk.out")
+    assert set(plan.stacks) <= set(assembly.templates)
+    names = destroy[2 : destroy.index("--")]
+    result = subprocess.run(
+        [sys.executable, "tools/destroy.py", "--dry-run", "--assembly", str(tmp_path / "cdk.out"), *names, "--", *args],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert all(name in result.stdout for name in plan.stacks), result.stdout

@@ -69,6 +69,17 @@ class Plan:
     stacks: list[str]
     consumers: list[tuple[str, str, str]] = field(default_factory=list)  # (name, account, region)
     profiles: dict[str, str] = field(default_factory=dict)  # consumer name -> AWS profile
+    # The user's own context (CDK_ARGS' -c, and anything else that differs from cdk.json), as -c passes it: every
+    # command carries it under the run's keys, or destroy and audit would configure a different app (no consumers).
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    def first(self) -> dict[str, Any]:
+        """The context every command of the first deploy gets on top of cdk.json."""
+        return {**self.overrides, **self.context}
+
+    def second(self) -> dict[str, Any]:
+        """The same after the update (every later phase)."""
+        return {**self.overrides, **self.update}
 
     @property
     def gateway(self) -> str:
@@ -76,7 +87,7 @@ class Plan:
 
     def commands(self) -> dict[str, list[list[str]]]:
         """Each phase's commands, as run (in-process steps shown as the tool that does the same)."""
-        first, second = cdk_args(self.context), cdk_args(self.update)
+        first, second = cdk_args(self.first()), cdk_args(self.second())
         deploy = [str(CDK), "deploy", "--require-approval", "never", "--concurrency", "4", "--no-notices"]
         smoke = [[PYTHON, "tools/smoke.py", "--stack", self.gateway, "--region", self.region]]
         for name, _, region in self.consumers:
@@ -115,6 +126,24 @@ def role_arn(caller_arn: str) -> str | None:
     if match := _ASSUMED_ROLE.match(caller_arn):
         return f"arn:{match[1]}:iam::{match[2]}:role/{match[3]}"
     return caller_arn if _ROLE.match(caller_arn) else None
+
+
+def overrides_of(base: Mapping[str, Any], cdk_json: Mapping[str, Any]) -> dict[str, str]:
+    """The keys of `base` that cdk.json does not already hold with the same value, as `-c` text."""
+    return {
+        key: _raw(value)
+        for key, value in base.items()
+        if key not in cdk_json or _decoded(value) != _decoded(cdk_json[key])
+    }
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def update_of(base: Mapping[str, Any], context: Mapping[str, Any], prefix: str) -> dict[str, Any]:
@@ -160,6 +189,8 @@ def make_plan(
         config = parse_context({**base, **update}, today=dt.date.today())
     except ConfigError as err:
         raise RefusedError(f"the run's configuration: {err}") from None
+    from tools.synth import cdk_json_context  # noqa: PLC0415
+
     consumers = [(c.name, c.account, c.region or region) for c in config.consumers]
     profiles = {name: environ[f"E2E_PROFILE_{env_name(name)}"] for name, _, _ in consumers
                 if f"E2E_PROFILE_{env_name(name)}" in environ}  # fmt: skip
@@ -174,6 +205,7 @@ def make_plan(
         stacks=stacks,
         consumers=consumers,
         profiles=profiles,
+        overrides=overrides_of(base, cdk_json_context()),
     )
 
 
@@ -245,7 +277,7 @@ class AwsSteps:
             sys.path.insert(0, str(ROOT / "lambda"))
         from k8s_api import KubeClient, regional_sts_client  # noqa: PLC0415
 
-        config = parse_context({**cdk_json_context(), **self.plan.update}, today=dt.date.today())
+        config = parse_context({**cdk_json_context(), **self.plan.second()}, today=dt.date.today())
         cloudwatch = self.client("cloudwatch")
         checks: list[Check] = []
         missing = smoke.missing_series(cloudwatch, self.plan.gateway, 900, sleep=time.sleep, clock=time.monotonic)
@@ -275,7 +307,7 @@ class AwsSteps:
         from tools import audit  # noqa: PLC0415
         from tools.synth import cdk_json_context  # noqa: PLC0415
 
-        me, config = audit.identity({**cdk_json_context(), **{k: _raw(v) for k, v in self.plan.update.items()}})
+        me, config = audit.identity({**cdk_json_context(), **{k: _raw(v) for k, v in self.plan.second().items()}})
         where, _ = audit.places(self.session, config, region=self.plan.region, qualifier=audit.DEFAULT_QUALIFIER)
         left = audit.audit(where, me)
         self.leftovers = [f"{x.account} {x.region} {x.kind} {x.name}" for x in left]
