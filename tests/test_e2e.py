@@ -151,8 +151,12 @@ def sts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
         yield
 
 
-def role_session() -> boto3.session.Session:
-    creds = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/e2e-runner", RoleSessionName="me")
+def role_session(path: str = "/", name: str = "e2e-runner") -> boto3.session.Session:
+    """Credentials of an assumed role that exists in (moto's) IAM, under `path`."""
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT},
+             "Action": "sts:AssumeRole"}]}  # fmt: skip
+    role = boto3.client("iam").create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust))
+    creds = boto3.client("sts").assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="me")
     c = creds["Credentials"]
     return boto3.session.Session(
         aws_access_key_id=c["AccessKeyId"],
@@ -317,10 +321,34 @@ def test_the_update_adds_a_route_and_changes_the_node_count() -> None:
     assert plan.update["nodeDesiredSize"] == 2
 
 
-def test_the_callers_role_arn() -> None:
-    assert run.role_arn("arn:aws:sts::111122223333:assumed-role/Admin/me") == "arn:aws:iam::111122223333:role/Admin"
-    assert run.role_arn("arn:aws:iam::111122223333:role/x/Admin") == "arn:aws:iam::111122223333:role/x/Admin"
-    assert run.role_arn("arn:aws:iam::111122223333:user/alice") is None
+@pytest.mark.parametrize(
+    "path", ["/", "/aws-reserved/sso.amazonaws.com/", "/aws-reserved/sso.amazonaws.com/eu-west-2/", "/team/x/"]
+)
+def test_the_admin_role_is_the_callers_role_as_iam_names_it(sts: None, path: str) -> None:
+    """Class of fault: the admin ARN rebuilt from the STS caller ARN (which has the role's name, never its path):
+    for a role under any path, SSO's included, the plan's admin is GetRole's ARN exactly."""
+    session = role_session(path, "AWSReservedSSO_Admin_0123456789abcdef")
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"}, session=session)
+    assert status == 0, out
+    arn = boto3.client("iam").get_role(RoleName="AWSReservedSSO_Admin_0123456789abcdef")["Role"]["Arn"]
+    assert arn.endswith(f":role{path}AWSReservedSSO_Admin_0123456789abcdef")
+    assert made[0].context["clusterAdminRoleArns"] == [arn]
+
+
+def test_the_callers_role_name() -> None:
+    assert run.role_name("arn:aws:sts::111122223333:assumed-role/Admin/me") == "Admin"
+    assert run.role_name("arn:aws:iam::111122223333:role/x/Admin") == "Admin"
+    assert run.role_name("arn:aws:iam::111122223333:user/alice") is None
+
+
+def test_a_role_iam_cannot_describe_is_refused_in_one_line(sts: None) -> None:
+    creds = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/gone", RoleSessionName="me")
+    c = creds["Credentials"]
+    session = boto3.session.Session(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                                    aws_session_token=c["SessionToken"], region_name="us-east-1")  # fmt: skip
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"}, session=session)
+    assert (status, made, len(out.splitlines())) == (2, [], 1)
+    assert out.startswith("e2e: iam:GetRole gone: NoSuchEntityException")
 
 
 # ---------------------------------------------------------------------------------------- the report

@@ -121,11 +121,32 @@ def env_name(consumer: str) -> str:
     return consumer.upper().replace("-", "_")
 
 
-def role_arn(caller_arn: str) -> str | None:
-    """The IAM role of an assumed-role caller (the role EKS access entries name), else None."""
+def role_name(caller_arn: str) -> str | None:
+    """The name of the IAM role an assumed-role (or role) caller acts as, else None. The STS ARN carries the role's
+    name only, never its IAM path."""
     if match := _ASSUMED_ROLE.match(caller_arn):
-        return f"arn:{match[1]}:iam::{match[2]}:role/{match[3]}"
-    return caller_arn if _ROLE.match(caller_arn) else None
+        return match[3]
+    if match := _ROLE.match(caller_arn):
+        return match[3].rsplit("/", 1)[-1]
+    return None
+
+
+def admin_role_arn(session: Any, caller_arn: str) -> str | None:
+    """The caller's role ARN exactly as IAM has it, path included (GetRole). EKS access entries need the exact
+    principal ARN, and IAM Identity Center's roles sit under /aws-reserved/sso.amazonaws.com/[<region>/]
+    (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html; rebuilding the ARN
+    from the STS one drops the path: terraform-aws-modules/terraform-aws-eks#2969 "The specified principalArn is
+    invalid"; read 2026-12-05). RefusedError when IAM does not answer."""
+    name = role_name(caller_arn)
+    if name is None:
+        return None
+    try:
+        return str(session.client("iam").get_role(RoleName=name)["Role"]["Arn"])
+    except Exception as err:  # any failure is one line: the run cannot name its access entry
+        raise RefusedError(
+            f"iam:GetRole {name}: {type(err).__name__}: {err}; the run needs the caller role's exact ARN (its IAM "
+            "path included) for the cluster's access entry"
+        ) from None
 
 
 def overrides_of(base: Mapping[str, Any], cdk_json: Mapping[str, Any]) -> dict[str, str]:
@@ -434,7 +455,7 @@ def _main(
         raise RefusedError(f"E2E_ACCOUNT={wanted} but the credentials are account {account}; nothing was deployed")
     if not region:
         raise RefusedError("no AWS region (set AWS_REGION)")
-    admin = role_arn(caller)
+    admin = admin_role_arn(session, caller)
     if admin is None:
         raise RefusedError(f"the caller {caller} is not an IAM role; the live facts read the cluster as one")
     plan = make_plan(base, prefix=prefix, account=account, region=region, admin_role=admin, environ=environ,
