@@ -573,3 +573,44 @@ def test_destroy_with_the_plans_context_matches_every_stack_of_the_plan(tmp_path
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert all(name in result.stdout for name in plan.stacks), result.stdout
+
+
+def test_a_consumers_smoke_acts_as_its_profile_whatever_the_environment_holds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Class of fault: a child given AWS_PROFILE but still holding credentials that botocore reads before any
+    profile. The env the consumer's smoke gets, handed to a real Python child, resolves the profile's keys, and
+    holds none of the variables botocore's EnvProvider reads."""
+    import subprocess
+    import sys
+
+    from botocore.credentials import EnvProvider
+
+    shared = tmp_path / "credentials"
+    shared.write_text("[team-b]\naws_access_key_id = AKIACONSUMERPROFILE0\naws_secret_access_key = consumer\n")
+    provider = {
+        "AWS_ACCESS_KEY_ID": "AKIAPROVIDERENV00000", "AWS_SECRET_ACCESS_KEY": "provider",
+        "AWS_SESSION_TOKEN": "provider-token", "AWS_SECURITY_TOKEN": "provider-token",
+        "AWS_CREDENTIAL_EXPIRATION": "2099-01-01T00:00:00Z", "AWS_ACCOUNT_ID": ACCOUNT,
+    }  # fmt: skip
+    for name, value in {**provider, "AWS_SHARED_CREDENTIALS_FILE": str(shared),
+                        "AWS_CONFIG_FILE": str(tmp_path / "none")}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    plan = _user_plan()
+    seen: list[tuple[list[str], dict[str, str]]] = []
+
+    def runner(command: list[str], **kwargs: Any) -> Any:
+        seen.append((command, kwargs["env"]))
+        return subprocess.CompletedProcess(command, 0)
+
+    run.AwsSteps(plan, session=None, runner=runner).run("smoke", 60.0)
+    consumer = [env for command, env in seen if "e2e-abc123-Consumer-team-b" in command]
+    assert len(consumer) == 1 and consumer[0]["AWS_PROFILE"] == "team-b"
+    read = {EnvProvider.ACCESS_KEY, EnvProvider.SECRET_KEY, *EnvProvider.TOKENS, EnvProvider.EXPIRY_TIME}
+    assert read <= set(provider) and not read & set(consumer[0])
+    probe = "import boto3; c = boto3.session.Session().get_credentials(); print(c.access_key, c.method)"
+    child = subprocess.run([sys.executable, "-c", probe], env=consumer[0], capture_output=True, text=True, check=True)
+    assert child.stdout.split() == ["AKIACONSUMERPROFILE0", "shared-credentials-file"]
+    gateway = [env for command, env in seen if "e2e-abc123-Gateway" in command]
+    assert gateway[0]["AWS_ACCESS_KEY_ID"] == "AKIAPROVIDERENV00000"  # the provider's own smoke keeps them

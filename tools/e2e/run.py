@@ -111,6 +111,22 @@ class Plan:
         return shown(self.commands()["destroy"][0])
 
 
+def env_credentials() -> list[str]:
+    """The variables botocore's EnvProvider reads, which it consults before any profile (botocore 1.44.8
+    credentials.py create_credential_resolver: env_provider first; read 2026-12-05)."""
+    from botocore.credentials import EnvProvider  # noqa: PLC0415
+
+    return [EnvProvider.ACCESS_KEY, EnvProvider.SECRET_KEY, *EnvProvider.TOKENS, EnvProvider.EXPIRY_TIME,
+            EnvProvider.ACCOUNT_ID]  # fmt: skip
+
+
+def profile_env(environ: Mapping[str, str], profile: str) -> dict[str, str]:
+    """`environ` for a child that acts as `profile`: without the provider's own keys in the environment, which
+    would otherwise win over AWS_PROFILE (the consumer's smoke would run as the provider)."""
+    drop = set(env_credentials())
+    return {**{k: v for k, v in environ.items() if k not in drop}, "AWS_PROFILE": profile}
+
+
 def shown(command: Sequence[str]) -> str:
     """A command as a user would type it in the repository (make's virtualenv and node_modules on PATH)."""
     parts = ["python" if part == PYTHON else "cdk" if part == str(CDK) else part for part in command]
@@ -272,7 +288,7 @@ class AwsSteps:
             env = dict(os.environ)
             command = planned
             if planned[0] == "env":  # a consumer's smoke test, with its account's profile
-                env["AWS_PROFILE"] = planned[1].split("=", 1)[1]
+                env = profile_env(env, planned[1].split("=", 1)[1])
                 command = planned[2:]
             started = time.monotonic()
             try:
