@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -614,3 +615,211 @@ def test_a_consumers_smoke_acts_as_its_profile_whatever_the_environment_holds(
     assert child.stdout.split() == ["AKIACONSUMERPROFILE0", "shared-credentials-file"]
     gateway = [env for command, env in seen if "e2e-abc123-Gateway" in command]
     assert gateway[0]["AWS_ACCESS_KEY_ID"] == "AKIAPROVIDERENV00000"  # the provider's own smoke keeps them
+
+
+# ------------------------------------------------------------------ interrupts, stacks left in progress
+
+
+class FakeCloudFormation:
+    """Stacks that keep working after the CLI that started them died: a CREATE_IN_PROGRESS or a rollback ends
+    after `polls` DescribeStacks; an UPDATE_IN_PROGRESS never ends unless cancelled. DeleteStack refuses a stack
+    *_IN_PROGRESS, and the first `fail_deletes` deletes end in DELETE_FAILED."""
+
+    def __init__(self, statuses: dict[str, str], *, polls: int = 2, fail_deletes: int = 0) -> None:
+        self.statuses, self.polls, self.fail_deletes = dict(statuses), polls, fail_deletes
+        self.left = dict.fromkeys(statuses, polls)
+        self.calls: list[tuple[str, str]] = []
+
+    def _error(self, operation: str, message: str) -> Exception:
+        from botocore.exceptions import ClientError
+
+        return ClientError({"Error": {"Code": "ValidationError", "Message": message}}, operation)
+
+    def describe_stacks(self, *, StackName: str) -> dict[str, Any]:  # noqa: N803 - the API's parameter names
+        self.calls.append(("DescribeStacks", StackName))
+        if StackName not in self.statuses:
+            raise self._error("DescribeStacks", f"Stack with id {StackName} does not exist")
+        status = self.statuses[StackName]
+        if status in {"CREATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"}:
+            self.left[StackName] -= 1
+            if self.left[StackName] <= 0:
+                self.statuses[StackName] = status.replace("_IN_PROGRESS", "_COMPLETE")
+        return {"Stacks": [{"StackName": StackName, "StackStatus": status}]}
+
+    def cancel_update_stack(self, *, StackName: str) -> None:  # noqa: N803
+        self.calls.append(("CancelUpdateStack", StackName))
+        assert self.statuses[StackName] == "UPDATE_IN_PROGRESS"
+        self.statuses[StackName], self.left[StackName] = "UPDATE_ROLLBACK_IN_PROGRESS", self.polls
+
+    def delete_stack(self, *, StackName: str) -> None:  # noqa: N803
+        self.calls.append(("DeleteStack", StackName))
+        status = self.statuses.get(StackName)
+        if status is None:
+            return
+        if status.endswith("_IN_PROGRESS"):
+            raise self._error("DeleteStack", f"Stack {StackName} is in {status} state and can not be deleted")
+        if self.fail_deletes:
+            self.fail_deletes -= 1
+            self.statuses[StackName] = "DELETE_FAILED"
+            return
+        del self.statuses[StackName]
+
+
+class FakeSession:
+    def __init__(self, cloudformation: FakeCloudFormation) -> None:
+        self.cloudformation = cloudformation
+
+    def client(self, service: str, region_name: str | None = None) -> Any:
+        assert service == "cloudformation", service
+        return self.cloudformation
+
+
+class StepsOverFakes(run.AwsSteps):
+    """The real AwsSteps (settle, destroy, its retry); the CLI is a fake that deletes through the fake
+    CloudFormation, and dies (Ctrl-C) in `dies_in`; the audit (tested on its own with moto) is left out."""
+
+    def __init__(self, plan: run.Plan, provider: FakeCloudFormation, consumer: FakeCloudFormation, dies_in: str):
+        super().__init__(plan, FakeSession(provider), runner=self.cli,
+                         profile_session=lambda _profile, _region: FakeSession(consumer),
+                         sleep=lambda _s: None)  # fmt: skip
+        self.provider, self.consumer, self.dies_in = provider, consumer, dies_in
+        self.ran: list[str] = []
+
+    def cli(self, command: list[str], **_: Any) -> Any:
+        import subprocess
+
+        phase = next(p for p, commands in self.plan.commands().items() if command in [c[-len(command):] for c in
+                                                                                     commands])  # fmt: skip
+        self.ran.append(phase)
+        if phase == self.dies_in:
+            raise KeyboardInterrupt
+        if phase != "destroy":
+            return subprocess.CompletedProcess(command, 0)
+        failed = False
+        for stack in reversed(command[2 : command.index("--")]):  # `cdk destroy`: dependants first
+            cfn = self.consumer if "-Consumer-" in stack else self.provider
+            try:
+                cfn.delete_stack(StackName=stack)
+            except Exception:
+                failed = True
+            failed = failed or cfn.statuses.get(stack) == "DELETE_FAILED"
+        return subprocess.CompletedProcess(command, 1 if failed else 0)
+
+    def audit(self) -> list[Check]:
+        return [Check("audit (left out)", True)]
+
+
+def test_an_interrupted_update_is_settled_then_destroyed() -> None:
+    """Ctrl-C in the update leaves the Gateway UPDATE_IN_PROGRESS (it never ends on its own) and the consumer
+    CREATE_IN_PROGRESS: destroy cancels the update, waits for both, and then deletes every stack."""
+    plan = _user_plan()
+    provider = FakeCloudFormation(
+        {"e2e-abc123-Platform": "UPDATE_COMPLETE", "e2e-abc123-Gateway": "UPDATE_IN_PROGRESS"}
+    )
+    consumer = FakeCloudFormation({"e2e-abc123-Consumer-team-b": "CREATE_IN_PROGRESS"})
+    steps = StepsOverFakes(plan, provider, consumer, dies_in="update")
+    outcome = execute(steps, keep=False, ceiling_seconds=3600, out=io.StringIO(), clock=lambda: 0.0)
+    assert outcome.interrupted and steps.ran == ["deploy", "smoke", "smoke", "update", "destroy"]
+    destroy = outcome.phase("destroy")
+    assert destroy is not None and destroy.status == "passed", destroy
+    assert ("CancelUpdateStack", "e2e-abc123-Gateway") in provider.calls
+    assert provider.statuses == {} and consumer.statuses == {}
+    assert "cancelled the update of e2e-abc123-Gateway" in destroy.checks[0].detail
+
+
+def test_a_delete_failed_is_retried_once() -> None:
+    plan = _user_plan()
+    provider = FakeCloudFormation(dict.fromkeys(plan.stacks[:2], "CREATE_COMPLETE"), fail_deletes=1)
+    consumer = FakeCloudFormation({"e2e-abc123-Consumer-team-b": "CREATE_COMPLETE"})
+    steps = StepsOverFakes(plan, provider, consumer, dies_in="")
+    checks = steps.run("destroy", 600.0)
+    assert all(c.ok for c in checks) and "retried after DELETE_FAILED" in checks[1].detail
+    assert provider.statuses == {} and steps.ran.count("destroy") == 2
+    stuck = FakeCloudFormation(dict.fromkeys(plan.stacks[:2], "CREATE_COMPLETE"), fail_deletes=5)
+    again = StepsOverFakes(plan, stuck, FakeCloudFormation({}), dies_in="")
+    assert not all(c.ok for c in again.run("destroy", 600.0)) and again.ran.count("destroy") == 2  # once, not more
+
+
+def test_stacks_that_never_settle_end_the_destroy_at_its_budget() -> None:
+    plan = _user_plan()
+    provider = FakeCloudFormation({"e2e-abc123-Gateway": "CREATE_IN_PROGRESS"}, polls=10**9)
+    steps = StepsOverFakes(plan, provider, FakeCloudFormation({}), dies_in="")
+    now = [0.0]
+    steps.clock, steps.sleep = (lambda: now[0]), (lambda s: now.__setitem__(0, now[0] + s))
+    with pytest.raises(PhaseTimeoutError, match="e2e-abc123-Gateway CREATE_IN_PROGRESS"):
+        steps.run("destroy", 120.0)
+    assert "destroy" not in steps.ran  # nothing was asked to delete a stack still in progress
+
+
+_TREE = """
+import os, signal, subprocess, sys, time
+stubborn = ("import signal, time; [signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)];"
+            " time.sleep(600)")
+grandchild = subprocess.Popen([sys.executable, "-c", stubborn])
+with open(sys.argv[1], "w") as f:
+    f.write(f"{os.getpid()}\\n{grandchild.pid}\\n")
+time.sleep(600)
+"""
+
+_DRIVER = """
+import os, sys
+from pathlib import Path
+sys.path.insert(0, os.getcwd())
+from tools.e2e import run
+from tools.e2e.orchestrate import Check, execute
+
+class Steps:
+    def run(self, phase, budget):
+        if phase == "deploy":
+            run.run_group([sys.executable, "-c", sys.argv[1], sys.argv[2]], cwd=Path.cwd(), env=os.environ,
+                          timeout=budget, grace=1.0)
+        print("ran", phase, flush=True)
+        return [Check(phase, True)]
+
+    def destroy_command(self):
+        return "python tools/destroy.py"
+
+run.install_signal_handlers()
+outcome = execute(Steps(), keep=False, ceiling_seconds=600, out=sys.stdout)
+print("outcome", [(p.name, p.status) for p in outcome.phases], flush=True)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie (no init reaps it here) is dead
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_signal_mid_phase_stops_the_whole_child_tree_and_still_destroys(signum: str, tmp_path: Path) -> None:
+    """A real driver (the real orchestrator and run_group) with a real child that started a grandchild ignoring
+    SIGINT and SIGTERM: the signal ends the phase, the whole tree is gone, destroy and audit still run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    pids = tmp_path / "pids"
+    driver = subprocess.Popen([sys.executable, "-c", _DRIVER, _TREE, str(pids)], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while len(pids.read_text().split() if pids.exists() else []) < 2:
+            assert time.monotonic() < deadline and driver.poll() is None, "the child tree never started"
+            time.sleep(0.05)
+        tree = [int(p) for p in pids.read_text().split()]
+        assert all(_alive(p) for p in tree)
+        driver.send_signal(getattr(signal, signum))
+        output, _ = driver.communicate(timeout=60)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    assert driver.returncode == 0, output
+    assert "e2e: interrupted during deploy" in output and "ran destroy" in output and "ran audit" in output, output
+    assert "ran deploy" not in output
+    assert not [p for p in tree if _alive(p)], output

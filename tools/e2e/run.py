@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -265,15 +266,133 @@ def print_plan(plan: Plan, out: TextIO, *, ceiling: float, keep: bool) -> None:
 
 # ------------------------------------------------------------------------------------------ real steps
 
+GRACE_SECONDS = 20.0  # what a stopped CLI gets to end each step of its shutdown before the next, harder signal
+SETTLE_POLL_SECONDS = 15.0
+
+
+def _interrupted(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM (a CI job's cancel) and SIGHUP (a closed terminal) end the run as Ctrl-C does: the orchestrator
+    then still destroys and audits and the report is written."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member we may not signal still exists
+        return True
+    return True
+
+
+def stop_group(child: subprocess.Popen[Any], grace: float = GRACE_SECONDS) -> None:
+    """Stop a child and every process it started (its own session and process group): SIGINT, then SIGTERM,
+    then SIGKILL, each after `grace` seconds without the whole group gone."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if not _group_alive(child.pid):
+            break
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if child.poll() is not None and not _group_alive(child.pid):
+                break
+            time.sleep(0.05)
+    child.poll()
+
+
+def run_group(command: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float,
+              check: bool = False, grace: float = GRACE_SECONDS) -> subprocess.CompletedProcess[Any]:  # fmt: skip
+    """subprocess.run in a session of its own: a terminal's Ctrl-C reaches only this process, which stops the
+    child's whole group (the CDK CLI and its node/asset children) on a timeout, Ctrl-C, SIGTERM or SIGHUP."""
+    child = subprocess.Popen(list(command), cwd=cwd, env=dict(env), start_new_session=True)  # noqa: S603
+    try:
+        returncode = child.wait(timeout=timeout)
+    except BaseException:
+        stop_group(child, grace)
+        raise
+    if check and returncode:
+        raise subprocess.CalledProcessError(returncode, list(command))
+    return subprocess.CompletedProcess(list(command), returncode)
+
+
+def stack_status(cloudformation: Any, stack: str) -> str | None:
+    """A stack's status, None when it does not exist (any more)."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    try:
+        found = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as err:
+        if "does not exist" in str(err.response.get("Error", {}).get("Message", "")):
+            return None
+        raise
+    return str(found[0]["StackStatus"]) if found else None
+
 
 class AwsSteps:
     """Each phase against the account: the pinned CDK CLI and the repo's tools as subprocesses, the live facts and
     the audit in-process."""
 
-    def __init__(self, plan: Plan, session: Any, *, runner: Callable[..., Any] = subprocess.run) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        session: Any,
+        *,
+        runner: Callable[..., Any] = run_group,
+        profile_session: Callable[[str, str], Any] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.plan, self.session, self.runner = plan, session, runner
+        self.profile_session = profile_session or _profile_session
+        self.sleep, self.clock = sleep, clock
         self.smoke_results: list[dict[str, Any]] = []
         self.leftovers: list[str] = []
+
+    def stack_clients(self) -> list[tuple[str, Any]]:
+        """Each stack of the run with a CloudFormation client of its account (a consumer's: its profile)."""
+        clients = [(stack, self.client("cloudformation")) for stack in self.plan.stacks[:2]]
+        for name, _, region in self.plan.consumers:
+            session = self.profile_session(self.plan.profiles[name], region) if name in self.plan.profiles else None
+            if session is not None:
+                clients.append((f"{self.plan.prefix}-Consumer-{name}", session.client("cloudformation",
+                                                                                      region_name=region)))  # fmt: skip
+        return clients
+
+    def statuses(self) -> dict[str, str | None]:
+        return {stack: stack_status(cfn, stack) for stack, cfn in self.stack_clients()}
+
+    def settle(self, budget: float) -> list[str]:
+        """Wait until no stack of the run is *_IN_PROGRESS (a CLI stopped mid-deploy leaves its stack working, and
+        DeleteStack refuses such a stack); an UPDATE_IN_PROGRESS is cancelled (CancelUpdateStack) so it rolls
+        back instead of finishing. Returns what it did, one line each."""
+        deadline, cancelled, did = self.clock() + budget, set[str](), []
+        while True:
+            busy = []
+            for stack, cfn in self.stack_clients():
+                status = stack_status(cfn, stack)
+                if not status or not status.endswith("_IN_PROGRESS"):
+                    continue
+                if status == "UPDATE_IN_PROGRESS" and stack not in cancelled:
+                    cfn.cancel_update_stack(StackName=stack)
+                    cancelled.add(stack)
+                    did.append(f"cancelled the update of {stack}")
+                busy.append(f"{stack} {status}")
+            if not busy:
+                return did
+            if self.clock() >= deadline:
+                raise PhaseTimeoutError(f"stacks still in progress before destroy: {', '.join(busy)}")
+            if not did or did[-1] != f"waited for {', '.join(busy)}":
+                did.append(f"waited for {', '.join(busy)}")
+            self.sleep(SETTLE_POLL_SECONDS)
 
     def destroy_command(self) -> str:
         return self.plan.destroy_command()
@@ -283,6 +402,29 @@ class AwsSteps:
             return self.live_facts()
         if phase == "audit":
             return self.audit()
+        if phase == "destroy":
+            return self.destroy(budget)
+        return self.commands(phase, budget)
+
+    def destroy(self, budget: float) -> list[Check]:
+        """Destroy once every stack has settled; once more after a DELETE_FAILED (a dependency CloudFormation
+        deleted late, e.g. an ENI Lambda or the controller left behind)."""
+        started = self.clock()
+        settled = self.settle(budget)
+        checks = [Check("no stack in progress before destroy", True, "; ".join(settled) or "none was")]
+        checks += self.commands("destroy", budget - (self.clock() - started))
+        if checks[-1].ok:
+            return checks
+        failed = [stack for stack, status in self.statuses().items() if status == "DELETE_FAILED"]
+        if not failed:
+            return checks
+        self.settle(budget - (self.clock() - started))
+        again = self.commands("destroy", budget - (self.clock() - started))
+        note = f"retried after DELETE_FAILED of {', '.join(failed)}"
+        return [checks[0], Check(checks[1].name, True, f"{checks[1].detail}; {note}"), *again] if again[-1].ok else [
+            *checks, *again]  # fmt: skip
+
+    def commands(self, phase: str, budget: float) -> list[Check]:
         checks = []
         for planned in self.plan.commands()[phase]:
             env = dict(os.environ)
@@ -350,6 +492,12 @@ class AwsSteps:
         self.leftovers = [f"{x.account} {x.region} {x.kind} {x.name}" for x in left]
         detail = "; ".join(self.leftovers) or "nothing of the run's prefix is left"
         return [Check("make audit finds nothing left", not left, detail)]
+
+
+def _profile_session(profile: str, region: str) -> Any:
+    import boto3  # noqa: PLC0415
+
+    return boto3.session.Session(profile_name=profile, region_name=region)
 
 
 def _raw(value: Any) -> Any:
@@ -509,4 +657,5 @@ def _main(
 __all__ = ["PHASES", "AwsSteps", "Plan", "main", "make_plan"]
 
 if __name__ == "__main__":
+    install_signal_handlers()
     sys.exit(main())
