@@ -548,28 +548,36 @@ def test_every_phase_command_configures_the_plans_app() -> None:
     assert configured == 5  # deploy, impact, the second deploy, destroy, audit: every one that takes -c
 
 
-def test_destroy_with_the_plans_context_matches_every_stack_of_the_plan(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def run_synth(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The app synthesized from the destroy command's -c pairs of a plan with a consumer (as the CLI would)."""
+    import datetime as dt
+
+    from tools.synth import build_app, read_assembly
+
+    destroy = _user_plan().commands()["destroy"][0]
+    outdir = tmp_path_factory.mktemp("run") / "cdk.out"
+    overrides = {**_context_of(destroy[destroy.index("--") + 1 :]), "aws:cdk:disable-asset-staging": True}
+    app, _ = build_app(outdir, overrides, today=dt.date(2026, 12, 5), env=(ACCOUNT, "us-east-1"), nag=False)
+    app.synth()
+    return read_assembly(outdir)
+
+
+def test_destroy_with_the_plans_context_matches_every_stack_of_the_plan(run_synth: Any) -> None:
     """The destroy command's -c pairs synthesize an app with every stack the plan deployed (the consumer's too),
     and destroy.py's dry run (the pinned CLI's `cdk ls` for each name) refuses none of them."""
-    import datetime as dt
     import subprocess
     import sys
 
     from tests.conftest import ROOT
-    from tools.synth import build_app, read_assembly
 
     plan = _user_plan()
     destroy = plan.commands()["destroy"][0]
     args = destroy[destroy.index("--") + 1 :]
-    overrides = {**_context_of(args), "aws:cdk:disable-asset-staging": True}
-    app, _ = build_app(tmp_path / "cdk.out", overrides, today=dt.date(2026, 12, 5), env=(ACCOUNT, "us-east-1"),
-                       nag=False)  # fmt: skip
-    app.synth()
-    assembly = read_assembly(tmp_path / "cdk.out")
-    assert set(plan.stacks) <= set(assembly.templates)
+    assert set(plan.stacks) <= set(run_synth.templates)
     names = destroy[2 : destroy.index("--")]
     result = subprocess.run(
-        [sys.executable, "tools/destroy.py", "--dry-run", "--assembly", str(tmp_path / "cdk.out"), *names, "--", *args],
+        [sys.executable, "tools/destroy.py", "--dry-run", "--assembly", str(run_synth.outdir), *names, "--", *args],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -625,10 +633,27 @@ class FakeCloudFormation:
     after `polls` DescribeStacks; an UPDATE_IN_PROGRESS never ends unless cancelled. DeleteStack refuses a stack
     *_IN_PROGRESS, and the first `fail_deletes` deletes end in DELETE_FAILED."""
 
-    def __init__(self, statuses: dict[str, str], *, polls: int = 2, fail_deletes: int = 0) -> None:
+    def __init__(
+        self,
+        statuses: dict[str, str],
+        *,
+        polls: int = 2,
+        fail_deletes: int = 0,
+        resources: dict[str, list[dict[str, str]]] | None = None,
+    ) -> None:
         self.statuses, self.polls, self.fail_deletes = dict(statuses), polls, fail_deletes
         self.left = dict.fromkeys(statuses, polls)
         self.calls: list[tuple[str, str]] = []
+        self.resources = resources or {}
+
+    def list_stack_resources(self, *, StackName: str, NextToken: str = "0") -> dict[str, Any]:  # noqa: N803
+        """One resource a page (every caller must follow NextToken)."""
+        self.calls.append(("ListStackResources", StackName))
+        rows, at = self.resources.get(StackName, []), int(NextToken)
+        page: dict[str, Any] = {"StackResourceSummaries": rows[at : at + 1]}
+        if at + 1 < len(rows):
+            page["NextToken"] = str(at + 1)
+        return page
 
     def _error(self, operation: str, message: str) -> Exception:
         from botocore.exceptions import ClientError
@@ -665,22 +690,37 @@ class FakeCloudFormation:
         del self.statuses[StackName]
 
 
+class FakeLogs:
+    """CloudWatch Logs' DeleteLogGroup over a set of names."""
+
+    def __init__(self, names: set[str] | None = None) -> None:
+        self.names = set(names or ())
+
+    def delete_log_group(self, *, logGroupName: str) -> None:  # noqa: N803
+        from botocore.exceptions import ClientError
+
+        if logGroupName not in self.names:
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "gone"}}, "DeleteLogGroup")
+        self.names.discard(logGroupName)
+
+
 class FakeSession:
-    def __init__(self, cloudformation: FakeCloudFormation) -> None:
-        self.cloudformation = cloudformation
+    def __init__(self, cloudformation: FakeCloudFormation, logs: FakeLogs | None = None) -> None:
+        self.clients = {"cloudformation": cloudformation, "logs": logs or FakeLogs()}
 
     def client(self, service: str, region_name: str | None = None) -> Any:
-        assert service == "cloudformation", service
-        return self.cloudformation
+        return self.clients[service]
 
 
 class StepsOverFakes(run.AwsSteps):
     """The real AwsSteps (settle, destroy, its retry); the CLI is a fake that deletes through the fake
     CloudFormation, and dies (Ctrl-C) in `dies_in`; the audit (tested on its own with moto) is left out."""
 
-    def __init__(self, plan: run.Plan, provider: FakeCloudFormation, consumer: FakeCloudFormation, dies_in: str):
-        super().__init__(plan, FakeSession(provider), runner=self.cli,
-                         profile_session=lambda _profile, _region: FakeSession(consumer),
+    def __init__(self, plan: run.Plan, provider: FakeCloudFormation, consumer: FakeCloudFormation, dies_in: str,
+                 logs: tuple[FakeLogs, FakeLogs] | None = None) -> None:  # fmt: skip
+        logs = logs or (FakeLogs(), FakeLogs())
+        super().__init__(plan, FakeSession(provider, logs[0]), runner=self.cli,
+                         profile_session=lambda _profile, _region: FakeSession(consumer, logs[1]),
                          sleep=lambda _s: None)  # fmt: skip
         self.provider, self.consumer, self.dies_in = provider, consumer, dies_in
         self.ran: list[str] = []
@@ -823,3 +863,64 @@ def test_a_signal_mid_phase_stops_the_whole_child_tree_and_still_destroys(signum
     assert "e2e: interrupted during deploy" in output and "ran destroy" in output and "ran audit" in output, output
     assert "ran deploy" not in output
     assert not [p for p in tree if _alive(p)], output
+
+
+def _physical(stack: str, logical: str, resource: dict[str, Any], functions: dict[str, str]) -> str:
+    """A resource's physical id as CloudFormation gives it: its name property, or a generated name (stack name
+    and logical id cut to fit 64 characters, then a random suffix)."""
+    props = resource.get("Properties", {})
+    name = props.get("FunctionName") or props.get("LogGroupName") or props.get("Name")
+    if isinstance(name, str):
+        return name
+    if isinstance(name, dict) and "Fn::Join" in name:  # "/aws/lambda/" + Ref of a function
+        parts = name["Fn::Join"][1]
+        return "".join(p if isinstance(p, str) else functions[p["Ref"]] for p in parts)
+    import hashlib
+
+    return f"{stack[:30]}-{logical[:20]}-{hashlib.sha256(logical.encode()).hexdigest()[:12].upper()}"
+
+
+def test_destroy_deletes_every_log_group_the_stacks_leave_and_only_the_runs(run_synth: Any) -> None:
+    """Class of fault: what outlives CloudFormation's delete. From the synth: every Retain/Snapshot resource,
+    every function's default group (LoggingConfig without LogGroup: CloudWatch creates /aws/lambda/<name>) and
+    every cluster's control-plane group exist after the stacks are gone; e2e's destroy deletes exactly those, and
+    no group of another prefix (one that extends this one's included)."""
+    plan = _user_plan()
+    retained_kinds, left, resources = set(), {"provider": set(), "consumer": set()}, {}
+    for stack, template in run_synth.templates.items():
+        if stack not in plan.stacks:
+            continue
+        items = template.get("Resources", {})
+        functions = {
+            lid: _physical(stack, lid, r, {}) for lid, r in items.items() if r["Type"] == "AWS::Lambda::Function"
+        }
+        rows, side = [], "consumer" if "-Consumer-" in stack else "provider"
+        for lid, r in items.items():
+            physical = functions.get(lid) or _physical(stack, lid, r, functions)
+            rows.append({"LogicalResourceId": lid, "ResourceType": r["Type"], "PhysicalResourceId": physical})
+            if r.get("DeletionPolicy") in {"Retain", "Snapshot", "RetainExceptOnCreate"}:
+                retained_kinds.add(r["Type"])
+                left[side].add(physical)
+            if r["Type"] == "AWS::Lambda::Function" and "LogGroup" not in r.get("Properties", {}).get(
+                "LoggingConfig", {}
+            ):
+                left[side].add(f"/aws/lambda/{physical}")
+            if r["Type"] == "AWS::EKS::Cluster":
+                left[side].add(f"/aws/eks/{physical}/cluster")
+        resources[stack] = rows
+    assert retained_kinds == {"AWS::Logs::LogGroup"}, "a retained resource e2e's destroy does not delete"
+    # aws-cdk-lib's 3 retained groups (each a function's /aws/lambda/ group), the default-SG handler's, the cluster's
+    assert len(left["provider"]) >= 5, left
+    decoys = {"/aws/eks/e2e-abc1234/cluster", "/aws/eks/e2e-zzz999/cluster", "/aws/lambda/e2e-zzz999-Platform-X-Y"}
+    logs = (FakeLogs(left["provider"] | decoys), FakeLogs(left["consumer"] | decoys))
+    complete = dict.fromkeys(resources, "CREATE_COMPLETE")
+    provider = FakeCloudFormation({s: v for s, v in complete.items() if "-Consumer-" not in s}, resources=resources)
+    consumer = FakeCloudFormation({s: v for s, v in complete.items() if "-Consumer-" in s}, resources=resources)
+    steps = StepsOverFakes(plan, provider, consumer, dies_in="", logs=logs)
+    checks = steps.run("destroy", 600.0)
+    assert all(c.ok for c in checks), checks
+    assert (logs[0].names, logs[1].names) == (decoys, decoys)
+    assert sum(len(rows) for rows in steps.recorded.values()) == sum(len(rows) for rows in resources.values())
+    # The simulated run (README) is seeded with the same: one line per group that outlives the stacks.
+    ours = {s: t for s, t in run_synth.templates.items() if s in plan.stacks}
+    assert len(run.left_by_design(ours)) == len(left["provider"]) + len(left["consumer"])

@@ -324,6 +324,51 @@ def run_group(command: Sequence[str], *, cwd: Path, env: Mapping[str, str], time
     return subprocess.CompletedProcess(list(command), returncode)
 
 
+def run_log_groups(resources: Sequence[Mapping[str, str]], prefix: str) -> list[str]:
+    """The log groups a stack's deletion leaves, by exact name, each under the run's prefix:
+    - its AWS::Logs::LogGroup resources: aws-cdk-lib gives the kubectl provider's handler and onEvent and
+      AwsCustomResource's function (AWS679f...) log groups DeletionPolicy Retain (tests/test_e2e.py finds every
+      Retain/Snapshot resource of a synth in this list);
+    - /aws/lambda/<function> of every function: CloudWatch creates it at the first invocation when the function's
+      LoggingConfig names no LogGroup (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html
+      and https://docs.aws.amazon.com/lambda/latest/api/API_LoggingConfig.html, LogGroup; read 2026-12-05);
+      a function with a log group of its own has none, and the delete finds nothing;
+    - /aws/eks/<cluster>/cluster of every AWS::EKS::Cluster (its physical id is its name): EKS's control-plane group
+      (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html: one group per cluster; read
+      2026-12-05), which EKS creates and CloudFormation does not delete.
+    A name without the prefix as a path segment's start is never returned (another deployment's)."""
+    names: list[str] = []
+    for resource in resources:
+        physical = str(resource.get("physical") or "")
+        if resource.get("type") == "AWS::Logs::LogGroup":
+            names.append(physical)
+        elif resource.get("type") == "AWS::Lambda::Function" and physical:
+            names.append(f"/aws/lambda/{physical}")
+        elif resource.get("type") == "AWS::EKS::Cluster" and physical:
+            names.append(f"/aws/eks/{physical}/cluster")
+    mine = re.compile(rf"(^|/){re.escape(prefix)}([-/]|$)")
+    return sorted({name for name in names if name and mine.search(name)})
+
+
+def left_by_design(templates: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """From a synth, what outlives CloudFormation's delete, one line each (stack, logical id, why): the
+    resources run_log_groups finds at run time, for the simulated run and its test."""
+    found: list[str] = []
+    for stack, template in sorted(templates.items()):
+        for logical, resource in template.get("Resources", {}).items():
+            kind, props = resource.get("Type"), resource.get("Properties", {})
+            if resource.get("DeletionPolicy") in {"Retain", "Snapshot", "RetainExceptOnCreate"}:
+                found.append(f"{stack} {logical} ({kind}, DeletionPolicy {resource['DeletionPolicy']})")
+            elif kind == "AWS::Lambda::Function" and "LogGroup" not in props.get("LoggingConfig", {}):
+                ref = json.dumps({"Ref": logical})
+                groups = [r for r in template["Resources"].values() if r.get("Type") == "AWS::Logs::LogGroup"]
+                if not any(ref in json.dumps(g.get("Properties", {}).get("LogGroupName")) for g in groups):
+                    found.append(f"{stack} {logical} (its /aws/lambda/ group, created at run time)")
+            elif kind == "AWS::EKS::Cluster":
+                found.append(f"{stack} {logical} (its /aws/eks/<name>/cluster group, created by EKS)")
+    return found
+
+
 def stack_status(cloudformation: Any, stack: str) -> str | None:
     """A stack's status, None when it does not exist (any more)."""
     from botocore.exceptions import ClientError  # noqa: PLC0415
@@ -356,16 +401,20 @@ class AwsSteps:
         self.sleep, self.clock = sleep, clock
         self.smoke_results: list[dict[str, Any]] = []
         self.leftovers: list[str] = []
+        self.recorded: dict[str, list[dict[str, str]]] = {}  # stack -> its resources, read before destroy
 
-    def stack_clients(self) -> list[tuple[str, Any]]:
-        """Each stack of the run with a CloudFormation client of its account (a consumer's: its profile)."""
-        clients = [(stack, self.client("cloudformation")) for stack in self.plan.stacks[:2]]
+    def stack_sessions(self) -> list[tuple[str, Any, str]]:
+        """Each stack of the run with a session of its account (a consumer's: its profile) and its region."""
+        found = [(stack, self.session, self.plan.region) for stack in self.plan.stacks[:2]]
         for name, _, region in self.plan.consumers:
             session = self.profile_session(self.plan.profiles[name], region) if name in self.plan.profiles else None
             if session is not None:
-                clients.append((f"{self.plan.prefix}-Consumer-{name}", session.client("cloudformation",
-                                                                                      region_name=region)))  # fmt: skip
-        return clients
+                found.append((f"{self.plan.prefix}-Consumer-{name}", session, region))
+        return found
+
+    def stack_clients(self, service: str = "cloudformation") -> list[tuple[str, Any]]:
+        return [(stack, session.client(service, region_name=region)) for stack, session, region in
+                self.stack_sessions()]  # fmt: skip
 
     def statuses(self) -> dict[str, str | None]:
         return {stack: stack_status(cfn, stack) for stack, cfn in self.stack_clients()}
@@ -408,21 +457,59 @@ class AwsSteps:
 
     def destroy(self, budget: float) -> list[Check]:
         """Destroy once every stack has settled; once more after a DELETE_FAILED (a dependency CloudFormation
-        deleted late, e.g. an ENI Lambda or the controller left behind)."""
+        deleted late, e.g. an ENI Lambda or the controller left behind). Then the log groups the stacks leave by
+        design (see run_log_groups), by the names recorded before."""
         started = self.clock()
         settled = self.settle(budget)
         checks = [Check("no stack in progress before destroy", True, "; ".join(settled) or "none was")]
+        self.recorded = self.record()
         checks += self.commands("destroy", budget - (self.clock() - started))
-        if checks[-1].ok:
-            return checks
-        failed = [stack for stack, status in self.statuses().items() if status == "DELETE_FAILED"]
-        if not failed:
-            return checks
-        self.settle(budget - (self.clock() - started))
-        again = self.commands("destroy", budget - (self.clock() - started))
-        note = f"retried after DELETE_FAILED of {', '.join(failed)}"
-        return [checks[0], Check(checks[1].name, True, f"{checks[1].detail}; {note}"), *again] if again[-1].ok else [
-            *checks, *again]  # fmt: skip
+        if not checks[-1].ok:
+            failed = [stack for stack, status in self.statuses().items() if status == "DELETE_FAILED"]
+            if not failed:
+                return checks
+            self.settle(budget - (self.clock() - started))
+            again = self.commands("destroy", budget - (self.clock() - started))
+            note = f"retried after DELETE_FAILED of {', '.join(failed)}"
+            if not again[-1].ok:
+                return [*checks, *again]
+            checks = [checks[0], Check(checks[1].name, True, f"{checks[1].detail}; {note}"), *again[1:]]
+        return [*checks, self.delete_log_groups()]
+
+    def record(self) -> dict[str, list[dict[str, str]]]:
+        """Every stack's resources (ListStackResources, every page): logical id, type, physical id."""
+        recorded: dict[str, list[dict[str, str]]] = {}
+        for stack, cfn in self.stack_clients():
+            if stack_status(cfn, stack) is None:
+                continue
+            rows: list[dict[str, str]] = []
+            token: str | None = None
+            while True:
+                page = cfn.list_stack_resources(StackName=stack, **({"NextToken": token} if token else {}))
+                rows += [{"logical": str(r.get("LogicalResourceId", "")), "type": str(r.get("ResourceType", "")),
+                          "physical": str(r.get("PhysicalResourceId", ""))}
+                         for r in page.get("StackResourceSummaries", [])]  # fmt: skip
+                token = page.get("NextToken")
+                if not token:
+                    break
+            recorded[stack] = rows
+        return recorded
+
+    def delete_log_groups(self) -> Check:
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
+        deleted, failed = [], []
+        for stack, logs in self.stack_clients("logs"):
+            for name in run_log_groups(self.recorded.get(stack, []), self.plan.prefix):
+                try:
+                    logs.delete_log_group(logGroupName=name)
+                    deleted.append(name)
+                except ClientError as err:
+                    if err.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                        failed.append(f"{name}: {err.response.get('Error', {}).get('Code')}")
+        detail = f"deleted {len(deleted)}: {', '.join(deleted)}" if deleted else "none was left"
+        return Check("the log groups the stacks leave are deleted", not failed,
+                     detail + (f"; not deleted: {', '.join(failed)}" if failed else ""))  # fmt: skip
 
     def commands(self, phase: str, budget: float) -> list[Check]:
         checks = []
