@@ -238,14 +238,65 @@ def test_consumers_need_a_profile_each(sts: None) -> None:
     )
 
 
+class StackEvents:
+    """DescribeStackEvents of the run's stacks (moto records no resource events), by name until the stacks are
+    deleted: then, as in CloudFormation, a deleted stack is found by its id only."""
+
+    def __init__(self) -> None:
+        self.deleted = False
+
+    def get_paginator(self, operation: str) -> Any:
+        assert operation == "describe_stack_events"
+        return self
+
+    def paginate(self, *, StackName: str) -> Iterator[dict[str, Any]]:  # noqa: N803
+        from botocore.exceptions import ClientError
+
+        if self.deleted and not StackName.startswith("arn:"):
+            raise ClientError({"Error": {"Code": "ValidationError", "Message": f"Stack with id {StackName} does "
+                                         "not exist"}}, "DescribeStackEvents")  # fmt: skip
+        yield {"StackEvents": [{**e, "StackId": StackName} for e in EVENTS]}
+
+
+class EventsSession:
+    """The moto session, but CloudFormation's events from StackEvents."""
+
+    def __init__(self, session: Any, events: StackEvents) -> None:
+        self.session, self.events = session, events
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return self.events if service == "cloudformation" else self.session.client(service, **kwargs)
+
+
+class DeletingSteps(FakeSteps):
+    def __init__(self, events: StackEvents, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.events = events
+
+    def run(self, phase: str, budget: float) -> list[Check]:
+        if phase == "destroy":
+            self.events.deleted = True
+        return super().run(phase, budget)
+
+
 def test_a_full_run_against_fakes_writes_the_report(
     sts: None, synth: Synthesized, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(run, "ASSEMBLY", synth.outdir)  # the assembly the deploy would have synthesized
-    steps = FakeSteps(seconds=dict.fromkeys(PHASES, 100.0))
-    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"}, session=role_session(), steps=steps)
+    events = StackEvents()
+    steps = DeletingSteps(events, seconds=dict.fromkeys(PHASES, 100.0))
+    session = EventsSession(role_session(), events)
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"}, session=session, steps=steps)
     assert status == 0, out
     plan = made[0]
+    # measured while the stacks were still there (DescribeStackEvents by name finds no deleted stack)
+    assert json.loads((plan.directory / "report.json").read_text())["measured_creation_seconds"] == creation_seconds(
+        EVENTS
+    )
+    assert creation_seconds(EVENTS)
     assert plan.context["clusterAdminRoleArns"] == [f"arn:aws:iam::{ACCOUNT}:role/e2e-runner"]
     report = json.loads((plan.directory / "report.json").read_text())
     assert report["verdict"] == "passed" and report["prefix"] == plan.prefix
@@ -924,3 +975,19 @@ def test_destroy_deletes_every_log_group_the_stacks_leave_and_only_the_runs(run_
     # The simulated run (README) is seeded with the same: one line per group that outlives the stacks.
     ours = {s: t for s, t in run_synth.templates.items() if s in plan.stacks}
     assert len(run.left_by_design(ours)) == len(left["provider"]) + len(left["consumer"])
+
+
+@pytest.mark.parametrize("interrupt", ["", "update"])
+def test_what_reads_the_stacks_runs_before_destroy_and_its_failure_skips_nothing(interrupt: str) -> None:
+    steps = FakeSteps(interrupt=interrupt)
+    order: list[str] = []
+
+    def before() -> None:
+        order.append(f"before {len(steps.ran)}")
+        raise RuntimeError("throttled")
+
+    out = io.StringIO()
+    outcome = execute(steps, keep=False, ceiling_seconds=3600, out=out, clock=lambda: steps.clock[0],
+                      before_cleanup=before)  # fmt: skip
+    assert order == [f"before {steps.ran.index('destroy')}"] and steps.ran[-2:] == list(CLEANUP)
+    assert "e2e: before destroy: RuntimeError: throttled" in out.getvalue() and outcome.phase("audit") is not None

@@ -718,7 +718,15 @@ def _main(
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     steps = steps_factory(plan, session)
     print(f"e2e: run {plan.prefix} in {account} {region}; report in {plan.directory}", file=out, flush=True)
-    outcome: Outcome = execute(steps, keep=keep, ceiling_seconds=ceiling * 60, out=out, clock=clock)
+    measured: dict[str, float] = {}
+
+    def measure_now() -> None:  # before destroy: DescribeStackEvents by name finds no deleted stack
+        measured.update(measure(session, plan))
+
+    outcome: Outcome = execute(steps, keep=keep, ceiling_seconds=ceiling * 60, out=out, clock=clock,
+                               before_cleanup=measure_now)  # fmt: skip
+    if keep:
+        measure_now()
     finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     model, hourly = model_and_cost(plan)
     report = build(
@@ -731,7 +739,7 @@ def _main(
         ceiling_minutes=ceiling,
         stacks=plan.stacks,
         model_deploy_seconds=model,
-        measured_creation=measure(session, plan),
+        measured_creation=measured,
         hourly_usd=hourly,
         left=list(getattr(steps, "leftovers", [])),
         destroy_command=plan.destroy_command(),
