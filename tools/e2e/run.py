@@ -594,7 +594,8 @@ def _raw(value: Any) -> Any:
 
 def measure(session: Any, plan: Plan) -> dict[str, float]:
     """Per-type creation times from the run's stacks' events in the provider's account (DescribeStackEvents,
-    paginated)."""
+    paginated). Called before destroy: a deleted stack's events are found by its unique id only (botocore 1.44.8
+    cloudformation model, DescribeStackEventsInput StackName; read 2026-12-05)."""
     client = session.client("cloudformation", region_name=plan.region)
     events: list[dict[str, Any]] = []
     for stack in plan.stacks[:2]:  # the provider's own stacks
