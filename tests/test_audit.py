@@ -219,3 +219,37 @@ def test_main_reads_the_consumer_accounts_through_their_lookup_role(
     )
     assert any(line.startswith(f"  {CONSUMER} {REGION}  lattice vpc association") for line in lines)
     assert any(line.startswith(f"  {PROVIDER} {REGION}  eks cluster") for line in lines)
+
+
+class DenyingKms:
+    """The moto KMS client, but DescribeKey of one key is denied (a key whose policy does not name the caller)."""
+
+    def __init__(self, client: Any, denied: str) -> None:
+        self.client, self.denied = client, denied
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def describe_key(self, *, KeyId: str) -> Any:  # noqa: N803 - the API's parameter name
+        from botocore.exceptions import ClientError
+
+        if KeyId == self.denied:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, "DescribeKey")
+        return self.client.describe_key(KeyId=KeyId)
+
+
+def test_an_unreadable_kms_key_is_skipped_and_named_not_an_abort(accounts: None, lattice: FakeLattice) -> None:
+    session = in_account(PROVIDER)
+    seed(session, RUN)
+    seed_lattice(lattice, RUN, PROVIDER)
+    denied = session.client("kms").create_key(Description="another team's")["KeyMetadata"]["KeyId"]
+    plain = clients(session, lattice)
+    kms = DenyingKms(plain("kms"), denied)
+
+    def c(service: str) -> Any:
+        return kms if service == "kms" else plain(service)
+
+    skipped: list[audit.Leftover] = []
+    found = audit.audit([Where(PROVIDER, REGION, c)], ME, page_size=1, skipped=skipped)
+    assert kinds(found) == EXPECTED_KINDS  # every other key and resource still found
+    assert [s.name for s in skipped] == [f"kms key {denied}: AccessDeniedException"]

@@ -991,3 +991,57 @@ def test_what_reads_the_stacks_runs_before_destroy_and_its_failure_skips_nothing
                       before_cleanup=before)  # fmt: skip
     assert order == [f"before {steps.ran.index('destroy')}"] and steps.ran[-2:] == list(CLEANUP)
     assert "e2e: before destroy: RuntimeError: throttled" in out.getvalue() and outcome.phase("audit") is not None
+
+
+@pytest.mark.parametrize("dry", [True, False])
+def test_a_misspelled_aws_profile_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dry: bool
+) -> None:
+    (tmp_path / "config").write_text("[profile team-a]\nregion = us-east-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_PROFILE", "taem-a")
+    environ = {"AWS_REGION": "us-east-1", "E2E_ACCOUNT": ACCOUNT, **({"DRY_RUN": "1"} if dry else {})}
+    status, out, made = main(environ)
+    assert (status, made) == (2, [])
+    assert out == "e2e: AWS_PROFILE: The config profile (taem-a) could not be found; nothing was deployed\n"
+
+
+class InterruptedEvents(StackEvents):
+    def paginate(self, *, StackName: str) -> Iterator[dict[str, Any]]:  # noqa: N803
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_measuring_still_destroys_and_writes_the_report(
+    sts: None, synth: Synthesized, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "ASSEMBLY", synth.outdir)
+    events = InterruptedEvents()
+    steps = DeletingSteps(events)
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"},
+                             session=EventsSession(role_session(), events), steps=steps)  # fmt: skip
+    assert status == 1 and steps.ran[-2:] == list(CLEANUP), out
+    report = json.loads((made[0].directory / "report.json").read_text())
+    assert report["interrupted"] and report["verdict"] == "failed"
+
+
+def test_a_signal_while_the_report_is_written_leaves_it_complete(
+    sts: None, synth: Synthesized, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    monkeypatch.setattr(run, "ASSEMBLY", synth.outdir)
+    real_write = run.write
+
+    def write(report: Any, directory: Path) -> Any:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C halfway through
+        return real_write(report, directory)
+
+    monkeypatch.setattr(run, "write", write)
+    before = signal.getsignal(signal.SIGINT)
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"}, session=role_session())
+    assert status == 1
+    assert "e2e: SIGINT while the report was written: it is complete" in out
+    report = json.loads((made[0].directory / "report.json").read_text())
+    assert (made[0].directory / "report.md").read_text() == render(report)
+    assert signal.getsignal(signal.SIGINT) is before  # restored

@@ -233,15 +233,23 @@ def eks(c: Callable[[str], Any], me: Identity, size: int | None) -> Iterator[tup
             yield "eks cluster", name
 
 
+SKIPPED = "skipped"  # a collector's kind for what it could not read: named in the output, not a leftover
+
+
 def kms(c: Callable[[str], Any], me: Identity, size: int | None) -> Iterator[tuple[str, str]]:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
     client = c("kms")
     for key in pages(client, "list_keys", "Keys", size):
-        meta = client.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
-        if meta.get("KeyManager") != "CUSTOMER" or meta.get("KeyState") in GONE_KEY_STATES:
+        try:  # another team's key whose policy denies this caller: named and skipped, the audit goes on
+            meta = client.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+            if meta.get("KeyManager") != "CUSTOMER" or meta.get("KeyState") in GONE_KEY_STATES:
+                continue
+            listed = pages(client, "list_resource_tags", "Tags", size, KeyId=key["KeyId"])
+            tags = {t["TagKey"]: t["TagValue"] for t in listed}
+        except ClientError as err:
+            yield SKIPPED, f"kms key {key['KeyId']}: {err.response.get('Error', {}).get('Code')}"
             continue
-        tags = {
-            t["TagKey"]: t["TagValue"] for t in pages(client, "list_resource_tags", "Tags", size, KeyId=key["KeyId"])
-        }
         if me.stack(tags.get(STACK_NAME_TAG, "")):
             yield "kms key", f"{key['KeyId']} ({meta.get('KeyState')}, {tags[STACK_NAME_TAG]})"
 
@@ -249,11 +257,19 @@ def kms(c: Callable[[str], Any], me: Identity, size: int | None) -> Iterator[tup
 COLLECTORS = (stacks, lattice, route53, enis, log_groups, iam, ram, eks, kms)
 
 
-def audit(where: Sequence[Where], me: Identity, *, page_size: int | None = None) -> list[Leftover]:
+def audit(
+    where: Sequence[Where], me: Identity, *, page_size: int | None = None, skipped: list[Leftover] | None = None
+) -> list[Leftover]:
+    """What is left; what could not be read goes to `skipped` (when given), never into the result."""
     found: list[Leftover] = []
     for place in where:
         for collect in COLLECTORS:
-            found += [Leftover(place.account, place.region, k, n) for k, n in collect(place.clients, me, page_size)]
+            for kind, name in collect(place.clients, me, page_size):
+                item = Leftover(place.account, place.region, kind, name)
+                if kind != SKIPPED:
+                    found.append(item)
+                elif skipped is not None:
+                    skipped.append(item)
     return found
 
 
@@ -318,7 +334,8 @@ def main(
             raise ImpactError("no AWS region configured (pass --region or set AWS_REGION)")
         qualifier = str(context.get(QUALIFIER_KEY) or DEFAULT_QUALIFIER)
         where, gone = places(session, config, region=region, qualifier=qualifier)
-        left = audit(where, me)
+        skipped: list[Leftover] = []
+        left = audit(where, me, skipped=skipped)
     except ConfigError as error:
         print(f"audit: invalid configuration: {error}", file=err)
         return 2
@@ -331,6 +348,8 @@ def main(
     accounts = ", ".join(f"{w.account} ({w.region})" for w in where)
     if gone:
         print(f"audit: not read (goneConsumerAccounts): {', '.join(gone)}", file=out)
+    for item in skipped:
+        print(f"audit: not readable, skipped: {item.account} {item.region} {item.name}", file=out)
     if left:
         print(f"audit: {len(left)} resource(s) of {me.stack_prefix} left in {accounts}:", file=out)
         for leftover in left:

@@ -123,6 +123,9 @@ def execute(
     if before_cleanup is not None:
         try:
             before_cleanup()
+        except KeyboardInterrupt:  # a Ctrl-C there skips the measurement, never the destroy
+            interrupted = True
+            print("e2e: interrupted before destroy; destroying", file=out, flush=True)
         except Exception as err:  # the destroy matters more than a measurement
             print(f"e2e: before destroy: {type(err).__name__}: {err}", file=out, flush=True)
     for name in CLEANUP:

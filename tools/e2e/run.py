@@ -448,7 +448,7 @@ class AwsSteps:
 
     def run(self, phase: str, budget: float) -> list[Check]:
         if phase == "live-facts":
-            return self.live_facts()
+            return self.live_facts(budget)
         if phase == "audit":
             return self.audit()
         if phase == "destroy":
@@ -534,7 +534,9 @@ class AwsSteps:
     def client(self, service: str) -> Any:
         return self.session.client(service, region_name=self.plan.region)
 
-    def live_facts(self) -> list[Check]:
+    def live_facts(self, budget: float) -> list[Check]:
+        """Each fact within the phase's budget (what is left of the ceiling): the waits for metrics and alarms take
+        at most what remains."""
         from config import parse_context  # noqa: PLC0415
         from tools import smoke  # noqa: PLC0415
         from tools.synth import cdk_json_context  # noqa: PLC0415
@@ -546,7 +548,9 @@ class AwsSteps:
         config = parse_context({**cdk_json_context(), **self.plan.second()}, today=dt.date.today())
         cloudwatch = self.client("cloudwatch")
         checks: list[Check] = []
-        missing = smoke.missing_series(cloudwatch, self.plan.gateway, 900, sleep=time.sleep, clock=time.monotonic)
+        deadline = self.clock() + budget
+        series_wait = int(max(0.0, min(900.0, budget)))
+        missing = smoke.missing_series(cloudwatch, self.plan.gateway, series_wait, sleep=self.sleep, clock=self.clock)
         checks.append(live.metrics_listed(missing))
         results: list[dict[str, Any]] = []
         for function in smoke.find_functions(self.client("cloudformation"), self.plan.gateway):
@@ -555,7 +559,10 @@ class AwsSteps:
             if payload.get("error"):
                 results.append({"ok": False, "route": "-", "caller": function, "detail": payload.get("errorMessage")})
         checks.append(live.signed(results))
-        checks.append(live.alarms_ok(cloudwatch, self.plan.gateway))
+        wait = max(0.0, min(live.ALARM_WAIT_SECONDS, deadline - self.clock()))
+        checks.append(live.alarms_ok(cloudwatch, self.plan.gateway, wait=wait, sleep=self.sleep, clock=self.clock))
+        if self.clock() >= deadline:
+            raise PhaseTimeoutError("the live facts outlived what was left of the time ceiling")
         routes = [(r.namespace, r.name) for r in config.routes]
         kube = KubeClient.for_eks_cluster(
             config.cluster_name,
@@ -575,9 +582,12 @@ class AwsSteps:
 
         me, config = audit.identity({**cdk_json_context(), **{k: _raw(v) for k, v in self.plan.second().items()}})
         where, _ = audit.places(self.session, config, region=self.plan.region, qualifier=audit.DEFAULT_QUALIFIER)
-        left = audit.audit(where, me)
+        skipped: list[Any] = []
+        left = audit.audit(where, me, skipped=skipped)
         self.leftovers = [f"{x.account} {x.region} {x.kind} {x.name}" for x in left]
         detail = "; ".join(self.leftovers) or "nothing of the run's prefix is left"
+        if skipped:
+            detail += "; not readable, skipped: " + ", ".join(f"{x.account} {x.name}" for x in skipped)
         return [Check("make audit finds nothing left", not left, detail)]
 
 
@@ -658,6 +668,26 @@ def _session() -> Any:
     return boto3.session.Session()
 
 
+class deferred_signals:  # noqa: N801 - used as a statement, like contextlib's
+    """SIGINT, SIGTERM and SIGHUP held while the report is written (a half-written report.json is worse than a
+    second's wait); the run then ends as interrupted."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> deferred_signals:
+        for sig in self.SIGNALS:
+            self.previous[sig] = signal.signal(sig, lambda signum, _frame: self.received.append(signum))
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
 def _main(
     argv: list[str],
     environ: Mapping[str, str],
@@ -681,7 +711,12 @@ def _main(
     except ValueError:
         raise RefusedError(f"E2E_MAX_MINUTES={environ.get('E2E_MAX_MINUTES')!r} is not a number of minutes") from None
     prefix, stamp = new_prefix(), dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    session = (session_factory or _session)()
+    from botocore.exceptions import ProfileNotFound  # noqa: PLC0415
+
+    try:
+        session = (session_factory or _session)()
+    except ProfileNotFound as err:  # a misspelled AWS_PROFILE: also under DRY_RUN, before anything else
+        raise RefusedError(f"AWS_PROFILE: {err}; nothing was deployed") from None
     region = str(environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or session.region_name or "")
     if dry:
         account = environ.get("E2E_ACCOUNT") or "<E2E_ACCOUNT>"
@@ -727,27 +762,33 @@ def _main(
     outcome: Outcome = execute(steps, keep=keep, ceiling_seconds=ceiling * 60, out=out, clock=clock,
                                before_cleanup=measure_now)  # fmt: skip
     if keep:
-        measure_now()
-    finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    model, hourly = model_and_cost(plan)
-    report = build(
-        outcome=outcome,
-        prefix=plan.prefix,
-        account=account,
-        region=region,
-        started=started,
-        finished=finished,
-        ceiling_minutes=ceiling,
-        stacks=plan.stacks,
-        model_deploy_seconds=model,
-        measured_creation=measured,
-        hourly_usd=hourly,
-        left=list(getattr(steps, "leftovers", [])),
-        destroy_command=plan.destroy_command(),
-    )
-    as_json, as_md = write(report, plan.directory)
+        try:
+            measure_now()
+        except (KeyboardInterrupt, Exception) as err:  # the report matters more than a measurement
+            print(f"e2e: creation times not measured: {type(err).__name__}", file=out)
+    with deferred_signals() as held:
+        finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        model, hourly = model_and_cost(plan)
+        report = build(
+            outcome=outcome,
+            prefix=plan.prefix,
+            account=account,
+            region=region,
+            started=started,
+            finished=finished,
+            ceiling_minutes=ceiling,
+            stacks=plan.stacks,
+            model_deploy_seconds=model,
+            measured_creation=measured,
+            hourly_usd=hourly,
+            left=list(getattr(steps, "leftovers", [])),
+            destroy_command=plan.destroy_command(),
+        )
+        as_json, as_md = write(report, plan.directory)
+    if held.received:
+        print(f"e2e: {signal.Signals(held.received[0]).name} while the report was written: it is complete", file=out)
     print(f"e2e: {report['verdict']}; report {as_md} ({as_json.name})", file=out)
-    return 0 if report["verdict"] == "passed" else 1
+    return 0 if report["verdict"] == "passed" and not held.received else 1
 
 
 __all__ = ["PHASES", "AwsSteps", "Plan", "main", "make_plan"]
