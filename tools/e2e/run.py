@@ -584,11 +584,29 @@ class AwsSteps:
         where, _ = audit.places(self.session, config, region=self.plan.region, qualifier=audit.DEFAULT_QUALIFIER)
         skipped: list[Any] = []
         left = audit.audit(where, me, skipped=skipped)
+        # First the resources recorded before the destroy, by physical id; the names and tags above are the
+        # fallback (a run interrupted before anything was recorded, a name CloudFormation shortened).
+        for stack, session, region in self.stack_sessions():
+            account = where[0].account if session is self.session else next(
+                (a for n, a, _ in self.plan.consumers if stack.endswith(f"-Consumer-{n}")), "?")  # fmt: skip
+            for kind, name in audit.by_ids(_clients_of(session, region), self.recorded.get(stack, [])):
+                item = audit.Leftover(account, region, kind, name)
+                if kind == audit.SKIPPED:
+                    skipped.append(item)
+                elif not any(x.name == name for x in left):
+                    left.append(item)
         self.leftovers = [f"{x.account} {x.region} {x.kind} {x.name}" for x in left]
         detail = "; ".join(self.leftovers) or "nothing of the run's prefix is left"
         if skipped:
             detail += "; not readable, skipped: " + ", ".join(f"{x.account} {x.name}" for x in skipped)
         return [Check("make audit finds nothing left", not left, detail)]
+
+
+def _clients_of(session: Any, region: str) -> Callable[[str], Any]:
+    def client(service: str) -> Any:
+        return session.client(service, region_name=region)
+
+    return client
 
 
 def _profile_session(profile: str, region: str) -> Any:
@@ -783,6 +801,7 @@ def _main(
             hourly_usd=hourly,
             left=list(getattr(steps, "leftovers", [])),
             destroy_command=plan.destroy_command(),
+            resources=dict(getattr(steps, "recorded", {})),
         )
         as_json, as_md = write(report, plan.directory)
     if held.received:
