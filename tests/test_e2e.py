@@ -937,7 +937,9 @@ def test_destroy_deletes_every_log_group_the_stacks_leave_and_only_the_runs(run_
     every cluster's control-plane group exist after the stacks are gone; e2e's destroy deletes exactly those, and
     no group of another prefix (one that extends this one's included)."""
     plan = _user_plan()
-    retained_kinds, left, resources = set(), {"provider": set(), "consumer": set()}, {}
+    retained_kinds: set[str] = set()
+    left: dict[str, set[str]] = {"provider": set(), "consumer": set()}
+    resources: dict[str, list[dict[str, str]]] = {}
     for stack, template in run_synth.templates.items():
         if stack not in plan.stacks:
             continue
