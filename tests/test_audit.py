@@ -112,6 +112,17 @@ def seed_lattice(fake: FakeLattice, prefix: str, account: str) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def _moto_takes_the_models_permission_types(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ListPermissions permissionType: botocore's model (PermissionTypeFilter) has ALL, AWS_MANAGED and
+    CUSTOMER_MANAGED, while its prose and moto say AWS/LOCAL. The audit sends the model's value; moto, told it
+    is valid, filters it to no customer-managed permission (it has none: no CreatePermission)."""
+    from moto.ram.models import ResourceAccessManagerBackend
+
+    monkeypatch.setattr(ResourceAccessManagerBackend, "PERMISSION_TYPES",
+                        [*ResourceAccessManagerBackend.PERMISSION_TYPES, "CUSTOMER_MANAGED"])  # fmt: skip
+
+
 def clients(session: boto3.session.Session, fake: FakeLattice) -> Callable[[str], Any]:
     return lambda service: (
         local_client("vpc-lattice", f"http://127.0.0.1:{fake.port}")
@@ -219,3 +230,92 @@ def test_main_reads_the_consumer_accounts_through_their_lookup_role(
     )
     assert any(line.startswith(f"  {CONSUMER} {REGION}  lattice vpc association") for line in lines)
     assert any(line.startswith(f"  {PROVIDER} {REGION}  eks cluster") for line in lines)
+
+
+class DenyingKms:
+    """The moto KMS client, but DescribeKey of one key is denied (a key whose policy does not name the caller)."""
+
+    def __init__(self, client: Any, denied: str) -> None:
+        self.client, self.denied = client, denied
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def describe_key(self, *, KeyId: str) -> Any:  # noqa: N803 - the API's parameter name
+        from botocore.exceptions import ClientError
+
+        if KeyId == self.denied:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, "DescribeKey")
+        return self.client.describe_key(KeyId=KeyId)
+
+
+def test_an_unreadable_kms_key_is_skipped_and_named_not_an_abort(accounts: None, lattice: FakeLattice) -> None:
+    session = in_account(PROVIDER)
+    seed(session, RUN)
+    seed_lattice(lattice, RUN, PROVIDER)
+    denied = session.client("kms").create_key(Description="another team's")["KeyMetadata"]["KeyId"]
+    plain = clients(session, lattice)
+    kms = DenyingKms(plain("kms"), denied)
+
+    def c(service: str) -> Any:
+        return kms if service == "kms" else plain(service)
+
+    skipped: list[audit.Leftover] = []
+    found = audit.audit([Where(PROVIDER, REGION, c)], ME, page_size=1, skipped=skipped)
+    assert kinds(found) == EXPECTED_KINDS  # every other key and resource still found
+    assert [s.name for s in skipped] == [f"kms key {denied}: AccessDeniedException"]
+
+
+LONG_PREFIX = "e2e-" + "a" * 36  # 40 characters: CloudFormation's generated names cut the stack name
+
+
+def test_recorded_physical_ids_find_what_a_shortened_name_hides(mocked_aws: str) -> None:
+    """Class of fault: a generated name CloudFormation cut to 64 characters no longer carries the whole stack
+    prefix, so the name-based collectors miss it. The ids recorded before the destroy find every such resource
+    while it exists, and nothing once it is gone."""
+    session = boto3.session.Session(region_name=mocked_aws)
+    me = audit.Identity(LONG_PREFIX, LONG_PREFIX, LONG_PREFIX, f"{LONG_PREFIX}.example.com")
+    stack = f"{LONG_PREFIX}-Platform"
+    trust = '{"Version":"2012-10-17","Statement":[]}'
+    role = f"{stack[:30]}-EksClusterRole-ABCDEFGHIJKL"[:64]  # as CloudFormation shortens it
+    assert not me.stack(role)
+    session.client("iam").create_role(RoleName=role, AssumeRolePolicyDocument=trust)
+    group = f"/aws/lambda/{stack[:30]}-Handler-ABCDEFGHIJKL"
+    session.client("logs").create_log_group(logGroupName=group)
+    vpc = session.client("ec2").create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    recorded = [
+        {"logical": "Role", "type": "AWS::IAM::Role", "physical": role},
+        {"logical": "Logs", "type": "AWS::Logs::LogGroup", "physical": group},
+        {"logical": "Vpc", "type": "AWS::EC2::VPC", "physical": vpc},
+        {"logical": "Gone", "type": "AWS::Lambda::Function", "physical": f"{stack[:30]}-Gone-ABCDEFGHIJKL"},
+        {"logical": "Topic", "type": "AWS::SNS::Topic", "physical": "arn:aws:sns:us-east-1:123456789012:t"},
+    ]
+    c = session.client
+    names = audit.audit([Where("123456789012", mocked_aws, c)], me)
+    assert role not in {x.name for x in names}  # what the names alone miss
+    found = list(audit.by_ids(c, recorded))
+    assert found == [("AWS::IAM::Role", role), ("AWS::Logs::LogGroup", group), ("AWS::EC2::VPC", vpc)]
+    session.client("iam").delete_role(RoleName=role)
+    session.client("logs").delete_log_group(logGroupName=group)
+    session.client("ec2").delete_vpc(VpcId=vpc)
+    assert list(audit.by_ids(c, recorded)) == []
+
+
+def test_customer_managed_ram_permissions_are_listed_page_by_page() -> None:
+    from botocore.stub import Stubber
+
+    client = boto3.client("ram", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    me = audit.Identity("e2e-abc123", "e2e-abc123", "e2e-abc123", "e2e-abc123.example.com")
+    arn = "arn:aws:ram:us-east-1:123456789012:permission/"
+    with Stubber(client) as stub:
+        stub.add_response("list_permissions", {"permissions": [
+            {"arn": arn + "a", "name": "e2e-abc123-Platform-Zone", "status": "ATTACHABLE"},
+            {"arn": arn + "b", "name": "e2e-zzz999-Platform-Zone", "status": "ATTACHABLE"}], "nextToken": "2"},
+            {"permissionType": "CUSTOMER_MANAGED", "maxResults": 2})  # fmt: skip
+        stub.add_response("list_permissions", {"permissions": [
+            {"arn": arn + "c", "name": "e2e-abc123-Gateway-Share", "status": "UNATTACHABLE"}]},
+            {"permissionType": "CUSTOMER_MANAGED", "maxResults": 2, "nextToken": "2"})  # fmt: skip
+        found = list(audit.ram_permissions(lambda _s: client, me, 2))
+        stub.assert_no_pending_responses()
+    assert found == [("ram permission", "e2e-abc123-Platform-Zone (ATTACHABLE)"),
+                     ("ram permission", "e2e-abc123-Gateway-Share (UNATTACHABLE)")]  # fmt: skip

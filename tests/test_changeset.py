@@ -45,9 +45,9 @@ def cfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Stubber]]:
 
 
 def describe(
-    stub: Stubber, key: str, i: int, *, stack: str = PLATFORM, name: str = NAME, token: str | None = None
+    stub: Stubber, key: str, i: int, *, stack: str | None = PLATFORM, name: str = NAME, token: str | None = None
 ) -> None:
-    params: dict[str, Any] = {"StackName": stack, "ChangeSetName": name}
+    params: dict[str, Any] = {**({"StackName": stack} if stack else {}), "ChangeSetName": name}
     if token:
         params["NextToken"] = token
     stub.add_response("describe_change_set", answer(key, i), params)
@@ -229,7 +229,7 @@ def test_nested_stacks_change_sets_are_followed(cfn: tuple[Any, Stubber]) -> Non
     client, stub = cfn
     describe(stub, "nested_root", 0, stack="Root")
     child = ANSWERS["nested_root"][0]["Changes"][0]["ResourceChange"]
-    describe(stub, "nested_child", 0, stack=child["PhysicalResourceId"], name=child["ChangeSetId"])
+    describe(stub, "nested_child", 0, stack=None, name=child["ChangeSetId"])  # by its ARN alone
     found = changeset.read_changes(client, stack="Root", change_set=NAME)
     assert [(c.stack, c.logical_id, c.action) for c in found] == [
         ("Root", "Child", "Modify"),
@@ -339,3 +339,153 @@ def test_nothing_to_compare_creates_nothing(cfn: tuple[Any, Stubber]) -> None:
     out = io.StringIO()
     assert changeset.check([], stacks=[], client=client, create=created(log), out=out, name=NAME) == 0
     assert log == [] and "no stack in the credentials' account" in out.getvalue()
+
+
+# ---------------------------------------------------------------------- review of issue 25, item 6
+
+
+def _row(logical: str, action: str, replacement: str | None, details: list[tuple[str, str]], **extra: Any) -> Any:
+    resource: dict[str, Any] = {"Action": action, "LogicalResourceId": logical, "ResourceType": "AWS::IAM::Role",
+                                **extra}  # fmt: skip
+    if replacement:
+        resource["Replacement"] = replacement
+    resource["Details"] = [{"Target": {"Attribute": "Properties", "Name": "X", "RequiresRecreation": "Never"},
+                            "Evaluation": e, "ChangeSource": c} for e, c in details]  # fmt: skip
+    return {"Type": "Resource", "ResourceChange": resource}
+
+
+@pytest.mark.parametrize(
+    ("details", "replacement", "predicted", "agreed"),
+    [
+        ([("Dynamic", "ResourceReference")], "False", "none", True),
+        ([("Dynamic", "ResourceAttribute"), ("Dynamic", "ResourceReference")], "False", "update", True),
+        ([("Dynamic", "ResourceAttribute")], "Conditional", "update", True),
+        ([("Dynamic", "ResourceAttribute")], "Conditional", "none", True),
+        ([("Dynamic", "ResourceAttribute")], "True", "none", False),  # a certain replacement is not "may"
+        ([("Dynamic", "ResourceReference"), ("Static", "DirectModification")], "False", "none", False),
+        ([("Dynamic", "DirectModification")], "Conditional", "update", False),
+        ([("Static", "DirectModification")], "False", "none", False),
+    ],
+)
+def test_rows_whose_every_detail_is_dynamic_may_change(
+    cfn: tuple[Any, Stubber], details: list[tuple[str, str]], replacement: str, predicted: str, agreed: bool
+) -> None:
+    """Class of fault: a row CloudFormation cannot resolve before executing (every detail Dynamic, from a
+    ResourceReference or ResourceAttribute) read as a certain change. Such a row "may change": it agrees with a
+    prediction of none or update, Conditional included; one Static detail or a direct modification makes it certain."""
+    client, stub = cfn
+    page = {"Status": "CREATE_COMPLETE", "Changes": [_row("Role", "Modify", replacement, details)]}
+    stub.add_response("describe_change_set", page, {"StackName": PLATFORM, "ChangeSetName": NAME})
+    [change] = changeset.read_changes(client, stack=PLATFORM, change_set=NAME)
+    assert changeset.agrees(predicted, change) is agreed
+    if change.may_change:
+        assert "may change" in changeset.describe(change)
+
+
+def test_an_added_nested_stacks_change_set_is_read_by_its_arn(cfn: tuple[Any, Stubber]) -> None:
+    """A nested stack being added has no PhysicalResourceId: its change set is described by ARN, no StackName
+    (StackNameOrId takes no empty string)."""
+    client, stub = cfn
+    arn = "arn:aws:cloudformation:us-east-1:111122223333:changeSet/impact-Child/0f0e0d0c-0000-4000-8000-00000000000a"
+    root = {"Status": "CREATE_COMPLETE", "Changes": [{"Type": "Resource", "ResourceChange": {
+        "Action": "Add", "LogicalResourceId": "Child", "ResourceType": "AWS::CloudFormation::Stack",
+        "ChangeSetId": arn, "Details": []}}]}  # fmt: skip
+    child = {"Status": "CREATE_COMPLETE", "Changes": [{"Type": "Resource", "ResourceChange": {
+        "Action": "Add", "LogicalResourceId": "Queue", "ResourceType": "AWS::SQS::Queue", "Details": []}}]}  # fmt: skip
+    stub.add_response("describe_change_set", root, {"StackName": "Root", "ChangeSetName": NAME})
+    stub.add_response("describe_change_set", child, {"ChangeSetName": arn})
+    found = changeset.read_changes(client, stack="Root", change_set=NAME)
+    assert [(c.stack, c.logical_id, c.action) for c in found] == [("Root", "Child", "Add"), ("Root/Child", "Queue",
+                                                                                             "Add")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("status", "protected", "line"),
+    [
+        ("ROLLBACK_COMPLETE", False, "is ROLLBACK_COMPLETE: the CDK CLI would delete it before making a change set"),
+        ("ROLLBACK_FAILED", False, "is ROLLBACK_FAILED: the CDK CLI would delete it before making a change set"),
+        ("UPDATE_COMPLETE", True, "has termination protection, which the CDK CLI would rewrite"),
+    ],
+)
+def test_stacks_the_cli_would_delete_or_rewrite_are_refused_in_one_line(
+    cfn: tuple[Any, Stubber], status: str, protected: bool, line: str
+) -> None:
+    client, stub = cfn
+    body = {"Stacks": [{"StackName": PLATFORM, "StackStatus": status, "CreationTime": "2026-12-01T00:00:00Z",
+                        "EnableTerminationProtection": protected}]}  # fmt: skip
+    stub.add_response("describe_stacks", body, {"StackName": PLATFORM})
+    made: list[Any] = []
+    out = io.StringIO()
+    status_code = changeset.check(PREDICTED, stacks=[PLATFORM], client=client, create=lambda *a: made.append(a),
+                                  out=out, name=NAME, wait=no_wait)  # fmt: skip
+    assert (status_code, made) == (2, [])
+    assert out.getvalue().splitlines() == [f"changeset: {PLATFORM} {line}; nothing was created"]
+
+
+def _client_error(code: str, message: str = "x") -> Any:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": message}}, "op")
+
+
+class FlakyCleanup:
+    """DeleteChangeSet refused (InvalidChangeSetStatus) while the change set is CREATE_IN_PROGRESS; one stack's
+    DescribeStacks throttled."""
+
+    def __init__(self, in_progress_reads: int) -> None:
+        self.reads = in_progress_reads
+        self.calls: list[tuple[str, str]] = []
+
+    def delete_change_set(self, *, StackName: str, ChangeSetName: str) -> None:  # noqa: N803
+        self.calls.append(("DeleteChangeSet", StackName))
+        if StackName == "A" and self.reads > 0:
+            raise _client_error("InvalidChangeSetStatus", "Cannot delete ChangeSet in status CREATE_IN_PROGRESS")
+
+    def describe_change_set(self, *, StackName: str, ChangeSetName: str) -> dict[str, Any]:  # noqa: N803
+        self.calls.append(("DescribeChangeSet", StackName))
+        self.reads -= 1
+        return {"Status": "CREATE_IN_PROGRESS" if self.reads > 0 else "CREATE_COMPLETE"}
+
+    def describe_stacks(self, *, StackName: str) -> dict[str, Any]:  # noqa: N803
+        self.calls.append(("DescribeStacks", StackName))
+        if StackName == "A":
+            raise _client_error("Throttling", "Rate exceeded")
+        return {"Stacks": [{"StackName": StackName, "StackStatus": "REVIEW_IN_PROGRESS"}]}
+
+    def delete_stack(self, *, StackName: str) -> None:  # noqa: N803
+        self.calls.append(("DeleteStack", StackName))
+
+
+def test_cleanup_waits_out_a_change_set_in_progress_and_one_error_stops_nothing() -> None:
+    """Class of fault: a cleanup that stops at its first error (or never deletes a change set still being made).
+    DeleteChangeSet is retried until the change set is no longer CREATE_IN_PROGRESS; a throttled DescribeStacks
+    of one stack is printed and the other stack is still cleaned up."""
+    client, out = FlakyCleanup(in_progress_reads=3), io.StringIO()
+    changeset.cleanup(client, stacks=["A", "B"], name=NAME, before={"A": None, "B": None}, out=out,
+                      sleep=lambda _s: None)  # fmt: skip
+    assert client.calls.count(("DeleteChangeSet", "A")) == 2 and ("DeleteStack", "B") in client.calls
+    assert ("DeleteChangeSet", "B") in client.calls
+    assert any("Throttling" in line for line in out.getvalue().splitlines())
+
+
+def test_a_cleanup_error_never_hides_the_original_one(cfn: tuple[Any, Stubber]) -> None:
+    class Broken(FlakyCleanup):
+        def delete_change_set(self, *, StackName: str, ChangeSetName: str) -> None:  # noqa: N803
+            raise _client_error("AccessDenied")
+
+        def describe_stacks(self, *, StackName: str) -> dict[str, Any]:  # noqa: N803
+            self.calls.append(("DescribeStacks", StackName))
+            if len(self.calls) == 1:  # before: a new stack
+                raise _client_error("ValidationError", f"Stack with id {StackName} does not exist")
+            raise _client_error("Throttling", "Rate exceeded")  # in the cleanup
+
+    client = Broken(0)
+
+    def create(_stacks: Any, _name: str) -> None:
+        raise changeset.ChangeSetError("cdk deploy --method=prepare-change-set exited 1")
+
+    out = io.StringIO()
+    assert changeset.check(PREDICTED, stacks=[PLATFORM], client=client, create=create, out=out, name=NAME) == 2
+    lines = out.getvalue().splitlines()
+    assert "changeset: cdk deploy --method=prepare-change-set exited 1" in lines
+    assert any("AccessDenied" in line for line in lines) and any("Throttling" in line for line in lines)

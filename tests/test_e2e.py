@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,8 +152,12 @@ def sts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
         yield
 
 
-def role_session() -> boto3.session.Session:
-    creds = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/e2e-runner", RoleSessionName="me")
+def role_session(path: str = "/", name: str = "e2e-runner") -> boto3.session.Session:
+    """Credentials of an assumed role that exists in (moto's) IAM, under `path`."""
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT},
+             "Action": "sts:AssumeRole"}]}  # fmt: skip
+    role = boto3.client("iam").create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust))
+    creds = boto3.client("sts").assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="me")
     c = creds["Credentials"]
     return boto3.session.Session(
         aws_access_key_id=c["AccessKeyId"],
@@ -233,14 +238,65 @@ def test_consumers_need_a_profile_each(sts: None) -> None:
     )
 
 
+class StackEvents:
+    """DescribeStackEvents of the run's stacks (moto records no resource events), by name until the stacks are
+    deleted: then, as in CloudFormation, a deleted stack is found by its id only."""
+
+    def __init__(self) -> None:
+        self.deleted = False
+
+    def get_paginator(self, operation: str) -> Any:
+        assert operation == "describe_stack_events"
+        return self
+
+    def paginate(self, *, StackName: str) -> Iterator[dict[str, Any]]:  # noqa: N803
+        from botocore.exceptions import ClientError
+
+        if self.deleted and not StackName.startswith("arn:"):
+            raise ClientError({"Error": {"Code": "ValidationError", "Message": f"Stack with id {StackName} does "
+                                         "not exist"}}, "DescribeStackEvents")  # fmt: skip
+        yield {"StackEvents": [{**e, "StackId": StackName} for e in EVENTS]}
+
+
+class EventsSession:
+    """The moto session, but CloudFormation's events from StackEvents."""
+
+    def __init__(self, session: Any, events: StackEvents) -> None:
+        self.session, self.events = session, events
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return self.events if service == "cloudformation" else self.session.client(service, **kwargs)
+
+
+class DeletingSteps(FakeSteps):
+    def __init__(self, events: StackEvents, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.events = events
+
+    def run(self, phase: str, budget: float) -> list[Check]:
+        if phase == "destroy":
+            self.events.deleted = True
+        return super().run(phase, budget)
+
+
 def test_a_full_run_against_fakes_writes_the_report(
     sts: None, synth: Synthesized, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(run, "ASSEMBLY", synth.outdir)  # the assembly the deploy would have synthesized
-    steps = FakeSteps(seconds=dict.fromkeys(PHASES, 100.0))
-    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"}, session=role_session(), steps=steps)
+    events = StackEvents()
+    steps = DeletingSteps(events, seconds=dict.fromkeys(PHASES, 100.0))
+    session = EventsSession(role_session(), events)
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"}, session=session, steps=steps)
     assert status == 0, out
     plan = made[0]
+    # measured while the stacks were still there (DescribeStackEvents by name finds no deleted stack)
+    assert json.loads((plan.directory / "report.json").read_text())["measured_creation_seconds"] == creation_seconds(
+        EVENTS
+    )
+    assert creation_seconds(EVENTS)
     assert plan.context["clusterAdminRoleArns"] == [f"arn:aws:iam::{ACCOUNT}:role/e2e-runner"]
     report = json.loads((plan.directory / "report.json").read_text())
     assert report["verdict"] == "passed" and report["prefix"] == plan.prefix
@@ -317,10 +373,34 @@ def test_the_update_adds_a_route_and_changes_the_node_count() -> None:
     assert plan.update["nodeDesiredSize"] == 2
 
 
-def test_the_callers_role_arn() -> None:
-    assert run.role_arn("arn:aws:sts::111122223333:assumed-role/Admin/me") == "arn:aws:iam::111122223333:role/Admin"
-    assert run.role_arn("arn:aws:iam::111122223333:role/x/Admin") == "arn:aws:iam::111122223333:role/x/Admin"
-    assert run.role_arn("arn:aws:iam::111122223333:user/alice") is None
+@pytest.mark.parametrize(
+    "path", ["/", "/aws-reserved/sso.amazonaws.com/", "/aws-reserved/sso.amazonaws.com/eu-west-2/", "/team/x/"]
+)
+def test_the_admin_role_is_the_callers_role_as_iam_names_it(sts: None, path: str) -> None:
+    """Class of fault: the admin ARN rebuilt from the STS caller ARN (which has the role's name, never its path):
+    for a role under any path, SSO's included, the plan's admin is GetRole's ARN exactly."""
+    session = role_session(path, "AWSReservedSSO_Admin_0123456789abcdef")
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"}, session=session)
+    assert status == 0, out
+    arn = boto3.client("iam").get_role(RoleName="AWSReservedSSO_Admin_0123456789abcdef")["Role"]["Arn"]
+    assert arn.endswith(f":role{path}AWSReservedSSO_Admin_0123456789abcdef")
+    assert made[0].context["clusterAdminRoleArns"] == [arn]
+
+
+def test_the_callers_role_name() -> None:
+    assert run.role_name("arn:aws:sts::111122223333:assumed-role/Admin/me") == "Admin"
+    assert run.role_name("arn:aws:iam::111122223333:role/x/Admin") == "Admin"
+    assert run.role_name("arn:aws:iam::111122223333:user/alice") is None
+
+
+def test_a_role_iam_cannot_describe_is_refused_in_one_line(sts: None) -> None:
+    creds = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/gone", RoleSessionName="me")
+    c = creds["Credentials"]
+    session = boto3.session.Session(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                                    aws_session_token=c["SessionToken"], region_name="us-east-1")  # fmt: skip
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"}, session=session)
+    assert (status, made, len(out.splitlines())) == (2, [], 1)
+    assert out.startswith("e2e: iam:GetRole gone: NoSuchEntityException")
 
 
 # ---------------------------------------------------------------------------------------- the report
@@ -469,3 +549,501 @@ def test_the_deploy_commands_take_only_flags_the_pinned_cli_has() -> None:
     for command in deploys:
         flags = [arg.split("=", 1)[0] for arg in command[2:] if arg.startswith("-")]
         assert [f for f in flags if re.sub(r"^--no-", "--", f) not in cli_options("deploy")] == []
+
+
+# ------------------------------------------------------------------------- the user's context in every phase
+
+USER_PAIRS = [
+    "consumers=" + json.dumps([{"name": "team-b", "account": "222222222222", "vpcCidr": "10.3.0.0/16"}]),
+    "nodeDesiredSize=1",
+]
+
+
+def _user_plan() -> run.Plan:
+    from tools.impact import parse_context as parse_pairs
+
+    base = {**cdk_json_context(), **parse_pairs(USER_PAIRS)}  # as run._main builds it from CDK_ARGS
+    return run.make_plan(base, prefix="e2e-abc123", account=ACCOUNT, region="us-east-1", admin_role=None,
+                         environ={"E2E_PROFILE_TEAM_B": "team-b"}, stamp="x")  # fmt: skip
+
+
+def _context_of(command: list[str]) -> dict[str, str]:
+    from tools.impact import parse_context as parse_pairs
+
+    return parse_pairs([command[i + 1] for i, arg in enumerate(command[:-1]) if arg == "-c"])
+
+
+def test_every_phase_command_configures_the_plans_app() -> None:
+    """Class of fault: a phase's command built from the run's keys alone, losing the user's -c values (CDK_ARGS):
+    each command's -c pairs, loaded over cdk.json as the app loads them, give the very configuration the plan
+    deploys (the first deploy's) or updates to (every later phase's)."""
+    import datetime as dt
+
+    from config import parse_context as load
+
+    plan, today = _user_plan(), dt.date(2026, 12, 5)
+    from tools.impact import parse_context as parse_pairs
+
+    base = {**cdk_json_context(), **parse_pairs(USER_PAIRS)}
+    deployed = load({**base, **{k: run._raw(v) for k, v in plan.context.items()}}, today=today)
+    updated = load({**base, **{k: run._raw(v) for k, v in plan.update.items()}}, today=today)
+    assert [c.name for c in updated.consumers] == ["team-b"] and updated.node_desired_size == 2
+    configured = 0
+    for phase, commands in plan.commands().items():
+        for command in commands:
+            if "-c" not in command:
+                continue
+            configured += 1
+            got = load({**cdk_json_context(), **_context_of(command)}, today=today)
+            assert got == (deployed if phase == "deploy" else updated), (phase, command[:3])
+    assert configured == 5  # deploy, impact, the second deploy, destroy, audit: every one that takes -c
+
+
+@pytest.fixture(scope="module")
+def run_synth(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The app synthesized from the destroy command's -c pairs of a plan with a consumer (as the CLI would)."""
+    import datetime as dt
+
+    from tools.synth import build_app, read_assembly
+
+    destroy = _user_plan().commands()["destroy"][0]
+    outdir = tmp_path_factory.mktemp("run") / "cdk.out"
+    overrides = {**_context_of(destroy[destroy.index("--") + 1 :]), "aws:cdk:disable-asset-staging": True}
+    app, _ = build_app(outdir, overrides, today=dt.date(2026, 12, 5), env=(ACCOUNT, "us-east-1"), nag=False)
+    app.synth()
+    return read_assembly(outdir)
+
+
+def test_destroy_with_the_plans_context_matches_every_stack_of_the_plan(run_synth: Any) -> None:
+    """The destroy command's -c pairs synthesize an app with every stack the plan deployed (the consumer's too),
+    and destroy.py's dry run (the pinned CLI's `cdk ls` for each name) refuses none of them."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    plan = _user_plan()
+    destroy = plan.commands()["destroy"][0]
+    args = destroy[destroy.index("--") + 1 :]
+    assert set(plan.stacks) <= set(run_synth.templates)
+    names = destroy[2 : destroy.index("--")]
+    result = subprocess.run(
+        [sys.executable, "tools/destroy.py", "--dry-run", "--assembly", str(run_synth.outdir), *names, "--", *args],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert all(name in result.stdout for name in plan.stacks), result.stdout
+
+
+def test_a_consumers_smoke_acts_as_its_profile_whatever_the_environment_holds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Class of fault: a child given AWS_PROFILE but still holding credentials that botocore reads before any
+    profile. The env the consumer's smoke gets, handed to a real Python child, resolves the profile's keys, and
+    holds none of the variables botocore's EnvProvider reads."""
+    import subprocess
+    import sys
+
+    from botocore.credentials import EnvProvider
+
+    shared = tmp_path / "credentials"
+    shared.write_text("[team-b]\naws_access_key_id = AKIACONSUMERPROFILE0\naws_secret_access_key = consumer\n")
+    provider = {
+        "AWS_ACCESS_KEY_ID": "AKIAPROVIDERENV00000", "AWS_SECRET_ACCESS_KEY": "provider",
+        "AWS_SESSION_TOKEN": "provider-token", "AWS_SECURITY_TOKEN": "provider-token",
+        "AWS_CREDENTIAL_EXPIRATION": "2099-01-01T00:00:00Z", "AWS_ACCOUNT_ID": ACCOUNT,
+    }  # fmt: skip
+    for name, value in {**provider, "AWS_SHARED_CREDENTIALS_FILE": str(shared),
+                        "AWS_CONFIG_FILE": str(tmp_path / "none")}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    plan = _user_plan()
+    seen: list[tuple[list[str], dict[str, str]]] = []
+
+    def runner(command: list[str], **kwargs: Any) -> Any:
+        seen.append((command, kwargs["env"]))
+        return subprocess.CompletedProcess(command, 0)
+
+    run.AwsSteps(plan, session=None, runner=runner).run("smoke", 60.0)
+    consumer = [env for command, env in seen if "e2e-abc123-Consumer-team-b" in command]
+    assert len(consumer) == 1 and consumer[0]["AWS_PROFILE"] == "team-b"
+    read = {EnvProvider.ACCESS_KEY, EnvProvider.SECRET_KEY, *EnvProvider.TOKENS, EnvProvider.EXPIRY_TIME}
+    assert read <= set(provider) and not read & set(consumer[0])
+    probe = "import boto3; c = boto3.session.Session().get_credentials(); print(c.access_key, c.method)"
+    child = subprocess.run([sys.executable, "-c", probe], env=consumer[0], capture_output=True, text=True, check=True)
+    assert child.stdout.split() == ["AKIACONSUMERPROFILE0", "shared-credentials-file"]
+    gateway = [env for command, env in seen if "e2e-abc123-Gateway" in command]
+    assert gateway[0]["AWS_ACCESS_KEY_ID"] == "AKIAPROVIDERENV00000"  # the provider's own smoke keeps them
+
+
+# ------------------------------------------------------------------ interrupts, stacks left in progress
+
+
+class FakeCloudFormation:
+    """Stacks that keep working after the CLI that started them died: a CREATE_IN_PROGRESS or a rollback ends
+    after `polls` DescribeStacks; an UPDATE_IN_PROGRESS never ends unless cancelled. DeleteStack refuses a stack
+    *_IN_PROGRESS, and the first `fail_deletes` deletes end in DELETE_FAILED."""
+
+    def __init__(
+        self,
+        statuses: dict[str, str],
+        *,
+        polls: int = 2,
+        fail_deletes: int = 0,
+        resources: dict[str, list[dict[str, str]]] | None = None,
+    ) -> None:
+        self.statuses, self.polls, self.fail_deletes = dict(statuses), polls, fail_deletes
+        self.left = dict.fromkeys(statuses, polls)
+        self.calls: list[tuple[str, str]] = []
+        self.resources = resources or {}
+
+    def list_stack_resources(self, *, StackName: str, NextToken: str = "0") -> dict[str, Any]:  # noqa: N803
+        """One resource a page (every caller must follow NextToken)."""
+        self.calls.append(("ListStackResources", StackName))
+        rows, at = self.resources.get(StackName, []), int(NextToken)
+        page: dict[str, Any] = {"StackResourceSummaries": rows[at : at + 1]}
+        if at + 1 < len(rows):
+            page["NextToken"] = str(at + 1)
+        return page
+
+    def _error(self, operation: str, message: str) -> Exception:
+        from botocore.exceptions import ClientError
+
+        return ClientError({"Error": {"Code": "ValidationError", "Message": message}}, operation)
+
+    def describe_stacks(self, *, StackName: str) -> dict[str, Any]:  # noqa: N803 - the API's parameter names
+        self.calls.append(("DescribeStacks", StackName))
+        if StackName not in self.statuses:
+            raise self._error("DescribeStacks", f"Stack with id {StackName} does not exist")
+        status = self.statuses[StackName]
+        if status in {"CREATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"}:
+            self.left[StackName] -= 1
+            if self.left[StackName] <= 0:
+                self.statuses[StackName] = status.replace("_IN_PROGRESS", "_COMPLETE")
+        return {"Stacks": [{"StackName": StackName, "StackStatus": status}]}
+
+    def cancel_update_stack(self, *, StackName: str) -> None:  # noqa: N803
+        self.calls.append(("CancelUpdateStack", StackName))
+        assert self.statuses[StackName] == "UPDATE_IN_PROGRESS"
+        self.statuses[StackName], self.left[StackName] = "UPDATE_ROLLBACK_IN_PROGRESS", self.polls
+
+    def delete_stack(self, *, StackName: str) -> None:  # noqa: N803
+        self.calls.append(("DeleteStack", StackName))
+        status = self.statuses.get(StackName)
+        if status is None:
+            return
+        if status.endswith("_IN_PROGRESS"):
+            raise self._error("DeleteStack", f"Stack {StackName} is in {status} state and can not be deleted")
+        if self.fail_deletes:
+            self.fail_deletes -= 1
+            self.statuses[StackName] = "DELETE_FAILED"
+            return
+        del self.statuses[StackName]
+
+
+class FakeLogs:
+    """CloudWatch Logs' DeleteLogGroup over a set of names."""
+
+    def __init__(self, names: set[str] | None = None) -> None:
+        self.names = set(names or ())
+
+    def delete_log_group(self, *, logGroupName: str) -> None:  # noqa: N803
+        from botocore.exceptions import ClientError
+
+        if logGroupName not in self.names:
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "gone"}}, "DeleteLogGroup")
+        self.names.discard(logGroupName)
+
+
+class FakeSession:
+    def __init__(self, cloudformation: FakeCloudFormation, logs: FakeLogs | None = None) -> None:
+        self.clients = {"cloudformation": cloudformation, "logs": logs or FakeLogs()}
+
+    def client(self, service: str, region_name: str | None = None) -> Any:
+        return self.clients[service]
+
+
+class StepsOverFakes(run.AwsSteps):
+    """The real AwsSteps (settle, destroy, its retry); the CLI is a fake that deletes through the fake
+    CloudFormation, and dies (Ctrl-C) in `dies_in`; the audit (tested on its own with moto) is left out."""
+
+    def __init__(self, plan: run.Plan, provider: FakeCloudFormation, consumer: FakeCloudFormation, dies_in: str,
+                 logs: tuple[FakeLogs, FakeLogs] | None = None) -> None:  # fmt: skip
+        logs = logs or (FakeLogs(), FakeLogs())
+        super().__init__(plan, FakeSession(provider, logs[0]), runner=self.cli,
+                         profile_session=lambda _profile, _region: FakeSession(consumer, logs[1]),
+                         sleep=lambda _s: None)  # fmt: skip
+        self.provider, self.consumer, self.dies_in = provider, consumer, dies_in
+        self.ran: list[str] = []
+
+    def cli(self, command: list[str], **_: Any) -> Any:
+        import subprocess
+
+        phase = next(p for p, commands in self.plan.commands().items() if command in [c[-len(command):] for c in
+                                                                                     commands])  # fmt: skip
+        self.ran.append(phase)
+        if phase == self.dies_in:
+            raise KeyboardInterrupt
+        if phase != "destroy":
+            return subprocess.CompletedProcess(command, 0)
+        failed = False
+        for stack in reversed(command[2 : command.index("--")]):  # `cdk destroy`: dependants first
+            cfn = self.consumer if "-Consumer-" in stack else self.provider
+            try:
+                cfn.delete_stack(StackName=stack)
+            except Exception:
+                failed = True
+            failed = failed or cfn.statuses.get(stack) == "DELETE_FAILED"
+        return subprocess.CompletedProcess(command, 1 if failed else 0)
+
+    def audit(self) -> list[Check]:
+        return [Check("audit (left out)", True)]
+
+
+def test_an_interrupted_update_is_settled_then_destroyed() -> None:
+    """Ctrl-C in the update leaves the Gateway UPDATE_IN_PROGRESS (it never ends on its own) and the consumer
+    CREATE_IN_PROGRESS: destroy cancels the update, waits for both, and then deletes every stack."""
+    plan = _user_plan()
+    provider = FakeCloudFormation(
+        {"e2e-abc123-Platform": "UPDATE_COMPLETE", "e2e-abc123-Gateway": "UPDATE_IN_PROGRESS"}
+    )
+    consumer = FakeCloudFormation({"e2e-abc123-Consumer-team-b": "CREATE_IN_PROGRESS"})
+    steps = StepsOverFakes(plan, provider, consumer, dies_in="update")
+    outcome = execute(steps, keep=False, ceiling_seconds=3600, out=io.StringIO(), clock=lambda: 0.0)
+    assert outcome.interrupted and steps.ran == ["deploy", "smoke", "smoke", "update", "destroy"]
+    destroy = outcome.phase("destroy")
+    assert destroy is not None and destroy.status == "passed", destroy
+    assert ("CancelUpdateStack", "e2e-abc123-Gateway") in provider.calls
+    assert provider.statuses == {} and consumer.statuses == {}
+    assert "cancelled the update of e2e-abc123-Gateway" in destroy.checks[0].detail
+
+
+def test_a_delete_failed_is_retried_once() -> None:
+    plan = _user_plan()
+    provider = FakeCloudFormation(dict.fromkeys(plan.stacks[:2], "CREATE_COMPLETE"), fail_deletes=1)
+    consumer = FakeCloudFormation({"e2e-abc123-Consumer-team-b": "CREATE_COMPLETE"})
+    steps = StepsOverFakes(plan, provider, consumer, dies_in="")
+    checks = steps.run("destroy", 600.0)
+    assert all(c.ok for c in checks) and "retried after DELETE_FAILED" in checks[1].detail
+    assert provider.statuses == {} and steps.ran.count("destroy") == 2
+    stuck = FakeCloudFormation(dict.fromkeys(plan.stacks[:2], "CREATE_COMPLETE"), fail_deletes=5)
+    again = StepsOverFakes(plan, stuck, FakeCloudFormation({}), dies_in="")
+    assert not all(c.ok for c in again.run("destroy", 600.0)) and again.ran.count("destroy") == 2  # once, not more
+
+
+def test_stacks_that_never_settle_end_the_destroy_at_its_budget() -> None:
+    plan = _user_plan()
+    provider = FakeCloudFormation({"e2e-abc123-Gateway": "CREATE_IN_PROGRESS"}, polls=10**9)
+    steps = StepsOverFakes(plan, provider, FakeCloudFormation({}), dies_in="")
+    now = [0.0]
+    steps.clock, steps.sleep = (lambda: now[0]), (lambda s: now.__setitem__(0, now[0] + s))
+    with pytest.raises(PhaseTimeoutError, match="e2e-abc123-Gateway CREATE_IN_PROGRESS"):
+        steps.run("destroy", 120.0)
+    assert "destroy" not in steps.ran  # nothing was asked to delete a stack still in progress
+
+
+_TREE = """
+import os, signal, subprocess, sys, time
+stubborn = ("import signal, time; [signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)];"
+            " time.sleep(600)")
+grandchild = subprocess.Popen([sys.executable, "-c", stubborn])
+with open(sys.argv[1], "w") as f:
+    f.write(f"{os.getpid()}\\n{grandchild.pid}\\n")
+time.sleep(600)
+"""
+
+_DRIVER = """
+import os, sys
+from pathlib import Path
+sys.path.insert(0, os.getcwd())
+from tools.e2e import run
+from tools.e2e.orchestrate import Check, execute
+
+class Steps:
+    def run(self, phase, budget):
+        if phase == "deploy":
+            run.run_group([sys.executable, "-c", sys.argv[1], sys.argv[2]], cwd=Path.cwd(), env=os.environ,
+                          timeout=budget, grace=1.0)
+        print("ran", phase, flush=True)
+        return [Check(phase, True)]
+
+    def destroy_command(self):
+        return "python tools/destroy.py"
+
+run.install_signal_handlers()
+outcome = execute(Steps(), keep=False, ceiling_seconds=600, out=sys.stdout)
+print("outcome", [(p.name, p.status) for p in outcome.phases], flush=True)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie (no init reaps it here) is dead
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_signal_mid_phase_stops_the_whole_child_tree_and_still_destroys(signum: str, tmp_path: Path) -> None:
+    """A real driver (the real orchestrator and run_group) with a real child that started a grandchild ignoring
+    SIGINT and SIGTERM: the signal ends the phase, the whole tree is gone, destroy and audit still run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    pids = tmp_path / "pids"
+    driver = subprocess.Popen([sys.executable, "-c", _DRIVER, _TREE, str(pids)], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while len(pids.read_text().split() if pids.exists() else []) < 2:
+            assert time.monotonic() < deadline and driver.poll() is None, "the child tree never started"
+            time.sleep(0.05)
+        tree = [int(p) for p in pids.read_text().split()]
+        assert all(_alive(p) for p in tree)
+        driver.send_signal(getattr(signal, signum))
+        output, _ = driver.communicate(timeout=60)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    assert driver.returncode == 0, output
+    assert "e2e: interrupted during deploy" in output and "ran destroy" in output and "ran audit" in output, output
+    assert "ran deploy" not in output
+    assert not [p for p in tree if _alive(p)], output
+
+
+def _physical(stack: str, logical: str, resource: dict[str, Any], functions: dict[str, str]) -> str:
+    """A resource's physical id as CloudFormation gives it: its name property, or a generated name (stack name
+    and logical id cut to fit 64 characters, then a random suffix)."""
+    props = resource.get("Properties", {})
+    name = props.get("FunctionName") or props.get("LogGroupName") or props.get("Name")
+    if isinstance(name, str):
+        return name
+    if isinstance(name, dict) and "Fn::Join" in name:  # "/aws/lambda/" + Ref of a function
+        parts = name["Fn::Join"][1]
+        return "".join(p if isinstance(p, str) else functions[p["Ref"]] for p in parts)
+    import hashlib
+
+    return f"{stack[:30]}-{logical[:20]}-{hashlib.sha256(logical.encode()).hexdigest()[:12].upper()}"
+
+
+def test_destroy_deletes_every_log_group_the_stacks_leave_and_only_the_runs(run_synth: Any) -> None:
+    """Class of fault: what outlives CloudFormation's delete. From the synth: every Retain/Snapshot resource,
+    every function's default group (LoggingConfig without LogGroup: CloudWatch creates /aws/lambda/<name>) and
+    every cluster's control-plane group exist after the stacks are gone; e2e's destroy deletes exactly those, and
+    no group of another prefix (one that extends this one's included)."""
+    plan = _user_plan()
+    retained_kinds: set[str] = set()
+    left: dict[str, set[str]] = {"provider": set(), "consumer": set()}
+    resources: dict[str, list[dict[str, str]]] = {}
+    for stack, template in run_synth.templates.items():
+        if stack not in plan.stacks:
+            continue
+        items = template.get("Resources", {})
+        functions = {
+            lid: _physical(stack, lid, r, {}) for lid, r in items.items() if r["Type"] == "AWS::Lambda::Function"
+        }
+        rows, side = [], "consumer" if "-Consumer-" in stack else "provider"
+        for lid, r in items.items():
+            physical = functions.get(lid) or _physical(stack, lid, r, functions)
+            rows.append({"LogicalResourceId": lid, "ResourceType": r["Type"], "PhysicalResourceId": physical})
+            if r.get("DeletionPolicy") in {"Retain", "Snapshot", "RetainExceptOnCreate"}:
+                retained_kinds.add(r["Type"])
+                left[side].add(physical)
+            if r["Type"] == "AWS::Lambda::Function" and "LogGroup" not in r.get("Properties", {}).get(
+                "LoggingConfig", {}
+            ):
+                left[side].add(f"/aws/lambda/{physical}")
+            if r["Type"] == "AWS::EKS::Cluster":
+                left[side].add(f"/aws/eks/{physical}/cluster")
+        resources[stack] = rows
+    assert retained_kinds == {"AWS::Logs::LogGroup"}, "a retained resource e2e's destroy does not delete"
+    # aws-cdk-lib's 3 retained groups (each a function's /aws/lambda/ group), the default-SG handler's, the cluster's
+    assert len(left["provider"]) >= 5, left
+    decoys = {"/aws/eks/e2e-abc1234/cluster", "/aws/eks/e2e-zzz999/cluster", "/aws/lambda/e2e-zzz999-Platform-X-Y"}
+    logs = (FakeLogs(left["provider"] | decoys), FakeLogs(left["consumer"] | decoys))
+    complete = dict.fromkeys(resources, "CREATE_COMPLETE")
+    provider = FakeCloudFormation({s: v for s, v in complete.items() if "-Consumer-" not in s}, resources=resources)
+    consumer = FakeCloudFormation({s: v for s, v in complete.items() if "-Consumer-" in s}, resources=resources)
+    steps = StepsOverFakes(plan, provider, consumer, dies_in="", logs=logs)
+    checks = steps.run("destroy", 600.0)
+    assert all(c.ok for c in checks), checks
+    assert (logs[0].names, logs[1].names) == (decoys, decoys)
+    assert sum(len(rows) for rows in steps.recorded.values()) == sum(len(rows) for rows in resources.values())
+    # The simulated run (README) is seeded with the same: one line per group that outlives the stacks.
+    ours = {s: t for s, t in run_synth.templates.items() if s in plan.stacks}
+    assert len(run.left_by_design(ours)) == len(left["provider"]) + len(left["consumer"])
+
+
+@pytest.mark.parametrize("interrupt", ["", "update"])
+def test_what_reads_the_stacks_runs_before_destroy_and_its_failure_skips_nothing(interrupt: str) -> None:
+    steps = FakeSteps(interrupt=interrupt)
+    order: list[str] = []
+
+    def before() -> None:
+        order.append(f"before {len(steps.ran)}")
+        raise RuntimeError("throttled")
+
+    out = io.StringIO()
+    outcome = execute(steps, keep=False, ceiling_seconds=3600, out=out, clock=lambda: steps.clock[0],
+                      before_cleanup=before)  # fmt: skip
+    assert order == [f"before {steps.ran.index('destroy')}"] and steps.ran[-2:] == list(CLEANUP)
+    assert "e2e: before destroy: RuntimeError: throttled" in out.getvalue() and outcome.phase("audit") is not None
+
+
+@pytest.mark.parametrize("dry", [True, False])
+def test_a_misspelled_aws_profile_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dry: bool
+) -> None:
+    (tmp_path / "config").write_text("[profile team-a]\nregion = us-east-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_PROFILE", "taem-a")
+    environ = {"AWS_REGION": "us-east-1", "E2E_ACCOUNT": ACCOUNT, **({"DRY_RUN": "1"} if dry else {})}
+    status, out, made = main(environ)
+    assert (status, made) == (2, [])
+    assert out == "e2e: AWS_PROFILE: The config profile (taem-a) could not be found; nothing was deployed\n"
+
+
+class InterruptedEvents(StackEvents):
+    def paginate(self, *, StackName: str) -> Iterator[dict[str, Any]]:  # noqa: N803
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_measuring_still_destroys_and_writes_the_report(
+    sts: None, synth: Synthesized, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "ASSEMBLY", synth.outdir)
+    events = InterruptedEvents()
+    steps = DeletingSteps(events)
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"},
+                             session=EventsSession(role_session(), events), steps=steps)  # fmt: skip
+    assert status == 1 and steps.ran[-2:] == list(CLEANUP), out
+    report = json.loads((made[0].directory / "report.json").read_text())
+    assert report["interrupted"] and report["verdict"] == "failed"
+
+
+def test_a_signal_while_the_report_is_written_leaves_it_complete(
+    sts: None, synth: Synthesized, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    monkeypatch.setattr(run, "ASSEMBLY", synth.outdir)
+    real_write = run.write
+
+    def write(report: Any, directory: Path) -> Any:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C halfway through
+        return real_write(report, directory)
+
+    monkeypatch.setattr(run, "write", write)
+    before = signal.getsignal(signal.SIGINT)
+    status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"}, session=role_session())
+    assert status == 1
+    assert "e2e: SIGINT while the report was written: it is complete" in out
+    report = json.loads((made[0].directory / "report.json").read_text())
+    assert (made[0].directory / "report.md").read_text() == render(report)
+    assert signal.getsignal(signal.SIGINT) is before  # restored

@@ -138,3 +138,37 @@ def test_kube_items_follows_continue() -> None:
     kube = FakeKube([route("a"), route("b"), route("c")])
     assert [i["metadata"]["name"] for i in live.kube_items(kube, live.HTTP_ROUTES)] == ["a", "b", "c"]
     assert [c[2].get("continue") for c in kube.calls] == [None, "1", "2"]
+
+
+def _alarm_page(states: dict[str, str], composite: dict[str, str]) -> dict[str, Any]:
+    return {
+        "MetricAlarms": [{"AlarmName": n, "StateValue": s} for n, s in states.items()],
+        "CompositeAlarms": [{"AlarmName": n, "StateValue": s} for n, s in composite.items()],
+    }
+
+
+def test_every_describe_alarms_names_metric_and_composite_alarms_and_polls_until_ok() -> None:
+    """Class of fault: DescribeAlarms without AlarmTypes answers metric alarms only (a composite alarm in ALARM
+    passes unseen), and one read right after the traffic catches alarms still evaluating. Stubber: each call must
+    carry both types; the alarms turn OK on the third read, within the wait."""
+    from botocore.stub import Stubber
+
+    client = boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    expected = {"AlarmNamePrefix": f"{STACK} ", "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+    reads = [
+        _alarm_page({f"{STACK} latency": "INSUFFICIENT_DATA"}, {f"{STACK} any": "ALARM"}),
+        _alarm_page({f"{STACK} latency": "OK"}, {f"{STACK} any": "ALARM"}),
+        _alarm_page({f"{STACK} latency": "OK"}, {f"{STACK} any": "OK"}),
+    ]
+    now = [0.0]
+    with Stubber(client) as stub:
+        for page in reads:
+            stub.add_response("describe_alarms", page, expected)
+        check = live.alarms_ok(client, STACK, wait=300, sleep=lambda s: now.__setitem__(0, now[0] + s),
+                               clock=lambda: now[0])  # fmt: skip
+        stub.assert_no_pending_responses()
+    assert check.ok and check.detail == "2 OK" and now[0] == 2 * live.ALARM_POLL_SECONDS
+    with Stubber(client) as stub:  # no wait: one read, and a composite alarm in ALARM fails the check
+        stub.add_response("describe_alarms", reads[1], expected)
+        check = live.alarms_ok(client, STACK)
+    assert not check.ok and check.detail == f"{STACK} any: ALARM"

@@ -31,7 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -227,33 +227,104 @@ def ram(c: Callable[[str], Any], me: Identity, size: int | None) -> Iterator[tup
             yield "ram resource share", f"{share['name']} ({share.get('status')})"
 
 
+def ram_permissions(c: Callable[[str], Any], me: Identity, size: int | None) -> Iterator[tuple[str, str]]:
+    """Customer-managed RAM permissions (ListPermissions permissionType CUSTOMER_MANAGED, botocore 1.44.8 ram
+    model PermissionTypeFilter; read 2026-12-05). botocore has no paginator for it: nextToken by hand."""
+    client, token = c("ram"), None
+    while True:
+        page = client.list_permissions(permissionType="CUSTOMER_MANAGED", **({"nextToken": token} if token else {}),
+                                       **({"maxResults": size} if size else {}))  # fmt: skip
+        for permission in page.get("permissions", []):
+            if me.stack(str(permission.get("name", ""))) and permission.get("status") != "DELETED":
+                yield "ram permission", f"{permission['name']} ({permission.get('status')})"
+        token = page.get("nextToken")
+        if not token:
+            return
+
+
 def eks(c: Callable[[str], Any], me: Identity, size: int | None) -> Iterator[tuple[str, str]]:
     for name in pages(c("eks"), "list_clusters", "clusters", size):
         if name == me.cluster_name:
             yield "eks cluster", name
 
 
+SKIPPED = "skipped"  # a collector's kind for what it could not read: named in the output, not a leftover
+
+
 def kms(c: Callable[[str], Any], me: Identity, size: int | None) -> Iterator[tuple[str, str]]:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
     client = c("kms")
     for key in pages(client, "list_keys", "Keys", size):
-        meta = client.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
-        if meta.get("KeyManager") != "CUSTOMER" or meta.get("KeyState") in GONE_KEY_STATES:
+        try:  # another team's key whose policy denies this caller: named and skipped, the audit goes on
+            meta = client.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+            if meta.get("KeyManager") != "CUSTOMER" or meta.get("KeyState") in GONE_KEY_STATES:
+                continue
+            listed = pages(client, "list_resource_tags", "Tags", size, KeyId=key["KeyId"])
+            tags = {t["TagKey"]: t["TagValue"] for t in listed}
+        except ClientError as err:
+            yield SKIPPED, f"kms key {key['KeyId']}: {err.response.get('Error', {}).get('Code')}"
             continue
-        tags = {
-            t["TagKey"]: t["TagValue"] for t in pages(client, "list_resource_tags", "Tags", size, KeyId=key["KeyId"])
-        }
         if me.stack(tags.get(STACK_NAME_TAG, "")):
             yield "kms key", f"{key['KeyId']} ({meta.get('KeyState')}, {tags[STACK_NAME_TAG]})"
 
 
-COLLECTORS = (stacks, lattice, route53, enis, log_groups, iam, ram, eks, kms)
+COLLECTORS = (stacks, lattice, route53, enis, log_groups, iam, ram, ram_permissions, eks, kms)
+
+# By physical id (recorded from ListStackResources before the destroy): the read that says whether it still exists,
+# and the error codes that say it does not. A generated name CloudFormation shortened (roles and functions: 64
+# characters) may have lost the prefix the name-based collectors above look for.
+NOT_FOUND = frozenset({"NoSuchEntity", "ResourceNotFoundException", "NotFoundException", "InvalidVpcID.NotFound",
+                       "NoSuchHostedZone", "InvalidGroup.NotFound"})  # fmt: skip
+BY_ID: dict[str, tuple[str, str, Callable[[str], dict[str, Any]]]] = {
+    "AWS::IAM::Role": ("iam", "get_role", lambda i: {"RoleName": i}),
+    "AWS::IAM::ManagedPolicy": ("iam", "get_policy", lambda i: {"PolicyArn": i}),
+    "AWS::Lambda::Function": ("lambda", "get_function", lambda i: {"FunctionName": i}),
+    "AWS::EKS::Cluster": ("eks", "describe_cluster", lambda i: {"name": i}),
+    "AWS::KMS::Key": ("kms", "describe_key", lambda i: {"KeyId": i}),
+    "AWS::EC2::VPC": ("ec2", "describe_vpcs", lambda i: {"VpcIds": [i]}),
+    "AWS::EC2::SecurityGroup": ("ec2", "describe_security_groups", lambda i: {"GroupIds": [i]}),
+    "AWS::Route53::HostedZone": ("route53", "get_hosted_zone", lambda i: {"Id": i}),
+    "AWS::Logs::LogGroup": ("logs", "describe_log_groups", lambda i: {"logGroupNamePrefix": i}),
+}
 
 
-def audit(where: Sequence[Where], me: Identity, *, page_size: int | None = None) -> list[Leftover]:
+def by_ids(c: Callable[[str], Any], resources: Iterable[Mapping[str, str]]) -> Iterator[tuple[str, str]]:
+    """Each recorded resource of a type in BY_ID that still exists; what cannot be read, as SKIPPED."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    for resource in resources:
+        kind, physical = str(resource.get("type", "")), str(resource.get("physical", ""))
+        if kind not in BY_ID or not physical:
+            continue
+        service, operation, params = BY_ID[kind]
+        try:
+            answer = getattr(c(service), operation)(**params(physical))
+        except ClientError as err:
+            code = str(err.response.get("Error", {}).get("Code"))
+            if code not in NOT_FOUND:
+                yield SKIPPED, f"{kind} {physical}: {code}"
+            continue
+        if kind == "AWS::Logs::LogGroup" and physical not in {g["logGroupName"] for g in answer.get("logGroups", [])}:
+            continue
+        if kind == "AWS::KMS::Key" and answer["KeyMetadata"].get("KeyState") in GONE_KEY_STATES:
+            continue
+        yield kind, physical
+
+
+def audit(
+    where: Sequence[Where], me: Identity, *, page_size: int | None = None, skipped: list[Leftover] | None = None
+) -> list[Leftover]:
+    """What is left; what could not be read goes to `skipped` (when given), never into the result."""
     found: list[Leftover] = []
     for place in where:
         for collect in COLLECTORS:
-            found += [Leftover(place.account, place.region, k, n) for k, n in collect(place.clients, me, page_size)]
+            for kind, name in collect(place.clients, me, page_size):
+                item = Leftover(place.account, place.region, kind, name)
+                if kind != SKIPPED:
+                    found.append(item)
+                elif skipped is not None:
+                    skipped.append(item)
     return found
 
 
@@ -320,7 +391,8 @@ def main(
             )
         qualifier = str(context.get(QUALIFIER_KEY) or DEFAULT_QUALIFIER)
         where, gone = places(session, config, region=region, qualifier=qualifier)
-        left = audit(where, me)
+        skipped: list[Leftover] = []
+        left = audit(where, me, skipped=skipped)
     except ConfigError as error:
         print(f"audit: invalid configuration: {error}", file=err)
         return 2
@@ -333,6 +405,8 @@ def main(
     accounts = ", ".join(f"{w.account} ({w.region})" for w in where)
     if gone:
         print(f"audit: not read (goneConsumerAccounts): {', '.join(gone)}", file=out)
+    for item in skipped:
+        print(f"audit: not readable, skipped: {item.account} {item.region} {item.name}", file=out)
     if left:
         print(f"audit: {len(left)} resource(s) of {me.stack_prefix} left in {accounts}:", file=out)
         for leftover in left:

@@ -66,6 +66,10 @@ class CfnChange:
     type: str
     action: str
     replacement: str | None = None
+    # Every Detail's Evaluation is Dynamic from a ResourceReference or ResourceAttribute: CloudFormation cannot
+    # tell before executing whether the value changes at all. botocore 1.44.8 cloudformation model,
+    # ResourceChangeDetail Evaluation/ChangeSource; read 2026-12-05.
+    may_change: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,11 +119,24 @@ def wait_for(
         sleep(POLL_SECONDS)
 
 
-def read_changes(client: Any, *, stack: str, change_set: str, label: str | None = None) -> list[CfnChange]:
-    """Every ResourceChange of the change set, every page, nested stacks' change sets followed."""
-    label = label or stack
+UNRESOLVED_SOURCES = frozenset({"ResourceReference", "ResourceAttribute"})  # resolved only when it executes
+
+
+def _may_change(resource: Any) -> bool:
+    details = resource.get("Details") or []
+    return bool(details) and all(
+        d.get("Evaluation") == "Dynamic" and d.get("ChangeSource") in UNRESOLVED_SOURCES for d in details
+    )
+
+
+def read_changes(client: Any, *, stack: str | None, change_set: str, label: str | None = None) -> list[CfnChange]:
+    """Every ResourceChange of the change set, every page, nested stacks' change sets followed. `stack` None: the
+    change set is named by its ARN alone (a nested one: its stack has no PhysicalResourceId yet when it is being
+    added, and StackName, a StackNameOrId, takes no empty string: min 1 in botocore's model)."""
+    label = label or str(stack)
     found: list[CfnChange] = []
-    pages = client.get_paginator("describe_change_set").paginate(StackName=stack, ChangeSetName=change_set)
+    where = {"StackName": stack} if stack else {}
+    pages = client.get_paginator("describe_change_set").paginate(**where, ChangeSetName=change_set)
     for page in pages:
         for change in page.get("Changes", []):
             resource = change.get("ResourceChange", {})
@@ -130,17 +147,13 @@ def read_changes(client: Any, *, stack: str, change_set: str, label: str | None 
                     type=str(resource.get("ResourceType", "")),
                     action=str(resource.get("Action", "")),
                     replacement=resource.get("Replacement"),
+                    may_change=_may_change(resource),
                 )
             )
             nested = resource.get("ChangeSetId")
             if resource.get("ResourceType") == NESTED_STACK and nested:
-                # A nested change set is named by its ARN alone; its stack is the nested stack's.
-                nested_stack = str(resource.get("PhysicalResourceId") or "")
                 found += read_changes(
-                    client,
-                    stack=nested_stack,
-                    change_set=str(nested),
-                    label=f"{label}/{resource.get('LogicalResourceId')}",
+                    client, stack=None, change_set=str(nested), label=f"{label}/{resource.get('LogicalResourceId')}"
                 )
     return found
 
@@ -151,6 +164,10 @@ def agrees(predicted: str, change: CfnChange | None) -> bool:
     action, replacement = change.action, change.replacement
     if action == "Dynamic":
         return predicted in {"replace", "update"}
+    if action == "Modify" and change.may_change and predicted in {"none", "update"}:
+        # "may change": impact reads the template, where nothing (none) or something in place (update) changes;
+        # a Conditional replacement here hangs on the same unresolved value.
+        return replacement in {"False", "Conditional", None}
     return {
         "replace": action == "Modify" and replacement in {"True", "Conditional"},
         "update": action == "Modify" and replacement == "False",
@@ -163,7 +180,8 @@ def agrees(predicted: str, change: CfnChange | None) -> bool:
 def describe(change: CfnChange | None) -> str:
     if change is None:
         return "no change"
-    return f"{change.action} (Replacement {change.replacement})" if change.action == "Modify" else change.action
+    may = ", may change: every detail Dynamic" if change.may_change else ""
+    return f"{change.action} (Replacement {change.replacement}{may})" if change.action == "Modify" else change.action
 
 
 def compare(predicted: Iterable[Any], planned: Iterable[CfnChange], *, stacks: Sequence[str]) -> list[Disagreement]:
@@ -182,15 +200,37 @@ def compare(predicted: Iterable[Any], planned: Iterable[CfnChange], *, stacks: S
     return out
 
 
-def stack_status(client: Any, stack: str) -> str | None:
-    """The stack's status, or None when it does not exist."""
+def describe_stack(client: Any, stack: str) -> dict[str, Any] | None:
+    """The stack's description, or None when it does not exist."""
     try:
         stacks = client.describe_stacks(StackName=stack).get("Stacks", [])
     except Exception as err:  # botocore ClientError ValidationError: "Stack with id X does not exist"
         if "does not exist" in str(err):
             return None
         raise
-    return str(stacks[0]["StackStatus"]) if stacks else None
+    return dict(stacks[0]) if stacks else None
+
+
+def stack_status(client: Any, stack: str) -> str | None:
+    """The stack's status, or None when it does not exist."""
+    found = describe_stack(client, stack)
+    return str(found["StackStatus"]) if found else None
+
+
+def refusal(stack: str, found: dict[str, Any] | None) -> str | None:
+    """Why the pinned CLI's prepare-change-set must not touch this stack, or None. aws-cdk 2.1148.1 lib/index.js
+    (read 2026-12-05): deployStack deletes a stack whose status isCreationFailure (ROLLBACK_COMPLETE or
+    ROLLBACK_FAILED, lines 107904-107905) before re-creating it (lines 113649-113653), and changeSetDeployment calls
+    updateTerminationProtection after creating the change set even when it does not execute it (line 113994),
+    which sets EnableTerminationProtection to the template's (lines 114153-114167)."""
+    if found is None:
+        return None
+    status = str(found.get("StackStatus", ""))
+    if status.startswith("ROLLBACK_"):
+        return f"{stack} is {status}: the CDK CLI would delete it before making a change set"
+    if found.get("EnableTerminationProtection"):
+        return f"{stack} has termination protection, which the CDK CLI would rewrite"
+    return None
 
 
 def cdk_prepare(cdk_args: Sequence[str]) -> Callable[[Sequence[str], str], None]:
@@ -221,7 +261,13 @@ def check(
     if not stacks:
         print("changeset: no stack in the credentials' account to compare", file=out)
         return 0
-    before = {stack: stack_status(client, stack) for stack in stacks}
+    described = {stack: describe_stack(client, stack) for stack in stacks}
+    for stack, found in described.items():
+        reason = refusal(stack, found)
+        if reason:
+            print(f"changeset: {reason}; nothing was created", file=out)
+            return 2
+    before = {stack: (str(found["StackStatus"]) if found else None) for stack, found in described.items()}
     planned: list[CfnChange] = []
     try:
         create(stacks, name)
@@ -254,14 +300,54 @@ def check(
     return 0
 
 
-def cleanup(client: Any, *, stacks: Sequence[str], name: str, before: dict[str, str | None], out: TextIO) -> None:
-    """Delete the change set; and a stack that did not exist before and that only the change set made."""
+CLEANUP_WAIT_SECONDS = 300.0
+
+
+def _code(err: Exception) -> str:
+    response = getattr(err, "response", None) or {}
+    return str(response.get("Error", {}).get("Code") or type(err).__name__)
+
+
+def cleanup(
+    client: Any,
+    *,
+    stacks: Sequence[str],
+    name: str,
+    before: dict[str, str | None],
+    out: TextIO,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Delete the change set; and a stack that did not exist before and that only the change set made. Every
+    call is guarded: one error is printed and the rest still runs (and the caller's own error stays the one
+    reported). A change set still CREATE_IN_PROGRESS refuses deletion (InvalidChangeSetStatus): wait, then retry."""
     for stack in stacks:
+        deadline = clock() + CLEANUP_WAIT_SECONDS
+        while True:
+            try:
+                client.delete_change_set(StackName=stack, ChangeSetName=name)
+                break
+            except Exception as err:
+                code = _code(err)
+                if code == "InvalidChangeSetStatus" and clock() < deadline:
+                    try:
+                        while client.describe_change_set(StackName=stack, ChangeSetName=name).get("Status") in {
+                            "CREATE_PENDING", "CREATE_IN_PROGRESS"} and clock() < deadline:  # fmt: skip
+                            sleep(POLL_SECONDS)
+                    except Exception as described:
+                        print(f"changeset: could not read change set {name} of {stack}: {_code(described)}",
+                              file=out)  # fmt: skip
+                        break
+                    continue
+                if "ChangeSetNotFound" not in code and "does not exist" not in str(err):
+                    print(f"changeset: could not delete change set {name} of {stack}: {code}: {err}", file=out)
+                break
+        if before.get(stack) is not None:
+            continue
         try:
-            client.delete_change_set(StackName=stack, ChangeSetName=name)
-        except Exception as err:  # gone already, or never made (an unchanged stack)
-            if "ChangeSetNotFound" not in type(err).__name__ and "does not exist" not in str(err):
-                print(f"changeset: could not delete change set {name} of {stack}: {err}", file=out)
-        if before.get(stack) is None and stack_status(client, stack) == "REVIEW_IN_PROGRESS":
-            client.delete_stack(StackName=stack)
-            print(f"changeset: deleted {stack}, which only the change set had created (REVIEW_IN_PROGRESS)", file=out)
+            if stack_status(client, stack) == "REVIEW_IN_PROGRESS":
+                client.delete_stack(StackName=stack)
+                print(f"changeset: deleted {stack}, which only the change set had created (REVIEW_IN_PROGRESS)",
+                      file=out)  # fmt: skip
+        except Exception as err:
+            print(f"changeset: could not clean up {stack}: {_code(err)}: {err}", file=out)

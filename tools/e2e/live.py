@@ -19,7 +19,8 @@ every named test exists, so a renamed test cannot leave a check pointing nowhere
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -113,15 +114,40 @@ def http_routes(items: Sequence[Mapping[str, Any]], routes: Sequence[tuple[str, 
                  ASSUMED_BY["routes"])  # fmt: skip
 
 
-def alarms_ok(cloudwatch: Any, stack: str) -> Check:
+# DescribeAlarms returns metric alarms only unless AlarmTypes names the others (botocore 1.44.8 cloudwatch model,
+# DescribeAlarmsInput AlarmTypes; read 2026-12-05). The app's alarms are metric and composite alarms.
+ALARM_TYPES = ["MetricAlarm", "CompositeAlarm"]
+ALARM_WAIT_SECONDS = 300.0  # alarms evaluate each period after the traffic; a short poll, not one read
+ALARM_POLL_SECONDS = 30.0
+
+
+def alarm_states(cloudwatch: Any, stack: str) -> list[tuple[str, str]]:
     states: list[tuple[str, str]] = []
-    for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=f"{stack} "):
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=f"{stack} ", AlarmTypes=ALARM_TYPES)
+    for page in pages:
         states += [(a["AlarmName"], a["StateValue"]) for a in page.get("MetricAlarms", [])]
         states += [(a["AlarmName"], a["StateValue"]) for a in page.get("CompositeAlarms", [])]
-    bad = [f"{name}: {state}" for name, state in states if state != "OK"]
-    if not states:
-        bad = [f"no alarm named {stack} ..."]
-    return Check(NAMES["alarms"], not bad, "; ".join(bad) or f"{len(states)} OK", ASSUMED_BY["alarms"])
+    return states
+
+
+def alarms_ok(
+    cloudwatch: Any,
+    stack: str,
+    *,
+    wait: float = 0.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Check:
+    """Every alarm of the stack OK, read again every ALARM_POLL_SECONDS for up to `wait` seconds."""
+    deadline = clock() + wait
+    while True:
+        states = alarm_states(cloudwatch, stack)
+        bad = [f"{name}: {state}" for name, state in states if state != "OK"]
+        if not states:
+            bad = [f"no alarm named {stack} ..."]
+        if not bad or clock() + ALARM_POLL_SECONDS > deadline:
+            return Check(NAMES["alarms"], not bad, "; ".join(bad) or f"{len(states)} OK", ASSUMED_BY["alarms"])
+        sleep(ALARM_POLL_SECONDS)
 
 
 def metrics_listed(missing: Sequence[tuple[str, Mapping[str, str], Any]]) -> Check:

@@ -89,7 +89,10 @@ def execute(
     out: TextIO,
     clock: Callable[[], float] = time.monotonic,
     cleanup_budget: float = CLEANUP_BUDGET_SECONDS,
+    before_cleanup: Callable[[], None] | None = None,
 ) -> Outcome:
+    """`before_cleanup`: what must read the stacks before they are deleted (the creation times); its failure is
+    one line, never a reason to skip the destroy."""
     results: list[PhaseResult] = []
     started = clock()
     interrupted = False
@@ -117,6 +120,14 @@ def execute(
         results += [PhaseResult(n, "skipped", error="KEEP=1") for n in CLEANUP]
         print(f"e2e: KEEP=1: the stacks stay. Destroy them with:\n  {steps.destroy_command()}", file=out, flush=True)
         return Outcome(results, interrupted=interrupted, kept=True)
+    if before_cleanup is not None:
+        try:
+            before_cleanup()
+        except KeyboardInterrupt:  # a Ctrl-C there skips the measurement, never the destroy
+            interrupted = True
+            print("e2e: interrupted before destroy; destroying", file=out, flush=True)
+        except Exception as err:  # the destroy matters more than a measurement
+            print(f"e2e: before destroy: {type(err).__name__}: {err}", file=out, flush=True)
     for name in CLEANUP:
         print(f"e2e: {name} ...", file=out, flush=True)
         try:

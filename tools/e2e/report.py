@@ -60,7 +60,9 @@ def build(
     left: list[str],
     destroy_command: str,
     simulated: bool = False,
+    resources: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`resources`: each stack's resources (logical id, type, physical id) as recorded before the destroy."""
     seconds = sum(p.seconds for p in outcome.phases)
     deploy = outcome.phase("deploy")
     return {
@@ -73,6 +75,7 @@ def build(
         "finished": finished,
         "ceiling_minutes": ceiling_minutes,
         "stacks": stacks,
+        "resources": dict(resources or {}),
         "verdict": "passed" if outcome.passed and not left else "failed",
         "interrupted": outcome.interrupted,
         "kept": outcome.kept,
