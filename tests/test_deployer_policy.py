@@ -7,6 +7,7 @@ from __future__ import annotations
 import fnmatch
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import yaml
 
 from config.limits import MANAGED_POLICY
 from tests.conftest import PipelineSynth, Synthesized
-from tests.support.iam_policy import Decision, Request, evaluate
+from tests.support.iam_policy import Decision, Request, evaluate, resolve, token_key
 from tools import deployer_policy as dp
 from tools.impact import _provider_index, _schemas_dir, read_assemblies
 
@@ -27,12 +28,15 @@ def _statements(files: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
 
 
 def _schema_permissions(rtype: str, region: str) -> set[str]:
-    """Read here, not through the tool: the create, update and delete handlers' permissions in cfn-lint's schema."""
+    """Read here, not through the tool: the create, update and delete handlers' permissions in cfn-lint's schema,
+    and its tagging permissions (stack tags reach every taggable resource)."""
     if rtype.startswith("Custom::") or rtype in dp.NO_PERMISSIONS:
         return set()
     digest = _provider_index(region)[rtype]
-    handlers = json.loads((_schemas_dir() / "resources" / f"{digest}.json").read_text()).get("handlers", {})
-    return {p for h in ("create", "update", "delete") for p in handlers.get(h, {}).get("permissions", [])}
+    schema = json.loads((_schemas_dir() / "resources" / f"{digest}.json").read_text())
+    handlers = schema.get("handlers", {})
+    tagging = set(schema.get("tagging", {}).get("permissions", []))
+    return {p for h in ("create", "update", "delete") for p in handlers.get(h, {}).get("permissions", [])} | tagging
 
 
 def _allowed(statements: list[dict[str, Any]], action: str, resource: str = "arn:aws:ec2:us-east-1:1:x/y") -> bool:
@@ -56,8 +60,8 @@ def test_every_handler_permission_of_every_synthesized_type_is_allowed(syntheses
     name, is allowed by the execution policies; each custom resource type's ServiceToken may be invoked."""
     for outdir in syntheses:
         assembly = read_assemblies(outdir)
-        regions = sorted(set(assembly.regions.values()) or {"us-east-1"})
-        files = dp.generate(tmp_path / outdir.name, assembly.templates, regions, qualifier=dp.DEFAULT_QUALIFIER)
+        regions = sorted(set(assembly.regions.values()) - {""} or {"us-east-1"})
+        files = dp.generate(tmp_path / outdir.name, assembly.templates, assembly.regions, qualifier=dp.DEFAULT_QUALIFIER)
         statements = _statements(files, "execution-policy-")
         for rtype in dp.template_types(assembly.templates):
             for region in regions:
@@ -70,12 +74,113 @@ def test_every_handler_permission_of_every_synthesized_type_is_allowed(syntheses
         assert len([n for n in files if n.startswith("execution-policy-")]) <= dp.MAX_ROLE_MANAGED_POLICIES
 
 
+# What the CloudFormation docs say each evaluation needs (see tools/deployer_policy.py's TEMPLATE_REFERENCES comment
+# for the sources, read 2026-12-05); written out here so the test does not read the tool's table.
+GET_AZS = ("ec2:DescribeAvailabilityZones", "ec2:DescribeAccountAttributes", "ec2:DescribeSubnets")
+ACCOUNT = "111111111111"
+
+
+def _requests(template: dict[str, Any], region: str) -> list[tuple[str, Request]]:
+    """(kind, request) for every intrinsic, SSM parameter type and dynamic reference in the template, with concrete
+    values (partition aws, the stack's region, ACCOUNT)."""
+    table = {token_key({"Ref": "AWS::Region"}): region, token_key({"Ref": "AWS::AccountId"}): ACCOUNT}
+    found: list[tuple[str, Request]] = []
+
+    def ssm(name: str) -> Request:
+        name = name.rsplit(":", 1)[0] if name.rsplit(":", 1)[-1].isdigit() else name
+        return Request("ssm:GetParameters", f"arn:aws:ssm:{region}:{ACCOUNT}:parameter{name}")
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            for kind, ref in re.findall(r"\{\{resolve:(ssm|ssm-secure|secretsmanager):([^}]+)\}\}", value):
+                if kind == "secretsmanager":
+                    arn = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{ref.split(':')[0]}-AbCdEf"
+                    found.append(("secretsmanager", Request("secretsmanager:GetSecretValue", arn)))
+                else:
+                    found.append(("resolve:ssm", ssm(ref)))
+            if value.startswith("resolve:ssm:"):
+                found.append(("ImageId resolve:ssm", ssm(value.removeprefix("resolve:ssm:"))))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, dict):
+            if "Fn::GetAZs" in value:
+                found.extend(("Fn::GetAZs", Request(a, "*")) for a in GET_AZS)
+            if "Fn::GetStackOutput" in value:
+                arg = value["Fn::GetStackOutput"]
+                if "RoleArn" in arg:
+                    found.append(("GetStackOutput RoleArn", Request("sts:AssumeRole", resolve(arg["RoleArn"], table))))
+                else:
+                    where = resolve(arg.get("Region", region), table)
+                    arn = f"arn:aws:cloudformation:{where}:{ACCOUNT}:stack/{arg['StackName']}/0c1d-2e3f"
+                    found.append(("GetStackOutput", Request("cloudformation:DescribeStacks", arn)))
+            for v in value.values():
+                walk(v)
+
+    walk({k: v for k, v in template.items() if k != "Parameters"})
+    for parameter in template.get("Parameters", {}).values():
+        if parameter["Type"].startswith("AWS::SSM::Parameter::Value<"):
+            found.append(("SSM parameter type", ssm(parameter["Default"])))
+    return found
+
+
+def test_every_template_reference_is_allowed_to_the_execution_role(syntheses: list[Path], tmp_path: Path) -> None:
+    """Class test: in every shared synthesis (the app's, the consumer variant, the walkthrough's, both pipelines with
+    their stages and consumer stages), each Fn::GetStackOutput (DescribeStacks on the referenced stack, or AssumeRole
+    on its RoleArn), Fn::GetAZs, SSM parameter type and dynamic reference is allowed by the execution policies, on
+    that stack or role and not on another; and each Fn:: the templates use is one the tool knows."""
+    kinds: set[str] = set()
+    for outdir in syntheses:
+        assembly = read_assemblies(outdir)
+        files = dp.generate(tmp_path / outdir.name, assembly.templates, assembly.regions, qualifier="hnb659fds")
+        statements = _statements(files, "execution-policy-")
+        for stack, template in assembly.templates.items():
+            region = assembly.regions.get(stack) or "us-east-1"
+            for kind, request in _requests(dict(template), region):
+                kinds.add(kind)
+                assert evaluate(statements, request) == Decision.ALLOW, (outdir.name, stack, kind, request)
+                if "EksLatticeGateway" in request.resource:  # named by the app: not granted beyond it
+                    other = Request(request.action, request.resource.replace("EksLatticeGateway", "Other"))
+                    assert evaluate(statements, other) != Decision.ALLOW, (outdir.name, stack, kind, other)
+            used = set(re.findall(r'"(Fn::[A-Za-z]+)"', json.dumps(template)))
+            assert used <= dp.NO_CALL_INTRINSICS | dp.TEMPLATE_REFERENCES, (stack, used)
+    # The syntheses hold every kind this app uses today, so the walk above cannot pass by finding nothing.
+    assert {"GetStackOutput", "GetStackOutput RoleArn", "Fn::GetAZs", "SSM parameter type"} <= kinds, kinds
+    assert "ImageId resolve:ssm" in kinds, kinds
+
+
+def test_dynamic_references_and_unknown_intrinsics(tmp_path: Path) -> None:
+    template = {
+        "Resources": {
+            "A": {
+                "Type": "AWS::Logs::LogGroup",  # its handlers call no ssm or secretsmanager action
+                "Properties": {
+                    "LogGroupName": "{{resolve:secretsmanager:EksLatticeGateway-token:SecretString:k}}",
+                    "LogGroupClass": "{{resolve:ssm:/EksLatticeGateway/x:3}} {{resolve:ssm-secure:/EksLatticeGateway/y}}",
+                },
+            }
+        }
+    }
+    files = dp.generate(tmp_path, {"S": template}, {"S": "eu-west-1"}, qualifier="q")
+    statements = _statements(files, "execution-policy-")
+    for kind, request in _requests(template, "eu-west-1"):
+        assert evaluate(statements, request) == Decision.ALLOW, (kind, request)
+        other = Request(request.action, request.resource.replace("EksLatticeGateway", "Other"))
+        assert evaluate(statements, other) != Decision.ALLOW, (kind, other)
+    assert len(_requests(template, "eu-west-1")) == 3
+    template["Resources"]["A"]["Properties"]["Value"] = {"Fn::ImportValue": "x"}
+    with pytest.raises(dp.PolicyError, match=r"S: Fn::ImportValue: no entry"):
+        dp.generate(tmp_path, {"S": template}, {"S": "eu-west-1"}, qualifier="q")
+
+
 def test_the_handler_permissions_come_from_the_registry_schema() -> None:
     # AWS::EKS::Nodegroup's create handler lists eks:CreateNodegroup and iam:PassRole (cfn-lint's schema).
     actions = dp.handler_permissions("AWS::EKS::Nodegroup")
     assert {"eks:CreateNodegroup", "eks:DeleteNodegroup", "eks:UpdateNodegroupConfig", "iam:PassRole"} <= actions
     assert dp.handler_permissions("Custom::LatticeDnsRecord") == {"lambda:InvokeFunction"}
     assert dp.handler_permissions("AWS::CDK::Metadata") == frozenset()
+    # Its schema's tagging.permissions: eks:TagResource and eks:UntagResource.
+    assert {"eks:TagResource", "eks:UntagResource"} <= actions
 
 
 def test_a_type_without_a_schema_is_refused_by_name(tmp_path: Path) -> None:
