@@ -61,7 +61,9 @@ def test_every_handler_permission_of_every_synthesized_type_is_allowed(syntheses
     for outdir in syntheses:
         assembly = read_assemblies(outdir)
         regions = sorted(set(assembly.regions.values()) - {""} or {"us-east-1"})
-        files = dp.generate(tmp_path / outdir.name, assembly.templates, assembly.regions, qualifier=dp.DEFAULT_QUALIFIER)
+        files = dp.generate(
+            tmp_path / outdir.name, assembly.templates, assembly.regions, qualifier=dp.DEFAULT_QUALIFIER
+        )
         statements = _statements(files, "execution-policy-")
         for rtype in dp.template_types(assembly.templates):
             for region in regions:
@@ -150,13 +152,14 @@ def test_every_template_reference_is_allowed_to_the_execution_role(syntheses: li
 
 
 def test_dynamic_references_and_unknown_intrinsics(tmp_path: Path) -> None:
-    template = {
+    template: dict[str, Any] = {
         "Resources": {
             "A": {
                 "Type": "AWS::Logs::LogGroup",  # its handlers call no ssm or secretsmanager action
                 "Properties": {
                     "LogGroupName": "{{resolve:secretsmanager:EksLatticeGateway-token:SecretString:k}}",
-                    "LogGroupClass": "{{resolve:ssm:/EksLatticeGateway/x:3}} {{resolve:ssm-secure:/EksLatticeGateway/y}}",
+                    "LogGroupClass": "{{resolve:ssm:/EksLatticeGateway/x:3}}"
+                    " {{resolve:ssm-secure:/EksLatticeGateway/y}}",
                 },
             }
         }

@@ -93,10 +93,11 @@ OWN_CREDENTIALS = {
 # - Fn::GetAZs: ec2:DescribeAvailabilityZones and ec2:DescribeAccountAttributes, and ec2:DescribeSubnets for
 #   EC2-VPC (its "IAM permissions" section,
 #   https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getavailabilityzones.html).
-# - SSM parameter types (AWS::SSM::Parameter::Value<...>) and ssm dynamic references: ssm:GetParameters ("CreateChangeSet
-#   uses this to evaluate any SSM parameters (like `CdkBootstrapVersion`)": the pinned CLI's bootstrap template,
-#   node_modules/aws-cdk/lib/api/bootstrap/bootstrap-template.yaml, aws-cdk 2.1148.1, the deploy role's ReadVersion
-#   statement). The same for a launch template's `resolve:ssm:` ImageId, which EC2 resolves for the caller.
+# - SSM parameter types (AWS::SSM::Parameter::Value<...>) and ssm dynamic references: ssm:GetParameters
+#   ("CreateChangeSet uses this to evaluate any SSM parameters (like `CdkBootstrapVersion`)": the pinned CLI's
+#   bootstrap template, node_modules/aws-cdk/lib/api/bootstrap/bootstrap-template.yaml, aws-cdk 2.1148.1, the
+#   deploy role's ReadVersion statement). The same for a launch template's `resolve:ssm:` ImageId, which EC2
+#   resolves for the caller.
 # - secretsmanager dynamic references: secretsmanager:GetSecretValue, the API that returns a secret's value
 #   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html; that
 #   page's permission list was not in the stored copy: unverified, so granted). None of this app's templates has one.
@@ -166,7 +167,7 @@ def _secret_arn(reference: str, region: str) -> str:
     if reference.startswith("arn:"):
         return ":".join(reference.split(":")[:7])
     # A secret's ARN is its name, '-' and six random characters (Secrets Manager's ARN format).
-    return f"arn:*:secretsmanager:{region}:*:secret:{reference.split(':')[0]}-??????"
+    return f"arn:*:secretsmanager:{region}:*:secret:{reference.split(':', maxsplit=1)[0]}-??????"
 
 
 def template_references(stack: str, template: Mapping[str, Any], region: str) -> set[tuple[str, str]]:
@@ -219,7 +220,9 @@ def _stack_output(stack: str, arg: Mapping[str, Any], region: str) -> tuple[str,
     return ("cloudformation:DescribeStacks", f"arn:*:cloudformation:{where}:*:stack/{name}/*")
 
 
-def reference_statements(templates: Mapping[str, Mapping[str, Any]], regions: Mapping[str, str]) -> list[dict[str, Any]]:
+def reference_statements(
+    templates: Mapping[str, Mapping[str, Any]], regions: Mapping[str, str]
+) -> list[dict[str, Any]]:
     """One Allow statement per action, on the resources the templates reference."""
     by_action: dict[str, set[str]] = {}
     for stack, template in templates.items():
