@@ -40,7 +40,21 @@ def _schema_permissions(rtype: str, region: str) -> set[str]:
 
 
 def _allowed(statements: list[dict[str, Any]], action: str, resource: str = "arn:aws:ec2:us-east-1:1:x/y") -> bool:
-    return evaluate(statements, Request(action=action, resource=resource)) == Decision.ALLOW
+    context = {"iam:PolicyARN": "arn:aws:iam::111111111111:policy/EksLatticeGateway-Gateway-ControllerPolicy-AB12"}
+    return evaluate(statements, Request(action=action, resource=resource, context=context)) == Decision.ALLOW
+
+
+def _app_iam_resource(action: str) -> str:
+    """An IAM resource of this app that `action` acts on, named as CloudFormation names one (stack name first)."""
+    if not action.startswith("iam:"):
+        return "arn:aws:ec2:us-east-1:1:x/y"
+    if "ServiceLinkedRole" in action:
+        return "arn:aws:iam::111111111111:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS"
+    if "InstanceProfile" in action and "Role" not in action:
+        return "arn:aws:iam::111111111111:instance-profile/EksLatticeGateway-Platform-ClientHostProfile-AB12"
+    if "Policy" in action and "Role" not in action:
+        return "arn:aws:iam::111111111111:policy/EksLatticeGateway-Gateway-ControllerPolicy-AB12"
+    return "arn:aws:iam::111111111111:role/EksLatticeGateway-Platform-ClusterRole-AB12"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +82,9 @@ def test_every_handler_permission_of_every_synthesized_type_is_allowed(syntheses
         for rtype in dp.template_types(assembly.templates):
             for region in regions:
                 for action in _schema_permissions(rtype, region):
-                    assert _allowed(statements, action), (outdir.name, rtype, action)
+                    if re.match(r"iam:\w*(User|Group)", action):
+                        continue  # dropped: no template has an IAM user or group (generate refuses one)
+                    assert _allowed(statements, action, _app_iam_resource(action)), (outdir.name, rtype, action)
             if rtype.startswith("Custom::"):
                 assert _allowed(statements, "lambda:InvokeFunction"), rtype
         for name, document in files.items():
@@ -174,6 +190,70 @@ def test_dynamic_references_and_unknown_intrinsics(tmp_path: Path) -> None:
     template["Resources"]["A"]["Properties"]["Value"] = {"Fn::ImportValue": "x"}
     with pytest.raises(dp.PolicyError, match=r"S: Fn::ImportValue: no entry"):
         dp.generate(tmp_path, {"S": template}, {"S": "eu-west-1"}, qualifier="q")
+
+
+# Privilege escalation through IAM (the actions that let a principal give itself or a role it controls more power).
+ESCALATION = (
+    "iam:CreateRole", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:PassRole", "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion", "iam:UpdateAssumeRolePolicy", "iam:DeleteRolePermissionsBoundary",
+    "iam:PutRolePermissionsBoundary", "iam:CreatePolicy", "iam:AddRoleToInstanceProfile", "iam:CreateInstanceProfile",
+    "iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
+    "iam:AttachUserPolicy", "iam:PutUserPolicy", "iam:AttachGroupPolicy", "iam:PutGroupPolicy", "iam:AddUserToGroup",
+)  # fmt: skip
+OUTSIDE = (
+    "arn:aws:iam::111111111111:role/Admin",
+    "arn:aws:iam::111111111111:role/cdk-hnb659fds-cfn-exec-role-111111111111-us-east-1",
+    "arn:aws:iam::111111111111:policy/Other",
+    "arn:aws:iam::111111111111:instance-profile/Other",
+    "arn:aws:iam::111111111111:user/alice",
+    "arn:aws:iam::111111111111:group/admins",
+)
+
+
+def _role_names(templates: dict[str, Any]) -> set[str]:
+    return {
+        str(r["Properties"]["RoleName"])
+        for t in templates.values()
+        for r in t.get("Resources", {}).values()
+        if r["Type"] == "AWS::IAM::Role" and "RoleName" in r.get("Properties", {})
+    }
+
+
+def test_iam_escalation_is_denied_outside_the_apps_names(syntheses: list[Path], tmp_path: Path) -> None:
+    """Class test: with every shared synthesis's execution policies, each privilege-escalation action is denied on
+    roles, policies, instance profiles, users and groups outside this app's names; AdministratorAccess cannot be
+    attached even to the app's roles; every explicit RoleName the templates set is inside the scope."""
+    admin = {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}
+    names: set[str] = set()
+    for outdir in syntheses:
+        assembly = read_assemblies(outdir)
+        files = dp.generate(tmp_path / outdir.name, assembly.templates, assembly.regions, qualifier="hnb659fds")
+        statements = _statements(files, "execution-policy-")
+        for action in ESCALATION:
+            for resource in OUTSIDE:
+                request = Request(action=action, resource=resource, context=admin)
+                assert evaluate(statements, request) != Decision.ALLOW, (outdir.name, action, resource)
+        app_role = "arn:aws:iam::111111111111:role/EksLatticeGateway-Platform-ClusterRole-AB12"
+        assert evaluate(statements, Request("iam:AttachRolePolicy", app_role, admin)) != Decision.ALLOW
+        assert _allowed(statements, "iam:CreateRole", app_role) and _allowed(statements, "iam:PassRole", app_role)
+        for policy in dp.attached_aws_managed_policies(assembly.templates):
+            context = {"iam:PolicyARN": policy.replace("arn:*", "arn:aws")}
+            assert evaluate(statements, Request("iam:AttachRolePolicy", app_role, context)) == Decision.ALLOW
+        names |= _role_names(dict(assembly.templates))
+        actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+        assert "iam:CreateRole" in actions and not [a for a in actions if re.match(r"iam:\w*(User|Group)", a)]
+    assert names, "no explicit RoleName in any synthesis: the check below would pass by finding nothing"
+    for name in names:
+        assert fnmatch.fnmatchcase(name, dp.IAM_NAME_PATTERN), name
+
+
+def test_an_iam_user_or_group_is_refused(tmp_path: Path) -> None:
+    for resource in (
+        {"Type": "AWS::IAM::User"},
+        {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": "p", "Groups": ["g"], "PolicyDocument": {}}},
+    ):
+        with pytest.raises(dp.PolicyError, match=r"S/X: IAM users or groups"):
+            dp.generate(tmp_path, {"S": {"Resources": {"X": resource}}}, ["us-east-1"], qualifier="q")
 
 
 def test_the_handler_permissions_come_from_the_registry_schema() -> None:
