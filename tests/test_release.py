@@ -77,3 +77,25 @@ def test_the_licence_is_apache_2() -> None:
     assert text.lstrip().startswith("Apache License")
     assert "Version 2.0, January 2004" in text
     assert "END OF TERMS AND CONDITIONS" in text
+
+
+def _bullets(text: str) -> list[str]:
+    return [b.replace("\n", " ") for b in re.split(r"\n(?=- )", text)]
+
+
+def test_every_readme_upgrade_workaround_is_in_the_changelogs_upgrade_notes() -> None:
+    """Class test: each README bullet about upgrading a deployment made before a change (a step a plain deploy
+    cannot take, [BLOCKING] in make impact) names its remedy's command, and the CHANGELOG's upgrade notes carry the
+    same command, so the version that introduced it says what to do."""
+    readme = (ROOT / "README.md").read_text()
+    notes = " ".join(
+        m.group(1).replace("\n", " ")
+        for m in re.finditer(r"### Upgrade notes\n(.*?)(?=\n## |\Z)", (ROOT / "CHANGELOG.md").read_text(), re.S)
+    )
+    upgrades = [b for b in _bullets(readme) if re.search(r"deployment made (when|before)", b)]
+    assert len(upgrades) >= 3, upgrades  # access entries, route names, per-object manifests
+    for bullet in upgrades:
+        remedies = [r for r in re.findall(r"`([^`]+)`", bullet) if r.startswith(("make destroy", "make deploy"))]
+        assert remedies, bullet[:120]
+        for remedy in remedies:
+            assert remedy in notes, (remedy, bullet[:120])
