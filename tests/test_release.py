@@ -99,3 +99,18 @@ def test_every_readme_upgrade_workaround_is_in_the_changelogs_upgrade_notes() ->
         assert remedies, bullet[:120]
         for remedy in remedies:
             assert remedy in notes, (remedy, bullet[:120])
+
+
+def test_every_file_the_synthesis_reads_makes_cdk_out_stale() -> None:
+    """Class test: each repository file the app's code reads by path (config/, constructs/, stacks/, app.py:
+    `ROOT / "x"` or `Path(__file__)...parent / "x"`) is one of tools/synth.py's SOURCES, so `make` tools that reuse
+    cdk.out (deployer-policy, cost, impact) see its change; VERSION is the instance that was missing."""
+    from tools.synth import SOURCES
+
+    read: set[str] = set()
+    for path in [ROOT / "app.py", *(p for d in ("config", "constructs", "stacks") for p in (ROOT / d).rglob("*.py"))]:
+        for match in re.finditer(r'(?:\bROOT|\.parent)\s*/\s*"([^"/]+)', path.read_text()):
+            read.add(match.group(1))
+    read = {name for name in read if (ROOT / name).exists()}
+    assert "VERSION" in read and "package.json" in read, read
+    assert read <= set(SOURCES), read - set(SOURCES)
