@@ -334,3 +334,38 @@ def test_main_writes_the_files_and_prints_the_bootstrap_command(synth: Synthesiz
         json.loads((tmp_path / name).read_text())
     assert "--cloudformation-execution-policies" in out.getvalue()
     assert fnmatch.fnmatch(out.getvalue(), "*execution-policy-1.json (* of 6144 characters)*")
+
+
+def test_the_policy_names_carry_the_stacks_partition_and_region() -> None:
+    names = ["execution-policy-1.json"]
+    assert dp.policy_arns(names, {"S": "cn-north-1"}) == [
+        "arn:aws-cn:iam::<account>:policy/eks-lattice-gateway-cn-north-1-execution-policy-1"
+    ]
+    assert dp.policy_arns(names, {"S": "us-gov-west-1"})[0].startswith("arn:aws-us-gov:iam::")
+    assert dp.policy_arns(names, {"A": "eu-west-1", "B": "us-east-1"}) == [
+        "arn:aws:iam::<account>:policy/eks-lattice-gateway-<region>-execution-policy-1"
+    ]
+    assert dp.policy_arns(names, {"A": "eu-west-1", "B": "cn-north-1"})[0].startswith("arn:<partition>:")
+
+
+def test_the_qualifier_comes_from_the_assemblys_bootstrap_roles(synth: Synthesized, tmp_path: Path) -> None:
+    """A qualifier the app was synthesized with (cdk.json's @aws-cdk/core:bootstrapQualifier) is in manifest.json's
+    role ARNs: the deployer's policy assumes those roles, not the default qualifier's."""
+    import shutil
+
+    copy = tmp_path / "assembly"
+    shutil.copytree(synth.outdir, copy)
+    manifest = copy / "manifest.json"
+    assert dp.qualifier_of(copy) == "hnb659fds"
+    manifest.write_text(manifest.read_text().replace("cdk-hnb659fds-", "cdk-custom42-"))
+    assert dp.qualifier_of(copy) == "custom42"
+    out = tmp_path / "out"
+    assert dp.main(["--assembly", str(copy), "--out", str(out)], out=io.StringIO()) == 0
+    statements = json.loads((out / "deployer-policy.json").read_text())["Statement"]
+    role = "arn:aws:iam::111111111111:role/cdk-custom42-deploy-role-111111111111-us-east-1"
+    assert _allowed(statements, "sts:AssumeRole", role)
+    assert not _allowed(statements, "sts:AssumeRole", role.replace("custom42", "hnb659fds"))
+    assert (
+        "cloudformation:DescribeEvents"
+        in json.loads((out / "bootstrap-policy.json").read_text())["Statement"][0]["Action"]
+    )

@@ -259,3 +259,14 @@ def test_the_replica_catches_json_quotes_lost_in_makes_shell(tmp_path: Path) -> 
         ["make", "-s", "-f", str(makefile), "argv", value], check=False, capture_output=True, text=True
     )
     assert _context_pairs(json.loads(run.stdout)) == [("clusterAdminRoleArns", "[arn:x]")]  # not JSON any more
+
+
+def test_every_tool_that_takes_context_gets_cdk_args() -> None:
+    """Class test: a Makefile recipe that runs a tool taking `-c/--context` (it synthesizes the app) passes
+    $(CDK_ARGS), so `make <target> CDK_ARGS="-c key=value"` describes that configuration; deployer-policy did not."""
+    recipes = re.findall(r"^\t.*?tools/(\w+)\.py(.*)$", (ROOT / "Makefile").read_text(), re.M)
+    takes = {t for t, _ in recipes if '"--context"' in (ROOT / "tools" / f"{t}.py").read_text()}
+    assert {"impact", "deployer_policy"} <= takes, takes
+    for tool, rest in recipes:
+        if tool in takes:
+            assert "$(CDK_ARGS)" in rest, tool

@@ -48,7 +48,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config.limits import MANAGED_POLICY, size  # noqa: E402
-from tools.impact import _provider_index, _schemas_dir, read_assemblies  # noqa: E402
+from tools.impact import (  # noqa: E402
+    QUALIFIER_KEY,
+    ImpactError,
+    _provider_index,
+    _schemas_dir,
+    parse_context,
+    partition_of,
+    read_assemblies,
+    synthesize_in_tmp,
+)
+from tools.synth import cdk_json_context  # noqa: E402
 
 # The registry handlers a deploy and a destroy run (list serves `cloudformation list-resources` only).
 HANDLERS = ("create", "update", "delete", "read")
@@ -67,10 +77,14 @@ STACK_PREFIX = "EksLatticeGateway"
 BOOTSTRAP_ROLES = ("deploy", "file-publishing", "image-publishing", "lookup")
 # What the CLI calls on the CDKToolkit stack when it bootstraps, with the caller's own credentials (the CLI's
 # CloudFormation deployment: a change set, then waiting on it).
+# DescribeEvents: the pinned CLI 2.1148.1 wraps it in its CloudFormation client (node_modules/aws-cdk/lib/index.js,
+# describeEvents; an operation of botocore's cloudformation model too); its call site was not found: granted,
+# unverified.
 BOOTSTRAP_CLOUDFORMATION = (
     "cloudformation:CreateChangeSet",
     "cloudformation:DeleteChangeSet",
     "cloudformation:DescribeChangeSet",
+    "cloudformation:DescribeEvents",
     "cloudformation:DescribeStackEvents",
     "cloudformation:DescribeStacks",
     "cloudformation:ExecuteChangeSet",
@@ -420,27 +434,62 @@ def generate(
     return files
 
 
+def policy_arns(names: Iterable[str], regions: Mapping[str, str]) -> list[str]:
+    """The managed policies' ARNs to create from the execution-policy files: the stacks' partition (not always
+    aws), and the region in the name, since IAM names are account-wide and each region's synthesis differs."""
+    where = sorted(set(regions.values()) - {""})
+    partitions = {partition_of(r) for r in where}
+    partition = partitions.pop() if len(partitions) == 1 else "<partition>"
+    region = where[0] if len(where) == 1 else "<region>"
+    return [
+        f"arn:{partition}:iam::<account>:policy/eks-lattice-gateway-{region}-{n.removesuffix('.json')}" for n in names
+    ]
+
+
+def _read(outdir: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    assembly = read_assemblies(outdir)
+    return dict(assembly.templates), dict(assembly.regions)
+
+
+def qualifier_of(outdir: Path) -> str | None:
+    """The qualifier of the bootstrap roles the assembly's stacks deploy with (manifest.json's role ARNs)."""
+    manifest = outdir / "manifest.json"
+    found = re.search(r"role/cdk-([a-z0-9]+)-deploy-role-", manifest.read_text()) if manifest.exists() else None
+    return found.group(1) if found else None
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     parser = argparse.ArgumentParser(prog="deployer-policy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--assembly", type=Path, help="a synthesized cloud assembly (default: cdk.out, synthesized)")
     parser.add_argument("--out", type=Path, default=ROOT / "deployer-policy", help="folder for the JSON files")
-    parser.add_argument("--qualifier", default=DEFAULT_QUALIFIER, help="the bootstrap qualifier (cdk bootstrap's)")
+    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="as with cdk")
+    parser.add_argument(
+        "--qualifier", help=f"the bootstrap qualifier (default: the assembly's roles, else {QUALIFIER_KEY}, else cdk's)"
+    )
     args = parser.parse_args(argv)
     try:
+        context = parse_context(args.context)
         if args.assembly:
-            assembly = read_assemblies(args.assembly)
+            templates, regions = _read(args.assembly)
+            found = qualifier_of(args.assembly)
+        elif context:  # make deployer-policy CDK_ARGS="-c key=value": this configuration, synthesized now
+            synthesized = synthesize_in_tmp(context)
+            templates, regions, found = dict(synthesized.templates), dict(synthesized.regions), None
         else:
             from tools.synth import load  # noqa: PLC0415 - jsii starts on import
 
-            assembly = read_assemblies(load(emit=lambda m: print(m, file=err)).outdir)
-        files = generate(args.out, assembly.templates, assembly.regions, qualifier=args.qualifier)
-    except PolicyError as e:
+            outdir = load(emit=lambda m: print(m, file=err)).outdir
+            templates, regions = _read(outdir)
+            found = qualifier_of(outdir)
+        qualifier = args.qualifier or found or str({**cdk_json_context(), **context}.get(QUALIFIER_KEY) or "")
+        files = generate(args.out, templates, regions, qualifier=qualifier or DEFAULT_QUALIFIER)
+    except (PolicyError, ImpactError) as e:
         print(f"deployer-policy: {e}", file=err)
         return 2
     names = sorted(n for n in files if n.startswith("execution-policy-"))
     for name, document in files.items():
         print(f"wrote {args.out / name} ({_size(document)} of {MANAGED_POLICY.limit} characters)", file=out)
-    arns = ",".join(f"arn:aws:iam::<account>:policy/eks-lattice-gateway-{n.removesuffix('.json')}" for n in names)
+    arns = ",".join(policy_arns(names, regions))
     print(
         "Create one managed policy per execution-policy file, then bootstrap with them (not AdministratorAccess):\n"
         f"  make bootstrap CDK_ARGS='--cloudformation-execution-policies {arns}'\n"
