@@ -285,8 +285,18 @@ def template_types(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, set[
     return found
 
 
+# An IAM action is `<service prefix>:<name>`, the name letters and digits (IAM User Guide, "IAM JSON policy elements:
+# Action", and every action of the Service Authorization Reference). Some schemas list other strings: the
+# AWS::Logs::LogGroup schema's `s3:REST.PUT.OBJECT` (cfn-lint's copy, read 2026-12-05) is an S3 log operation name,
+# not an action, and IAM would refuse the policy. botocore's models are no action list to check against instead: they
+# name API operations, and IAM actions differ from them (iam:PassRole has no operation, lambda:InvokeFunction is
+# Invoke), so the check is this grammar.
+IAM_ACTION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9]+\*?")
+
+
 def execution_actions(types: Iterable[str], regions: Iterable[str] = ("us-east-1",)) -> list[str]:
-    return sorted({a for t in types for r in regions for a in handler_permissions(t, r)})
+    found = {a for t in types for r in regions for a in handler_permissions(t, r)}
+    return sorted(a for a in found if IAM_ACTION.fullmatch(a))
 
 
 def _document(statements: list[dict[str, Any]]) -> dict[str, Any]:
