@@ -103,7 +103,7 @@ def test_every_readme_upgrade_workaround_is_in_the_changelogs_upgrade_notes() ->
 
 def test_every_file_the_synthesis_reads_makes_cdk_out_stale() -> None:
     """Class test: each repository file the app's code reads by path (config/, constructs/, stacks/, app.py:
-    `ROOT / "x"` or `Path(__file__)...parent / "x"`) is one of tools/synth.py's SOURCES, so `make` tools that reuse
+    a path joined to ROOT or to Path(__file__)'s parents) is one of tools/synth.py's SOURCES, so `make` tools that reuse
     cdk.out (deployer-policy, cost, impact) see its change; VERSION is the instance that was missing."""
     from tools.synth import SOURCES
 
