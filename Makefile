@@ -135,7 +135,7 @@ dashboard: setup ## Print the CloudWatch dashboard URL of the current configurat
 	$(BIN)/python tools/dashboard.py $(ARGS)
 
 deployer-policy: setup ## IAM policies (execution role, deployer, bootstrap) from cdk.out or a fresh synth -> deployer-policy/*.json
-	$(BIN)/python tools/deployer_policy.py $(ARGS)
+	$(BIN)/python tools/deployer_policy.py $(CDK_ARGS) $(ARGS)
 
 cost: setup ## Monthly cost of what is synthesized (ARGS="--region us-east-1 --gb 500 --json")
 	$(BIN)/python tools/cost.py $(ARGS)

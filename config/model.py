@@ -1126,19 +1126,26 @@ class AppConfig(_Model):
     node_instance_type: InstanceType = "t3.medium"
     """Graviton types (t4g, m7g ...) get the ARM64 AMI; set in the node launch template, so a change is a rolling
     update, except between x86 and Graviton (see make impact)"""
-    # EKS node group names: 1-63 characters, a letter or digit first, then letters, digits, '-' and '_' (EKS
-    # console rule, as https://pub.dev/documentation/pulumi_aws/latest/eks/NodeGroup/nodeGroupName.html states it;
-    # cfn-lint's AWS::EKS::Nodegroup schema: NodegroupName minLength 1, create-only; read 2026-12-05).
+    # EKS node group names (read 2026-12-05). What a source states: cfn-lint's AWS::EKS::Nodegroup schema gives
+    # NodegroupName minLength 1 and create-only; botocore's eks CreateNodegroup (API 2017-11-01) leaves
+    # nodegroupName an unconstrained string. EKS labels each node eks.amazonaws.com/nodegroup=<name> (the kubelet
+    # --node-labels of EKS-launched nodes, as public node bootstrap arguments show), so the name must be a
+    # Kubernetes label value: at most 63 characters, alphanumerics, '-', '_' and '.', beginning AND ending with an
+    # alphanumeric (kubernetes/apimachinery pkg/util/validation/validation.go, IsValidLabelValue). Leaving out '.'
+    # (the EKS console's own rule) is this app's design choice.
     node_group_name: Annotated[
         str,
         Matches(
-            r"[0-9A-Za-z][A-Za-z0-9\-_]{0,62}",
-            "{input!r} is not a valid EKS node group name (letters, digits, '-' and '_', 1-63, alphanumeric first)",
+            r"[0-9A-Za-z]([A-Za-z0-9\-_]{0,61}[0-9A-Za-z])?",
+            "{input!r} is not a valid EKS node group name (letters, digits, '-' and '_', 1-63, alphanumeric first"
+            " and last: it is the node label eks.amazonaws.com/nodegroup's value)",
             max_length=63,
         ),
     ] = "ng-1"
-    """the managed node group's name; a new name replaces the node group (the new one first): set one with a change
-    that replaces it, such as x86 to Graviton (see make impact)"""
+    """the managed node group's name; a new name replaces the node group: `make deploy ALLOW_REPLACEMENT=1` (make
+    impact marks it [STATEFUL]); the new group is created first, then EKS drains every node of the old one at once
+    (no PodDisruptionBudget here). Set one with a change that replaces it, such as x86 to Graviton (see make
+    impact)"""
     node_desired_size: Annotated[int, Between(1, 100)] = 2
     """the managed node group's size; within nodeMinSize..nodeMaxSize"""
     node_min_size: Annotated[int, Between(1, 100)] = 1

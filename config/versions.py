@@ -19,8 +19,10 @@ class EksVersion:
     kubectl_layer_module: str  # Python module of aws-cdk.lambda-layer-kubectl-vNN (pinned in requirements.txt)
 
 
-# EKS support calendar (SPEC §2, checked Nov 2026). 1.31 left extended support on 2026-11-26 and has no
-# entry: the app refuses it like any unknown version.
+# EKS support calendar (SPEC §2, checked Nov 2026): the EKS User Guide's release calendar, "Understand the Kubernetes
+# version lifecycle on EKS", https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html (standard
+# support 14 months, then 12 months of extended support; read 2026-12-05). 1.31 left extended support on
+# 2026-11-26 and has no entry: the app refuses it like any unknown version.
 EKS_VERSIONS: dict[str, EksVersion] = {
     v.version: v
     for v in (

@@ -123,6 +123,8 @@ BAD_INPUTS: list[tuple[dict[str, Any], str]] = [
     ({"nodeInstanceType": "t3medium"}, "nodeInstanceType: 't3medium' is not an EC2 instance type"),
     ({"clusterName": "eks demo"}, "clusterName: 'eks demo' is not a valid EKS cluster name"),
     ({"nodeGroupName": "-ng"}, "nodeGroupName: '-ng' is not a valid EKS node group name"),
+    ({"nodeGroupName": "ng-"}, "nodeGroupName: 'ng-' is not a valid EKS node group name"),
+    ({"nodeGroupName": "ng_"}, "nodeGroupName: 'ng_' is not a valid EKS node group name"),
     ({"nodeGroupName": "n" * 64}, "nodeGroupName: '" + "n" * 64 + "' is not a valid EKS node group name"),
     ({"serviceNetworkName": "Demo_SN"}, "serviceNetworkName: 'Demo_SN' is not a valid Lattice service network name"),
     ({"serviceNetworkName": "sn-demo"}, "serviceNetworkName: 'sn-demo' is not a valid Lattice"),

@@ -157,7 +157,8 @@ def test_make_destroy_hands_stage_stacks_and_cdk_args_to_the_tool() -> None:
 # -------------------------------------------------------------------------- every form the README documents
 
 # `make deploy|destroy|diff` with its variables, as written in the README (inline code or a code block).
-_FORM = re.compile(r"make (deploy|destroy|diff)((?:[ \t]+[A-Z_]+=(?:\"[^\"]*\"|'[^']*'|[^\s`]+))*)")
+# A double-quoted value may hold backslash-escaped quotes (CDK_ARGS="-c 'key=[\"...\"]'", tests/test_makefile.py).
+_FORM = re.compile(r"make (deploy|destroy|diff)((?:[ \t]+[A-Z_]+=(?:\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s`]+))*)")
 # The README's placeholders, as the two-stage fixture has them.
 _PLACEHOLDERS = {"<stage>": "dev", "<name>": "team-b"}
 

@@ -190,8 +190,11 @@ ROWS = [
         "node instance type, x86 to Graviton (`t4g.medium`)",
         {"nodeInstanceType": "t4g.medium"},
         "The AMI type is create-only, and CloudFormation cannot replace the node group while it keeps its name: "
-        "alone, the deploy fails and rolls back. Set a new `nodeGroupName` in the same change: the new node group "
-        "is created, then the old one deleted. Or destroy and redeploy the platform.",
+        "alone, the deploy fails and rolls back. Set a new `nodeGroupName` in the same change, and deploy with "
+        "`make deploy ALLOW_REPLACEMENT=1` (the node group is [STATEFUL]): the new node group is created, then the "
+        "old one deleted, which drains all its nodes at once (EKS sets its sizes to zero and forces termination "
+        "after 5 minutes; no PodDisruptionBudget holds the pods), so the apps restart together on the new nodes. "
+        "Or destroy and redeploy the platform.",
         remedies=(Remedy(EVERYTHING), Remedy(also={"nodeGroupName": "ng-2"})),
     ),
     Row(
@@ -276,8 +279,9 @@ ROWS = [
     Row(
         "`privateZoneName=corp.internal` (hostnames moved into it)",
         {"privateZoneName": "corp.internal", "routes": [{**_ROUTE, "hostname": "api.corp.internal"}]},
-        "A new private hosted zone, in one deploy: the platform's cleanup sweeps this app's records out of the old "
-        "zone and deletes it (old names stop resolving), then the gateway writes the records in the new zone. "
+        "A new private hosted zone, in one deploy with `make deploy ALLOW_REPLACEMENT=1` (the zone is [STATEFUL]): "
+        "the platform's cleanup sweeps this app's records out of the old zone and deletes it (old names stop "
+        "resolving), then the gateway writes the records in the new zone. "
         "Consumer stacks must be destroyed first (see Share with another account).",
     ),
     Row(
@@ -286,8 +290,11 @@ ROWS = [
         "Not deployable in place: a new VPC needs a new EKS cluster, which CloudFormation cannot create under "
         "the same `clusterName`, and the platform's cleanup would delete the old subnets and security group while "
         "the gateway stack's functions still use them. Destroy the gateway stack first (`make destroy "
-        "STACKS=EksLatticeGateway-Gateway`), then deploy with a new `clusterName` as well (a new cluster: about 20 "
-        "minutes, everything on it re-created); or destroy and redeploy everything.",
+        "STACKS=EksLatticeGateway-Gateway`), then deploy with a new `clusterName` as well, with `make deploy "
+        "ALLOW_REPLACEMENT=1` (the VPC, its subnets, the cluster, its node group and its Lattice VPC association are "
+        "[STATEFUL]): a new VPC and subnets, a new cluster (about 20 minutes, everything on it re-created) associated "
+        "with the service network anew, and the old cluster deleted, which drains all its nodes at once; or destroy "
+        "and redeploy everything.",
         check=_vpc_and_cluster,
         remedies=(Remedy((GATEWAY,), {"clusterName": "eks-demo-2"}), Remedy(EVERYTHING)),
     ),
@@ -304,7 +311,9 @@ ROWS = [
         "Not deployable in place: a new client VPC, and the gateway stack (which follows every configuration change) "
         "deploys only after the platform's cleanup has tried to delete the old VPC and subnet that its smoke "
         "functions and security group still use; EC2 refuses and they are left behind. Destroy the gateway stack "
-        "first (`make destroy STACKS=EksLatticeGateway-Gateway`), then deploy.",
+        "first (`make destroy STACKS=EksLatticeGateway-Gateway`), then deploy with `make deploy ALLOW_REPLACEMENT=1` "
+        "(the client VPC, its subnets and its Lattice VPC association are [STATEFUL]): a new VPC and subnets with a "
+        "new client host, associated with the service network anew; nothing on the old host is kept.",
         check=_client_vpc_held,
         remedies=(Remedy((GATEWAY,)),),
     ),
@@ -539,6 +548,46 @@ def test_every_remedy_a_row_recommends_deploys_clean(
         )
         after = _compare(base, variants(also) if remedy.also else variants(row), without=remedy.destroy)
         assert after.blockers == [] and after.blocking == [], (remedy, after.blockers, after.blocking)
+
+
+# What replacing each stateful type does to the running system, a phrase the row's text must carry when a deploy it
+# allows replaces one (EKS User Guide, delete-managed-node-group.html: "sets the minimum, maximum, and desired size
+# ... to zero", drains each node, forces termination after 5 minutes; read 2026-12-05).
+DISRUPTION = {
+    "AWS::EKS::Nodegroup": "drains all its nodes at once",
+    "AWS::Route53::HostedZone": "old names stop resolving",
+    "AWS::VpcLattice::ServiceNetworkVpcAssociation": "associated",
+    "AWS::EC2::VPC": "a new VPC",
+    "AWS::EC2::Subnet": "subnets",
+    "AWS::EKS::Cluster": "everything on it re-created",
+}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.change for r in ROWS])
+def test_every_stateful_replacement_a_row_allows_names_allow_replacement_and_the_disruption(
+    row: Row, synth: Synthesized, variants: Callable[..., Synthesized]
+) -> None:
+    """Class test: when the row's change (not blocked) or a remedy it recommends without destroying everything
+    replaces a stateful resource, make deploy refuses it without ALLOW_REPLACEMENT=1: the row's text says so, and
+    says what the replacement does to the running system (DISRUPTION)."""
+    base = variants(row, baseline=True) if row.baseline is not None or row.env is not None else synth
+    results = []
+    result = _compare(base, variants(row))
+    if not (result.blockers or result.blocking):
+        results.append(result)
+    for remedy in row.remedies:
+        if remedy.destroy == EVERYTHING:
+            continue
+        also = dataclasses.replace(
+            row, change=f"{row.change} + {remedy.also}", overrides={**row.overrides, **remedy.also}
+        )
+        results.append(_compare(base, variants(also) if remedy.also else variants(row), without=remedy.destroy))
+    replaced = {c.type for r in results for c in r.stateful if c.action == "replace"}
+    if replaced:
+        assert "ALLOW_REPLACEMENT=1" in row.expect, (row.change, replaced)
+        for rtype in replaced:
+            assert rtype in DISRUPTION, f"{rtype}: add what its replacement does to DISRUPTION"
+            assert DISRUPTION[rtype] in row.expect, (row.change, rtype, DISRUPTION[rtype])
 
 
 def test_hypothetical_releases_are_only_pinned_during_their_synth() -> None:

@@ -4,12 +4,14 @@ here instead of in a user's shell."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +182,91 @@ def test_make_help_lists_user_and_maintainer_targets_apart() -> None:
     assert {"test", "lint", "schema", "snapshot-update", "mutation", "fuzz", "bench", "reference"} == listed(maintainer)
     documented = set(re.findall(r"^([a-z0-9-]+):[^#\n]*##", (ROOT / "Makefile").read_text(), flags=re.M))
     assert listed(user) | listed(maintainer) == documented and not listed(user) & listed(maintainer)
+
+
+# A replica of the Makefile's recipes: the same SHELL, CDK_ARGS expanded unquoted into a bash command line, as
+# `$(CDK) deploy ... $(CDK_ARGS)` does; it prints the argv the command would get.
+REPLICA = """SHELL := /bin/bash
+CDK_ARGS ?=
+argv:
+\t@{python} -c 'import json, sys; print(json.dumps(sys.argv[1:]))' $(CDK_ARGS)
+"""
+
+
+def _documented_make_commands() -> list[str]:
+    """Every `make ... CDK_ARGS=...` command in README.md and docs/: lines of fenced code (backslash continuations
+    joined) and inline code spans (which may wrap)."""
+    found: list[str] = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        text = doc.read_text()
+        fences = re.findall(r"^```[^\n]*\n(.*?)^```", text, re.S | re.M)
+        for block in fences:
+            for line in block.replace("\\\n", " ").splitlines():
+                if re.search(r"\bmake \S+.*CDK_ARGS=", line):
+                    found.append(line[line.index("make ") :])
+        prose = re.sub(r"^```[^\n]*\n.*?^```", "", text, flags=re.S | re.M)
+        for span in re.findall(r"`([^`]*\bmake [^`]*CDK_ARGS=[^`]*)`", prose):
+            one_line = span.replace("\n", " ")
+            found.append(one_line[one_line.index("make ") :])
+    return found
+
+
+def _context_pairs(argv: list[str]) -> list[tuple[str, str]]:
+    pairs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-c", "--context")]
+    return [(key, value) for key, _, value in (p.partition("=") for p in pairs)]
+
+
+def test_every_documented_cdk_args_command_survives_makes_shell(tmp_path: Path) -> None:
+    """Class test: each `make ... CDK_ARGS=...` line in the README and docs/, split as the user's shell splits it,
+    run through a replica of the Makefile's recipe; every `-c key=value` the command then receives is valid
+    configuration (config.loader). Lines with a <placeholder> are checked for their shell quoting only (bash
+    would read `<` as a redirection in the recipe)."""
+    from config.loader import ConfigError, parse_context
+    from tools.synth import cdk_json_context
+
+    makefile = tmp_path / "Makefile"
+    makefile.write_text(REPLICA.format(python=sys.executable))
+    commands = _documented_make_commands()
+    checked: set[str] = set()
+    for command in commands:
+        words = shlex.split(command, comments=True)  # the user's shell: fails on unbalanced quotes
+        (value,) = [w.removeprefix("CDK_ARGS=") for w in words if w.startswith("CDK_ARGS=")]
+        if "<" in value:
+            continue
+        run = subprocess.run(
+            ["make", "-s", "-f", str(makefile), "argv", f"CDK_ARGS={value}"],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, (command, run.stderr)
+        for key, raw in _context_pairs(json.loads(run.stdout)):
+            context = {**cdk_json_context(), key: raw}
+            try:
+                parse_context(context, today=dt.date(2026, 12, 5))
+            except ConfigError as e:
+                pytest.fail(f"{command}\n  -c {key}={raw} -> {e}")
+            checked.add(key)
+    # The README's kubectl-access, access-entry and consumer lines are among them: the test cannot pass empty.
+    assert {"clusterAdminRoleArns", "consumers", "nodeDesiredSize"} <= checked, checked
+
+
+def test_the_replica_catches_json_quotes_lost_in_makes_shell(tmp_path: Path) -> None:
+    makefile = tmp_path / "Makefile"
+    makefile.write_text(REPLICA.format(python=sys.executable))
+    (value,) = shlex.split("""make deploy CDK_ARGS='-c clusterAdminRoleArns=["arn:x"]'""")[2:]
+    run = subprocess.run(
+        ["make", "-s", "-f", str(makefile), "argv", value], check=False, capture_output=True, text=True
+    )
+    assert _context_pairs(json.loads(run.stdout)) == [("clusterAdminRoleArns", "[arn:x]")]  # not JSON any more
+
+
+def test_every_tool_that_takes_context_gets_cdk_args() -> None:
+    """Class test: a Makefile recipe that runs a tool taking `-c/--context` (it synthesizes the app) passes
+    $(CDK_ARGS), so `make <target> CDK_ARGS="-c key=value"` describes that configuration; deployer-policy did not."""
+    recipes = re.findall(r"^\t.*?tools/(\w+)\.py(.*)$", (ROOT / "Makefile").read_text(), re.M)
+    takes = {t for t, _ in recipes if '"--context"' in (ROOT / "tools" / f"{t}.py").read_text()}
+    assert {"impact", "deployer_policy"} <= takes, takes
+    for tool, rest in recipes:
+        if tool in takes:
+            assert "$(CDK_ARGS)" in rest, tool

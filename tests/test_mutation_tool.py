@@ -192,3 +192,26 @@ def test_the_synthesizing_tests_are_recognised() -> None:
     assert "test_the_sweep_removes_only_the_gateway_stacks_records" in _synthesizing_tests(
         ROOT / "tests/test_dns_updates.py"
     )
+
+
+@pytest.mark.parametrize("module", [m for m in mutation.all_modules() if m.startswith("config/")])
+def test_each_config_module_runs_the_tests_that_import_it(module: str) -> None:
+    """Class test: a config module's own test files (tests/test_<name>*.py or tests/test_config_<name>*.py that
+    import it) are in its suite (config/release.py's tests/test_release.py was outside the config/ suite)."""
+    stem = Path(module).stem
+    own = [*(ROOT / "tests").glob(f"test_{stem}*.py"), *(ROOT / "tests").glob(f"test_config_{stem}*.py")]
+    importers = {
+        p.relative_to(ROOT).as_posix()
+        for p in own
+        if re.search(
+            rf"^\s*(from config\.{stem} import|import config\.{stem}\b|from config import .*\b{stem}\b)",
+            p.read_text(),
+            re.M,
+        )
+    }
+    if not importers:
+        return  # no test file of its own: the config/ suite's test_config*.py covers it
+    suite = {
+        q.relative_to(ROOT).as_posix() for arg in mutation.suite(module) if arg.endswith(".py") for q in ROOT.glob(arg)
+    }
+    assert importers & suite, (module, sorted(importers))

@@ -77,3 +77,40 @@ def test_the_licence_is_apache_2() -> None:
     assert text.lstrip().startswith("Apache License")
     assert "Version 2.0, January 2004" in text
     assert "END OF TERMS AND CONDITIONS" in text
+
+
+def _bullets(text: str) -> list[str]:
+    return [b.replace("\n", " ") for b in re.split(r"\n(?=- )", text)]
+
+
+def test_every_readme_upgrade_workaround_is_in_the_changelogs_upgrade_notes() -> None:
+    """Class test: each README bullet about upgrading a deployment made before a change (a step a plain deploy
+    cannot take, [BLOCKING] in make impact) names its remedy's command, and the CHANGELOG's upgrade notes carry the
+    same command, so the version that introduced it says what to do."""
+    readme = (ROOT / "README.md").read_text()
+    notes = " ".join(
+        m.group(1).replace("\n", " ")
+        for m in re.finditer(r"### Upgrade notes\n(.*?)(?=\n## |\Z)", (ROOT / "CHANGELOG.md").read_text(), re.S)
+    )
+    upgrades = [b for b in _bullets(readme) if re.search(r"deployment made (when|before)", b)]
+    assert len(upgrades) >= 3, upgrades  # access entries, route names, per-object manifests
+    for bullet in upgrades:
+        remedies = [r for r in re.findall(r"`([^`]+)`", bullet) if r.startswith(("make destroy", "make deploy"))]
+        assert remedies, bullet[:120]
+        for remedy in remedies:
+            assert remedy in notes, (remedy, bullet[:120])
+
+
+def test_every_file_the_synthesis_reads_makes_cdk_out_stale() -> None:
+    """Class test: each repository file the app's code reads by path (config/, constructs/, stacks/, app.py:
+    a path joined to ROOT or to Path(__file__)'s parents) is one of tools/synth.py's SOURCES, so `make` tools that reuse
+    cdk.out (deployer-policy, cost, impact) see its change; VERSION is the instance that was missing."""
+    from tools.synth import SOURCES
+
+    read: set[str] = set()
+    for path in [ROOT / "app.py", *(p for d in ("config", "constructs", "stacks") for p in (ROOT / d).rglob("*.py"))]:
+        for match in re.finditer(r'(?:\bROOT|\.parent)\s*/\s*"([^"/]+)', path.read_text()):
+            read.add(match.group(1))
+    read = {name for name in read if (ROOT / name).exists()}
+    assert "VERSION" in read and "package.json" in read, read
+    assert read <= set(SOURCES), read - set(SOURCES)

@@ -55,6 +55,8 @@ LINKED = (
     "package.json",
     "docs",
     "VERSION",
+    "CHANGELOG.md",
+    "LICENSE",
 )
 
 # Module (path or folder prefix; the longest match wins) -> the pytest arguments that select its own tests.
@@ -78,6 +80,13 @@ SUITES: dict[str, tuple[str, ...]] = {
     # tests/test_dns_updates.py replays the synthesized stacks: every test there needs a synth (see above).
     "lambda/zone_sweep/": ("tests/lambda/test_zone_sweep*.py",),
     "config/": ("tests/test_config*.py",),
+    # VERSION's reader: its own tests but those that synthesize, run make, or read the documents.
+    "config/release.py": (
+        "tests/test_config*.py",
+        "tests/test_release.py",
+        "-k",
+        "not (synthesized or make_version or synthesis_reads or changelog or licence or readme)",
+    ),
     # The pipeline's parser; the rest of test_pipeline.py synthesizes pipelines (seconds per mutant).
     # test_config_pipeline*.py synthesizes nothing; its tests' names all say "parse".
     "config/pipeline.py": ("tests/test_pipeline.py", "tests/test_config_pipeline*.py", "-k", "parse or cli_version"),

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("app.py", "cdk.json", "config", "constructs", "stacks", "lambda")
+# Everything a synthesis reads: the app, its configuration, VERSION (config/release.py) and package.json (the
+# pipeline stack pins its CLI from it); a change to any of them makes cdk.out stale.
+SOURCES = ("app.py", "cdk.json", "config", "constructs", "stacks", "lambda", "VERSION", "package.json")
 
 Template = dict[str, Any]
 
