@@ -244,7 +244,7 @@ def test_iam_escalation_is_denied_outside_the_apps_names(syntheses: list[Path], 
         assert "iam:CreateRole" in actions and not [a for a in actions if re.match(r"iam:\w*(User|Group)", a)]
     assert names, "no explicit RoleName in any synthesis: the check below would pass by finding nothing"
     for name in names:
-        assert fnmatch.fnmatchcase(name, dp.IAM_NAME_PATTERN), name
+        assert fnmatch.fnmatchcase(name, dp.iam_name_pattern("EksLatticeGateway")), name
 
 
 def test_an_iam_user_or_group_is_refused(tmp_path: Path) -> None:
@@ -291,7 +291,7 @@ def _bootstrap_role_names() -> dict[str, str]:
 
 
 def test_the_deployer_assumes_the_bootstrap_roles_the_cli_uses_and_not_the_execution_role() -> None:
-    statements = dp.deployer_document(qualifier="hnb659fds")["Statement"]
+    statements = dp.deployer_document(stack_prefix="EksLatticeGateway", qualifier="hnb659fds")["Statement"]
     names = _bootstrap_role_names()
     for template_name in names.values():
         arn = "arn:aws:iam::111111111111:role/" + template_name.replace("${Qualifier}", "hnb659fds").replace(
@@ -304,7 +304,7 @@ def test_the_deployer_assumes_the_bootstrap_roles_the_cli_uses_and_not_the_execu
 
 
 def test_the_deployer_may_read_this_apps_stacks_and_invoke_their_smoke_functions_only() -> None:
-    statements = dp.deployer_document()["Statement"]
+    statements = dp.deployer_document(stack_prefix="EksLatticeGateway")["Statement"]
     stack = "arn:aws:cloudformation:eu-west-1:111111111111:stack/EksLatticeGateway-Gateway/abc"
     assert _allowed(statements, "cloudformation:GetTemplate", stack)
     assert not _allowed(statements, "cloudformation:GetTemplate", stack.replace("EksLatticeGateway", "Other"))
@@ -388,3 +388,104 @@ def test_only_iam_actions_reach_the_policies(syntheses: list[Path], tmp_path: Pa
         bad = [a for a in actions if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+\*?", a)]
         assert not bad, bad
         assert {a for a in log_group if "." not in a} <= set(actions)
+
+
+# Explicit physical names of this app's resources the policies scope by prefix: (type, property) -> (action, ARN
+# format, which policy). A managed policy's ARN is policy/<name>, a role's role/<name>, a function's function:<name>.
+NAMED = {
+    ("AWS::IAM::Role", "RoleName"): ("iam:CreateRole", "arn:aws:iam::111111111111:role/{}", "execution-policy-"),
+    ("AWS::IAM::ManagedPolicy", "ManagedPolicyName"): (
+        "iam:CreatePolicy",
+        "arn:aws:iam::111111111111:policy/{}",
+        "execution-policy-",
+    ),
+    ("AWS::IAM::InstanceProfile", "InstanceProfileName"): (
+        "iam:CreateInstanceProfile",
+        "arn:aws:iam::111111111111:instance-profile/{}",
+        "execution-policy-",
+    ),
+    ("AWS::Lambda::Function", "FunctionName"): (
+        "lambda:InvokeFunction",
+        "arn:aws:lambda:us-east-1:111111111111:function:{}",
+        "deployer-policy",
+    ),
+}
+FUNCTION = ("AWS::Lambda::Function", "FunctionName")
+OTHER = "Other"  # a prefix no synthesis here starts with
+
+
+def _named(templates: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(kind, name, action, ARN) for each stack (the deployer reads it; the execution role creates its generated
+    names, which start with the stack's name) and each literal name of NAMED's kinds."""
+    found = []
+    for stack, template in templates.items():
+        arn = f"arn:aws:cloudformation:us-east-1:111111111111:stack/{stack}/0c1d-2e3f"
+        found.append(("stack", stack, "cloudformation:GetTemplate", arn))
+        generated = f"{stack}-ClusterRole-AB12CD34"
+        found.append(("generated role", generated, "iam:CreateRole", NAMED["AWS::IAM::Role", "RoleName"][1]))
+        function = f"{stack}-SmokeTest-AB12CD34"
+        found.append(("generated function", function, "lambda:InvokeFunction", NAMED[FUNCTION][1]))
+        for resource in template.get("Resources", {}).values():
+            for (kind, key), (action, arn_format, _) in NAMED.items():
+                name = (resource.get("Properties") or {}).get(key) if resource["Type"] == kind else None
+                if isinstance(name, str):
+                    found.append((f"{kind}.{key}", name, action, arn_format))
+    return [(k, n, a, f.format(n) if "{}" in f else f) for k, n, a, f in found]
+
+
+@pytest.fixture(scope="module")
+def prefixed_syntheses(
+    synth: Synthesized, largest: Synthesized, two_stages: PipelineSynth, one_stage: PipelineSynth
+) -> list[tuple[Path, str]]:
+    """(assembly, the stack prefix its configuration gives): the default; tests/largest_config.py's, whose
+    stackPrefix is 40 characters of its own (role names at IAM's 64 shortened with a hash); the pipelines, whose
+    stages' stacks are EksLatticeGateway-<stage>-... (stacks/pipeline_stack.py)."""
+    assert largest.config.stack_prefix != "EksLatticeGateway"
+    return [
+        (synth.outdir, synth.config.stack_prefix),
+        (largest.outdir, largest.config.stack_prefix),
+        (two_stages.outdir, "EksLatticeGateway"),
+        (one_stage.outdir, "EksLatticeGateway"),
+    ]
+
+
+def test_the_policies_are_scoped_to_the_synthesized_configurations_stack_prefix(
+    prefixed_syntheses: list[tuple[Path, str]], tmp_path: Path
+) -> None:
+    """Class test: for the default, a non-default stackPrefix and both pipelines, the generated policies' scope is
+    the configuration's prefix: every stack name (and a name CloudFormation generates from it), explicit RoleName,
+    ManagedPolicyName, InstanceProfileName and FunctionName is allowed, the same name under another prefix is
+    denied (the repo's IAM evaluator), and a policy of the app's own may be attached to the app's roles."""
+    kinds: set[str] = set()
+    for outdir, prefix in prefixed_syntheses:
+        assembly = read_assemblies(outdir)
+        assert dp.stack_prefix_of(assembly.templates) == prefix, outdir.name
+        files = dp.generate(tmp_path / outdir.name, assembly.templates, assembly.regions, qualifier="hnb659fds")
+        role = f"arn:aws:iam::111111111111:role/{prefix}-Platform-ClusterRole-AB12"
+        for kind, name, action, arn in _named(dict(assembly.templates)):
+            kinds.add(kind)
+            assert name.startswith(prefix), (outdir.name, kind, name)
+            statements = _statements(files, next((w for a, _, w in NAMED.values() if a == action), "deployer-"))
+            assert _allowed(statements, action, arn), (outdir.name, kind, name)
+            other = arn.replace(f"{prefix}", OTHER, 1)
+            assert evaluate(statements, Request(action, other)) != Decision.ALLOW, (outdir.name, kind, other)
+            if kind.startswith("AWS::IAM::ManagedPolicy"):
+                attach = Request("iam:AttachRolePolicy", role, {"iam:PolicyARN": arn})
+                assert evaluate(statements, attach) == Decision.ALLOW, (outdir.name, name)
+                attach = Request("iam:AttachRolePolicy", role, {"iam:PolicyARN": other})
+                assert evaluate(statements, attach) != Decision.ALLOW, (outdir.name, other)
+    # The syntheses hold each kind, so the walk cannot pass by finding none of them.
+    assert {"stack", "generated role", "generated function", "AWS::IAM::Role.RoleName"} <= kinds, kinds
+
+
+def test_the_stack_prefix_is_read_from_the_stack_names() -> None:
+    assert dp.stack_prefix_of(["e2e-abc123-Platform", "e2e-abc123-Gateway", "e2e-abc123-Consumer-b"]) == "e2e-abc123"
+    # A stage whose name starts like the pipeline's stack: the common part ends at the prefix's hyphen.
+    pipeline = ["EksLatticeGateway-Pipeline", "EksLatticeGateway-PipelineX-Platform", "EksLatticeGateway-PipelineX-G"]
+    assert dp.stack_prefix_of(pipeline) == "EksLatticeGateway"
+    assert dp.stack_prefix_of(["a-b-c-Platform", "a-b-c-Gateway"]) == "a-b-c"
+    assert dp.stack_prefix_of(["S"]) == "S"
+    with pytest.raises(dp.PolicyError, match="no stacks"):
+        dp.stack_prefix_of([])
+    with pytest.raises(dp.PolicyError, match="share no name prefix"):
+        dp.stack_prefix_of(["A-Platform", "B-Platform"])

@@ -29,9 +29,10 @@ Every handler action is allowed on Resource "*" in the execution policy (its res
 CloudFormation at deploy time, and the registry schemas list the actions without resource patterns), except IAM's:
 see IAM_SCOPE. This is NOT least privilege: CloudFormation can still create a role named for this app with any
 inline policy and a trust policy of its choosing. Give the execution role a permissions boundary (README). The deployer
-policy names the bootstrap roles and this app's stacks. The references' statement names the stacks, roles,
-parameters and secrets the templates read. Exit status 2 on a resource type with no schema, or an intrinsic
-function this tool has no entry for.
+policy names the bootstrap roles and this app's stacks. "This app" is the stack prefix of the synthesis the policies
+are generated from (`stack_prefix_of`): the configuration's stackPrefix, or a pipeline's. The references' statement
+names the stacks, roles, parameters and secrets the templates read. Exit status 2 on a resource type with no schema,
+or an intrinsic function this tool has no entry for.
 """
 
 from __future__ import annotations
@@ -72,7 +73,6 @@ NO_PERMISSIONS = {"AWS::CDK::Metadata", "AWS::CloudFormation::WaitConditionHandl
 MAX_ROLE_MANAGED_POLICIES = 10
 BOOTSTRAP_TEMPLATE = ROOT / "node_modules" / "aws-cdk" / "lib" / "api" / "bootstrap" / "bootstrap-template.yaml"
 DEFAULT_QUALIFIER = "hnb659fds"  # the CDK CLI's default bootstrap qualifier (cdk.json may set its own)
-STACK_PREFIX = "EksLatticeGateway"
 # The bootstrap roles the CDK CLI assumes (the bootstrap template's RoleName values).
 BOOTSTRAP_ROLES = ("deploy", "file-publishing", "image-publishing", "lookup")
 # What the CLI calls on the CDKToolkit stack when it bootstraps, with the caller's own credentials (the CLI's
@@ -136,8 +136,10 @@ _IMAGE_SSM = re.compile(r"^resolve:ssm:(.+)$")
 #   but this app attaches policies to roles only; a template with an IAM user, group, or a policy naming either, is
 #   refused (`_check_no_users_or_groups`), so the drop cannot hide a need.
 # - Writes on roles, policies and instance profiles are allowed on names that start with the stack prefix: every
-#   stack is named EksLatticeGateway-... (app.py, stacks/), explicit role names start with the stack's name (the
-#   class test checks every synthesized RoleName), and a name CloudFormation generates begins with the stack name
+#   stack is named <prefix>-... (stackPrefix, default EksLatticeGateway: app.py, stacks/system.py; a pipeline's
+#   stacks EksLatticeGateway-Pipeline and EksLatticeGateway-<stage>-...: stacks/pipeline_stack.py), explicit role and
+#   managed policy names start with it (the class test checks every synthesized one), and a name CloudFormation
+#   generates begins with the stack name
 #   ("stack123123123123-s3bucket-abcdefghijk1": CloudFormation User Guide, Name type,
 #   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html, read 2026-12-05). The
 #   pattern ends at the prefix without its hyphen, for a generated name whose stack part CloudFormation shortens.
@@ -145,8 +147,33 @@ _IMAGE_SSM = re.compile(r"^resolve:ssm:(.+)$")
 #   app's own policies (condition key iam:PolicyARN), so AdministratorAccess cannot be attached.
 # - Service-linked role actions name the service-linked role path only (role/aws-service-role/...).
 # - Get and List stay on "*": reads.
-IAM_NAME_PATTERN = f"{STACK_PREFIX}*"
-IAM_APP_RESOURCES = tuple(f"arn:*:iam::*:{kind}/{IAM_NAME_PATTERN}" for kind in ("role", "policy", "instance-profile"))
+
+
+def iam_name_pattern(prefix: str) -> str:
+    return f"{prefix}*"
+
+
+def iam_app_resources(prefix: str) -> tuple[str, ...]:
+    """Role, policy and instance-profile ARN patterns of this app's names (role first)."""
+    return tuple(f"arn:*:iam::*:{kind}/{iam_name_pattern(prefix)}" for kind in ("role", "policy", "instance-profile"))
+
+
+def stack_prefix_of(stacks: Iterable[str]) -> str:
+    """The stack prefix of a synthesis, from its stacks' names: their longest common prefix, up to its last hyphen
+    (`<prefix>-Platform` and `<prefix>-Gateway` are always there; a pipeline adds EksLatticeGateway-Pipeline to its
+    stages' EksLatticeGateway-<stage>-...). Taken from the names, so an assembly synthesized elsewhere (--assembly)
+    gets its own configuration's prefix, not this checkout's."""
+    names = sorted(stacks)
+    if not names:
+        raise PolicyError("the synthesis holds no stacks")
+    first, last = names[0], names[-1]
+    common = first[: next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), len(first))]
+    prefix = common.rpartition("-")[0] or common
+    if not prefix:
+        raise PolicyError(f"the stacks {', '.join(names)} share no name prefix to scope the policies to")
+    return prefix
+
+
 SERVICE_LINKED_ROLES = "arn:*:iam::*:role/aws-service-role/*"
 _USER_OR_GROUP = re.compile(r"^iam:\w*(User|Group)")
 _AWS_MANAGED_POLICY = re.compile(r":iam::aws:policy/[\w+=,.@/-]+")
@@ -321,10 +348,10 @@ def _statement_document(actions: list[str], sid: str, n: int) -> dict[str, Any]:
     return _document([{"Sid": f"{sid}{n}", "Effect": "Allow", "Action": actions, "Resource": "*"}])
 
 
-def deployer_document(*, qualifier: str = DEFAULT_QUALIFIER) -> dict[str, Any]:
-    """For the principal that runs make deploy / destroy / impact / smoke."""
+def deployer_document(*, stack_prefix: str, qualifier: str = DEFAULT_QUALIFIER) -> dict[str, Any]:
+    """For the principal that runs make deploy / destroy / impact / smoke of the stacks named `stack_prefix`-..."""
     roles = [f"arn:*:iam::*:role/cdk-{qualifier}-{role}-role-*" for role in BOOTSTRAP_ROLES]
-    stacks = f"arn:*:cloudformation:*:*:stack/{STACK_PREFIX}-*/*"
+    stacks = f"arn:*:cloudformation:*:*:stack/{stack_prefix}-*/*"
     return _document(
         [
             {"Sid": "AssumeCdkBootstrapRoles", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": roles},
@@ -345,7 +372,7 @@ def deployer_document(*, qualifier: str = DEFAULT_QUALIFIER) -> dict[str, Any]:
                 "Sid": "InvokeSmokeFunctions",
                 "Effect": "Allow",
                 "Action": list(OWN_CREDENTIALS["smoke"]),
-                "Resource": f"arn:*:lambda:*:*:function:{STACK_PREFIX}-*",
+                "Resource": f"arn:*:lambda:*:*:function:{stack_prefix}-*",
             },
             # DescribeAlarms and ListMetrics take no resource-level restriction on what they list.
             {"Sid": "SmokeAlarmChecks", "Effect": "Allow", "Action": list(OWN_CREDENTIALS["alarms"]), "Resource": "*"},
@@ -387,23 +414,26 @@ def attached_aws_managed_policies(templates: Mapping[str, Mapping[str, Any]]) ->
     return sorted(found)
 
 
-def iam_statements(actions: Iterable[str], templates: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The IAM actions among `actions`, scoped as IAM_SCOPE says."""
+def iam_statements(
+    actions: Iterable[str], templates: Mapping[str, Mapping[str, Any]], *, stack_prefix: str
+) -> list[dict[str, Any]]:
+    """The IAM actions among `actions`, scoped as IAM_SCOPE says to names starting with `stack_prefix`."""
     iam = sorted({a for a in actions if a.startswith("iam:") and not _USER_OR_GROUP.match(a)})
     reads = [a for a in iam if a.startswith(("iam:Get", "iam:List"))]
     linked = [a for a in iam if "ServiceLinkedRole" in a and a not in reads]
     attach = [a for a in iam if a == "iam:AttachRolePolicy"]
     writes = [a for a in iam if a not in {*reads, *linked, *attach}]
-    policies = [*attached_aws_managed_policies(templates), f"arn:*:iam::*:policy/{IAM_NAME_PATTERN}"]
+    own = iam_app_resources(stack_prefix)
+    policies = [*attached_aws_managed_policies(templates), own[1]]
     statements: list[dict[str, Any]] = [
         {"Sid": "IamReads", "Effect": "Allow", "Action": reads, "Resource": "*"},
         {"Sid": "IamServiceLinkedRoles", "Effect": "Allow", "Action": linked, "Resource": SERVICE_LINKED_ROLES},
-        {"Sid": "IamThisAppsRoles", "Effect": "Allow", "Action": writes, "Resource": list(IAM_APP_RESOURCES)},
+        {"Sid": "IamThisAppsRoles", "Effect": "Allow", "Action": writes, "Resource": list(own)},
         {
             "Sid": "IamAttachThisAppsPolicies",
             "Effect": "Allow",
             "Action": attach,
-            "Resource": IAM_APP_RESOURCES[0],
+            "Resource": own[0],
             "Condition": {"StringLike": {"iam:PolicyARN": policies}},
         },
     ]
@@ -417,14 +447,16 @@ def generate(
     *,
     qualifier: str,
 ) -> dict[str, Any]:
-    """`regions`: each stack's region (a mapping), or only the regions (then references name any region)."""
+    """`regions`: each stack's region (a mapping), or only the regions (then references name any region). The
+    policies name this app's resources by the stacks' prefix (stack_prefix_of)."""
     _check_no_users_or_groups(templates)
+    prefix = stack_prefix_of(templates)
     types = template_types(templates)
     stack_regions = dict(regions) if isinstance(regions, Mapping) else {}
     region_list = sorted(set(stack_regions.values() if stack_regions else regions) - {""} or {"us-east-1"})
     actions = execution_actions(types, region_list)
     execution = split_policies([a for a in actions if not a.startswith("iam:")], sid="CloudFormationHandlers")
-    scoped = iam_statements(actions, templates) + reference_statements(templates, stack_regions)
+    scoped = iam_statements(actions, templates, stack_prefix=prefix) + reference_statements(templates, stack_regions)
     if scoped:
         execution.append(_document(scoped))
         if _size(execution[-1]) > MANAGED_POLICY.limit:
@@ -437,7 +469,7 @@ def generate(
     files = {}
     for n, document in enumerate(execution, 1):
         files[f"execution-policy-{n}.json"] = document
-    files["deployer-policy.json"] = deployer_document(qualifier=qualifier)
+    files["deployer-policy.json"] = deployer_document(stack_prefix=prefix, qualifier=qualifier)
     files["bootstrap-policy.json"] = bootstrap_document()
     for name, document in files.items():
         (outdir / name).write_text(json.dumps(document, indent=2) + "\n")
@@ -501,6 +533,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
         print(f"wrote {args.out / name} ({_size(document)} of {MANAGED_POLICY.limit} characters)", file=out)
     arns = ",".join(policy_arns(names, regions))
     print(
+        f"IAM writes, stacks and smoke functions scoped to names starting {stack_prefix_of(templates)}\n"
         "Create one managed policy per execution-policy file, then bootstrap with them (not AdministratorAccess):\n"
         f"  make bootstrap CDK_ARGS='--cloudformation-execution-policies {arns}'\n"
         "Attach deployer-policy.json to whoever runs make deploy / destroy / impact / smoke,\n"
