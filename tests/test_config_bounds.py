@@ -403,6 +403,7 @@ ITEM_SHAPES = {
     "apps[].healthCheck.healthyThresholdCount": ("HealthyThresholdCount",),
     "apps[].healthCheck.unhealthyThresholdCount": ("UnhealthyThresholdCount",),
     "routes[].rules[].backends[].weight": ("TargetGroupWeight",),
+    "routes[].port": ("Port",),  # a TLS route's listener port (CreateListener port)
 }
 # Keys that reach no Lattice field, with where they go instead.
 NOT_LATTICE = {"apps[].replicas": "a Deployment's spec.replicas: the Kubernetes schemas (test above)"}
