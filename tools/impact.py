@@ -1655,6 +1655,18 @@ def _error_code(err: Exception) -> str | None:
     return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
+def failure_line(prog: str, error: Exception) -> str:
+    """The one line a tool's main prints for what ends it with exit 2: a configuration error (it names the key),
+    an ImpactError as it reads, anything else (an AWS error) described."""
+    from config import ConfigError  # noqa: PLC0415
+
+    if isinstance(error, ConfigError):
+        return f"{prog}: invalid configuration: {error}"
+    if isinstance(error, ImpactError):
+        return f"{prog}: {error}"
+    return f"{prog}: {_describe(error)}"
+
+
 def _describe(err: Exception) -> str:
     kind = type(err).__name__
     if kind == "NoCredentialsError":
