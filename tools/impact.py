@@ -1849,11 +1849,8 @@ def main(
             baseline, before = assembly.templates, environments(assembly)
             if not args.stacks:  # a stack the proposal drops is selected too: it is orphaned
                 names += [n for n in baseline if n not in proposal.templates and n.startswith(args.stack_prefix or "")]
-    except ConfigError as error:
-        print(f"impact: invalid configuration: {error}", file=err)
-        return 2
-    except ImpactError as error:
-        print(f"impact: {error}", file=err)
+    except (ConfigError, ImpactError) as error:
+        print(failure_line("impact", error), file=err)
         return 2
     impact = compare(
         baseline,
