@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import moto_in
+from tests.conftest import clear_credential_sources, moto_in
 from tests.support.fake_lattice import FakeLattice
 from tests.support.local_aws import local_client
 from tools import audit
@@ -183,11 +183,7 @@ def test_every_list_call_has_a_botocore_paginator() -> None:
 
 
 def test_without_credentials_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    clear_credential_sources(monkeypatch, tmp_path)  # the premise, stated here (the autouse fixture does it too)
     out, err = io.StringIO(), io.StringIO()
     assert audit.main(["--region", REGION], out=out, err=err) == 2
     assert err.getvalue() == "audit: no AWS credentials (set AWS_PROFILE or log in); nothing was listed\n"

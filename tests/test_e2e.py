@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import Synthesized, moto_in
+from tests.conftest import Synthesized, clear_credential_sources, moto_in
 from tools import critical_path
 from tools.e2e import run, simulate
 from tools.e2e.orchestrate import CLEANUP, FORWARD, PHASES, Check, PhaseResult, PhaseTimeoutError, execute
@@ -190,11 +190,7 @@ def main(
 
 
 def test_without_credentials_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    clear_credential_sources(monkeypatch, tmp_path)  # the premise, stated here (the autouse fixture does it too)
     status, out, made = main({"E2E_ACCOUNT": ACCOUNT, "AWS_REGION": "us-east-1"})
     assert (status, out, made) == (2, "e2e: no AWS credentials (set AWS_PROFILE or log in); nothing was deployed\n", [])
 

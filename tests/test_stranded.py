@@ -13,7 +13,8 @@ import boto3
 import pytest
 
 from tests.conftest import PIPELINE_ACCOUNT, PROD_ACCOUNT, moto_in
-from tools import stranded
+from tools import audit, stranded
+from tools.impact import ImpactError, failure_line
 
 REGION = "ap-northeast-2"
 PROVIDER, B, C = "111111111111", "222222222222", "333333333333"
@@ -337,3 +338,24 @@ def test_every_stack_of_a_consumer_stage_is_reported_once_the_consumer_is_remove
         assert all(f"  {n} in account {B}" in refused for n in made)
         seen += len(made)
     assert seen >= 5  # four consumer stages; the cross-account ones carry a SmokeAccess stack too
+
+
+@pytest.mark.parametrize("tool", [stranded, audit])
+def test_each_tool_ends_on_a_bad_configuration_in_one_line_naming_the_key(tool: Any) -> None:
+    """stranded and audit report what ends them through one failure_line: the key, exit 2, nothing on out."""
+    out, err = io.StringIO(), io.StringIO()
+    assert tool.main(["-c", "stackPrefix=bad prefix!"], out=out, err=err) == 2
+    name = tool.__name__.rsplit(".", 1)[-1]
+    assert err.getvalue().startswith(f"{name}: invalid configuration: stackPrefix: ") and out.getvalue() == ""
+    assert err.getvalue().count("\n") == 1
+
+
+def test_failure_line_names_the_tool_and_each_kind_of_error() -> None:
+    from botocore.exceptions import ClientError
+
+    from config import ConfigError
+
+    throttled = ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "ListStacks")
+    assert failure_line("t", ConfigError("routes", "bad")) == "t: invalid configuration: routes: bad"
+    assert failure_line("t", ImpactError("no AWS region configured")) == "t: no AWS region configured"
+    assert failure_line("t", throttled) == f"t: ClientError: {throttled}"

@@ -48,6 +48,7 @@ from tools.impact import (  # noqa: E402
     _describe,
     aws_session,
     caller_account,
+    failure_line,
     lookup_session,
     parse_context,
 )
@@ -368,8 +369,6 @@ def main(
     session_factory: Callable[[str | None, str | None], Session] = aws_session,
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    from config import ConfigError  # noqa: PLC0415
-
     parser = argparse.ArgumentParser(prog="audit", description=__doc__.splitlines()[0])
     parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="as with cdk")
     parser.add_argument("--region", help="the provider's region (default: the profile's)")
@@ -393,14 +392,8 @@ def main(
         where, gone = places(session, config, region=region, qualifier=qualifier)
         skipped: list[Leftover] = []
         left = audit(where, me, skipped=skipped)
-    except ConfigError as error:
-        print(f"audit: invalid configuration: {error}", file=err)
-        return 2
-    except ImpactError as error:
-        print(f"audit: {error}", file=err)
-        return 2
-    except Exception as error:  # an AWS error, in one line
-        print(f"audit: {_describe(error)}", file=err)
+    except Exception as error:  # a configuration error, an ImpactError or an AWS error, in one line
+        print(failure_line("audit", error), file=err)
         return 2
     accounts = ", ".join(f"{w.account} ({w.region})" for w in where)
     if gone:

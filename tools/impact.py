@@ -1655,6 +1655,18 @@ def _error_code(err: Exception) -> str | None:
     return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
+def failure_line(prog: str, error: Exception) -> str:
+    """The one line a tool's main prints for what ends it with exit 2: a configuration error (it names the key),
+    an ImpactError as it reads, anything else (an AWS error) described."""
+    from config import ConfigError  # noqa: PLC0415
+
+    if isinstance(error, ConfigError):
+        return f"{prog}: invalid configuration: {error}"
+    if isinstance(error, ImpactError):
+        return f"{prog}: {error}"
+    return f"{prog}: {_describe(error)}"
+
+
 def _describe(err: Exception) -> str:
     kind = type(err).__name__
     if kind == "NoCredentialsError":
@@ -1837,11 +1849,8 @@ def main(
             baseline, before = assembly.templates, environments(assembly)
             if not args.stacks:  # a stack the proposal drops is selected too: it is orphaned
                 names += [n for n in baseline if n not in proposal.templates and n.startswith(args.stack_prefix or "")]
-    except ConfigError as error:
-        print(f"impact: invalid configuration: {error}", file=err)
-        return 2
-    except ImpactError as error:
-        print(f"impact: {error}", file=err)
+    except (ConfigError, ImpactError) as error:
+        print(failure_line("impact", error), file=err)
         return 2
     impact = compare(
         baseline,

@@ -41,10 +41,10 @@ from tools.impact import (  # noqa: E402
     QUALIFIER_KEY,
     ImpactError,
     Session,
-    _describe,
     aws_session,
     caller_account,
     deployed_templates,
+    failure_line,
     lookup_client,
     parse_context,
     partition_of,
@@ -195,8 +195,6 @@ def main(
     session_factory: Callable[[str | None, str | None], Session] = aws_session,
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    from config import ConfigError  # noqa: PLC0415
-
     parser = argparse.ArgumentParser(prog="stranded", description=__doc__.splitlines()[0])
     parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="as with cdk")
     parser.add_argument(
@@ -234,14 +232,8 @@ def main(
             platform_client=platform_client,
             gone=gone,
         )
-    except ConfigError as error:
-        print(f"stranded: invalid configuration: {error}", file=err)
-        return 2
-    except ImpactError as error:
-        print(f"stranded: {error}", file=err)
-        return 2
-    except Exception as error:  # an AWS error outside the lookups above, in one line
-        print(f"stranded: {_describe(error)}", file=err)
+    except Exception as error:  # a configuration error, an ImpactError or an AWS error, in one line
+        print(failure_line("stranded", error), file=err)
         return 2
     if stranded:
         print(refusal(stranded), file=err)

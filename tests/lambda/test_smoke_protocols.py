@@ -581,7 +581,34 @@ def test_readme_states_the_smoke_assets_size() -> None:
     assert all(abs(s - m) <= 1 for s, m in zip(stated, measured, strict=True)), (stated, measured)
 
 
-class ScriptedH2:
+class AcceptLoop:
+    """A TCP listener on 127.0.0.1 whose thread hands each accepted connection to `handle`, until closed."""
+
+    backlog = 4
+
+    def __enter__(self) -> int:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(self.backlog)
+        threading.Thread(target=self._serve, daemon=True).start()
+        return int(self.listener.getsockname()[1])
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.handle(conn)
+
+    def handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def __exit__(self, *exc: object) -> None:
+        self.listener.close()
+
+
+class ScriptedH2(AcceptLoop):
     """An HTTP/2 endpoint that answers every call with one fixed response (a stand-in for Lattice's refusal, which
     grpcio cannot send: its server always answers 200). Its frames are written out by hand (RFC 9113 4.1)."""
 
@@ -593,34 +620,22 @@ class ScriptedH2:
         self.reply = reply if reply is not None else frame(4, 0, 0) + frame(1, 0x4, 1, block) + frame(0, 0x1, 1, body)
         self.received: list[bytes] = []
 
-    def __enter__(self) -> int:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(4)
-        threading.Thread(target=self._serve, daemon=True).start()
-        return int(self.listener.getsockname()[1])
-
-    def _serve(self) -> None:
-        while True:
+    def handle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)  # the checks' own timeout: a client that stops writing ends the exchange
             try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(5)  # the checks' own timeout: a client that stops writing ends the exchange
-                try:
-                    # The whole request, read frame by frame to its END_STREAM (not "until the client pauses",
-                    # which a loaded machine can stretch past any pause), so the reply never races the request.
-                    self._read_request(conn)
-                    conn.sendall(self.reply)
-                    if self.close:
-                        # A FIN right after the reply, never a close on unread data (the client's SETTINGS ACK may
-                        # already be on its way): that would reset the connection and could discard the reply.
-                        conn.shutdown(socket.SHUT_WR)
-                    while conn.recv(65536):  # until the client closes its end
-                        pass
-                except OSError:
+                # The whole request, read frame by frame to its END_STREAM (not "until the client pauses",
+                # which a loaded machine can stretch past any pause), so the reply never races the request.
+                self._read_request(conn)
+                conn.sendall(self.reply)
+                if self.close:
+                    # A FIN right after the reply, never a close on unread data (the client's SETTINGS ACK may
+                    # already be on its way): that would reset the connection and could discard the reply.
+                    conn.shutdown(socket.SHUT_WR)
+                while conn.recv(65536):  # until the client closes its end
                     pass
+            except OSError:
+                pass
 
     def _read_request(self, conn: socket.socket) -> None:
         """Read the preface and the frames up to one that ends a stream (the call's DATA or HEADERS)."""
@@ -631,9 +646,6 @@ class ScriptedH2:
                 return
             self.received.append(chunk)
             data += chunk
-
-    def __exit__(self, *exc: object) -> None:
-        self.listener.close()
 
 
 def _ends_a_stream(frames: bytes) -> bool:
@@ -1096,28 +1108,18 @@ def test_grpc_tls_defaults_to_true_and_a_string_false_is_refused(grpc_server: di
 # --- one deadline per attempt, across every socket operation and every resolved address --------------------------
 
 
-class StallingServer:
+class StallingServer(AcceptLoop):
     """Accepts, then answers a little and stalls: `first` bytes (a TLS record header promising more, or an HTTP head
     trickled a byte at a time with `trickle`), then nothing, until closed."""
+
+    backlog = 8
 
     def __init__(self, first: bytes, trickle: bytes = b"", every: float = 0.1) -> None:
         self.first, self.trickle, self.every = first, trickle, every
         self.stop = threading.Event()
 
-    def __enter__(self) -> int:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(8)
-        threading.Thread(target=self._serve, daemon=True).start()
-        return int(self.listener.getsockname()[1])
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._stall, args=(conn,), daemon=True).start()
+    def handle(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._stall, args=(conn,), daemon=True).start()
 
     def _stall(self, conn: socket.socket) -> None:
         with conn:
@@ -1136,7 +1138,7 @@ class StallingServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
-        self.listener.close()
+        super().__exit__(*exc)
 
 
 # A TLS handshake record header (RFC 8446 5.1: handshake, TLS 1.2 record version, 200 octets) and 3 of the octets.

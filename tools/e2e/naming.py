@@ -31,7 +31,7 @@ def new_prefix() -> str:
     return "e2e-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
 
 
-def _decoded(value: Any) -> Any:
+def decoded(value: Any) -> Any:
     """A context value as cdk.json holds it, or as `-c` delivered it (a JSON string)."""
     if isinstance(value, str):
         try:
@@ -47,8 +47,8 @@ def run_context(base: Mapping[str, Any], prefix: str) -> dict[str, Any]:
         raise NamingError(f"prefix {prefix!r} is not e2e-<6 lowercase letters or digits>")
     if base.get("pipeline") is not None:
         raise NamingError("pipeline: make e2e deploys the plain stacks; run it from a configuration without `pipeline`")
-    zone = str(_decoded(base.get("privateZoneName", "example.com")))
-    routes = [dict(r) for r in _decoded(base.get("routes", [])) or []]
+    zone = str(decoded(base.get("privateZoneName", "example.com")))
+    routes = [dict(r) for r in decoded(base.get("routes", [])) or []]
     renamed: dict[str, str] = {}
     for i, route in enumerate(routes):
         name = str(route.get("name", ""))
@@ -62,7 +62,7 @@ def run_context(base: Mapping[str, Any], prefix: str) -> dict[str, Any]:
         hostname = str(route.get("hostname", ""))
         if hostname.endswith("." + zone):
             route["hostname"] = f"{hostname.removesuffix('.' + zone)}.{prefix}.{zone}"
-    apps = [dict(a) for a in _decoded(base.get("apps", [])) or []]
+    apps = [dict(a) for a in decoded(base.get("apps", [])) or []]
     calling = [app for app in apps if app.get("calls")]
     for app in calling:
         app["calls"] = [renamed.get(str(c), str(c)) for c in app["calls"]]

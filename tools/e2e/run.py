@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools.e2e import live  # noqa: E402
-from tools.e2e.naming import NamingError, cdk_args, new_prefix, run_context  # noqa: E402
+from tools.e2e.naming import NamingError, cdk_args, decoded, new_prefix, run_context  # noqa: E402
 from tools.e2e.orchestrate import (  # noqa: E402
     FORWARD,
     PHASES,
@@ -171,17 +171,8 @@ def overrides_of(base: Mapping[str, Any], cdk_json: Mapping[str, Any]) -> dict[s
     return {
         key: _raw(value)
         for key, value in base.items()
-        if key not in cdk_json or _decoded(value) != _decoded(cdk_json[key])
+        if key not in cdk_json or decoded(value) != decoded(cdk_json[key])
     }
-
-
-def _decoded(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def update_of(base: Mapping[str, Any], context: Mapping[str, Any], prefix: str) -> dict[str, Any]:
