@@ -179,32 +179,30 @@ def _complete(cache: Path, name: str) -> list[str]:
     return sorted(p.name for p in cache.glob(f"{name}-*") if (p / ".complete").is_file())
 
 
-def test_a_store_keeps_an_entry_readable_throughout(tmp_path: Path) -> None:
-    """A reader polling while another key is stored always finds a complete entry (the old until the new is in
-    place); the other fixture whose name starts the same is left alone; the stored files are read-only."""
-    import threading
-
-    from tests.conftest import _store_synthesis
+def test_a_store_keeps_an_entry_readable_throughout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry is removed only while another complete entry of the fixture is in place (the new is renamed in
+    before the old goes), so a reader always finds one; the other fixture whose name starts the same is left alone;
+    the stored files are read-only. Checked at each removal, not by a polling thread: a thread's glob-then-check
+    is not one instant and raced in CI."""
+    import tests.conftest as conftest
 
     cache = tmp_path / "cache"
-    assert _store_synthesis(_assembly(tmp_path, "a"), "largest", "a" * 40, cache)
-    assert _store_synthesis(_assembly(tmp_path, "p"), "largest-ports", "c" * 40, cache)
-    seen: list[int] = []
-    done = threading.Event()
+    assert conftest._store_synthesis(_assembly(tmp_path, "a"), "largest", "a" * 40, cache)
+    assert conftest._store_synthesis(_assembly(tmp_path, "p"), "largest-ports", "c" * 40, cache)
+    removed: list[str] = []
+    remove = conftest._remove
 
-    def read() -> None:
-        while not done.is_set():
-            seen.append(len([p for p in _complete(cache, "largest") if "ports" not in p]))
+    def checked_remove(path: Path) -> None:
+        if not path.name.startswith("."):
+            others = [name for name in _complete(cache, "largest") if name != path.name and "ports" not in name]
+            assert others, f"{path.name} removed with no other complete entry in place"
+            removed.append(path.name)
+        remove(path)
 
-    reader = threading.Thread(target=read)
-    reader.start()
-    try:
-        for i in range(5):
-            assert _store_synthesis(_assembly(tmp_path, f"b{i}"), "largest", f"{i}" * 40, cache)
-    finally:
-        done.set()
-        reader.join()
-    assert seen and min(seen) >= 1, "a moment with no complete entry"
+    monkeypatch.setattr(conftest, "_remove", checked_remove)
+    for i in range(5):
+        assert conftest._store_synthesis(_assembly(tmp_path, f"b{i}"), "largest", f"{i}" * 40, cache)
+    assert removed == ["largest-" + "a" * 40] + [f"largest-{i}" + f"{i}" * 39 for i in range(4)]
     assert _complete(cache, "largest") == sorted(["largest-" + "4" * 40, "largest-ports-" + "c" * 40])
     stored = cache / ("largest-" + "4" * 40) / "sub" / "t.json"
     assert stored.read_text() == "b4" and not stored.stat().st_mode & 0o222
