@@ -190,3 +190,43 @@ def test_every_make_target_is_documented() -> None:
     text = docs.text()
     missing = [t for t in targets if not re.search(rf"make {re.escape(t)}\b", text)]
     assert not missing, missing
+
+
+# A pointer from the code (a message, a help text, a field's description, a comment) into the documentation:
+# "README: Certificates", "README 'Changing a route's protocol'", or a page "docs/troubleshooting.md".
+_SECTION_POINTER = re.compile(r"""README(?:\.md)?(?:[:,]\s*|\s+)[*'"]?([A-Z][^'"*)\n;.]*?)(?:['"*)\n;.]|$)""")
+_PAGE_POINTER = re.compile(r"\bdocs/([a-z0-9-]+\.md)\b")
+# A line citing an upstream repository's docs/ (the controller's docs/faq.md at v2.1.3) points elsewhere.
+_UPSTREAM = re.compile(r"\bv\d+\.\d+|aws-application-networking-k8s")
+PRODUCT_CODE = ("app.py", "config", "constructs", "lambda", "stacks", "tools")
+
+
+def _product_sources() -> list[Path]:
+    return [
+        p
+        for name in PRODUCT_CODE
+        for p in ([ROOT / name] if name.endswith(".py") else sorted((ROOT / name).rglob("*.py")))
+    ]
+
+
+def test_every_pointer_from_the_code_into_the_documentation_resolves() -> None:
+    """Class test: a section a message or comment names is a heading or a bold term on some page (README.md or
+    docs/), and a page it names exists; renaming a heading must take its pointers along."""
+    names = {h.lower() for page in docs.pages() for h in headings(page.read_text())}
+    names |= {b.lower() for page in docs.pages() for b in re.findall(r"\*\*([^*\n]+)\*\*", page.read_text())}
+    sections, pages, unresolved = 0, 0, []
+    for source in _product_sources():
+        text = source.read_text()
+        for m in _SECTION_POINTER.finditer(text):
+            sections += 1
+            if not any(m.group(1).strip().lower() in name for name in names):
+                unresolved.append(f"{source.relative_to(ROOT)}: {m.group(0).strip()!r}")
+        for line in text.splitlines():
+            if _UPSTREAM.search(line):
+                continue
+            for m in _PAGE_POINTER.finditer(line):
+                pages += 1
+                if not (docs.DOCS / m.group(1)).is_file():
+                    unresolved.append(f"{source.relative_to(ROOT)}: {m.group(0)!r}")
+    assert sections + pages > 10, (sections, pages)
+    assert not unresolved, unresolved
