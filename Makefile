@@ -25,7 +25,7 @@ NODE_STAMP := node_modules/.installed
 SCAN_VENV := .venv-checkov
 SCAN_STAMP := $(SCAN_VENV)/.installed
 
-.PHONY: help version deployer-policy setup synth test fuzz reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke dashboard cost bench mutation clean e2e audit
+.PHONY: help version deployer-policy setup synth test fuzz reference lint schema snapshot-update bootstrap diff impact deploy destroy smoke dashboard cost bench mutation clean e2e audit docs
 
 # Two groups: "## " marks what a user runs to deploy and operate the app, "### " what a maintainer runs to change it.
 help: ## List the targets
@@ -85,8 +85,16 @@ lint: setup ### Fix what ruff can fix and reformat
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-schema: setup ### Regenerate config/schema.json and the README's configuration tables from config/model.py
+schema: setup ### Regenerate config/schema.json and the configuration tables (docs/configuration.md) from config/model.py
 	$(BIN)/python tools/config_docs.py
+
+# The documentation site (mkdocs.yml, docs/): built offline, strict (a broken link, anchor or unlisted page fails;
+# `make test` builds it too: tests/test_docs_site.py). SERVE=1 previews it on 127.0.0.1 only (PORT, default 8000).
+SERVE ?=
+PORT ?= 8000
+export NO_MKDOCS_2_WARNING := 1
+docs: $(PY_STAMP) ### Build the documentation site into site/ (SERVE=1: preview it on http://127.0.0.1:8000)
+	$(if $(SERVE),$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(PORT),$(BIN)/mkdocs build --strict --site-dir site)
 
 snapshot-update: setup ### Re-record the template snapshots after an intended infrastructure change
 	$(BIN)/python -m pytest -n 0 tests/test_snapshots.py tests/test_pipeline.py --snapshot-update
@@ -152,4 +160,4 @@ mutation: $(PY_STAMP) ### Mutation score per module + surviving mutants (MODULES
 	$(BIN)/python tools/mutation.py --jobs $(JOBS) --fail-under $(FAIL_UNDER) $(MODULES)
 
 clean: ## Remove build output (keeps the virtualenv and node_modules)
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache mutants .cache/scans .cache/synth
+	rm -rf cdk.out site .pytest_cache .mypy_cache .ruff_cache mutants .cache/scans .cache/synth

@@ -369,9 +369,9 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         return Synthesized(outdir, VARIANT, (PROVIDER_ACCOUNT, PROVIDER_REGION), reuse=ready)
 
 
-# One app and its route in a namespace of their own, replacing the demo: README's "Add your own service"
-# walkthrough, whose configuration is this file (tests/test_walkthrough.py keeps the README's copy and its make
-# impact output equal to it).
+# One app and its route in a namespace of their own, replacing the demo: the "Add your own service" walkthrough
+# (docs/own-service.md), whose configuration is this file (tests/test_walkthrough.py keeps the page's copy and its
+# make impact output equal to it).
 TEAM = "team-a"
 WALKTHROUGH = ROOT / "docs" / "examples" / "own-service.json"
 NAMESPACED: dict[str, Any] = json.loads(WALKTHROUGH.read_text())

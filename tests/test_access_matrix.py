@@ -1,6 +1,6 @@
 """Who reaches which route (issue 20): both auth policies, the service network's and the route's, evaluated with
 the project's IAM evaluator (tests/support/iam_policy.py) for every kind of caller, and the result compared with
-the README's access table ("Security: access control"), which must equal it cell for cell.
+the access table of docs/access-control.md, which must equal it cell for cell.
 
 Lattice admits a request only when the network's policy and the route's both allow it (VPC Lattice User Guide,
 "How authorization works", https://docs.aws.amazon.com/vpc-lattice/latest/ug/auth-policies.html, read
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,9 +31,10 @@ from config.access_policy import (
 )
 from config.model import AppConfig
 from tests.conftest import TODAY
+from tests.support import docs
 from tests.support.iam_policy import Decision, Request, evaluate_resource_policy, resolve, token_key
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PAGE = docs.page("access-control.md")
 ACCOUNT, CONSUMER, FOREIGN = "111111111111", "222222222222", "999999999999"
 CLUSTER_VPC, CLIENT_VPC, CONSUMER_VPC = "vpc-0c0c0c0c0c0c0c0c0", "vpc-0d0d0d0d0d0d0d0d0", "vpc-0e0e0e0e0e0e0e0e0"
 
@@ -59,7 +59,7 @@ def _route(name: str, access: dict[str, Any] | None) -> dict[str, Any]:
     return {**route, "access": access} if access is not None else route
 
 
-# One route per `access` entry kind (the README's columns), the app with `calls` calling the route "calls".
+# One route per `access` entry kind (the page's columns), the app with `calls` calling the route "calls".
 KINDS: dict[str, dict[str, Any] | None] = {
     "no `access`": None,
     "`clientHost`": {"allow": [{"clientHost": True}]},
@@ -112,7 +112,7 @@ def _pod_tags(cfg: AppConfig, app: str) -> dict[str, str]:
 
 
 def callers(cfg: AppConfig) -> dict[str, Caller]:
-    """The README's rows. The smoke functions and the client host run in the client VPC, pods in the cluster VPC."""
+    """The page's rows. The smoke functions and the client host run in the client VPC, pods in the cluster VPC."""
     return {
         "smoke test": Caller(SMOKE, CLIENT_VPC),
         "smoke test's second identity": Caller(SECOND, CLIENT_VPC),
@@ -164,23 +164,23 @@ def matrix(cfg: AppConfig) -> dict[str, list[str]]:
 
 
 def render(cfg: AppConfig) -> str:
-    """The README's table: one row per caller, one column per `access` entry kind."""
+    """The page's table: one row per caller, one column per `access` entry kind."""
     head = ["caller", *KINDS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join([name, *cells]) + " |" for name, cells in matrix(cfg).items()]
     return "\n".join(lines)
 
 
-def readme_table() -> str:
-    text = README.read_text()
+def page_table() -> str:
+    text = PAGE.read_text()
     found = re.search(r"<!-- access-matrix -->\n(.*?)\n<!-- /access-matrix -->", text, re.DOTALL)
-    assert found, "README.md lost its access table markers (<!-- access-matrix --> ... <!-- /access-matrix -->)"
+    assert found, f"{PAGE.name} lost its access table markers (<!-- access-matrix --> ... <!-- /access-matrix -->)"
     return found.group(1).strip()
 
 
-def test_the_readme_access_table_is_the_evaluated_matrix() -> None:
+def test_the_pages_access_table_is_the_evaluated_matrix() -> None:
     expected = render(every_kind_config())
-    assert readme_table() == expected, "README.md's access table differs; the evaluated one is:\n" + expected
+    assert page_table() == expected, f"{PAGE.name}'s access table differs; the evaluated one is:\n" + expected
 
 
 @pytest.mark.parametrize(
@@ -188,9 +188,9 @@ def test_the_readme_access_table_is_the_evaluated_matrix() -> None:
     [{}, {"apps": json.dumps([{"name": "web", **DEMO}]), "routes": json.dumps([_route("a", None), _route("b", None)])}],
     ids=["default-config", "two-default-routes"],
 )
-def test_every_default_route_matches_the_readmes_no_access_column(raw: dict[str, Any]) -> None:
+def test_every_default_route_matches_the_pages_no_access_column(raw: dict[str, Any]) -> None:
     cfg = parse_context(raw, today=TODAY)
-    table = readme_table().splitlines()[2:]
+    table = page_table().splitlines()[2:]
     column = {row.split(" | ")[0].strip("| "): row.strip("| ").split(" | ")[1] for row in table}
     got = matrix(cfg)
     assert set(column) == set(got)

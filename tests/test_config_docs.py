@@ -1,5 +1,5 @@
-"""config/schema.json and the README's configuration tables: generated from the models, never stale, and the
-schema agrees with the models on cdk.json and on bad input."""
+"""config/schema.json and the configuration tables (docs/configuration.md): generated from the models, never stale,
+and the schema agrees with the models on cdk.json and on bad input."""
 
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ def test_committed_schema_is_what_the_models_generate() -> None:
     assert (ROOT / "config" / "schema.json").read_text() == config_docs.schema_text(), "run `make schema`"
 
 
-def test_readme_tables_are_what_the_models_generate() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert readme == config_docs.readme_text(readme), "run `make schema`"
+def test_the_pages_tables_are_what_the_models_generate() -> None:
+    page = config_docs.PAGE.read_text()
+    assert page == config_docs.page_text(page), "run `make schema`"
 
 
-def test_readme_table_lists_every_key_with_its_default() -> None:
+def test_the_table_lists_every_key_with_its_default() -> None:
     table = config_docs.tables()
     for key, default in cdk_json_context().items():
         if key[0].isalpha() and key != "pipeline":

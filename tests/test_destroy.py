@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, PipelineSynth, Synthesized
+from tests.support import docs
 from tests.test_makefile import cli_options
 from tools import destroy
 
@@ -154,18 +155,19 @@ def test_make_destroy_hands_stage_stacks_and_cdk_args_to_the_tool() -> None:
     assert line[line.index("tools/destroy.py") + 1 :] == ["--stage", "prod", "a", "b/*", "--", "-c", "x=1"]
 
 
-# -------------------------------------------------------------------------- every form the README documents
+# ------------------------------------------------------------------------ every form the documentation shows
 
-# `make deploy|destroy|diff` with its variables, as written in the README (inline code or a code block).
+# `make deploy|destroy|diff` with its variables, as written in README.md or a docs/ page (inline code or a code
+# block).
 # A double-quoted value may hold backslash-escaped quotes (CDK_ARGS="-c 'key=[\"...\"]'", tests/test_makefile.py).
 _FORM = re.compile(r"make (deploy|destroy|diff)((?:[ \t]+[A-Z_]+=(?:\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s`]+))*)")
-# The README's placeholders, as the two-stage fixture has them.
+# The documentation's placeholders, as the two-stage fixture has them.
 _PLACEHOLDERS = {"<stage>": "dev", "<name>": "team-b"}
 
 
 def documented_forms() -> list[tuple[str, dict[str, str]]]:
     forms = []
-    for target, variables in _FORM.findall((ROOT / "README.md").read_text()):
+    for target, variables in _FORM.findall(docs.text()):
         values = dict(word.split("=", 1) for word in shlex.split(variables.replace("\\\n", " ")))
         forms.append((target, values))
     return forms

@@ -489,7 +489,7 @@ def test_critical_path_refuses_what_is_not_a_report(tmp_path: Path) -> None:
         critical_path.main(["--from-report", str(path)])
 
 
-def test_the_readme_shows_the_simulated_report(tmp_path: Path) -> None:
+def test_the_page_shows_the_simulated_report(tmp_path: Path) -> None:
     import datetime as dt
 
     from tools.e2e.naming import run_context
@@ -497,13 +497,13 @@ def test_the_readme_shows_the_simulated_report(tmp_path: Path) -> None:
 
     overrides = {**run_context(cdk_json_context(), simulate.PREFIX), "aws:cdk:disable-asset-staging": True}
     assembly = synthesize(tmp_path, overrides, today=dt.date(2026, 12, 5))
-    block = simulate.readme_block(simulate.simulated_report(assembly.templates, assembly.dependencies))
-    readme = simulate.README.read_text()
+    block = simulate.page_block(simulate.simulated_report(assembly.templates, assembly.dependencies))
+    page = simulate.PAGE.read_text()
     assert "SIMULATED" in block
-    assert block in readme, "README's simulated report is stale: run `python -m tools.e2e.simulate --readme`"
+    assert block in page, "docs/e2e.md's simulated report is stale: run `python -m tools.e2e.simulate --page`"
     # The section's prose quotes the same figures: the hourly cost and the modelled deploy.
     report = simulate.simulated_report(assembly.templates, assembly.dependencies)
-    prose = " ".join(readme.split())
+    prose = " ".join(page.split())
     assert f"about ${report['cost']['hourly_usd']:.2f} an hour" in prose
     assert f"critical path is about {report['critical_path']['model_deploy_seconds'] / 60:.0f} minutes" in prose
 
@@ -970,7 +970,7 @@ def test_destroy_deletes_every_log_group_the_stacks_leave_and_only_the_runs(run_
     assert all(c.ok for c in checks), checks
     assert (logs[0].names, logs[1].names) == (decoys, decoys)
     assert sum(len(rows) for rows in steps.recorded.values()) == sum(len(rows) for rows in resources.values())
-    # The simulated run (README) is seeded with the same: one line per group that outlives the stacks.
+    # The simulated run (docs/e2e.md) is seeded with the same: one line per group that outlives the stacks.
     ours = {s: t for s, t in run_synth.templates.items() if s in plan.stacks}
     assert len(run.left_by_design(ours)) == len(left["provider"]) + len(left["consumer"])
 

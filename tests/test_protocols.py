@@ -33,7 +33,7 @@ from config.model import MAX_GATEWAY_LISTENERS, certificate_arns
 from stacks.gateway_stack import GatewayStack
 from tests.conftest import PROTOCOLS_CERTIFICATE, Synthesized, protocols_context
 from tests.crd_rules import violations
-from tests.support import scans
+from tests.support import docs, scans
 
 TODAY = dt.date(2026, 11, 28)
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "all-protocols.json"
@@ -501,9 +501,8 @@ def test_the_ca_bundle_travels_beside_the_handler_under_the_name_the_check_gives
 # ------------------------------------------------------------------------------ the example, synthesized
 
 
-def test_the_example_is_the_one_the_readme_shows() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert "examples/all-protocols.json" in readme
+def test_the_example_is_the_one_the_protocols_page_shows() -> None:
+    assert "examples/all-protocols.json" in docs.page("protocols.md").read_text()
     assert {r.get("protocol", "HTTP") for r in example()["routes"]} == {"HTTP", "HTTPS", "GRPC", "TLS"}
 
 

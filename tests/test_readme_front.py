@@ -41,6 +41,15 @@ def test_the_cost_figures_are_make_costs(synth: Synthesized) -> None:
     assert est.gb == 100
 
 
+def test_the_cost_section_repeats_make_costs_total(synth: Synthesized) -> None:
+    """The README's one-line Cost section quotes the same monthly total as the front table."""
+    est = cost.estimate(synth.templates, region="ap-northeast-2", today=TODAY, config=synth.config)
+    text = README.read_text()
+    section = text[text.index("\n## Cost\n") :]
+    section = section[: section.index("\n## ", 1)]
+    assert f"About ${est.total_usd:.0f} a month in Seoul" in " ".join(section.split())
+
+
 # aws-cdk-lib's own functions whose log groups it creates with DeletionPolicy Retain (the README names them).
 CDK_RETAINED = (
     "EksClusterKubectlProviderHandler",

@@ -12,6 +12,7 @@ import pytest
 
 from config.release import MAX_STACK_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE, VERSION_FILE, VERSION_TAG, app_version
 from tests.conftest import ROOT, PipelineSynth, Synthesized
+from tests.support import docs
 
 
 def _stack_tags(outdir: Path) -> dict[str, dict[str, str]]:
@@ -83,16 +84,16 @@ def _bullets(text: str) -> list[str]:
     return [b.replace("\n", " ") for b in re.split(r"\n(?=- )", text)]
 
 
-def test_every_readme_upgrade_workaround_is_in_the_changelogs_upgrade_notes() -> None:
-    """Class test: each README bullet about upgrading a deployment made before a change (a step a plain deploy
-    cannot take, [BLOCKING] in make impact) names its remedy's command, and the CHANGELOG's upgrade notes carry the
-    same command, so the version that introduced it says what to do."""
-    readme = (ROOT / "README.md").read_text()
+def test_every_documented_upgrade_workaround_is_in_the_changelogs_upgrade_notes() -> None:
+    """Class test: each documentation bullet (README.md, docs/) about upgrading a deployment made before a change (a
+    step a plain deploy cannot take, [BLOCKING] in make impact) names its remedy's command, and the CHANGELOG's
+    upgrade notes carry the same command, so the version that introduced it says what to do."""
+    documented = docs.text()
     notes = " ".join(
         m.group(1).replace("\n", " ")
         for m in re.finditer(r"### Upgrade notes\n(.*?)(?=\n## |\Z)", (ROOT / "CHANGELOG.md").read_text(), re.S)
     )
-    upgrades = [b for b in _bullets(readme) if re.search(r"deployment made (when|before)", b)]
+    upgrades = [b for b in _bullets(documented) if re.search(r"deployment made (when|before)", b)]
     assert len(upgrades) >= 3, upgrades  # access entries, route names, per-object manifests
     for bullet in upgrades:
         remedies = [r for r in re.findall(r"`([^`]+)`", bullet) if r.startswith(("make destroy", "make deploy"))]

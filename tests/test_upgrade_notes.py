@@ -1,8 +1,8 @@
-"""Every maximum lowered since main (issue 24's bounds) has its line in the README's upgrade bullet: a deployment
-made before it may hold a value the configuration now refuses, and its owner needs the key, the old and the new
-bound and the way through. The bounds before are tests/schema_bounds_before.json (main's config/schema.json, each
-key's maxLength/maxItems/maxProperties or its pattern's longest match); a key whose old validation already implied
-its new bound is in IMPLIED, with what implied it."""
+"""Every maximum lowered since main (issue 24's bounds) has its line in the upgrade bullet of docs/update-safety.md:
+a deployment made before it may hold a value the configuration now refuses, and its owner needs the key, the old
+and the new bound and the way through. The bounds before are tests/schema_bounds_before.json (main's
+config/schema.json, each key's maxLength/maxItems/maxProperties or its pattern's longest match); a key whose old
+validation already implied its new bound is in IMPLIED, with what implied it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tests.conftest import ROOT
+from tests.support import docs
 
 BEFORE = json.loads((ROOT / "tests" / "schema_bounds_before.json").read_text())["bounds"]
 BULLET = "**Upgrading a deployment made before every key had a maximum**"
@@ -71,10 +72,10 @@ def lowered() -> dict[str, tuple[int | None, int]]:
 
 
 def _bullet() -> str:
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index(BULLET)
-    end = readme.index("\n- **", start + 1)
-    return " ".join(readme[start:end].split())
+    page = docs.page("update-safety.md").read_text()
+    start = page.index(BULLET)
+    end = page.index("\n- **", start + 1)
+    return " ".join(page[start:end].split())
 
 
 def test_every_lowered_maximum_has_its_upgrade_line() -> None:
@@ -88,7 +89,7 @@ def test_every_lowered_maximum_has_its_upgrade_line() -> None:
         line = re.search(rf"`{re.escape(path)}`[^;]*?{re.escape(old)}[^;]*?→ {now}\b", bullet)
         if line is None:
             missing.append(f"`{path}` {old} → {now} ({kind})")
-    assert not missing, f"add to the README's upgrade bullet: {missing}"
+    assert not missing, f"add to the upgrade bullet of docs/update-safety.md: {missing}"
 
 
 def test_the_check_sees_the_lowerings_the_review_named() -> None:

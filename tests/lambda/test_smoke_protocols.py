@@ -28,6 +28,7 @@ from smoke import protocols, spec
 
 from config import model
 from tests.sigv4_verifier import RawRequest, verify
+from tests.support import docs
 from tests.support.background import BackgroundServer
 from tests.support.smoke_wire import KEY, REGION, REQUIRED, SECRET, SERVICE, TOKEN, signing_environment
 
@@ -563,7 +564,7 @@ def pipe(client: socket.socket, upstream: socket.socket, received: list[bytes]) 
 
 
 def test_readme_states_the_smoke_assets_size() -> None:
-    """The README's asset table keeps the smoke function's size current (issue 26: a client packaged into the
+    """The asset table (docs/dns.md) keeps the smoke function's size current (issue 26: a client packaged into the
     function must show its weight): its code without checks.json, source and zipped, to within 1 KB."""
     import io
     import zipfile
@@ -573,9 +574,9 @@ def test_readme_states_the_smoke_assets_size() -> None:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in code:
             archive.write(path, f"smoke/{path.name}")
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    row = re.search(r"^\| `smoke` \|.*\| (\d+) KB / (\d+) KB \|$", readme, re.MULTILINE)
-    assert row, "the README's asset table has no `smoke` row"
+    page = docs.page("dns.md").read_text(encoding="utf-8")
+    row = re.search(r"^\| `smoke` \|.*\| (\d+) KB / (\d+) KB \|$", page, re.MULTILINE)
+    assert row, "the asset table (docs/dns.md) has no `smoke` row"
     measured = (sum(p.stat().st_size for p in code) / 1024, len(buffer.getvalue()) / 1024)
     stated = (int(row[1]), int(row[2]))
     assert all(abs(s - m) <= 1 for s, m in zip(stated, measured, strict=True)), (stated, measured)

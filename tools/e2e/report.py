@@ -102,7 +102,7 @@ def _minutes(seconds: float | None) -> str:
 
 
 def render(report: Mapping[str, Any], *, level: int = 1) -> str:
-    """report.md; `level`: the title's heading level (the README nests it), sections one below."""
+    """report.md; `level`: the title's heading level (the documentation page nests it), sections one below."""
     title_mark, section = "#" * level, "#" * (level + 1)
     lines = []
     title = "make e2e report" + (" (SIMULATED: fake AWS, not a real run)" if report["simulated"] else "")

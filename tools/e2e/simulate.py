@@ -1,10 +1,10 @@
-"""A SIMULATED make e2e run, for the README: the real orchestration and report against fake steps and a fake
-clock, nothing of AWS. Each phase takes a stated figure: the deploy the critical-path model's own time for
-the default configuration, the others the round figures below; every check passes; nothing is left. The cost is
-the real one of those hours (make cost's standing total for the default configuration).
+"""A SIMULATED make e2e run, for the documentation (docs/e2e.md): the real orchestration and report against fake
+steps and a fake clock, nothing of AWS. Each phase takes a stated figure: the deploy the critical-path model's own
+time for the default configuration, the others the round figures below; every check passes; nothing is left. The
+cost is the real one of those hours (make cost's standing total for the default configuration).
 
     python -m tools.e2e.simulate            print the simulated report.md
-    python -m tools.e2e.simulate --readme   rewrite the README's block between its markers with it
+    python -m tools.e2e.simulate --page     rewrite docs/e2e.md's block between its markers with it
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tools.e2e.orchestrate import Check, Outcome, execute
 from tools.e2e.report import build, render
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "e2e.md"
 BEGIN, END = "<!-- e2e-simulated-report:begin -->", "<!-- e2e-simulated-report:end -->"
 PREFIX, ACCOUNT, REGION = "e2e-s1m001", "111111111111", "ap-northeast-2"
 # Simulated phase times (seconds), but deploy, which is the model's.
@@ -81,8 +81,8 @@ def simulated_report(templates: Mapping[str, Any], dependencies: Mapping[str, An
     )
 
 
-def readme_block(report: Mapping[str, Any]) -> str:
-    return f"{BEGIN}\n\n{render(report, level=4)}\n{END}"
+def page_block(report: Mapping[str, Any]) -> str:
+    return f"{BEGIN}\n\n{render(report, level=3)}\n{END}"
 
 
 def main(argv: list[str]) -> int:
@@ -98,13 +98,13 @@ def main(argv: list[str]) -> int:
             Path(outdir), {**context, "aws:cdk:disable-asset-staging": True}, today=dt.date(2026, 12, 5)
         )
     report = simulated_report(assembly.templates, assembly.dependencies)
-    if "--readme" not in argv:
+    if "--page" not in argv:
         print(render(report), end="")
         return 0
-    text = README.read_text()
+    text = PAGE.read_text()
     start, end = text.index(BEGIN), text.index(END) + len(END)
-    README.write_text(text[:start] + readme_block(report) + text[end:])
-    print(f"wrote {README.name}")
+    PAGE.write_text(text[:start] + page_block(report) + text[end:])
+    print(f"wrote {PAGE.relative_to(ROOT)}")
     return 0
 
 

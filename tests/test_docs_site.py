@@ -1,0 +1,232 @@
+"""The documentation site (mkdocs.yml, docs/) and the README that leads into it (issue 28): the site builds with
+`mkdocs build --strict` (a broken link, a missing anchor, a page left out of the nav or a missing include fails),
+offline; every page is in the nav; every section the README had before the split is a heading on some page; the
+README stays the short first page, and its own links resolve."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from markdown.extensions.toc import slugify
+from mkdocs.config import load_config
+
+from tests.conftest import ROOT
+from tests.support import docs
+
+MKDOCS_YML = ROOT / "mkdocs.yml"
+
+# The README's section headings before issue 28 split it into the site (README.md at commit 94d0600): each one must
+# stay a heading of README.md or of a docs/ page, at any level, so no section is lost in a later edit either.
+FORMER_README_HEADINGS = (
+    "eks-lattice-gateway",
+    "What it deploys",
+    "Quick start",
+    "Prerequisites and permissions",
+    "kubectl access",
+    "Deploy, diff, smoke-test, destroy",
+    "Add your own service",
+    "Security: access control",
+    "Protocols: HTTPS, gRPC and TLS passthrough",
+    "Access on each protocol",
+    "Certificates",
+    "Smoke test per protocol",
+    "The example: `examples/all-protocols.json`",
+    "Update safety: `make impact`",
+    "Ship through CodePipeline",
+    "Configuration",
+    "Share with another account",
+    "Dashboard and alarms",
+    "Cost",
+    "Lattice DNS records",
+    "End-to-end in a real account: `make e2e`, `make audit`, `make impact CHANGESET=1`",
+    "make e2e report (SIMULATED: fake AWS, not a real run)",
+    "Deploy critical path",
+    "Checks",
+    "Left behind",
+    "Tests",
+    "Mutation testing",
+    "Security",
+    "Benchmarks",
+    "Repository layout",
+    "Troubleshooting",
+)
+# Former headings whose text now sits under another heading, each with the page and why. Keep it small: a section
+# that moved keeps its heading.
+MERGED: dict[str, str] = {}
+
+README_MAX_LINES = 175  # "about 150 lines": what a person reads first; the rest belongs on a page
+
+
+def headings(text: str) -> list[str]:
+    """The Markdown headings of a page, outside fenced code (a `# comment` in a bash block is none)."""
+    found, fenced = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,6} ", line):
+            found.append(line.lstrip("#").strip())
+    return found
+
+
+def build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
+    """`mkdocs build --strict`, as `make docs` runs it, with no network to reach (nothing may fetch)."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "NO_PROXY": "*", "HTTPS_PROXY": "http://127.0.0.1:9"}
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config), "--site-dir", str(site)],
+        cwd=config.parent,
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_site_builds_strict_without_a_warning(tmp_path: Path) -> None:
+    result = build(MKDOCS_YML, tmp_path / "site")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert not re.search(r"^WARNING", output, flags=re.M), output
+    for page in docs.DOCS.glob("*.md"):
+        html = "index.html" if page.stem == "index" else f"{page.stem}/index.html"
+        assert (tmp_path / "site" / html).is_file(), page.name
+    # The changelog is included, not copied: the releases page carries CHANGELOG.md's newest entry.
+    newest = re.search(r"^## (\[[^\]]+\])", (ROOT / "CHANGELOG.md").read_text(), flags=re.M)
+    assert newest and newest.group(1) in (tmp_path / "site" / "releases" / "index.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "[a page that is not there](no-such-page.md)",
+        "[an anchor that is not there](configuration.md#no-such-section)",
+        '--8<-- "NO-SUCH-FILE.md"',
+    ],
+    ids=["page", "anchor", "include"],
+)
+def test_a_broken_link_anchor_or_include_fails_the_build(tmp_path: Path, broken: str) -> None:
+    """Class test: what strict mode is there for. A copy of the site with one broken reference does not build."""
+    shutil.copytree(docs.DOCS, tmp_path / "docs")
+    shutil.copy(MKDOCS_YML, tmp_path / "mkdocs.yml")
+    shutil.copy(ROOT / "CHANGELOG.md", tmp_path / "CHANGELOG.md")
+    assert build(tmp_path / "mkdocs.yml", tmp_path / "site").returncode == 0
+    page = tmp_path / "docs" / "cost.md"
+    page.write_text(page.read_text() + f"\n{broken}\n")
+    result = build(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert result.returncode != 0, result.stdout + result.stderr
+
+
+def test_a_page_left_out_of_the_nav_fails_the_build(tmp_path: Path) -> None:
+    shutil.copytree(docs.DOCS, tmp_path / "docs")
+    shutil.copy(MKDOCS_YML, tmp_path / "mkdocs.yml")
+    shutil.copy(ROOT / "CHANGELOG.md", tmp_path / "CHANGELOG.md")
+    (tmp_path / "docs" / "orphan.md").write_text("# Orphan\n")
+    assert build(tmp_path / "mkdocs.yml", tmp_path / "site").returncode != 0
+
+
+def _nav_files(nav: object) -> list[str]:
+    if isinstance(nav, str):
+        return [nav]
+    if isinstance(nav, dict):
+        return [f for value in nav.values() for f in _nav_files(value)]
+    if isinstance(nav, list):
+        return [f for item in nav for f in _nav_files(item)]
+    return []
+
+
+def test_every_page_is_in_the_nav_once() -> None:
+    config = load_config(str(MKDOCS_YML))
+    listed = _nav_files(config["nav"])
+    assert len(listed) == len(set(listed)), listed
+    assert sorted(listed) == sorted(p.name for p in docs.DOCS.glob("*.md"))
+
+
+def test_the_site_fetches_nothing() -> None:
+    """Offline: only the built-in search plugin; no theme fonts from a font service."""
+    config = load_config(str(MKDOCS_YML))
+    assert set(config["plugins"].keys()) == {"material/search"}
+    assert config["theme"]["font"] is False
+
+
+def test_every_former_readme_section_is_a_heading_on_some_page() -> None:
+    found = {h for page in docs.pages() for h in headings(page.read_text())}
+    missing = [h for h in FORMER_README_HEADINGS if h not in found and h not in MERGED]
+    assert not missing, f"sections lost from README.md and docs/ (move each to a page, or into MERGED): {missing}"
+    assert not [h for h in MERGED if h in found], "a MERGED heading is a heading again: drop it from MERGED"
+
+
+def test_the_readme_is_the_short_first_page() -> None:
+    lines = docs.README.read_text().splitlines()
+    assert len(lines) <= README_MAX_LINES, f"README.md has {len(lines)} lines: move detail to a docs/ page"
+    # It leads into every page of the site.
+    linked = set(re.findall(r"\]\(docs/([a-z0-9-]+\.md)", "\n".join(lines)))
+    assert linked == {p.name for p in docs.DOCS.glob("*.md")}
+
+
+def test_the_readmes_links_resolve() -> None:
+    """The README is not part of the site's build, so its links are checked here: each relative target exists and
+    each `#anchor` is a heading of its page (as mkdocs and GitHub slug it)."""
+    text = docs.README.read_text()
+    links = re.findall(r"\]\((?!https?://)([^)\s]+)\)", text)
+    assert len(links) > 10, links
+    for link in links:
+        target, _, anchor = link.partition("#")
+        path = ROOT / target if target else docs.README
+        assert path.exists(), link
+        if anchor:
+            slugs = {slugify(h.replace("`", ""), "-") for h in headings(path.read_text())}
+            assert anchor in slugs, (link, sorted(slugs))
+
+
+def test_every_make_target_is_documented() -> None:
+    """Each target `make help` lists is shown as `make <target>` on some page."""
+    targets = re.findall(r"^([a-z0-9-]+):[^#\n]*##", (ROOT / "Makefile").read_text(), flags=re.M)
+    text = docs.text()
+    missing = [t for t in targets if not re.search(rf"make {re.escape(t)}\b", text)]
+    assert not missing, missing
+
+
+# A pointer from the code (a message, a help text, a field's description, a comment) into the documentation:
+# "README: Certificates", "README 'Changing a route's protocol'", or a page "docs/troubleshooting.md".
+_SECTION_POINTER = re.compile(r"""README(?:\.md)?(?:[:,]\s*|\s+)[*'"]?([A-Z][^'"*)\n;.]*?)(?:['"*)\n;.]|$)""")
+_PAGE_POINTER = re.compile(r"\bdocs/([a-z0-9-]+\.md)\b")
+# A line citing an upstream repository's docs/ (the controller's docs/faq.md at v2.1.3) points elsewhere.
+_UPSTREAM = re.compile(r"\bv\d+\.\d+|aws-application-networking-k8s")
+PRODUCT_CODE = ("app.py", "config", "constructs", "lambda", "stacks", "tools")
+
+
+def _product_sources() -> list[Path]:
+    return [
+        p
+        for name in PRODUCT_CODE
+        for p in ([ROOT / name] if name.endswith(".py") else sorted((ROOT / name).rglob("*.py")))
+    ]
+
+
+def test_every_pointer_from_the_code_into_the_documentation_resolves() -> None:
+    """Class test: a section a message or comment names is a heading or a bold term on some page (README.md or
+    docs/), and a page it names exists; renaming a heading must take its pointers along."""
+    names = {h.lower() for page in docs.pages() for h in headings(page.read_text())}
+    names |= {b.lower() for page in docs.pages() for b in re.findall(r"\*\*([^*\n]+)\*\*", page.read_text())}
+    sections, pages, unresolved = 0, 0, []
+    for source in _product_sources():
+        text = source.read_text()
+        for m in _SECTION_POINTER.finditer(text):
+            sections += 1
+            if not any(m.group(1).strip().lower() in name for name in names):
+                unresolved.append(f"{source.relative_to(ROOT)}: {m.group(0).strip()!r}")
+        for line in text.splitlines():
+            if _UPSTREAM.search(line):
+                continue
+            for m in _PAGE_POINTER.finditer(line):
+                pages += 1
+                if not (docs.DOCS / m.group(1)).is_file():
+                    unresolved.append(f"{source.relative_to(ROOT)}: {m.group(0)!r}")
+    assert sections + pages > 10, (sections, pages)
+    assert not unresolved, unresolved
