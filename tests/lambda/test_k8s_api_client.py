@@ -25,6 +25,7 @@ from k8s_api.client import (
 )
 
 from tests.support.background import BackgroundServer
+from tests.support.clock import Sleeps
 from tests.support.fake_kube import FakeKubeApi, shared_ca
 
 CM_PATH = "/api/v1/namespaces/default/configmaps/demo"
@@ -35,11 +36,6 @@ CM = {"kind": "ConfigMap"}
 def api() -> Iterator[FakeKubeApi]:
     with FakeKubeApi(token="good-token") as server:
         yield server
-
-
-class Sleeps(list[float]):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def client(api: FakeKubeApi, sleeps: Sleeps | None = None, **kwargs: Any) -> KubeClient:

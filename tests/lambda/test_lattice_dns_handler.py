@@ -20,6 +20,9 @@ from lattice_dns import handler
 from lattice_dns.records import DnsError, Marker, OwnershipError
 from lattice_dns.routes import ANNOTATION, CONTROLLER_NAMESPACE
 
+from tests.support.clock import FakeClock
+from tests.support.clock import FixedContext as Context
+
 ZONE = "Z0123456789ABCDEFGHIJ"
 HOST = "api.example.com"
 MARKER = f"_eks-lattice-gateway.{HOST}"
@@ -116,22 +119,11 @@ class FakeKube:
         return copy.deepcopy(answer)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @dataclass
 class Env:
     r53: MemoryRoute53
     kube: FakeKube
-    clock: Clock
+    clock: FakeClock
     kubes_made: list[str]
     kube_time_left: list[Any] = field(default_factory=list)  # the time_left each _kube call was given
 
@@ -144,7 +136,7 @@ class Env:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Env:
-    r53, kube, clock, made = MemoryRoute53(), FakeKube(), Clock(), []
+    r53, kube, clock, made = MemoryRoute53(), FakeKube(), FakeClock(START), []
     clients = handler.Clients(route53=r53, eks=None, sts=None)
 
     def make_kube(cluster: str, _clients: handler.Clients, time_left: Any) -> FakeKube:
@@ -190,14 +182,6 @@ def event(request: str = "Create", *, started: float | None = START, **overrides
     if started is not None:
         built["Data"] = {"WaitStartedAt": f"{started:.0f}"}
     return built
-
-
-class Context:
-    def __init__(self, millis: int) -> None:
-        self.millis = millis
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.millis
 
 
 # -- ResourceProperties ------------------------------------------------------------------------------------------------

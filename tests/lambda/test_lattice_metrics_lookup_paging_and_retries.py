@@ -15,6 +15,8 @@ import pytest
 from lattice_metrics import handler
 
 from tests.support.background import BackgroundServer
+from tests.support.clock import FakeClock as Time
+from tests.support.clock import FixedContext as Context
 
 VPC = "vpc-0123456789abcdef0"
 T0 = 1_900_000_000.0
@@ -111,34 +113,11 @@ PROPS: dict[str, Any] = {
 }
 
 
-class Time:
-    """The handler's time.monotonic and its sleeps: time moves only when it sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Time:
-    fake = Time()
+    fake = Time(1000.0)
     monkeypatch.setattr(handler, "time", fake)
     return fake
-
-
-class Context:
-    def __init__(self, ms: int) -> None:
-        self.ms = ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.ms
 
 
 def event(props: dict[str, Any] | None = None, request: str = "Create", started: float | None = T0) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from smoke import protocols, spec
 from config import model
 from tests.sigv4_verifier import RawRequest, verify
 from tests.support.background import BackgroundServer
+from tests.support.clock import RealTimeContext
 from tests.support.smoke_wire import KEY, REGION, REQUIRED, SECRET, SERVICE, TOKEN, signing_environment
 
 GRPC_HOST = "grpc.example.com"
@@ -1145,16 +1146,6 @@ class StallingServer(AcceptLoop):
 PARTIAL_SERVER_HELLO = bytes([22, 3, 3, 0, 200, 2, 0, 0])
 
 
-class FakeContext:
-    """Lambda's context object: only the remaining time, counted down from `seconds`."""
-
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.end - time.monotonic()) * 1000)
-
-
 def timed(check: dict[str, Any], ports: list[int], context: Any = None, **event: Any) -> tuple[float, dict[str, Any]]:
     started = time.monotonic()
     with contextlib.suppress(smoke.SmokeTestError):
@@ -1199,7 +1190,7 @@ def test_the_report_arrives_before_the_lambda_deadline_despite_stalled_handshake
     `timeoutSeconds` (not two), so the last retry ends before the function's own deadline (its remaining time
     less DEADLINE_MARGIN_SECONDS)."""
     budget = 3.5  # seconds the function may use before its margin
-    context = FakeContext(smoke.DEADLINE_MARGIN_SECONDS + budget)
+    context = RealTimeContext(smoke.DEADLINE_MARGIN_SECONDS + budget)
     with StallingServer(PARTIAL_SERVER_HELLO) as a, StallingServer(PARTIAL_SERVER_HELLO) as b:
         elapsed, result = timed(tls_check(), [a, b], context, attempts=20, timeoutSeconds=1)
     assert result["ok"] is False and result["detail"].startswith("timeout: ")
