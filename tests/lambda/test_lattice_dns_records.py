@@ -30,6 +30,7 @@ from lattice_dns.records import (
 )
 
 from tests.support.clock import FakeClock as Clock
+from tests.support.scripted_aws import ScriptedClient
 
 ZONE = "Z0123456789ABCDEFGHIJ"
 HOST = "api.example.com"
@@ -45,31 +46,11 @@ def client_error(code: str, message: str | None = "it failed", operation: str = 
     return ClientError({"Error": error}, operation)
 
 
-class FakeRoute53:
-    """Answers each operation from its script in order (an exception is raised; the last answer repeats) and
-    records every call with its arguments."""
+class FakeRoute53(ScriptedClient):
+    """Route 53 from scripts (tests/support/scripted_aws.py); more than 50 calls is a runaway loop."""
 
     def __init__(self, **scripts: list[Any]) -> None:
-        self.scripts = scripts
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def _answer(self, operation: str, kwargs: dict[str, Any]) -> Any:
-        self.calls.append((operation, kwargs))
-        assert len(self.calls) <= 50, "runaway loop: more than 50 Route 53 calls"
-        script = self.scripts[operation]
-        answer = script.pop(0) if len(script) > 1 else script[0]
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
-
-    def get_hosted_zone(self, **kwargs: Any) -> Any:
-        return self._answer("get_hosted_zone", kwargs)
-
-    def list_resource_record_sets(self, **kwargs: Any) -> Any:
-        return self._answer("list_resource_record_sets", kwargs)
-
-    def change_resource_record_sets(self, **kwargs: Any) -> Any:
-        return self._answer("change_resource_record_sets", kwargs)
+        super().__init__(runaway=50, **scripts)
 
 
 @pytest.fixture
