@@ -22,6 +22,7 @@ from lattice_dns.routes import ANNOTATION, CONTROLLER_NAMESPACE
 
 from tests.support.clock import FakeClock
 from tests.support.clock import FixedContext as Context
+from tests.support.kube_gets import KubeGets as FakeKube
 
 ZONE = "Z0123456789ABCDEFGHIJ"
 HOST = "api.example.com"
@@ -102,21 +103,6 @@ class MemoryRoute53:
     def marker(self) -> Marker | None:
         rrset = self.at(MARKER).get("TXT")
         return Marker.parse([r["Value"] for r in rrset["ResourceRecords"]]) if rrset else None
-
-
-@dataclass
-class FakeKube:
-    """GET answers by path: an object, None (404), or an exception to raise."""
-
-    objects: dict[str, Any] = field(default_factory=dict)
-    gets: list[str] = field(default_factory=list)
-
-    def get(self, path: str) -> Any:
-        self.gets.append(path)
-        answer = self.objects.get(path)
-        if isinstance(answer, BaseException):
-            raise answer
-        return copy.deepcopy(answer)
 
 
 @dataclass
