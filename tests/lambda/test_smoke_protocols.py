@@ -30,6 +30,7 @@ from config import model
 from tests.sigv4_verifier import RawRequest, verify
 from tests.support.background import BackgroundServer
 from tests.support.clock import RealTimeContext
+from tests.support.fixed_answer import FixedAnswerServer
 from tests.support.smoke_wire import KEY, REGION, REQUIRED, SECRET, SERVICE, TOKEN, signing_environment
 
 GRPC_HOST = "grpc.example.com"
@@ -84,39 +85,15 @@ def _keep_failed_results(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- servers -----------------------------------------------------------------------------------------------------
 
 
-class HttpsServer(BackgroundServer):
-    """An HTTPS server with a certificate from the test CA; answers every request with `reply`, records heads."""
-
-    thread_name = "https-server"
-
-    def __init__(self, cert: trustme.LeafCert | None, reply: tuple[int, bytes] = (200, b"{}")) -> None:
-        super().__init__()
-        self.context: ssl.SSLContext | None = None  # None: plain HTTP
-        if cert is not None:
-            self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            cert.configure_cert(self.context)
-        self.reply = reply
-        self.requests: list[dict[str, Any]] = []
-
-    def _make_server(self) -> ThreadingHTTPServer:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.requests.append({"path": self.path, "headers": dict(self.headers)})
-                status, body = owner.reply
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if self.context is not None:
-            server.socket = self.context.wrap_socket(server.socket, server_side=True)
-        return server
+def HttpsServer(cert: trustme.LeafCert | None, reply: tuple[int, bytes] = (200, b"{}")) -> FixedAnswerServer:
+    """An HTTPS server with a certificate from the test CA (None: plain HTTP); answers every request with `reply`,
+    records heads."""
+    tls = None
+    if cert is not None:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        cert.configure_cert(tls)
+    status, body = reply
+    return FixedAnswerServer(status, body, {}, tls=tls)
 
 
 class SilentServer:

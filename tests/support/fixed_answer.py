@@ -11,8 +11,8 @@ from tests.support.background import BackgroundServer
 
 
 class FixedAnswerServer(BackgroundServer):
-    """Answers every GET with `status`, `headers` and `body`, and counts the requests in `hits`. With `tls` (a
-    server-side SSL context) it speaks HTTPS."""
+    """Answers every GET with `status`, `headers` and `body`; counts the requests in `hits` and records each one's
+    path and headers in `requests`. With `tls` (a server-side SSL context) it speaks HTTPS."""
 
     def __init__(
         self, status: int, body: bytes, headers: Mapping[str, str], *, tls: ssl.SSLContext | None = None
@@ -20,6 +20,7 @@ class FixedAnswerServer(BackgroundServer):
         super().__init__()
         self.status, self.body, self.headers, self.tls = status, body, dict(headers), tls
         self.hits = 0
+        self.requests: list[dict[str, Any]] = []
 
     def _make_server(self) -> ThreadingHTTPServer:
         outer = self
@@ -27,6 +28,7 @@ class FixedAnswerServer(BackgroundServer):
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.hits += 1
+                outer.requests.append({"path": self.path, "headers": dict(self.headers)})
                 self.send_response(outer.status)
                 for name, value in outer.headers.items():
                     self.send_header(name, value)
