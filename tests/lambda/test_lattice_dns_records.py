@@ -49,7 +49,7 @@ def client_error(code: str, message: str | None = "it failed", operation: str = 
 class FakeRoute53(ScriptedClient):
     """Route 53 from scripts (tests/support/scripted_aws.py); more than 50 calls is a runaway loop."""
 
-    def __init__(self, **scripts: list[Any]) -> None:
+    def __init__(self, **scripts: Any) -> None:
         super().__init__(runaway=50, **scripts)
 
 

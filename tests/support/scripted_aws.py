@@ -17,7 +17,7 @@ def client_error(
     response: dict[str, Any] = {"Error": {"Code": code, "Message": message}}
     if status is not None:
         response["ResponseMetadata"] = {"HTTPStatusCode": status}
-    return ClientError(response, operation)  # type: ignore[arg-type]
+    return ClientError(response, operation)
 
 
 class ScriptedClient:
