@@ -26,6 +26,7 @@ from config import AppConfig
 from config.lattice_names import route_object_name, service_name_override
 from tests.conftest import Synthesized
 from tests.support.cfn_replay import MANAGED_POLICY, POLICY, RECORD, FakeController, Route53Guard, Stack, token_table
+from tests.support.clock import FakeClock
 from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
 from tests.support.iam_policy import Decision, resolve, token_key
 
@@ -35,24 +36,13 @@ GATEWAY = "EksLatticeGateway-Gateway"
 PLATFORM = "EksLatticeGateway-Platform"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @dataclass
 class World:
     r53: Any
     zone_id: str
     guard: Route53Guard
     controller: FakeController
-    clock: Clock
+    clock: FakeClock
     cluster: str
 
     def stack(self, *templates: dict[str, Any]) -> Stack:
@@ -96,7 +86,7 @@ def world(synth: Synthesized, session: boto3.session.Session, monkeypatch: pytes
         backend = moto_eks_models.eks_backends[ACCOUNT][REGION].clusters[cluster]
         backend.endpoint, backend.certificate_authority = api.endpoint, {"data": api.ca_data}
         clients = handler.Clients(route53=r53, eks=eks, sts=regional_sts_client(session, REGION))
-        clock = Clock()
+        clock = FakeClock(1_800_000_000.0)
         monkeypatch.setattr(handler, "_clients", lambda: clients)
         monkeypatch.setattr(handler, "_clock", clock)
         monkeypatch.setattr(handler, "_sleep", clock.sleep)

@@ -19,6 +19,7 @@ from constructs.k8s_objects import ROUTE_KINDS
 from config.lattice_names import route_digest
 from tests.conftest import ROOT, TODAY, Synthesized
 from tests.support.fake_cloudformation import FakeCloudFormation
+from tests.support.local_aws import use_local_aws
 from tools import impact
 
 PLATFORM, GATEWAY = "EksLatticeGateway-Platform", "EksLatticeGateway-Gateway"
@@ -737,16 +738,7 @@ def test_cli_passes_context_as_the_cdk_cli_does(synth: Synthesized) -> None:
 def cloudformation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     """The real boto3 client against a local GetTemplate, with throwaway credentials and no other AWS access."""
     with FakeCloudFormation() as fake:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "AKIDTESTING",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_ENDPOINT_URL_CLOUDFORMATION": fake.endpoint,
-            "AWS_CONFIG_FILE": str(tmp_path / "none"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        use_local_aws(monkeypatch, tmp_path, {"CLOUDFORMATION": fake.endpoint})
         yield fake
 
 

@@ -18,6 +18,7 @@ from crd_installer.download import DownloadError, download
 from crd_installer.handler import Deps, InstallError, on_event
 from k8s_api import KubeClient
 
+from tests.support.clock import FakeClock
 from tests.support.fake_kube import CRD_PREFIX, FakeKubeApi
 from tests.support.file_server import FileServer
 
@@ -92,23 +93,8 @@ def api() -> Iterator[FakeKubeApi]:
         yield server
 
 
-class FakeClock:
-    """monotonic() and sleep() in one: sleeping advances time instantly."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def _deps(api: FakeKubeApi, clock: FakeClock | None = None, **overrides: Any) -> Deps:
-    clock = clock or FakeClock()
+    clock = clock or FakeClock(1000.0)
 
     def client(cluster_name: str) -> KubeClient:
         assert cluster_name == "eks-demo"
@@ -248,7 +234,7 @@ def test_scan_rejects_what_it_cannot_route(text: str, message: str) -> None:
 def test_create_applies_every_object_server_side_and_waits(
     site: FileServer, api: FakeKubeApi, pinned: list[Pinned], crd_files: dict[str, bytes]
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     result = on_event(_event(site, pinned), None, deps=_deps(api, clock))
 
     assert result == {"PhysicalResourceId": "gateway-api-crds/eks-demo", "Data": {"Version": VERSION, "Objects": "10"}}
@@ -272,7 +258,7 @@ def test_create_applies_every_object_server_side_and_waits(
         conditions = stored["status"]["conditions"]
         assert {"type": "Established", "status": "True"}.items() <= conditions[0].items()
     assert api.get_count(VAP_PATH) == 0
-    assert clock.sleeps == [1.0]
+    assert clock.slept == [1.0]
     # Every file was downloaded exactly once.
     assert sorted(site.requests) == sorted(f"/{VERSION}/{p.name}" for p in pinned)
 
@@ -347,7 +333,7 @@ def test_established_timeout_lists_pending_crds(site: FileServer, pinned: list[P
                 conditions=[{"type": "NamesAccepted", "status": "False", "message": "conflicts with x"}]
             ),
         )
-        clock = FakeClock()
+        clock = FakeClock(1000.0)
         event = _event(site, pinned, EstablishedTimeoutSeconds="30")
         with pytest.raises(InstallError) as exc:
             on_event(event, None, deps=_deps(api, clock, poll_interval=5.0))
@@ -372,7 +358,7 @@ def test_wait_is_capped_by_lambda_remaining_time(site: FileServer, pinned: list[
 def test_first_apply_waits_for_access_entry(site: FileServer, api: FakeKubeApi, pinned: list[Pinned]) -> None:
     first = CRD_PREFIX + "backendtlspolicies.gateway.networking.k8s.io"
     api.fail_next(first, 401, times=2)
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     on_event(_event(site, pinned), None, deps=_deps(api, clock))
     assert len(api.requests_to(first, "PATCH")) == 3
 

@@ -18,6 +18,8 @@ from crd_installer.handler import Deps, InstallError, on_event, parse_properties
 from k8s_api import KubeApiError, KubeClient
 from moto.eks import models as moto_eks_models
 
+from tests.support.clock import FakeClock
+from tests.support.clock import FixedContext as Context
 from tests.support.fake_kube import CRD_PREFIX, FakeKubeApi, looks_like_eks_token
 
 SHA_A = "a" * 64
@@ -41,19 +43,6 @@ FILES = {
 WIDGETS = CRD_PREFIX + "widgets.example.com"
 GADGETS = CRD_PREFIX + "gadgets.example.com"
 GIZMOS = CRD_PREFIX + "gizmos.example.com"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def fetcher(files: dict[str, bytes]) -> Any:
@@ -93,7 +82,7 @@ def api() -> Iterator[FakeKubeApi]:
 
 
 def deps(api: FakeKubeApi, clock: FakeClock | None = None, **overrides: Any) -> Deps:
-    clock = clock or FakeClock()
+    clock = clock or FakeClock(1000.0)
     settings: dict[str, Any] = {
         "kube_client": lambda _name: KubeClient(
             endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: "t", sleep=lambda _s: None, max_attempts=1
@@ -214,19 +203,19 @@ def test_a_cluster_that_cannot_be_reached_is_reported_as_is(api: FakeKubeApi) ->
 @pytest.mark.parametrize("status", [401, 403])
 def test_first_apply_waits_out_a_new_access_entry(api: FakeKubeApi, status: int) -> None:
     api.fail_next(WIDGETS, status, times=2, method="PATCH")
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     on_event(event(), None, deps=deps(api, clock))
     assert len(api.requests_to(WIDGETS, "PATCH")) == 3
-    assert clock.sleeps[:2] == [1.0, 1.0]
+    assert clock.slept[:2] == [1.0, 1.0]
 
 
 def test_access_grace_period_ends_at_its_deadline(api: FakeKubeApi) -> None:
     api.fail_next(WIDGETS, 401, times=100, method="PATCH")
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     message = install_error(event(), deps(api, clock, access_wait_seconds=3.0))
     # Tried at t=0, 1, 2 (each inside the 3 s grace period) and t=3 (not inside: the last try).
     assert len(api.requests_to(WIDGETS, "PATCH")) == 4
-    assert clock.sleeps == [1.0, 1.0, 1.0]
+    assert clock.slept == [1.0, 1.0, 1.0]
     assert message.startswith(
         "applying CustomResourceDefinition widgets.example.com from widgets.yaml failed: Kubernetes API at "
     )
@@ -235,21 +224,21 @@ def test_access_grace_period_ends_at_its_deadline(api: FakeKubeApi) -> None:
 @pytest.mark.parametrize("status", [400, 404, 409])
 def test_other_errors_on_the_first_apply_are_not_waited_out(api: FakeKubeApi, status: int) -> None:
     api.fail_next(WIDGETS, status, times=100, method="PATCH")
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     message = install_error(event(), deps(api, clock))
     assert message.startswith("applying CustomResourceDefinition widgets.example.com from widgets.yaml failed: ")
     assert f"HTTP {status}" in message
     assert len(api.requests_to(WIDGETS, "PATCH")) == 1
-    assert clock.sleeps == []
+    assert clock.slept == []
 
 
 def test_only_the_first_apply_waits_for_access(api: FakeKubeApi) -> None:
     api.fail_next(GADGETS, 403, times=100, method="PATCH")
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     message = install_error(event(), deps(api, clock))
     assert message.startswith("applying CustomResourceDefinition gadgets.example.com from gadgets.yaml failed: ")
     assert len(api.requests_to(GADGETS, "PATCH")) == 1
-    assert clock.sleeps == []
+    assert clock.slept == []
 
 
 # -- waiting for Established ------------------------------------------------------------------------------------
@@ -276,7 +265,7 @@ def test_established_reading() -> None:
 
 def test_timeout_message_lists_each_pending_crd_and_what_to_run() -> None:
     with FakeKubeApi(token="t") as quiet:  # never Established
-        clock = FakeClock()
+        clock = FakeClock(1000.0)
         message = install_error(event(EstablishedTimeoutSeconds="2.5"), deps(quiet, clock))
     assert message == (
         "timed out after 2.5s waiting for CRDs to become Established: gadgets.example.com (no Established condition "
@@ -284,7 +273,7 @@ def test_timeout_message_lists_each_pending_crd_and_what_to_run() -> None:
         "yet). Check the CRD status with kubectl get crd <name> -o yaml"
     )
     # Polls every second, and the last sleep only up to the deadline.
-    assert clock.sleeps == [1.0, 1.0, 0.5]
+    assert clock.slept == [1.0, 1.0, 0.5]
 
 
 def test_a_crd_that_disappears_is_not_found(api: FakeKubeApi) -> None:
@@ -303,14 +292,6 @@ def test_reading_a_crd_fails(api: FakeKubeApi) -> None:
         "is forbidden (HTTP 403)"
     )
     assert message.endswith("API said: no get")
-
-
-class Context:
-    def __init__(self, remaining_ms: int) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
 
 
 def test_time_budget_keeps_a_reserve_and_at_least_a_second() -> None:

@@ -20,6 +20,7 @@ import trustme
 from k8s_api import CachedToken, KubeApiError, KubeClient, eks_auth, eks_token, regional_sts_client
 from k8s_api.client import MAX_RETRY_AFTER_SECONDS, _retry_after_seconds
 
+from tests.support.clock import Sleeps
 from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
 
 REGION = "ap-northeast-2"
@@ -165,11 +166,6 @@ def test_cached_token_refreshes_after_interval() -> None:
 def api() -> Iterator[FakeKubeApi]:
     with FakeKubeApi(token="good-token") as server:
         yield server
-
-
-class Sleeps(list[float]):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def _client(api: FakeKubeApi, sleeps: Sleeps | None = None, **kwargs: Any) -> KubeClient:

@@ -9,7 +9,6 @@ import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -24,8 +23,9 @@ from k8s_api.client import (
     _retry_after_seconds,
 )
 
-from tests.support.background import BackgroundServer
+from tests.support.clock import Sleeps
 from tests.support.fake_kube import FakeKubeApi, shared_ca
+from tests.support.fixed_answer import FixedAnswerServer
 
 CM_PATH = "/api/v1/namespaces/default/configmaps/demo"
 CM = {"kind": "ConfigMap"}
@@ -35,11 +35,6 @@ CM = {"kind": "ConfigMap"}
 def api() -> Iterator[FakeKubeApi]:
     with FakeKubeApi(token="good-token") as server:
         yield server
-
-
-class Sleeps(list[float]):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def client(api: FakeKubeApi, sleeps: Sleeps | None = None, **kwargs: Any) -> KubeClient:
@@ -254,34 +249,11 @@ def test_a_slow_answer_times_out_and_is_retried(api: FakeKubeApi) -> None:
     assert err.status is None
 
 
-class PlainErrors(BackgroundServer):
+def PlainErrors(status: int, body: bytes) -> FixedAnswerServer:
     """An HTTPS server (the fake API's CA) that answers every request with a non-JSON body, like a proxy."""
-
-    def __init__(self, status: int, body: bytes) -> None:
-        super().__init__()
-        self.status, self.body = status, body
-        self.hits = 0
-
-    def _make_server(self) -> ThreadingHTTPServer:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.hits += 1
-                self.send_response(outer.status)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(outer.body)))
-                self.end_headers()
-                self.wfile.write(outer.body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        shared_ca().issue_cert("127.0.0.1").configure_cert(ctx)
-        server.socket = ctx.wrap_socket(server.socket, server_side=True)
-        return server
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    shared_ca().issue_cert("127.0.0.1").configure_cert(tls)
+    return FixedAnswerServer(status, body, {"Content-Type": "text/html"}, tls=tls)
 
 
 @pytest.mark.parametrize(("status", "retried"), [(502, True), (418, False)])

@@ -14,6 +14,8 @@ import boto3
 import pytest
 from k8s_api import CachedToken, eks_auth, eks_token, regional_sts_client
 
+from tests.support.clock import FakeClock as Clock
+
 REGION = "ap-northeast-2"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -175,14 +177,6 @@ def test_the_resolver_session_is_not_the_callers() -> None:
 
 
 # -- CachedToken --------------------------------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_the_first_call_signs_even_at_clock_zero() -> None:

@@ -20,6 +20,7 @@ from k8s_api import KubeApiError, KubeClient
 
 from tests.support.background import BackgroundServer
 from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
+from tests.support.local_aws import use_local_aws
 
 REGION = "eu-west-3"
 OTHER_REGION = "ap-southeast-2"
@@ -82,17 +83,7 @@ class RefusedError(Exception):
 def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeEks]:
     """Throwaway credentials, no config files or profile, no region, and EKS answered by FakeEks."""
     with FakeEks() as eks:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "AKIDTESTING",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_ENDPOINT_URL_EKS": eks.endpoint,
-            "AWS_CONFIG_FILE": str(tmp_path / "none"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }.items():
-            monkeypatch.setenv(name, value)
-        for name in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN"):
-            monkeypatch.delenv(name, raising=False)
+        use_local_aws(monkeypatch, tmp_path, {"EKS": eks.endpoint})
         yield eks
 
 

@@ -25,6 +25,8 @@ from moto import mock_aws
 from moto.eks import models as moto_eks_models
 
 from tests.support.background import BackgroundServer
+from tests.support.clock import ClockContext, RealTimeContext
+from tests.support.clock import FakeClock as Clock
 from tests.support.fake_kube import FakeKubeApi, RecordedRequest
 
 REGION = "ap-northeast-2"
@@ -77,21 +79,6 @@ class EksFakeKubeApi(FakeKubeApi):
 
 
 # -- fixtures ---------------------------------------------------------------------------------------------------------
-
-
-class Clock:
-    """Injected wall clock; sleeping advances it, so backoff costs no real time."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @dataclasses.dataclass
@@ -197,7 +184,7 @@ def env(shared: Shared, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
         cluster.certificate_authority = {"data": api.ca_data}
 
         clients = handler.Clients(route53=r53, eks=eks, sts=shared.sts)
-        clock = Clock()
+        clock = Clock(1_800_000_000.0)
         monkeypatch.setattr(handler, "_clients", lambda: clients)
         monkeypatch.setattr(handler, "_clock", clock)
         monkeypatch.setattr(handler, "_sleep", clock.sleep)
@@ -875,26 +862,6 @@ def test_resync_needs_records(env: Env, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 # -- retry budgets: a slow answer means another poll or a clear failure, never a Lambda timeout ------------------------
-
-
-class RealTimeContext:
-    """A Lambda context with `seconds` left from now, counting down in real time (sockets time out in real time)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.end - time.monotonic()) * 1000)
-
-
-class ClockContext:
-    """A Lambda context counting down on the test's clock (which the handler's injected sleep advances)."""
-
-    def __init__(self, clock: Clock, seconds: float) -> None:
-        self.clock, self.end = clock, clock.now + seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.end - self.clock.now) * 1000)
 
 
 class SilentServer(BackgroundServer):

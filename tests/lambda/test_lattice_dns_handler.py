@@ -20,6 +20,10 @@ from lattice_dns import handler
 from lattice_dns.records import DnsError, Marker, OwnershipError
 from lattice_dns.routes import ANNOTATION, CONTROLLER_NAMESPACE
 
+from tests.support.clock import FakeClock
+from tests.support.clock import FixedContext as Context
+from tests.support.kube_gets import KubeGets as FakeKube
+
 ZONE = "Z0123456789ABCDEFGHIJ"
 HOST = "api.example.com"
 MARKER = f"_eks-lattice-gateway.{HOST}"
@@ -102,36 +106,10 @@ class MemoryRoute53:
 
 
 @dataclass
-class FakeKube:
-    """GET answers by path: an object, None (404), or an exception to raise."""
-
-    objects: dict[str, Any] = field(default_factory=dict)
-    gets: list[str] = field(default_factory=list)
-
-    def get(self, path: str) -> Any:
-        self.gets.append(path)
-        answer = self.objects.get(path)
-        if isinstance(answer, BaseException):
-            raise answer
-        return copy.deepcopy(answer)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@dataclass
 class Env:
     r53: MemoryRoute53
     kube: FakeKube
-    clock: Clock
+    clock: FakeClock
     kubes_made: list[str]
     kube_time_left: list[Any] = field(default_factory=list)  # the time_left each _kube call was given
 
@@ -144,7 +122,7 @@ class Env:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Env:
-    r53, kube, clock, made = MemoryRoute53(), FakeKube(), Clock(), []
+    r53, kube, clock, made = MemoryRoute53(), FakeKube(), FakeClock(START), []
     clients = handler.Clients(route53=r53, eks=None, sts=None)
 
     def make_kube(cluster: str, _clients: handler.Clients, time_left: Any) -> FakeKube:
@@ -190,14 +168,6 @@ def event(request: str = "Create", *, started: float | None = START, **overrides
     if started is not None:
         built["Data"] = {"WaitStartedAt": f"{started:.0f}"}
     return built
-
-
-class Context:
-    def __init__(self, millis: int) -> None:
-        self.millis = millis
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.millis
 
 
 # -- ResourceProperties ------------------------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ from lattice_dns.records import (
     validate_hostname,
 )
 
+from tests.support.clock import FakeClock as Clock
+from tests.support.scripted_aws import ScriptedClient
+
 ZONE = "Z0123456789ABCDEFGHIJ"
 HOST = "api.example.com"
 MARKER = f"_eks-lattice-gateway.{HOST}"
@@ -43,47 +46,11 @@ def client_error(code: str, message: str | None = "it failed", operation: str = 
     return ClientError({"Error": error}, operation)
 
 
-class FakeRoute53:
-    """Answers each operation from its script in order (an exception is raised; the last answer repeats) and
-    records every call with its arguments."""
+class FakeRoute53(ScriptedClient):
+    """Route 53 from scripts (tests/support/scripted_aws.py); more than 50 calls is a runaway loop."""
 
-    def __init__(self, **scripts: list[Any]) -> None:
-        self.scripts = scripts
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def _answer(self, operation: str, kwargs: dict[str, Any]) -> Any:
-        self.calls.append((operation, kwargs))
-        assert len(self.calls) <= 50, "runaway loop: more than 50 Route 53 calls"
-        script = self.scripts[operation]
-        answer = script.pop(0) if len(script) > 1 else script[0]
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
-
-    def get_hosted_zone(self, **kwargs: Any) -> Any:
-        return self._answer("get_hosted_zone", kwargs)
-
-    def list_resource_record_sets(self, **kwargs: Any) -> Any:
-        return self._answer("list_resource_record_sets", kwargs)
-
-    def change_resource_record_sets(self, **kwargs: Any) -> Any:
-        return self._answer("change_resource_record_sets", kwargs)
-
-
-class Clock:
-    """Time that passes only when the code sleeps; time_left() counts down to a deadline."""
-
-    def __init__(self, left: float = float("inf")) -> None:
-        self.now = 0.0
-        self.deadline = left
-        self.slept: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-    def time_left(self) -> float:
-        return self.deadline - self.now
+    def __init__(self, **scripts: Any) -> None:
+        super().__init__(runaway=50, **scripts)
 
 
 @pytest.fixture
@@ -588,12 +555,12 @@ def test_other_botocore_errors_are_not_retried() -> None:
 def test_a_call_starts_only_when_it_fits_in_the_time_left() -> None:
     answer = {"HostedZone": {"Name": "example.com."}}
     fits = FakeRoute53(get_hosted_zone=[answer])
-    assert zone(fits, Clock(left=13.0), call_seconds=13).name() == "example.com"
+    assert zone(fits, Clock(deadline=13.0), call_seconds=13).name() == "example.com"
     assert len(fits.calls) == 1
 
     short = FakeRoute53(get_hosted_zone=[answer])
     with pytest.raises(DnsError) as err:
-        zone(short, Clock(left=12.96), call_seconds=13).name()
+        zone(short, Clock(deadline=12.96), call_seconds=13).name()
     assert short.calls == []
     assert (err.value.code, err.value.transient) == (OUT_OF_TIME, True)
     assert str(err.value) == (
@@ -621,13 +588,13 @@ def test_a_retry_waits_only_when_the_wait_and_the_next_call_fit(jitter: list[tup
     # After a first throttled call the wait is 8 s (backoff 8): 8 + 13 = 21 s must be left.
     answers = [client_error("Throttling", "Rate exceeded"), {"HostedZone": {"Name": "example.com."}}]
     fits = FakeRoute53(get_hosted_zone=list(answers))
-    clock = Clock(left=21.0)
+    clock = Clock(deadline=21.0)
     assert zone(fits, clock, backoff=8.0, call_seconds=13).name() == "example.com"
     assert clock.slept == [8.0]
     assert len(fits.calls) == 2
 
     short = FakeRoute53(get_hosted_zone=list(answers))
-    clock = Clock(left=20.9)
+    clock = Clock(deadline=20.9)
     with pytest.raises(DnsError) as err:
         zone(short, clock, backoff=8.0, call_seconds=13).name()
     assert clock.slept == []
@@ -646,7 +613,7 @@ def test_time_lost_beyond_the_wait_is_checked_before_the_next_call(jitter: list[
 
     client = FakeRoute53(get_hosted_zone=[client_error("Throttling")])
     with pytest.raises(DnsError) as err:
-        zone(client, SlowSleep(left=15.0), call_seconds=13).name()
+        zone(client, SlowSleep(deadline=15.0), call_seconds=13).name()
     assert len(client.calls) == 1
     assert err.value.code == OUT_OF_TIME
     assert str(err.value) == (
@@ -659,7 +626,7 @@ def test_out_of_time_after_a_connection_failure_names_it(jitter: list[tuple[floa
     error = EndpointConnectionError(endpoint_url="https://route53.amazonaws.com/")
     client = FakeRoute53(get_hosted_zone=[error])
     with pytest.raises(DnsError) as err:
-        zone(client, Clock(left=3.5), call_seconds=2.5).name()
+        zone(client, Clock(deadline=3.5), call_seconds=2.5).name()
     assert err.value.code == OUT_OF_TIME
     assert str(err.value).endswith(f"(up to 2.5 s); last error: EndpointConnectionError: {error}")
 

@@ -19,31 +19,16 @@ from lattice_dns.routes import (
     route_path,
 )
 
+from tests.support.kube_gets import KubeGets
+
 NS = "aws-application-networking-system"
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
 GATEWAY_API = "/apis/gateway.networking.k8s.io/v1"
 LOGS = f" (logs: kubectl logs -n {NS} deploy/<name>)"
 
 
-class FakeKube:
-    """GET answers by path: an object, None (404), or an exception to raise."""
-
-    def __init__(self, **answers: Any) -> None:
-        self.answers = answers
-        self.gets: list[str] = []
-
-    def get(self, path: str) -> Any:
-        self.gets.append(path)
-        answer = self.answers[path]
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
-
-
 def kube(path: str, answer: Any) -> Any:
-    fake = FakeKube()
-    fake.answers[path] = answer
-    return fake
+    return KubeGets({path: answer}, strict=True)
 
 
 def test_route_path() -> None:

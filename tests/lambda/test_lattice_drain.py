@@ -20,16 +20,10 @@ from lattice_drain import handler as drain
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.vpclattice.models import vpclattice_backends
 
+from tests.support.clock import FakeClock as Clock
+
 REGION = "us-east-1"
 T0 = 1_900_000_000.0
-
-
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -117,20 +111,20 @@ def test_physical_id_follows_the_network_even_when_given_an_arn() -> None:
 
 
 def test_delete_keeps_the_physical_id_and_records_the_start() -> None:
-    clock = Clock()
+    clock = Clock(T0)
     event = delete_event("sn-0123", clock)
     assert event["PhysicalResourceId"] == "lattice-drain-sn-0123"
     assert event[drain.STARTED_KEY] == T0
 
 
 def test_delete_completes_when_nothing_is_associated(lattice: Any) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     sn = network(lattice)
     assert complete(delete_event(sn, clock), lattice, clock) is True
 
 
 def test_delete_waits_while_associations_are_being_deleted(lattice: Any, caplog: pytest.LogCaptureFixture) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     sn = network(lattice, vpcs=2, services=1)
     set_status("DELETE_IN_PROGRESS")
     event = delete_event(sn, clock)
@@ -147,14 +141,14 @@ def test_delete_waits_while_associations_are_being_deleted(lattice: Any, caplog:
 
 
 def test_delete_completes_when_the_network_is_already_gone(lattice: Any) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     sn = network(lattice, vpcs=1)
     backend().service_networks.clear()
     assert complete(delete_event(sn, clock), lattice, clock) is True
 
 
 def test_leftovers_past_the_deadline_complete_with_a_warning(lattice: Any, caplog: pytest.LogCaptureFixture) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     sn = network(lattice, services=1)  # an ACTIVE service association: the controller's leftover
     event = delete_event(sn, clock, TimeoutSeconds="120")
     assert complete(event, lattice, clock) is False
@@ -170,7 +164,7 @@ def test_leftovers_past_the_deadline_complete_with_a_warning(lattice: Any, caplo
 
 
 def test_delete_failed_associations_are_not_waited_for(lattice: Any, caplog: pytest.LogCaptureFixture) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     sn = network(lattice, vpcs=1)
     set_status("DELETE_FAILED")
     with caplog.at_level(logging.WARNING, logger=drain.LOG.name):
@@ -198,7 +192,7 @@ def throttle(lattice: Any, operation: str, times: int) -> list[int]:
 
 
 def test_throttling_is_retried_within_the_poll(lattice: Any) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     sn = network(lattice)
     calls = throttle(lattice, "ListServiceNetworkVpcAssociations", times=2)
     sleeps: list[float] = []
@@ -208,7 +202,7 @@ def test_throttling_is_retried_within_the_poll(lattice: Any) -> None:
 
 
 def test_persistent_throttling_waits_for_the_next_poll_then_gives_up_at_the_deadline(lattice: Any) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     sn = network(lattice)
     throttle(lattice, "GetServiceNetwork", times=1000)
     event = delete_event(sn, clock, TimeoutSeconds="60")
@@ -218,7 +212,7 @@ def test_persistent_throttling_waits_for_the_next_poll_then_gives_up_at_the_dead
 
 
 def test_other_errors_never_fail_the_delete(lattice: Any, caplog: pytest.LogCaptureFixture) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     sn = network(lattice, vpcs=1)
 
     def deny(**_: Any) -> None:
@@ -233,7 +227,7 @@ def test_other_errors_never_fail_the_delete(lattice: Any, caplog: pytest.LogCapt
 
 
 def test_pagination_sees_every_association(lattice: Any) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     sn = network(lattice, vpcs=3)
     set_status("DELETE_IN_PROGRESS")
     pages: list[dict[str, Any]] = []
@@ -256,7 +250,7 @@ def test_pagination_sees_every_association(lattice: Any) -> None:
 
 
 def test_retries_stop_before_the_lambda_times_out(lattice: Any) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     sn = network(lattice)
     calls = throttle(lattice, "GetServiceNetwork", times=1000)
     sleeps: list[float] = []

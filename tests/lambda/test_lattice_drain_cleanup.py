@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from lattice_drain import handler as drain
 
+from tests.support.clock import FakeClock as Clock
 from tests.support.fake_cloudformation import FakeCloudFormation
 from tests.support.fake_lattice import FakeLattice, Service
 from tests.support.local_aws import local_client
@@ -28,14 +29,6 @@ THEIRS = {TAG: "111122223333/eks-demo-2/vpc-0abc"}
 OLD_VPC = {TAG: "111122223333/eks-demo/vpc-0999"}
 GRACE, TIMEOUT = 120, 1080
 STACK_ID = "arn:aws:cloudformation:us-east-1:111122223333:stack/EksLatticeGateway-Platform/5e1f0a2b"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -130,7 +123,7 @@ def leftovers(fake: FakeLattice, network: str, *, services: int = 3) -> list[tup
 def test_leftovers_of_this_cluster_are_removed_in_lattice_order_and_nothing_else(
     fake: FakeLattice, lattice: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     network = fake.add_network()
     ours = leftovers(fake, network)
     # Survivors: another cluster's service on another network, its target group in our VPC, an old
@@ -185,7 +178,7 @@ def _last(calls: list[tuple[str, str]], op: str, target: str) -> int:
 def test_another_clusters_association_survives_and_the_deadline_still_ends_the_wait(
     fake: FakeLattice, lattice: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     network = fake.add_network()
     leftovers(fake, network, services=1)
     _, theirs = fake.add_associated_service("theirs", tags=THEIRS, network=network)
@@ -217,7 +210,7 @@ def test_at_the_deadline_a_409_is_promised_only_while_something_is_associated(
     """Only the cleanup unfinished (a service of ours stuck CREATE_IN_PROGRESS, associated with nothing): the
     drain gives up without failing and names what is left, but the network's delete goes through, so the log
     must not say it will fail with 409. With an association left, it says so."""
-    clock = Clock()
+    clock = Clock(T0)
     network = fake.add_network()
     stuck = fake.add_service("stuck", tags=OURS)
     stuck.status = "CREATE_IN_PROGRESS"
@@ -240,7 +233,7 @@ def test_at_the_deadline_a_409_is_promised_only_while_something_is_associated(
 def test_reruns_are_idempotent(fake: FakeLattice, lattice: Any) -> None:
     """A poll that repeats (the framework retries, or Lattice is slow) never deletes twice, and a Delete
     replayed after everything is gone completes at once without deleting anything."""
-    clock = Clock()
+    clock = Clock(T0)
     network = fake.add_network()
     ((service, (assoc, group)),) = leftovers(fake, network, services=1)
     event = delete_event(network, clock)
@@ -265,7 +258,7 @@ def test_reruns_are_idempotent(fake: FakeLattice, lattice: Any) -> None:
 def test_a_service_left_without_its_association_is_removed_without_waiting(fake: FakeLattice, lattice: Any) -> None:
     """The controller died between deleting the association and the service: nothing blocks the network, and
     the sweep still removes the service and its target group before the drain completes."""
-    clock = Clock()
+    clock = Clock(T0)
     network = fake.add_network()
     service = fake.add_service("half-deleted", tags=OURS)
     group = fake.add_target_group("half-deleted", vpc="vpc-0abc", tags=OURS, services=(service,))
@@ -278,7 +271,7 @@ def test_a_service_left_without_its_association_is_removed_without_waiting(fake:
 
 
 def test_nothing_left_completes_in_one_poll(fake: FakeLattice, lattice: Any) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     network = fake.add_network()
     fake.add_service("theirs", tags=THEIRS)
     assert poll(delete_event(network, clock), lattice, fake, clock) is True
@@ -287,7 +280,7 @@ def test_nothing_left_completes_in_one_poll(fake: FakeLattice, lattice: Any) -> 
 
 def test_without_the_owner_nothing_is_deleted(fake: FakeLattice, lattice: Any) -> None:
     """Deployed before this change (no ControllerManagedBy): the waiter only waits, as it did."""
-    clock = Clock()
+    clock = Clock(T0)
     network = fake.add_network()
     leftovers(fake, network, services=1)
     event = delete_event(network, clock, ControllerManagedBy="")
@@ -299,7 +292,7 @@ def test_without_the_owner_nothing_is_deleted(fake: FakeLattice, lattice: Any) -
 def test_cleanup_errors_never_fail_the_delete(
     fake: FakeLattice, lattice: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     network = fake.add_network()
     fake.add_service("half-deleted", tags=OURS)
 
@@ -313,7 +306,7 @@ def test_cleanup_errors_never_fail_the_delete(
 
 
 def test_a_poll_out_of_time_carries_on_at_the_next(fake: FakeLattice, lattice: Any) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     network = fake.add_network()
     leftovers(fake, network, services=1)
     event = delete_event(network, clock)
@@ -434,7 +427,7 @@ def test_the_waiter_gets_the_owner_the_controller_writes(request: pytest.Fixture
 def test_policy_allows_every_call_of_the_cleanup_and_no_delete_of_anything_else(
     fake: FakeLattice, lattice: Any, waiter_policy: list[dict[str, Any]]
 ) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     network = fake.add_network()
     leftovers(fake, network, services=2)
     theirs, their_assoc = fake.add_associated_service("theirs", tags=THEIRS, network=network)
@@ -499,7 +492,7 @@ def test_the_stack_delete_leaves_services_another_network_uses(
     target group, which is then not waited for either (it can never become free): the drain ends as soon as
     its own leftovers are gone, not at the deadline. So are groups of ours that only services not ours use
     (another cluster's, or one whose tags can't be read), and one used by a kept service and one that goes."""
-    clock = Clock()
+    clock = Clock(T0)
     network, other = fake.add_network(), fake.add_network("other-sn")
     ((gone, (gone_assoc, gone_group)),) = leftovers(fake, network, services=1)
     shared, shared_here = fake.add_associated_service("shared", tags=OURS, network=network)
@@ -548,7 +541,7 @@ def test_a_replaced_networks_delete_removes_only_its_own_associations(
     associated this cluster's services with it; the rollback then deletes it (or the cleanup would delete the
     old one). The cluster lives on, so its services and target groups stay: only the deleted network's own
     service associations go (nobody can reach them: its VPC associations were deleted first)."""
-    clock = Clock()
+    clock = Clock(T0)
     old = fake.add_network()
     moved = leftovers(fake, old, services=2)  # the live routes' services, still on the old network
     new = fake.add_network("other-sn")
@@ -576,7 +569,7 @@ def test_a_replaced_networks_delete_removes_only_its_own_associations(
 def test_a_network_named_by_its_arn_is_swept_as_by_its_id(fake: FakeLattice, lattice: Any) -> None:
     """ServiceNetworkId may be the network's ARN (the API takes either); the sweep still removes every leftover
     of ours, since associations are compared by the network's ID."""
-    clock = Clock()
+    clock = Clock(T0)
     network = fake.add_network()
     leftovers(fake, network, services=2)
     event = delete_event(fake.network_arn(network), clock)
@@ -590,7 +583,7 @@ def test_what_other_accounts_associated_is_waited_for_reported_and_never_deleted
     """A resource configuration and a service-network endpoint another account associated block the network's
     delete as much as a VPC does (DeleteServiceNetwork's documentation in botocore's model). Ours still go; theirs
     are waited for until the deadline, then reported by kind and owner, and never the object of a call but a List."""
-    clock = Clock()
+    clock = Clock(T0)
     network = fake.add_network()
     leftovers(fake, network, services=1)
     fake.resource_associations.append(

@@ -14,17 +14,11 @@ import pytest
 from botocore.exceptions import ClientError
 from lattice_metrics import handler
 
+from tests.support.clock import FakeClock as Clock
+
 VPC = "vpc-0123456789abcdef0"
 T0 = 1_900_000_000.0
 TAG = handler.TAG_BASE
-
-
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -82,7 +76,7 @@ def test_every_service_and_target_group_resolves_to_its_id(lattice: Any) -> None
         config={"port": 80, "protocol": "HTTP", "vpcIdentifier": VPC},
     )  # fmt: skip
 
-    result = handler.is_complete(event(), None, client=lattice, clock=Clock())
+    result = handler.is_complete(event(), None, client=lattice, clock=Clock(T0))
 
     assert result == {"IsComplete": True, "Data": {"Service0": svc, "TargetGroup0x0": a, "TargetGroup0x1": b}}
 
@@ -127,7 +121,7 @@ def test_throttling_is_retried_within_the_poll(lattice: Any) -> None:
 
     lattice.meta.events.register("before-call.vpc-lattice.ListServices", throttle_twice)
     slept: list[float] = []
-    result = handler.is_complete(event(), None, client=lattice, clock=Clock(), sleep=slept.append)
+    result = handler.is_complete(event(), None, client=lattice, clock=Clock(T0), sleep=slept.append)
     assert result["IsComplete"] is True
     assert slept == [1.0, 2.0]
 

@@ -16,18 +16,12 @@ from botocore.stub import Stubber
 from ram_share_wait import handler
 from ram_share_wait.handler import ShareWaitError
 
+from tests.support.clock import FakeClock as Clock
+
 SHARE = "arn:aws:ram:us-east-1:111111111111:resource-share/0a1b2c3d-0000-0000-0000-000000000000"
 NETWORK = "arn:aws:vpc-lattice:us-east-1:111111111111:servicenetwork/sn-0123456789abcdef0"
 T0 = 1_900_000_000.0
 NO_SLEEP = lambda _: None  # noqa: E731
-
-
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def event(request: str = "Create", **props: Any) -> dict[str, Any]:
@@ -68,11 +62,11 @@ def answer(
 
 
 def poll(ram: Any, ev: dict[str, Any], clock: Clock | None = None) -> dict[str, Any]:
-    return handler.is_complete(ev, None, client=ram, clock=clock or Clock(), sleep=NO_SLEEP)
+    return handler.is_complete(ev, None, client=ram, clock=clock or Clock(T0), sleep=NO_SLEEP)
 
 
 def test_on_event_starts_the_clock_and_names_the_share() -> None:
-    assert handler.on_event(event(), None, clock=Clock()) == {"PhysicalResourceId": SHARE, handler.STARTED_KEY: T0}
+    assert handler.on_event(event(), None, clock=Clock(T0)) == {"PhysicalResourceId": SHARE, handler.STARTED_KEY: T0}
 
 
 @pytest.mark.parametrize(
@@ -87,7 +81,7 @@ def test_on_event_starts_the_clock_and_names_the_share() -> None:
 )
 def test_bad_properties_fail_the_deploy_at_once_with_the_key_named(props: dict[str, Any], message: str) -> None:
     with pytest.raises(ShareWaitError, match=message):
-        handler.on_event(event(**props), None, clock=Clock())
+        handler.on_event(event(**props), None, clock=Clock(T0))
 
 
 def test_waits_while_associating_then_completes_once_associated() -> None:
@@ -165,18 +159,18 @@ def test_against_motos_ram(mocked_aws: str) -> None:
     share = ram.create_resource_share(name="s", resourceArns=[subnet], principals=["222222222222"])
     arn = share["resourceShare"]["resourceShareArn"]
     ev = event(ResourceShareArn=arn, ResourceArns=[subnet])
-    assert handler.is_complete(ev, None, client=ram, clock=Clock(), sleep=NO_SLEEP) == {"IsComplete": True}
+    assert handler.is_complete(ev, None, client=ram, clock=Clock(T0), sleep=NO_SLEEP) == {"IsComplete": True}
     missing = event(ResourceShareArn=arn, ResourceArns=[NETWORK])
-    assert handler.is_complete(missing, None, client=ram, clock=Clock(), sleep=NO_SLEEP) == {"IsComplete": False}
+    assert handler.is_complete(missing, None, client=ram, clock=Clock(T0), sleep=NO_SLEEP) == {"IsComplete": False}
 
 
 def test_physical_id_properties_are_exactly_what_renames_the_resource() -> None:
     """tools/impact.py reads PHYSICAL_ID_PROPERTIES: a new share is a new physical id; nothing else is."""
-    base = handler.on_event(event(), None, clock=Clock())["PhysicalResourceId"]
+    base = handler.on_event(event(), None, clock=Clock(T0))["PhysicalResourceId"]
     renaming = set()
     changes: dict[str, Any] = {"ResourceShareArn": SHARE + "x", "ResourceArns": [NETWORK + "x"], "TimeoutSeconds": "5"}
     for key, value in changes.items():
         changed = {**event(), "ResourceProperties": {**event()["ResourceProperties"], key: value}}
-        if handler.on_event(changed, None, clock=Clock())["PhysicalResourceId"] != base:
+        if handler.on_event(changed, None, clock=Clock(T0))["PhysicalResourceId"] != base:
             renaming.add(key)
     assert renaming == set(handler.PHYSICAL_ID_PROPERTIES)

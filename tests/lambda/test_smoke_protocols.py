@@ -30,6 +30,8 @@ from config import model
 from tests.sigv4_verifier import RawRequest, verify
 from tests.support import docs
 from tests.support.background import BackgroundServer
+from tests.support.clock import RealTimeContext
+from tests.support.fixed_answer import FixedAnswerServer
 from tests.support.smoke_wire import KEY, REGION, REQUIRED, SECRET, SERVICE, TOKEN, signing_environment
 
 GRPC_HOST = "grpc.example.com"
@@ -84,39 +86,15 @@ def _keep_failed_results(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- servers -----------------------------------------------------------------------------------------------------
 
 
-class HttpsServer(BackgroundServer):
-    """An HTTPS server with a certificate from the test CA; answers every request with `reply`, records heads."""
-
-    thread_name = "https-server"
-
-    def __init__(self, cert: trustme.LeafCert | None, reply: tuple[int, bytes] = (200, b"{}")) -> None:
-        super().__init__()
-        self.context: ssl.SSLContext | None = None  # None: plain HTTP
-        if cert is not None:
-            self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            cert.configure_cert(self.context)
-        self.reply = reply
-        self.requests: list[dict[str, Any]] = []
-
-    def _make_server(self) -> ThreadingHTTPServer:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.requests.append({"path": self.path, "headers": dict(self.headers)})
-                status, body = owner.reply
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if self.context is not None:
-            server.socket = self.context.wrap_socket(server.socket, server_side=True)
-        return server
+def HttpsServer(cert: trustme.LeafCert | None, reply: tuple[int, bytes] = (200, b"{}")) -> FixedAnswerServer:
+    """An HTTPS server with a certificate from the test CA (None: plain HTTP); answers every request with `reply`,
+    records heads."""
+    tls = None
+    if cert is not None:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        cert.configure_cert(tls)
+    status, body = reply
+    return FixedAnswerServer(status, body, {}, tls=tls)
 
 
 class SilentServer:
@@ -1146,16 +1124,6 @@ class StallingServer(AcceptLoop):
 PARTIAL_SERVER_HELLO = bytes([22, 3, 3, 0, 200, 2, 0, 0])
 
 
-class FakeContext:
-    """Lambda's context object: only the remaining time, counted down from `seconds`."""
-
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.end - time.monotonic()) * 1000)
-
-
 def timed(check: dict[str, Any], ports: list[int], context: Any = None, **event: Any) -> tuple[float, dict[str, Any]]:
     started = time.monotonic()
     with contextlib.suppress(smoke.SmokeTestError):
@@ -1200,7 +1168,7 @@ def test_the_report_arrives_before_the_lambda_deadline_despite_stalled_handshake
     `timeoutSeconds` (not two), so the last retry ends before the function's own deadline (its remaining time
     less DEADLINE_MARGIN_SECONDS)."""
     budget = 3.5  # seconds the function may use before its margin
-    context = FakeContext(smoke.DEADLINE_MARGIN_SECONDS + budget)
+    context = RealTimeContext(smoke.DEADLINE_MARGIN_SECONDS + budget)
     with StallingServer(PARTIAL_SERVER_HELLO) as a, StallingServer(PARTIAL_SERVER_HELLO) as b:
         elapsed, result = timed(tls_check(), [a, b], context, attempts=20, timeoutSeconds=1)
     assert result["ok"] is False and result["detail"].startswith("timeout: ")

@@ -17,7 +17,8 @@ object (creating it); PUT replaces; both ignore `status`, as for resources with 
 <collection>/<metadata.name>; DELETE removes, except an object with metadata.finalizers: it gets a
 deletionTimestamp and goes once a write leaves it without finalizers (a write naming a metadata.resourceVersion
 other than the stored one is a 409 Conflict, as optimistic concurrency). Faults, delays, late-appearing objects
-and per-GET hooks can be scripted per path.
+and per-GET hooks can be scripted per path. The wire (TLS, recorded requests, Status bodies, EKS tokens) is
+tests/support/kube_wire.py.
 """
 
 from __future__ import annotations
@@ -30,14 +31,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import trustme
 import yaml
 
 from .background import BackgroundServer
+from .kube_wire import RecordedRequest, Server, failure_status, leaf_cert, looks_like_eks_token, shared_ca
+
+__all__ = ["CRD_PREFIX", "FakeKubeApi", "RecordedRequest", "looks_like_eks_token", "shared_ca"]
 
 # The C loader parses the ~431 KB HTTPRoute CRD in milliseconds instead of seconds.
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -45,39 +48,6 @@ _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CRD_PREFIX = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
 
 GetHook = Callable[[str, dict[str, Any], int], None]
-
-
-def looks_like_eks_token(token: str, *, region: str) -> bool:
-    """True for a k8s-aws-v1 token: presigned regional STS GetCallerIdentity with the signed cluster header.
-
-    Use as FakeKubeApi(accept_token=functools.partial(looks_like_eks_token, region=...)).
-    """
-    if not token.startswith("k8s-aws-v1."):
-        return False
-    payload = token.removeprefix("k8s-aws-v1.")
-    try:
-        url = urlsplit(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode())
-    except ValueError:
-        return False
-    query = dict(parse_qsl(url.query))
-    return (
-        url.netloc == f"sts.{region}.amazonaws.com"
-        and query.get("Action") == "GetCallerIdentity"
-        and "x-k8s-aws-id" in query.get("X-Amz-SignedHeaders", "").split(";")
-    )
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-cased names
-    body: bytes
-
-    @property
-    def content_type(self) -> str | None:
-        return self.headers.get("content-type")
 
 
 @dataclass
@@ -112,38 +82,6 @@ class _State:
     pending: dict[str, _Pending] = field(default_factory=dict)
     get_counts: dict[str, int] = field(default_factory=dict)
     get_hooks: list[tuple[str, GetHook]] = field(default_factory=list)
-
-
-def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "status": "Failure",
-        "code": code,
-        "reason": reason,
-        "message": message,
-    }
-
-
-_CA_LOCK = threading.Lock()
-_SHARED_CA: list[trustme.CA] = []
-_LEAF_CERTS: dict[tuple[trustme.CA, tuple[str, ...]], trustme.LeafCert] = {}
-
-
-def shared_ca() -> trustme.CA:
-    """One CA per test process: key generation is the slow part of starting a server."""
-    with _CA_LOCK:
-        if not _SHARED_CA:
-            _SHARED_CA.append(trustme.CA())
-        return _SHARED_CA[0]
-
-
-def _leaf_cert(ca: trustme.CA, names: tuple[str, ...]) -> trustme.LeafCert:
-    with _CA_LOCK:
-        key = (ca, names)
-        if key not in _LEAF_CERTS:
-            _LEAF_CERTS[key] = ca.issue_cert(*names)
-        return _LEAF_CERTS[key]
 
 
 @functools.lru_cache(maxsize=64)
@@ -204,8 +142,8 @@ class FakeKubeApi(BackgroundServer):
 
     def _make_server(self) -> ThreadingHTTPServer:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        _leaf_cert(self.ca, self._cert_names).configure_cert(ctx)
-        return _Server((self._host, 0), _Handler, ctx, self)
+        leaf_cert(self.ca, self._cert_names).configure_cert(ctx)
+        return Server((self._host, 0), ctx, self)
 
     @property
     def endpoint(self) -> str:
@@ -319,13 +257,13 @@ class FakeKubeApi(BackgroundServer):
 
     def _route(self, req: RecordedRequest) -> tuple[int, dict[str, str], Any]:
         if not self._authorized(req.headers.get("authorization", "")):
-            return 401, {}, _status(401, "Unauthorized", "Unauthorized")
+            return 401, {}, failure_status(401, "Unauthorized", "Unauthorized")
         fault = self._take_fault(req)
         if fault is not None:
-            return fault.status, fault.headers, _status(fault.status, "Scripted", fault.message)
+            return fault.status, fault.headers, failure_status(fault.status, "Scripted", fault.message)
         handler = getattr(self, f"_do_{req.method.lower()}", None)
         if handler is None:
-            return 405, {}, _status(405, "MethodNotAllowed", f"{req.method} is not supported by the fake")
+            return 405, {}, failure_status(405, "MethodNotAllowed", f"{req.method} is not supported by the fake")
         result: tuple[int, dict[str, str], Any] = handler(req)
         return result
 
@@ -350,7 +288,7 @@ class FakeKubeApi(BackgroundServer):
         return None
 
     def _not_found(self, path: str) -> tuple[int, dict[str, str], Any]:
-        return 404, {}, _status(404, "NotFound", f"{path} not found")
+        return 404, {}, failure_status(404, "NotFound", f"{path} not found")
 
     def _do_get(self, req: RecordedRequest) -> tuple[int, dict[str, str], Any]:
         state = self._state
@@ -387,15 +325,15 @@ class FakeKubeApi(BackgroundServer):
         ctype = (req.content_type or "").split(";")[0].strip()
         apply = ctype == "application/apply-patch+yaml"
         if apply and not req.query.get("fieldManager"):
-            return 400, {}, _status(400, "BadRequest", "PATCH with apply requires fieldManager")
+            return 400, {}, failure_status(400, "BadRequest", "PATCH with apply requires fieldManager")
         if ctype not in ("application/apply-patch+yaml", "application/merge-patch+json"):
-            return 415, {}, _status(415, "UnsupportedMediaType", f"the fake does not handle {ctype!r}")
+            return 415, {}, failure_status(415, "UnsupportedMediaType", f"the fake does not handle {ctype!r}")
         try:
             patch = json.loads(_yaml_as_json(req.body) if apply else req.body)
         except (ValueError, yaml.YAMLError) as err:
-            return 400, {}, _status(400, "BadRequest", f"cannot parse body: {err}")
+            return 400, {}, failure_status(400, "BadRequest", f"cannot parse body: {err}")
         if not isinstance(patch, dict):
-            return 400, {}, _status(400, "BadRequest", "patch body must be an object")
+            return 400, {}, failure_status(400, "BadRequest", "patch body must be an object")
         if req.path.endswith("/status"):
             # The status subresource: only status changes, on the parent object.
             parent = self._state.objects.get(req.path.removesuffix("/status"))
@@ -423,7 +361,7 @@ class FakeKubeApi(BackgroundServer):
         wanted = (patch.get("metadata") or {}).get("resourceVersion")
         stored = ((existing or {}).get("metadata") or {}).get("resourceVersion")
         if wanted is not None and stored is not None and str(wanted) != str(stored):
-            return 409, {}, _status(409, "Conflict", f"{path}: the object has been modified")
+            return 409, {}, failure_status(409, "Conflict", f"{path}: the object has been modified")
         return None
 
     def _finalize(self, path: str) -> None:
@@ -436,7 +374,7 @@ class FakeKubeApi(BackgroundServer):
         try:
             obj = json.loads(req.body)
         except ValueError as err:
-            return 400, {}, _status(400, "BadRequest", f"cannot parse body: {err}")
+            return 400, {}, failure_status(400, "BadRequest", f"cannot parse body: {err}")
         existing = self._state.objects.get(req.path)
         created = existing is None
         if isinstance(obj, dict):
@@ -451,10 +389,10 @@ class FakeKubeApi(BackgroundServer):
             obj = json.loads(req.body)
             name = obj["metadata"]["name"]
         except (ValueError, KeyError, TypeError) as err:
-            return 400, {}, _status(400, "BadRequest", f"body needs metadata.name: {err}")
+            return 400, {}, failure_status(400, "BadRequest", f"body needs metadata.name: {err}")
         path = f"{req.path.rstrip('/')}/{name}"
         if path in self._state.objects:
-            return 409, {}, _status(409, "AlreadyExists", f"{path} already exists")
+            return 409, {}, failure_status(409, "AlreadyExists", f"{path} already exists")
         self._state.objects[path] = obj
         return 201, {}, obj
 
@@ -468,83 +406,3 @@ class FakeKubeApi(BackgroundServer):
             return 200, {}, obj
         del self._state.objects[req.path]
         return 200, {}, {"kind": "Status", "apiVersion": "v1", "status": "Success"}
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        handler: type[BaseHTTPRequestHandler],
-        ssl_context: ssl.SSLContext,
-        api: FakeKubeApi,
-    ) -> None:
-        super().__init__(address, handler)
-        self.ssl_context = ssl_context
-        self.api = api
-
-    def get_request(self) -> tuple[Any, Any]:
-        # Handshake later, in the handler thread, so a client that never finishes it cannot block accept().
-        sock, addr = self.socket.accept()
-        return self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that reject our certificate or time out are expected in tests; stay quiet.
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
-    server: _Server
-
-    def setup(self) -> None:
-        self.request.settimeout(10)
-        self.request.do_handshake()
-        super().setup()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _dispatch(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        req = RecordedRequest(
-            method=self.command,
-            path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
-        )
-        try:
-            status, headers, data = self.server.api._handle(req)
-        except Exception as err:  # a bug in a test hook: answer 500 with the cause instead of hanging up
-            status, headers = 500, {}
-            data = json.dumps(_status(500, "FakeServerError", f"{type(err).__name__}: {err}")).encode("utf-8")
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:
-            pass  # the client gave up (timeout tests)
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()

@@ -13,6 +13,8 @@ import pytest
 from controller_credentials import handler as check
 from k8s_api import KubeApiError, KubeClient
 
+from tests.support.clock import FakeClock as Clock
+
 NS, SA = "aws-application-networking-system", "gateway-api-controller"
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
 PODS = f"/api/v1/namespaces/{NS}/pods"
@@ -65,19 +67,6 @@ class Api:
             self._remove(path)
             return 200, {}
         return 200, {"items": self.lists.get(path, [])}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def deps(api: Api, clock: Clock, poll: float = 5.0) -> check.Deps:

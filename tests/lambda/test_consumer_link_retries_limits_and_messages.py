@@ -14,6 +14,8 @@ from botocore.exceptions import ClientError
 from consumer_link import handler
 from consumer_link.handler import Clients, LinkError
 
+from tests.support.scripted_aws import ScriptedClient as Fake
+
 ZONE, VPC, REGION = "Z0123456789ABC", "vpc-0bbbbbbbbbbbbbbb2", "eu-west-1"
 ROLE = "arn:aws:iam::111111111111:role/EksLatticeGateway-Platform-ZoneAuthorizer"
 PHYSICAL = f"{ZONE}/{VPC}/{REGION}"
@@ -25,41 +27,6 @@ Answer = Any  # a response dict, an exception to raise, or a callable(**params) 
 
 def error(code: str, status: int = 400) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
-
-
-class Fake:
-    """A client whose operations answer from per-operation queues (the last answer repeats) and record calls."""
-
-    def __init__(
-        self, calls: list[tuple[str, dict[str, Any]]] | None = None, *, throttle: bool = False, **answers: Answer
-    ) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = [] if calls is None else calls
-        self.answers = {name: list(a) if isinstance(a, list) else [a] for name, a in answers.items()}
-        # throttle: each operation's first call is throttled (every call site must pass its sleep on to _call)
-        self.unthrottled = set(answers) if throttle else set()
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name.startswith("_") or name not in self.answers:
-            raise AttributeError(name)
-
-        def operation(**params: Any) -> Any:
-            self.calls.append((name, params))
-            if name in self.unthrottled:
-                self.unthrottled.discard(name)
-                raise error("Throttling")
-            queue = self.answers[name]
-            answer = queue.pop(0) if len(queue) > 1 else queue[0]
-            if callable(answer) and not isinstance(answer, Exception):
-                answer = answer(**params)
-            if isinstance(answer, Exception):
-                raise answer
-            return answer
-
-        operation.__name__ = name
-        return operation
-
-    def ops(self) -> list[str]:
-        return [name for name, _ in self.calls]
 
 
 class Context:
@@ -1030,7 +997,7 @@ def test_every_call_site_retries_a_throttled_call() -> None:
     assert zone.owner.unthrottled == {"create_vpc_association_authorization"}
     zone = Zone(throttle=True)
     zone.consumer.unthrottled.discard("get_change")
-    zone.consumer.answers["get_change"] = [error("AccessDenied")]
+    zone.consumer.scripts["get_change"] = [error("AccessDenied")]
     with pytest.raises(ClientError, match="AccessDenied"):
         run(zone_event(), zone.clients(), sleep=slept.append)
     assert zone.ops()[-4:] == ["disassociate_vpc_from_hosted_zone"] * 2 + ["delete_vpc_association_authorization"] * 2

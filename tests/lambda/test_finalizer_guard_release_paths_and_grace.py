@@ -14,6 +14,8 @@ import pytest
 from finalizer_guard import handler as guard
 from k8s_api import KubeApiError, KubeClient
 
+from tests.support.clock import FakeClock as Clock
+from tests.support.clock import FixedContext as Context
 from tests.support.fake_kube import FakeKubeApi
 from tests.support.stack_statuses import WHOLE_STACK_REMOVAL as STACK_REMOVAL
 from tests.support.stack_statuses import botocore_stack_statuses
@@ -36,21 +38,6 @@ PROPS = {
 def api() -> Iterator[FakeKubeApi]:
     with FakeKubeApi() as server:
         yield server
-
-
-class Clock:
-    """The guard's clock and sleep: time moves only when it sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-    def __call__(self) -> float:
-        return self.now
 
 
 STACK = "arn:aws:cloudformation:eu-west-1:123456789012:stack/Gateway/0a1b"
@@ -282,14 +269,6 @@ def test_the_deadline_backstop_names_budget_and_path(api: FakeKubeApi) -> None:
 
 
 # -- on_event ---------------------------------------------------------------------------------------------------------
-
-
-class Context:
-    def __init__(self, ms: int) -> None:
-        self.ms = ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.ms
 
 
 def event(request_type: str = "Delete", physical: str | None = "finalizer-guard/x", **props: Any) -> dict[str, Any]:

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import logging
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lattice_metrics import handler
 
-from tests.support.background import BackgroundServer
+from tests.support.clock import FakeClock as Time
+from tests.support.clock import FixedContext as Context
+from tests.support.fixed_answer import FixedAnswerServer
+from tests.support.local_aws import use_local_aws
 
 VPC = "vpc-0123456789abcdef0"
 T0 = 1_900_000_000.0
@@ -111,34 +113,11 @@ PROPS: dict[str, Any] = {
 }
 
 
-class Time:
-    """The handler's time.monotonic and its sleeps: time moves only when it sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Time:
-    fake = Time()
+    fake = Time(1000.0)
     monkeypatch.setattr(handler, "time", fake)
     return fake
-
-
-class Context:
-    def __init__(self, ms: int) -> None:
-        self.ms = ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.ms
 
 
 def event(props: dict[str, Any] | None = None, request: str = "Create", started: float | None = T0) -> dict[str, Any]:
@@ -362,47 +341,18 @@ def test_without_a_client_the_default_one_is_used(monkeypatch: pytest.MonkeyPatc
     assert lattice.calls[0] == ("list_services", {})
 
 
-class Throttling(BackgroundServer):
+def Throttling() -> FixedAnswerServer:
     """VPC Lattice answering every call with 429 ThrottlingException; counts the requests."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hits = 0
-
-    def _make_server(self) -> ThreadingHTTPServer:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.hits += 1
-                body = json.dumps({"message": "Rate exceeded"}).encode()
-                self.send_response(429)
-                self.send_header("x-amzn-ErrorType", "ThrottlingException")
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    body = json.dumps({"message": "Rate exceeded"}).encode()
+    headers = {"x-amzn-ErrorType": "ThrottlingException", "Content-Type": "application/json"}
+    return FixedAnswerServer(429, body, headers)
 
 
 def test_the_default_client_makes_one_attempt_per_call(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The handler's own retries (1/2/4 s, bounded by the poll's margin) are the only ones: botocore adding a
     retry with its own backoff would double the calls while throttled and wait outside the margin."""
     with Throttling() as server:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "AKIDTESTING",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "eu-west-1",
-            "AWS_ENDPOINT_URL_VPC_LATTICE": f"http://127.0.0.1:{server.port}",
-            "AWS_CONFIG_FILE": str(tmp_path / "none"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-        }.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        use_local_aws(monkeypatch, tmp_path, {"VPC_LATTICE": f"http://127.0.0.1:{server.port}"}, region="eu-west-1")
         with pytest.raises(Exception, match="ThrottlingException") as exc:
             handler._client().list_services()
     assert exc.value.response["Error"]["Code"] == "ThrottlingException"  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from lattice_drain.handler import (
     _Sweep,
 )
 
+from tests.support.scripted_aws import ScriptedClient as Api
 from tests.support.stack_statuses import WHOLE_STACK_REMOVAL as STACK_REMOVAL
 from tests.support.stack_statuses import botocore_stack_statuses
 
@@ -37,36 +38,6 @@ def error(code: str, status: int = 400, message: str = "it failed") -> ClientErr
     return ClientError(
         {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op"
     )
-
-
-class Api:
-    """Each operation answers from its script in order (an exception is raised; the last answer repeats; a
-    callable is called with the arguments); every call is recorded."""
-
-    def __init__(self, **scripts: Any) -> None:
-        self.scripts = {name: list(s) if isinstance(s, list) else [s] for name, s in scripts.items()}
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def __getattr__(self, operation: str) -> Callable[..., Any]:
-        if operation.startswith("_") or operation not in self.scripts:
-            raise AttributeError(operation)
-
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((operation, kwargs))
-            assert len(self.calls) < 200, "runaway loop"
-            script = self.scripts[operation]
-            answer = script.pop(0) if len(script) > 1 else script[0]
-            if callable(answer):
-                answer = answer(**kwargs)
-            if isinstance(answer, BaseException):
-                raise answer
-            return answer
-
-        call.__name__ = operation
-        return call
-
-    def ops(self) -> list[str]:
-        return [op for op, _ in self.calls]
 
 
 def backoff(until: float | None = None) -> tuple[_Backoff, list[float]]:
