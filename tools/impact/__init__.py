@@ -78,7 +78,7 @@ from tools.impact.kubernetes import (
     manifest_objects,
 )
 from tools.impact.model import Blocker, Change, Impact, Note
-from tools.impact.report import refusal, report
+from tools.impact.output import refusal, report
 
 __all__ = [
     "DEFAULT_QUALIFIER",

@@ -31,7 +31,7 @@ from tools.impact.baselines import (
     with_producers,
 )
 from tools.impact.model import Impact
-from tools.impact.report import refusal, report
+from tools.impact.output import refusal, report
 from tools.synth import Assembly, cdk_json_context
 
 # -------------------------------------------------------------------------------------------------- CLI
