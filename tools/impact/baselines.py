@@ -61,6 +61,11 @@ Session = Any  # boto3.session.Session
 SessionFactory = Callable[[str | None, str | None], Session]
 
 
+def bootstrap_qualifier(context: Mapping[str, Any]) -> str:
+    """The bootstrap qualifier of the app's context (cdk.json merged with -c), else the bootstrap's default."""
+    return str(context.get(QUALIFIER_KEY) or DEFAULT_QUALIFIER)
+
+
 def aws_session(profile: str | None, region: str | None) -> Session:
     import boto3  # noqa: PLC0415 - only --deployed needs boto3
 

@@ -14,14 +14,13 @@ from typing import Any, TextIO
 
 from tools.impact.analysis import Environment, compare, environments
 from tools.impact.baselines import (
-    DEFAULT_QUALIFIER,
-    QUALIFIER_KEY,
     ImpactError,
     Session,
     SessionFactory,
     _environment,
     _has_consumers,
     aws_session,
+    bootstrap_qualifier,
     caller_account,
     cloudformation_client,
     credentials_environment,
@@ -33,6 +32,7 @@ from tools.impact.baselines import (
 from tools.impact.model import Impact
 from tools.impact.output import refusal, report
 from tools.synth import Assembly, cdk_json_context
+from tools.tool_args import ignored
 
 # -------------------------------------------------------------------------------------------------- CLI
 
@@ -140,8 +140,7 @@ def main(
     from config import ConfigError  # noqa: PLC0415
 
     args, unknown = parse_args(argv)
-    if unknown:
-        print(f"(impact: ignoring CDK arguments it does not use: {' '.join(unknown)})", file=err)
+    ignored("impact", unknown, err=err)
     args.deployed = args.deployed or args.changeset
     try:
         if args.changeset and args.baseline:
@@ -189,7 +188,7 @@ def main(
                 regions=proposal.regions,
                 client=client,
                 session=session_factory(args.profile, region) if set(fetched) & set(proposal.accounts) else None,
-                qualifier=str(context.get(QUALIFIER_KEY) or DEFAULT_QUALIFIER),
+                qualifier=bootstrap_qualifier(context),
                 out=out,
             )
             for name in names:
