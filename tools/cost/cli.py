@@ -63,7 +63,7 @@ def default_region(regions: Mapping[str, str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(prog="cost.py", description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--region", help=f"price region (default: the stacks' region, else {DEFAULT_REGION})")
     parser.add_argument("--gb", type=float, default=DEFAULT_GB, help="GB a month through Lattice (default 100)")
     parser.add_argument("--requests", type=int, default=DEFAULT_REQUESTS, help="requests a month (default 3,000,000)")
