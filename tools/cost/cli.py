@@ -17,8 +17,6 @@ from tools.cost.prices import load_prices, region_prices
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# -------------------------------------------------------------------------------------------------- output
-
 
 def render(est: Estimate) -> list[str]:
     out = [

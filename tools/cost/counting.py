@@ -13,8 +13,6 @@ from config.versions import EKS_EXTENDED_HOURLY_USD, EKS_STANDARD_HOURLY_USD, EK
 from tools.cost.model import K8S_RESOURCE, CostError, Line, Template
 from tools.cost.prices import usd
 
-# ---------------------------------------------------------------------------------------------- counting
-
 
 def resources(templates: Mapping[str, Template], resource_type: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(stack, logical id, properties) of every resource of one type, across all stacks."""

@@ -36,8 +36,6 @@ from tools.cost.model import (
 )
 from tools.cost.prices import instance_usd, load_prices, region_prices, usd
 
-# -------------------------------------------------------------------------------------------- estimating
-
 
 def lattice_free_tier(requests: int, *, hours: int, free_per_hour: int, usd_per_million: float) -> FreeTier:
     per_hour = requests / hours

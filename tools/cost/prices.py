@@ -11,8 +11,6 @@ from tools.cost.model import CostError
 
 PRICES_FILE = Path(__file__).resolve().parents[1] / "prices.json"
 
-# ------------------------------------------------------------------------------------------------ prices
-
 
 def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:
     prices: dict[str, Any] = json.loads(path.read_text())

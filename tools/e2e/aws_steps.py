@@ -26,7 +26,6 @@ from tools.e2e.report import creation_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# ------------------------------------------------------------------------------------------ real steps
 
 GRACE_SECONDS = 20.0  # what a stopped CLI gets to end each step of its shutdown before the next, harder signal
 SETTLE_POLL_SECONDS = 15.0

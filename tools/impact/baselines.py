@@ -14,8 +14,6 @@ from tools.impact.cloudformation import Template, references
 from tools.impact.errors import ImpactError
 from tools.synth import Assembly, read_assembly
 
-# --------------------------------------------------------------------------------------------- baselines
-
 
 def read_assemblies(outdir: Path) -> Assembly:
     """A cloud assembly's stacks, including those of nested assemblies (a pipeline's stages)."""

@@ -14,7 +14,6 @@ from typing import Any, TextIO
 
 from tools.impact.analysis import Environment, compare, environments
 from tools.impact.baselines import (
-    ImpactError,
     Session,
     SessionFactory,
     _environment,
@@ -29,13 +28,11 @@ from tools.impact.baselines import (
     read_assemblies,
     with_producers,
 )
+from tools.impact.errors import ImpactError
 from tools.impact.model import Impact
 from tools.impact.output import refusal, report
 from tools.synth import Assembly, cdk_json_context
 from tools.tool_args import ignored
-
-# -------------------------------------------------------------------------------------------------- CLI
-
 
 Synthesizer = Callable[[Mapping[str, Any] | None], Assembly]
 # Templates compared, never deployed: referencing assets in place instead of copying them (~60 MB of layer zips

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from tools.impact.cloudformation import STATEFUL_TYPES
 from tools.impact.kubernetes import K8sChange
 
-# ---------------------------------------------------------------------------------------------- analysis
-
 
 @dataclass(frozen=True)
 class Change:

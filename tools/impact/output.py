@@ -7,8 +7,6 @@ from typing import TextIO
 from tools.impact.kubernetes import HOSTNAME_KEPT_HINT, KUBECTL_BLOCKING_HINT, ROUTE_KIND_CHANGED_HINT
 from tools.impact.model import Change, Impact
 
-# ------------------------------------------------------------------------------------------------ output
-
 
 def report(impact: Impact, out: TextIO, *, verbose: bool = False) -> None:
     def line(change: Change) -> str:
