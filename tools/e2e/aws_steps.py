@@ -339,10 +339,11 @@ class AwsSteps:
 
     def audit(self) -> list[Check]:
         from tools import audit  # noqa: PLC0415
+        from tools.impact import DEFAULT_QUALIFIER  # noqa: PLC0415
         from tools.synth import cdk_json_context  # noqa: PLC0415
 
         me, config = audit.identity({**cdk_json_context(), **{k: _raw(v) for k, v in self.plan.second().items()}})
-        where, _ = audit.places(self.session, config, region=self.plan.region, qualifier=audit.DEFAULT_QUALIFIER)
+        where, _ = audit.places(self.session, config, region=self.plan.region, qualifier=DEFAULT_QUALIFIER)
         skipped: list[Any] = []
         left = audit.audit(where, me, skipped=skipped)
         # First the resources recorded before the destroy, by physical id; the names and tags above are the
