@@ -92,8 +92,9 @@ def test_every_handler_permission_of_every_synthesized_type_is_allowed(syntheses
         assert len([n for n in files if n.startswith("execution-policy-")]) <= dp.MAX_ROLE_MANAGED_POLICIES
 
 
-# What the CloudFormation docs say each evaluation needs (see tools/deployer_policy.py's TEMPLATE_REFERENCES comment
-# for the sources, read 2026-12-05); written out here so the test does not read the tool's table.
+# What the CloudFormation docs say each evaluation needs (see the TEMPLATE_REFERENCES comment in
+# tools/deployer_policy/references.py for the sources, read 2026-12-05); written out here so the test does not read
+# the tool's table.
 GET_AZS = ("ec2:DescribeAvailabilityZones", "ec2:DescribeAccountAttributes", "ec2:DescribeSubnets")
 ACCOUNT = "111111111111"
 

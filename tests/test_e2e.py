@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import Synthesized, clear_credential_sources, moto_in
 from tools import critical_path
-from tools.e2e import run, simulate
+from tools.e2e import aws_steps, planning, run, simulate
 from tools.e2e.orchestrate import CLEANUP, FORWARD, PHASES, Check, PhaseResult, PhaseTimeoutError, execute
 from tools.e2e.report import build, creation_seconds, render
 from tools.synth import cdk_json_context
@@ -148,7 +148,7 @@ def test_a_ceiling_spent_before_a_phase_starts_marks_it_timed_out() -> None:
 @pytest.fixture
 def sts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     with moto_in(monkeypatch, "us-east-1"):
-        monkeypatch.setattr(run, "REPORTS", tmp_path / "reports")
+        monkeypatch.setattr(planning, "REPORTS", tmp_path / "reports")
         yield
 
 
@@ -384,9 +384,9 @@ def test_the_admin_role_is_the_callers_role_as_iam_names_it(sts: None, path: str
 
 
 def test_the_callers_role_name() -> None:
-    assert run.role_name("arn:aws:sts::111122223333:assumed-role/Admin/me") == "Admin"
-    assert run.role_name("arn:aws:iam::111122223333:role/x/Admin") == "Admin"
-    assert run.role_name("arn:aws:iam::111122223333:user/alice") is None
+    assert planning.role_name("arn:aws:sts::111122223333:assumed-role/Admin/me") == "Admin"
+    assert planning.role_name("arn:aws:iam::111122223333:role/x/Admin") == "Admin"
+    assert planning.role_name("arn:aws:iam::111122223333:user/alice") is None
 
 
 def test_a_role_iam_cannot_describe_is_refused_in_one_line(sts: None) -> None:
@@ -581,8 +581,8 @@ def test_every_phase_command_configures_the_plans_app() -> None:
     from tools.impact import parse_context as parse_pairs
 
     base = {**cdk_json_context(), **parse_pairs(USER_PAIRS)}
-    deployed = load({**base, **{k: run._raw(v) for k, v in plan.context.items()}}, today=today)
-    updated = load({**base, **{k: run._raw(v) for k, v in plan.update.items()}}, today=today)
+    deployed = load({**base, **{k: planning._raw(v) for k, v in plan.context.items()}}, today=today)
+    updated = load({**base, **{k: planning._raw(v) for k, v in plan.update.items()}}, today=today)
     assert [c.name for c in updated.consumers] == ["team-b"] and updated.node_desired_size == 2
     configured = 0
     for phase, commands in plan.commands().items():
@@ -852,13 +852,13 @@ _DRIVER = """
 import os, sys
 from pathlib import Path
 sys.path.insert(0, os.getcwd())
-from tools.e2e import run
+from tools.e2e import aws_steps
 from tools.e2e.orchestrate import Check, execute
 
 class Steps:
     def run(self, phase, budget):
         if phase == "deploy":
-            run.run_group([sys.executable, "-c", sys.argv[1], sys.argv[2]], cwd=Path.cwd(), env=os.environ,
+            aws_steps.run_group([sys.executable, "-c", sys.argv[1], sys.argv[2]], cwd=Path.cwd(), env=os.environ,
                           timeout=budget, grace=1.0)
         print("ran", phase, flush=True)
         return [Check(phase, True)]
@@ -866,7 +866,7 @@ class Steps:
     def destroy_command(self):
         return "python tools/destroy.py"
 
-run.install_signal_handlers()
+aws_steps.install_signal_handlers()
 outcome = execute(Steps(), keep=False, ceiling_seconds=600, out=sys.stdout)
 print("outcome", [(p.name, p.status) for p in outcome.phases], flush=True)
 """
@@ -972,7 +972,7 @@ def test_destroy_deletes_every_log_group_the_stacks_leave_and_only_the_runs(run_
     assert sum(len(rows) for rows in steps.recorded.values()) == sum(len(rows) for rows in resources.values())
     # The simulated run (docs/e2e.md) is seeded with the same: one line per group that outlives the stacks.
     ours = {s: t for s, t in run_synth.templates.items() if s in plan.stacks}
-    assert len(run.left_by_design(ours)) == len(left["provider"]) + len(left["consumer"])
+    assert len(aws_steps.left_by_design(ours)) == len(left["provider"]) + len(left["consumer"])
 
 
 @pytest.mark.parametrize("interrupt", ["", "update"])

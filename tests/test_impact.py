@@ -10,6 +10,7 @@ import io
 import json
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -706,7 +707,7 @@ def test_cli_synthesizes_both_sides_in_process(synth: Synthesized, tmp_path: Pat
     """`make impact CDK_ARGS="-c nodeDesiredSize=3"` end to end (jsii already runs for `synth`): replaces nothing,
     and leaves no synthesis behind."""
     monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr(impact.tempfile, "tempdir", None)  # re-read TMPDIR
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
     status, out, err = cli(["-c", "nodeDesiredSize=3"], synthesizer=in_process)
     assert (status, err) == (0, "")
     # The node group, and the gateway stack's configuration marker (constructs/producer_inputs.py): one added, one

@@ -28,7 +28,6 @@ Exit 0 nothing left, 1 something left (listed), 2 no credentials or an account t
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -41,12 +40,11 @@ if str(ROOT) not in sys.path:  # run as a script: the app's packages live in the
     sys.path.insert(0, str(ROOT))
 
 from tools.impact import (  # noqa: E402
-    DEFAULT_QUALIFIER,
-    QUALIFIER_KEY,
     ImpactError,
     Session,
     _describe,
     aws_session,
+    bootstrap_qualifier,
     caller_account,
     failure_line,
     lookup_session,
@@ -54,6 +52,7 @@ from tools.impact import (  # noqa: E402
 )
 from tools.stranded import LIVE_STATUSES  # noqa: E402
 from tools.synth import cdk_json_context  # noqa: E402
+from tools.tool_args import findings, parse_known, tool_parser  # noqa: E402
 
 MANAGED_BY_TAG = "application-networking.k8s.aws/ManagedBy"  # lambda/lattice_drain/handler.py MANAGED_BY_TAG
 STACK_NAME_TAG = "aws:cloudformation:stack-name"
@@ -369,13 +368,10 @@ def main(
     session_factory: Callable[[str | None, str | None], Session] = aws_session,
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    parser = argparse.ArgumentParser(prog="audit", description=__doc__.splitlines()[0])
-    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="as with cdk")
+    parser = tool_parser("audit", __doc__)
     parser.add_argument("--region", help="the provider's region (default: the profile's)")
     parser.add_argument("--profile", help="AWS profile")
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        print(f"(audit: ignoring CDK arguments it does not use: {' '.join(unknown)})", file=err)
+    args = parse_known(parser, argv, err=err)
     try:
         context = {**cdk_json_context(), **parse_context(args.context)}
         me, config = identity(context)
@@ -388,7 +384,7 @@ def main(
             raise ImpactError(
                 'no AWS region configured (pass --region: make audit ARGS="--region ..."; or set AWS_REGION)'
             )
-        qualifier = str(context.get(QUALIFIER_KEY) or DEFAULT_QUALIFIER)
+        qualifier = bootstrap_qualifier(context)
         where, gone = places(session, config, region=region, qualifier=qualifier)
         skipped: list[Leftover] = []
         left = audit(where, me, skipped=skipped)
@@ -400,13 +396,8 @@ def main(
         print(f"audit: not read (goneConsumerAccounts): {', '.join(gone)}", file=out)
     for item in skipped:
         print(f"audit: not readable, skipped: {item.account} {item.region} {item.name}", file=out)
-    if left:
-        print(f"audit: {len(left)} resource(s) of {me.stack_prefix} left in {accounts}:", file=out)
-        for leftover in left:
-            print(leftover.line(), file=out)
-        return 1
-    print(f"audit: nothing of {me.stack_prefix} is left in {accounts}", file=out)
-    return 0
+    heading = f"audit: {len(left)} resource(s) of {me.stack_prefix} left in {accounts}:"
+    return findings(left, heading=heading, clean=f"audit: nothing of {me.stack_prefix} is left in {accounts}", out=out)
 
 
 if __name__ == "__main__":

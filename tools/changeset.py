@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from tools.tool_args import findings
+
 ROOT = Path(__file__).resolve().parent.parent
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 # The flags of the pinned CLI's deploy this uses (tests/test_changeset.py checks them against its --help).
@@ -291,13 +293,9 @@ def check(
         cleanup(client, stacks=stacks, name=name, before=before, out=out)
     disagreements = compare(predicted, planned, stacks=stacks)
     compared = len(planned)
-    if disagreements:
-        print(f"changeset: {len(disagreements)} disagreement(s) between make impact and CloudFormation:", file=out)
-        for d in disagreements:
-            print(d.line(), file=out)
-        return 1
-    print(f"changeset: make impact agrees with CloudFormation on all {compared} planned change(s)", file=out)
-    return 0
+    heading = f"changeset: {len(disagreements)} disagreement(s) between make impact and CloudFormation:"
+    clean = f"changeset: make impact agrees with CloudFormation on all {compared} planned change(s)"
+    return findings(disagreements, heading=heading, clean=clean, out=out)
 
 
 CLEANUP_WAIT_SECONDS = 300.0

@@ -23,7 +23,6 @@ provider's region (default: the profile's). Exit 0: nothing stranded (or no Plat
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,12 +35,11 @@ if str(ROOT) not in sys.path:  # run as a script: the app's packages live in the
 
 from stacks.sharing import SMOKE_ACCESS, consumer_description_suffix  # noqa: E402
 from tools.impact import (  # noqa: E402
-    DEFAULT_QUALIFIER,
     LOOKUP_ROLE,
-    QUALIFIER_KEY,
     ImpactError,
     Session,
     aws_session,
+    bootstrap_qualifier,
     caller_account,
     deployed_templates,
     failure_line,
@@ -50,6 +48,7 @@ from tools.impact import (  # noqa: E402
     partition_of,
 )
 from tools.synth import cdk_json_context  # noqa: E402
+from tools.tool_args import parse_known, tool_parser  # noqa: E402
 
 DEFAULT_PREFIX = "EksLatticeGateway"
 # Every status but DELETE_COMPLETE (botocore cloudformation 2010-05-15 service-2.json, StackStatus enum; read
@@ -195,17 +194,14 @@ def main(
     session_factory: Callable[[str | None, str | None], Session] = aws_session,
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    parser = argparse.ArgumentParser(prog="stranded", description=__doc__.splitlines()[0])
-    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="as with cdk")
+    parser = tool_parser("stranded", __doc__)
     parser.add_argument(
         "--stack-prefix", default=None, help=f"the provider's stack prefix (default: stackPrefix, {DEFAULT_PREFIX})"
     )
     parser.add_argument("--account", help="the provider's account (default: the credentials')")
     parser.add_argument("--region", help="the provider's region (default: the profile's)")
     parser.add_argument("--profile", help="AWS profile")
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        print(f"(stranded: ignoring CDK arguments it does not use: {' '.join(unknown)})", file=err)
+    args = parse_known(parser, argv, err=err)
     try:
         context = {**cdk_json_context(), **parse_context(args.context)}
         configured, gone, prefix = configured_stacks(context, args.stack_prefix)
@@ -218,9 +214,7 @@ def main(
         platform_client = (
             session.client("cloudformation", region_name=region)
             if account == mine
-            else lookup_client(
-                session, account=account, region=region, qualifier=str(context.get(QUALIFIER_KEY) or DEFAULT_QUALIFIER)
-            )
+            else lookup_client(session, account=account, region=region, qualifier=bootstrap_qualifier(context))
         )
         stranded = find_stranded(
             configured=configured,
@@ -228,7 +222,7 @@ def main(
             account=account,
             region=region,
             session=session,
-            qualifier=str(context.get(QUALIFIER_KEY) or DEFAULT_QUALIFIER),
+            qualifier=bootstrap_qualifier(context),
             platform_client=platform_client,
             gone=gone,
         )

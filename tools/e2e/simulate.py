@@ -29,7 +29,7 @@ SECONDS = {"smoke": 420.0, "update": 600.0, "live-facts": 120.0, "destroy": 1200
 class SimulatedSteps:
     def __init__(self, clock: list[float], deploy_seconds: float, left: list[str] | None = None) -> None:
         self.clock, self.seconds = clock, {**SECONDS, "deploy": deploy_seconds}
-        self.left = left or []  # what outlives the stacks' delete (tools/e2e/run.py left_by_design)
+        self.left = left or []  # what outlives the stacks' delete (tools/e2e/aws_steps.py left_by_design)
 
     def run(self, phase: str, budget: float) -> list[Check]:
         self.clock[0] += self.seconds[phase]
@@ -50,7 +50,7 @@ class SimulatedSteps:
 def simulated_report(templates: Mapping[str, Any], dependencies: Mapping[str, Any]) -> dict[str, Any]:
     from tools import cost  # noqa: PLC0415
     from tools.critical_path import critical_path  # noqa: PLC0415
-    from tools.e2e.run import left_by_design  # noqa: PLC0415
+    from tools.e2e.aws_steps import left_by_design  # noqa: PLC0415
 
     chain = critical_path(templates, dependencies)
     model = chain[-1].finish
