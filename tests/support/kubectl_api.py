@@ -19,8 +19,8 @@ from typing import Any
 
 from .fake_kube import FakeKubeApi, RecordedRequest
 
-# (group, version) -> [(plural, kind, namespaced)]: the kinds of kubectl's prune allowlist (tools/impact.py) and
-# the ones this app emits.
+# (group, version) -> [(plural, kind, namespaced)]: the kinds of kubectl's prune allowlist
+# (tools/impact/kubernetes.py) and the ones this app emits.
 RESOURCES: dict[tuple[str, str], list[tuple[str, str, bool]]] = {
     ("", "v1"): [
         ("configmaps", "ConfigMap", True),
