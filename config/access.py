@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import (
-    Field,
-    Strict,
-    model_validator,
-)
+from pydantic import Field, Strict, model_validator
 
 from config.errors import fail
 from config.fields import AccountId, Model, RoleArn, says

@@ -13,15 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Annotated, Any
 
 from annotated_types import GroupedMetadata
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    Strict,
-    ValidationError,
-    WrapValidator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError, WrapValidator
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails
 

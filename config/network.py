@@ -10,9 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-)
+from pydantic import AfterValidator
 
 from config.errors import config_error
 from config.fields import Matches
