@@ -1,6 +1,7 @@
 """Configuration of one deployment: typed model, pinned versions, and the loader that validates it."""
 
-from config.loader import DEFAULTS, ConfigError, parse_context
+from config.errors import ConfigError
+from config.loader import DEFAULTS, parse_context
 from config.model import App, AppConfig, Backend, HeaderMatch, HealthCheck, Resources, Route, RouteRule
 
 __all__ = [

@@ -26,8 +26,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from config.apps import App
 from config.limits import LATTICE_AUTH_POLICY
-from config.model import App, AppConfig, Route
+from config.routes import Route
+from config.workload import Workload
 
 INVOKE = "vpc-lattice-svcs:Invoke"
 SOURCE_VPC = "vpc-lattice-svcs:SourceVpc"
@@ -79,7 +81,7 @@ def _sid(prefix: str, name: str) -> str:
     return prefix + "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", name) if part)
 
 
-def app_condition(cfg: AppConfig, app: App) -> dict[str, Any]:
+def app_condition(cfg: Workload, app: App) -> dict[str, Any]:
     """An app's pods: sessions of its role (the statement's Principal) that also carry the Pod Identity session tags
     of this cluster, the app's namespace and ServiceAccount (another cluster's association of the same role fails)."""
     tags = (cfg.cluster_name, app.namespace, service_account(app))
@@ -95,7 +97,7 @@ def unsigned_condition(vpc_ids: tuple[str, ...] | list[str]) -> dict[str, Any]:
     return {"StringEquals": {SOURCE_VPC: list(vpc_ids)}}
 
 
-def route_policy(cfg: AppConfig, route: Route, who: Identities) -> Policy:
+def route_policy(cfg: Workload, route: Route, who: Identities) -> Policy:
     """The route's auth policy (the IAMAuthPolicy's spec.policy, parsed)."""
     access = cfg.access(route)
     roles = [who.smoke_role_arn]
@@ -120,7 +122,7 @@ def route_policy(cfg: AppConfig, route: Route, who: Identities) -> Policy:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def network_roles(cfg: AppConfig) -> list[str]:
+def network_roles(cfg: Workload) -> list[str]:
     """Roles some route names that the network's account statements may not admit: any outside the consumer
     accounts (one in this account is admitted anyway; one in another account only by this explicit statement)."""
     consumers = {c.account for c in cfg.consumers}
@@ -154,7 +156,7 @@ def policy_text(policy: Policy) -> str:
     return json.dumps(policy, separators=(",", ":"))
 
 
-def oversized_policy(cfg: AppConfig, route: Route) -> str | None:
+def oversized_policy(cfg: Workload, route: Route) -> str | None:
     """Why the route's policy would exceed Lattice's 10 KB, measured with the longest ARNs this app can put in."""
     size = len(policy_text(route_policy(cfg, route, placeholder_identities(cfg))).encode())
     if size <= MAX_AUTH_POLICY_BYTES:
@@ -162,7 +164,7 @@ def oversized_policy(cfg: AppConfig, route: Route) -> str | None:
     return f"its auth policy would be {size} bytes; Lattice takes at most {MAX_AUTH_POLICY_BYTES} (fewer callers)"
 
 
-def placeholder_identities(cfg: AppConfig) -> Identities:
+def placeholder_identities(cfg: Workload) -> Identities:
     """The longest values the real identities can take (role ARNs, VPC ids: vpc- and 17 hex digits)."""
     return Identities(
         account="123456789012",
@@ -173,7 +175,7 @@ def placeholder_identities(cfg: AppConfig) -> Identities:
     )
 
 
-def oversized_network_policy(cfg: AppConfig) -> str | None:
+def oversized_network_policy(cfg: Workload) -> str | None:
     """Why the service network's policy would exceed Lattice's 10 KB (the roles all routes name are in it)."""
     condition: dict[str, Any] = {"aws:PrincipalAccount": [c.account for c in cfg.consumers]}
     if cfg.share_with_organization:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from config.errors import ConfigError
 from config.limits import MAX_CIDR, MAX_CONSUMERS, MAX_PIPELINE_UNITS, MAX_REGION, MAX_VPC_ID
 
 # Lowercase letters, digits and single hyphens, starting with a letter: it becomes part of stack names
@@ -201,8 +202,6 @@ def consumer_problems(
 def check_provider(sharing: Sharing, *, account: str | None, region: str | None) -> None:
     """What needs the provider's environment: its account and region must be known, the consumers' differ
     from the account and equal the region. Raises ConfigError naming the consumer's key."""
-    from config.loader import ConfigError  # noqa: PLC0415
-
     if not sharing.consumers:
         return
     if not account or not region:
@@ -229,8 +228,6 @@ def check_pipeline_stages(sharing: Sharing, *, stages: Sequence[str]) -> None:
     """Every pipeline stage deploys every consumer. An existing VPC (`vpcId`) lives in one region and joins one
     service network (SPEC §9 limits), so a second stage's copy always fails (the VPC is another stage's network's
     already, or not in that region): refused with more than one stage. Raises ConfigError naming the key."""
-    from config.loader import ConfigError  # noqa: PLC0415
-
     units = len(stages) * (len(sharing.consumers) + 1)
     if units > MAX_PIPELINE_UNITS:
         # The pipeline's own stack grows with both (config/limits.py): name the key the user most likely grew.

@@ -33,10 +33,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # config.model calls route_name_problem: a runtime import would be circular
-    from config.model import Route
+from config.routes import Route
 
 SERVICE_NAME_OVERRIDE_ANNOTATION = "application-networking.k8s.aws/service-name-override"
 DIGEST_CHARS = 6

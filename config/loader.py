@@ -9,28 +9,29 @@ half-written templates behind.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails, to_jsonable_python
 
+from config.errors import ConfigError, expect_list, expect_object, expect_type
+from config.errors import hint as _hint
 from config.model import AppConfig
 from config.versions import EKS_EXTENDED_HOURLY_USD, EKS_STANDARD_HOURLY_USD, EKS_VERSIONS
 
-
-class ConfigError(ValueError):
-    """A configuration value that cannot be deployed. `str()` is the one line shown to the user; `lines` has
-    one line for each problem found."""
-
-    def __init__(self, key: str, reason: str, *, more: tuple[ConfigError, ...] = ()) -> None:
-        super().__init__(f"{key}: {reason}")
-        self.key = key
-        self.reason = reason
-        self.lines = (str(self), *(str(e) for e in more))
+# Importable from here as before config.errors held them (config.pipeline's helpers, ConfigError).
+__all__ = [
+    "CROSS_FIELD_READS",
+    "DEFAULTS",
+    "ConfigError",
+    "expect_list",
+    "expect_object",
+    "expect_type",
+    "parse_context",
+]
 
 
 # cdk.json's keys and the defaults it repeats for users to edit (a test keeps the two equal).
@@ -44,8 +45,6 @@ DEFAULTS: dict[str, Any] = {
 _FOREIGN_KEYS = {"pipeline"}
 _TYPE_NAMES = {"int_type": "int", "string_type": "str", "bool_type": "bool", "dict_type": "dict",
                "model_type": "dict", "list_type": "list", "tuple_type": "list", "float_type": "number"}  # fmt: skip
-
-T = TypeVar("T")
 
 
 def parse_context(raw: Mapping[str, Any], *, today: dt.date) -> AppConfig:
@@ -190,35 +189,3 @@ def _types(annotation: Any) -> list[Any]:
 
 def _is_model(kind: Any) -> bool:
     return isinstance(kind, type) and issubclass(kind, BaseModel)
-
-
-def _hint(key: str, known: Iterable[str]) -> str:
-    hint = difflib.get_close_matches(key, list(known))  # best first
-    return f" (did you mean {hint[0]!r}?)" if hint else ""
-
-
-# ------------------------------------------------------ helpers for hand-checked keys (config/pipeline.py)
-
-
-def expect_type(key: str, value: Any, kind: type[T]) -> T:
-    # bool is an int in Python; never accept it where a number is meant.
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(key, f"expected {kind.__name__}, got {json.dumps(value)}")
-    return value
-
-
-def expect_object(key: str, value: Any, allowed: set[str], required: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
-    obj: dict[str, Any] = expect_type(key, value, dict)
-    for name in obj:
-        if name not in allowed:
-            raise ConfigError(f"{key}.{name}", "unknown field" + _hint(name, allowed))
-    for name in sorted(required - obj.keys()):
-        raise ConfigError(f"{key}.{name}", "is required")
-    return obj
-
-
-def expect_list(key: str, value: Any, *, min_len: int = 0) -> list[Any]:
-    items: list[Any] = expect_type(key, value, list)
-    if len(items) < min_len:
-        raise ConfigError(key, f"needs at least {min_len} entr{'y' if min_len == 1 else 'ies'}")
-    return items

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from config.loader import ConfigError, expect_list, expect_object, expect_type
+from config.errors import ConfigError, expect_list, expect_object, expect_type
 
 KEY = "pipeline"
 DEFAULT_BRANCH = "main"
