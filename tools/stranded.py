@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -47,6 +46,7 @@ from tools.impact import (  # noqa: E402
     parse_context,
     partition_of,
 )
+from tools.impact.model import Stranded  # noqa: E402
 from tools.synth import cdk_json_context  # noqa: E402
 from tools.tool_args import parse_known, tool_parser  # noqa: E402
 
@@ -77,18 +77,6 @@ LIVE_STATUSES = (
     "IMPORT_ROLLBACK_FAILED",
     "IMPORT_ROLLBACK_COMPLETE",
 )
-
-
-@dataclass(frozen=True)
-class Stranded:
-    stack: str
-    account: str
-    region: str
-
-    @property
-    def destroy(self) -> str:
-        where = f"--region {self.region} --stack-name {self.stack}"
-        return f"aws cloudformation delete-stack {where} && aws cloudformation wait stack-delete-complete {where}"
 
 
 def shared_accounts(platform_template: Mapping[str, Any]) -> set[str]:

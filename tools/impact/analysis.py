@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from tools.impact.blockers import _Blockers
 from tools.impact.cloudformation import Template
 from tools.impact.kubernetes import kubernetes_changes
-from tools.impact.model import Blocker, Change, Impact
+from tools.impact.model import Blocker, Change, Impact, Stranded
 from tools.synth import Assembly
 
 Environment = tuple[str, str]  # (account, region) of a stack; "" where its environment leaves it to the credentials
@@ -111,8 +111,6 @@ def orphaned_stacks(
     deploys only the stacks the app synthesizes and never deletes one it dropped, so the old stack and everything
     in it stays (for a consumer: its VPC, Lattice and zone associations, which the platform, no longer sharing with
     its account, cannot undo). tools/stranded.py finds such consumer stacks in their accounts before a deploy."""
-    from tools.stranded import Stranded  # noqa: PLC0415 - tools.stranded imports this module
-
     found = []
     for name in scope:
         if name not in old or (name in new and name not in moved):

@@ -65,3 +65,18 @@ class Impact:
         text = "impact: {} replaced, {} added, {} removed, {} updated in place".format(*counts)
         refused = len(self.blockers) + len(self.blocking)
         return f"{text}; {refused} blocked: the deploy does not go as listed" if refused else text
+
+
+@dataclass(frozen=True)
+class Stranded:
+    """A stack the app no longer deploys, left in its account (tools/stranded.py finds consumer ones), and the
+    commands that delete it."""
+
+    stack: str
+    account: str
+    region: str
+
+    @property
+    def destroy(self) -> str:
+        where = f"--region {self.region} --stack-name {self.stack}"
+        return f"aws cloudformation delete-stack {where} && aws cloudformation wait stack-delete-complete {where}"
