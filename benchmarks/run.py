@@ -113,9 +113,14 @@ def suite_phases(folder: Path) -> dict[str, float]:
     fixtures: dict[str, float] = {}
     files: dict[str, float] = {}
     spans: list[float] = []
-    for path in folder.glob("*.json"):
+    paths = sorted(folder.glob("*.json"))
+    if len(paths) > 1:  # under xdist the controller sees every worker's reports again: count the workers'
+        paths = [p for p in paths if p.stem != "controller"]
+    for path in paths:
         data = json.loads(path.read_text())
-        phases["collection (every process)"] = phases.get("collection (every process)", 0.0) + data["collection"]
+        phases["collection (summed over workers)"] = (
+            phases.get("collection (summed over workers)", 0.0) + data["collection"]
+        )
         for name, entry in data["fixtures"].items():
             fixtures[name] = fixtures.get(name, 0.0) + entry["seconds"]
         for name, entry in data["files"].items():
@@ -128,7 +133,7 @@ def suite_phases(folder: Path) -> dict[str, float]:
     scanners = sum(v for k, v in files.items() if k.endswith(SCANNER_FILES))
     total = sum(files.values())
     phases["shared synths (session fixtures)"] = shared
-    phases["variant synths (other fixtures >= 1 s)"] = variant
+    phases["other fixtures >= 1 s (mostly per-file synths)"] = variant
     phases["other fixtures"] = small
     phases["scanner test files (fixture setup inside them included)"] = scanners
     phases["everything else in tests (less fixtures)"] = max(0.0, total - shared - variant - small - scanners)

@@ -43,7 +43,7 @@ PHASE_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("construct build", ("_Kernel_create", "_Kernel_invoke", "_Kernel_sinvoke", "_Kernel_get", "_Kernel_set"), ()),
     ("jsii: idle, waiting on Python", ("readSync",), ()),
 )
-OTHER = "jsii: other (start-up, messages, GC)"
+OTHER = "jsii: garbage collection, messages, start-up"
 
 
 def classify_profile(profile: Mapping[str, Any]) -> dict[str, float]:
