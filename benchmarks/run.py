@@ -34,13 +34,28 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.memory import Peak, measure  # noqa: E402
+from benchmarks.synth_phases import profile_synth  # noqa: E402
 from config.pipeline import SYNTH_COMPUTE_TYPE, SYNTH_MEMORY_GB  # noqa: E402
 from tools import critical_path, synth  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
 PYTHON = BIN / "python" if (BIN / "python").exists() else Path(sys.executable)
-SYNTH_TARGET = 1.5  # full synth <= 1.5 x the bare cluster
-TESTS_TARGET = 2.0  # test suite <= 2 x one full synth
+SYNTH_TARGET = 1.4  # full synth <= 1.4 x the bare cluster (issue 29)
+TESTS_TARGET = 5.0  # warm test suite <= 5 x one full synth (issue 29)
+# The session's synthesis fixtures (tests/conftest.py): their setup is "shared synths"; any other fixture whose
+# setup took a second or more is counted as a variant synth (the suite's other fixtures take milliseconds).
+SHARED_SYNTHS = {
+    "synth",
+    "variant",
+    "namespaced",
+    "protocols",
+    "protocols_consumers",
+    "two_stages",
+    "one_stage",
+    "largest",
+}
+# Test files whose tests run a scanner over synthesized templates (cfn-lint, checkov, cdk-nag's report).
+SCANNER_FILES = ("test_checkov.py", "test_scans.py", "test_compliance.py")
 MEMORY_TARGET = 0.75  # fresh-clone `make test` peak <= 75 % of the synth step's memory
 GB = 1024**3
 
@@ -67,6 +82,68 @@ def timed(command: Sequence[str], env: dict[str, str]) -> float:
 
 def synth_once(script: str, outdir: Path) -> float:
     return timed([str(PYTHON), script], _env(outdir))
+
+
+def spread(values: Sequence[float]) -> str:
+    """median [min..max] of several runs."""
+    return f"{statistics.median(values):7.2f} [{min(values):.2f}..{max(values):.2f}]"
+
+
+def report_synth_phases(work: Path, runs: int) -> None:
+    """Each synthesis's phases (benchmarks/synth_phases.py), medians over `runs` runs of each app."""
+    for which, label in (("bare", "bare aws_eks_v2 cluster app"), ("app", "full app (app.py)")):
+        samples = [
+            profile_synth(which, work / f"phases-{which}{i}", work / f"prof-{which}{i}", _env()) for i in range(runs)
+        ]
+        print(f"synth phases, {label} (seconds, median [min..max] of {runs}):")
+        print(f"  {'whole process':55s} {spread([s['wall'] for s in samples])}")
+        for name in samples[0]["python"]:
+            print(f"  python: {name:47s} {spread([s['python'].get(name, 0.0) for s in samples])}")
+        names = sorted(
+            {n for s in samples for n in s["kernel"]},
+            key=lambda n: -statistics.median([s["kernel"].get(n, 0.0) for s in samples]),
+        )
+        for name in names:
+            print(f"  node:   {name:47s} {spread([s['kernel'].get(name, 0.0) for s in samples])}")
+
+
+def suite_phases(folder: Path) -> dict[str, float]:
+    """One pytest run's phases from benchmarks/pytest_phases.py's files (summed over the xdist workers)."""
+    phases: dict[str, float] = {}
+    fixtures: dict[str, float] = {}
+    files: dict[str, float] = {}
+    spans: list[float] = []
+    paths = sorted(folder.glob("*.json"))
+    if len(paths) > 1:  # under xdist the controller sees every worker's reports again: count the workers'
+        paths = [p for p in paths if p.stem != "controller"]
+    for path in paths:
+        data = json.loads(path.read_text())
+        phases["collection (summed over workers)"] = (
+            phases.get("collection (summed over workers)", 0.0) + data["collection"]
+        )
+        for name, entry in data["fixtures"].items():
+            fixtures[name] = fixtures.get(name, 0.0) + entry["seconds"]
+        for name, entry in data["files"].items():
+            files[name] = files.get(name, 0.0) + entry["setup"] + entry["call"] + entry["teardown"]
+        if data["first"] and data["last"]:
+            spans.append(data["last"] - data["first"])
+    shared = sum(v for k, v in fixtures.items() if k in SHARED_SYNTHS)
+    variant = sum(v for k, v in fixtures.items() if k not in SHARED_SYNTHS and v >= 1.0)
+    small = sum(v for k, v in fixtures.items() if k not in SHARED_SYNTHS and v < 1.0)
+    scanners = sum(v for k, v in files.items() if k.endswith(SCANNER_FILES))
+    total = sum(files.values())
+    phases["shared synths (session fixtures)"] = shared
+    phases["other fixtures >= 1 s (mostly per-file synths)"] = variant
+    phases["other fixtures"] = small
+    phases["scanner test files (fixture setup inside them included)"] = scanners
+    phases["everything else in tests (less fixtures)"] = max(0.0, total - shared - variant - small - scanners)
+    if len(spans) > 1:
+        phases["xdist tail: busiest worker - idlest worker"] = max(spans) - min(spans)
+    for name, seconds in sorted(fixtures.items(), key=lambda kv: -kv[1])[:8]:
+        phases[f"  fixture {name}"] = seconds
+    for name, seconds in sorted(files.items(), key=lambda kv: -kv[1])[:10]:
+        phases[f"  file {name}"] = seconds
+    return phases
 
 
 def verdict(ratio: float, target: float) -> str:
@@ -122,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Synthesis and test-suite benchmarks, and the critical path.")
     parser.add_argument("--runs", type=int, default=3, help="runs of each measurement; the median is kept")
     parser.add_argument("--skip-tests", action="store_true", help="don't time the test suite")
+    parser.add_argument("--skip-phases", action="store_true", help="don't profile the synthesis phases")
     memory = parser.add_mutually_exclusive_group()
     memory.add_argument("--skip-memory", action="store_true", help="don't run `make test` on a fresh clone")
     memory.add_argument("--memory-only", action="store_true", help="only the fresh-clone `make test` memory")
@@ -141,18 +219,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     bare_s, full_s = statistics.median(bare), statistics.median(full)
     synth_ratio = full_s / bare_s
     print(f"runs: {runs} (median)")
-    print(f"  synth, bare aws_eks_v2 cluster app : {bare_s:7.2f} s   {', '.join(f'{t:.2f}' for t in bare)}")
-    print(f"  synth, full app (app.py)           : {full_s:7.2f} s   {', '.join(f'{t:.2f}' for t in full)}")
+    print(f"  synth, bare aws_eks_v2 cluster app : {spread(bare)} s")
+    print(f"  synth, full app (app.py)           : {spread(full)} s")
     print(f"  full / bare = {synth_ratio:.2f}x (target <= {SYNTH_TARGET}x): {verdict(synth_ratio, SYNTH_TARGET)}")
+    if not args.skip_phases:
+        report_synth_phases(work, runs)
     if not args.skip_tests:
-        suite = [timed([str(PYTHON), "-m", "pytest", "-q", "-p", "no:randomly"], _env()) for _ in range(runs)]
+        suite: list[float] = []
+        per_run: list[dict[str, float]] = []
+        for index in range(runs):
+            folder = work / f"pytest-phases{index}"
+            folder.mkdir()
+            env = _env()
+            env["BENCH_PHASES_DIR"] = str(folder)
+            command = [str(PYTHON), "-m", "pytest", "-q", "-p", "no:randomly", "-p", "benchmarks.pytest_phases"]
+            suite.append(timed(command, env))
+            per_run.append(suite_phases(folder))
         suite_s = statistics.median(suite)
         tests_ratio = suite_s / full_s
-        print(f"  test suite (pytest -q)             : {suite_s:7.2f} s   {', '.join(f'{t:.2f}' for t in suite)}")
+        print(f"  test suite (pytest -q)             : {spread(suite)} s")
         print(
             f"  tests / full synth = {tests_ratio:.2f}x (target <= {TESTS_TARGET}x): "
             f"{verdict(tests_ratio, TESTS_TARGET)}"
         )
+        print(f"test-suite phases (seconds of worker time, median [min..max] of {runs}):")
+        for name in per_run[0]:
+            print(f"  {name:60s} {spread([p.get(name, 0.0) for p in per_run])}")
 
     if (full_out / "manifest.json").exists():
         assembly = synth.read_assembly(full_out)

@@ -319,9 +319,8 @@ def shared_synthesis(tmp_path_factory: pytest.TempPathFactory, name: str) -> Ite
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The app with the defaults of cdk.json, synthesized once per test session."""
-    with shared_synthesis(tmp_path_factory, "default") as (outdir, ready):
-        return Synthesized(outdir, reuse=ready)
+    """The app with the defaults of cdk.json, synthesized once per test session, or read from the synthesis cache."""
+    return cached_synthesis(tmp_path_factory, "default", {}, nag=True)
 
 
 # Every non-default branch the tests exercise, in one more synthesis (each synth costs seconds).
@@ -364,9 +363,8 @@ VARIANT: dict[str, object] = {
 
 @pytest.fixture(scope="session")
 def variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The app synthesized once with VARIANT's overrides."""
-    with shared_synthesis(tmp_path_factory, "variant") as (outdir, ready):
-        return Synthesized(outdir, VARIANT, (PROVIDER_ACCOUNT, PROVIDER_REGION), reuse=ready)
+    """The app synthesized once with VARIANT's overrides, or read from the synthesis cache."""
+    return cached_synthesis(tmp_path_factory, "variant", VARIANT, (PROVIDER_ACCOUNT, PROVIDER_REGION), nag=True)
 
 
 # One app and its route in a namespace of their own, replacing the demo: the "Add your own service" walkthrough
@@ -404,9 +402,10 @@ def protocols_context() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def protocols(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """examples/all-protocols.json (protocols_context) synthesized once."""
-    with shared_synthesis(tmp_path_factory, "protocols") as (outdir, ready):
-        return Synthesized(outdir, protocols_context(), (PROVIDER_ACCOUNT, PROVIDER_REGION), reuse=ready)
+    """examples/all-protocols.json (protocols_context) synthesized once, or read from the synthesis cache."""
+    return cached_synthesis(
+        tmp_path_factory, "protocols", protocols_context(), (PROVIDER_ACCOUNT, PROVIDER_REGION), nag=True
+    )
 
 
 @pytest.fixture(scope="session")
@@ -416,8 +415,7 @@ def protocols_consumers(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
     context = {**protocols_context(), "consumers": VARIANT["consumers"]}
     routes = [{**r, "port": 8443} if r.get("protocol") == "TLS" else r for r in json.loads(context["routes"])]
     context["routes"] = json.dumps(routes)
-    with shared_synthesis(tmp_path_factory, "protocols-consumers") as (outdir, ready):
-        return Synthesized(outdir, context, (PROVIDER_ACCOUNT, PROVIDER_REGION), nag=False, reuse=ready)
+    return cached_synthesis(tmp_path_factory, "protocols-consumers", context, (PROVIDER_ACCOUNT, PROVIDER_REGION))
 
 
 # The pipeline (tests/test_pipeline.py): two synths, each holding the whole app in every stage.
@@ -444,14 +442,38 @@ PIPELINE_CONSUMERS: list[dict[str, Any]] = [
 ]
 
 
+# The pipeline stack's artifact id, written beside a pipeline synthesis, so that one read back needs no tree.
+PIPELINE_ARTIFACT = "pipeline-artifact-id.txt"
+
+
 class PipelineSynth:
     """One synthesis of a PipelineStack in a fresh app with cdk-nag, as app.build will do it."""
 
     def __init__(
         self, outdir: Path, pipeline: dict[str, Any], context: dict[str, Any] | None = None, *, reuse: bool = False
     ) -> None:
+        """`reuse`: `outdir` already holds this very synthesis (the session's or the synthesis cache's): it is
+        read, and the construct tree is built (never synthesized) only when a test asks for `stack`."""
         import json
 
+        self._inputs = (pipeline, context)
+        self._stack: Any = None
+        if reuse:
+            self.assembly = _read_assembly(outdir)
+            artifact_id = (outdir / PIPELINE_ARTIFACT).read_text().strip()
+        else:
+            app, self._stack = self._build(outdir)
+            self.assembly = app.synth()
+            artifact_id = self._stack.artifact_id
+            (outdir / PIPELINE_ARTIFACT).write_text(artifact_id)
+        self.template: dict[str, Any] = json.loads(
+            Path(self.assembly.get_stack_artifact(artifact_id).template_full_path).read_text()
+        )
+        self.outdir = outdir
+        report = outdir / "validation-report.json"
+        self.report = json.loads(report.read_text()) if report.exists() else None
+
+    def _build(self, outdir: Path) -> tuple[Any, Any]:
         import aws_cdk as cdk
         import cdk_nag
         from constructs.checkov import add_checkov_acknowledgments
@@ -460,9 +482,10 @@ class PipelineSynth:
         from config.pipeline import parse_pipeline
         from stacks.pipeline_stack import add_pipeline
 
+        pipeline, context = self._inputs
         app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=str(outdir))
         config = parse_context(app.node.get_all_context(), today=TODAY)
-        self.stack = add_pipeline(
+        stack = add_pipeline(
             app,
             config=config,
             pipeline=parse_pipeline(pipeline),
@@ -470,13 +493,16 @@ class PipelineSynth:
         )
         cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
         add_checkov_acknowledgments(app)
-        self.assembly = _read_assembly(outdir) if reuse else app.synth()
-        self.template: dict[str, Any] = json.loads(
-            Path(self.assembly.get_stack_artifact(self.stack.artifact_id).template_full_path).read_text()
-        )
-        self.outdir = outdir
-        report = outdir / "validation-report.json"
-        self.report = json.loads(report.read_text()) if report.exists() else None
+        return app, stack
+
+    @property
+    def stack(self) -> Any:
+        """The PipelineStack construct; for a synthesis read from disk, built on first use in a folder of its own."""
+        if self._stack is None:
+            import tempfile
+
+            _app, self._stack = self._build(Path(tempfile.mkdtemp(prefix="tree-")))
+        return self._stack
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
@@ -507,15 +533,13 @@ class PipelineSynth:
 @pytest.fixture(scope="session")
 def two_stages(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
     """A two-stage cross-account pipeline, synthesized once per session."""
-    with shared_synthesis(tmp_path_factory, "pipeline-two") as (outdir, ready):
-        return PipelineSynth(outdir, TWO_STAGES, {"consumers": json.dumps(PIPELINE_CONSUMERS)}, reuse=ready)
+    return cached_pipeline(tmp_path_factory, "pipeline-two", TWO_STAGES, {"consumers": json.dumps(PIPELINE_CONSUMERS)})
 
 
 @pytest.fixture(scope="session")
 def one_stage(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynth:
     """The default one-stage pipeline, synthesized once per session."""
-    with shared_synthesis(tmp_path_factory, "pipeline-one") as (outdir, ready):
-        return PipelineSynth(outdir, ONE_STAGE, reuse=ready)
+    return cached_pipeline(tmp_path_factory, "pipeline-one", ONE_STAGE)
 
 
 @pytest.fixture(scope="session")
@@ -532,11 +556,12 @@ def largest(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 # ------------------------------------------------------------------------------------------ synthesis cache
 
-# Synthesized cloud assemblies of fixtures that tests read only as files and templates (no construct tree), kept
+# Synthesized cloud assemblies of the session's synthesis fixtures (a construct tree built only if a test asks), kept
 # between runs under the hash of every file of the clone (git's tracked and untracked, ignored ones aside: the
-# app, its Lambda code, the pin files that fix the installed packages, the tests), the Python version and the
-# fixture's inputs. A warm `make test` reads them instead of synthesizing again; any change to any file
-# synthesizes again. EKS_LATTICE_SYNTH_CACHE=off synthesizes every time; without git (a source archive) nothing
+# app, its Lambda code, the pin files that fix the installed packages, conftest.py and tests/support; not the test
+# modules nor the snapshots, OUTSIDE_SYNTHESIS), the Python version and the fixture's inputs. A warm `make test`
+# reads them instead of synthesizing again; any change to any of those files synthesizes again.
+# EKS_LATTICE_SYNTH_CACHE=off synthesizes every time; without git (a source archive) nothing
 # is cached.
 SYNTH_CACHE = ROOT / ".cache" / "synth"
 
@@ -545,9 +570,16 @@ def _synth_cache_on() -> bool:
     return os.environ.get("EKS_LATTICE_SYNTH_CACHE", "").strip().lower() not in ("off", "0", "false", "no")
 
 
+# Files no synthesis reads, left out of the key so that changing only a test does not synthesize again: test
+# modules (a fixture's inputs are in its own key; the fixtures and what they call live in conftest.py, tests/support
+# and the app) and recorded snapshots (compared with the output, never read to make it).
+OUTSIDE_SYNTHESIS = re.compile(rb"tests/(.*/)?test_[^/]*\.py|tests/__snapshots__/.*")
+
+
 @functools.cache
 def source_digest(root: Path = ROOT) -> str | None:
-    """sha256 of every file of the clone git lists (tracked, and untracked but not ignored), of the toolchain that
+    """sha256 of every file of the clone git lists (tracked, and untracked but not ignored; OUTSIDE_SYNTHESIS
+    aside), of the toolchain that
     synthesizes (toolchain()) and of the Python version; None without git, in a folder git ignores (mutmut's
     mutants/ copy, whose listing would be empty) and under mutmut (MUTANT_UNDER_TEST: the code is not the files')."""
     import hashlib
@@ -571,6 +603,8 @@ def source_digest(root: Path = ROOT) -> str | None:
     digest = hashlib.sha256(sys.version.encode())
     digest.update(json.dumps(toolchain(), sort_keys=True).encode())
     for name in sorted(set(listed.split(b"\0")) - {b""}):
+        if OUTSIDE_SYNTHESIS.fullmatch(name):
+            continue
         path = root / name.decode()
         if path.is_file():
             digest.update(name + b"\0" + hashlib.sha256(path.read_bytes()).digest())
@@ -609,9 +643,12 @@ def toolchain() -> dict[str, str]:
 
 
 class CachedSynthesis(Synthesized):
-    """A synthesis read from a cloud assembly folder: config, assembly, stacks, templates, no construct tree."""
+    """A synthesis read from a cloud assembly folder: config, assembly, stacks, templates and the validation report.
+    The construct tree is built (not synthesized) the first time a test asks for it, from the same inputs."""
 
-    def __init__(self, outdir: Path, overrides: dict[str, object], env: tuple[str, str] | None) -> None:
+    def __init__(
+        self, outdir: Path, overrides: dict[str, object], env: tuple[str, str] | None, *, nag: bool = False
+    ) -> None:
         from config import parse_context
 
         self.config = parse_context({**cdk_json_context(), **overrides}, today=TODAY)
@@ -623,9 +660,22 @@ class CachedSynthesis(Synthesized):
         report = outdir / "validation-report.json"
         self.validation_report = json.loads(report.read_text()) if report.exists() else None
         self.outdir = outdir
+        self._inputs = (overrides, env, nag)
+        self._app: Any = None
 
-    def stack(self, name: str) -> object:
-        raise AssertionError("a cached synthesis has no construct tree: use a fixture that synthesizes")
+    @property
+    def app(self) -> Any:
+        """The construct tree of the same inputs, built on first use into a folder of its own (never synthesized:
+        the assembly is the cached one)."""
+        if self._app is None:
+            import tempfile
+
+            from tools.synth import build_app
+
+            overrides, env, nag = self._inputs
+            outdir = Path(tempfile.mkdtemp(prefix="tree-"))
+            self._app, _config = build_app(outdir, overrides, today=TODAY, env=env, nag=nag)
+        return self._app
 
 
 def cached_synthesis(
@@ -633,24 +683,51 @@ def cached_synthesis(
     name: str,
     overrides: dict[str, object],
     env: tuple[str, str] | None = None,
+    *,
+    nag: bool = False,
 ) -> Synthesized:
-    """The app synthesized with `overrides` and `env` (no cdk-nag), once per session (shared_synthesis), and kept
-    in SYNTH_CACHE under its inputs' hash for the next run."""
+    """The app synthesized with `overrides` and `env` (cdk-nag's pass too with `nag`), once per session
+    (shared_synthesis), and kept in SYNTH_CACHE under its inputs' hash for the next run."""
     import hashlib
 
     digest = source_digest() if _synth_cache_on() else None
     key = None
     if digest is not None:
-        inputs = json.dumps([digest, name, overrides, env, TODAY.isoformat()], sort_keys=True, default=str)
+        inputs = json.dumps([digest, name, overrides, env, nag, TODAY.isoformat()], sort_keys=True, default=str)
         key = hashlib.sha256(inputs.encode()).hexdigest()[:40]
         cached = SYNTH_CACHE / f"{name}-{key}"
         if (cached / ".complete").is_file():
-            return CachedSynthesis(cached, overrides, env)
+            return CachedSynthesis(cached, overrides, env, nag=nag)
     with shared_synthesis(tmp_path_factory, name) as (outdir, ready):
-        synthesized = Synthesized(outdir, overrides, env, nag=False, reuse=ready)
+        synthesized = Synthesized(outdir, overrides, env, nag=nag, reuse=ready)
         if key is not None and not ready:
             _store_synthesis(outdir, name, key)
         return synthesized
+
+
+def cached_pipeline(
+    tmp_path_factory: pytest.TempPathFactory, name: str, pipeline: dict[str, Any], context: dict[str, Any] | None = None
+) -> PipelineSynth:
+    """A PipelineSynth (with cdk-nag), once per session and kept in SYNTH_CACHE like cached_synthesis."""
+    key = _cache_key(name, [pipeline, context])
+    if key is not None and (SYNTH_CACHE / f"{name}-{key}" / ".complete").is_file():
+        return PipelineSynth(SYNTH_CACHE / f"{name}-{key}", pipeline, context, reuse=True)
+    with shared_synthesis(tmp_path_factory, name) as (outdir, ready):
+        synthesized = PipelineSynth(outdir, pipeline, context, reuse=ready)
+        if key is not None and not ready:
+            _store_synthesis(outdir, name, key)
+        return synthesized
+
+
+def _cache_key(name: str, inputs: object) -> str | None:
+    """The cache key of fixture `name` with `inputs`, under the source digest; None when nothing is cached."""
+    import hashlib
+
+    digest = source_digest() if _synth_cache_on() else None
+    if digest is None:
+        return None
+    text = json.dumps([digest, name, inputs, TODAY.isoformat()], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def _link_or_copy(source: str, target: str) -> None:

@@ -35,6 +35,28 @@ def test_every_file_of_the_clone_and_nothing_ignored_is_in_the_key(tmp_path: Pat
     assert source_digest.__wrapped__(root) not in (first, second)
 
 
+def test_only_test_modules_and_snapshots_stay_out_of_the_key(tmp_path: Path) -> None:
+    """Changing a test module or a snapshot keeps the key (nothing synthesizes again); any other file under tests/
+    (conftest.py, support modules, data a fixture reads) changes it."""
+    root = tmp_path / "clone"
+    for name in ("app.py", "tests/conftest.py", "tests/support/scans.py", "tests/test_x.py", "tests/lambda/test_y.py",
+                 "tests/__snapshots__/test_x.ambr", "tests/testdata.json", "tests/support/test-ca.pem"):  # fmt: skip
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("1\n")
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    key = source_digest.__wrapped__(root)
+    for outside in ("tests/test_x.py", "tests/lambda/test_y.py", "tests/__snapshots__/test_x.ambr"):
+        (root / outside).write_text("2\n")
+        assert source_digest.__wrapped__(root) == key, outside
+    for inside in ("app.py", "tests/conftest.py", "tests/support/scans.py", "tests/testdata.json",
+                   "tests/support/test-ca.pem"):  # fmt: skip
+        (root / inside).write_text("2\n")
+        changed = source_digest.__wrapped__(root)
+        assert changed not in (None, key), inside
+        key = changed
+
+
 def test_without_git_nothing_is_cached(tmp_path: Path) -> None:
     assert source_digest.__wrapped__(tmp_path) is None
 
