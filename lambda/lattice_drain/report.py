@@ -7,7 +7,7 @@ from typing import Any
 
 from .calls import LOG
 
-# The `kind` given to the associations this app never creates (see _associations).
+# The `kind` given to the associations this app never creates (see handler._associations).
 RESOURCE_ASSOCIATION = "resource-configuration"
 
 

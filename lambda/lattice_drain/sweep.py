@@ -43,7 +43,7 @@ class _Sweep:
 
 
 def _sweep(lattice: Any, network: str, svc_assocs: list[dict[str, Any]], sweep: _Sweep, backoff: _Backoff) -> list[str]:
-    """Delete what this cluster's controller left (see the module docstring); returns what is still pending.
+    """Delete what this cluster's controller left (see handler.py's docstring); returns what is still pending.
 
     Never raises: an error it can't wait out (e.g. AccessDenied) is logged and ends the sweep, which then
     blocks nothing, since it is not this resource's to fail the delete for.
