@@ -147,7 +147,7 @@ def resolved(value: Any, key: str | None) -> Any:
 
 
 def _consumer_link(resource_type: str) -> Callable[[Mapping[str, Any]], Any]:
-    """consumer_link reads each type's properties with its own _required (lambda/consumer_link/handler.py)."""
+    """consumer_link reads each type's properties with its own _required (lambda/consumer_link/calls.py)."""
     keys = {
         "Custom::LatticeShareAcceptance": ("ResourceShareArn",),
         "Custom::ExistingVpc": ("VpcId",),
