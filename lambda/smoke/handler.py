@@ -20,11 +20,11 @@ A check whose request cannot be made at all (say a header value with a line brea
 other checks still run, and the invocation ends as any failed run does (SmokeTestError).
 
 A check's `"protocol"` (absent: HTTP) picks its probe (protocols.py, grpc_probe.py): HTTPS is an HTTP check over
-TLS, chain and hostname verified against `"caBundle"` (a PEM file shipped beside this module) or the system trust store; GRPC is a
-grpc.health.v1.Health/Check call on `"host"`/`"port"` (`"grpcService"`, `"tls"`: default true) that must answer
-SERVING; TLS is a handshake with `"sni"` whose peer certificate must verify and, given `"expectSubject"`, carry that
-name (subject CN or a DNS subjectAltName). A key the check's protocol does not read (spec.KEYS), or a value of the
-wrong type (spec.TYPES), fails the check, naming the key.
+TLS, chain and hostname verified against `"caBundle"` (a PEM file shipped beside this module) or the system trust
+store; GRPC is a grpc.health.v1.Health/Check call on `"host"`/`"port"` (`"grpcService"`, `"tls"`: default true)
+that must answer SERVING; TLS is a handshake with `"sni"` whose peer certificate must verify and, given
+`"expectSubject"`, carry that name (subject CN or a DNS subjectAltName). A key the check's protocol does not read
+(spec.KEYS), or a value of the wrong type (spec.TYPES), fails the check, naming the key.
 
 Output: {"passed": bool, "results": [{"name", "route", "caller", "status", "method", "url", "ok", "detail"}, ...]}.
 """
