@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from consumer_link import handler as consumer_link
+from consumer_link import calls as consumer_link
 from controller_credentials import handler as controller_credentials
 from crd_installer import handler as crd_installer
 from finalizer_guard import handler as finalizer_guard
