@@ -385,6 +385,34 @@ def test_with_nothing_associated_the_leftovers_message_promises_no_409(caplog: p
     assert only_svc[-1].startswith("  Service associations are probably") and len(only_svc) == 3
 
 
+def test_foreign_associations_are_described_with_what_is_known_and_a_mark_for_what_is_not() -> None:
+    resource = {"kind": report.RESOURCE_ASSOCIATION, "id": "snra-1", "status": "ACTIVE"}
+    assert report._describe({**resource, "resourceConfigurationId": "rcfg-1", "createdBy": "444455556666"}) == (
+        "resource configuration association snra-1 (resource configuration rcfg-1, created by account "
+        "444455556666, ACTIVE)"
+    )
+    assert report._describe(resource) == (
+        "resource configuration association snra-1 (resource configuration ?, created by account ?, ACTIVE)"
+    )
+    endpoint = {"kind": report.ENDPOINT_ASSOCIATION, "vpcEndpointId": "vpce-1", "vpcId": "vpc-9"}
+    assert report._describe(endpoint) == "service-network endpoint vpce-1 (VPC vpc-9 of account ?, ?)"
+
+
+def test_the_leftovers_message_says_who_can_remove_a_foreign_association(caplog: pytest.LogCaptureFixture) -> None:
+    foreign = [
+        {"kind": report.RESOURCE_ASSOCIATION, "id": "snra-1", "status": "ACTIVE"},
+        {"kind": report.ENDPOINT_ASSOCIATION, "vpcEndpointId": "vpce-1", "vpcId": "vpc-9", "state": "ACTIVE"},
+    ]
+    with caplog.at_level(logging.INFO, logger=drain.LOG.name):
+        report._log_leftovers(NETWORK, [], [], reason="R", foreign=foreign)
+    assert caplog.messages[0].split("\n")[-2:] == [
+        "  Resource configuration associations are not this app's: ask the account that created each to "
+        "remove it from the service network (or remove it yourself if it is unwanted), then retry.",
+        "  Service-network endpoints belong to their VPC's owner: only that account can remove one, by "
+        "deleting the VPC endpoint. Ask it to, then retry the stack delete.",
+    ]
+
+
 # -- the stack's status: only a whole-stack removal is a delete (every status: tests/lambda/test_stack_removal.py)
 
 
