@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from consumer_link import handler as consumer_link
+from consumer_link import calls as consumer_link
 from controller_credentials import handler as controller_credentials
 from crd_installer import handler as crd_installer
 from finalizer_guard import handler as finalizer_guard
@@ -147,7 +147,7 @@ def resolved(value: Any, key: str | None) -> Any:
 
 
 def _consumer_link(resource_type: str) -> Callable[[Mapping[str, Any]], Any]:
-    """consumer_link reads each type's properties with its own _required (lambda/consumer_link/handler.py)."""
+    """consumer_link reads each type's properties with its own _required (lambda/consumer_link/calls.py)."""
     keys = {
         "Custom::LatticeShareAcceptance": ("ResourceShareArn",),
         "Custom::ExistingVpc": ("VpcId",),

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from constructs.smoke_checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
 from smoke import handler as smoke
+from smoke import verdict
 
 from config.loader import DEFAULTS, parse_context
 from tests.conftest import Synthesized
@@ -200,7 +201,7 @@ def names_in(raw: dict[str, Any], synths: list[Synthesized]) -> tuple[set[str], 
 
 
 def is_signature_refusal(body: bytes) -> bool:
-    return bool(smoke._signature_error(smoke.Response(status=403, body=body)))
+    return bool(verdict._signature_error(verdict.Response(status=403, body=body)))
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))

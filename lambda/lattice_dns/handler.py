@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,40 +31,25 @@ import boto3
 from botocore.config import Config
 from k8s_api import KubeApiError, KubeClient, regional_sts_client
 
-from .records import (
-    Claim,
-    DnsError,
-    Marker,
-    OwnershipError,
-    RecordState,
-    Zone,
-    assess,
-    marker_name,
-    normalize_name,
-    validate_hostname,
+from .diagnosis import Observation, _timeout_message
+from .edits import _delete_once, _point_record
+from .props import (
+    DEFAULT_TTL,
+    MIN_TIMEOUT_SECONDS,
+    Props,
+    owner_of,
+    parse_physical_id,
+    physical_id,
 )
-from .routes import (
-    ANNOTATION,
-    CONTROLLER_NAMESPACE,
-    ROUTE_RESOURCES,
-    controller_status,
-    httproutes_served,
-    is_fatal,
-    lattice_domain,
-    parent_status,
-    route_path,
-)
+from .records import Claim, DnsError, Marker, OwnershipError, Zone, assess, marker_name, normalize_name
+from .routes import ANNOTATION, is_fatal, lattice_domain
 
 LOG = logging.getLogger("lattice_dns")
 LOG.setLevel(logging.INFO)
 
-PHYSICAL_ID_PREFIX = "lattice-dns"
 # The ResourceProperties the PhysicalResourceId is made of (see physical_id): changing one replaces the resource
 # (CloudFormation deletes the old record after the new one exists). tools/impact.py reads this; a test keeps it true.
 PHYSICAL_ID_PROPERTIES = ("HostedZoneId", "Hostname")
-DEFAULT_TIMEOUT_SECONDS = 1200
-MIN_TIMEOUT_SECONDS = 120  # the lowest TimeoutSeconds Props.parse accepts (a test keeps them equal)
-DEFAULT_TTL = 60
 QUERY_INTERVAL_SECONDS = 10  # what the provider's query_interval should be (at most 15 s)
 # Stop this much before the provider's total timeout so our explanation, not a bare timeout, reaches CloudFormation.
 DEADLINE_MARGIN_SECONDS = 60
@@ -85,10 +69,6 @@ EKS_ATTEMPTS = 2
 ROUTE53_CALL_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
 EKS_CALL_SECONDS = EKS_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + 1
 
-_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_OBJECT_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
-_ZONE_ID = re.compile(r"^(/hostedzone/)?[A-Z0-9]{1,32}$")
 
 # Injection points for tests (the code paths stay the real ones): wall clock and sleep.
 _clock: Callable[[], float] = time.time
@@ -105,101 +85,6 @@ class WaitTimeoutError(LatticeDnsError):
 
 class ResyncError(LatticeDnsError):
     """At least one record of a resync run failed (the others were still processed)."""
-
-
-# -- configuration -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Props:
-    cluster_name: str
-    namespace: str
-    route_name: str
-    hostname: str
-    zone_id: str
-    timeout_seconds: int
-    ttl: int
-    route_resource: str = "httproutes"  # RouteResource: grpcroutes or tlsroutes for those kinds
-
-    @property
-    def route_id(self) -> str:
-        return f"{self.cluster_name}/{self.namespace}/{self.route_name}"
-
-    @property
-    def route_path(self) -> str:
-        return route_path(self.namespace, self.route_name, self.route_resource)
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> Props:
-        """Validate ResourceProperties (or a RECORDS entry); ValueError names the key and the problem."""
-
-        def text(key: str, pattern: re.Pattern[str], expected: str) -> str:
-            value = str(raw.get(key) or "").strip()
-            if not value:
-                raise ValueError(f"{key} is required")
-            if not pattern.match(value):
-                raise ValueError(f"{key} {value!r} is not {expected}")
-            return value
-
-        def number(key: str, default: int, low: int, high: int) -> int:
-            value = raw.get(key)
-            if value is None or str(value).strip() == "":
-                return default
-            try:
-                parsed = int(str(value).strip())
-            except ValueError:
-                raise ValueError(f"{key} {value!r} is not a whole number") from None
-            if not low <= parsed <= high:
-                raise ValueError(f"{key} {parsed} is outside {low}..{high}")
-            return parsed
-
-        resource = str(raw.get("RouteResource") or "httproutes").strip()
-        if resource not in ROUTE_RESOURCES:
-            raise ValueError(f"RouteResource {resource!r} is not one of {', '.join(ROUTE_RESOURCES)}")
-        try:
-            hostname = validate_hostname(str(raw.get("Hostname") or ""))
-        except ValueError as err:
-            raise ValueError(f"Hostname: {err}") from None
-        return cls(
-            cluster_name=text("ClusterName", _CLUSTER_NAME, "an EKS cluster name"),
-            namespace=text("Namespace", _NAMESPACE, "a Kubernetes namespace name"),
-            route_name=text("RouteName", _OBJECT_NAME, "a Kubernetes object name"),
-            hostname=hostname,
-            zone_id=text("HostedZoneId", _ZONE_ID, "a Route 53 hosted zone id").rsplit("/", 1)[-1],
-            timeout_seconds=number("TimeoutSeconds", DEFAULT_TIMEOUT_SECONDS, 120, 7200),
-            ttl=number("Ttl", DEFAULT_TTL, 0, 2_147_483_647),
-            route_resource=resource,
-        )
-
-
-def physical_id(props: Props) -> str:
-    # Zone and hostname identify the record; a change of either is a replacement, so CloudFormation deletes the
-    # old record (via _delete, ownership checked) only after the new one exists, and keeps it on rollback.
-    return f"{PHYSICAL_ID_PREFIX}:{props.zone_id}:{props.hostname}"
-
-
-def parse_physical_id(value: str | None) -> tuple[str, str] | None:
-    """(zone id, hostname) from one of our PhysicalResourceIds; None for anything else."""
-    parts = (value or "").split(":")  # pragma: no mutate -- equivalent: any text without two ":" is refused alike
-    if len(parts) != 3 or parts[0] != PHYSICAL_ID_PREFIX or not _ZONE_ID.match(parts[1]):
-        return None
-    try:
-        return parts[1], validate_hostname(parts[2])
-    except ValueError:
-        return None
-
-
-def owner_of(event: Mapping[str, Any]) -> str:
-    """Owner written into the marker: stack name and logical id.
-
-    The stack *name* (not the full StackId with its UUID) lets a rebuilt stack of the same name adopt a record that
-    an earlier incarnation left behind, while any other stack or resource is refused.
-    """
-    stack_id = str(event.get("StackId") or "")
-    # pragma: a StackId holds ":stack/" once, so how this split counts or where it starts changes nothing
-    parts = stack_id.split(":stack/", 1)  # pragma: no mutate -- equivalent: see above
-    stack = parts[1].split("/", 1)[0] if len(parts) == 2 else stack_id
-    return f"{stack or 'unknown-stack'}/{event.get('LogicalResourceId') or 'unknown-resource'}"
 
 
 # -- collaborators -------------------------------------------------------------------------------------------------
@@ -304,15 +189,6 @@ def on_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
 # -- provider framework: isComplete --------------------------------------------------------------------------------
 
 
-@dataclass
-class Observation:
-    """What one poll of the cluster saw."""
-
-    route: dict[str, Any] | None = None
-    error: KubeApiError | None = None
-    kube: KubeClient | None = None
-
-
 def _observe(props: Props, clients: Clients, time_left: TimeLeft) -> Observation:
     seen = Observation()
     try:
@@ -374,59 +250,6 @@ def is_complete(event: dict[str, Any], context: Any) -> dict[str, Any]:
     state = "missing" if seen.route is None else "not annotated yet"
     LOG.info("HTTPRoute %s/%s %s; waiting (%.0f s elapsed)", props.namespace, props.route_name, state, elapsed)
     return {"IsComplete": False}
-
-
-def _point_record(props: Props, owner: str, domain: str, zone: Zone) -> dict[str, str]:
-    """Make hostname CNAME domain, unless it already is; refuse names that are not ours."""
-    state = zone.read(props.hostname)
-    claim, reason = assess(state, owner=owner)
-    if claim is Claim.FOREIGN:
-        raise OwnershipError(f"refusing to point {props.hostname} at {domain}: {reason}")
-    marker = Marker(owner=owner, route=props.route_id, target=domain)
-    unchanged = (
-        claim is Claim.OURS and state.cname_value == domain and state.cname_ttl == props.ttl and state.marker == marker
-    )
-    if unchanged:
-        LOG.info("%s already CNAME %s (TTL %d); nothing to change", props.hostname, domain, props.ttl)
-    else:
-        previous = state.cname_value or "nothing"
-        zone.upsert(props.hostname, domain, props.ttl, marker)
-        LOG.info("%s CNAME %s (TTL %d), was %s", props.hostname, domain, props.ttl, previous)
-    return {"LatticeDomainName": domain, "Hostname": props.hostname}
-
-
-def _timeout_message(props: Props, seen: Observation, elapsed: float) -> str:
-    head = (
-        f"gave up after {elapsed:.0f} s waiting for the VPC Lattice domain name of HTTPRoute "
-        f"{props.namespace}/{props.route_name} on EKS cluster {props.cluster_name} (needed for the CNAME "
-        f"{props.hostname} in hosted zone {props.zone_id}): "
-    )
-    if seen.route is None and seen.error is not None:
-        return head + f"the Kubernetes API could not be read. Last error: {seen.error}"
-    if seen.route is None:
-        text = (
-            f"the HTTPRoute does not exist (GET {props.route_path} answered 404). Is the workload deployed? "
-            f"Check: kubectl get httproute -n {props.namespace} {props.route_name}."
-        )
-        if seen.kube is not None and httproutes_served(seen.kube) is False:
-            text += (
-                " The API server does not serve gateway.networking.k8s.io/v1 httproutes: "
-                "are the Gateway API CRDs installed?"
-            )
-        return head + text
-    parents = parent_status(seen.route)
-    route_state = (
-        "; ".join(parents)
-        if parents
-        else "no parent status (no controller has processed the route: does its parentRef name the Gateway, "
-        "and does the GatewayClass name controller application-networking.k8s.aws/gateway-api-controller?)"
-    )
-    controller = controller_status(seen.kube) if seen.kube is not None else "unknown"
-    return head + (
-        f"the HTTPRoute exists but has no {ANNOTATION} annotation, which the AWS Gateway API Controller adds once it "
-        f"has created the Lattice service. Is the controller running? Controller ({CONTROLLER_NAMESPACE}): "
-        f"{controller}. Route status: {route_state}."
-    )
 
 
 # -- provider framework: Delete --------------------------------------------------------------------------------------
@@ -516,29 +339,6 @@ def _delete(event: Mapping[str, Any], time_left: TimeLeft) -> dict[str, Any]:
             f"{err}. Fix the cause and retry; a record left behind would stop the zone's deletion"
         ) from err
     return result
-
-
-def _delete_once(zone: Zone, hostname: str, owner: str) -> None:
-    state = zone.read(hostname)
-    claim, reason = assess(state, owner=owner)
-    marker = state.marker
-    marker_is_ours = marker is not None and marker.owner == owner
-    if claim is Claim.OURS:
-        cname = state.cname
-        assert cname is not None
-        zone.delete([cname, *_marker_rrsets(state)], f"eks-lattice-gateway: delete {hostname} ({owner})")
-        LOG.info("deleted %s CNAME %s and its ownership marker", hostname, state.cname_value)
-    elif marker_is_ours:
-        # The CNAME is gone or was changed by someone else: leave it, but give up our claim on the name.
-        zone.delete(_marker_rrsets(state), f"eks-lattice-gateway: release {hostname} ({owner})")
-        LOG.info("left %s alone (%s); removed our ownership marker", hostname, reason)
-    else:
-        LOG.info("nothing of ours at %s: %s", hostname, reason)
-
-
-def _marker_rrsets(state: RecordState) -> list[dict[str, Any]]:
-    rrset = state.marker_rrset
-    return [rrset] if rrset is not None else []
 
 
 # -- scheduled resync ----------------------------------------------------------------------------------------------

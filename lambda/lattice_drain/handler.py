@@ -79,26 +79,30 @@ DeleteService, ListTargets, DeregisterTargets and DeleteTargetGroup conditioned 
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from stack_removal.status import read_status, removes_whole_stack
 
-LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
+from .calls import (
+    LOG,
+    NotFoundError,
+    OutOfTimeError,
+    TransientError,
+    _Backoff,
+    _call,
+    _client,
+    _cloudformation_client,
+    _list_all,
+)
+from .report import ENDPOINT_ASSOCIATION, RESOURCE_ASSOCIATION, _describe, _log_leftovers
+from .sweep import MANAGED_BY_TAG, _owned, _Sweep, _sweep, network_id
 
 DEFAULT_TIMEOUT_SECONDS = 600
 DEFAULT_CLEANUP_AFTER_SECONDS = 120
-# The controller's ownership tag (v2.1.3 pkg/aws/cloud.go: TagBase + "ManagedBy"), value account/cluster/vpc.
-MANAGED_BY_TAG = "application-networking.k8s.aws/ManagedBy"
 _MANAGED_BY = re.compile(r"^\d{12}/[0-9A-Za-z][0-9A-Za-z_-]*/vpc-[0-9a-f]+$")
-# Lattice caps DeregisterTargets at 100 targets per call.
-DEREGISTER_BATCH = 100
 # on_event's result is merged into every is_complete event; this carries the Delete's start time.
 STARTED_KEY = "DrainStartedAt"
 PHYSICAL_ID_PREFIX = "lattice-drain-"
@@ -109,62 +113,12 @@ DRAIN, SWEEP = "drain", "sweep"
 # tools/impact.py reads this; a test keeps it true.
 PHYSICAL_ID_PROPERTIES = ("ServiceNetworkId",)
 TERMINAL_STATUSES = frozenset({"DELETE_FAILED"})
-# The `kind` given to the associations this app never creates (see _associations).
-RESOURCE_ASSOCIATION = "resource-configuration"
-ENDPOINT_ASSOCIATION = "service-network-endpoint"
-TRANSIENT_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "InternalServerException",
-        "InternalFailure",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-    }
-)
-RETRY_DELAYS_SECONDS = (1.0, 2.0, 4.0)
 # Stop retrying within a poll this long before the Lambda times out; the next poll tries again.
 POLL_MARGIN_SECONDS = 10.0
 
 
 class NetworkGoneError(Exception):
     """The service network no longer exists, so nothing can be associated with it."""
-
-
-class NotFoundError(Exception):
-    """Lattice answered ResourceNotFoundException: the resource is gone (or never was)."""
-
-
-class ConflictError(Exception):
-    """Lattice answered ConflictException: the resource is busy (e.g. still associated); try again later."""
-
-
-class OutOfTimeError(Exception):
-    """This poll has used its time; the next poll carries on."""
-
-
-class TransientError(Exception):
-    """Throttling or a server-side failure that outlasted the in-call retries; ask again at the next poll."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Backoff:
-    sleep: Callable[[float], None]
-    until: float | None  # time.monotonic() by which this poll must be done (None: no limit)
-
-    def pause(self, delay: float) -> bool:
-        """Sleep before a retry; False when that would overrun the poll's time."""
-        if self.until is not None and time.monotonic() + delay > self.until:
-            return False
-        self.sleep(delay)
-        return True
-
-    def check(self) -> None:
-        """Raise OutOfTimeError once the poll's time is up (called before each step of the sweep)."""
-        if self.until is not None and time.monotonic() >= self.until:
-            raise OutOfTimeError
 
 
 def on_event(event: Mapping[str, Any], context: Any, *, clock: Callable[[], float] = time.time) -> dict[str, Any]:
@@ -192,12 +146,6 @@ def _mode(props: Mapping[str, Any]) -> str:
     if mode not in (DRAIN, SWEEP):
         raise ValueError(f"Mode must be {DRAIN} or {SWEEP}, got {mode!r}")
     return mode
-
-
-def network_id(network: str) -> str:
-    """The ID of a service network given by ID or ARN (arn:...:servicenetwork/sn-...): Lattice lists
-    associations with the network's ID, so that is what they are compared with."""
-    return network.rsplit("/", 1)[-1]
 
 
 def is_complete(
@@ -255,13 +203,6 @@ def is_complete(
         lattice, network, timeout=timeout, past_deadline=elapsed >= timeout, backoff=backoff, sweep=sweep
     )
     return {"IsComplete": drained}
-
-
-@dataclass(frozen=True, slots=True)
-class _Sweep:
-    owner: str  # the ManagedBy tag value of this cluster's controller
-    past_grace: bool
-    stack_deleting: bool  # False: the network is replaced (or rolled back) while the cluster lives on
 
 
 def _stack_deleting(cloudformation: Any, stack: str, backoff: _Backoff) -> bool:
@@ -380,168 +321,6 @@ def _drained(
     return False
 
 
-def _sweep(lattice: Any, network: str, svc_assocs: list[dict[str, Any]], sweep: _Sweep, backoff: _Backoff) -> list[str]:
-    """Delete what this cluster's controller left (see the module docstring); returns what is still pending.
-
-    Never raises: an error it can't wait out (e.g. AccessDenied) is logged and ends the sweep, which then
-    blocks nothing, since it is not this resource's to fail the delete for.
-    """
-    pending: list[str] = []
-    owner = sweep.owner
-    try:
-        _sweep_associations(lattice, svc_assocs, owner, backoff, pending)
-        if sweep.stack_deleting:
-            kept = _sweep_services(lattice, network, owner, backoff, pending)
-            _sweep_target_groups(lattice, owner, backoff, pending, kept=kept)
-    except OutOfTimeError:
-        pending.append("the rest of the cleanup (out of time in this poll)")
-    except TransientError as err:
-        pending.append(f"the rest of the cleanup (Lattice kept failing: {err})")
-    except Exception:
-        LOG.exception("cleanup of the controller's leftovers (%s=%s) stopped", MANAGED_BY_TAG, owner)
-    return pending
-
-
-OURS, THEIRS, GONE = "ours", "theirs", "gone"
-
-
-def _ownership(lattice: Any, arn: str, owner: str, backoff: _Backoff) -> str:
-    """OURS only if the resource's ManagedBy tag is exactly `owner`; GONE if Lattice no longer knows it; THEIRS
-    otherwise (unreadable tags included)."""
-    try:
-        tags = _call(lattice.list_tags_for_resource, backoff, resourceArn=arn).get("tags") or {}
-    except NotFoundError:
-        return GONE
-    except (TransientError, OutOfTimeError):
-        raise
-    except Exception as err:
-        code, _ = _error_code(err)
-        if code not in {"AccessDeniedException", "AccessDenied"}:
-            raise
-        LOG.info("cannot read the tags of %s (%s); not ours to delete", arn, code)
-        return THEIRS
-    return OURS if tags.get(MANAGED_BY_TAG) == owner else THEIRS
-
-
-def _owned(lattice: Any, arn: str, owner: str, backoff: _Backoff) -> bool:
-    return _ownership(lattice, arn, owner, backoff) == OURS
-
-
-def _delete(operation: Callable[..., Any], backoff: _Backoff, description: str, **params: Any) -> str | None:
-    """One delete; returns what is pending afterwards (None: gone already)."""
-    try:
-        _call(operation, backoff, **params)
-    except NotFoundError:
-        return None
-    except ConflictError as err:
-        return f"{description} (busy: {err}; trying again at the next poll)"
-    LOG.warning("cleanup: deleting %s", description)
-    return f"{description} (deleting)"
-
-
-def _sweep_associations(
-    lattice: Any, svc_assocs: list[dict[str, Any]], owner: str, backoff: _Backoff, pending: list[str]
-) -> None:
-    for assoc in svc_assocs:
-        backoff.check()
-        status = assoc.get("status")
-        if not _owned(lattice, str(assoc.get("arn")), owner, backoff):
-            continue
-        description = _describe(assoc)
-        if status in {"DELETE_IN_PROGRESS", "CREATE_IN_PROGRESS"}:
-            pending.append(description)
-            continue
-        left = _delete(
-            lattice.delete_service_network_service_association,
-            backoff,
-            description,
-            serviceNetworkServiceAssociationIdentifier=assoc["id"],
-        )
-        if left:
-            pending.append(left)
-
-
-def _sweep_services(lattice: Any, network: str, owner: str, backoff: _Backoff, pending: list[str]) -> frozenset[str]:
-    """This cluster's services associated with this network or with none at all (one whose association went
-    first); one also associated with another network is in use there and stays. Returns the ARNs of those
-    kept, so that their target groups are not waited for."""
-    kept: set[str] = set()
-    for service in _list_all(lattice.list_services, backoff):
-        backoff.check()
-        if not _owned(lattice, str(service.get("arn")), owner, backoff):
-            continue
-        description = f"service {service.get('name')} ({service.get('id')}, {service.get('status')})"
-        try:
-            assocs = _list_all(
-                lattice.list_service_network_service_associations, backoff, serviceIdentifier=service["id"]
-            )
-        except NotFoundError:
-            continue
-        elsewhere = sorted({str(a.get("serviceNetworkId")) for a in assocs} - {network_id(network)})
-        if elsewhere:
-            LOG.info("cleanup: leaving %s alone: associated with service network(s) %s", description, elsewhere)
-            kept.add(str(service.get("arn")))
-            continue
-        if service.get("status") in {"DELETE_IN_PROGRESS", "CREATE_IN_PROGRESS"}:
-            pending.append(description)
-            continue
-        # Rejected with 409 while an association still exists (even one being deleted): the next poll retries.
-        left = _delete(lattice.delete_service, backoff, description, serviceIdentifier=service["id"])
-        if left:
-            pending.append(left)
-    return frozenset(kept)
-
-
-def _sweep_target_groups(
-    lattice: Any, owner: str, backoff: _Backoff, pending: list[str], *, kept: frozenset[str] = frozenset()
-) -> None:
-    """This cluster's target groups in its VPC, once no service uses them. A group used only by services that
-    stay (`kept`: in use on another network; or not this cluster's) is left alone: waiting could not free it."""
-    vpc = owner.rsplit("/", 1)[-1]
-    for group in _list_all(lattice.list_target_groups, backoff, vpcIdentifier=vpc):
-        backoff.check()
-        if not _owned(lattice, str(group.get("arn")), owner, backoff):
-            continue
-        description = f"target group {group.get('name')} ({group.get('id')}, {group.get('status')})"
-        if group.get("status") in {"DELETE_IN_PROGRESS", "CREATE_IN_PROGRESS"}:
-            pending.append(description)
-            continue
-        arns = [str(arn) for arn in group.get("serviceArns") or []]
-        users = {arn: THEIRS if arn in kept else _ownership(lattice, arn, owner, backoff) for arn in arns}
-        # A listener rule still routes to it: wait for the delete of a service of ours that is going.
-        going = [arn for arn, whose in users.items() if whose == OURS]
-        if going:
-            pending.append(f"{description} (still used by {', '.join(going)})")
-            continue
-        if staying := [arn for arn, whose in users.items() if whose == THEIRS]:
-            LOG.info("cleanup: leaving %s alone: used by service(s) that stay: %s", description, ", ".join(staying))
-            continue
-        if users:
-            # serviceArns lags a service's delete: a user Lattice no longer knows is no user. If Lattice still
-            # refuses the delete (409), it is pending and the next poll tries again.
-            LOG.info("cleanup: %s lists only service(s) that are gone: %s", description, ", ".join(users))
-        try:
-            targets = _list_all(lattice.list_targets, backoff, targetGroupIdentifier=group["id"])
-        except NotFoundError:
-            continue
-        draining = [t for t in targets if t.get("status") == "DRAINING"]
-        registered = [
-            {"id": t["id"], **({"port": t["port"]} if "port" in t else {})} for t in targets if t not in draining
-        ]
-        for start in range(0, len(registered), DEREGISTER_BATCH):
-            backoff.check()
-            batch = registered[start : start + DEREGISTER_BATCH]
-            with contextlib.suppress(NotFoundError, ConflictError):  # gone, or busy: the next poll lists again
-                _call(lattice.deregister_targets, backoff, targetGroupIdentifier=group["id"], targets=batch)
-            LOG.warning("cleanup: deregistering %d target(s) of %s", len(batch), description)
-        if registered or draining:
-            pending.append(f"{description} ({len(registered) + len(draining)} target(s) draining)")
-            continue
-        left = _delete(lattice.delete_target_group, backoff, description, targetGroupIdentifier=group["id"])
-        if left:
-            pending.append(left)
-
-
 def _timeout(props: Mapping[str, Any]) -> int:
     return _seconds(props, "TimeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
 
@@ -573,24 +352,6 @@ def _managed_by(props: Mapping[str, Any]) -> str | None:
     if not _MANAGED_BY.fullmatch(str(raw)):  # `$` alone would let a trailing newline through
         raise ValueError(f"ControllerManagedBy must be <account>/<cluster>/<vpc-id>, got {raw!r}")
     return str(raw)
-
-
-def _cloudformation_client() -> Any:
-    import boto3  # noqa: PLC0415
-    from botocore.config import Config  # noqa: PLC0415
-
-    # Three attempts at most: botocore's default (legacy, five) could outlast the poll.
-    config = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3})
-    return boto3.client("cloudformation", config=config)
-
-
-def _client() -> Any:
-    import boto3  # noqa: PLC0415 - only the Lambda runtime needs it; tests inject a client
-    from botocore.config import Config  # noqa: PLC0415
-
-    # _call retries (bounded by the poll's time); botocore's own retries would multiply the wait.
-    config = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1})
-    return boto3.client("vpc-lattice", config=config)
 
 
 Listing = list[dict[str, Any]]
@@ -626,110 +387,3 @@ def _list_foreign(client: Any, operation: str, network: str, backoff: _Backoff) 
     except Exception as err:
         LOG.warning("could not %s for %s (%s); not waiting for those", operation.replace("_", " "), network, err)
         return []
-
-
-def _list_all(operation: Callable[..., Any], backoff: _Backoff, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = _call(operation, backoff, **params, **({"nextToken": token} if token else {}))
-        items.extend(page.get("items") or [])
-        token = page.get("nextToken")
-        if not token:
-            return items
-
-
-def _call(operation: Callable[..., Any], backoff: _Backoff, **params: Any) -> Any:
-    """One API call; throttling and 5xx are retried a few times before giving up for this poll."""
-    for attempt, delay in enumerate((*RETRY_DELAYS_SECONDS, None), start=1):
-        try:
-            return operation(**params)
-        except Exception as err:
-            code, status = _error_code(err)
-            if code == "ResourceNotFoundException":
-                raise NotFoundError(str(err)) from None
-            if code == "ConflictException":
-                raise ConflictError(str(err)) from None
-            if not _is_transient(err, code, status):
-                raise
-            LOG.info("%s: %s (attempt %d)", getattr(operation, "__name__", "call"), code or err, attempt)
-            if delay is None or not backoff.pause(delay):
-                raise TransientError(f"{code or type(err).__name__} after {attempt} attempts") from None
-    raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _error_code(err: Exception) -> tuple[str | None, int]:
-    response = getattr(err, "response", None)
-    if not isinstance(response, dict):
-        return None, 0
-    code = response.get("Error", {}).get("Code")
-    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    return code, status
-
-
-def _is_transient(err: Exception, code: str | None, status: int) -> bool:
-    if code in TRANSIENT_CODES or status == 429 or status >= 500:
-        return True
-    try:
-        from botocore.exceptions import ConnectionError as BotoConnectionError  # noqa: PLC0415
-        from botocore.exceptions import HTTPClientError  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - botocore ships with the Lambda runtime
-        return False
-    return isinstance(err, BotoConnectionError | HTTPClientError)
-
-
-def _describe(assoc: Mapping[str, Any]) -> str:
-    status = assoc.get("status", "?")
-    if assoc.get("kind") == RESOURCE_ASSOCIATION:
-        name = assoc.get("resourceConfigurationName") or assoc.get("resourceConfigurationId") or "?"
-        return (
-            f"resource configuration association {assoc.get('id')} (resource configuration {name}, "
-            f"created by account {assoc.get('createdBy', '?')}, {status})"
-        )
-    if assoc.get("kind") == ENDPOINT_ASSOCIATION:
-        return (
-            f"service-network endpoint {assoc.get('vpcEndpointId')} (VPC {assoc.get('vpcId')} of account "
-            f"{assoc.get('vpcEndpointOwnerId', '?')}, {assoc.get('state', '?')})"
-        )
-    if "vpcId" in assoc:
-        return f"VPC association {assoc.get('id')} ({assoc.get('vpcId')}, {status})"
-    service = assoc.get("serviceName") or assoc.get("serviceId") or "?"
-    return f"service association {assoc.get('id')} (service {service}, {status})"
-
-
-def _log_leftovers(
-    network: str,
-    vpc_assocs: list[dict[str, Any]],
-    svc_assocs: list[dict[str, Any]],
-    *,
-    reason: str,
-    pending: list[str] | None = None,
-    foreign: list[dict[str, Any]] | None = None,
-) -> None:
-    foreign = foreign or []
-    lines = [f"service network {network}: {reason}; not waiting any longer."]
-    if vpc_assocs or svc_assocs or foreign:  # with nothing associated, the network's own delete goes through
-        lines[0] += " Its delete will fail with 409 until:"
-    lines += [f"  - {_describe(a)}" for a in (*vpc_assocs, *svc_assocs, *foreign)]
-    if pending:
-        lines.append("  The cleanup of this cluster's controller leftovers did not finish:")
-        lines += [f"  - {p}" for p in pending]
-    if svc_assocs:
-        lines.append(
-            "  Service associations are probably Lattice services the AWS Gateway API Controller left behind "
-            "(an HTTPRoute outlived the controller): delete the HTTPRoutes first while the controller runs, "
-            "or delete these associations and services in the VPC Lattice console, then retry the stack delete."
-        )
-    if vpc_assocs:
-        lines.append("  Delete the VPC associations (or retry the failed ones) before retrying the stack delete.")
-    if any(a.get("kind") == RESOURCE_ASSOCIATION for a in foreign):
-        lines.append(
-            "  Resource configuration associations are not this app's: ask the account that created each to "
-            "remove it from the service network (or remove it yourself if it is unwanted), then retry."
-        )
-    if any(a.get("kind") == ENDPOINT_ASSOCIATION for a in foreign):
-        lines.append(
-            "  Service-network endpoints belong to their VPC's owner: only that account can remove one, by "
-            "deleting the VPC endpoint. Ask it to, then retry the stack delete."
-        )
-    LOG.warning("\n".join(lines))

@@ -19,12 +19,12 @@ credential exception name (an auth policy's denial); any other check fails on a 
 A check whose request cannot be made at all (say a header value with a line break) fails with the reason; the
 other checks still run, and the invocation ends as any failed run does (SmokeTestError).
 
-A check's `"protocol"` (absent: HTTP) picks its probe (protocols.py): HTTPS is an HTTP check over TLS, chain and
-hostname verified against `"caBundle"` (a PEM file shipped beside this module) or the system trust store; GRPC is a
-grpc.health.v1.Health/Check call on `"host"`/`"port"` (`"grpcService"`, `"tls"`: default true) that must answer
-SERVING; TLS is a handshake with `"sni"` whose peer certificate must verify and, given `"expectSubject"`, carry that
-name (subject CN or a DNS subjectAltName). A key the check's protocol does not read (spec.KEYS), or a value of the
-wrong type (spec.TYPES), fails the check, naming the key.
+A check's `"protocol"` (absent: HTTP) picks its probe (protocols.py, grpc_probe.py): HTTPS is an HTTP check over
+TLS, chain and hostname verified against `"caBundle"` (a PEM file shipped beside this module) or the system trust
+store; GRPC is a grpc.health.v1.Health/Check call on `"host"`/`"port"` (`"grpcService"`, `"tls"`: default true)
+that must answer SERVING; TLS is a handshake with `"sni"` whose peer certificate must verify and, given
+`"expectSubject"`, carry that name (subject CN or a DNS subjectAltName). A key the check's protocol does not read
+(spec.KEYS), or a value of the wrong type (spec.TYPES), fails the check, naming the key.
 
 Output: {"passed": bool, "results": [{"name", "route", "caller", "status", "method", "url", "ok", "detail"}, ...]}.
 """
@@ -35,7 +35,6 @@ import http.client
 import json
 import logging
 import os
-import re
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -45,8 +44,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import protocols, spec
+from . import grpc_probe, protocols, spec
 from .signing import request_target, sigv4_headers
+from .verdict import (
+    GRPC_REFUSALS,
+    MAX_BODY_BYTES,
+    CheckError,
+    Response,
+    _grpc_refusal,
+    _verify,
+    _verify_status,
+)
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -56,32 +64,10 @@ DEFAULT_ATTEMPTS = 12
 DEFAULT_RETRY_DELAY_SECONDS = 10.0
 # Stop retrying this long before the Lambda's own timeout, so the report still gets out.
 DEADLINE_MARGIN_SECONDS = 15.0
-MAX_BODY_BYTES = 64 * 1024
 # The checks shipped with the function's code (constructs/smoke_test.py CHECKS_FILE).
 CHECKS_FILE = Path(__file__).with_name("checks.json")
 MAX_WORKERS = 8
-# How much of a 403's body the report quotes (make smoke prints it: what an auth-policy denial looks like is
-# not documented, see _signature_error).
-BODY_EXCERPT_CHARS = 300
 
-DENIED = 403
-# A 403 whose body LEADS with one of these exception names is the signature or credential check's, not an auth
-# policy's (_signature_error says where each comes from). Only the name counts: a denial's message quotes the
-# caller's role and the request's path, and either may hold "signature" or "token".
-SIGNATURE_ERROR = re.compile(
-    r"\w*Signature\w*|ExpiredToken(?:Exception)?|InvalidClientTokenId|UnrecognizedClient(?:Exception)?"
-)
-# Where a body names its exception: Lattice's plain "Name: message" (awslabs/aws-sigv4-proxy#116, curl/curl#11007),
-# AWS's JSON protocols' "__type" ("[namespace#]Name") and its XML protocols' first <Code>.
-_LEADING_NAME = re.compile(r"\s*([A-Za-z]\w*)\s*(?::|$)")
-_XML_CODE = re.compile(r"<Code>\s*(\w+)\s*</Code>")
-
-# A gRPC call refused on the way: an HTTP 403 (handled as for HTTP) or, as Envoy-style proxies answer, HTTP 200 with
-# a trailers-only grpc-status PERMISSION_DENIED (7) or UNAUTHENTICATED (16): envoyproxy/envoy#17707 (a trailers-only
-# reply is sent as :status 200), grpc/grpc-java#8576 (RBAC denials: UNAUTHENTICATED before, PERMISSION_DENIED after),
-# istio/istio#14371 (gRPC RBAC denial "PermissionDenied desc = RBAC: access denied"); all read 2026-12-05. Which one
-# Lattice sends for a gRPC route is not documented: both count as a refusal.
-GRPC_REFUSALS = (7, 16)
 
 Address = tuple[str, int]
 Resolver = Callable[[str, int], Sequence[Address]]
@@ -100,27 +86,11 @@ class Request:
     deadline: protocols.Deadline | None = None  # the attempt's, across its addresses; None: the opener's timeout
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
-    status: int
-    body: bytes
-
-
 Opener = Callable[[Request, float], Response]
 
 
 class SmokeTestError(Exception):
     """Raised when a check fails; its message lists every check and why it failed."""
-
-
-class CheckError(Exception):
-    """One attempt failed. `retryable` is False when the answer is wrong rather than not there yet."""
-
-    def __init__(self, reason: str, *, retryable: bool, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
-        self.status = status  # the HTTP status, when there was an answer
 
 
 def system_resolver(host: str, port: int) -> list[Address]:
@@ -393,13 +363,13 @@ def _probe(
 
 
 def _grpc(check: Mapping[str, Any], address: Address, host: str, deadline: protocols.Deadline) -> tuple[int, str]:
-    """The health call, signed like an HTTP check (see protocols.grpc_health for how Lattice takes it)."""
+    """The health call, signed like an HTTP check (see grpc_probe.grpc_health for how Lattice takes it)."""
     region = os.environ.get("SIGV4_REGION")
     headers = spec.grpc_metadata(check.get("headers"))  # the check's headers go out as metadata, and are signed
     signing = Request("POST", address, host, protocols.HEALTH_CHECK_PATH, headers)
     metadata = sigv4_headers(signing, region) if region and check.get("sign", True) is not False else headers
     service = str(check.get("grpcService") or "")
-    answer = protocols.grpc_health(
+    answer = grpc_probe.grpc_health(
         address,
         host,
         service,
@@ -419,126 +389,12 @@ def _grpc(check: Mapping[str, Any], address: Address, host: str, deadline: proto
             raise CheckError(
                 f"status {answer.status}, expected 200 (gRPC answers 200 and a grpc-status)", retryable=True
             )
-        return answer.status, protocols.judge_health(answer, service)
+        return answer.status, grpc_probe.judge_health(answer, service)
     except protocols.ProbeError as err:
         raise CheckError(err.reason, retryable=err.retryable, status=answer.status) from err
     except CheckError as err:
         err.status = answer.status
         raise
-
-
-def _grpc_refusal(check: Mapping[str, Any], answer: protocols.GrpcAnswer) -> str:
-    """A trailers-only grpc-status 7 or 16: a refusal, as a 403 is (GRPC_REFUSALS). It passes a denial check unless
-    its message leads with a signature or credential exception name; a check expecting access fails on it."""
-    code, message = protocols.grpc_code(answer.grpc_status), answer.grpc_message
-    seen = f"grpc-status {code}; grpc-message {message[:BODY_EXCERPT_CHARS]!r}"
-    if SIGNATURE_ERROR.fullmatch(error_name(message)):
-        raise CheckError(f"{seen}: the signature check's refusal, not the auth policy's", retryable=False)
-    if check.get("expectStatus") == DENIED:
-        return f"{seen}, refused as expected"
-    raise CheckError(f"{seen}: Lattice refused the caller (auth policy), expected access", retryable=True)
-
-
-def _verify_status(expected: int, response: Response) -> str:
-    """A check that expects a refusal: only that status passes, and a 403 only when it is the auth policy's (its
-    body leads with no signature or credential exception name). Anything else may be a policy still being attached (the
-    controller applies IAMAuthPolicy after the route), so it is retried before failing."""
-    status = response.status
-    if status == expected:
-        if status == DENIED and (refused := _signature_error(response)):
-            raise CheckError(refused, retryable=False, status=status)
-        seen = f"; body {_excerpt(response)}" if status == DENIED else ""
-        return f"status {status}, refused as expected{seen}"
-    why = "the caller got through" if status < 400 else "not the auth policy's refusal"
-    raise CheckError(f"status {status}, expected {expected}: {why}", retryable=True, status=status)
-
-
-def _signature_error(response: Response) -> str:
-    """Why a 403 is Lattice refusing the signature or the credentials rather than an auth policy denying the
-    caller; "" when its body names no such error. Lattice names the exception in the body, for example
-    "IncompleteSignatureException: 'x-amz-security-token' is named as a SignedHeader, but it does not exist in the
-    HTTP request" (curl/curl#11007 and awslabs/aws-sigv4-proxy#116, both against Lattice; read 2026-12-05). The
-    other names matched are AWS's usual ones for a bad signature or token (InvalidSignatureException,
-    SignatureDoesNotMatch, ExpiredToken, UnrecognizedClientException, InvalidClientTokenId), unverified for
-    Lattice. Only the leading name is read (error_name): the message may quote a path or a role name. The body of a
-    policy denial is documented nowhere, so every 403 reports the body it carried."""
-    if SIGNATURE_ERROR.fullmatch(error_name(response.body[:MAX_BODY_BYTES].decode("utf-8", "replace"))):
-        return f"status 403 from the signature check, not the auth policy: {_excerpt(response)}"
-    return ""
-
-
-def error_name(body: str) -> str:
-    """The exception name an error body leads with ("" when it names none): never a word from its message."""
-    text = body.lstrip()
-    if text.startswith("{"):
-        try:
-            document = json.loads(text)
-        except ValueError:
-            return ""
-        name = document.get("__type") if isinstance(document, dict) else None
-        return str(name).rsplit("#", 1)[-1] if isinstance(name, str) else ""
-    if text.startswith("<"):
-        code = _XML_CODE.search(text)
-        return code.group(1) if code else ""
-    leading = _LEADING_NAME.match(text)
-    return leading.group(1) if leading else ""
-
-
-def _excerpt(response: Response) -> str:
-    text = response.body.decode("utf-8", "replace")
-    return repr(text[:BODY_EXCERPT_CHARS] + ("..." if len(text) > BODY_EXCERPT_CHARS else ""))
-
-
-def _verify(expect: Sequence[Mapping[str, Any]], response: Response) -> str:
-    status = response.status
-    if status == DENIED:
-        if refused := _signature_error(response):
-            raise CheckError(refused, retryable=False)  # a bad signature stays bad: no retries
-        # Access is expected here: a refusal is a failure (retried: a new policy takes a moment to apply).
-        why = f"status 403: Lattice refused the caller (auth policy), expected access; body {_excerpt(response)}"
-        raise CheckError(why, retryable=True)
-    if status >= 500:
-        raise CheckError(f"status {status}: the backend is failing or not yet healthy", retryable=True)
-    if status == 404:
-        # Retryable: right after a deploy the controller may not have programmed the rule yet.
-        raise CheckError(
-            "status 404: Lattice answers 404 when no rule matches (is the HTTPRoute accepted, its rule in place?)",
-            retryable=True,
-        )
-    demo = [alt for alt in expect if "route" in alt]
-    generic = [alt for alt in expect if "route" not in alt]
-    payload: Any = None  # pragma: no mutate -- equivalent: read only when demo and 200, which set it
-    if demo and status == 200:
-        try:
-            payload = json.loads(response.body)
-        except ValueError:
-            payload = None  # pragma: no mutate -- equivalent: any non-dict means "not a JSON object"
-        if isinstance(payload, dict):
-            for alt in demo:
-                pod = payload.get("POD")
-                if payload.get("ROUTE") == alt["route"] and isinstance(pod, str) and pod.startswith(f"{alt['app']}-"):
-                    return f"status 200, ROUTE={alt['route']} from pod {pod}"
-    if generic:
-        # A weighted rule may also send the request to an app without the demo convention: routed is enough.
-        return f"status {status} (routed; backends without the demo convention: {', '.join(a['app'] for a in generic)})"
-    if not demo:
-        return f"status {status}"
-    if status != 200:
-        # Other 4xx (403 while an auth policy propagates) may settle; retry before failing.
-        raise CheckError(f"status {status}, expected 200", retryable=True)
-    if not isinstance(payload, dict):
-        raise CheckError(f"status 200 but the body is not a JSON object: {response.body[:120]!r}", retryable=False)
-    raise CheckError(_mismatch(demo, payload.get("ROUTE"), payload.get("POD")), retryable=False)
-
-
-def _mismatch(demo: Sequence[Mapping[str, Any]], got_route: Any, got_pod: Any) -> str:
-    if len(demo) == 1:
-        want_route, app = demo[0]["route"], demo[0]["app"]
-        if got_route != want_route:
-            return f"wrong ROUTE: got {got_route!r}, expected {want_route!r} (from pod {got_pod!r})"
-        return f"wrong pod: POD {got_pod!r} is not a {app} pod (expected a name starting with '{app}-')"
-    wanted = ", ".join(f"ROUTE {a['route']!r} from {a['app']}" for a in demo)
-    return f"wrong backend: got ROUTE {got_route!r} from pod {got_pod!r}, expected one of: {wanted}"
 
 
 def _failure_message(results: Sequence[Mapping[str, Any]]) -> str:

@@ -18,6 +18,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
+from consumer_link import calls as link_calls
 from consumer_link import handler
 from consumer_link.handler import Clients, LinkError
 
@@ -347,16 +348,16 @@ def test_the_zone_owners_role_is_retried_while_iam_propagates_it(monkeypatch: py
         owner = handler._clients().zone_owner(AUTHORIZER)
     stub.assert_no_pending_responses()
     assert owner.meta.service_model.service_name == "route53"
-    assert slept == list(handler.ASSUME_RETRY_DELAYS_SECONDS[:3])
+    assert slept == list(link_calls.ASSUME_RETRY_DELAYS_SECONDS[:3])
 
 
 def test_a_role_that_stays_denied_fails_readably_after_a_bounded_time() -> None:
     sts, stub = sts_client()
-    for _ in range(len(handler.ASSUME_RETRY_DELAYS_SECONDS) + 1):
+    for _ in range(len(link_calls.ASSUME_RETRY_DELAYS_SECONDS) + 1):
         stub.add_client_error("assume_role", "AccessDenied", "not authorized", 403)
     slept: list[float] = []
     with stub, pytest.raises(LinkError, match=r"could not assume the provider's role .*deploy the provider's Platform"):
-        handler._assume(sts, AUTHORIZER, slept.append)
+        link_calls._assume(sts, AUTHORIZER, slept.append)
     stub.assert_no_pending_responses()
     assert 30 <= sum(slept) <= 120
 
@@ -514,7 +515,7 @@ def test_share_acceptance_is_idempotent_and_knows_organization_shares() -> None:
 
 def test_share_acceptance_waits_then_fails_readably() -> None:
     clients, stub = ram_clients()
-    for _ in range(len(handler.RETRY_DELAYS_SECONDS) + 1):
+    for _ in range(len(link_calls.RETRY_DELAYS_SECONDS) + 1):
         stub.add_response("get_resource_share_invitations", {"resourceShareInvitations": []})
         shares(stub, None)
     with stub, pytest.raises(LinkError, match=r"deploy the provider \(Platform stack\) with this account"):
@@ -551,7 +552,7 @@ def test_share_acceptance_waits_no_longer_than_the_invocation_has_and_says_why()
     clients = Clients(route53=None, ram=SlowRam(), ec2=None, zone_owner=lambda _: None)
     with pytest.raises(LinkError, match=r"was accepted but after \d+s it is PENDING here"):
         handler.on_event(share_event("Create"), invocation, clients=clients, sleep=invocation.sleep)
-    assert 0 < invocation.slept <= 60.0 - handler.RESERVE_SECONDS  # time left to report the failure
+    assert 0 < invocation.slept <= 60.0 - link_calls.RESERVE_SECONDS  # time left to report the failure
 
 
 def test_waiting_for_insync_leaves_the_invocation_time_to_undo_the_association(world: World) -> None:
@@ -559,7 +560,7 @@ def test_waiting_for_insync_leaves_the_invocation_time_to_undo_the_association(w
     clients = dataclasses.replace(world.clients(), route53=Faulty(world.consumer_route53, get_change=never_insync))
     with pytest.raises(LinkError, match=r"was not INSYNC after \d+s"):
         handler.on_event(world.event("Create"), invocation, clients=clients, sleep=invocation.sleep)
-    assert invocation.left >= handler.RESERVE_SECONDS
+    assert invocation.left >= link_calls.RESERVE_SECONDS
     assert world.zones_of_consumer_vpc() == [] and world.authorizations() == []
 
 

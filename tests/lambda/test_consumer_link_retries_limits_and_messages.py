@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from consumer_link import calls as link_calls
 from consumer_link import handler
+from consumer_link import share as link_share
+from consumer_link import zone as link_zone
 from consumer_link.handler import Clients, LinkError
 
 from tests.support.scripted_aws import ScriptedClient as Fake
@@ -49,11 +52,11 @@ def run(
 # ------------------------------------------------------------------------------------------------ _call
 
 
-@pytest.mark.parametrize("code", sorted(handler.TRANSIENT_CODES))
+@pytest.mark.parametrize("code", sorted(link_calls.TRANSIENT_CODES))
 def test_every_transient_code_is_retried(code: str) -> None:
     op = Fake(op=[error(code), {"ok": 1}]).op
     slept: list[float] = []
-    assert handler._call(op, slept.append, A=1) == {"ok": 1}
+    assert link_calls._call(op, slept.append, A=1) == {"ok": 1}
     assert slept == [2.0]
 
 
@@ -62,11 +65,11 @@ def test_http_status_limits_of_the_retry(status: int, retried: bool) -> None:
     fake = Fake(op=[error("Whatever", status), {"ok": 1}])
     slept: list[float] = []
     if retried:
-        assert handler._call(fake.op, slept.append) == {"ok": 1}
+        assert link_calls._call(fake.op, slept.append) == {"ok": 1}
         assert slept == [2.0]
     else:
         with pytest.raises(ClientError, match="Whatever"):
-            handler._call(fake.op, slept.append)
+            link_calls._call(fake.op, slept.append)
         assert slept == [] and len(fake.calls) == 1
 
 
@@ -74,8 +77,8 @@ def test_a_transient_fault_is_retried_with_the_backoff_then_raised() -> None:
     fake = Fake(op=error("Throttling"))
     slept: list[float] = []
     with pytest.raises(ClientError, match="Throttling"):
-        handler._call(fake.op, slept.append, Key="v")
-    assert slept == list(handler.RETRY_DELAYS_SECONDS) == [2.0, 4.0, 8.0, 15.0, 30.0]
+        link_calls._call(fake.op, slept.append, Key="v")
+    assert slept == list(link_calls.RETRY_DELAYS_SECONDS) == [2.0, 4.0, 8.0, 15.0, 30.0]
     assert fake.calls == [("op", {"Key": "v"})] * 6
 
 
@@ -91,31 +94,31 @@ def test_other_faults_are_not_retried(err: Exception) -> None:
     fake = Fake(op=err)
     slept: list[float] = []
     with pytest.raises(type(err)):
-        handler._call(fake.op, slept.append)
+        link_calls._call(fake.op, slept.append)
     assert slept == [] and len(fake.calls) == 1
 
 
 def test_a_response_that_is_not_a_dict_has_no_code_and_is_not_retried() -> None:
     err = ValueError("odd")
     err.response = "Throttling"  # type: ignore[attr-defined]
-    assert handler._code(err) is None
+    assert link_calls._code(err) is None
     fake = Fake(op=err)
     with pytest.raises(ValueError, match="odd"):
-        handler._call(fake.op, lambda _: None)
+        link_calls._call(fake.op, lambda _: None)
     assert len(fake.calls) == 1
 
 
 def test_code_reads_the_error_code() -> None:
-    assert handler._code(error("NoSuchHostedZone")) == "NoSuchHostedZone"
-    assert handler._code(ValueError()) is None
+    assert link_calls._code(error("NoSuchHostedZone")) == "NoSuchHostedZone"
+    assert link_calls._code(ValueError()) is None
     no_error = ValueError()
     no_error.response = {}  # type: ignore[attr-defined]
-    assert handler._code(no_error) is None
+    assert link_calls._code(no_error) is None
 
 
 def test_the_retry_log_names_the_operation_code_attempt_and_delay(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=handler.LOG.name)
-    handler._call(Fake(get_change=[error("Throttling"), {}]).get_change, lambda _: None)
+    caplog.set_level(logging.INFO, logger=link_calls.LOG.name)
+    link_calls._call(Fake(get_change=[error("Throttling"), {}]).get_change, lambda _: None)
     assert [r.getMessage() for r in caplog.records] == ["get_change: Throttling (attempt 1); retrying in 2s"]
 
 
@@ -125,21 +128,21 @@ def test_the_retry_log_names_the_operation_code_attempt_and_delay(caplog: pytest
 @pytest.mark.parametrize("props", [{}, {"VpcId": ""}, {"VpcId": None}])
 def test_required_names_the_missing_key(props: dict[str, Any]) -> None:
     with pytest.raises(LinkError) as raised:
-        handler._required(props, "VpcId")
+        link_calls._required(props, "VpcId")
     assert str(raised.value) == "ResourceProperties.VpcId is required"
 
 
 def test_required_returns_the_value_as_text() -> None:
-    assert handler._required({"N": 5}, "N") == "5"
+    assert link_calls._required({"N": 5}, "N") == "5"
 
 
 def test_zone_ids_and_names_are_normalized() -> None:
-    assert handler._zone_id("/hostedzone/Z1") == "Z1"
-    assert handler._zone_id("a/b/Z2") == "Z2"
-    assert handler._zone_id("Z3") == "Z3"
-    assert handler._zone_name("Example.COM.") == "example.com"
-    assert handler._zone_name(".a.b") == ".a.b"
-    assert handler._zone_name("EXAMPLE.BOX.") == "example.box"  # only dots are stripped
+    assert link_zone._zone_id("/hostedzone/Z1") == "Z1"
+    assert link_zone._zone_id("a/b/Z2") == "Z2"
+    assert link_zone._zone_id("Z3") == "Z3"
+    assert link_zone._zone_name("Example.COM.") == "example.com"
+    assert link_zone._zone_name(".a.b") == ".a.b"
+    assert link_zone._zone_name("EXAMPLE.BOX.") == "example.box"  # only dots are stripped
 
 
 @pytest.mark.parametrize(
@@ -147,17 +150,17 @@ def test_zone_ids_and_names_are_normalized() -> None:
     [(25.0, 5.0, True), (24.999, 5.0, False), (20.0, 0.0, True), (19.999, 0.0, False), (1000.0, 5.0, True)],
 )
 def test_seconds_left_keeps_the_reserve(seconds: float, needed: float, expected: bool) -> None:
-    assert handler._seconds_left(Context(seconds), needed) is expected
+    assert link_calls._seconds_left(Context(seconds), needed) is expected
 
 
 def test_seconds_left_is_unknown_without_a_lambda_context() -> None:
-    assert handler._seconds_left(None, 5.0) is None
-    assert handler._seconds_left(object(), 5.0) is None
+    assert link_calls._seconds_left(None, 5.0) is None
+    assert link_calls._seconds_left(object(), 5.0) is None
 
 
 def test_pages_follow_next_token() -> None:
     fake = Fake(op=[{"items": [1, 2], "nextToken": "t1"}, {"items": [3], "nextToken": "t2"}, {"nextToken": ""}])
-    assert handler._pages(fake.op, "items", lambda _: None, a="x") == [1, 2, 3]
+    assert link_calls._pages(fake.op, "items", lambda _: None, a="x") == [1, 2, 3]
     assert fake.calls == [
         ("op", {"a": "x"}),
         ("op", {"a": "x", "nextToken": "t1"}),
@@ -172,12 +175,12 @@ def test_zones_of_a_vpc_follow_next_token_and_normalize() -> None:
             {"HostedZoneSummaries": [{"HostedZoneId": "ZB"}], "NextToken": None},
         ]
     )
-    assert handler._zones_of(fake, VPC_SPEC, lambda _: None) == {"ZA": "a.example", "ZB": ""}
+    assert link_zone._zones_of(fake, VPC_SPEC, lambda _: None) == {"ZA": "a.example", "ZB": ""}
     assert [params for _, params in fake.calls] == [
         {"VPCId": VPC, "VPCRegion": REGION},
         {"VPCId": VPC, "VPCRegion": REGION, "NextToken": "n1"},
     ]
-    assert handler._zones_of(Fake(list_hosted_zones_by_vpc={}), VPC_SPEC, lambda _: None) == {}
+    assert link_zone._zones_of(Fake(list_hosted_zones_by_vpc={}), VPC_SPEC, lambda _: None) == {}
 
 
 @pytest.mark.parametrize(
@@ -186,9 +189,9 @@ def test_zones_of_a_vpc_follow_next_token_and_normalize() -> None:
 )
 def test_share_status(statuses: list[str], expected: str | None) -> None:
     ram = Fake(get_resource_shares={"resourceShares": [{"status": s} for s in statuses]})
-    assert handler._share_status(ram, SHARE, lambda _: None) == expected
+    assert link_share._share_status(ram, SHARE, lambda _: None) == expected
     assert ram.calls == [("get_resource_shares", {"resourceOwner": "OTHER-ACCOUNTS", "resourceShareArns": [SHARE]})]
-    assert handler._share_status(Fake(get_resource_shares={}), SHARE, lambda _: None) is None
+    assert link_share._share_status(Fake(get_resource_shares={}), SHARE, lambda _: None) is None
 
 
 # ------------------------------------------------------------------------------------------------ on_event
@@ -318,7 +321,7 @@ def test_an_expired_invitation_is_reported_with_the_fix() -> None:
 
 
 def test_a_share_not_visible_is_polled_with_the_backoff_then_reported(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    caplog.set_level(logging.INFO, logger=link_calls.LOG.name)
     ram = ram_with([], {"resourceShares": []})
     slept: list[float] = []
     with pytest.raises(LinkError) as raised:
@@ -657,7 +660,7 @@ def test_each_missing_association_property_is_named(missing: str) -> None:
 def test_an_existing_association_keeps_its_own_id_only_on_update(
     request_type: str, previous: str | None, expected: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    caplog.set_level(logging.INFO, logger=link_calls.LOG.name)
     zone = Zone(zones=[{"HostedZoneId": f"/hostedzone/{ZONE}", "Name": "example.com."}])
     assert run(zone_event(request_type, previous), zone.clients()) == {"PhysicalResourceId": expected}
     assert zone.ops() == ["list_hosted_zones_by_vpc"] and zone.roles == []
@@ -707,7 +710,7 @@ def test_another_authorization_failure_is_raised_as_is() -> None:
 
 
 def test_not_authorized_is_retried_five_times_with_the_backoff_then_undone(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    caplog.set_level(logging.INFO, logger=link_calls.LOG.name)
     zone = Zone(associate_vpc_with_hosted_zone=error("NotAuthorizedException"))
     slept: list[float] = []
     with pytest.raises(ClientError, match="NotAuthorizedException"):
@@ -775,7 +778,7 @@ def test_insync_stops_before_the_reserve() -> None:
 
 
 def test_undo_failures_are_logged_and_the_original_failure_is_raised(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    caplog.set_level(logging.INFO, logger=link_calls.LOG.name)
     zone = Zone(
         get_change=error("AccessDenied"),
         disassociate_vpc_from_hosted_zone=error("AccessDenied"),
@@ -791,7 +794,7 @@ def test_undo_failures_are_logged_and_the_original_failure_is_raised(caplog: pyt
 
 
 def test_undo_of_what_is_already_gone_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    caplog.set_level(logging.INFO, logger=link_calls.LOG.name)
     zone = Zone(get_change=error("AccessDenied"), disassociate_vpc_from_hosted_zone=error("VPCAssociationNotFound"))
     with pytest.raises(ClientError):
         run(zone_event(), zone.clients())
@@ -799,11 +802,11 @@ def test_undo_of_what_is_already_gone_logs_no_error(caplog: pytest.LogCaptureFix
     assert f"failed create: deauthorize of VPC {VPC} on zone {ZONE} undone" in [r.getMessage() for r in caplog.records]
 
 
-@pytest.mark.parametrize("code", sorted(handler.GONE_ON_DELETE))
+@pytest.mark.parametrize("code", sorted(link_zone.GONE_ON_DELETE))
 def test_deauthorize_tolerates_what_is_gone_only(code: str) -> None:
-    handler._deauthorize(Fake(delete_vpc_association_authorization=error(code)), ZONE, VPC_SPEC, lambda _: None)
+    link_zone._deauthorize(Fake(delete_vpc_association_authorization=error(code)), ZONE, VPC_SPEC, lambda _: None)
     with pytest.raises(ClientError, match="AccessDenied"):
-        handler._deauthorize(
+        link_zone._deauthorize(
             Fake(delete_vpc_association_authorization=error("AccessDenied")), ZONE, VPC_SPEC, lambda _: None
         )
 
@@ -823,7 +826,7 @@ def test_delete_leaves_what_it_did_not_make(physical: str) -> None:
 
 def test_delete_without_a_physical_id_does_nothing() -> None:
     zone = Zone()
-    handler._disassociate({}, {}, zone.clients(), lambda _: None)
+    link_zone._disassociate({}, {}, zone.clients(), lambda _: None)
     assert zone.calls == []
 
 
@@ -837,9 +840,9 @@ def test_delete_disassociates_then_removes_a_leftover_authorization() -> None:
     assert zone.roles == [ROLE]
 
 
-@pytest.mark.parametrize("code", sorted(handler.GONE_ON_DELETE))
+@pytest.mark.parametrize("code", sorted(link_zone.GONE_ON_DELETE))
 def test_delete_goes_on_past_what_is_gone(code: str, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    caplog.set_level(logging.INFO, logger=link_calls.LOG.name)
     zone = Zone(disassociate_vpc_from_hosted_zone=error(code))
     run(zone_event("Delete", PHYSICAL), zone.clients())
     assert zone.ops() == ["disassociate_vpc_from_hosted_zone", "delete_vpc_association_authorization"]
@@ -866,7 +869,7 @@ def test_delete_without_a_role_only_disassociates() -> None:
 def test_delete_never_fails_on_a_leftover_authorization(
     owner_fault: Exception, logged: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    caplog.set_level(logging.INFO, logger=link_calls.LOG.name)
     zone = Zone(delete_vpc_association_authorization=owner_fault)
     run(zone_event("Delete", PHYSICAL), zone.clients())
 
@@ -886,7 +889,7 @@ CREDS = {"AccessKeyId": "AK", "SecretAccessKey": "SK", "SessionToken": "ST"}
 
 def test_assume_role_sends_the_session_name_and_returns_the_credentials() -> None:
     sts = Fake(assume_role={"Credentials": CREDS})
-    assert handler._assume(sts, ROLE, lambda _: None) == CREDS
+    assert link_calls._assume(sts, ROLE, lambda _: None) == CREDS
     assert sts.calls == [("assume_role", {"RoleArn": ROLE, "RoleSessionName": "eks-lattice-gateway-consumer-dns"})]
 
 
@@ -894,7 +897,7 @@ def test_assume_role_retries_access_denied_only() -> None:
     sts = Fake(assume_role=error("ExpiredToken"))
     slept: list[float] = []
     with pytest.raises(ClientError, match="ExpiredToken"):
-        handler._assume(sts, ROLE, slept.append)
+        link_calls._assume(sts, ROLE, slept.append)
     assert slept == [] and len(sts.calls) == 1
 
 
@@ -902,7 +905,7 @@ def test_assume_role_denied_throughout_fails_after_the_backoff() -> None:
     sts = Fake(assume_role=error("AccessDenied"))
     slept: list[float] = []
     with pytest.raises(LinkError) as raised:
-        handler._assume(sts, ROLE, slept.append)
+        link_calls._assume(sts, ROLE, slept.append)
     assert slept == [2.0, 4.0, 8.0, 15.0, 15.0, 15.0] and len(sts.calls) == 7
     assert str(raised.value) == (
         f"could not assume the provider's role {ROLE} (AccessDenied for 59s): deploy the provider's Platform stack "
@@ -947,7 +950,7 @@ def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_the_logs_name_each_step_of_a_create_and_a_delete(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    caplog.set_level(logging.INFO, logger=link_calls.LOG.name)
     zone = Zone()
     run(zone_event(), zone.clients())
     run(zone_event("Delete", PHYSICAL), zone.clients())
@@ -960,7 +963,7 @@ def test_the_logs_name_each_step_of_a_create_and_a_delete(caplog: pytest.LogCapt
 
 
 def test_the_logs_name_the_accepted_invitation(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    caplog.set_level(logging.INFO, logger=link_calls.LOG.name)
     run(
         share_event("Create"),
         share_clients(ram_with([{"status": "PENDING", "resourceShareInvitationArn": "inv-1"}], active("ACTIVE"))),
@@ -969,9 +972,9 @@ def test_the_logs_name_the_accepted_invitation(caplog: pytest.LogCaptureFixture)
 
 
 def test_the_logs_name_each_denied_assume_role(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=handler.LOG.name)
+    caplog.set_level(logging.INFO, logger=link_calls.LOG.name)
     sts = Fake(assume_role=[error("AccessDenied"), {"Credentials": CREDS}])
-    assert handler._assume(sts, ROLE, lambda _: None) == CREDS
+    assert link_calls._assume(sts, ROLE, lambda _: None) == CREDS
     assert messages(caplog) == [f"AssumeRole {ROLE} denied (attempt 1; IAM propagation?); retrying in 2s"]
 
 
@@ -1002,7 +1005,7 @@ def test_every_call_site_retries_a_throttled_call() -> None:
         run(zone_event(), zone.clients(), sleep=slept.append)
     assert zone.ops()[-4:] == ["disassociate_vpc_from_hosted_zone"] * 2 + ["delete_vpc_association_authorization"] * 2
     sts = Fake(throttle=True, assume_role={"Credentials": CREDS})
-    assert handler._assume(sts, ROLE, slept.append) == CREDS
+    assert link_calls._assume(sts, ROLE, slept.append) == CREDS
     assert ram.unthrottled == {"accept_resource_share_invitation"}  # no invitation: nothing to accept
     assert all(not fake.unthrottled for fake in (ec2, zone.consumer, zone.owner, sts))
     # RAM 4 + 3, EC2 3, association 5, Delete 2, the failed Create 3 + 2 undone (its get_change fails at
@@ -1024,6 +1027,6 @@ class Unnamed:
 
 
 def test_the_retry_log_names_an_unnamed_operation_call(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=handler.LOG.name)
-    assert handler._call(Unnamed(), lambda _: None) == "ok"
+    caplog.set_level(logging.INFO, logger=link_calls.LOG.name)
+    assert link_calls._call(Unnamed(), lambda _: None) == "ok"
     assert messages(caplog) == ["call: Throttling (attempt 1); retrying in 2s"]

@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from k8s_api import regional_sts_client
 from lattice_dns import handler
+from lattice_dns.props import DEFAULT_TIMEOUT_SECONDS
 from lattice_dns.records import OUT_OF_TIME, DnsError, Marker, OwnershipError, Zone, marker_name
 from lattice_dns.routes import ANNOTATION, CONTROLLER_NAMESPACE
 from moto import mock_aws
@@ -553,9 +554,9 @@ def test_delete_that_keeps_failing_to_match_fails(env: Env) -> None:
         provide(env, cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]))
     # Each poll tries DELETE_ATTEMPTS times; the polls go on until the deadline, which leaves the provider's
     # total timeout (TimeoutSeconds) room for this reason to reach CloudFormation.
-    deadline = handler._deadline(started, handler.DEFAULT_TIMEOUT_SECONDS)
+    deadline = handler._deadline(started, DEFAULT_TIMEOUT_SECONDS)
     assert deadline <= env.clock.now < deadline + handler.QUERY_INTERVAL_SECONDS
-    assert env.clock.now < started + handler.DEFAULT_TIMEOUT_SECONDS
+    assert env.clock.now < started + DEFAULT_TIMEOUT_SECONDS
     assert len(env.changes) % handler.DELETE_ATTEMPTS == 0 and len(env.changes) > handler.DELETE_ATTEMPTS
 
 

@@ -17,6 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 from k8s_api import KubeApiError
 from lattice_dns import handler
+from lattice_dns.props import DEFAULT_TIMEOUT_SECONDS
 from lattice_dns.records import DnsError, Marker, OwnershipError
 from lattice_dns.routes import ANNOTATION, CONTROLLER_NAMESPACE
 
@@ -778,7 +779,7 @@ def test_a_delete_that_keeps_failing_gives_up_at_the_deadline_with_the_reason(en
 
 
 def test_the_delete_deadline_of_unreadable_properties_is_the_shortest_create_accepts() -> None:
-    assert handler._delete_timeout(props()) == handler.DEFAULT_TIMEOUT_SECONDS  # the default, as Create reads it
+    assert handler._delete_timeout(props()) == DEFAULT_TIMEOUT_SECONDS  # the default, as Create reads it
     assert handler._delete_timeout(props(TimeoutSeconds="300")) == 300
     assert handler._delete_timeout({}) == handler.MIN_TIMEOUT_SECONDS
     assert handler._delete_timeout(props(Hostname="not a host name!")) == handler.MIN_TIMEOUT_SECONDS
@@ -982,11 +983,11 @@ def test_delete_with_too_little_time_left_tries_at_the_next_poll_then_fails_with
     request = {**event("Delete", started=None)}
     merged = {**request, **handler.on_event(request, Context(10_000))}
     assert handler.is_complete(merged, Context(10_000)) == {"IsComplete": False}
-    env.clock.now += handler.DEFAULT_TIMEOUT_SECONDS
+    env.clock.now += DEFAULT_TIMEOUT_SECONDS
     with pytest.raises(handler.LatticeDnsError) as err:
         handler.is_complete(merged, Context(10_000))
     assert str(err.value) == (
-        f"gave up after {handler.DEFAULT_TIMEOUT_SECONDS} s of retries: "
+        f"gave up after {DEFAULT_TIMEOUT_SECONDS} s of retries: "
         f"could not delete {HOST} (CNAME and its {MARKER} TXT) from hosted zone {ZONE}: route53 "
         f"list_resource_record_sets on zone {ZONE}: 5.0 s left of this invocation, too little for another call "
         "(up to 13 s). Fix the cause and retry; a record left behind would stop the zone's deletion"

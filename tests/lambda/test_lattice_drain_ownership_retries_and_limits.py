@@ -14,15 +14,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from lattice_drain import calls, report
 from lattice_drain import handler as drain
-from lattice_drain.handler import (
-    ConflictError,
-    NotFoundError,
-    OutOfTimeError,
-    TransientError,
-    _Backoff,
-    _Sweep,
-)
+from lattice_drain import sweep as leftovers
+from lattice_drain.calls import ConflictError, NotFoundError, OutOfTimeError, TransientError, _Backoff
+from lattice_drain.sweep import _Sweep
 
 from tests.support.scripted_aws import ScriptedClient as Api
 from tests.support.stack_statuses import WHOLE_STACK_REMOVAL as STACK_REMOVAL
@@ -219,7 +215,7 @@ def test_backoff_check_raises_once_the_poll_is_over() -> None:
 def test_transient_faults_are_retried_three_times_with_growing_delays(fault: Exception) -> None:
     api = Api(list_services=[fault, fault, fault, {"items": []}])
     pause, slept = backoff()
-    assert drain._call(api.list_services, pause, maxResults=5) == {"items": []}
+    assert calls._call(api.list_services, pause, maxResults=5) == {"items": []}
     assert slept == [1.0, 2.0, 4.0]
     assert api.calls == [("list_services", {"maxResults": 5})] * 4
 
@@ -228,7 +224,7 @@ def test_a_fourth_transient_fault_ends_the_poll_with_its_code(caplog: pytest.Log
     api = Api(list_services=error("ThrottlingException", 429))
     pause, slept = backoff()
     with caplog.at_level(logging.INFO, logger=drain.LOG.name), pytest.raises(TransientError) as caught:
-        drain._call(api.list_services, pause)
+        calls._call(api.list_services, pause)
     assert str(caught.value) == "ThrottlingException after 4 attempts"
     assert caught.value.__suppress_context__
     assert slept == [1.0, 2.0, 4.0] and len(api.calls) == 4
@@ -238,14 +234,14 @@ def test_a_fourth_transient_fault_ends_the_poll_with_its_code(caplog: pytest.Log
 def test_a_connection_fault_is_named_by_its_type() -> None:
     api = Api(list_services=EndpointConnectionError(endpoint_url="https://x"))
     with pytest.raises(TransientError, match=r"^EndpointConnectionError after 4 attempts$"):
-        drain._call(api.list_services, backoff()[0])
+        calls._call(api.list_services, backoff()[0])
 
 
 def test_a_retry_that_would_overrun_the_poll_is_not_made() -> None:
     api = Api(list_services=error("ThrottlingException", 429))
     pause, slept = backoff(until=time.monotonic() + 1.5)  # the 1 s wait fits, the 2 s one does not (sleep is fake)
     with pytest.raises(TransientError, match=r"^ThrottlingException after 2 attempts$"):
-        drain._call(api.list_services, pause)
+        calls._call(api.list_services, pause)
     assert slept == [1.0] and len(api.calls) == 2
 
 
@@ -263,7 +259,7 @@ def test_other_errors_are_not_retried(fault: Exception) -> None:
     api = Api(list_services=fault)
     pause, slept = backoff()
     with pytest.raises(type(fault)) as caught:
-        drain._call(api.list_services, pause)
+        calls._call(api.list_services, pause)
     assert caught.value is fault
     assert slept == [] and len(api.calls) == 1
 
@@ -273,7 +269,7 @@ def test_not_found_and_conflict_become_their_own_errors_without_a_retry() -> Non
         fault = error(code, 404 if kind is NotFoundError else 409, "the message")
         api = Api(delete_service=fault)
         with pytest.raises(kind) as caught:
-            drain._call(api.delete_service, backoff()[0])
+            calls._call(api.delete_service, backoff()[0])
         assert str(caught.value) == str(fault)
         assert caught.value.__suppress_context__
         assert len(api.calls) == 1
@@ -281,16 +277,16 @@ def test_not_found_and_conflict_become_their_own_errors_without_a_retry() -> Non
 
 def test_a_server_error_code_is_retried_even_with_a_404_not_found_status() -> None:
     api = Api(list_services=[error("ServiceUnavailable", 404), {"items": [1]}])
-    assert drain._call(api.list_services, backoff()[0]) == {"items": [1]}
+    assert calls._call(api.list_services, backoff()[0]) == {"items": [1]}
 
 
 def test_error_codes_are_read_only_from_a_response() -> None:
-    assert drain._error_code(ValueError("x")) == (None, 0)
-    assert drain._error_code(error("Busy", 409)) == ("Busy", 409)
+    assert calls._error_code(ValueError("x")) == (None, 0)
+    assert calls._error_code(error("Busy", 409)) == ("Busy", 409)
     no_status = ClientError({"Error": {"Code": "X"}}, "Op")
-    assert drain._error_code(no_status) == ("X", 0)
+    assert calls._error_code(no_status) == ("X", 0)
     odd = SimpleNamespace(response={"ResponseMetadata": {"HTTPStatusCode": "500"}})
-    assert drain._error_code(odd) == (None, 500)  # type: ignore[arg-type]
+    assert calls._error_code(odd) == (None, 500)  # type: ignore[arg-type]
 
 
 def test_list_all_follows_next_tokens() -> None:
@@ -301,7 +297,7 @@ def test_list_all_follows_next_tokens() -> None:
             {"items": [3], "nextToken": ""},
         ]
     )
-    assert drain._list_all(api.list_targets, backoff()[0], targetGroupIdentifier="tg") == [1, 2, 3]
+    assert calls._list_all(api.list_targets, backoff()[0], targetGroupIdentifier="tg") == [1, 2, 3]
     assert [kw for _, kw in api.calls] == [
         {"targetGroupIdentifier": "tg"},
         {"targetGroupIdentifier": "tg", "nextToken": "t1"},
@@ -314,12 +310,12 @@ def test_list_all_follows_next_tokens() -> None:
 
 def test_associations_are_described_by_kind() -> None:
     vpc = {"id": "snva-1", "vpcId": "vpc-1", "status": "ACTIVE"}
-    assert drain._describe(vpc) == "VPC association snva-1 (vpc-1, ACTIVE)"
-    assert drain._describe({"id": "snsa-1", "serviceName": "web", "serviceId": "svc-1", "status": "ACTIVE"}) == (
+    assert report._describe(vpc) == "VPC association snva-1 (vpc-1, ACTIVE)"
+    assert report._describe({"id": "snsa-1", "serviceName": "web", "serviceId": "svc-1", "status": "ACTIVE"}) == (
         "service association snsa-1 (service web, ACTIVE)"
     )
-    assert drain._describe({"id": "snsa-2", "serviceId": "svc-2"}) == "service association snsa-2 (service svc-2, ?)"
-    assert drain._describe({"id": "snsa-3", "serviceName": ""}) == "service association snsa-3 (service ?, ?)"
+    assert report._describe({"id": "snsa-2", "serviceId": "svc-2"}) == "service association snsa-2 (service svc-2, ?)"
+    assert report._describe({"id": "snsa-3", "serviceName": ""}) == "service association snsa-3 (service ?, ?)"
 
 
 VPC_ASSOC = {"id": "snva-1", "vpcId": "vpc-1", "status": "DELETE_FAILED"}
@@ -328,7 +324,7 @@ SVC_ASSOC = {"id": "snsa-1", "serviceName": "web", "status": "ACTIVE", "arn": "a
 
 def test_the_leftovers_message_says_what_blocks_the_delete_and_what_to_do(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger=drain.LOG.name):
-        drain._log_leftovers(NETWORK, [VPC_ASSOC], [SVC_ASSOC], reason="R", pending=["p1", "p2"])
+        report._log_leftovers(NETWORK, [VPC_ASSOC], [SVC_ASSOC], reason="R", pending=["p1", "p2"])
     (record,) = caplog.records
     assert record.levelno == logging.WARNING
     assert record.getMessage().split("\n") == [
@@ -347,9 +343,9 @@ def test_the_leftovers_message_says_what_blocks_the_delete_and_what_to_do(caplog
 
 def test_with_nothing_associated_the_leftovers_message_promises_no_409(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger=drain.LOG.name):
-        drain._log_leftovers(NETWORK, [], [], reason="R", pending=["p1"])
-        drain._log_leftovers(NETWORK, [VPC_ASSOC], [], reason="R")
-        drain._log_leftovers(NETWORK, [], [SVC_ASSOC], reason="R", pending=[])
+        report._log_leftovers(NETWORK, [], [], reason="R", pending=["p1"])
+        report._log_leftovers(NETWORK, [VPC_ASSOC], [], reason="R")
+        report._log_leftovers(NETWORK, [], [SVC_ASSOC], reason="R", pending=[])
     first, only_vpc, only_svc = (m.split("\n") for m in caplog.messages)
     assert first == [
         f"service network {NETWORK}: R; not waiting any longer.",
@@ -358,6 +354,34 @@ def test_with_nothing_associated_the_leftovers_message_promises_no_409(caplog: p
     ]
     assert only_vpc[-1].startswith("  Delete the VPC associations") and len(only_vpc) == 3
     assert only_svc[-1].startswith("  Service associations are probably") and len(only_svc) == 3
+
+
+def test_foreign_associations_are_described_with_what_is_known_and_a_mark_for_what_is_not() -> None:
+    resource = {"kind": report.RESOURCE_ASSOCIATION, "id": "snra-1", "status": "ACTIVE"}
+    assert report._describe({**resource, "resourceConfigurationId": "rcfg-1", "createdBy": "444455556666"}) == (
+        "resource configuration association snra-1 (resource configuration rcfg-1, created by account "
+        "444455556666, ACTIVE)"
+    )
+    assert report._describe(resource) == (
+        "resource configuration association snra-1 (resource configuration ?, created by account ?, ACTIVE)"
+    )
+    endpoint = {"kind": report.ENDPOINT_ASSOCIATION, "vpcEndpointId": "vpce-1", "vpcId": "vpc-9"}
+    assert report._describe(endpoint) == "service-network endpoint vpce-1 (VPC vpc-9 of account ?, ?)"
+
+
+def test_the_leftovers_message_says_who_can_remove_a_foreign_association(caplog: pytest.LogCaptureFixture) -> None:
+    foreign = [
+        {"kind": report.RESOURCE_ASSOCIATION, "id": "snra-1", "status": "ACTIVE"},
+        {"kind": report.ENDPOINT_ASSOCIATION, "vpcEndpointId": "vpce-1", "vpcId": "vpc-9", "state": "ACTIVE"},
+    ]
+    with caplog.at_level(logging.INFO, logger=drain.LOG.name):
+        report._log_leftovers(NETWORK, [], [], reason="R", foreign=foreign)
+    assert caplog.messages[0].split("\n")[-2:] == [
+        "  Resource configuration associations are not this app's: ask the account that created each to "
+        "remove it from the service network (or remove it yourself if it is unwanted), then retry.",
+        "  Service-network endpoints belong to their VPC's owner: only that account can remove one, by "
+        "deleting the VPC endpoint. Ask it to, then retry the stack delete.",
+    ]
 
 
 # -- the stack's status: only a whole-stack removal is a delete (every status: tests/lambda/test_stack_removal.py)
@@ -422,13 +446,13 @@ def test_an_unreadable_stack_status_is_not_a_delete(caplog: pytest.LogCaptureFix
 )
 def test_ours_only_with_our_exact_tag(answer: Any, owned: bool) -> None:
     api = Api(list_tags_for_resource=answer)
-    assert drain._owned(api, "arn:x", OWNER, backoff()[0]) is owned
+    assert leftovers._owned(api, "arn:x", OWNER, backoff()[0]) is owned
     assert api.calls == [("list_tags_for_resource", {"resourceArn": "arn:x"})]
 
 
 def test_unreadable_tags_are_logged_as_not_ours(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger=drain.LOG.name):
-        drain._owned(Api(list_tags_for_resource=error("AccessDeniedException", 403)), "arn:x", OWNER, backoff()[0])
+        leftovers._owned(Api(list_tags_for_resource=error("AccessDeniedException", 403)), "arn:x", OWNER, backoff()[0])
     assert caplog.messages == ["cannot read the tags of arn:x (AccessDeniedException); not ours to delete"]
 
 
@@ -442,7 +466,7 @@ def test_unreadable_tags_are_logged_as_not_ours(caplog: pytest.LogCaptureFixture
 )
 def test_other_tag_errors_stop_the_sweep(fault: Exception, raised: type[Exception]) -> None:
     with pytest.raises(raised):
-        drain._owned(Api(list_tags_for_resource=fault), "arn:x", OWNER, backoff()[0])
+        leftovers._owned(Api(list_tags_for_resource=fault), "arn:x", OWNER, backoff()[0])
 
 
 def test_out_of_time_while_reading_tags_stops_the_sweep() -> None:
@@ -450,7 +474,7 @@ def test_out_of_time_while_reading_tags_stops_the_sweep() -> None:
         raise OutOfTimeError
 
     with pytest.raises(OutOfTimeError):
-        drain._owned(Api(list_tags_for_resource=late), "arn:x", OWNER, backoff()[0])
+        leftovers._owned(Api(list_tags_for_resource=late), "arn:x", OWNER, backoff()[0])
 
 
 # -- deletes ------------------------------------------------------------------------------------------------------
@@ -459,12 +483,12 @@ def test_out_of_time_while_reading_tags_stops_the_sweep() -> None:
 def test_a_delete_reports_what_is_left(caplog: pytest.LogCaptureFixture) -> None:
     api = Api(delete_service=[{}, error("ResourceNotFoundException", 404), error("ConflictException", 409, "busy")])
     with caplog.at_level(logging.INFO, logger=drain.LOG.name):
-        assert drain._delete(api.delete_service, backoff()[0], "service s", serviceIdentifier="svc-1") == (
+        assert leftovers._delete(api.delete_service, backoff()[0], "service s", serviceIdentifier="svc-1") == (
             "service s (deleting)"
         )
         assert caplog.messages == ["cleanup: deleting service s"]
-        assert drain._delete(api.delete_service, backoff()[0], "service s", serviceIdentifier="svc-1") is None
-        left = drain._delete(api.delete_service, backoff()[0], "service s", serviceIdentifier="svc-1")
+        assert leftovers._delete(api.delete_service, backoff()[0], "service s", serviceIdentifier="svc-1") is None
+        left = leftovers._delete(api.delete_service, backoff()[0], "service s", serviceIdentifier="svc-1")
     assert left == (
         "service s (busy: An error occurred (ConflictException) when calling the Op operation: busy; "
         "trying again at the next poll)"
@@ -490,7 +514,7 @@ def test_only_our_idle_service_associations_are_deleted() -> None:
         delete_service_network_service_association={},
     )
     pending: list[str] = []
-    drain._sweep_associations(api, assocs, OWNER, backoff()[0], pending)
+    leftovers._sweep_associations(api, assocs, OWNER, backoff()[0], pending)
     deleted = [kw for op, kw in api.calls if op.startswith("delete")]
     assert deleted == [
         {"serviceNetworkServiceAssociationIdentifier": "snsa-ACTIVE"},
@@ -510,7 +534,7 @@ def test_an_association_gone_already_leaves_nothing_pending() -> None:
         delete_service_network_service_association=error("ResourceNotFoundException", 404),
     )
     pending: list[str] = []
-    drain._sweep_associations(api, [{"id": "snsa-1", "arn": "a", "status": "ACTIVE"}], OWNER, backoff()[0], pending)
+    leftovers._sweep_associations(api, [{"id": "snsa-1", "arn": "a", "status": "ACTIVE"}], OWNER, backoff()[0], pending)
     assert pending == []
 
 
@@ -544,7 +568,7 @@ def test_our_services_on_this_network_or_none_go_and_those_used_elsewhere_stay(
     )
     pending: list[str] = []
     with caplog.at_level(logging.INFO, logger=drain.LOG.name):
-        kept = drain._sweep_services(api, NETWORK, OWNER, backoff()[0], pending)
+        kept = leftovers._sweep_services(api, NETWORK, OWNER, backoff()[0], pending)
     assert kept == frozenset({"arn:svc-elsewhere", "arn:svc-both"})
     assert [kw for op, kw in api.calls if op == "delete_service"] == [
         {"serviceIdentifier": "svc-here"},
@@ -596,7 +620,7 @@ def test_target_groups_go_once_unused_and_empty(caplog: pytest.LogCaptureFixture
     )
     pending: list[str] = []
     with caplog.at_level(logging.INFO, logger=drain.LOG.name):
-        drain._sweep_target_groups(api, OWNER, backoff()[0], pending, kept=frozenset({"arn:svc-kept"}))
+        leftovers._sweep_target_groups(api, OWNER, backoff()[0], pending, kept=frozenset({"arn:svc-kept"}))
     assert api.calls[0] == ("list_target_groups", {"vpcIdentifier": "vpc-0abc"})
     assert [kw for op, kw in api.calls if op == "delete_target_group"] == [
         {"targetGroupIdentifier": "tg-empty"},
@@ -631,7 +655,7 @@ def test_targets_are_deregistered_at_most_100_per_call(
     )
     pending: list[str] = []
     with caplog.at_level(logging.INFO, logger=drain.LOG.name):
-        drain._sweep_target_groups(api, OWNER, backoff()[0], pending)
+        leftovers._sweep_target_groups(api, OWNER, backoff()[0], pending)
     calls = [kw for op, kw in api.calls if op == "deregister_targets"]
     assert [len(c["targets"]) for c in calls] == batches
     assert all(c["targetGroupIdentifier"] == "tg-g" for c in calls)
@@ -656,7 +680,7 @@ def test_draining_targets_are_waited_for_not_deregistered_again() -> None:
         deregister_targets=error("ConflictException", 409),
     )
     pending: list[str] = []
-    drain._sweep_target_groups(api, OWNER, backoff()[0], pending)
+    leftovers._sweep_target_groups(api, OWNER, backoff()[0], pending)
     (call,) = [kw for op, kw in api.calls if op == "deregister_targets"]
     assert call["targets"] == [{"id": "i-2"}, {"id": "i-3", "port": 0}]
     assert pending == ["target group g (tg-g, ACTIVE) (3 target(s) draining)"]
@@ -667,7 +691,7 @@ def test_draining_targets_are_waited_for_not_deregistered_again() -> None:
         list_targets={"items": targets[:1]},
     )
     pending = []
-    drain._sweep_target_groups(only_draining, OWNER, backoff()[0], pending)
+    leftovers._sweep_target_groups(only_draining, OWNER, backoff()[0], pending)
     assert pending == ["target group g (tg-g, ACTIVE) (1 target(s) draining)"]
     assert "deregister_targets" not in only_draining.ops()
 
@@ -689,7 +713,7 @@ def test_a_sweep_cut_short_says_the_rest_is_pending(fault: Exception, note: str)
     api = Api(list_tags_for_resource=late)
     assocs = [{"id": "snsa-1", "arn": "a", "status": "ACTIVE"}]
     sweep = _Sweep(owner=OWNER, past_grace=True, stack_deleting=True)
-    assert drain._sweep(api, NETWORK, assocs, sweep, backoff()[0]) == [note]
+    assert leftovers._sweep(api, NETWORK, assocs, sweep, backoff()[0]) == [note]
 
 
 def test_a_sweep_error_is_logged_and_blocks_nothing(caplog: pytest.LogCaptureFixture) -> None:
@@ -701,7 +725,7 @@ def test_a_sweep_error_is_logged_and_blocks_nothing(caplog: pytest.LogCaptureFix
     assocs = [{"id": "snsa-1", "arn": "a", "status": "ACTIVE"}]
     sweep = _Sweep(owner=OWNER, past_grace=True, stack_deleting=True)
     with caplog.at_level(logging.INFO, logger=drain.LOG.name):
-        pending = drain._sweep(api, NETWORK, assocs, sweep, backoff()[0])
+        pending = leftovers._sweep(api, NETWORK, assocs, sweep, backoff()[0])
     assert pending == ["service association snsa-1 (service ?, ACTIVE) (deleting)"]
     (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert record.getMessage() == f"cleanup of the controller's leftovers ({TAG}={OWNER}) stopped"
@@ -710,16 +734,16 @@ def test_a_sweep_error_is_logged_and_blocks_nothing(caplog: pytest.LogCaptureFix
 def test_a_network_replaced_under_a_living_stack_loses_only_its_associations() -> None:
     api = Api(list_tags_for_resource={"tags": {TAG: OWNER}}, delete_service_network_service_association={})
     sweep = _Sweep(owner=OWNER, past_grace=True, stack_deleting=False)
-    drain._sweep(api, NETWORK, [{"id": "snsa-1", "arn": "a", "status": "ACTIVE"}], sweep, backoff()[0])
+    leftovers._sweep(api, NETWORK, [{"id": "snsa-1", "arn": "a", "status": "ACTIVE"}], sweep, backoff()[0])
     assert api.ops() == ["list_tags_for_resource", "delete_service_network_service_association"]
 
 
 def test_each_step_of_the_sweep_checks_the_time() -> None:
     over = backoff(until=time.monotonic() - 1)[0]
     for step in (
-        lambda api: drain._sweep_associations(api, [{"id": "x", "arn": "a"}], OWNER, over, []),
-        lambda api: drain._sweep_services(api, NETWORK, OWNER, over, []),
-        lambda api: drain._sweep_target_groups(api, OWNER, over, []),
+        lambda api: leftovers._sweep_associations(api, [{"id": "x", "arn": "a"}], OWNER, over, []),
+        lambda api: leftovers._sweep_services(api, NETWORK, OWNER, over, []),
+        lambda api: leftovers._sweep_target_groups(api, OWNER, over, []),
     ):
         api = Api(list_services={"items": [service("s")]}, list_target_groups={"items": [group("g")]})
         with pytest.raises(OutOfTimeError):
@@ -995,14 +1019,14 @@ def test_retries_stop_the_poll_margin_before_the_lambda_times_out(
 
 def test_the_clients_time_out_connects_after_5_s_and_reads_after_10_s(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    for client, service_name in ((drain._client(), "vpc-lattice"), (drain._cloudformation_client(), "cloudformation")):
+    for client, service_name in ((calls._client(), "vpc-lattice"), (calls._cloudformation_client(), "cloudformation")):
         assert client.meta.service_model.service_name == service_name
         assert client.meta.region_name == "eu-west-1"
         config = client.meta.config
         assert (config.connect_timeout, config.read_timeout) == (5, 10)
     # One attempt per Lattice call (_call retries within the poll); three for the stack status.
-    assert drain._client().meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
-    assert drain._cloudformation_client().meta.config.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert calls._client().meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert calls._cloudformation_client().meta.config.retries == {"mode": "standard", "total_max_attempts": 3}
 
 
 def test_a_wait_that_ends_exactly_at_the_polls_end_is_still_made(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1017,8 +1041,8 @@ def test_a_wait_that_ends_exactly_at_the_polls_end_is_still_made(monkeypatch: py
 
 def test_without_botocore_an_unknown_fault_is_not_transient(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "botocore.exceptions", None)
-    assert drain._is_transient(OSError("reset"), None, 0) is False
-    assert drain._is_transient(OSError("reset"), None, 503) is True
+    assert calls._is_transient(OSError("reset"), None, 0) is False
+    assert calls._is_transient(OSError("reset"), None, 503) is True
 
 
 class Flaky(Api):
@@ -1051,7 +1075,7 @@ def test_every_call_of_the_sweep_is_retried_within_the_poll() -> None:
     )
     pause, slept = backoff()
     sweep = _Sweep(owner=OWNER, past_grace=True, stack_deleting=True)
-    pending = drain._sweep(api, NETWORK, [{"id": "snsa-1", "arn": "a", "status": "ACTIVE"}], sweep, pause)
+    pending = leftovers._sweep(api, NETWORK, [{"id": "snsa-1", "arn": "a", "status": "ACTIVE"}], sweep, pause)
     assert pending == [
         "service association snsa-1 (service ?, ACTIVE) (deleting)",
         "service s (svc-s, ACTIVE) (deleting)",
@@ -1070,14 +1094,14 @@ def test_a_target_group_gone_while_deregistering_is_listed_again_next_poll() -> 
         deregister_targets=error("ResourceNotFoundException", 404),
     )
     pending: list[str] = []
-    drain._sweep_target_groups(api, OWNER, backoff()[0], pending)
+    leftovers._sweep_target_groups(api, OWNER, backoff()[0], pending)
     assert pending == ["target group g (tg-g, ACTIVE) (1 target(s) draining)"]
 
 
 def test_a_foreign_association_first_does_not_end_the_sweep() -> None:
     assocs = [{"id": f"snsa-{n}", "arn": f"arn:{n}", "status": "ACTIVE"} for n in ("theirs", "ours")]
     api = Api(list_tags_for_resource=tags_by_arn({"arn:ours"}), delete_service_network_service_association={})
-    drain._sweep_associations(api, assocs, OWNER, backoff()[0], [])
+    leftovers._sweep_associations(api, assocs, OWNER, backoff()[0], [])
     assert [kw for op, kw in api.calls if op.startswith("delete")] == [
         {"serviceNetworkServiceAssociationIdentifier": "snsa-ours"}
     ]
@@ -1089,7 +1113,7 @@ def test_a_group_names_every_service_of_ours_still_using_it() -> None:
         list_tags_for_resource={"tags": {TAG: OWNER}},
     )
     pending: list[str] = []
-    drain._sweep_target_groups(api, OWNER, backoff()[0], pending)
+    leftovers._sweep_target_groups(api, OWNER, backoff()[0], pending)
     assert pending == ["target group g (tg-g, ACTIVE) (still used by arn:a, arn:b)"]
 
 
@@ -1109,8 +1133,8 @@ def test_the_stack_status_read_is_retried_within_the_poll() -> None:
 
 def test_ownership_reads_of_services_and_groups_are_retried_within_the_poll() -> None:
     for sweep_step in (
-        lambda api: drain._sweep_services(api, NETWORK, OWNER, backoff()[0], []),
-        lambda api: drain._sweep_target_groups(api, OWNER, backoff()[0], []),
+        lambda api: leftovers._sweep_services(api, NETWORK, OWNER, backoff()[0], []),
+        lambda api: leftovers._sweep_target_groups(api, OWNER, backoff()[0], []),
     ):
         api = Flaky(
             list_services={"items": [service("s")]},
@@ -1254,7 +1278,7 @@ def test_services_on_the_network_are_swept_whether_it_is_named_by_id_or_arn(arn:
         delete_service={},
     )
     pending: list[str] = []
-    kept = drain._sweep_services(api, network, OWNER, backoff()[0], pending)
+    kept = leftovers._sweep_services(api, network, OWNER, backoff()[0], pending)
     assert kept == frozenset()
     assert ("delete_service", {"serviceIdentifier": "svc-1"}) in api.calls
     assert drain.network_id(network) == NETWORK
@@ -1420,7 +1444,7 @@ def test_a_target_group_whose_listed_service_is_gone_is_deleted_not_left_for_goo
     with caplog.at_level(logging.INFO, logger=drain.LOG.name):
         for _ in range(2):
             pending: list[str] = []
-            drain._sweep_target_groups(api, OWNER, backoff()[0], pending)
+            leftovers._sweep_target_groups(api, OWNER, backoff()[0], pending)
             polls.append(pending)
     assert [kw for op, kw in api.calls if op == "delete_target_group"] == [{"targetGroupIdentifier": "tg-lagging"}] * 2
     assert polls == [

@@ -23,8 +23,8 @@ import pytest
 import trustme
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from pydantic import BaseModel
+from smoke import grpc_probe, hpack, protocols, spec
 from smoke import handler as smoke
-from smoke import protocols, spec
 
 from config import model
 from tests.sigv4_verifier import RawRequest, verify
@@ -427,29 +427,29 @@ def test_https_timeout_is_reported(bundles: Path) -> None:
 
 
 def test_grpc_status_names_match_grpcio() -> None:
-    assert {code.value[0]: code.name for code in grpc.StatusCode} == dict(enumerate(protocols.GRPC_CODES))
+    assert {code.value[0]: code.name for code in grpc.StatusCode} == dict(enumerate(grpc_probe.GRPC_CODES))
 
 
 def test_huffman_code_is_rfc7541s() -> None:
     """Appendix B codes (as hex, LSB-aligned, with their lengths) and the C.4 examples' Huffman strings
     (https://www.rfc-editor.org/rfc/rfc7541#appendix-B and #appendix-C.4, read 2026-12-05)."""
-    table = {s: (length, code) for (length, code), s in protocols.HUFFMAN_CODES.items()}
-    assert len(table) == 257 and sum(2.0**-n for n in protocols.HUFFMAN_LENGTHS) == 1.0
+    table = {s: (length, code) for (length, code), s in hpack.HUFFMAN_CODES.items()}
+    assert len(table) == 257 and sum(2.0**-n for n in hpack.HUFFMAN_LENGTHS) == 1.0
     appendix_b = {0: (13, 0x1FF8), 1: (23, 0x7FFFD8), 10: (30, 0x3FFFFFFC), 32: (6, 0x14), 48: (5, 0x0),
                   92: (19, 0x7FFF0), 127: (28, 0xFFFFFFC), 195: (19, 0x7FFF1), 203: (27, 0x7FFFFDE),
                   220: (28, 0xFFFFFFD), 255: (26, 0x3FFFFEE), 256: (30, 0x3FFFFFFF)}  # fmt: skip
     assert {s: table[s] for s in appendix_b} == appendix_b
     examples = {"f1e3c2e5f23a6ba0ab90f4ff": b"www.example.com", "a8eb10649cbf": b"no-cache",
                 "25a849e95ba97d7f": b"custom-key", "25a849e95bb8e8b4bf": b"custom-value"}  # fmt: skip
-    assert {h: protocols.huffman_decode(bytes.fromhex(h)) for h in examples} == examples
+    assert {h: hpack.huffman_decode(bytes.fromhex(h)) for h in examples} == examples
     with pytest.raises(protocols.ProbeError, match="padding"):
-        protocols.huffman_decode(bytes.fromhex("f1e3c2e5f23a6ba0ab90f400"))
+        hpack.huffman_decode(bytes.fromhex("f1e3c2e5f23a6ba0ab90f400"))
 
 
 def test_hpack_decodes_rfc7541s_response_examples_with_the_dynamic_table() -> None:
     """RFC 7541 C.6.1-C.6.3 (https://www.rfc-editor.org/rfc/rfc7541#appendix-C.6, read 2026-12-05; Huffman, a
     256-octet table): later blocks index earlier entries, and an entry that no longer fits evicts the oldest."""
-    decoder = protocols.HpackDecoder(max_size=256)
+    decoder = hpack.HpackDecoder(max_size=256)
     first = decoder.decode(
         bytes.fromhex(
             "488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad171863c78f0b97c8e9ae82ae43d3"
@@ -479,19 +479,19 @@ def test_hpack_decodes_rfc7541s_response_examples_with_the_dynamic_table() -> No
 
 def test_hpack_encoding_round_trips_through_grpcio_free_decoding() -> None:
     headers = [(":path", "/grpc.health.v1.Health/Check"), ("x-long", "v" * 300)]
-    assert protocols.HpackDecoder().decode(protocols.encode_headers(headers)) == headers
+    assert hpack.HpackDecoder().decode(hpack.encode_headers(headers)) == headers
 
 
 def test_health_messages_match_the_generated_protobuf_code() -> None:
     """The hand-made HealthCheckRequest and the decoding of HealthCheckResponse agree with protobuf's own."""
-    request = protocols.health_request("demo.Echo")
+    request = grpc_probe.health_request("demo.Echo")
     assert request[5:] == health_pb2.HealthCheckRequest(service="demo.Echo").SerializeToString()
     assert int.from_bytes(request[1:5], "big") == len(request) - 5 and request[0] == 0
-    assert protocols.health_request("") == b"\x00\x00\x00\x00\x00"
+    assert grpc_probe.health_request("") == b"\x00\x00\x00\x00\x00"
     for status in (0, 1, 2, 3):
         message = health_pb2.HealthCheckResponse(status=status).SerializeToString()
         framed = b"\x00" + len(message).to_bytes(4, "big") + message
-        assert protocols.health_status(framed) == status
+        assert grpc_probe.health_status(framed) == status
 
 
 def test_server_frames_mid_call_are_answered(grpc_server: dict[str, Any]) -> None:
@@ -595,7 +595,7 @@ class ScriptedH2(AcceptLoop):
         self, status: int = 200, body: bytes = b"", *, reply: bytes | None = None, close: bool = False
     ) -> None:
         self.close = close  # close the connection right after the reply
-        block = protocols.encode_headers([(":status", str(status)), ("content-type", "text/plain")])
+        block = hpack.encode_headers([(":status", str(status)), ("content-type", "text/plain")])
         self.reply = reply if reply is not None else frame(4, 0, 0) + frame(1, 0x4, 1, block) + frame(0, 0x1, 1, body)
         self.received: list[bytes] = []
 
@@ -619,7 +619,7 @@ class ScriptedH2(AcceptLoop):
     def _read_request(self, conn: socket.socket) -> None:
         """Read the preface and the frames up to one that ends a stream (the call's DATA or HEADERS)."""
         data = b""
-        while not _ends_a_stream(data.removeprefix(protocols.PREFACE)):
+        while not _ends_a_stream(data.removeprefix(grpc_probe.PREFACE)):
             chunk = conn.recv(65536)
             if not chunk:
                 return
@@ -633,7 +633,7 @@ def _ends_a_stream(frames: bytes) -> bool:
         length, kind, flags = int.from_bytes(frames[:3], "big"), frames[3], frames[4]
         if len(frames) < 9 + length:
             return False
-        if kind in (protocols.DATA, protocols.HEADERS) and flags & protocols.END_STREAM:
+        if kind in (grpc_probe.DATA, grpc_probe.HEADERS) and flags & grpc_probe.END_STREAM:
             return True
         frames = frames[9 + length :]
     return False
@@ -792,9 +792,9 @@ def goaway(last_stream: int, code: int = 0) -> bytes:
 
 def grpc_reply(*, serving: int = 1, grpc_status: int = 0) -> bytes:
     """A health answer on stream 1 as a gRPC server frames it: headers, one HealthCheckResponse, trailers."""
-    head = protocols.encode_headers([(":status", "200"), ("content-type", "application/grpc")])
+    head = hpack.encode_headers([(":status", "200"), ("content-type", "application/grpc")])
     message = health_pb2.HealthCheckResponse(status=serving).SerializeToString()
-    trailers = protocols.encode_headers([("grpc-status", str(grpc_status))])
+    trailers = hpack.encode_headers([("grpc-status", str(grpc_status))])
     return (
         frame(1, 0x4, 1, head)
         + frame(0, 0, 1, b"\x00" + len(message).to_bytes(4, "big") + message)
@@ -809,13 +809,13 @@ def test_goaway_lets_the_streams_it_covers_complete(pace: float, monkeypatch: py
     does a GOAWAY that covers the stream when the connection then closes without the answer. The same with a client
     that pauses before each frame (`pace` seconds, as a loaded machine can make it): ScriptedH2 answers the whole
     request, never a pause."""
-    send = protocols._H2.send
+    send = grpc_probe._H2.send
 
     def slow_send(self: Any, *frame_args: Any) -> None:
         time.sleep(pace)
         send(self, *frame_args)
 
-    monkeypatch.setattr(protocols._H2, "send", slow_send)
+    monkeypatch.setattr(grpc_probe._H2, "send", slow_send)
     settings = frame(4, 0, 0)
     results = {}
     for name, reply in {
@@ -885,7 +885,7 @@ def test_grpc_headers_that_cannot_be_metadata_fail_by_name(
 
 def trailers_only(grpc_status: int, message: str) -> bytes:
     """An Envoy-style refusal: one HEADERS block that ends the stream, :status 200 and the grpc-status."""
-    block = protocols.encode_headers(
+    block = hpack.encode_headers(
         [(":status", "200"), ("content-type", "application/grpc"), ("grpc-status", str(grpc_status)),
          ("grpc-message", message)]
     )  # fmt: skip
@@ -897,7 +897,7 @@ def test_grpc_status_refusals_count_as_denials(code: int) -> None:
     """Both reply shapes of a refused gRPC call are a refusal: HTTP 403 (test above) or a trailers-only grpc-status 7
     or 16. A denial check passes on it, a check expecting access fails on it (retried), and a refusal whose message
     names a signature error fails both; grpc-message is percent-decoded UTF-8."""
-    name = protocols.GRPC_CODES[code]
+    name = grpc_probe.GRPC_CODES[code]
     with ScriptedH2(reply=trailers_only(code, "RBAC%3A access denied %E2%9C%93")) as port:
         denial = run(grpc_check(sign=False, expectStatus=403), port)
         access = run(grpc_check(sign=False), port, attempts=2)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from smoke import handler as smoke
+from smoke import verdict
 
 from tests.sigv4_verifier import (
     SUITE_KEY,
@@ -176,12 +177,12 @@ def test_a_policy_denial_passes_and_the_report_quotes_its_body(signing: None) ->
 
 def test_make_smoke_prints_the_body_of_each_403(signing: None) -> None:
     """`make smoke` (tools/smoke.py) prints the handler's detail, and with it the body Lattice sent."""
-    body = b"x" * (smoke.BODY_EXCERPT_CHARS + 50)
+    body = b"x" * (verdict.BODY_EXCERPT_CHARS + 50)
     with RawCaptureServer(lambda _: (403, body)) as server:
         event = {"checks": [denial(expectStatus=403)], "attempts": 1, "retryDelaySeconds": 0}
         report = smoke.run(event, resolver=lambda host, port: [("127.0.0.1", server.port)])
     out = io.StringIO()
     assert smoke_cli.report(json.loads(json.dumps(report)), "fn", out) == 0
     printed = out.getvalue()
-    assert f"body '{'x' * smoke.BODY_EXCERPT_CHARS}...'" in printed
-    assert "x" * (smoke.BODY_EXCERPT_CHARS + 1) not in printed
+    assert f"body '{'x' * verdict.BODY_EXCERPT_CHARS}...'" in printed
+    assert "x" * (verdict.BODY_EXCERPT_CHARS + 1) not in printed
