@@ -174,14 +174,6 @@ def cycle_report(root: Path) -> list[str]:
     return [describe_cycle(graph, c) for c in strongly_connected(graph)]
 
 
-# Cycles in folders other branches of issue 28 are reshaping, reported to them rather than edited here. A listed
-# cycle that is gone fails this test too, so an entry leaves with its cycle.
-KNOWN_CYCLES = {
-    # signing.py imports handler.Request for annotations (TYPE_CHECKING); handler imports signing.
-    frozenset({"smoke.handler", "smoke.signing"}): "lambda/smoke",
-}
-
-
 def test_product_code_has_no_import_cycles() -> None:
     graph = import_graph(ROOT)
     # The walk found the trees it is meant to cover (a renamed folder would make this test vacuous).
@@ -190,8 +182,7 @@ def test_product_code_has_no_import_cycles() -> None:
     assert any(m.startswith("constructs.") for m in graph)
     assert sum(len(edges) for edges in graph.values()) > 100
     found = strongly_connected(graph)
-    assert [describe_cycle(graph, c) for c in found if frozenset(c) not in KNOWN_CYCLES] == []
-    assert [KNOWN_CYCLES[k] for k in KNOWN_CYCLES if sorted(k) not in found] == [], "gone: remove from KNOWN_CYCLES"
+    assert [describe_cycle(graph, c) for c in found] == []
 
 
 def _tree(root: Path, files: Mapping[str, str]) -> Path:

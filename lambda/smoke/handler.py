@@ -39,12 +39,12 @@ import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from . import grpc_probe, protocols, spec
+from .request import Address, Request, Resolver
 from .signing import request_target, sigv4_headers
 from .verdict import (
     GRPC_REFUSALS,
@@ -67,23 +67,6 @@ DEADLINE_MARGIN_SECONDS = 15.0
 # The checks shipped with the function's code (constructs/smoke_test.py CHECKS_FILE).
 CHECKS_FILE = Path(__file__).with_name("checks.json")
 MAX_WORKERS = 8
-
-
-Address = tuple[str, int]
-Resolver = Callable[[str, int], Sequence[Address]]
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    method: str
-    address: Address  # where to connect, already resolved
-    host: str  # the route's hostname: the Host header Lattice routes on
-    path: str  # the request target as sent and signed: request_target()'s path and canonical query
-    headers: Mapping[str, str]
-    sign: bool = True  # SigV4-sign when the function signs at all (SIGV4_REGION)
-    tls: bool = False  # HTTPS: TLS to the address, the certificate verified for `host`
-    ca_bundle: str | None = None  # the CA bundle file shipped with the function; None: the system trust store
-    deadline: protocols.Deadline | None = None  # the attempt's, across its addresses; None: the opener's timeout
 
 
 Opener = Callable[[Request, float], Response]

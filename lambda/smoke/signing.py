@@ -10,7 +10,7 @@ from urllib.parse import quote, unquote_to_bytes
 from .protocols import ProbeError
 
 if TYPE_CHECKING:
-    from .handler import Request
+    from .request import Request
 
 # SigV4 canonical form (IAM User Guide, "Create a signed AWS API request", read 2026-12-05
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html): UriEncode leaves only the

@@ -4,10 +4,15 @@ capture a test sets on its handler's logger (`caplog.at_level(..., logger=handle
 from __future__ import annotations
 
 import importlib
+import io
 import logging
+import re
+import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.support import docs
 
 LAMBDA = Path(__file__).resolve().parents[2] / "lambda"
 MAX_LINES = 500  # issue 28: no product module over 500 lines, Lambda handlers included
@@ -54,3 +59,34 @@ def test_a_helper_modules_log_lines_reach_the_handlers_logger(package: str) -> N
         if logger.name != mine.name and not logger.name.startswith(mine.name + ".")
     }
     assert not outside, f"{package}: log outside {mine.name!r}, which tests capture: {outside}"
+
+
+ASSET_ROW = re.compile(r"^\| ((?:`\w+`(?: \+ )?)+) \|.*\| (\d+) KB / (\d+) KB \|$", re.MULTILINE)
+
+
+def _asset_rows() -> list[tuple[list[str], int, int]]:
+    page = docs.page("dns.md").read_text(encoding="utf-8")
+    return [(re.findall(r"`(\w+)`", m[1]), int(m[2]), int(m[3])) for m in ASSET_ROW.finditer(page)]
+
+
+@pytest.mark.parametrize(
+    "packages, source_kb, zipped_kb", _asset_rows(), ids=lambda v: "+".join(v) if isinstance(v, list) else ""
+)
+def test_the_asset_table_states_each_functions_size(packages: list[str], source_kb: int, zipped_kb: int) -> None:
+    """The asset table (docs/dns.md) keeps every function's size current, to within 1 KB, source and zipped: a
+    split or a new probe changes them (issue 26: code packaged into a function must show its weight)."""
+    files = sorted(f for p in packages for f in (LAMBDA / p).rglob("*.py") if "__pycache__" not in f.parts)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.relative_to(LAMBDA).as_posix())
+    measured = (sum(f.stat().st_size for f in files) / 1024, len(buffer.getvalue()) / 1024)
+    assert all(abs(s - m) <= 1 for s, m in zip((source_kb, zipped_kb), measured, strict=True)), (
+        f"{' + '.join(packages)}: stated {source_kb} KB / {zipped_kb} KB, measured {measured[0]:.1f} KB / "
+        f"{measured[1]:.1f} KB"
+    )
+
+
+def test_the_asset_table_has_a_row_for_each_function_kind() -> None:
+    rows = {"+".join(packages) for packages, _s, _z in _asset_rows()}
+    assert len(rows) >= 9 and "smoke" in rows and "lattice_drain" in rows, rows

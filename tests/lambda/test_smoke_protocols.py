@@ -28,7 +28,6 @@ from smoke import handler as smoke
 
 from config import model
 from tests.sigv4_verifier import RawRequest, verify
-from tests.support import docs
 from tests.support.background import BackgroundServer
 from tests.support.clock import RealTimeContext
 from tests.support.fixed_answer import FixedAnswerServer
@@ -539,25 +538,6 @@ def pipe(client: socket.socket, upstream: socket.socket, received: list[bytes]) 
             if key.fileobj is client:
                 received.append(data)
             key.data.sendall(data)
-
-
-def test_readme_states_the_smoke_assets_size() -> None:
-    """The asset table (docs/dns.md) keeps the smoke function's size current (issue 26: a client packaged into the
-    function must show its weight): its code without checks.json, source and zipped, to within 1 KB."""
-    import io
-    import zipfile
-
-    code = sorted(Path(protocols.__file__).parent.glob("*.py"))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in code:
-            archive.write(path, f"smoke/{path.name}")
-    page = docs.page("dns.md").read_text(encoding="utf-8")
-    row = re.search(r"^\| `smoke` \|.*\| (\d+) KB / (\d+) KB \|$", page, re.MULTILINE)
-    assert row, "the asset table (docs/dns.md) has no `smoke` row"
-    measured = (sum(p.stat().st_size for p in code) / 1024, len(buffer.getvalue()) / 1024)
-    stated = (int(row[1]), int(row[2]))
-    assert all(abs(s - m) <= 1 for s, m in zip(stated, measured, strict=True)), (stated, measured)
 
 
 class AcceptLoop:
