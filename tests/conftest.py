@@ -454,7 +454,7 @@ class PipelineSynth:
 
         import aws_cdk as cdk
         import cdk_nag
-        from constructs.checkov import add_checkov_acknowledgments
+        from constructs.compliance.checkov import add_checkov_acknowledgments
 
         from config import parse_context
         from config.pipeline import parse_pipeline

@@ -18,15 +18,15 @@ def test_constructs_folder_has_no_init() -> None:
 def test_library_and_project_modules_import_from_pytest() -> None:
     import constructs
     from constructs import Construct
-    from constructs.network import ClusterVpc
+    from constructs.network.vpcs import ClusterVpc
 
     assert Construct.__module__.startswith("constructs")
-    assert ClusterVpc.__module__ == "constructs.network"
+    assert ClusterVpc.__module__ == "constructs.network.vpcs"
     assert any(str(p).startswith(str(ROOT)) for p in constructs.__path__)
 
 
 def test_imports_work_the_way_app_py_runs() -> None:
-    code = "import app; from constructs import Construct; from constructs.cluster import EksCluster; print('ok')"
+    code = "import app; from constructs import Construct; from constructs.cluster.eks import EksCluster; print('ok')"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
     )

@@ -1,4 +1,5 @@
-"""constructs.k8s_objects: the tutorial's objects, hardened, and valid against the schemas the cluster enforces."""
+"""constructs.workload.k8s_objects: the tutorial's objects, hardened, and valid against the schemas the cluster
+enforces."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from constructs.k8s_objects import (
+from constructs.workload.k8s_objects import (
     PRE_STOP_SLEEP_SECONDS,
     TARGET_GROUP_POLICY_API_VERSION,
     TERMINATION_GRACE_SECONDS,

@@ -13,7 +13,9 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 import yaml
-from constructs.k8s_objects import (
+from constructs.dns.records import route_resource
+from constructs.smoke.checks import ca_bundle_files, smoke_checks
+from constructs.workload.k8s_objects import (
     CERTIFICATE_ARN_OPTION,
     ROUTE_KINDS,
     gateway,
@@ -21,8 +23,6 @@ from constructs.k8s_objects import (
     target_group_policy,
     workload_objects,
 )
-from constructs.lattice_dns_records import route_resource
-from constructs.smoke_checks import ca_bundle_files, smoke_checks
 from k8s_schemas import validate_object
 
 import config.model
@@ -461,7 +461,7 @@ CONTRACT = {
 
 
 def test_smoke_checks_keep_the_contract_of_each_protocol() -> None:
-    """The check dicts the smoke Lambda runs (constructs/smoke_checks.py's docstring; agreed with its runner)."""
+    """The check dicts the smoke Lambda runs (constructs/smoke/checks.py's docstring; agreed with its runner)."""
     cfg = CONFIGS["every-listener"]()
     checks = smoke_checks(cfg)
     by_route = {c["route"]: c for c in checks}

@@ -168,8 +168,8 @@ def resources(templates: Mapping[str, Template], resource_type: str) -> Iterator
                 yield stack, logical_id, resource.get("Properties", {})
 
 
-# The target-health publisher (constructs/target_health.py): its handler, and what one run costs in API requests
-# (lambda/lattice_metrics/health.py): PutMetricData for the counts (up to 1,000 a call) and for the heartbeat,
+# The target-health publisher (constructs/observability/target_health.py): its handler, and what one run costs in API
+# requests (lambda/lattice_metrics/health.py): PutMetricData for the counts (up to 1,000 a call) and for the heartbeat,
 # DescribeAlarms for the watched ids (its pages hold 50 alarms at most: botocore cloudwatch MaxRecords 1-100,
 # default 50). Lattice's List* calls are not billed.
 TARGET_HEALTH_HANDLER = "lattice_metrics.health.handler"
@@ -337,7 +337,7 @@ def emitted_objects(templates: Mapping[str, Template]) -> list[dict[str, Any]]:
     return objects
 
 
-ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute")  # each one Lattice service (constructs/k8s_objects.py)
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute")  # each one Lattice service (constructs/workload/k8s_objects.py)
 
 
 def count_http_routes(templates: Mapping[str, Template]) -> int:
@@ -510,7 +510,7 @@ def estimate(
     routes = count_http_routes(templates)
     http_only = sum(1 for obj in emitted_objects(templates) if obj.get("kind") == "HTTPRoute")
     if config is not None:
-        from constructs.k8s_objects import workload_objects  # noqa: PLC0415
+        from constructs.workload.k8s_objects import workload_objects  # noqa: PLC0415
 
         expected = sum(1 for o in workload_objects(config) if o.get("kind") in ROUTE_KINDS)
         if routes == 0 and expected:
@@ -601,7 +601,7 @@ def estimate(
             guess=True,
         )
 
-    # CloudWatch dashboard and alarms, the alarm topic's key, saved queries (constructs/observability.py).
+    # CloudWatch dashboard and alarms, the alarm topic's key, saved queries (constructs/observability/monitoring.py).
     dashboards = sum(1 for _ in resources(templates, "AWS::CloudWatch::Dashboard"))
     if dashboards:
         add(

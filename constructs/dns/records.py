@@ -13,10 +13,10 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from constructs.k8s_objects import ROUTE_KINDS, route_object
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
 from constructs.schedule import run_every
+from constructs.workload.k8s_objects import ROUTE_KINDS, route_object
 
 from config import AppConfig
 from config.lattice_names import route_object_name
@@ -195,7 +195,7 @@ class LatticeDnsRecords(Construct):
             ],
         )
         # One resource per namespace's binding: kubectl's prune never deletes a RoleBinding dropped from an updated
-        # manifest (constructs/k8s_objects.py, "manifest resources"), a removed resource's Delete does.
+        # manifest (constructs/workload/k8s_objects.py, "manifest resources"), a removed resource's Delete does.
         self.bindings = [
             eks.KubernetesManifest(
                 self,

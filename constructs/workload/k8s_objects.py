@@ -553,7 +553,7 @@ def auth_policy_manifest_id(cfg: AppConfig, route: Route) -> str:
 def workload_manifests(
     cfg: AppConfig, *, signing_region: str = "us-east-1", identities: Identities | None = None
 ) -> dict[str, list[Obj]]:
-    """The workload's KubernetesManifest resources (construct id -> objects), as constructs/gateway_workload.py
+    """The workload's KubernetesManifest resources (construct id -> objects), as constructs/workload/gateway_workload.py
     builds them; `identities` as for workload_objects."""
     manifests: dict[str, list[Obj]] = {}
     if namespaces := extra_namespaces(cfg):
