@@ -78,7 +78,7 @@ PathType = Literal["PathPrefix", "Exact"]
 HealthProtocol = Literal["HTTP", "HTTPS"]
 HealthProtocolVersion = Literal["HTTP1", "HTTP2"]
 RouteProtocol = Literal["HTTP", "HTTPS", "GRPC", "TLS"]
-# The Gateway API kind each protocol's route is emitted as (constructs/workload/k8s_objects.py builds them; make impact
+# The Gateway API kind each protocol's route is emitted as (constructs/workload/routes.py builds them; make impact
 # reads it here, without the CDK runtime).
 ROUTE_KINDS: dict[str, str] = {"HTTP": "HTTPRoute", "HTTPS": "HTTPRoute", "GRPC": "GRPCRoute", "TLS": "TLSRoute"}
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
@@ -97,7 +97,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 # Kubernetes env names the manifest builder sets itself (PORT follows containerPort, POD is the pod's name).
 RESERVED_ENV = ("PORT", "POD")
 # The port the SigV4 signing sidecar of an app that calls routes listens on, on the pod's loopback
-# (constructs/workload/k8s_objects.py): containers of a pod share its network namespace, so the app cannot have it too.
+# (constructs/workload/apps.py): containers of a pod share its network namespace, so the app cannot have it too.
 SIGNING_SIDECAR_PORT = 8080
 AZ_NAME = r"[a-z]{2}(-[a-z]+)+-[0-9][a-z]"  # us-east-1a (not Local Zones: EKS needs regular AZs)
 AZ_ID = r"[a-z]+[0-9]+-az[0-9]+"  # use1-az1, apne2-az3
@@ -113,7 +113,7 @@ URL_PATH_REFUSED = r"//|/\./|/\.\./|%2[fF]|/\.\.?$"
 MAX_PATH_LENGTH = 200
 # A Gateway holds at most 64 listeners: spec.listeners maxItems in the Gateway API v1.5.1 Gateway CRD
 # (gateway.networking.k8s.io_gateways.yaml, v1 and v1beta1; read 2026-12-05; tests/test_protocols.py reads it from
-# ../shared/reference). The listeners follow from the routes (constructs/workload/k8s_objects.listeners).
+# ../shared/reference). The listeners follow from the routes (constructs/workload/routes.listeners).
 MAX_GATEWAY_LISTENERS = 64
 # Lattice header matches (botocore vpc-lattice HeaderMatchName max 100, HeaderMatchExact max 200; the CRD
 # allows 256 and 4096). Read 2026-12-05.
@@ -1486,7 +1486,7 @@ class AppConfig(_Model):
     def _listener_count(self) -> list[Problem]:
         """The Gateway's listeners within its CRD's limit: one for HTTP, one shared by HTTPS and gRPC routes without
         a certificate, one per hostname with certificateArn, one per TLS port
-        (constructs/workload/k8s_objects.listener_name); the route that adds the listener past the limit is named."""
+        (constructs/workload/routes.listener_name); the route that adds the listener past the limit is named."""
         seen: set[tuple[str, object]] = set()
         for i, route in enumerate(self.routes):
             if route.protocol == "TLS":

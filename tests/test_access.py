@@ -7,13 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from constructs.workload.k8s_objects import (
-    SIGV4_PROXY_IMAGE,
-    SIGV4_PROXY_PORT,
-    app_objects,
-    caller_service_account,
-    iam_auth_policy,
-)
+from constructs.workload.apps import SIGV4_PROXY_IMAGE, SIGV4_PROXY_PORT, app_objects, caller_service_account
+from constructs.workload.routes import iam_auth_policy
 
 from config import ConfigError, parse_context
 from config.access_policy import (

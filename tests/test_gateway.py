@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from constructs.workload.k8s_objects import gateway, gateway_class, route_object
+from constructs.workload.routes import gateway, gateway_class, route_object
 
 from config.versions import GATEWAY_API_RELEASES
 from tests.conftest import Synthesized

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from constructs.workload.k8s_objects import ROUTE_KINDS
 
 from config.lattice_names import route_digest
+from config.model import ROUTE_KINDS
 from tests.conftest import ROOT, TODAY, Synthesized
 from tests.support.fake_cloudformation import FakeCloudFormation
 from tools import impact

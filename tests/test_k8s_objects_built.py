@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from constructs.workload.k8s_objects import controller_namespace, controller_service_account, workload_objects
+from constructs.controller.objects import controller_namespace, controller_service_account
+from constructs.workload.manifests import workload_objects
 from k8s_schemas import CORE_API_VERSIONS, validate_core, validate_object
 
 from config.model import AppConfig

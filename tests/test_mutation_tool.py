@@ -26,7 +26,10 @@ def test_every_lambda_module_and_the_pure_builders_are_covered() -> None:
     assert set(lambda_code) <= set(modules)
     assert {
         "config/loader.py",
-        "constructs/workload/k8s_objects.py",
+        "constructs/workload/apps.py",
+        "constructs/workload/routes.py",
+        "constructs/workload/manifests.py",
+        "constructs/controller/objects.py",
         "constructs/controller/policy.py",
         "constructs/controller/values.py",
         "constructs/smoke/checks.py",
@@ -67,7 +70,7 @@ def test_lambda_code_appears_as_src_so_module_names_match_imports() -> None:
     # mutmut drops a leading src/ from the path to name the module: src/smoke/handler.py -> smoke.handler,
     # which is how the tests (and the Lambda runtime) import it.
     assert mutation.work_path("lambda/smoke/handler.py") == "src/smoke/handler.py"
-    assert mutation.work_path("constructs/workload/k8s_objects.py") == "constructs/workload/k8s_objects.py"
+    assert mutation.work_path("constructs/workload/apps.py") == "constructs/workload/apps.py"
 
 
 def test_work_directory_configures_one_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

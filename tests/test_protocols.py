@@ -15,21 +15,16 @@ import pytest
 import yaml
 from constructs.dns.records import route_resource
 from constructs.smoke.checks import ca_bundle_files, smoke_checks
-from constructs.workload.k8s_objects import (
-    CERTIFICATE_ARN_OPTION,
-    ROUTE_KINDS,
-    gateway,
-    route_object,
-    target_group_policy,
-    workload_objects,
-)
+from constructs.workload.apps import target_group_policy
+from constructs.workload.manifests import workload_objects
+from constructs.workload.routes import CERTIFICATE_ARN_OPTION, gateway, route_object
 from k8s_schemas import validate_object
 
 import config.model
 from config import AppConfig, ConfigError, parse_context
 from config.access_policy import Identities
 from config.limits import MAX_ROUTES
-from config.model import MAX_GATEWAY_LISTENERS, certificate_arns
+from config.model import MAX_GATEWAY_LISTENERS, ROUTE_KINDS, certificate_arns
 from stacks.gateway_stack import GatewayStack
 from tests.conftest import PROTOCOLS_CERTIFICATE, Synthesized, protocols_context
 from tests.crd_rules import violations

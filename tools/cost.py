@@ -337,7 +337,7 @@ def emitted_objects(templates: Mapping[str, Template]) -> list[dict[str, Any]]:
     return objects
 
 
-ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute")  # each one Lattice service (constructs/workload/k8s_objects.py)
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute")  # each one Lattice service (constructs/workload/routes.py)
 
 
 def count_http_routes(templates: Mapping[str, Template]) -> int:
@@ -510,7 +510,7 @@ def estimate(
     routes = count_http_routes(templates)
     http_only = sum(1 for obj in emitted_objects(templates) if obj.get("kind") == "HTTPRoute")
     if config is not None:
-        from constructs.workload.k8s_objects import workload_objects  # noqa: PLC0415
+        from constructs.workload.manifests import workload_objects  # noqa: PLC0415
 
         expected = sum(1 for o in workload_objects(config) if o.get("kind") in ROUTE_KINDS)
         if routes == 0 and expected:

@@ -16,12 +16,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IDependable
 from constructs.access.pod_credentials import credentials_check_rbac
+from constructs.controller.objects import controller_namespace, controller_service_account
 from constructs.controller.policy import controller_policy_document
 from constructs.controller.values import controller_values
 from constructs.nag import acknowledge
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
-from constructs.workload.k8s_objects import controller_namespace, controller_service_account
 
 from config import AppConfig
 from config.versions import CONTROLLER_CHART_REPOSITORY, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT

@@ -16,11 +16,11 @@ from constructs import Construct
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
 from constructs.schedule import run_every
-from constructs.workload.k8s_objects import ROUTE_KINDS, route_object
+from constructs.workload.routes import route_object
 
 from config import AppConfig
 from config.lattice_names import route_object_name
-from config.model import Route
+from config.model import ROUTE_KINDS, Route
 from config.versions import CONTROLLER_NAMESPACE
 
 ROUTE_READERS_GROUP = "eks-lattice-gateway:route-readers"
@@ -195,7 +195,7 @@ class LatticeDnsRecords(Construct):
             ],
         )
         # One resource per namespace's binding: kubectl's prune never deletes a RoleBinding dropped from an updated
-        # manifest (constructs/workload/k8s_objects.py, "manifest resources"), a removed resource's Delete does.
+        # manifest (constructs/workload/manifests.py), a removed resource's Delete does.
         self.bindings = [
             eks.KubernetesManifest(
                 self,

@@ -271,7 +271,7 @@ class Observability(Construct):
             if ref.app.replicas == 0:  # no targets by design: an alarm would sit in ALARM
                 continue
             if ref.route.protocol in ("GRPC", "TLS"):
-                # Their target groups have Lattice's health check off (constructs/workload/k8s_objects.py,
+                # Their target groups have Lattice's health check off (constructs/workload/apps.py,
                 # target_group_policy), so every target reads UNAVAILABLE ("Health checks are unavailable for the
                 # target group": VPC Lattice API Reference, TargetSummary, read 2026-12-05), never HEALTHY: an
                 # alarm would sit in ALARM. The pods' readiness probes and the smoke test watch them instead.
