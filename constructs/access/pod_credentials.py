@@ -128,7 +128,8 @@ class PodCredentialsChecks(Construct):
                 "ClusterName": self._cluster.cluster_name,
                 "Namespace": app.namespace,
                 "ServiceAccount": service_account(app),
-                # The app's own pods (k8s_objects labels them app=<name>), were another Deployment to share it.
+                # The app's own pods (constructs/workload/apps.py labels them app=<name>), were another Deployment
+                # to share it.
                 "LabelSelector": f"app={app.name}",
                 "AllowNoReplicas": "true",  # an app scaled to 0 runs no pod to check
                 "TimeoutSeconds": "240",

@@ -35,7 +35,7 @@ from urllib.parse import unquote
 # Every protocol a check may name, and the one its absence means (handler.py dispatches on these).
 PROTOCOLS = ("HTTP", "HTTPS", "GRPC", "TLS")
 DEFAULT_PORTS = {"HTTP": 80, "HTTPS": 443, "GRPC": 443, "TLS": 443}
-# CA bundles travel in the function's code beside this module (constructs/smoke/checks.py names them).
+# CA bundles travel in the function's code beside this module (constructs/smoke_checks.py names them).
 BUNDLE_DIR = Path(__file__).parent
 HEALTH_CHECK_PATH = "/grpc.health.v1.Health/Check"
 SERVING_STATUS = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
