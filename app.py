@@ -9,7 +9,7 @@ import sys
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
-from constructs.checkov import add_checkov_acknowledgments
+from constructs.compliance import add_checkov_acknowledgments
 
 from config import AppConfig, ConfigError, parse_context
 from config.pipeline import PipelineConfig, select_pipeline

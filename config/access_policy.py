@@ -54,7 +54,7 @@ class Identities:
     client_host_role_arn: str
     # This app's own VPCs (the cluster's and the client's): the only ones unsigned callers may come from.
     vpc_ids: tuple[str, ...] = ()
-    # The role of each app that calls routes (constructs/app_caller.py), by app name.
+    # The role of each app that calls routes (constructs/access/app_caller.py), by app name.
     app_role_arns: Mapping[str, str] = field(default_factory=dict)
 
     def app_role(self, app: App) -> str:

@@ -142,7 +142,7 @@ CONTROLLER_NAMESPACE = "aws-application-networking-system"
 CONTROLLER_SERVICE_ACCOUNT = "gateway-api-controller"
 CONTROLLER_NAME = "application-networking.k8s.aws/gateway-api-controller"
 
-# The IAM policy (constructs/controller_policy.py) is written per release, so only known releases are accepted.
+# The IAM policy (constructs/controller/policy.py) is written per release, so only known releases are accepted.
 CONTROLLER_RELEASES: dict[str, ControllerRelease] = {
     "v2.1.3": ControllerRelease(chart_version="v2.1.3", min_gateway_api=(1, 5)),
 }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aws_cdk import Aws, Duration, RemovalPolicy, Stage, Token
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -152,3 +153,41 @@ class PythonFunction(Construct):
             security_groups=security_groups,
         )
         self.function.node.add_dependency(self.role)
+
+
+def cluster_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    cluster: eks.ICluster,
+    vpc: ec2.IVpc,
+    security_group: ec2.ISecurityGroup,
+    packages: tuple[str, ...],
+    handler: str,
+    description: str,
+    timeout: Duration,
+    log_retention: logs.RetentionDays,
+    environment: dict[str, str] | None = None,
+    files: Mapping[str, str] | None = None,
+) -> PythonFunction:
+    """A PythonFunction (made in `scope` under `construct_id`, so its logical ids are a PythonFunction's) that calls
+    `cluster`'s Kubernetes API, as every cluster client here: in the cluster VPC's private subnets with the cluster
+    clients' security group, so it reaches a private-only API endpoint too (and the internet through the NAT
+    gateway), and allowed eks:DescribeCluster (its endpoint and CA) on this cluster only. Its Kubernetes rights
+    come from the caller's access entry."""
+    function = PythonFunction(
+        scope,
+        construct_id,
+        packages=packages,
+        handler=handler,
+        description=description,
+        timeout=timeout,
+        log_retention=log_retention,
+        environment=environment,
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        security_groups=[security_group],
+        files=files,
+    )
+    function.role.add_to_policy(iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn]))
+    return function

@@ -17,16 +17,14 @@ from aws_cdk import Aws, CfnOutput, Fn, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_vpclattice as lattice
 from constructs import Construct
-from constructs.checkov import add_checkov_acknowledgments
-from constructs.client_host import ClientHost
-from constructs.consumer_link import ConsumerLink
+from constructs.compliance import add_checkov_acknowledgments
 from constructs.lattice import association_rules
-from constructs.lattice_sharing import grant_invoke
-from constructs.log_key import LogEncryptionKey
 from constructs.nag import acknowledge
 from constructs.network import ClientVpc
-from constructs.retention import retention as log_retention
-from constructs.smoke_test import SmokeTest
+from constructs.observability import LogEncryptionKey
+from constructs.observability import retention as log_retention
+from constructs.sharing import ConsumerLink, grant_invoke
+from constructs.smoke import ClientHost, SmokeTest
 
 from config import AppConfig
 from config.consumers import ORG_ARN_PATTERN, Consumer

@@ -11,18 +11,14 @@ from typing import Any
 
 from aws_cdk import Aws, CfnOutput, CfnResource, Stack, Token
 from constructs import Construct
-from constructs.controller_values import controller_managed_by
-from constructs.gateway_api_crds import GatewayApiCrds
-from constructs.gateway_controller import GatewayController
-from constructs.gateway_workload import GatewayWorkload
+from constructs.controller import GatewayApiCrds, GatewayController, controller_managed_by
+from constructs.dns import LatticeDnsRecords
 from constructs.lattice import LatticeServiceSweep, access_log_group_name
-from constructs.lattice_dns_records import LatticeDnsRecords
-from constructs.lattice_metric_ids import LatticeMetricIds
-from constructs.observability import Observability
-from constructs.producer_inputs import ProducerInputs
-from constructs.retention import retention as log_retention
-from constructs.smoke_test import SmokeTest
-from constructs.target_health import TargetHealthPublisher
+from constructs.observability import LatticeMetricIds, Observability, TargetHealthPublisher
+from constructs.observability import retention as log_retention
+from constructs.sharing import ProducerInputs
+from constructs.smoke import SmokeTest
+from constructs.workload import GatewayWorkload
 
 from config import AppConfig, ConfigError
 from config.access_policy import Identities
@@ -137,7 +133,7 @@ class GatewayStack(Stack):
             "TargetHealth",
             config=config,
             vpc_id=vpc.vpc_id,
-            alarm_prefix=f"{self.stack_name} ",  # constructs/observability.py names every alarm so
+            alarm_prefix=f"{self.stack_name} ",  # constructs/observability/monitoring.py names every alarm so
             log_retention=retention,
         )
         observability = Observability(

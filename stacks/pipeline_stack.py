@@ -22,8 +22,8 @@ With `consumers` configured, each stage is followed by a wave `<stage>-Consumers
 consumer (its stack in the consumer's account), each ending with the same smoke step run against the consumer
 stack (its smoke Lambda sits in the consumer VPC). Before each stage (and each consumer stage) deploys,
 `Impact-<stage>` runs tools/impact.py against that stage's deployed templates and stops a stateful replacement
-unless the stage sets `allowReplacement` (constructs/pipeline_impact.py). The mutation report runs last, in a
-wave of its own that no deploy waits for (constructs/pipeline_mutation.py).
+unless the stage sets `allowReplacement` (constructs/pipeline/impact.py). The mutation report runs last, in a
+wave of its own that no deploy waits for (constructs/pipeline/mutation.py).
 
 The pipeline needs a concrete account and region (`pipeline.account`/`pipeline.region`, else the CLI's
 credentials); a stage without its own account/region deploys to the pipeline's. No two stages may resolve to
@@ -43,11 +43,7 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines, region_info
 from constructs import Construct
-from constructs.pipeline_findings import acknowledge_cdk_pipelines
-from constructs.pipeline_impact import impact_step
-from constructs.pipeline_mutation import mutation_step
-from constructs.pipeline_smoke import grant_smoke
-from constructs.pipeline_source import grant_connection_use
+from constructs.pipeline import acknowledge_cdk_pipelines, grant_connection_use, grant_smoke, impact_step, mutation_step
 
 from config import AppConfig, ConfigError
 from config.consumers import Consumer, Sharing, check_pipeline_stages
@@ -234,7 +230,7 @@ class PipelineStack(cdk.Stack):
                         alarms=False,
                     )
                     wave.add_stage(cs, pre=[self._impact_step(target, cs, qualifier)], post=[smoke])
-        # Last, in its own wave: mutation testing, a report that no deploy waits for (see constructs/pipeline_mutation).
+        # Last, in its own wave: mutation testing, a report that no deploy waits for (see constructs/pipeline/mutation).
         self.pipeline.add_wave("Mutation", post=[mutation_step(self.source)])
         self.pipeline.build_pipeline()
         grant_connection_use(self.pipeline.pipeline, pipeline.connection_arn)

@@ -10,16 +10,15 @@ from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Fn, Stack, Token
 from constructs import Construct
-from constructs.client_host import ClientHost
 from constructs.cluster import EksCluster
-from constructs.controller_values import controller_managed_by
-from constructs.lattice import AssociatedVpc, LatticeServiceNetwork
-from constructs.lattice_ingress import LatticePrefixListIngress
-from constructs.lattice_sharing import ServiceNetworkShare, consumer_auth_statement, grant_invoke
-from constructs.log_key import LogEncryptionKey
+from constructs.controller import controller_managed_by
+from constructs.dns import PrivateZone
+from constructs.lattice import AssociatedVpc, LatticePrefixListIngress, LatticeServiceNetwork
 from constructs.network import ClientVpc, ClusterVpc
-from constructs.private_dns import PrivateZone
-from constructs.retention import retention as log_retention
+from constructs.observability import LogEncryptionKey
+from constructs.observability import retention as log_retention
+from constructs.sharing import ServiceNetworkShare, consumer_auth_statement, grant_invoke
+from constructs.smoke import ClientHost
 
 from config import AppConfig, ConfigError
 from config.access_policy import network_roles

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Annotations, Environment, Stack, Tags
 from constructs import Construct
-from constructs.checkov import add_checkov_acknowledgments
+from constructs.compliance import add_checkov_acknowledgments
 
 from config import AppConfig
 from config.consumers import Sharing, check_provider

@@ -106,7 +106,8 @@ def model_outcome(context: dict[str, Any]) -> Any:
 def object_problems(config: Any, crd_root: Path) -> list[str]:
     """What the Kubernetes schemas and the CRDs (structural schema and CEL rules) refuse of the workload's
     objects, built from the config without synthesis."""
-    from constructs.k8s_objects import controller_namespace, controller_service_account, workload_objects
+    from constructs.controller.objects import controller_namespace, controller_service_account
+    from constructs.workload.manifests import workload_objects
 
     from tests.crd_rules import violations
     from tests.k8s_schemas import CORE_API_VERSIONS, validate_object

@@ -476,7 +476,7 @@ class PipelineSynth:
     def _build(self, outdir: Path) -> tuple[Any, Any]:
         import aws_cdk as cdk
         import cdk_nag
-        from constructs.checkov import add_checkov_acknowledgments
+        from constructs.compliance.checkov import add_checkov_acknowledgments
 
         from config import parse_context
         from config.pipeline import parse_pipeline

@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "config" / "schema.json"
 PROVIDER_ACCOUNT, PROVIDER_REGION = "111111111111", "ap-northeast-2"
-# grpc.health.v1.Health/Check: the call the smoke test makes on a GRPC route (constructs/smoke_checks.py)
+# grpc.health.v1.Health/Check: the call the smoke test makes on a GRPC route (constructs/smoke/checks.py)
 GRPC_HEALTH_SERVICE, GRPC_HEALTH_METHOD = "grpc.health.v1.Health", "Check"
 
 # Schema paths (keys joined by ".", "[]" for list items, "{}" for a map's values) whose string is not at its
@@ -241,7 +241,7 @@ def largest_context() -> dict[str, Any]:
 
     def grpc_rule(i: int, k: int, ns: str) -> dict[str, Any]:
         backends = [{"app": apps_in[ns][own_app["GRPC"]], "weight": weight}]
-        if k == 0:  # the rule the smoke test's health call takes (constructs/smoke_checks.py): no header to send
+        if k == 0:  # the rule the smoke test's health call takes (constructs/smoke/checks.py): no header to send
             return {"grpcService": GRPC_HEALTH_SERVICE, "grpcMethod": GRPC_HEALTH_METHOD, "backends": backends}
         return {
             "grpcService": fill(f"r{i}.s{k}.S", service_length, "s"),

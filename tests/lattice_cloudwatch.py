@@ -1,7 +1,7 @@
 """What VPC Lattice publishes to CloudWatch (metrics, their dimensions, units and statistics) and writes to its
 access logs, with where each fact was read. Test data for the dashboard, alarms and saved queries
-(constructs/observability.py): every metric, dimension and log field they name must be one of these, or this
-app's own (constructs/target_health.py).
+(constructs/observability/monitoring.py): every metric, dimension and log field they name must be one of these, or this
+app's own (constructs/observability/target_health.py).
 
 METRICS: VPC Lattice User Guide, "CloudWatch metrics for Amazon VPC Lattice",
 https://docs.aws.amazon.com/vpc-lattice/latest/ug/monitoring-cloudwatch.html (its Markdown source, as the

@@ -29,12 +29,12 @@ from config.access_policy import MAX_AUTH_POLICY_BYTES
 from tests import lattice_cloudwatch
 
 # Every metric an alarm may read: Lattice's (tests/lattice_cloudwatch.py) and this app's own target-health
-# metrics (constructs/target_health.py, written by lambda/lattice_metrics/health.py).
+# metrics (constructs/observability/target_health.py, written by lambda/lattice_metrics/health.py).
 OWN_METRICS = ("HealthyTargetCount", "UnhealthyTargetCount", "StaleServiceIds", "PublisherRuns")
 OWN_DIMENSIONS = ("Cluster", "Route", "App")
 KNOWN_METRICS = (*lattice_cloudwatch.METRICS, *OWN_METRICS)
 KNOWN_DIMENSIONS = (*sorted(lattice_cloudwatch.DIMENSIONS), *OWN_DIMENSIONS)
-METRIC_SOURCES = f"{lattice_cloudwatch.METRICS_SOURCE}; this app's own: constructs/target_health.py"
+METRIC_SOURCES = f"{lattice_cloudwatch.METRICS_SOURCE}; this app's own: constructs/observability/target_health.py"
 
 TOKEN = "\ue000"  # stands for an unresolved intrinsic inside a rendered string (a private-use character)
 Template = dict[str, Any]
@@ -535,8 +535,8 @@ def _rows() -> tuple[Row, ...]:
         ),
         # --- CloudWatch Logs
         Row(("AWS::Logs::LogGroup",), "LogGroupName", botocore("logs", "LogGroupName", charset=LOG_GROUP_CHARS)),
-        # --- CloudWatch (constructs/observability.py). PutDashboard DashboardName: "up to 255 characters; valid
-        # characters are A-Z, a-z, 0-9, "-", and "_"" (CloudWatch API reference; botocore has no pattern).
+        # --- CloudWatch (constructs/observability/monitoring.py). PutDashboard DashboardName: "up to 255 characters;
+        # valid characters are A-Z, a-z, 0-9, "-", and "_"" (CloudWatch API reference; botocore has no pattern).
         Row(
             ("AWS::CloudWatch::Dashboard",),
             "DashboardName",

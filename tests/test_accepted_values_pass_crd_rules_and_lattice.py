@@ -19,7 +19,7 @@ from typing import Any
 import botocore.loaders
 import pytest
 import regex
-from constructs.k8s_objects import workload_objects
+from constructs.workload.manifests import workload_objects
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema

@@ -7,13 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from constructs.k8s_objects import (
-    SIGV4_PROXY_IMAGE,
-    SIGV4_PROXY_PORT,
-    app_objects,
-    caller_service_account,
-    iam_auth_policy,
-)
+from constructs.workload.apps import SIGV4_PROXY_IMAGE, SIGV4_PROXY_PORT, app_objects, caller_service_account
+from constructs.workload.routes import iam_auth_policy
 
 from config import ConfigError, parse_context
 from config.access_policy import (
@@ -364,7 +359,7 @@ def test_a_calling_apps_role_is_bound_by_pod_identity_and_may_only_invoke_lattic
     import aws_cdk as cdk
     from aws_cdk import assertions
     from aws_cdk import aws_eks_v2 as eks
-    from constructs.app_caller import AppCaller
+    from constructs.access.app_caller import AppCaller
 
     cfg = parse(apps=_apps(namespace="team", calls=["demo-http-route"]), routes=[_route()])
     stack = cdk.Stack(cdk.App(), "Callers")

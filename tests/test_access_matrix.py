@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from constructs.lattice_sharing import consumer_auth_statement
+from constructs.sharing.network_share import consumer_auth_statement
 
 from config import parse_context
 from config.access_policy import (
@@ -141,7 +141,8 @@ def identities(cfg: AppConfig) -> Identities:
 
 
 def network_policy(cfg: AppConfig) -> list[dict[str, Any]]:
-    """The statements constructs/lattice.py puts in the network's AWS::VpcLattice::AuthPolicy for `cfg`."""
+    """The statements constructs/lattice/service_network.py puts in the network's AWS::VpcLattice::AuthPolicy for
+    `cfg`."""
     return network_statements(
         account=ACCOUNT,
         vpc_ids=[CLUSTER_VPC, CLIENT_VPC],

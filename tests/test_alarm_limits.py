@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_logs as logs
-from constructs.lattice_metric_ids import LatticeMetricIds
-from constructs.observability import Observability
-from constructs.target_health import TargetHealthPublisher
+from constructs.observability.metric_ids import LatticeMetricIds
+from constructs.observability.monitoring import Observability
+from constructs.observability.target_health import TargetHealthPublisher
 from pydantic import ValidationError
 
 from config import AppConfig, ConfigError, parse_context

@@ -2,7 +2,7 @@
 
 checkov pins a boto3 that conflicts with the app's, so it lives in its own virtualenv, `.venv-checkov`
 (requirements-scan.txt; `make test` creates it). Findings kept on purpose are acknowledged in the templates
-themselves (constructs/checkov.py), where checkov reads them; this test fails on any other finding and on any
+themselves (constructs/compliance/checkov.py), where checkov reads them; this test fails on any other finding and on any
 acknowledgment without a reason.
 """
 
@@ -61,7 +61,9 @@ def test_checkov_finds_nothing_unacknowledged(
     assert {c["file_path"] for c in checked} == set(templates), "checkov did not read every template"
 
     failed = [f"{c['check_id']} {c['file_path']} {c['resource']}" for c in results["failed_checks"]]
-    assert failed == [], "unacknowledged checkov findings (fix them, or acknowledge in constructs/checkov.py)"
+    assert failed == [], (
+        "unacknowledged checkov findings (fix them, or acknowledge in constructs/compliance/checkov.py)"
+    )
     no_reason = [
         f"{c['check_id']} {c['file_path']} {c['resource']}"
         for c in results["skipped_checks"]
@@ -208,7 +210,7 @@ def test_lambda_network_interface_writes_are_held_to_the_account_and_region(synt
 
 
 def test_an_acknowledgment_needs_a_checkov_id_and_a_reason() -> None:
-    from constructs.checkov import Acknowledgment, CheckovAcknowledgments
+    from constructs.compliance.checkov import Acknowledgment, CheckovAcknowledgments
 
     def row(check: str, reason: str) -> Acknowledgment:
         return Acknowledgment(

@@ -464,7 +464,11 @@ def test_one_constant_for_the_lattice_auth_policy_limit() -> None:
 
     assert access_policy.MAX_AUTH_POLICY_BYTES == limits.LATTICE_AUTH_POLICY.limit == 10_000
     copies = []
-    for path in [*(ROOT / "config").glob("*.py"), *(ROOT / "stacks").glob("*.py"), *(ROOT / "constructs").glob("*.py")]:
+    for path in [
+        *(ROOT / "config").glob("*.py"),
+        *(ROOT / "stacks").glob("*.py"),
+        *(ROOT / "constructs").rglob("*.py"),
+    ]:
         for node in ast.walk(ast.parse(path.read_text())):
             ten_k = isinstance(node, ast.BinOp) and ast.unparse(node).replace(" ", "") == "10*1024"
             if isinstance(node, ast.expr) and (ten_k or (isinstance(node, ast.Constant) and node.value == 10_000)):

@@ -12,7 +12,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_logs as logs
-from constructs.lattice_sharing import consumer_auth_statement
+from constructs.sharing.network_share import consumer_auth_statement
 
 from config import ConfigError, parse_context
 from config.consumers import Consumer, Sharing, check_provider
@@ -219,7 +219,7 @@ def test_acceptance_example_shares_with_external_accounts_when_no_organization(t
     """Only the provider stack's share is needed here, so only that construct is synthesized."""
     app = cdk.App()
     stack = cdk.Stack(app, "S", env=cdk.Environment(account=PROVIDER_ACCOUNT, region=PROVIDER_REGION))
-    from constructs.lattice_sharing import ServiceNetworkShare
+    from constructs.sharing.network_share import ServiceNetworkShare
 
     ServiceNetworkShare(
         stack,
@@ -455,7 +455,7 @@ def test_the_share_lets_consumers_associate_vpcs_only(variant: Synthesized) -> N
     """Issue 20: RAM's default permission for service networks also lets consumers associate their own services
     (which then reach the provider's VPCs and hold the network's delete); the share pins a customer managed
     permission instead, with no association action but the VPC one."""
-    from constructs.lattice_sharing import MAX_PERMISSION_NAME, SHARED_NETWORK_ACTIONS, permission_name
+    from constructs.sharing.network_share import MAX_PERMISSION_NAME, SHARED_NETWORK_ACTIONS, permission_name
 
     template = variant.templates[PLATFORM]
     (share,) = resources(template, "AWS::RAM::ResourceShare").values()

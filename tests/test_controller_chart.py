@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from constructs.controller_values import controller_values
+from constructs.controller.values import controller_values
 
 from config.versions import CONTROLLER_NAMESPACE, EKS_VERSIONS
 from tests import config_fuzz

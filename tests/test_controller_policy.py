@@ -1,4 +1,4 @@
-"""constructs.controller_policy: the same permissions as upstream's v2.1.3 recommended inline policy."""
+"""constructs.controller.policy: the same permissions as upstream's v2.1.3 recommended inline policy."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import Stack
-from constructs.controller_policy import controller_policy_document
+from constructs.controller.policy import controller_policy_document
 
 
 def _resolved() -> dict[str, Any]:

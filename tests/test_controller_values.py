@@ -1,4 +1,4 @@
-"""constructs.controller_values: Helm values for aws-gateway-controller-chart v2.1.3."""
+"""constructs.controller.values: Helm values for aws-gateway-controller-chart v2.1.3."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 from aws_cdk import Aws, Fn, Stack
-from constructs.controller_values import MANAGED_BY_TAG_KEY, controller_managed_by, controller_values
+from constructs.controller.values import MANAGED_BY_TAG_KEY, controller_managed_by, controller_values
 
 from config.loader import parse_context
 from config.model import AppConfig

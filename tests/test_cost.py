@@ -39,7 +39,7 @@ def test_every_line_is_counted_from_the_template(synth: Synthesized, seoul: cost
     prices = cost.load_prices()["regions"][SEOUL]
     by_key = lines(seoul)
     (nodegroup,) = resources_of(synth, "AWS::EKS::Nodegroup")
-    # The node group's launch template names the instance type (see constructs/cluster.py).
+    # The node group's launch template names the instance type (see constructs/cluster/eks.py).
     launch_template = synth.templates["EksLatticeGateway-Platform"]["Resources"][
         nodegroup["LaunchTemplate"]["Id"]["Ref"]
     ]

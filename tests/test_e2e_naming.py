@@ -128,11 +128,11 @@ def test_a_stack_prefix_with_a_pipeline_is_refused_naming_the_key(tmp_path: Path
 
 
 def test_the_config_digest_ignores_only_what_changes_no_deployed_stack() -> None:
-    """constructs/producer_inputs.py: stackPrefix and goneConsumerAccounts leave the gateway's configuration marker
-    alone (existing deployments' templates stay byte-identical); any other key moves it."""
+    """constructs/sharing/producer_inputs.py: stackPrefix and goneConsumerAccounts leave the gateway's configuration
+    marker alone (existing deployments' templates stay byte-identical); any other key moves it."""
     import datetime as dt
 
-    from constructs.producer_inputs import inputs_digest
+    from constructs.sharing.producer_inputs import inputs_digest
 
     from config import parse_context
 

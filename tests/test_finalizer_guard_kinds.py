@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from constructs.finalizer_guard import FINALIZED_KINDS, object_path
+from constructs.workload.finalizer_guard import FINALIZED_KINDS, object_path
 
 from tests.controller_finalizers import FINALIZED, finalizer_of
 

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from constructs.k8s_objects import gateway, gateway_class, route_object
+from constructs.workload.routes import gateway, gateway_class, route_object
 
 from config.versions import GATEWAY_API_RELEASES
 from tests.conftest import Synthesized
@@ -309,7 +309,7 @@ def test_dns_record_per_route_with_timeout_and_outputs(synth: Synthesized, gw: d
     outputs = gw["Outputs"]
     assert any("LatticeDomain" in k for k in outputs) and any("CustomDomain" in k for k in outputs)
     machines = of_type(gw, "AWS::StepFunctions::StateMachine")
-    # The DNS waiter, the metric-id lookup's (constructs/lattice_metric_ids.py) and the Lattice sweep's
+    # The DNS waiter, the metric-id lookup's (constructs/observability/metric_ids.py) and the Lattice sweep's
     assert sorted(k.split("Provider")[0] for k in machines) == ["Dns", "LatticeSweep", "MetricIds"]
 
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from constructs.finalizer_guard import object_path
+from constructs.workload.finalizer_guard import object_path
 from finalizer_guard import handler as guard
 from k8s_api import KubeClient
 from lattice_drain import handler as drain

@@ -136,7 +136,7 @@ def test_each_policy_goes_before_its_route_and_each_service_account_comes_before
     policies = [o for o in held if o.kind == "IAMAuthPolicy"]
     accounts = [o for o in held if o.kind == "ServiceAccount" and o.namespace.startswith("ns-")]
     assert len(policies) == len(accounts) == len(sample.config.routes)
-    for policy in policies:  # named as its route (constructs/k8s_objects.iam_auth_policy)
+    for policy in policies:  # named as its route (constructs/workload/routes.iam_auth_policy)
         route = held[impact.K8sObject("HTTPRoute", policy.namespace, policy.name)]
         assert held[policy] != route and reaches(gw, held[policy], route)
     for account in accounts:

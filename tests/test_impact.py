@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from constructs.k8s_objects import ROUTE_KINDS
 
 from config.lattice_names import route_digest
+from config.model import ROUTE_KINDS
 from tests.conftest import ROOT, TODAY, Synthesized
 from tests.support.fake_cloudformation import FakeCloudFormation
 from tests.support.local_aws import use_local_aws
@@ -710,8 +710,8 @@ def test_cli_synthesizes_both_sides_in_process(synth: Synthesized, tmp_path: Pat
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
     status, out, err = cli(["-c", "nodeDesiredSize=3"], synthesizer=in_process)
     assert (status, err) == (0, "")
-    # The node group, and the gateway stack's configuration marker (constructs/producer_inputs.py): one added, one
-    # removed.
+    # The node group, and the gateway stack's configuration marker (constructs/sharing/producer_inputs.py): one added,
+    # one removed.
     assert out.splitlines()[-1] == "impact: 0 replaced, 1 added, 1 removed, 1 updated in place"
     assert list(tmp_path.iterdir()) == []
 

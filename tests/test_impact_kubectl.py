@@ -6,8 +6,8 @@ only its default allowlist, only in the namespaces the new manifest names (tools
 cleanup's deletes) against a model of the cluster for every pair of a set of configurations, and requires:
 - every object that leaves an updated manifest is either deleted or reported orphaned by `make impact`, and the
   replay agrees with the tool on which;
-- with this app's layout (constructs/k8s_objects.workload_manifests) nothing is ever orphaned and nothing the new
-  templates keep is deleted, whatever the order of creates and updates; the one exception, a renamed Gateway
+- with this app's layout (constructs/workload/manifests.workload_manifests) nothing is ever orphaned and nothing the
+  new templates keep is deleted, whatever the order of creates and updates; the one exception, a renamed Gateway
   (serviceNetworkName), is a change the tool refuses anyway;
 - upgrading from the layout before (each IAMAuthPolicy in its route's manifest, a caller's ServiceAccount in its
   app's) loses and leaves nothing.
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from constructs.k8s_objects import (
+from constructs.workload.manifests import (
     app_manifest_id,
     auth_policy_manifest_id,
     route_manifest_id,

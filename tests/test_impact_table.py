@@ -493,7 +493,7 @@ def test_row(row: Row, synth: Synthesized, variants: Callable[..., Synthesized])
     if row.everyday:
         assert result.stateful == [], f"{row.change} replaces stateful resources: {result.stateful}"
         assert result.blockers == [] and result.blocking == [], result.blockers
-    # The gateway stack follows every configuration change (constructs/producer_inputs.py): no weak reference is
+    # The gateway stack follows every configuration change (constructs/sharing/producer_inputs.py): no weak reference is
     # left unresolved by a configuration change (issue 23.3).
     assert not [b for b in result.blockers if b.kind == "weak reference not followed"], result.blockers
     if row.check is not None:

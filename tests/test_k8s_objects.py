@@ -1,4 +1,6 @@
-"""constructs.k8s_objects: the tutorial's objects, hardened, and valid against the schemas the cluster enforces."""
+"""The workload's objects (constructs/workload/apps.py, routes.py, manifests.py) and the controller's
+(constructs/controller/objects.py): the tutorial's objects, hardened, and valid against the schemas the cluster
+enforces."""
 
 from __future__ import annotations
 
@@ -11,19 +13,16 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from constructs.k8s_objects import (
+from constructs.controller.objects import controller_namespace, controller_service_account
+from constructs.workload.apps import (
     PRE_STOP_SLEEP_SECONDS,
     TARGET_GROUP_POLICY_API_VERSION,
     TERMINATION_GRACE_SECONDS,
-    controller_namespace,
-    controller_service_account,
     deployment,
-    gateway,
-    gateway_class,
-    route_object,
     target_group_policy,
-    workload_objects,
 )
+from constructs.workload.manifests import workload_objects
+from constructs.workload.routes import gateway, gateway_class, route_object
 from k8s_schemas import SchemaNotFoundError, validate_core, validate_custom, validate_object
 
 from config.access_policy import Identities

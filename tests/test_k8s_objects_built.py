@@ -1,4 +1,4 @@
-"""constructs.k8s_objects, validated as built when the test runs.
+"""constructs.workload.k8s_objects, validated as built when the test runs.
 
 test_k8s_objects.py validates objects built at collection time (a mutation run, which changes code only
 while tests run, never reaches them) and its every-version check skips any object whose apiVersion is not a
@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from constructs.k8s_objects import controller_namespace, controller_service_account, workload_objects
+from constructs.controller.objects import controller_namespace, controller_service_account
+from constructs.workload.manifests import workload_objects
 from k8s_schemas import CORE_API_VERSIONS, validate_core, validate_object
 
 from config.model import AppConfig

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from constructs.k8s_objects import route_object
+from constructs.workload.routes import route_object
 
 from config import ConfigError, parse_context
 from config.lattice_names import (

@@ -26,10 +26,13 @@ def test_every_lambda_module_and_the_pure_builders_are_covered() -> None:
     assert set(lambda_code) <= set(modules)
     assert {
         "config/loader.py",
-        "constructs/k8s_objects.py",
-        "constructs/controller_policy.py",
-        "constructs/controller_values.py",
-        "constructs/smoke_checks.py",
+        "constructs/workload/apps.py",
+        "constructs/workload/routes.py",
+        "constructs/workload/manifests.py",
+        "constructs/controller/objects.py",
+        "constructs/controller/policy.py",
+        "constructs/controller/values.py",
+        "constructs/smoke/checks.py",
     } <= set(modules)
     # Files without a function have nothing mutmut mutates: no run, no row.
     assert "lambda/crd_installer/__init__.py" not in modules
@@ -67,7 +70,7 @@ def test_lambda_code_appears_as_src_so_module_names_match_imports() -> None:
     # mutmut drops a leading src/ from the path to name the module: src/smoke/handler.py -> smoke.handler,
     # which is how the tests (and the Lambda runtime) import it.
     assert mutation.work_path("lambda/smoke/handler.py") == "src/smoke/handler.py"
-    assert mutation.work_path("constructs/k8s_objects.py") == "constructs/k8s_objects.py"
+    assert mutation.work_path("constructs/workload/apps.py") == "constructs/workload/apps.py"
 
 
 def test_work_directory_configures_one_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,10 +99,10 @@ def test_work_directory_configures_one_module(tmp_path: Path, monkeypatch: pytes
 
 def test_report_counts_and_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mutation, "WORK", tmp_path)
-    meta = tmp_path / "constructs.smoke_checks" / "mutants" / "constructs" / "smoke_checks.py.meta"
+    meta = tmp_path / "constructs.smoke.checks" / "mutants" / "constructs" / "smoke" / "checks.py.meta"
     meta.parent.mkdir(parents=True)
-    codes = {f"constructs.smoke_checks.x_f__mutmut_{i}": 1 for i in range(1, 17)}
-    codes |= {"constructs.smoke_checks.x_f__mutmut_17": 36, "constructs.smoke_checks.x_f__mutmut_18": 33}
+    codes = {f"constructs.smoke.checks.x_f__mutmut_{i}": 1 for i in range(1, 17)}
+    codes |= {"constructs.smoke.checks.x_f__mutmut_17": 36, "constructs.smoke.checks.x_f__mutmut_18": 33}
     meta.write_text(json.dumps({"exit_code_by_key": codes}))
     monkeypatch.setattr(
         mutation,
@@ -107,21 +110,21 @@ def test_report_counts_and_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyP
         lambda _m, names: [mutation.Survivor(name=n, line=7, function="f", diff=[]) for n in names],
     )
 
-    result = mutation.read_result("constructs/smoke_checks.py")
+    result = mutation.read_result("constructs/smoke/checks.py")
     assert result.counts == {mutation.KILLED: 16, mutation.TIMEOUT: 1, mutation.NO_TESTS: 1}
     assert result.score == pytest.approx(100 * 17 / 18)
-    assert [s.name for s in result.survivors] == ["constructs.smoke_checks.x_f__mutmut_18"]
+    assert [s.name for s in result.survivors] == ["constructs.smoke.checks.x_f__mutmut_18"]
     text = mutation.render([result], fail_under=95)
-    assert "constructs/smoke_checks.py:7  f  (constructs.smoke_checks.x_f__mutmut_18)" in text
+    assert "constructs/smoke/checks.py:7  f  (constructs.smoke.checks.x_f__mutmut_18)" in text
     assert text.splitlines()[-1].split()[-3:] == ["94.4%", "<", "95%"]
     assert "<" not in mutation.render([result], fail_under=94).splitlines()[-1]
-    assert mutation.main(["constructs/smoke_checks.py", "--report", "--fail-under", "95"]) == 1
-    assert mutation.main(["constructs/smoke_checks.py", "--report", "--fail-under", "94"]) == 0
+    assert mutation.main(["constructs/smoke/checks.py", "--report", "--fail-under", "95"]) == 1
+    assert mutation.main(["constructs/smoke/checks.py", "--report", "--fail-under", "94"]) == 0
 
 
 def test_missing_results_are_reported_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mutation, "WORK", tmp_path)
-    assert mutation.main(["constructs/smoke_checks.py", "--report"]) == 2
+    assert mutation.main(["constructs/smoke/checks.py", "--report"]) == 2
 
 
 def test_every_file_a_suite_reads_from_the_repository_is_in_the_work_directory() -> None:

@@ -1,4 +1,4 @@
-"""The dashboard, alarms, notification topic and saved access-log queries (constructs/observability.py),
+"""The dashboard, alarms, notification topic and saved access-log queries (constructs/observability/monitoring.py),
 checked in the default synth and the variant (two routes, an email, other thresholds)."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from constructs import target_health
-from constructs.lattice_metric_ids import SERVICE_ID, route_digest, target_groups
-from constructs.observability import QUERIES
+from constructs.observability import target_health
+from constructs.observability.metric_ids import SERVICE_ID, route_digest, target_groups
+from constructs.observability.monitoring import QUERIES
 
 from config import AppConfig, ConfigError, parse_context
 from config.lattice_names import SERVICE_NAME_OVERRIDE_ANNOTATION, lattice_service_name, route_object_name
@@ -21,8 +21,8 @@ from tests import lattice_cloudwatch as documented
 from tests.conftest import VARIANT, PipelineSynth, Synthesized, cdk_json_context
 
 GATEWAY, PLATFORM = "EksLatticeGateway-Gateway", "EksLatticeGateway-Platform"
-# This app's own metrics (constructs/target_health.py) -> their dimension sets. The publisher writes each on every
-# run (lambda/lattice_metrics/health.py), so each is always published while it runs.
+# This app's own metrics (constructs/observability/target_health.py) -> their dimension sets. The publisher writes each
+# on every run (lambda/lattice_metrics/health.py), so each is always published while it runs.
 OWN_METRICS: dict[str, tuple[str, ...]] = {
     target_health.HEALTHY: ("Cluster", "Route", "App"),
     target_health.UNHEALTHY: ("Cluster", "Route", "App"),
@@ -319,8 +319,8 @@ def test_missing_data_breaches_only_on_metrics_that_are_always_published(
             for namespace, metric, _ in alarm_metrics(alarm):
                 assert namespace == target_health.NAMESPACE and metric in always, (name, metric)
     breaching = {n for n, a in found.items() if a["TreatMissingData"] == "breaching"}
-    # The per-app alarms have no count while their target group is created (constructs/observability.py): only
-    # the publisher's heartbeat breaches when missing.
+    # The per-app alarms have no count while their target group is created (constructs/observability/monitoring.py):
+    # only the publisher's heartbeat breaches when missing.
     assert breaching == {n for n in found if n.endswith("publisher silent")}
 
 

@@ -208,7 +208,7 @@ def test_stages_in_distinct_targets_are_accepted(stages: list[dict[str, Any]]) -
 
 
 def test_use_connection_action_matches_the_arn_prefix() -> None:
-    from constructs.pipeline_source import use_connection_action
+    from constructs.pipeline.source import use_connection_action
 
     assert use_connection_action(ARN) == "codeconnections:UseConnection"
     legacy = ARN.replace("codeconnections", "codestar-connections")
@@ -655,7 +655,7 @@ def test_impact_same_account_consumer_may_read_the_provider_stack_name() -> None
     does not exist (skipped), but without the grant GetTemplate is denied and the check fails."""
     import aws_cdk as cdk
     from aws_cdk import pipelines
-    from constructs.pipeline_impact import impact_step
+    from constructs.pipeline.impact import impact_step
 
     stack = cdk.Stack(cdk.App(), "S")
     source = pipelines.CodePipelineSource.connection(REPO, "main", connection_arn=ARN)
@@ -857,7 +857,7 @@ def impact_templates(synth: PipelineSynth) -> dict[str, dict[str, Any]]:
 
 
 def test_mutation_report_is_the_last_wave_and_blocks_no_deploy(two_stages: PipelineSynth) -> None:
-    from constructs.pipeline_mutation import MUTATION_COMMANDS
+    from constructs.pipeline.mutation import MUTATION_COMMANDS
 
     stages = two_stages.stages()
     assert stages[-1]["Name"] == "Mutation"

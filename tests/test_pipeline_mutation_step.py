@@ -1,4 +1,4 @@
-"""constructs/pipeline_mutation.py: the pipeline's report-only `make mutation` step.
+"""constructs/pipeline/mutation.py: the pipeline's report-only `make mutation` step.
 
 Where it sits in the pipeline (a last wave of its own) is checked on the pipeline's own synthesis, in
 tests/test_pipeline.py, once stacks/pipeline_stack.py wires it."""
@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 def test_step_runs_make_mutation_report_only_on_a_fresh_clone() -> None:
     from aws_cdk import aws_codebuild as codebuild
     from aws_cdk import pipelines
-    from constructs.pipeline_mutation import mutation_step
+    from constructs.pipeline.mutation import mutation_step
 
     source = pipelines.CodePipelineSource.connection(
         "example/eks-lattice-gateway", "main", connection_arn="arn:aws:codeconnections:us-east-1:1:connection/x"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import assertions
-from constructs.client_host import image_parameter
+from constructs.smoke.client_host import image_parameter
 
 from tests.conftest import Synthesized
 
@@ -322,7 +322,7 @@ def test_az_names_go_to_both_vpcs_as_given() -> None:
     import aws_cdk as cdk
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_logs as logs
-    from constructs.network import ClientVpc, ClusterVpc
+    from constructs.network.vpcs import ClientVpc, ClusterVpc
 
     stack = cdk.Stack(cdk.App())
     zones = ["ap-northeast-2a", "ap-northeast-2c", "ap-northeast-2d"]

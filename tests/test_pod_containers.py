@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from constructs.controller_values import controller_values
-from constructs.k8s_objects import SIGV4_PROXY_IMAGE, workload_objects
+from constructs.controller.values import controller_values
+from constructs.workload.apps import SIGV4_PROXY_IMAGE
+from constructs.workload.manifests import workload_objects
 
 from config.loader import ConfigError, parse_context
 from config.model import SIGNING_SIDECAR_PORT, AppConfig
@@ -343,7 +344,7 @@ def _sidecar(*args: str, probe: Obj | None = None) -> Obj:
 
 
 def _app_container(cfg: AppConfig, **extra: Any) -> Obj:
-    from constructs.k8s_objects import deployment
+    from constructs.workload.apps import deployment
 
     (container,) = deployment(cfg.apps[0])["spec"]["template"]["spec"]["containers"]
     return {**container, **extra}

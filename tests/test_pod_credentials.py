@@ -16,8 +16,8 @@ import json
 from typing import Any
 
 import pytest
-from constructs.gateway_controller import CREDENTIALS_CHECK_GROUP
-from constructs.pod_credentials import APP_CHECK_ROLE, APP_CREDENTIALS_CHECK_GROUP, RESOURCE_TYPE
+from constructs.access.pod_credentials import APP_CHECK_ROLE, APP_CREDENTIALS_CHECK_GROUP, RESOURCE_TYPE
+from constructs.controller.gateway_controller import CREDENTIALS_CHECK_GROUP
 
 from config.loader import DEFAULTS
 from tests.conftest import Synthesized

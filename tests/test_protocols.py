@@ -13,23 +13,18 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 import yaml
-from constructs.k8s_objects import (
-    CERTIFICATE_ARN_OPTION,
-    ROUTE_KINDS,
-    gateway,
-    route_object,
-    target_group_policy,
-    workload_objects,
-)
-from constructs.lattice_dns_records import route_resource
-from constructs.smoke_checks import ca_bundle_files, smoke_checks
+from constructs.dns.records import route_resource
+from constructs.smoke.checks import ca_bundle_files, smoke_checks
+from constructs.workload.apps import target_group_policy
+from constructs.workload.manifests import workload_objects
+from constructs.workload.routes import CERTIFICATE_ARN_OPTION, gateway, route_object
 from k8s_schemas import validate_object
 
 import config.model
 from config import AppConfig, ConfigError, parse_context
 from config.access_policy import Identities
 from config.limits import MAX_ROUTES
-from config.model import MAX_GATEWAY_LISTENERS, certificate_arns
+from config.model import MAX_GATEWAY_LISTENERS, ROUTE_KINDS, certificate_arns
 from stacks.gateway_stack import GatewayStack
 from tests.conftest import PROTOCOLS_CERTIFICATE, Synthesized, protocols_context
 from tests.crd_rules import violations
@@ -461,7 +456,7 @@ CONTRACT = {
 
 
 def test_smoke_checks_keep_the_contract_of_each_protocol() -> None:
-    """The check dicts the smoke Lambda runs (constructs/smoke_checks.py's docstring; agreed with its runner)."""
+    """The check dicts the smoke Lambda runs (constructs/smoke/checks.py's docstring; agreed with its runner)."""
     cfg = CONFIGS["every-listener"]()
     checks = smoke_checks(cfg)
     by_route = {c["route"]: c for c in checks}

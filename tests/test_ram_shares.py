@@ -13,8 +13,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ram as ram
-from constructs.lattice_sharing import SHARED_NETWORK_ACTIONS, SHARED_NETWORK_RESOURCE_TYPE
-from constructs.ram_share_waiter import RESOURCE_TYPE
+from constructs.sharing.network_share import SHARED_NETWORK_ACTIONS, SHARED_NETWORK_RESOURCE_TYPE
+from constructs.sharing.ram_share_waiter import RESOURCE_TYPE
 
 from tests.conftest import Synthesized
 

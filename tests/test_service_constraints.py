@@ -96,7 +96,7 @@ OLD_RULE = "Kubernetes API from this app's Lambda functions"
 
 
 def test_rejects_the_old_security_group_rule_description() -> None:
-    """The description that would have rolled back the first deploy, as constructs/cluster.py emitted it."""
+    """The description that would have rolled back the first deploy, as constructs/cluster/eks.py emitted it."""
     template = _one("AWS::EC2::SecurityGroupIngress", {"Description": OLD_RULE, "IpProtocol": "tcp"})
     report = check_templates([("old", template)])
     (finding,) = report.findings

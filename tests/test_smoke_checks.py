@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from constructs.smoke_checks import SECOND_IDENTITY, SMOKE_ROLE, UNSIGNED, denial_checks, smoke_checks
+from constructs.smoke.checks import SECOND_IDENTITY, SMOKE_ROLE, UNSIGNED, denial_checks, smoke_checks
 
 from config.loader import DEFAULTS, parse_context
 from tests.support.smoke_assets import smoke_functions
@@ -482,7 +482,7 @@ def test_cli_runs_the_second_identity_too_and_reports_route_caller_and_status() 
 
 @pytest.mark.usefixtures("aws_env")
 def test_cli_no_metrics_check_never_calls_cloudwatch() -> None:
-    """A consumer stack's smoke role has no CloudWatch access (constructs/pipeline_smoke.py): with
+    """A consumer stack's smoke role has no CloudWatch access (constructs/pipeline/smoke.py): with
     --no-metrics-check the CLI never asks CloudWatch."""
     fake = FakeLambda(PASSED)
     cfn = boto3.client("cloudformation", region_name=REGION)

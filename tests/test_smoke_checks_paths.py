@@ -1,11 +1,11 @@
-"""constructs.smoke_checks: how a rule's path becomes the request path."""
+"""constructs.smoke.checks: how a rule's path becomes the request path."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
-from constructs.smoke_checks import smoke_checks
+from constructs.smoke.checks import smoke_checks
 
 from config.loader import DEFAULTS, parse_context
 

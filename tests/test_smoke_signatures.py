@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from constructs.smoke_checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
+from constructs.smoke.checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
 from smoke import handler as smoke
 from smoke import verdict
 

@@ -20,8 +20,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from constructs.lattice_metric_ids import target_groups
-from constructs.target_health import app_dimension, route_dimension
+from constructs.observability.metric_ids import target_groups
+from constructs.observability.target_health import app_dimension, route_dimension
 from lattice_metrics import health
 from lattice_metrics.handler import TAG_BASE
 

@@ -3,7 +3,7 @@
 
     python tools/dashboard.py [--region R]
 
-The dashboard is named after the Gateway stack (constructs/observability.py): `EksLatticeGateway-Gateway`,
+The dashboard is named after the Gateway stack (constructs/observability/monitoring.py): `EksLatticeGateway-Gateway`,
 or with the `pipeline` key one per stage, `EksLatticeGateway-<stage>-Gateway` in the stage's region. The
 region comes from --region, else the stage's, else AWS_REGION / AWS_DEFAULT_REGION / CDK_DEFAULT_REGION,
 else the AWS CLI's config file (the profile in AWS_PROFILE, or default). Exit status 2, with one line on
@@ -37,7 +37,7 @@ class DashboardError(Exception):
 
 
 def dashboard_url(region: str, name: str) -> str:
-    """The same URL as the stack's DashboardUrl output (constructs/observability.py dashboard_url)."""
+    """The same URL as the stack's DashboardUrl output (constructs/observability/monitoring.py dashboard_url)."""
     return f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards/dashboard/{name}"
 
 

@@ -90,10 +90,13 @@ SUITES: dict[str, tuple[str, ...]] = {
     # The pipeline's parser; the rest of test_pipeline.py synthesizes pipelines (seconds per mutant).
     # test_config_pipeline*.py synthesizes nothing; its tests' names all say "parse".
     "config/pipeline.py": ("tests/test_pipeline.py", "tests/test_config_pipeline*.py", "-k", "parse or cli_version"),
-    "constructs/k8s_objects.py": ("tests/test_k8s_objects*.py",),
-    "constructs/controller_policy.py": ("tests/test_controller_policy*.py",),
-    "constructs/controller_values.py": ("tests/test_controller_values*.py",),
-    "constructs/smoke_checks.py": ("tests/test_smoke_checks*.py", "-k", "not the_synth_has"),
+    "constructs/workload/apps.py": ("tests/test_k8s_objects*.py",),
+    "constructs/workload/routes.py": ("tests/test_k8s_objects*.py",),
+    "constructs/workload/manifests.py": ("tests/test_k8s_objects*.py",),
+    "constructs/controller/objects.py": ("tests/test_k8s_objects*.py",),
+    "constructs/controller/policy.py": ("tests/test_controller_policy*.py",),
+    "constructs/controller/values.py": ("tests/test_controller_values*.py",),
+    "constructs/smoke/checks.py": ("tests/test_smoke_checks*.py", "-k", "not the_synth_has"),
 }
 
 # mutmut exit codes (mutmut.stats.status_by_exit_code) -> how this report counts them.

@@ -3,7 +3,7 @@ finalizers Terminating until a write removes them.
 
 The test plays the controller: healthy (a ready replica with Pod Identity credentials, removing its finalizer
 some seconds after the delete), present without credentials, or absent. Time passes only through the handler's
-sleeps; every Delete must end within the Lambda's time (constructs/finalizer_guard.TIMEOUT, 600 s).
+sleeps; every Delete must end within the Lambda's time (constructs/workload/finalizer_guard.TIMEOUT, 600 s).
 """
 
 from __future__ import annotations

@@ -999,11 +999,11 @@ def test_a_key_the_probe_does_not_read_fails_the_check_by_name(
 
 
 def test_every_key_the_generated_checks_carry_is_read_by_their_probe() -> None:
-    """The checks constructs/smoke_checks.py writes for the default configuration and every examples/ configuration
+    """The checks constructs/smoke/checks.py writes for the default configuration and every examples/ configuration
     carry only keys their protocol's probe reads (else every deploy's smoke test would fail on them)."""
     import datetime as dt
 
-    from constructs.smoke_checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
+    from constructs.smoke.checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
 
     from config.loader import parse_context
 

@@ -4,7 +4,7 @@ and "a\\r\\nb" ValueError out of http.client, and the whole run died with a trac
 
 Property style with a fixed seed (no generator library in the pins): each case is a configuration built from
 values drawn from the model's own alphabets, with odd ones mixed in on purpose, validated by the model (a refused
-one is skipped and counted), turned into checks by constructs/smoke_checks.py and run through the handler's real
+one is skipped and counted), turned into checks by constructs/smoke/checks.py and run through the handler's real
 resolver-free opener, signing included, against a local server."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import string
 from typing import Any
 
 import pytest
-from constructs.smoke_checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
+from constructs.smoke.checks import SECOND_IDENTITY, UNSIGNED, denial_checks, smoke_checks
 from smoke import handler as smoke
 
 from config.loader import DEFAULTS, ConfigError, parse_context

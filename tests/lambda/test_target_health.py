@@ -310,7 +310,7 @@ def test_a_slow_lattice_at_hundreds_of_target_groups_ends_before_the_functions_t
 ) -> None:
     """Every call takes its full bound (connect + read): the run stops starting calls while one could still
     outlast the budget, fails readably without a heartbeat, and never runs past the Lambda timeout."""
-    from constructs.target_health import TIMEOUT
+    from constructs.observability.target_health import TIMEOUT
     from lattice_metrics import handler as lattice_handler
 
     clock = {"now": 1000.0}

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from constructs.smoke_test import CHECKS_FILE
+from constructs.smoke.functions import CHECKS_FILE
 
 SMOKE_HANDLER = "smoke.handler.handler"
 

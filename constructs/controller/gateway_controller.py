@@ -15,13 +15,13 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IDependable
-from constructs.controller_policy import controller_policy_document
-from constructs.controller_values import controller_values
-from constructs.k8s_objects import controller_namespace, controller_service_account
+from constructs.access.pod_credentials import credentials_check_rbac
+from constructs.controller.objects import controller_namespace, controller_service_account
+from constructs.controller.policy import controller_policy_document
+from constructs.controller.values import controller_values
 from constructs.nag import acknowledge
-from constructs.pod_credentials import credentials_check_rbac
 from constructs.provider import CustomResourceProvider
-from constructs.python_function import PythonFunction
+from constructs.python_function import cluster_function
 
 from config import AppConfig
 from config.versions import CONTROLLER_CHART_REPOSITORY, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT
@@ -133,20 +133,18 @@ class GatewayController(Construct):
         log_retention: logs.RetentionDays,
     ) -> CustomResource:
         """After the chart: restart controller pods that started before the association was in effect."""
-        check = PythonFunction(
+        check = cluster_function(
             self,
             "CredentialsCheck",
+            cluster=cluster,
+            vpc=vpc,
+            security_group=security_group,
             packages=("k8s_api", "controller_credentials"),
             handler="controller_credentials.handler.on_event",
             description="Restarts controller pods that started without their Pod Identity credentials",
             timeout=Duration.minutes(5),
             log_retention=log_retention,
-            # In the cluster VPC, as the other cluster clients: reaches a private-only API endpoint too.
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[security_group],
         )
-        check.role.add_to_policy(iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn]))
         # Kubernetes access: exactly list/delete pods and read Deployments, in the controller's namespace.
         rbac = eks.KubernetesManifest(
             self,

@@ -13,7 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IDependable
 from constructs.provider import CustomResourceProvider
-from constructs.python_function import PythonFunction
+from constructs.python_function import cluster_function
 
 from config.versions import CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT
 
@@ -78,20 +78,17 @@ class FinalizerGuard(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._cluster = cluster
-        function = PythonFunction(
+        function = cluster_function(
             self,
             "Function",
+            cluster=cluster,
+            vpc=vpc,
+            security_group=security_group,
             packages=("k8s_api", "controller_credentials", "finalizer_guard", "stack_removal"),
             handler="finalizer_guard.handler.on_event",
             description="Deletes a Gateway API object on destroy even when the controller cannot finalize it",
             timeout=TIMEOUT,
             log_retention=log_retention,
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[security_group],
-        )
-        function.role.add_to_policy(
-            iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn])
         )
         # Tells a whole-stack removal (strip the finalizer) from an update's cleanup (leave it): its own stack only.
         function.role.add_to_policy(

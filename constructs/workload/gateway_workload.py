@@ -1,6 +1,6 @@
 """The workload from config: GatewayClass, Gateway, the apps (Deployment, Service, TargetGroupPolicy), one
 HTTPRoute per configured route with its IAMAuthPolicy, each group a KubernetesManifest resource of its own
-(constructs/k8s_objects.workload_manifests says why: nothing a config change drops may stay on the cluster).
+(constructs/workload/manifests.workload_manifests says why: nothing a config change drops may stay on the cluster).
 
 Dependencies encode SPEC §4's deletion order (CloudFormation deletes in reverse): routes -> Gateway ->
 GatewayClass -> controller. `kubectl delete` waits for each route's finalizers while the controller runs;
@@ -18,20 +18,20 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from constructs.app_caller import AppCaller
-from constructs.finalizer_guard import FinalizerGuard
-from constructs.k8s_objects import (
-    ROUTE_KINDS,
+from constructs.access.app_caller import AppCaller
+from constructs.access.pod_credentials import PodCredentialsChecks
+from constructs.workload.finalizer_guard import FinalizerGuard
+from constructs.workload.manifests import (
     app_manifest_id,
     auth_policy_manifest_id,
     route_manifest_id,
     service_account_manifest_id,
     workload_manifests,
 )
-from constructs.pod_credentials import PodCredentialsChecks
 
 from config import AppConfig
 from config.access_policy import Identities
+from config.model import ROUTE_KINDS
 
 
 def only(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:

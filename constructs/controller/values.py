@@ -25,7 +25,7 @@ def controller_values(cfg: AppConfig, *, region: str, account: str, vpc_id: str)
         "awsAccountId": account,
         "clusterVpcId": vpc_id,
         "clusterName": cfg.cluster_name,
-        # The ServiceAccount is ours (constructs/k8s_objects.py): Pod Identity injects credentials only at pod
+        # The ServiceAccount is ours (constructs/controller/objects.py): Pod Identity injects credentials only at pod
         # creation, so the account and its association must exist before the chart starts the controller.
         "serviceAccount": {"create": False, "name": CONTROLLER_SERVICE_ACCOUNT},
         "log": {"level": cfg.controller_log_level},

@@ -5,7 +5,7 @@ Pipelines).
 
 checkov is the second scanner security teams run (tests/test_checkov.py runs it over every synthesized
 template). What is worth fixing is fixed in the constructs: the log groups holding request or flow data use a
-customer-managed key (constructs/log_key.py), and IAM is scoped where the resource is known. Each row of
+customer-managed key (constructs/observability/log_key.py), and IAM is scoped where the resource is known. Each row of
 ACKNOWLEDGMENTS is a finding kept on purpose: which check, on which resources (by what builds them), and why.
 A row is written only where the check's own condition holds (e.g. CKV_AWS_117 only on a function outside a
 VPC), so no resource carries an acknowledgment it does not need.
@@ -26,10 +26,10 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
 from constructs import IConstruct
-from constructs.gateway_controller import GatewayController
-from constructs.lattice_sharing import ServiceNetworkShare
+from constructs.controller.gateway_controller import GatewayController
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
+from constructs.sharing.network_share import ServiceNetworkShare
 
 # Stack-level singletons aws-cdk-lib adds for AwsCustomResource and for log retention (their fixed UUID ids).
 _CDK_SINGLETONS = ("AWS679f53fac002430cb0da5b7982bd2287", "LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a")
@@ -94,13 +94,13 @@ def provider_waiter(found: Found) -> bool:
 
 
 def controller_policy(found: Found) -> bool:
-    """The AWS Gateway API Controller's policy (constructs/controller_policy.py: upstream's, verbatim)."""
+    """The AWS Gateway API Controller's policy (constructs/controller/policy.py: upstream's, verbatim)."""
     parents = found.ancestors[:2]
     return len(parents) == 2 and isinstance(parents[0], iam.ManagedPolicy) and isinstance(parents[1], GatewayController)
 
 
 def consumer_trust(found: Found) -> bool:
-    """The roles consumer accounts assume (constructs/lattice_sharing.py: -ConsumerRead, -ZoneAuthorizer)."""
+    """The roles consumer accounts assume (constructs/sharing/network_share.py: -ConsumerRead, -ZoneAuthorizer)."""
     return found.under(ServiceNetworkShare)
 
 
@@ -247,7 +247,7 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         reason="Its environment holds names, ARNs and routes, no secrets; Lambda encrypts it at rest with its "
         "AWS managed key.",
     ),
-    # -- log groups (the ones with request or flow data use the app's key: constructs/log_key.py)
+    # -- log groups (the ones with request or flow data use the app's key: constructs/observability/log_key.py)
     Acknowledgment(
         check="CKV_AWS_158",
         resource_type=_LOG_GROUP,

@@ -4,8 +4,9 @@ Lattice names its metric dimensions after resource ids (Service = svc-...), whic
 reconciles a route, so no name known at synth selects one route's metrics. A custom resource per route
 (lambda/lattice_metrics) finds its service after the route exists, by the name config/lattice_names.py predicts.
 Target groups need no id: the per-app health alarms read this app's own metrics, keyed on names
-(constructs/target_health.py). When the controller recreates a service, the looked-up id goes stale until the
-route changes; the target-health publisher counts such ids and an alarm says so (constructs/observability.py).
+(constructs/observability/target_health.py). When the controller recreates a service, the looked-up id goes stale until
+the route changes; the target-health publisher counts such ids and an alarm says so
+(constructs/observability/monitoring.py).
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ class TargetHealthPublisher(Construct):
         )
         self.function = fn
         # ListTargetGroups, ListServices and ListTagsForResource take no resource-level permissions (IAM Service
-        # Authorization Reference for VPC Lattice, as constructs/lattice_metric_ids.py cites); read-only.
+        # Authorization Reference for VPC Lattice, as constructs/observability/metric_ids.py cites); read-only.
         fn.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["vpc-lattice:ListTargetGroups", "vpc-lattice:ListServices", "vpc-lattice:ListTagsForResource"],

@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ram as ram
 from constructs import Construct
 from constructs.nag import acknowledge
-from constructs.ram_share_waiter import RamShareWaiter
+from constructs.sharing.ram_share_waiter import RamShareWaiter
 
 from config.consumers import ORG_ARN_PATTERN
 

@@ -1,6 +1,6 @@
 """An app that calls routes (`apps[].calls`): its IAM role, bound to its ServiceAccount by EKS Pod Identity.
 
-The pods' signing sidecar (constructs/k8s_objects.py) signs with this role's session; the route policies admit
+The pods' signing sidecar (constructs/workload/apps.py) signs with this role's session; the route policies admit
 that session by this role's ARN and the tags Pod Identity sets on it (config/access_policy.py), so the role itself
 needs only the identity half: invoking this account's Lattice services.
 """

@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_vpclattice as lattice
 from constructs import Construct
-from constructs.controller_values import MANAGED_BY_TAG_KEY
+from constructs.controller.values import MANAGED_BY_TAG_KEY
 from constructs.nag import acknowledge
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
@@ -64,10 +64,10 @@ class LatticeServiceNetwork(Construct):
         ports: tuple[int, ...] = (80, 443),
     ) -> None:
         """controller_managed_by: the AWS Gateway API Controller's ManagedBy tag value for this app's cluster
-        (constructs.controller_values.controller_managed_by); on delete, the drain waiter removes what carries
+        (constructs.controller.values.controller_managed_by); on delete, the drain waiter removes what carries
         it, should the controller have left anything associated with the network.
         `admit_unsigned`: some route admits unsigned callers; `consumer_statement`: the consumer accounts'
-        auth-policy statement (constructs.lattice_sharing.consumer_auth_statement); `named_roles`: roles routes
+        auth-policy statement (constructs.sharing.network_share.consumer_auth_statement); `named_roles`: roles routes
         name outside the consumer accounts (config.access_policy.network_roles), admitted by ARN. AWS_IAM only."""
         super().__init__(scope, construct_id)
         self.network = lattice.CfnServiceNetwork(self, "ServiceNetwork", name=name, auth_type=auth_type)

@@ -16,11 +16,10 @@ from collections.abc import Sequence
 from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IDependable
 from constructs.provider import CustomResourceProvider
-from constructs.python_function import PythonFunction
+from constructs.python_function import cluster_function
 
 from config.access_policy import service_account
 from config.model import App
@@ -79,21 +78,17 @@ class PodCredentialsChecks(Construct):
         """`namespaces`: the callers' namespaces (its RBAC covers these only); `after`: what creates them."""
         super().__init__(scope, construct_id)
         self._cluster = cluster
-        function = PythonFunction(
+        function = cluster_function(
             self,
             "Check",
+            cluster=cluster,
+            vpc=vpc,
+            security_group=security_group,
             packages=("k8s_api", "controller_credentials"),
             handler="controller_credentials.handler.on_event",
             description="Restarts app pods that started without their Pod Identity credentials",
             timeout=Duration.minutes(5),
             log_retention=log_retention,
-            # In the cluster VPC, as the other cluster clients: reaches a private-only API endpoint too.
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[security_group],
-        )
-        function.role.add_to_policy(
-            iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn])
         )
         # One manifest resource per namespace: a namespace that loses its last caller keeps existing, and an updated
         # manifest's prune never deletes a Role or RoleBinding (not on kubectl's allowlist, tools/impact.py), so
@@ -133,7 +128,8 @@ class PodCredentialsChecks(Construct):
                 "ClusterName": self._cluster.cluster_name,
                 "Namespace": app.namespace,
                 "ServiceAccount": service_account(app),
-                # The app's own pods (k8s_objects labels them app=<name>), were another Deployment to share it.
+                # The app's own pods (constructs/workload/apps.py labels them app=<name>), were another Deployment
+                # to share it.
                 "LabelSelector": f"app={app.name}",
                 "AllowNoReplicas": "true",  # an app scaled to 0 runs no pod to check
                 "TimeoutSeconds": "240",

@@ -44,7 +44,7 @@ class RamShareWaiter(Construct):
                 log_retention=log_retention,
             )
             # Read-only. The share's ARN is known only at deploy time and, like the consumer side's
-            # ram:GetResourceShares (constructs/consumer_link.py), the call is granted on "*".
+            # ram:GetResourceShares (constructs/sharing/consumer_link.py), the call is granted on "*".
             fn.role.add_to_policy(iam.PolicyStatement(actions=["ram:GetResourceShareAssociations"], resources=["*"]))
             acknowledge(
                 fn.role,

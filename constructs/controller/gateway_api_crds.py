@@ -9,11 +9,10 @@ from __future__ import annotations
 from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from constructs.provider import CustomResourceProvider
-from constructs.python_function import PythonFunction
+from constructs.python_function import cluster_function
 
 from config.versions import GATEWAY_API_RELEASES
 
@@ -33,20 +32,17 @@ class GatewayApiCrds(Construct):
         super().__init__(scope, construct_id)
         release = GATEWAY_API_RELEASES[version]
         # In the cluster VPC: reaches a private-only API endpoint, and GitHub through the NAT gateway.
-        installer = PythonFunction(
+        installer = cluster_function(
             self,
             "Installer",
+            cluster=cluster,
+            vpc=vpc,
+            security_group=security_group,
             packages=("k8s_api", "crd_installer"),
             handler="crd_installer.handler.on_event",
             description=f"Installs Gateway API {version} CRDs (server-side apply, sha256-verified)",
             timeout=Duration.minutes(5),
             log_retention=log_retention,
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[security_group],
-        )
-        installer.role.add_to_policy(
-            iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn])
         )
         # Creating CRDs and a ValidatingAdmissionPolicy needs cluster-scoped write access.
         access = eks.AccessEntry(

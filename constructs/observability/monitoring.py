@@ -2,10 +2,10 @@
 
 Metrics: namespace AWS/VpcLattice (VPC Lattice User Guide, "CloudWatch metrics for Amazon VPC Lattice"; the
 data and its source: tests/lattice_cloudwatch.py): service metrics under the `Service` dimension, holding the id
-constructs/lattice_metric_ids.py resolves at deploy time. Lattice publishes them only once a service has had
+constructs/observability/metric_ids.py resolves at deploy time. Lattice publishes them only once a service has had
 traffic, so their alarms treat missing data as not breaching. Lattice has no target-health metric: the per-app
-alarms read this app's own (constructs/target_health.py). The publisher writes a pair's count once its target
-group has targets past INITIAL, and 0 when the target group has not appeared MISSING_GRACE_SECONDS after the
+alarms read this app's own (constructs/observability/target_health.py). The publisher writes a pair's count once its
+target group has targets past INITIAL, and 0 when the target group has not appeared MISSING_GRACE_SECONDS after the
 alarm (lambda/lattice_metrics/health.py), so a per-app alarm treats missing data as not breaching: nothing is
 known yet while the controller creates the route, and a first deploy or an added route mails no alarm. The
 publisher's own silence is the one breaching alarm ("publisher silent"). An app with 0 replicas has no per-app
@@ -30,8 +30,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
-from constructs.lattice_metric_ids import LatticeMetricIds, TargetGroupRef, target_groups
-from constructs.target_health import (
+from constructs.observability.metric_ids import LatticeMetricIds, TargetGroupRef, target_groups
+from constructs.observability.target_health import (
     HEALTHY,
     RUNS,
     STALE,
@@ -40,7 +40,7 @@ from constructs.target_health import (
     app_dimension,
     route_dimension,
 )
-from constructs.target_health import NAMESPACE as HEALTH_NAMESPACE
+from constructs.observability.target_health import NAMESPACE as HEALTH_NAMESPACE
 
 from config import AppConfig
 from config.model import Route
@@ -169,7 +169,8 @@ class Observability(Construct):
         )
 
     def _health_metric(self, ref: TargetGroupRef, metric: str, statistic: str, label: str) -> cw.Metric:
-        """This app's own count for one app behind one route (constructs/target_health.py), keyed on names."""
+        """This app's own count for one app behind one route (constructs/observability/target_health.py), keyed on
+        names."""
         return cw.Metric(
             namespace=HEALTH_NAMESPACE,
             metric_name=metric,
@@ -270,7 +271,7 @@ class Observability(Construct):
             if ref.app.replicas == 0:  # no targets by design: an alarm would sit in ALARM
                 continue
             if ref.route.protocol in ("GRPC", "TLS"):
-                # Their target groups have Lattice's health check off (constructs/k8s_objects.py,
+                # Their target groups have Lattice's health check off (constructs/workload/apps.py,
                 # target_group_policy), so every target reads UNAVAILABLE ("Health checks are unavailable for the
                 # target group": VPC Lattice API Reference, TargetSummary, read 2026-12-05), never HEALTHY: an
                 # alarm would sit in ALARM. The pods' readiness probes and the smoke test watch them instead.

@@ -13,14 +13,14 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from constructs.k8s_objects import ROUTE_KINDS, route_object
 from constructs.provider import CustomResourceProvider
-from constructs.python_function import PythonFunction
+from constructs.python_function import PythonFunction, cluster_function
 from constructs.schedule import run_every
+from constructs.workload.routes import route_object
 
 from config import AppConfig
 from config.lattice_names import route_object_name
-from config.model import Route
+from config.model import ROUTE_KINDS, Route
 from config.versions import CONTROLLER_NAMESPACE
 
 ROUTE_READERS_GROUP = "eks-lattice-gateway:route-readers"
@@ -106,22 +106,21 @@ class LatticeDnsRecords(Construct):
 
         def function(construct_id: str, handler: str, description: str, timeout: Duration) -> PythonFunction:
             resync = handler.endswith("resync")
-            fn = PythonFunction(
+            fn = cluster_function(
                 self,
                 construct_id,
+                cluster=cluster,
+                vpc=vpc,
+                security_group=security_group,
                 packages=("k8s_api", "lattice_dns"),
                 handler=handler,
                 description=description,
                 timeout=timeout,
                 log_retention=log_retention,
-                vpc=vpc,
-                vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-                security_groups=[security_group],
                 environment={"RECORD_DEFAULTS": json.dumps(shared)} if resync else None,
                 files={RECORDS_FILE: json.dumps(route_entries, indent=1) + "\n"} if resync else None,
             )
             zone_access.attach_to_role(fn.role)
-            fn.role.add_to_policy(iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn]))
             return fn
 
         on_event = function(
@@ -195,7 +194,7 @@ class LatticeDnsRecords(Construct):
             ],
         )
         # One resource per namespace's binding: kubectl's prune never deletes a RoleBinding dropped from an updated
-        # manifest (constructs/k8s_objects.py, "manifest resources"), a removed resource's Delete does.
+        # manifest (constructs/workload/manifests.py), a removed resource's Delete does.
         self.bindings = [
             eks.KubernetesManifest(
                 self,
