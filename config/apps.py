@@ -37,7 +37,7 @@ HealthProtocolVersion = Literal["HTTP1", "HTTP2"]
 # Kubernetes env names the manifest builder sets itself (PORT follows containerPort, POD is the pod's name).
 RESERVED_ENV = ("PORT", "POD")
 # The port the SigV4 signing sidecar of an app that calls routes listens on, on the pod's loopback
-# (constructs/k8s_objects.py): containers of a pod share its network namespace, so the app cannot have it too.
+# (constructs/workload/apps.py): containers of a pod share its network namespace, so the app cannot have it too.
 SIGNING_SIDECAR_PORT = 8080
 
 

@@ -25,8 +25,8 @@ from config.limits import MAX_K8S_NAME, MAX_ROLE_ARN
 # spec.rules[].matches[].path) allows ^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$ and refuses '//', '/./',
 # '/../', '%2f', '%2F', '#' and a trailing '/.' or '/..'; botocore 1.44.8's vpc-lattice model (PathMatchExact,
 # PathMatchPrefix: /[a-zA-Z0-9@:%_+.~#?&/=-]*, 1-200 characters; HealthCheckPath a superset) allows its own
-# set. URL_PATH is the two sets' intersection; URL_PATH_REFUSED the CRD's sequences (tests/test_crd_rules.py
-# checks both against the CRD and botocore). Read 2026-12-05.
+# set. URL_PATH is the two sets' intersection; URL_PATH_REFUSED the CRD's sequences
+# (tests/test_accepted_values_pass_crd_rules_and_lattice.py checks both against the CRD and botocore). Read 2026-12-05.
 URL_PATH = r"/(?:[-A-Za-z0-9/._~&+=:@]|%[0-9A-Fa-f]{2})*"
 URL_PATH_REFUSED = r"//|/\./|/\.\./|%2[fF]|/\.\.?$"
 MAX_PATH_LENGTH = 200

@@ -106,7 +106,7 @@ MAX_ROUTE_HOSTNAME = MAX_DNS_NAME - len(DNS_MARKER_PREFIX)
 # inbound rule from the group to itself (EKS User Guide, sec-group-reqs, "Default cluster security group",
 # https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html, read 2026-12-05) and the platform stack
 # adds one for the Kubernetes API from its Lambda functions: (60 - 2) // 10 = 5 distinct ports.
-# tests/test_security_group_rules.py sums every security group's rules in the synthesized templates.
+# tests/test_security_group_rule_quota.py sums every security group's rules in the synthesized templates.
 SECURITY_GROUP_RULES = 60
 LATTICE_PREFIX_LIST_WEIGHT = 10
 CLUSTER_SG_OTHER_INBOUND = 2

@@ -444,8 +444,8 @@ class AppConfig(Workload, Model):
 
     def _listener_count(self) -> list[Problem]:
         """The Gateway's listeners within its CRD's limit: one for HTTP, one shared by HTTPS and gRPC routes without
-        a certificate, one per hostname with certificateArn, one per TLS port (constructs/k8s_objects.listener_name);
-        the route that adds the listener past the limit is named."""
+        a certificate, one per hostname with certificateArn, one per TLS port
+        (constructs/workload/routes.listener_name); the route that adds the listener past the limit is named."""
         seen: set[tuple[str, object]] = set()
         for i, route in enumerate(self.routes):
             if route.protocol == "TLS":

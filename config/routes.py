@@ -39,7 +39,7 @@ from config.limits import DNS_MARKER_PREFIX, MAX_APPS, MAX_DNS_NAME, MAX_K8S_NAM
 PathType = Literal["PathPrefix", "Exact"]
 
 RouteProtocol = Literal["HTTP", "HTTPS", "GRPC", "TLS"]
-# The Gateway API kind each protocol's route is emitted as (constructs/k8s_objects.py builds them; make impact reads
+# The Gateway API kind each protocol's route is emitted as (constructs/workload/routes.py builds them; make impact reads
 # it here, without the CDK runtime).
 ROUTE_KINDS: dict[str, str] = {"HTTP": "HTTPRoute", "HTTPS": "HTTPRoute", "GRPC": "GRPCRoute", "TLS": "TLSRoute"}
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
@@ -55,7 +55,7 @@ MAX_LATTICE_WEIGHT = 999
 
 # A Gateway holds at most 64 listeners: spec.listeners maxItems in the Gateway API v1.5.1 Gateway CRD
 # (gateway.networking.k8s.io_gateways.yaml, v1 and v1beta1; read 2026-12-05; tests/test_protocols.py reads it from
-# ../shared/reference). The listeners follow from the routes (constructs/k8s_objects.listeners).
+# ../shared/reference). The listeners follow from the routes (constructs/workload/routes.listeners).
 MAX_GATEWAY_LISTENERS = 64
 # Lattice header matches (botocore vpc-lattice HeaderMatchName max 100, HeaderMatchExact max 200; the CRD
 # allows 256 and 4096). Read 2026-12-05.

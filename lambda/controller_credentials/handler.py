@@ -1,6 +1,6 @@
 """CloudFormation custom resource (provider framework on_event): the pods of a service account carry their EKS
 Pod Identity credentials, or are restarted until they do. Used for the controller (Custom::ControllerCredentials)
-and for each app that calls routes (Custom::PodCredentials, constructs/pod_credentials.py).
+and for each app that calls routes (Custom::PodCredentials, constructs/access/pod_credentials.py).
 
 EKS documents that a new Pod Identity association "may take several seconds to be effective", and the
 credentials are injected only at pod creation (the EKS Pod Identity webhook adds the

@@ -4,7 +4,7 @@ cannot keep it alive.
 
 Why: controller v2.1.3 puts a finalizer on every HTTPRoute (`httproute.k8s.aws/resources`), IAMAuthPolicy
 (`application-networking.k8s.aws/iam-auth-policy`) and Gateway (`gateway.k8s.aws/resources`) and removes it
-only after it has cleaned up Lattice (constructs/finalizer_guard.py FINALIZED_KINDS cites the source).
+only after it has cleaned up Lattice (constructs/workload/finalizer_guard.py FINALIZED_KINDS cites the source).
 aws-cdk-lib's kubectl handler deletes a manifest with `kubectl delete` (waits for the object to go), so
 with the controller down or without credentials that Lambda times out and the Gateway stack ends DELETE_FAILED.
 This resource depends on its object, so CloudFormation deletes it first: it deletes the object itself, waits

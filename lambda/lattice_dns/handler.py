@@ -58,7 +58,7 @@ AUTH_GRACE_SECONDS = 120
 DELETE_ATTEMPTS = 3
 # What each invocation keeps for itself after its last AWS or Kubernetes call: logging and returning.
 RESPONSE_RESERVE_SECONDS = 5.0
-# The scheduled resync's routes, shipped in the function's code (constructs/lattice_dns_records.py RECORDS_FILE).
+# The scheduled resync's routes, shipped in the function's code (constructs/dns/records.py RECORDS_FILE).
 RECORDS_FILE = Path(__file__).with_name("records.json")
 # Client sizing: one Route 53 call takes at most connect + read timeout (botocore does not retry it; Zone does,
 # within the invocation's remaining time); DescribeCluster, the one call not bounded by that, at most
@@ -351,7 +351,7 @@ def _resync_specs(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         source = "environment variable RECORDS"
         text = os.environ.get("RECORDS", "")
         if not text.strip() and RECORDS_FILE.is_file():
-            # As deployed (constructs/lattice_dns_records.py): the routes in the file, the values every record
+            # As deployed (constructs/dns/records.py): the routes in the file, the values every record
             # shares (deploy-time tokens) in RECORD_DEFAULTS, so the environment stays small however many routes.
             source = RECORDS_FILE.name
             text = RECORDS_FILE.read_text(encoding="utf-8")

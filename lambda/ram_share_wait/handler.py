@@ -90,7 +90,7 @@ def is_complete(
         raise ShareWaitError(
             f"RAM refused to associate {', '.join(failed)} with resource share {share} (FAILED: {reasons}). "
             "Deploying again will not help: the share's permission may not be accepted for this resource type "
-            "(constructs/lattice_sharing.py SHARED_NETWORK_ACTIONS); see the share in the RAM console"
+            "(constructs/sharing/network_share.py SHARED_NETWORK_ACTIONS); see the share in the RAM console"
         )
     pending = [arn for arn in wanted if statuses.get(arn, ("", ""))[0] != ASSOCIATED]
     if not pending:

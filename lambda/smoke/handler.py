@@ -1,10 +1,10 @@
 """Routing smoke test, run as a Lambda inside the client VPC after deploy.
 
-Each check (built by constructs/smoke_checks.py) is one HTTP request to a route's custom domain, resolved
+Each check (built by constructs/smoke/checks.py) is one HTTP request to a route's custom domain, resolved
 by the VPC resolver from the private hosted zone, exactly as a client in that VPC would make it. The
 invocation fails (raises) when any check fails, so `make smoke` and the pipeline see a non-zero result.
 
-Input: event["checks"] or the file checks.json beside this module (JSON list; constructs/smoke_test.py ships it
+Input: event["checks"] or the file checks.json beside this module (JSON list; constructs/smoke/functions.py ships it
 in the function's code: the environment's 4 KB would not hold many routes' checks). Optional tuning, from the
 event or the environment: timeoutSeconds / TIMEOUT_SECONDS (per attempt, every address and socket operation
 in it, default 5), attempts / ATTEMPTS (default
@@ -64,7 +64,7 @@ DEFAULT_ATTEMPTS = 12
 DEFAULT_RETRY_DELAY_SECONDS = 10.0
 # Stop retrying this long before the Lambda's own timeout, so the report still gets out.
 DEADLINE_MARGIN_SECONDS = 15.0
-# The checks shipped with the function's code (constructs/smoke_test.py CHECKS_FILE).
+# The checks shipped with the function's code (constructs/smoke/functions.py CHECKS_FILE).
 CHECKS_FILE = Path(__file__).with_name("checks.json")
 MAX_WORKERS = 8
 

@@ -17,7 +17,7 @@ from typing import Any
 # Every protocol a check may name, and the one its absence means (handler.py dispatches on these).
 PROTOCOLS = ("HTTP", "HTTPS", "GRPC", "TLS")
 DEFAULT_PORTS = {"HTTP": 80, "HTTPS": 443, "GRPC": 443, "TLS": 443}
-# CA bundles travel in the function's code beside this module (constructs/smoke_checks.py names them).
+# CA bundles travel in the function's code beside this module (constructs/smoke/checks.py names them).
 BUNDLE_DIR = Path(__file__).parent
 HEALTH_CHECK_PATH = "/grpc.health.v1.Health/Check"
 

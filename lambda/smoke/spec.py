@@ -16,7 +16,7 @@ from .protocols import ProbeError
 
 # Every key each protocol's probe reads (handler.py, protocols.py). `name`, `route` and `caller` label the report.
 REPORT_KEYS = ("name", "route", "caller", "protocol")
-# An HTTP(S) check's `host`, when given, must be its URL's hostname (constructs/smoke_checks.py writes both).
+# An HTTP(S) check's `host`, when given, must be its URL's hostname (constructs/smoke/checks.py writes both).
 HTTP_KEYS = (*REPORT_KEYS, "url", "host", "method", "headers", "expect", "sign", "expectStatus", "port")
 KEYS: dict[str, tuple[str, ...]] = {
     "HTTP": HTTP_KEYS,

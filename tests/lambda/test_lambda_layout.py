@@ -17,8 +17,9 @@ from tests.support import docs
 LAMBDA = Path(__file__).resolve().parents[2] / "lambda"
 MAX_LINES = 500  # issue 28: no product module over 500 lines, Lambda handlers included
 MODULES = sorted(path for path in LAMBDA.glob("*/*.py"))
-# Modules that are entry points of their own (their function names them), so they log under their own name.
-OWN_ENTRY_POINTS = {"lattice_metrics.health"}  # constructs/target_health.py: lattice_metrics.health.handler
+# Modules that are entry points of their own (their function names them), so they log under their own name
+# (constructs/observability/target_health.py: lattice_metrics.health.handler).
+OWN_ENTRY_POINTS = {"lattice_metrics.health"}
 
 
 def _name(path: Path) -> str:
@@ -70,7 +71,7 @@ def _asset_rows() -> list[tuple[list[str], int, int]]:
 
 
 @pytest.mark.parametrize(
-    "packages, source_kb, zipped_kb", _asset_rows(), ids=lambda v: "+".join(v) if isinstance(v, list) else ""
+    ("packages", "source_kb", "zipped_kb"), _asset_rows(), ids=lambda v: "+".join(v) if isinstance(v, list) else ""
 )
 def test_the_asset_table_states_each_functions_size(packages: list[str], source_kb: int, zipped_kb: int) -> None:
     """The asset table (docs/dns.md) keeps every function's size current, to within 1 KB, source and zipped: a

@@ -22,8 +22,8 @@ def resources(templates: Mapping[str, Template], resource_type: str) -> Iterator
                 yield stack, logical_id, resource.get("Properties", {})
 
 
-# The target-health publisher (constructs/target_health.py): its handler, and what one run costs in API requests
-# (lambda/lattice_metrics/health.py): PutMetricData for the counts (up to 1,000 a call) and for the heartbeat,
+# The target-health publisher (constructs/observability/target_health.py): its handler, and what one run costs in API
+# requests (lambda/lattice_metrics/health.py): PutMetricData for the counts (up to 1,000 a call) and for the heartbeat,
 # DescribeAlarms for the watched ids (its pages hold 50 alarms at most: botocore cloudwatch MaxRecords 1-100,
 # default 50). Lattice's List* calls are not billed.
 TARGET_HEALTH_HANDLER = "lattice_metrics.health.handler"
@@ -191,7 +191,7 @@ def emitted_objects(templates: Mapping[str, Template]) -> list[dict[str, Any]]:
     return objects
 
 
-ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute")  # each one Lattice service (constructs/k8s_objects.py)
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute")  # each one Lattice service (constructs/workload/routes.py)
 
 
 def count_http_routes(templates: Mapping[str, Template]) -> int:

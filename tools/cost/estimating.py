@@ -146,7 +146,7 @@ def estimate(
     routes = count_http_routes(templates)
     http_only = sum(1 for obj in emitted_objects(templates) if obj.get("kind") == "HTTPRoute")
     if config is not None:
-        from constructs.k8s_objects import workload_objects  # noqa: PLC0415
+        from constructs.workload.manifests import workload_objects  # noqa: PLC0415
 
         expected = sum(1 for o in workload_objects(config) if o.get("kind") in ROUTE_KINDS)
         if routes == 0 and expected:
@@ -235,7 +235,7 @@ def estimate(
             guess=True,
         )
 
-    # CloudWatch dashboard and alarms, the alarm topic's key, saved queries (constructs/observability.py).
+    # CloudWatch dashboard and alarms, the alarm topic's key, saved queries (constructs/observability/monitoring.py).
     dashboards = sum(1 for _ in resources(templates, "AWS::CloudWatch::Dashboard"))
     if dashboards:
         add(

@@ -31,7 +31,7 @@ BOOTSTRAP_CLOUDFORMATION = (
 )
 # What the tools call with your own credentials: make impact ARGS=--deployed (GetTemplate), tools/stranded.py before
 # each deploy (ListStacks), make smoke (DescribeStacks, then Lambda Invoke of the stack's smoke functions, and the
-# alarm checks: constructs/pipeline_smoke.py grants the pipeline's smoke step the same).
+# alarm checks: constructs/pipeline/smoke.py grants the pipeline's smoke step the same).
 OWN_CREDENTIALS = {
     "cloudformation": ("cloudformation:DescribeStacks", "cloudformation:GetTemplate", "cloudformation:ListStacks"),
     "smoke": ("lambda:InvokeFunction",),

@@ -50,7 +50,7 @@ def deployed_templates(stacks: Iterable[str], *, client: Any) -> dict[str, Templ
 
 # The CDK bootstrap's lookup role (ReadOnlyAccess, trusting the accounts given to `cdk bootstrap --trust` and
 # `--trust-for-lookup`: aws-cdk 2.1148.1 lib/api/bootstrap/bootstrap-template.yaml, LookupRole, read 2026-12-05): how
-# the CDK CLI and the pipeline's impact step (constructs/pipeline_impact.py) read another account. Its qualifier is
+# the CDK CLI and the pipeline's impact step (constructs/pipeline/impact.py) read another account. Its qualifier is
 # cdk.json's @aws-cdk/core:bootstrapQualifier, else the bootstrap's default.
 QUALIFIER_KEY = "@aws-cdk/core:bootstrapQualifier"
 DEFAULT_QUALIFIER = "hnb659fds"
