@@ -1,8 +1,6 @@
-"""Modules stay readable: none over 500 lines (issue 28) in the folders that meet the limit today.
+"""Modules stay readable: no product module over 500 lines (issue 28), Lambda handlers included.
 
-config/ was one 1,537-line model; it is split by area now. The other product folders (tools/, lambda/, constructs/)
-are being split on their own branches: each joins FOLDERS when it fits, until the whole product code is covered.
-"""
+config/model.py was 1,537 lines, tools/impact.py 1,877; each is split by concern now."""
 
 from __future__ import annotations
 
@@ -13,13 +11,14 @@ import pytest
 from tests.conftest import ROOT
 
 MAX_LINES = 500
-FOLDERS = ("config", "stacks")
+FOLDERS = ("app.py", "config", "stacks", "constructs", "lambda", "tools", "benchmarks")
 
 
 def oversized(root: Path, folders: tuple[str, ...]) -> list[str]:
     found = []
     for folder in folders:
-        for path in sorted((root / folder).rglob("*.py")):
+        top = root / folder
+        for path in [top] if top.is_file() else sorted(top.rglob("*.py")):
             lines = len(path.read_text().splitlines())
             if lines > MAX_LINES:
                 found.append(f"{path.relative_to(root).as_posix()}: {lines} lines (at most {MAX_LINES})")
@@ -27,7 +26,7 @@ def oversized(root: Path, folders: tuple[str, ...]) -> list[str]:
 
 
 def test_no_module_is_over_the_limit() -> None:
-    assert all(any((ROOT / f).rglob("*.py")) for f in FOLDERS)
+    assert all((ROOT / f).is_file() or any((ROOT / f).rglob("*.py")) for f in FOLDERS)
     assert oversized(ROOT, FOLDERS) == []
 
 
