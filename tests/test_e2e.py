@@ -1043,3 +1043,31 @@ def test_a_signal_while_the_report_is_written_leaves_it_complete(
     report = json.loads((made[0].directory / "report.json").read_text())
     assert (made[0].directory / "report.md").read_text() == render(report)
     assert signal.getsignal(signal.SIGINT) is before  # restored
+
+
+def test_sigint_stops_the_run_even_when_it_started_ignored() -> None:
+    """A run started with SIGINT ignored (a background job of a non-interactive shell; a test worker whose parent
+    ignores it) still turns SIGINT into KeyboardInterrupt, so the orchestrator destroys and audits: Python keeps
+    an inherited SIG_IGN for SIGINT unless the handler is set explicitly."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    probe = (
+        "import signal, sys; sys.path.insert(0, '.')\n"
+        "from tools.e2e import run\n"
+        "before = signal.getsignal(signal.SIGINT) is signal.SIG_IGN\n"
+        "run.install_signal_handlers()\n"
+        "print(before, signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+    )
+    ignored = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert ignored.stdout.split() == ["True", "True"], ignored.stdout + ignored.stderr

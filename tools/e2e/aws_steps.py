@@ -37,7 +37,10 @@ def _interrupted(signum: int, _frame: Any) -> None:
 
 def install_signal_handlers() -> None:
     """SIGTERM (a CI job's cancel) and SIGHUP (a closed terminal) end the run as Ctrl-C does: the orchestrator
-    then still destroys and audits and the report is written."""
+    then still destroys and audits and the report is written. SIGINT is set to Python's own KeyboardInterrupt
+    handler explicitly: Python leaves SIGINT ignored when it starts with it ignored (a background job of a
+    non-interactive shell, or a parent that ignores it), and the run would then not stop on it at all."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupted)
 
