@@ -685,19 +685,14 @@ def cached_synthesis(
     env: tuple[str, str] | None = None,
     *,
     nag: bool = False,
+    inputs: object = None,
 ) -> Synthesized:
     """The app synthesized with `overrides` and `env` (cdk-nag's pass too with `nag`), once per session
-    (shared_synthesis), and kept in SYNTH_CACHE under its inputs' hash for the next run."""
-    import hashlib
-
-    digest = source_digest() if _synth_cache_on() else None
-    key = None
-    if digest is not None:
-        inputs = json.dumps([digest, name, overrides, env, nag, TODAY.isoformat()], sort_keys=True, default=str)
-        key = hashlib.sha256(inputs.encode()).hexdigest()[:40]
-        cached = SYNTH_CACHE / f"{name}-{key}"
-        if (cached / ".complete").is_file():
-            return CachedSynthesis(cached, overrides, env, nag=nag)
+    (shared_synthesis), and kept in SYNTH_CACHE under its inputs' hash for the next run. `inputs`: whatever else
+    the caller changes for this synthesis outside the clone's files (e.g. releases a test module pins), JSON-able."""
+    key = _cache_key(name, [overrides, env, nag, inputs])
+    if key is not None and (SYNTH_CACHE / f"{name}-{key}" / ".complete").is_file():
+        return CachedSynthesis(SYNTH_CACHE / f"{name}-{key}", overrides, env, nag=nag)
     with shared_synthesis(tmp_path_factory, name) as (outdir, ready):
         synthesized = Synthesized(outdir, overrides, env, nag=nag, reuse=ready)
         if key is not None and not ready:

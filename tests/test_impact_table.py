@@ -8,8 +8,9 @@ from the code. The `blocking` column names what CloudFormation or the CDK CLI wo
 intended change, rewrite the table with
 `UPDATE_IMPACT_TABLE=1 .venv/bin/python -m pytest -n 0 tests/test_impact_table.py` and review the diff.
 
-Rows are not folded into fewer synths: two changes in one synth would credit each other's replacements. Each row
-is its own test, so pytest-xdist spreads the synths over both workers.
+Rows are not folded into fewer synths: two changes in one synth would credit each other's replacements. Each row's
+synthesis is made once per session (whichever xdist worker asks first; the other reads it) and kept in the
+synthesis cache between runs (see `variants`), so a warm run with the app unchanged synthesizes none of them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import hashlib
+import inspect
 import json
 import os
 import re
@@ -28,7 +31,14 @@ import pytest
 
 from config import versions
 from config.model import ROUTE_KINDS
-from tests.conftest import PROVIDER_ACCOUNT, PROVIDER_REGION, ROOT, Synthesized, cdk_json_context
+from tests.conftest import (
+    PROVIDER_ACCOUNT,
+    PROVIDER_REGION,
+    ROOT,
+    Synthesized,
+    cached_synthesis,
+    cdk_json_context,
+)
 from tools import impact
 from tools.synth import read_assembly
 
@@ -449,9 +459,25 @@ def table_rows(text: str) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------------- tests
 
 
+def variant_name(row: Row, baseline: bool) -> str:
+    """The row's synthesis-cache and shared-synthesis name: one per row (and its baseline), stable across runs."""
+    digest = hashlib.sha256(json.dumps([row.change, baseline]).encode()).hexdigest()[:12]
+    return f"impact-{digest}"
+
+
+def variant_inputs(row: Row) -> object:
+    """What shapes a row's synthesis besides the clone's files and its overrides, environment and nag (which the
+    cache key has already): the releases it pins, and how pinned() pins them (this module is outside the key)."""
+    return [[list(r) for r in row.releases], inspect.getsource(pinned)]
+
+
 @pytest.fixture(scope="session")
 def variants(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Row], Synthesized]:
     """Each row's synthesis, once per worker, in this process (jsii is already running for `synth`).
+
+    Once per test session across the xdist workers, and kept between runs in the synthesis cache
+    (conftest.cached_synthesis) under the clone's hash plus variant_inputs(), so a warm run reads each row's
+    templates instead of synthesizing them again.
 
     Without asset staging (see impact.NO_ASSET_STAGING) and without cdk-nag (it writes only Metadata, which the
     analysis doesn't compare), against the staged, nagged default synthesis: were any resource's properties to
@@ -464,8 +490,10 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Row], Synthe
         if key not in cache:
             with pinned(row.releases):
                 overrides = {**(row.baseline or {} if baseline else row.overrides), **impact.NO_ASSET_STAGING}
-                outdir = tmp_path_factory.mktemp("cdk.out.impact")
-                cache[key] = Synthesized(outdir, overrides, row.env, nag=False)
+                cache[key] = cached_synthesis(
+                    tmp_path_factory, variant_name(row, baseline), overrides, row.env, nag=False,
+                    inputs=variant_inputs(row),
+                )  # fmt: skip
         return cache[key]
 
     return get
@@ -619,3 +647,22 @@ def test_render_marks_stateful_types_and_counts() -> None:
 def test_table_rows_parse_escaped_pipes(tmp_path: Path) -> None:
     text = f"{START}\n{HEADER}\n| a \\| b | c | d | e | f | g |\n{END}\n"
     assert list(table_rows(text)) == ["a \\| b"]
+
+
+def test_what_a_row_pins_outside_the_clone_keys_its_cached_synthesis() -> None:
+    """Class test: a row's synthesis is cached under the clone's hash, which leaves this module out, so everything
+    this module changes for a synthesis beyond its overrides must reach the key: a row pinning other releases, or
+    pinned() pinning them differently, is never served another synthesis; the row's own entry name stays stable."""
+    from tests.conftest import _cache_key
+
+    (row, *_) = [r for r in ROWS if r.releases]
+    other = dataclasses.replace(row, releases=tuple((kind, version + ".1") for kind, version in row.releases))
+    assert variant_name(row, False) == variant_name(other, False) != variant_name(row, True)
+    keys = {
+        json.dumps(variant_inputs(r)): _cache_key(variant_name(row, False), [row.overrides, row.env, False, inputs])
+        for r in (row, other)
+        for inputs in [variant_inputs(r)]
+    }
+    assert len(keys) == 2 and None not in keys.values(), keys
+    source = variant_inputs(row)
+    assert isinstance(source, list) and source[1] == inspect.getsource(pinned) and "def pinned" in source[1]
