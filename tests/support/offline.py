@@ -1,12 +1,12 @@
-"""An environment for a Python subprocess with the network cut (offline/sitecustomize.py): only loopback is reachable;
-any other name lookup or connection raises, naming the host."""
+"""An environment for a Python subprocess with the network cut (offline_site/sitecustomize.py): only loopback is
+reachable; any other name lookup or connection raises, naming the host."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-SITECUSTOMIZE = Path(__file__).resolve().parent / "offline"
+SITECUSTOMIZE = Path(__file__).resolve().parent / "offline_site"
 REFUSED = "offline: "  # the start of every refusal's message
 
 

@@ -1,6 +1,6 @@
-"""Cut the network for a Python process that has this folder on PYTHONPATH (tests/support/offline.py): resolving a
-name or connecting a socket to anything but loopback raises OfflineError, so a tool that fetches fails loudly
-instead of reaching the internet or waiting on a proxy."""
+"""Cut the network for a Python process that has this folder on PYTHONPATH (tests/support/offline.py sets it):
+resolving a name or connecting a socket to anything but loopback raises OfflineError, so a tool that fetches fails
+loudly instead of reaching the internet or waiting on a proxy."""
 
 from __future__ import annotations
 
@@ -55,6 +55,6 @@ def connect_ex(self: socket.socket, address: Any) -> int:
     return _connect_ex(self, address)
 
 
-socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
-socket.socket.connect = connect  # type: ignore[method-assign]
-socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+socket.getaddrinfo = getaddrinfo
+socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
