@@ -9,9 +9,11 @@ the standard library and the runtime's boto3 on sys.path, and resolves the handl
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,12 @@ import pytest
 from tests.conftest import Synthesized
 from tests.support.smoke_assets import asset_dir
 
-# What the Lambda Python runtime provides besides the standard library: boto3 and what it depends on
-# (https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html, "Runtime-included SDK versions", read
-# 2026-12-05). Each is linked from this venv into a folder of its own, so nothing else in site-packages is seen.
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+# What the Lambda Python runtime provides besides the standard library: "the AWS SDK for Python (Boto3) and its
+# dependencies" (https://docs.aws.amazon.com/lambda/latest/dg/python-package.html, read 2026-12-05). The
+# dependencies are read from the installed boto3's metadata; each is linked from this venv into a folder of its own,
+# so nothing else in site-packages is seen.
+RUNTIME_SDK = "boto3"
+
 
 _IMPORT_EACH = r"""
 import importlib, json, os, sys
@@ -73,14 +77,31 @@ def _python_functions(synthesized: Synthesized) -> list[dict[str, Any]]:
     return found
 
 
+def _distribution_and_dependencies(name: str, found: set[str]) -> set[str]:
+    key = name.lower().replace("_", "-")
+    if key not in found:
+        found.add(key)
+        for requirement in metadata.requires(name) or []:
+            if "extra ==" not in requirement:  # optional extras are not installed in the runtime
+                match = re.match(r"[A-Za-z0-9_.-]+", requirement)
+                assert match, requirement
+                _distribution_and_dependencies(match.group(0), found)
+    return found
+
+
 def _runtime(tmp_path: Path) -> Path:
+    """A folder holding links to the top-level packages of boto3 and its dependencies, and nothing else."""
     import boto3
 
     site = Path(boto3.__file__).resolve().parents[1]
+    distributions = _distribution_and_dependencies(RUNTIME_SDK, set())
     runtime = tmp_path / "runtime"
     runtime.mkdir()
-    for name in RUNTIME_PACKAGES:
-        (runtime / name).symlink_to(site / name)
+    for top, owners in metadata.packages_distributions().items():
+        if any(o.lower().replace("_", "-") in distributions for o in owners):
+            source = site / top if (site / top).is_dir() else site / f"{top}.py"
+            (runtime / source.name).symlink_to(source)
+    assert {"boto3", "botocore"} <= {p.name for p in runtime.iterdir()}
     return runtime
 
 
