@@ -18,6 +18,7 @@ from mkdocs.config import load_config
 
 from tests.conftest import ROOT
 from tests.support import docs
+from tests.support.offline import REFUSED, offline_env
 
 MKDOCS_YML = ROOT / "mkdocs.yml"
 
@@ -75,13 +76,17 @@ def headings(text: str) -> list[str]:
 
 
 def build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
-    """`mkdocs build --strict`, as `make docs` runs it, with no network to reach (nothing may fetch)."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "NO_PROXY": "*", "HTTPS_PROXY": "http://127.0.0.1:9"}
+    """`mkdocs build --strict`, as `make docs` runs it, with the network cut (tests/support/offline.py: a fetch
+    raises) and from a folder that is not the config's (the site resolves its paths against mkdocs.yml's folder, not
+    the working directory): every build a test makes checks both."""
+    elsewhere = site.parent / "elsewhere"  # an empty working directory: no CHANGELOG.md or docs/ to find by luck
+    elsewhere.mkdir(parents=True, exist_ok=True)
+    config = config.resolve()
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config), "--site-dir", str(site)],
-        cwd=config.parent,
+        cwd=elsewhere,
         check=False,
-        env=env,
+        env=offline_env({**os.environ, "NO_MKDOCS_2_WARNING": "1"}),
         capture_output=True,
         text=True,
         timeout=300,
@@ -147,11 +152,22 @@ def test_every_page_is_in_the_nav_once() -> None:
     assert sorted(listed) == sorted(p.name for p in docs.DOCS.glob("*.md"))
 
 
-def test_the_site_fetches_nothing() -> None:
-    """Offline: only the built-in search plugin; no theme fonts from a font service."""
+def test_the_site_fetches_nothing(tmp_path: Path) -> None:
+    """Offline: only the built-in search plugin; no theme fonts from a font service. The strict builds above run with
+    the network cut; here the cut is shown to hold: the same site with a build hook that fetches a page fails."""
     config = load_config(str(MKDOCS_YML))
     assert set(config["plugins"].keys()) == {"material/search"}
     assert config["theme"]["font"] is False
+    shutil.copytree(docs.DOCS, tmp_path / "docs")
+    shutil.copy(ROOT / "CHANGELOG.md", tmp_path / "CHANGELOG.md")
+    (tmp_path / "fetch.py").write_text(
+        "import urllib.request\n\n\ndef on_config(config):\n"
+        "    urllib.request.urlopen('https://fonts.googleapis.com/css?family=Roboto', timeout=5)\n"
+    )
+    (tmp_path / "mkdocs.yml").write_text(MKDOCS_YML.read_text() + "hooks:\n  - fetch.py\n")
+    result = build(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert result.returncode != 0
+    assert f"{REFUSED}name lookup of 'fonts.googleapis.com' refused" in result.stdout + result.stderr
 
 
 def test_every_former_readme_section_is_a_heading_on_some_page() -> None:

@@ -5,8 +5,11 @@ mutmut itself is not run here (minutes per module); this pins the set-up a run d
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -218,3 +221,44 @@ def test_each_config_module_runs_the_tests_that_import_it(module: str) -> None:
         q.relative_to(ROOT).as_posix() for arg in mutation.suite(module) if arg.endswith(".py") for q in ROOT.glob(arg)
     }
     assert importers & suite, (module, sorted(importers))
+
+
+_IMPORT_SUITE = """
+import importlib, json, sys
+root, pythonpath, files = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+sys.path[:0] = [f"{root}/{p}" for p in pythonpath]
+for f in files:
+    folder, _, name = f.rpartition("/")
+    sys.path.insert(0, f"{root}/{folder}")  # pytest's prepend import mode: a test folder has no __init__.py
+    importlib.import_module(name.removesuffix(".py"))
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+@functools.cache
+def _modules_imported_by(files: tuple[str, ...]) -> frozenset[str]:
+    """The modules a fresh interpreter holds after importing `files` as pytest would (pyproject's pythonpath)."""
+    pythonpath = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["pythonpath"]
+    result = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", _IMPORT_SUITE, str(ROOT), json.dumps(pythonpath), json.dumps(files)],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return frozenset(json.loads(result.stdout.splitlines()[-1]))
+
+
+def _import_name(module: str) -> str:
+    """lambda/ is on sys.path (the Lambda runtime's layout): lambda/x/y.py is `x.y`; the rest from the root."""
+    return module.removeprefix(mutation.LAMBDA).removesuffix(".py").replace("/", ".")
+
+
+@pytest.mark.parametrize("module", mutation.all_modules())
+def test_each_modules_suite_imports_it(module: str) -> None:
+    """Class test: a module's mapped test files import it (lambda/lattice_metrics/health.py's tests live in
+    tests/lambda/test_target_health.py, outside the lattice_metrics family: its score meant nothing)."""
+    files = tuple(arg for arg in mutation.suite(module) if arg.endswith(".py"))
+    assert _import_name(module) in _modules_imported_by(files), (module, files)

@@ -74,6 +74,8 @@ SUITES: dict[str, tuple[str, ...]] = {
         "not waiter_gets_the_owner and not policy_allows_every_call",
     ),
     "lambda/lattice_metrics/": ("tests/lambda/test_lattice_metrics*.py",),
+    # The target-health publisher has its own test family, not the metrics handler's.
+    "lambda/lattice_metrics/health.py": ("tests/lambda/test_target_health*.py",),
     "lambda/ram_share_wait/": ("tests/lambda/test_ram_share_wait*.py",),
     "lambda/smoke/": ("tests/lambda/test_smoke*.py",),
     "lambda/stack_removal/": ("tests/lambda/test_stack_removal*.py",),
