@@ -177,7 +177,8 @@ def estimate(
                 1,
                 "month",
                 usd(table, key),
-                note=f"{terminating} HTTPS/gRPC route(s); --certificate {certificate} (README: Certificates)",
+                note=f"{terminating} HTTPS/gRPC route(s); --certificate {certificate} "
+                "(docs/protocols.md: Certificates)",
             )
         add("lattice_gb", "Lattice data processed", gb, "GB", usd(table, "lattice_gb"), note="--gb", guess=True)
         lines.append(
