@@ -281,3 +281,28 @@ def test_every_pointer_from_the_code_into_the_documentation_resolves() -> None:
         unresolved += [f"{source.relative_to(ROOT)}: {b!r}" for b in bad]
     assert total > 10, total
     assert not unresolved, unresolved
+
+
+# A script the built site makes the reader's browser load from elsewhere: a quoted absolute URL in its JavaScript
+# (the theme's bundle loads mermaid this way) or an HTML <script src="https://...">.
+_JS_URL = re.compile(r"""["']https://([^/"'\s]+)[^"'\s]*["']""")
+_HTML_SCRIPT = re.compile(r"""<script[^>]*\bsrc=["']?https://([^/"'\s>]+)""")
+
+
+def remote_script_hosts(site: Path) -> set[str]:
+    hosts = {m.group(1) for js in site.rglob("*.js") for m in _JS_URL.finditer(js.read_text(errors="replace"))}
+    return hosts | {m.group(1) for page in site.rglob("*.html") for m in _HTML_SCRIPT.finditer(page.read_text())}
+
+
+def test_each_host_the_built_site_loads_scripts_from_is_named_in_the_docs(tmp_path: Path) -> None:
+    """Class test: the site is built offline, but the reader's browser may still fetch code (material's bundle
+    loads mermaid from unpkg.com, a floating major without an integrity hash); each such host is stated on a
+    page, so "offline" never overclaims."""
+    assert build(MKDOCS_YML, tmp_path / "site").returncode == 0
+    hosts = remote_script_hosts(tmp_path / "site")
+    assert "unpkg.com" in hosts, hosts  # the scan sees the one this theme version has
+    (tmp_path / "site" / "extra.html").write_text('<script src="https://cdn.example.net/x.js"></script>')
+    assert "cdn.example.net" in remote_script_hosts(tmp_path / "site")
+    text = "\n".join(p.read_text() for p in docs.DOCS.glob("*.md"))
+    unnamed = sorted(h for h in hosts if h not in text)
+    assert not unnamed, f"the site's pages load scripts from {unnamed}: say so on docs/development.md"
