@@ -33,7 +33,7 @@ def _exists(token: str) -> bool:
 
 def _prose(path: str, text: str) -> str:
     """What a reader reads: a test module's comments and docstrings only (its other strings build fake trees in
-    tmp_path, `config/a.py`, `lambda/probe/handler.py`); everything else whole; of CHANGELOG.md the part above
+    tmp_path, such as a `config/<module>.py` of their own); everything else whole; of CHANGELOG.md the part above
     the first entry (the entries are history, naming paths as they were)."""
     if path == "CHANGELOG.md":
         return text.split("\n## ", 1)[0]
