@@ -113,7 +113,9 @@ def deep_imports(path_and_source: list[tuple[str, str]]) -> list[str]:
         parts = name.split("/")
         own = parts[1] if parts[0] == "constructs" and len(parts) > 2 else None
         for node in ast.walk(ast.parse(source)):
-            modules = []
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            modules: list[str] = []
             if isinstance(node, ast.ImportFrom) and node.module:
                 modules = [node.module]
             elif isinstance(node, ast.Import):
