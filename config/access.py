@@ -19,7 +19,8 @@ TLS_ACCESS_WHY = (
 
 
 class Caller(Model):
-    """One caller a route admits: exactly one of `role`, `app`, `clientHost`, `account` (README: Access control)."""
+    """One caller a route admits: exactly one of `role`, `app`, `clientHost`, `account`
+    (docs/access-control.md: Access control)."""
 
     role: RoleArn | None = None
     """an IAM role (its sessions sign with SigV4)"""

@@ -1,7 +1,7 @@
 """The typed, immutable configuration of one deployment (SPEC §6), as pydantic models.
 
 The models are the input format: their camelCase aliases are cdk.json's keys, field constraints carry the
-ranges, patterns and enums (and from them config/schema.json and the README's table are generated), and
+ranges, patterns and enums (and from them config/schema.json and docs/configuration.md's tables are generated), and
 validators hold only domain logic: Lattice's route limits, hostnames inside the zone, backends naming known
 apps, the EKS version calendar, CIDR overlap. `config.loader` validates once, at the edge, and turns
 pydantic's errors into one line per problem; everything else receives these frozen objects.
@@ -327,12 +327,12 @@ class AppConfig(Workload, Model):
     )
     """the HTTPRoutes, one Lattice service each"""
     consumers: Annotated[tuple[Consumer, ...], Field(max_length=MAX_CONSUMERS)] = ()
-    """other accounts (at most 50) that get the service network through RAM, each with a stack of its own (README:
-    Share with another account)"""
+    """other accounts (at most 50) that get the service network through RAM, each with a stack of its own
+    (docs/sharing.md: Share with another account)"""
     gone_consumer_accounts: Annotated[tuple[AccountId, ...], Field(max_length=MAX_CONSUMERS)] = ()
     """consumer accounts acknowledged as gone (closed, suspended, or no longer trusting yours): the stranded-consumer
-    check before each deploy (make deploy and each pipeline provider stage) skips them instead of refusing (README:
-    Removing one consumer)"""
+    check before each deploy (make deploy and each pipeline provider stage) skips them instead of refusing
+    (docs/sharing.md: Removing one consumer)"""
     share_with_organization: Annotated[str, Field(max_length=MAX_ORG_ARN)] | None = None
     """an organization ARN: RAM shares then stay inside it (allowExternalPrincipals false)"""
     alarms: Annotated[Alarms, Field(validate_default=True)] = {  # type: ignore[assignment]  # noqa: RUF012 - a field

@@ -318,10 +318,10 @@ class Route(Model):
     `{"account": id}`, and `unsigned`; default: the client host (and always the smoke test)"""
     protocol: RouteProtocol = "HTTP"
     """HTTP (listener HTTP:80), HTTPS (HTTPS:443, TLS terminated by Lattice), GRPC (a GRPCRoute on HTTPS:443) or
-    TLS (passthrough on `port`: one rule without matches, TCP target groups); README: Protocols"""
+    TLS (passthrough on `port`: one rule without matches, TCP target groups); docs/protocols.md: Protocols"""
     certificate_arn: CertificateArn | None = None
     """HTTPS and GRPC: the ACM certificate (in the stack's region) for `hostname`; none: the controller looks for an
-    issued ACM certificate of that name (README: Certificates)"""
+    issued ACM certificate of that name (docs/protocols.md: Certificates)"""
     port: Annotated[int, Between(1, 65535)] | None = None
     """TLS only: the listener's port (default 443)"""
     ca_bundle: Annotated[str, Matches(CA_BUNDLE_PATH, _CA_BUNDLE, max_length=255), AfterValidator(_pem_file)] | None = (

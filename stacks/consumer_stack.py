@@ -167,7 +167,7 @@ class ConsumerStack(Stack):
                 self,
                 "TestHostSession",
                 value=f"aws ssm start-session --target {host.instance.ref}",
-                description="A shell on the consumer's test host; sign requests: curl --aws-sigv4 (README)",
+                description="A shell on the consumer's test host; sign requests: curl --aws-sigv4 (docs/sharing.md)",
             )
 
 

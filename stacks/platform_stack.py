@@ -124,7 +124,8 @@ class PlatformStack(Stack):
         )
 
         if config.service_network_auth_type == "AWS_IAM":
-            # The identity half of its signed calls (README: Security); the route policies name the role.
+            # The identity half of its signed calls (docs/access-control.md: Security); the route policies name
+            # the role.
             grant_invoke(self.client_host.role, provider_account=Aws.ACCOUNT_ID)
 
         self.eks = EksCluster(self, "Eks", config=config, vpc=self.cluster_network.vpc)
@@ -163,5 +164,5 @@ class PlatformStack(Stack):
             value=f"aws ssm start-session --target {self.client_host.instance.ref}",
             description="Open a shell on the client test host (Session Manager, no inbound ports). Routes need signed "
             "requests: curl --aws-sigv4 aws:amz:<region>:vpc-lattice-svcs with the instance role's credentials and "
-            "-H x-amz-content-sha256:UNSIGNED-PAYLOAD (README: Deploy, diff, smoke-test, destroy)",
+            "-H x-amz-content-sha256:UNSIGNED-PAYLOAD (docs/getting-started.md: Deploy, diff, smoke-test, destroy)",
         )

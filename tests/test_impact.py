@@ -638,7 +638,7 @@ def test_fail_on_stateful_refuses_a_route_that_takes_over_a_kept_hostname(synth:
     assert len(named) == len(synth.config.routes)
     assert all(line.startswith(f"  {GATEWAY} HTTPRoute ") and "takes over the hostname" in line for line in named)
     assert f"destroy {GATEWAY}, then deploy again" in hint
-    assert "README 'Renaming a route but keeping its hostname'" in hint
+    assert "docs/troubleshooting.md, 'Renaming a route but keeping its hostname'" in hint
     assert "ALLOW_REPLACEMENT" not in err
     # With a stateful replacement as well, both are named and the allow hint closes the refusal.
     both = edited_copy(synth, tmp_path / "both", narrow_cluster_vpc)

@@ -102,3 +102,49 @@ def test_stacks_and_app_import_packages_not_their_modules() -> None:
                 if len(parts) > 2 or parts[1] not in {*PACKAGES, *shared}:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.module}")
     assert not found, found
+
+
+def deep_imports(path_and_source: list[tuple[str, str]]) -> list[str]:
+    """`from constructs.<other>.<module> import ...` (or `import constructs.<other>.<module>`) in a module of
+    constructs/<package>/ or tools/: another package reached past its __init__ surface. A package's own modules
+    may import each other."""
+    found = []
+    for name, source in path_and_source:
+        parts = name.split("/")
+        own = parts[1] if parts[0] == "constructs" and len(parts) > 2 else None
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            modules: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            for module in modules:
+                dotted = module.split(".")
+                if dotted[0] == "constructs" and len(dotted) > 2 and dotted[1] in PACKAGES and dotted[1] != own:
+                    found.append(f"{name}:{node.lineno} {module}")
+    return found
+
+
+def test_the_deep_import_check_sees_a_package_bypassing_anothers_surface() -> None:
+    """Class test, on the fault it is there for (dns/records.py importing workload.routes directly)."""
+    fault = "from constructs.workload.routes import route_object\n"
+    assert deep_imports([("constructs/dns/records.py", fault)]) == [
+        "constructs/dns/records.py:1 constructs.workload.routes"
+    ]
+    assert deep_imports([("tools/cost/estimating.py", "import constructs.workload.manifests\n")])
+    assert not deep_imports([("constructs/workload/gateway_workload.py", fault)])  # its own package
+    assert not deep_imports([("constructs/dns/records.py", "from constructs.workload import route_object\n")])
+
+
+def test_packages_and_tools_import_another_package_only_through_its_surface() -> None:
+    """Class test: a constructs package (or a tool) uses another package only through the names its __init__
+    exports, so a package's modules can move or split without reaching into its neighbours."""
+    sources = [
+        (path.relative_to(ROOT).as_posix(), path.read_text())
+        for path in [*sorted(CONSTRUCTS.glob("*/*.py")), *sorted((ROOT / "tools").rglob("*.py"))]
+    ]
+    assert len(sources) > 50, len(sources)
+    found = deep_imports(sources)
+    assert not found, f"import the package, and export what others use from its __init__: {found}"

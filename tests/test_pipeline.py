@@ -831,7 +831,7 @@ def test_impact_step_stops_a_route_that_takes_over_a_kept_hostname(two_stages: P
     assert code == 1, out + err
     assert "route(s) would take over a hostname" in err
     assert f"destroy EksLatticeGateway-{stage}-Gateway, then deploy again" in err
-    assert "README 'Renaming a route but keeping its hostname'" in err
+    assert "docs/troubleshooting.md, 'Renaming a route but keeping its hostname'" in err
     assert "allowReplacement" not in err  # deploying anyway would only fail
 
 

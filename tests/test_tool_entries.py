@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import ROOT
 
 MAX_LINES = 500
-# `python tools/x.py` in the Makefile and in the pipeline's commands (a string, or a list such as
+# `python tools/<tool>.py` in the Makefile and in the pipeline's commands (a string, or a list such as
 # ["python", "tools/impact.py", ...] joined by shlex: constructs/pipeline/impact.py).
 _SCRIPT = re.compile(r"""python3?\s+(tools/[\w/]+\.py)|"python",\s*"(tools/[\w/]+\.py)\"""")
 

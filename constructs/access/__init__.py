@@ -2,6 +2,6 @@
 started with its credentials."""
 
 from constructs.access.app_caller import AppCaller
-from constructs.access.pod_credentials import PodCredentialsChecks
+from constructs.access.pod_credentials import PodCredentialsChecks, credentials_check_rbac
 
-__all__ = ["AppCaller", "PodCredentialsChecks"]
+__all__ = ["AppCaller", "PodCredentialsChecks", "credentials_check_rbac"]

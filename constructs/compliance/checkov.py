@@ -26,10 +26,10 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
 from constructs import IConstruct
-from constructs.controller.gateway_controller import GatewayController
+from constructs.controller import GatewayController
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction
-from constructs.sharing.network_share import ServiceNetworkShare
+from constructs.sharing import ServiceNetworkShare
 
 # Stack-level singletons aws-cdk-lib adds for AwsCustomResource and for log retention (their fixed UUID ids).
 _CDK_SINGLETONS = ("AWS679f53fac002430cb0da5b7982bd2287", "LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a")

@@ -2,6 +2,6 @@
 
 from constructs.controller.gateway_api_crds import GatewayApiCrds
 from constructs.controller.gateway_controller import GatewayController
-from constructs.controller.values import controller_managed_by
+from constructs.controller.values import MANAGED_BY_TAG_KEY, controller_managed_by
 
-__all__ = ["GatewayApiCrds", "GatewayController", "controller_managed_by"]
+__all__ = ["MANAGED_BY_TAG_KEY", "GatewayApiCrds", "GatewayController", "controller_managed_by"]

@@ -15,7 +15,7 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IDependable
-from constructs.access.pod_credentials import credentials_check_rbac
+from constructs.access import credentials_check_rbac
 from constructs.controller.objects import controller_namespace, controller_service_account
 from constructs.controller.policy import controller_policy_document
 from constructs.controller.values import controller_values

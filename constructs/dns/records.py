@@ -16,7 +16,7 @@ from constructs import Construct
 from constructs.provider import CustomResourceProvider
 from constructs.python_function import PythonFunction, cluster_function
 from constructs.schedule import run_every
-from constructs.workload.routes import route_object
+from constructs.workload import route_object
 
 from config import AppConfig
 from config.lattice_names import route_object_name

@@ -214,7 +214,7 @@ class Observability(Construct):
                 missing=cw.TreatMissingData.NOT_BREACHING,
                 description="a Lattice service the route alarms watch no longer exists (the controller recreated "
                 "it): the 5XX and latency alarms and graphs watch a dead id until a deploy looks it up again "
-                "(README: Dashboard and alarms)",
+                "(docs/observability.md: Dashboard and alarms)",
             ),
         ]
 
@@ -347,7 +347,7 @@ class Observability(Construct):
                 "",
                 f"* Access logs: [{log_group}]({logs_url})",
                 f"* Saved queries ({', '.join(QUERIES)}): [Logs Insights]({queries_url}), folder {dashboard_name}",
-                "* What each graph and alarm means: README.md, *Dashboard and alarms*",
+                "* What each graph and alarm means: docs/observability.md, *Dashboard and alarms*",
             ]
         )
         every_alarm = [

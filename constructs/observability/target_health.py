@@ -21,7 +21,7 @@ from config import AppConfig
 from config.lattice_names import route_object_name
 from config.model import App, Route
 
-# This app's own namespace and names (README, "Dashboard and alarms"); the publisher writes exactly these.
+# This app's own namespace and names (docs/observability.md: Dashboard and alarms); the publisher writes exactly these.
 NAMESPACE = "EksLatticeGateway/TargetHealth"
 HEALTHY, UNHEALTHY = "HealthyTargetCount", "UnhealthyTargetCount"
 STALE, RUNS = "StaleServiceIds", "PublisherRuns"

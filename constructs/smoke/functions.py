@@ -15,7 +15,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 from constructs.python_function import PythonFunction
-from constructs.sharing.network_share import grant_invoke
+from constructs.sharing import grant_invoke
 from constructs.smoke.checks import SECOND_IDENTITY, UNSIGNED, ca_bundle_files, denial_checks, smoke_checks
 
 from config import AppConfig

@@ -3,5 +3,7 @@ finish with the controller down."""
 
 from constructs.workload.finalizer_guard import FinalizerGuard
 from constructs.workload.gateway_workload import GatewayWorkload
+from constructs.workload.manifests import workload_objects
+from constructs.workload.routes import route_object
 
-__all__ = ["FinalizerGuard", "GatewayWorkload"]
+__all__ = ["FinalizerGuard", "GatewayWorkload", "route_object", "workload_objects"]

@@ -18,8 +18,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from constructs.access.app_caller import AppCaller
-from constructs.access.pod_credentials import PodCredentialsChecks
+from constructs.access import AppCaller, PodCredentialsChecks
 from constructs.workload.finalizer_guard import FinalizerGuard
 from constructs.workload.manifests import (
     app_manifest_id,

@@ -98,7 +98,7 @@ def workload_manifests(
             manifests[service_account_manifest_id(app)] = [caller_service_account(app)]
         manifests[app_manifest_id(app)] = config_app_objects(cfg, app, signing_region)
     manifests["GatewayClass"] = [gateway_class()]
-    # The Gateway's name is serviceNetworkName, which cannot change in place (README, impact table).
+    # The Gateway's name is serviceNetworkName, which cannot change in place (docs/update-safety.md, the impact table).
     manifests["Gateway"] = [gateway(cfg)]
     for route in cfg.routes:
         manifests[route_manifest_id(cfg, route)] = [route_object(cfg, route)]

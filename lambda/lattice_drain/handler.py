@@ -20,7 +20,7 @@ Provider-framework handlers (aws_cdk.custom_resources.Provider with on_event and
   service network's own delete then reports the conflict.
 
 Mode (optional, default drain): `sweep` is the Gateway stack's copy of this resource (ControllerManagedBy
-required). A Gateway-only destroy (the README's recovery for a kept hostname)
+required). A Gateway-only destroy (docs/troubleshooting.md's recovery for a kept hostname)
 deletes the routes, and with the controller down (its finalizers removed by the finalizer guard) their Lattice
 services stay: associated with the network, holding their custom domains, so the next deploy's services can't
 take them. In sweep mode the Delete, while its whole stack is being removed, removes this cluster's leftovers from the
@@ -46,7 +46,7 @@ The same Delete also comes when an update replaces the network (serviceNetworkNa
 succeed in place: a VPC can be associated with only one service network, and ServiceNetworkVpcAssociation's
 ServiceNetworkIdentifier and VpcIdentifier are create-only, so CloudFormation creates the new association while
 the old one exists and Lattice refuses it; the rollback then deletes the new
-network (the README's way to rename: destroy the Gateway and Platform stacks, then deploy). Either way the
+network (docs/update-safety.md's way to rename: destroy the Gateway and Platform stacks, then deploy). Either way the
 cluster, its routes and their services live on, so only step 1 runs, on this network's associations (which
 nobody can use any more: the VPC associations are deleted before this resource). A status that can't be read
 counts as not a delete.

@@ -73,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--certificate",
         choices=sorted(CERTIFICATE_OPTIONS),
         default=DEFAULT_CERTIFICATE,
-        help=f"certificate option of HTTPS and gRPC routes (default {DEFAULT_CERTIFICATE}; README: Certificates)",
+        help=f"certificate option of HTTPS and gRPC routes (default {DEFAULT_CERTIFICATE}; "
+        "docs/protocols.md: Certificates)",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)

@@ -199,8 +199,8 @@ def count_http_routes(templates: Mapping[str, Template]) -> int:
     return sum(1 for obj in emitted_objects(templates) if obj.get("kind") in ROUTE_KINDS)
 
 
-# The certificate options of HTTPS and gRPC routes (README: Certificates), `--certificate`. A private name (like
-# example.com) gets a public certificate only if you own that public domain; else a private CA in
+# The certificate options of HTTPS and gRPC routes (docs/protocols.md: Certificates), `--certificate`. A private
+# name (like example.com) gets a public certificate only if you own that public domain; else a private CA in
 # general-purpose mode: "AWS Certificate Manager cannot issue certificates signed by a private CA with short-lived
 # mode" (AWS Private CA User Guide, short-lived-certificates.html, read 2026-12-05), and Lattice takes ACM
 # certificates only (controller docs/guides/https.md), so a short-lived CA means importing a new certificate into

@@ -146,7 +146,7 @@ def estimate(
     routes = count_http_routes(templates)
     http_only = sum(1 for obj in emitted_objects(templates) if obj.get("kind") == "HTTPRoute")
     if config is not None:
-        from constructs.workload.manifests import workload_objects  # noqa: PLC0415
+        from constructs.workload import workload_objects  # noqa: PLC0415
 
         expected = sum(1 for o in workload_objects(config) if o.get("kind") in ROUTE_KINDS)
         if routes == 0 and expected:
@@ -177,7 +177,8 @@ def estimate(
                 1,
                 "month",
                 usd(table, key),
-                note=f"{terminating} HTTPS/gRPC route(s); --certificate {certificate} (README: Certificates)",
+                note=f"{terminating} HTTPS/gRPC route(s); --certificate {certificate} "
+                "(docs/protocols.md: Certificates)",
             )
         add("lattice_gb", "Lattice data processed", gb, "GB", usd(table, "lattice_gb"), note="--gb", guess=True)
         lines.append(

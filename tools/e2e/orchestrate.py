@@ -1,4 +1,4 @@
-"""The order of a `make e2e` run and its safety rules, independent of AWS (tests/test_e2e_orchestrate.py drives it
+"""The order of a `make e2e` run and its safety rules, independent of AWS (tests/test_e2e.py drives it
 with fakes).
 
 Phases run in order: deploy, smoke, update, live-facts; the first that fails (a check that fails, an error, the

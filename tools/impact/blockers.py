@@ -258,7 +258,8 @@ class _Blockers(_Resources):
         if not consumers:
             return impact
         note = (
-            f"strands consumer stack(s) {', '.join(consumers)}: destroy them first (README: Share with another account)"
+            f"strands consumer stack(s) {', '.join(consumers)}: destroy them first "
+            "(docs/sharing.md: Removing one consumer)"
         )
         impact.changes = [
             dataclasses.replace(c, reasons=(*c.reasons, note))

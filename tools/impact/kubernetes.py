@@ -24,16 +24,17 @@ K8S_NOTES = {
 }
 # A new HTTPRoute object with the hostname of one this deploy deletes: CloudFormation creates the new one before
 # its cleanup deletes the old, and Lattice takes a custom domain only once per service network, so the new
-# route's service cannot join and its DNS record times out (README, Troubleshooting). --fail-on-stateful refuses it:
+# route's service cannot join and its DNS record times out (docs/troubleshooting.md). --fail-on-stateful refuses it:
 # the deploy would only fail after dnsRecordTimeoutMinutes and roll back.
 HOSTNAME_KEPT = (
     "takes over the hostname {host} of {old}, which is deleted only after it: not in one deploy (Lattice takes "
-    "a custom domain once per service network); see README 'Renaming a route but keeping its hostname'"
+    "a custom domain once per service network); see "
+    "docs/troubleshooting.md, 'Renaming a route but keeping its hostname'"
 )
 HOSTNAME_KEPT_HINT = (
     "Recreate the stack instead (its routes are down meanwhile): destroy {stacks}, then deploy again (`make "
     "destroy STACKS=...` then `make deploy`; in a pipeline stage, delete the stage's stack, then release the "
-    "change); see README 'Renaming a route but keeping its hostname'."
+    "change); see docs/troubleshooting.md, 'Renaming a route but keeping its hostname'."
 )
 
 # A route whose protocol moves it to another kind (HTTP/HTTPS <-> GRPC <-> TLS) under the same name and hostname:
@@ -46,20 +47,20 @@ HOSTNAME_KEPT_HINT = (
 ROUTE_KIND_CHANGED = (
     "changes kind from {old_kind} (same name and hostname): the controller finds the Lattice service of the "
     "{old_kind} and refuses it (ConflictError: another route type), so the DNS record times out and the update "
-    "rolls back; see README 'Changing a route's protocol'"
+    "rolls back; see docs/troubleshooting.md, 'Changing a route's protocol'"
 )
 ROUTE_KIND_CHANGED_HINT = (
     "Change a route's protocol across kinds in two deploys: remove the route, deploy, then add it with its new "
     "protocol, deploy (the route is down in between); or give it a new hostname (a new Lattice service; clients "
-    "move to the new name); or recreate the stack ({stacks}: destroy, then deploy). See README 'Changing a "
-    "route's protocol'."
+    "move to the new name); or recreate the stack ({stacks}: destroy, then deploy). See "
+    "docs/troubleshooting.md, 'Changing a route's protocol'."
 )
 
 # An object the deploy would leave behind (kubectl's prune skips it) or delete although the new templates keep it.
 KUBECTL_BLOCKING_HINT = (
     "Recreate the stack instead (destroy it, then deploy: {stacks}), or deploy anyway (ALLOW_REPLACEMENT=1) and "
     "then `kubectl delete` each object left behind and `kubectl apply` each one deleted (another deploy would not "
-    "re-apply it: its template no longer changes); see README 'Update safety'."
+    "re-apply it: its template no longer changes); see docs/update-safety.md, 'Update safety'."
 )
 
 # --------------------------------------------------------------------------------------- kubernetes
