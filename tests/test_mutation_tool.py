@@ -252,7 +252,8 @@ def _modules_imported_by(files: tuple[str, ...]) -> frozenset[str]:
 
 
 def _import_name(module: str) -> str:
-    """lambda/ is on sys.path (the Lambda runtime's layout): lambda/x/y.py is `x.y`; the rest from the root."""
+    """lambda/ is on sys.path (the Lambda runtime's layout): a module x/y.py under lambda/ is `x.y`; the rest from
+    the root."""
     return module.removeprefix(mutation.LAMBDA).removesuffix(".py").replace("/", ".")
 
 
