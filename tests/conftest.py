@@ -9,7 +9,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -554,6 +554,20 @@ def largest(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return cached_synthesis(tmp_path_factory, "largest", largest_overrides(), (ACCOUNT, REGION))
 
 
+@pytest.fixture(scope="session")
+def largest_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cloud assembly of tests/support/largest_pipeline.py's pipeline at the bound (no cdk-nag), synthesized once
+    per session, or read from the synthesis cache (tests/test_pipeline_size.py)."""
+    from tests.support import largest_pipeline as lp
+
+    return cached_assembly(
+        tmp_path_factory,
+        "pipeline-largest",
+        lambda outdir: lp.build(outdir, lp.N_STAGES, lp.N_CONSUMERS).synth(),
+        [lp.N_STAGES, lp.N_CONSUMERS],
+    )
+
+
 # ------------------------------------------------------------------------------------------ synthesis cache
 
 # Synthesized cloud assemblies of the session's synthesis fixtures (a construct tree built only if a test asks), kept
@@ -712,6 +726,23 @@ def cached_pipeline(
         if key is not None and not ready:
             _store_synthesis(outdir, name, key)
         return synthesized
+
+
+def cached_assembly(
+    tmp_path_factory: pytest.TempPathFactory, name: str, synthesize: Callable[[Path], object], inputs: object
+) -> Path:
+    """The cloud assembly `synthesize(outdir)` writes, once per session (shared_synthesis) and kept in SYNTH_CACHE
+    like cached_synthesis, for a test that reads only the assembly. `synthesize` must live in conftest.py or
+    tests/support (in the key); `inputs`: its arguments, JSON-able."""
+    key = _cache_key(name, inputs)
+    if key is not None and (SYNTH_CACHE / f"{name}-{key}" / ".complete").is_file():
+        return SYNTH_CACHE / f"{name}-{key}"
+    with shared_synthesis(tmp_path_factory, name) as (outdir, ready):
+        if not ready:
+            synthesize(outdir)
+            if key is not None:
+                _store_synthesis(outdir, name, key)
+        return outdir
 
 
 def _cache_key(name: str, inputs: object) -> str | None:
