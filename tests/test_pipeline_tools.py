@@ -12,7 +12,7 @@ import re
 import shlex
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,24 +61,46 @@ def test_installed_cli_versions_are_the_pinned_ones() -> None:
         assert installed == pinned, f"node_modules has {package} {installed}, package.json pins {pinned}: make setup"
 
 
-def test_pinned_cdk_assets_reads_every_asset_manifest(pipeline_synth: PipelineSynth) -> None:
+Listings = dict[Path, "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture(scope="module")
+def asset_listings() -> Callable[[Path], Listings]:
+    """`cdk-assets ls` of every asset manifest of a session synthesis (read only, never changed by a test), run once
+    per module for the tests that read them: manifest (resolved) -> the run."""
+    listed: dict[Path, Listings] = {}
+
+    def listings(outdir: Path) -> Listings:
+        if outdir not in listed:
+            listed[outdir] = {m.resolve(): cdk_assets_ls(m) for m in asset_manifests(outdir)}
+        return listed[outdir]
+
+    return listings
+
+
+def test_pinned_cdk_assets_reads_every_asset_manifest(
+    pipeline_synth: PipelineSynth, asset_listings: Callable[[Path], Listings]
+) -> None:
     manifests = asset_manifests(pipeline_synth.outdir)
     nested = [m for m in manifests if m.parent != pipeline_synth.outdir]
     assert nested, "no stage assembly's asset manifest found: the check would miss what the stages publish"
+    listings = asset_listings(pipeline_synth.outdir)
     for manifest in manifests:
-        result = cdk_assets_ls(manifest)
+        result = listings[manifest.resolve()]
         assert result.returncode == 0, f"cdk-assets ls {manifest.relative_to(pipeline_synth.outdir)}:\n{result.stderr}"
         data = json.loads(manifest.read_text())
         listed = {line.split()[0] for line in result.stdout.splitlines() if line and not line[0].isspace()}
         assert listed == {*data.get("files", {}), *data.get("dockerImages", {})}, manifest.name
 
 
-def test_every_asset_step_publishes_from_a_manifest_checked_here(pipeline_synth: PipelineSynth) -> None:
+def test_every_asset_step_publishes_from_a_manifest_checked_here(
+    pipeline_synth: PipelineSynth, asset_listings: Callable[[Path], Listings]
+) -> None:
     """Each asset step's `cdk-assets --path <manifest> ... publish <asset>:<destination>`: the manifest is one
     of those read above, and its `ls` lists that asset and destination."""
     outdir = pipeline_synth.outdir
     checked = set(asset_manifests(outdir))
-    listings: dict[Path, str] = {}
+    listings = {manifest: result.stdout for manifest, result in asset_listings(outdir).items()}
     publishes = 0
     for logical_id in pipeline_synth.resources("AWS::CodeBuild::Project"):
         for command in pipeline_synth.buildspec(logical_id)["phases"].get("build", {}).get("commands", []):
@@ -87,8 +109,6 @@ def test_every_asset_step_publishes_from_a_manifest_checked_here(pipeline_synth:
                 continue
             manifest = (outdir / words[words.index("--path") + 1]).resolve()
             assert manifest in {m.resolve() for m in checked}, f"{logical_id}: {command}"
-            if manifest not in listings:
-                listings[manifest] = cdk_assets_ls(manifest).stdout
             for selector in words[words.index("publish") + 1 :]:
                 assert re.search(rf"^\s*\S*\s*{re.escape(selector)} ", listings[manifest], re.M), (
                     f"{logical_id}: {selector} not in {manifest.name}"
