@@ -30,7 +30,6 @@ from tests.conftest import (
 from tests.support import scans
 from tests.support.smoke_assets import smoke_functions
 from tests.test_compliance import CFN_LINT_IGNORES
-from tools.synth import cdk_json_context
 
 PLATFORM = "EksLatticeGateway-Platform"
 TEAM_B, TEAM_C = "EksLatticeGateway-Consumer-team-b", "EksLatticeGateway-Consumer-team-c"
@@ -543,20 +542,22 @@ def test_no_two_stages_of_the_pipeline_claim_one_account_wide_name_or_vpc_link(t
     assert uniqueness.duplicates(two_stages.outdir) == {}
 
 
-def test_one_account_in_two_regions_claims_no_iam_name_twice(variant: Synthesized, tmp_path: Path) -> None:
+def test_one_account_in_two_regions_claims_no_iam_name_twice(
+    variant: Synthesized, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """`make deploy` of one configuration in two regions of one account (item 6): IAM names are account-wide."""
+    from tests.conftest import cached_synthesis
     from tests.support import uniqueness
-    from tools.synth import build_app
 
     # The variant's zone ids are its own region's (apne2-az*): us-east-1 takes the region's default zones.
     elsewhere = {k: v for k, v in VARIANT.items() if k != "availabilityZones"}
-    app, _ = build_app(tmp_path, elsewhere, today=TODAY, env=(PROVIDER_ACCOUNT, "us-east-1"), nag=False)
-    app.synth()
-    names = [k for k, _ in uniqueness.keys(tmp_path) if k[1] == "global"]
+    # Synthesized (no cdk-nag) once, then read from the synthesis cache (its key holds these inputs).
+    outdir = cached_synthesis(tmp_path_factory, "variant-us-east-1", elsewhere, (PROVIDER_ACCOUNT, "us-east-1")).outdir
+    names = [k for k, _ in uniqueness.keys(outdir) if k[1] == "global"]
     assert any("ZoneAuthorizer" in k[3] for k in names) and any(
         k[3].endswith(f"ConsumerDns-{PROVIDER_ACCOUNT}-us-east-1") for k in names
     )
-    assert uniqueness.duplicates(variant.outdir, tmp_path) == {}
+    assert uniqueness.duplicates(variant.outdir, outdir) == {}
 
 
 def test_two_providers_sharing_with_one_consumer_account_claim_no_name_twice(tmp_path: Path) -> None:
@@ -580,26 +581,27 @@ def test_two_providers_sharing_with_one_consumer_account_claim_no_name_twice(tmp
     assert uniqueness.duplicates(*outdirs) == {}
 
 
-def test_one_pipeline_configuration_in_two_regions_of_one_account_claims_no_name_twice(tmp_path: Path) -> None:
+def test_one_pipeline_configuration_in_two_regions_of_one_account_claims_no_name_twice(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     """pipeline.region us-east-1 and us-west-2, one account, stages following the pipeline's region (review of
-    issue 21): every IAM name the pipelines and their stages claim carries a region."""
-    from config.pipeline import parse_pipeline
-    from stacks.pipeline_stack import add_pipeline
-    from tests.conftest import ONE_STAGE, PIPELINE_ACCOUNT
-    from tests.support import uniqueness
+    issue 21): every IAM name the pipelines and their stages claim carries a region. Each synthesized once, then read
+    from the synthesis cache (tests/support/region_pipelines.py builds them)."""
+    import functools
 
-    cfg = parse(consumers=json.dumps([entry()]))
-    outdirs = []
-    for region in ("us-east-1", "us-west-2"):
-        app = cdk.App(outdir=str(tmp_path / region), context=cdk_json_context())
-        add_pipeline(
-            app,
-            config=cfg,
-            pipeline=parse_pipeline({**ONE_STAGE, "region": region}),
-            env=cdk.Environment(account=PIPELINE_ACCOUNT, region="eu-west-1"),
+    from tests.conftest import cached_assembly
+    from tests.support import region_pipelines, uniqueness
+
+    consumers = [entry()]
+    outdirs = [
+        cached_assembly(
+            tmp_path_factory,
+            f"pipeline-region-{region}",
+            functools.partial(region_pipelines.synthesize, region=region, consumers=consumers),
+            [region, consumers],
         )
-        app.synth()
-        outdirs.append(tmp_path / region)
+        for region in region_pipelines.REGIONS
+    ]
     names = [k[3] for k, _ in uniqueness.keys(outdirs[0]) if k[1] == "global"]
     assert any("-Smoke-" in n for n in names) and any("SmokeAccess" in n for n in names)
     assert uniqueness.duplicates(*outdirs) == {}
