@@ -93,17 +93,37 @@ def build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_site_builds_strict_without_a_warning(tmp_path: Path) -> None:
-    result = build(MKDOCS_YML, tmp_path / "site")
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The site as it is, built once for the tests that read it (none writes into it): the run and the site."""
+    site = tmp_path_factory.mktemp("built") / "site"
+    return build(MKDOCS_YML, site), site
+
+
+def test_the_site_builds_strict_without_a_warning(built_site: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    result, site = built_site
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert not re.search(r"^WARNING", output, flags=re.M), output
     for page in docs.DOCS.glob("*.md"):
         html = "index.html" if page.stem == "index" else f"{page.stem}/index.html"
-        assert (tmp_path / "site" / html).is_file(), page.name
+        assert (site / html).is_file(), page.name
     # The changelog is included, not copied: the releases page carries CHANGELOG.md's newest entry.
     newest = re.search(r"^## (\[[^\]]+\])", (ROOT / "CHANGELOG.md").read_text(), flags=re.M)
-    assert newest and newest.group(1) in (tmp_path / "site" / "releases" / "index.html").read_text()
+    assert newest and newest.group(1) in (site / "releases" / "index.html").read_text()
+
+
+@pytest.fixture(scope="module")
+def site_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the site's sources (docs/, mkdocs.yml, CHANGELOG.md), shown once to build as it is: each broken
+    copy below is made from it, so that its failed build is the broken reference's doing."""
+    copy = tmp_path_factory.mktemp("copy")
+    shutil.copytree(docs.DOCS, copy / "docs")
+    shutil.copy(MKDOCS_YML, copy / "mkdocs.yml")
+    shutil.copy(ROOT / "CHANGELOG.md", copy / "CHANGELOG.md")
+    result = build(copy / "mkdocs.yml", tmp_path_factory.mktemp("copy-build") / "site")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return copy
 
 
 @pytest.mark.parametrize(
@@ -115,12 +135,10 @@ def test_the_site_builds_strict_without_a_warning(tmp_path: Path) -> None:
     ],
     ids=["page", "anchor", "include"],
 )
-def test_a_broken_link_anchor_or_include_fails_the_build(tmp_path: Path, broken: str) -> None:
-    """Class test: what strict mode is there for. A copy of the site with one broken reference does not build."""
-    shutil.copytree(docs.DOCS, tmp_path / "docs")
-    shutil.copy(MKDOCS_YML, tmp_path / "mkdocs.yml")
-    shutil.copy(ROOT / "CHANGELOG.md", tmp_path / "CHANGELOG.md")
-    assert build(tmp_path / "mkdocs.yml", tmp_path / "site").returncode == 0
+def test_a_broken_link_anchor_or_include_fails_the_build(tmp_path: Path, site_copy: Path, broken: str) -> None:
+    """Class test: what strict mode is there for. A copy of the site with one broken reference does not build (the
+    copy as it is builds: site_copy)."""
+    shutil.copytree(site_copy, tmp_path, dirs_exist_ok=True)
     page = tmp_path / "docs" / "cost.md"
     page.write_text(page.read_text() + f"\n{broken}\n")
     result = build(tmp_path / "mkdocs.yml", tmp_path / "site")
@@ -310,15 +328,20 @@ def remote_script_hosts(site: Path) -> set[str]:
     return hosts | {m.group(1) for page in site.rglob("*.html") for m in _HTML_SCRIPT.finditer(page.read_text())}
 
 
-def test_each_host_the_built_site_loads_scripts_from_is_named_in_the_docs(tmp_path: Path) -> None:
+def test_each_host_the_built_site_loads_scripts_from_is_named_in_the_docs(
+    tmp_path: Path, built_site: tuple[subprocess.CompletedProcess[str], Path]
+) -> None:
     """Class test: the site is built offline, but the reader's browser may still fetch code (material's bundle
     loads mermaid from unpkg.com, a floating major without an integrity hash); each such host is stated on a
     page, so "offline" never overclaims."""
-    assert build(MKDOCS_YML, tmp_path / "site").returncode == 0
-    hosts = remote_script_hosts(tmp_path / "site")
+    result, built = built_site
+    assert result.returncode == 0
+    hosts = remote_script_hosts(built)
     assert "unpkg.com" in hosts, hosts  # the scan sees the one this theme version has
-    (tmp_path / "site" / "extra.html").write_text('<script src="https://cdn.example.net/x.js"></script>')
-    assert "cdn.example.net" in remote_script_hosts(tmp_path / "site")
+    site = tmp_path / "site"  # a copy: the module's built site stays as built
+    shutil.copytree(built, site)
+    (site / "extra.html").write_text('<script src="https://cdn.example.net/x.js"></script>')
+    assert "cdn.example.net" in remote_script_hosts(site)
     text = "\n".join(p.read_text() for p in docs.DOCS.glob("*.md"))
     unnamed = sorted(h for h in hosts if h not in text)
     assert not unnamed, f"the site's pages load scripts from {unnamed}: say so on docs/development.md"
