@@ -84,7 +84,8 @@ def test_a_packaged_tool_is_the_same_command_by_script_and_by_module(name: str) 
     by_script, by_module = _run(f"tools/{name}.py", "--help"), _run("-m", f"tools.{name}", "--help")
     assert by_script.returncode == by_module.returncode == 0
     assert by_script.stdout == by_module.stdout
-    found = _run("-c", f"import tools.{name} as m; print(m.__file__)")
+    # What `import tools.<name>` would load, found by the same import machinery without running the package.
+    found = _run("-c", f"import importlib.util; print(importlib.util.find_spec('tools.{name}').origin)")
     assert Path(found.stdout.strip()) == ROOT / "tools" / name / "__init__.py"
 
 
