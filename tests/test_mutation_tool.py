@@ -5,14 +5,14 @@ mutmut itself is not run here (minutes per module); this pins the set-up a run d
 from __future__ import annotations
 
 import ast
-import functools
 import json
 import re
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -223,32 +223,93 @@ def test_each_config_module_runs_the_tests_that_import_it(module: str) -> None:
     assert importers & suite, (module, sorted(importers))
 
 
-_IMPORT_SUITE = """
-import importlib, json, sys
-root, pythonpath, files = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+# One interpreter per worker imports only third-party packages every suite imports (pytest, boto3), checks that no
+# module of this repository is loaded, and forks a fresh child per suite: each child holds exactly what a fresh
+# interpreter would after importing its files, without paying for those imports again.
+_PRELOAD = ["pytest", "boto3"]
+_IMPORT_SUITES = """
+import importlib, json, os, sys, traceback
+root, pythonpath, preload = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 sys.path[:0] = [f"{root}/{p}" for p in pythonpath]
-for f in files:
-    folder, _, name = f.rpartition("/")
-    sys.path.insert(0, f"{root}/{folder}")  # pytest's prepend import mode: a test folder has no __init__.py
-    importlib.import_module(name.removesuffix(".py"))
-print(json.dumps(sorted(sys.modules)))
+for name in preload:
+    importlib.import_module(name)
+venv = os.path.realpath(sys.prefix) + os.sep
+ours = sorted(
+    name
+    for name, module in list(sys.modules.items())
+    if (f := os.path.realpath(getattr(module, "__file__", None) or "/")).startswith(root + os.sep)
+    and not f.startswith(venv)
+)
+print("READY", json.dumps(ours), flush=True)
+for line in sys.stdin:
+    files = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for f in files:
+                folder, _, name = f.rpartition("/")
+                sys.path.insert(0, f"{root}/{folder}")  # pytest's prepend import mode: a test folder has no __init__.py
+                importlib.import_module(name.removesuffix(".py"))
+            print("MODULES", json.dumps(sorted(sys.modules)), flush=True)
+        except BaseException:
+            print("FAILED", json.dumps(traceback.format_exc()), flush=True)
+        finally:
+            os._exit(0)  # no atexit handlers: they belong to the parent
+    os.waitpid(pid, 0)
 """
 
 
-@functools.cache
-def _modules_imported_by(files: tuple[str, ...]) -> frozenset[str]:
-    """The modules a fresh interpreter holds after importing `files` as pytest would (pyproject's pythonpath)."""
-    pythonpath = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["pythonpath"]
-    result = subprocess.run(
-        [sys.executable, "-I", "-B", "-c", _IMPORT_SUITE, str(ROOT), json.dumps(pythonpath), json.dumps(files)],
-        cwd=ROOT,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return frozenset(json.loads(result.stdout.splitlines()[-1]))
+class _SuiteImports:
+    """`imported(files)`: the modules a fresh interpreter holds after importing `files` as pytest would (pyproject's
+    pythonpath), each from a child forked off a parent holding only third-party packages."""
+
+    def __init__(self, stderr: Path) -> None:
+        pythonpath = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["pythonpath"]
+        self._stderr_path = stderr
+        self._stderr = stderr.open("w")
+        command = [sys.executable, "-I", "-B", "-c", _IMPORT_SUITES, str(ROOT.resolve())]
+        self._parent = subprocess.Popen(
+            [*command, json.dumps(pythonpath), json.dumps(_PRELOAD)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
+        self._cache: dict[tuple[str, ...], frozenset[str]] = {}
+        ready = self._line("READY")
+        assert ready == [], f"the parent of the forked imports already holds this repository's modules: {ready}"
+
+    def _line(self, *kinds: str) -> Any:
+        assert self._parent.stdout is not None
+        for line in self._parent.stdout:  # anything an import prints aside
+            kind, _, payload = line.rstrip("\n").partition(" ")
+            if kind in kinds:
+                value = json.loads(payload)
+                assert kind != "FAILED", value
+                return value
+        raise AssertionError(self._stderr_path.read_text()[-3000:])
+
+    def imported(self, files: tuple[str, ...]) -> frozenset[str]:
+        if files not in self._cache:
+            assert self._parent.stdin is not None
+            self._parent.stdin.write(json.dumps(files) + "\n")
+            self._parent.stdin.flush()
+            self._cache[files] = frozenset(self._line("MODULES", "FAILED"))
+        return self._cache[files]
+
+    def close(self) -> None:
+        assert self._parent.stdin is not None
+        self._parent.stdin.close()
+        self._parent.wait(timeout=60)
+        self._stderr.close()
+
+
+@pytest.fixture(scope="module")
+def suite_imports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_SuiteImports]:
+    imports = _SuiteImports(tmp_path_factory.mktemp("suite-imports") / "stderr")
+    yield imports
+    imports.close()
 
 
 def _import_name(module: str) -> str:
@@ -258,8 +319,8 @@ def _import_name(module: str) -> str:
 
 
 @pytest.mark.parametrize("module", mutation.all_modules())
-def test_each_modules_suite_imports_it(module: str) -> None:
+def test_each_modules_suite_imports_it(module: str, suite_imports: _SuiteImports) -> None:
     """Class test: a module's mapped test files import it (lambda/lattice_metrics/health.py's tests live in
     tests/lambda/test_target_health.py, outside the lattice_metrics family: its score meant nothing)."""
     files = tuple(arg for arg in mutation.suite(module) if arg.endswith(".py"))
-    assert _import_name(module) in _modules_imported_by(files), (module, files)
+    assert _import_name(module) in suite_imports.imported(files), (module, files)
