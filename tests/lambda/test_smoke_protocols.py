@@ -64,7 +64,20 @@ def run(check: dict[str, Any], port: int, **event: Any) -> dict[str, Any]:
     return typing.cast(dict[str, Any], result)
 
 
+def run_all(checks: dict[str, dict[str, Any]], **event: Any) -> dict[str, dict[str, Any]]:
+    """Several checks in one handler run (each check's `port` naming its local server), their results by name."""
+    settings = {"attempts": 1, "timeoutSeconds": 5, "retryDelaySeconds": 0, **event}
+    named = [{**check, "name": name} for name, check in checks.items()]
+    ALL.clear()
+    with contextlib.suppress(smoke.SmokeTestError):
+        smoke.run({"checks": named, **settings}, resolver=lambda h, p: [("127.0.0.1", p)])
+    results = {result["name"]: result for result in ALL}
+    assert set(results) == set(checks), results
+    return results
+
+
 LAST: list[dict[str, Any]] = []
+ALL: list[dict[str, Any]] = []
 
 
 @pytest.fixture(autouse=True)
@@ -75,6 +88,7 @@ def _keep_failed_results(monkeypatch: pytest.MonkeyPatch) -> None:
     def recorded(check: Any, **kwargs: Any) -> dict[str, Any]:
         result = original(check, **kwargs)
         LAST[:] = [result]
+        ALL.append(result)
         return result
 
     monkeypatch.setattr(smoke, "_run_check", recorded)
@@ -797,15 +811,19 @@ def test_goaway_lets_the_streams_it_covers_complete(pace: float, monkeypatch: py
 
     monkeypatch.setattr(grpc_probe._H2, "send", slow_send)
     settings = frame(4, 0, 0)
-    results = {}
-    for name, reply in {
+    replies = {
         "graceful": settings + goaway(2**31 - 1) + grpc_reply(),
         "covers ours": settings + goaway(1) + grpc_reply(),
         "not taken": settings + goaway(0, code=2),
         "then closed": settings + goaway(1),
-    }.items():
-        with ScriptedH2(reply=reply, close=name == "then closed") as port:
-            results[name] = run(grpc_check(), port, attempts=2)
+    }
+    with contextlib.ExitStack() as servers:
+        # One server per case, the four checks in one run (side by side, as the handler runs a report's checks):
+        # a paced case then costs its own pauses, not the sum of all four.
+        ports = {
+            name: servers.enter_context(ScriptedH2(reply=r, close=name == "then closed")) for name, r in replies.items()
+        }
+        results = run_all({name: grpc_check(port=port) for name, port in ports.items()}, attempts=2)
     assert results["graceful"]["ok"] is True, results["graceful"]
     assert results["graceful"]["detail"] == "grpc-status 0, service 'demo.Echo' SERVING"
     assert results["covers ours"]["ok"] is True
