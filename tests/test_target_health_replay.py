@@ -89,12 +89,17 @@ class Deployment:
     services: dict[str, str] = field(default_factory=dict)  # lookup logical id -> the service id it answered
     now: float = START
 
+    lattice_client: Any = None
+
     def lattice(self) -> Any:
-        return boto3.client(
-            "vpc-lattice", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{self.fake.port}",
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-            config=Config(retries={"total_max_attempts": 1}),
-        )  # fmt: skip
+        """The fake Lattice's client, made once per replay: a client keeps nothing between calls that a run reads."""
+        if self.lattice_client is None:
+            self.lattice_client = boto3.client(
+                "vpc-lattice", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{self.fake.port}",
+                aws_access_key_id="testing", aws_secret_access_key="testing",
+                config=Config(retries={"total_max_attempts": 1}),
+            )  # fmt: skip
+        return self.lattice_client
 
     def minute(self, *, publisher_runs: bool = True, late: float = 30) -> None:
         """One scheduled tick (the minute that just began... ended at `now`), the run starting `late` s after it."""

@@ -430,10 +430,15 @@ class Budget:
         return self.end - time.monotonic()
 
 
-def test_slow_server_ends_in_an_error_within_the_callers_time(api: FakeKubeApi) -> None:
+def test_slow_server_ends_in_an_error_within_the_callers_time(
+    api: FakeKubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The budget and the least time an attempt needs, scaled down together (test_k8s_api_client_budget.py pins
+    # the real MIN_ATTEMPT_SECONDS): one attempt fits, a second does not.
+    monkeypatch.setattr(k8s_api.client, "MIN_ATTEMPT_SECONDS", 0.2)
     api.put_object(CM_PATH, {"kind": "ConfigMap"})
     api.delay_next(CM_PATH, 3.0, times=10)  # answers, but later than the caller can wait
-    client = _client(api, sleeps=None, timeout=10.0, time_left=Budget(1.5))
+    client = _client(api, sleeps=None, timeout=10.0, time_left=Budget(0.3))
     started = time.monotonic()
     with pytest.raises(KubeApiError) as exc:
         client.get(CM_PATH)

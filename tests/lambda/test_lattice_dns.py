@@ -548,15 +548,20 @@ def test_delete_that_keeps_failing_to_match_fails(env: Env) -> None:
 
     env.r53.meta.events.register("before-call.route53.ChangeResourceRecordSets", conflict)
     started = env.clock.now
+    # A timeout of its own (not the default), so the deadline must come from the Delete's TimeoutSeconds; long
+    # enough that the full DEADLINE_MARGIN_SECONDS applies (timeout // 4 > margin), short enough for few polls.
+    timeout = 300
+    assert timeout != DEFAULT_TIMEOUT_SECONDS and timeout // 4 > handler.DEADLINE_MARGIN_SECONDS
+    delete = cfn_event("Delete", env.props(TimeoutSeconds=str(timeout)), physical=out["PhysicalResourceId"])
     with pytest.raises(
         handler.LatticeDnsError, match=r"^gave up after \d+ s of retries: could not delete .*InvalidChangeBatch"
     ):
-        provide(env, cfn_event("Delete", env.props(), physical=out["PhysicalResourceId"]))
+        provide(env, delete)
     # Each poll tries DELETE_ATTEMPTS times; the polls go on until the deadline, which leaves the provider's
     # total timeout (TimeoutSeconds) room for this reason to reach CloudFormation.
-    deadline = handler._deadline(started, DEFAULT_TIMEOUT_SECONDS)
+    deadline = handler._deadline(started, timeout)
     assert deadline <= env.clock.now < deadline + handler.QUERY_INTERVAL_SECONDS
-    assert env.clock.now < started + DEFAULT_TIMEOUT_SECONDS
+    assert env.clock.now < started + timeout
     assert len(env.changes) % handler.DELETE_ATTEMPTS == 0 and len(env.changes) > handler.DELETE_ATTEMPTS
 
 
