@@ -70,8 +70,11 @@ def context_schema() -> dict[str, Any]:
     return {**context, "$defs": whole["$defs"]}
 
 
+@cache
 def configs() -> Any:
-    """The hypothesis strategy: cdk.json contexts config/schema.json allows."""
+    """The hypothesis strategy: cdk.json contexts config/schema.json allows. One per process: building it resolves
+    and canonicalises the whole schema (seconds), and a strategy draws the same examples for a seed however often
+    it is reused."""
     from hypothesis_jsonschema import from_schema
 
     return from_schema(context_schema())

@@ -30,7 +30,7 @@ def _crd_schemas(crd_root: Path) -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> the version's openAPIV3Schema, for every CRD file under crd_root."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(crd_root.rglob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader):  # libyaml: the CRDs are large
             if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
                 continue
             group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]
@@ -92,6 +92,12 @@ def _context(value: Any) -> cel.Context:
     return context
 
 
+@cache
+def _program(rule: str) -> cel.Program:
+    """The rule compiled once per process: a CRD's rules run on every object of every generated config."""
+    return cel.compile(rule)
+
+
 def violations(obj: dict[str, Any], crd_root: Path) -> list[str]:
     """The messages of every rule the object breaks, each with where ([] when it keeps them all). Raises
     LookupError for an object no CRD under crd_root defines."""
@@ -101,11 +107,13 @@ def violations(obj: dict[str, Any], crd_root: Path) -> list[str]:
     found: list[str] = []
 
     def walk(value: Any, node: dict[str, Any], where: str) -> None:
+        context = None  # one per node: every rule of the node sees the same `self`
         for rule in node.get("x-kubernetes-validations", ()):
             if _is_transition(rule):
                 continue
             try:
-                kept = cel.evaluate(rule["rule"], _context(value))
+                context = context or _context(value)
+                kept = _program(rule["rule"]).execute(context)
             except Exception as err:  # the evaluator's own error types are not exported
                 raise RuntimeError(f"{where}: cannot evaluate {rule['rule']!r}: {err}") from err
             if kept is not True:

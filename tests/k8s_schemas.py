@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
 import yaml
 
 CRD_SETS = ("gateway-api-v1.5.1", "aws-gateway-controller-v2.1.3")
@@ -27,6 +28,13 @@ CORE_API_VERSIONS = {"v1", "apps/v1", "policy/v1", "rbac.authorization.k8s.io/v1
 
 class SchemaNotFoundError(LookupError):
     pass
+
+
+# kubernetes_validate.validate reads and parses its JSON schema files (the definitions file is megabytes) on every
+# call; the files never change within a run, so each is parsed once per process. The library still picks the
+# version's file, builds its validator and raises its own errors.
+if not hasattr(kubernetes_validate.utils.schema_contents, "cache_info"):
+    kubernetes_validate.utils.schema_contents = cache(kubernetes_validate.utils.schema_contents)
 
 
 @cache

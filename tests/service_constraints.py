@@ -42,6 +42,13 @@ Template = dict[str, Any]
 # ---------------------------------------------------------------------------------------------- constraints
 
 
+@cache
+def _allowed(charset: str, char: str) -> bool:
+    """Whether one character is in a constraint's charset: asked once per distinct pair (a synthesis checks tens of
+    thousands of characters against a handful of charsets)."""
+    return regex.fullmatch(charset, char) is not None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Constraint:
     """One documented constraint on a string. `pattern` must match the whole value; `charset` is one allowed
@@ -63,7 +70,7 @@ class Constraint:
         literal = value.replace(TOKEN, "")
         found: list[str] = []
         if self.charset is not None:
-            bad = sorted({c for c in literal if not regex.fullmatch(self.charset, c)})
+            bad = sorted(c for c in set(literal) if not _allowed(self.charset, c))
             if bad:
                 found.append(f"characters {''.join(bad)!r} are outside {self.charset}")
         if self.max_len is not None and self.size(literal) > self.max_len:

@@ -174,8 +174,9 @@ def test_the_httproute_path_rules_are_evaluated_not_transcribed(reference_dir: P
     """The walk reads every rule from the CRD text: the path match carries the rules the model mirrors."""
     import yaml
 
-    crd = yaml.safe_load(
-        (reference_dir / "crds" / "gateway-api-v1.5.1" / "gateway.networking.k8s.io_httproutes.yaml").read_text()
+    crd = yaml.load(
+        (reference_dir / "crds" / "gateway-api-v1.5.1" / "gateway.networking.k8s.io_httproutes.yaml").read_text(),
+        Loader=yaml.CSafeLoader,
     )
     (v1,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
     path_rules = [r["rule"] for where, r in rules(v1["schema"]["openAPIV3Schema"]) if where.endswith("matches[].path")]

@@ -33,7 +33,7 @@ from ram_share_wait import handler as ram_share_wait
 from zone_sweep import handler as zone_sweep
 
 from config import limits
-from tests.conftest import ROOT, Synthesized
+from tests.conftest import ROOT, Synthesized, cached_synthesis
 from tools import impact
 
 SCHEMA = json.loads((ROOT / "config" / "schema.json").read_text())
@@ -255,9 +255,10 @@ def test_the_bounds_cover_the_keys_this_issue_named() -> None:
 
 @pytest.fixture(scope="module")
 def extremes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesized, Synthesized]:
-    """The app at every bound's minimum and at every bound's maximum (a refusal here is itself a failure)."""
-    low = Synthesized(tmp_path_factory.mktemp("cdk.out.low"), at_bounds(1), nag=False)
-    high = Synthesized(tmp_path_factory.mktemp("cdk.out.high"), at_bounds(2), nag=False)
+    """The app at every bound's minimum and at every bound's maximum (a refusal here is itself a failure): once per
+    session, or read from the synthesis cache."""
+    low = cached_synthesis(tmp_path_factory, "bounds-low", at_bounds(1))
+    high = cached_synthesis(tmp_path_factory, "bounds-high", at_bounds(2))
     return low, high
 
 

@@ -75,7 +75,7 @@ def render(chart_dir: Path, values: dict[str, Any], namespace: str, tmp_path: Pa
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return [d for d in yaml.safe_load_all(done.stdout) if d]
+    return [d for d in yaml.load_all(done.stdout, Loader=yaml.CSafeLoader) if d]
 
 
 @cache

