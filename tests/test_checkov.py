@@ -225,3 +225,33 @@ def test_an_acknowledgment_needs_a_checkov_id_and_a_reason() -> None:
     for check, reason in (("CKV_AWS_158", " "), ("AwsSolutions-IAM5", "A reason long enough to say why.")):
         with pytest.raises(ValueError, match="needs a checkov id and a reason"):
             CheckovAcknowledgments((row(check, reason),))
+
+
+def test_resource_type_read_per_class_matches_each_resources_own() -> None:
+    """The aspect takes an L1's CloudFormation type from its class, once per class (a jsii round trip per
+    resource otherwise): for L1s of several modules, an L2's default child, a Python subclass of an L1, a raw
+    CfnResource and a custom resource's, it must equal what the resource itself reports."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_logs as logs
+    from aws_cdk import aws_sqs as sqs
+    from constructs.compliance.checkov import resource_type_of
+
+    class MyQueue(sqs.CfnQueue):
+        pass
+
+    stack = cdk.Stack(cdk.App(), "Types")
+    logs.CfnLogGroup(stack, "L1Group")
+    logs.LogGroup(stack, "L2Group")
+    iam.CfnRole(stack, "Role", assume_role_policy_document={})
+    MyQueue(stack, "Queue")
+    cdk.CfnResource(stack, "Raw", type="AWS::SNS::Topic")
+    cdk.CustomResource(stack, "Custom", service_token="arn:aws:lambda:::function:x", resource_type="Custom::Thing")
+    resources = [node for node in stack.node.find_all() if isinstance(node, cdk.CfnResource)]
+    reported = {node.node.path: node.cfn_resource_type for node in resources}
+    assert {node.node.path: resource_type_of(node) for node in resources} == reported
+    assert sorted(reported.values()) == sorted(
+        ["AWS::Logs::LogGroup"] * 2 + ["AWS::IAM::Role", "AWS::SQS::Queue", "AWS::SNS::Topic", "Custom::Thing"]
+    )
+    # read again from the per-class cache: still each resource's own
+    assert {node.node.path: resource_type_of(node) for node in resources} == reported

@@ -45,6 +45,11 @@ class Found:
     ancestors: tuple[IConstruct, ...]
 
     @cached_property
+    def stack(self) -> Stack:
+        """The resource's stack (resolves its properties): one jsii call per resource, not per property."""
+        return Stack.of(self.resource)
+
+    @cached_property
     def properties(self) -> Mapping[str, Any]:
         """As set on the L1: typed L1s key them camelCase, raw CfnResources as given."""
         props: Mapping[str, Any] = self.resource._cfn_properties or {}
@@ -133,7 +138,7 @@ def _property(found: Found, name: str) -> Any:
     function's empty environment)."""
     value = found.properties.get(name)
     value = value if value is not None else found.properties.get(name[0].lower() + name[1:])
-    return Stack.of(found.resource).resolve(value) if value is not None else None
+    return found.stack.resolve(value) if value is not None else None
 
 
 def _lacks(name: str) -> Callable[[Found], bool]:
@@ -318,6 +323,22 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
 )
 
 
+# Python class of an L1 (CfnFunction, ...) -> its CloudFormation type, read once per class: the aspect visits
+# every resource, and reading each one's type is a round trip to the jsii kernel.
+_L1_TYPES: dict[type, str] = {}
+
+
+def resource_type_of(node: CfnResource) -> str:
+    """`node.cfn_resource_type`. An L1 class always creates its own type (CFN_RESOURCE_TYPE_NAME); a plain
+    CfnResource (custom resources, raw resources) carries its own, so it is read from the node."""
+    cls = type(node)
+    if cls is CfnResource or "CFN_RESOURCE_TYPE_NAME" not in cls.__dict__:
+        return node.cfn_resource_type
+    if cls not in _L1_TYPES:
+        _L1_TYPES[cls] = cls.CFN_RESOURCE_TYPE_NAME  # type: ignore[attr-defined]
+    return _L1_TYPES[cls]
+
+
 @jsii.implements(IAspect)
 class CheckovAcknowledgments:
     """Writes every applicable row of ACKNOWLEDGMENTS into the resource's `Metadata.checkov.skip`."""
@@ -331,7 +352,7 @@ class CheckovAcknowledgments:
     def visit(self, node: IConstruct) -> None:
         if not isinstance(node, CfnResource):
             return
-        resource_type = node.cfn_resource_type
+        resource_type = resource_type_of(node)
         rows = [ack for ack in self.acknowledgments if ack.resource_type == resource_type]
         if not rows:
             return
