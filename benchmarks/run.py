@@ -201,7 +201,7 @@ def memory_line(peak: Peak) -> list[str]:
     ]
 
 
-def report_fresh(work: Path, runs: int, bare: list[float]) -> str:
+def report_fresh(work: Path, runs: int) -> str:
     """Ratio 3 and the setup attribution: `make synth` + `make test` on fresh clones, empty caches, each run
     against a bare synth timed right after it. Returns the ratio's line."""
     results: list[fresh_clone.FreshClone] = []
@@ -259,8 +259,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip-fresh", action="store_true", help="no fresh-clone run (ratio 3): memory from a linked clone instead"
     )
     memory = parser.add_mutually_exclusive_group()
-    memory.add_argument("--skip-memory", action="store_true", help="don't run `make test` on a fresh clone")
-    memory.add_argument("--memory-only", action="store_true", help="only the fresh-clone `make test` memory")
+    memory.add_argument(
+        "--skip-memory", action="store_true", help="don't run `make test` on a fresh clone (no ratio 3 either)"
+    )
+    memory.add_argument(
+        "--memory-only", action="store_true", help="only `make test`'s memory, on a clone with linked installs"
+    )
     args = parser.parse_args(argv)
     runs = max(1, args.runs)
 
@@ -301,10 +305,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {name:60s} {spread([p.get(name, 0.0) for p in per_run])}")
     else:
         lines.append("  2. warm make test / one make synth: not measured (--skip-tests)")
-    if not args.skip_fresh:
-        lines.append(report_fresh(work, max(1, args.fresh_runs), bare))
+    if not (args.skip_fresh or args.skip_memory):
+        lines.append(report_fresh(work, max(1, args.fresh_runs)))
     else:
-        lines.append("  3. fresh clone make synth + make test / one bare synth: not measured (--skip-fresh)")
+        skipped = "--skip-memory" if args.skip_memory else "--skip-fresh"
+        lines.append(f"  3. fresh clone make synth + make test / one bare synth: not measured ({skipped})")
     print("issue 29's ratios (median [min..max] of side-by-side pairs):")
     print("\n".join(lines))
 

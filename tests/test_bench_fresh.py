@@ -6,6 +6,7 @@ and every line the Makefile runs for `make synth` + `make test` must be attribut
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -54,9 +55,7 @@ def test_timed_shell_logs_each_recipe_line_and_keeps_its_status(tmp_path: Path) 
 def test_every_line_of_make_synth_and_make_test_has_its_step(tmp_path: Path) -> None:
     """A dry run of the Makefile's own recipes (-B: as on a fresh clone, everything to do): each install, the
     synth, ruff, mypy and pytest land in their step, and nothing that takes time in "other"."""
-    result = subprocess.run(
-        ["make", "-n", "-B", "synth", "test"], cwd=ROOT, capture_output=True, text=True, check=True
-    )
+    result = subprocess.run(["make", "-n", "-B", "synth", "test"], cwd=ROOT, capture_output=True, text=True, check=True)
     labels = {line: fresh_clone.classify(line) for line in result.stdout.splitlines() if line.strip()}
     other = [line for line, label in labels.items() if label.startswith("other")]
     assert all(line.split()[0] in {"touch", "echo", "@touch", "@echo"} for line in other), other
@@ -113,3 +112,25 @@ def test_clean_env_empties_every_cache_and_drops_the_virtualenv(
     for variable in ("npm_config_cache", "JSII_RUNTIME_PACKAGE_CACHE_ROOT", "XDG_CACHE_HOME"):
         cache = Path(env[variable])
         assert cache.is_dir() and cache.is_relative_to(tmp_path) and not any(cache.iterdir())
+
+
+def test_bench_flags_are_all_there() -> None:
+    """`make bench ARGS=...`: the documented flags (docs/benchmarks.md) parse, and the memory pair stays exclusive."""
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "benchmarks/run.py", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    documented = set(re.findall(r"`(--[a-z-]+)", (ROOT / "docs" / "benchmarks.md").read_text()))
+    flags = set(re.findall(r"(--[a-z-]+)", result.stdout)) - {"--help"}
+    assert flags == documented
+    both = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "benchmarks/run.py", "--skip-memory", "--memory-only"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert both.returncode == 2 and "not allowed with" in both.stderr
