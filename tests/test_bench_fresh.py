@@ -52,6 +52,26 @@ def test_timed_shell_logs_each_recipe_line_and_keeps_its_status(tmp_path: Path) 
     assert all(s.end >= s.start for s in steps)
 
 
+def test_timed_shell_times_sub_makes_but_not_a_make_the_tests_start(tmp_path: Path) -> None:
+    """`$(MAKE)` lines keep the timing (make test's side-by-side sub-make); a make started by anything else (pytest
+    running `make synth` in a test) runs unchanged: no SHELL override in its MAKEFLAGS, nothing logged."""
+    (tmp_path / "Makefile").write_text("all:\n\t$(MAKE) -s sub\n\t@bash -c 'make -s -f inner.mk'\nsub:\n\t@echo sub\n")
+    (tmp_path / "inner.mk").write_text('x:\n\t@echo "inner [$$MAKEFLAGS] [$${BENCH_STEPS_LOG-unset}]"\n')
+    log = tmp_path / "steps.tsv"
+    result = subprocess.run(
+        ["make", "-s", f"SHELL={SHELL}"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "BENCH_STEPS_LOG": str(log)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    inner = next(line for line in result.stdout.splitlines() if line.startswith("inner"))
+    assert "timed_shell" not in inner and inner.endswith("[]"), inner
+    commands = [s.command for s in fresh_clone.parse_steps(log.read_text())]
+    assert commands == ["echo sub", "make -s sub", "bash -c 'make -s -f inner.mk'"]
+
+
 def test_every_line_of_make_synth_and_make_test_has_its_step(tmp_path: Path) -> None:
     """A dry run of the Makefile's own recipes (-B: as on a fresh clone, everything to do): each install, the
     synth, ruff, mypy and pytest land in their step, and nothing that takes time in "other"."""
