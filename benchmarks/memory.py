@@ -76,8 +76,10 @@ def measure(
     env: Mapping[str, str],
     interval: float = 0.25,
     output: IO[str] | None = None,
+    timeline: list[tuple[float, int]] | None = None,
 ) -> Peak:
-    """Run `command` to completion; its exit status, wall time and peak memory."""
+    """Run `command` to completion; its exit status, wall time and peak memory. `timeline`, if given, receives
+    each sample as (time.time(), tree bytes), so a caller can attribute the peak to a step."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=output, stderr=subprocess.STDOUT)
     peak, samples = 0, 0
@@ -86,8 +88,11 @@ def measure(
     def sample() -> None:
         nonlocal peak, samples
         while not done.is_set():
-            peak = max(peak, tree_memory(process.pid))
+            current = tree_memory(process.pid)
+            peak = max(peak, current)
             samples += 1
+            if timeline is not None:
+                timeline.append((time.time(), current))
             done.wait(interval)
 
     sampler = threading.Thread(target=sample, name="memory-sampler", daemon=True)

@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
-"""`make bench`: synthesis and test-suite timings on this machine, the peak memory of `make test` on a fresh
-clone, and the deploy's critical path.
+"""`make bench`: issue 29's three ratios on this machine, each with its median and spread, where the time goes,
+the peak memory of `make test` on a fresh clone, and the deploy's critical path.
 
-In one run: synthesis of the bare aws_eks_v2 cluster app (benchmarks/bare_cluster_app.py), synthesis of the
-full app (app.py) — both as `python <file>` subprocesses with CDK_OUTDIR and CDK_CONTEXT_JSON from cdk.json,
-so both pay the same Python and jsii start-up — and the whole test suite. Prints the median of N runs, the
-ratios against the targets (PASS/MISS; never fails the run), the critical path of the full app's deploy and
-the size of each Lambda asset.
+1. full synth / bare synth: the bare aws_eks_v2 cluster app (benchmarks/bare_cluster_app.py) and the full app
+   (app.py), both as `python <file>` subprocesses with CDK_OUTDIR and CDK_CONTEXT_JSON from cdk.json (the same
+   Python and jsii start-up), alternated; the ratio of each pair, then their median [min..max].
+2. warm `make test` / one full `make synth`: the two alternated in this checkout, the ratio of each pair.
+3. fresh clone, empty pip/npm/jsii caches: `make synth` + `make test` / one bare synth
+   (benchmarks/fresh_clone.py: every install, the first synth, mypy cold, pytest, attributed per step). One run by
+   default (it installs everything: minutes); --fresh-runs N for more. Its `make test` peak memory is reported
+   against the synth step's CodeBuild compute type, so growth is seen here before CodeBuild kills the build.
 
-Then, once, `make test` on a fresh clone of HEAD (what the pipeline's synth step runs: cold mypy cache, no
-__pycache__), with the virtualenv and node_modules linked rather than reinstalled, and its peak memory
-against the synth step's CodeBuild compute type, so growth is seen here before CodeBuild kills the build.
+Ratios are printed against their targets (PASS/MISS); the run never fails on them.
 
-    python benchmarks/run.py [--runs 3] [--skip-tests] [--skip-memory | --memory-only]
+    python benchmarks/run.py [--runs 3] [--fresh-runs 1] [--skip-tests] [--skip-phases] [--skip-fresh]
+                             [--skip-memory | --memory-only]
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import fresh_clone  # noqa: E402
+from benchmarks.fresh_clone import shared_dir  # noqa: E402
 from benchmarks.memory import Peak, measure  # noqa: E402
 from benchmarks.synth_phases import profile_synth  # noqa: E402
 from config.pipeline import SYNTH_COMPUTE_TYPE, SYNTH_MEMORY_GB  # noqa: E402
@@ -41,7 +45,8 @@ from tools import critical_path, synth  # noqa: E402
 BIN = ROOT / ".venv" / "bin"
 PYTHON = BIN / "python" if (BIN / "python").exists() else Path(sys.executable)
 SYNTH_TARGET = 1.4  # full synth <= 1.4 x the bare cluster (issue 29)
-TESTS_TARGET = 5.0  # warm test suite <= 5 x one full synth (issue 29)
+TESTS_TARGET = 5.0  # warm `make test` <= 5 x one full `make synth` (issue 29)
+FRESH_TARGET = 40.0  # fresh clone `make synth` + `make test` <= 40 x one bare synth (issue 29)
 # The session's synthesis fixtures (tests/conftest.py): their setup is "shared synths"; any other fixture whose
 # setup took a second or more is counted as a variant synth (the suite's other fixtures take milliseconds).
 SHARED_SYNTHS = {
@@ -61,7 +66,7 @@ GB = 1024**3
 
 
 def _env(outdir: Path | None = None) -> dict[str, str]:
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
     if outdir is not None:
@@ -87,6 +92,23 @@ def synth_once(script: str, outdir: Path) -> float:
 def spread(values: Sequence[float]) -> str:
     """median [min..max] of several runs."""
     return f"{statistics.median(values):7.2f} [{min(values):.2f}..{max(values):.2f}]"
+
+
+def ratios(numerators: Sequence[float], denominators: Sequence[float]) -> list[float]:
+    """The ratio of each side-by-side pair (run i of one against run i of the other)."""
+    if len(numerators) != len(denominators) or not numerators:
+        raise ValueError(f"pairs needed: {len(numerators)} against {len(denominators)}")
+    return [n / d for n, d in zip(numerators, denominators, strict=True)]
+
+
+def ratio_line(name: str, values: Sequence[float], target: float, note: str = "") -> str:
+    """One of issue 29's ratios: the median of the side-by-side pairs, their spread, and the verdict."""
+    median = statistics.median(values)
+    runs = f"{len(values)} run{'s' if len(values) != 1 else ''}"
+    return (
+        f"  {name}: {median:.2f} [{min(values):.2f}..{max(values):.2f}] over {runs}{note} "
+        f"(target <= {target:g}): {verdict(median, target)}"
+    )
 
 
 def report_synth_phases(work: Path, runs: int) -> None:
@@ -150,14 +172,6 @@ def verdict(ratio: float, target: float) -> str:
     return "PASS" if ratio <= target else "MISS"
 
 
-def shared_dir() -> Path:
-    """The shared test data the suite reads (as tests/conftest.py resolves it), for a clone elsewhere."""
-    if os.environ.get("EKS_LATTICE_SHARED"):
-        return Path(os.environ["EKS_LATTICE_SHARED"])
-    beside = ROOT.parent / "shared"
-    return beside if beside.is_dir() else ROOT / ".cache" / "shared"
-
-
 def fresh_clone_make_test(work: Path) -> tuple[Peak, Path]:
     """`make test` in a fresh clone of HEAD; the environment is linked, and make told not to reinstall it."""
     clone = work / "clone"
@@ -177,6 +191,49 @@ def fresh_clone_make_test(work: Path) -> tuple[Peak, Path]:
     return peak, log
 
 
+def memory_line(peak: Peak) -> list[str]:
+    ratio = peak.tree_bytes / (SYNTH_MEMORY_GB * GB)
+    return [
+        f"  peak memory, whole process tree (PSS)   : {peak.tree_bytes / GB:7.2f} GB  ({peak.samples} samples)",
+        f"  peak RSS of the largest process         : {peak.largest_bytes / GB:7.2f} GB",
+        f"  synth step {SYNTH_COMPUTE_TYPE} ({SYNTH_MEMORY_GB} GB): {ratio:.0%} used "
+        f"(target <= {MEMORY_TARGET:.0%}): {verdict(ratio, MEMORY_TARGET)}",
+    ]
+
+
+def report_fresh(work: Path, runs: int) -> str:
+    """Ratio 3 and the setup attribution: `make synth` + `make test` on fresh clones, empty caches, each run
+    against a bare synth timed right after it. Returns the ratio's line."""
+    results: list[fresh_clone.FreshClone] = []
+    after: list[float] = []
+    for index in range(runs):
+        results.append(fresh_clone.run(work / f"fresh{index}", shared_dir()))
+        after.append(synth_once("benchmarks/bare_cluster_app.py", work / f"bare-fresh{index}"))
+    note = " (the default is 1 run: --fresh-runs N for more)" if runs == 1 else ""
+    print(f"fresh clone of HEAD, empty pip/npm/jsii caches, {runs} run{'s' if runs > 1 else ''}{note}:")
+    for result in results:
+        if result.synth_status or result.test_status:
+            print(f"  warning: make synth exited {result.synth_status}, make test {result.test_status} ({result.logs})")
+    print(f"  make synth (installs included)          : {spread([r.synth_seconds for r in results])} s")
+    print(f"  make test (checkov's virtualenv incl.)  : {spread([r.test_seconds for r in results])} s")
+    print("  setup attribution (seconds, median [min..max]; peak memory of make test's tree during the step):")
+    labels = list(dict.fromkeys(label for r in results for label in r.steps))
+    for label in labels:
+        peaks = [r.peaks[label] for r in results if label in r.peaks]
+        peak = f"  peak {max(peaks) / GB:.2f} GB" if peaks else ""
+        print(f"    {label:45s} {spread([r.steps.get(label, 0.0) for r in results])}{peak}")
+    print("make test on that fresh clone (cold mypy cache, no __pycache__, real installs):")
+    for line in memory_line(max((r.peak for r in results if r.peak), key=lambda p: p.tree_bytes)):
+        print(line)
+    note = f"; bare synth {spread(after)} s, right after each run"
+    return ratio_line(
+        "3. fresh clone make synth + make test / one bare synth",
+        ratios([r.total for r in results], after),
+        FRESH_TARGET,
+        note,
+    )
+
+
 def report_memory(work: Path) -> None:
     status = ["git", "status", "--porcelain"]
     dirty = subprocess.run(status, cwd=ROOT, capture_output=True, text=True, check=False).stdout
@@ -186,13 +243,8 @@ def report_memory(work: Path) -> None:
         tail = "\n".join(log.read_text().strip().splitlines()[-15:])
         print(f"  warning: exited {peak.returncode} (log: {log}):\n{tail}")
     print(f"  wall time                               : {peak.seconds:7.1f} s")
-    print(f"  peak memory, whole process tree (PSS)   : {peak.tree_bytes / GB:7.2f} GB  ({peak.samples} samples)")
-    print(f"  peak RSS of the largest process         : {peak.largest_bytes / GB:7.2f} GB")
-    ratio = peak.tree_bytes / (SYNTH_MEMORY_GB * GB)
-    print(
-        f"  synth step {SYNTH_COMPUTE_TYPE} ({SYNTH_MEMORY_GB} GB): {ratio:.0%} used "
-        f"(target <= {MEMORY_TARGET:.0%}): {verdict(ratio, MEMORY_TARGET)}"
-    )
+    for line in memory_line(peak):
+        print(line)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,9 +252,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each measurement; the median is kept")
     parser.add_argument("--skip-tests", action="store_true", help="don't time the test suite")
     parser.add_argument("--skip-phases", action="store_true", help="don't profile the synthesis phases")
+    parser.add_argument(
+        "--fresh-runs", type=int, default=1, help="fresh-clone runs (each installs everything: minutes)"
+    )
+    parser.add_argument(
+        "--skip-fresh", action="store_true", help="no fresh-clone run (ratio 3): memory from a linked clone instead"
+    )
     memory = parser.add_mutually_exclusive_group()
-    memory.add_argument("--skip-memory", action="store_true", help="don't run `make test` on a fresh clone")
-    memory.add_argument("--memory-only", action="store_true", help="only the fresh-clone `make test` memory")
+    memory.add_argument(
+        "--skip-memory", action="store_true", help="don't run `make test` on a fresh clone (no ratio 3 either)"
+    )
+    memory.add_argument(
+        "--memory-only", action="store_true", help="only `make test`'s memory, on a clone with linked installs"
+    )
     args = parser.parse_args(argv)
     runs = max(1, args.runs)
 
@@ -216,35 +278,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     for index in range(runs):  # interleaved, so drift on a shared machine hits both alike
         bare.append(synth_once("benchmarks/bare_cluster_app.py", work / f"bare{index}"))
         full.append(synth_once("app.py", full_out if index == 0 else work / f"full{index}"))
-    bare_s, full_s = statistics.median(bare), statistics.median(full)
-    synth_ratio = full_s / bare_s
-    print(f"runs: {runs} (median)")
+    print(f"runs: {runs} (seconds: median [min..max])")
     print(f"  synth, bare aws_eks_v2 cluster app : {spread(bare)} s")
     print(f"  synth, full app (app.py)           : {spread(full)} s")
-    print(f"  full / bare = {synth_ratio:.2f}x (target <= {SYNTH_TARGET}x): {verdict(synth_ratio, SYNTH_TARGET)}")
+    lines = [ratio_line("1. full synth / bare synth", ratios(full, bare), SYNTH_TARGET)]
     if not args.skip_phases:
         report_synth_phases(work, runs)
     if not args.skip_tests:
-        suite: list[float] = []
+        make_synth: list[float] = []
+        make_test: list[float] = []
         per_run: list[dict[str, float]] = []
-        for index in range(runs):
+        for index in range(runs):  # alternated: one `make synth`, then one warm `make test`
+            make_synth.append(timed(["make", "synth"], _env()))
             folder = work / f"pytest-phases{index}"
             folder.mkdir()
             env = _env()
             env["BENCH_PHASES_DIR"] = str(folder)
-            command = [str(PYTHON), "-m", "pytest", "-q", "-p", "no:randomly", "-p", "benchmarks.pytest_phases"]
-            suite.append(timed(command, env))
+            env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} -p benchmarks.pytest_phases".strip()
+            make_test.append(timed(["make", "test"], env))
             per_run.append(suite_phases(folder))
-        suite_s = statistics.median(suite)
-        tests_ratio = suite_s / full_s
-        print(f"  test suite (pytest -q)             : {spread(suite)} s")
-        print(
-            f"  tests / full synth = {tests_ratio:.2f}x (target <= {TESTS_TARGET}x): "
-            f"{verdict(tests_ratio, TESTS_TARGET)}"
-        )
+        print(f"  make synth (full, CDK CLI)         : {spread(make_synth)} s")
+        print(f"  make test (warm)                   : {spread(make_test)} s")
+        lines.append(ratio_line("2. warm make test / one make synth", ratios(make_test, make_synth), TESTS_TARGET))
         print(f"test-suite phases (seconds of worker time, median [min..max] of {runs}):")
         for name in per_run[0]:
             print(f"  {name:60s} {spread([p.get(name, 0.0) for p in per_run])}")
+    else:
+        lines.append("  2. warm make test / one make synth: not measured (--skip-tests)")
+    if not (args.skip_fresh or args.skip_memory):
+        lines.append(report_fresh(work, max(1, args.fresh_runs)))
+    else:
+        skipped = "--skip-memory" if args.skip_memory else "--skip-fresh"
+        lines.append(f"  3. fresh clone make synth + make test / one bare synth: not measured ({skipped})")
+    print("issue 29's ratios (median [min..max] of side-by-side pairs):")
+    print("\n".join(lines))
 
     if (full_out / "manifest.json").exists():
         assembly = synth.read_assembly(full_out)
@@ -255,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {size / 1024:>9.1f} KiB  {asset}  ({name})")
     else:
         print("critical path: the full app did not synthesize (see the warning above)")
-    if not args.skip_memory:
+    if args.skip_fresh and not args.skip_memory:  # else the fresh clone's `make test` reported its memory
         report_memory(work)
     return 0
 

@@ -52,3 +52,18 @@ def test_peak_counts_concurrent_grandchildren(tmp_path: Path) -> None:
 def test_exit_status_is_reported(tmp_path: Path) -> None:
     peak = measure([sys.executable, "-c", "raise SystemExit(3)"], cwd=tmp_path, env=os.environ)
     assert peak.returncode == 3
+
+
+def test_timeline_holds_every_sample_and_the_peak(tmp_path: Path) -> None:
+    """The fresh-clone run attributes `make test`'s peak to a step from this timeline."""
+    timeline: list[tuple[float, int]] = []
+    peak = measure(
+        [sys.executable, "-c", "import time; time.sleep(0.6)"],
+        cwd=tmp_path,
+        env=os.environ,
+        interval=0.05,
+        timeline=timeline,
+    )
+    assert len(timeline) == peak.samples >= 3
+    assert [t for t, _ in timeline] == sorted(t for t, _ in timeline)
+    assert max(b for _, b in timeline) == peak.tree_bytes > 0

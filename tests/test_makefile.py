@@ -179,7 +179,18 @@ def test_make_help_lists_user_and_maintainer_targets_apart() -> None:
     user, _, maintainer = out.partition("Develop (maintainers):")
     listed = lambda text: set(re.findall(r"^  make (\S+)", text, flags=re.M))  # noqa: E731
     assert {"deploy", "destroy", "smoke", "cost", "impact", "deployer-policy", "version"} <= listed(user)
-    maintainers = {"test", "lint", "schema", "docs", "snapshot-update", "mutation", "fuzz", "bench", "reference"}
+    maintainers = {
+        "test",
+        "typecheck",
+        "lint",
+        "schema",
+        "docs",
+        "snapshot-update",
+        "mutation",
+        "fuzz",
+        "bench",
+        "reference",
+    }
     assert maintainers == listed(maintainer)
     documented = set(re.findall(r"^([a-z0-9-]+):[^#\n]*##", (ROOT / "Makefile").read_text(), flags=re.M))
     assert listed(user) | listed(maintainer) == documented and not listed(user) & listed(maintainer)
@@ -277,3 +288,42 @@ def test_every_tool_that_takes_context_gets_cdk_args() -> None:
     for tool, rest in recipes:
         if tool in takes:
             assert "$(CDK_ARGS)" in rest, tool
+
+
+def _side_by_side_line() -> str:
+    """The test recipe's line that runs mypy and checkov's install together (a sub-make)."""
+    lines = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0].splitlines()
+    (line,) = [line for line in lines if "typecheck" in line]
+    return line
+
+
+@pytest.mark.parametrize("failing", ["typecheck", "$(SCAN_STAMP)"])
+def test_make_test_side_by_side_step_fails_if_either_fails_and_prints_both_whole(tmp_path: Path, failing: str) -> None:
+    """Issue 29: mypy runs beside checkov's install. The real recipe line, in a replica whose two targets interleave
+    their output over time: make fails when either fails, and each one's output comes out whole."""
+
+    def recipe(name: str, status: int) -> str:
+        return "".join(f"\t@echo {name} {i}; sleep 0.2\n" for i in range(3)) + f"\t@exit {status}\n"
+
+    (tmp_path / "Makefile").write_text(
+        "SHELL := /bin/bash\nSCAN_STAMP := scan.stamp\n.PHONY: test typecheck\n"
+        f"test:\n{_side_by_side_line()}\n\t@echo pytest runs\n"
+        f"typecheck:\n{recipe('mypy', int(failing == 'typecheck'))}"
+        f"$(SCAN_STAMP):\n{recipe('checkov', int(failing != 'typecheck'))}"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    result = subprocess.run(["make", "test"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0 and "pytest runs" not in result.stdout
+    lines = [line for line in result.stdout.splitlines() if line.startswith(("mypy", "checkov"))]
+    assert sorted(lines) == [f"checkov {i}" for i in range(3)] + [f"mypy {i}" for i in range(3)]
+    assert lines in (sorted(lines), sorted(lines, key=lambda line: not line.startswith("mypy")))  # not interleaved
+
+
+def test_make_test_runs_mypy_beside_checkovs_install_then_pytest() -> None:
+    """The side-by-side sub-make builds both, on two jobs, before pytest; the test target's prerequisites still set
+    up the main environment and the reference data first."""
+    line = _side_by_side_line()
+    assert re.search(r"\$\(MAKE\) .*-j2 .*--output-sync=target typecheck \$\(SCAN_STAMP\)$", line), line
+    test_rule = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert test_rule.index("typecheck $(SCAN_STAMP)") < test_rule.index("-m pytest")
+    assert re.search(r"^typecheck: \| \$\(PY_STAMP\) ###.*\n\t\$\(BIN\)/mypy$", (ROOT / "Makefile").read_text(), re.M)
