@@ -125,7 +125,10 @@ def clean_env(caches: Path) -> dict[str, str]:
     for name, variable in caches_by_variable:
         (caches / name).mkdir(parents=True, exist_ok=True)
         env[variable] = str(caches / name)
-    env["JSII_RUNTIME_PACKAGE_CACHE"] = "enabled"  # its default, stated: the cache is in play, and empty
+    # jsii 1.142.0's runtime (jsii/_embedded/jsii/lib__program.js in the wheel, read 2026-12-05): the package cache
+    # is on unless JSII_RUNTIME_PACKAGE_CACHE is something other than "enabled"; JSII_RUNTIME_PACKAGE_CACHE_ROOT
+    # moves it. Stated here, so the cache is in play, and empty.
+    env["JSII_RUNTIME_PACKAGE_CACHE"] = "enabled"
     return env
 
 
