@@ -189,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep each clone's installs (for inspection)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="fresh."))
+    failed = False
     for _ in range(max(1, args.runs)):
         result = run(work, shared_dir(), keep=args.keep)
         print(
@@ -198,7 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for label, seconds in result.steps.items():
             peak = result.peaks.get(label)
             print(f"  {label:45s} {seconds:7.1f} s" + (f"  peak {peak / 2**30:.2f} GB" if peak else ""))
-    return 0
+        failed = failed or bool(result.synth_status or result.test_status)
+    return 1 if failed else 0  # a failed run's times measure nothing
 
 
 if __name__ == "__main__":

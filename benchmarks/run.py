@@ -11,7 +11,9 @@ the peak memory of `make test` on a fresh clone, and the deploy's critical path.
    default (it installs everything: minutes); --fresh-runs N for more. Its `make test` peak memory is reported
    against the synth step's CodeBuild compute type, so growth is seen here before CodeBuild kills the build.
 
-Ratios are printed against their targets (PASS/MISS); the run never fails on them.
+Ratios are printed against their targets (PASS/MISS); the run never fails on a MISS. A measured command that
+exits non-zero (a failed run is short, so it would land under target) makes its figure FAILED, with no ratio, and
+`make bench` exit 1 once everything is printed.
 
     python benchmarks/run.py [--runs 3] [--fresh-runs 1] [--skip-tests] [--skip-phases] [--skip-fresh]
                              [--skip-memory | --memory-only]
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,18 +78,36 @@ def _env(outdir: Path | None = None) -> dict[str, str]:
     return env
 
 
-def timed(command: Sequence[str], env: dict[str, str]) -> float:
+@dataclass(frozen=True)
+class Timed:
+    """One measured run: its wall time, and what it exited with (a failed run's time measures nothing)."""
+
+    seconds: float
+    status: int
+    command: str
+
+
+def timed(command: Sequence[str], env: dict[str, str]) -> Timed:
     start = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        print(f"warning: {' '.join(command)} exited {result.returncode}:\n{tail}", file=sys.stderr)
-    return elapsed
+        print(f"error: {' '.join(command)} exited {result.returncode}:\n{tail}", file=sys.stderr)
+    return Timed(elapsed, result.returncode, " ".join(command))
 
 
-def synth_once(script: str, outdir: Path) -> float:
+def synth_once(script: str, outdir: Path) -> Timed:
     return timed([str(PYTHON), script], _env(outdir))
+
+
+def failures(runs: Sequence[Timed]) -> list[str]:
+    """The failed runs, each as '<command> exited N'."""
+    return [f"{run.command} exited {run.status}" for run in runs if run.status != 0]
+
+
+def seconds(runs: Sequence[Timed]) -> list[float]:
+    return [run.seconds for run in runs]
 
 
 def spread(values: Sequence[float]) -> str:
@@ -101,8 +122,14 @@ def ratios(numerators: Sequence[float], denominators: Sequence[float]) -> list[f
     return [n / d for n, d in zip(numerators, denominators, strict=True)]
 
 
-def ratio_line(name: str, values: Sequence[float], target: float, note: str = "") -> str:
-    """One of issue 29's ratios: the median of the side-by-side pairs, their spread, and the verdict."""
+FAILED = "FAILED"
+
+
+def ratio_line(name: str, values: Sequence[float], target: float, note: str = "", failed: Sequence[str] = ()) -> str:
+    """One of issue 29's ratios: the median of the side-by-side pairs, their spread, and the verdict; FAILED and no
+    ratio if any measured run failed."""
+    if failed:
+        return f"  {name}: {FAILED}, no ratio ({'; '.join(dict.fromkeys(failed))})"
     median = statistics.median(values)
     runs = f"{len(values)} run{'s' if len(values) != 1 else ''}"
     return (
@@ -192,6 +219,8 @@ def fresh_clone_make_test(work: Path) -> tuple[Peak, Path]:
 
 
 def memory_line(peak: Peak) -> list[str]:
+    if peak.returncode != 0:  # a failed make test stops early: its peak says nothing about a passing one
+        return [f"  peak memory: {FAILED}, no figure (make test exited {peak.returncode})"]
     ratio = peak.tree_bytes / (SYNTH_MEMORY_GB * GB)
     return [
         f"  peak memory, whole process tree (PSS)   : {peak.tree_bytes / GB:7.2f} GB  ({peak.samples} samples)",
@@ -205,15 +234,18 @@ def report_fresh(work: Path, runs: int) -> str:
     """Ratio 3 and the setup attribution: `make synth` + `make test` on fresh clones, empty caches, each run
     against a bare synth timed right after it. Returns the ratio's line."""
     results: list[fresh_clone.FreshClone] = []
-    after: list[float] = []
+    after: list[Timed] = []
     for index in range(runs):
         results.append(fresh_clone.run(work / f"fresh{index}", shared_dir()))
         after.append(synth_once("benchmarks/bare_cluster_app.py", work / f"bare-fresh{index}"))
     note = " (the default is 1 run: --fresh-runs N for more)" if runs == 1 else ""
     print(f"fresh clone of HEAD, empty pip/npm/jsii caches, {runs} run{'s' if runs > 1 else ''}{note}:")
+    failed = failures(after)
     for result in results:
-        if result.synth_status or result.test_status:
-            print(f"  warning: make synth exited {result.synth_status}, make test {result.test_status} ({result.logs})")
+        for target, status in (("synth", result.synth_status), ("test", result.test_status)):
+            if status:
+                failed.append(f"fresh clone make {target} exited {status}")
+                print(f"  error: make {target} exited {status} (logs: {result.logs})")
     print(f"  make synth (installs included)          : {spread([r.synth_seconds for r in results])} s")
     print(f"  make test (checkov's virtualenv incl.)  : {spread([r.test_seconds for r in results])} s")
     print("  setup attribution (seconds, median [min..max]; peak memory of make test's tree during the step):")
@@ -223,18 +255,23 @@ def report_fresh(work: Path, runs: int) -> str:
         peak = f"  peak {max(peaks) / GB:.2f} GB" if peaks else ""
         print(f"    {label:45s} {spread([r.steps.get(label, 0.0) for r in results])}{peak}")
     print("make test on that fresh clone (cold mypy cache, no __pycache__, real installs):")
-    for line in memory_line(max((r.peak for r in results if r.peak), key=lambda p: p.tree_bytes)):
+    test_peaks = [r.peak for r in results if r.peak]
+    # A failed make test's figure is FAILED: any failed run's is shown, else the highest peak.
+    shown = next((p for p in test_peaks if p.returncode), None) or max(test_peaks, key=lambda p: p.tree_bytes)
+    for line in memory_line(shown):
         print(line)
-    note = f"; bare synth {spread(after)} s, right after each run"
+    note = f"; bare synth {spread(seconds(after))} s, right after each run"
     return ratio_line(
         "3. fresh clone make synth + make test / one bare synth",
-        ratios([r.total for r in results], after),
+        ratios([r.total for r in results], seconds(after)),
         FRESH_TARGET,
         note,
+        failed,
     )
 
 
-def report_memory(work: Path) -> None:
+def report_memory(work: Path) -> bool:
+    """`make test`'s memory on a clone with linked installs; False if that make test failed."""
     status = ["git", "status", "--porcelain"]
     dirty = subprocess.run(status, cwd=ROOT, capture_output=True, text=True, check=False).stdout
     peak, log = fresh_clone_make_test(work)
@@ -245,6 +282,7 @@ def report_memory(work: Path) -> None:
     print(f"  wall time                               : {peak.seconds:7.1f} s")
     for line in memory_line(peak):
         print(line)
+    return peak.returncode == 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -270,23 +308,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="bench."))
     if args.memory_only:
-        report_memory(work)
-        return 0
-    bare: list[float] = []
-    full: list[float] = []
+        return 0 if report_memory(work) else 1
+    bare: list[Timed] = []
+    full: list[Timed] = []
     full_out = work / "full"
     for index in range(runs):  # interleaved, so drift on a shared machine hits both alike
         bare.append(synth_once("benchmarks/bare_cluster_app.py", work / f"bare{index}"))
         full.append(synth_once("app.py", full_out if index == 0 else work / f"full{index}"))
     print(f"runs: {runs} (seconds: median [min..max])")
-    print(f"  synth, bare aws_eks_v2 cluster app : {spread(bare)} s")
-    print(f"  synth, full app (app.py)           : {spread(full)} s")
-    lines = [ratio_line("1. full synth / bare synth", ratios(full, bare), SYNTH_TARGET)]
+    print(f"  synth, bare aws_eks_v2 cluster app : {spread(seconds(bare))} s")
+    print(f"  synth, full app (app.py)           : {spread(seconds(full))} s")
+    lines = [
+        ratio_line(
+            "1. full synth / bare synth",
+            ratios(seconds(full), seconds(bare)),
+            SYNTH_TARGET,
+            failed=failures(bare + full),
+        )
+    ]
     if not args.skip_phases:
         report_synth_phases(work, runs)
     if not args.skip_tests:
-        make_synth: list[float] = []
-        make_test: list[float] = []
+        make_synth: list[Timed] = []
+        make_test: list[Timed] = []
         per_run: list[dict[str, float]] = []
         for index in range(runs):  # alternated: one `make synth`, then one warm `make test`
             make_synth.append(timed(["make", "synth"], _env()))
@@ -297,9 +341,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} -p benchmarks.pytest_phases".strip()
             make_test.append(timed(["make", "test"], env))
             per_run.append(suite_phases(folder))
-        print(f"  make synth (full, CDK CLI)         : {spread(make_synth)} s")
-        print(f"  make test (warm)                   : {spread(make_test)} s")
-        lines.append(ratio_line("2. warm make test / one make synth", ratios(make_test, make_synth), TESTS_TARGET))
+        print(f"  make synth (full, CDK CLI)         : {spread(seconds(make_synth))} s")
+        print(f"  make test (warm)                   : {spread(seconds(make_test))} s")
+        lines.append(
+            ratio_line(
+                "2. warm make test / one make synth",
+                ratios(seconds(make_test), seconds(make_synth)),
+                TESTS_TARGET,
+                failed=failures(make_synth + make_test),
+            )
+        )
         print(f"test-suite phases (seconds of worker time, median [min..max] of {runs}):")
         for name in per_run[0]:
             print(f"  {name:60s} {spread([p.get(name, 0.0) for p in per_run])}")
@@ -322,8 +373,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {size / 1024:>9.1f} KiB  {asset}  ({name})")
     else:
         print("critical path: the full app did not synthesize (see the warning above)")
+    memory_ok = True
     if args.skip_fresh and not args.skip_memory:  # else the fresh clone's `make test` reported its memory
-        report_memory(work)
+        memory_ok = report_memory(work)
+    if not memory_ok or any(f": {FAILED}" in line for line in lines):
+        print(f"make bench: {FAILED}: a measured command exited non-zero (above)", file=sys.stderr)
+        return 1
     return 0
 
 
