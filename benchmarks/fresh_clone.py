@@ -5,7 +5,8 @@ A clone of HEAD with `../shared` beside it, nothing installed, and every downloa
 (PIP_NO_CACHE_DIR), npm's and jsii's runtime package cache (JSII_RUNTIME_PACKAGE_CACHE_ROOT) in new empty folders,
 XDG_CACHE_HOME too. make runs with SHELL=benchmarks/timed_shell.sh, which times each recipe line without changing
 it, so the two real make runs are attributed per step: each install, the first synth, ruff, mypy (cold), pytest.
-`make test`'s peak memory is sampled as in benchmarks/memory.py, and attributed to the step it fell in.
+`make test`'s peak memory is sampled as in benchmarks/memory.py, and attributed to the step it fell in (marked
+shared where steps ran side by side: the sample is the whole tree's).
 
 Packages come from wherever this machine's pip and npm configuration points (a local index here; PyPI in CI).
 
@@ -72,6 +73,7 @@ class FreshClone:
     test_status: int
     steps: dict[str, float] = field(default_factory=dict)  # step -> seconds
     peaks: dict[str, int] = field(default_factory=dict)  # step -> peak bytes of make test's tree while it ran
+    shared: dict[str, list[str]] = field(default_factory=dict)  # step -> steps that ran beside it (shared peak)
     peak: Peak | None = None
     logs: Path | None = None
 
@@ -96,17 +98,44 @@ def parse_steps(text: str) -> list[Step]:
     return steps
 
 
-def attribute(steps: Sequence[Step], timeline: Sequence[tuple[float, int]]) -> tuple[dict[str, float], dict[str, int]]:
-    """Seconds per step, and the tree's peak memory while each step ran (steps are sequential under make)."""
+def _overlaps(a: Step, b: Step) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def attribute(
+    steps: Sequence[Step], timeline: Sequence[tuple[float, int]]
+) -> tuple[dict[str, float], dict[str, int], dict[str, list[str]]]:
+    """Seconds per step; the tree's peak memory while each step ran; and, per step, the steps that ran at the same
+    time (make test's -j2 sub-make runs mypy beside checkov's install). The sampled peak is the whole tree's, so a
+    step that overlapped others shares its peak with them: it is not that step's own memory. A recursive make line
+    encloses the lines it runs, so it is not counted as overlapping them."""
     seconds: dict[str, float] = {}
     peaks: dict[str, int] = {}
+    shared: dict[str, list[str]] = {}
+    lines = [step for step in steps if not step.command.startswith("make ")]
     for step in steps:
         label = classify(step.command)
         seconds[label] = seconds.get(label, 0.0) + step.seconds
         during = [b for t, b in timeline if step.start <= t <= step.end]
         if during:
             peaks[label] = max(peaks.get(label, 0), *during)
-    return seconds, peaks
+        if step.command.startswith("make "):
+            continue
+        for other in lines:
+            other_label = classify(other.command)
+            if other is not step and other_label != label and _overlaps(step, other):
+                shared.setdefault(label, [])
+                if other_label not in shared[label]:
+                    shared[label].append(other_label)
+    return seconds, peaks, shared
+
+
+def peak_text(peak: int | None, shared_with: Sequence[str]) -> str:
+    """A step's peak for the attribution table: the tree's, and whose it is too when other steps ran beside it."""
+    if not peak:
+        return ""
+    text = f"  peak {peak / 2**30:.2f} GB"
+    return text + (f" (whole tree, shared with: {', '.join(shared_with)})" if shared_with else "")
 
 
 def clean_env(caches: Path) -> dict[str, str]:
@@ -158,7 +187,7 @@ def run(work: Path, shared: Path, *, keep: bool = False) -> FreshClone:
     synth = _make("synth", clone=clone, env=env, log=base / "make-synth.log", steps_log=steps_log)
     timeline: list[tuple[float, int]] = []
     test = _make("test", clone=clone, env=env, log=base / "make-test.log", steps_log=steps_log, timeline=timeline)
-    seconds, peaks = attribute(parse_steps(steps_log.read_text()), timeline)
+    seconds, peaks, beside = attribute(parse_steps(steps_log.read_text()), timeline)
     result = FreshClone(
         synth_seconds=synth.seconds,
         test_seconds=test.seconds,
@@ -166,6 +195,7 @@ def run(work: Path, shared: Path, *, keep: bool = False) -> FreshClone:
         test_status=test.returncode,
         steps=seconds,
         peaks=peaks,
+        shared=beside,
         peak=test,
         logs=base,
     )
@@ -198,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         for label, seconds in result.steps.items():
             peak = result.peaks.get(label)
-            print(f"  {label:45s} {seconds:7.1f} s" + (f"  peak {peak / 2**30:.2f} GB" if peak else ""))
+            print(f"  {label:45s} {seconds:7.1f} s{peak_text(peak, result.shared.get(label, []))}")
         failed = failed or bool(result.synth_status or result.test_status)
     return 1 if failed else 0  # a failed run's times measure nothing
 

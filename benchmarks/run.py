@@ -252,7 +252,8 @@ def report_fresh(work: Path, runs: int) -> str:
     labels = list(dict.fromkeys(label for r in results for label in r.steps))
     for label in labels:
         peaks = [r.peaks[label] for r in results if label in r.peaks]
-        peak = f"  peak {max(peaks) / GB:.2f} GB" if peaks else ""
+        shared_with = list(dict.fromkeys(other for r in results for other in r.shared.get(label, [])))
+        peak = fresh_clone.peak_text(max(peaks) if peaks else None, shared_with)
         print(f"    {label:45s} {spread([r.steps.get(label, 0.0) for r in results])}{peak}")
     print("make test on that fresh clone (cold mypy cache, no __pycache__, real installs):")
     test_peaks = [r.peak for r in results if r.peak]

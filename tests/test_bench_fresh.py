@@ -104,9 +104,34 @@ def test_attribute_sums_steps_and_takes_each_steps_peak() -> None:
         "25.0\t40.0\t1\tx/.venv/bin/python -m pytest\n"
     )
     timeline = [(12.0, 100), (21.0, 900), (24.0, 700), (30.0, 500), (50.0, 9999)]
-    seconds, peaks = fresh_clone.attribute(steps, timeline)
+    seconds, peaks, shared = fresh_clone.attribute(steps, timeline)
     assert seconds == {"main virtualenv: pip install": 10.0, "mypy (cold)": 5.0, "pytest": 15.0}
     assert peaks == {"main virtualenv: pip install": 100, "mypy (cold)": 900, "pytest": 500}
+    assert shared == {}  # one after the other: each peak is that step's own
+
+
+def test_attribute_marks_the_peak_of_steps_that_ran_side_by_side_as_shared() -> None:
+    """make test's -j2 sub-make: mypy and checkov's install overlap, so the tree's peak while either ran holds both;
+    it is reported as shared between them, not as either one's. The sub-make line enclosing them, and pytest after
+    it, overlap nothing."""
+    steps = fresh_clone.parse_steps(
+        "10.0\t12.0\t0\t.venv/bin/python3 -m venv .venv-checkov\n"
+        "12.0\t30.0\t0\t.venv-checkov/bin/python -m pip install -r requirements-scan.txt\n"
+        "10.0\t40.0\t0\tx/.venv/bin/mypy\n"
+        "10.0\t40.0\t0\tmake --no-print-directory -j2 --output-sync=target typecheck .venv-checkov/.installed\n"
+        "40.0\t60.0\t0\tx/.venv/bin/python -m pytest\n"
+    )
+    timeline = [(11.0, 300), (20.0, 3000), (35.0, 2800), (50.0, 4000)]
+    _, peaks, shared = fresh_clone.attribute(steps, timeline)
+    assert shared == {
+        "checkov virtualenv: create": ["mypy (cold)"],
+        "checkov virtualenv: pip install": ["mypy (cold)"],
+        "mypy (cold)": ["checkov virtualenv: create", "checkov virtualenv: pip install"],
+    }
+    assert peaks["checkov virtualenv: pip install"] == peaks["mypy (cold)"] == 3000
+    shown = fresh_clone.peak_text(peaks["mypy (cold)"], shared["mypy (cold)"])
+    assert "shared with: checkov virtualenv: create, checkov virtualenv: pip install" in shown
+    assert "shared" not in fresh_clone.peak_text(peaks["pytest"], shared.get("pytest", []))
 
 
 def test_ratios_pair_side_by_side_runs() -> None:
