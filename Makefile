@@ -1,5 +1,7 @@
 # Everything a user or CI runs. Each target sets itself up from nothing on a fresh clone and reinstalls
 # only when a pinned file changed (stamp files below depend on the pin files).
+# A virtualenv is created anew when its pin files change: pip never uninstalls a distribution a pin change dropped,
+# so installing over the old one would leave it holding more than the pins (tests/test_pins.py).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -35,12 +37,12 @@ help: ## List the targets
 	@grep -E '^[a-z0-9-]+:[^#]*### ' $(MAKEFILE_LIST) | awk -F':[^#]*### ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@touch $@
 
 $(SCAN_STAMP): requirements-scan.txt constraints-scan.txt
-	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	rm -rf $(SCAN_VENV) && $(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt -c constraints-scan.txt
 	@touch $@
 

@@ -3,7 +3,8 @@
 `make setup` installs requirements-dev.txt with constraints.txt into .venv, and `make test` requirements-scan.txt
 with constraints-scan.txt into .venv-checkov. A pin that is not what gets installed (a missing or different
 version, or a distribution nobody pinned) would make CI's install differ from a developer's, so both virtualenvs
-are compared with their files, both ways."""
+are compared with their files, both ways. After a pin change the Makefile creates the virtualenv anew (pip
+never uninstalls what a pin change dropped): tests/test_makefile_stamps.py."""
 
 from __future__ import annotations
 
