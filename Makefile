@@ -69,7 +69,8 @@ REFERENCE := $(if $(EKS_LATTICE_SHARED)$(wildcard ../shared/reference/MANIFEST.m
 	$(BIN)/python tools/fetch_reference.py --dest .cache/shared/reference
 
 # mypy and checkov's virtualenv side by side (a cold mypy is about a minute of one core, the install mostly another
-# core's and the disk's): make fails if either does, and --output-sync prints each one's output whole when it ends.
+# core's and the disk's): make fails if either does, and --output-sync prints each one's output whole when it ends
+# (GNU make >= 4.0: the README says so).
 # pytest then runs alone, on both cores (its workers and mypy together would not fit MEDIUM's memory target).
 test: setup $(REFERENCE) ### Lint, type-check and run the whole test suite (checkov included)
 	$(BIN)/ruff check .
