@@ -1,7 +1,8 @@
 """What the README asks a user's machine for covers what the Makefile and `make bench` use.
 
-`make test` runs its side-by-side step with `--output-sync`, an option GNU make gained in 4.0 (its test
-tests/scripts/features/output-sync first appears at tag 4.0 of https://git.savannah.gnu.org/git/make.git; manual:
+`make test` runs its side-by-side step with `--output-sync`, an option GNU make gained in 4.0 (GNU make's own
+test of it, features/output-sync in that repository's test scripts, is there at tag 4.0 of
+https://git.savannah.gnu.org/git/make.git and at the 4.0 pre-release 3.99.90; manual:
 https://www.gnu.org/software/make/manual/html_node/Parallel-Output.html; read 2026-12-05), so the README's and the
 getting-started page's prerequisites must name GNU make >= 4.0, not just `make` (macOS's /usr/bin/make is 3.81).
 `make bench` reads /proc and GNU date's `%N` (benchmarks/timed_shell.sh): the benchmarks page must say Linux."""
