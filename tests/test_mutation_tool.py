@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import select
+import signal
 import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.budget import assert_within_budget
 from tools import mutation
 
 
@@ -225,12 +230,14 @@ def test_each_config_module_runs_the_tests_that_import_it(module: str) -> None:
 
 # One interpreter per worker imports only third-party packages every suite imports (pytest, boto3), checks that no
 # module of this repository is loaded, and forks a fresh child per suite: each child holds exactly what a fresh
-# interpreter would after importing its files, without paying for those imports again.
+# interpreter would after importing its files, without paying for those imports again. After each child the parent
+# reports its exit status, so a child that dies without a word (os._exit in a test file, a crash in an extension
+# module) is a failure naming the files, not a wait for a line that never comes.
 _PRELOAD = ["pytest", "boto3"]
 _IMPORT_SUITES = """
 import importlib, json, os, sys, traceback
 root, pythonpath, preload = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-sys.path[:0] = [f"{root}/{p}" for p in pythonpath]
+sys.path[:0] = [os.path.join(root, p) for p in pythonpath]
 for name in preload:
     importlib.import_module(name)
 venv = os.path.realpath(sys.prefix) + os.sep
@@ -248,60 +255,108 @@ for line in sys.stdin:
         try:
             for f in files:
                 folder, _, name = f.rpartition("/")
-                sys.path.insert(0, f"{root}/{folder}")  # pytest's prepend import mode: a test folder has no __init__.py
+                sys.path.insert(0, os.path.join(root, folder))  # pytest's prepend import mode: no __init__.py
                 importlib.import_module(name.removesuffix(".py"))
             print("MODULES", json.dumps(sorted(sys.modules)), flush=True)
         except BaseException:
             print("FAILED", json.dumps(traceback.format_exc()), flush=True)
         finally:
             os._exit(0)  # no atexit handlers: they belong to the parent
-    os.waitpid(pid, 0)
+    print("EXITED", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
 """
 
 
 class _SuiteImports:
     """`imported(files)`: the modules a fresh interpreter holds after importing `files` as pytest would (pyproject's
-    pythonpath), each from a child forked off a parent holding only third-party packages."""
+    pythonpath), each from a child forked off a parent holding only third-party packages. Each answer must come
+    within `answer_seconds` (a suite's imports take seconds; the old one-interpreter-per-suite runs had 120 s)."""
 
-    def __init__(self, stderr: Path) -> None:
+    def __init__(self, stderr: Path, *, answer_seconds: float = 120.0) -> None:
         pythonpath = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["pythonpath"]
         self._stderr_path = stderr
         self._stderr = stderr.open("w")
+        self._answer_seconds = answer_seconds
         command = [sys.executable, "-I", "-B", "-c", _IMPORT_SUITES, str(ROOT.resolve())]
         self._parent = subprocess.Popen(
             [*command, json.dumps(pythonpath), json.dumps(_PRELOAD)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+            stdout=subprocess.PIPE,  # bytes, unbuffered: read with select, so that a silence ends at a deadline
             stderr=self._stderr,
-            text=True,
+            bufsize=0,
+            start_new_session=True,  # its own process group: close() ends a child left hanging along with it
         )
+        self._pending = b""
         self._cache: dict[tuple[str, ...], frozenset[str]] = {}
-        ready = self._line("READY")
+        _, ready = self._line("READY", waiting_for="the parent to import " + ", ".join(_PRELOAD), seconds=120.0)
         assert ready == [], f"the parent of the forked imports already holds this repository's modules: {ready}"
 
-    def _line(self, *kinds: str) -> Any:
+    def _line(self, *kinds: str, waiting_for: str, seconds: float) -> tuple[str, Any]:
+        """The next line of one of `kinds` (anything an import prints aside is skipped), within `seconds`."""
         assert self._parent.stdout is not None
-        for line in self._parent.stdout:  # anything an import prints aside
-            kind, _, payload = line.rstrip("\n").partition(" ")
+        pipe = self._parent.stdout.fileno()
+        deadline = time.monotonic() + seconds
+        while True:
+            while b"\n" not in self._pending:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([pipe], [], [], left)[0]:
+                    self._kill()
+                    raise AssertionError(
+                        f"no answer within {seconds:g} s waiting for {waiting_for}{self._stderr_tail()}"
+                    )
+                chunk = os.read(pipe, 65536)
+                if not chunk:
+                    raise AssertionError(
+                        f"the parent of the forked imports ended waiting for {waiting_for}{self._stderr_tail()}"
+                    )
+                self._pending += chunk
+            line, _, self._pending = self._pending.partition(b"\n")
+            kind, _, payload = line.decode().partition(" ")
             if kind in kinds:
-                value = json.loads(payload)
-                assert kind != "FAILED", value
-                return value
-        raise AssertionError(self._stderr_path.read_text()[-3000:])
+                return kind, json.loads(payload)
+
+    def _stderr_tail(self) -> str:
+        tail = self._stderr_path.read_text()[-3000:]
+        return f"; its stderr ends:\n{tail}" if tail else ""
 
     def imported(self, files: tuple[str, ...]) -> frozenset[str]:
         if files not in self._cache:
             assert self._parent.stdin is not None
-            self._parent.stdin.write(json.dumps(files) + "\n")
+            self._parent.stdin.write((json.dumps(files) + "\n").encode())
             self._parent.stdin.flush()
-            self._cache[files] = frozenset(self._line("MODULES", "FAILED"))
+            waiting_for = f"the imports of {list(files)}"
+            kind, value = self._line(
+                "MODULES", "FAILED", "EXITED", waiting_for=waiting_for, seconds=self._answer_seconds
+            )
+            if kind == "EXITED":
+                raise AssertionError(
+                    f"the child importing {list(files)} exited with status {value} without a word{self._stderr_tail()}"
+                )
+            _, status = self._line(
+                "EXITED", waiting_for=f"the end of the child that imported {list(files)}", seconds=self._answer_seconds
+            )
+            assert kind != "FAILED", value
+            assert status == 0, f"the child importing {list(files)} exited with status {status} after answering"
+            self._cache[files] = frozenset(value)
         return self._cache[files]
 
+    def _kill(self) -> None:
+        """The parent and the child it may be waiting for: one process group, this one's own."""
+        if self._parent.poll() is None:
+            os.killpg(self._parent.pid, signal.SIGKILL)
+            self._parent.wait(timeout=60)
+
     def close(self) -> None:
-        assert self._parent.stdin is not None
-        self._parent.stdin.close()
-        self._parent.wait(timeout=60)
+        """Ends the parent (and any child it waits for) if still running: never left waiting on the tests' exit."""
+        if self._parent.poll() is None:
+            assert self._parent.stdin is not None
+            self._parent.stdin.close()
+            try:
+                self._parent.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # waiting for a child that hangs
+                self._kill()
+        if self._parent.stdout is not None:
+            self._parent.stdout.close()
         self._stderr.close()
 
 
@@ -324,3 +379,62 @@ def test_each_modules_suite_imports_it(module: str, suite_imports: _SuiteImports
     tests/lambda/test_target_health.py, outside the lattice_metrics family: its score meant nothing)."""
     files = tuple(arg for arg in mutation.suite(module) if arg.endswith(".py"))
     assert _import_name(module) in suite_imports.imported(files), (module, files)
+
+
+@pytest.mark.parametrize(
+    ("source", "status"),
+    [
+        ("import os\nos._exit(3)\n", 3),  # a test file that ends the process
+        ("import ctypes\nctypes.string_at(0)\n", -signal.SIGSEGV),  # a crash in an extension module
+    ],
+)
+def test_a_suite_whose_import_ends_the_child_without_a_word_fails_naming_it(
+    tmp_path: Path, source: str, status: int
+) -> None:
+    """Class test: a forked child that dies before answering is a failure naming its files and exit status, at once,
+    not a wait for a line that never comes; the parent carries on with the next suite."""
+    (tmp_path / "test_dies.py").write_text(source)
+    (tmp_path / "test_lives.py").write_text("import json\n")
+    imports = _SuiteImports(tmp_path / "stderr", answer_seconds=60.0)  # reached only if the exit went unnoticed
+    try:
+        with pytest.raises(AssertionError, match=rf"test_dies.py'\] exited with status {status} without a word"):
+            imports.imported((f"{tmp_path}/test_dies.py",))
+        assert "test_lives" in imports.imported((f"{tmp_path}/test_lives.py",))
+    finally:
+        imports.close()
+
+
+def test_a_suite_whose_import_never_ends_fails_at_the_deadline(tmp_path: Path) -> None:
+    """Class test: a child that hangs fails the test when the answer's deadline passes (a short one here), saying
+    what it waited for, and neither the parent nor the child outlives it."""
+    pid_file = tmp_path / "pid"
+    (tmp_path / "test_hangs.py").write_text(
+        f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(3600)\n"
+    )
+    imports = _SuiteImports(tmp_path / "stderr", answer_seconds=1.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(
+            AssertionError, match=r"no answer within 1 s waiting for the imports of \[.*test_hangs.py'\]"
+        ):
+            imports.imported((f"{tmp_path}/test_hangs.py",))
+        assert_within_budget(time.monotonic() - started, 1.0)
+    finally:
+        imports.close()
+    assert imports._parent.returncode == -signal.SIGKILL
+    assert _ends_within(int(pid_file.read_text()), seconds=10.0), "the hanging child lives on"
+
+
+def _ends_within(pid: int, *, seconds: float) -> bool:
+    """Whether process `pid` is gone or dead (a zombie, X) within `seconds`: a SIGKILL takes effect a moment after
+    it is sent, and an orphan is reaped when its new parent gets to it."""
+    stat = Path(f"/proc/{pid}/stat")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[0] in {"Z", "X"}:
+                return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.01)
+    return False

@@ -29,6 +29,7 @@ from smoke import handler as smoke
 from config import model
 from tests.sigv4_verifier import RawRequest, verify
 from tests.support.background import BackgroundServer
+from tests.support.budget import assert_within_budget
 from tests.support.clock import RealTimeContext
 from tests.support.fixed_answer import FixedAnswerServer
 from tests.support.smoke_wire import KEY, REGION, REQUIRED, SECRET, SERVICE, TOKEN, signing_environment
@@ -1148,7 +1149,7 @@ def test_one_attempt_stalled_mid_handshake_on_two_addresses_ends_within_its_time
         == f"timeout: no answer from {result['detail'].split('from ')[1].split(' within')[0]} within 1s"
     )
     assert "(127.0.0.1:" in result["detail"]
-    assert elapsed < 1.5, f"one attempt took {elapsed:.2f}s with timeoutSeconds 1"
+    assert_within_budget(elapsed, 1)  # one attempt's timeoutSeconds, not one per address
 
 
 def test_a_trickling_http_answer_is_cut_at_the_timeout() -> None:
@@ -1158,7 +1159,7 @@ def test_a_trickling_http_answer_is_cut_at_the_timeout() -> None:
     with StallingServer(b"HTTP/1.1 200 OK\r\n", trickle=b"X-Slow: " + b"a" * 100) as port:
         elapsed, result = timed(check, [port], attempts=1, timeoutSeconds=1)
     assert result["detail"] == f"timeout: no answer from api.example.com (127.0.0.1:{port}) within 1s"
-    assert elapsed < 1.5, elapsed
+    assert_within_budget(elapsed, 1)
 
 
 def test_the_report_arrives_before_the_lambda_deadline_despite_stalled_handshakes(bundles: Path) -> None:
@@ -1204,7 +1205,7 @@ def test_the_report_arrives_before_the_lambda_deadline_despite_stalled_handshake
     assert len(ends) >= 2, f"no retry: the first attempt took {ends[0] - readings[0]:.2f}s of {budget:.2f}s"
     assert all(end + timeout <= deadline for end in ends[:-1]), "retried without a whole attempt left"
     assert ends[-1] + timeout > deadline, "stopped retrying with a whole attempt left"
-    assert elapsed < budget, f"the report came {elapsed - budget:.2f}s after the deadline"
+    assert_within_budget(elapsed, budget, slack=0)  # the report before the deadline: its margin is the slack
 
 
 def test_an_http_checks_host_must_be_its_urls_hostname(web_cert: trustme.LeafCert, bundles: Path) -> None:
