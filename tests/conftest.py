@@ -45,6 +45,14 @@ SYNTH_ENVIRONMENT = (
 )
 for _name in SYNTH_ENVIRONMENT:
     os.environ.pop(_name, None)
+# How the outer make was run reaches every make a test starts: GNU make exports its flags to child processes in
+# MAKEFLAGS/MFLAGS and its depth in MAKELEVEL, and `make -C dir test` turns on -w there, so a nested `make -s x`
+# printed "make[1]: Entering directory ..." around its output (GNU make manual, "The --print-directory Option":
+# -w is on automatically with -C and in sub-makes; seen with make 4.3 here, 2026-12-05). Cleared, so a test's make
+# runs as from a user's shell whether the suite ran under `make test`, `make -C dir test` or `make -s -k test`.
+INHERITED_MAKE = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+for _name in INHERITED_MAKE:
+    os.environ.pop(_name, None)
 # Set by the pipeline's synth step: the clone cannot have the tutorial seed (stacks/pipeline_stack.NO_SEED_ENV).
 NO_SEED_ENV = "EKS_LATTICE_NO_SEED"
 
