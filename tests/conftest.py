@@ -51,7 +51,21 @@ for _name in SYNTH_ENVIRONMENT:
 # -w is on automatically with -C and in sub-makes; seen with make 4.3 here, 2026-12-05). Cleared, so a test's make
 # runs as from a user's shell whether the suite ran under `make test`, `make -C dir test` or `make -s -k test`.
 INHERITED_MAKE = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
-for _name in INHERITED_MAKE:
+
+
+def makefile_knobs(text: str) -> set[str]:
+    """The Makefile's own variables a caller sets (`make audit ARGS=...` or the environment): those it reads or
+    defaults with `?=` but never assigns itself, less make's own and what the tests read (EKS_LATTICE_SHARED).
+    make exports command-line variables to every process below it, so `make bench ARGS="--runs 2"` reached a
+    test's `make -s audit` as `tools/audit.py --runs 2` (seen 2026-12-05)."""
+    used = set(re.findall(r"\$\(([A-Z][A-Z0-9_]*)\)", text))
+    assigned = set(re.findall(r"^([A-Z][A-Z0-9_]*)\s*:?=", text, re.MULTILINE))
+    defaulted = set(re.findall(r"^([A-Z][A-Z0-9_]*)\s*\?=", text, re.MULTILINE))
+    return ((used - assigned) | defaulted) - {"CURDIR", "MAKE", "MAKEFILE_LIST", "PATH", "EKS_LATTICE_SHARED"}
+
+
+MAKE_KNOBS = makefile_knobs((ROOT / "Makefile").read_text())
+for _name in (*INHERITED_MAKE, *sorted(MAKE_KNOBS)):
     os.environ.pop(_name, None)
 # Set by the pipeline's synth step: the clone cannot have the tutorial seed (stacks/pipeline_stack.NO_SEED_ENV).
 NO_SEED_ENV = "EKS_LATTICE_NO_SEED"

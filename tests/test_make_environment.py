@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import INHERITED_MAKE, ROOT
+from tests.conftest import INHERITED_MAKE, MAKE_KNOBS, ROOT
 
 # What `make -C <dir> -s -k test` gives the processes it starts (make 4.3 here, 2026-12-05).
 OUTER_MAKE = {"MAKEFLAGS": "skw", "MFLAGS": "-skw", "MAKELEVEL": "1"}
@@ -39,3 +39,25 @@ def test_a_tests_make_prints_only_its_own_output_under_make_dash_c() -> None:
 def test_every_variable_make_passes_down_is_cleared() -> None:
     assert {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"} <= set(INHERITED_MAKE)
     assert not set(INHERITED_MAKE) & set(os.environ)
+
+
+def _audit_recipe(*, through_conftest: bool) -> str:
+    """`make -n audit` (printed, not run) under `ARGS=--bogus` in the environment, as `make bench ARGS=...` gives it."""
+    env = {k: v for k, v in os.environ.items() if k not in INHERITED_MAKE} | {"ARGS": "--bogus"}
+    code = (
+        f"import subprocess{'; import tests.conftest' if through_conftest else ''}; "
+        "print(subprocess.run(['make', '-n', '--no-print-directory', 'audit'], capture_output=True, text=True).stdout)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+
+
+def test_a_callers_make_variables_do_not_reach_a_tests_make() -> None:
+    assert "--bogus" in _audit_recipe(through_conftest=False)  # control: the variable does reach a plain child
+    assert "--bogus" not in _audit_recipe(through_conftest=True)
+
+
+def test_every_variable_a_caller_sets_is_found_in_the_makefile() -> None:
+    assert {"ARGS", "CDK_ARGS", "STACKS", "N", "SEED", "STAGE", "JOBS", "MODULES"} <= MAKE_KNOBS
+    assert not MAKE_KNOBS & {"BIN", "VENV", "PY_STAMP", "PATH", "MAKE", "EKS_LATTICE_SHARED"}
