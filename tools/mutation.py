@@ -57,6 +57,7 @@ LINKED = (
     "VERSION",
     "CHANGELOG.md",
     "LICENSE",
+    "Makefile",  # tests/conftest.py reads the variables a caller sets, to clear them
 )
 
 # Module (path or folder prefix; the longest match wins) -> the pytest arguments that select its own tests.
