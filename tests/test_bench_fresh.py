@@ -31,17 +31,22 @@ second:
 """
 
 
-def test_timed_shell_logs_each_recipe_line_and_keeps_its_status(tmp_path: Path) -> None:
-    (tmp_path / "Makefile").write_text(MAKEFILE)
-    log = tmp_path / "steps.tsv"
-    result = subprocess.run(
-        ["make", "-k", f"SHELL={SHELL}"],
-        cwd=tmp_path,
+def _timed_make(folder: Path, log: Path, *flags: str, check: bool) -> subprocess.CompletedProcess[str]:
+    """make in `folder` with timed_shell.sh as its SHELL, logging recipe lines to `log`, nothing else inherited."""
+    return subprocess.run(
+        ["make", *flags, f"SHELL={SHELL}"],
+        cwd=folder,
         env={"PATH": "/usr/bin:/bin", "BENCH_STEPS_LOG": str(log)},
         capture_output=True,
         text=True,
-        check=False,
+        check=check,
     )
+
+
+def test_timed_shell_logs_each_recipe_line_and_keeps_its_status(tmp_path: Path) -> None:
+    (tmp_path / "Makefile").write_text(MAKEFILE)
+    log = tmp_path / "steps.tsv"
+    result = _timed_make(tmp_path, log, "-k", check=False)
     assert result.returncode != 0  # the failing line still fails make
     assert (tmp_path / "out.txt").read_text() == "one 2\na b\n"  # bash ran each line as written
     steps = fresh_clone.parse_steps(log.read_text())
@@ -59,14 +64,7 @@ def test_timed_shell_times_sub_makes_but_not_a_make_the_tests_start(tmp_path: Pa
     (tmp_path / "Makefile").write_text("all:\n\t$(MAKE) -s sub\n\t@bash -c 'make -s -f inner.mk'\nsub:\n\t@echo sub\n")
     (tmp_path / "inner.mk").write_text('x:\n\t@echo "inner [$$MAKEFLAGS] [$${BENCH_STEPS_LOG-unset}]"\n')
     log = tmp_path / "steps.tsv"
-    result = subprocess.run(
-        ["make", "-s", f"SHELL={SHELL}"],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "BENCH_STEPS_LOG": str(log)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = _timed_make(tmp_path, log, "-s", check=True)
     inner = next(line for line in result.stdout.splitlines() if line.startswith("inner"))
     assert "timed_shell" not in inner and inner.endswith("[]"), inner
     commands = [s.command for s in fresh_clone.parse_steps(log.read_text())]
