@@ -775,6 +775,27 @@ def cached_assembly(
         return outdir
 
 
+def cached_app_assembly(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    overrides: dict[str, object],
+    env: tuple[str, str] | None,
+    *,
+    today: Any,
+    nag: bool,
+) -> Path:
+    """The cloud assembly of build_app(overrides, env, today, nag)'s app.synth(), once per session and kept in
+    SYNTH_CACHE (cached_assembly), for a test that reads only the assembly and synthesizes on a day of its own."""
+
+    def synthesize(outdir: Path) -> None:
+        from tools.synth import build_app
+
+        app, _config = build_app(outdir, overrides, today=today, env=env, nag=nag)
+        app.synth()
+
+    return cached_assembly(tmp_path_factory, name, synthesize, [overrides, env, today.isoformat(), nag])
+
+
 def _cache_key(name: str, inputs: object) -> str | None:
     """The cache key of fixture `name` with `inputs`, under the source digest; None when nothing is cached."""
     import hashlib
