@@ -22,8 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Bytecode for this process only (each xdist worker, not the subprocesses tests start), kept under .cache/pycache
 # rather than in __pycache__ folders beside the sources (asset folders, copied trees stay as they are).
 # PYTHONDONTWRITEBYTECODE=1 in a shell otherwise makes every run compile and assertion-rewrite all ~260 test and
-# support modules again: about half of collection's CPU (measured 2026-12-06: 9.8 s -> 4.8 s per worker). A
-# .pyc is used only while its source's mtime and size match (importlib; pytest's rewrite cache checks the same).
+# support modules again: about half of collection's CPU (measured 2026-12-06: 9.5 s -> 4.8 s per process). A
+# module's .pyc is used only while its source's mtime and size match (CPython 3.11 importlib/_bootstrap_external.py
+# _validate_timestamp_pyc), a rewritten test module's only while its source's hash does (pytest 9.2.0
+# _pytest/assertion/rewrite.py _read_pyc, which also honours sys.pycache_prefix: get_cache_dir; both read 2026-12-06).
 sys.pycache_prefix = str(ROOT / ".cache" / "pycache")
 sys.dont_write_bytecode = False
 # ../shared beside the clone (developers, CI), else what `make reference` fetched (the pipeline's build).
