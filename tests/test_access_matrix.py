@@ -286,10 +286,11 @@ def synthesized(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
     """The network's policy and each route's (by route name), as the every-kind config synthesizes them."""
-    from tests.conftest import Synthesized
+    from tests.conftest import cached_synthesis
 
     overrides: dict[str, object] = dict(every_kind_raw())
-    synth = Synthesized(tmp_path_factory.mktemp("matrix"), overrides, (ACCOUNT, "ap-northeast-2"), nag=False)
+    # Once per session, or read from the synthesis cache (its key holds these overrides and the environment).
+    synth = cached_synthesis(tmp_path_factory, "access-matrix", overrides, (ACCOUNT, "ap-northeast-2"))
     platform, gateway = (synth.templates[f"EksLatticeGateway-{s}"] for s in ("Platform", "Gateway"))
     (network,) = [r for r in platform["Resources"].values() if r["Type"] == "AWS::VpcLattice::AuthPolicy"]
     network_statements_ = resolve(network["Properties"]["Policy"]["Statement"], _token_table(platform))

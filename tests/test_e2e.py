@@ -597,16 +597,18 @@ def test_every_phase_command_configures_the_plans_app() -> None:
 
 @pytest.fixture(scope="module")
 def run_synth(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The app synthesized from the destroy command's -c pairs of a plan with a consumer (as the CLI would)."""
+    """The app synthesized from the destroy command's -c pairs of a plan with a consumer (as the CLI would); once per
+    session, or read from the synthesis cache (its key holds these overrides, the environment and the day)."""
     import datetime as dt
 
-    from tools.synth import build_app, read_assembly
+    from tests.conftest import cached_app_assembly
+    from tools.synth import read_assembly
 
     destroy = _user_plan().commands()["destroy"][0]
-    outdir = tmp_path_factory.mktemp("run") / "cdk.out"
     overrides = {**_context_of(destroy[destroy.index("--") + 1 :]), "aws:cdk:disable-asset-staging": True}
-    app, _ = build_app(outdir, overrides, today=dt.date(2026, 12, 5), env=(ACCOUNT, "us-east-1"), nag=False)
-    app.synth()
+    outdir = cached_app_assembly(
+        tmp_path_factory, "e2e-run", overrides, (ACCOUNT, "us-east-1"), today=dt.date(2026, 12, 5), nag=False
+    )
     return read_assembly(outdir)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PROVIDER_ACCOUNT, PROVIDER_REGION, VARIANT, Synthesized
+from tests.conftest import PROVIDER_ACCOUNT, PROVIDER_REGION, VARIANT, Synthesized, cached_synthesis
 from tools.e2e.naming import NamingError, cdk_args, new_prefix, run_context
 from tools.synth import cdk_json_context
 
@@ -57,10 +57,11 @@ def unprefixed(templates: Mapping[str, Mapping[str, Any]], prefix: str) -> Itera
 
 @pytest.fixture(scope="module")
 def prefixed(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The variant (consumer stacks included) with a run's keys on top, as make e2e passes them."""
+    """The variant (consumer stacks included) with a run's keys on top, as make e2e passes them; synthesized once
+    per session, or read from the synthesis cache (its key holds these overrides)."""
     base = {**cdk_json_context(), **VARIANT}
     overrides = {**VARIANT, **run_context(base, PREFIX)}
-    return Synthesized(tmp_path_factory.mktemp("e2e"), overrides, (PROVIDER_ACCOUNT, PROVIDER_REGION), nag=False)
+    return cached_synthesis(tmp_path_factory, "e2e-prefixed", overrides, (PROVIDER_ACCOUNT, PROVIDER_REGION))
 
 
 def test_every_name_carries_the_prefix(prefixed: Synthesized) -> None:

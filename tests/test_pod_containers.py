@@ -283,11 +283,13 @@ def test_the_checks_catch_a_sidecar_forwarding_anywhere() -> None:
 
 @pytest.fixture(scope="module")
 def calls_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The app synthesized with apps that call routes ("calls everything"): the sidecars as the stack emits them."""
+    """The app synthesized with apps that call routes ("calls everything"): the sidecars as the stack emits them.
+    Once per session, or read from the synthesis cache (its key holds these overrides)."""
+    from tests.conftest import cached_synthesis
     from tools.impact import NO_ASSET_STAGING
 
     raw = {"apps": json.dumps(CALLING_APPS), "routes": json.dumps([CALLED_ROUTE]), **NO_ASSET_STAGING}
-    return Synthesized(tmp_path_factory.mktemp("cdk.out.calls"), raw, nag=False)
+    return cached_synthesis(tmp_path_factory, "pod-calls", raw)
 
 
 def synthesized_objects(synth: Synthesized) -> list[Obj]:

@@ -20,7 +20,7 @@ from constructs.access.pod_credentials import APP_CHECK_ROLE, APP_CREDENTIALS_CH
 from constructs.controller.gateway_controller import CREDENTIALS_CHECK_GROUP
 
 from config.loader import DEFAULTS
-from tests.conftest import Synthesized
+from tests.conftest import Synthesized, cached_synthesis
 from tests.service_constraints import k8s_objects, parse_json
 from tools import impact
 
@@ -44,14 +44,15 @@ def _callers_config(*, team_calls: bool = True) -> dict[str, Any]:
     return {"apps": json.dumps(apps)}
 
 
+# Each synthesized with cdk-nag once per session, or read from the synthesis cache (its key holds the overrides).
 @pytest.fixture(scope="module")
 def callers(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return Synthesized(tmp_path_factory.mktemp("callers"), _callers_config())
+    return cached_synthesis(tmp_path_factory, "pod-callers", _callers_config(), nag=True)
 
 
 @pytest.fixture(scope="module")
 def quiet_team(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return Synthesized(tmp_path_factory.mktemp("quiet-team"), _callers_config(team_calls=False))
+    return cached_synthesis(tmp_path_factory, "pod-quiet-team", _callers_config(team_calls=False), nag=True)
 
 
 def _pod_starters(resource: dict[str, Any]) -> set[tuple[str, str]]:
