@@ -111,6 +111,9 @@ SECURITY_GROUP_RULES = 60
 LATTICE_PREFIX_LIST_WEIGHT = 10
 CLUSTER_SG_OTHER_INBOUND = 2
 MAX_LATTICE_PORTS = (SECURITY_GROUP_RULES - CLUSTER_SG_OTHER_INBOUND) // LATTICE_PREFIX_LIST_WEIGHT
+# A security group whose only outbound rules name a Lattice prefix list (the smoke test's,
+# constructs/lattice/egress.py) holds 60 // 10 = 6 of them per address family: more ports are merged into ranges.
+MAX_LATTICE_EGRESS_RULES = SECURITY_GROUP_RULES // LATTICE_PREFIX_LIST_WEIGHT
 # Ranges clusterEndpointPublicCidrs may not include: "The block cannot include reserved addresses" (EKS User Guide,
 # config-cluster-endpoint, https://docs.aws.amazon.com/eks/latest/userguide/config-cluster-endpoint.html, read
 # 2026-12-05, linking the list of reserved IP addresses). The IPv4 blocks the IANA IPv4 Special-Purpose Address

@@ -1,0 +1,170 @@
+"""Every outbound rule of every security group in every synthesis the suite shares goes to a VPC Lattice managed
+prefix list looked up in the same template, is aws-cdk-lib's match-nothing placeholder, or belongs to a group that
+OPEN_EGRESS lists with its reason. A group created with no inline egress rule counts as EC2's allow-all default
+(tests/support/egress.py), so a group that only has standalone egress rules is caught too.
+
+The smoke test's handler opens connections only to Lattice services (lambda/smoke: socket connections to the resolved
+service addresses; SigV4 from the credentials in its environment, no AWS API call) and resolves names through the
+VPC's resolver, which security groups don't filter (constructs/lattice/egress.py has the sources)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from constructs.lattice import port_ranges
+
+from config import limits
+from tests.conftest import PipelineSynth, Synthesized
+from tests.support.egress import NO_TRAFFIC, OUTPUT_PATH, egress_rules, lattice_lookup, templates_under
+
+# Groups whose outbound rules stay open (a logical ID pattern: aws-cdk-lib appends an 8-character hash), each with
+# why. Nothing else may have an egress rule that is not to a Lattice prefix list.
+OPEN_EGRESS: dict[str, str] = {
+    r"(ClientHost|TestHost)SecurityGroup[0-9A-F]{8}": (
+        "the client test host (allow_all_outbound): Session Manager's agent reaches the SSM endpoints over HTTPS "
+        "(the client VPC's interface endpoints; in a consumer's existing VPC, whatever its owner provides), dnf the "
+        "AL2023 repositories in S3, and a user's curl the Lattice services; narrowing it is a follow-up"
+    ),
+    r"EksApiClientSecurityGroup[0-9A-F]{8}": (
+        "the Lambda functions that call the Kubernetes API reach AWS APIs and public registries (the controller "
+        "chart on public.ecr.aws, SPEC section 7) through the NAT gateway, whose addresses no list names; "
+        "narrowing it to TCP 443 is a follow-up"
+    ),
+    r"EksClusterControlPlaneSecurityGroup[0-9A-F]{8}": (
+        "aws-cdk-lib aws_eks_v2's own control-plane group: the control plane reaches kubelets and webhooks in the VPC"
+    ),
+}
+SYNTHS = ["synth", "variant", "namespaced", "protocols", "protocols_consumers", "largest"]
+PIPELINES = ["two_stages", "one_stage"]
+
+
+def _open_reason(logical_id: str) -> str | None:
+    return next((why for pattern, why in OPEN_EGRESS.items() if re.fullmatch(pattern, logical_id)), None)
+
+
+def _findings(templates: dict[str, dict[str, Any]]) -> list[str]:
+    found = []
+    for name, template in templates.items():
+        for group, rule in egress_rules(template):
+            if lattice_lookup(template, rule.get("DestinationPrefixListId")) is not None:
+                assert rule["IpProtocol"] == "tcp", f"{name}/{group}: {rule}"
+                continue
+            if {k: rule.get(k) for k in NO_TRAFFIC} == NO_TRAFFIC or _open_reason(group) is not None:
+                continue
+            found.append(f"{name}/{group}: {rule}")
+    return found
+
+
+def _outdir(request: pytest.FixtureRequest, which: str) -> Path:
+    synthesized: Synthesized | PipelineSynth = request.getfixturevalue(which)
+    return synthesized.outdir
+
+
+@pytest.mark.parametrize("which", SYNTHS + PIPELINES)
+def test_every_egress_goes_to_lattice_or_is_listed_with_its_reason(request: pytest.FixtureRequest, which: str) -> None:
+    templates = templates_under(_outdir(request, which))
+    assert templates
+    assert _findings(templates) == []
+
+
+def test_the_largest_pipeline_too(largest_pipeline: Path) -> None:
+    assert _findings(templates_under(largest_pipeline)) == []
+
+
+def test_the_scan_sees_an_open_rule_and_a_group_with_only_standalone_rules(synth: Synthesized) -> None:
+    """Not vacuous: main's smoke rule (0.0.0.0/0 on 80) is found, and so is a group left with no inline egress (EC2
+    then adds its allow-all default)."""
+    template = synth.templates["EksLatticeGateway-Gateway"]
+    resources = dict(template["Resources"])
+    group = next(k for k, r in resources.items() if r["Type"] == "AWS::EC2::SecurityGroup" and "Smoke" in k)
+    opened = {**resources[group], "Properties": {**resources[group]["Properties"]}}
+    opened["Properties"]["SecurityGroupEgress"] = [{"CidrIp": "0.0.0.0/0", "IpProtocol": "tcp", "FromPort": 80}]
+    assert _findings({"t": {"Resources": {**resources, group: opened}}})
+    bare = {**resources[group], "Properties": {**resources[group]["Properties"]}}
+    del bare["Properties"]["SecurityGroupEgress"]
+    assert any("::/0" in f for f in _findings({"t": {"Resources": {**resources, group: bare}}}))
+
+
+def test_every_listed_group_exists(synth: Synthesized, variant: Synthesized) -> None:
+    """No stale entry in OPEN_EGRESS."""
+    groups = {
+        group for s in (synth, variant) for template in s.templates.values() for group, _rule in egress_rules(template)
+    }
+    for pattern in OPEN_EGRESS:
+        assert any(re.fullmatch(pattern, g) for g in groups), pattern
+
+
+@pytest.mark.parametrize("which", ["synth", "variant", "protocols_consumers"])
+def test_the_smoke_egress_is_tcp_to_lattice_on_its_listener_ports_only(
+    request: pytest.FixtureRequest, which: str
+) -> None:
+    synth: Synthesized = request.getfixturevalue(which)
+    ports = (80, *sorted({r.listener_port for r in synth.config.routes if r.protocol != "HTTP"}))
+    smokes = 0
+    for template in synth.templates.values():
+        for group in [k for k in template["Resources"] if k.startswith("SmokeTestSecurityGroup")]:
+            smokes += 1
+            rules = [r for g, r in egress_rules(template) if g == group and r.get("CidrIp") != NO_TRAFFIC["CidrIp"]]
+            # IPv4 only: no function sets Ipv6AllowedForDualStack (test below), so none sends IPv6.
+            assert {lattice_lookup(template, r["DestinationPrefixListId"]) for r in rules} == {".vpc-lattice"}
+            assert sorted((r["FromPort"], r["ToPort"]) for r in rules) == port_ranges(ports)
+    assert smokes == 1 + len(synth.config.consumers)
+
+
+@pytest.mark.parametrize("which", SYNTHS)
+def test_each_stack_looks_each_list_up_once_and_never_calls_on_delete(
+    request: pytest.FixtureRequest, which: str
+) -> None:
+    """Create: every rule reads its list's ID from the lookup (Fn::GetAtt), so CloudFormation creates the lookup
+    first. Delete: a lookup with no Delete call makes none (it created nothing)."""
+    synth: Synthesized = request.getfixturevalue(which)
+    for stack, template in synth.templates.items():
+        lookups = {
+            k: lattice_lookup(template, {"Fn::GetAtt": [k, OUTPUT_PATH]})
+            for k, r in template["Resources"].items()
+            if r["Type"] == "Custom::AWS"
+        }
+        found = [suffix for suffix in lookups.values() if suffix is not None]
+        assert len(found) == len(set(found)), f"{stack}: a list looked up twice: {found}"
+        for logical_id, suffix in lookups.items():
+            if suffix is not None:
+                assert "Delete" not in template["Resources"][logical_id]["Properties"], logical_id
+
+
+@pytest.mark.parametrize("which", SYNTHS)
+def test_no_function_sends_ipv6(request: pytest.FixtureRequest, which: str) -> None:
+    """Why an IPv4 list suffices for the Lambda functions' egress: Lambda sends IPv6 from a VPC function only with
+    VpcConfig.Ipv6AllowedForDualStack ("Allows outbound IPv6 traffic on VPC functions that are connected to
+    dual-stack subnets": botocore 1.44.8 lambda/2015-03-31 service-2.json, read 2026-12-06)."""
+    synth: Synthesized = request.getfixturevalue(which)
+    for template in synth.templates.values():
+        for logical_id, r in template["Resources"].items():
+            if r["Type"] == "AWS::Lambda::Function":
+                vpc = r["Properties"].get("VpcConfig", {})
+                assert not vpc.get("Ipv6AllowedForDualStack"), logical_id
+
+
+@pytest.mark.parametrize(
+    ("ports", "expected"),
+    [
+        ((80,), [(80, 80)]),
+        ((80, 443, 8443), [(80, 80), (443, 443), (8443, 8443)]),
+        ((80, 81, 82, 443), [(80, 82), (443, 443)]),
+        (tuple(range(1000, 1070, 2)), None),  # 35 ports: merged into MAX_LATTICE_EGRESS_RULES ranges
+    ],
+)
+def test_port_ranges_cover_every_port_within_the_quota(ports: tuple[int, ...], expected: Any) -> None:
+    ranges = port_ranges(ports)
+    assert len(ranges) <= limits.MAX_LATTICE_EGRESS_RULES
+    assert limits.MAX_LATTICE_EGRESS_RULES * limits.LATTICE_PREFIX_LIST_WEIGHT <= limits.SECURITY_GROUP_RULES
+    assert all(any(low <= p <= high for low, high in ranges) for p in ports)
+    assert all(low in ports and high in ports for low, high in ranges)  # no range starts or ends off a port
+    assert ranges == sorted(ranges) and all(a[1] < b[0] for a, b in itertools.pairwise(ranges))
+    if expected is not None:
+        assert ranges == expected
+    else:
+        assert len(ranges) == limits.MAX_LATTICE_EGRESS_RULES
