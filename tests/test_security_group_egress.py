@@ -139,7 +139,7 @@ def test_each_stack_looks_each_list_up_once_and_never_calls_on_delete(
 def test_no_function_sends_ipv6(request: pytest.FixtureRequest, which: str) -> None:
     """Why an IPv4 list suffices for the Lambda functions' egress: Lambda sends IPv6 from a VPC function only with
     VpcConfig.Ipv6AllowedForDualStack ("Allows outbound IPv6 traffic on VPC functions that are connected to
-    dual-stack subnets": botocore 1.44.8 lambda/2015-03-31 service-2.json, read 2026-12-06)."""
+    dual-stack subnets": botocore 1.44.8, the Lambda service model of API version 2015-03-31, read 2026-12-06)."""
     synth: Synthesized = request.getfixturevalue(which)
     for template in synth.templates.values():
         for logical_id, r in template["Resources"].items():
