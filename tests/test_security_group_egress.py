@@ -10,6 +10,7 @@ VPC's resolver, which security groups don't filter (constructs/lattice/egress.py
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -168,3 +169,40 @@ def test_port_ranges_cover_every_port_within_the_quota(ports: tuple[int, ...], e
         assert ranges == expected
     else:
         assert len(ranges) == limits.MAX_LATTICE_EGRESS_RULES
+
+
+# The logical IDs the platform's Lattice lookups and ingress rules had before the lookup moved into
+# LatticePrefixLists (main at 7568d66, synthesized 2026-12-06 with the default and VARIANT configurations): a new
+# logical ID would make CloudFormation create a second resource and delete the deployed one (a replaced lookup, an
+# ingress rule briefly doubled then removed).
+DEPLOYED_INGRESS_IDS = {
+    "synth": {
+        "LatticeIngressIpv4Port3000ABCBD897",
+        "LatticeIngressIpv4PrefixListCustomResourcePolicyD8FB947A",
+        "LatticeIngressIpv4PrefixListEB03FBDA",
+    },
+    "variant": {
+        "LatticeIngressIpv4Port3000ABCBD897",
+        "LatticeIngressIpv4PrefixListCustomResourcePolicyD8FB947A",
+        "LatticeIngressIpv4PrefixListEB03FBDA",
+        "LatticeIngressIpv6Port3000087C5C5F",
+        "LatticeIngressIpv6PrefixList0D75FB6D",
+        "LatticeIngressIpv6PrefixListCustomResourcePolicy7CBB4EB7",
+    },
+}
+
+
+@pytest.mark.parametrize("which", sorted(DEPLOYED_INGRESS_IDS))
+def test_the_platforms_lookups_and_ingress_rules_keep_their_logical_ids(
+    request: pytest.FixtureRequest, which: str
+) -> None:
+    synth: Synthesized = request.getfixturevalue(which)
+    platform = synth.templates["EksLatticeGateway-Platform"]["Resources"]
+    kinds = ("Custom::AWS", "AWS::IAM::Policy", "AWS::EC2::SecurityGroupIngress")
+    lattice = {
+        k
+        for k, r in platform.items()
+        if r["Type"] in kinds
+        and ("describemanagedprefixlists" in json.dumps(r).lower() or "SourcePrefixListId" in r.get("Properties", {}))
+    }
+    assert lattice == DEPLOYED_INGRESS_IDS[which]
