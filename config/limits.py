@@ -96,9 +96,10 @@ DNS_MARKER_PREFIX = "_eks-lattice-gateway."
 MAX_DNS_NAME = 253
 MAX_ROUTE_HOSTNAME = MAX_DNS_NAME - len(DNS_MARKER_PREFIX)
 # Lattice reaches the pods through the EKS cluster security group: one ingress rule per distinct container port
-# per Lattice prefix list (constructs/lattice/ingress.py). A rule naming an AWS-managed prefix list counts as the
-# list's weight, and com.amazonaws.<region>.vpc-lattice and .ipv6.vpc-lattice weigh 10 each (VPC User Guide,
-# "AWS-managed prefix lists", weight table,
+# per Lattice prefix list (constructs/lattice/ingress.py); the smoke test reaches Lattice with one outbound rule
+# per port range (constructs/lattice/egress.py, MAX_LATTICE_EGRESS_RULES below). A rule naming an AWS-managed
+# prefix list counts as the list's weight, and com.amazonaws.<region>.vpc-lattice and .ipv6.vpc-lattice weigh 10
+# each (VPC User Guide, "AWS-managed prefix lists", weight table,
 # https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html, read 2026-12-05).
 # A security group takes 60 inbound and 60 outbound rules by default, counted separately for IPv4 and IPv6
 # (Amazon VPC quotas, "Inbound or outbound rules per security group",

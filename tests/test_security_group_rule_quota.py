@@ -41,7 +41,7 @@ def _group(value: Any) -> str | None:
 
 
 def _prefix_list_name(template: Mapping[str, Any], value: Any) -> str:
-    """The name a rule's prefix list is looked up by (constructs/lattice/ingress.py's AwsCustomResource)."""
+    """The name a rule's prefix list is looked up by (constructs/lattice/prefix_lists.py's AwsCustomResource)."""
     assert isinstance(value, dict) and "Fn::GetAtt" in value, f"a prefix list not looked up by name: {value}"
     lookup = template["Resources"][value["Fn::GetAtt"][0]]
     create = lookup["Properties"]["Create"]
