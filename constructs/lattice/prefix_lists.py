@@ -9,7 +9,8 @@ time by DescribeManagedPrefixLists, one call per list (the response order is not
 every account sees it, so each stack (an account and region of its own) looks it up itself.
 
 Lifecycle: the lookup has no on_delete, so deleting it calls nothing. Where a list does not exist (a region without
-VPC Lattice) the call succeeds with no list: aws-cdk-lib 2.273.0's handler
+VPC Lattice) the call should answer with an empty list (a Describe filter that matches nothing; unverified against
+such a region): aws-cdk-lib 2.273.0's handler
 (custom-resource-handlers/dist/custom-resources/aws-custom-resource-handler/index.js, read 2026-12-06) keeps only the
 flattened response keys that start with an output path, so the data lacks `PrefixLists.0.PrefixListId`, and the
 first rule that reads it fails the deploy (and rolls it back) with CloudFormation's "CustomResource attribute error:
@@ -44,7 +45,6 @@ class LatticePrefixLists(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, ipv6: bool) -> None:
         super().__init__(scope, construct_id)
         self.ids: dict[str, str] = {}
-        self.lookups: dict[str, cr.AwsCustomResource] = {}
         for label, name in lattice_list_names(ipv6=ipv6).items():
             call = cr.AwsSdkCall(
                 service="EC2",
@@ -67,7 +67,6 @@ class LatticePrefixLists(Construct):
                 "AwsSolutions-IAM5[Resource::*]",
                 "ec2:DescribeManagedPrefixLists supports no resource-level permissions.",
             )
-            self.lookups[label] = lookup
             self.ids[label] = lookup.get_response_field(OUTPUT_PATH)
         singleton = Stack.of(self).node.try_find_child(AWS_CUSTOM_RESOURCE_SINGLETON)
         if singleton is not None:
