@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from constructs.lattice import port_ranges
+from constructs.lattice import egress_ranges, port_ranges
+from constructs.smoke.functions import smoke_ports
 
 from config import limits
 from tests.conftest import PipelineSynth, Synthesized
@@ -104,7 +105,8 @@ def test_the_smoke_egress_is_tcp_to_lattice_on_its_listener_ports_only(
     request: pytest.FixtureRequest, which: str
 ) -> None:
     synth: Synthesized = request.getfixturevalue(which)
-    ports = (80, *sorted({r.listener_port for r in synth.config.routes if r.protocol != "HTTP"}))
+    ports = smoke_ports(synth.config)
+    assert ports[0] == 80 and all(r.listener_port in ports for r in synth.config.routes)
     smokes = 0
     for template in synth.templates.values():
         for group in [k for k in template["Resources"] if k.startswith("SmokeTestSecurityGroup")]:
@@ -112,7 +114,7 @@ def test_the_smoke_egress_is_tcp_to_lattice_on_its_listener_ports_only(
             rules = [r for g, r in egress_rules(template) if g == group and r.get("CidrIp") != NO_TRAFFIC["CidrIp"]]
             # IPv4 only: no function sets Ipv6AllowedForDualStack (test below), so none sends IPv6.
             assert {lattice_lookup(template, r["DestinationPrefixListId"]) for r in rules} == {".vpc-lattice"}
-            assert sorted((r["FromPort"], r["ToPort"]) for r in rules) == port_ranges(ports)
+            assert sorted((r["FromPort"], r["ToPort"]) for r in rules) == egress_ranges(80, ports)
     assert smokes == 1 + len(synth.config.consumers)
 
 
@@ -154,21 +156,48 @@ def test_no_function_sends_ipv6(request: pytest.FixtureRequest, which: str) -> N
     [
         ((80,), [(80, 80)]),
         ((80, 443, 8443), [(80, 80), (443, 443), (8443, 8443)]),
-        ((80, 81, 82, 443), [(80, 82), (443, 443)]),
+        ((80, 81, 82, 443), [(80, 80), (81, 82), (443, 443)]),
+        ((80, 443, 8443, 9443, 10443), [(80, 80), (443, 443), (8443, 10443)]),
         (tuple(range(1000, 1070, 2)), None),  # 35 ports: merged into MAX_LATTICE_EGRESS_RULES ranges
     ],
 )
-def test_port_ranges_cover_every_port_within_the_quota(ports: tuple[int, ...], expected: Any) -> None:
-    ranges = port_ranges(ports)
+def test_egress_ranges_cover_every_port_within_the_quota(ports: tuple[int, ...], expected: Any) -> None:
+    ranges = egress_ranges(80, ports)
     assert len(ranges) <= limits.MAX_LATTICE_EGRESS_RULES
-    assert limits.MAX_LATTICE_EGRESS_RULES * limits.LATTICE_PREFIX_LIST_WEIGHT <= limits.SECURITY_GROUP_RULES
+    assert (80, 80) in ranges
     assert all(any(low <= p <= high for low, high in ranges) for p in ports)
-    assert all(low in ports and high in ports for low, high in ranges)  # no range starts or ends off a port
+    assert all(low in (80, *ports) and high in (80, *ports) for low, high in ranges)  # no range ends off a port
     assert ranges == sorted(ranges) and all(a[1] < b[0] for a, b in itertools.pairwise(ranges))
     if expected is not None:
         assert ranges == expected
     else:
         assert len(ranges) == limits.MAX_LATTICE_EGRESS_RULES
+
+
+def _alive(old: tuple[int, ...], new: tuple[int, ...]) -> int:
+    """The smoke group's outbound IPv4 weight while CloudFormation moves it from `old`'s rules to `new`'s: the
+    placeholder and every rule of either (a rule's logical ID is its range: LatticePrefixListEgress)."""
+    rules = set(egress_ranges(80, old)) | set(egress_ranges(80, new))
+    return limits.SMOKE_SG_OTHER_OUTBOUND + len(rules) * limits.LATTICE_PREFIX_LIST_WEIGHT
+
+
+def test_any_edit_of_the_listener_ports_fits_the_quota_while_it_deploys() -> None:
+    """Every pair of port sets from a universe around the real listener ports (443, TLS ports near and far from each
+    other, ports below 80): the old and the new rules together stay within the quota, whatever the edit."""
+    universe = (22, 79, 81, 443, 444, 1000, 8443, 8444, 9443, 20000)
+    sets = [c for n in range(0, 6) for c in itertools.combinations(universe, n)]
+    worst = max(_alive((80, *a), (80, *b)) for a in sets for b in sets[::7])
+    assert worst <= limits.SECURITY_GROUP_RULES
+
+
+def test_the_update_check_sees_a_merge_that_moves_every_range() -> None:
+    """Not vacuous: merging all the ports by smallest gaps, within six ranges (the branch's first version) or four
+    (one rule's headroom), puts old and new rules past the quota on a one-port edit: 3100 moved to 500."""
+    old, new = (80, 443, 1000, 2000, 3100), (80, 443, 500, 1000, 2000)
+    for budget in (6, 4):
+        rules = set(port_ranges(old, budget)) | set(port_ranges(new, budget))
+        assert limits.SMOKE_SG_OTHER_OUTBOUND + len(rules) * limits.LATTICE_PREFIX_LIST_WEIGHT > 60, budget
+    assert _alive(old, new) <= limits.SECURITY_GROUP_RULES
 
 
 # The logical IDs the platform's Lattice lookups and ingress rules had before the lookup moved into

@@ -1,7 +1,7 @@
 """The VPC Lattice service network (owned by CloudFormation), its VPC associations, Lattice's managed prefix lists
 (looked up once per stack), the cluster's ingress from Lattice and clients' egress to it."""
 
-from constructs.lattice.egress import LatticePrefixListEgress, port_ranges
+from constructs.lattice.egress import LatticePrefixListEgress, egress_ranges, port_ranges
 from constructs.lattice.ingress import LatticePrefixListIngress
 from constructs.lattice.prefix_lists import LatticePrefixLists
 from constructs.lattice.service_network import (
@@ -21,5 +21,6 @@ __all__ = [
     "LatticeServiceSweep",
     "access_log_group_name",
     "association_rules",
+    "egress_ranges",
     "port_ranges",
 ]

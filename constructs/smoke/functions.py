@@ -20,10 +20,16 @@ from constructs.sharing import grant_invoke
 from constructs.smoke.checks import SECOND_IDENTITY, UNSIGNED, ca_bundle_files, denial_checks, smoke_checks
 
 from config import AppConfig
+from config.routes import SERVICE_PORT_HTTP
 
 # Where the checks travel: a file in the function's code asset that lambda/smoke/handler.py reads (CHECKS_FILE
 # there). Not the environment: Lambda allows 4 KB of variables in all, which the checks of seven routes exceed.
 CHECKS_FILE = "smoke/checks.json"
+
+
+def smoke_ports(config: AppConfig) -> tuple[int, ...]:
+    """The listener ports the smoke functions connect to: HTTP's 80 always, and the other protocols' routes' ports."""
+    return (SERVICE_PORT_HTTP, *sorted({r.listener_port for r in config.routes if r.protocol != "HTTP"}))
 
 
 class SmokeTest(Construct):
@@ -64,16 +70,17 @@ class SmokeTest(Construct):
             allow_all_outbound=False,
         )
         # Out only to Lattice's addresses (its managed prefix lists), on HTTP's 80 and the other protocols' listener
-        # ports (HTTPS and gRPC on 443, TLS passthrough on its own), only when used. The handler opens no other
-        # connection: name resolution goes to the VPC's resolver, which security groups don't filter, and it signs
-        # with the credentials Lambda puts in its environment.
-        ports = (80, *sorted({r.listener_port for r in config.routes if r.protocol != "HTTP"}))
+        # ports (HTTPS and gRPC on 443, TLS passthrough on its own), only when used; past three ports some are
+        # joined into ranges (egress_ranges). The handler opens no other connection: name resolution goes to the
+        # Amazon-provided resolver, which security groups don't filter (not a custom DNS server: egress.py), and it
+        # signs with the credentials Lambda puts in its environment.
         LatticePrefixListEgress(
             self,
             "LatticeEgress",
             prefix_lists=prefix_lists,
             security_group_id=security_group.security_group_id,
-            ports=ports,
+            standing_port=SERVICE_PORT_HTTP,
+            ports=smoke_ports(config),
         )
         # Private CAs' bundles, beside the handler, named as the checks' caBundle says.
         ca_files = {f"smoke/{name}": text for name, text in ca_bundle_files(config).items()}
