@@ -115,8 +115,9 @@ MAX_ROUTE_HOSTNAME = MAX_DNS_NAME - len(DNS_MARKER_PREFIX)
 # Updates: every AWS::EC2::SecurityGroupIngress/Egress property but Description is create-only (the CloudFormation
 # registry schemas cfn-lint 1.58.0 bundles, createOnlyProperties; neither sets replacementStrategy, whose default is
 # create_then_delete: CloudFormation CLI User Guide, resource type schema,
-# https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html; read 2026-12-06), and "AWS CloudFormation usually creates the replacement resource first, [...]
-# and then deletes the old resource" (CloudFormation User Guide, "Update behaviors of stack resources",
+# https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html; read 2026-12-06),
+# and "AWS CloudFormation usually creates the replacement resource first, [...] and then deletes the old resource"
+# (CloudFormation User Guide, "Update behaviors of stack resources",
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html,
 # read 2026-12-06). So changing a port makes the old and the new rule exist at once: the steady state must leave
 # room for what one change adds.
