@@ -5,7 +5,8 @@ OPEN_EGRESS lists with its reason. A group created with no inline egress rule co
 
 The smoke test's handler opens connections only to Lattice services (lambda/smoke: socket connections to the resolved
 service addresses; SigV4 from the credentials in its environment, no AWS API call) and resolves names through the
-VPC's resolver, which security groups don't filter (constructs/lattice/egress.py has the sources)."""
+Amazon DNS server, which security groups don't filter (a VPC whose DHCP options name DNS servers of its own is the
+exception: constructs/lattice/egress.py has the sources)."""
 
 from __future__ import annotations
 
@@ -235,3 +236,62 @@ def test_the_platforms_lookups_and_ingress_rules_keep_their_logical_ids(
         and ("describemanagedprefixlists" in json.dumps(r).lower() or "SourcePrefixListId" in r.get("Properties", {}))
     }
     assert lattice == DEPLOYED_INGRESS_IDS[which]
+
+
+# The README and docs/access-control.md describe the smoke egress: when egress_ranges joins ports, they must say so and
+# from how many ports on (no "only on the listener ports" while merged ranges open the ports between them).
+NUMBERS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+
+def _first_merge() -> int:
+    """The fewest listener ports (80 and far-apart others) for which egress_ranges joins some into a range."""
+    for n in range(1, 20):
+        ports = (80, *(1000 + 1000 * i for i in range(n - 1)))
+        if len(egress_ranges(80, ports)) < n:
+            return n
+    raise AssertionError("egress_ranges never joins ports")
+
+
+def _prose(path: str) -> str:
+    from tests.conftest import ROOT
+
+    return " ".join((ROOT / path).read_text().split())
+
+
+def _smoke_docs_problems(text: str) -> list[str]:
+    merged_from = _first_merge()
+    problems = []
+    if f"past {NUMBERS[merged_from - 1]}" not in text:
+        problems.append(f"not said: from {merged_from} listener ports on, the smoke egress joins ports into ranges")
+    if not re.search(r"ranges? (that|which) (also )?opens? the ports between them", text):
+        problems.append("not said: a joined range opens the ports between its ends")
+    stale = ("only on 80 and the other", "only to VPC Lattice, on the listener")
+    problems += [f"says {s!r}" for s in stale if s in text]
+    return problems
+
+
+@pytest.mark.parametrize("path", ["README.md", "docs/access-control.md"])
+def test_the_docs_say_when_the_smoke_egress_joins_ports_into_ranges(path: str) -> None:
+    assert _first_merge() == limits.MAX_LATTICE_EGRESS_RULES + 1
+    assert _smoke_docs_problems(_prose(path)) == []
+
+
+def test_the_docs_check_sees_the_branchs_first_wording() -> None:
+    """Not vacuous: the first README sentence, and the first Network paragraph's merge (past six ports), fail it."""
+    readme = "The smoke functions may send only to VPC Lattice, on the listener ports; what each security group opens"
+    network = "past six ports the smoke egress joins the closest ones into ranges (still only to Lattice's addresses)"
+    assert len(_smoke_docs_problems(readme)) == 3
+    assert len(_smoke_docs_problems(network)) == 2
+
+
+@pytest.mark.parametrize("path", ["README.md", "docs/access-control.md", "constructs/lattice/egress.py"])
+def test_every_claim_that_security_groups_pass_dns_names_its_condition(path: str) -> None:
+    """Security groups don't filter traffic to the Amazon DNS server only: a VPC whose DHCP options name DNS servers of
+    its own is filtered (constructs/lattice/egress.py). Each paragraph that says DNS passes names that condition."""
+    from tests.conftest import ROOT
+
+    paragraphs = re.split(r"\n\s*\n", (ROOT / path).read_text())
+    for paragraph in paragraphs:
+        prose = " ".join(paragraph.split())
+        if re.search(r"(do not|don't) filter|needs no rule", prose) and re.search(r"DNS|resolve", prose):
+            assert "AmazonProvidedDNS" in prose and "DHCP options" in prose, f"{path}: {prose[:200]}"

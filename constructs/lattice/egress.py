@@ -2,13 +2,14 @@
 
 A client's own security group rules control its outbound traffic to VPC Lattice (VPC Lattice User Guide, "Control
 traffic in VPC Lattice using security groups", https://docs.aws.amazon.com/vpc-lattice/latest/ug/security-groups.html,
-read 2026-12-06). DNS needs no rule while the VPC uses the Amazon-provided resolver (Route 53 Resolver, at the VPC's
-base + 2 address): "Amazon security groups and network ACLs do not filter traffic destined to and from" Amazon DNS,
-DHCP, instance metadata and the Time Sync Service, among others (Amazon VPC User Guide, its security page:
-awsdocs/amazon-vpc-user-guide doc_source/VPC_Security.md at a16ab76ed2f6b230672e98a0b2bfdab6d165ac4a, the guide's
-last published source, read 2026-12-06). A consumer's existing VPC whose DHCP options name DNS servers of its own
-is not covered by that: its security groups do filter traffic to those servers, and these rules allow none, so
-the smoke functions there cannot resolve the routes' names (main's smoke group had no port 53 rule either).
+read 2026-12-06). DNS needs no rule while the VPC's DHCP options name AmazonProvidedDNS (the default option set):
+"Amazon security groups and network ACLs do not filter traffic destined to and from" Amazon DNS, DHCP, instance
+metadata and the Time Sync Service, among others (Amazon VPC User Guide, its security page: awsdocs/amazon-vpc-user-
+guide doc_source/VPC_Security.md at a16ab76ed2f6b230672e98a0b2bfdab6d165ac4a, the guide's last published source,
+read 2026-12-06). A consumer's existing VPC whose DHCP options name DNS servers of its own instead
+(doc_source/DHCPOptionSet.md, same commit) is not covered: security groups do filter traffic to those, and these
+rules allow none, so if the functions resolve through them (that Lambda follows a VPC's DHCP options is unverified
+here) the smoke test there cannot resolve the routes' names. main's smoke group had no port 53 rule either.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ class SmokeTest(Construct):
         # Out only to Lattice's addresses (its managed prefix lists), on HTTP's 80 and the other protocols' listener
         # ports (HTTPS and gRPC on 443, TLS passthrough on its own), only when used; past three ports some are
         # joined into ranges (egress_ranges). The handler opens no other connection: name resolution goes to the
-        # Amazon-provided resolver, which security groups don't filter (not a custom DNS server: egress.py), and it
+        # Amazon DNS server, which security groups don't filter (unlike a VPC's own DNS servers: egress.py), and it
         # signs with the credentials Lambda puts in its environment.
         LatticePrefixListEgress(
             self,
