@@ -163,7 +163,8 @@ class App(Model):
     replicas: Annotated[int, Between(0, 100)] = 2
     container_port: Annotated[int, Between(1, 65535)]
     """the port the app listens on; not 8080 when the app calls routes (its signing sidecar's); at most
-    5 distinct ports across apps (the cluster security group's rule quota)"""
+    4 distinct ports across apps, 1 with latticeIpv6 (the cluster security group's rule quota, with room for
+    one port's change)"""
     env: EnvVars = Field((), json_schema_extra={"default": {}})
     """environment variables (strings); PORT and POD are set by the app"""
     health_path: UrlPath

@@ -96,21 +96,57 @@ DNS_MARKER_PREFIX = "_eks-lattice-gateway."
 MAX_DNS_NAME = 253
 MAX_ROUTE_HOSTNAME = MAX_DNS_NAME - len(DNS_MARKER_PREFIX)
 # Lattice reaches the pods through the EKS cluster security group: one ingress rule per distinct container port
-# per Lattice prefix list (constructs/lattice/ingress.py). A rule naming an AWS-managed prefix list counts as the
-# list's weight, and com.amazonaws.<region>.vpc-lattice and .ipv6.vpc-lattice weigh 10 each (VPC User Guide,
+# per Lattice prefix list (constructs/lattice/ingress.py); the smoke test reaches Lattice with one outbound rule
+# per port range (constructs/lattice/egress.py). A rule naming an AWS-managed prefix list counts as the list's
+# weight, and com.amazonaws.<region>.vpc-lattice and .ipv6.vpc-lattice weigh 10 each (VPC User Guide,
 # "AWS-managed prefix lists", weight table,
 # https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html, read 2026-12-05).
 # A security group takes 60 inbound and 60 outbound rules by default, counted separately for IPv4 and IPv6
 # (Amazon VPC quotas, "Inbound or outbound rules per security group",
-# https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html, read 2026-12-05). EKS itself keeps an
-# inbound rule from the group to itself (EKS User Guide, sec-group-reqs, "Default cluster security group",
-# https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html, read 2026-12-05) and the platform stack
-# adds one for the Kubernetes API from its Lambda functions: (60 - 2) // 10 = 5 distinct ports.
-# tests/test_security_group_rule_quota.py sums every security group's rules in the synthesized templates.
+# https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html, read 2026-12-05). The live quotas page
+# adds that a rule referencing a security group or prefix list ID counts as one rule for IPv4 and one for IPv6
+# (quoted by the egress branch's reviewer, 2026-12-06); the guide's last published source says only "enforced
+# separately for IPv4 rules and IPv6 rules" (awsdocs/amazon-vpc-user-guide doc_source/amazon-vpc-limits.md at
+# a16ab76ed2f6b230672e98a0b2bfdab6d165ac4a, read 2026-12-06), nothing that says otherwise: so a prefix-list rule is
+# counted, at its weight, in both families (PREFIX_LIST_FAMILIES).
+# EKS itself keeps an inbound rule from the group to itself (EKS User Guide, sec-group-reqs, "Default cluster
+# security group", https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html, read 2026-12-05) and the
+# platform stack adds one for the Kubernetes API from its Lambda functions (CLUSTER_SG_OTHER_INBOUND).
+# Updates: every AWS::EC2::SecurityGroupIngress/Egress property but Description is create-only (the CloudFormation
+# registry schemas cfn-lint 1.58.0 bundles, createOnlyProperties; neither sets replacementStrategy, whose default is
+# create_then_delete: CloudFormation CLI User Guide, resource type schema,
+# https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html; read 2026-12-06),
+# and "AWS CloudFormation usually creates the replacement resource first, [...] and then deletes the old resource"
+# (CloudFormation User Guide, "Update behaviors of stack resources",
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html,
+# read 2026-12-06). So changing a port makes the old and the new rule exist at once: the steady state must leave
+# room for what one change adds.
+# tests/test_security_group_rule_quota.py sums every security group's rules in the synthesized templates, and over
+# the union of two configurations' rules (an edit in flight).
 SECURITY_GROUP_RULES = 60
 LATTICE_PREFIX_LIST_WEIGHT = 10
+PREFIX_LIST_FAMILIES = 2  # a prefix-list rule counts in IPv4 and in IPv6 (above)
 CLUSTER_SG_OTHER_INBOUND = 2
-MAX_LATTICE_PORTS = (SECURITY_GROUP_RULES - CLUSTER_SG_OTHER_INBOUND) // LATTICE_PREFIX_LIST_WEIGHT
+# Cluster group, IPv4 list only: one changed containerPort adds one rule while the old one lives, so
+# (60 - 2 - 10) // 10 = 4 distinct ports (52 while one changes). With latticeIpv6 each port has a rule per list and
+# each rule counts in both families: one changed port adds two rules of 10 to each family, so
+# (60 - 2 - 20) // 20 = 1. More distinct ports are refused (config/model.py, apps[].containerPort); change one
+# port per deployment at the maximum.
+MAX_LATTICE_PORTS = (SECURITY_GROUP_RULES - CLUSTER_SG_OTHER_INBOUND - LATTICE_PREFIX_LIST_WEIGHT) // (
+    LATTICE_PREFIX_LIST_WEIGHT
+)
+MAX_LATTICE_PORTS_IPV6 = (SECURITY_GROUP_RULES - CLUSTER_SG_OTHER_INBOUND - 2 * LATTICE_PREFIX_LIST_WEIGHT) // (
+    2 * LATTICE_PREFIX_LIST_WEIGHT
+)
+# The smoke test's group (constructs/lattice/egress.py): aws-cdk-lib's inline match-nothing placeholder (an IPv4
+# CIDR rule, 1) and its rules to the IPv4 Lattice list (10 each). At most (60 - 1) // 10 = 5 of them may exist at
+# once, during an update too, whatever the edit: HTTP's 80, which every configuration has, is one rule that never
+# changes, and the other listener ports are merged into at most (5 - 1) // 2 = 2 ranges, so old and new
+# configurations' rules together are at most 1 + 2 + 2 = 5 (51); 3 in the steady state (31).
+SMOKE_SG_OTHER_OUTBOUND = 1
+MAX_LATTICE_EGRESS_ALIVE = (SECURITY_GROUP_RULES - SMOKE_SG_OTHER_OUTBOUND) // LATTICE_PREFIX_LIST_WEIGHT
+MAX_LATTICE_EGRESS_VARYING = (MAX_LATTICE_EGRESS_ALIVE - 1) // 2
+MAX_LATTICE_EGRESS_RULES = 1 + MAX_LATTICE_EGRESS_VARYING
 # Ranges clusterEndpointPublicCidrs may not include: "The block cannot include reserved addresses" (EKS User Guide,
 # config-cluster-endpoint, https://docs.aws.amazon.com/eks/latest/userguide/config-cluster-endpoint.html, read
 # 2026-12-05, linking the list of reserved IP addresses). The IPv4 blocks the IANA IPv4 Special-Purpose Address

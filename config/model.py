@@ -74,6 +74,7 @@ from config.limits import (
     MAX_CIDR,
     MAX_CONSUMERS,
     MAX_LATTICE_PORTS,
+    MAX_LATTICE_PORTS_IPV6,
     MAX_ORG_ARN,
     MAX_PUBLIC_CIDRS,
     MAX_ROUTES,
@@ -382,15 +383,20 @@ class AppConfig(Workload, Model):
             why = f"controller {self.controller_chart_version} needs Gateway API >= v{'.'.join(map(str, need))}"
             problems.append((("gatewayApiVersion",), why))
         problems += duplicates([a.name for a in self.apps], ("apps",))
-        # One cluster security group rule per distinct port and Lattice prefix list (config/limits.py).
+        # One cluster security group rule per distinct port and Lattice prefix list, with room for one port's
+        # replacement during an update (config/limits.py).
         ports: list[int] = []
+        ipv6 = self.lattice_ipv6
+        most, lists = (MAX_LATTICE_PORTS_IPV6, "prefix lists") if ipv6 else (MAX_LATTICE_PORTS, "prefix list")
         for i, app in enumerate(self.apps):
             if app.container_port not in ports:
                 ports.append(app.container_port)
-                if len(ports) == MAX_LATTICE_PORTS + 1:
+                if len(ports) == most + 1:
                     why = (
-                        f"at most {MAX_LATTICE_PORTS} distinct ports across apps: each is a rule from Lattice's prefix "
-                        f"list (weight 10) in the cluster security group's 60 inbound rules; give apps the same port"
+                        f"at most {most} distinct ports across apps{' with latticeIpv6' if ipv6 else ''}: "
+                        f"each is a rule from Lattice's {lists} (weight 10, counted for IPv4 and IPv6) in the cluster "
+                        f"security group's 60 inbound rules, which must also hold a changed port's old and new rule "
+                        f"during an update; give apps the same port"
                     )
                     problems.append((("apps", i, "containerPort"), why))
         problems += duplicates([f"{r.namespace}/{r.name}" for r in self.routes], ("routes",))

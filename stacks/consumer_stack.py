@@ -18,7 +18,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_vpclattice as lattice
 from constructs import Construct
 from constructs.compliance import add_checkov_acknowledgments
-from constructs.lattice import association_rules
+from constructs.lattice import LatticePrefixLists, association_rules
 from constructs.nag import acknowledge
 from constructs.network import ClientVpc
 from constructs.observability import LogEncryptionKey
@@ -146,6 +146,8 @@ class ConsumerStack(Stack):
             vpc=vpc,
             subnets=subnets,
             log_retention=retention,
+            # The consumer's account and region look the lists up themselves; IPv4 only (SmokeTest).
+            prefix_lists=LatticePrefixLists(self, "LatticePrefixLists", ipv6=False),
             sign_for=sharing.account,
             consumer=(consumer.name, consumer.account),
             description=f"Routing smoke test from consumer {consumer.name}'s VPC through Lattice",

@@ -13,7 +13,7 @@ from aws_cdk import Aws, CfnOutput, CfnResource, Stack, Token
 from constructs import Construct
 from constructs.controller import GatewayApiCrds, GatewayController, controller_managed_by
 from constructs.dns import LatticeDnsRecords
-from constructs.lattice import LatticeServiceSweep, access_log_group_name
+from constructs.lattice import LatticePrefixLists, LatticeServiceSweep, access_log_group_name
 from constructs.observability import LatticeMetricIds, Observability, TargetHealthPublisher
 from constructs.observability import retention as log_retention
 from constructs.sharing import ProducerInputs
@@ -92,6 +92,8 @@ class GatewayStack(Stack):
             vpc=platform.client_network.vpc,
             subnets=platform.client_network.host_subnets,
             log_retention=retention,
+            # This stack's own lookup (the platform stack's serves its ingress); IPv4 only (SmokeTest).
+            prefix_lists=LatticePrefixLists(self, "LatticePrefixLists", ipv6=False),
         )
         identities = Identities(
             account=Aws.ACCOUNT_ID,

@@ -13,7 +13,7 @@ from constructs import Construct
 from constructs.cluster import EksCluster
 from constructs.controller import controller_managed_by
 from constructs.dns import PrivateZone
-from constructs.lattice import AssociatedVpc, LatticePrefixListIngress, LatticeServiceNetwork
+from constructs.lattice import AssociatedVpc, LatticePrefixListIngress, LatticePrefixLists, LatticeServiceNetwork
 from constructs.network import ClientVpc, ClusterVpc
 from constructs.observability import LogEncryptionKey
 from constructs.observability import retention as log_retention
@@ -129,12 +129,16 @@ class PlatformStack(Stack):
             grant_invoke(self.client_host.role, provider_account=Aws.ACCOUNT_ID)
 
         self.eks = EksCluster(self, "Eks", config=config, vpc=self.cluster_network.vpc)
+        # The lookup takes the ingress's old construct id and the ingress the id "Default", which aws-cdk-lib leaves
+        # out of logical IDs (core/lib/private/uniqueid.js, HIDDEN_ID, read 2026-12-06): both keep the logical IDs
+        # they had when one construct held them, so an update replaces neither the lookups nor the rules.
+        prefix_lists = LatticePrefixLists(self, "LatticeIngress", ipv6=config.lattice_ipv6)
         LatticePrefixListIngress(
-            self,
-            "LatticeIngress",
+            prefix_lists,
+            "Default",
+            prefix_lists=prefix_lists,
             security_group_id=self.eks.cluster.cluster_security_group_id,
             ports=tuple(sorted({app.container_port for app in config.apps})),
-            ipv6=config.lattice_ipv6,
         )
 
         self.share: ServiceNetworkShare | None = None

@@ -103,7 +103,7 @@ RESPONSES: dict[str, Callable[[Mapping[str, Any]], tuple[str, dict[str, str]]]] 
         {"CidrBlock": "255.255.255.255/32", "SubnetId": "subnet-" + "0" * 17},
     ),
     "Custom::CrossAccountZoneAssociation": lambda _: (f"{ZONE_ID}/vpc-{'0' * 17}/{'r' * 30}/adopted", {}),
-    # aws-cdk-lib AwsCustomResource: only the outputPaths asked for (constructs/lattice/ingress.py: a prefix
+    # aws-cdk-lib AwsCustomResource: only the outputPaths asked for (constructs/lattice/prefix_lists.py: a prefix
     # list id, pl- and 17 characters at most); physical id given by the construct.
     "Custom::AWS": lambda props: ("p" * 255, dict.fromkeys(_output_paths(props), "pl-" + "0" * 17)),
     # aws-cdk-lib aws-eks-v2 kubectl handler (custom-resource-handlers/dist/aws-eks-v2/kubectl-handler apply and

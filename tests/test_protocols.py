@@ -29,6 +29,7 @@ from stacks.gateway_stack import GatewayStack
 from tests.conftest import PROTOCOLS_CERTIFICATE, Synthesized, protocols_context
 from tests.crd_rules import violations
 from tests.support import docs, scans
+from tests.support.egress import egress_rules
 
 TODAY = dt.date(2026, 11, 28)
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "all-protocols.json"
@@ -530,12 +531,7 @@ def test_example_dns_records_read_each_route_kind(protocols: Synthesized) -> Non
 
 def test_example_smoke_function_reaches_the_listener_ports(protocols: Synthesized) -> None:
     template = protocols.templates["EksLatticeGateway-Gateway"]
-    groups = [
-        r["Properties"]
-        for logical_id, r in template["Resources"].items()
-        if r["Type"] == "AWS::EC2::SecurityGroup" and "Smoke" in logical_id
-    ]
-    ports = {e["FromPort"] for g in groups for e in g.get("SecurityGroupEgress", [])}
+    ports = {e["FromPort"] for group, e in egress_rules(template) if "Smoke" in group}
     assert {80, 443} <= ports
     assert PROTOCOLS_CERTIFICATE in json.dumps(template)
 

@@ -1,7 +1,9 @@
-"""The VPC Lattice service network (owned by CloudFormation), its VPC associations, and the cluster's ingress from
-Lattice."""
+"""The VPC Lattice service network (owned by CloudFormation), its VPC associations, Lattice's managed prefix lists
+(looked up once per stack), the cluster's ingress from Lattice and clients' egress to it."""
 
+from constructs.lattice.egress import LatticePrefixListEgress, egress_ranges, port_ranges
 from constructs.lattice.ingress import LatticePrefixListIngress
+from constructs.lattice.prefix_lists import LatticePrefixLists
 from constructs.lattice.service_network import (
     AssociatedVpc,
     LatticeServiceNetwork,
@@ -12,9 +14,13 @@ from constructs.lattice.service_network import (
 
 __all__ = [
     "AssociatedVpc",
+    "LatticePrefixListEgress",
     "LatticePrefixListIngress",
+    "LatticePrefixLists",
     "LatticeServiceNetwork",
     "LatticeServiceSweep",
     "access_log_group_name",
     "association_rules",
+    "egress_ranges",
+    "port_ranges",
 ]

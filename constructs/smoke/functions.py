@@ -14,15 +14,22 @@ from aws_cdk import Aws, CfnOutput, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+from constructs.lattice import LatticePrefixListEgress, LatticePrefixLists
 from constructs.python_function import PythonFunction
 from constructs.sharing import grant_invoke
 from constructs.smoke.checks import SECOND_IDENTITY, UNSIGNED, ca_bundle_files, denial_checks, smoke_checks
 
 from config import AppConfig
+from config.routes import SERVICE_PORT_HTTP
 
 # Where the checks travel: a file in the function's code asset that lambda/smoke/handler.py reads (CHECKS_FILE
 # there). Not the environment: Lambda allows 4 KB of variables in all, which the checks of seven routes exceed.
 CHECKS_FILE = "smoke/checks.json"
+
+
+def smoke_ports(config: AppConfig) -> tuple[int, ...]:
+    """The listener ports the smoke functions connect to: HTTP's 80 always, and the other protocols' routes' ports."""
+    return (SERVICE_PORT_HTTP, *sorted({r.listener_port for r in config.routes if r.protocol != "HTTP"}))
 
 
 class SmokeTest(Construct):
@@ -35,6 +42,7 @@ class SmokeTest(Construct):
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         log_retention: logs.RetentionDays,
+        prefix_lists: LatticePrefixLists,
         sign_for: str | None = None,
         consumer: tuple[str, str] | None = None,
         description: str = "Routing smoke test from the client VPC through Lattice",
@@ -42,7 +50,9 @@ class SmokeTest(Construct):
         """`sign_for`: the provider account whose Lattice services the requests are SigV4-signed for (a
         consumer VPC's callers are admitted by account, not by source VPC); the role may invoke them.
         `consumer`: (name, account) of the consumer this test runs for; routes that do not admit its account
-        must refuse it. Without it (the provider's own test), AWS_IAM signs and adds the denial checks."""
+        must refuse it. Without it (the provider's own test), AWS_IAM signs and adds the denial checks.
+        `prefix_lists`: the stack's lookup of Lattice's managed prefix lists, the only destination of its egress (IPv4
+        only: the functions don't set Ipv6AllowedForDualStack, so they send no IPv6 even from a dual-stack subnet)."""
         super().__init__(scope, construct_id)
         iam_auth = config.service_network_auth_type == "AWS_IAM"
         provider = Aws.ACCOUNT_ID if consumer is None else sign_for
@@ -55,13 +65,23 @@ class SmokeTest(Construct):
             self,
             "SecurityGroup",
             vpc=vpc,
+            # Unchanged since the first release: a new description would replace the group (create-only).
             description="Smoke test: HTTP out to Lattice services only, nothing in",
             allow_all_outbound=False,
         )
-        security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(80), "HTTP to Lattice services")
-        # The other protocols' listener ports (HTTPS and gRPC on 443, TLS passthrough on its own), only when used.
-        for port in sorted({r.listener_port for r in config.routes if r.protocol != "HTTP"}):
-            security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), f"TLS {port} to Lattice services")
+        # Out only to Lattice's addresses (its managed prefix lists), on HTTP's 80 and the other protocols' listener
+        # ports (HTTPS and gRPC on 443, TLS passthrough on its own), only when used; past three ports some are
+        # joined into ranges (egress_ranges). The handler opens no other connection: name resolution goes to the
+        # Amazon DNS server, which security groups don't filter (unlike a VPC's own DNS servers: egress.py), and it
+        # signs with the credentials Lambda puts in its environment.
+        LatticePrefixListEgress(
+            self,
+            "LatticeEgress",
+            prefix_lists=prefix_lists,
+            security_group_id=security_group.security_group_id,
+            standing_port=SERVICE_PORT_HTTP,
+            ports=smoke_ports(config),
+        )
         # Private CAs' bundles, beside the handler, named as the checks' caBundle says.
         ca_files = {f"smoke/{name}": text for name, text in ca_bundle_files(config).items()}
 
