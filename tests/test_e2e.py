@@ -960,8 +960,9 @@ def test_destroy_deletes_every_log_group_the_stacks_leave_and_only_the_runs(run_
                 left[side].add(f"/aws/eks/{physical}/cluster")
         resources[stack] = rows
     assert retained_kinds == {"AWS::Logs::LogGroup"}, "a retained resource e2e's destroy does not delete"
-    # aws-cdk-lib's 3 retained groups (each a function's /aws/lambda/ group), the default-SG handler's, the cluster's
-    assert len(left["provider"]) >= 5, left
+    # aws-cdk-lib's 4 retained groups (platform 3, gateway 1; each a function's /aws/lambda/ group), the default-SG
+    # handler's, the cluster's
+    assert len(left["provider"]) >= 6, left
     decoys = {"/aws/eks/e2e-abc1234/cluster", "/aws/eks/e2e-zzz999/cluster", "/aws/lambda/e2e-zzz999-Platform-X-Y"}
     logs = (FakeLogs(left["provider"] | decoys), FakeLogs(left["consumer"] | decoys))
     complete = dict.fromkeys(resources, "CREATE_COMPLETE")

@@ -45,6 +45,7 @@ class LatticePrefixLists(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, ipv6: bool) -> None:
         super().__init__(scope, construct_id)
         self.ids: dict[str, str] = {}
+        lookups: list[cr.AwsCustomResource] = []
         for label, name in lattice_list_names(ipv6=ipv6).items():
             call = cr.AwsSdkCall(
                 service="EC2",
@@ -68,8 +69,18 @@ class LatticePrefixLists(Construct):
                 "ec2:DescribeManagedPrefixLists supports no resource-level permissions.",
             )
             self.ids[label] = lookup.get_response_field(OUTPUT_PATH)
+            lookups.append(lookup)
         singleton = Stack.of(self).node.try_find_child(AWS_CUSTOM_RESOURCE_SINGLETON)
         if singleton is not None:
+            # With @aws-cdk/aws-lambda:useCdkManagedLogGroup the shared function gets /aws/lambda/<function> as a
+            # LogGroup that depends on the function only, the Custom::AWS only on its policy and the function
+            # (aws-cdk-lib 2.273.0 aws-lambda/lib/function.js, custom-resources aws-custom-resource.js, read
+            # 2026-12-06): a first invocation could create the group before CloudFormation does, whose create
+            # then fails "already exists" (aws/aws-cdk#667 describes the race, #34612 the error; read 2026-12-06).
+            log_group = singleton.node.try_find_child("LogGroup")
+            if log_group is not None:
+                for lookup in lookups:
+                    lookup.node.find_child("Resource").node.add_dependency(log_group)
             acknowledge(
                 singleton,
                 "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
