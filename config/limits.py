@@ -104,11 +104,11 @@ MAX_ROUTE_HOSTNAME = MAX_DNS_NAME - len(DNS_MARKER_PREFIX)
 # A security group takes 60 inbound and 60 outbound rules by default, counted separately for IPv4 and IPv6
 # (Amazon VPC quotas, "Inbound or outbound rules per security group",
 # https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html, read 2026-12-05). The live quotas page
-# adds that a rule referencing a security group or prefix list ID counts as one rule for IPv4 and one for IPv6
-# (quoted by the egress branch's reviewer, 2026-12-06); the guide's last published source says only "enforced
-# separately for IPv4 rules and IPv6 rules" (awsdocs/amazon-vpc-user-guide doc_source/amazon-vpc-limits.md at
-# a16ab76ed2f6b230672e98a0b2bfdab6d165ac4a, read 2026-12-06), nothing that says otherwise: so a prefix-list rule is
-# counted, at its weight, in both families (PREFIX_LIST_FAMILIES).
+# said "A rule that references a security group or AWS-managed prefix list ID counts as one rule for IPv4 and one
+# rule for IPv6" in an earlier revision of its source (awsdocs/amazon-vpc-user-guide doc_source/amazon-vpc-limits.md,
+# found by exact-text search 2026-12-06; the revision at a16ab76ed2f6b230672e98a0b2bfdab6d165ac4a says only "enforced
+# separately for IPv4 rules and IPv6 rules", nothing that says otherwise): so a prefix-list rule is counted, at its
+# weight, in both families (PREFIX_LIST_FAMILIES).
 # EKS itself keeps an inbound rule from the group to itself (EKS User Guide, sec-group-reqs, "Default cluster
 # security group", https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html, read 2026-12-05) and the
 # platform stack adds one for the Kubernetes API from its Lambda functions (CLUSTER_SG_OTHER_INBOUND).
