@@ -7,10 +7,7 @@ cluster it describes is a fake API server accepting only real EKS tokens signed 
 from __future__ import annotations
 
 import functools
-import json
-import re
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,61 +15,13 @@ import pytest
 from botocore.config import Config
 from k8s_api import KubeApiError, KubeClient
 
-from tests.support.background import BackgroundServer
+from tests.support.fake_eks import FakeEks
 from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
 from tests.support.local_aws import use_local_aws
 
 REGION = "eu-west-3"
 OTHER_REGION = "ap-southeast-2"
 CM_PATH = "/api/v1/namespaces/default/configmaps/demo"
-
-
-class FakeEks(BackgroundServer):
-    """eks:DescribeCluster (GET /clusters/{name}) for the clusters it is given; records each call's headers."""
-
-    thread_name = "fake-eks"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.clusters: dict[str, dict[str, Any]] = {}
-        self.calls: list[tuple[str, dict[str, str]]] = []
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def regions(self) -> list[str]:
-        """The region in each call's SigV4 credential scope."""
-        found = [re.search(r"Credential=[^/]+/\d{8}/([^/]+)/eks/", h.get("authorization", "")) for _, h in self.calls]
-        return [m.group(1) if m else "?" for m in found]
-
-    def _make_server(self) -> ThreadingHTTPServer:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.calls.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-                name = self.path.removeprefix("/clusters/")
-                headers: dict[str, str] = {}
-                body: dict[str, Any]
-                if name in outer.clusters:
-                    status, body = 200, {"cluster": {"name": name, **outer.clusters[name]}}
-                else:
-                    status = 404
-                    headers = {"x-amzn-ErrorType": "ResourceNotFoundException"}
-                    body = {"message": f"No cluster found for name: {name}."}
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                for key, value in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 
 
 class RefusedError(Exception):
