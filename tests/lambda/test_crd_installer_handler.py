@@ -14,7 +14,7 @@ import boto3
 import pytest
 from crd_installer import handler
 from crd_installer.download import DownloadError
-from crd_installer.handler import Deps, InstallError, on_event, parse_properties
+from crd_installer.handler import Deps, InstallError, TimeLeft, on_event, parse_properties
 from k8s_api import KubeApiError, KubeClient
 from moto.eks import models as moto_eks_models
 
@@ -46,7 +46,7 @@ GIZMOS = CRD_PREFIX + "gizmos.example.com"
 
 
 def fetcher(files: dict[str, bytes]) -> Any:
-    def fetch(url: str) -> bytes:
+    def fetch(url: str, *, time_left: TimeLeft) -> bytes:
         name = url.rsplit("/", 1)[-1]
         if name not in files:
             raise DownloadError(f"download failed: HTTP 404 from {url}")
@@ -84,7 +84,7 @@ def api() -> Iterator[FakeKubeApi]:
 def deps(api: FakeKubeApi, clock: FakeClock | None = None, **overrides: Any) -> Deps:
     clock = clock or FakeClock(1000.0)
     settings: dict[str, Any] = {
-        "kube_client": lambda _name: KubeClient(
+        "kube_client": lambda _name, _time_left: KubeClient(
             endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: "t", sleep=lambda _s: None, max_attempts=1
         ),
         "fetch": fetcher(FILES),
@@ -189,7 +189,7 @@ def test_the_same_object_in_two_files_is_refused(api: FakeKubeApi) -> None:
 
 
 def test_a_cluster_that_cannot_be_reached_is_reported_as_is(api: FakeKubeApi) -> None:
-    def no_cluster(name: str) -> KubeClient:
+    def no_cluster(name: str, _time_left: TimeLeft) -> KubeClient:
         raise KubeApiError(f"eks:DescribeCluster for {name!r} failed: ResourceNotFoundException")
 
     assert install_error(event(), deps(api, kube_client=no_cluster)) == (
@@ -392,16 +392,20 @@ def test_default_client_uses_the_lambda_region(
     else:
         monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", default_region)
-    client = handler._default_kube_client("eks-demo")
+    def time_left() -> float:
+        return 60.0
+
+    client = handler._default_kube_client("eks-demo", time_left)
     # DescribeCluster found the cluster in us-east-1, and the token is signed for STS in us-east-1.
     assert client.endpoint == eks_cluster.endpoint
     assert client.get(WIDGETS) == {"kind": "CustomResourceDefinition"}
     assert client._timeout == 30.0  # the HTTPRoute CRD alone is ~431 KB
+    assert client._time_left is time_left  # each attempt is cut to what the invocation has left
 
 
 def test_default_client_needs_a_region(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     with pytest.raises(InstallError) as exc:
-        handler._default_kube_client("eks-demo")
+        handler._default_kube_client("eks-demo", lambda: 60.0)
     assert str(exc.value) == "AWS_REGION is not set; cannot reach EKS"
