@@ -7,20 +7,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from crd_installer import handler
-from crd_installer.download import DownloadError
+from crd_installer.download import MIN_ATTEMPT_SECONDS, DownloadError
 from crd_installer.handler import Deps, InstallError, TimeLeft, on_event, parse_properties
 from k8s_api import KubeApiError, KubeClient
 from moto.eks import models as moto_eks_models
 
-from tests.support.clock import FakeClock
+from tests.support.budget import assert_within_budget
+from tests.support.clock import FakeClock, RealTimeContext
 from tests.support.clock import FixedContext as Context
 from tests.support.fake_kube import CRD_PREFIX, FakeKubeApi, looks_like_eks_token
+from tests.support.file_server import FileServer
 
 SHA_A = "a" * 64
 
@@ -303,6 +307,36 @@ def test_time_budget_keeps_a_reserve_and_at_least_a_second() -> None:
     assert budget(Context(16_500), 180.0) == 1.5
     assert budget(Context(15_500), 180.0) == 1.0  # half a second left after the reserve: still one second
     assert budget(Context(1_000), 180.0) == 1.0
+
+
+# -- the invocation's time: a slow download ---------------------------------------------------------------------
+
+# A download site slower than the invocation has left: the default fetch (30 s an attempt, 3 attempts) must cut its
+# wait to the time left and report, not wait the answer out past the Lambda's timeout. The budget affords one attempt
+# (download.MIN_ATTEMPT_SECONDS) and little more; the site answers half a second after the budget would end.
+DOWNLOAD_BUDGET = MIN_ATTEMPT_SECONDS + 0.3
+SLOW_DOWNLOAD_SECONDS = DOWNLOAD_BUDGET + 0.5
+
+
+def test_a_slow_download_ends_the_invocation_within_the_time_it_has_left(api: FakeKubeApi) -> None:
+    with FileServer({f"v9.9.9/{name}": data for name, data in FILES.items()}) as site:
+        site.delay_next("v9.9.9/widgets.yaml", SLOW_DOWNLOAD_SECONDS, times=3)
+        files = [
+            {"name": name, "url": site.url(f"v9.9.9/{name}"), "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in FILES.items()
+        ]
+        evt = event(Files=files)
+        started = time.monotonic()
+        context = RealTimeContext(handler.LAMBDA_TIME_RESERVE_SECONDS + DOWNLOAD_BUDGET)
+        message = install_error(evt, deps(api, fetch=Deps().fetch), context)
+        assert_within_budget(time.monotonic() - started, DOWNLOAD_BUDGET)
+        url = site.url("v9.9.9/widgets.yaml")
+    assert re.fullmatch(
+        rf"widgets\.yaml: download failed: timed out after 1\.\d+s \(1 attempts, out of time for another\) from "
+        rf"{re.escape(url)}",
+        message,
+    ), message
+    assert api.requests == []
 
 
 # -- Delete / request types -------------------------------------------------------------------------------------
