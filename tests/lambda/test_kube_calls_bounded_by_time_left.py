@@ -25,8 +25,9 @@ import pytest
 from controller_credentials import handler as check
 from crd_installer import handler as installer
 from finalizer_guard import handler as guard
+from k8s_api.client import MIN_ATTEMPT_SECONDS
 
-from tests.support.budget import assert_within_budget
+from tests.support.budget import SLACK_SECONDS, assert_within_budget
 from tests.support.clock import RealTimeContext
 from tests.support.fake_eks import FakeEks
 from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
@@ -38,9 +39,14 @@ REGION = "ap-northeast-2"
 CLUSTER = "eks-demo"
 NS, SA = "aws-application-networking-system", "gateway-api-controller"
 ROUTE = "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/demo"
-SLOW_SECONDS = 4.0  # every answer: longer than the invocation has left (BUDGET), shorter than a client's own timeout
-# Seconds the invocation may spend on calls: one attempt (k8s_api MIN_ATTEMPT_SECONDS, 1 s) after a cold boto3 session.
-BUDGET = 2.0
+# Seconds the invocation may spend on calls, which each case waits out in real time: one attempt (with less than
+# k8s_api's MIN_ATTEMPT_SECONDS left the client makes none and the case tests nothing) after the handler's setup
+# (a boto3 session, DescribeCluster, a signed token: 0.15 s at most, measured cold here; 0.4 s allowed for a loaded
+# machine).
+BUDGET = MIN_ATTEMPT_SECONDS + 0.4
+# Every answer: late enough that a client waiting for it overruns BUDGET and its slack (0.3 s more, which an unbounded
+# client cannot hide in), and sooner than any client's own timeout (10 s or more), which would end it anyway.
+SLOW_SECONDS = BUDGET + SLACK_SECONDS + 0.3
 
 
 class SlowKubeApi(FakeKubeApi):
