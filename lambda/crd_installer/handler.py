@@ -68,7 +68,7 @@ TimeLeft = Callable[[], float]
 
 
 class Fetch(Protocol):
-    def __call__(self, url: str, *, time_left: TimeLeft) -> bytes: ...
+    def __call__(self, url: str, /, *, time_left: TimeLeft) -> bytes: ...
 
 
 def _default_kube_client(cluster_name: str, time_left: TimeLeft) -> KubeClient:
