@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from k8s_api import KubeApiError, KubeClient
+from k8s_api.client import bounded_eks_config, eks_call_seconds
 
 from tests.support.fake_eks import FakeEks
 from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
@@ -123,6 +124,79 @@ def test_without_eks_config_describe_cluster_is_bounded(monkeypatch: pytest.Monk
     [config] = made
     assert (config.connect_timeout, config.read_timeout) == (5, 10)
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+
+
+def _sized(config: Any) -> tuple[int, float, float]:
+    return config.retries["total_max_attempts"], config.connect_timeout, config.read_timeout
+
+
+def test_describe_cluster_keeps_its_defaults_only_with_time_for_all_of_them() -> None:
+    """Three attempts of 5 s + 10 s with botocore's longest backoff before retries 1 and 2 (1 s and 2 s, each up to
+    5 s more on an x-amz-retry-after header): 58 s. Below that, fewer attempts; below one attempt, shorter ones."""
+    assert eks_call_seconds(3, 5, 10) == 58
+    assert _sized(bounded_eks_config()) == (3, 5, 10)
+    assert _sized(bounded_eks_config(58)) == (3, 5, 10)
+    assert _sized(bounded_eks_config(57.9)) == (2, 5, 10)
+    assert _sized(bounded_eks_config(36)) == (2, 5, 10)
+    assert _sized(bounded_eks_config(35.9)) == (1, 5, 10)
+    assert _sized(bounded_eks_config(15)) == (1, 5, 10)
+    assert _sized(bounded_eks_config(1.5)) == (1, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("seconds", [0.3, 1.0, 1.4, 7.5, 14.9, 15.0, 20.0, 35.99, 36.0, 50.0, 57.99, 58.0, 300.0])
+def test_describe_cluster_fits_the_seconds_it_is_given(seconds: float) -> None:
+    config = bounded_eks_config(seconds)
+    assert config.retries["mode"] == "standard"
+    assert eks_call_seconds(*_sized(config)) <= seconds + 1e-9
+    assert config.connect_timeout > 0 and config.read_timeout > 0
+
+
+def _made_config(monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> Any:
+    monkeypatch.setenv("AWS_REGION", REGION)
+    made: list[Any] = []
+
+    def for_eks_cluster(cluster_name: str, *, eks_client: Any, **rest: Any) -> str:
+        made.append(eks_client.meta.config)
+        return "client"
+
+    monkeypatch.setattr(KubeClient, "for_eks_cluster", for_eks_cluster)
+    assert KubeClient.for_lambda("eks-demo", error=RefusedError, **kwargs) == "client"
+    [config] = made
+    return config
+
+
+def test_with_time_left_describe_cluster_is_cut_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _sized(_made_config(monkeypatch, time_left=lambda: 300.0)) == (3, 5, 10)
+    assert _sized(_made_config(monkeypatch, time_left=lambda: 20.0)) == (1, 5, 10)
+    assert _sized(_made_config(monkeypatch, time_left=lambda: 3.0)) == (1, 1, 2)
+    # A caller's own Config keeps its other settings; the time left still cuts attempts and timeouts.
+    mine = Config(user_agent_extra="finalizer-guard/test", retries={"mode": "standard", "total_max_attempts": 5})
+    config = _made_config(monkeypatch, eks_config=mine, time_left=lambda: 20.0)
+    assert config.user_agent_extra == "finalizer-guard/test"
+    assert _sized(config) == (1, 5, 10)
+
+
+def test_without_time_for_one_attempt_describe_cluster_is_not_called(
+    aws: FakeEks, cluster: FakeKubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", REGION)
+    with pytest.raises(KubeApiError) as exc:
+        KubeClient.for_lambda("eks-demo", error=RefusedError, time_left=lambda: 0.9)
+    assert str(exc.value) == "eks:DescribeCluster for 'eks-demo': no time left to call it (0.9 s left)"
+    assert aws.calls == []
+
+
+def test_a_slow_describe_cluster_says_how_much_time_it_had(
+    aws: FakeEks, cluster: FakeKubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", REGION)
+    aws.delay = 1.5
+    with pytest.raises(KubeApiError) as exc:
+        KubeClient.for_lambda("eks-demo", error=RefusedError, time_left=lambda: 1.2)
+    message = str(exc.value)
+    assert message.startswith("eks:DescribeCluster for 'eks-demo' failed: Read timeout"), message
+    assert message.endswith("(out of time: 1.2 s of the invocation were left for it)"), message
+    assert len(aws.calls) == 1  # total_max_attempts 1: botocore counts the first call
 
 
 def test_an_unknown_cluster_names_it(aws: FakeEks, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,10 @@ The fault: a handler that builds its KubeClient without `time_left` waits out a 
 per-attempt timeout, 10 s or more) past its invocation; CloudFormation then reads a bare Lambda timeout. The
 slow-API test of lattice_dns passed on that mutant: it only saw the out-of-time error the client raised either way.
 
+The same fault one call earlier: KubeClient.for_lambda asks eks:DescribeCluster for the endpoint through boto3, whose
+fixed budget (3 attempts of 5 s + 10 s) outlasted the handlers' 15 s reserve; it is now cut to the time left, and every
+for_lambda user meets a slow DescribeCluster below (red before: 1.92-1.96 s against a 1.4 s budget).
+
 Each handler here runs through its own client construction (KubeClient.for_lambda against a local DescribeCluster,
 tests/support/fake_eks.py) against an API server slower than the invocation has left, and must be done within that
 time (tests/support/budget.py). lattice_dns builds its client from its own boto3 clients: its cases are in
@@ -58,7 +62,7 @@ class SlowKubeApi(FakeKubeApi):
 
 
 @pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SlowKubeApi]:
+def local(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[FakeEks, SlowKubeApi]]:
     """Cluster CLUSTER as DescribeCluster tells it (for_lambda's path), behind a slow API server."""
     accept = functools.partial(looks_like_eks_token, region=REGION)
     with FakeEks() as eks, SlowKubeApi(token="never-this", accept_token=accept) as server:
@@ -68,7 +72,21 @@ def api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SlowKubeApi
         # What a process pays once (botocore's modules, the STS endpoint resolver) is paid here, not in a case's
         # budget: a case's first client of its test process took more than its setup allowance in a loaded suite.
         KubeClient.for_lambda(CLUSTER, error=RuntimeError)
-        yield server
+        eks.calls.clear()
+        yield eks, server
+
+
+@pytest.fixture
+def api(local: tuple[FakeEks, SlowKubeApi]) -> SlowKubeApi:
+    return local[1]
+
+
+@pytest.fixture
+def slow_eks(local: tuple[FakeEks, SlowKubeApi]) -> FakeEks:
+    """DescribeCluster answers only after SLOW_SECONDS (the API server behind it is slow too)."""
+    eks = local[0]
+    eks.delay = SLOW_SECONDS
+    return eks
 
 
 def _credentials_check(context: Any) -> Any:
@@ -145,6 +163,24 @@ def kube_client_users() -> set[str]:
     return found
 
 
+def for_lambda_users() -> set[str]:
+    """The handler packages of lambda/ (k8s_api itself aside) whose code calls KubeClient.for_lambda."""
+    found = set()
+    for source in LAMBDA.glob("*/*.py"):
+        package = source.parent.name
+        if package == "k8s_api":
+            continue
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "for_lambda"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "KubeClient"
+            ):
+                found.add(package)
+    return found
+
+
 def test_every_kubernetes_caller_has_a_slow_api_case() -> None:
     assert kube_client_users() == set(CASES) | set(ELSEWHERE)
     root = LAMBDA.parent
@@ -161,6 +197,15 @@ def test_the_discovery_sees_an_import_of_kube_client(tmp_path: Path, monkeypatch
     (tmp_path / "other" / "handler.py").write_text("from k8s_api import KubeApiError\n")
     monkeypatch.setattr(sys.modules[__name__], "LAMBDA", tmp_path)
     assert kube_client_users() == {"uses"}
+    (tmp_path / "uses" / "handler.py").write_text(
+        "from k8s_api import KubeClient\n\ndef make():\n    return KubeClient.for_lambda('c', error=ValueError)\n"
+    )
+    assert for_lambda_users() == {"uses"}
+
+
+def test_every_for_lambda_user_has_a_slow_describe_cluster_case() -> None:
+    """for_lambda calls eks:DescribeCluster before any Kubernetes call: each of its users meets a slow one below."""
+    assert for_lambda_users() == set(CASES)
 
 
 @pytest.mark.parametrize("package", sorted(CASES))
@@ -177,3 +222,24 @@ def test_a_slow_api_ends_the_invocation_within_the_time_it_has_left(api: SlowKub
     assert api.requests, "the handler never reached the API server: the case tests nothing"
     if answer is not None:
         assert any(words in str(answer) for words in ("out of time", "no time left")), answer
+
+
+@pytest.mark.parametrize("package", sorted(CASES))
+def test_a_slow_describe_cluster_ends_the_invocation_within_the_time_it_has_left(
+    slow_eks: FakeEks, package: str
+) -> None:
+    """DescribeCluster's own attempts and timeouts (3 x (5 s + 10 s) by default) are cut to the time left: with less
+    than one default attempt left, one attempt that ends with it."""
+    reserve, invoke = CASES[package]
+    started = time.monotonic()
+    context = RealTimeContext(reserve + BUDGET)
+    answer: Exception | None = None
+    try:
+        invoke(context)
+    except Exception as err:
+        answer = err
+    assert_within_budget(time.monotonic() - started, BUDGET)
+    assert [path for path, _ in slow_eks.calls] == [f"/clusters/{CLUSTER}"], "one attempt, which met the slow API"
+    assert answer is not None, "the handler answered without its cluster's endpoint"
+    assert "eks:DescribeCluster" in str(answer), answer
+    assert "out of time" in str(answer), answer

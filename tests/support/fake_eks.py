@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -12,7 +13,8 @@ from tests.support.background import BackgroundServer
 
 
 class FakeEks(BackgroundServer):
-    """eks:DescribeCluster (GET /clusters/{name}) for the clusters it is given; records each call's headers."""
+    """eks:DescribeCluster (GET /clusters/{name}) for the clusters it is given; records each call's headers.
+    `delay`: seconds each answer waits (a slow EKS API), 0 unless a test sets it."""
 
     thread_name = "fake-eks"
 
@@ -20,6 +22,7 @@ class FakeEks(BackgroundServer):
         super().__init__()
         self.clusters: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, dict[str, str]]] = []
+        self.delay = 0.0
 
     @property
     def endpoint(self) -> str:
@@ -36,6 +39,7 @@ class FakeEks(BackgroundServer):
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.calls.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                time.sleep(outer.delay)
                 name = self.path.removeprefix("/clusters/")
                 headers: dict[str, str] = {}
                 body: dict[str, Any]
@@ -50,8 +54,11 @@ class FakeEks(BackgroundServer):
                 for key, value in {"Content-Type": "application/json", **headers}.items():
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                try:
+                    self.end_headers()
+                    self.wfile.write(raw)
+                except OSError:  # a client that timed out has closed its end
+                    pass
 
             def log_message(self, *args: Any) -> None:
                 pass
