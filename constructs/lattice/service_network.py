@@ -137,22 +137,13 @@ class LatticeServiceNetwork(Construct):
         """On delete, wait until the network has no VPC or service associations left (Lattice deletes them
         asynchronously and answers 409 to a network delete until then), removing what an unhealthy
         controller of this cluster left behind (lambda/lattice_drain/handler.py)."""
-        handler = PythonFunction(
+        handler, waiter = _drain_functions(
             self,
-            "DrainHandler",
-            packages=("lattice_drain", "stack_removal"),
-            handler="lattice_drain.handler.on_event",
-            description="Waits for Lattice associations to go before the service network is deleted",
-            timeout=Duration.minutes(1),
-            log_retention=log_retention,
-        )
-        waiter = PythonFunction(
-            self,
-            "DrainWaiter",
-            packages=("lattice_drain", "stack_removal"),
-            handler="lattice_drain.handler.is_complete",
-            description="Polls the network's associations on delete; removes this cluster's controller leftovers",
-            timeout=Duration.minutes(1),
+            handler=("DrainHandler", "Waits for Lattice associations to go before the service network is deleted"),
+            waiter=(
+                "DrainWaiter",
+                "Polls the network's associations on delete; removes this cluster's controller leftovers",
+            ),
             log_retention=log_retention,
         )
         for fn in (handler, waiter):
@@ -181,34 +172,15 @@ class LatticeServiceNetwork(Construct):
                 "Lattice's List* actions (associations; for the waiter also services and target groups) and "
                 "ListTagsForResource support no resource-level permissions; read-only.",
             )
-        grant_controller_cleanup(waiter.role, controller_managed_by)
-        # The sweep deletes services and target groups only while this stack itself is being deleted (not when
-        # the network is replaced and the cluster lives on): it reads its own stack's status.
-        waiter.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[Aws.STACK_ID])
-        )
-        provider = CustomResourceProvider(
+        return _drain_resource(
             self,
-            "DrainProvider",
-            on_event=handler.function,
-            is_complete=waiter.function,
-            query_interval=Duration.seconds(15),
-            total_timeout=Duration.minutes(20),
+            ids=("DrainProvider", "DrainWaiterResource"),
+            functions=(handler, waiter),
+            resource_type="Custom::LatticeServiceNetworkDrain",
+            network_id=self.network.attr_id,
+            controller_managed_by=controller_managed_by,
             log_retention=log_retention,
         )
-        resource = CustomResource(
-            self,
-            "DrainWaiterResource",
-            service_token=provider.service_token,
-            resource_type="Custom::LatticeServiceNetworkDrain",
-            properties={
-                "ServiceNetworkId": self.network.attr_id,
-                "TimeoutSeconds": str(DRAIN_TIMEOUT_SECONDS),
-                "CleanupAfterSeconds": str(CLEANUP_AFTER_SECONDS),
-                "ControllerManagedBy": controller_managed_by,
-            },
-        )
-        return resource
 
 
 def grant_controller_cleanup(role: iam.IRole, controller_managed_by: str) -> None:
@@ -277,22 +249,13 @@ class LatticeServiceSweep(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
-        handler = PythonFunction(
+        handler, waiter = _drain_functions(
             self,
-            "Handler",
-            packages=("lattice_drain", "stack_removal"),
-            handler="lattice_drain.handler.on_event",
-            description="Validates the Lattice sweep; on delete records its start",
-            timeout=Duration.minutes(1),
-            log_retention=log_retention,
-        )
-        waiter = PythonFunction(
-            self,
-            "Waiter",
-            packages=("lattice_drain", "stack_removal"),
-            handler="lattice_drain.handler.is_complete",
-            description="On the Gateway stack's delete, removes this cluster's controller leftovers from Lattice",
-            timeout=Duration.minutes(1),
+            handler=("Handler", "Validates the Lattice sweep; on delete records its start"),
+            waiter=(
+                "Waiter",
+                "On the Gateway stack's delete, removes this cluster's controller leftovers from Lattice",
+            ),
             log_retention=log_retention,
         )
         # No resource-level permissions for the List action (as in LatticeServiceNetwork): "*". Read-only.
@@ -305,30 +268,82 @@ class LatticeServiceSweep(Construct):
             "Lattice's List* actions (associations, services, target groups) and ListTagsForResource support no "
             "resource-level permissions; read-only.",
         )
-        grant_controller_cleanup(waiter.role, controller_managed_by)
-        # It sweeps only while this stack itself is being deleted: it reads its own stack's status.
-        waiter.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[Aws.STACK_ID])
-        )
-        provider = CustomResourceProvider(
+        self.resource = _drain_resource(
             self,
-            "Provider",
-            on_event=handler.function,
-            is_complete=waiter.function,
-            query_interval=Duration.seconds(15),
-            total_timeout=Duration.minutes(20),
+            ids=("Provider", "Resource"),
+            functions=(handler, waiter),
+            resource_type="Custom::LatticeServiceSweep",
+            network_id=network_id,
+            mode="sweep",
+            controller_managed_by=controller_managed_by,
             log_retention=log_retention,
         )
-        self.resource = CustomResource(
-            self,
-            "Resource",
-            service_token=provider.service_token,
-            resource_type="Custom::LatticeServiceSweep",
-            properties={
-                "ServiceNetworkId": network_id,
-                "Mode": "sweep",
-                "TimeoutSeconds": str(DRAIN_TIMEOUT_SECONDS),
-                "CleanupAfterSeconds": str(CLEANUP_AFTER_SECONDS),
-                "ControllerManagedBy": controller_managed_by,
-            },
+
+
+def _drain_functions(
+    scope: Construct,
+    *,
+    handler: tuple[str, str],
+    waiter: tuple[str, str],
+    log_retention: logs.RetentionDays,
+) -> tuple[PythonFunction, PythonFunction]:
+    """The onEvent handler and isComplete waiter of lambda/lattice_drain/handler.py, each (construct id,
+    description); the network's drain and the Gateway stack's sweep differ only in these."""
+
+    def function(entry: str, construct_id: str, description: str) -> PythonFunction:
+        return PythonFunction(
+            scope,
+            construct_id,
+            packages=("lattice_drain", "stack_removal"),
+            handler=f"lattice_drain.handler.{entry}",
+            description=description,
+            timeout=Duration.minutes(1),
+            log_retention=log_retention,
         )
+
+    return function("on_event", *handler), function("is_complete", *waiter)
+
+
+def _drain_resource(
+    scope: Construct,
+    *,
+    ids: tuple[str, str],
+    functions: tuple[PythonFunction, PythonFunction],
+    resource_type: str,
+    network_id: str,
+    controller_managed_by: str,
+    log_retention: logs.RetentionDays,
+    mode: str | None = None,
+) -> CustomResource:
+    """The drain custom resource (`ids`: its provider's and its own construct ids) over `functions` (handler,
+    waiter), after granting the waiter the cleanup of this cluster's controller leftovers. `mode`: the handler's
+    Mode property (absent: the network's drain)."""
+    handler, waiter = functions
+    grant_controller_cleanup(waiter.role, controller_managed_by)
+    # Services and target groups are deleted only while the waiter's own stack is being deleted (not when the
+    # network is replaced and the cluster lives on): it reads its own stack's status.
+    waiter.role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[Aws.STACK_ID])
+    )
+    provider = CustomResourceProvider(
+        scope,
+        ids[0],
+        on_event=handler.function,
+        is_complete=waiter.function,
+        query_interval=Duration.seconds(15),
+        total_timeout=Duration.minutes(20),
+        log_retention=log_retention,
+    )
+    return CustomResource(
+        scope,
+        ids[1],
+        service_token=provider.service_token,
+        resource_type=resource_type,
+        properties={
+            "ServiceNetworkId": network_id,
+            **({"Mode": mode} if mode else {}),
+            "TimeoutSeconds": str(DRAIN_TIMEOUT_SECONDS),
+            "CleanupAfterSeconds": str(CLEANUP_AFTER_SECONDS),
+            "ControllerManagedBy": controller_managed_by,
+        },
+    )

@@ -184,20 +184,22 @@ class Observability(Construct):
             label=label,
         )
 
+    def _publisher_metric(self, metric: str, statistic: str, label: str) -> cw.Metric:
+        """The target-health publisher's own series about itself, per cluster."""
+        return cw.Metric(
+            namespace=HEALTH_NAMESPACE,
+            metric_name=metric,
+            dimensions_map={"Cluster": self.config.cluster_name},
+            statistic=statistic,
+            period=self.health_period,
+            label=label,
+        )
+
     def _publisher_alarms(self) -> list[cw.Alarm]:
-        cluster = {"Cluster": self.config.cluster_name}
-        runs = cw.Metric(
-            namespace=HEALTH_NAMESPACE, metric_name=RUNS, dimensions_map=cluster, statistic="Sum",
-            period=self.health_period, label="publisher runs",
-        )  # fmt: skip
-        stale = cw.Metric(
-            namespace=HEALTH_NAMESPACE, metric_name=STALE, dimensions_map=cluster, statistic="Maximum",
-            period=self.health_period, label="stale service ids",
-        )  # fmt: skip
         return [
             self._alarm(
                 "target-health publisher silent",
-                runs,
+                self._publisher_metric(RUNS, "Sum", "publisher runs"),
                 threshold=1,
                 comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
                 # Every run that publishes writes 1: no data means no run, or a failing one.
@@ -207,7 +209,7 @@ class Observability(Construct):
             ),
             self._alarm(
                 "Lattice service ids stale",
-                stale,
+                self._publisher_metric(STALE, "Maximum", "stale service ids"),
                 threshold=1,
                 comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 # The publisher alarm above covers its silence.

@@ -65,7 +65,7 @@ class Settings:
 
 
 def _default_kube_client(cluster_name: str, time_left: Callable[[], float]) -> KubeClient:
-    # DescribeCluster bounded by k8s_api.bounded_eks_config; the Kubernetes calls by the invocation's time.
+    # DescribeCluster (k8s_api.bounded_eks_config) and the Kubernetes calls end within the invocation's time.
     return KubeClient.for_lambda(cluster_name, error=CheckError, time_left=time_left)
 
 

@@ -1,9 +1,11 @@
-"""Fetch a manifest file over HTTP(S) with a timeout and a few retries of transient failures."""
+"""Fetch a manifest file over HTTP(S) with a timeout and a few retries of transient failures, within the time the
+caller has left."""
 
 from __future__ import annotations
 
 import hashlib
 import http.client
+import math
 import time
 import urllib.error
 import urllib.request
@@ -13,6 +15,8 @@ from urllib.parse import urlsplit
 USER_AGENT = "eks-lattice-gateway/crd-installer"
 # Largest upstream file is ~431 KB; anything far bigger is not what we asked for.
 MAX_BYTES = 8 * 1024 * 1024
+# Below this much time left, an attempt could not fetch a file: report instead of trying (as k8s_api does).
+MIN_ATTEMPT_SECONDS = 1.0
 
 
 class DownloadError(RuntimeError):
@@ -27,16 +31,30 @@ def download(
     backoff: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
     max_bytes: int = MAX_BYTES,
+    time_left: Callable[[], float] | None = None,
 ) -> bytes:
-    """The body at `url`; HTTP 429/5xx, connection errors and timeouts are retried, other statuses are not."""
+    """The body at `url`; HTTP 429/5xx, connection errors and timeouts are retried, other statuses are not.
+
+    `time_left()`: seconds the caller may still spend (a Lambda's remaining time less what it needs to answer). No
+    attempt starts with less than MIN_ATTEMPT_SECONDS of it, none waits longer than what is left, and no backoff
+    sleeps into it. None: no limit."""
     if urlsplit(url).scheme not in ("https", "http"):
         raise DownloadError(f"download failed: only http(s) URLs are fetched, got {url}")
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})  # noqa: S310 - scheme checked above
+    remaining = time_left or (lambda: math.inf)
     tries = max(1, attempts)
     last = ""  # pragma: no mutate -- equivalent: every failed attempt sets it before the raise reads it
+    made = 0
+    out_of_time = False  # pragma: no mutate -- equivalent: only its truth is read
     for attempt in range(1, tries + 1):
+        left = remaining()
+        if left < MIN_ATTEMPT_SECONDS:
+            out_of_time = True
+            break
+        made = attempt
+        wait = min(timeout, left)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
+            with urllib.request.urlopen(request, timeout=wait) as resp:  # noqa: S310 - scheme checked above
                 data: bytes = resp.read(max_bytes + 1)
             if len(data) > max_bytes:
                 raise DownloadError(f"download failed: larger than {max_bytes} bytes from {url}")
@@ -46,15 +64,23 @@ def download(
                 raise DownloadError(f"download failed: HTTP {err.code} from {url}") from err
             last = f"HTTP {err.code}"
         except TimeoutError:
-            last = f"timed out after {timeout:g}s"
+            last = f"timed out after {wait:.3g}s"
         except urllib.error.URLError as err:
             reason = err.reason
-            last = f"timed out after {timeout:g}s" if isinstance(reason, TimeoutError) else f"{reason}"
+            last = f"timed out after {wait:.3g}s" if isinstance(reason, TimeoutError) else f"{reason}"
         except (OSError, ValueError, http.client.HTTPException) as err:  # reset mid-body, malformed response
             last = f"{type(err).__name__}: {err}"
         if attempt < tries:
-            sleep(backoff * (2 ** (attempt - 1)))
-    raise DownloadError(f"download failed: {last} ({tries} attempts) from {url}")
+            delay = backoff * (2 ** (attempt - 1))
+            if remaining() - delay < MIN_ATTEMPT_SECONDS:
+                out_of_time = True
+                break
+            sleep(delay)
+    if made == 0:
+        raise DownloadError(f"download failed: no time left of this invocation to fetch {url}")
+    if out_of_time:
+        raise DownloadError(f"download failed: {last} ({made} attempts, out of time for another) from {url}")
+    raise DownloadError(f"download failed: {last} ({made} attempts) from {url}")
 
 
 def sha256_hex(data: bytes) -> str:

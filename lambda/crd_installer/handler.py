@@ -16,11 +16,12 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from k8s_api import KubeApiError, KubeClient
 
@@ -35,7 +36,8 @@ DEFAULT_FIELD_MANAGER = "eks-lattice-gateway"
 # tools/impact.py reads this; a test keeps it true.
 PHYSICAL_ID_PROPERTIES = ("ClusterName",)
 DEFAULT_ESTABLISHED_TIMEOUT = 180.0
-# Leave this much of the Lambda's time for reporting a readable failure instead of being killed.
+# Leave this much of the Lambda's time for reporting a readable failure instead of being killed: downloads,
+# Kubernetes API calls and the Established wait all end this long before the Lambda's own timeout.
 LAMBDA_TIME_RESERVE_SECONDS = 15.0
 _SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 _FILE_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -61,17 +63,26 @@ class Settings:
     established_timeout: float
 
 
-def _default_kube_client(cluster_name: str) -> KubeClient:
-    # applying the HTTPRoute CRD sends ~431 KB
-    return KubeClient.for_lambda(cluster_name, error=InstallError, timeout=30.0)
+# Seconds the invocation may still spend (its remaining time less LAMBDA_TIME_RESERVE_SECONDS).
+TimeLeft = Callable[[], float]
+
+
+class Fetch(Protocol):
+    def __call__(self, url: str, /, *, time_left: TimeLeft) -> bytes: ...
+
+
+def _default_kube_client(cluster_name: str, time_left: TimeLeft) -> KubeClient:
+    # applying the HTTPRoute CRD sends ~431 KB: 30 s an attempt, cut to the time the invocation has left
+    return KubeClient.for_lambda(cluster_name, error=InstallError, timeout=30.0, time_left=time_left)
 
 
 @dataclass
 class Deps:
     """Collaborators, replaceable in tests."""
 
-    kube_client: Callable[[str], KubeClient] = _default_kube_client
-    fetch: Callable[[str], bytes] = field(default=functools.partial(download, timeout=30.0, attempts=3))
+    kube_client: Callable[[str, TimeLeft], KubeClient] = _default_kube_client
+    # 30 s an attempt and 3 attempts at most, both cut to the time the invocation has left
+    fetch: Fetch = field(default=functools.partial(download, timeout=30.0, attempts=3))
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     poll_interval: float = 3.0
@@ -133,12 +144,12 @@ def physical_id(cluster_name: str) -> str:
 # -- steps ------------------------------------------------------------------------------------------------------
 
 
-def fetch_and_verify(files: tuple[ManifestFile, ...], fetch: Callable[[str], bytes]) -> list[Document]:
+def fetch_and_verify(files: tuple[ManifestFile, ...], fetch: Fetch, time_left: TimeLeft) -> list[Document]:
     """Download, hash-check and identify every file; raises before anything is applied."""
     documents: list[Document] = []
     for f in files:
         try:
-            data = fetch(f.url)
+            data = fetch(f.url, time_left=time_left)
         except DownloadError as err:
             raise InstallError(f"{f.name}: {err}") from err
         actual = sha256_hex(data)
@@ -220,20 +231,27 @@ def wait_established(client: KubeClient, crds: list[Document], *, timeout: float
 # -- entry point ------------------------------------------------------------------------------------------------
 
 
-def _time_budget(context: Any, wanted: float) -> float:
-    """The wait the Lambda can afford: `wanted`, cut short so we can still report before the hard timeout."""
+def _time_left(context: Any) -> TimeLeft:
+    """Seconds this invocation may still spend, keeping LAMBDA_TIME_RESERVE_SECONDS to report a failure; unlimited
+    without a Lambda context (local runs)."""
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     if not callable(remaining_ms):
-        return wanted
-    return max(1.0, min(wanted, remaining_ms() / 1000.0 - LAMBDA_TIME_RESERVE_SECONDS))
+        return lambda: math.inf
+    return lambda: remaining_ms() / 1000.0 - LAMBDA_TIME_RESERVE_SECONDS
+
+
+def _time_budget(context: Any, wanted: float) -> float:
+    """The wait the Lambda can afford: `wanted`, cut short so we can still report before the hard timeout."""
+    return max(1.0, min(wanted, _time_left(context)()))
 
 
 def install(settings: Settings, *, deps: Deps, context: Any = None) -> dict[str, Any]:
     start = deps.clock()
-    documents = fetch_and_verify(settings.files, deps.fetch)
+    time_left = _time_left(context)
+    documents = fetch_and_verify(settings.files, deps.fetch, time_left)
     logger.info("all %d file(s) verified: %d object(s) to apply", len(settings.files), len(documents))
     try:
-        client = deps.kube_client(settings.cluster_name)
+        client = deps.kube_client(settings.cluster_name, time_left)
     except KubeApiError as err:
         raise InstallError(str(err)) from err
     apply_all(client, documents, field_manager=settings.field_manager, deps=deps)

@@ -107,7 +107,7 @@ def _default_stack_status(stack: str) -> str:
 
 
 def _default_kube_client(cluster_name: str, time_left: Callable[[], float]) -> KubeClient:
-    # DescribeCluster bounded by k8s_api.bounded_eks_config; the Kubernetes calls by the invocation's time.
+    # DescribeCluster (k8s_api.bounded_eks_config) and the Kubernetes calls end within the invocation's time.
     return KubeClient.for_lambda(cluster_name, error=GuardError, time_left=time_left)
 
 

@@ -93,12 +93,50 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
-def bounded_eks_config() -> Any:
-    """DescribeCluster within a Lambda's time: three attempts of at most 5 s to connect and 10 s to read
-    (botocore's own default waits up to 60 s per read, five attempts over)."""
+# eks:DescribeCluster with time to spare: three attempts of at most 5 s to connect and 10 s to read (botocore's own
+# defaults wait up to 60 s for each, three attempts over).
+EKS_CONNECT_TIMEOUT_SECONDS = 5.0
+EKS_READ_TIMEOUT_SECONDS = 10.0
+EKS_ATTEMPTS = 3
+_EKS_TIMEOUTS = (EKS_CONNECT_TIMEOUT_SECONDS, EKS_READ_TIMEOUT_SECONDS)
+# What botocore 1.44.8 does with them (read in its source, 2026-12-06):
+# - connect_timeout and read_timeout apply to each attempt (botocore/httpsession.py hands them to urllib3 as
+#   Timeout(connect, read) for every request); urllib3's read timeout is the longest wait between two reads of the
+#   answer (urllib3/util/timeout.py, 2.8.0), so an attempt meeting a server that sends nothing lasts at most
+#   connect + read.
+# - retries "total_max_attempts" counts the first call (botocore/config.py: "This includes the initial request, so a
+#   value of 1 indicates that no requests will be retried"); "max_attempts" would count retries only (args.py adds 1).
+# - standard mode sleeps before retry i (1-based) at most min(base * 2 ** (i - 1), 20) s, base 1 s for throttling
+#   (0.05 s otherwise), raised by an x-amz-retry-after header to at most that + 5 s
+#   (botocore/retries/standard.py ExponentialBackoff.delay_amount).
+_RETRY_AFTER_MAX_ADDITIONAL_SECONDS = 5.0
+
+
+def _eks_backoff_seconds(retry: int) -> float:
+    """The longest sleep botocore's standard mode makes before retry `retry` (1-based): see above."""
+    return min(2.0 ** (retry - 1), 20.0) + _RETRY_AFTER_MAX_ADDITIONAL_SECONDS
+
+
+def eks_call_seconds(attempts: int, connect: float, read: float) -> float:
+    """The longest one DescribeCluster can take with this many attempts and these timeouts, backoff included."""
+    return attempts * (connect + read) + sum(_eks_backoff_seconds(i) for i in range(1, attempts))
+
+
+def bounded_eks_config(seconds: float = math.inf) -> Any:
+    """A botocore Config whose DescribeCluster ends within `seconds` (the caller's time left): the defaults above when
+    they fit, else fewer attempts, else one attempt with timeouts cut to `seconds` (a third to connect)."""
     from botocore.config import Config  # noqa: PLC0415 - imported where AWS is actually used
 
-    return Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3})
+    connect, read = _EKS_TIMEOUTS
+    attempts = EKS_ATTEMPTS
+    while attempts > 1 and eks_call_seconds(attempts, connect, read) > seconds:
+        attempts -= 1
+    if connect + read > seconds:
+        connect = min(connect, seconds / 3)
+        read = seconds - connect
+    return Config(
+        connect_timeout=connect, read_timeout=read, retries={"mode": "standard", "total_max_attempts": attempts}
+    )
 
 
 class KubeClient:
@@ -155,7 +193,9 @@ class KubeClient:
     ) -> KubeClient:
         """`for_eks_cluster` with clients for this Lambda's region (AWS_REGION, which the runtime sets); raises
         `error` (the handler's own, for a readable failure) when no region is known. `eks_config` (a botocore
-        Config) defaults to bounded_eks_config()."""
+        Config) defaults to bounded_eks_config(); with a `time_left` (passed on to the KubeClient), DescribeCluster's
+        attempts and timeouts are also cut to the time left (bounded_eks_config(time_left())), and with less than
+        MIN_ATTEMPT_SECONDS left it is not called."""
         import boto3  # noqa: PLC0415 - imported where AWS is actually used; tests inject a client instead
 
         from .eks_auth import regional_sts_client  # noqa: PLC0415 - only the Lambda path needs botocore's resolver
@@ -164,12 +204,24 @@ class KubeClient:
         if not region:
             raise error("AWS_REGION is not set; cannot reach EKS")
         session = boto3.session.Session(region_name=region)
-        return cls.for_eks_cluster(
-            cluster_name,
-            eks_client=session.client("eks", config=eks_config or bounded_eks_config()),
-            sts_client=regional_sts_client(session, region),
-            **kwargs,
-        )
+        sts_client = regional_sts_client(session, region)
+        time_left: Callable[[], float] | None = kwargs.get("time_left")
+        config = eks_config or bounded_eks_config()
+        left = math.inf
+        if time_left is not None:
+            left = time_left()  # read last before the call: what came before has already been spent
+            if left < MIN_ATTEMPT_SECONDS:
+                raise KubeApiError(
+                    f"eks:DescribeCluster for {cluster_name!r}: no time left to call it ({left:.1f} s left)"
+                )
+            config = config.merge(bounded_eks_config(left))
+        eks_client = session.client("eks", config=config)
+        try:
+            return cls.for_eks_cluster(cluster_name, eks_client=eks_client, sts_client=sts_client, **kwargs)
+        except KubeApiError as err:
+            if left >= eks_call_seconds(EKS_ATTEMPTS, *_EKS_TIMEOUTS):
+                raise
+            raise KubeApiError(f"{err} (out of time: {left:.1f} s of the invocation were left for it)") from err
 
     # -- public API -----------------------------------------------------------------------------------------
 

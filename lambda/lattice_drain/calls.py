@@ -29,6 +29,16 @@ TRANSIENT_CODES = frozenset(
 
 
 RETRY_DELAYS_SECONDS = (1.0, 2.0, 4.0)
+# One call (VPC Lattice or CloudFormation) lasts at most connect + read: botocore makes a single attempt (retries
+# "total_max_attempts" counts the first call, botocore/config.py 1.44.8, read 2026-12-06) and _call retries only while
+# the poll has time for another whole call. (CloudFormation's three botocore attempts of 5 s + 10 s, each retried
+# by _call, outlasted the 60 s function, 10 s margin aside; so could one 15 s call started near the margin.)
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 10.0
+
+
+def _call_seconds() -> float:
+    return CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
 
 
 class NotFoundError(Exception):
@@ -39,12 +49,12 @@ class ConflictError(Exception):
     """Lattice answered ConflictException: the resource is busy (e.g. still associated); try again later."""
 
 
-class OutOfTimeError(Exception):
-    """This poll has used its time; the next poll carries on."""
-
-
 class TransientError(Exception):
     """Throttling or a server-side failure that outlasted the in-call retries; ask again at the next poll."""
+
+
+class OutOfTimeError(TransientError):
+    """This poll has used its time; the next poll carries on (wherever a fault would be asked again, so is this)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +63,15 @@ class _Backoff:
     until: float | None  # time.monotonic() by which this poll must be done (None: no limit)
 
     def pause(self, delay: float) -> bool:
-        """Sleep before a retry; False when that would overrun the poll's time."""
-        if self.until is not None and time.monotonic() + delay > self.until:
+        """Sleep before a retry; False when that and another whole call would overrun the poll's time."""
+        if self.until is not None and time.monotonic() + delay + _call_seconds() > self.until:
             return False
         self.sleep(delay)
         return True
+
+    def room(self) -> bool:
+        """Whether the poll has time for one more whole call (asked before each one)."""
+        return self.until is None or time.monotonic() + _call_seconds() <= self.until
 
     def check(self) -> None:
         """Raise OutOfTimeError once the poll's time is up (called before each step of the sweep)."""
@@ -69,8 +83,12 @@ def _cloudformation_client() -> Any:
     import boto3  # noqa: PLC0415
     from botocore.config import Config  # noqa: PLC0415
 
-    # Three attempts at most: botocore's default (legacy, five) could outlast the poll.
-    config = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 3})
+    # _call retries (bounded by the poll's time); botocore's own retries would multiply the wait.
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "total_max_attempts": 1},
+    )
     return boto3.client("cloudformation", config=config)
 
 
@@ -79,7 +97,11 @@ def _client() -> Any:
     from botocore.config import Config  # noqa: PLC0415
 
     # _call retries (bounded by the poll's time); botocore's own retries would multiply the wait.
-    config = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1})
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "total_max_attempts": 1},
+    )
     return boto3.client("vpc-lattice", config=config)
 
 
@@ -95,8 +117,11 @@ def _list_all(operation: Callable[..., Any], backoff: _Backoff, **params: Any) -
 
 
 def _call(operation: Callable[..., Any], backoff: _Backoff, **params: Any) -> Any:
-    """One API call; throttling and 5xx are retried a few times before giving up for this poll."""
+    """One API call; throttling, 5xx and timeouts are retried a few times before giving up for this poll. No
+    attempt starts without time for a whole call (OutOfTimeError: the next poll carries on)."""
     for attempt, delay in enumerate((*RETRY_DELAYS_SECONDS, None), start=1):
+        if not backoff.room():
+            raise OutOfTimeError(f"out of time for another call ({_call_seconds():.0f} s) in this poll")
         try:
             return operation(**params)
         except Exception as err:

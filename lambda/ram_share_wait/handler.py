@@ -18,7 +18,7 @@ GetResourceShareAssociations takes associationType (required; PRINCIPAL | RESOUR
 nextToken; answers resourceShareAssociations [{resourceShareArn, associatedEntity, associationType, status,
 statusMessage}] and nextToken; ResourceShareAssociationStatus is ASSOCIATING | ASSOCIATED | FAILED |
 DISASSOCIATING | DISASSOCIATED | SUSPENDED | SUSPENDING | RESTORING; its errors include ServerInternalException
-and ServiceUnavailableException (retried within a poll, as are throttling and 5xx).
+and ServiceUnavailableException (retried within a poll, as are throttling, 5xx and timeouts).
 IAM: ram:GetResourceShareAssociations.
 """
 
@@ -44,6 +44,11 @@ TRANSIENT_CODES = frozenset(
 )  # fmt: skip
 RETRY_DELAYS_SECONDS = (1.0, 2.0, 4.0)
 POLL_MARGIN_SECONDS = 10.0
+# One RAM call lasts at most connect + read: botocore makes a single attempt (its retries "total_max_attempts" counts
+# the first call, botocore/config.py 1.44.8, read 2026-12-06), and _call retries only while the poll has time for
+# another whole call. (Three botocore attempts of 5 s + 20 s outlasted the 60 s function, 10 s margin aside.)
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 20.0
 
 
 class ShareWaitError(Exception):
@@ -156,19 +161,37 @@ def _code(err: Exception) -> str | None:
     return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
+def _call_seconds() -> float:
+    return CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
+
+
+def _transient(err: Exception) -> bool:
+    """Throttling, a server fault, or no answer at all (botocore's ConnectionError and HTTPClientError: timeouts,
+    refused or dropped connections, which its standard mode retries too: botocore/retries/standard.py)."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError  # noqa: PLC0415
+    from botocore.exceptions import HTTPClientError  # noqa: PLC0415
+
+    if isinstance(err, BotoConnectionError | HTTPClientError):
+        return True
+    response = getattr(err, "response", None)
+    metadata = response.get("ResponseMetadata", {}) if isinstance(response, dict) else {}
+    status = int(metadata.get("HTTPStatusCode") or 0)
+    return _code(err) in TRANSIENT_CODES or status == 429 or status >= 500
+
+
 def _call(operation: Callable[..., Any], params: Mapping[str, Any], sleep: Any, until: float | None) -> Any:
-    """One call; throttling and server faults are retried while the poll has time, then NotYetError."""
+    """One call; throttling, server faults and timeouts are retried while the poll has time for another whole call
+    (_call_seconds), then NotYetError; no call starts without that time."""
     for delay in (*RETRY_DELAYS_SECONDS, None):
+        if until is not None and time.monotonic() + _call_seconds() > until:
+            raise NotYetError(f"out of time for another call ({_call_seconds():.0f} s) in this poll")
         try:
             return operation(**params)
         except Exception as err:
-            response = getattr(err, "response", None)
-            metadata = response.get("ResponseMetadata", {}) if isinstance(response, dict) else {}
-            status = int(metadata.get("HTTPStatusCode") or 0)
-            if not (_code(err) in TRANSIENT_CODES or status == 429 or status >= 500):
+            if not _transient(err):
                 raise
-            if delay is None or (until is not None and time.monotonic() + delay > until):
-                raise NotYetError(f"{_code(err) or status}: {err}") from None
+            if delay is None or (until is not None and time.monotonic() + delay + _call_seconds() > until):
+                raise NotYetError(f"{_code(err) or type(err).__name__}: {err}") from None
             sleep(delay)
     raise AssertionError("unreachable")  # pragma: no mutate -- the last attempt returns or raises
 
@@ -177,5 +200,9 @@ def _client() -> Any:
     import boto3  # noqa: PLC0415 - the Lambda runtime's boto3; tests inject a client
     from botocore.config import Config  # noqa: PLC0415
 
-    config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "total_max_attempts": 3})
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "total_max_attempts": 1},
+    )
     return boto3.client("ram", config=config)

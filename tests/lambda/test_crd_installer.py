@@ -15,7 +15,7 @@ import pytest
 import yaml
 from crd_installer import handler, manifests
 from crd_installer.download import DownloadError, download
-from crd_installer.handler import Deps, InstallError, on_event
+from crd_installer.handler import Deps, InstallError, TimeLeft, on_event
 from k8s_api import KubeClient
 
 from tests.support.clock import FakeClock
@@ -96,9 +96,11 @@ def api() -> Iterator[FakeKubeApi]:
 def _deps(api: FakeKubeApi, clock: FakeClock | None = None, **overrides: Any) -> Deps:
     clock = clock or FakeClock(1000.0)
 
-    def client(cluster_name: str) -> KubeClient:
+    def client(cluster_name: str, time_left: TimeLeft) -> KubeClient:
         assert cluster_name == "eks-demo"
-        return KubeClient(endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: "t", sleep=lambda _s: None)
+        return KubeClient(
+            endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: "t", sleep=lambda _s: None, time_left=time_left
+        )
 
     settings: dict[str, Any] = {
         "kube_client": client,
@@ -410,10 +412,10 @@ def test_reapply_same_version_is_harmless(site: FileServer, api: FakeKubeApi, pi
 
 
 def test_delete_is_a_no_op_even_when_cluster_unreachable(pinned: list[Pinned]) -> None:
-    def unreachable(_name: str) -> KubeClient:
+    def unreachable(_name: str, _time_left: TimeLeft) -> KubeClient:
         raise AssertionError("Delete must not contact the cluster")
 
-    def no_download(_url: str) -> bytes:
+    def no_download(_url: str, *, time_left: TimeLeft) -> bytes:
         raise AssertionError("Delete must not download anything")
 
     event = {
@@ -460,7 +462,7 @@ def test_default_client_needs_region(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     with pytest.raises(InstallError, match="AWS_REGION"):
-        handler._default_kube_client("eks-demo")
+        handler._default_kube_client("eks-demo", lambda: 60.0)
 
 
 def test_physical_id_properties_declaration_matches_the_handler(
@@ -469,7 +471,7 @@ def test_physical_id_properties_declaration_matches_the_handler(
     """PHYSICAL_ID_PROPERTIES (read by tools/impact.py) is exactly the set of properties whose change alone gives
     an Update a new PhysicalResourceId, through the real on_event."""
 
-    def client(cluster_name: str) -> KubeClient:  # any cluster name reaches the one fake API
+    def client(cluster_name: str, _time_left: TimeLeft) -> KubeClient:  # any cluster name reaches the one fake API
         return KubeClient(endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: "t", sleep=lambda _s: None)
 
     deps = _deps(api, kube_client=client)

@@ -10,9 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from crd_installer.download import MAX_BYTES, USER_AGENT, DownloadError, download
+from crd_installer.download import MAX_BYTES, MIN_ATTEMPT_SECONDS, USER_AGENT, DownloadError, download
 
 from tests.support.background import BackgroundServer
+from tests.support.clock import FakeClock
 from tests.support.file_server import FileServer
 
 PATH = "v1/crds.yaml"
@@ -75,6 +76,28 @@ def test_documented_defaults() -> None:
     defaults = {name: p.default for name, p in inspect.signature(download).parameters.items()}
     assert (defaults["timeout"], defaults["attempts"], defaults["backoff"]) == (30.0, 3, 1.0)
     assert defaults["max_bytes"] == MAX_BYTES == 8 * 1024 * 1024
+
+
+# -- the time the caller has left ---------------------------------------------------------------------------------
+
+
+def test_no_attempt_starts_with_less_than_a_minimal_attempt_left(site: FileServer) -> None:
+    assert MIN_ATTEMPT_SECONDS == 1.0
+    message = _fails(site.url(PATH), time_left=lambda: MIN_ATTEMPT_SECONDS - 0.01)
+    assert message == f"download failed: no time left of this invocation to fetch {site.url(PATH)}"
+    assert site.requests == []
+
+
+def test_no_backoff_sleeps_into_the_last_attempts_time(site: FileServer) -> None:
+    """Retries stop once a backoff would leave less than MIN_ATTEMPT_SECONDS: 4.5 s left affords the sleeps of
+    1 s and 2 s (1.5 s left after them), not the next one of 4 s."""
+    site.fail_next(PATH, 503, times=10)
+    clock = FakeClock(deadline=4.5)
+    with pytest.raises(DownloadError) as exc:
+        download(site.url(PATH), attempts=5, sleep=clock.sleep, time_left=clock.time_left)
+    assert str(exc.value) == f"download failed: HTTP 503 (3 attempts, out of time for another) from {site.url(PATH)}"
+    assert site.requests == [f"/{PATH}"] * 3
+    assert clock.slept == [1.0, 2.0]
 
 
 def test_backoff_doubles_from_the_given_base(site: FileServer) -> None:

@@ -7,20 +7,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from crd_installer import handler
-from crd_installer.download import DownloadError
-from crd_installer.handler import Deps, InstallError, on_event, parse_properties
+from crd_installer.download import MIN_ATTEMPT_SECONDS, DownloadError
+from crd_installer.handler import Deps, InstallError, TimeLeft, on_event, parse_properties
 from k8s_api import KubeApiError, KubeClient
 from moto.eks import models as moto_eks_models
 
-from tests.support.clock import FakeClock
+from tests.support.budget import SLOW_MARGIN_SECONDS, assert_within_budget
+from tests.support.clock import FakeClock, RealTimeContext
 from tests.support.clock import FixedContext as Context
 from tests.support.fake_kube import CRD_PREFIX, FakeKubeApi, looks_like_eks_token
+from tests.support.file_server import FileServer
 
 SHA_A = "a" * 64
 
@@ -46,7 +50,7 @@ GIZMOS = CRD_PREFIX + "gizmos.example.com"
 
 
 def fetcher(files: dict[str, bytes]) -> Any:
-    def fetch(url: str) -> bytes:
+    def fetch(url: str, *, time_left: TimeLeft) -> bytes:
         name = url.rsplit("/", 1)[-1]
         if name not in files:
             raise DownloadError(f"download failed: HTTP 404 from {url}")
@@ -84,7 +88,7 @@ def api() -> Iterator[FakeKubeApi]:
 def deps(api: FakeKubeApi, clock: FakeClock | None = None, **overrides: Any) -> Deps:
     clock = clock or FakeClock(1000.0)
     settings: dict[str, Any] = {
-        "kube_client": lambda _name: KubeClient(
+        "kube_client": lambda _name, _time_left: KubeClient(
             endpoint=api.endpoint, ca_data=api.ca_data, token=lambda: "t", sleep=lambda _s: None, max_attempts=1
         ),
         "fetch": fetcher(FILES),
@@ -189,7 +193,7 @@ def test_the_same_object_in_two_files_is_refused(api: FakeKubeApi) -> None:
 
 
 def test_a_cluster_that_cannot_be_reached_is_reported_as_is(api: FakeKubeApi) -> None:
-    def no_cluster(name: str) -> KubeClient:
+    def no_cluster(name: str, _time_left: TimeLeft) -> KubeClient:
         raise KubeApiError(f"eks:DescribeCluster for {name!r} failed: ResourceNotFoundException")
 
     assert install_error(event(), deps(api, kube_client=no_cluster)) == (
@@ -305,6 +309,45 @@ def test_time_budget_keeps_a_reserve_and_at_least_a_second() -> None:
     assert budget(Context(1_000), 180.0) == 1.0
 
 
+# -- the invocation's time: a slow download ---------------------------------------------------------------------
+
+# A download site slower than the invocation has left: the default fetch (30 s an attempt, 3 attempts) must cut its
+# wait to the time left and report, not wait the answer out past the Lambda's timeout. The budget, which the test
+# waits out in real time, affords one attempt (download.MIN_ATTEMPT_SECONDS) after reading the properties (0.3 s
+# allowed); the site answers seconds after the budget and its slack end, so a fetch that waits for it fails the bound
+# by seconds. No boto3 client is built in the timed part (a local API client, urllib): the default slack.
+DOWNLOAD_BUDGET = MIN_ATTEMPT_SECONDS + 0.3
+SLOW_DOWNLOAD_SECONDS = DOWNLOAD_BUDGET + SLOW_MARGIN_SECONDS
+
+
+def test_a_slow_download_ends_the_invocation_within_the_time_it_has_left(api: FakeKubeApi) -> None:
+    with FileServer({f"v9.9.9/{name}": data for name, data in FILES.items()}) as site:
+        site.delay_next("v9.9.9/widgets.yaml", SLOW_DOWNLOAD_SECONDS, times=3)
+        files = [
+            {"name": name, "url": site.url(f"v9.9.9/{name}"), "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in FILES.items()
+        ]
+        evt = event(Files=files)
+        started = time.monotonic()
+        context = RealTimeContext(handler.LAMBDA_TIME_RESERVE_SECONDS + DOWNLOAD_BUDGET)
+        answer: InstallError | None = None
+        try:
+            on_event(evt, context, deps=deps(api, fetch=Deps().fetch))
+        except InstallError as err:
+            answer = err
+        # When first: a fetch that waits for the answer gets the file and installs it, seconds late.
+        assert_within_budget(time.monotonic() - started, DOWNLOAD_BUDGET)
+        assert answer is not None, "installed although the download outlasted the invocation's time"
+        message = str(answer)
+        url = site.url("v9.9.9/widgets.yaml")
+    assert re.fullmatch(
+        rf"widgets\.yaml: download failed: timed out after 1\.\d+s \(1 attempts, out of time for another\) from "
+        rf"{re.escape(url)}",
+        message,
+    ), message
+    assert api.requests == []
+
+
 # -- Delete / request types -------------------------------------------------------------------------------------
 
 
@@ -392,16 +435,21 @@ def test_default_client_uses_the_lambda_region(
     else:
         monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", default_region)
-    client = handler._default_kube_client("eks-demo")
+
+    def time_left() -> float:
+        return 60.0
+
+    client = handler._default_kube_client("eks-demo", time_left)
     # DescribeCluster found the cluster in us-east-1, and the token is signed for STS in us-east-1.
     assert client.endpoint == eks_cluster.endpoint
     assert client.get(WIDGETS) == {"kind": "CustomResourceDefinition"}
     assert client._timeout == 30.0  # the HTTPRoute CRD alone is ~431 KB
+    assert client._time_left is time_left  # each attempt is cut to what the invocation has left
 
 
 def test_default_client_needs_a_region(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     with pytest.raises(InstallError) as exc:
-        handler._default_kube_client("eks-demo")
+        handler._default_kube_client("eks-demo", lambda: 60.0)
     assert str(exc.value) == "AWS_REGION is not set; cannot reach EKS"

@@ -7,72 +7,22 @@ cluster it describes is a fake API server accepting only real EKS tokens signed 
 from __future__ import annotations
 
 import functools
-import json
-import re
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.config import Config
 from k8s_api import KubeApiError, KubeClient
+from k8s_api.client import bounded_eks_config, eks_call_seconds
 
-from tests.support.background import BackgroundServer
+from tests.support.fake_eks import FakeEks
 from tests.support.fake_kube import FakeKubeApi, looks_like_eks_token
 from tests.support.local_aws import use_local_aws
 
 REGION = "eu-west-3"
 OTHER_REGION = "ap-southeast-2"
 CM_PATH = "/api/v1/namespaces/default/configmaps/demo"
-
-
-class FakeEks(BackgroundServer):
-    """eks:DescribeCluster (GET /clusters/{name}) for the clusters it is given; records each call's headers."""
-
-    thread_name = "fake-eks"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.clusters: dict[str, dict[str, Any]] = {}
-        self.calls: list[tuple[str, dict[str, str]]] = []
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def regions(self) -> list[str]:
-        """The region in each call's SigV4 credential scope."""
-        found = [re.search(r"Credential=[^/]+/\d{8}/([^/]+)/eks/", h.get("authorization", "")) for _, h in self.calls]
-        return [m.group(1) if m else "?" for m in found]
-
-    def _make_server(self) -> ThreadingHTTPServer:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.calls.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-                name = self.path.removeprefix("/clusters/")
-                headers: dict[str, str] = {}
-                body: dict[str, Any]
-                if name in outer.clusters:
-                    status, body = 200, {"cluster": {"name": name, **outer.clusters[name]}}
-                else:
-                    status = 404
-                    headers = {"x-amzn-ErrorType": "ResourceNotFoundException"}
-                    body = {"message": f"No cluster found for name: {name}."}
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                for key, value in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 
 
 class RefusedError(Exception):
@@ -174,6 +124,79 @@ def test_without_eks_config_describe_cluster_is_bounded(monkeypatch: pytest.Monk
     [config] = made
     assert (config.connect_timeout, config.read_timeout) == (5, 10)
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+
+
+def _sized(config: Any) -> tuple[int, float, float]:
+    return config.retries["total_max_attempts"], config.connect_timeout, config.read_timeout
+
+
+def test_describe_cluster_keeps_its_defaults_only_with_time_for_all_of_them() -> None:
+    """Three attempts of 5 s + 10 s with botocore's longest backoff before retries 1 and 2 (1 s and 2 s, each up to
+    5 s more on an x-amz-retry-after header): 58 s. Below that, fewer attempts; below one attempt, shorter ones."""
+    assert eks_call_seconds(3, 5, 10) == 58
+    assert _sized(bounded_eks_config()) == (3, 5, 10)
+    assert _sized(bounded_eks_config(58)) == (3, 5, 10)
+    assert _sized(bounded_eks_config(57.9)) == (2, 5, 10)
+    assert _sized(bounded_eks_config(36)) == (2, 5, 10)
+    assert _sized(bounded_eks_config(35.9)) == (1, 5, 10)
+    assert _sized(bounded_eks_config(15)) == (1, 5, 10)
+    assert _sized(bounded_eks_config(1.5)) == (1, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("seconds", [0.3, 1.0, 1.4, 7.5, 14.9, 15.0, 20.0, 35.99, 36.0, 50.0, 57.99, 58.0, 300.0])
+def test_describe_cluster_fits_the_seconds_it_is_given(seconds: float) -> None:
+    config = bounded_eks_config(seconds)
+    assert config.retries["mode"] == "standard"
+    assert eks_call_seconds(*_sized(config)) <= seconds + 1e-9
+    assert config.connect_timeout > 0 and config.read_timeout > 0
+
+
+def _made_config(monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> Any:
+    monkeypatch.setenv("AWS_REGION", REGION)
+    made: list[Any] = []
+
+    def for_eks_cluster(cluster_name: str, *, eks_client: Any, **rest: Any) -> str:
+        made.append(eks_client.meta.config)
+        return "client"
+
+    monkeypatch.setattr(KubeClient, "for_eks_cluster", for_eks_cluster)
+    assert KubeClient.for_lambda("eks-demo", error=RefusedError, **kwargs) == "client"
+    [config] = made
+    return config
+
+
+def test_with_time_left_describe_cluster_is_cut_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _sized(_made_config(monkeypatch, time_left=lambda: 300.0)) == (3, 5, 10)
+    assert _sized(_made_config(monkeypatch, time_left=lambda: 20.0)) == (1, 5, 10)
+    assert _sized(_made_config(monkeypatch, time_left=lambda: 3.0)) == (1, 1, 2)
+    # A caller's own Config keeps its other settings; the time left still cuts attempts and timeouts.
+    mine = Config(user_agent_extra="finalizer-guard/test", retries={"mode": "standard", "total_max_attempts": 5})
+    config = _made_config(monkeypatch, eks_config=mine, time_left=lambda: 20.0)
+    assert config.user_agent_extra == "finalizer-guard/test"
+    assert _sized(config) == (1, 5, 10)
+
+
+def test_without_time_for_one_attempt_describe_cluster_is_not_called(
+    aws: FakeEks, cluster: FakeKubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", REGION)
+    with pytest.raises(KubeApiError) as exc:
+        KubeClient.for_lambda("eks-demo", error=RefusedError, time_left=lambda: 0.9)
+    assert str(exc.value) == "eks:DescribeCluster for 'eks-demo': no time left to call it (0.9 s left)"
+    assert aws.calls == []
+
+
+def test_a_slow_describe_cluster_says_how_much_time_it_had(
+    aws: FakeEks, cluster: FakeKubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", REGION)
+    aws.delay = 1.5
+    with pytest.raises(KubeApiError) as exc:
+        KubeClient.for_lambda("eks-demo", error=RefusedError, time_left=lambda: 1.2)
+    message = str(exc.value)
+    assert message.startswith("eks:DescribeCluster for 'eks-demo' failed: Read timeout"), message
+    assert message.endswith("(out of time: 1.2 s of the invocation were left for it)"), message
+    assert len(aws.calls) == 1  # total_max_attempts 1: botocore counts the first call
 
 
 def test_an_unknown_cluster_names_it(aws: FakeEks, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from k8s_api import regional_sts_client
+from k8s_api.client import MIN_ATTEMPT_SECONDS
 from lattice_dns import handler
 from lattice_dns.props import DEFAULT_TIMEOUT_SECONDS
 from lattice_dns.records import OUT_OF_TIME, DnsError, Marker, OwnershipError, Zone, marker_name
@@ -26,6 +28,7 @@ from moto import mock_aws
 from moto.eks import models as moto_eks_models
 
 from tests.support.background import BackgroundServer
+from tests.support.budget import LOADED_SLACK_SECONDS, SLOW_MARGIN_SECONDS, assert_within_budget
 from tests.support.clock import ClockContext, RealTimeContext
 from tests.support.clock import FakeClock as Clock
 from tests.support.fake_kube import FakeKubeApi, RecordedRequest
@@ -923,16 +926,48 @@ def test_slow_route53_ends_in_a_transient_error_within_the_time_left() -> None:
     assert server.requests >= 2  # retried while the time allowed
 
 
+# A Kubernetes API slower than the invocation has left (SLOW_API_SECONDS an answer, SLOW_API_BUDGET seconds left for
+# calls): the handler must hand its client the time it has left, else the client waits out the answer past the
+# invocation (tests/lambda/test_kube_calls_bounded_by_time_left.py, the class test, names these two). The budget,
+# which each test waits out in real time, affords one attempt (k8s_api's MIN_ATTEMPT_SECONDS) after the handler's
+# setup (cached clients, moto's DescribeCluster: 15 ms measured; 0.3 s allowed); the answer comes seconds after the
+# budget and its slack end, so a client that waits for it fails the bound by seconds. The timed part serves
+# DescribeCluster from moto in-process and signs a token: LOADED_SLACK_SECONDS.
+SLOW_API_BUDGET = MIN_ATTEMPT_SECONDS + 0.3
+SLOW_API_SECONDS = SLOW_API_BUDGET + SLOW_MARGIN_SECONDS
+
+
 def test_slow_kubernetes_api_means_another_poll_not_a_lambda_timeout(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     fast = dataclasses.replace(handler._clients(), eks_call_seconds=0.5)  # moto answers DescribeCluster at once
     monkeypatch.setattr(handler, "_clients", lambda: fast)
     env.api.put_object(ROUTE_PATH, route_obj(DOMAIN))
-    env.api.delay_next(ROUTE_PATH, 3.0, times=5)  # slower than the invocation has left
+    env.api.delay_next(ROUTE_PATH, SLOW_API_SECONDS, times=5)
     event = cfn_event("Create", env.props())
     merged = {**event, **handler.on_event(event, None)}
-    context = RealTimeContext(handler.RESPONSE_RESERVE_SECONDS + 1.2)
+    started = time.monotonic()
+    context = RealTimeContext(handler.RESPONSE_RESERVE_SECONDS + SLOW_API_BUDGET)
     assert handler.is_complete(merged, context) == {"IsComplete": False}
-    assert context.get_remaining_time_in_millis() > 0  # answered before the Lambda's own timeout
+    assert_within_budget(
+        time.monotonic() - started, SLOW_API_BUDGET, slack=LOADED_SLACK_SECONDS
+    )  # answered with its reserve still left
+    assert env.api.requests_to(ROUTE_PATH), "never asked the API: the case tests nothing"
+    assert env.changes == []
+
+
+def test_slow_kubernetes_api_ends_a_resync_within_its_invocation(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    _created(env)
+    fast = dataclasses.replace(handler._clients(), eks_call_seconds=0.5)
+    monkeypatch.setattr(handler, "_clients", lambda: fast)
+    env.api.put_object(ROUTE_PATH, route_obj(NEW_DOMAIN))  # a repair it would make, given the time
+    env.api.clear_requests()
+    env.api.delay_next(ROUTE_PATH, SLOW_API_SECONDS, times=5)
+    started = time.monotonic()
+    context = RealTimeContext(handler.RESPONSE_RESERVE_SECONDS + SLOW_API_BUDGET)
+    with pytest.raises(handler.ResyncError) as exc:
+        handler.resync({"Records": [_spec(env, HOST)]}, context)
+    assert_within_budget(time.monotonic() - started, SLOW_API_BUDGET, slack=LOADED_SLACK_SECONDS)
+    assert re.search(r"1 of 1 record\(s\) failed: .*out of time", str(exc.value)), exc.value
+    assert env.api.requests_to(ROUTE_PATH), "never asked the API: the case tests nothing"
     assert env.changes == []
 
 

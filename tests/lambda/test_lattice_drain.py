@@ -257,7 +257,7 @@ def test_retries_stop_before_the_lambda_times_out(lattice: Any) -> None:
 
     class Context:
         def get_remaining_time_in_millis(self) -> int:
-            return 10_500  # 10 s margin leaves 0.5 s: no room for the first 1 s back-off
+            return 25_500  # the 10 s margin leaves a whole call (15 s) and 0.5 s: no room for the 1 s back-off
 
     result = drain.is_complete(delete_event(sn, clock), Context(), client=lattice, clock=clock, sleep=sleeps.append)
     assert result == {"IsComplete": False}

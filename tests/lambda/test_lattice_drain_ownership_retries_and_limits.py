@@ -239,7 +239,8 @@ def test_a_connection_fault_is_named_by_its_type() -> None:
 
 def test_a_retry_that_would_overrun_the_poll_is_not_made() -> None:
     api = Api(list_services=error("ThrottlingException", 429))
-    pause, slept = backoff(until=time.monotonic() + 1.5)  # the 1 s wait fits, the 2 s one does not (sleep is fake)
+    # The 1 s wait and a whole call (15 s) fit, the 2 s one does not (sleep is fake).
+    pause, slept = backoff(until=time.monotonic() + calls._call_seconds() + 1.5)
     with pytest.raises(TransientError, match=r"^ThrottlingException after 2 attempts$"):
         calls._call(api.list_services, pause)
     assert slept == [1.0] and len(api.calls) == 2
@@ -1001,12 +1002,15 @@ def test_the_stack_status_is_read_only_with_an_owner_and_a_stack_id() -> None:
     assert {"list_services", "list_target_groups"} <= set(api.ops())  # the whole sweep: the stack goes
 
 
-@pytest.mark.parametrize(("millis", "retries"), [(14_000, 3), (13_999, 2), (11_000, 1), (10_999, 0)])
+@pytest.mark.parametrize(
+    ("millis", "retries"), [(29_000, 3), (28_999, 2), (26_000, 1), (25_999, 0), (25_000, 0), (24_999, -1)]
+)
 def test_retries_stop_the_poll_margin_before_the_lambda_times_out(
     millis: int, retries: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The poll may use the Lambda's remaining time less 10 s; a retry waits only if its delay fits in that (the
-    clock stands still here, so each delay is compared with the whole: 4 s fits in 4 s, not in 3.999 s)."""
+    """The poll may use the Lambda's remaining time less 10 s; a call starts only with time for a whole one (5 s to
+    connect + 10 s to read, one botocore attempt), and a retry waits only if its delay and that call fit (the clock
+    stands still here: 4 s + 15 s fit in 19 s, not in 18.999 s; with under 15 s, no call at all)."""
     monkeypatch.setattr(drain.time, "monotonic", lambda: 500.0)
     api = Api(get_service_network=error("ThrottlingException", 429))
     context = SimpleNamespace(get_remaining_time_in_millis=lambda: millis)
@@ -1024,16 +1028,20 @@ def test_the_clients_time_out_connects_after_5_s_and_reads_after_10_s(monkeypatc
         assert client.meta.region_name == "eu-west-1"
         config = client.meta.config
         assert (config.connect_timeout, config.read_timeout) == (5, 10)
-    # One attempt per Lattice call (_call retries within the poll); three for the stack status.
+    # One attempt per call, Lattice's and the stack status's (_call retries within the poll): botocore's three
+    # for DescribeStacks, each retried by _call, outlasted the 60 s function.
     assert calls._client().meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
-    assert calls._cloudformation_client().meta.config.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert calls._cloudformation_client().meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert calls._call_seconds() == 15
 
 
 def test_a_wait_that_ends_exactly_at_the_polls_end_is_still_made(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(drain.time, "monotonic", lambda: 100.0)
-    pause, slept = backoff(until=102.0)
+    pause, slept = backoff(until=102.0 + calls._call_seconds())  # a wait is made only with time for a call after it
     assert pause.pause(2.0) is True and pause.pause(2.5) is False
     assert slept == [2.0]
+    assert backoff(until=115.0)[0].room() is True
+    assert backoff(until=114.999)[0].room() is False
     backoff(until=100.5)[0].check()
     with pytest.raises(OutOfTimeError):
         backoff(until=100.0)[0].check()
