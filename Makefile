@@ -169,4 +169,4 @@ mutation: $(PY_STAMP) ### Mutation score per module + surviving mutants (MODULES
 	$(BIN)/python tools/mutation.py --jobs $(JOBS) --fail-under $(FAIL_UNDER) $(MODULES)
 
 clean: ## Remove build output (keeps the virtualenv and node_modules)
-	rm -rf cdk.out site .pytest_cache .mypy_cache .ruff_cache mutants .cache/scans .cache/synth
+	rm -rf cdk.out site .pytest_cache .mypy_cache .ruff_cache mutants .cache/scans .cache/synth .cache/helm .cache/pycache

@@ -19,14 +19,15 @@ import pytest
 from tools.synth import cdk_json_context
 
 ROOT = Path(__file__).resolve().parent.parent
-# Bytecode for this process only (each xdist worker, not the subprocesses tests start), kept under .cache/pycache
-# rather than in __pycache__ folders beside the sources (asset folders, copied trees stay as they are).
-# PYTHONDONTWRITEBYTECODE=1 in a shell otherwise makes every run compile and assertion-rewrite all ~260 test and
-# support modules again: about half of collection's CPU (measured 2026-12-06: 9.5 s -> 4.8 s per process). A
-# module's .pyc is used only while its source's mtime and size match (CPython 3.11 importlib/_bootstrap_external.py
+# Bytecode for this process (each xdist worker; not the subprocesses tests start), written beside the sources as
+# Python does by default, even where the shell sets PYTHONDONTWRITEBYTECODE=1, which otherwise makes every run
+# compile and assertion-rewrite all ~260 test and support modules again: about half of collection's CPU (measured
+# 2026-12-06: 9.5 s -> 4.8 s per process). No sys.pycache_prefix: it would make every process ignore the
+# virtualenv's and the standard library's existing __pycache__ and compile them again (8 s per process on a fresh
+# clone; tests/test_bytecode.py). Asset folders leave __pycache__ out (constructs/python_function.py). A module's
+# .pyc is used only while its source's mtime and size match (CPython 3.11 importlib/_bootstrap_external.py
 # _validate_timestamp_pyc), a rewritten test module's only while its source's hash does (pytest 9.2.0
-# _pytest/assertion/rewrite.py _read_pyc, which also honours sys.pycache_prefix: get_cache_dir; both read 2026-12-06).
-sys.pycache_prefix = str(ROOT / ".cache" / "pycache")
+# _pytest/assertion/rewrite.py _read_pyc); both read 2026-12-06.
 sys.dont_write_bytecode = False
 # ../shared beside the clone (developers, CI), else what `make reference` fetched (the pipeline's build).
 _FETCHED = ROOT / ".cache" / "shared"
