@@ -11,7 +11,8 @@ Provider-framework handlers (aws_cdk.custom_resources.Provider with on_event and
   TimeoutSeconds (optional, default 600).
   Create/Update: poll GetResourceShareAssociations(associationType=RESOURCE, resourceShareArns=[share]) until
   every resource is ASSOCIATED; fail at once with RAM's statusMessage when one is FAILED, and past TimeoutSeconds
-  with each resource's status (or, when RAM did not answer that poll, with its last call's failure). Delete: nothing to undo (this resource creates nothing), so it never fails.
+  with each resource's status (or, when RAM did not answer that poll, with its last call's failure). Delete:
+  nothing to undo (this resource creates nothing), so it never fails.
 
 Names and values from botocore's RAM model (ram 2018-01-04 service-2.json, botocore 1.44.8, read 2026-12-05):
 GetResourceShareAssociations takes associationType (required; PRINCIPAL | RESOURCE | SOURCE), resourceShareArns,
