@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 USER_AGENT = "eks-lattice-gateway/crd-installer"
@@ -17,6 +18,7 @@ USER_AGENT = "eks-lattice-gateway/crd-installer"
 MAX_BYTES = 8 * 1024 * 1024
 # Below this much time left, an attempt could not fetch a file: report instead of trying (as k8s_api does).
 MIN_ATTEMPT_SECONDS = 1.0
+CHUNK_BYTES = 64 * 1024
 
 
 class DownloadError(RuntimeError):
@@ -36,8 +38,9 @@ def download(
     """The body at `url`; HTTP 429/5xx, connection errors and timeouts are retried, other statuses are not.
 
     `time_left()`: seconds the caller may still spend (a Lambda's remaining time less what it needs to answer). No
-    attempt starts with less than MIN_ATTEMPT_SECONDS of it, none waits longer than what is left, and no backoff
-    sleeps into it. None: no limit."""
+    attempt starts with less than MIN_ATTEMPT_SECONDS of it, none lasts longer than what is left (connection and
+    whole body: a body that trickles in is cut off at that time, not only a silent socket), and no backoff sleeps
+    into it. None: no limit."""
     if urlsplit(url).scheme not in ("https", "http"):
         raise DownloadError(f"download failed: only http(s) URLs are fetched, got {url}")
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})  # noqa: S310 - scheme checked above
@@ -55,7 +58,7 @@ def download(
         wait = min(timeout, left)
         try:
             with urllib.request.urlopen(request, timeout=wait) as resp:  # noqa: S310 - scheme checked above
-                data: bytes = resp.read(max_bytes + 1)
+                data = _read_by(resp, time.monotonic() + wait, max_bytes + 1)
             if len(data) > max_bytes:
                 raise DownloadError(f"download failed: larger than {max_bytes} bytes from {url}")
             return data
@@ -81,6 +84,27 @@ def download(
     if out_of_time:
         raise DownloadError(f"download failed: {last} ({made} attempts, out of time for another) from {url}")
     raise DownloadError(f"download failed: {last} ({made} attempts) from {url}")
+
+
+def _read_by(resp: Any, deadline: float, limit: int) -> bytes:
+    """Up to `limit` bytes of the body, by `deadline` (time.monotonic()) in all: urlopen's timeout bounds each socket
+    operation only, so a body sent a byte at a time would otherwise run on for as long as it keeps trickling."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        # Each read waits at most the time left: http.client's socket (private, hence the guarded lookup) takes it.
+        sock = getattr(getattr(resp.fp, "raw", None), "_sock", None)
+        if sock is not None:
+            sock.settimeout(left)
+        chunk: bytes = resp.read1(min(CHUNK_BYTES, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def sha256_hex(data: bytes) -> str:

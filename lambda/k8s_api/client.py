@@ -117,6 +117,14 @@ def _eks_backoff_seconds(retry: int) -> float:
     return min(2.0 ** (retry - 1), 20.0) + _RETRY_AFTER_MAX_ADDITIONAL_SECONDS
 
 
+def _unanswered(err: BaseException | None) -> bool:
+    """botocore got no answer: a connect or read timeout, or a refused or dropped connection."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError  # noqa: PLC0415
+    from botocore.exceptions import HTTPClientError  # noqa: PLC0415
+
+    return isinstance(err, BotoConnectionError | HTTPClientError)
+
+
 def eks_call_seconds(attempts: int, connect: float, read: float) -> float:
     """The longest one DescribeCluster can take with this many attempts and these timeouts, backoff included."""
     return attempts * (connect + read) + sum(_eks_backoff_seconds(i) for i in range(1, attempts))
@@ -219,7 +227,9 @@ class KubeClient:
         try:
             return cls.for_eks_cluster(cluster_name, eks_client=eks_client, sts_client=sts_client, **kwargs)
         except KubeApiError as err:
-            if left >= eks_call_seconds(EKS_ATTEMPTS, *_EKS_TIMEOUTS):
+            # Only a call that ran out of time (a timeout, or no connection within it) was cut short by the time
+            # left; EKS's own answers (AccessDenied, ResourceNotFound) are the whole story.
+            if left >= eks_call_seconds(EKS_ATTEMPTS, *_EKS_TIMEOUTS) or not _unanswered(err.__cause__):
                 raise
             raise KubeApiError(f"{err} (out of time: {left:.1f} s of the invocation were left for it)") from err
 

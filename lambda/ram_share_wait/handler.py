@@ -11,7 +11,8 @@ Provider-framework handlers (aws_cdk.custom_resources.Provider with on_event and
   TimeoutSeconds (optional, default 600).
   Create/Update: poll GetResourceShareAssociations(associationType=RESOURCE, resourceShareArns=[share]) until
   every resource is ASSOCIATED; fail at once with RAM's statusMessage when one is FAILED, and past TimeoutSeconds
-  with each resource's status. Delete: nothing to undo (this resource creates nothing), so it never fails.
+  with each resource's status (or, when RAM did not answer that poll, with its last call's failure). Delete:
+  nothing to undo (this resource creates nothing), so it never fails.
 
 Names and values from botocore's RAM model (ram 2018-01-04 service-2.json, botocore 1.44.8, read 2026-12-05):
 GetResourceShareAssociations takes associationType (required; PRINCIPAL | RESOURCE | SOURCE), resourceShareArns,
@@ -84,11 +85,12 @@ def is_complete(
     ram = client if client is not None else _client()
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     until = time.monotonic() + remaining() / 1000.0 - POLL_MARGIN_SECONDS if remaining else None
+    unanswered: NotYetError | None = None
     try:
         statuses = associations(ram, share, sleep=sleep, until=until)
     except NotYetError as err:
         LOG.info("not yet: %s", err)
-        statuses = {}
+        statuses, unanswered = {}, err
     failed = {arn: statuses[arn] for arn in wanted if arn in statuses and statuses[arn][0] == FAILED}
     if failed:
         reasons = "; ".join(f"{arn}: {message or 'no statusMessage'}" for arn, (_, message) in failed.items())
@@ -104,6 +106,12 @@ def is_complete(
     elapsed = clock() - float(event.get(STARTED_KEY, clock()))
     timeout = _timeout(props)
     seen = ", ".join(f"{arn} {statuses.get(arn, ('not listed', ''))[0]}" for arn in pending)
+    if elapsed >= timeout and unanswered is not None:
+        # RAM never answered this poll: its failure, not RAM's association state, is the news.
+        raise ShareWaitError(
+            f"after {timeout} s RAM could not be asked whether resource share {share} holds its resources: "
+            f"the last call failed ({unanswered}); check the Lambda's network path to RAM and RAM's health"
+        )
     if elapsed >= timeout:
         raise ShareWaitError(
             f"after {timeout} s RAM has still not associated resource share {share} with its resources ({seen}); "

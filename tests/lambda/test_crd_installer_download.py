@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from crd_installer.download import MAX_BYTES, MIN_ATTEMPT_SECONDS, USER_AGENT, DownloadError, download
 
 from tests.support.background import BackgroundServer
+from tests.support.budget import SLOW_MARGIN_SECONDS, assert_within_budget
 from tests.support.clock import FakeClock
 from tests.support.file_server import FileServer
 
@@ -159,6 +161,23 @@ def test_a_server_that_never_stops_sending_is_cut_off() -> None:
         assert _fails(server.url, max_bytes=1024) == f"download failed: larger than 1024 bytes from {server.url}"
         assert server.done.wait(10)
     assert sent[0] < cap // 2  # read max_bytes + 1 and hung up, not the whole stream
+
+
+def test_a_trickling_body_ends_by_the_time_left(site: FileServer) -> None:
+    """Class: the time left bounds the whole download, not each socket operation. A site sending one byte every
+    0.5 s never stalls for a socket timeout; red before, the download ran past its 1.5 s for the whole body (about
+    4 s over, reviewer c of dupes, item 3)."""
+    body = b"x" * 20  # 10 s at 0.5 s a byte: far past the budget plus SLOW_MARGIN_SECONDS
+    site.files[PATH] = body
+    site.trickle_next(PATH, 0.5, times=3)
+    budget = 1.5
+    assert len(body) * 0.5 >= budget + SLOW_MARGIN_SECONDS
+    started = time.monotonic()
+    end = started + budget
+    with pytest.raises(DownloadError) as caught:
+        download(site.url(PATH), sleep=lambda _: None, time_left=lambda: end - time.monotonic())
+    assert_within_budget(time.monotonic() - started, budget)
+    assert str(caught.value).startswith("download failed: timed out after 1.5s"), caught.value
 
 
 def test_user_agent_names_the_installer() -> None:

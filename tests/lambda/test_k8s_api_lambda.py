@@ -199,6 +199,24 @@ def test_a_slow_describe_cluster_says_how_much_time_it_had(
     assert len(aws.calls) == 1  # total_max_attempts 1: botocore counts the first call
 
 
+@pytest.mark.parametrize(
+    ("name", "answer"), [("eks-denied", "AccessDeniedException"), ("eks-gone", "ResourceNotFoundException")]
+)
+def test_an_answer_from_eks_is_not_blamed_on_the_time_left(
+    aws: FakeEks, monkeypatch: pytest.MonkeyPatch, name: str, answer: str
+) -> None:
+    """Under the 58 s of a whole DescribeCluster, only a call that got no answer was cut short by the time left; a
+    refusal or an unknown cluster is EKS's answer (reviewer c, dupes item 4: red before, '(out of time: 40.0 s ...)'
+    followed both)."""
+    monkeypatch.setenv("AWS_REGION", REGION)
+    aws.denied.add("eks-denied")
+    with pytest.raises(KubeApiError) as exc:
+        KubeClient.for_lambda(name, error=RefusedError, time_left=lambda: 40.0)
+    message = str(exc.value)
+    assert message.startswith(f"eks:DescribeCluster for {name!r} failed: An error occurred ({answer})"), message
+    assert "out of time" not in message, message
+
+
 def test_an_unknown_cluster_names_it(aws: FakeEks, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", REGION)
     with pytest.raises(KubeApiError) as exc:

@@ -1033,3 +1033,12 @@ def test_physical_id_properties_declaration_matches_the_handler(env: Env) -> Non
         != physical
     }
     assert renaming == set(handler.PHYSICAL_ID_PROPERTIES)
+
+
+def test_timeout_after_an_unreachable_api_names_the_connection_failure(env: Env) -> None:
+    """Class (reviewer c of dupes, item 1): a Kubernetes API that refuses every connection up to the deadline (its
+    port closed) is named in the final error as what it was, with the last call's failure."""
+    env.api.stop()
+    message, _ = _run_until_error(env, env.props(TimeoutSeconds="300"))
+    assert "the Kubernetes API could not be read. Last error:" in message, message
+    assert "Connection refused" in message, message

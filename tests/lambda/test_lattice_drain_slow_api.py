@@ -6,6 +6,8 @@ so the test waits little: one call may take CONNECT + READ."""
 
 from __future__ import annotations
 
+import logging
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,3 +63,41 @@ def test_no_call_starts_without_time_for_a_whole_one(slow_lattice: FixedAnswerSe
     context = RealTimeContext(drain.POLL_MARGIN_SECONDS + (CONNECT + READ) / 2)
     assert drain.is_complete(_event(), context) == {"IsComplete": False}
     assert slow_lattice.hits == 0
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(params=["closed port", "503"])
+def failing_lattice(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """A VPC Lattice that fails every call; yields the failure the final word must name."""
+    if request.param == "closed port":
+        url = f"http://127.0.0.1:{_closed_port()}"
+        use_local_aws(monkeypatch, tmp_path, {"VPC_LATTICE": url}, region="us-east-1")
+        yield "EndpointConnectionError"
+        return
+    # VPC Lattice's 5xx: InternalServerException, httpStatusCode 500 (vpc-lattice 2022-11-30 service-2.json,
+    # botocore 1.44.8, read 2026-12-06); a proxy's 503 is as transient.
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "InternalServerException"}
+    with FixedAnswerServer(503, b'{"message": "unavailable"}', headers) as lattice:
+        use_local_aws(monkeypatch, tmp_path, {"VPC_LATTICE": f"http://127.0.0.1:{lattice.port}"}, region="us-east-1")
+        yield "InternalServerException"
+
+
+def test_at_the_deadline_the_last_word_names_the_last_calls_failure(
+    failing_lattice: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Class (reviewer c of dupes, item 1): a Lattice that never answers, up to the deadline, is reported as what it
+    was, not as drained or still associated. Delete never fails, so the last word is the warning it logs."""
+    event = {**_event(), drain.STARTED_KEY: time.time() - drain.DEFAULT_TIMEOUT_SECONDS}
+    # Time for a whole call after the first backoff (1 s, real sleep), not after the second: two attempts, ~1 s.
+    context = RealTimeContext(drain.POLL_MARGIN_SECONDS + calls._call_seconds() + 1.5)
+    with caplog.at_level(logging.INFO, logger=drain.LOG.name):
+        assert drain.is_complete(event, context) == {"IsComplete": True}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("gave up after" in w and "Lattice kept failing" in w and failing_lattice in w for w in warnings), (
+        warnings
+    )

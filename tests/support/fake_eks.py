@@ -14,7 +14,8 @@ from tests.support.background import BackgroundServer
 
 class FakeEks(BackgroundServer):
     """eks:DescribeCluster (GET /clusters/{name}) for the clusters it is given; records each call's headers.
-    `delay`: seconds each answer waits (a slow EKS API), 0 unless a test sets it."""
+    `delay`: seconds each answer waits (a slow EKS API), 0 unless a test sets it; `denied`: clusters it refuses (403
+    AccessDeniedException: eks 2017-11-01 service-2.json, httpStatusCode 403, botocore 1.44.8, read 2026-12-06)."""
 
     thread_name = "fake-eks"
 
@@ -23,6 +24,7 @@ class FakeEks(BackgroundServer):
         self.clusters: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, dict[str, str]]] = []
         self.delay = 0.0
+        self.denied: set[str] = set()  # clusters whose DescribeCluster answers 403 AccessDeniedException
 
     @property
     def endpoint(self) -> str:
@@ -43,7 +45,11 @@ class FakeEks(BackgroundServer):
                 name = self.path.removeprefix("/clusters/")
                 headers: dict[str, str] = {}
                 body: dict[str, Any]
-                if name in outer.clusters:
+                if name in outer.denied:
+                    status = 403
+                    headers = {"x-amzn-ErrorType": "AccessDeniedException"}
+                    body = {"message": f"not authorized to perform: eks:DescribeCluster on {name}"}
+                elif name in outer.clusters:
                     status, body = 200, {"cluster": {"name": name, **outer.clusters[name]}}
                 else:
                     status = 404

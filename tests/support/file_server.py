@@ -17,10 +17,11 @@ class _Script:
     delay: float
     remaining: int
     headers: dict[str, str] = field(default_factory=dict)
+    trickle: float = 0.0  # seconds between the body's bytes (0: all at once)
 
 
 class FileServer(BackgroundServer):
-    """Serves `files` (URL path -> bytes); `fail_next` / `delay_next` script faults per path."""
+    """Serves `files` (URL path -> bytes); `fail_next` / `delay_next` / `trickle_next` script faults per path."""
 
     thread_name = "file-server"
 
@@ -54,20 +55,26 @@ class FileServer(BackgroundServer):
         with self._lock:
             self._scripts.setdefault("/" + path.lstrip("/"), []).append(_Script(None, seconds, times))
 
-    def _respond(self, path: str) -> tuple[int, bytes, float, dict[str, str]]:
+    def trickle_next(self, path: str, every: float, *, times: int = 1) -> None:
+        """Send the next `times` answers for `path` one byte every `every` seconds (a site that never stalls long
+        enough for a socket timeout, yet takes ages in all)."""
+        with self._lock:
+            self._scripts.setdefault("/" + path.lstrip("/"), []).append(_Script(None, 0.0, times, trickle=every))
+
+    def _respond(self, path: str) -> tuple[int, bytes, float, dict[str, str], float]:
         with self._lock:
             self.requests.append(path)
             for script in self._scripts.get(path, []):
                 if script.remaining > 0:
                     script.remaining -= 1
                     if script.status is not None:
-                        return script.status, b"scripted failure", script.delay, script.headers
+                        return script.status, b"scripted failure", script.delay, script.headers, 0.0
                     data = self.files.get(path.lstrip("/"))
                     if data is None:
-                        return 404, b"not found", script.delay, {}
-                    return 200, data, script.delay, {}
+                        return 404, b"not found", script.delay, {}, 0.0
+                    return 200, data, script.delay, {}, script.trickle
             data = self.files.get(path.lstrip("/"))
-            return (200, data, 0.0, {}) if data is not None else (404, b"not found", 0.0, {})
+            return (200, data, 0.0, {}, 0.0) if data is not None else (404, b"not found", 0.0, {}, 0.0)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -79,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         files: FileServer = self.server.file_server  # type: ignore[attr-defined]
-        status, body, delay, headers = files._respond(self.path.split("?", 1)[0])
+        status, body, delay, headers, trickle = files._respond(self.path.split("?", 1)[0])
         if delay:
             time.sleep(delay)
         try:
@@ -89,6 +96,11 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            if not trickle:
+                self.wfile.write(body)
+            for i in range(len(body) if trickle else 0):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(trickle)
         except OSError:
             pass  # client timed out and went away
