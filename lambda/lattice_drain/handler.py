@@ -48,8 +48,10 @@ ServiceNetworkIdentifier and VpcIdentifier are create-only, so CloudFormation cr
 the old one exists and Lattice refuses it; the rollback then deletes the new
 network (docs/update-safety.md's way to rename: destroy the Gateway and Platform stacks, then deploy). Either way the
 cluster, its routes and their services live on, so only step 1 runs, on this network's associations (which
-nobody can use any more: the VPC associations are deleted before this resource). A status that can't be read
-counts as not a delete.
+nobody can use any more: the VPC associations are deleted before this resource). Only a status actually read
+decides: while DescribeStacks fails (throttled, out of the poll's time, refused) the poll answers "not yet" and
+the next one reads again; at TimeoutSeconds the waiter gives up on the status, logs that nothing was swept and
+what to delete by hand, and goes on as for a replaced network (never failing the Delete).
 Every delete is asynchronous in Lattice, so each poll does what the current state allows and the next poll
 continues: the steps are idempotent (already gone: done; DELETE_IN_PROGRESS: wait; 409: retry later) and each
 removal is logged. The same sweep runs, without the grace period, when no association is left, so a
@@ -188,6 +190,19 @@ def is_complete(
     if owner:
         stack = str(event.get("StackId") or "")
         whole = _stack_deleting(cloudformation, stack, backoff) if stack else False
+        if whole is None:
+            if elapsed < timeout:
+                return {"IsComplete": False}  # ask again at the next poll: a misread would skip the sweep for good
+            LOG.warning(
+                "gave up after %ss: the status of stack %s could not be read, so this cluster's Lattice services and "
+                "target groups were not swept (only this network's associations are cleaned up).\n"
+                "  If the stack is being deleted, delete what carries the tag %s=%s in the VPC Lattice console.",
+                timeout,
+                stack,
+                MANAGED_BY_TAG,
+                owner,
+            )
+            whole = False
         sweep = _Sweep(owner=owner, past_grace=elapsed >= cleanup_after, stack_deleting=whole)
     try:
         mode = _mode(props)
@@ -205,16 +220,20 @@ def is_complete(
     return {"IsComplete": drained}
 
 
-def _stack_deleting(cloudformation: Any, stack: str, backoff: _Backoff) -> bool:
+def _stack_deleting(cloudformation: Any, stack: str, backoff: _Backoff) -> bool | None:
     """True only if CloudFormation is removing the whole stack (deleted, or a first create rolled back:
-    stack_removal.status); anything else (an update's cleanup or rollback, an error) means the cluster's
-    services may still be in use."""
+    stack_removal.status); False for any other status read (an update's cleanup or rollback: the cluster's
+    services may still be in use); None if the status could not be read (throttling or 5xx past the poll's
+    retries, out of the poll's time, refused): unknown, for the caller to ask again rather than guess."""
     try:
         client = cloudformation if cloudformation is not None else _cloudformation_client()
         status = read_status(lambda **params: _call(client.describe_stacks, backoff, **params), stack)
+    except OutOfTimeError:
+        LOG.info("no time left in this poll to read the status of stack %s; asking again at the next", stack)
+        return None
     except Exception as err:
-        LOG.warning("cannot read the status of stack %s (%s); cleaning up only this network's associations", stack, err)
-        return False
+        LOG.warning("cannot read the status of stack %s (%s); asking again at the next poll", stack, err)
+        return None
     whole = removes_whole_stack(status)
     if not whole:
         LOG.info("stack %s is %s, not being removed: only this network's associations are cleaned up", stack, status)

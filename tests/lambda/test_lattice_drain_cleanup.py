@@ -530,7 +530,7 @@ def test_the_stack_delete_leaves_services_another_network_uses(
     [
         "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",  # the old network's delete, had a replacing update succeeded
         "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",  # serviceNetworkName changed, refused: the new one's delete
-        None,  # unreadable (DescribeStacks refused): not taken for a delete
+        None,  # never readable (DescribeStacks refused): asked again until the deadline, then not taken for a delete
     ],
 )
 def test_a_replaced_networks_delete_removes_only_its_own_associations(
@@ -620,3 +620,93 @@ def test_what_other_accounts_associated_is_waited_for_reported_and_never_deleted
     touched = {target for op, target in fake.calls if not op.startswith(("List", "Get"))}
     assert touched.isdisjoint({"snra-0000000000000000a", "snea-1", "vpce-0123456789abcdef0"})
     assert len(fake.resource_associations) == len(fake.endpoint_associations) == 1
+
+
+# -- the stack's status decides only once it is read ---------------------------------------------------------
+
+
+class FlakyStacks:
+    """DescribeStacks that is throttled on every call during the first `failing_polls` polls (each poll retries
+    it within its time, so the poll as a whole fails), then answers from the fake CloudFormation."""
+
+    def __init__(self, client: Any, failing_polls: int) -> None:
+        self.client = client
+        self.failing_polls = failing_polls
+        self.calls = 0
+
+    def describe_stacks(self, **params: Any) -> Any:
+        self.calls += 1
+        if self.failing_polls > 0:
+            error = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}, "ResponseMetadata": {}}
+            raise ClientError(error, "DescribeStacks")
+        return self.client.describe_stacks(**params)
+
+
+def unassociated_leftovers(fake: FakeLattice) -> None:
+    """What a controller that died between deleting an association and its service leaves: a service of ours
+    associated with nothing, and its target group with registered targets. No association is left to wait for,
+    so the very first poll of either mode decides whether they are swept."""
+    service = fake.add_service("route-x-default", tags=OURS)
+    fake.add_target_group("k8s-app-x", vpc="vpc-0abc", tags=OURS, services=(service,), targets=2)
+
+
+@pytest.mark.parametrize("mode", ["drain", "sweep"])
+@pytest.mark.parametrize("failing_polls", [1, 3])
+def test_a_stack_status_read_that_fails_for_a_while_still_ends_in_the_sweep(
+    fake: FakeLattice, lattice: Any, stacks: Stacks, mode: str, failing_polls: int
+) -> None:
+    """Every Delete path whose action depends on the stack's status (sweep mode: whether to sweep at all; drain
+    mode: steps 2 and 3 on the completing poll): a DescribeStacks that fails transiently for the first polls is
+    asked again, and the sweep happens once it answers DELETE_IN_PROGRESS."""
+    network = fake.add_network()
+    unassociated_leftovers(fake)
+    clock = Clock(T0)
+    event = delete_event(network, clock, Mode=mode)
+    reader = FlakyStacks(stacks.client, failing_polls)
+    for count in range(1, TIMEOUT // 15):
+        result = drain.is_complete(
+            event, None, client=lattice, clock=clock, sleep=lambda _: None, cloudformation=reader
+        )
+        if count <= failing_polls:
+            assert result == {"IsComplete": False}, f"poll {count} took an unread status for an answer"
+        reader.failing_polls -= 1
+        fake.tick()
+        clock.now += 15
+        if result["IsComplete"]:
+            break
+    else:
+        raise AssertionError("the waiter never completed")
+    assert not fake.services and not fake.target_groups
+    assert reader.calls > failing_polls  # each failing poll did read (and retry) before answering "not yet"
+    assert network in fake.networks  # the network is never this waiter's to delete
+
+
+@pytest.mark.parametrize("mode", ["drain", "sweep"])
+def test_a_stack_status_never_read_gives_up_at_the_deadline_without_sweeping(
+    fake: FakeLattice, lattice: Any, stacks: Stacks, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    network = fake.add_network()
+    unassociated_leftovers(fake)
+    clock = Clock(T0)
+    event = delete_event(network, clock, Mode=mode)
+    reader = FlakyStacks(stacks.client, failing_polls=10**6)
+
+    def complete() -> bool:
+        result = drain.is_complete(
+            event, None, client=lattice, clock=clock, sleep=lambda _: None, cloudformation=reader
+        )
+        return bool(result["IsComplete"])
+
+    for _ in range(3):
+        assert complete() is False
+        clock.now += 15
+    clock.now = T0 + TIMEOUT
+    with caplog.at_level(logging.WARNING, logger=drain.LOG.name):
+        assert complete() is True  # never fails the Delete for what it could not confirm
+    (report,) = [m for m in caplog.messages if m.startswith("gave up")]
+    assert report == (
+        f"gave up after {TIMEOUT}s: the status of stack {STACK_ID} could not be read, so this cluster's Lattice "
+        "services and target groups were not swept (only this network's associations are cleaned up).\n"
+        f"  If the stack is being deleted, delete what carries the tag {TAG}={OWNER} in the VPC Lattice console."
+    )
+    assert len(fake.services) == len(fake.target_groups) == 1  # an unconfirmed delete removes no service

@@ -416,16 +416,23 @@ def test_only_a_stack_being_deleted_counts(
         ]
 
 
-def test_an_unreadable_stack_status_is_not_a_delete(caplog: pytest.LogCaptureFixture) -> None:
-    cloudformation = Api(describe_stacks=error("AccessDenied", 403, "no"))
-    with caplog.at_level(logging.INFO, logger=drain.LOG.name):
-        assert drain._stack_deleting(cloudformation, STACK, backoff()[0]) is False
+@pytest.mark.parametrize(
+    ("failure", "detail"),
+    [
+        (error("AccessDenied", 403, "no"), "An error occurred (AccessDenied) when calling the Op operation: no"),
+        (error("Throttling"), "Throttling after 4 attempts"),
+    ],
+)
+def test_an_unreadable_stack_status_is_unknown_not_a_verdict(
+    failure: Exception, detail: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Neither "being deleted" nor "not": the caller asks again (tests/lambda/test_lattice_drain_cleanup.py)."""
+    cloudformation = Api(describe_stacks=failure)
+    with caplog.at_level(logging.WARNING, logger=drain.LOG.name):
+        assert drain._stack_deleting(cloudformation, STACK, backoff()[0]) is None
     (record,) = caplog.records
     assert record.levelno == logging.WARNING
-    assert record.getMessage() == (
-        f"cannot read the status of stack {STACK} (An error occurred (AccessDenied) when calling the Op operation: "
-        "no); cleaning up only this network's associations"
-    )
+    assert record.getMessage() == f"cannot read the status of stack {STACK} ({detail}); asking again at the next poll"
 
 
 # -- ownership: exactly this cluster's ManagedBy tag ---------------------------------------------------------
