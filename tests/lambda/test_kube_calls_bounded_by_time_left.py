@@ -146,39 +146,37 @@ ELSEWHERE = {
 }
 
 
-def kube_client_users() -> set[str]:
-    """The handler packages of lambda/ (k8s_api itself aside) whose code imports KubeClient from k8s_api."""
+def _packages_with(matches: Callable[[ast.AST], bool]) -> set[str]:
+    """The handler packages of lambda/ (k8s_api itself aside) with a node of their code that `matches`."""
     found = set()
     for source in LAMBDA.glob("*/*.py"):
         package = source.parent.name
-        if package == "k8s_api":
-            continue
-        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.module == "k8s_api"
-                and any(alias.name == "KubeClient" for alias in node.names)
-            ):
-                found.add(package)
+        if package != "k8s_api" and any(map(matches, ast.walk(ast.parse(source.read_text(encoding="utf-8"))))):
+            found.add(package)
     return found
+
+
+def kube_client_users() -> set[str]:
+    """The packages whose code imports KubeClient from k8s_api."""
+    return _packages_with(
+        lambda node: (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "k8s_api"
+            and any(alias.name == "KubeClient" for alias in node.names)
+        )
+    )
 
 
 def for_lambda_users() -> set[str]:
-    """The handler packages of lambda/ (k8s_api itself aside) whose code calls KubeClient.for_lambda."""
-    found = set()
-    for source in LAMBDA.glob("*/*.py"):
-        package = source.parent.name
-        if package == "k8s_api":
-            continue
-        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Attribute)
-                and node.attr == "for_lambda"
-                and isinstance(node.value, ast.Name)
-                and node.value.id == "KubeClient"
-            ):
-                found.add(package)
-    return found
+    """The packages whose code calls KubeClient.for_lambda."""
+    return _packages_with(
+        lambda node: (
+            isinstance(node, ast.Attribute)
+            and node.attr == "for_lambda"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "KubeClient"
+        )
+    )
 
 
 def test_every_kubernetes_caller_has_a_slow_api_case() -> None:
