@@ -19,11 +19,11 @@ from botocore.stub import Stubber
 from ram_share_wait import handler
 from ram_share_wait.handler import ShareWaitError
 
-from tests.support.budget import LOADED_SLACK_SECONDS, SLOW_MARGIN_SECONDS, assert_within_budget
+from tests.support.budget import LOADED_SLACK_SECONDS, assert_within_budget
 from tests.support.clock import FakeClock as Clock
 from tests.support.clock import RealTimeContext
 from tests.support.fixed_answer import FixedAnswerServer
-from tests.support.local_aws import use_local_aws
+from tests.support.local_aws import SLOW_CALL_BUDGET, SLOW_CONNECT, SLOW_READ, slow_local_service
 
 SHARE = "arn:aws:ram:us-east-1:111111111111:resource-share/0a1b2c3d-0000-0000-0000-000000000000"
 NETWORK = "arn:aws:vpc-lattice:us-east-1:111111111111:servicenetwork/sn-0123456789abcdef0"
@@ -183,22 +183,14 @@ def test_physical_id_properties_are_exactly_what_renames_the_resource() -> None:
     assert renaming == set(handler.PHYSICAL_ID_PROPERTIES)
 
 
-# A slow RAM on 127.0.0.1, met by the handler's own client (real boto3 and botocore), with its timeouts cut so the
-# test waits little: one call may take CONNECT + READ = 0.8 s; the poll has that plus a setup allowance (a cold
-# boto3 client, 0.15 s measured; 0.4 s allowed) before its POLL_MARGIN_SECONDS; RAM answers seconds after all of that.
-# The client is built within the timed poll: LOADED_SLACK_SECONDS.
-CONNECT, READ = 0.2, 0.6
-RAM_BUDGET = round(CONNECT + READ + 0.4, 3)
-RAM_SLOW_SECONDS = RAM_BUDGET + SLOW_MARGIN_SECONDS
+# A slow RAM on 127.0.0.1, met by the handler's own client (real boto3 and botocore): tests/support/local_aws.py.
+RAM_BUDGET = SLOW_CALL_BUDGET
 
 
 @pytest.fixture
 def slow_ram(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FixedAnswerServer]:
-    monkeypatch.setattr(handler, "CONNECT_TIMEOUT_SECONDS", CONNECT)
-    monkeypatch.setattr(handler, "READ_TIMEOUT_SECONDS", READ)
     body = b'{"resourceShareAssociations": []}'
-    with FixedAnswerServer(200, body, {"Content-Type": "application/json"}, delay=RAM_SLOW_SECONDS) as ram:
-        use_local_aws(monkeypatch, tmp_path, {"RAM": f"http://127.0.0.1:{ram.port}"}, region="us-east-1")
+    with slow_local_service(monkeypatch, tmp_path, timeouts_of=handler, service="RAM", body=body) as ram:
         yield ram
 
 
@@ -214,6 +206,6 @@ def test_a_slow_ram_ends_the_poll_within_its_time(slow_ram: FixedAnswerServer) -
 
 
 def test_no_call_starts_without_time_for_a_whole_one(slow_ram: FixedAnswerServer) -> None:
-    context = RealTimeContext(handler.POLL_MARGIN_SECONDS + (CONNECT + READ) / 2)
+    context = RealTimeContext(handler.POLL_MARGIN_SECONDS + (SLOW_CONNECT + SLOW_READ) / 2)
     assert handler.is_complete(event(), context) == {"IsComplete": False}
     assert slow_ram.hits == 0

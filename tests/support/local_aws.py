@@ -3,13 +3,18 @@ and one attempt, or the default clients pointed there by the environment."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
+
+from tests.support.budget import SLOW_MARGIN_SECONDS
+from tests.support.fixed_answer import FixedAnswerServer
 
 
 def local_client(service: str, endpoint: str, *, region: str = "us-east-1") -> Any:
@@ -43,3 +48,25 @@ def use_local_aws(
         monkeypatch.delenv(name, raising=False)
     if region is not None:
         monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+
+
+# A slow AWS service on 127.0.0.1 for a handler's own boto3 client, its per-call timeouts cut so a test waits little:
+# one call may take SLOW_CONNECT + SLOW_READ; a poll has that plus a setup allowance (a cold boto3 client, 0.15 s
+# measured; 0.4 s allowed), SLOW_CALL_BUDGET. The client is built within the timed poll: LOADED_SLACK_SECONDS.
+SLOW_CONNECT, SLOW_READ = 0.2, 0.6
+SLOW_CALL_BUDGET = round(SLOW_CONNECT + SLOW_READ + 0.4, 3)
+
+
+@contextmanager
+def slow_local_service(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, timeouts_of: ModuleType, service: str, body: bytes
+) -> Iterator[FixedAnswerServer]:
+    """`service` (AWS_ENDPOINT_URL_<ID>) answers `body` seconds after the budget and its slack
+    (SLOW_MARGIN_SECONDS), so a client that waits for it fails by seconds; `timeouts_of` is the module whose
+    CONNECT_TIMEOUT_SECONDS and READ_TIMEOUT_SECONDS the handler's client uses."""
+    monkeypatch.setattr(timeouts_of, "CONNECT_TIMEOUT_SECONDS", SLOW_CONNECT)
+    monkeypatch.setattr(timeouts_of, "READ_TIMEOUT_SECONDS", SLOW_READ)
+    delay = SLOW_CALL_BUDGET + SLOW_MARGIN_SECONDS
+    with FixedAnswerServer(200, body, {"Content-Type": "application/json"}, delay=delay) as server:
+        use_local_aws(monkeypatch, tmp_path, {service: f"http://127.0.0.1:{server.port}"}, region="us-east-1")
+        yield server
