@@ -112,16 +112,7 @@ def test_eks_config_reaches_the_eks_client_and_settings_the_kube_client(
 
 def test_without_eks_config_describe_cluster_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """5 s to connect, 10 s to read, three attempts in all (botocore's own reading of the Config)."""
-    monkeypatch.setenv("AWS_REGION", REGION)
-    made: list[Any] = []
-
-    def for_eks_cluster(cluster_name: str, *, eks_client: Any, **kwargs: Any) -> str:
-        made.append(eks_client.meta.config)
-        return "client"
-
-    monkeypatch.setattr(KubeClient, "for_eks_cluster", for_eks_cluster)
-    assert KubeClient.for_lambda("eks-demo", error=RefusedError) == "client"
-    [config] = made
+    config = _made_config(monkeypatch)
     assert (config.connect_timeout, config.read_timeout) == (5, 10)
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
 
