@@ -10,10 +10,11 @@ the cluster.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from tests.service_constraints import parse_json
+from tests.support.template_refs import waits_for
 
 MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
 CHART = "Custom::AWSCDK-EKS-HelmChart"
@@ -24,33 +25,8 @@ BUILT_IN = {"default", "kube-system", "kube-public", "kube-node-lease"}
 Template = dict[str, Any]
 
 
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if "Ref" in node and isinstance(node["Ref"], str):
-            yield node["Ref"]
-        if "Fn::GetAtt" in node:
-            target = node["Fn::GetAtt"]
-            yield target[0] if isinstance(target, list) else str(target).split(".")[0]
-        for value in node.values():
-            yield from _refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _refs(value)
-
-
-def _needs(resource: dict[str, Any]) -> set[str]:
-    depends = resource.get("DependsOn", [])
-    return {*([depends] if isinstance(depends, str) else depends), *_refs(resource.get("Properties", {}))}
-
-
 def _closure(template: Template, logical_id: str) -> set[str]:
-    resources, seen, todo = template.get("Resources", {}), set(), [logical_id]
-    while todo:
-        for need in _needs(resources.get(todo.pop(), {})):
-            if need in resources and need not in seen:
-                seen.add(need)
-                todo.append(need)
-    return seen
+    return waits_for(template.get("Resources", {}), logical_id)
 
 
 def _objects(resource: dict[str, Any]) -> list[dict[str, Any]]:

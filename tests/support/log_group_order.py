@@ -9,43 +9,12 @@ AWS::Logs::LogGroup then fails with "already exists" (aws/aws-cdk#667 describes 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from tests.support.template_refs import refs, waits_for
+
 CUSTOM = ("Custom::", "AWS::CloudFormation::CustomResource")
-
-
-def _refs(value: Any) -> Iterator[str]:
-    """Logical ids a value references (Ref, Fn::GetAtt, Fn::Sub's ${Id} and ${Id.Attr})."""
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            if key == "Ref" and isinstance(sub, str):
-                yield sub
-            elif key == "Fn::GetAtt" and isinstance(sub, list) and sub:
-                yield str(sub[0])
-            else:
-                yield from _refs(sub)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _refs(item)
-
-
-def _depends(resource: Mapping[str, Any]) -> set[str]:
-    on = resource.get("DependsOn", [])
-    return {on} if isinstance(on, str) else set(on)
-
-
-def _needs(resources: Mapping[str, Any], logical_id: str) -> set[str]:
-    """Every resource `logical_id` waits for: DependsOn and references, transitively."""
-    seen: set[str] = set()
-    todo = [logical_id]
-    while todo:
-        resource = resources.get(todo.pop(), {})
-        for needed in _depends(resource) | set(_refs(resource.get("Properties", {}))):
-            if needed in resources and needed not in seen:
-                seen.add(needed)
-                todo.append(needed)
-    return seen
 
 
 def managed_log_groups(resources: Mapping[str, Any]) -> dict[str, str]:
@@ -57,7 +26,7 @@ def managed_log_groups(resources: Mapping[str, Any]) -> dict[str, str]:
         name = resource.get("Properties", {}).get("LogGroupName")
         if "/aws/lambda/" not in json.dumps(name):
             continue
-        for ref in _refs(name):
+        for ref in refs(name):
             if resources.get(ref, {}).get("Type") == "AWS::Lambda::Function":
                 found[ref] = logical_id
     return found
@@ -67,7 +36,7 @@ def serving_functions(resources: Mapping[str, Any], logical_id: str) -> set[str]
     """The functions of this template that run for a custom resource: its ServiceToken's, and every function whose
     ARN a serving function's environment holds (a provider framework's onEvent calls the user's handler)."""
     token = resources[logical_id].get("Properties", {}).get("ServiceToken")
-    todo = [ref for ref in _refs(token) if resources.get(ref, {}).get("Type") == "AWS::Lambda::Function"]
+    todo = [ref for ref in refs(token) if resources.get(ref, {}).get("Type") == "AWS::Lambda::Function"]
     found: set[str] = set()
     while todo:
         function = todo.pop()
@@ -75,7 +44,7 @@ def serving_functions(resources: Mapping[str, Any], logical_id: str) -> set[str]
             continue
         found.add(function)
         variables = resources[function].get("Properties", {}).get("Environment", {}).get("Variables", {})
-        todo += [ref for ref in _refs(variables) if resources.get(ref, {}).get("Type") == "AWS::Lambda::Function"]
+        todo += [ref for ref in refs(variables) if resources.get(ref, {}).get("Type") == "AWS::Lambda::Function"]
     return found
 
 
@@ -88,7 +57,7 @@ def unordered(template: Mapping[str, Any]) -> list[str]:
     for logical_id, resource in resources.items():
         if not str(resource.get("Type", "")).startswith(CUSTOM):
             continue
-        needs = _needs(resources, logical_id)
+        needs = waits_for(resources, logical_id)
         for function in sorted(serving_functions(resources, logical_id)):
             group = groups.get(function)
             if group is not None and group not in needs:
